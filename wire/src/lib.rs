@@ -1,0 +1,42 @@
+//! The formats that cross a process boundary in 掌上评, in one place.
+//!
+//! `qr-gen` prints QR payloads, the `edge` worker verifies them and issues challenges, the `app`
+//! page solves challenges and submits ratings, and the edge forwards ratings upstream. All of them
+//! speak through this crate, so they agree byte for byte; `vectors/vectors.json` pins every format
+//! and a test fails the build when the code drifts from it.
+//!
+//! Rules kept here: no I/O (randomness and the clock are parameters), no dependency on the worker
+//! or web runtime, decoding never panics on any input, every format carries a version.
+
+pub mod base32;
+pub mod challenge;
+pub mod jsonw;
+pub mod key;
+pub mod mac;
+pub mod qr;
+pub mod rating;
+pub mod submission;
+pub mod time;
+
+#[cfg(feature = "json")]
+pub mod directory;
+#[cfg(feature = "json")]
+pub mod envelope;
+#[cfg(feature = "json")]
+pub mod vectors;
+
+pub use challenge::{Challenge, ChallengeError, ChallengePolicy};
+pub use key::{Key, KeyError, KeyPurpose, Keyring};
+pub use qr::{BaseUrl, CodeId, QrError, QrPayload, Revocation, Revocations, StaffRef, WindowRef};
+pub use rating::{Level, Phone, RatingError, RatingInput, Tag};
+pub use time::Day;
+
+/// A stable, machine-readable error code with a plain Chinese and English message, for errors
+/// that reach a person (a citizen's page, an administrator's terminal, an integrator's log).
+pub trait Coded {
+    /// Stable across releases, e.g. `qr.bad_tag`. Integrators may match on it.
+    fn code(&self) -> &'static str;
+    /// Plain Chinese for the person in front of the screen.
+    fn message_zh(&self) -> &'static str;
+    fn message_en(&self) -> &'static str;
+}

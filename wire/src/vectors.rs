@@ -1,0 +1,1079 @@
+//! Test vectors: every format, valid and invalid, with every encoding layer and the expected
+//! result, in `wire/vectors/vectors.json`.
+//!
+//! [`generate`] makes the file from a fixed seed (`cargo xtask vectors` writes it); a test
+//! regenerates it and diffs, so any change to a format fails the build until the file is
+//! regenerated on purpose and the diff reviewed. [`check`] re-runs every case from the file's own
+//! layers, which is what another implementation (an integrator's receiver, say) would do.
+
+use crate::challenge::{self, Challenge, ChallengePolicy};
+use crate::directory::{Entry, Matter};
+use crate::envelope::{self, Mapping};
+use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
+use crate::qr::{BaseUrl, CodeId, QrPayload, Revocation, Revocations, StaffRef, WindowRef};
+use crate::rating::{Id128, Level, Rating, RatingInput, TAG_CONTENT_VERSION, ValidRating};
+use crate::submission::Submission;
+use crate::time::Day;
+use crate::{Coded, base32};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const SEED: &str = "掌上评 wire test vectors, seed 1";
+pub const FILE_FORMAT: &str = "zsp.test-vectors";
+pub const FILE_VERSION: u32 = 1;
+/// Path of the committed file, relative to the `wire` crate.
+pub const PATH: &str = "vectors/vectors.json";
+
+fn det(label: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(SEED.as_bytes());
+    h.update([0]);
+    h.update(label.as_bytes());
+    h.finalize().into()
+}
+
+fn det16(label: &str) -> [u8; 16] {
+    let mut o = [0u8; 16];
+    o.copy_from_slice(&det(label)[..16]);
+    o
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect<T> {
+    Ok(T),
+    Error(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keys {
+    pub qr: Vec<String>,
+    pub challenge: Vec<String>,
+    pub upstream: Vec<String>,
+    /// A genuine key of an authority this edge does not know.
+    pub unlisted_qr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrOk {
+    pub kid: u16,
+    pub issued: String,
+    pub code: String,
+    pub window_ref: String,
+    pub staff_ref: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrCase {
+    pub name: String,
+    pub what: String,
+    pub bytes: String,
+    pub segment: String,
+    pub url: String,
+    pub expect: Expect<QrOk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeOk {
+    pub kid: u16,
+    pub code: String,
+    pub issued_at: u64,
+    pub nonce: String,
+    pub difficulty: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeCase {
+    pub name: String,
+    pub what: String,
+    pub bytes: String,
+    pub text: String,
+    /// The code the submission is for.
+    pub code: String,
+    pub now: u64,
+    pub solution: u32,
+    pub expect: Expect<ChallengeOk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingOk {
+    pub level: String,
+    pub gbt39046_code: u8,
+    pub provincial_code: u8,
+    pub bad: bool,
+    pub tags: Vec<u16>,
+    pub tag_version: u16,
+    pub matter: Option<String>,
+    pub comment: String,
+    pub phone: Option<String>,
+    pub phone_masked: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingCase {
+    pub name: String,
+    pub what: String,
+    /// The request body, exactly as posted.
+    pub submission: String,
+    pub expect: Expect<RatingOk>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeCase {
+    pub name: String,
+    pub what: String,
+    pub mapping: String,
+    /// The accepted submission the rating came from, and what the edge added.
+    pub submission: String,
+    pub rated_at: i64,
+    pub assess_number: u8,
+    /// What the edge sends: body and `Zsp-Signature` header.
+    pub body: String,
+    pub signature: String,
+    /// The receiver's clock.
+    pub now: i64,
+    pub expect: Expect<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vectors {
+    pub format: String,
+    pub version: u32,
+    pub note: String,
+    pub seed: String,
+    pub keys: Keys,
+    pub base_url: String,
+    /// The revocation list in force for the QR cases (JSON text).
+    pub revocations: String,
+    /// The directory entry of the rated code, for the envelope cases.
+    pub entry: Entry,
+    pub qr: Vec<QrCase>,
+    pub challenge: Vec<ChallengeCase>,
+    pub rating: Vec<RatingCase>,
+    pub envelope: Vec<EnvelopeCase>,
+}
+
+struct Ctx {
+    qr: Keyring,
+    challenge: Keyring,
+    upstream: Keyring,
+    base: BaseUrl,
+    revocations: Revocations,
+    entry: Entry,
+}
+
+impl Ctx {
+    fn from(v: &Vectors) -> Result<Ctx, String> {
+        let ring = |p, keys: &[String]| {
+            Keyring::parse(p, &keys.join(",")).map_err(|e| format!("keys: {e}"))
+        };
+        Ok(Ctx {
+            qr: ring(KeyPurpose::Qr, &v.keys.qr)?,
+            challenge: ring(KeyPurpose::Challenge, &v.keys.challenge)?,
+            upstream: ring(KeyPurpose::Upstream, &v.keys.upstream)?,
+            base: BaseUrl::parse(&v.base_url).map_err(|e| format!("base_url: {e}"))?,
+            revocations: Revocations::from_json(&v.revocations)
+                .map_err(|e| format!("revocations: {e}"))?,
+            entry: v.entry.clone(),
+        })
+    }
+}
+
+fn err<T, E: Coded>(e: E) -> Expect<T> {
+    Expect::Error(e.code().to_string())
+}
+
+fn eval_qr(c: &QrCase, ctx: &Ctx) -> Expect<QrOk> {
+    let p = match QrPayload::open(&c.segment, &ctx.qr) {
+        Ok(p) => p,
+        Err(e) => return err(e),
+    };
+    if let Err(e) = ctx.revocations.check(&p) {
+        return err(e);
+    }
+    Expect::Ok(QrOk {
+        kid: p.kid,
+        issued: p.issued.to_string(),
+        code: p.code.to_text(),
+        window_ref: hex(&p.code.window.0),
+        staff_ref: p.code.staff.map(|s| hex(&s.0)),
+    })
+}
+
+fn eval_challenge(c: &ChallengeCase, ctx: &Ctx) -> Expect<ChallengeOk> {
+    let Some(code) = CodeId::parse(&c.code) else {
+        return Expect::Error("vector.bad_code".into());
+    };
+    match Challenge::verify(
+        &c.text,
+        c.solution,
+        &ctx.challenge,
+        code,
+        c.now,
+        &ChallengePolicy::default(),
+    ) {
+        Ok(ch) => Expect::Ok(ChallengeOk {
+            kid: ch.kid,
+            code: ch.code.to_text(),
+            issued_at: ch.issued_at,
+            nonce: hex(&ch.nonce),
+            difficulty: ch.difficulty,
+        }),
+        Err(e) => err(e),
+    }
+}
+
+fn validated(submission: &str) -> Result<(Submission, ValidRating), Box<Expect<RatingOk>>> {
+    let s = Submission::from_json(submission.as_bytes()).map_err(|e| Box::new(err(e)))?;
+    let v = s.rating.validate().map_err(|e| Box::new(err(e)))?;
+    Ok((s, v))
+}
+
+fn eval_rating(c: &RatingCase) -> Expect<RatingOk> {
+    match validated(&c.submission) {
+        Err(e) => *e,
+        Ok((_, v)) => Expect::Ok(RatingOk {
+            level: v.level.as_str().into(),
+            gbt39046_code: v.level.gbt39046_code(),
+            provincial_code: v.level.provincial_code(),
+            bad: v.level.is_bad(),
+            tags: v.tags.clone(),
+            tag_version: v.tag_version,
+            matter: v.matter.clone(),
+            comment: v.comment.clone(),
+            phone: v.phone.as_ref().map(|p| p.as_str().to_string()),
+            phone_masked: v.phone.as_ref().map(|p| p.masked()),
+        }),
+    }
+}
+
+/// The body the edge would send for this case's rating.
+fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
+    let mapping = Mapping::parse(&c.mapping).ok_or("unknown mapping")?;
+    let (s, v) = validated(&c.submission).map_err(|_| "submission is not valid")?;
+    let code = QrPayload::open(&s.code, &ctx.qr)
+        .map_err(|e| e.to_string())?
+        .code;
+    let rating = Rating {
+        id: s.id,
+        code,
+        device: s.device,
+        assess_number: c.assess_number,
+        rated_at: c.rated_at,
+        rating: v,
+        flagged: false,
+    };
+    Ok(envelope::body(mapping, &rating, &ctx.entry))
+}
+
+fn eval_envelope(c: &EnvelopeCase, ctx: &Ctx) -> Expect<String> {
+    match envelope::verify(
+        &ctx.upstream,
+        &c.signature,
+        c.body.as_bytes(),
+        c.now,
+        envelope::DEFAULT_TOLERANCE_SECS,
+    ) {
+        Ok(()) => Expect::Ok("verified".into()),
+        Err(e) => err(e),
+    }
+}
+
+/// Re-runs every case from the file's own layers; returns how many were checked.
+pub fn check(text: &str) -> Result<usize, String> {
+    let v: Vectors = serde_json::from_str(text).map_err(|e| format!("vectors file: {e}"))?;
+    if v.format != FILE_FORMAT || v.version != FILE_VERSION {
+        return Err(format!("not a {FILE_FORMAT} v{FILE_VERSION} file"));
+    }
+    let ctx = Ctx::from(&v)?;
+    let fail = |kind: &str, name: &str, got: String, want: String| {
+        Err(format!("{kind} case {name:?}: got {got}, want {want}"))
+    };
+    for c in &v.qr {
+        // The layers must agree with each other, then decode to the expected result.
+        // `bytes` is what the segment decodes to, empty where it is not base32 at all.
+        let layers_agree = match base32::decode(&c.segment) {
+            Ok(b) => unhex(&c.bytes) == Some(b),
+            Err(_) => c.bytes.is_empty(),
+        };
+        if !layers_agree {
+            return fail("qr", &c.name, "bytes ≠ segment".into(), "equal".into());
+        }
+        if c.url != ctx.base.url(&c.segment) {
+            return fail("qr", &c.name, c.url.clone(), ctx.base.url(&c.segment));
+        }
+        let got = eval_qr(c, &ctx);
+        if got != c.expect {
+            return fail("qr", &c.name, format!("{got:?}"), format!("{:?}", c.expect));
+        }
+    }
+    for c in &v.challenge {
+        if unhex(&c.bytes).map(|b| base32::encode(&b)).as_deref() != Some(c.text.as_str()) {
+            return fail("challenge", &c.name, "bytes ≠ text".into(), "equal".into());
+        }
+        let got = eval_challenge(c, &ctx);
+        if got != c.expect {
+            return fail(
+                "challenge",
+                &c.name,
+                format!("{got:?}"),
+                format!("{:?}", c.expect),
+            );
+        }
+    }
+    for c in &v.rating {
+        let got = eval_rating(c);
+        if got != c.expect {
+            return fail(
+                "rating",
+                &c.name,
+                format!("{got:?}"),
+                format!("{:?}", c.expect),
+            );
+        }
+    }
+    for c in &v.envelope {
+        let body = envelope_body(c, &ctx)?;
+        let tampered = c.name.contains("tampered");
+        if (body == c.body) == tampered {
+            return fail("envelope", &c.name, c.body.clone(), body);
+        }
+        let got = eval_envelope(c, &ctx);
+        if got != c.expect {
+            return fail(
+                "envelope",
+                &c.name,
+                format!("{got:?}"),
+                format!("{:?}", c.expect),
+            );
+        }
+    }
+    Ok(v.qr.len() + v.challenge.len() + v.rating.len() + v.envelope.len())
+}
+
+/// Asserts that a freshly generated case evaluates to what its author meant, then keeps the
+/// evaluated result. A mismatch here is a bug in a format or in the generator: it panics.
+fn intend<T: std::fmt::Debug + PartialEq>(
+    name: &str,
+    got: Expect<T>,
+    want_err: Option<&str>,
+) -> Expect<T> {
+    match (&got, want_err) {
+        (Expect::Ok(_), None) => {}
+        (Expect::Error(e), Some(w)) if e == w => {}
+        _ => panic!("vector {name}: evaluates to {got:?}, meant {want_err:?}"),
+    }
+    got
+}
+
+/// The vectors file, from the fixed seed. Deterministic: the same bytes on every machine.
+pub fn generate() -> String {
+    let qr_a = Key::new(KeyPurpose::Qr, 3301, det("qr key 3301"));
+    let qr_b = Key::new(KeyPurpose::Qr, 3302, det("qr key 3302"));
+    let qr_out = Key::new(KeyPurpose::Qr, 9999, det("qr key 9999"));
+    let ch_key = Key::new(KeyPurpose::Challenge, 1, det("challenge key 1"));
+    let ch_out = Key::new(KeyPurpose::Challenge, 9, det("challenge key 9"));
+    let up_key = Key::new(KeyPurpose::Upstream, 1, det("upstream key 1"));
+    let day = Day::parse("2026-11-01").expect("valid date");
+    let staff_code = CodeId {
+        window: WindowRef::derive("330102", "上城区市民中心", "A12"),
+        staff: Some(StaffRef::derive("330102", "SC0042")),
+    };
+    let window_code = CodeId {
+        window: WindowRef::derive("330102", "上城区市民中心", "B03"),
+        staff: None,
+    };
+    let revoked_code = CodeId {
+        window: WindowRef::derive("330102", "上城区市民中心", "C01"),
+        staff: Some(StaffRef::derive("330102", "SC0101")),
+    };
+    let left_staff = StaffRef::derive("330102", "SC0077");
+    let left_code = CodeId {
+        window: WindowRef::derive("330102", "上城区市民中心", "C02"),
+        staff: Some(left_staff),
+    };
+    let staff_left_on = Day::parse("2026-11-15").expect("valid date");
+    let revocations = Revocations {
+        entries: vec![
+            Revocation::Code {
+                code: revoked_code,
+                issued_before: None,
+            },
+            Revocation::Staff {
+                staff: left_staff,
+                issued_before: staff_left_on,
+            },
+        ],
+    };
+    let entry = Entry {
+        code: staff_code,
+        region: "330102".into(),
+        hall: "上城区市民中心".into(),
+        window: "A12".into(),
+        dept: "区市场监督管理局".into(),
+        staff_id: Some("SC0042".into()),
+        staff_name: Some("王芳".into()),
+        matters: vec![Matter {
+            code: "330102-SC-001".into(),
+            name: "食品经营许可（新办）".into(),
+        }],
+    };
+    let mut v = Vectors {
+        format: FILE_FORMAT.into(),
+        version: FILE_VERSION,
+        note: "Generated by `cargo xtask vectors` from the seed; do not edit by hand. Keys here are test keys, never used in a deployment.".into(),
+        seed: SEED.into(),
+        keys: Keys {
+            qr: vec![qr_a.to_text(), qr_b.to_text()],
+            challenge: vec![ch_key.to_text()],
+            upstream: vec![up_key.to_text()],
+            unlisted_qr: qr_out.to_text(),
+        },
+        base_url: "https://pj.example.gov.cn/".into(),
+        revocations: revocations.to_json(),
+        entry,
+        qr: vec![],
+        challenge: vec![],
+        rating: vec![],
+        envelope: vec![],
+    };
+    let ctx = Ctx::from(&v).expect("generated context is valid");
+
+    // --- QR payloads ---
+    let qr_case = |name: &str, what: &str, segment: String, want: Option<&str>| {
+        let mut c = QrCase {
+            name: name.into(),
+            what: what.into(),
+            bytes: base32::decode(&segment)
+                .map(|b| hex(&b))
+                .unwrap_or_default(),
+            url: ctx.base.url(&segment),
+            segment,
+            expect: Expect::Error(String::new()),
+        };
+        c.expect = intend(name, eval_qr(&c, &ctx), want);
+        c
+    };
+    let sealed = |code, d, k: &Key| QrPayload::seal_bytes(code, d, k).to_vec();
+    let good = sealed(staff_code, day, &qr_a);
+    let mut qr = vec![qr_case(
+        "valid_staff",
+        "a staff member's code",
+        base32::encode(&good),
+        None,
+    )];
+    let win = sealed(window_code, day, &qr_a);
+    qr.push(qr_case(
+        "valid_window_only",
+        "a window-level code for rotating staff",
+        base32::encode(&win),
+        None,
+    ));
+    let b = sealed(staff_code, day, &qr_b);
+    qr.push(qr_case(
+        "valid_second_authority",
+        "the same window, issued by another authority's key",
+        base32::encode(&b),
+        None,
+    ));
+    qr.push(qr_case(
+        "valid_lower_case",
+        "a scanner folded the URL to lower case",
+        base32::encode(&good).to_lowercase(),
+        None,
+    ));
+    let mut t = good.clone();
+    t[26] ^= 1;
+    qr.push(qr_case(
+        "bad_tag",
+        "last tag bit flipped",
+        base32::encode(&t),
+        Some("qr.bad_tag"),
+    ));
+    let mut t = good.clone();
+    t[9] ^= 0x80;
+    qr.push(qr_case(
+        "altered_window",
+        "window ref changed, tag kept",
+        base32::encode(&t),
+        Some("qr.bad_tag"),
+    ));
+    let mut t = good.clone();
+    t[3..5].copy_from_slice(&(day.0 + 30).to_be_bytes());
+    qr.push(qr_case(
+        "altered_date",
+        "issue day moved, tag kept",
+        base32::encode(&t),
+        Some("qr.bad_tag"),
+    ));
+    let mut t = b.clone();
+    t[1..3].copy_from_slice(&3301u16.to_be_bytes());
+    qr.push(qr_case(
+        "other_authority_tag",
+        "tagged with authority 3302's key, claims key 3301",
+        base32::encode(&t),
+        Some("qr.bad_tag"),
+    ));
+    let t = sealed(staff_code, day, &qr_out);
+    qr.push(qr_case(
+        "unknown_key",
+        "genuine for a key id this edge does not have",
+        base32::encode(&t),
+        Some("qr.unknown_key"),
+    ));
+    let mut t = good.clone();
+    t[0] = 2;
+    qr.push(qr_case(
+        "future_version",
+        "format version 2",
+        base32::encode(&t),
+        Some("qr.version"),
+    ));
+    let seg = base32::encode(&good);
+    qr.push(qr_case(
+        "truncated",
+        "last character lost",
+        seg[..seg.len() - 1].to_string(),
+        Some("qr.malformed"),
+    ));
+    qr.push(qr_case(
+        "extended",
+        "a character added",
+        format!("{seg}A"),
+        Some("qr.malformed"),
+    ));
+    qr.push(qr_case(
+        "not_base32",
+        "a 1, which base32 does not use",
+        format!("1{}", &seg[1..]),
+        Some("qr.malformed"),
+    ));
+    let t = sealed(revoked_code, day, &qr_a);
+    qr.push(qr_case(
+        "revoked_code",
+        "this one code was withdrawn",
+        base32::encode(&t),
+        Some("qr.revoked"),
+    ));
+    let t = sealed(left_code, day, &qr_a);
+    qr.push(qr_case(
+        "revoked_staff",
+        "every code of this staff member issued before 2026-11-15 was withdrawn",
+        base32::encode(&t),
+        Some("qr.revoked"),
+    ));
+    let t = sealed(left_code, staff_left_on, &qr_a);
+    qr.push(qr_case(
+        "reissued_after_revocation",
+        "the same staff member's code reprinted on 2026-11-15",
+        base32::encode(&t),
+        None,
+    ));
+    v.qr = qr;
+
+    // --- Challenges ---
+    let t0: u64 = 1_795_305_600; // 2026-11-22 08:00 CST
+    let base_challenge = Challenge {
+        kid: 1,
+        code: staff_code,
+        issued_at: t0,
+        nonce: det16("challenge nonce 1"),
+        difficulty: challenge::DEFAULT_DIFFICULTY,
+    };
+    let ch_case = |name: &str,
+                   what: &str,
+                   bytes: &[u8],
+                   code: CodeId,
+                   now: u64,
+                   solution: u32,
+                   want: Option<&str>| {
+        let mut c = ChallengeCase {
+            name: name.into(),
+            what: what.into(),
+            bytes: hex(bytes),
+            text: base32::encode(bytes),
+            code: code.to_text(),
+            now,
+            solution,
+            expect: Expect::Error(String::new()),
+        };
+        c.expect = intend(name, eval_challenge(&c, &ctx), want);
+        c
+    };
+    let bytes = base_challenge.seal_bytes(&ch_key);
+    let sol = challenge::solve(&bytes, base_challenge.difficulty, 0, u32::MAX).expect("solvable");
+    let unsolved = (0..)
+        .find(|&x| !challenge::pow_ok(&bytes, x, base_challenge.difficulty))
+        .expect("some counter fails");
+    let other = Challenge {
+        nonce: det16("challenge nonce 2"),
+        ..base_challenge
+    }
+    .seal_bytes(&ch_key);
+    let mut spliced = bytes;
+    spliced[38..].copy_from_slice(&other[38..]);
+    let mut nonce_changed = bytes;
+    nonce_changed[21] ^= 1;
+    let mut easier = bytes;
+    easier[37] = 0;
+    let mut later = bytes;
+    later[13..21].copy_from_slice(&(t0 + 3600).to_be_bytes());
+    let foreign = base_challenge.seal_bytes(&ch_out);
+    let mut v2 = bytes;
+    v2[0] = 2;
+    v.challenge = vec![
+        ch_case(
+            "valid",
+            "solved, 10 s old",
+            &bytes,
+            staff_code,
+            t0 + 10,
+            sol,
+            None,
+        ),
+        ch_case(
+            "valid_at_min_age",
+            "exactly 3 s old",
+            &bytes,
+            staff_code,
+            t0 + 3,
+            sol,
+            None,
+        ),
+        ch_case(
+            "valid_at_max_age",
+            "exactly 30 minutes old",
+            &bytes,
+            staff_code,
+            t0 + 1800,
+            sol,
+            None,
+        ),
+        ch_case(
+            "too_young",
+            "2 s old: no person reads that fast",
+            &bytes,
+            staff_code,
+            t0 + 2,
+            sol,
+            Some("challenge.too_young"),
+        ),
+        ch_case(
+            "from_the_future",
+            "issued after the receiver's clock",
+            &bytes,
+            staff_code,
+            t0 - 10,
+            sol,
+            Some("challenge.too_young"),
+        ),
+        ch_case(
+            "expired",
+            "30 minutes and 1 s old",
+            &bytes,
+            staff_code,
+            t0 + 1801,
+            sol,
+            Some("challenge.expired"),
+        ),
+        ch_case(
+            "other_code",
+            "served for another window",
+            &bytes,
+            window_code,
+            t0 + 10,
+            sol,
+            Some("challenge.wrong_code"),
+        ),
+        ch_case(
+            "unsolved",
+            "the counter does not solve the proof of work",
+            &bytes,
+            staff_code,
+            t0 + 10,
+            unsolved,
+            Some("challenge.unsolved"),
+        ),
+        ch_case(
+            "spliced",
+            "fields of one challenge with the tag of another",
+            &spliced,
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.bad_tag"),
+        ),
+        ch_case(
+            "nonce_changed",
+            "nonce altered, tag kept",
+            &nonce_changed,
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.bad_tag"),
+        ),
+        ch_case(
+            "difficulty_lowered",
+            "difficulty set to 0, tag kept",
+            &easier,
+            staff_code,
+            t0 + 10,
+            0,
+            Some("challenge.bad_tag"),
+        ),
+        ch_case(
+            "time_moved",
+            "issue time moved an hour on to dodge expiry",
+            &later,
+            staff_code,
+            t0 + 3700,
+            sol,
+            Some("challenge.bad_tag"),
+        ),
+        ch_case(
+            "unknown_key",
+            "made with an edge key this edge does not have",
+            &foreign,
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.unknown_key"),
+        ),
+        ch_case(
+            "future_version",
+            "format version 2",
+            &v2,
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.version"),
+        ),
+        ch_case(
+            "truncated",
+            "last byte missing",
+            &bytes[..bytes.len() - 1],
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.malformed"),
+        ),
+    ];
+
+    // --- Rating submissions ---
+    let submission = |level: Level, tags: &[u16]| Submission {
+        code: base32::encode(&good),
+        challenge: base32::encode(&bytes),
+        pow: sol,
+        id: Id128(det16("rating id 1")),
+        device: Id128(det16("device 1")),
+        rating: RatingInput {
+            level,
+            tags: tags.to_vec(),
+            tag_version: TAG_CONTENT_VERSION,
+            matter: None,
+            comment: String::new(),
+            phone: None,
+            consent: false,
+        },
+        website: String::new(),
+    };
+    let rating_case = |name: &str, what: &str, body: String, want: Option<&str>| {
+        let mut c = RatingCase {
+            name: name.into(),
+            what: what.into(),
+            submission: body,
+            expect: Expect::Error(String::new()),
+        };
+        c.expect = intend(name, eval_rating(&c), want);
+        c
+    };
+    let with = |level, tags: &[u16], f: &dyn Fn(&mut RatingInput)| {
+        let mut s = submission(level, tags);
+        f(&mut s.rating);
+        s.to_json()
+    };
+    let mut rating = vec![];
+    for l in Level::ALL {
+        let first = l.tags()[0].code;
+        rating.push(rating_case(
+            &format!("valid_{}", l.as_str()),
+            &format!("{} with one reason", l.label_zh()),
+            with(l, &[first], &|_| {}),
+            None,
+        ));
+    }
+    rating.push(rating_case(
+        "valid_no_reason_for_good",
+        "非常满意 needs no reason",
+        with(Level::VerySatisfied, &[], &|_| {}),
+        None,
+    ));
+    rating.push(rating_case(
+        "valid_bad_with_callback",
+        "差评 with a callback phone and consent, matter and comment",
+        with(Level::VeryDissatisfied, &[113, 115], &|r| {
+            r.phone = Some("+86 138-1234-5678".into());
+            r.consent = true;
+            r.matter = Some("330102-SC-001".into());
+            r.comment = "让我跑了三个窗口".into();
+        }),
+        None,
+    ));
+    rating.push(rating_case(
+        "comment_cleaned",
+        "control characters and bidi overrides removed, CRLF to LF",
+        with(Level::Basic, &[], &|r| {
+            r.comment = "  第一行\r\n第二行\u{0}\u{1b}[31m\u{202E}反转\t完  ".into();
+        }),
+        None,
+    ));
+    rating.push(rating_case(
+        "comment_markup_kept_as_text",
+        "markup and SQL are plain text",
+        with(Level::Satisfied, &[], &|r| {
+            r.comment = "<img src=x onerror=alert(1)>'); DROP TABLE ratings;--".into();
+        }),
+        None,
+    ));
+    rating.push(rating_case(
+        "comment_500",
+        "exactly 500 characters",
+        with(Level::Satisfied, &[], &|r| r.comment = "好".repeat(500)),
+        None,
+    ));
+    rating.push(rating_case(
+        "comment_501",
+        "one character too many",
+        with(Level::Satisfied, &[], &|r| r.comment = "好".repeat(501)),
+        Some("rating.comment_too_long"),
+    ));
+    rating.push(rating_case(
+        "bad_without_reason",
+        "不满意 with no reason",
+        with(Level::Dissatisfied, &[], &|_| {}),
+        Some("rating.no_tag"),
+    ));
+    rating.push(rating_case(
+        "tag_of_other_level",
+        "a 非常满意 reason on 不满意",
+        with(Level::Dissatisfied, &[510], &|_| {}),
+        Some("rating.tag_of_other_level"),
+    ));
+    rating.push(rating_case(
+        "unknown_tag",
+        "a code on no national list",
+        with(Level::Basic, &[399], &|_| {}),
+        Some("rating.unknown_tag"),
+    ));
+    rating.push(rating_case(
+        "disabled_old_tag",
+        "a code from the disabled older list",
+        with(Level::VerySatisfied, &[501], &|_| {}),
+        Some("rating.unknown_tag"),
+    ));
+    rating.push(rating_case(
+        "duplicate_tag",
+        "the same reason twice",
+        with(Level::Basic, &[307, 307], &|_| {}),
+        Some("rating.duplicate_tag"),
+    ));
+    rating.push(rating_case(
+        "old_tag_version",
+        "reasons of content version 1",
+        with(Level::Basic, &[307], &|r| r.tag_version = 1),
+        Some("rating.tag_version"),
+    ));
+    rating.push(rating_case(
+        "phone_without_consent",
+        "a phone but no consent",
+        with(Level::Dissatisfied, &[214], &|r| {
+            r.phone = Some("13812345678".into())
+        }),
+        Some("rating.phone_without_consent"),
+    ));
+    rating.push(rating_case(
+        "phone_on_good_rating",
+        "a phone with 满意",
+        with(Level::Satisfied, &[], &|r| {
+            r.phone = Some("13812345678".into());
+            r.consent = true;
+        }),
+        Some("rating.phone_not_allowed"),
+    ));
+    rating.push(rating_case(
+        "phone_invalid",
+        "ten digits",
+        with(Level::Dissatisfied, &[214], &|r| {
+            r.phone = Some("1381234567".into());
+            r.consent = true;
+        }),
+        Some("rating.phone_invalid"),
+    ));
+    rating.push(rating_case(
+        "matter_invalid",
+        "a matter code with Chinese characters",
+        with(Level::Basic, &[], &|r| r.matter = Some("食品许可".into())),
+        Some("rating.matter_invalid"),
+    ));
+    let base_json = with(Level::Basic, &[], &|_| {});
+    rating.push(rating_case(
+        "unknown_field",
+        "an extra field",
+        base_json.replacen('{', "{\"admin\":true,", 1),
+        Some("request.malformed"),
+    ));
+    rating.push(rating_case(
+        "future_submission_version",
+        "v 2",
+        base_json.replacen("\"v\":1", "\"v\":2", 1),
+        Some("request.version"),
+    ));
+    rating.push(rating_case(
+        "unknown_level",
+        "level spelled as a number",
+        base_json.replace("\"basic\"", "3"),
+        Some("request.malformed"),
+    ));
+    rating.push(rating_case(
+        "unknown_level_name",
+        "a level that does not exist",
+        base_json.replace("\"basic\"", "\"good\""),
+        Some("request.bad_field"),
+    ));
+    rating.push(rating_case(
+        "bad_id",
+        "idempotency key too short",
+        base_json.replace(&Id128(det16("rating id 1")).to_text(), "ABC"),
+        Some("request.bad_field"),
+    ));
+    rating.push(rating_case(
+        "truncated_json",
+        "the body cut in half",
+        base_json[..base_json.len() / 2].to_string(),
+        Some("request.malformed"),
+    ));
+    rating.push(rating_case(
+        "not_an_object",
+        "a JSON array",
+        "[1,2,3]".into(),
+        Some("request.malformed"),
+    ));
+    v.rating = rating;
+
+    // --- Upstream envelopes ---
+    let bad_review = with(Level::VeryDissatisfied, &[113, 115], &|r| {
+        r.phone = Some("13812345678".into());
+        r.consent = true;
+        r.matter = Some("330102-SC-001".into());
+        r.comment = "让我跑了三个窗口".into();
+    });
+    let rated_at = t0 as i64 + 25;
+    let env_case = |name: &str,
+                    what: &str,
+                    mapping: &str,
+                    sub: &str,
+                    assess: u8,
+                    now: i64,
+                    tamper: &dyn Fn(&mut String, &mut String),
+                    want: Option<&str>| {
+        let mut c = EnvelopeCase {
+            name: name.into(),
+            what: what.into(),
+            mapping: mapping.into(),
+            submission: sub.into(),
+            rated_at,
+            assess_number: assess,
+            body: String::new(),
+            signature: String::new(),
+            now,
+            expect: Expect::Error(String::new()),
+        };
+        c.body = envelope_body(&c, &ctx).expect("valid envelope input");
+        c.signature = envelope::sign(&up_key, rated_at + 5, c.body.as_bytes());
+        tamper(&mut c.body, &mut c.signature);
+        c.expect = intend(name, eval_envelope(&c, &ctx), want);
+        c
+    };
+    let none = &|_: &mut String, _: &mut String| {};
+    v.envelope = vec![
+        env_case(
+            "project",
+            "the project's own JSON",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "provincial",
+            "provincial field names",
+            "provincial",
+            &bad_review,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "provincial_amend",
+            "a same-day 追评 (assessNumber 2)",
+            "provincial",
+            &with(Level::Satisfied, &[406], &|_| {}),
+            2,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "tampered_body",
+            "satisfaction changed after signing",
+            "provincial",
+            &bad_review,
+            1,
+            rated_at + 6,
+            &|b, _| *b = b.replace("\"satisfaction\":\"1\"", "\"satisfaction\":\"5\""),
+            Some("envelope.bad_signature"),
+        ),
+        env_case(
+            "stale",
+            "received 10 minutes after signing",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 605,
+            none,
+            Some("envelope.stale"),
+        ),
+        env_case(
+            "unknown_key",
+            "signed with a key id the receiver does not have",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 6,
+            &|_, s| *s = s.replace(",k=1,", ",k=2,"),
+            Some("envelope.unknown_key"),
+        ),
+        env_case(
+            "malformed_header",
+            "no timestamp",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 6,
+            &|_, s| {
+                *s = s
+                    .split_once(',')
+                    .map(|x| x.1.to_string())
+                    .unwrap_or_default()
+            },
+            Some("envelope.malformed_header"),
+        ),
+    ];
+
+    let mut out = serde_json::to_string_pretty(&v).expect("vectors serialise");
+    out.push('\n');
+    out
+}
