@@ -1,0 +1,141 @@
+//! Installs what the project needs on a fresh machine, idempotently and quickly when present.
+//!
+//! - the `wasm32-unknown-unknown` target, through rustup;
+//! - cargo-installed tools at pinned versions (the wasm-bindgen CLI at exactly Cargo.lock's
+//!   wasm-bindgen version), into a per-user tool folder outside the clone, keyed by version, so
+//!   later runs and fresh clones (CI's) reuse them: `$ZSP_TOOLS_DIR`, else
+//!   `$XDG_CACHE_HOME/zhangshangping/tools`, else `~/.cache/zhangshangping/tools`;
+//! - Debian packages, by apt-get, when missing.
+
+use crate::sh;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Debian packages the tests and the demo use.
+pub const APT_PACKAGES: &[&str] = &[];
+
+pub struct Tools {
+    /// Folder holding `wasm-bindgen` and `wasm-bindgen-test-runner`.
+    pub wasm_bindgen_bin: PathBuf,
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+pub fn tools_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ZSP_TOOLS_DIR") {
+        return PathBuf::from(d);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| root().join("target"));
+    cache.join("zhangshangping").join("tools")
+}
+
+pub fn all() -> Result<Tools> {
+    wasm_target()?;
+    apt(APT_PACKAGES)?;
+    let wb = lock_version("wasm-bindgen")?;
+    let wasm_bindgen_bin = cargo_tool(
+        "wasm-bindgen-cli",
+        &wb,
+        &["wasm-bindgen", "wasm-bindgen-test-runner"],
+    )?;
+    Ok(Tools { wasm_bindgen_bin })
+}
+
+fn wasm_target() -> Result<()> {
+    let sysroot = sh::output(Command::new("rustc").args(["--print", "sysroot"]))
+        .context("rustc is not on PATH")?;
+    let lib = Path::new(sysroot.trim()).join("lib/rustlib/wasm32-unknown-unknown");
+    if lib.is_dir() {
+        return Ok(());
+    }
+    sh::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+        .context("could not add the wasm32-unknown-unknown target with rustup")
+}
+
+/// The version of `name` recorded in Cargo.lock.
+pub fn lock_version(name: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .with_context(|| format!("{name} is not in Cargo.lock"))?
+        + needle.len();
+    let end = lock[start..].find('"').context("Cargo.lock is malformed")? + start;
+    Ok(lock[start..end].to_string())
+}
+
+/// `cargo install KRATE --version VERSION` into the tool folder, once; returns its `bin` folder.
+pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> {
+    let dir = tools_dir().join(format!("{krate}-{version}"));
+    let bin = dir.join("bin");
+    if bins.iter().all(|b| bin.join(b).is_file()) {
+        return Ok(bin);
+    }
+    // Install into a side folder and rename, so an interrupted install is never taken as done.
+    let partial = tools_dir().join(format!("{krate}-{version}.partial"));
+    std::fs::create_dir_all(&partial)?;
+    eprintln!(
+        "installing {krate} {version} into {} (once; takes minutes)",
+        dir.display()
+    );
+    sh::run(
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["install", krate, "--version", version, "--root"])
+            .arg(&partial)
+            // A separate target folder keeps the workspace's build cache out of it.
+            .env("CARGO_TARGET_DIR", tools_dir().join("build"))
+            .current_dir(tools_dir()),
+    )?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::rename(&partial, &dir)?;
+    let _ = std::fs::remove_dir_all(tools_dir().join("build"));
+    if let Some(missing) = bins.iter().find(|b| !bin.join(b).is_file()) {
+        bail!("{krate} {version} installed no {missing}");
+    }
+    Ok(bin)
+}
+
+fn apt_installed(pkg: &str) -> bool {
+    sh::output(Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]))
+        .is_some_and(|s| s.contains("install ok installed"))
+}
+
+/// Installs the Debian packages that are missing (as root, or through sudo).
+pub fn apt(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !apt_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("installing Debian packages: {}", missing.join(" "));
+    let is_root = sh::output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    let apt_get = |args: &[&str]| {
+        let mut c = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    sh::run(&mut apt_get(&["update", "-qq"]))?;
+    let mut install = apt_get(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    sh::run(&mut install).with_context(|| format!("could not install {}", missing.join(" ")))
+}
