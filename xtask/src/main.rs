@@ -6,6 +6,7 @@
 //! - `bench <wire|all>`: print the benchmark figures.
 //! - `setup`: only install what is missing.
 
+mod bench;
 mod setup;
 mod sh;
 mod tally;
@@ -13,7 +14,7 @@ mod tally;
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo | test | vectors | bench [wire|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | test | vectors | bench [wire|qr-gen|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -32,7 +33,7 @@ fn run() -> Result<()> {
         ["demo"] => demo(),
         ["test"] => test(),
         ["vectors"] => vectors(),
-        ["bench"] | ["bench", "all"] => bench(&["wire"]),
+        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen"]),
         ["bench", what] => bench(&[what]),
         ["setup"] => setup::all().map(|_| ()),
         ["help" | "-h" | "--help"] => {
@@ -58,19 +59,47 @@ fn vectors() -> Result<()> {
     Ok(())
 }
 
+/// Where the local worker will listen; the demo's codes point there.
+const DEMO_HOST: &str = "http://127.0.0.1:8787/";
+
 fn demo() -> Result<()> {
     setup::all()?;
-    // Until qr-gen, the edge and the page exist, the demo shows the shared formats at work:
-    // the committed test vectors, checked, and a printed URL for each valid QR case.
-    let text = std::fs::read_to_string(setup::root().join("wire").join(wire::vectors::PATH))?;
-    let n = wire::vectors::check(&text).map_err(anyhow::Error::msg)?;
-    let v: wire::vectors::Vectors = serde_json::from_str(&text)?;
-    println!("{n} test vectors check. QR URLs of the valid cases:");
-    for c in
-        v.qr.iter()
-            .filter(|c| matches!(c.expect, wire::vectors::Expect::Ok(_)))
-    {
-        println!("  {:<28} {}", c.name, c.url);
+    let root = setup::root();
+    let dir = root.join("target/demo");
+    std::fs::create_dir_all(&dir)?;
+    sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
+    let bin = root.join("target/release/qr-gen");
+    let key = dir.join("demo-qr.key");
+    if !key.exists() {
+        sh::run(
+            std::process::Command::new(&bin)
+                .args(["keys", "new", "--kid", "1", "--out"])
+                .arg(&key),
+        )?;
+    }
+    let out = dir.join("sheets");
+    sh::run(
+        std::process::Command::new(&bin)
+            .arg("sheets")
+            .arg(root.join("qr-gen/samples/roster.csv"))
+            .args(["--host", DEMO_HOST, "--key"])
+            .arg(&key)
+            .arg("--out")
+            .arg(&out),
+    )?;
+    println!();
+    println!("Printable sheets: {}", out.join("sheets.pdf").display());
+    println!("Per hall:         {}", out.join("halls").display());
+    println!(
+        "Directory for the edge: {}",
+        out.join("directory.json").display()
+    );
+    println!("A few of the printed URLs:");
+    let manifest = std::fs::read_to_string(out.join("manifest.csv"))?;
+    for line in manifest.lines().skip(1).step_by(12).take(5) {
+        if let Some(url) = line.split(',').find(|f| f.starts_with(DEMO_HOST)) {
+            println!("  {url}");
+        }
     }
     Ok(())
 }
@@ -111,9 +140,8 @@ fn bench(which: &[&str]) -> Result<()> {
     let root = setup::root();
     for w in which {
         match *w {
-            "wire" => sh::run(
-                sh::cargo(&root).args(["bench", "-p", "wire", "--bench", "wire", "--quiet"]),
-            )?,
+            "wire" => bench::wire(&root)?,
+            "qr-gen" => bench::qr_gen(&root)?,
             other => bail!("no benchmark {other:?}; {USAGE}"),
         }
     }

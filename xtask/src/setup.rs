@@ -12,8 +12,13 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Debian packages the tests and the demo use.
-pub const APT_PACKAGES: &[&str] = &[];
+/// Debian packages the tests and the demo use: a CJK font for the printed cards (with CJK
+/// Extension B), an independent QR decoder, PDF rendering and text extraction, and the
+/// benchmark's peer encoder.
+pub const APT_PACKAGES: &[&str] = &["fonts-noto-cjk", "zbar-tools", "poppler-utils", "qrencode"];
+
+/// Python packages from PyPI, pinned: the benchmark's peer.
+pub const PIP_SEGNO: &str = "segno==1.6.6";
 
 pub struct Tools {
     /// Folder holding `wasm-bindgen` and `wasm-bindgen-test-runner`.
@@ -104,6 +109,31 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
         bail!("{krate} {version} installed no {missing}");
     }
     Ok(bin)
+}
+
+/// A pip package installed into its own folder in the tool folder; returns that folder (for
+/// PYTHONPATH).
+pub fn pip_package(spec: &str) -> Result<PathBuf> {
+    let dir = tools_dir().join(format!("pip-{}", spec.replace("==", "-")));
+    if dir.join(".done").is_file() {
+        return Ok(dir);
+    }
+    eprintln!("installing {spec} from PyPI into {}", dir.display());
+    sh::run(
+        Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg(spec),
+    )?;
+    std::fs::write(dir.join(".done"), spec)?;
+    Ok(dir)
 }
 
 fn apt_installed(pkg: &str) -> bool {

@@ -1,0 +1,239 @@
+//! The whole city: 3,400 generated rows through the real command, every code decoded by two
+//! independent decoders (rqrr in-process, Debian's zbarimg) to exactly the manifest's URL, every
+//! URL verified with the shared crate, codes decoded again from the rendered PDF, and the PDF's
+//! Chinese text checked with pdftotext.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wire::{BaseUrl, KeyPurpose, Keyring, QrPayload};
+
+const HOST: &str = "https://pj.example.gov.cn/";
+
+fn qr_gen(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_qr-gen"))
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "1795305600")
+        .output()
+        .expect("qr-gen runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("qr-gen-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn key(dir: &Path) -> (PathBuf, Keyring) {
+    let k = dir.join("test.key");
+    let o = qr_gen(&["keys", "new", "--kid", "3301", "--out", k.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ring = Keyring::parse(KeyPurpose::Qr, &std::fs::read_to_string(&k).unwrap()).unwrap();
+    (k, ring)
+}
+
+/// Manifest rows as maps from column name to value.
+fn manifest(dir: &Path) -> Vec<HashMap<String, String>> {
+    let text = std::fs::read_to_string(dir.join("manifest.csv")).unwrap();
+    let text = text
+        .strip_prefix('\u{FEFF}')
+        .expect("manifest starts with a BOM for Excel");
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn zbar(files: &[PathBuf]) -> Vec<String> {
+    let o = Command::new("zbarimg")
+        .args(["-q", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .args(files)
+        .output()
+        .expect("zbarimg (Debian's zbar-tools) is installed by cargo xtask test");
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn rqrr_decode(img: image::GrayImage) -> Vec<String> {
+    let mut p = rqrr::PreparedImage::prepare(img);
+    p.detect_grids()
+        .iter()
+        .filter_map(|g| g.decode().ok().map(|x| x.1))
+        .collect()
+}
+
+#[test]
+fn a_whole_city_decodes_and_verifies() {
+    let dir = tmp("city");
+    let (key, ring) = key(&dir);
+    let roster = dir.join("roster.csv");
+    std::fs::write(&roster, qr_gen::sample::city_roster(3400)).unwrap();
+    let out = dir.join("out");
+    let o = qr_gen(&[
+        "sheets",
+        roster.to_str().unwrap(),
+        "--host",
+        HOST,
+        "--key",
+        key.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("3400 个"), "{stdout}");
+
+    let rows = manifest(&out);
+    assert_eq!(rows.len(), 3400);
+    let base = BaseUrl::parse(HOST).unwrap();
+    let mut urls = HashSet::new();
+    for r in &rows {
+        let url = &r["url"];
+        assert!(urls.insert(url.clone()), "duplicate URL {url}");
+        let seg = url.strip_prefix(base.as_str()).unwrap();
+        let p = QrPayload::open(seg, &ring).unwrap();
+        assert_eq!(p.code.to_text(), r["code"]);
+        assert!(
+            r["qr_version"].parse::<u8>().unwrap() <= 4,
+            "version {} for {url}",
+            r["qr_version"]
+        );
+    }
+    // rqrr, independent of the encoder, on every PNG (on every core).
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for chunk in rows.chunks(rows.len().div_ceil(threads)) {
+            let out = &out;
+            s.spawn(move || {
+                for r in chunk {
+                    let img = image::open(out.join(&r["png"])).unwrap().to_luma8();
+                    assert_eq!(rqrr_decode(img), vec![r["url"].clone()], "row {}", r["row"]);
+                }
+            });
+        }
+    });
+    // zbarimg on every PNG, in batches.
+    let pngs: Vec<PathBuf> = rows.iter().map(|r| out.join(&r["png"])).collect();
+    let decoded: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = pngs
+            .chunks(pngs.len().div_ceil(threads))
+            .map(|c| s.spawn(move || zbar(c)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let want: Vec<String> = rows.iter().map(|r| r["url"].clone()).collect();
+    assert_eq!(decoded, want, "zbarimg must read every PNG, in order");
+
+    // The PDF itself: render pages at 150 dpi and read the codes back, and the text.
+    let pages = dir.join("page");
+    let st = Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-png", "-f", "1", "-l", "3"])
+        .arg(out.join("sheets.pdf"))
+        .arg(&pages)
+        .status()
+        .expect("pdftoppm (Debian's poppler-utils) is installed by cargo xtask test");
+    assert!(st.success());
+    let mut page_files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("page"))
+        .collect();
+    page_files.sort();
+    assert_eq!(page_files.len(), 3);
+    for (i, page) in page_files.iter().enumerate() {
+        let on_page: HashSet<String> = rows
+            .iter()
+            .filter(|r| r["pdf_page"] == (i + 1).to_string())
+            .map(|r| r["url"].clone())
+            .collect();
+        assert_eq!(on_page.len(), 8);
+        let from_zbar: HashSet<String> = zbar(std::slice::from_ref(page)).into_iter().collect();
+        assert_eq!(from_zbar, on_page, "zbarimg on page {}", i + 1);
+        // rqrr on each card cut from the page at its place on the grid: the right code in the
+        // right place (2 × 4 cards of 95 × 68 mm from 10 mm, 12.5 mm; 150 dpi).
+        let img = image::open(page).unwrap().to_luma8();
+        let px = |mm: f32| (mm * 150.0 / 25.4).round() as u32;
+        for (k, r) in rows
+            .iter()
+            .filter(|r| r["pdf_page"] == (i + 1).to_string())
+            .enumerate()
+        {
+            let (x, y) = (10.0 + (k % 2) as f32 * 95.0, 12.5 + (k / 2) as f32 * 68.0);
+            let card = image::imageops::crop_imm(&img, px(x), px(y), px(95.0), px(68.0)).to_image();
+            assert_eq!(
+                rqrr_decode(card),
+                vec![r["url"].clone()],
+                "rqrr on page {} card {}",
+                i + 1,
+                k + 1
+            );
+        }
+    }
+    let text = Command::new("pdftotext")
+        .args(["-f", "1", "-l", "13"])
+        .arg(out.join("sheets.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for must in [
+        "政务服务“好差评” 扫码评价",
+        "请用微信扫一扫，对本次服务进行评价",
+        "工号：ZW00001",
+        &rows[0]["staff_name"],
+        &rows[0]["hall"],
+    ] {
+        assert!(text.contains(must), "pdftotext lacks {must:?}");
+    }
+    // Rare characters survive into the PDF's text: find a page with one.
+    let rare = rows
+        .iter()
+        .find(|r| r["staff_name"].contains('𠮷'))
+        .expect("the sample has 𠮷");
+    let page = rare["pdf_page"].clone();
+    let t = Command::new("pdftotext")
+        .args(["-f", &page, "-l", &page])
+        .arg(out.join("sheets.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(t.stdout)
+            .unwrap()
+            .contains(&rare["staff_name"])
+    );
+
+    // The directory for the edge holds every code, and parses with the shared crate.
+    let d = wire::directory::Directory::from_json(
+        &std::fs::read_to_string(out.join("directory.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(d.entries.len(), 3400);
+    assert!(std::fs::metadata(out.join("sheets.pdf")).unwrap().len() < 10_000_000);
+    let halls = std::fs::read_dir(out.join("halls")).unwrap().count();
+    let distinct: HashSet<(&String, &String)> = rows
+        .iter()
+        .map(|r| (&r["region_code"], &r["hall"]))
+        .collect();
+    assert_eq!(halls, distinct.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
