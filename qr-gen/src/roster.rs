@@ -297,8 +297,9 @@ fn parse(cells: Vec<(usize, Vec<String>)>) -> Result<Roster> {
             missing.join("、")
         );
     }
-    let mut seen: HashMap<CodeId, (usize, (String, String, String, Option<String>))> =
-        HashMap::new();
+    // Region, hall, window and 工号: what makes two rows the same code.
+    type Identity = (String, String, String, Option<String>);
+    let mut seen: HashMap<CodeId, (usize, Identity)> = HashMap::new();
     let mut staff_names: HashMap<(String, String), (usize, String)> = HashMap::new();
     for (line, cells) in rows {
         let get = |c: Col| {

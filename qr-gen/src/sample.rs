@@ -88,7 +88,7 @@ fn csv_field(s: &str) -> String {
 
 /// A CSV roster (UTF-8, Chinese headers) of exactly `rows` data rows.
 pub fn city_roster(rows: usize) -> String {
-    let mut rng = Rng(0x5EED_0F_C17E);
+    let mut rng = Rng(0x005E_ED0F_C17E);
     let mut out = String::from("区划代码,大厅,窗口单位,窗口号,工号,姓名,事项\n");
     let mut n = 0;
     let mut staff_no = 0;
