@@ -28,6 +28,7 @@ const DEFAULT_BOLD: &[(&str, u32)] = &[
     ("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc", 2),
 ];
 
+#[derive(Clone)]
 pub struct Face {
     pub name: String,
     pub font: Font,
@@ -159,9 +160,15 @@ pub fn load(spec: Option<&str>, chars: &[char], text_of: impl Fn(char) -> String
         );
     }
     // A bold face that lacks a character: set the bold lines in the regular face instead.
-    let bold = match Face::load(&bold_at.0, bold_at.1, chars) {
-        Ok((b, missing)) if missing.is_empty() => b,
-        _ => Face::load(&regular_at.0, regular_at.1, chars)?.0,
+    // With one font for both (as with --font), read and parse it once. A bold face that lacks a
+    // character sets the bold lines in the regular face instead.
+    let bold = if bold_at == regular_at {
+        regular.clone()
+    } else {
+        match Face::load(&bold_at.0, bold_at.1, chars) {
+            Ok((b, missing)) if missing.is_empty() => b,
+            _ => regular.clone(),
+        }
     };
     Ok(Fonts { regular, bold })
 }

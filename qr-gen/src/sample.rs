@@ -3,6 +3,8 @@
 //! rare names (`·` in minority names, CJK Extension B such as 𠮷), window-level codes for rotating
 //! staff, and matter lists. Used by the tests, the benchmark and the demo.
 
+use crate::output::csv_line;
+
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "高", "林", "罗", "欧阳", "司马", "诸葛",
@@ -78,18 +80,22 @@ impl Rng {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// A CSV roster (UTF-8, Chinese headers) of exactly `rows` data rows.
 pub fn city_roster(rows: usize) -> String {
     let mut rng = Rng(0x005E_ED0F_C17E);
-    let mut out = String::from("区划代码,大厅,窗口单位,窗口号,工号,姓名,事项\n");
+    let mut out = String::new();
+    csv_line(
+        &mut out,
+        &[
+            "区划代码",
+            "大厅",
+            "窗口单位",
+            "窗口号",
+            "工号",
+            "姓名",
+            "事项",
+        ],
+    );
     let mut n = 0;
     let mut staff_no = 0;
     'outer: for round in 0.. {
@@ -124,7 +130,7 @@ pub fn city_roster(rows: usize) -> String {
                     .collect();
                 // Every tenth window is staffed by rotation: one window-level code.
                 let people = if w % 10 == 9 { 0 } else { 1 + rng.next() % 2 };
-                for p in 0..people.max(1) {
+                for _ in 0..people.max(1) {
                     if n == rows {
                         break 'outer;
                     }
@@ -139,14 +145,10 @@ pub fn city_roster(rows: usize) -> String {
                         };
                         (format!("ZW{staff_no:05}"), name)
                     };
-                    let _ = p;
-                    out.push_str(&format!(
-                        "{code},{},{},{window},{id},{},{}\n",
-                        csv_field(&hall),
-                        csv_field(dept),
-                        csv_field(&name),
-                        csv_field(&matters.join(";"))
-                    ));
+                    csv_line(
+                        &mut out,
+                        &[&code, &hall, dept, &window, &id, &name, &matters.join(";")],
+                    );
                     n += 1;
                 }
             }

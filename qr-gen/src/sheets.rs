@@ -46,13 +46,12 @@ pub struct Args {
     pub issued: Option<String>,
 }
 
-/// One code to print.
-struct Coded<'a> {
+/// One code to print. Its QR matrix lives in its [`Card`], which draws it and feeds the PNG.
+struct Printed<'a> {
     row: &'a Row,
     code: CodeId,
     issued: Day,
     url: String,
-    matrix: Matrix,
 }
 
 fn issue_day(arg: Option<&str>) -> Result<Day> {
@@ -148,7 +147,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
 
     // Encode every code (in parallel; order kept).
     let previous = previous_codes(&a.out, &base, &ring, key.kid);
-    let coded: Vec<Coded> = roster
+    let coded: Vec<(Printed, Matrix)> = roster
         .rows
         .par_iter()
         .map(|row| {
@@ -156,13 +155,15 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             let issued = previous.get(&code).copied().unwrap_or(today);
             let segment = QrPayload::seal(code, issued, &key);
             let matrix = matrix::encode(base.as_str(), &segment)?;
-            Ok(Coded {
-                row,
-                code,
-                issued,
-                url: base.url(&segment),
+            Ok((
+                Printed {
+                    row,
+                    code,
+                    issued,
+                    url: base.url(&segment),
+                },
                 matrix,
-            })
+            ))
         })
         .collect::<Result<_>>()?;
 
@@ -208,8 +209,8 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let mut cards = Vec::with_capacity(coded.len());
     let mut kept = Vec::with_capacity(coded.len());
     let mut layout_errors = vec![];
-    for c in coded {
-        match Card::new(&fonts, c.row, c.matrix.clone(), c.code.to_display()) {
+    for (c, matrix) in coded {
+        match Card::new(&fonts, c.row, matrix, c.code.to_display()) {
             Ok(card) => {
                 cards.push(card);
                 kept.push(c);
@@ -278,13 +279,15 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let pdf_progress = Progress::new("PDF", jobs.len());
     let (pngs, sizes) = rayon::join(
         || {
-            kept.par_iter().try_for_each(|c| -> Result<()> {
-                let path = out.join("qr").join(format!("{}.png", c.code.to_text()));
-                std::fs::write(&path, output::png(&c.matrix)?)
-                    .with_context(|| format!("无法写入 {}", path.display()))?;
-                png_progress.inc();
-                Ok(())
-            })
+            kept.par_iter()
+                .zip(&cards)
+                .try_for_each(|(c, card)| -> Result<()> {
+                    let path = out.join("qr").join(format!("{}.png", c.code.to_text()));
+                    std::fs::write(&path, output::png(&card.matrix)?)
+                        .with_context(|| format!("无法写入 {}", path.display()))?;
+                    png_progress.inc();
+                    Ok(())
+                })
         },
         || {
             jobs.par_iter()
@@ -324,7 +327,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             "issued",
         ],
     );
-    for (i, c) in kept.iter().enumerate() {
+    for (i, (c, card)) in kept.iter().zip(&cards).enumerate() {
         let r = c.row;
         csv_line(
             &mut manifest,
@@ -338,7 +341,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                 r.staff_name().unwrap_or(""),
                 &c.code.to_text(),
                 &c.url,
-                &c.matrix.version.to_string(),
+                &card.matrix.version.to_string(),
                 &format!("qr/{}.png", c.code.to_text()),
                 &layout.page_of(i).to_string(),
                 &c.issued.to_string(),
@@ -387,8 +390,8 @@ pub fn run(a: &Args) -> Result<ExitCode> {
 
     // Summary.
     let mut versions: BTreeMap<i16, usize> = BTreeMap::new();
-    for c in &kept {
-        *versions.entry(c.matrix.version).or_default() += 1;
+    for card in &cards {
+        *versions.entry(card.matrix.version).or_default() += 1;
     }
     let staff = kept.iter().filter(|c| c.row.staff.is_some()).count();
     let mut s = String::new();

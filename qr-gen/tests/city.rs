@@ -166,12 +166,21 @@ fn a_whole_city_decodes_and_verifies() {
             .map(|r| r["url"].clone())
             .collect();
         assert_eq!(on_page.len(), 8);
+        // The whole page: zbarimg finds nothing but this page's codes. (On a whole page at
+        // 150 dpi it misses about 1 code in 100, a limit of its multi-symbol scan; every card cut
+        // out alone reads, which is what a citizen scans.)
         let from_zbar: HashSet<String> = zbar(std::slice::from_ref(page)).into_iter().collect();
-        assert_eq!(from_zbar, on_page, "zbarimg on page {}", i + 1);
-        // rqrr on each card cut from the page at its place on the grid: the right code in the
-        // right place (2 × 4 cards of 95 × 68 mm from 10 mm, 12.5 mm; 150 dpi).
+        assert!(
+            from_zbar.is_subset(&on_page) && from_zbar.len() >= 7,
+            "zbarimg on page {}: {from_zbar:?}",
+            i + 1
+        );
+        // Each card cut from the page at its place on the grid (2 × 4 cards of 95 × 68 mm from
+        // 10 mm, 12.5 mm; 150 dpi): the right code in the right place, by both decoders.
         let img = image::open(page).unwrap().to_luma8();
         let px = |mm: f32| (mm * 150.0 / 25.4).round() as u32;
+        let mut crops = vec![];
+        let mut want = vec![];
         for (k, r) in rows
             .iter()
             .filter(|r| r["pdf_page"] == (i + 1).to_string())
@@ -179,6 +188,8 @@ fn a_whole_city_decodes_and_verifies() {
         {
             let (x, y) = (10.0 + (k % 2) as f32 * 95.0, 12.5 + (k / 2) as f32 * 68.0);
             let card = image::imageops::crop_imm(&img, px(x), px(y), px(95.0), px(68.0)).to_image();
+            let path = dir.join(format!("card-{}-{k}.png", i + 1));
+            card.save(&path).unwrap();
             assert_eq!(
                 rqrr_decode(card),
                 vec![r["url"].clone()],
@@ -186,7 +197,10 @@ fn a_whole_city_decodes_and_verifies() {
                 i + 1,
                 k + 1
             );
+            crops.push(path);
+            want.push(r["url"].clone());
         }
+        assert_eq!(zbar(&crops), want, "zbarimg on the cards of page {}", i + 1);
     }
     let text = Command::new("pdftotext")
         .args(["-f", "1", "-l", "13"])

@@ -123,71 +123,32 @@ fn bad_options_say_what_is_wrong() {
     let roster = c.path("r.csv");
     std::fs::write(&roster, format!("{HEADER}330102,市民中心,局,A1,S1,王芳,\n")).unwrap();
     let out = c.path("out");
-    let o = qr_gen(
-        &[
-            "sheets",
-            &roster,
-            "--host",
+    let (missing, pdf) = (c.path("none.csv"), c.path("r.pdf"));
+    // (roster, host, key file, what the error must say)
+    let cases = [
+        (
+            roster.as_str(),
             "http://pj.example.gov.cn/",
-            "--key",
-            &c.key,
-            "--out",
-            &out,
-        ],
-        "0",
-    );
-    assert!(
-        !o.status.success() && text(&o).contains("https"),
-        "{}",
-        text(&o)
-    );
-    let o = qr_gen(
-        &[
-            "sheets", &roster, "--host", HOST, "--key", &roster, "--out", &out,
-        ],
-        "0",
-    );
-    assert!(
-        !o.status.success() && text(&o).contains("不是 QR 密钥文件"),
-        "{}",
-        text(&o)
-    );
-    let o = qr_gen(
-        &[
-            "sheets",
-            &c.path("none.csv"),
-            "--host",
-            HOST,
-            "--key",
-            &c.key,
-            "--out",
-            &out,
-        ],
-        "0",
-    );
-    assert!(
-        !o.status.success() && text(&o).contains("无法读取"),
-        "{}",
-        text(&o)
-    );
-    let o = qr_gen(
-        &[
-            "sheets",
-            &c.path("r.pdf"),
-            "--host",
-            HOST,
-            "--key",
-            &c.key,
-            "--out",
-            &out,
-        ],
-        "0",
-    );
-    assert!(
-        !o.status.success() && text(&o).contains("不支持的文件类型"),
-        "{}",
-        text(&o)
-    );
+            c.key.as_str(),
+            "https",
+        ),
+        (&roster, HOST, &roster, "不是 QR 密钥文件"),
+        (&missing, HOST, &c.key, "无法读取"),
+        (&pdf, HOST, &c.key, "不支持的文件类型"),
+    ];
+    for (roster, host, key, want) in cases {
+        let o = qr_gen(
+            &[
+                "sheets", roster, "--host", host, "--key", key, "--out", &out,
+            ],
+            "0",
+        );
+        assert!(
+            !o.status.success() && text(&o).contains(want),
+            "{want}: {}",
+            text(&o)
+        );
+    }
     let o = c.sheets(&roster, &out, &["--layout", "poster"]);
     assert!(!o.status.success() && text(&o).contains("a4 或 tent"));
     // A key file is never overwritten.

@@ -27,21 +27,6 @@ impl Tally {
         })
     }
 
-    /// Runs a command whose summary line reads `N passed, M failed` (the e2e runner's).
-    #[allow(dead_code)]
-    pub fn plain(&mut self, name: &str, cmd: &mut Command) -> Result<()> {
-        self.lines(name, cmd, |line| {
-            let l = line.trim();
-            let l = l.rsplit_once(": ").map_or(l, |x| x.1);
-            let (p, f) = l.split_once(", ")?;
-            let f = f.split(',').next()?;
-            Some((
-                p.strip_suffix(" passed")?.trim().parse().ok()?,
-                f.strip_suffix(" failed")?.trim().parse().ok()?,
-            ))
-        })
-    }
-
     fn lines(
         &mut self,
         name: &str,
