@@ -39,31 +39,6 @@ pub fn png(m: &Matrix) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// One CSV field, quoted when it must be.
-pub fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(['=', '+', '-', '@']) {
-        // Quote, and neutralise spreadsheet formulas (a name starting with '=' stays text).
-        out.push('"');
-        if s.starts_with(['=', '+', '-', '@']) {
-            out.push('\'');
-        }
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
-}
-
-pub fn csv_line(out: &mut String, fields: &[&str]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(out, f);
-    }
-    out.push_str("\r\n");
-}
-
 /// A progress bar on a terminal; on a pipe or in CI, one plain line when a stage ends.
 pub struct Progress {
     bar: Option<ProgressBar>,

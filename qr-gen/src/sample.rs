@@ -3,7 +3,7 @@
 //! rare names (`·` in minority names, CJK Extension B such as 𠮷), window-level codes for rotating
 //! staff, and matter lists. Used by the tests, the benchmark and the demo.
 
-use crate::output::csv_line;
+use wire::csv::line as csv_line;
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",

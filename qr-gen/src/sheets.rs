@@ -2,7 +2,7 @@
 
 use crate::font;
 use crate::matrix::{self, Matrix};
-use crate::output::{self, Progress, csv_line};
+use crate::output::{self, Progress};
 use crate::pdf::{self, Card, Layout};
 use crate::roster::{self, Col, Row, RowError};
 use anyhow::{Context, Result, anyhow, bail};
@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+use wire::csv::line as csv_line;
 use wire::directory::{Directory, Entry};
 use wire::{BaseUrl, CodeId, Day, KeyPurpose, Keyring, QrPayload, Revocation, Revocations};
 

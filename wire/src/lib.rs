@@ -10,6 +10,7 @@
 
 pub mod base32;
 pub mod challenge;
+pub mod csv;
 pub mod jsonw;
 pub mod key;
 pub mod mac;

@@ -10,7 +10,9 @@
 
 use crate::Coded;
 use crate::jsonw;
-use crate::rating::{Id128, Level, RatingInput};
+#[cfg(feature = "json")]
+use crate::rating::Level;
+use crate::rating::{Id128, RatingInput};
 use std::fmt::{self, Write};
 
 pub const SUBMISSION_VERSION: u8 = 1;

@@ -1,12 +1,12 @@
 //! `cargo xtask bench …`: benchmarks that print figures and compare with the named peers in the
 //! same run. Nothing here asserts a target; the figures go in the closing notes.
 
-use crate::setup;
-use crate::sh;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+use xtask::setup;
+use xtask::sh;
 
 pub fn wire(root: &Path) -> Result<()> {
     sh::run(sh::cargo(root).args(["bench", "-p", "wire", "--bench", "wire", "--quiet"]))

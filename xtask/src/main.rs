@@ -7,14 +7,14 @@
 //! - `setup`: only install what is missing.
 
 mod bench;
-mod setup;
-mod sh;
 mod tally;
+
+use xtask::{edge, setup, sh};
 
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo | test | vectors | bench [wire|qr-gen|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -31,6 +31,8 @@ fn run() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["demo"] => demo(),
+        ["export"] => export("ratings.csv"),
+        ["export", file] => export(file),
         ["test"] => test(),
         ["vectors"] => vectors(),
         ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen"]),
@@ -59,48 +61,87 @@ fn vectors() -> Result<()> {
     Ok(())
 }
 
-/// Where the local worker will listen; the demo's codes point there.
+/// Where the local worker listens in the demo; the demo's codes point there.
+const DEMO_PORT: u16 = 8787;
 const DEMO_HOST: &str = "http://127.0.0.1:8787/";
 
-fn demo() -> Result<()> {
-    setup::all()?;
-    let root = setup::root();
-    let dir = root.join("target/demo");
-    std::fs::create_dir_all(&dir)?;
-    sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
-    let bin = root.join("target/release/qr-gen");
-    let key = dir.join("demo-qr.key");
-    if !key.exists() {
-        sh::run(
-            std::process::Command::new(&bin)
-                .args(["keys", "new", "--kid", "1", "--out"])
-                .arg(&key),
-        )?;
-    }
-    let out = dir.join("sheets");
+/// Runs qr-gen on the committed sample roster with this machine's local key.
+fn sample_sheets(
+    root: &std::path::Path,
+    keys: &edge::LocalKeys,
+    host: &str,
+    out: &std::path::Path,
+) -> Result<()> {
+    sh::run(sh::cargo(root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
     sh::run(
-        std::process::Command::new(&bin)
+        std::process::Command::new(root.join("target/release/qr-gen"))
             .arg("sheets")
             .arg(root.join("qr-gen/samples/roster.csv"))
-            .args(["--host", DEMO_HOST, "--key"])
-            .arg(&key)
+            .args(["--host", host, "--key"])
+            .arg(&keys.qr_file)
             .arg("--out")
-            .arg(&out),
+            .arg(out),
+    )
+}
+
+fn demo() -> Result<()> {
+    let tools = setup::all()?;
+    let root = setup::root();
+    let dir = root.join("target/demo");
+    let state = dir.join("state");
+    let keys = edge::prepare(&tools, &root, &state)?;
+    let out = dir.join("sheets");
+    sample_sheets(&root, &keys, DEMO_HOST, &out)?;
+    let worker = edge::start(
+        &tools,
+        &root,
+        &keys,
+        &edge::WorkerOptions {
+            port: DEMO_PORT,
+            state: &state,
+            vars: &[],
+            log: dir.join("wrangler.log"),
+        },
     )?;
+    worker.load(&out)?;
     println!();
+    println!(
+        "掌上评 is running on {} (local workerd, local D1).",
+        worker.base
+    );
     println!("Printable sheets: {}", out.join("sheets.pdf").display());
     println!("Per hall:         {}", out.join("halls").display());
-    println!(
-        "Directory for the edge: {}",
-        out.join("directory.json").display()
-    );
-    println!("A few of the printed URLs:");
+    println!("Open one of the printed codes:");
     let manifest = std::fs::read_to_string(out.join("manifest.csv"))?;
     for line in manifest.lines().skip(1).step_by(12).take(5) {
         if let Some(url) = line.split(',').find(|f| f.starts_with(DEMO_HOST)) {
             println!("  {url}");
         }
     }
+    println!("Status (backlog): {}/status", worker.base);
+    println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
+    println!("Worker log: {}", worker.log.display());
+    println!("Ctrl-C stops it; ratings stay in {}.", state.display());
+    loop {
+        // wrangler dev does not fire cron triggers itself: the sweep and pruning run from here.
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        worker.cron();
+    }
+}
+
+fn export(file: &str) -> Result<()> {
+    let root = setup::root();
+    let keys = edge::local_keys(&root)?;
+    let r = ureq::get(&format!("http://127.0.0.1:{DEMO_PORT}/admin/export.csv"))
+        .set("Authorization", &format!("Bearer {}", keys.admin_token))
+        .call()
+        .map_err(|e| anyhow::anyhow!("is `cargo xtask demo` running? {e}"))?;
+    let body = r.into_string()?;
+    std::fs::write(file, &body)?;
+    println!(
+        "wrote {file} ({} ratings)",
+        body.lines().count().saturating_sub(1)
+    );
     Ok(())
 }
 

@@ -15,7 +15,16 @@ use std::process::Command;
 /// Debian packages the tests and the demo use: a CJK font for the printed cards (with CJK
 /// Extension B), an independent QR decoder, PDF rendering and text extraction, and the
 /// benchmark's peer encoder.
-pub const APT_PACKAGES: &[&str] = &["fonts-noto-cjk", "zbar-tools", "poppler-utils", "qrencode"];
+pub const APT_PACKAGES: &[&str] = &[
+    "fonts-noto-cjk",
+    "zbar-tools",
+    "poppler-utils",
+    "qrencode",
+    "chromium",
+];
+
+/// worker-build turns the edge crate into a Worker bundle; pinned, installed once per machine.
+pub const WORKER_BUILD: &str = "0.8.7";
 
 /// Python packages from PyPI, pinned: the benchmark's peer.
 pub const PIP_SEGNO: &str = "segno==1.6.6";
@@ -23,6 +32,10 @@ pub const PIP_SEGNO: &str = "segno==1.6.6";
 pub struct Tools {
     /// Folder holding `wasm-bindgen` and `wasm-bindgen-test-runner`.
     pub wasm_bindgen_bin: PathBuf,
+    /// Folder holding `worker-build`.
+    pub worker_build_bin: PathBuf,
+    /// `node_modules/.bin` of the project (wrangler, esbuild, wasm-opt, Playwright's core).
+    pub node_bin: PathBuf,
 }
 
 pub fn root() -> PathBuf {
@@ -52,7 +65,43 @@ pub fn all() -> Result<Tools> {
         &wb,
         &["wasm-bindgen", "wasm-bindgen-test-runner"],
     )?;
-    Ok(Tools { wasm_bindgen_bin })
+    let worker_build_bin = cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])?;
+    let node_bin = npm_ci()?;
+    Ok(Tools {
+        wasm_bindgen_bin,
+        worker_build_bin,
+        node_bin,
+    })
+}
+
+/// Where the tools are, without installing anything (for tests run after `setup::all`).
+pub fn tools_present() -> Tools {
+    let wb = lock_version("wasm-bindgen").unwrap_or_default();
+    let dir = tools_dir();
+    Tools {
+        wasm_bindgen_bin: dir.join(format!("wasm-bindgen-cli-{wb}")).join("bin"),
+        worker_build_bin: dir.join(format!("worker-build-{WORKER_BUILD}")).join("bin"),
+        node_bin: root().join("node_modules/.bin"),
+    }
+}
+
+/// Installs the npm packages of `package-lock.json` (exact versions, no scripts from the
+/// network) unless `node_modules` already matches it.
+fn npm_ci() -> Result<PathBuf> {
+    let root = root();
+    let lock = root.join("package-lock.json");
+    let stamp = root.join("node_modules/.zsp-lock");
+    let want = std::fs::read(&lock).context("package-lock.json is missing")?;
+    if std::fs::read(&stamp).ok().as_deref() != Some(&want[..]) {
+        sh::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&root),
+        )
+        .context("npm ci failed (Node 20 and npm are needed)")?;
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(root.join("node_modules/.bin"))
 }
 
 fn wasm_target() -> Result<()> {

@@ -1,0 +1,236 @@
+//! The worker's settings, read from its vars and secrets (`wrangler.toml` `[vars]`, `.dev.vars`
+//! locally, `wrangler secret put` in production). Parsed once per isolate; a bad value stops
+//! every request with a log line that names the variable, never with a guess.
+
+use std::fmt;
+use wire::challenge::{ChallengePolicy, DEFAULT_DIFFICULTY, MAX_DIFFICULTY};
+use wire::envelope::Mapping;
+use wire::key::{KeyPurpose, Keyring};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub qr_keys: Keyring,
+    pub challenge_keys: Keyring,
+    /// Signs the upstream envelope; required when `upstream_url` is set.
+    pub upstream_keys: Option<Keyring>,
+    pub upstream_url: Option<String>,
+    pub mapping: Mapping,
+    pub admin_token: Option<String>,
+    pub difficulty: u8,
+    pub policy: ChallengePolicy,
+    /// More than this many ratings for one code in one minute are flagged for review.
+    pub burst_per_minute: u32,
+    /// Forwarded ratings are deleted after this many days.
+    pub retention_days: u32,
+    /// First retry delay of the upstream forwarding; doubles per attempt up to `retry_max_secs`.
+    pub retry_base_secs: u32,
+    pub retry_max_secs: u32,
+    /// A queued forward not acknowledged after this long is queued again by the sweep.
+    pub sweep_lease_secs: u32,
+    /// `frame-ancestors` of the page's CSP (hosts that may embed it in an iframe).
+    pub frame_ancestors: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub why: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "setting {}: {}", self.var, self.why)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        why: why.into(),
+    }
+}
+
+impl Config {
+    /// `get` answers a var or secret by name (`None` or empty when unset).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let ring = |var: &'static str, purpose| -> Result<Option<Keyring>, ConfigError> {
+            get(var)
+                .map(|t| Keyring::parse(purpose, &t).map_err(|e| err(var, e.to_string())))
+                .transpose()
+        };
+        let qr_keys = ring("QR_KEYS", KeyPurpose::Qr)?.ok_or_else(|| {
+            err(
+                "QR_KEYS",
+                "not set (the keys qr-gen printed the codes with)",
+            )
+        })?;
+        let challenge_keys = ring("CHALLENGE_KEYS", KeyPurpose::Challenge)?
+            .ok_or_else(|| err("CHALLENGE_KEYS", "not set"))?;
+        let upstream_keys = ring("UPSTREAM_KEYS", KeyPurpose::Upstream)?;
+        let upstream_url = get("UPSTREAM_URL");
+        if let Some(u) = &upstream_url {
+            let loopback = u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
+            if !(u.starts_with("https://") || loopback) {
+                return Err(err(
+                    "UPSTREAM_URL",
+                    "must be https:// (http only for 127.0.0.1)",
+                ));
+            }
+            if upstream_keys.is_none() {
+                return Err(err("UPSTREAM_KEYS", "required when UPSTREAM_URL is set"));
+            }
+        }
+        let mapping = match get("UPSTREAM_MAPPING") {
+            None => Mapping::Project,
+            Some(m) => Mapping::parse(&m)
+                .ok_or_else(|| err("UPSTREAM_MAPPING", "must be project or provincial"))?,
+        };
+        let admin_token = get("ADMIN_TOKEN");
+        if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(err("ADMIN_TOKEN", "must be at least 16 characters"));
+        }
+        let num = |var: &'static str, default: u32, lo: u32, hi: u32| -> Result<u32, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (lo..=hi).contains(n))
+                    .ok_or_else(|| err(var, format!("must be a whole number from {lo} to {hi}"))),
+            }
+        };
+        let difficulty = num(
+            "POW_DIFFICULTY",
+            u32::from(DEFAULT_DIFFICULTY),
+            0,
+            u32::from(MAX_DIFFICULTY),
+        )? as u8;
+        let defaults = ChallengePolicy::default();
+        let policy = ChallengePolicy {
+            min_age_secs: u64::from(num(
+                "CHALLENGE_MIN_AGE_SECS",
+                defaults.min_age_secs as u32,
+                0,
+                60,
+            )?),
+            max_age_secs: defaults.max_age_secs,
+        };
+        Ok(Config {
+            qr_keys,
+            challenge_keys,
+            upstream_keys,
+            upstream_url,
+            mapping,
+            admin_token,
+            difficulty,
+            policy,
+            burst_per_minute: num("BURST_PER_MINUTE", 20, 1, 10_000)?,
+            retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
+            retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
+            retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
+            sweep_lease_secs: num("SWEEP_LEASE_SECS", 600, 1, 86_400)?,
+            frame_ancestors: get("FRAME_ANCESTORS").unwrap_or_else(|| "'self'".to_owned()),
+        })
+    }
+
+    /// The delay before forwarding attempt `attempt` (1-based) is retried.
+    pub fn retry_delay(&self, attempt: u32) -> u32 {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.retry_base_secs
+            .saturating_mul(1 << shift)
+            .min(self.retry_max_secs)
+    }
+
+    pub fn forwarding(&self) -> bool {
+        self.upstream_url.is_some()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use wire::key::Key;
+
+    pub fn vars() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("QR_KEYS", Key::new(KeyPurpose::Qr, 1, [1; 32]).to_text()),
+            (
+                "CHALLENGE_KEYS",
+                Key::new(KeyPurpose::Challenge, 1, [2; 32]).to_text(),
+            ),
+        ])
+    }
+
+    pub fn parse(v: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_vars(|n| v.get(n).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&vars()).unwrap();
+        assert!(!c.forwarding());
+        assert_eq!(c.difficulty, DEFAULT_DIFFICULTY);
+        assert_eq!(c.mapping, Mapping::Project);
+        assert_eq!(c.burst_per_minute, 20);
+        assert_eq!(c.policy.min_age_secs, 3);
+        assert_eq!(c.retry_delay(1), 30);
+        assert_eq!(c.retry_delay(2), 60);
+        assert_eq!(c.retry_delay(40), 3600);
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable() {
+        let mut v = vars();
+        v.remove("QR_KEYS");
+        assert_eq!(parse(&v).unwrap_err().var, "QR_KEYS");
+
+        let mut v = vars();
+        v.insert(
+            "QR_KEYS",
+            Key::new(KeyPurpose::Challenge, 1, [1; 32]).to_text(),
+        );
+        assert_eq!(parse(&v).unwrap_err().var, "QR_KEYS");
+
+        let mut v = vars();
+        v.insert("UPSTREAM_URL", "https://example.gov.cn/api".into());
+        assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_KEYS");
+
+        let mut v = vars();
+        v.insert("UPSTREAM_URL", "http://example.gov.cn/api".into());
+        assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_URL");
+
+        let mut v = vars();
+        v.insert("UPSTREAM_MAPPING", "zhejiang".into());
+        assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_MAPPING");
+
+        let mut v = vars();
+        v.insert("POW_DIFFICULTY", "99".into());
+        assert_eq!(parse(&v).unwrap_err().var, "POW_DIFFICULTY");
+
+        let mut v = vars();
+        v.insert("ADMIN_TOKEN", "short".into());
+        assert_eq!(parse(&v).unwrap_err().var, "ADMIN_TOKEN");
+    }
+
+    #[test]
+    fn provincial_forwarding() {
+        let mut v = vars();
+        v.insert("UPSTREAM_URL", "http://127.0.0.1:9/in".into());
+        v.insert(
+            "UPSTREAM_KEYS",
+            Key::new(KeyPurpose::Upstream, 7, [3; 32]).to_text(),
+        );
+        v.insert("UPSTREAM_MAPPING", "provincial".into());
+        let c = parse(&v).unwrap();
+        assert!(c.forwarding());
+        assert_eq!(c.mapping, Mapping::Provincial);
+    }
+}

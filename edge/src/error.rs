@@ -1,0 +1,173 @@
+//! The one error type every handler returns. It carries a stable code and plain messages, never
+//! an internal detail: storage and runtime failures are logged by the adapter and shown as
+//! `server.unavailable`.
+
+use wire::Coded;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    /// The form field at fault, when there is one (the page puts the message beside it).
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub const fn new(status: u16, code: &'static str, zh: &'static str, en: &'static str) -> Self {
+        ApiError {
+            status,
+            code,
+            zh,
+            en,
+            field: None,
+        }
+    }
+
+    pub fn from_coded(status: u16, e: &impl Coded) -> Self {
+        ApiError::new(status, e.code(), e.message_zh(), e.message_en())
+    }
+
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// The JSON body: `{"ok":false,"error":{"code":…,"message":…,"message_en":…,"field":…}}`.
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{\"ok\":false,\"error\":{");
+        wire::jsonw::key(&mut o, "code");
+        wire::jsonw::string(&mut o, self.code);
+        wire::jsonw::key(&mut o, "message");
+        wire::jsonw::string(&mut o, self.zh);
+        wire::jsonw::key(&mut o, "message_en");
+        wire::jsonw::string(&mut o, self.en);
+        wire::jsonw::key(&mut o, "field");
+        wire::jsonw::opt_string(&mut o, self.field);
+        o.push_str("}}");
+        o
+    }
+
+    pub fn message(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh,
+            Lang::En => self.en,
+        }
+    }
+}
+
+/// The page language: Chinese unless `?lang=en` or the browser prefers English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn pick(query_lang: Option<&str>, accept_language: Option<&str>) -> Lang {
+        match query_lang {
+            Some("en") => return Lang::En,
+            Some("zh") => return Lang::Zh,
+            _ => {}
+        }
+        // The first language the browser names decides; anything but English gets Chinese.
+        let first = accept_language
+            .and_then(|a| a.split(',').next())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if first.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+}
+
+pub const UNAVAILABLE: ApiError = ApiError::new(
+    503,
+    "server.unavailable",
+    "服务暂时不可用，您填写的内容已保留，请稍后重试。",
+    "The service is briefly unavailable. What you entered is kept; please try again.",
+);
+pub const NOT_FOUND: ApiError =
+    ApiError::new(404, "request.not_found", "页面不存在。", "Not found.");
+pub const METHOD: ApiError = ApiError::new(
+    405,
+    "request.method",
+    "请求方式不正确。",
+    "Method not allowed.",
+);
+pub const CONTENT_TYPE: ApiError = ApiError::new(
+    415,
+    "request.content_type",
+    "请求格式不正确。",
+    "Send application/json (or the page's form).",
+);
+pub const TOO_LARGE: ApiError = ApiError::new(
+    413,
+    "request.too_large",
+    "提交的内容过长。",
+    "The request body is too large.",
+);
+pub const REPLAYED: ApiError = ApiError::new(
+    409,
+    "challenge.replayed",
+    "该页面已提交过，请重新扫码后再评价。",
+    "This page was already submitted; scan the code again to rate.",
+);
+pub const HONEYPOT: ApiError = ApiError::new(
+    422,
+    "request.rejected",
+    "提交未被接受。",
+    "The submission was not accepted.",
+);
+pub const FORM_BUDGET: ApiError = ApiError::new(
+    429,
+    "rate.form_budget",
+    "此二维码近期提交较多，请稍后再试，或开启浏览器的 JavaScript 后重试。",
+    "Too many plain-form ratings for this code just now; try again in a few minutes.",
+);
+pub const ADMIN_DISABLED: ApiError = ApiError::new(
+    403,
+    "admin.disabled",
+    "管理接口未启用（未设置 ADMIN_TOKEN）。",
+    "Administration is disabled: ADMIN_TOKEN is not set.",
+);
+pub const ADMIN_AUTH: ApiError = ApiError::new(
+    401,
+    "admin.unauthorized",
+    "管理口令不正确。",
+    "Missing or wrong bearer token.",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shape_is_stable_and_escaped() {
+        let e = REPLAYED.with_field("challenge");
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["code"], "challenge.replayed");
+        assert_eq!(v["error"]["field"], "challenge");
+        assert!(v["error"]["message"].as_str().unwrap().contains("重新扫码"));
+    }
+
+    #[test]
+    fn language_choice() {
+        assert_eq!(Lang::pick(Some("en"), Some("zh-CN")), Lang::En);
+        assert_eq!(Lang::pick(None, Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::pick(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::pick(None, None), Lang::Zh);
+        assert_eq!(Lang::pick(Some("zh"), Some("en")), Lang::Zh);
+    }
+}

@@ -1,0 +1,824 @@
+//! The thin adapter to the Workers runtime: routes, D1, the forwarding Queue, the cron sweep and
+//! the app's assets. Decisions live in the plain modules; this file moves bytes and logs.
+
+use crate::config::Config;
+use crate::error::{self, ApiError, Lang};
+use crate::page::{self, Landing};
+use crate::store::{self, Forward, Stmt, Val};
+use crate::submit::{self, Via};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wire::challenge::Challenge;
+use wire::directory::Directory;
+use wire::qr::{CodeId, Revocation, Revocations, SEGMENT_LEN, StaffRef};
+use wire::rating::Id128;
+use wire::time::Day;
+use worker::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    get_random_values(&mut b);
+    b
+}
+
+fn now() -> i64 {
+    (Date::now().as_millis() / 1000) as i64
+}
+
+thread_local! {
+    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
+    static TEMPLATE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Settings, parsed once per isolate.
+fn config(env: &Env) -> std::result::Result<Config, ApiError> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    let get = |name: &str| {
+        env.secret(name)
+            .map(|s| s.to_string())
+            .or_else(|_| env.var(name).map(|v| v.to_string()))
+            .ok()
+    };
+    match Config::from_vars(get) {
+        Ok(c) => {
+            CONFIG.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+            Ok(c)
+        }
+        Err(e) => {
+            console_error!("configuration: {e}");
+            Err(error::UNAVAILABLE)
+        }
+    }
+}
+
+/// Logs an internal failure and answers with the one public error for it.
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    console_error!("{what}: {e}");
+    error::UNAVAILABLE
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        internal("runtime", e)
+    }
+}
+
+// ---- D1 ----
+
+fn bind(db: &D1Database, s: &Stmt) -> Result<D1PreparedStatement> {
+    let args: Vec<JsValue> = s
+        .args
+        .iter()
+        .map(|v| match v {
+            Val::Int(i) => JsValue::from_f64(*i as f64),
+            Val::Text(t) => JsValue::from_str(t),
+            Val::Null => JsValue::null(),
+        })
+        .collect();
+    db.prepare(s.sql).bind(&args)
+}
+
+async fn rows<T: serde::de::DeserializeOwned>(db: &D1Database, s: &Stmt) -> Result<Vec<T>> {
+    bind(db, s)?.all().await?.results::<T>()
+}
+
+async fn batch(db: &D1Database, stmts: &[Stmt]) -> Result<Vec<D1Result>> {
+    let prepared = stmts
+        .iter()
+        .map(|s| bind(db, s))
+        .collect::<Result<Vec<_>>>()?;
+    db.batch(prepared).await
+}
+
+fn db(env: &Env) -> std::result::Result<D1Database, ApiError> {
+    env.d1("DB").map_err(|e| internal("binding DB", e))
+}
+
+// ---- responses ----
+
+fn secure_headers(h: &Headers, cfg_frame: &str) -> Result<()> {
+    h.set(
+        "Content-Security-Policy",
+        &format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors {cfg_frame}"
+        ),
+    )?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    Ok(())
+}
+
+fn html(body: String, status: u16, frame: &str) -> Result<Response> {
+    let r = Response::from_html(body)?.with_status(status);
+    secure_headers(r.headers(), frame)?;
+    r.headers().set("Cache-Control", "no-store")?;
+    Ok(r)
+}
+
+fn json(body: String, status: u16) -> Result<Response> {
+    let r = Response::from_bytes(body.into_bytes())?.with_status(status);
+    let h = r.headers();
+    h.set("Content-Type", "application/json; charset=utf-8")?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    Ok(r)
+}
+
+fn api_error(e: &ApiError) -> Result<Response> {
+    json(e.to_json(), e.status)
+}
+
+// ---- assets ----
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "wasm" => "application/wasm",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves `/assets/<name>` from the build output, precompressed: brotli, then gzip, then raw.
+/// Content-hashed names (`name-<hash>.ext`) are cached for a year.
+async fn asset(req: &Request, env: &Env, path: &str) -> Result<Response> {
+    let assets = env.assets("ASSETS")?;
+    let accept = req.headers().get("Accept-Encoding")?.unwrap_or_default();
+    let url = req.url()?;
+    let origin = url.origin().ascii_serialization();
+    let mut tried = vec![];
+    if accept.contains("br") {
+        tried.push(("br", ".br"));
+    }
+    if accept.contains("gzip") {
+        tried.push(("gzip", ".gz"));
+    }
+    tried.push(("", ""));
+    for (encoding, suffix) in tried {
+        let mut r = assets
+            .fetch(format!("{origin}{path}{suffix}"), None)
+            .await?;
+        if r.status_code() != 200 {
+            continue;
+        }
+        let bytes = r.bytes().await?;
+        let mut out = Response::from_bytes(bytes)?;
+        let h = out.headers_mut();
+        h.set("Content-Type", content_type(path))?;
+        h.set("X-Content-Type-Options", "nosniff")?;
+        h.set("Vary", "Accept-Encoding")?;
+        let hashed = path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split('.').next())
+            .and_then(|stem| stem.rsplit_once('-'))
+            .is_some_and(|(_, h)| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        h.set(
+            "Cache-Control",
+            if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=300"
+            },
+        )?;
+        if !encoding.is_empty() {
+            h.set("Content-Encoding", encoding)?;
+            out = out.with_encode_body(EncodeBody::Manual);
+        }
+        return Ok(out);
+    }
+    api_error(&error::NOT_FOUND)
+}
+
+/// The app's `index.html` (the template with the edge's markers), read once per isolate.
+async fn template(req: &Request, env: &Env) -> std::result::Result<String, ApiError> {
+    if let Some(t) = TEMPLATE.with(|t| t.borrow().clone()) {
+        return Ok(t);
+    }
+    let origin = req
+        .url()
+        .map_err(|e| internal("url", e))?
+        .origin()
+        .ascii_serialization();
+    let assets = env
+        .assets("ASSETS")
+        .map_err(|e| internal("binding ASSETS", e))?;
+    let mut r = assets
+        .fetch(format!("{origin}/index.html"), None)
+        .await
+        .map_err(|e| internal("index.html", e))?;
+    if r.status_code() != 200 {
+        return Err(internal("index.html", r.status_code()));
+    }
+    let t = r.text().await.map_err(|e| internal("index.html", e))?;
+    TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
+    Ok(t)
+}
+
+// ---- the page and submissions ----
+
+fn lang_of(req: &Request) -> Lang {
+    let q = req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+    });
+    let accept = req.headers().get("Accept-Language").ok().flatten();
+    Lang::pick(q.as_deref(), accept.as_deref())
+}
+
+async fn lookup(db: &D1Database, code: CodeId) -> std::result::Result<submit::Lookup, ApiError> {
+    let rows: Vec<store::LookupRow> = rows(db, &store::lookup(code))
+        .await
+        .map_err(|e| internal("lookup", e))?;
+    store::read_lookup(rows).map_err(|e| internal("lookup", e))
+}
+
+fn new_challenge(cfg: &Config, code: CodeId, difficulty: u8) -> String {
+    Challenge {
+        kid: 0,
+        code,
+        issued_at: now() as u64,
+        nonce: random(),
+        difficulty,
+    }
+    .seal(cfg.challenge_keys.current())
+}
+
+/// Renders the landing page, or the invalid-code page. `draft`/`err` come from a refused form.
+async fn landing(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    segment: &str,
+    status: u16,
+    draft: Option<&page::Draft>,
+    err: Option<&ApiError>,
+) -> Result<Response> {
+    let lang = lang_of(req);
+    let tpl = match template(req, env).await {
+        Ok(t) => t,
+        Err(e) => return api_error(&e),
+    };
+    let invalid = |status| html(page::invalid_code(&tpl, lang), status, &cfg.frame_ancestors);
+    let payload = match submit::open_code(segment, cfg) {
+        Ok(p) => p,
+        Err(e) => return invalid(e.status),
+    };
+    let db = match db(env) {
+        Ok(d) => d,
+        Err(e) => return api_error(&e),
+    };
+    let entry = match lookup(&db, payload.code).await {
+        Ok(l) => match submit::entry_for(&payload, l) {
+            Ok(e) => e,
+            Err(e) => return invalid(e.status),
+        },
+        Err(e) => return api_error(&e),
+    };
+    let body = page::landing(
+        &tpl,
+        &Landing {
+            lang,
+            segment,
+            entry: &entry,
+            challenge: &new_challenge(cfg, payload.code, cfg.difficulty),
+            form_challenge: &new_challenge(cfg, payload.code, 0),
+            difficulty: cfg.difficulty,
+            now: now(),
+            draft,
+            error: err,
+        },
+    );
+    let r = html(body, status, &cfg.frame_ancestors)?;
+    let cookie = req.headers().get("Cookie")?;
+    if submit::cookie_device(cookie.as_deref()).is_none() {
+        let secure = if req.url()?.scheme() == "https" {
+            "; Secure"
+        } else {
+            ""
+        };
+        r.headers().set(
+            "Set-Cookie",
+            &format!(
+                "{}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}",
+                submit::DEVICE_COOKIE,
+                Id128(random()).to_text()
+            ),
+        )?;
+    }
+    Ok(r)
+}
+
+/// The outcome of storing a checked submission.
+async fn store_rating(
+    env: &Env,
+    ctx: &Context,
+    cfg: &Config,
+    c: &submit::Checked,
+) -> std::result::Result<store::Accepted, ApiError> {
+    let db = db(env)?;
+    let accepted = match batch(&db, &store::accept(c, cfg)).await {
+        Ok(results) => results
+            .last()
+            .and_then(|r| r.results::<store::Accepted>().ok())
+            .and_then(|mut v| v.pop())
+            .ok_or_else(|| internal("accept", "no row returned"))?,
+        Err(e) => {
+            let msg = e.to_string();
+            match store::conflict(&msg) {
+                Some(store::Conflict::Budget) => return Err(error::FORM_BUDGET),
+                Some(store::Conflict::Replayed) => {
+                    // A retry of a stored submission gets its answer again; anything else is a replay.
+                    let again: Vec<store::Accepted> =
+                        rows(&db, &store::by_submission(c.submission, c.payload.code))
+                            .await
+                            .map_err(|e| internal("replay lookup", e))?;
+                    return again.into_iter().next().ok_or(error::REPLAYED);
+                }
+                None => return Err(internal("accept", msg)),
+            }
+        }
+    };
+    if cfg.forwarding() {
+        let f = Forward {
+            id: accepted.id.clone(),
+            rev: accepted.rev,
+        };
+        let queue = env
+            .queue("FORWARD")
+            .map_err(|e| internal("binding FORWARD", e))?;
+        let lease = store::lease(&f, c.now + i64::from(cfg.sweep_lease_secs));
+        ctx.wait_until(async move {
+            // The rating is already durable: a lost message is re-queued by the sweep.
+            if let Err(e) = queue.send(f).await {
+                console_error!("queue send: {e}");
+            } else if let Err(e) = batch(&db, &[lease]).await {
+                console_error!("lease: {e}");
+            }
+        });
+    }
+    Ok(accepted)
+}
+
+async fn rate_json(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> Result<Response> {
+    let ct = req.headers().get("Content-Type")?;
+    let body = req.bytes().await.unwrap_or_default();
+    let result = async {
+        let sub = submit::parse_json(ct.as_deref(), &body)?;
+        let payload = submit::open_code(&sub.code, cfg)?;
+        let entry = submit::entry_for(&payload, lookup(&db(env)?, payload.code).await?)?;
+        let checked = submit::check(&sub, Via::App, payload, entry, cfg, now())?;
+        let a = store_rating(env, ctx, cfg, &checked).await?;
+        Ok::<_, ApiError>(store::accepted_json(
+            &a,
+            checked.rating.level,
+            checked.rating.phone.is_some(),
+            checked.day,
+        ))
+    }
+    .await;
+    match result {
+        Ok(body) => json(body, 200),
+        Err(e) => api_error(&e),
+    }
+}
+
+async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> Result<Response> {
+    let ct = req.headers().get("Content-Type")?;
+    let cookie = req.headers().get("Cookie")?;
+    let body = req.bytes().await.unwrap_or_default();
+    let lang = lang_of(&req);
+    let (sub, draft) = match submit::from_form(
+        ct.as_deref(),
+        &body,
+        submit::cookie_device(cookie.as_deref()),
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            let tpl = template(&req, env).await.unwrap_or_default();
+            let msg = page::message(&tpl, lang, e.message(lang), &[], "error");
+            return html(msg, e.status, &cfg.frame_ancestors);
+        }
+    };
+    let lang = match sub.code.as_str() {
+        _ if body.windows(7).any(|w| w == b"lang=en") => Lang::En,
+        _ => lang,
+    };
+    let outcome = async {
+        let payload = submit::open_code(&sub.code, cfg)?;
+        let entry = submit::entry_for(&payload, lookup(&db(env)?, payload.code).await?)?;
+        let checked = submit::check(&sub, Via::Form, payload, entry, cfg, now())?;
+        let a = store_rating(env, ctx, cfg, &checked).await?;
+        Ok::<_, ApiError>((a, checked))
+    }
+    .await;
+    let tpl = match template(&req, env).await {
+        Ok(t) => t,
+        Err(e) => return api_error(&e),
+    };
+    match outcome {
+        Ok((a, c)) => html(
+            page::thanks(
+                &tpl,
+                lang,
+                c.rating.level,
+                c.rating.phone.is_some(),
+                a.assess_number > 1,
+            ),
+            200,
+            &cfg.frame_ancestors,
+        ),
+        // Code problems: the invalid page. Everything else: the form again, as it was filled in,
+        // with a fresh challenge and the reason on top.
+        Err(e) if e.code.starts_with("qr.") => html(
+            page::invalid_code(&tpl, lang),
+            e.status,
+            &cfg.frame_ancestors,
+        ),
+        Err(e) if e.status == 503 => html(
+            page::message(&tpl, lang, e.message(lang), &[], "error"),
+            503,
+            &cfg.frame_ancestors,
+        ),
+        Err(e) => landing(&req, env, cfg, &sub.code, e.status, Some(&draft), Some(&e)).await,
+    }
+}
+
+// ---- administration ----
+
+fn authorized(req: &Request, cfg: &Config) -> std::result::Result<(), ApiError> {
+    let want = cfg.admin_token.as_deref().ok_or(error::ADMIN_DISABLED)?;
+    let got = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
+        .unwrap_or_default();
+    // Constant time in the token's length.
+    let same = got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same { Ok(()) } else { Err(error::ADMIN_AUTH) }
+}
+
+fn bad_file(what: &'static str, e: impl std::fmt::Display) -> ApiError {
+    // The file's own error says what and where; it is the administrator's text, not internals.
+    console_log!("{what}: {e}");
+    ApiError::new(
+        400,
+        what,
+        "上传的文件格式不正确。",
+        "The uploaded file is not valid.",
+    )
+}
+
+async fn admin(req: Request, env: &Env, cfg: &Config, path: &str) -> Result<Response> {
+    if let Err(e) = authorized(&req, cfg) {
+        return api_error(&e);
+    }
+    let db = match db(env) {
+        Ok(d) => d,
+        Err(e) => return api_error(&e),
+    };
+    match admin_routes(req, env, cfg, &db, path).await {
+        Ok(r) => Ok(r),
+        Err(e) => api_error(&e),
+    }
+}
+
+async fn admin_routes(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    db: &D1Database,
+    path: &str,
+) -> std::result::Result<Response, ApiError> {
+    match (req.method(), path) {
+        (Method::Put, "/admin/directory") => {
+            let text = req.text().await.unwrap_or_default();
+            match Directory::from_json(&text) {
+                Err(e) => Ok(json(
+                    serde_json::json!({"ok": false, "error": {"code": "admin.directory", "message": e.to_string()}}).to_string(),
+                    400,
+                )?),
+                Ok(d) => {
+                    batch(db, &store::replace_directory(&d.entries))
+                        .await
+                        .map_err(|e| internal("directory", e))?;
+                    Ok(json(
+                        serde_json::json!({"ok": true, "entries": d.entries.len()}).to_string(),
+                        200,
+                    )?)
+                }
+            }
+        }
+        (Method::Put, "/admin/revocations") => {
+            let text = req.text().await.unwrap_or_default();
+            match Revocations::from_json(&text) {
+                Err(e) => Ok(json(
+                    serde_json::json!({"ok": false, "error": {"code": "admin.revocations", "message": e.to_string()}}).to_string(),
+                    400,
+                )?),
+                Ok(r) => {
+                    batch(db, &store::replace_revocations(&r))
+                        .await
+                        .map_err(|e| internal("revocations", e))?;
+                    Ok(json(
+                        serde_json::json!({"ok": true, "entries": r.entries.len()}).to_string(),
+                        200,
+                    )?)
+                }
+            }
+        }
+        (Method::Post, "/admin/revoke") => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Revoke {
+                code: Option<String>,
+                staff: Option<String>,
+                issued_before: Option<String>,
+                note: Option<String>,
+            }
+            let r: Revoke = match req.json().await {
+                Ok(r) => r,
+                Err(e) => return Err(bad_file("admin.revoke", e)),
+            };
+            let before = r.issued_before.as_deref().map(Day::parse);
+            let rev = match (r.code.as_deref(), r.staff.as_deref(), before) {
+                (_, _, Some(None)) => None,
+                (Some(c), None, b) => CodeId::parse(c).map(|code| Revocation::Code {
+                    code,
+                    issued_before: b.flatten(),
+                }),
+                (None, Some(s), Some(Some(d))) => {
+                    StaffRef::parse(s).map(|staff| Revocation::Staff {
+                        staff,
+                        issued_before: d,
+                    })
+                }
+                _ => None,
+            };
+            match rev {
+                None => Err(ApiError::new(
+                    400,
+                    "admin.revoke",
+                    "请给出 code（16位编码），或 staff 加 issued_before（YYYY-MM-DD）。",
+                    "Give code (16 characters), or staff with issued_before (YYYY-MM-DD).",
+                )),
+                Some(rev) => {
+                    batch(db, &[store::add_revocation(&rev, r.note.as_deref())])
+                        .await
+                        .map_err(|e| internal("revoke", e))?;
+                    Ok(json("{\"ok\":true}".into(), 200)?)
+                }
+            }
+        }
+        (Method::Get, "/admin/export.csv") => {
+            let url = req.url()?;
+            let q = |k: &str| {
+                url.query_pairs()
+                    .find(|(n, _)| n == k)
+                    .and_then(|(_, v)| Day::parse(&v))
+            };
+            let from = q("from").map_or(0, |d| i64::from(d.0) * 86_400 - wire::time::CST_OFFSET);
+            let to = q("to").map_or(i64::MAX / 2, |d| {
+                (i64::from(d.0) + 1) * 86_400 - wire::time::CST_OFFSET
+            });
+            let rows: Vec<store::RatingRow> = rows(db, &store::export(from, to))
+                .await
+                .map_err(|e| internal("export", e))?;
+            let csv = store::export_csv(&rows).map_err(|e| internal("export", e))?;
+            let r = Response::from_bytes(csv.into_bytes())?;
+            let h = r.headers();
+            h.set("Content-Type", "text/csv; charset=utf-8")?;
+            h.set(
+                "Content-Disposition",
+                "attachment; filename=\"ratings.csv\"",
+            )?;
+            h.set("Cache-Control", "no-store")?;
+            Ok(r)
+        }
+        (Method::Post, "/admin/prune") => {
+            let res = batch(db, &store::prune(now(), cfg))
+                .await
+                .map_err(|e| internal("prune", e))?;
+            let counts: Vec<usize> = res
+                .iter()
+                .map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+                .collect();
+            Ok(json(
+                serde_json::json!({"ok": true, "challenges": counts[0], "bursts": counts[1], "form_budget": counts[2], "ratings": counts[3]}).to_string(),
+                200,
+            )?)
+        }
+        (Method::Post, "/admin/sweep") => {
+            let n = sweep(env, cfg).await.map_err(|e| internal("sweep", e))?;
+            Ok(json(
+                serde_json::json!({"ok": true, "queued": n}).to_string(),
+                200,
+            )?)
+        }
+        _ => Err(error::NOT_FOUND),
+    }
+}
+
+// ---- forwarding ----
+
+/// Queues again every pending rating whose lease ran out. Returns how many.
+async fn sweep(env: &Env, cfg: &Config) -> Result<usize> {
+    if !cfg.forwarding() {
+        return Ok(0);
+    }
+    let db = env.d1("DB")?;
+    let t = now();
+    let due: Vec<Forward> = rows(&db, &store::due(t, 100)).await?;
+    let queue = env.queue("FORWARD")?;
+    for f in &due {
+        queue.send(f.clone()).await?;
+        batch(&db, &[store::lease(f, t + i64::from(cfg.sweep_lease_secs))]).await?;
+    }
+    Ok(due.len())
+}
+
+/// Sends one rating revision upstream. `Ok(true)`: acknowledged (or nothing left to send).
+async fn forward_one(
+    db: &D1Database,
+    cfg: &Config,
+    f: &Forward,
+) -> Result<std::result::Result<(), (String, i64)>> {
+    let row: Option<store::RatingRow> = rows(db, &store::rating_by_id(&f.id)).await?.pop();
+    let Some(row) = row else {
+        return Ok(Ok(())); // pruned or never stored: nothing to send
+    };
+    if row.forwarded_rev >= row.rev {
+        return Ok(Ok(()));
+    }
+    let Some(url) = cfg.upstream_url.as_deref() else {
+        return Ok(Err(("UPSTREAM_URL unset".into(), row.attempts)));
+    };
+    let out = match store::outbound(&row, cfg, now()) {
+        Ok(o) => o,
+        Err(e) => return Ok(Err((e, row.attempts))),
+    };
+    let headers = Headers::new();
+    for (k, v) in &out.headers {
+        headers.set(k, v)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&out.body)));
+    let sent = Fetch::Request(Request::new_with_init(url, &init)?)
+        .send()
+        .await;
+    let current = Forward {
+        id: row.id.clone(),
+        rev: row.rev,
+    };
+    match sent {
+        Ok(r) if (200..300).contains(&r.status_code()) => {
+            batch(db, &[store::mark_forwarded(&current, now())]).await?;
+            Ok(Ok(()))
+        }
+        Ok(r) => Ok(Err((
+            format!("upstream status {}", r.status_code()),
+            row.attempts,
+        ))),
+        Err(e) => Ok(Err((format!("upstream unreachable: {e}"), row.attempts))),
+    }
+}
+
+#[event(queue)]
+async fn queue(batch_in: MessageBatch<Forward>, env: Env, _ctx: Context) -> Result<()> {
+    let cfg = config(&env).map_err(|e| Error::RustError(e.code.into()))?;
+    let db = env.d1("DB")?;
+    for msg in batch_in.messages()? {
+        match forward_one(&db, &cfg, msg.body()).await {
+            Ok(Ok(())) => msg.ack(),
+            Ok(Err((why, attempts))) => {
+                let delay = cfg.retry_delay(u32::try_from(attempts + 1).unwrap_or(u32::MAX));
+                console_warn!(
+                    "forward {} failed ({why}); retry in {delay} s",
+                    msg.body().id
+                );
+                let _ = batch(&db, &[store::mark_failed(msg.body(), now(), delay, &why)]).await;
+                msg.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(delay)
+                        .build(),
+                );
+            }
+            Err(e) => {
+                console_error!("forward {}: {e}", msg.body().id);
+                msg.retry_with_options(
+                    &QueueRetryOptionsBuilder::new()
+                        .with_delay_seconds(cfg.retry_base_secs)
+                        .build(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let Ok(cfg) = config(&env) else { return };
+    match sweep(&env, &cfg).await {
+        Ok(n) if n > 0 => console_log!("sweep: queued {n} pending ratings again"),
+        Ok(_) => {}
+        Err(e) => console_error!("sweep: {e}"),
+    }
+    if let Ok(db) = env.d1("DB")
+        && let Err(e) = batch(&db, &store::prune(now(), &cfg)).await
+    {
+        console_error!("prune: {e}");
+    }
+}
+
+// ---- routing ----
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let path = req.path();
+    let method = req.method();
+    if path.starts_with("/assets/") || path == "/favicon.ico" || path == "/robots.txt" {
+        return asset(&req, &env, &path).await;
+    }
+    let cfg = match config(&env) {
+        Ok(c) => c,
+        Err(e) => return api_error(&e),
+    };
+    match (method, path.as_str()) {
+        (Method::Post, "/api/rate") => rate_json(req, &env, &ctx, &cfg).await,
+        (Method::Post, "/rate") => rate_form(req, &env, &ctx, &cfg).await,
+        (_, "/api/rate" | "/rate") => api_error(&error::METHOD),
+        (Method::Get, "/status") => {
+            let db = match db(&env) {
+                Ok(d) => d,
+                Err(e) => return api_error(&e),
+            };
+            match rows::<store::Status>(
+                &db,
+                &Stmt {
+                    sql: store::STATUS,
+                    args: vec![],
+                },
+            )
+            .await
+            {
+                Ok(mut s) if !s.is_empty() => {
+                    json(store::status_json(&s.remove(0), &cfg, now()), 200)
+                }
+                Ok(_) => api_error(&internal("status", "no row")),
+                Err(e) => api_error(&internal("status", e)),
+            }
+        }
+        (_, p) if p.starts_with("/admin/") => admin(req, &env, &cfg, p).await,
+        (Method::Get | Method::Head, p) => {
+            let segment = p.trim_start_matches('/');
+            if segment.len() == SEGMENT_LEN || segment.len() > 20 {
+                landing(&req, &env, &cfg, segment, 200, None, None).await
+            } else {
+                let tpl = template(&req, &env).await.unwrap_or_default();
+                let lang = lang_of(&req);
+                html(
+                    page::message(
+                        &tpl,
+                        lang,
+                        match lang {
+                            Lang::Zh => "请使用微信或政务App扫描窗口的二维码进行评价",
+                            Lang::En => "Scan the QR code at the service window to rate it",
+                        },
+                        &[],
+                        "home",
+                    ),
+                    404,
+                    &cfg.frame_ancestors,
+                )
+            }
+        }
+        _ => api_error(&error::METHOD),
+    }
+}

@@ -1,0 +1,497 @@
+//! The HTML the edge writes: the landing page (the app's `index.html` with the header, the
+//! no-JavaScript form and the boot data filled in), the invalid-code page and the form path's
+//! answers. Everything shown is escaped here; nothing else builds HTML.
+
+use crate::error::{ApiError, Lang};
+use serde::Serialize;
+use std::fmt::Write;
+use wire::directory::Entry;
+use wire::rating::{COMMENT_MAX_CHARS, Level, TAG_CONTENT_VERSION};
+
+/// Markers in `app/index.html` that the edge replaces.
+pub const MARK_LANG: &str = "%ZSP_LANG%";
+pub const MARK_TITLE: &str = "<!--zsp:title-->";
+pub const MARK_HEADER: &str = "<!--zsp:header-->";
+pub const MARK_MAIN: &str = "<!--zsp:main-->";
+pub const MARK_BOOT: &str = "<!--zsp:boot-->";
+
+pub fn esc(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// What a citizen had chosen in the plain form, kept when the edge sends the form back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    pub level: Option<Level>,
+    pub tags: Vec<u16>,
+    pub matter: Option<String>,
+    pub comment: String,
+    pub phone: String,
+    pub consent: bool,
+}
+
+pub struct Landing<'a> {
+    pub lang: Lang,
+    pub segment: &'a str,
+    pub entry: &'a Entry,
+    /// For the app: solved in the background at `difficulty`.
+    pub challenge: &'a str,
+    /// For the plain form: difficulty 0, under the stricter per-code budget.
+    pub form_challenge: &'a str,
+    pub difficulty: u8,
+    pub now: i64,
+    pub draft: Option<&'a Draft>,
+    pub error: Option<&'a ApiError>,
+}
+
+#[derive(Serialize)]
+struct Boot<'a> {
+    v: u8,
+    lang: &'static str,
+    code: &'a str,
+    challenge: &'a str,
+    difficulty: u8,
+    now: i64,
+    tag_version: u16,
+    region: &'a str,
+    hall: &'a str,
+    window: &'a str,
+    dept: &'a str,
+    staff: Option<&'a str>,
+    matters: &'a [wire::directory::Matter],
+}
+
+/// Fills the template's markers. Unknown markers are left alone; a template without them still
+/// renders (the header and form then simply do not appear), which the build pipeline checks.
+fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot: &str) -> String {
+    let mut out = String::with_capacity(template.len() + header.len() + main.len() + boot.len());
+    let mut rest = template;
+    let marks = [MARK_LANG, MARK_TITLE, MARK_HEADER, MARK_MAIN, MARK_BOOT];
+    loop {
+        let next = marks
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+            .min_by_key(|(i, _)| *i);
+        let Some((i, m)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..i]);
+        out.push_str(match m {
+            MARK_LANG => match lang {
+                Lang::Zh => "zh-CN",
+                Lang::En => "en",
+            },
+            MARK_TITLE => title,
+            MARK_HEADER => header,
+            MARK_MAIN => main,
+            _ => boot,
+        });
+        rest = &rest[i + m.len()..];
+    }
+}
+
+fn header_html(lang: Lang, e: &Entry) -> String {
+    let mut h = String::with_capacity(512);
+    h.push_str("<header class=\"who\" id=\"who\"><p class=\"hall\">");
+    esc(&mut h, &e.hall);
+    h.push_str("</p><h1><span class=\"window\">");
+    esc(&mut h, &e.window);
+    h.push_str(t(lang, " 窗口", " window"));
+    h.push_str("</span> <span class=\"dept\">");
+    esc(&mut h, &e.dept);
+    h.push_str("</span></h1>");
+    if let Some(name) = &e.staff_name {
+        h.push_str("<p class=\"staff\">");
+        h.push_str(t(lang, "工作人员：", "Served by: "));
+        esc(&mut h, name);
+        h.push_str("</p>");
+    }
+    h.push_str("</header>");
+    h
+}
+
+/// The star row shown beside a level: text says the same, colour is never the only cue.
+pub fn stars(level: Level) -> &'static str {
+    match level.provincial_code() {
+        5 => "★★★★★",
+        4 => "★★★★☆",
+        3 => "★★★☆☆",
+        2 => "★★☆☆☆",
+        _ => "★☆☆☆☆",
+    }
+}
+
+fn form_html(v: &Landing<'_>) -> String {
+    let lang = v.lang;
+    let empty = Draft::default();
+    let d = v.draft.unwrap_or(&empty);
+    let mut f = String::with_capacity(8192);
+    if let Some(e) = v.error {
+        f.push_str("<p class=\"alert\" role=\"alert\">");
+        esc(&mut f, e.message(lang));
+        f.push_str("</p>");
+    }
+    f.push_str("<form id=\"zsp-form\" class=\"rate-form\" method=\"post\" action=\"/rate\">");
+    for (name, value) in [
+        ("code", v.segment),
+        ("challenge", v.form_challenge),
+        ("lang", lang.as_str()),
+    ] {
+        let _ = write!(f, "<input type=\"hidden\" name=\"{name}\" value=\"");
+        esc(&mut f, value);
+        f.push_str("\">");
+    }
+    f.push_str("<fieldset class=\"levels\"><legend>");
+    f.push_str(t(lang, "请您对本次服务进行评价", "How was the service?"));
+    f.push_str("</legend>");
+    for l in Level::ALL {
+        let checked = if d.level == Some(l) { " checked" } else { "" };
+        let _ = write!(
+            f,
+            "<label class=\"level level-{}\"><input type=\"radio\" name=\"level\" value=\"{}\" required{checked}><span class=\"stars\" aria-hidden=\"true\">{}</span><span class=\"label\">{}</span></label>",
+            l.provincial_code(),
+            l.as_str(),
+            stars(l),
+            match lang {
+                Lang::Zh => l.label_zh(),
+                Lang::En => l.label_en(),
+            }
+        );
+    }
+    f.push_str("</fieldset><fieldset class=\"tags\"><legend>");
+    f.push_str(t(
+        lang,
+        "评价原因（可多选；不满意、非常不满意请至少选一项，只计所选等级下的原因）",
+        "Reasons (any number; at least one for a bad rating; only those under the level you chose count)",
+    ));
+    f.push_str("</legend>");
+    for l in Level::ALL {
+        let _ = write!(
+            f,
+            "<div class=\"tag-group\" data-level=\"{}\"><p class=\"tag-level\">{}</p>",
+            l.as_str(),
+            match lang {
+                Lang::Zh => l.label_zh(),
+                Lang::En => l.label_en(),
+            }
+        );
+        for tag in l.tags() {
+            let checked = if d.tags.contains(&tag.code) {
+                " checked"
+            } else {
+                ""
+            };
+            let _ = write!(
+                f,
+                "<label class=\"chip\"><input type=\"checkbox\" name=\"tag\" value=\"{}\"{checked}><span>{}</span></label>",
+                tag.code,
+                match lang {
+                    Lang::Zh => tag.zh,
+                    Lang::En => tag.en,
+                }
+            );
+        }
+        f.push_str("</div>");
+    }
+    f.push_str("</fieldset>");
+    let _ = write!(
+        f,
+        "<label class=\"field\" for=\"matter\">{}</label><select id=\"matter\" name=\"matter\"><option value=\"\">{}</option>",
+        t(lang, "办理的事项", "The matter handled"),
+        t(lang, "其他 / 不选择", "Other / not listed")
+    );
+    for m in &v.entry.matters {
+        let sel = if d.matter.as_deref() == Some(m.code.as_str()) {
+            " selected"
+        } else {
+            ""
+        };
+        f.push_str("<option value=\"");
+        esc(&mut f, &m.code);
+        let _ = write!(f, "\"{sel}>");
+        esc(&mut f, &m.name);
+        f.push_str("</option>");
+    }
+    let _ = write!(
+        f,
+        "</select><label class=\"field\" for=\"comment\">{}</label><textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"{COMMENT_MAX_CHARS}\">",
+        t(
+            lang,
+            "留言（选填，最多500字）",
+            "Comment (optional, up to 500 characters)"
+        )
+    );
+    esc(&mut f, &d.comment);
+    let _ = write!(
+        f,
+        "</textarea><fieldset class=\"callback\"><legend>{}</legend><label class=\"field\" for=\"phone\">{}</label><input id=\"phone\" name=\"phone\" type=\"tel\" inputmode=\"tel\" autocomplete=\"tel\" maxlength=\"20\" value=\"",
+        t(
+            lang,
+            "仅差评：回访电话（选填）",
+            "Bad ratings only: callback phone (optional)"
+        ),
+        t(lang, "手机号码", "Mobile number"),
+    );
+    esc(&mut f, &d.phone);
+    let _ = write!(
+        f,
+        "\"><label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"1\"{}><span>{}</span></label><p class=\"why\">{}</p></fieldset>",
+        if d.consent { " checked" } else { "" },
+        t(
+            lang,
+            "我同意工作人员使用此号码就本次评价与我联系",
+            "I agree to be called back about this rating on this number"
+        ),
+        PHONE_WHY.get(lang),
+    );
+    let _ = write!(
+        f,
+        "<div class=\"hp\" aria-hidden=\"true\"><label>{}<input name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></label></div><button type=\"submit\" class=\"submit\">{}</button></form>",
+        t(lang, "请勿填写此项", "Leave this empty"),
+        t(lang, "提交评价", "Submit"),
+    );
+    f
+}
+
+/// Said wherever a phone is asked for.
+pub struct Bilingual(pub &'static str, pub &'static str);
+
+impl Bilingual {
+    pub fn get(&self, lang: Lang) -> &'static str {
+        t(lang, self.0, self.1)
+    }
+}
+
+pub const PHONE_WHY: Bilingual = Bilingual(
+    "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留30天。",
+    "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most 30 days after hand-over.",
+);
+
+/// The landing page for a valid code.
+pub fn landing(template: &str, v: &Landing<'_>) -> String {
+    let boot = Boot {
+        v: 1,
+        lang: v.lang.as_str(),
+        code: v.segment,
+        challenge: v.challenge,
+        difficulty: v.difficulty,
+        now: v.now,
+        tag_version: TAG_CONTENT_VERSION,
+        region: &v.entry.region,
+        hall: &v.entry.hall,
+        window: &v.entry.window,
+        dept: &v.entry.dept,
+        staff: v.entry.staff_name.as_deref(),
+        matters: &v.entry.matters,
+    };
+    // JSON inside a <script> element: `<` is escaped so no string can close the element.
+    let json = serde_json::to_string(&boot)
+        .expect("plain struct")
+        .replace('<', "\\u003c");
+    let boot = format!("<script type=\"application/json\" id=\"zsp-boot\">{json}</script>");
+    let mut title = String::new();
+    esc(&mut title, &v.entry.hall);
+    title.push_str(" · ");
+    title.push_str(t(v.lang, "掌上评", "Rate the service"));
+    fill(
+        template,
+        v.lang,
+        &title,
+        &header_html(v.lang, v.entry),
+        &form_html(v),
+        &boot,
+    )
+}
+
+/// A page with one message and no form: invalid codes, thank-you and errors of the form path.
+pub fn message(template: &str, lang: Lang, heading: &str, lines: &[&str], class: &str) -> String {
+    let mut m = format!("<section class=\"message {class}\" role=\"status\"><h1>");
+    esc(&mut m, heading);
+    m.push_str("</h1>");
+    for l in lines {
+        m.push_str("<p>");
+        esc(&mut m, l);
+        m.push_str("</p>");
+    }
+    m.push_str("</section>");
+    fill(
+        template,
+        lang,
+        t(lang, "掌上评", "Rate the service"),
+        "",
+        &m,
+        "",
+    )
+}
+
+pub const INVALID_CODE: Bilingual = Bilingual(
+    "二维码无效或已停用，请联系窗口工作人员",
+    "This QR code is invalid or no longer in use. Please ask the staff at the window.",
+);
+
+pub fn invalid_code(template: &str, lang: Lang) -> String {
+    message(template, lang, INVALID_CODE.get(lang), &[], "invalid")
+}
+
+/// What the citizen reads after a successful plain-form rating.
+pub fn thanks(template: &str, lang: Lang, level: Level, phone: bool, amended: bool) -> String {
+    let mut lines = vec![];
+    if amended {
+        lines.push(t(
+            lang,
+            "已更新您今天对该窗口的评价（追评）。",
+            "Your rating for this window today was updated.",
+        ));
+    }
+    if level.is_bad() {
+        lines.push(if phone {
+            t(
+                lang,
+                "工作人员将在1个工作日内与您联系。",
+                "Staff will call you back within one working day.",
+            )
+        } else {
+            t(
+                lang,
+                "您的差评将在1个工作日内核实处理。",
+                "Your bad rating will be looked into within one working day.",
+            )
+        });
+    } else {
+        lines.push(t(
+            lang,
+            "您的评价已提交至政务服务“好差评”平台。",
+            "Your rating has been passed to the government service review platform.",
+        ));
+    }
+    message(
+        template,
+        lang,
+        t(lang, "感谢您的评价", "Thank you for your rating"),
+        &lines,
+        "thanks",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::directory::Matter;
+    use wire::qr::{CodeId, StaffRef, WindowRef};
+
+    pub const TEMPLATE: &str = "<html lang=\"%ZSP_LANG%\"><title><!--zsp:title--></title><body><!--zsp:header--><main><!--zsp:main--></main><!--zsp:boot--></body></html>";
+
+    fn entry() -> Entry {
+        Entry {
+            code: CodeId {
+                window: WindowRef::derive("330102", "上城区市民中心", "A01"),
+                staff: Some(StaffRef::derive("330102", "SC1")),
+            },
+            region: "330102".into(),
+            hall: "上城区<市民>中心".into(),
+            window: "A01".into(),
+            dept: "区市场监督管理局".into(),
+            staff_id: Some("SC1".into()),
+            staff_name: Some("王芳</script>".into()),
+            matters: vec![Matter {
+                code: "330102-SC-001".into(),
+                name: "食品经营许可".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn landing_escapes_and_fills_every_marker() {
+        let e = entry();
+        let html = landing(
+            TEMPLATE,
+            &Landing {
+                lang: Lang::Zh,
+                segment: "SEG",
+                entry: &e,
+                challenge: "CH",
+                form_challenge: "FC",
+                difficulty: 14,
+                now: 1,
+                draft: None,
+                error: None,
+            },
+        );
+        assert!(html.starts_with("<html lang=\"zh-CN\">"));
+        assert!(!html.contains("<!--zsp:"));
+        assert!(html.contains("上城区&lt;市民&gt;中心"));
+        assert!(
+            !html.contains("王芳</script>"),
+            "a name cannot close the boot script"
+        );
+        assert!(html.contains("王芳\\u003c/script>"));
+        assert_eq!(html.matches("name=\"tag\"").count(), 40);
+        assert!(html.contains("value=\"FC\""));
+        assert!(html.contains("\"challenge\":\"CH\""));
+        let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
+        let json = boot.split("</script>").next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["staff"], "王芳</script>");
+        assert_eq!(v["matters"][0]["code"], "330102-SC-001");
+    }
+
+    #[test]
+    fn draft_and_error_survive_a_rejected_form() {
+        let e = entry();
+        let d = Draft {
+            level: Some(Level::VeryDissatisfied),
+            tags: vec![108],
+            matter: Some("330102-SC-001".into()),
+            comment: "等了<两>小时".into(),
+            phone: "13800138000".into(),
+            consent: false,
+        };
+        let err = crate::error::FORM_BUDGET;
+        let html = landing(
+            TEMPLATE,
+            &Landing {
+                lang: Lang::En,
+                segment: "SEG",
+                entry: &e,
+                challenge: "CH",
+                form_challenge: "FC",
+                difficulty: 14,
+                now: 1,
+                draft: Some(&d),
+                error: Some(&err),
+            },
+        );
+        assert!(html.contains("value=\"very_dissatisfied\" required checked"));
+        assert!(html.contains("value=\"108\" checked"));
+        assert!(html.contains("value=\"330102-SC-001\" selected"));
+        assert!(html.contains("等了&lt;两&gt;小时</textarea>"));
+        assert!(html.contains("value=\"13800138000\""));
+        assert!(html.contains("role=\"alert\">Too many"));
+    }
+
+    #[test]
+    fn invalid_and_thanks_pages() {
+        let html = invalid_code(TEMPLATE, Lang::Zh);
+        assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
+        assert!(!html.contains("<form"));
+        let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false);
+        assert!(html.contains("工作人员将在1个工作日内与您联系"));
+    }
+}

@@ -1,0 +1,712 @@
+//! What the edge keeps in D1, as SQL text and plain rows. The adapter only binds and runs these;
+//! every rule that storage enforces (single use, 一次一评, bursts, the form budget) is a
+//! constraint or an upsert here, so it holds however many isolates run at once.
+
+use crate::config::Config;
+use crate::submit::Checked;
+use serde::Deserialize;
+use wire::directory::Entry;
+use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_SIGNATURE, HEADER_VERSION};
+use wire::qr::{CodeId, Revocation, Revocations, StaffRef};
+use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
+use wire::time::Day;
+
+/// A bound value. Integers are sent as JavaScript numbers (exact to 2^53).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stmt {
+    pub sql: &'static str,
+    pub args: Vec<Val>,
+}
+
+fn stmt(sql: &'static str, args: Vec<Val>) -> Stmt {
+    Stmt { sql, args }
+}
+
+// ---- landing and lookup ----
+
+/// Rows: first the entry (`kind` = 'entry', `ref` = its JSON), then revocations naming the code
+/// or its staff member. One round trip.
+pub const LOOKUP: &str = "SELECT 'entry' AS kind, json AS ref, NULL AS issued_before FROM entries WHERE code = ?1 \
+     UNION ALL SELECT kind, ref, issued_before FROM revocations WHERE ref = ?1 OR ref = ?2";
+
+pub fn lookup(code: CodeId) -> Stmt {
+    let staff = code.staff.map(StaffRef::to_text).unwrap_or_default();
+    stmt(LOOKUP, vec![code.to_text().into(), staff.into()])
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LookupRow {
+    pub kind: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub issued_before: Option<i64>,
+}
+
+/// Turns LOOKUP's rows into what `submit::entry_for` needs. A stored entry that no longer parses
+/// counts as missing (the adapter logs it).
+pub fn read_lookup(rows: Vec<LookupRow>) -> Result<crate::submit::Lookup, String> {
+    let mut out = crate::submit::Lookup::default();
+    for r in rows {
+        let day = r.issued_before.and_then(|d| u16::try_from(d).ok()).map(Day);
+        match r.kind.as_str() {
+            "entry" => {
+                out.entry = Some(
+                    serde_json::from_str::<Entry>(&r.reference)
+                        .map_err(|e| format!("stored entry: {e}"))?,
+                )
+            }
+            "code" => {
+                if let Some(code) = CodeId::parse(&r.reference) {
+                    out.revocations.entries.push(Revocation::Code {
+                        code,
+                        issued_before: day,
+                    });
+                }
+            }
+            "staff" => {
+                if let (Some(staff), Some(d)) = (StaffRef::parse(&r.reference), day) {
+                    out.revocations.entries.push(Revocation::Staff {
+                        staff,
+                        issued_before: d,
+                    });
+                }
+            }
+            other => return Err(format!("unknown revocation kind {other}")),
+        }
+    }
+    Ok(out)
+}
+
+// ---- accepting a rating ----
+
+/// Where the batch failed, read from D1's error text (the constraint's table names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The challenge was used before: a replay, or the page's retry of a stored rating.
+    Replayed,
+    /// The form path's budget for this code is spent.
+    Budget,
+}
+
+pub fn conflict(message: &str) -> Option<Conflict> {
+    if message.contains("used_challenges") {
+        Some(Conflict::Replayed)
+    } else if message.contains("CHECK constraint") && message.contains("form_budget")
+        || message.contains("CHECK constraint failed: n <= 6")
+    {
+        Some(Conflict::Budget)
+    } else {
+        None
+    }
+}
+
+const USE_CHALLENGE: &str = "INSERT INTO used_challenges (nonce, expires_at) VALUES (?1, ?2)";
+const SPEND_FORM_BUDGET: &str = "INSERT INTO form_budget (code, slot, n) VALUES (?1, ?2, 1) \
+     ON CONFLICT (code, slot) DO UPDATE SET n = n + 1";
+const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n) VALUES (?1, ?2, 1) \
+     ON CONFLICT (code, minute) DO UPDATE SET n = n + 1";
+const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
+     last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
+     entry, next_attempt_at) VALUES (?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+     COALESCE((SELECT n FROM bursts WHERE code = ?2 AND minute = ?12), 0) > ?13, ?14, ?15, ?5) \
+     ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
+     last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
+     level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
+     matter = excluded.matter, comment = excluded.comment, phone = excluded.phone, \
+     flagged = MAX(flagged, excluded.flagged), via = excluded.via, entry = excluded.entry, \
+     attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL \
+     RETURNING id, assess_number, rev, flagged";
+
+/// The form budget's window.
+pub const FORM_SLOT_SECS: i64 = 600;
+
+/// One D1 batch (a transaction): use the challenge, spend the budget (form path), count the
+/// burst, then insert or amend the rating. Any constraint failure undoes all of it.
+pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
+    let code = c.payload.code.to_text();
+    let minute = c.now / 60;
+    let mut out = vec![stmt(
+        USE_CHALLENGE,
+        vec![
+            wire::key::hex(&c.challenge.nonce).into(),
+            (c.challenge.issued_at as i64 + cfg.policy.max_age_secs as i64).into(),
+        ],
+    )];
+    if c.via == crate::submit::Via::Form {
+        out.push(stmt(
+            SPEND_FORM_BUDGET,
+            vec![code.clone().into(), (c.now / FORM_SLOT_SECS).into()],
+        ));
+    }
+    out.push(stmt(COUNT_BURST, vec![code.clone().into(), minute.into()]));
+    let r = &c.rating;
+    let tags = r
+        .tags
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push(stmt(
+        UPSERT_RATING,
+        vec![
+            c.submission.to_text().into(),
+            code.into(),
+            c.device.to_text().into(),
+            i64::from(c.day.0).into(),
+            c.now.into(),
+            r.level.as_str().into(),
+            tags.into(),
+            i64::from(r.tag_version).into(),
+            r.matter.clone().into(),
+            r.comment.clone().into(),
+            r.phone.as_ref().map(|p| p.as_str().to_owned()).into(),
+            minute.into(),
+            i64::from(cfg.burst_per_minute).into(),
+            c.via.as_str().into(),
+            serde_json::to_string(&c.entry)
+                .expect("plain struct")
+                .into(),
+        ],
+    ));
+    out
+}
+
+/// What the upsert returns.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: String,
+    pub assess_number: i64,
+    pub rev: i64,
+    pub flagged: i64,
+}
+
+/// After a replay conflict: was this exact submission stored already (a retry whose answer was
+/// lost)? Then the retry gets the same answer.
+pub fn by_submission(submission: Id128, code: CodeId) -> Stmt {
+    stmt(
+        "SELECT id, assess_number, rev, flagged FROM ratings WHERE last_submission = ?1 AND code = ?2",
+        vec![submission.to_text().into(), code.to_text().into()],
+    )
+}
+
+/// The success body of `POST /api/rate`.
+pub fn accepted_json(a: &Accepted, level: Level, phone: bool, day: Day) -> String {
+    serde_json::json!({
+        "ok": true,
+        "id": a.id,
+        "assess_number": a.assess_number,
+        "amended": a.assess_number > 1,
+        "bad": level.is_bad(),
+        "callback": phone,
+        "day": day.to_string(),
+    })
+    .to_string()
+}
+
+// ---- forwarding ----
+
+/// The message on the forwarding queue: "send revision `rev` of rating `id`".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Forward {
+    pub id: String,
+    pub rev: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RatingRow {
+    pub id: String,
+    pub code: String,
+    pub device: String,
+    pub day: i64,
+    pub assess_number: i64,
+    pub rev: i64,
+    pub rated_at: i64,
+    pub level: String,
+    pub tags: String,
+    pub tag_version: i64,
+    pub matter: Option<String>,
+    pub comment: String,
+    pub phone: Option<String>,
+    pub flagged: i64,
+    pub via: String,
+    pub entry: String,
+    pub forwarded_rev: i64,
+    pub forwarded_at: Option<i64>,
+    pub attempts: i64,
+}
+
+pub const RATING_COLUMNS: &str = "id, code, device, day, assess_number, rev, rated_at, level, tags, \
+     tag_version, matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts";
+
+pub fn rating_by_id(id: &str) -> Stmt {
+    stmt(
+        "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
+         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts \
+         FROM ratings WHERE id = ?1",
+        vec![id.into()],
+    )
+}
+
+impl RatingRow {
+    /// The shared crate's record and the directory entry it was given under.
+    pub fn to_rating(&self) -> Result<(Rating, Entry), String> {
+        let bad = |what: &str| format!("stored rating {}: bad {what}", self.id);
+        let id = Id128::parse(&self.id).ok_or_else(|| bad("id"))?;
+        let device = Id128::parse(&self.device).ok_or_else(|| bad("device"))?;
+        let code = CodeId::parse(&self.code).ok_or_else(|| bad("code"))?;
+        let level = Level::parse(&self.level).ok_or_else(|| bad("level"))?;
+        let tags = self
+            .tags
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse::<u16>().map_err(|_| bad("tags")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let phone = match &self.phone {
+            None => None,
+            Some(p) => Some(Phone::parse(p).ok_or_else(|| bad("phone"))?),
+        };
+        let entry: Entry = serde_json::from_str(&self.entry).map_err(|_| bad("entry"))?;
+        Ok((
+            Rating {
+                id,
+                code,
+                device,
+                assess_number: self.assess_number.clamp(1, 2) as u8,
+                rated_at: self.rated_at,
+                rating: ValidRating {
+                    level,
+                    tags,
+                    tag_version: u16::try_from(self.tag_version).map_err(|_| bad("tag version"))?,
+                    matter: self.matter.clone(),
+                    comment: self.comment.clone(),
+                    phone,
+                },
+                flagged: self.flagged != 0,
+            },
+            entry,
+        ))
+    }
+
+    /// The receiver deduplicates on this: the rating id, and for each amendment `id.rev`.
+    pub fn idempotency_key(&self) -> String {
+        if self.rev <= 1 {
+            self.id.clone()
+        } else {
+            format!("{}.{}", self.id, self.rev)
+        }
+    }
+}
+
+/// One upstream request: the body and its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<Outbound, String> {
+    let keys = cfg
+        .upstream_keys
+        .as_ref()
+        .ok_or("forwarding without UPSTREAM_KEYS")?;
+    let (rating, entry) = row.to_rating()?;
+    let body = envelope::body(cfg.mapping, &rating, &entry);
+    let sig = envelope::sign(keys.current(), now, body.as_bytes());
+    Ok(Outbound {
+        headers: vec![
+            ("Content-Type", "application/json; charset=utf-8".into()),
+            (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
+            (HEADER_IDEMPOTENCY, row.idempotency_key()),
+            (HEADER_SIGNATURE, sig),
+        ],
+        body,
+    })
+}
+
+/// The upstream acknowledged revision `rev`; an amendment made meanwhile stays pending.
+pub fn mark_forwarded(f: &Forward, now: i64) -> Stmt {
+    stmt(
+        "UPDATE ratings SET forwarded_rev = MAX(forwarded_rev, ?2), forwarded_at = ?3, \
+         last_error = NULL WHERE id = ?1",
+        vec![f.id.clone().into(), f.rev.into(), now.into()],
+    )
+}
+
+/// A failed attempt: counted, with its reason (status or network error; never the body).
+pub fn mark_failed(f: &Forward, now: i64, delay: u32, why: &str) -> Stmt {
+    let why: String = why.chars().take(200).collect();
+    stmt(
+        "UPDATE ratings SET attempts = attempts + 1, last_error = ?2, \
+         next_attempt_at = MAX(next_attempt_at, ?3) WHERE id = ?1",
+        vec![
+            f.id.clone().into(),
+            why.into(),
+            (now + i64::from(delay)).into(),
+        ],
+    )
+}
+
+/// The sweep: pending ratings whose lease ran out (a lost queue message, a restarted worker,
+/// retries exhausted) are queued again. Returns them and moves their lease forward.
+pub fn due(now: i64, limit: i64) -> Stmt {
+    stmt(
+        "SELECT id, rev FROM ratings WHERE forwarded_rev < rev AND next_attempt_at <= ?1 \
+         ORDER BY next_attempt_at LIMIT ?2",
+        vec![now.into(), limit.into()],
+    )
+}
+
+pub fn lease(f: &Forward, until: i64) -> Stmt {
+    stmt(
+        "UPDATE ratings SET next_attempt_at = ?2 WHERE id = ?1",
+        vec![f.id.clone().into(), until.into()],
+    )
+}
+
+// ---- status and retention ----
+
+pub const STATUS: &str = "SELECT \
+     (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev) AS backlog, \
+     (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev) AS oldest_pending, \
+     (SELECT COUNT(*) FROM ratings) AS stored, \
+     (SELECT COUNT(*) FROM ratings WHERE flagged = 1) AS flagged, \
+     (SELECT COUNT(*) FROM entries) AS codes";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Status {
+    pub backlog: i64,
+    pub oldest_pending: Option<i64>,
+    pub stored: i64,
+    pub flagged: i64,
+    pub codes: i64,
+}
+
+pub fn status_json(s: &Status, cfg: &Config, now: i64) -> String {
+    serde_json::json!({
+        "ok": true,
+        "forwarding": if cfg.forwarding() { "on" } else { "off (UPSTREAM_URL unset: ratings stay in D1)" },
+        "backlog": s.backlog,
+        "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
+        "stored": s.stored,
+        "flagged": s.flagged,
+        "codes": s.codes,
+    })
+    .to_string()
+}
+
+/// Retention (PIPL art. 19): used challenges after they expire, counters after a day, and
+/// forwarded ratings after `retention_days`. Unforwarded ratings are never pruned.
+pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
+    let keep = now - i64::from(cfg.retention_days) * 86_400;
+    vec![
+        stmt(
+            "DELETE FROM used_challenges WHERE expires_at < ?1",
+            vec![now.into()],
+        ),
+        stmt(
+            "DELETE FROM bursts WHERE minute < ?1",
+            vec![(now / 60 - 1440).into()],
+        ),
+        stmt(
+            "DELETE FROM form_budget WHERE slot < ?1",
+            vec![(now / FORM_SLOT_SECS - 144).into()],
+        ),
+        stmt(
+            "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1",
+            vec![keep.into()],
+        ),
+    ]
+}
+
+// ---- administration ----
+
+/// Replacing the directory: delete, then insert in chunks of JSON arrays (each well under D1's
+/// 1 MB statement-argument limit), all in one batch.
+pub fn replace_directory(entries: &[Entry]) -> Vec<Stmt> {
+    let mut out = vec![stmt("DELETE FROM entries", vec![])];
+    for chunk in entries.chunks(500) {
+        let arr: Vec<String> = chunk
+            .iter()
+            .map(|e| serde_json::to_string(e).expect("plain struct"))
+            .collect();
+        out.push(stmt(
+            "INSERT INTO entries (code, json) SELECT json_extract(value, '$.code'), json(value) \
+             FROM json_each(?1)",
+            vec![format!("[{}]", arr.join(",")).into()],
+        ));
+    }
+    out
+}
+
+fn revocation_stmt(r: &Revocation, note: Option<&str>) -> Stmt {
+    let (kind, reference, before) = match *r {
+        Revocation::Code {
+            code,
+            issued_before,
+        } => ("code", code.to_text(), issued_before),
+        Revocation::Staff {
+            staff,
+            issued_before,
+        } => ("staff", staff.to_text(), Some(issued_before)),
+    };
+    stmt(
+        "INSERT INTO revocations (kind, ref, issued_before, note) VALUES (?1, ?2, ?3, ?4)",
+        vec![
+            kind.into(),
+            reference.into(),
+            before.map(|d| i64::from(d.0)).into(),
+            note.map(str::to_owned).into(),
+        ],
+    )
+}
+
+pub fn replace_revocations(r: &Revocations) -> Vec<Stmt> {
+    let mut out = vec![stmt("DELETE FROM revocations", vec![])];
+    out.extend(r.entries.iter().map(|e| revocation_stmt(e, None)));
+    out
+}
+
+pub fn add_revocation(r: &Revocation, note: Option<&str>) -> Stmt {
+    revocation_stmt(r, note)
+}
+
+/// Export rows, oldest first, between two instants.
+pub fn export(from: i64, to: i64) -> Stmt {
+    stmt(
+        "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
+         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts \
+         FROM ratings WHERE rated_at >= ?1 AND rated_at < ?2 ORDER BY rated_at, id",
+        vec![from.into(), to.into()],
+    )
+}
+
+pub const EXPORT_HEADER: [&str; 19] = [
+    "评价编号",
+    "评价时间",
+    "评价次数",
+    "区划代码",
+    "大厅",
+    "窗口",
+    "窗口单位",
+    "工号",
+    "姓名",
+    "满意度",
+    "满意度代码(GB/T 39046)",
+    "满意度(省级接口)",
+    "评价内容代码",
+    "评价内容",
+    "事项编码",
+    "文字评价",
+    "回访电话",
+    "待复核",
+    "已转发",
+];
+
+/// The export as Excel opens it: UTF-8 with BOM, the phone masked.
+pub fn export_csv(rows: &[RatingRow]) -> Result<String, String> {
+    let mut out = String::from(wire::csv::BOM);
+    wire::csv::line(&mut out, &EXPORT_HEADER);
+    for row in rows {
+        let (r, e) = row.to_rating()?;
+        let v = &r.rating;
+        let tag_codes = v
+            .tags
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let tag_names = v
+            .tags
+            .iter()
+            .filter_map(|c| wire::rating::tag(*c).map(|t| t.zh))
+            .collect::<Vec<_>>()
+            .join("；");
+        let phone = v.phone.as_ref().map(Phone::masked).unwrap_or_default();
+        wire::csv::line(
+            &mut out,
+            &[
+                &row.id,
+                &wire::time::format_cst(r.rated_at),
+                &r.assess_number.to_string(),
+                &e.region,
+                &e.hall,
+                &e.window,
+                &e.dept,
+                e.staff_id.as_deref().unwrap_or(""),
+                e.staff_name.as_deref().unwrap_or(""),
+                v.level.label_zh(),
+                &v.level.gbt39046_code().to_string(),
+                &v.level.provincial_code().to_string(),
+                &tag_codes,
+                &tag_names,
+                v.matter.as_deref().unwrap_or(""),
+                &v.comment,
+                &phone,
+                if r.flagged { "是" } else { "否" },
+                if row.forwarded_rev >= row.rev {
+                    "是"
+                } else {
+                    "否"
+                },
+            ],
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::rating::TAG_CONTENT_VERSION;
+
+    fn row() -> RatingRow {
+        let entry = Entry {
+            code: CodeId::parse("AAAAAAAAAAAAAAAA").unwrap_or_else(|| CodeId {
+                window: wire::qr::WindowRef::derive("330102", "h", "w"),
+                staff: None,
+            }),
+            region: "330102".into(),
+            hall: "上城区市民中心".into(),
+            window: "A01".into(),
+            dept: "区市场监督管理局".into(),
+            staff_id: None,
+            staff_name: None,
+            matters: vec![],
+        };
+        RatingRow {
+            id: Id128([1; 16]).to_text(),
+            code: entry.code.to_text(),
+            device: Id128([2; 16]).to_text(),
+            day: 20_000,
+            assess_number: 2,
+            rev: 3,
+            rated_at: 1_795_000_000,
+            level: "very_dissatisfied".into(),
+            tags: "108,115".into(),
+            tag_version: i64::from(TAG_CONTENT_VERSION),
+            matter: None,
+            comment: "=HYPERLINK(\"http://x\")".into(),
+            phone: Some("13812345678".into()),
+            flagged: 1,
+            via: "app".into(),
+            entry: serde_json::to_string(&entry).unwrap(),
+            forwarded_rev: 1,
+            forwarded_at: None,
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn export_is_excel_safe_and_masks_the_phone() {
+        let csv = export_csv(&[row()]).unwrap();
+        assert!(csv.starts_with('\u{feff}'));
+        assert!(csv.contains("138****5678"));
+        assert!(!csv.contains("13812345678"));
+        assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""));
+        assert!(csv.contains("非常不满意,5,1,\"108,115\""));
+        assert_eq!(csv.matches("\r\n").count(), 2);
+    }
+
+    #[test]
+    fn amendments_get_their_own_idempotency_key() {
+        let mut r = row();
+        assert_eq!(r.idempotency_key(), format!("{}.3", r.id));
+        r.rev = 1;
+        assert_eq!(r.idempotency_key(), r.id);
+    }
+
+    #[test]
+    fn outbound_is_signed_and_verifiable() {
+        use wire::key::{Key, KeyPurpose, Keyring};
+        let mut v = crate::config::tests::vars();
+        let k = Key::new(KeyPurpose::Upstream, 4, [6; 32]);
+        v.insert("UPSTREAM_URL", "http://127.0.0.1:1/".into());
+        v.insert("UPSTREAM_KEYS", k.to_text());
+        v.insert("UPSTREAM_MAPPING", "provincial".into());
+        let cfg = crate::config::tests::parse(&v).unwrap();
+        let o = outbound(&row(), &cfg, 1_795_000_100).unwrap();
+        let sig = &o
+            .headers
+            .iter()
+            .find(|h| h.0 == HEADER_SIGNATURE)
+            .unwrap()
+            .1;
+        let ring = Keyring::new(KeyPurpose::Upstream, vec![k]).unwrap();
+        envelope::verify(&ring, sig, o.body.as_bytes(), 1_795_000_100, 300).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(b["satisfaction"], "1");
+        assert_eq!(b["pf"], "3");
+        assert_eq!(b["assessNumber"], "2");
+        assert_eq!(b["evalDetail"], "108,115");
+    }
+
+    #[test]
+    fn constraint_messages() {
+        assert_eq!(
+            conflict(
+                "D1_ERROR: UNIQUE constraint failed: used_challenges.nonce: SQLITE_CONSTRAINT"
+            ),
+            Some(Conflict::Replayed)
+        );
+        assert_eq!(
+            conflict("D1_ERROR: CHECK constraint failed: n <= 6: SQLITE_CONSTRAINT"),
+            Some(Conflict::Budget)
+        );
+        assert_eq!(conflict("D1_ERROR: no such table: ratings"), None);
+    }
+
+    #[test]
+    fn lookup_rows() {
+        let l = read_lookup(vec![
+            LookupRow {
+                kind: "entry".into(),
+                reference: row().entry,
+                issued_before: None,
+            },
+            LookupRow {
+                kind: "code".into(),
+                reference: row().code,
+                issued_before: None,
+            },
+        ])
+        .unwrap();
+        assert!(l.entry.is_some());
+        assert_eq!(l.revocations.entries.len(), 1);
+        assert!(
+            read_lookup(vec![LookupRow {
+                kind: "entry".into(),
+                reference: "{".into(),
+                issued_before: None
+            }])
+            .is_err()
+        );
+    }
+}

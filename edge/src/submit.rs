@@ -1,0 +1,632 @@
+//! Everything a submission must pass that needs no storage, cheapest first, and what the adapter
+//! then writes in one D1 batch. Storage-backed rules (single use, budget, 一次一评) live in the
+//! batch's constraints; see `store`.
+
+use crate::config::Config;
+use crate::error::{self, ApiError};
+use crate::page::Draft;
+use sha2::{Digest, Sha256};
+use wire::challenge::{Challenge, ChallengeError};
+use wire::directory::Entry;
+use wire::qr::{QrError, QrPayload, Revocations};
+use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION, ValidRating};
+use wire::submission::{MAX_BODY_BYTES, Submission};
+use wire::time::Day;
+
+/// Which door a rating came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The WebAssembly page: proof of work at the configured difficulty.
+    App,
+    /// The plain HTML form: no proof of work, a stricter per-code budget instead.
+    Form,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::App => "app",
+            Via::Form => "form",
+        }
+    }
+}
+
+/// What the directory and revocation list say about one code.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    pub entry: Option<Entry>,
+    /// The revocations that name this code or its staff member.
+    pub revocations: Revocations,
+}
+
+/// A submission that passed every check that needs no storage.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub payload: QrPayload,
+    pub challenge: Challenge,
+    /// The idempotency key the page chose (for the form: derived from the challenge).
+    pub submission: Id128,
+    pub device: Id128,
+    pub rating: ValidRating,
+    pub via: Via,
+    pub now: i64,
+    pub day: Day,
+    pub entry: Entry,
+}
+
+pub fn qr_status(e: QrError) -> u16 {
+    match e {
+        QrError::Revoked => 410,
+        _ => 404,
+    }
+}
+
+/// The QR payload of a printed URL's path segment, checked against keys and revocations.
+pub fn open_code(segment: &str, cfg: &Config) -> Result<QrPayload, ApiError> {
+    QrPayload::open(segment, &cfg.qr_keys)
+        .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))
+}
+
+/// The directory entry of a verified code, unless revoked or unknown.
+pub fn entry_for(p: &QrPayload, lookup: Lookup) -> Result<Entry, ApiError> {
+    lookup
+        .revocations
+        .check(p)
+        .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))?;
+    lookup
+        .entry
+        .filter(|e| e.code == p.code)
+        .ok_or(ApiError::new(
+            404,
+            "qr.unknown_code",
+            "二维码无效或已停用，请联系窗口工作人员",
+            "This QR code is not (or no longer) in the directory.",
+        ))
+}
+
+fn challenge_err(e: ChallengeError) -> ApiError {
+    let status = match e {
+        ChallengeError::TooYoung => 425,
+        _ => 400,
+    };
+    ApiError::from_coded(status, &e).with_field("challenge")
+}
+
+/// Checks the challenge, the honeypot and the rating rules. `payload` and `entry` come from
+/// [`open_code`] and [`entry_for`].
+pub fn check(
+    sub: &Submission,
+    via: Via,
+    payload: QrPayload,
+    entry: Entry,
+    cfg: &Config,
+    now: i64,
+) -> Result<Checked, ApiError> {
+    if !sub.website.is_empty() {
+        return Err(error::HONEYPOT);
+    }
+    let now_u = u64::try_from(now).unwrap_or(0);
+    let challenge = Challenge::verify(
+        &sub.challenge,
+        sub.pow,
+        &cfg.challenge_keys,
+        payload.code,
+        now_u,
+        &cfg.policy,
+    )
+    .map_err(challenge_err)?;
+    // The form's challenges have difficulty 0; the JSON path must have done the real work.
+    if via == Via::App && challenge.difficulty < cfg.difficulty {
+        return Err(challenge_err(ChallengeError::Unsolved));
+    }
+    let rating = sub
+        .rating
+        .validate()
+        .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
+    if let Some(m) = &rating.matter
+        && !entry.matters.is_empty()
+        && !entry.matters.iter().any(|x| &x.code == m)
+    {
+        return Err(ApiError::new(
+            422,
+            "rating.matter_unknown",
+            "所选事项不属于该窗口，请重新选择。",
+            "That matter is not handled at this window.",
+        )
+        .with_field("matter"));
+    }
+    let day = Day::from_unix(now).ok_or(error::UNAVAILABLE)?;
+    Ok(Checked {
+        payload,
+        challenge,
+        submission: sub.id,
+        device: sub.device,
+        rating,
+        via,
+        now,
+        day,
+        entry,
+    })
+}
+
+/// Reads the JSON body of the app.
+pub fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Submission, ApiError> {
+    if !content_type.is_some_and(|c| media_type(c) == "application/json") {
+        return Err(error::CONTENT_TYPE);
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(error::TOO_LARGE);
+    }
+    Submission::from_json(body).map_err(|e| {
+        let status = if body.len() > MAX_BODY_BYTES {
+            413
+        } else {
+            400
+        };
+        ApiError::from_coded(status, &e)
+    })
+}
+
+fn media_type(ct: &str) -> String {
+    ct.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A plain form post, as fields in order (repeated names kept).
+pub fn parse_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let bad = ApiError::new(
+        400,
+        "request.malformed",
+        "提交的内容格式不正确。",
+        "The form data could not be read.",
+    );
+    let text = std::str::from_utf8(body).map_err(|_| bad.clone())?;
+    let mut out = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.push((
+            percent_decode(k).ok_or(bad.clone())?,
+            percent_decode(v).ok_or(bad.clone())?,
+        ));
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b.get(i + 1..i + 3)?;
+                let h = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The plain form as a submission plus the draft to send back if it is refused. The form has no
+/// device id unless the landing page's cookie came back; its idempotency key is derived from the
+/// challenge, so a browser that posts the same page twice gets the same answer twice.
+pub fn from_form(
+    content_type: Option<&str>,
+    body: &[u8],
+    cookie_device: Option<Id128>,
+) -> Result<(Submission, Draft), ApiError> {
+    if !content_type.is_some_and(|c| media_type(c) == "application/x-www-form-urlencoded") {
+        return Err(error::CONTENT_TYPE);
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(error::TOO_LARGE);
+    }
+    let fields = parse_urlencoded(body)?;
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let level = Level::parse(&one("level"));
+    // Without JavaScript every level's reasons are on screen; only the chosen level's count.
+    let tags: Vec<u16> = fields
+        .iter()
+        .filter(|(k, _)| k == "tag")
+        .filter_map(|(_, v)| v.parse().ok())
+        .filter(|code| level.is_some_and(|l| l.tags().iter().any(|t| t.code == *code)))
+        .fold(Vec::new(), |mut acc, c| {
+            if !acc.contains(&c) {
+                acc.push(c);
+            }
+            acc
+        });
+    let matter = Some(one("matter")).filter(|m| !m.trim().is_empty());
+    let draft = Draft {
+        level,
+        tags: tags.clone(),
+        matter: matter.clone(),
+        comment: one("comment"),
+        phone: one("phone"),
+        consent: one("consent") == "1",
+    };
+    let challenge = one("challenge");
+    let derive = |label: &[u8]| {
+        let h = Sha256::new()
+            .chain_update(label)
+            .chain_update(challenge.as_bytes())
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&h[..16]);
+        Id128(id)
+    };
+    let Some(level) = level else {
+        return Err(ApiError::new(
+            422,
+            "rating.level",
+            "请先选择满意程度。",
+            "Please choose a level first.",
+        )
+        .with_field("level"));
+    };
+    let sub = Submission {
+        code: one("code"),
+        challenge: challenge.clone(),
+        pow: 0,
+        id: derive(b"zsp-form-id"),
+        device: cookie_device.unwrap_or_else(|| derive(b"zsp-form-device")),
+        rating: RatingInput {
+            level,
+            tags,
+            tag_version: TAG_CONTENT_VERSION,
+            matter,
+            comment: draft.comment.clone(),
+            phone: Some(draft.phone.clone()).filter(|p| !p.trim().is_empty()),
+            consent: draft.consent,
+        },
+        website: one("website"),
+    };
+    Ok((sub, draft))
+}
+
+/// The device cookie the landing page sets so the plain form keeps "一次一评" too.
+pub const DEVICE_COOKIE: &str = "zsp_d";
+
+pub fn cookie_device(header: Option<&str>) -> Option<Id128> {
+    header?
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| *k == DEVICE_COOKIE)
+        .and_then(|(_, v)| Id128::parse(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{parse, vars};
+    use wire::challenge::{CHALLENGE_LEN, solve};
+    use wire::directory::Matter;
+    use wire::key::{Key, KeyPurpose};
+    use wire::qr::{CodeId, Revocation, StaffRef, WindowRef};
+
+    const NOW: i64 = 1_795_000_000;
+
+    fn code() -> CodeId {
+        CodeId {
+            window: WindowRef::derive("330102", "上城区市民中心", "A01"),
+            staff: Some(StaffRef::derive("330102", "SC1")),
+        }
+    }
+
+    fn entry() -> Entry {
+        Entry {
+            code: code(),
+            region: "330102".into(),
+            hall: "上城区市民中心".into(),
+            window: "A01".into(),
+            dept: "区市场监督管理局".into(),
+            staff_id: Some("SC1".into()),
+            staff_name: Some("王芳".into()),
+            matters: vec![Matter {
+                code: "M-1".into(),
+                name: "食品经营许可".into(),
+            }],
+        }
+    }
+
+    fn segment() -> String {
+        QrPayload::seal(
+            code(),
+            Day::from_unix(NOW).unwrap(),
+            &Key::new(KeyPurpose::Qr, 1, [1; 32]),
+        )
+    }
+
+    fn challenge(difficulty: u8, issued_at: i64, code: CodeId) -> (String, u32) {
+        let key = Key::new(KeyPurpose::Challenge, 1, [2; 32]);
+        let c = Challenge {
+            kid: 1,
+            code,
+            issued_at: issued_at as u64,
+            nonce: [9; 16],
+            difficulty,
+        };
+        let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(&key);
+        let pow = solve(&bytes, difficulty, 0, u32::MAX).unwrap();
+        (c.seal(&key), pow)
+    }
+
+    fn sub(level: Level, tags: &[u16]) -> Submission {
+        let (challenge, pow) = challenge(8, NOW - 10, code());
+        Submission {
+            code: segment(),
+            challenge,
+            pow,
+            id: Id128([1; 16]),
+            device: Id128([2; 16]),
+            rating: RatingInput {
+                level,
+                tags: tags.to_vec(),
+                tag_version: TAG_CONTENT_VERSION,
+                matter: Some("M-1".into()),
+                comment: "<script>alert(1)</script>'; DROP TABLE ratings;--".into(),
+                phone: None,
+                consent: false,
+            },
+            website: String::new(),
+        }
+    }
+
+    fn run(s: &Submission, via: Via) -> Result<Checked, ApiError> {
+        let mut v = vars();
+        v.insert("POW_DIFFICULTY", "8".into());
+        let cfg = parse(&v).unwrap();
+        let p = open_code(&s.code, &cfg)?;
+        let e = entry_for(
+            &p,
+            Lookup {
+                entry: Some(entry()),
+                revocations: Revocations::default(),
+            },
+        )?;
+        check(s, via, p, e, &cfg, NOW)
+    }
+
+    #[test]
+    fn a_good_submission_passes_and_keeps_text_as_text() {
+        let c = run(&sub(Level::VerySatisfied, &[510]), Via::App).unwrap();
+        assert_eq!(
+            c.rating.comment,
+            "<script>alert(1)</script>'; DROP TABLE ratings;--"
+        );
+        assert_eq!(c.day, Day::from_unix(NOW).unwrap());
+    }
+
+    #[test]
+    fn every_rejection_has_its_code() {
+        let cases: Vec<(Submission, &str)> = vec![
+            (
+                Submission {
+                    website: "http://spam".into(),
+                    ..sub(Level::Satisfied, &[])
+                },
+                "request.rejected",
+            ),
+            (
+                Submission {
+                    code: segment()[..40].to_string(),
+                    ..sub(Level::Satisfied, &[])
+                },
+                "qr.malformed",
+            ),
+            (
+                Submission {
+                    challenge: challenge(8, NOW - 1, code()).0,
+                    pow: challenge(8, NOW - 1, code()).1,
+                    ..sub(Level::Satisfied, &[])
+                },
+                "challenge.too_young",
+            ),
+            (
+                Submission {
+                    challenge: challenge(8, NOW - 3600, code()).0,
+                    pow: challenge(8, NOW - 3600, code()).1,
+                    ..sub(Level::Satisfied, &[])
+                },
+                "challenge.expired",
+            ),
+            (
+                Submission {
+                    pow: sub(Level::Satisfied, &[]).pow.wrapping_add(1),
+                    ..sub(Level::Satisfied, &[])
+                },
+                "challenge.unsolved",
+            ),
+            (
+                Submission {
+                    challenge: challenge(0, NOW - 10, code()).0,
+                    pow: 0,
+                    ..sub(Level::Satisfied, &[])
+                },
+                "challenge.unsolved",
+            ),
+            (sub(Level::Dissatisfied, &[]), "rating.no_tag"),
+            (
+                sub(Level::Dissatisfied, &[510]),
+                "rating.tag_of_other_level",
+            ),
+        ];
+        for (s, want) in cases {
+            let got = run(&s, Via::App).unwrap_err();
+            assert!(
+                got.code.starts_with(want) || got.code == want,
+                "{want}: got {got:?}"
+            );
+        }
+        let other = CodeId {
+            window: WindowRef::derive("330102", "上城区市民中心", "A02"),
+            staff: None,
+        };
+        let (c, pow) = challenge(8, NOW - 10, other);
+        let s = Submission {
+            challenge: c,
+            pow,
+            ..sub(Level::Satisfied, &[])
+        };
+        assert_eq!(run(&s, Via::App).unwrap_err().code, "challenge.wrong_code");
+        let mut s = sub(Level::Satisfied, &[]);
+        s.rating.matter = Some("M-9".into());
+        assert_eq!(run(&s, Via::App).unwrap_err().code, "rating.matter_unknown");
+        let mut s = sub(Level::Dissatisfied, &[207]);
+        s.rating.phone = Some("13800138000".into());
+        let e = run(&s, Via::App).unwrap_err();
+        assert_eq!((e.field, e.status), (Some("phone"), 422));
+    }
+
+    #[test]
+    fn the_form_path_needs_no_work_but_a_form_challenge() {
+        let (c, _) = challenge(0, NOW - 10, code());
+        let body = format!(
+            "code={}&challenge={c}&level=dissatisfied&tag=207&tag=510&tag=207&comment=%E5%A4%AA%E6%85%A2+%26+%3Cb%3E&phone=&website=",
+            segment()
+        );
+        let (s, d) = from_form(
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            body.as_bytes(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.rating.tags,
+            vec![207],
+            "other levels' ticks and repeats dropped"
+        );
+        assert_eq!(d.comment, "太慢 & <b>");
+        let checked = run(&s, Via::Form).unwrap();
+        assert_eq!(checked.via, Via::Form);
+        // The same page posted twice is the same submission.
+        let (again, _) = from_form(
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(again.id, s.id);
+        assert_eq!(again.device, s.device);
+        // A cookie device wins.
+        let (s3, _) = from_form(
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+            Some(Id128([5; 16])),
+        )
+        .unwrap();
+        assert_eq!(s3.device, Id128([5; 16]));
+    }
+
+    #[test]
+    fn bad_bodies() {
+        assert_eq!(
+            parse_json(Some("text/plain"), b"{}").unwrap_err().code,
+            "request.content_type"
+        );
+        assert_eq!(
+            parse_json(None, b"{}").unwrap_err().code,
+            "request.content_type"
+        );
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(
+            parse_json(Some("application/json"), &big)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            parse_json(Some("application/json"), b"{\"v\":1,")
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(
+            parse_json(Some("application/json"), b"\xff\xfe")
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(
+            from_form(
+                Some("application/x-www-form-urlencoded"),
+                b"level=%ZZ",
+                None
+            )
+            .unwrap_err()
+            .code,
+            "request.malformed"
+        );
+        assert_eq!(
+            from_form(
+                Some("application/x-www-form-urlencoded"),
+                b"comment=%FF",
+                None
+            )
+            .unwrap_err()
+            .code,
+            "request.malformed"
+        );
+        assert_eq!(
+            from_form(
+                Some("application/x-www-form-urlencoded"),
+                b"comment=hi",
+                None
+            )
+            .unwrap_err()
+            .code,
+            "rating.level"
+        );
+    }
+
+    #[test]
+    fn revoked_and_unknown_codes() {
+        let cfg = parse(&vars()).unwrap();
+        let p = open_code(&segment(), &cfg).unwrap();
+        let revoked = Lookup {
+            entry: Some(entry()),
+            revocations: Revocations {
+                entries: vec![Revocation::Staff {
+                    staff: StaffRef::derive("330102", "SC1"),
+                    issued_before: Day(p.issued.0 + 1),
+                }],
+            },
+        };
+        assert_eq!(entry_for(&p, revoked).unwrap_err().status, 410);
+        assert_eq!(
+            entry_for(&p, Lookup::default()).unwrap_err().code,
+            "qr.unknown_code"
+        );
+        let forged = Key::new(KeyPurpose::Qr, 1, [8; 32]);
+        let seg = QrPayload::seal(code(), Day::from_unix(NOW).unwrap(), &forged);
+        assert_eq!(open_code(&seg, &cfg).unwrap_err().status, 404);
+        let other_kid = Key::new(KeyPurpose::Qr, 2, [1; 32]);
+        let seg = QrPayload::seal(code(), Day::from_unix(NOW).unwrap(), &other_kid);
+        assert_eq!(open_code(&seg, &cfg).unwrap_err().code, "qr.unknown_key");
+    }
+
+    #[test]
+    fn device_cookie() {
+        let id = Id128([7; 16]).to_text();
+        assert_eq!(
+            cookie_device(Some(&format!("a=b; zsp_d={id}; c=d"))),
+            Some(Id128([7; 16]))
+        );
+        assert_eq!(cookie_device(Some("zsp_d=junk")), None);
+        assert_eq!(cookie_device(None), None);
+    }
+}

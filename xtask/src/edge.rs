@@ -1,0 +1,274 @@
+//! Building the worker and running it locally under `wrangler dev` (real workerd, local D1 and
+//! Queue, 127.0.0.1 only, nothing sent anywhere).
+
+use crate::setup::Tools;
+use crate::sh;
+use anyhow::{Context, Result, bail};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use wire::key::{Key, KeyPurpose};
+
+/// Wrangler, quiet and offline.
+pub const QUIET_ENV: &[(&str, &str)] = &[
+    ("CI", "true"),
+    ("WRANGLER_SEND_METRICS", "false"),
+    ("DO_NOT_TRACK", "1"),
+    ("WRANGLER_HIDE_BANNER", "true"),
+    ("CLOUDFLARE_CF_FETCH_ENABLED", "false"),
+    ("WRANGLER_LOG", "warn"),
+];
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// This machine's local keys: made once, kept in `target/local-keys`, never committed.
+pub struct LocalKeys {
+    pub qr_file: PathBuf,
+    pub qr: String,
+    pub challenge: String,
+    pub upstream: String,
+    pub admin_token: String,
+}
+
+pub fn local_keys(root: &Path) -> Result<LocalKeys> {
+    let dir = root.join("target/local-keys");
+    std::fs::create_dir_all(&dir)?;
+    let key = |name: &str, purpose| -> Result<String> {
+        let f = dir.join(name);
+        if let Ok(t) = std::fs::read_to_string(&f) {
+            return Ok(t.trim().to_owned());
+        }
+        let t = Key::new(purpose, 1, random()?).to_text();
+        std::fs::write(&f, format!("{t}\n"))?;
+        Ok(t)
+    };
+    let qr = key("qr.key", KeyPurpose::Qr)?;
+    let challenge = key("challenge.key", KeyPurpose::Challenge)?;
+    let upstream = key("upstream.key", KeyPurpose::Upstream)?;
+    let tok = dir.join("admin-token");
+    let admin_token = match std::fs::read_to_string(&tok) {
+        Ok(t) => t.trim().to_owned(),
+        Err(_) => {
+            let t = wire::key::hex(&random::<16>()?);
+            std::fs::write(&tok, &t)?;
+            t
+        }
+    };
+    Ok(LocalKeys {
+        qr_file: dir.join("qr.key"),
+        qr,
+        challenge,
+        upstream,
+        admin_token,
+    })
+}
+
+/// Writes `edge/.dev.vars` from the committed example, filling the empty keys.
+pub fn write_dev_vars(root: &Path, keys: &LocalKeys) -> Result<()> {
+    let example = std::fs::read_to_string(root.join("edge/dev.vars.example"))?;
+    let mut out = String::new();
+    for line in example.lines() {
+        let filled = match line.trim() {
+            "QR_KEYS=" => format!("QR_KEYS={}", keys.qr),
+            "CHALLENGE_KEYS=" => format!("CHALLENGE_KEYS={}", keys.challenge),
+            "UPSTREAM_KEYS=" => format!("UPSTREAM_KEYS={}", keys.upstream),
+            "ADMIN_TOKEN=" => format!("ADMIN_TOKEN={}", keys.admin_token),
+            _ => line.to_owned(),
+        };
+        out.push_str(&filled);
+        out.push('\n');
+    }
+    std::fs::write(root.join("edge/.dev.vars"), out)?;
+    Ok(())
+}
+
+/// Builds the worker bundle with worker-build, the pinned wasm-bindgen CLI and npm's esbuild and
+/// wasm-opt (binaryen 132; never Debian's 108). Nothing is downloaded.
+pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
+    sh::run(
+        Command::new(tools.worker_build_bin.join("worker-build"))
+            .arg("--release")
+            .current_dir(root.join("edge"))
+            .env(
+                "WASM_BINDGEN_BIN",
+                tools.wasm_bindgen_bin.join("wasm-bindgen"),
+            )
+            .env("ESBUILD_BIN", tools.node_bin.join("esbuild"))
+            .env("WASM_OPT_BIN", tools.node_bin.join("wasm-opt")),
+    )
+    .context("building the worker")
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `wrangler dev`; stopped when dropped.
+pub struct Worker {
+    child: Child,
+    pub port: u16,
+    pub base: String,
+    pub admin_token: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Worker {
+    pub fn stop(&mut self) {
+        // wrangler starts workerd as a child: end the whole process group.
+        let pid = self.child.id() as i32;
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct WorkerOptions<'a> {
+    pub port: u16,
+    /// Where local D1 and Queue state live (kept across restarts with the same folder).
+    pub state: &'a Path,
+    /// Extra vars (`--var NAME:VALUE`), e.g. `UPSTREAM_URL` for a test receiver.
+    pub vars: &'a [(&'a str, String)],
+    pub log: PathBuf,
+}
+
+fn wrangler(tools: &Tools, root: &Path) -> Command {
+    let mut c = Command::new(tools.node_bin.join("wrangler"));
+    c.current_dir(root.join("edge"));
+    for (k, v) in QUIET_ENV {
+        c.env(k, v);
+    }
+    // Keep wrangler's own config and caches inside the project's target folder.
+    c.env("XDG_CONFIG_HOME", root.join("target/wrangler-home"));
+    c
+}
+
+/// Applies the D1 migrations to the local database in `state`.
+pub fn migrate(tools: &Tools, root: &Path, state: &Path) -> Result<()> {
+    sh::run(
+        wrangler(tools, root)
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(state),
+    )
+    .context("applying the D1 migrations")
+}
+
+pub fn start(
+    tools: &Tools,
+    root: &Path,
+    keys: &LocalKeys,
+    o: &WorkerOptions<'_>,
+) -> Result<Worker> {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::File::create(&o.log)?;
+    let mut c = wrangler(tools, root);
+    c.args(["dev", "--ip", "127.0.0.1", "--port"])
+        .arg(o.port.to_string())
+        .arg("--inspector-port")
+        .arg(free_port()?.to_string())
+        .args(["--persist-to"])
+        .arg(o.state)
+        .args([
+            "--test-scheduled",
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "warn",
+        ]);
+    for (k, v) in o.vars {
+        c.arg("--var").arg(format!("{k}:{v}"));
+    }
+    c.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0);
+    let child = c.spawn().context("starting wrangler dev")?;
+    let mut w = Worker {
+        child,
+        port: o.port,
+        base: format!("http://127.0.0.1:{}", o.port),
+        admin_token: keys.admin_token.clone(),
+        log: o.log.clone(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(Some(status)) = w.child.try_wait() {
+            let log = std::fs::read_to_string(&w.log).unwrap_or_default();
+            bail!("wrangler dev exited ({status}):\n{log}");
+        }
+        if let Ok(r) = ureq::get(&format!("{}/status", w.base)).call()
+            && r.status() == 200
+        {
+            return Ok(w);
+        }
+        if Instant::now() > deadline {
+            w.stop();
+            let log = std::fs::read_to_string(&w.log).unwrap_or_default();
+            bail!("wrangler dev did not answer /status within 90 s:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+impl Worker {
+    /// Loads a qr-gen directory (and its revocations) through the admin API.
+    pub fn load(&self, sheets: &Path) -> Result<()> {
+        for (file, path) in [
+            ("directory.json", "/admin/directory"),
+            ("revocations.json", "/admin/revocations"),
+        ] {
+            let body = std::fs::read_to_string(sheets.join(file))
+                .with_context(|| format!("reading {}", sheets.join(file).display()))?;
+            let r = ureq::put(&format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {}", self.admin_token))
+                .set("Content-Type", "application/json")
+                .send_string(&body);
+            match r {
+                Ok(_) => {}
+                Err(ureq::Error::Status(code, r)) => {
+                    bail!("loading {file}: HTTP {code}: {}", r.into_string()?)
+                }
+                Err(e) => bail!("loading {file}: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires the cron trigger (wrangler dev does not run crons by itself).
+    pub fn cron(&self) {
+        let _ = ureq::get(&format!("{}/__scheduled?cron=*+*+*+*+*", self.base)).call();
+    }
+}
+
+/// Everything `demo` and the tests need before a worker can start: the app build, the worker
+/// build, `.dev.vars` and the migrated local database.
+pub fn prepare(tools: &Tools, root: &Path, state: &Path) -> Result<LocalKeys> {
+    crate::site::build(tools, root)?;
+    build_worker(root, tools)?;
+    let keys = local_keys(root)?;
+    write_dev_vars(root, &keys)?;
+    std::fs::create_dir_all(state)?;
+    migrate(tools, root, state)?;
+    Ok(keys)
+}

@@ -1,0 +1,7 @@
+//! The automation's building blocks, shared by `cargo xtask` and the tests that run the whole
+//! stack (`xtask/tests/`): setup, the app build, the local worker.
+
+pub mod edge;
+pub mod setup;
+pub mod sh;
+pub mod site;

@@ -1,0 +1,877 @@
+//! The edge against real workerd (`wrangler dev`, local D1 and Queue): every rule of issue #4
+//! and the reliability scenarios, over HTTP on 127.0.0.1. `cargo xtask test` builds the app and
+//! the worker first; run alone, this test says so if the build is missing.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use wire::challenge::{CHALLENGE_LEN, Challenge};
+use wire::directory::{Directory, Entry, Matter};
+use wire::key::{Key, KeyPurpose, Keyring};
+use wire::qr::{CodeId, QrPayload, StaffRef, WindowRef};
+use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION};
+use wire::submission::Submission;
+use wire::time::Day;
+use xtask::edge::{self, LocalKeys, Worker, WorkerOptions};
+use xtask::setup;
+
+struct Stack {
+    keys: LocalKeys,
+    tools: setup::Tools,
+    root: PathBuf,
+}
+
+fn stack() -> &'static Stack {
+    static S: OnceLock<Stack> = OnceLock::new();
+    S.get_or_init(|| {
+        let root = setup::root();
+        assert!(
+            root.join("edge/build/worker/shim.mjs").exists()
+                && root.join("target/site/index.html").exists(),
+            "the worker and the app are not built: run `cargo xtask test`"
+        );
+        let keys = edge::local_keys(&root).unwrap();
+        edge::write_dev_vars(&root, &keys).unwrap();
+        Stack {
+            keys,
+            tools: setup::tools_present(),
+            root,
+        }
+    })
+}
+
+/// A worker with its own fresh local state.
+fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
+    let s = stack();
+    let state = s.root.join(format!("target/workerd-tests/{name}"));
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state).unwrap();
+    edge::migrate(&s.tools, &s.root, &state).unwrap();
+    let w = start(name, &state, vars);
+    (w, state)
+}
+
+fn start(name: &str, state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
+    let s = stack();
+    let mut all: Vec<(&str, String)> = vec![
+        ("CHALLENGE_MIN_AGE_SECS", "1".into()),
+        ("RETRY_BASE_SECS", "1".into()),
+        ("RETRY_MAX_SECS", "2".into()),
+        ("SWEEP_LEASE_SECS", "3".into()),
+    ];
+    all.extend(vars.iter().cloned());
+    edge::start(
+        &s.tools,
+        &s.root,
+        &s.keys,
+        &WorkerOptions {
+            port: edge::free_port().unwrap(),
+            state,
+            vars: &all,
+            log: state.join("wrangler.log"),
+        },
+    )
+    .unwrap()
+}
+
+fn qr_key() -> Key {
+    Keyring::parse(KeyPurpose::Qr, &stack().keys.qr)
+        .unwrap()
+        .current()
+        .clone()
+}
+
+fn challenge_key() -> Key {
+    Keyring::parse(KeyPurpose::Challenge, &stack().keys.challenge)
+        .unwrap()
+        .current()
+        .clone()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn entry(window: &str, staff: Option<&str>) -> Entry {
+    Entry {
+        code: CodeId {
+            window: WindowRef::derive("330102", "上城区市民中心", window),
+            staff: staff.map(|s| StaffRef::derive("330102", s)),
+        },
+        region: "330102".into(),
+        hall: "上城区市民中心".into(),
+        window: window.into(),
+        dept: "区市场监督管理局".into(),
+        staff_id: staff.map(str::to_owned),
+        staff_name: staff.map(|_| "王芳".to_owned()),
+        matters: vec![Matter {
+            code: "330102-SC-001".into(),
+            name: "食品经营许可（新办）".into(),
+        }],
+    }
+}
+
+fn segment(e: &Entry) -> String {
+    QrPayload::seal(e.code, Day::from_unix(now()).unwrap(), &qr_key())
+}
+
+fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let mut r = ureq::request(method, url);
+    for (k, v) in headers {
+        r = r.set(k, v);
+    }
+    let res = match body {
+        Some(b) => r.send_bytes(b),
+        None => r.call(),
+    };
+    let resp = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let h = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_owned();
+            (n.to_ascii_lowercase(), v)
+        })
+        .collect();
+    let mut out = vec![];
+    resp.into_reader().read_to_end(&mut out).unwrap();
+    (status, h, out)
+}
+
+fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, String) {
+    let auth = format!("Bearer {}", w.admin_token);
+    let (s, _, b) = http(
+        method,
+        &format!("{}{path}", w.base),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body.as_bytes()),
+    );
+    (s, String::from_utf8(b).unwrap())
+}
+
+fn load(w: &Worker, entries: Vec<Entry>) {
+    let (s, b) = admin(
+        w,
+        "PUT",
+        "/admin/directory",
+        &Directory::new(entries).to_json(),
+    );
+    assert_eq!(s, 200, "{b}");
+}
+
+/// The landing page's boot data: (challenge text).
+fn land(w: &Worker, seg: &str) -> String {
+    let (s, _, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(s, 200, "{html}");
+    let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
+    let json = boot.split("</script>").next().unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["challenge"].as_str().unwrap().to_owned()
+}
+
+fn solve(ch: &str) -> u32 {
+    let (c, bytes): (Challenge, [u8; CHALLENGE_LEN]) = Challenge::decode(ch).unwrap();
+    wire::challenge::solve(&bytes, c.difficulty, 0, u32::MAX).unwrap()
+}
+
+fn input(level: Level, tags: &[u16]) -> RatingInput {
+    RatingInput {
+        level,
+        tags: tags.to_vec(),
+        tag_version: TAG_CONTENT_VERSION,
+        matter: Some("330102-SC-001".into()),
+        comment: String::new(),
+        phone: None,
+        consent: false,
+    }
+}
+
+fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Submission {
+    Submission {
+        code: seg.into(),
+        challenge: ch.into(),
+        pow: solve(ch),
+        id: Id128(rand16()),
+        device,
+        rating,
+        website: String::new(),
+    }
+}
+
+fn rand16() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut b)
+        .unwrap();
+    b
+}
+
+fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
+    let (s, _, b) = http(
+        "POST",
+        &format!("{}/api/rate", w.base),
+        &[("Content-Type", "application/json")],
+        Some(body),
+    );
+    let v = serde_json::from_slice(&b)
+        .unwrap_or_else(|_| panic!("not JSON ({s}): {}", String::from_utf8_lossy(&b)));
+    (s, v)
+}
+
+fn err_code(v: &serde_json::Value) -> String {
+    v["error"]["code"].as_str().unwrap_or("").to_owned()
+}
+
+fn status(w: &Worker) -> serde_json::Value {
+    let (_, _, b) = http("GET", &format!("{}/status", w.base), &[], None);
+    serde_json::from_slice(&b).unwrap()
+}
+
+fn export(w: &Worker) -> String {
+    let auth = format!("Bearer {}", w.admin_token);
+    let (s, h, b) = http(
+        "GET",
+        &format!("{}/admin/export.csv", w.base),
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(s, 200);
+    assert!(h["content-type"].starts_with("text/csv"));
+    String::from_utf8(b).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The main worker for the rules: no upstream (ratings stay in D1).
+fn rules_worker() -> &'static Worker {
+    static W: OnceLock<Worker> = OnceLock::new();
+    W.get_or_init(|| {
+        let (w, _) = worker("rules", &[]);
+        w
+    })
+}
+
+#[test]
+fn landing_shows_the_header_first_and_refuses_bad_codes() {
+    let w = rules_worker();
+    let good = entry("L01", Some("L1"));
+    let revoked = entry("L02", Some("L2"));
+    let unknown = entry("L03", None);
+    load(w, vec![good.clone(), revoked.clone()]);
+    let seg = segment(&good);
+    let (s, h, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(s, 200);
+    let header_at = html.find("上城区市民中心").unwrap();
+    assert!(
+        header_at < html.find("<script").unwrap(),
+        "header before any script"
+    );
+    assert!(html.contains("王芳") && html.contains("L01"));
+    assert!(html.contains("id=\"zsp-form\"") && html.contains("食品经营许可（新办）"));
+    let csp = &h["content-security-policy"];
+    assert!(csp.contains("default-src 'self'") && csp.contains("'wasm-unsafe-eval'"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from another origin"
+    );
+
+    let forged = QrPayload::seal(
+        good.code,
+        Day::from_unix(now()).unwrap(),
+        &Key::new(KeyPurpose::Qr, 1, [7; 32]),
+    );
+    let other_kid = QrPayload::seal(
+        good.code,
+        Day::from_unix(now()).unwrap(),
+        &Key::new(KeyPurpose::Qr, 9, [7; 32]),
+    );
+    let (s, b) = admin(
+        w,
+        "POST",
+        "/admin/revoke",
+        &format!("{{\"code\":\"{}\"}}", revoked.code.to_text()),
+    );
+    assert_eq!(s, 200, "{b}");
+    for (seg, want) in [
+        (forged, 404),
+        (other_kid, 404),
+        (seg[..30].to_string(), 404),
+        (segment(&unknown), 404),
+        (segment(&revoked), 410),
+    ] {
+        let (s, _, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+        let html = String::from_utf8(body).unwrap();
+        assert_eq!(s, want, "{seg}");
+        assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
+        assert!(!html.contains("<form"), "no form on the invalid page");
+    }
+}
+
+#[test]
+fn assets_are_typed_precompressed_and_immutable() {
+    let w = rules_worker();
+    let index = std::fs::read_to_string(stack().root.join("target/site/index.html")).unwrap();
+    let wasm = index
+        .split("href=\"/assets/")
+        .filter_map(|s| s.split('"').next())
+        .find(|n| n.ends_with(".wasm"))
+        .unwrap()
+        .to_owned();
+    let (s, h, body) = http(
+        "GET",
+        &format!("{}/assets/{wasm}", w.base),
+        &[("Accept-Encoding", "br, gzip")],
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(h["content-type"], "application/wasm");
+    assert_eq!(h["content-encoding"], "br");
+    assert!(h["cache-control"].contains("immutable"));
+    let br = std::fs::read(stack().root.join(format!("target/site/assets/{wasm}.br"))).unwrap();
+    assert_eq!(
+        body.len(),
+        br.len(),
+        "the precompressed bytes, not recompressed"
+    );
+    let (_, h, _) = http(
+        "GET",
+        &format!("{}/assets/{wasm}", w.base),
+        &[("Accept-Encoding", "gzip")],
+        None,
+    );
+    assert_eq!(h["content-encoding"], "gzip");
+    let (s, _, _) = http(
+        "GET",
+        &format!("{}/assets/nope-0000000000.js", w.base),
+        &[],
+        None,
+    );
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn every_bad_submission_is_refused_with_its_code() {
+    let w = rules_worker();
+    let e = entry("S01", Some("S1"));
+    let other = entry("S02", None);
+    load_more(w, &[e.clone(), other.clone()]);
+    let seg = segment(&e);
+    let dev = Id128(rand16());
+    let ch = land(w, &seg);
+    // Too young: posted at once.
+    let (s, v) = post(
+        w,
+        sub(&seg, &ch, dev, input(Level::Satisfied, &[]))
+            .to_json()
+            .as_bytes(),
+    );
+    assert_eq!(
+        (s, err_code(&v).as_str()),
+        (425, "challenge.too_young"),
+        "{v}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let key = challenge_key();
+    let mk = |issued_at: i64, code: CodeId, difficulty: u8| {
+        Challenge {
+            kid: 0,
+            code,
+            issued_at: issued_at as u64,
+            nonce: rand16(),
+            difficulty,
+        }
+        .seal(&key)
+    };
+    let mut cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![];
+    let good = |r: RatingInput| sub(&seg, &ch, dev, r);
+    // Expired (issued 31 minutes ago), other code, unsolved, spliced, no work at all.
+    let old = mk(now() - 31 * 60, e.code, 14);
+    cases.push((
+        sub(&seg, &old, dev, input(Level::Satisfied, &[]))
+            .to_json()
+            .into_bytes(),
+        400,
+        "challenge.expired",
+        "expired",
+    ));
+    let oc = land(w, &segment(&other));
+    cases.push((
+        sub(&seg, &oc, dev, input(Level::Satisfied, &[]))
+            .to_json()
+            .into_bytes(),
+        400,
+        "challenge.wrong_code",
+        "other code",
+    ));
+    let mut unsolved = good(input(Level::Satisfied, &[]));
+    unsolved.pow = unsolved.pow.wrapping_add(1);
+    while wire::challenge::pow_ok(&Challenge::decode(&ch).unwrap().1, unsolved.pow, 14) {
+        unsolved.pow += 1;
+    }
+    cases.push((
+        unsolved.to_json().into_bytes(),
+        400,
+        "challenge.unsolved",
+        "unsolved",
+    ));
+    let mut spliced = ch.clone().into_bytes();
+    spliced[40] = if spliced[40] == b'A' { b'B' } else { b'A' };
+    let spliced = String::from_utf8(spliced).unwrap();
+    cases.push((
+        Submission {
+            challenge: spliced,
+            ..good(input(Level::Satisfied, &[]))
+        }
+        .to_json()
+        .into_bytes(),
+        400,
+        "challenge.",
+        "spliced",
+    ));
+    let easy = mk(now() - 5, e.code, 0);
+    cases.push((
+        Submission {
+            challenge: easy,
+            pow: 0,
+            ..good(input(Level::Satisfied, &[]))
+        }
+        .to_json()
+        .into_bytes(),
+        400,
+        "challenge.unsolved",
+        "form challenge on the JSON path",
+    ));
+    cases.push((
+        good(input(Level::Dissatisfied, &[510]))
+            .to_json()
+            .into_bytes(),
+        422,
+        "rating.tag_of_other_level",
+        "tag of another level",
+    ));
+    cases.push((
+        good(input(Level::VeryDissatisfied, &[]))
+            .to_json()
+            .into_bytes(),
+        422,
+        "rating.no_tag",
+        "bad without a reason",
+    ));
+    let mut phone = input(Level::Dissatisfied, &[207]);
+    phone.phone = Some("13800138000".into());
+    cases.push((
+        good(phone).to_json().into_bytes(),
+        422,
+        "rating.phone_without_consent",
+        "phone without consent",
+    ));
+    cases.push((
+        Submission {
+            website: "http://spam.example".into(),
+            ..good(input(Level::Satisfied, &[]))
+        }
+        .to_json()
+        .into_bytes(),
+        422,
+        "request.rejected",
+        "honeypot",
+    ));
+    cases.push((
+        b"{\"v\":1,\"code\":".to_vec(),
+        400,
+        "request.",
+        "malformed JSON",
+    ));
+    cases.push((b"\xff\xfe\x00{}".to_vec(), 400, "request.", "invalid UTF-8"));
+    cases.push((
+        vec![b' '; 17 * 1024],
+        413,
+        "request.too_large",
+        "over 16 KB",
+    ));
+    for (body, want_status, want_code, what) in cases {
+        let (s, v) = post(w, &body);
+        assert_eq!(s, want_status, "{what}: {v}");
+        assert!(err_code(&v).starts_with(want_code), "{what}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| c as u32 > 0x2E80),
+            "{what}: Chinese message"
+        );
+    }
+    // Wrong content type.
+    let (s, _, b) = http(
+        "POST",
+        &format!("{}/api/rate", w.base),
+        &[("Content-Type", "text/plain")],
+        Some(b"{}"),
+    );
+    assert_eq!(s, 415, "{}", String::from_utf8_lossy(&b));
+    // Nothing above was stored; the challenge is still unused, so a good rating goes through, with
+    // markup and SQL kept as text.
+    let mut r = input(Level::VerySatisfied, &[510, 517]);
+    r.comment = "<script>alert('x')</script> '; DROP TABLE ratings; --".into();
+    let (s, v) = post(w, good(r).to_json().as_bytes());
+    assert_eq!(s, 200, "{v}");
+    assert!(export(w).contains("<script>alert('x')</script> '; DROP TABLE ratings; --"));
+}
+
+fn load_more(w: &Worker, extra: &[Entry]) {
+    // The rules tests share one worker: merge into what is loaded.
+    static ALL: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+    let mut all = ALL.lock().unwrap();
+    all.extend(extra.iter().cloned());
+    all.push(entry("L01", Some("L1")));
+    all.push(entry("L02", Some("L2")));
+    all.sort_by_key(|e| e.code.to_text());
+    all.dedup_by_key(|e| e.code.to_text());
+    load(w, all.clone());
+}
+
+#[test]
+fn replays_amends_floods_and_export() {
+    let w = rules_worker();
+    let e = entry("R01", Some("R1"));
+    load_more(w, &[e.clone()]);
+    let seg = segment(&e);
+    let dev = Id128(rand16());
+
+    // A captured submission replayed 1,000 times: one rating.
+    let ch = land(w, &seg);
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut first = input(Level::VeryDissatisfied, &[108]);
+    first.phone = Some("13812345678".into());
+    first.consent = true;
+    let captured = sub(&seg, &ch, dev, first);
+    let (s, v) = post(w, captured.to_json().as_bytes());
+    assert_eq!(s, 200, "{v}");
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["assess_number"], 1);
+    let t = Instant::now();
+    let mut same_answer = 0;
+    let mut refused = 0;
+    for i in 0..1000 {
+        // Half verbatim (a retry: the same answer), half with a new idempotency key (a replay).
+        let body = if i % 2 == 0 {
+            captured.to_json()
+        } else {
+            Submission {
+                id: Id128(rand16()),
+                ..captured.clone()
+            }
+            .to_json()
+        };
+        let (s, v) = post(w, body.as_bytes());
+        match s {
+            200 => {
+                assert_eq!(v["id"].as_str().unwrap(), id);
+                same_answer += 1
+            }
+            409 => {
+                assert_eq!(err_code(&v), "challenge.replayed");
+                refused += 1
+            }
+            _ => panic!("replay {i}: {s} {v}"),
+        }
+    }
+    println!(
+        "replay x1000: {same_answer} identical retries answered with the stored rating, {refused} refused, 0 new ratings ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(refused, 500);
+
+    // 200 distinct solved challenges from the same device: one rating, amended.
+    let t = Instant::now();
+    let chs: Vec<String> = (0..200).map(|_| land(w, &seg)).collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut ids = BTreeSet::new();
+    for (i, ch) in chs.iter().enumerate() {
+        let lvl = if i % 2 == 0 {
+            Level::Satisfied
+        } else {
+            Level::BasicallySatisfied
+        };
+        let (s, v) = post(w, sub(&seg, ch, dev, input(lvl, &[])).to_json().as_bytes());
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["assess_number"], 2);
+        assert_eq!(v["amended"], true);
+        ids.insert(v["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1);
+    assert!(ids.contains(&id));
+    println!(
+        "same device, 200 solved challenges: 1 rating (amended, assessNumber 2) ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+
+    // A flood without proof of work: nothing accepted.
+    let t = Instant::now();
+    let chs: Vec<String> = (0..100).map(|_| land(w, &seg)).collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut accepted = 0;
+    for ch in &chs {
+        let s = Submission {
+            pow: 0,
+            device: Id128(rand16()),
+            ..sub(&seg, ch, dev, input(Level::Satisfied, &[]))
+        };
+        let mut s = s;
+        if wire::challenge::pow_ok(&Challenge::decode(ch).unwrap().1, 0, 14) {
+            s.pow = 1; // the one-in-16384 chance that 0 solves it
+        }
+        let (st, _) = post(w, s.to_json().as_bytes());
+        if st == 200 {
+            accepted += 1;
+        }
+    }
+    println!(
+        "flood of 100 without proof of work: {accepted} accepted ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(accepted, 0);
+
+    // The export: one row for this code, phone masked, Excel's BOM.
+    let csv = export(w);
+    assert!(csv.starts_with('\u{feff}'));
+    let rows: Vec<&str> = csv.lines().filter(|l| l.starts_with(&id)).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(!csv.contains("13812345678"));
+}
+
+#[test]
+fn the_plain_form_works_and_has_a_budget() {
+    let w = rules_worker();
+    let e = entry("F01", None);
+    load_more(w, &[e.clone()]);
+    let seg = segment(&e);
+    let form_challenge = |html: &str| -> String {
+        let i = html.find("name=\"challenge\" value=\"").unwrap() + 24;
+        html[i..i + 87].to_owned()
+    };
+    let mut statuses = vec![];
+    for i in 0..8 {
+        let (_, _, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+        let html = String::from_utf8(body).unwrap();
+        let fc = form_challenge(&html);
+        std::thread::sleep(Duration::from_millis(1050));
+        let form = format!(
+            "code={seg}&challenge={fc}&lang=zh&level=dissatisfied&tag=207&tag=510&matter=330102-SC-001&comment=%E7%AD%89%E5%BE%85{i}&phone=&website="
+        );
+        let (s, _, b) = http(
+            "POST",
+            &format!("{}/rate", w.base),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(form.as_bytes()),
+        );
+        let page = String::from_utf8(b).unwrap();
+        if s == 200 {
+            assert!(page.contains("感谢您的评价"), "{page}");
+        } else {
+            assert_eq!(s, 429, "{page}");
+            assert!(page.contains("请稍后再试"));
+            assert!(
+                page.contains(&format!("等待{i}</textarea>")),
+                "the form comes back filled in"
+            );
+        }
+        statuses.push(s);
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        6,
+        "{statuses:?}"
+    );
+}
+
+// ---- forwarding -------------------------------------------------------------------------------
+
+/// A local upstream: records every request, checks its signature, can be "down".
+struct Receiver {
+    port: u16,
+    down: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+fn receiver() -> Receiver {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let down = Arc::new(AtomicBool::new(false));
+    let got = Arc::new(Mutex::new(vec![]));
+    let ring = Keyring::parse(KeyPurpose::Upstream, &stack().keys.upstream).unwrap();
+    let (d, g) = (down.clone(), got.clone());
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let mut headers = HashMap::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                }
+            }
+            let n: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; n];
+            let _ = r.read_exact(&mut body);
+            let status = if d.load(Ordering::SeqCst) {
+                "503 Service Unavailable"
+            } else {
+                let sig = headers.get("zsp-signature").cloned().unwrap_or_default();
+                match wire::envelope::verify(&ring, &sig, &body, now(), 300) {
+                    Ok(()) => {
+                        let key = headers.get("idempotency-key").cloned().unwrap_or_default();
+                        g.lock()
+                            .unwrap()
+                            .push((key, serde_json::from_slice(&body).unwrap()));
+                        "200 OK"
+                    }
+                    Err(_) => "401 Unauthorized",
+                }
+            };
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    Receiver { port, down, got }
+}
+
+fn wait_for(what: &str, secs: u64, w: &Worker, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        w.cron();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn forwarding_survives_an_outage_and_a_restart() {
+    let rx = receiver();
+    let vars = [
+        (
+            "UPSTREAM_URL",
+            format!("http://127.0.0.1:{}/ratings", rx.port),
+        ),
+        ("UPSTREAM_MAPPING", "provincial".to_owned()),
+    ];
+    let (mut w, state) = worker("forward", &vars);
+    let e = entry("U01", Some("U1"));
+    load(&w, vec![e.clone()]);
+    let seg = segment(&e);
+
+    // The upstream is down during 50 submissions.
+    rx.down.store(true, Ordering::SeqCst);
+    let chs: Vec<String> = (0..50).map(|_| land(&w, &seg)).collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut accepted = BTreeSet::new();
+    for ch in &chs {
+        let (s, v) = post(
+            &w,
+            sub(&seg, ch, Id128(rand16()), input(Level::Satisfied, &[413]))
+                .to_json()
+                .as_bytes(),
+        );
+        assert_eq!(s, 200, "{v}");
+        accepted.insert(v["id"].as_str().unwrap().to_owned());
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let st = status(&w);
+    println!("upstream down: backlog {} after 50 accepted", st["backlog"]);
+    assert_eq!(st["backlog"], 50);
+    let t = Instant::now();
+    rx.down.store(false, Ordering::SeqCst);
+    wait_for("all 50 delivered", 90, &w, || {
+        let ids: BTreeSet<String> = rx
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        ids == accepted
+    });
+    wait_for("backlog 0", 30, &w, || status(&w)["backlog"] == 0);
+    let got = rx.got.lock().unwrap().clone();
+    let distinct: BTreeSet<&String> = got.iter().map(|(k, _)| k).collect();
+    println!(
+        "upstream back: all {} delivered in {:.1} s ({} requests, {} repeats the receiver dropped by Idempotency-Key)",
+        distinct.len(),
+        t.elapsed().as_secs_f64(),
+        got.len(),
+        got.len() - distinct.len()
+    );
+    let body = &got[0].1;
+    assert_eq!(body["pf"], "3");
+    assert_eq!(body["satisfaction"], "4");
+    assert_eq!(body["evalDetail"], "413");
+    assert_eq!(body["areaCode"], "330102");
+    assert_eq!(body["proManager"], "王芳");
+
+    // The worker restarts between a submission and its forwarding.
+    rx.down.store(true, Ordering::SeqCst);
+    let ch = land(&w, &seg);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (s, v) = post(
+        &w,
+        sub(
+            &seg,
+            &ch,
+            Id128(rand16()),
+            input(Level::VerySatisfied, &[517]),
+        )
+        .to_json()
+        .as_bytes(),
+    );
+    assert_eq!(s, 200);
+    let id = v["id"].as_str().unwrap().to_owned();
+    w.stop();
+    rx.down.store(false, Ordering::SeqCst);
+    let t = Instant::now();
+    w = start("forward", &state, &vars);
+    wait_for("the rating accepted before the restart", 60, &w, || {
+        rx.got.lock().unwrap().iter().any(|(k, _)| *k == id)
+    });
+    println!(
+        "worker restarted before forwarding: delivered {:.1} s after the restart",
+        t.elapsed().as_secs_f64()
+    );
+}
