@@ -151,7 +151,7 @@ pub fn check(
 
 /// Reads the JSON body of the app.
 pub fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Submission, ApiError> {
-    if !content_type.is_some_and(|c| media_type(c) == "application/json") {
+    if content_type.is_none_or(|c| media_type(c) != "application/json") {
         return Err(error::CONTENT_TYPE);
     }
     if body.len() > MAX_BODY_BYTES {
@@ -223,7 +223,7 @@ pub fn from_form(
     body: &[u8],
     cookie_device: Option<Id128>,
 ) -> Result<(Submission, Draft), ApiError> {
-    if !content_type.is_some_and(|c| media_type(c) == "application/x-www-form-urlencoded") {
+    if content_type.is_none_or(|c| media_type(c) != "application/x-www-form-urlencoded") {
         return Err(error::CONTENT_TYPE);
     }
     if body.len() > MAX_BODY_BYTES {

@@ -82,13 +82,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quoting_and_formula_guard() {
-        let mut s = String::new();
-        csv_line(&mut s, &["a", "b,c", "say \"hi\"", "=1+1", "王芳"]);
-        assert_eq!(s, "a,\"b,c\",\"say \"\"hi\"\"\",\"'=1+1\",王芳\r\n");
-    }
-
-    #[test]
     fn png_is_one_bit_and_decodes() {
         let m = crate::matrix::encode(
             "https://pj.example.gov.cn/",

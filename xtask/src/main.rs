@@ -148,6 +148,11 @@ fn export(file: &str) -> Result<()> {
 fn test() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
+    // The workerd and browser tests run the real worker, the built app and qr-gen.
+    xtask::site::build(&tools, &root)?;
+    edge::build_worker(&root, &tools)?;
+    edge::write_dev_vars(&root, &edge::local_keys(&root)?)?;
+    sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
     let mut tally = tally::Tally::default();
     sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))?;
@@ -155,6 +160,19 @@ fn test() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    sh::run(sh::cargo(&root).args([
+        "clippy",
+        "-p",
+        "app",
+        "-p",
+        "edge",
+        "--target",
+        "wasm32-unknown-unknown",
         "--quiet",
         "--",
         "-D",

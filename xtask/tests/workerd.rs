@@ -51,11 +51,11 @@ fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state).unwrap();
     edge::migrate(&s.tools, &s.root, &state).unwrap();
-    let w = start(name, &state, vars);
+    let w = start(&state, vars);
     (w, state)
 }
 
-fn start(name: &str, state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
+fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
     let s = stack();
     let mut all: Vec<(&str, String)> = vec![
         ("CHALLENGE_MIN_AGE_SECS", "1".into()),
@@ -264,18 +264,19 @@ fn export(w: &Worker) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-/// The main worker for the rules: no upstream (ratings stay in D1).
-fn rules_worker() -> &'static Worker {
-    static W: OnceLock<Worker> = OnceLock::new();
-    W.get_or_init(|| {
-        let (w, _) = worker("rules", &[]);
-        w
-    })
+/// The rules, against one worker without an upstream (ratings stay in D1). One test owns it so
+/// that it is stopped when the test ends.
+#[test]
+fn edge_rules_against_workerd() {
+    let (w, _) = worker("rules", &[]);
+    landing_shows_the_header_first_and_refuses_bad_codes(&w);
+    assets_are_typed_precompressed_and_immutable(&w);
+    every_bad_submission_is_refused_with_its_code(&w);
+    replays_amends_floods_and_export(&w);
+    the_plain_form_works_and_has_a_budget(&w);
 }
 
-#[test]
-fn landing_shows_the_header_first_and_refuses_bad_codes() {
-    let w = rules_worker();
+fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
     let good = entry("L01", Some("L1"));
     let revoked = entry("L02", Some("L2"));
     let unknown = entry("L03", None);
@@ -330,9 +331,7 @@ fn landing_shows_the_header_first_and_refuses_bad_codes() {
     }
 }
 
-#[test]
-fn assets_are_typed_precompressed_and_immutable() {
-    let w = rules_worker();
+fn assets_are_typed_precompressed_and_immutable(w: &Worker) {
     let index = std::fs::read_to_string(stack().root.join("target/site/index.html")).unwrap();
     let wasm = index
         .split("href=\"/assets/")
@@ -372,9 +371,7 @@ fn assets_are_typed_precompressed_and_immutable() {
     assert_eq!(s, 404);
 }
 
-#[test]
-fn every_bad_submission_is_refused_with_its_code() {
-    let w = rules_worker();
+fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     let e = entry("S01", Some("S1"));
     let other = entry("S02", None);
     load_more(w, &[e.clone(), other.clone()]);
@@ -554,11 +551,9 @@ fn load_more(w: &Worker, extra: &[Entry]) {
     load(w, all.clone());
 }
 
-#[test]
-fn replays_amends_floods_and_export() {
-    let w = rules_worker();
+fn replays_amends_floods_and_export(w: &Worker) {
     let e = entry("R01", Some("R1"));
-    load_more(w, &[e.clone()]);
+    load_more(w, std::slice::from_ref(&e));
     let seg = segment(&e);
     let dev = Id128(rand16());
 
@@ -615,7 +610,7 @@ fn replays_amends_floods_and_export() {
         let lvl = if i % 2 == 0 {
             Level::Satisfied
         } else {
-            Level::BasicallySatisfied
+            Level::Basic
         };
         let (s, v) = post(w, sub(&seg, ch, dev, input(lvl, &[])).to_json().as_bytes());
         assert_eq!(s, 200, "{v}");
@@ -664,11 +659,9 @@ fn replays_amends_floods_and_export() {
     assert!(!csv.contains("13812345678"));
 }
 
-#[test]
-fn the_plain_form_works_and_has_a_budget() {
-    let w = rules_worker();
+fn the_plain_form_works_and_has_a_budget(w: &Worker) {
     let e = entry("F01", None);
-    load_more(w, &[e.clone()]);
+    load_more(w, std::slice::from_ref(&e));
     let seg = segment(&e);
     let form_challenge = |html: &str| -> String {
         let i = html.find("name=\"challenge\" value=\"").unwrap() + 24;
@@ -866,7 +859,7 @@ fn forwarding_survives_an_outage_and_a_restart() {
     w.stop();
     rx.down.store(false, Ordering::SeqCst);
     let t = Instant::now();
-    w = start("forward", &state, &vars);
+    w = start(&state, &vars);
     wait_for("the rating accepted before the restart", 60, &w, || {
         rx.got.lock().unwrap().iter().any(|(k, _)| *k == id)
     });
@@ -874,4 +867,125 @@ fn forwarding_survives_an_outage_and_a_restart() {
         "worker restarted before forwarding: delivered {:.1} s after the restart",
         t.elapsed().as_secs_f64()
     );
+}
+
+// ---- the whole journey ------------------------------------------------------------------------
+
+/// qr-gen writes the PDF → pdftoppm renders a page → zbarimg decodes a code → Chromium opens it
+/// against the local worker and rates through the UI → the local upstream receives the signed
+/// provincial envelope → the admin export shows it. And a revoked staff member's printed code
+/// shows the invalid-code page.
+#[test]
+fn journey_from_printed_sheet_to_upstream() {
+    let s = stack();
+    let rx = receiver();
+    let vars = [
+        (
+            "UPSTREAM_URL",
+            format!("http://127.0.0.1:{}/ratings", rx.port),
+        ),
+        ("UPSTREAM_MAPPING", "provincial".to_owned()),
+        ("CHALLENGE_MIN_AGE_SECS", "3".to_owned()),
+    ];
+    let (w, state) = worker("journey", &vars);
+    let sheets = state.join("sheets");
+    let run = |c: &mut std::process::Command| {
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    run(
+        std::process::Command::new(s.root.join("target/release/qr-gen"))
+            .arg("sheets")
+            .arg(s.root.join("qr-gen/samples/roster.csv"))
+            .arg("--host")
+            .arg(format!("{}/", w.base))
+            .arg("--key")
+            .arg(&s.keys.qr_file)
+            .arg("--out")
+            .arg(&sheets),
+    );
+    w.load(&sheets).unwrap();
+    run(std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-f", "1", "-l", "1", "-png"])
+        .arg(sheets.join("sheets.pdf"))
+        .arg(state.join("page")));
+    let page = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "png"))
+        .unwrap();
+    let decoded = run(std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&page));
+    let url = decoded.lines().next().unwrap().trim().to_owned();
+    assert!(url.starts_with(&w.base), "{url}");
+
+    // Revoke a staff member on page 2 (all their codes printed before tomorrow).
+    let manifest = std::fs::read_to_string(sheets.join("manifest.csv")).unwrap();
+    let row: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| !f[5].is_empty() && !decoded.contains(f[8]))
+        .unwrap();
+    let staff = StaffRef::derive(row[1], row[5]).to_text();
+    let tomorrow = Day(Day::from_unix(now()).unwrap().0 + 1);
+    let (st, b) = admin(
+        &w,
+        "POST",
+        "/admin/revoke",
+        &format!("{{\"staff\":\"{staff}\",\"issued_before\":\"{tomorrow}\",\"note\":\"调离\"}}"),
+    );
+    assert_eq!(st, 200, "{b}");
+
+    let shots = s.root.join("target/e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(s.root.join("e2e/rate.mjs"))
+        .arg(&url)
+        .arg(&shots)
+        .arg(row[8])
+        .current_dir(&s.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("browser saw: {seen}");
+    assert!(seen["header"].as_str().unwrap().contains("市民中心"));
+    assert!(
+        seen["thanks"]
+            .as_str()
+            .unwrap()
+            .contains("工作人员将在1个工作日内与您联系")
+    );
+    assert!(seen["rescan"].as_str().unwrap().contains("已评价"));
+    assert_eq!(seen["foreign"], serde_json::json!([]));
+    assert!(
+        seen["revoked"]
+            .as_str()
+            .unwrap()
+            .contains("二维码无效或已停用，请联系窗口工作人员")
+    );
+
+    wait_for("the rating upstream", 60, &w, || {
+        !rx.got.lock().unwrap().is_empty()
+    });
+    let (_, body) = rx.got.lock().unwrap()[0].clone();
+    assert_eq!(body["satisfaction"], "2");
+    assert_eq!(body["evalDetail"], "214");
+    assert_eq!(body["pf"], "3");
+    assert_eq!(body["writingEvaluation"], "等了很久，窗口人员态度生硬");
+    assert_eq!(body["zsp"]["callbackPhone"], "13812345678");
+    let csv = export(&w);
+    assert!(csv.contains("138****5678") && csv.contains("服务态度生硬"));
 }
