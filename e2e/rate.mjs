@@ -14,6 +14,7 @@ try {
   // A cheap phone inside WeChat: 360×640, MicroMessenger user agent.
   const ctx = await browser.newContext({
     viewport: { width: 360, height: 640 },
+    locale: "zh-CN",
     userAgent: "Mozilla/5.0 (Linux; Android 10; M2006C3LC) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0 Mobile Safari/537.36 MicroMessenger/8.0.47",
   });
   const page = await ctx.newPage();
