@@ -5,58 +5,14 @@ use wire::Coded;
 use wire::rating::{COMMENT_MAX_CHARS, Id128, Level, RatingInput, TAG_CONTENT_VERSION};
 use wire::submission::Submission;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+pub use wire::text::{Bilingual as T, Lang};
 
-/// One string in both languages.
-pub struct T(pub &'static str, pub &'static str);
-
-impl T {
-    pub fn get(&self, l: Lang) -> &'static str {
-        match l {
-            Lang::Zh => self.0,
-            Lang::En => self.1,
-        }
-    }
-}
-
-pub const RATE_PROMPT: T = T("请您对本次服务进行评价", "How was the service?");
+// The page's own words; those the edge's plain pages share are in `wire::text`.
 pub const REASONS: T = T("评价原因（可多选）", "Reasons (choose any)");
 pub const REASONS_BAD: T = T("评价原因（至少选一项）", "Reasons (choose at least one)");
-pub const MATTER: T = T("办理的事项", "The matter handled");
-pub const MATTER_OTHER: T = T("其他 / 不选择", "Other / not listed");
 pub const COMMENT: T = T("留言（选填）", "Comment (optional)");
 pub const PHONE: T = T("回访电话（选填）", "Callback phone (optional)");
-pub const CONSENT: T = T(
-    "我同意工作人员使用此号码就本次评价与我联系",
-    "I agree to be called back about this rating on this number",
-);
-pub const PHONE_WHY: T = T(
-    "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留30天。",
-    "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most 30 days after hand-over.",
-);
-pub const SUBMIT: T = T("提交评价", "Submit");
 pub const SUBMITTING: T = T("正在提交…", "Sending…");
-pub const THANKS: T = T("感谢您的评价", "Thank you for your rating");
-pub const NEXT_GOOD: T = T(
-    "您的评价已提交至政务服务“好差评”平台。",
-    "Your rating has been passed to the government service review platform.",
-);
-pub const NEXT_BAD_PHONE: T = T(
-    "工作人员将在1个工作日内与您联系。",
-    "Staff will call you back within one working day.",
-);
-pub const NEXT_BAD: T = T(
-    "您的差评将在1个工作日内核实处理。",
-    "Your bad rating will be looked into within one working day.",
-);
-pub const AMENDED: T = T(
-    "已更新您今天对该窗口的评价（追评）。",
-    "Your rating for this window today was updated.",
-);
 pub const ALREADY: T = T(
     "您今天已评价过该窗口。如需修改，可重新选择后提交（追评）。",
     "You already rated this window today. Choose again and submit to amend it.",
@@ -70,7 +26,10 @@ pub const RETRY_NOW: T = T("立即重试", "Retry now");
 pub const LARGE: T = T("大字模式", "Large text");
 pub const LARGE_OFF: T = T("标准字号", "Normal text");
 pub const COUNTER: T = T("字", " characters");
-pub const RELOAD: T = T("重新打开页面", "Reload the page");
+pub const RELOAD: T = T(
+    "重新打开页面（已填写的内容会保留）",
+    "Reload the page (what you entered is kept)",
+);
 
 /// What the citizen has chosen so far. Kept in the tab's session storage on every change, so a
 /// reload or a failed submission loses nothing.
@@ -145,15 +104,10 @@ impl Draft {
                 .get(lang),
             ));
         }
-        input.validate().err().map(|e| {
-            (
-                e.field().as_str(),
-                match lang {
-                    Lang::Zh => e.message_zh(),
-                    Lang::En => e.message_en(),
-                },
-            )
-        })
+        input
+            .validate()
+            .err()
+            .map(|e| (e.field().as_str(), e.message(lang)))
     }
 
     /// A compact line for session storage: `v1|level|tags|matter|consent|phone|comment`.
@@ -280,17 +234,6 @@ pub fn submission_json(
     .to_json()
 }
 
-/// What the thank-you says will happen next.
-pub fn next_steps(level: Level, phone: bool) -> &'static T {
-    if !level.is_bad() {
-        &NEXT_GOOD
-    } else if phone {
-        &NEXT_BAD_PHONE
-    } else {
-        &NEXT_BAD
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,9 +345,5 @@ mod tests {
         assert!(j.contains("\"level\":\"very_satisfied\""));
         assert!(j.contains("\"tags\":[517]"));
         assert!(!j.contains("</script>"));
-        assert!(std::ptr::eq(
-            next_steps(Level::Dissatisfied, true),
-            &NEXT_BAD_PHONE
-        ));
     }
 }

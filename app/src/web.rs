@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wire::challenge::{CHALLENGE_LEN, Challenge};
 use wire::rating::{COMMENT_MAX_CHARS, Id128, Level};
+use wire::text;
 
 fn window() -> web_sys::Window {
     web_sys::window().expect("a window")
@@ -87,46 +88,46 @@ fn device_id() -> Id128 {
     id
 }
 
+/// The first element matching `sel`, as the element type expected.
+fn el<E: JsCast>(sel: &str) -> Option<E> {
+    document()
+        .query_selector(sel)
+        .ok()
+        .flatten()?
+        .dyn_into()
+        .ok()
+}
+
 /// Reads what was already chosen in the server-rendered form before the app mounted.
 fn read_fallback_form() -> Draft {
+    use web_sys::{HtmlInputElement as Input, HtmlSelectElement, HtmlTextAreaElement};
     let mut d = Draft::default();
-    let doc = document();
-    let q = |sel: &str| doc.query_selector(sel).ok().flatten();
-    if let Some(l) = q("#zsp-form input[name=level]:checked")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .and_then(|e| Level::parse(&e.value()))
+    if let Some(l) =
+        el::<Input>("#zsp-form input[name=level]:checked").and_then(|e| Level::parse(&e.value()))
     {
         d.choose_level(l);
-        if let Ok(list) = doc.query_selector_all("#zsp-form input[name=tag]:checked") {
+        if let Ok(list) = document().query_selector_all("#zsp-form input[name=tag]:checked") {
             for i in 0..list.length() {
-                if let Some(e) = list
+                if let Some(code) = list
                     .item(i)
-                    .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
-                    && let Ok(code) = e.value().parse()
+                    .and_then(|n| n.dyn_into::<Input>().ok())
+                    .and_then(|e| e.value().parse().ok())
                 {
                     d.toggle_tag(code);
                 }
             }
         }
     }
-    if let Some(e) = q("#zsp-form textarea[name=comment]")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
-    {
+    if let Some(e) = el::<HtmlTextAreaElement>("#zsp-form textarea[name=comment]") {
         d.comment = e.value();
     }
-    if let Some(e) = q("#zsp-form select[name=matter]")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlSelectElement>().ok())
-    {
+    if let Some(e) = el::<HtmlSelectElement>("#zsp-form select[name=matter]") {
         d.matter = e.value();
     }
-    if let Some(e) = q("#zsp-form input[name=phone]")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
+    if let Some(e) = el::<Input>("#zsp-form input[name=phone]") {
         d.phone = e.value();
     }
-    if let Some(e) = q("#zsp-form input[name=consent]")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
+    if let Some(e) = el::<Input>("#zsp-form input[name=consent]") {
         d.consent = e.checked();
     }
     d
@@ -238,7 +239,7 @@ fn large_wanted() -> bool {
 enum Phase {
     Editing,
     Sending,
-    Retrying(u32),
+    Retrying,
     Done { amended: bool, phone: bool },
 }
 
@@ -284,7 +285,10 @@ fn view_app(
     let error: RwSignal<Option<(String, String)>> = RwSignal::new(None);
     let large = RwSignal::new(large_wanted());
     let pow: RwSignal<Option<u32>> = RwSignal::new(None);
-    let id = RwSignal::new(random_id());
+    // One idempotency key for this page's rating: every retry sends the same one.
+    let id = random_id();
+    // Set by "retry now" to cut the wait before the next automatic retry.
+    let retry_now = RwSignal::new(false);
     let device = device_id();
 
     // Keep every change in the tab's storage.
@@ -322,7 +326,7 @@ fn view_app(
                 &boot.code,
                 &boot.challenge,
                 pow.get_untracked().unwrap_or(0),
-                id.get_untracked(),
+                id,
                 device,
                 input,
             );
@@ -355,15 +359,21 @@ fn view_app(
                         return;
                     }
                     Sent::Refused(code, msg) => {
-                        // A used or stale page needs a fresh challenge: the draft is kept.
-                        id.set(random_id());
+                        // Nothing was stored; the draft stays for the citizen to correct (or,
+                        // for a used or stale page, to carry over a reload).
                         error.set(Some((code, msg)));
                         phase.set(Phase::Editing);
                         return;
                     }
                     Sent::Failed => {
-                        phase.set(Phase::Retrying(attempt));
-                        sleep_ms(model::retry_delay_ms(attempt) as i32).await;
+                        phase.set(Phase::Retrying);
+                        let mut waited = 0;
+                        while waited < model::retry_delay_ms(attempt) && !retry_now.get_untracked()
+                        {
+                            sleep_ms(100).await;
+                            waited += 100;
+                        }
+                        retry_now.set(false);
                         attempt += 1;
                     }
                 }
@@ -374,15 +384,12 @@ fn view_app(
     let level_buttons = Level::ALL
         .iter()
         .map(|&l| {
-            let label = match lang {
-                Lang::Zh => l.label_zh(),
-                Lang::En => l.label_en(),
-            };
+            let label = l.label(lang);
             view! {
                 <button type="button" class=format!("level level-{}", l.provincial_code())
                     aria-pressed=move || if draft.with(|d| d.level == Some(l)) { "true" } else { "false" }
                     on:click=move |_| { draft.update(|d| d.choose_level(l)); error.set(None); }>
-                    <span class="stars" aria-hidden="true">{stars(l)}</span>
+                    <span class="stars" aria-hidden="true">{l.stars()}</span>
                     <span class="label">{label}</span>
                 </button>
             }
@@ -396,10 +403,7 @@ fn view_app(
                 .iter()
                 .map(|t| {
                     let code = t.code;
-                    let text = match lang {
-                        Lang::Zh => t.zh,
-                        Lang::En => t.en,
-                    };
+                    let text = t.label(lang);
                     view! {
                         <button type="button" class="chip"
                             aria-pressed=move || if draft.with(|d| d.tags.contains(&code)) { "true" } else { "false" }
@@ -426,9 +430,9 @@ fn view_app(
             })
             .collect_view();
         view! {
-            <label class="field" for="matter">{tr(&model::MATTER)}</label>
+            <label class="field" for="matter">{tr(&text::MATTER)}</label>
             <select id="matter" on:change=move |ev| draft.update(|d| d.matter = event_target_value(&ev))>
-                <option value="">{tr(&model::MATTER_OTHER)}</option>
+                <option value="">{tr(&text::MATTER_OTHER)}</option>
                 {options}
             </select>
         }
@@ -446,9 +450,9 @@ fn view_app(
                     <label class="consent">
                         <input type="checkbox" prop:checked=move || draft.with(|d| d.consent)
                             on:change=move |ev| draft.update(|d| d.consent = event_target_checked(&ev)) />
-                        <span>{tr(&model::CONSENT)}</span>
+                        <span>{tr(&text::CONSENT)}</span>
                     </label>
-                    <p class="why">{tr(&model::PHONE_WHY)}</p>
+                    <p class="why">{tr(&text::PHONE_WHY)}</p>
                 </fieldset>
             }
         })
@@ -460,7 +464,7 @@ fn view_app(
         (!matches!(phase.get(), Phase::Done { .. })).then(|| {
             view! {
                 <fieldset class="levels" role="group">
-                    <legend>{tr(&model::RATE_PROMPT)}</legend>
+                    <legend>{tr(&text::RATE_PROMPT)}</legend>
                     {level_buttons.clone()}
                 </fieldset>
                 {tags}
@@ -473,20 +477,33 @@ fn view_app(
                     {move || format!("{} / {}{}", draft.with(Draft::comment_len), COMMENT_MAX_CHARS, tr(&model::COUNTER))}
                 </p>
                 {callback}
-                {move || error.get().map(|(_, msg)| view! { <p class="alert" role="alert">{msg}</p> })}
+                {move || error.get().map(|(code, msg)| view! {
+                    <p class="alert" role="alert">{msg}</p>
+                    // A used, stale or foreign challenge needs a fresh page; the draft is kept.
+                    {code.starts_with("challenge.").then(|| view! {
+                        <button type="button" class="button secondary" id="reload"
+                            on:click=move |_| { let _ = window().location().reload(); }>{tr(&model::RELOAD)}</button>
+                    })}
+                })}
                 {move || match phase.get() {
-                    Phase::Retrying(_) => Some(view! {
+                    Phase::Retrying => Some(view! {
                         <p class="notice" role="status">{tr(&model::OFFLINE)}</p>
                     }),
                     _ => None,
                 }}
                 <button type="button" class="submit" id="submit"
                     disabled=move || matches!(phase.get(), Phase::Sending)
-                    on:click=move |_| submit()>
+                    on:click=move |_| {
+                        if phase.get_untracked() == Phase::Retrying {
+                            retry_now.set(true);
+                        } else {
+                            submit();
+                        }
+                    }>
                     {move || match phase.get() {
                         Phase::Sending => tr(&model::SUBMITTING),
-                        Phase::Retrying(_) => tr(&model::RETRY_NOW),
-                        _ => tr(&model::SUBMIT),
+                        Phase::Retrying => tr(&model::RETRY_NOW),
+                        _ => tr(&text::SUBMIT),
                     }}
                 </button>
             }
@@ -500,9 +517,9 @@ fn view_app(
                 .unwrap_or(Level::Satisfied);
             Some(view! {
                 <section class="message thanks" role="status" id="thanks">
-                    <h1>{tr(&model::THANKS)}</h1>
-                    {amended.then(|| view! { <p>{tr(&model::AMENDED)}</p> })}
-                    <p>{tr(model::next_steps(level, phone))}</p>
+                    <h1>{tr(&text::THANKS)}</h1>
+                    {amended.then(|| view! { <p>{tr(&text::AMENDED)}</p> })}
+                    <p>{tr(text::next_steps(level, phone))}</p>
                     <button type="button" class="button secondary"
                         on:click=move |_| { let _ = window().location().reload(); }>{tr(&model::AMEND)}</button>
                 </section>
@@ -521,15 +538,5 @@ fn view_app(
         {receipt.map(|_| view! { <p class="notice" role="status" id="already">{tr(&model::ALREADY)}</p> })}
         {form}
         {done}
-    }
-}
-
-fn stars(l: Level) -> &'static str {
-    match l.provincial_code() {
-        5 => "★★★★★",
-        4 => "★★★★☆",
-        3 => "★★★☆☆",
-        2 => "★★☆☆☆",
-        _ => "★☆☆☆☆",
     }
 }

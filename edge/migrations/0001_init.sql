@@ -12,8 +12,7 @@ CREATE TABLE entries (
 CREATE TABLE revocations (
   kind TEXT NOT NULL CHECK (kind IN ('code', 'staff')),
   ref TEXT NOT NULL,
-  issued_before INTEGER,
-  note TEXT
+  issued_before INTEGER
 );
 CREATE INDEX revocations_ref ON revocations (ref);
 
@@ -37,7 +36,7 @@ CREATE TABLE bursts (
 CREATE TABLE form_budget (
   code TEXT NOT NULL,
   slot INTEGER NOT NULL,
-  n INTEGER NOT NULL CHECK (n <= 6),
+  n INTEGER NOT NULL CONSTRAINT form_budget_spent CHECK (n <= 6),
   PRIMARY KEY (code, slot)
 ) WITHOUT ROWID;
 

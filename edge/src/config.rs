@@ -6,6 +6,7 @@ use std::fmt;
 use wire::challenge::{ChallengePolicy, DEFAULT_DIFFICULTY, MAX_DIFFICULTY};
 use wire::envelope::Mapping;
 use wire::key::{KeyPurpose, Keyring};
+use wire::qr::BaseUrl;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -52,6 +53,21 @@ fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The upstream follows the printed codes' rule: https, plain http only on loopback. The host
+/// part is checked by the same parser as qr-gen's `--host`; a path may follow.
+fn upstream_origin_ok(url: &str) -> Result<(), &'static str> {
+    let scheme_end = url
+        .find("://")
+        .ok_or("must start with https:// (or http://127.0.0.1 locally)")?
+        + 3;
+    let host_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    BaseUrl::parse(&url[..host_end])
+        .map(|_| ())
+        .map_err(|e| e.0)
+}
+
 impl Config {
     /// `get` answers a var or secret by name (`None` or empty when unset).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -76,13 +92,7 @@ impl Config {
         let upstream_keys = ring("UPSTREAM_KEYS", KeyPurpose::Upstream)?;
         let upstream_url = get("UPSTREAM_URL");
         if let Some(u) = &upstream_url {
-            let loopback = u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
-            if !(u.starts_with("https://") || loopback) {
-                return Err(err(
-                    "UPSTREAM_URL",
-                    "must be https:// (http only for 127.0.0.1)",
-                ));
-            }
+            upstream_origin_ok(u).map_err(|why| err("UPSTREAM_URL", why))?;
             if upstream_keys.is_none() {
                 return Err(err("UPSTREAM_KEYS", "required when UPSTREAM_URL is set"));
             }
@@ -203,9 +213,20 @@ pub(crate) mod tests {
         v.insert("UPSTREAM_URL", "https://example.gov.cn/api".into());
         assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_KEYS");
 
-        let mut v = vars();
-        v.insert("UPSTREAM_URL", "http://example.gov.cn/api".into());
-        assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_URL");
+        for bad in [
+            "http://example.gov.cn/api",
+            "http://127.0.0.1.example.com/api",
+            "ftp://example.gov.cn/api",
+            "example.gov.cn/api",
+        ] {
+            let mut v = vars();
+            v.insert("UPSTREAM_URL", bad.into());
+            v.insert(
+                "UPSTREAM_KEYS",
+                Key::new(KeyPurpose::Upstream, 1, [3; 32]).to_text(),
+            );
+            assert_eq!(parse(&v).unwrap_err().var, "UPSTREAM_URL", "{bad}");
+        }
 
         let mut v = vars();
         v.insert("UPSTREAM_MAPPING", "zhejiang".into());
@@ -223,7 +244,7 @@ pub(crate) mod tests {
     #[test]
     fn provincial_forwarding() {
         let mut v = vars();
-        v.insert("UPSTREAM_URL", "http://127.0.0.1:9/in".into());
+        v.insert("UPSTREAM_URL", "http://127.0.0.1:9/in?x=1".into());
         v.insert(
             "UPSTREAM_KEYS",
             Key::new(KeyPurpose::Upstream, 7, [3; 32]).to_text(),

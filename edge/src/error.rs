@@ -3,6 +3,7 @@
 //! `server.unavailable`.
 
 use wire::Coded;
+use wire::text::Bilingual;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -12,6 +13,8 @@ pub struct ApiError {
     pub en: &'static str,
     /// The form field at fault, when there is one (the page puts the message beside it).
     pub field: Option<&'static str>,
+    /// For administrators only: where an uploaded file is wrong (never internals).
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -22,6 +25,7 @@ impl ApiError {
             zh,
             en,
             field: None,
+            detail: None,
         }
     }
 
@@ -45,51 +49,20 @@ impl ApiError {
         wire::jsonw::string(&mut o, self.en);
         wire::jsonw::key(&mut o, "field");
         wire::jsonw::opt_string(&mut o, self.field);
+        if let Some(d) = &self.detail {
+            wire::jsonw::key(&mut o, "detail");
+            wire::jsonw::string(&mut o, d);
+        }
         o.push_str("}}");
         o
     }
 
     pub fn message(&self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::Zh => self.zh,
-            Lang::En => self.en,
-        }
+        Bilingual(self.zh, self.en).get(lang)
     }
 }
 
-/// The page language: Chinese unless `?lang=en` or the browser prefers English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    pub fn pick(query_lang: Option<&str>, accept_language: Option<&str>) -> Lang {
-        match query_lang {
-            Some("en") => return Lang::En,
-            Some("zh") => return Lang::Zh,
-            _ => {}
-        }
-        // The first language the browser names decides; anything but English gets Chinese.
-        let first = accept_language
-            .and_then(|a| a.split(',').next())
-            .map(|s| s.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        if first.starts_with("en") {
-            Lang::En
-        } else {
-            Lang::Zh
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-}
+pub use wire::text::Lang;
 
 pub const UNAVAILABLE: ApiError = ApiError::new(
     503,
@@ -160,14 +133,5 @@ mod tests {
         assert_eq!(v["error"]["code"], "challenge.replayed");
         assert_eq!(v["error"]["field"], "challenge");
         assert!(v["error"]["message"].as_str().unwrap().contains("重新扫码"));
-    }
-
-    #[test]
-    fn language_choice() {
-        assert_eq!(Lang::pick(Some("en"), Some("zh-CN")), Lang::En);
-        assert_eq!(Lang::pick(None, Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::pick(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
-        assert_eq!(Lang::pick(None, None), Lang::Zh);
-        assert_eq!(Lang::pick(Some("zh"), Some("en")), Lang::Zh);
     }
 }

@@ -10,8 +10,9 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wire::challenge::Challenge;
 use wire::directory::Directory;
-use wire::qr::{CodeId, Revocation, Revocations, SEGMENT_LEN, StaffRef};
+use wire::qr::{CodeId, Revocations};
 use wire::rating::Id128;
+use wire::submission::Submission;
 use wire::time::Day;
 use worker::*;
 
@@ -171,14 +172,14 @@ async fn asset(req: &Request, env: &Env, path: &str) -> Result<Response> {
     }
     tried.push(("", ""));
     for (encoding, suffix) in tried {
-        let mut r = assets
+        let r = assets
             .fetch(format!("{origin}{path}{suffix}"), None)
             .await?;
         if r.status_code() != 200 {
             continue;
         }
-        let bytes = r.bytes().await?;
-        let mut out = Response::from_bytes(bytes)?;
+        // The same body stream under our headers: no copy through WebAssembly memory.
+        let mut out = Response::from_body(r.body().clone())?;
         let h = out.headers_mut();
         h.set("Content-Type", content_type(path))?;
         h.set("X-Content-Type-Options", "nosniff")?;
@@ -261,17 +262,16 @@ fn new_challenge(cfg: &Config, code: CodeId, difficulty: u8) -> String {
     .seal(cfg.challenge_keys.current())
 }
 
-/// Renders the landing page, or the invalid-code page. `draft`/`err` come from a refused form.
+/// Renders the landing page, or the invalid-code page. `refused` is a plain-form post sent back.
 async fn landing(
     req: &Request,
     env: &Env,
     cfg: &Config,
+    lang: Lang,
     segment: &str,
     status: u16,
-    draft: Option<&page::Draft>,
-    err: Option<&ApiError>,
+    refused: Option<(&page::Draft, &ApiError)>,
 ) -> Result<Response> {
-    let lang = lang_of(req);
     let tpl = match template(req, env).await {
         Ok(t) => t,
         Err(e) => return api_error(&e),
@@ -302,8 +302,7 @@ async fn landing(
             form_challenge: &new_challenge(cfg, payload.code, 0),
             difficulty: cfg.difficulty,
             now: now(),
-            draft,
-            error: err,
+            refused,
         },
     );
     let r = html(body, status, &cfg.frame_ancestors)?;
@@ -327,14 +326,20 @@ async fn landing(
 }
 
 /// The outcome of storing a checked submission.
-async fn store_rating(
+/// Checks a submission and commits it: one D1 batch, then (when forwarding) a queue message.
+/// The citizen hears "success" only after the commit.
+async fn accept(
     env: &Env,
     ctx: &Context,
     cfg: &Config,
-    c: &submit::Checked,
-) -> std::result::Result<store::Accepted, ApiError> {
+    sub: &Submission,
+    via: Via,
+) -> std::result::Result<(store::Accepted, submit::Checked), ApiError> {
+    let payload = submit::open_code(&sub.code, cfg)?;
     let db = db(env)?;
-    let accepted = match batch(&db, &store::accept(c, cfg)).await {
+    let entry = submit::entry_for(&payload, lookup(&db, payload.code).await?)?;
+    let c = submit::check(sub, via, payload, entry, cfg, now())?;
+    let accepted = match batch(&db, &store::accept(&c, cfg)).await {
         Ok(results) => results
             .last()
             .and_then(|r| r.results::<store::Accepted>().ok())
@@ -342,39 +347,35 @@ async fn store_rating(
             .ok_or_else(|| internal("accept", "no row returned"))?,
         Err(e) => {
             let msg = e.to_string();
-            match store::conflict(&msg) {
-                Some(store::Conflict::Budget) => return Err(error::FORM_BUDGET),
+            return match store::conflict(&msg) {
+                Some(store::Conflict::Budget) => Err(error::FORM_BUDGET),
+                // A retry of a stored submission gets its answer again; anything else is a replay.
                 Some(store::Conflict::Replayed) => {
-                    // A retry of a stored submission gets its answer again; anything else is a replay.
                     let again: Vec<store::Accepted> =
-                        rows(&db, &store::by_submission(c.submission, c.payload.code))
-                            .await
-                            .map_err(|e| internal("replay lookup", e))?;
-                    return again.into_iter().next().ok_or(error::REPLAYED);
+                        rows(&db, &store::by_submission(c.submission, c.payload.code)).await?;
+                    match again.into_iter().next() {
+                        Some(a) => Ok((a, c)),
+                        None => Err(error::REPLAYED),
+                    }
                 }
-                None => return Err(internal("accept", msg)),
-            }
+                None => Err(internal("accept", msg)),
+            };
         }
     };
     if cfg.forwarding() {
+        let queue = env.queue("FORWARD")?;
         let f = Forward {
             id: accepted.id.clone(),
             rev: accepted.rev,
         };
-        let queue = env
-            .queue("FORWARD")
-            .map_err(|e| internal("binding FORWARD", e))?;
-        let lease = store::lease(&f, c.now + i64::from(cfg.sweep_lease_secs));
+        // The rating is already durable and leased: a lost message is queued again by the sweep.
         ctx.wait_until(async move {
-            // The rating is already durable: a lost message is re-queued by the sweep.
             if let Err(e) = queue.send(f).await {
                 console_error!("queue send: {e}");
-            } else if let Err(e) = batch(&db, &[lease]).await {
-                console_error!("lease: {e}");
             }
         });
     }
-    Ok(accepted)
+    Ok((accepted, c))
 }
 
 async fn rate_json(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> Result<Response> {
@@ -382,15 +383,12 @@ async fn rate_json(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
     let body = req.bytes().await.unwrap_or_default();
     let result = async {
         let sub = submit::parse_json(ct.as_deref(), &body)?;
-        let payload = submit::open_code(&sub.code, cfg)?;
-        let entry = submit::entry_for(&payload, lookup(&db(env)?, payload.code).await?)?;
-        let checked = submit::check(&sub, Via::App, payload, entry, cfg, now())?;
-        let a = store_rating(env, ctx, cfg, &checked).await?;
+        let (a, c) = accept(env, ctx, cfg, &sub, Via::App).await?;
         Ok::<_, ApiError>(store::accepted_json(
             &a,
-            checked.rating.level,
-            checked.rating.phone.is_some(),
-            checked.day,
+            c.rating.level,
+            c.rating.phone.is_some(),
+            c.day,
         ))
     }
     .await;
@@ -404,36 +402,24 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
     let ct = req.headers().get("Content-Type")?;
     let cookie = req.headers().get("Cookie")?;
     let body = req.bytes().await.unwrap_or_default();
-    let lang = lang_of(&req);
-    let (sub, draft) = match submit::from_form(
-        ct.as_deref(),
-        &body,
-        submit::cookie_device(cookie.as_deref()),
-    ) {
-        Ok(x) => x,
-        Err(e) => {
-            let tpl = template(&req, env).await.unwrap_or_default();
-            let msg = page::message(&tpl, lang, e.message(lang), &[], "error");
-            return html(msg, e.status, &cfg.frame_ancestors);
-        }
-    };
-    let lang = match sub.code.as_str() {
-        _ if body.windows(7).any(|w| w == b"lang=en") => Lang::En,
-        _ => lang,
-    };
-    let outcome = async {
-        let payload = submit::open_code(&sub.code, cfg)?;
-        let entry = submit::entry_for(&payload, lookup(&db(env)?, payload.code).await?)?;
-        let checked = submit::check(&sub, Via::Form, payload, entry, cfg, now())?;
-        let a = store_rating(env, ctx, cfg, &checked).await?;
-        Ok::<_, ApiError>((a, checked))
-    }
-    .await;
     let tpl = match template(&req, env).await {
         Ok(t) => t,
         Err(e) => return api_error(&e),
     };
-    match outcome {
+    let post = match submit::from_form(
+        ct.as_deref(),
+        &body,
+        submit::cookie_device(cookie.as_deref()),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            let lang = lang_of(&req);
+            let msg = page::message(&tpl, lang, e.message(lang), &[], "error");
+            return html(msg, e.status, &cfg.frame_ancestors);
+        }
+    };
+    let lang = post.lang.unwrap_or_else(|| lang_of(&req));
+    match accept(env, ctx, cfg, &post.submission, Via::Form).await {
         Ok((a, c)) => html(
             page::thanks(
                 &tpl,
@@ -457,7 +443,10 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
             503,
             &cfg.frame_ancestors,
         ),
-        Err(e) => landing(&req, env, cfg, &sub.code, e.status, Some(&draft), Some(&e)).await,
+        Err(e) => {
+            let seg = &post.submission.code;
+            landing(&req, env, cfg, lang, seg, e.status, Some((&post.draft, &e))).await
+        }
     }
 }
 
@@ -482,15 +471,33 @@ fn authorized(req: &Request, cfg: &Config) -> std::result::Result<(), ApiError> 
     if same { Ok(()) } else { Err(error::ADMIN_AUTH) }
 }
 
-fn bad_file(what: &'static str, e: impl std::fmt::Display) -> ApiError {
-    // The file's own error says what and where; it is the administrator's text, not internals.
-    console_log!("{what}: {e}");
-    ApiError::new(
-        400,
-        what,
-        "上传的文件格式不正确。",
-        "The uploaded file is not valid.",
-    )
+/// A refused upload: the file's own error says what and where (the administrator's text, not
+/// internals).
+fn file_error(code: &'static str, e: wire::directory::FileError) -> ApiError {
+    ApiError {
+        detail: Some(e.0),
+        ..ApiError::new(
+            400,
+            code,
+            "上传的文件格式不正确。",
+            "The uploaded file is not valid.",
+        )
+    }
+}
+
+/// Runs an administration batch and answers how many entries it carried.
+async fn write_all(
+    db: &D1Database,
+    stmts: &[Stmt],
+    entries: usize,
+) -> std::result::Result<Response, ApiError> {
+    batch(db, stmts)
+        .await
+        .map_err(|e| internal("admin write", e))?;
+    Ok(json(
+        serde_json::json!({"ok": true, "entries": entries}).to_string(),
+        200,
+    )?)
 }
 
 async fn admin(req: Request, env: &Env, cfg: &Config, path: &str) -> Result<Response> {
@@ -516,83 +523,22 @@ async fn admin_routes(
 ) -> std::result::Result<Response, ApiError> {
     match (req.method(), path) {
         (Method::Put, "/admin/directory") => {
-            let text = req.text().await.unwrap_or_default();
-            match Directory::from_json(&text) {
-                Err(e) => Ok(json(
-                    serde_json::json!({"ok": false, "error": {"code": "admin.directory", "message": e.to_string()}}).to_string(),
-                    400,
-                )?),
-                Ok(d) => {
-                    batch(db, &store::replace_directory(&d.entries))
-                        .await
-                        .map_err(|e| internal("directory", e))?;
-                    Ok(json(
-                        serde_json::json!({"ok": true, "entries": d.entries.len()}).to_string(),
-                        200,
-                    )?)
-                }
-            }
+            let text = req.text().await?;
+            let d = Directory::from_json(&text).map_err(|e| file_error("admin.directory", e))?;
+            write_all(db, &store::replace_directory(&d.entries), d.entries.len()).await
         }
-        (Method::Put, "/admin/revocations") => {
-            let text = req.text().await.unwrap_or_default();
-            match Revocations::from_json(&text) {
-                Err(e) => Ok(json(
-                    serde_json::json!({"ok": false, "error": {"code": "admin.revocations", "message": e.to_string()}}).to_string(),
-                    400,
-                )?),
-                Ok(r) => {
-                    batch(db, &store::replace_revocations(&r))
-                        .await
-                        .map_err(|e| internal("revocations", e))?;
-                    Ok(json(
-                        serde_json::json!({"ok": true, "entries": r.entries.len()}).to_string(),
-                        200,
-                    )?)
-                }
-            }
-        }
-        (Method::Post, "/admin/revoke") => {
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct Revoke {
-                code: Option<String>,
-                staff: Option<String>,
-                issued_before: Option<String>,
-                note: Option<String>,
-            }
-            let r: Revoke = match req.json().await {
-                Ok(r) => r,
-                Err(e) => return Err(bad_file("admin.revoke", e)),
+        // PUT replaces the list with qr-gen's revocations.json; POST adds the entries of a body in
+        // the same format (one code, or a staff member's codes issued before a day).
+        (method @ (Method::Put | Method::Post), "/admin/revocations") => {
+            let text = req.text().await?;
+            let r =
+                Revocations::from_json(&text).map_err(|e| file_error("admin.revocations", e))?;
+            let stmts = if method == Method::Put {
+                store::replace_revocations(&r)
+            } else {
+                store::add_revocations(&r)
             };
-            let before = r.issued_before.as_deref().map(Day::parse);
-            let rev = match (r.code.as_deref(), r.staff.as_deref(), before) {
-                (_, _, Some(None)) => None,
-                (Some(c), None, b) => CodeId::parse(c).map(|code| Revocation::Code {
-                    code,
-                    issued_before: b.flatten(),
-                }),
-                (None, Some(s), Some(Some(d))) => {
-                    StaffRef::parse(s).map(|staff| Revocation::Staff {
-                        staff,
-                        issued_before: d,
-                    })
-                }
-                _ => None,
-            };
-            match rev {
-                None => Err(ApiError::new(
-                    400,
-                    "admin.revoke",
-                    "请给出 code（16位编码），或 staff 加 issued_before（YYYY-MM-DD）。",
-                    "Give code (16 characters), or staff with issued_before (YYYY-MM-DD).",
-                )),
-                Some(rev) => {
-                    batch(db, &[store::add_revocation(&rev, r.note.as_deref())])
-                        .await
-                        .map_err(|e| internal("revoke", e))?;
-                    Ok(json("{\"ok\":true}".into(), 200)?)
-                }
-            }
+            write_all(db, &stmts, r.entries.len()).await
         }
         (Method::Get, "/admin/export.csv") => {
             let url = req.url()?;
@@ -601,10 +547,8 @@ async fn admin_routes(
                     .find(|(n, _)| n == k)
                     .and_then(|(_, v)| Day::parse(&v))
             };
-            let from = q("from").map_or(0, |d| i64::from(d.0) * 86_400 - wire::time::CST_OFFSET);
-            let to = q("to").map_or(i64::MAX / 2, |d| {
-                (i64::from(d.0) + 1) * 86_400 - wire::time::CST_OFFSET
-            });
+            let from = q("from").map_or(0, Day::start_unix);
+            let to = q("to").map_or(i64::MAX / 2, |d| Day(d.0 + 1).start_unix());
             let rows: Vec<store::RatingRow> = rows(db, &store::export(from, to))
                 .await
                 .map_err(|e| internal("export", e))?;
@@ -650,36 +594,44 @@ async fn sweep(env: &Env, cfg: &Config) -> Result<usize> {
     if !cfg.forwarding() {
         return Ok(0);
     }
-    let db = env.d1("DB")?;
     let t = now();
-    let due: Vec<Forward> = rows(&db, &store::due(t, 100)).await?;
-    let queue = env.queue("FORWARD")?;
-    for f in &due {
-        queue.send(f.clone()).await?;
-        batch(&db, &[store::lease(f, t + i64::from(cfg.sweep_lease_secs))]).await?;
+    let claim = store::claim_due(t, t + i64::from(cfg.sweep_lease_secs), 100);
+    let due: Vec<Forward> = rows(&env.d1("DB")?, &claim).await?;
+    if !due.is_empty() {
+        env.queue("FORWARD")?.send_batch(due.clone()).await?;
     }
     Ok(due.len())
 }
 
-/// Sends one rating revision upstream. `Ok(true)`: acknowledged (or nothing left to send).
-async fn forward_one(
-    db: &D1Database,
-    cfg: &Config,
-    f: &Forward,
-) -> Result<std::result::Result<(), (String, i64)>> {
-    let row: Option<store::RatingRow> = rows(db, &store::rating_by_id(&f.id)).await?.pop();
-    let Some(row) = row else {
-        return Ok(Ok(())); // pruned or never stored: nothing to send
+/// What one forwarding attempt came to.
+enum Outcome {
+    /// Acknowledged, or nothing left to send (already sent, or pruned).
+    Done,
+    /// To be retried; `attempts` failed before this one.
+    Failed { why: String, attempts: i64 },
+}
+
+/// Sends the current revision of one rating upstream.
+async fn forward_one(db: &D1Database, cfg: &Config, f: &Forward) -> Result<Outcome> {
+    let Some(row) = rows::<store::RatingRow>(db, &store::rating_by_id(&f.id))
+        .await?
+        .pop()
+        .filter(|r| r.forwarded_rev < r.rev)
+    else {
+        return Ok(Outcome::Done);
     };
-    if row.forwarded_rev >= row.rev {
-        return Ok(Ok(()));
-    }
+    let failed = |why: String| {
+        Ok(Outcome::Failed {
+            why,
+            attempts: row.attempts,
+        })
+    };
     let Some(url) = cfg.upstream_url.as_deref() else {
-        return Ok(Err(("UPSTREAM_URL unset".into(), row.attempts)));
+        return failed("UPSTREAM_URL unset".into());
     };
     let out = match store::outbound(&row, cfg, now()) {
         Ok(o) => o,
-        Err(e) => return Ok(Err((e, row.attempts))),
+        Err(why) => return failed(why),
     };
     let headers = Headers::new();
     for (k, v) in &out.headers {
@@ -689,23 +641,20 @@ async fn forward_one(
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(JsValue::from_str(&out.body)));
-    let sent = Fetch::Request(Request::new_with_init(url, &init)?)
+    match Fetch::Request(Request::new_with_init(url, &init)?)
         .send()
-        .await;
-    let current = Forward {
-        id: row.id.clone(),
-        rev: row.rev,
-    };
-    match sent {
+        .await
+    {
         Ok(r) if (200..300).contains(&r.status_code()) => {
-            batch(db, &[store::mark_forwarded(&current, now())]).await?;
-            Ok(Ok(()))
+            let sent = Forward {
+                id: row.id.clone(),
+                rev: row.rev,
+            };
+            batch(db, &[store::mark_forwarded(&sent, now())]).await?;
+            Ok(Outcome::Done)
         }
-        Ok(r) => Ok(Err((
-            format!("upstream status {}", r.status_code()),
-            row.attempts,
-        ))),
-        Err(e) => Ok(Err((format!("upstream unreachable: {e}"), row.attempts))),
+        Ok(r) => failed(format!("upstream status {}", r.status_code())),
+        Err(e) => failed(format!("upstream unreachable: {e}")),
     }
 }
 
@@ -714,30 +663,30 @@ async fn queue(batch_in: MessageBatch<Forward>, env: Env, _ctx: Context) -> Resu
     let cfg = config(&env).map_err(|e| Error::RustError(e.code.into()))?;
     let db = env.d1("DB")?;
     for msg in batch_in.messages()? {
-        match forward_one(&db, &cfg, msg.body()).await {
-            Ok(Ok(())) => msg.ack(),
-            Ok(Err((why, attempts))) => {
+        let delay = match forward_one(&db, &cfg, msg.body()).await {
+            Ok(Outcome::Done) => {
+                msg.ack();
+                continue;
+            }
+            Ok(Outcome::Failed { why, attempts }) => {
                 let delay = cfg.retry_delay(u32::try_from(attempts + 1).unwrap_or(u32::MAX));
                 console_warn!(
                     "forward {} failed ({why}); retry in {delay} s",
                     msg.body().id
                 );
                 let _ = batch(&db, &[store::mark_failed(msg.body(), now(), delay, &why)]).await;
-                msg.retry_with_options(
-                    &QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(delay)
-                        .build(),
-                );
+                delay
             }
             Err(e) => {
                 console_error!("forward {}: {e}", msg.body().id);
-                msg.retry_with_options(
-                    &QueueRetryOptionsBuilder::new()
-                        .with_delay_seconds(cfg.retry_base_secs)
-                        .build(),
-                );
+                cfg.retry_base_secs
             }
-        }
+        };
+        msg.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(delay)
+                .build(),
+        );
     }
     Ok(())
 }
@@ -775,31 +724,23 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         (Method::Post, "/rate") => rate_form(req, &env, &ctx, &cfg).await,
         (_, "/api/rate" | "/rate") => api_error(&error::METHOD),
         (Method::Get, "/status") => {
-            let db = match db(&env) {
-                Ok(d) => d,
-                Err(e) => return api_error(&e),
-            };
-            match rows::<store::Status>(
-                &db,
-                &Stmt {
-                    sql: store::STATUS,
-                    args: vec![],
-                },
-            )
-            .await
-            {
-                Ok(mut s) if !s.is_empty() => {
-                    json(store::status_json(&s.remove(0), &cfg, now()), 200)
-                }
-                Ok(_) => api_error(&internal("status", "no row")),
-                Err(e) => api_error(&internal("status", e)),
+            let status = async {
+                let s: Option<store::Status> = rows(&db(&env)?, &store::status()).await?.pop();
+                s.ok_or_else(|| internal("status", "no row"))
+            }
+            .await;
+            match status {
+                Ok(s) => json(store::status_json(&s, &cfg, now()), 200),
+                Err(e) => api_error(&e),
             }
         }
         (_, p) if p.starts_with("/admin/") => admin(req, &env, &cfg, p).await,
         (Method::Get | Method::Head, p) => {
+            // Every other one-segment path is a printed code (or a forged, truncated one: the
+            // landing answers those with the invalid-code page).
             let segment = p.trim_start_matches('/');
-            if segment.len() == SEGMENT_LEN || segment.len() > 20 {
-                landing(&req, &env, &cfg, segment, 200, None, None).await
+            if !segment.is_empty() && !segment.contains('/') {
+                landing(&req, &env, &cfg, lang_of(&req), segment, 200, None).await
             } else {
                 let tpl = template(&req, &env).await.unwrap_or_default();
                 let lang = lang_of(&req);

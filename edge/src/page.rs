@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::fmt::Write;
 use wire::directory::Entry;
 use wire::rating::{COMMENT_MAX_CHARS, Level, TAG_CONTENT_VERSION};
+use wire::text::{self, Bilingual};
 
 /// Markers in `app/index.html` that the edge replaces.
 pub const MARK_LANG: &str = "%ZSP_LANG%";
@@ -29,10 +30,7 @@ pub fn esc(out: &mut String, s: &str) {
 }
 
 fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
+    Bilingual(zh, en).get(lang)
 }
 
 /// What a citizen had chosen in the plain form, kept when the edge sends the form back.
@@ -56,8 +54,8 @@ pub struct Landing<'a> {
     pub form_challenge: &'a str,
     pub difficulty: u8,
     pub now: i64,
-    pub draft: Option<&'a Draft>,
-    pub error: Option<&'a ApiError>,
+    /// A refused plain-form post: what was filled in, and why it was refused.
+    pub refused: Option<(&'a Draft, &'a ApiError)>,
 }
 
 #[derive(Serialize)]
@@ -94,10 +92,7 @@ fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot:
         };
         out.push_str(&rest[..i]);
         out.push_str(match m {
-            MARK_LANG => match lang {
-                Lang::Zh => "zh-CN",
-                Lang::En => "en",
-            },
+            MARK_LANG => lang.html(),
             MARK_TITLE => title,
             MARK_HEADER => header,
             MARK_MAIN => main,
@@ -127,23 +122,12 @@ fn header_html(lang: Lang, e: &Entry) -> String {
     h
 }
 
-/// The star row shown beside a level: text says the same, colour is never the only cue.
-pub fn stars(level: Level) -> &'static str {
-    match level.provincial_code() {
-        5 => "★★★★★",
-        4 => "★★★★☆",
-        3 => "★★★☆☆",
-        2 => "★★☆☆☆",
-        _ => "★☆☆☆☆",
-    }
-}
-
 fn form_html(v: &Landing<'_>) -> String {
     let lang = v.lang;
     let empty = Draft::default();
-    let d = v.draft.unwrap_or(&empty);
+    let d = v.refused.map_or(&empty, |(d, _)| d);
     let mut f = String::with_capacity(8192);
-    if let Some(e) = v.error {
+    if let Some((_, e)) = v.refused {
         f.push_str("<p class=\"alert\" role=\"alert\">");
         esc(&mut f, e.message(lang));
         f.push_str("</p>");
@@ -159,7 +143,7 @@ fn form_html(v: &Landing<'_>) -> String {
         f.push_str("\">");
     }
     f.push_str("<fieldset class=\"levels\"><legend>");
-    f.push_str(t(lang, "请您对本次服务进行评价", "How was the service?"));
+    f.push_str(text::RATE_PROMPT.get(lang));
     f.push_str("</legend>");
     for l in Level::ALL {
         let checked = if d.level == Some(l) { " checked" } else { "" };
@@ -168,11 +152,8 @@ fn form_html(v: &Landing<'_>) -> String {
             "<label class=\"level level-{}\"><input type=\"radio\" name=\"level\" value=\"{}\" required{checked}><span class=\"stars\" aria-hidden=\"true\">{}</span><span class=\"label\">{}</span></label>",
             l.provincial_code(),
             l.as_str(),
-            stars(l),
-            match lang {
-                Lang::Zh => l.label_zh(),
-                Lang::En => l.label_en(),
-            }
+            l.stars(),
+            l.label(lang)
         );
     }
     f.push_str("</fieldset><fieldset class=\"tags\"><legend>");
@@ -187,10 +168,7 @@ fn form_html(v: &Landing<'_>) -> String {
             f,
             "<div class=\"tag-group\" data-level=\"{}\"><p class=\"tag-level\">{}</p>",
             l.as_str(),
-            match lang {
-                Lang::Zh => l.label_zh(),
-                Lang::En => l.label_en(),
-            }
+            l.label(lang)
         );
         for tag in l.tags() {
             let checked = if d.tags.contains(&tag.code) {
@@ -202,10 +180,7 @@ fn form_html(v: &Landing<'_>) -> String {
                 f,
                 "<label class=\"chip\"><input type=\"checkbox\" name=\"tag\" value=\"{}\"{checked}><span>{}</span></label>",
                 tag.code,
-                match lang {
-                    Lang::Zh => tag.zh,
-                    Lang::En => tag.en,
-                }
+                tag.label(lang)
             );
         }
         f.push_str("</div>");
@@ -214,8 +189,8 @@ fn form_html(v: &Landing<'_>) -> String {
     let _ = write!(
         f,
         "<label class=\"field\" for=\"matter\">{}</label><select id=\"matter\" name=\"matter\"><option value=\"\">{}</option>",
-        t(lang, "办理的事项", "The matter handled"),
-        t(lang, "其他 / 不选择", "Other / not listed")
+        text::MATTER.get(lang),
+        text::MATTER_OTHER.get(lang)
     );
     for m in &v.entry.matters {
         let sel = if d.matter.as_deref() == Some(m.code.as_str()) {
@@ -254,35 +229,17 @@ fn form_html(v: &Landing<'_>) -> String {
         f,
         "\"><label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"1\"{}><span>{}</span></label><p class=\"why\">{}</p></fieldset>",
         if d.consent { " checked" } else { "" },
-        t(
-            lang,
-            "我同意工作人员使用此号码就本次评价与我联系",
-            "I agree to be called back about this rating on this number"
-        ),
-        PHONE_WHY.get(lang),
+        text::CONSENT.get(lang),
+        text::PHONE_WHY.get(lang),
     );
     let _ = write!(
         f,
         "<div class=\"hp\" aria-hidden=\"true\"><label>{}<input name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></label></div><button type=\"submit\" class=\"submit\">{}</button></form>",
         t(lang, "请勿填写此项", "Leave this empty"),
-        t(lang, "提交评价", "Submit"),
+        text::SUBMIT.get(lang),
     );
     f
 }
-
-/// Said wherever a phone is asked for.
-pub struct Bilingual(pub &'static str, pub &'static str);
-
-impl Bilingual {
-    pub fn get(&self, lang: Lang) -> &'static str {
-        t(lang, self.0, self.1)
-    }
-}
-
-pub const PHONE_WHY: Bilingual = Bilingual(
-    "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留30天。",
-    "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most 30 days after hand-over.",
-);
 
 /// The landing page for a valid code.
 pub fn landing(template: &str, v: &Landing<'_>) -> String {
@@ -341,79 +298,32 @@ pub fn message(template: &str, lang: Lang, heading: &str, lines: &[&str], class:
     )
 }
 
-pub const INVALID_CODE: Bilingual = Bilingual(
-    "二维码无效或已停用，请联系窗口工作人员",
-    "This QR code is invalid or no longer in use. Please ask the staff at the window.",
-);
-
 pub fn invalid_code(template: &str, lang: Lang) -> String {
-    message(template, lang, INVALID_CODE.get(lang), &[], "invalid")
+    message(template, lang, text::INVALID_CODE.get(lang), &[], "invalid")
 }
 
 /// What the citizen reads after a successful plain-form rating.
 pub fn thanks(template: &str, lang: Lang, level: Level, phone: bool, amended: bool) -> String {
     let mut lines = vec![];
     if amended {
-        lines.push(t(
-            lang,
-            "已更新您今天对该窗口的评价（追评）。",
-            "Your rating for this window today was updated.",
-        ));
+        lines.push(text::AMENDED.get(lang));
     }
-    if level.is_bad() {
-        lines.push(if phone {
-            t(
-                lang,
-                "工作人员将在1个工作日内与您联系。",
-                "Staff will call you back within one working day.",
-            )
-        } else {
-            t(
-                lang,
-                "您的差评将在1个工作日内核实处理。",
-                "Your bad rating will be looked into within one working day.",
-            )
-        });
-    } else {
-        lines.push(t(
-            lang,
-            "您的评价已提交至政务服务“好差评”平台。",
-            "Your rating has been passed to the government service review platform.",
-        ));
-    }
-    message(
-        template,
-        lang,
-        t(lang, "感谢您的评价", "Thank you for your rating"),
-        &lines,
-        "thanks",
-    )
+    lines.push(text::next_steps(level, phone).get(lang));
+    message(template, lang, text::THANKS.get(lang), &lines, "thanks")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wire::directory::Matter;
-    use wire::qr::{CodeId, StaffRef, WindowRef};
 
     pub const TEMPLATE: &str = "<html lang=\"%ZSP_LANG%\"><title><!--zsp:title--></title><body><!--zsp:header--><main><!--zsp:main--></main><!--zsp:boot--></body></html>";
 
+    /// The shared example, with names that try to break out of the HTML and the boot script.
     fn entry() -> Entry {
         Entry {
-            code: CodeId {
-                window: WindowRef::derive("330102", "上城区市民中心", "A01"),
-                staff: Some(StaffRef::derive("330102", "SC1")),
-            },
-            region: "330102".into(),
             hall: "上城区<市民>中心".into(),
-            window: "A01".into(),
-            dept: "区市场监督管理局".into(),
-            staff_id: Some("SC1".into()),
             staff_name: Some("王芳</script>".into()),
-            matters: vec![Matter {
-                code: "330102-SC-001".into(),
-                name: "食品经营许可".into(),
-            }],
+            ..Entry::example("A01", Some("SC1"))
         }
     }
 
@@ -430,8 +340,7 @@ mod tests {
                 form_challenge: "FC",
                 difficulty: 14,
                 now: 1,
-                draft: None,
-                error: None,
+                refused: None,
             },
         );
         assert!(html.starts_with("<html lang=\"zh-CN\">"));
@@ -474,8 +383,7 @@ mod tests {
                 form_challenge: "FC",
                 difficulty: 14,
                 now: 1,
-                draft: Some(&d),
-                error: Some(&err),
+                refused: Some((&d, &err)),
             },
         );
         assert!(html.contains("value=\"very_dissatisfied\" required checked"));

@@ -119,9 +119,7 @@ pub enum Conflict {
 pub fn conflict(message: &str) -> Option<Conflict> {
     if message.contains("used_challenges") {
         Some(Conflict::Replayed)
-    } else if message.contains("CHECK constraint") && message.contains("form_budget")
-        || message.contains("CHECK constraint failed: n <= 6")
-    {
+    } else if message.contains("form_budget_spent") {
         Some(Conflict::Budget)
     } else {
         None
@@ -136,7 +134,7 @@ const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n) VALUES (?1, ?2, 
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
      entry, next_attempt_at) VALUES (?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-     COALESCE((SELECT n FROM bursts WHERE code = ?2 AND minute = ?12), 0) > ?13, ?14, ?15, ?5) \
+     COALESCE((SELECT n FROM bursts WHERE code = ?2 AND minute = ?12), 0) > ?13, ?14, ?15, ?16) \
      ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
      last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
@@ -149,7 +147,8 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
 pub const FORM_SLOT_SECS: i64 = 600;
 
 /// One D1 batch (a transaction): use the challenge, spend the budget (form path), count the
-/// burst, then insert or amend the rating. Any constraint failure undoes all of it.
+/// burst, then insert or amend the rating, leased to the queue message that follows. Any
+/// constraint failure undoes all of it.
 pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
     let code = c.payload.code.to_text();
     let minute = c.now / 60;
@@ -194,6 +193,9 @@ pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
             serde_json::to_string(&c.entry)
                 .expect("plain struct")
                 .into(),
+            // The queue message sent after the commit owns the forward until this lease ends;
+            // after it, the sweep queues the rating again (a lost message, a restarted worker).
+            (c.now + i64::from(cfg.sweep_lease_secs)).into(),
         ],
     ));
     out
@@ -263,14 +265,20 @@ pub struct RatingRow {
     pub attempts: i64,
 }
 
-pub const RATING_COLUMNS: &str = "id, code, device, day, assess_number, rev, rated_at, level, tags, \
-     tag_version, matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts";
+/// `SELECT` of every `RatingRow` column, then the rest of the query.
+macro_rules! select_rating {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, ",
+            "matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts ",
+            $rest
+        )
+    };
+}
 
 pub fn rating_by_id(id: &str) -> Stmt {
     stmt(
-        "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts \
-         FROM ratings WHERE id = ?1",
+        select_rating!("FROM ratings WHERE id = ?1"),
         vec![id.into()],
     )
 }
@@ -375,25 +383,24 @@ pub fn mark_failed(f: &Forward, now: i64, delay: u32, why: &str) -> Stmt {
 }
 
 /// The sweep: pending ratings whose lease ran out (a lost queue message, a restarted worker,
-/// retries exhausted) are queued again. Returns them and moves their lease forward.
-pub fn due(now: i64, limit: i64) -> Stmt {
+/// retries exhausted) are claimed for another lease and returned, in one statement, so two
+/// sweeps never queue the same rating twice.
+pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
     stmt(
-        "SELECT id, rev FROM ratings WHERE forwarded_rev < rev AND next_attempt_at <= ?1 \
-         ORDER BY next_attempt_at LIMIT ?2",
-        vec![now.into(), limit.into()],
-    )
-}
-
-pub fn lease(f: &Forward, until: i64) -> Stmt {
-    stmt(
-        "UPDATE ratings SET next_attempt_at = ?2 WHERE id = ?1",
-        vec![f.id.clone().into(), until.into()],
+        "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings \
+         WHERE forwarded_rev < rev AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) \
+         RETURNING id, rev",
+        vec![now.into(), lease_until.into(), limit.into()],
     )
 }
 
 // ---- status and retention ----
 
-pub const STATUS: &str = "SELECT \
+pub fn status() -> Stmt {
+    stmt(STATUS, vec![])
+}
+
+const STATUS: &str = "SELECT \
      (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev) AS backlog, \
      (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev) AS oldest_pending, \
      (SELECT COUNT(*) FROM ratings) AS stored, \
@@ -466,7 +473,7 @@ pub fn replace_directory(entries: &[Entry]) -> Vec<Stmt> {
     out
 }
 
-fn revocation_stmt(r: &Revocation, note: Option<&str>) -> Stmt {
+fn revocation_stmt(r: &Revocation) -> Stmt {
     let (kind, reference, before) = match *r {
         Revocation::Code {
             code,
@@ -478,32 +485,29 @@ fn revocation_stmt(r: &Revocation, note: Option<&str>) -> Stmt {
         } => ("staff", staff.to_text(), Some(issued_before)),
     };
     stmt(
-        "INSERT INTO revocations (kind, ref, issued_before, note) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO revocations (kind, ref, issued_before) VALUES (?1, ?2, ?3)",
         vec![
             kind.into(),
             reference.into(),
             before.map(|d| i64::from(d.0)).into(),
-            note.map(str::to_owned).into(),
         ],
     )
 }
 
 pub fn replace_revocations(r: &Revocations) -> Vec<Stmt> {
     let mut out = vec![stmt("DELETE FROM revocations", vec![])];
-    out.extend(r.entries.iter().map(|e| revocation_stmt(e, None)));
+    out.extend(add_revocations(r));
     out
 }
 
-pub fn add_revocation(r: &Revocation, note: Option<&str>) -> Stmt {
-    revocation_stmt(r, note)
+pub fn add_revocations(r: &Revocations) -> Vec<Stmt> {
+    r.entries.iter().map(revocation_stmt).collect()
 }
 
 /// Export rows, oldest first, between two instants.
 pub fn export(from: i64, to: i64) -> Stmt {
     stmt(
-        "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts \
-         FROM ratings WHERE rated_at >= ?1 AND rated_at < ?2 ORDER BY rated_at, id",
+        select_rating!("FROM ratings WHERE rated_at >= ?1 AND rated_at < ?2 ORDER BY rated_at, id"),
         vec![from.into(), to.into()],
     )
 }
@@ -588,19 +592,7 @@ mod tests {
     use wire::rating::TAG_CONTENT_VERSION;
 
     fn row() -> RatingRow {
-        let entry = Entry {
-            code: CodeId::parse("AAAAAAAAAAAAAAAA").unwrap_or_else(|| CodeId {
-                window: wire::qr::WindowRef::derive("330102", "h", "w"),
-                staff: None,
-            }),
-            region: "330102".into(),
-            hall: "上城区市民中心".into(),
-            window: "A01".into(),
-            dept: "区市场监督管理局".into(),
-            staff_id: None,
-            staff_name: None,
-            matters: vec![],
-        };
+        let entry = Entry::example("A01", None);
         RatingRow {
             id: Id128([1; 16]).to_text(),
             code: entry.code.to_text(),
@@ -677,7 +669,7 @@ mod tests {
             Some(Conflict::Replayed)
         );
         assert_eq!(
-            conflict("D1_ERROR: CHECK constraint failed: n <= 6: SQLITE_CONSTRAINT"),
+            conflict("D1_ERROR: CHECK constraint failed: form_budget_spent: SQLITE_CONSTRAINT"),
             Some(Conflict::Budget)
         );
         assert_eq!(conflict("D1_ERROR: no such table: ratings"), None);

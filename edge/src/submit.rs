@@ -3,7 +3,7 @@
 //! batch's constraints; see `store`.
 
 use crate::config::Config;
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, Lang};
 use crate::page::Draft;
 use sha2::{Digest, Sha256};
 use wire::challenge::{Challenge, ChallengeError};
@@ -215,14 +215,23 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The plain form as a submission plus the draft to send back if it is refused. The form has no
+/// A plain form post: the submission, the draft to send back if it is refused, and the page's
+/// language (a hidden field).
+#[derive(Debug, Clone)]
+pub struct FormPost {
+    pub submission: Submission,
+    pub draft: Draft,
+    pub lang: Option<Lang>,
+}
+
+/// Reads the plain form. The form has no
 /// device id unless the landing page's cookie came back; its idempotency key is derived from the
 /// challenge, so a browser that posts the same page twice gets the same answer twice.
 pub fn from_form(
     content_type: Option<&str>,
     body: &[u8],
     cookie_device: Option<Id128>,
-) -> Result<(Submission, Draft), ApiError> {
+) -> Result<FormPost, ApiError> {
     if content_type.is_none_or(|c| media_type(c) != "application/x-www-form-urlencoded") {
         return Err(error::CONTENT_TYPE);
     }
@@ -295,7 +304,16 @@ pub fn from_form(
         },
         website: one("website"),
     };
-    Ok((sub, draft))
+    let lang = match one("lang").as_str() {
+        "en" => Some(Lang::En),
+        "zh" => Some(Lang::Zh),
+        _ => None,
+    };
+    Ok(FormPost {
+        submission: sub,
+        draft,
+        lang,
+    })
 }
 
 /// The device cookie the landing page sets so the plain form keeps "一次一评" too.
@@ -314,33 +332,17 @@ mod tests {
     use super::*;
     use crate::config::tests::{parse, vars};
     use wire::challenge::{CHALLENGE_LEN, solve};
-    use wire::directory::Matter;
     use wire::key::{Key, KeyPurpose};
     use wire::qr::{CodeId, Revocation, StaffRef, WindowRef};
 
     const NOW: i64 = 1_795_000_000;
 
-    fn code() -> CodeId {
-        CodeId {
-            window: WindowRef::derive("330102", "上城区市民中心", "A01"),
-            staff: Some(StaffRef::derive("330102", "SC1")),
-        }
+    fn entry() -> Entry {
+        Entry::example("A01", Some("SC1"))
     }
 
-    fn entry() -> Entry {
-        Entry {
-            code: code(),
-            region: "330102".into(),
-            hall: "上城区市民中心".into(),
-            window: "A01".into(),
-            dept: "区市场监督管理局".into(),
-            staff_id: Some("SC1".into()),
-            staff_name: Some("王芳".into()),
-            matters: vec![Matter {
-                code: "M-1".into(),
-                name: "食品经营许可".into(),
-            }],
-        }
+    fn code() -> CodeId {
+        entry().code
     }
 
     fn segment() -> String {
@@ -377,7 +379,7 @@ mod tests {
                 level,
                 tags: tags.to_vec(),
                 tag_version: TAG_CONTENT_VERSION,
-                matter: Some("M-1".into()),
+                matter: Some("330102-SC-001".into()),
                 comment: "<script>alert(1)</script>'; DROP TABLE ratings;--".into(),
                 phone: None,
                 consent: false,
@@ -484,7 +486,7 @@ mod tests {
         };
         assert_eq!(run(&s, Via::App).unwrap_err().code, "challenge.wrong_code");
         let mut s = sub(Level::Satisfied, &[]);
-        s.rating.matter = Some("M-9".into());
+        s.rating.matter = Some("330102-SC-999".into());
         assert_eq!(run(&s, Via::App).unwrap_err().code, "rating.matter_unknown");
         let mut s = sub(Level::Dissatisfied, &[207]);
         s.rating.phone = Some("13800138000".into());
@@ -499,37 +501,38 @@ mod tests {
             "code={}&challenge={c}&level=dissatisfied&tag=207&tag=510&tag=207&comment=%E5%A4%AA%E6%85%A2+%26+%3Cb%3E&phone=&website=",
             segment()
         );
-        let (s, d) = from_form(
-            Some("application/x-www-form-urlencoded; charset=UTF-8"),
-            body.as_bytes(),
-            None,
-        )
-        .unwrap();
+        let form = |device| {
+            from_form(
+                Some("application/x-www-form-urlencoded; charset=UTF-8"),
+                body.as_bytes(),
+                device,
+            )
+            .unwrap()
+        };
+        let post = form(None);
+        let s = &post.submission;
         assert_eq!(
             s.rating.tags,
             vec![207],
             "other levels' ticks and repeats dropped"
         );
-        assert_eq!(d.comment, "太慢 & <b>");
-        let checked = run(&s, Via::Form).unwrap();
+        assert_eq!(post.draft.comment, "太慢 & <b>");
+        assert_eq!(post.lang, None);
+        let checked = run(s, Via::Form).unwrap();
         assert_eq!(checked.via, Via::Form);
         // The same page posted twice is the same submission.
-        let (again, _) = from_form(
+        let again = form(None).submission;
+        assert_eq!((again.id, again.device), (s.id, s.device));
+        // A cookie device wins.
+        assert_eq!(form(Some(Id128([5; 16]))).submission.device, Id128([5; 16]));
+        // The page's language comes back with the form.
+        let en = from_form(
             Some("application/x-www-form-urlencoded"),
-            body.as_bytes(),
+            format!("{body}&lang=en").as_bytes(),
             None,
         )
         .unwrap();
-        assert_eq!(again.id, s.id);
-        assert_eq!(again.device, s.device);
-        // A cookie device wins.
-        let (s3, _) = from_form(
-            Some("application/x-www-form-urlencoded"),
-            body.as_bytes(),
-            Some(Id128([5; 16])),
-        )
-        .unwrap();
-        assert_eq!(s3.device, Id128([5; 16]));
+        assert_eq!(en.lang, Some(Lang::En));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!   {"staff":"ABCDEFGH","issued_before":"2026-11-01","note":"调岗"}]}
 //! ```
 
-use crate::qr::{CodeId, Revocation, Revocations, StaffRef};
+use crate::qr::{CodeId, Revocation, Revocations, StaffRef, WindowRef};
 use crate::rating::matter_code_ok;
 use crate::time::Day;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -69,6 +69,32 @@ pub struct Directory {
     pub format: String,
     pub version: u32,
     pub entries: Vec<Entry>,
+}
+
+impl Entry {
+    /// A window of 上城区市民中心 (区划 330102) handling one matter, with a staff member (named
+    /// 王芳) when `staff_id` is given: the one example the test vectors, the docs and the tests
+    /// of every crate share.
+    pub fn example(window: &str, staff_id: Option<&str>) -> Entry {
+        const REGION: &str = "330102";
+        const HALL: &str = "上城区市民中心";
+        Entry {
+            code: CodeId {
+                window: WindowRef::derive(REGION, HALL, window),
+                staff: staff_id.map(|s| StaffRef::derive(REGION, s)),
+            },
+            region: REGION.into(),
+            hall: HALL.into(),
+            window: window.into(),
+            dept: "区市场监督管理局".into(),
+            staff_id: staff_id.map(str::to_owned),
+            staff_name: staff_id.map(|_| "王芳".to_owned()),
+            matters: vec![Matter {
+                code: "330102-SC-001".into(),
+                name: "食品经营许可（新办）".into(),
+            }],
+        }
+    }
 }
 
 /// Why a directory or revocation file was refused; says where.
@@ -234,27 +260,11 @@ impl Revocations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::qr::WindowRef;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn entry() -> Entry {
-        Entry {
-            code: CodeId {
-                window: WindowRef::derive("330102", "上城区市民中心", "A12"),
-                staff: Some(StaffRef::derive("330102", "SC0042")),
-            },
-            region: "330102".into(),
-            hall: "上城区市民中心".into(),
-            window: "A12".into(),
-            dept: "区市场监管局".into(),
-            staff_id: Some("SC0042".into()),
-            staff_name: Some("王芳".into()),
-            matters: vec![Matter {
-                code: "330102-001".into(),
-                name: "食品经营许可".into(),
-            }],
-        }
+        Entry::example("A12", Some("SC0042"))
     }
 
     #[test]

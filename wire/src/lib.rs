@@ -17,6 +17,7 @@ pub mod mac;
 pub mod qr;
 pub mod rating;
 pub mod submission;
+pub mod text;
 pub mod time;
 
 #[cfg(feature = "json")]
@@ -40,4 +41,11 @@ pub trait Coded {
     /// Plain Chinese for the person in front of the screen.
     fn message_zh(&self) -> &'static str;
     fn message_en(&self) -> &'static str;
+
+    fn message(&self, lang: text::Lang) -> &'static str {
+        match lang {
+            text::Lang::Zh => self.message_zh(),
+            text::Lang::En => self.message_en(),
+        }
+    }
 }

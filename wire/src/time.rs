@@ -18,6 +18,11 @@ impl Day {
             .map(Day)
     }
 
+    /// The first second of this day (00:00 CST), Unix seconds.
+    pub fn start_unix(self) -> i64 {
+        i64::from(self.0) * 86_400 - CST_OFFSET
+    }
+
     pub fn from_ymd(y: i64, m: u32, d: u32) -> Option<Day> {
         if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
             return None;

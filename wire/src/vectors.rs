@@ -7,7 +7,7 @@
 //! layers, which is what another implementation (an integrator's receiver, say) would do.
 
 use crate::challenge::{self, Challenge, ChallengePolicy};
-use crate::directory::{Entry, Matter};
+use crate::directory::Entry;
 use crate::envelope::{self, Mapping};
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
 use crate::qr::{BaseUrl, CodeId, QrPayload, Revocation, Revocations, StaffRef, WindowRef};
@@ -405,19 +405,8 @@ pub fn generate() -> String {
             },
         ],
     };
-    let entry = Entry {
-        code: staff_code,
-        region: "330102".into(),
-        hall: "上城区市民中心".into(),
-        window: "A12".into(),
-        dept: "区市场监督管理局".into(),
-        staff_id: Some("SC0042".into()),
-        staff_name: Some("王芳".into()),
-        matters: vec![Matter {
-            code: "330102-SC-001".into(),
-            name: "食品经营许可（新办）".into(),
-        }],
-    };
+    let entry = Entry::example("A12", Some("SC0042"));
+    debug_assert_eq!(entry.code, staff_code);
     let mut v = Vectors {
         format: FILE_FORMAT.into(),
         version: FILE_VERSION,

@@ -89,11 +89,13 @@ pub fn write_dev_vars(root: &Path, keys: &LocalKeys) -> Result<()> {
 }
 
 /// Builds the worker bundle with worker-build, the pinned wasm-bindgen CLI and npm's esbuild and
-/// wasm-opt (binaryen 132; never Debian's 108). Nothing is downloaded.
+/// wasm-opt (binaryen 132; never Debian's 108). Nothing is downloaded. The bundle is
+/// `edge/build/index_bg.wasm` plus its JS glue.
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     sh::run(
         Command::new(tools.worker_build_bin.join("worker-build"))
-            .arg("--release")
+            // The size profile (opt z, LTO, one codegen unit), then npm's wasm-opt.
+            .args(["--profile", "wasm-release"])
             .current_dir(root.join("edge"))
             .env(
                 "WASM_BINDGEN_BIN",
@@ -102,7 +104,17 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
             .env("ESBUILD_BIN", tools.node_bin.join("esbuild"))
             .env("WASM_OPT_BIN", tools.node_bin.join("wasm-opt")),
     )
-    .context("building the worker")
+    .context("building the worker")?;
+    // worker-build keeps the name section (a third of the bundle); the runtime needs none of it.
+    let wasm = root.join("edge/build/index_bg.wasm");
+    sh::run(
+        Command::new(tools.node_bin.join("wasm-opt"))
+            .args(["--strip-debug", "--strip-producers"])
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm),
+    )
+    .context("stripping the worker's wasm")
 }
 
 pub fn free_port() -> Result<u16> {
@@ -112,7 +124,6 @@ pub fn free_port() -> Result<u16> {
 /// A running `wrangler dev`; stopped when dropped.
 pub struct Worker {
     child: Child,
-    pub port: u16,
     pub base: String,
     pub admin_token: String,
     pub log: PathBuf,
@@ -206,7 +217,6 @@ pub fn start(
     let child = c.spawn().context("starting wrangler dev")?;
     let mut w = Worker {
         child,
-        port: o.port,
         base: format!("http://127.0.0.1:{}", o.port),
         admin_token: keys.admin_token.clone(),
         log: o.log.clone(),
@@ -261,14 +271,27 @@ impl Worker {
     }
 }
 
-/// Everything `demo` and the tests need before a worker can start: the app build, the worker
-/// build, `.dev.vars` and the migrated local database.
-pub fn prepare(tools: &Tools, root: &Path, state: &Path) -> Result<LocalKeys> {
+/// Everything `demo` and the tests need before a worker can start: the app, the worker, qr-gen
+/// (release), this machine's keys and `.dev.vars`. A worker's local database is migrated by
+/// whoever starts it, in its own state folder.
+pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
     crate::site::build(tools, root)?;
     build_worker(root, tools)?;
+    sh::run(sh::cargo(root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
     let keys = local_keys(root)?;
     write_dev_vars(root, &keys)?;
-    std::fs::create_dir_all(state)?;
-    migrate(tools, root, state)?;
     Ok(keys)
+}
+
+/// Runs qr-gen on the committed sample roster with this machine's local key.
+pub fn sample_sheets(root: &Path, keys: &LocalKeys, host: &str, out: &Path) -> Result<()> {
+    sh::run(
+        std::process::Command::new(root.join("target/release/qr-gen"))
+            .arg("sheets")
+            .arg(root.join("qr-gen/samples/roster.csv"))
+            .args(["--host", host, "--key"])
+            .arg(&keys.qr_file)
+            .arg("--out")
+            .arg(out),
+    )
 }

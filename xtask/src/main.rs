@@ -65,33 +65,16 @@ fn vectors() -> Result<()> {
 const DEMO_PORT: u16 = 8787;
 const DEMO_HOST: &str = "http://127.0.0.1:8787/";
 
-/// Runs qr-gen on the committed sample roster with this machine's local key.
-fn sample_sheets(
-    root: &std::path::Path,
-    keys: &edge::LocalKeys,
-    host: &str,
-    out: &std::path::Path,
-) -> Result<()> {
-    sh::run(sh::cargo(root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
-    sh::run(
-        std::process::Command::new(root.join("target/release/qr-gen"))
-            .arg("sheets")
-            .arg(root.join("qr-gen/samples/roster.csv"))
-            .args(["--host", host, "--key"])
-            .arg(&keys.qr_file)
-            .arg("--out")
-            .arg(out),
-    )
-}
-
 fn demo() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
     let dir = root.join("target/demo");
     let state = dir.join("state");
-    let keys = edge::prepare(&tools, &root, &state)?;
+    let keys = edge::build_stack(&tools, &root)?;
+    std::fs::create_dir_all(&state)?;
+    edge::migrate(&tools, &root, &state)?;
     let out = dir.join("sheets");
-    sample_sheets(&root, &keys, DEMO_HOST, &out)?;
+    edge::sample_sheets(&root, &keys, DEMO_HOST, &out)?;
     let worker = edge::start(
         &tools,
         &root,
@@ -149,10 +132,7 @@ fn test() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
     // The workerd and browser tests run the real worker, the built app and qr-gen.
-    xtask::site::build(&tools, &root)?;
-    edge::build_worker(&root, &tools)?;
-    edge::write_dev_vars(&root, &edge::local_keys(&root)?)?;
-    sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
+    edge::build_stack(&tools, &root)?;
     let mut tally = tally::Tally::default();
     sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))?;
@@ -180,7 +160,8 @@ fn test() -> Result<()> {
     ]))?;
     tally.cargo_test(
         "native tests",
-        sh::cargo(&root).args(["test", "--workspace"]),
+        // --show-output: the reliability scenarios print their figures.
+        sh::cargo(&root).args(["test", "--workspace", "--", "--show-output"]),
     )?;
     tally.cargo_test(
         "wire on wasm32 (Node)",

@@ -80,15 +80,8 @@ pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
     let opt = bindgen.join("app_opt.wasm");
     sh::run(
         Command::new(tools.node_bin.join("wasm-opt"))
-            .args([
-                "-Oz",
-                "--enable-bulk-memory",
-                "--enable-nontrapping-float-to-int",
-                "--enable-sign-ext",
-                "--enable-mutable-globals",
-                "--enable-reference-types",
-                "--enable-multivalue",
-            ])
+            // The features come from the module's target_features section.
+            .args(["-Oz", "--strip-debug", "--strip-producers"])
             .arg(&wasm)
             .arg("-o")
             .arg(&opt),

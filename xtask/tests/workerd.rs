@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use wire::challenge::{CHALLENGE_LEN, Challenge};
-use wire::directory::{Directory, Entry, Matter};
+use wire::directory::{Directory, Entry};
 use wire::key::{Key, KeyPurpose, Keyring};
-use wire::qr::{CodeId, QrPayload, StaffRef, WindowRef};
+use wire::qr::{CodeId, QrPayload, Revocation, Revocations, StaffRef};
 use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION};
 use wire::submission::Submission;
 use wire::time::Day;
@@ -99,23 +99,11 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn entry(window: &str, staff: Option<&str>) -> Entry {
-    Entry {
-        code: CodeId {
-            window: WindowRef::derive("330102", "上城区市民中心", window),
-            staff: staff.map(|s| StaffRef::derive("330102", s)),
-        },
-        region: "330102".into(),
-        hall: "上城区市民中心".into(),
-        window: window.into(),
-        dept: "区市场监督管理局".into(),
-        staff_id: staff.map(str::to_owned),
-        staff_name: staff.map(|_| "王芳".to_owned()),
-        matters: vec![Matter {
-            code: "330102-SC-001".into(),
-            name: "食品经营许可（新办）".into(),
-        }],
-    }
+/// Adds revocations through the admin API, in qr-gen's revocations.json format.
+fn revoke(w: &Worker, r: Revocation) {
+    let body = Revocations { entries: vec![r] }.to_json();
+    let (s, b) = admin(w, "POST", "/admin/revocations", &body);
+    assert_eq!(s, 200, "{b}");
 }
 
 fn segment(e: &Entry) -> String {
@@ -269,6 +257,18 @@ fn export(w: &Worker) -> String {
 #[test]
 fn edge_rules_against_workerd() {
     let (w, _) = worker("rules", &[]);
+    let windows = [
+        ("L01", Some("L1")),
+        ("L02", Some("L2")),
+        ("S01", Some("S1")),
+        ("S02", None),
+        ("R01", Some("R1")),
+        ("F01", None),
+    ];
+    load(
+        &w,
+        windows.iter().map(|(w, s)| Entry::example(w, *s)).collect(),
+    );
     landing_shows_the_header_first_and_refuses_bad_codes(&w);
     assets_are_typed_precompressed_and_immutable(&w);
     every_bad_submission_is_refused_with_its_code(&w);
@@ -277,10 +277,9 @@ fn edge_rules_against_workerd() {
 }
 
 fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
-    let good = entry("L01", Some("L1"));
-    let revoked = entry("L02", Some("L2"));
-    let unknown = entry("L03", None);
-    load(w, vec![good.clone(), revoked.clone()]);
+    let good = Entry::example("L01", Some("L1"));
+    let revoked = Entry::example("L02", Some("L2"));
+    let unknown = Entry::example("L03", None);
     let seg = segment(&good);
     let (s, h, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
     let html = String::from_utf8(body).unwrap();
@@ -309,13 +308,22 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
         Day::from_unix(now()).unwrap(),
         &Key::new(KeyPurpose::Qr, 9, [7; 32]),
     );
+    revoke(
+        w,
+        Revocation::Code {
+            code: revoked.code,
+            issued_before: None,
+        },
+    );
+    // A bad upload says where it is wrong, and changes nothing.
     let (s, b) = admin(
         w,
         "POST",
-        "/admin/revoke",
-        &format!("{{\"code\":\"{}\"}}", revoked.code.to_text()),
+        "/admin/revocations",
+        r#"{"format":"zsp.revocations","version":1,"entries":[{"staff":"XXXX"}]}"#,
     );
-    assert_eq!(s, 200, "{b}");
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("revocation entry 1"), "{b}");
     for (seg, want) in [
         (forged, 404),
         (other_kid, 404),
@@ -372,9 +380,8 @@ fn assets_are_typed_precompressed_and_immutable(w: &Worker) {
 }
 
 fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
-    let e = entry("S01", Some("S1"));
-    let other = entry("S02", None);
-    load_more(w, &[e.clone(), other.clone()]);
+    let e = Entry::example("S01", Some("S1"));
+    let other = Entry::example("S02", None);
     let seg = segment(&e);
     let dev = Id128(rand16());
     let ch = land(w, &seg);
@@ -539,21 +546,8 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     assert!(export(w).contains("<script>alert('x')</script> '; DROP TABLE ratings; --"));
 }
 
-fn load_more(w: &Worker, extra: &[Entry]) {
-    // The rules tests share one worker: merge into what is loaded.
-    static ALL: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-    let mut all = ALL.lock().unwrap();
-    all.extend(extra.iter().cloned());
-    all.push(entry("L01", Some("L1")));
-    all.push(entry("L02", Some("L2")));
-    all.sort_by_key(|e| e.code.to_text());
-    all.dedup_by_key(|e| e.code.to_text());
-    load(w, all.clone());
-}
-
 fn replays_amends_floods_and_export(w: &Worker) {
-    let e = entry("R01", Some("R1"));
-    load_more(w, std::slice::from_ref(&e));
+    let e = Entry::example("R01", Some("R1"));
     let seg = segment(&e);
     let dev = Id128(rand16());
 
@@ -660,8 +654,7 @@ fn replays_amends_floods_and_export(w: &Worker) {
 }
 
 fn the_plain_form_works_and_has_a_budget(w: &Worker) {
-    let e = entry("F01", None);
-    load_more(w, std::slice::from_ref(&e));
+    let e = Entry::example("F01", None);
     let seg = segment(&e);
     let form_challenge = |html: &str| -> String {
         let i = html.find("name=\"challenge\" value=\"").unwrap() + 24;
@@ -787,7 +780,7 @@ fn forwarding_survives_an_outage_and_a_restart() {
         ("UPSTREAM_MAPPING", "provincial".to_owned()),
     ];
     let (mut w, state) = worker("forward", &vars);
-    let e = entry("U01", Some("U1"));
+    let e = Entry::example("U01", Some("U1"));
     load(&w, vec![e.clone()]);
     let seg = segment(&e);
 
@@ -898,17 +891,7 @@ fn journey_from_printed_sheet_to_upstream() {
         );
         String::from_utf8(o.stdout).unwrap()
     };
-    run(
-        std::process::Command::new(s.root.join("target/release/qr-gen"))
-            .arg("sheets")
-            .arg(s.root.join("qr-gen/samples/roster.csv"))
-            .arg("--host")
-            .arg(format!("{}/", w.base))
-            .arg("--key")
-            .arg(&s.keys.qr_file)
-            .arg("--out")
-            .arg(&sheets),
-    );
+    edge::sample_sheets(&s.root, &s.keys, &format!("{}/", w.base), &sheets).unwrap();
     w.load(&sheets).unwrap();
     run(std::process::Command::new("pdftoppm")
         .args(["-r", "150", "-f", "1", "-l", "1", "-png"])
@@ -933,15 +916,15 @@ fn journey_from_printed_sheet_to_upstream() {
         .map(|l| l.split(',').collect::<Vec<_>>())
         .find(|f| !f[5].is_empty() && !decoded.contains(f[8]))
         .unwrap();
-    let staff = StaffRef::derive(row[1], row[5]).to_text();
+    let staff = StaffRef::derive(row[1], row[5]);
     let tomorrow = Day(Day::from_unix(now()).unwrap().0 + 1);
-    let (st, b) = admin(
+    revoke(
         &w,
-        "POST",
-        "/admin/revoke",
-        &format!("{{\"staff\":\"{staff}\",\"issued_before\":\"{tomorrow}\",\"note\":\"调离\"}}"),
+        Revocation::Staff {
+            staff,
+            issued_before: tomorrow,
+        },
     );
-    assert_eq!(st, 200, "{b}");
 
     let shots = s.root.join("target/e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

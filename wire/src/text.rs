@@ -1,0 +1,169 @@
+//! The words both doors show a citizen: the edge's plain pages (no JavaScript) and the app. One
+//! copy, so the two never promise different things (above all, what happens to a phone number).
+
+use crate::rating::{Level, Tag};
+
+/// The page language: Chinese by default, English on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// `?lang=en|zh` wins; otherwise the first language the browser names decides, and anything
+    /// but English gets Chinese.
+    pub fn pick(query_lang: Option<&str>, accept_language: Option<&str>) -> Lang {
+        match query_lang {
+            Some("en") => return Lang::En,
+            Some("zh") => return Lang::Zh,
+            _ => {}
+        }
+        let first = accept_language
+            .and_then(|a| a.split(',').next())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if first.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// One string in both languages.
+pub struct Bilingual(pub &'static str, pub &'static str);
+
+impl Bilingual {
+    pub fn get(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.0,
+            Lang::En => self.1,
+        }
+    }
+}
+
+impl Level {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.label_zh(),
+            Lang::En => self.label_en(),
+        }
+    }
+
+    /// The star row shown beside a level: the text says the same, so colour is never the only cue.
+    pub fn stars(self) -> &'static str {
+        match self {
+            Level::VerySatisfied => "★★★★★",
+            Level::Satisfied => "★★★★☆",
+            Level::Basic => "★★★☆☆",
+            Level::Dissatisfied => "★★☆☆☆",
+            Level::VeryDissatisfied => "★☆☆☆☆",
+        }
+    }
+}
+
+impl Tag {
+    pub fn label(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Zh => self.zh,
+            Lang::En => self.en,
+        }
+    }
+}
+
+pub const RATE_PROMPT: Bilingual = Bilingual("请您对本次服务进行评价", "How was the service?");
+pub const MATTER: Bilingual = Bilingual("办理的事项", "The matter handled");
+pub const MATTER_OTHER: Bilingual = Bilingual("其他 / 不选择", "Other / not listed");
+pub const CONSENT: Bilingual = Bilingual(
+    "我同意工作人员使用此号码就本次评价与我联系",
+    "I agree to be called back about this rating on this number",
+);
+/// Said wherever a phone is asked for: why, and how long it is kept.
+pub const PHONE_WHY: Bilingual = Bilingual(
+    "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留30天。",
+    "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most 30 days after hand-over.",
+);
+pub const SUBMIT: Bilingual = Bilingual("提交评价", "Submit");
+pub const THANKS: Bilingual = Bilingual("感谢您的评价", "Thank you for your rating");
+pub const AMENDED: Bilingual = Bilingual(
+    "已更新您今天对该窗口的评价（追评）。",
+    "Your rating for this window today was updated.",
+);
+pub const INVALID_CODE: Bilingual = Bilingual(
+    "二维码无效或已停用，请联系窗口工作人员",
+    "This QR code is invalid or no longer in use. Please ask the staff at the window.",
+);
+const NEXT_GOOD: Bilingual = Bilingual(
+    "您的评价已提交至政务服务“好差评”平台。",
+    "Your rating has been passed to the government service review platform.",
+);
+const NEXT_BAD_PHONE: Bilingual = Bilingual(
+    "工作人员将在1个工作日内与您联系。",
+    "Staff will call you back within one working day.",
+);
+const NEXT_BAD: Bilingual = Bilingual(
+    "您的差评将在1个工作日内核实处理。",
+    "Your bad rating will be looked into within one working day.",
+);
+
+/// What the thank-you says will happen next.
+pub fn next_steps(level: Level, phone: bool) -> &'static Bilingual {
+    if !level.is_bad() {
+        &NEXT_GOOD
+    } else if phone {
+        &NEXT_BAD_PHONE
+    } else {
+        &NEXT_BAD
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn language_choice() {
+        assert_eq!(Lang::pick(Some("en"), Some("zh-CN")), Lang::En);
+        assert_eq!(Lang::pick(None, Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(Lang::pick(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::pick(None, None), Lang::Zh);
+        assert_eq!(Lang::pick(Some("zh"), Some("en")), Lang::Zh);
+    }
+
+    #[test]
+    fn next_steps_promise_the_callback_only_with_a_phone() {
+        assert!(
+            next_steps(Level::Dissatisfied, true)
+                .0
+                .contains("1个工作日内与您联系")
+        );
+        assert!(!next_steps(Level::Dissatisfied, false).0.contains("联系"));
+        assert!(next_steps(Level::Satisfied, true).0.contains("好差评"));
+        assert_eq!(
+            Level::VeryDissatisfied
+                .stars()
+                .chars()
+                .filter(|c| *c == '★')
+                .count(),
+            1
+        );
+    }
+}
