@@ -30,6 +30,9 @@ pub struct Config {
     pub sweep_lease_secs: u32,
     /// `frame-ancestors` of the page's CSP (hosts that may embed it in an iframe).
     pub frame_ancestors: String,
+    /// How long an isolate keeps what the directory says about a code (0: always ask D1). A
+    /// directory change or revocation reaches every isolate within this time.
+    pub directory_cache_secs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +150,7 @@ impl Config {
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
             sweep_lease_secs: num("SWEEP_LEASE_SECS", 600, 1, 86_400)?,
             frame_ancestors: get("FRAME_ANCESTORS").unwrap_or_else(|| "'self'".to_owned()),
+            directory_cache_secs: num("DIRECTORY_CACHE_SECS", 10, 0, 300)?,
         })
     }
 

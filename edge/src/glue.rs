@@ -1,18 +1,21 @@
 //! The thin adapter to the Workers runtime: routes, D1, the forwarding Queue, the cron sweep and
 //! the app's assets. Decisions live in the plain modules; this file moves bytes and logs.
 
+use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};
 use crate::page::{self, Landing};
 use crate::store::{self, Forward, Stmt, Val};
 use crate::submit::{self, Via};
 use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wire::challenge::Challenge;
 use wire::directory::Directory;
 use wire::qr::{CodeId, Revocations};
 use wire::rating::Id128;
 use wire::submission::Submission;
+use wire::text::Bilingual;
 use wire::time::Day;
 use worker::*;
 
@@ -34,7 +37,8 @@ fn now() -> i64 {
 
 thread_local! {
     static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
-    static TEMPLATE: RefCell<Option<String>> = const { RefCell::new(None) };
+    static TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
+    static LOOKUPS: RefCell<Option<TtlCache<CodeId, submit::Lookup>>> = const { RefCell::new(None) };
 }
 
 /// Settings, parsed once per isolate.
@@ -105,24 +109,20 @@ fn db(env: &Env) -> std::result::Result<D1Database, ApiError> {
 
 // ---- responses ----
 
-fn secure_headers(h: &Headers, cfg_frame: &str) -> Result<()> {
-    h.set(
-        "Content-Security-Policy",
-        &format!(
-            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-             base-uri 'none'; form-action 'self'; frame-ancestors {cfg_frame}"
-        ),
-    )?;
-    h.set("X-Content-Type-Options", "nosniff")?;
-    h.set("Referrer-Policy", "no-referrer")?;
-    Ok(())
+/// The app's `index.html` (the template with the edge's markers) and its CSP, read once per
+/// isolate.
+struct Template {
+    html: String,
+    csp: String,
 }
 
-fn html(body: String, status: u16, frame: &str) -> Result<Response> {
+fn html(body: String, status: u16, t: &Template) -> Result<Response> {
     let r = Response::from_html(body)?.with_status(status);
-    secure_headers(r.headers(), frame)?;
-    r.headers().set("Cache-Control", "no-store")?;
+    let h = r.headers();
+    h.set("Content-Security-Policy", &t.csp)?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    h.set("Cache-Control", "no-store")?;
     Ok(r)
 }
 
@@ -207,8 +207,11 @@ async fn asset(req: &Request, env: &Env, path: &str) -> Result<Response> {
     api_error(&error::NOT_FOUND)
 }
 
-/// The app's `index.html` (the template with the edge's markers), read once per isolate.
-async fn template(req: &Request, env: &Env) -> std::result::Result<String, ApiError> {
+async fn template(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+) -> std::result::Result<Rc<Template>, ApiError> {
     if let Some(t) = TEMPLATE.with(|t| t.borrow().clone()) {
         return Ok(t);
     }
@@ -227,7 +230,11 @@ async fn template(req: &Request, env: &Env) -> std::result::Result<String, ApiEr
     if r.status_code() != 200 {
         return Err(internal("index.html", r.status_code()));
     }
-    let t = r.text().await.map_err(|e| internal("index.html", e))?;
+    let html = r.text().await.map_err(|e| internal("index.html", e))?;
+    let t = Rc::new(Template {
+        csp: page::csp(&html, &cfg.frame_ancestors),
+        html,
+    });
     TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
     Ok(t)
 }
@@ -244,11 +251,32 @@ fn lang_of(req: &Request) -> Lang {
     Lang::pick(q.as_deref(), accept.as_deref())
 }
 
-async fn lookup(db: &D1Database, code: CodeId) -> std::result::Result<submit::Lookup, ApiError> {
+/// What the directory says about a code: from this isolate's cache, else one D1 query.
+async fn lookup(
+    db: &D1Database,
+    cfg: &Config,
+    code: CodeId,
+) -> std::result::Result<submit::Lookup, ApiError> {
+    let t = Date::now().as_millis() as f64;
+    if let Some(l) = with_lookups(cfg, |c| c.get(&code, t)) {
+        return Ok(l);
+    }
     let rows: Vec<store::LookupRow> = rows(db, &store::lookup(code))
         .await
         .map_err(|e| internal("lookup", e))?;
-    store::read_lookup(rows).map_err(|e| internal("lookup", e))
+    let l = store::read_lookup(rows).map_err(|e| internal("lookup", e))?;
+    with_lookups(cfg, |c| c.put(code, l.clone(), t));
+    Ok(l)
+}
+
+fn with_lookups<R>(cfg: &Config, f: impl FnOnce(&mut TtlCache<CodeId, submit::Lookup>) -> R) -> R {
+    LOOKUPS.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let cache = slot.get_or_insert_with(|| {
+            TtlCache::new(f64::from(cfg.directory_cache_secs) * 1000.0, 50_000)
+        });
+        f(cache)
+    })
 }
 
 fn new_challenge(cfg: &Config, code: CodeId, difficulty: u8) -> String {
@@ -272,11 +300,11 @@ async fn landing(
     status: u16,
     refused: Option<(&page::Draft, &ApiError)>,
 ) -> Result<Response> {
-    let tpl = match template(req, env).await {
+    let tpl = match template(req, env, cfg).await {
         Ok(t) => t,
         Err(e) => return api_error(&e),
     };
-    let invalid = |status| html(page::invalid_code(&tpl, lang), status, &cfg.frame_ancestors);
+    let invalid = |status| html(page::invalid_code(&tpl.html, lang), status, &tpl);
     let payload = match submit::open_code(segment, cfg) {
         Ok(p) => p,
         Err(e) => return invalid(e.status),
@@ -285,7 +313,7 @@ async fn landing(
         Ok(d) => d,
         Err(e) => return api_error(&e),
     };
-    let entry = match lookup(&db, payload.code).await {
+    let entry = match lookup(&db, cfg, payload.code).await {
         Ok(l) => match submit::entry_for(&payload, l) {
             Ok(e) => e,
             Err(e) => return invalid(e.status),
@@ -293,7 +321,7 @@ async fn landing(
         Err(e) => return api_error(&e),
     };
     let body = page::landing(
-        &tpl,
+        &tpl.html,
         &Landing {
             lang,
             segment,
@@ -305,7 +333,7 @@ async fn landing(
             refused,
         },
     );
-    let r = html(body, status, &cfg.frame_ancestors)?;
+    let r = html(body, status, &tpl)?;
     let cookie = req.headers().get("Cookie")?;
     if submit::cookie_device(cookie.as_deref()).is_none() {
         let secure = if req.url()?.scheme() == "https" {
@@ -337,7 +365,7 @@ async fn accept(
 ) -> std::result::Result<(store::Accepted, submit::Checked), ApiError> {
     let payload = submit::open_code(&sub.code, cfg)?;
     let db = db(env)?;
-    let entry = submit::entry_for(&payload, lookup(&db, payload.code).await?)?;
+    let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?)?;
     let c = submit::check(sub, via, payload, entry, cfg, now())?;
     let accepted = match batch(&db, &store::accept(&c, cfg)).await {
         Ok(results) => results
@@ -402,7 +430,7 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
     let ct = req.headers().get("Content-Type")?;
     let cookie = req.headers().get("Cookie")?;
     let body = req.bytes().await.unwrap_or_default();
-    let tpl = match template(&req, env).await {
+    let tpl = match template(&req, env, cfg).await {
         Ok(t) => t,
         Err(e) => return api_error(&e),
     };
@@ -414,34 +442,32 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
         Ok(p) => p,
         Err(e) => {
             let lang = lang_of(&req);
-            let msg = page::message(&tpl, lang, e.message(lang), &[], "error");
-            return html(msg, e.status, &cfg.frame_ancestors);
+            let msg = page::message(&tpl.html, lang, e.message(lang), &[], "error");
+            return html(msg, e.status, &tpl);
         }
     };
     let lang = post.lang.unwrap_or_else(|| lang_of(&req));
     match accept(env, ctx, cfg, &post.submission, Via::Form).await {
         Ok((a, c)) => html(
             page::thanks(
-                &tpl,
+                &tpl.html,
                 lang,
                 c.rating.level,
                 c.rating.phone.is_some(),
                 a.assess_number > 1,
             ),
             200,
-            &cfg.frame_ancestors,
+            &tpl,
         ),
         // Code problems: the invalid page. Everything else: the form again, as it was filled in,
         // with a fresh challenge and the reason on top.
-        Err(e) if e.code.starts_with("qr.") => html(
-            page::invalid_code(&tpl, lang),
-            e.status,
-            &cfg.frame_ancestors,
-        ),
+        Err(e) if e.code.starts_with("qr.") => {
+            html(page::invalid_code(&tpl.html, lang), e.status, &tpl)
+        }
         Err(e) if e.status == 503 => html(
-            page::message(&tpl, lang, e.message(lang), &[], "error"),
+            page::message(&tpl.html, lang, e.message(lang), &[], "error"),
             503,
-            &cfg.frame_ancestors,
+            &tpl,
         ),
         Err(e) => {
             let seg = &post.submission.code;
@@ -494,6 +520,11 @@ async fn write_all(
     batch(db, stmts)
         .await
         .map_err(|e| internal("admin write", e))?;
+    LOOKUPS.with(|slot| {
+        if let Some(c) = slot.borrow_mut().as_mut() {
+            c.clear();
+        }
+    });
     Ok(json(
         serde_json::json!({"ok": true, "entries": entries}).to_string(),
         200,
@@ -742,21 +773,19 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             if !segment.is_empty() && !segment.contains('/') {
                 landing(&req, &env, &cfg, lang_of(&req), segment, 200, None).await
             } else {
-                let tpl = template(&req, &env).await.unwrap_or_default();
+                let tpl = match template(&req, &env, &cfg).await {
+                    Ok(t) => t,
+                    Err(e) => return api_error(&e),
+                };
                 let lang = lang_of(&req);
+                let scan = Bilingual(
+                    "请使用微信或政务App扫描窗口的二维码进行评价",
+                    "Scan the QR code at the service window to rate it",
+                );
                 html(
-                    page::message(
-                        &tpl,
-                        lang,
-                        match lang {
-                            Lang::Zh => "请使用微信或政务App扫描窗口的二维码进行评价",
-                            Lang::En => "Scan the QR code at the service window to rate it",
-                        },
-                        &[],
-                        "home",
-                    ),
+                    page::message(&tpl.html, lang, scan.get(lang), &[], "home"),
                     404,
-                    &cfg.frame_ancestors,
+                    &tpl,
                 )
             }
         }

@@ -4,6 +4,7 @@
 
 use crate::error::{ApiError, Lang};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use wire::directory::Entry;
 use wire::rating::{COMMENT_MAX_CHARS, Level, TAG_CONTENT_VERSION};
@@ -31,6 +32,44 @@ pub fn esc(out: &mut String, s: &str) {
 
 fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
     Bilingual(zh, en).get(lang)
+}
+
+/// The page's Content-Security-Policy: own origin only, WebAssembly compilation allowed, and
+/// the template's one inline stylesheet (inlined so the first paint needs no second request)
+/// allowed by its hash, nothing else inline.
+pub fn csp(template: &str, frame_ancestors: &str) -> String {
+    let style = template
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(css, _)| format!(" 'sha256-{}'", base64(&Sha256::digest(css.as_bytes()))))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'{style}; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+}
+
+/// Standard base64 with padding (what CSP hashes are written in).
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// What a citizen had chosen in the plain form, kept when the edge sends the form back.
@@ -392,6 +431,22 @@ mod tests {
         assert!(html.contains("等了&lt;两&gt;小时</textarea>"));
         assert!(html.contains("value=\"13800138000\""));
         assert!(html.contains("role=\"alert\">Too many"));
+    }
+
+    #[test]
+    fn csp_allows_exactly_the_inline_stylesheet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        // echo -n 'a{}' | openssl dgst -sha256 -binary | base64
+        let c = csp("<head><style>a{}</style></head>", "'self'");
+        assert!(
+            c.contains("style-src 'self' 'sha256-X1RutGBrXCt9KkSaXMK7tHftWiRscFHOhxsS8tv8hBk='"),
+            "{c}"
+        );
+        assert!(c.ends_with("frame-ancestors 'self'"));
+        assert!(csp("<head></head>", "'self'").contains("style-src 'self';"));
     }
 
     #[test]

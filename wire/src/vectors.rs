@@ -567,7 +567,8 @@ pub fn generate() -> String {
         code: staff_code,
         issued_at: t0,
         nonce: det16("challenge nonce 1"),
-        difficulty: challenge::DEFAULT_DIFFICULTY,
+        // Pinned: the vectors do not follow the edge's default.
+        difficulty: 14,
     };
     let ch_case = |name: &str,
                    what: &str,

@@ -138,3 +138,365 @@ pub fn qr_gen(root: &Path) -> Result<()> {
 fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
+
+/// Latency samples of one load phase, in microseconds.
+struct Load {
+    name: &'static str,
+    ok: usize,
+    failed: usize,
+    secs: f64,
+    micros: Vec<u64>,
+}
+
+impl Load {
+    fn print(mut self, target_rps: f64) {
+        self.micros.sort_unstable();
+        let pct = |p: f64| {
+            self.micros
+                .get(
+                    ((self.micros.len() as f64 * p) as usize)
+                        .min(self.micros.len().saturating_sub(1)),
+                )
+                .map_or(0.0, |us| *us as f64 / 1000.0)
+        };
+        let rps = self.ok as f64 / self.secs;
+        println!(
+            "  {:<11} {:>7.0} req/s   p50 {:>6.1} ms   p99 {:>6.1} ms   ({} ok, {} failed, {:.1} s)   target ≥ {target_rps} req/s   {}",
+            self.name,
+            rps,
+            pct(0.50),
+            pct(0.99),
+            self.ok,
+            self.failed,
+            self.secs,
+            verdict(rps >= target_rps && self.failed == 0)
+        );
+    }
+}
+
+/// `conns` threads, each with its own keep-alive connection, call `job(agent, thread, i)` until
+/// `secs` pass or the job has nothing left (`None`); `Some(true)` counts as success.
+fn load(
+    name: &'static str,
+    conns: usize,
+    secs: f64,
+    job: impl Fn(&ureq::Agent, usize, usize) -> Option<bool> + Sync,
+) -> Load {
+    let start = Instant::now();
+    let per_thread: Vec<(usize, usize, Vec<u64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..conns)
+            .map(|thread| {
+                let job = &job;
+                s.spawn(move || {
+                    let agent = ureq::AgentBuilder::new().build();
+                    let (mut ok, mut failed, mut lat) = (0, 0, vec![]);
+                    let mut i = 0;
+                    while start.elapsed().as_secs_f64() < secs {
+                        let t = Instant::now();
+                        match job(&agent, thread, i) {
+                            None => break,
+                            Some(true) => {
+                                ok += 1;
+                                lat.push(t.elapsed().as_micros() as u64);
+                            }
+                            Some(false) => failed += 1,
+                        }
+                        i += 1;
+                    }
+                    (ok, failed, lat)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("load thread"))
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let mut out = Load {
+        name,
+        ok: 0,
+        failed: 0,
+        secs,
+        micros: vec![],
+    };
+    for (ok, failed, lat) in per_thread {
+        out.ok += ok;
+        out.failed += failed;
+        out.micros.extend(lat);
+    }
+    out
+}
+
+/// A 200 whose body was read to the end (the keep-alive connection is reused).
+fn ok_body(r: Result<ureq::Response, ureq::Error>) -> bool {
+    r.ok()
+        .filter(|r| r.status() == 200)
+        .and_then(|r| r.into_string().ok())
+        .is_some()
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?.len())
+}
+
+const CONNS: usize = 20;
+const SECS: f64 = 10.0;
+
+/// A bounded load on 127.0.0.1 against the local worker (wrangler dev, workerd, local D1):
+/// landing pages, then submissions, 20 connections for 10 s each; and the bundle's size.
+pub fn edge(root: &Path) -> Result<()> {
+    use wire::challenge::{CHALLENGE_LEN, Challenge};
+    use wire::directory::{Directory, Entry};
+    use wire::key::{KeyPurpose, Keyring};
+    use wire::qr::QrPayload;
+    use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION};
+    use wire::submission::Submission;
+    use wire::time::Day;
+    use xtask::edge;
+
+    let tools = setup::all()?;
+    let keys = edge::build_stack(&tools, root)?;
+    let state = root.join("target/bench/edge");
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state)?;
+    edge::migrate(&tools, root, &state)?;
+    // Challenges are made below, the moment before they are used: no dwell time to wait for.
+    let vars = [("CHALLENGE_MIN_AGE_SECS", "0".to_string())];
+    let worker = edge::start(
+        &tools,
+        root,
+        &keys,
+        &edge::WorkerOptions {
+            port: edge::free_port()?,
+            state: &state,
+            vars: &vars,
+            log: state.join("wrangler.log"),
+        },
+    )?;
+    let entries: Vec<Entry> = (0..CONNS)
+        .map(|i| Entry::example(&format!("B{i:02}"), Some(&format!("BS{i:02}"))))
+        .collect();
+    let body = Directory::new(entries.clone()).to_json();
+    ureq::put(&format!("{}/admin/directory", worker.base))
+        .set("Authorization", &format!("Bearer {}", keys.admin_token))
+        .send_string(&body)?;
+    let qr = Keyring::parse(KeyPurpose::Qr, &keys.qr)?.current().clone();
+    let challenge_key = Keyring::parse(KeyPurpose::Challenge, &keys.challenge)?
+        .current()
+        .clone();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let today = Day::from_unix(now() as i64).context("clock")?;
+    let segments: Vec<String> = entries
+        .iter()
+        .map(|e| QrPayload::seal(e.code, today, &qr))
+        .collect();
+
+    // Submissions are prepared before the clock starts: each a fresh challenge sealed with this
+    // machine's challenge key (what a landing page hands out), solved at the default difficulty,
+    // from a new device, so every one is a new rating written to D1.
+    let per_thread = 300;
+    let issued = now() - 5;
+    let subs: Vec<Vec<String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..CONNS)
+            .map(|t| {
+                let (segments, entries, key) = (&segments, &entries, &challenge_key);
+                s.spawn(move || {
+                    (0..per_thread)
+                        .map(|i| {
+                            let mut nonce = [0u8; 16];
+                            nonce[..8].copy_from_slice(&(t as u64).to_be_bytes());
+                            nonce[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                            let c = Challenge {
+                                kid: 0,
+                                code: entries[t].code,
+                                issued_at: issued,
+                                nonce,
+                                difficulty: wire::challenge::DEFAULT_DIFFICULTY,
+                            };
+                            let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(key);
+                            let pow = wire::challenge::solve(&bytes, c.difficulty, 0, u32::MAX)
+                                .expect("solvable");
+                            Submission {
+                                code: segments[t].clone(),
+                                challenge: c.seal(key),
+                                pow,
+                                id: Id128(nonce),
+                                device: Id128(nonce),
+                                rating: RatingInput {
+                                    level: Level::Satisfied,
+                                    tags: vec![413],
+                                    tag_version: TAG_CONTENT_VERSION,
+                                    matter: None,
+                                    comment: "窗口服务态度好".into(),
+                                    phone: None,
+                                    consent: false,
+                                },
+                                website: String::new(),
+                            }
+                            .to_json()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("solver")).collect()
+    });
+
+    let landing = load("landing", CONNS, SECS, |agent, t, _| {
+        let r = agent
+            .get(&format!("{}/{}", worker.base, segments[t]))
+            .call();
+        Some(ok_body(r))
+    });
+    let submit = load("submission", CONNS, SECS, |agent, t, i| {
+        let body = subs[t].get(i)?;
+        let r = agent
+            .post(&format!("{}/api/rate", worker.base))
+            .set("Content-Type", "application/json")
+            .send_string(body);
+        Some(ok_body(r))
+    });
+
+    let wasm = std::fs::read(root.join("edge/build/index_bg.wasm"))?;
+    let js = std::fs::read(root.join("edge/build/index.js"))?;
+    let bundle_gz = gzip_len(&wasm)? + gzip_len(&js)?;
+    println!(
+        "edge benchmark: wrangler dev (workerd, local D1) on 127.0.0.1, {CONNS} connections, {SECS:.0} s a phase, {} cores shared with the load",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    landing.print(500.0);
+    submit.print(150.0);
+    println!(
+        "  bundle      {:.0} KB gzip (wasm {:.0} KB raw, glue {:.0} KB raw)   target ≤ 300 KB gzip   {}",
+        bundle_gz as f64 / 1024.0,
+        wasm.len() as f64 / 1024.0,
+        js.len() as f64 / 1024.0,
+        verdict(bundle_gz <= 300 * 1024)
+    );
+    Ok(())
+}
+
+/// The page's bytes (raw, gzip, brotli) and, in headless Chromium with CDP throttling
+/// (1.6 Mbps, 150 ms RTT, 4× CPU), the median of 5 fresh loads; then the proof of work's solve
+/// time at 6× CPU (the calibration of the default difficulty).
+pub fn app(root: &Path) -> Result<()> {
+    use xtask::edge;
+    let tools = setup::all()?;
+    let keys = edge::build_stack(&tools, root)?;
+    let state = root.join("target/bench/app");
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state)?;
+    edge::migrate(&tools, root, &state)?;
+    let worker = edge::start(
+        &tools,
+        root,
+        &keys,
+        &edge::WorkerOptions {
+            port: edge::free_port()?,
+            state: &state,
+            vars: &[],
+            log: state.join("wrangler.log"),
+        },
+    )?;
+    let sheets = state.join("sheets");
+    edge::sample_sheets(root, &keys, &format!("{}/", worker.base), &sheets)?;
+    worker.load(&sheets)?;
+    let manifest = std::fs::read_to_string(sheets.join("manifest.csv"))?;
+    let url = manifest
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').find(|f| f.starts_with(&worker.base)))
+        .context("a URL in the manifest")?
+        .to_owned();
+    // The landing page as served (the template filled in by the edge), compressed like a CDN would.
+    let html = ureq::get(&url).call()?.into_string()?;
+    let html_br = {
+        use std::io::Write;
+        let mut out = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+            w.write_all(html.as_bytes())?;
+        }
+        out.len()
+    };
+
+    println!("app benchmark: {url}");
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9}",
+        "asset", "raw", "gzip", "brotli"
+    );
+    let mut total_br = html_br;
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9}",
+        "landing page (as served)",
+        html.len(),
+        "",
+        html_br
+    );
+    // What the page loads: the files its HTML names (the stylesheet is inlined in it).
+    let dir = root.join("target/site/assets");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| (n.ends_with(".js") || n.ends_with(".wasm")) && html.contains(n.as_str()))
+        .collect();
+    names.sort();
+    for n in &names {
+        let len = |suffix: &str| -> Result<usize> {
+            Ok(std::fs::metadata(dir.join(format!("{n}{suffix}")))?.len() as usize)
+        };
+        let br = len(".br")?;
+        println!("  {:<28} {:>9} {:>9} {:>9}", n, len("")?, len(".gz")?, br);
+        total_br += br;
+    }
+    println!(
+        "  total transfer (brotli): {:.1} KB   target ≤ 60 KB   {}",
+        total_br as f64 / 1024.0,
+        verdict(total_br <= 60 * 1024)
+    );
+    let out = Command::new("node")
+        .arg(root.join("e2e/bench-app.mjs"))
+        .args([url.as_str(), "5", "15"])
+        .current_dir(root)
+        .output()
+        .context("node")?;
+    if !out.status.success() {
+        bail!("bench-app.mjs: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let ms = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "  Chromium, 1.6 Mbps / 150 ms RTT / 4× CPU, median of {} fresh loads:",
+        v["loads"]
+    );
+    println!(
+        "    header and levels visible (first paint): {:.0} ms   target ≤ 500 ms   {}",
+        ms("header_ms"),
+        verdict(ms("header_ms") <= 500.0)
+    );
+    println!(
+        "    app interactive: {:.0} ms   target ≤ 900 ms   {}",
+        ms("interactive_ms"),
+        verdict(ms("interactive_ms") <= 900.0)
+    );
+    println!(
+        "    bytes on the wire (headers included): {:.1} KB",
+        ms("transfer_bytes") / 1024.0
+    );
+    println!(
+        "  proof of work at difficulty {}, 6× CPU, {} fresh challenges: median {:.0} ms, max {:.0} ms   target median ≤ 300 ms   {}",
+        wire::challenge::DEFAULT_DIFFICULTY,
+        v["pow_loads"],
+        ms("pow_6x_median_ms"),
+        ms("pow_6x_max_ms"),
+        verdict(ms("pow_6x_median_ms") <= 300.0)
+    );
+    Ok(())
+}

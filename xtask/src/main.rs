@@ -35,7 +35,7 @@ fn run() -> Result<()> {
         ["export", file] => export(file),
         ["test"] => test(),
         ["vectors"] => vectors(),
-        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen"]),
+        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app"]),
         ["bench", what] => bench(&[what]),
         ["setup"] => setup::all().map(|_| ()),
         ["help" | "-h" | "--help"] => {
@@ -182,6 +182,8 @@ fn bench(which: &[&str]) -> Result<()> {
         match *w {
             "wire" => bench::wire(&root)?,
             "qr-gen" => bench::qr_gen(&root)?,
+            "edge" => bench::edge(&root)?,
+            "app" => bench::app(&root)?,
             other => bail!("no benchmark {other:?}; {USAGE}"),
         }
     }

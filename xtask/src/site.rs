@@ -1,7 +1,7 @@
 //! The app's build pipeline, ours rather than trunk's: cargo (size profile) → wasm-bindgen
 //! `--target web` (Cargo.lock's version) → wasm-opt -Oz (npm binaryen 132) → esbuild (minified
 //! loader + glue) → content-hashed names → `.br` and `.gz` beside each file, in `target/site`,
-//! which the worker serves.
+//! which the worker serves. The stylesheet is inlined into `index.html`.
 
 use crate::setup::Tools;
 use crate::sh;
@@ -10,13 +10,6 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-pub struct Asset {
-    pub name: String,
-    pub raw: usize,
-    pub gzip: usize,
-    pub brotli: usize,
-}
 
 fn hashed(name: &str, bytes: &[u8]) -> String {
     let h = Sha256::digest(bytes);
@@ -27,7 +20,7 @@ fn hashed(name: &str, bytes: &[u8]) -> String {
     }
 }
 
-fn compress(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
+fn compress(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let gz = gz.finish()?;
@@ -38,7 +31,7 @@ fn compress(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
     }
     std::fs::write(with_suffix(path, ".gz"), &gz)?;
     std::fs::write(with_suffix(path, ".br"), &br)?;
-    Ok((gz.len(), br.len()))
+    Ok(())
 }
 
 fn with_suffix(p: &Path, s: &str) -> PathBuf {
@@ -47,8 +40,8 @@ fn with_suffix(p: &Path, s: &str) -> PathBuf {
     PathBuf::from(o)
 }
 
-/// Builds `target/site` and returns its assets with their sizes (index.html last).
-pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
+/// Builds `target/site`.
+pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let target = root.join("target");
     sh::run(sh::cargo(root).args([
         "build",
@@ -93,8 +86,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
     let _ = std::fs::remove_dir_all(&site);
     let assets_dir = site.join("assets");
     std::fs::create_dir_all(&assets_dir)?;
-    let mut out = vec![];
-    let mut put = |name: &str, bytes: &[u8], hash: bool| -> Result<String> {
+    let put = |name: &str, bytes: &[u8], hash: bool| -> Result<String> {
         let final_name = if hash {
             hashed(name, bytes)
         } else {
@@ -102,13 +94,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
         };
         let path = assets_dir.join(&final_name);
         std::fs::write(&path, bytes)?;
-        let (gzip, brotli) = compress(&path, bytes)?;
-        out.push(Asset {
-            name: format!("assets/{final_name}"),
-            raw: bytes.len(),
-            gzip,
-            brotli,
-        });
+        compress(&path, bytes)?;
         Ok(final_name)
     };
     let wasm_name = put("app.wasm", &wasm_bytes, true)?;
@@ -136,7 +122,6 @@ pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
             .arg(format!("--outfile={}", bundled.display())),
     )?;
     let js_name = put("app.js", &std::fs::read(&bundled)?, true)?;
-    let css_name = put("app.css", &std::fs::read(root.join("style/app.css"))?, true)?;
 
     for f in std::fs::read_dir(root.join("public"))? {
         let f = f?;
@@ -158,21 +143,19 @@ pub fn build(tools: &Tools, root: &Path) -> Result<Vec<Asset>> {
             bail!("app/index.html lacks the edge's marker {mark}");
         }
     }
+    // The stylesheet is inlined (about 1.5 KB compressed): the first paint, header and levels
+    // included, then needs nothing but the HTML. The edge allows it by its hash in the CSP.
+    const CSS_LINK: &str = r#"<link rel="stylesheet" href="/assets/app.css">"#;
+    let css = std::fs::read_to_string(root.join("style/app.css"))?;
+    if !template.contains(CSS_LINK) || css.contains("</style") {
+        bail!("app/index.html must link the stylesheet as {CSS_LINK}, and the CSS hold no </style");
+    }
+    let template = template.replace(CSS_LINK, &format!("<style>{}</style>", css.trim()));
     let html = template
-        .replace("/assets/app.css", &format!("/assets/{css_name}"))
         .replace("/assets/app.js", &format!("/assets/{js_name}"))
         .replace("/assets/app_bg.wasm", &format!("/assets/{wasm_name}"));
     let index = site.join("index.html");
+    // The edge fills the template per request: it is read raw, never sent as it is.
     std::fs::write(&index, &html)?;
-    let (gzip, brotli) = compress(&index, html.as_bytes())?;
-    // The edge fills the template per request; only the raw file is read.
-    std::fs::remove_file(with_suffix(&index, ".gz"))?;
-    std::fs::remove_file(with_suffix(&index, ".br"))?;
-    out.push(Asset {
-        name: "index.html (template)".into(),
-        raw: html.len(),
-        gzip,
-        brotli,
-    });
-    Ok(out)
+    Ok(())
 }

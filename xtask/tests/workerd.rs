@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use wire::challenge::{CHALLENGE_LEN, Challenge};
+use wire::challenge::{CHALLENGE_LEN, Challenge, DEFAULT_DIFFICULTY};
 use wire::directory::{Directory, Entry};
 use wire::key::{Key, KeyPurpose, Keyring};
 use wire::qr::{CodeId, QrPayload, Revocation, Revocations, StaffRef};
@@ -412,7 +412,7 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     let mut cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![];
     let good = |r: RatingInput| sub(&seg, &ch, dev, r);
     // Expired (issued 31 minutes ago), other code, unsolved, spliced, no work at all.
-    let old = mk(now() - 31 * 60, e.code, 14);
+    let old = mk(now() - 31 * 60, e.code, DEFAULT_DIFFICULTY);
     cases.push((
         sub(&seg, &old, dev, input(Level::Satisfied, &[]))
             .to_json()
@@ -432,7 +432,11 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     ));
     let mut unsolved = good(input(Level::Satisfied, &[]));
     unsolved.pow = unsolved.pow.wrapping_add(1);
-    while wire::challenge::pow_ok(&Challenge::decode(&ch).unwrap().1, unsolved.pow, 14) {
+    while wire::challenge::pow_ok(
+        &Challenge::decode(&ch).unwrap().1,
+        unsolved.pow,
+        DEFAULT_DIFFICULTY,
+    ) {
         unsolved.pow += 1;
     }
     cases.push((
@@ -631,8 +635,10 @@ fn replays_amends_floods_and_export(w: &Worker) {
             ..sub(&seg, ch, dev, input(Level::Satisfied, &[]))
         };
         let mut s = s;
-        if wire::challenge::pow_ok(&Challenge::decode(ch).unwrap().1, 0, 14) {
-            s.pow = 1; // the one-in-16384 chance that 0 solves it
+        // Skip the one-in-8192 counters that happen to solve it.
+        while wire::challenge::pow_ok(&Challenge::decode(ch).unwrap().1, s.pow, DEFAULT_DIFFICULTY)
+        {
+            s.pow += 1;
         }
         let (st, _) = post(w, s.to_json().as_bytes());
         if st == 200 {

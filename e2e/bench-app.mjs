@@ -1,0 +1,66 @@
+// `cargo xtask bench app`, browser part: fresh loads of one landing page in Debian's chromium with
+// CDP throttling. Prints one JSON object of medians.
+// usage: node e2e/bench-app.mjs <url> <loads> <pow-loads>
+import { chromium } from "playwright-core";
+
+const [url, loads = "5", powLoads = "15"] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+});
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+async function load(cpu, network) {
+  const ctx = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: "zh-CN" });
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  if (network) {
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false, latency: 150,
+      downloadThroughput: (1.6e6) / 8, uploadThroughput: (750e3) / 8,
+    });
+  }
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: cpu });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  let bytes = 0;
+  cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
+  await page.goto(url, { waitUntil: "load" });
+  try {
+    await page.waitForFunction(() => performance.getEntriesByName("zsp:pow").length > 0, null, { timeout: 60000 });
+  } catch (e) {
+    throw new Error(`the page never finished its proof of work: ${e.message}; page errors: ${JSON.stringify(errors)}`);
+  }
+  const m = await page.evaluate(() => ({
+    // The header and the five levels are in the server-rendered HTML: its first paint shows them.
+    header: performance.getEntriesByName("first-contentful-paint")[0]?.startTime,
+    interactive: performance.getEntriesByName("zsp:interactive")[0]?.startTime,
+    pow: performance.getEntriesByName("zsp:pow")[0]?.duration,
+    levels: document.querySelectorAll(".levels .level").length,
+  }));
+  await ctx.close();
+  return { ...m, bytes };
+}
+
+const runs = [];
+for (let i = 0; i < Number(loads); i++) runs.push(await load(4, true));
+const pows = [];
+for (let i = 0; i < Number(powLoads); i++) pows.push((await load(6, false)).pow);
+await browser.close();
+if (runs.some((r) => r.levels !== 5 || r.header === undefined || r.interactive === undefined)) {
+  console.error(JSON.stringify(runs));
+  process.exit(1);
+}
+console.log(JSON.stringify({
+  header_ms: median(runs.map((r) => r.header)),
+  interactive_ms: median(runs.map((r) => r.interactive)),
+  transfer_bytes: median(runs.map((r) => r.bytes)),
+  pow_6x_median_ms: median(pows),
+  pow_6x_max_ms: Math.max(...pows),
+  loads: runs.length,
+  pow_loads: pows.length,
+}));
