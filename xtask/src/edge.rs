@@ -271,13 +271,14 @@ impl Worker {
     }
 }
 
-/// Everything `demo` and the tests need before a worker can start: the app, the worker, qr-gen
-/// (release), this machine's keys and `.dev.vars`. A worker's local database is migrated by
+/// Everything `demo` and the tests need before a worker can start: the app, the worker, qr-gen,
+/// this machine's keys and `.dev.vars`. A worker's local database is migrated by
 /// whoever starts it, in its own state folder.
 pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
     crate::site::build(tools, root)?;
     build_worker(root, tools)?;
-    sh::run(sh::cargo(root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
+    // The test profile's build (dependencies optimised): `cargo test` reuses it.
+    sh::run(sh::cargo(root).args(["build", "--quiet", "-p", "qr-gen"]))?;
     let keys = local_keys(root)?;
     write_dev_vars(root, &keys)?;
     Ok(keys)
@@ -286,7 +287,7 @@ pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
 /// Runs qr-gen on the committed sample roster with this machine's local key.
 pub fn sample_sheets(root: &Path, keys: &LocalKeys, host: &str, out: &Path) -> Result<()> {
     sh::run(
-        std::process::Command::new(root.join("target/release/qr-gen"))
+        std::process::Command::new(root.join("target/debug/qr-gen"))
             .arg("sheets")
             .arg(root.join("qr-gen/samples/roster.csv"))
             .args(["--host", host, "--key"])

@@ -66,6 +66,7 @@ pub fn all() -> Result<Tools> {
         &["wasm-bindgen", "wasm-bindgen-test-runner"],
     )?;
     let worker_build_bin = cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])?;
+    let _ = std::fs::remove_dir_all(tools_dir().join("build"));
     let node_bin = npm_ci()?;
     Ok(Tools {
         wasm_bindgen_bin,
@@ -145,7 +146,8 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
         Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["install", krate, "--version", version, "--root"])
             .arg(&partial)
-            // A separate target folder keeps the workspace's build cache out of it.
+            // One target folder for every tool (they share most dependencies), kept out of the
+            // workspace's build cache; `all` removes it once the tools are in.
             .env("CARGO_TARGET_DIR", tools_dir().join("build"))
             .current_dir(tools_dir()),
     )?;
@@ -153,7 +155,6 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
         std::fs::remove_dir_all(&dir)?;
     }
     std::fs::rename(&partial, &dir)?;
-    let _ = std::fs::remove_dir_all(tools_dir().join("build"));
     if let Some(missing) = bins.iter().find(|b| !bin.join(b).is_file()) {
         bail!("{krate} {version} installed no {missing}");
     }
