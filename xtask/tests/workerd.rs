@@ -978,3 +978,89 @@ fn journey_from_printed_sheet_to_upstream() {
     let csv = export(&w);
     assert!(csv.contains("138****5678") && csv.contains("服务态度生硬"));
 }
+
+/// The page's cases in Chromium against the local worker (`e2e/cases.mjs`): every level, 差评
+/// gating and the amend, a network failure then retry, JavaScript off, 大字模式 measured, English.
+/// What the browser did is then checked where it lands: the admin export.
+#[test]
+fn page_cases_in_chromium() {
+    let s = stack();
+    let (w, state) = worker("page-cases", &[]);
+    let windows = [
+        ("levels.5", "P5"),
+        ("levels.4", "P4"),
+        ("levels.3", "P3"),
+        ("levels.2", "P2"),
+        ("levels.1", "P1"),
+        ("gating", "PG"),
+        ("retry", "PR"),
+        ("nojs", "PN"),
+        ("large", "PL"),
+        ("en", "PE"),
+    ];
+    let entries: Vec<Entry> = windows
+        .iter()
+        .map(|(_, win)| Entry::example(win, None))
+        .collect();
+    load(&w, entries.clone());
+    let mut cases = serde_json::json!({ "levels": {} });
+    for ((case, _), e) in windows.iter().zip(&entries) {
+        let url = format!("{}/{}", w.base, segment(e));
+        match case.split_once('.') {
+            Some((_, n)) => cases["levels"][n] = url.into(),
+            None => cases[*case] = url.into(),
+        }
+    }
+    let file = state.join("cases.json");
+    std::fs::write(&file, cases.to_string()).unwrap();
+    let shots = s.root.join("target/e2e-screenshots/cases");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(s.root.join("e2e/cases.mjs"))
+        .arg(&file)
+        .arg(&shots)
+        .current_dir(&s.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("browser cases: {seen}");
+
+    // (window, level, 评价次数) of every stored rating.
+    let csv = export(&w);
+    let mut rows: Vec<(String, String, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[5].to_owned(), f[9].to_owned(), f[2].to_owned())
+        })
+        .collect();
+    rows.sort();
+    let row = |w: &str, l: &str, n: &str| (w.to_owned(), l.to_owned(), n.to_owned());
+    assert_eq!(
+        rows,
+        vec![
+            row("P1", "非常不满意", "1"),
+            row("P2", "不满意", "1"),
+            row("P3", "基本满意", "1"),
+            row("P4", "满意", "1"),
+            row("P5", "非常满意", "1"),
+            row("PG", "基本满意", "2"),
+            row("PN", "不满意", "1"),
+            row("PR", "满意", "1"),
+        ],
+        "{csv}"
+    );
+    assert!(
+        csv.contains(seen["retry"]["id"].as_str().unwrap()),
+        "the retried rating is stored under the key every attempt sent"
+    );
+    // Amended to 基本满意: the phone given with the 差评 is gone with it.
+    assert!(!csv.contains("139****1111"), "{csv}");
+}
