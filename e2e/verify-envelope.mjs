@@ -1,0 +1,77 @@
+// How a receiver checks a forwarded rating, in plain Node with no dependency: the reference for
+// integrators (README, "For integrators"), and a second, independent implementation of the
+// signature that `cargo xtask test` runs over every envelope case of wire/vectors/vectors.json.
+// usage: node e2e/verify-envelope.mjs wire/vectors/vectors.json
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+/** RFC 4648 base32 without padding (the secret part of `zspk1:upstream:<kid>:<BASE32>`). */
+function base32(text) {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of text) {
+    const v = abc.indexOf(c);
+    if (v < 0) throw new Error(`not base32: ${c}`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 0xff); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+/** Keys by id from a keyring text: `zspk1:upstream:<kid>:<BASE32>`, comma or space separated. */
+export function keyring(text) {
+  const keys = new Map();
+  for (const k of text.split(/[,\s]+/).filter(Boolean)) {
+    const [prefix, purpose, kid, secret] = k.split(":");
+    if (prefix !== "zspk1" || purpose !== "upstream") throw new Error(`not an upstream key: ${k}`);
+    keys.set(Number(kid), base32(secret));
+  }
+  return keys;
+}
+
+/**
+ * Checks `Zsp-Signature: t=<unix>,k=<kid>,v1=<hex>` over the raw body bytes: HMAC-SHA256 with
+ * the key `kid` of [0x0f ‖ "zsp-envelope-v1" ‖ t ‖ "." ‖ body]. Returns "verified" or an error
+ * code (the same codes as wire::envelope::verify).
+ */
+export function verify(keys, header, body, now, toleranceSecs = 300) {
+  const f = {};
+  for (const part of header.split(",")) {
+    const [k, v, ...rest] = part.trim().split("=");
+    if (v === undefined || rest.length || !["t", "k", "v1"].includes(k) || k in f) {
+      return "envelope.malformed_header";
+    }
+    f[k] = v;
+  }
+  if (!/^\d+$/.test(f.t ?? "") || !/^\d+$/.test(f.k ?? "") || !/^[0-9a-f]{64}$/.test(f.v1 ?? "")) {
+    return "envelope.malformed_header";
+  }
+  const key = keys.get(Number(f.k));
+  if (!key) return "envelope.unknown_key";
+  const domain = Buffer.from("zsp-envelope-v1");
+  const mac = createHmac("sha256", key)
+    .update(Buffer.from([domain.length]))
+    .update(domain)
+    .update(`${f.t}.`)
+    .update(body)
+    .digest();
+  if (!timingSafeEqual(mac, Buffer.from(f.v1, "hex"))) return "envelope.bad_signature";
+  if (Math.abs(now - Number(f.t)) > toleranceSecs) return "envelope.stale";
+  return "verified";
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const v = JSON.parse(readFileSync(process.argv[2], "utf8"));
+  const keys = keyring(v.keys.upstream.join(","));
+  let failed = 0;
+  for (const c of v.envelope) {
+    const got = verify(keys, c.signature, Buffer.from(c.body, "utf8"), c.now);
+    const want = c.expect.ok ?? c.expect.error;
+    console.log(`${got === want ? "ok  " : "FAIL"} ${c.name}: ${got}${got === want ? "" : ` (want ${want})`}`);
+    if (got !== want) failed++;
+  }
+  console.log(`${v.envelope.length - failed} of ${v.envelope.length} envelope cases agree`);
+  process.exitCode = failed ? 1 : 0;
+}
