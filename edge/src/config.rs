@@ -71,6 +71,27 @@ fn upstream_origin_ok(url: &str) -> Result<(), &'static str> {
         .map_err(|e| e.0)
 }
 
+/// The hosts allowed to frame the page, as CSP sources: `'self'`, `'none'` or `https://` origins
+/// (a leading `*.` allowed), separated by spaces. Anything else could smuggle in a directive.
+fn frame_ancestors_ok(v: &str) -> Result<String, &'static str> {
+    let ok = |s: &str| {
+        s == "'self'"
+            || s == "'none'"
+            || s.strip_prefix("https://").is_some_and(|h| {
+                let h = h.strip_prefix("*.").unwrap_or(h);
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
+            })
+    };
+    let sources: Vec<&str> = v.split_whitespace().collect();
+    if sources.iter().all(|s| ok(s)) {
+        Ok(sources.join(" "))
+    } else {
+        Err("must be 'self', 'none' or https:// origins separated by spaces")
+    }
+}
+
 impl Config {
     /// `get` answers a var or secret by name (`None` or empty when unset).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -149,7 +170,10 @@ impl Config {
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
             sweep_lease_secs: num("SWEEP_LEASE_SECS", 600, 1, 86_400)?,
-            frame_ancestors: get("FRAME_ANCESTORS").unwrap_or_else(|| "'self'".to_owned()),
+            frame_ancestors: match get("FRAME_ANCESTORS") {
+                None => "'self'".to_owned(),
+                Some(v) => frame_ancestors_ok(&v).map_err(|why| err("FRAME_ANCESTORS", why))?,
+            },
             directory_cache_secs: num("DIRECTORY_CACHE_SECS", 10, 0, 300)?,
         })
     }
@@ -241,6 +265,24 @@ pub(crate) mod tests {
         assert_eq!(parse(&v).unwrap_err().var, "POW_DIFFICULTY");
 
         let mut v = vars();
+        for bad in [
+            "https://a.example; script-src *",
+            "http://app.example.cn",
+            "*",
+            "https://",
+        ] {
+            v.insert("FRAME_ANCESTORS", bad.into());
+            assert_eq!(parse(&v).unwrap_err().var, "FRAME_ANCESTORS", "{bad}");
+        }
+        v.insert(
+            "FRAME_ANCESTORS",
+            "'self'  https://*.gov.cn https://app.example.cn:8443".into(),
+        );
+        assert_eq!(
+            parse(&v).unwrap().frame_ancestors,
+            "'self' https://*.gov.cn https://app.example.cn:8443"
+        );
+        v.remove("FRAME_ANCESTORS");
         v.insert("ADMIN_TOKEN", "short".into());
         assert_eq!(parse(&v).unwrap_err().var, "ADMIN_TOKEN");
     }

@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! qr-gen keys new --kid 3301 --out 3301.key
+//! qr-gen keys new --purpose challenge --kid 1 --out challenge.key   # for the edge's secrets
 //! qr-gen sheets 名册.xlsx --host https://pj.example.gov.cn/ --key 3301.key --out 输出
 //! ```
 
 use qr_gen::{sample, sheets};
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Keys for signing QR codes.
+    /// Keys: for signing QR codes, and the edge's challenge and upstream keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -47,15 +48,37 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make a new random QR key (one per issuing authority; file mode 0600).
+    /// Make a new random key (file mode 0600): a QR key per issuing authority by default.
     New {
-        /// Key id, 0–65535: one per issuing authority (e.g. the county's region code suffix).
+        /// Key id, 0–65535: for QR keys one per issuing authority (e.g. the county's region code
+        /// suffix); for the others a new one at each rotation.
         #[arg(long)]
         kid: u16,
+        /// qr (printed codes), challenge (the edge's anti-abuse challenges) or upstream (signing
+        /// forwarded ratings; shared with the receiving platform).
+        #[arg(long, value_enum, default_value_t = Purpose::Qr)]
+        purpose: Purpose,
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Purpose {
+    Qr,
+    Challenge,
+    Upstream,
+}
+
+impl Purpose {
+    fn key(self) -> KeyPurpose {
+        match self {
+            Purpose::Qr => KeyPurpose::Qr,
+            Purpose::Challenge => KeyPurpose::Challenge,
+            Purpose::Upstream => KeyPurpose::Upstream,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -71,9 +94,9 @@ fn main() -> ExitCode {
 fn run() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Keys {
-            command: KeysCommand::New { kid, out },
+            command: KeysCommand::New { kid, purpose, out },
         } => {
-            keys_new(kid, &out)?;
+            keys_new(purpose.key(), kid, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sheets(args) => sheets::run(&args),
@@ -84,10 +107,10 @@ fn run() -> Result<ExitCode> {
     }
 }
 
-fn keys_new(kid: u16, out: &PathBuf) -> Result<()> {
+fn keys_new(purpose: KeyPurpose, kid: u16, out: &PathBuf) -> Result<()> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    let key = Key::new(KeyPurpose::Qr, kid, secret);
+    let key = Key::new(purpose, kid, secret);
     if out.exists() {
         bail!(
             "{} 已存在：为防止覆盖已在用的密钥，请换一个文件名",
@@ -111,7 +134,8 @@ fn keys_new(kid: u16, out: &PathBuf) -> Result<()> {
     );
     println!();
     println!("把它交给 edge 作为机密（多把密钥用逗号分隔，轮换时先追加新密钥）：");
-    println!("  npx wrangler secret put QR_KEYS < {}", out.display());
-    println!("本地运行时写入 edge/.dev.vars 的 QR_KEYS=… 一行。");
+    let secret = format!("{}_KEYS", purpose.as_str().to_ascii_uppercase());
+    println!("  npx wrangler secret put {secret} < {}", out.display());
+    println!("本地运行时写入 edge/.dev.vars 的 {secret}=… 一行。");
     Ok(())
 }

@@ -154,6 +154,60 @@ fn bad_options_say_what_is_wrong() {
     // A key file is never overwritten.
     let o = qr_gen(&["keys", "new", "--kid", "8", "--out", &c.key], "0");
     assert!(!o.status.success() && text(&o).contains("已存在"));
+    // The edge's other keys come from the same command, and are no use for printing.
+    let ck = c.path("challenge.key");
+    let o = qr_gen(
+        &[
+            "keys",
+            "new",
+            "--purpose",
+            "challenge",
+            "--kid",
+            "2",
+            "--out",
+            &ck,
+        ],
+        "0",
+    );
+    assert!(
+        o.status.success() && text(&o).contains("CHALLENGE_KEYS"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        std::fs::read_to_string(&ck)
+            .unwrap()
+            .starts_with("zspk1:challenge:2:")
+    );
+    let o = qr_gen(
+        &[
+            "sheets", &roster, "--host", HOST, "--key", &ck, "--out", &out,
+        ],
+        "0",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("challenge"),
+        "{}",
+        text(&o)
+    );
+    let o = qr_gen(
+        &[
+            "keys",
+            "new",
+            "--purpose",
+            "admin",
+            "--kid",
+            "3",
+            "--out",
+            &c.path("a.key"),
+        ],
+        "0",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("admin"),
+        "{}",
+        text(&o)
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
