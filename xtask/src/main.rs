@@ -2,6 +2,7 @@
 //!
 //! - `demo`: set up, then run the main job on local defaults.
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
+//! - `build`: the app, the worker and qr-gen for a deployment (`wrangler deploy` from `edge/`).
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
 //! - `bench <wire|all>`: print the benchmark figures.
 //! - `setup`: only install what is missing.
@@ -14,7 +15,7 @@ use xtask::{edge, setup, sh};
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -34,6 +35,7 @@ fn run() -> Result<()> {
         ["export"] => export("ratings.csv"),
         ["export", file] => export(file),
         ["test"] => test(),
+        ["build"] => build(),
         ["vectors"] => vectors(),
         ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app"]),
         ["bench", what] => bench(&[what]),
@@ -110,6 +112,21 @@ fn demo() -> Result<()> {
         std::thread::sleep(std::time::Duration::from_secs(30));
         worker.cron();
     }
+}
+
+/// What a deployment needs, without this machine's local keys: `wrangler deploy` takes the
+/// worker from `edge/build` and the page from `target/site`.
+fn build() -> Result<()> {
+    let tools = setup::all()?;
+    let root = setup::root();
+    xtask::site::build(&tools, &root)?;
+    edge::build_worker(&root, &tools)?;
+    sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
+    println!("page:   {}", root.join("target/site").display());
+    println!("worker: {}", root.join("edge/build").display());
+    println!("qr-gen: {}", root.join("target/release/qr-gen").display());
+    println!("next:   cd edge && npx wrangler deploy   (README, \"For operators\")");
+    Ok(())
 }
 
 fn export(file: &str) -> Result<()> {
