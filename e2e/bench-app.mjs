@@ -1,9 +1,10 @@
 // `cargo xtask bench app`, browser part: fresh loads of one landing page in Debian's chromium with
-// CDP throttling. Prints one JSON object of medians.
-// usage: node e2e/bench-app.mjs <url> <loads> <pow-loads>
+// CDP throttling. Prints one JSON object of medians. Each peer URL is loaded the same way and
+// only its first paint taken: what the same browser, network and CPU allow a smaller page.
+// usage: node e2e/bench-app.mjs <url> <loads> <pow-loads> [peer-url …]
 import { chromium } from "playwright-core";
 
-const [url, loads = "5", powLoads = "15"] = process.argv.slice(2);
+const [url, loads = "5", powLoads = "15", ...peers] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -11,7 +12,7 @@ const browser = await chromium.launch({
 });
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-async function load(cpu, network) {
+async function load(cpu, network, target = url) {
   const ctx = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: "zh-CN" });
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
@@ -29,7 +30,13 @@ async function load(cpu, network) {
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   let bytes = 0;
   cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
-  await page.goto(url, { waitUntil: "load" });
+  await page.goto(target, { waitUntil: "load" });
+  if (target !== url) {
+    await page.waitForFunction(() => performance.getEntriesByName("first-contentful-paint").length > 0);
+    const header = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0].startTime);
+    await ctx.close();
+    return { header, bytes };
+  }
   try {
     await page.waitForFunction(() => performance.getEntriesByName("zsp:pow").length > 0, null, { timeout: 60000 });
   } catch (e) {
@@ -48,6 +55,12 @@ async function load(cpu, network) {
 
 const runs = [];
 for (let i = 0; i < Number(loads); i++) runs.push(await load(4, true));
+const peerPaint = [];
+for (const p of peers) {
+  const paints = [];
+  for (let i = 0; i < Number(loads); i++) paints.push((await load(4, true, p)).header);
+  peerPaint.push({ url: p, first_paint_ms: median(paints) });
+}
 const pows = [];
 for (let i = 0; i < Number(powLoads); i++) pows.push((await load(6, false)).pow);
 await browser.close();
@@ -61,6 +74,7 @@ console.log(JSON.stringify({
   transfer_bytes: median(runs.map((r) => r.bytes)),
   pow_6x_median_ms: median(pows),
   pow_6x_max_ms: Math.max(...pows),
+  peers: peerPaint,
   loads: runs.length,
   pow_loads: pows.length,
 }));
