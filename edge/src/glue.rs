@@ -114,6 +114,8 @@ fn db(env: &Env) -> std::result::Result<D1Database, ApiError> {
 struct Template {
     html: String,
     csp: String,
+    /// The preloads as a `Link` header, sent with landing pages.
+    preload: String,
 }
 
 fn html(body: String, status: u16, t: &Template) -> Result<Response> {
@@ -233,6 +235,7 @@ async fn template(
     let html = r.text().await.map_err(|e| internal("index.html", e))?;
     let t = Rc::new(Template {
         csp: page::csp(&html, &cfg.frame_ancestors),
+        preload: page::preload_header(&html),
         html,
     });
     TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
@@ -334,6 +337,9 @@ async fn landing(
         },
     );
     let r = html(body, status, &tpl)?;
+    if !tpl.preload.is_empty() {
+        r.headers().set("Link", &tpl.preload)?;
+    }
     let cookie = req.headers().get("Cookie")?;
     if submit::cookie_device(cookie.as_deref()).is_none() {
         let secure = if req.url()?.scheme() == "https" {

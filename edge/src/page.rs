@@ -50,6 +50,40 @@ pub fn csp(template: &str, frame_ancestors: &str) -> String {
     )
 }
 
+/// The template's preloads as an HTTP `Link` header, so a browser starts fetching the script and
+/// the WebAssembly when the headers arrive instead of after parsing the head: e.g.
+/// `</assets/app-1.js>; rel=modulepreload, </assets/app-2.wasm>; rel=preload; as=fetch; crossorigin`.
+pub fn preload_header(template: &str) -> String {
+    let attr = |tag: &str, name: &str| {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[start..].split('"').next().map(str::to_owned)
+    };
+    let head = template.split("</head>").next().unwrap_or("");
+    head.split("<link ")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = &format!(" {}", rest.split('>').next()?);
+            let href = attr(tag, "href")?;
+            match attr(tag, "rel")?.as_str() {
+                "modulepreload" => Some(format!("<{href}>; rel=modulepreload")),
+                "preload" => {
+                    let cors = if tag.contains(" crossorigin") {
+                        "; crossorigin"
+                    } else {
+                        ""
+                    };
+                    Some(format!(
+                        "<{href}>; rel=preload; as={}{cors}",
+                        attr(tag, "as")?
+                    ))
+                }
+                _ => None,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Standard base64 with padding (what CSP hashes are written in).
 fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -431,6 +465,21 @@ mod tests {
         assert!(html.contains("等了&lt;两&gt;小时</textarea>"));
         assert!(html.contains("value=\"13800138000\""));
         assert!(html.contains("role=\"alert\">Too many"));
+    }
+
+    #[test]
+    fn preloads_become_a_link_header() {
+        let t = r#"<head><link rel="modulepreload" href="/assets/app-1a.js"><link rel="preload" href="/assets/app-2b.wasm" as="fetch" type="application/wasm" crossorigin><style>a{}</style></head><body><link rel="preload" href="/late"></body>"#;
+        assert_eq!(
+            preload_header(t),
+            "</assets/app-1a.js>; rel=modulepreload, </assets/app-2b.wasm>; rel=preload; as=fetch; crossorigin"
+        );
+        assert_eq!(preload_header("<head></head>"), "");
+        // The app's own template, before the build pipeline hashes the names.
+        assert_eq!(
+            preload_header(include_str!("../../app/index.html")),
+            "</assets/app.js>; rel=modulepreload, </assets/app_bg.wasm>; rel=preload; as=fetch; crossorigin"
+        );
     }
 
     #[test]
