@@ -2,14 +2,10 @@
 // CDP throttling. Prints one JSON object of medians. Each peer URL is loaded the same way and
 // only its first paint taken: what the same browser, network and CPU allow a smaller page.
 // usage: node e2e/bench-app.mjs <url> <loads> <pow-loads> [peer-url …]
-import { chromium } from "playwright-core";
+import { launch } from "./browser.mjs";
 
 const [url, loads = "5", powLoads = "15", ...peers] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-});
+const browser = await launch();
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
 async function load(cpu, network, target = url) {

@@ -7,17 +7,12 @@
 //   cases.json: {"levels": {"5": url, …, "1": url}, "gating": url, "retry": url, "nojs": url,
 //                "large": url, "en": url}
 // Prints one JSON line of what it measured; exits non-zero naming the first failed check.
-import { chromium } from "playwright-core";
+import { launch, WECHAT_UA } from "./browser.mjs";
 import { readFileSync } from "node:fs";
 
 const [casesFile, shots] = process.argv.slice(2);
 const urls = JSON.parse(readFileSync(casesFile, "utf8"));
-const WECHAT = "Mozilla/5.0 (Linux; Android 10; M2006C3LC) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0 Mobile Safari/537.36 MicroMessenger/8.0.47";
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-});
+const browser = await launch();
 const seen = {};
 let step = "start";
 
@@ -27,7 +22,7 @@ function check(ok, what) {
 
 async function phone(opts = {}) {
   const ctx = await browser.newContext({
-    viewport: { width: 360, height: 640 }, locale: "zh-CN", userAgent: WECHAT, ...opts,
+    viewport: { width: 360, height: 640 }, locale: "zh-CN", userAgent: WECHAT_UA, ...opts,
   });
   const page = await ctx.newPage();
   return { ctx, page };

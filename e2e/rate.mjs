@@ -1,21 +1,17 @@
 // Drives Debian's chromium (playwright-core, no downloaded browser) through one citizen's rating.
 // usage: node e2e/rate.mjs <url> <screenshot-dir> [revoked-url]
 // Prints one JSON line of what it saw; exits non-zero on any failure.
-import { chromium } from "playwright-core";
+import { launch, WECHAT_UA } from "./browser.mjs";
 
 const [url, shots, revoked] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-});
+const browser = await launch();
 const seen = {};
 try {
   // A cheap phone inside WeChat: 360×640, MicroMessenger user agent.
   const ctx = await browser.newContext({
     viewport: { width: 360, height: 640 },
     locale: "zh-CN",
-    userAgent: "Mozilla/5.0 (Linux; Android 10; M2006C3LC) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0 Mobile Safari/537.36 MicroMessenger/8.0.47",
+    userAgent: WECHAT_UA,
   });
   const page = await ctx.newPage();
   const foreign = [];

@@ -868,6 +868,24 @@ fn forwarding_survives_an_outage_and_a_restart() {
     );
 }
 
+/// Runs one of the `e2e/` browser scripts; what it printed, as JSON. Its own message on failure.
+fn browser(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let root = &stack().root;
+    let out = std::process::Command::new("node")
+        .arg(root.join("e2e").join(script))
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 // ---- the whole journey ------------------------------------------------------------------------
 
 /// qr-gen writes the PDF → pdftoppm renders a page → zbarimg decodes a code → Chromium opens it
@@ -934,21 +952,7 @@ fn journey_from_printed_sheet_to_upstream() {
 
     let shots = s.root.join("target/e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = std::process::Command::new("node")
-        .arg(s.root.join("e2e/rate.mjs"))
-        .arg(&url)
-        .arg(&shots)
-        .arg(row[8])
-        .current_dir(&s.root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = browser("rate.mjs", &[url.as_ref(), shots.as_ref(), row[8].as_ref()]);
     println!("browser saw: {seen}");
     assert!(seen["header"].as_str().unwrap().contains("市民中心"));
     assert!(
@@ -1015,20 +1019,7 @@ fn page_cases_in_chromium() {
     std::fs::write(&file, cases.to_string()).unwrap();
     let shots = s.root.join("target/e2e-screenshots/cases");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = std::process::Command::new("node")
-        .arg(s.root.join("e2e/cases.mjs"))
-        .arg(&file)
-        .arg(&shots)
-        .current_dir(&s.root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen = browser("cases.mjs", &[file.as_ref(), shots.as_ref()]);
     println!("browser cases: {seen}");
 
     // (window, level, 评价次数) of every stored rating.

@@ -1,0 +1,14 @@
+// The one way the e2e scripts start a browser: Debian's chromium through playwright-core (no
+// downloaded browser), headless, with everything that would reach the network on its own off.
+import { chromium } from "playwright-core";
+
+/** A cheap Android phone's WeChat: the user agent every citizen-side script uses. */
+export const WECHAT_UA = "Mozilla/5.0 (Linux; Android 10; M2006C3LC) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0 Mobile Safari/537.36 MicroMessenger/8.0.47";
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+  });
+}
