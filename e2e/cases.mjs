@@ -29,6 +29,10 @@ async function phone(opts = {}) {
 }
 
 const text = (page, sel) => page.locator(sel).first().innerText();
+// The app has taken over the form when its 大字模式 switch is there.
+const ready = (page) => page.locator("button.toggle").waitFor({ timeout: 10000 });
+const chips = (page) => page.locator(".tag-group:not([hidden]) label.chip");
+const chosen = (page, n) => page.locator(`label.level-${n} input`).isChecked();
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 // The edge wants a human dwell time (1 s in this test's worker) between landing and submitting.
 const dwell = (page) => page.waitForTimeout(1200);
@@ -40,12 +44,14 @@ try {
     step = `level ${n}`;
     const { ctx, page } = await phone();
     await page.goto(urls.levels[n]);
-    await page.locator(`button.level-${n}`).click();
-    check(await page.locator(`button.level-${n}`).getAttribute("aria-pressed") === "true",
-      "the chosen level is not marked as chosen");
-    const chips = await page.locator("button.chip").count();
-    check(chips > 0, "no reason chips after choosing a level");
-    if (n <= "3") await page.locator("button.chip").first().click();
+    await ready(page);
+    check(await chips(page).count() === 0, "reasons shown before a level is chosen");
+    await page.locator(`label.level-${n}`).click();
+    check(await chosen(page, n), "the chosen level is not marked as chosen");
+    const shown = await chips(page).count();
+    check(shown > 0 && shown < 40, `${shown} reasons shown for one level`);
+    check(await page.locator("#phone").isVisible() === (n <= "2"), "the callback phone is shown for the wrong levels");
+    if (n <= "3") await chips(page).first().click();
     await page.locator("#comment").fill(`第${n}级测试`);
     check((await text(page, ".counter")).startsWith("5 / 500"), "the comment counter is wrong");
     await dwell(page);
@@ -55,7 +61,7 @@ try {
     check(thanks.includes("感谢您的评价"), `thank-you says ${JSON.stringify(thanks)}`);
     check(thanks.includes(n <= "2" ? "您的差评将在1个工作日内核实处理" : "好差评"),
       `thank-you does not say what happens next: ${JSON.stringify(thanks)}`);
-    seen.levels[n] = { chips, thanks };
+    seen.levels[n] = { chips: shown, thanks };
     await shot(page, `level-${n}-thanks`);
     await ctx.close();
   }
@@ -65,13 +71,14 @@ try {
   {
     const { ctx, page } = await phone();
     await page.goto(urls.gating);
-    await page.locator("button.level-1").click();
-    check(await page.locator("#phone").count() === 1, "no callback phone for 非常不满意");
+    await ready(page);
+    await page.locator("label.level-1").click();
+    check(await page.locator("#phone").isVisible(), "no callback phone for 非常不满意");
     await page.locator("#submit").click();
     const noTag = await text(page, ".alert");
     check(noTag.length > 0, "a bad rating without a reason was not stopped");
     await shot(page, "gating-1-no-reason");
-    await page.locator("button.chip").nth(1).click();
+    await chips(page).nth(1).click();
     await page.locator("#phone").fill("13900001111");
     await page.locator("#submit").click();
     const noConsent = await text(page, ".alert");
@@ -90,8 +97,8 @@ try {
     await page.goto(urls.gating);
     await page.locator("#already").waitFor({ timeout: 10000 });
     seen.gating.rescan = await text(page, "#already");
-    await page.locator("button.level-3").click();
-    check(await page.locator("#phone").count() === 0, "a phone is still asked for 基本满意");
+    await page.locator("label.level-3").click();
+    check(!(await page.locator("#phone").isVisible()), "a phone is still asked for 基本满意");
     await dwell(page);
     await page.locator("#submit").click();
     await page.locator("#thanks").waitFor({ timeout: 20000 });
@@ -115,7 +122,8 @@ try {
       return route.continue();
     });
     await page.goto(urls.retry);
-    await page.locator("button.level-4").click();
+    await ready(page);
+    await page.locator("label.level-4").click();
     await page.locator("#comment").fill("网络不好也要评");
     await dwell(page);
     await page.locator("#submit").click();
@@ -123,8 +131,7 @@ try {
     const notice = await text(page, ".notice[role=status]");
     check(notice.includes("已保留"), `the failure is not explained: ${JSON.stringify(notice)}`);
     check(await page.locator("#comment").inputValue() === "网络不好也要评", "the comment was lost");
-    check(await page.locator("button.level-4").getAttribute("aria-pressed") === "true",
-      "the level was lost");
+    check(await chosen(page, 4), "the level was lost");
     await shot(page, "retry-1-offline");
     // The automatic retry meets the 503; "retry now" then gets through.
     for (let i = 0; failures.length > 0; i++) {
@@ -165,10 +172,11 @@ try {
   {
     const { ctx, page } = await phone();
     await page.goto(urls.large);
+    await ready(page);
     await page.locator("button.toggle").click();
     check(await page.evaluate(() => document.documentElement.classList.contains("big")),
       "the switch did not turn 大字模式 on");
-    await page.locator("button.level-2").click();
+    await page.locator("label.level-2").click();
     const m = await page.evaluate(() => {
       const px = (e, p) => parseFloat(getComputedStyle(e)[p]);
       const lum = (c) => {
@@ -193,11 +201,11 @@ try {
         const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
         if (ratio < minContrast) { minContrast = ratio; worst = e.textContent.trim().slice(0, 20); }
       }
-      const targets = [...document.querySelectorAll("#main button, #main select, #main textarea, #main input[type=tel], #main label.consent")]
+      const targets = [...document.querySelectorAll("#main button, #main select, #main textarea, #main input[type=tel], #main label.consent, #main label.level, #main label.chip")]
         .filter(visible)
         .map((e) => { const r = e.getBoundingClientRect(); return { w: r.width, h: r.height, what: (e.id || e.className) + " " + e.textContent.trim().slice(0, 8) }; });
       const smallest = targets.reduce((a, t) => (Math.min(t.w, t.h) < Math.min(a.w, a.h) ? t : a));
-      const unlabeled = [...document.querySelectorAll("#main input, #main select, #main textarea")]
+      const unlabeled = [...document.querySelectorAll("#main input:not([type=hidden]), #main select, #main textarea")]
         .filter((e) => e.labels.length === 0 && !e.getAttribute("aria-label")).map((e) => e.outerHTML);
       const unnamed = [...document.querySelectorAll("#main button")]
         .filter((e) => !e.innerText.trim() && !e.getAttribute("aria-label")).length;
@@ -229,7 +237,7 @@ try {
     check(zoom.scrollWidth <= zoom.width, `at 200% text the page is ${zoom.scrollWidth} px wide`);
     // The choice is remembered on the next visit.
     await page.reload();
-    await page.locator("button.level-5").waitFor();
+    await ready(page);
     check(await page.evaluate(() => document.documentElement.classList.contains("big")),
       "大字模式 was forgotten on reload");
     seen.large = { ...m, zoom };
@@ -241,8 +249,8 @@ try {
   {
     const { ctx, page } = await phone({ locale: "en-US" });
     await page.goto(urls.en);
-    await page.locator("button.level-5").waitFor();
-    seen.en = { level: await text(page, "button.level-5 .label"), lang: await page.getAttribute("html", "lang") };
+    await ready(page);
+    seen.en = { level: await text(page, "label.level-5 .label"), lang: await page.getAttribute("html", "lang") };
     check(seen.en.lang === "en" && /satisfied/i.test(seen.en.level), `English: ${JSON.stringify(seen.en)}`);
     await shot(page, "english");
     await ctx.close();

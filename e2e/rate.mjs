@@ -19,10 +19,10 @@ try {
   await page.goto(url);
   seen.header = await page.locator("#who").innerText();
   await page.screenshot({ path: `${shots}/1-landing.png`, fullPage: true });
-  // The app takes over the plain form.
-  await page.locator("button.level-2").waitFor({ timeout: 10000 });
-  await page.locator("button.level-2").click();
-  await page.locator("button.chip", { hasText: "服务态度生硬" }).click();
+  // The app takes over the plain form (its switch appears), then the citizen rates.
+  await page.locator("button.toggle").waitFor({ timeout: 10000 });
+  await page.locator("label.level-2").click();
+  await page.locator(".tag-group:not([hidden]) label.chip", { hasText: "服务态度生硬" }).click();
   await page.locator("#comment").fill("等了很久，窗口人员态度生硬");
   await page.locator("#phone").fill("13812345678");
   await page.locator(".consent input").check();

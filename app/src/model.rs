@@ -10,8 +10,6 @@ pub use wire::text::{Bilingual as T, Lang};
 // The page's own words; those the edge's plain pages share are in `wire::text`.
 pub const REASONS: T = T("评价原因（可多选）", "Reasons (choose any)");
 pub const REASONS_BAD: T = T("评价原因（至少选一项）", "Reasons (choose at least one)");
-pub const COMMENT: T = T("留言（选填）", "Comment (optional)");
-pub const PHONE: T = T("回访电话（选填）", "Callback phone (optional)");
 pub const SUBMITTING: T = T("正在提交…", "Sending…");
 pub const ALREADY: T = T(
     "您今天已评价过该窗口。如需修改，可重新选择后提交（追评）。",

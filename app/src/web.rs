@@ -1,6 +1,10 @@
-//! The browser side: boot data, storage, the background proof of work, sending, and the view.
+//! The browser side: boot data, storage, the background proof of work, sending, and the binding
+//! to the page. The edge's plain form is the page's one form: this module enhances it in place
+//! (only the chosen level's reasons, the callback only for 差评, a live counter, sending as JSON
+//! with retries) and renders with Leptos only what the form does not have: the 大字模式 switch,
+//! the status line and the thank-you.
 
-use crate::model::{self, Draft, Lang, Receipt, T};
+use crate::model::{self, Draft, Lang, Receipt};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -32,16 +36,11 @@ struct Boot {
     code: String,
     challenge: String,
     now: i64,
-    matters: Vec<(String, String)>,
 }
 
 fn read_boot() -> Option<Boot> {
     let text = document().get_element_by_id("zsp-boot")?.text_content()?;
     let v = js_sys::JSON::parse(&text).ok()?;
-    let matters = js_sys::Array::from(&get(&v, "matters"))
-        .iter()
-        .map(|m| (get_str(&m, "code"), get_str(&m, "name")))
-        .collect();
     Some(Boot {
         lang: if get_str(&v, "lang") == "en" {
             Lang::En
@@ -51,7 +50,6 @@ fn read_boot() -> Option<Boot> {
         code: get_str(&v, "code"),
         challenge: get_str(&v, "challenge"),
         now: get(&v, "now").as_f64().unwrap_or(0.0) as i64,
-        matters,
     })
 }
 
@@ -98,23 +96,18 @@ fn el<E: JsCast>(sel: &str) -> Option<E> {
         .ok()
 }
 
-/// Reads what was already chosen in the server-rendered form before the app mounted.
-fn read_fallback_form() -> Draft {
+/// What the form holds now, by the model's rules: only the chosen level's reasons, and a phone
+/// only for a 差评.
+fn read_form() -> Draft {
     use web_sys::{HtmlInputElement as Input, HtmlSelectElement, HtmlTextAreaElement};
     let mut d = Draft::default();
     if let Some(l) =
         el::<Input>("#zsp-form input[name=level]:checked").and_then(|e| Level::parse(&e.value()))
     {
         d.choose_level(l);
-        if let Ok(list) = document().query_selector_all("#zsp-form input[name=tag]:checked") {
-            for i in 0..list.length() {
-                if let Some(code) = list
-                    .item(i)
-                    .and_then(|n| n.dyn_into::<Input>().ok())
-                    .and_then(|e| e.value().parse().ok())
-                {
-                    d.toggle_tag(code);
-                }
+        for e in all::<Input>("#zsp-form input[name=tag]:checked") {
+            if let Ok(code) = e.value().parse() {
+                d.toggle_tag(code);
             }
         }
     }
@@ -130,7 +123,81 @@ fn read_fallback_form() -> Draft {
     if let Some(e) = el::<Input>("#zsp-form input[name=consent]") {
         d.consent = e.checked();
     }
+    if !d.is_bad() {
+        d.phone.clear();
+        d.consent = false;
+    }
     d
+}
+
+/// Every element matching `sel`, as the element type expected.
+fn all<E: JsCast>(sel: &str) -> Vec<E> {
+    let Ok(list) = document().query_selector_all(sel) else {
+        return vec![];
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into().ok())
+        .collect()
+}
+
+/// Makes the form show `d`: the choices, only that level's reasons, the callback only for 差评.
+/// Values are written only where they differ, so typing is never disturbed.
+fn show_draft(d: &Draft) {
+    use web_sys::{HtmlElement, HtmlInputElement as Input, HtmlSelectElement, HtmlTextAreaElement};
+    let level = d.level.map(Level::as_str);
+    for i in all::<Input>("#zsp-form input[name=level]") {
+        i.set_checked(Some(i.value().as_str()) == level);
+    }
+    for i in all::<Input>("#zsp-form input[name=tag]") {
+        i.set_checked(i.value().parse().is_ok_and(|c| d.tags.contains(&c)));
+    }
+    if let Some(f) = el::<HtmlElement>("#zsp-form .tags") {
+        f.set_hidden(level.is_none());
+    }
+    for g in all::<HtmlElement>("#zsp-form .tag-group") {
+        g.set_hidden(g.get_attribute("data-level").as_deref() != level);
+    }
+    if let Some(f) = el::<HtmlElement>("#zsp-form .callback") {
+        f.set_hidden(!d.is_bad());
+    }
+    if let Some(e) = el::<Input>("#zsp-form input[name=phone]")
+        && e.value() != d.phone
+    {
+        e.set_value(&d.phone);
+    }
+    if let Some(e) = el::<Input>("#zsp-form input[name=consent]") {
+        e.set_checked(d.consent);
+    }
+    if let Some(e) = el::<HtmlTextAreaElement>("#zsp-form textarea[name=comment]")
+        && e.value() != d.comment
+    {
+        e.set_value(&d.comment);
+    }
+    if let Some(e) = el::<HtmlSelectElement>("#zsp-form select[name=matter]")
+        && e.value() != d.matter
+    {
+        e.set_value(&d.matter);
+    }
+}
+
+/// A new element placed just before (or after) `anchor`, for a piece the form does not have.
+fn insert(tag: &str, anchor: &web_sys::Element, before: bool) -> Option<web_sys::HtmlElement> {
+    let e = document().create_element(tag).ok()?;
+    let node: &web_sys::Node = e.as_ref();
+    let placed = if before {
+        anchor.before_with_node_1(node)
+    } else {
+        anchor.after_with_node_1(node)
+    };
+    placed.ok()?;
+    e.dyn_into().ok()
+}
+
+fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let f = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(event, f.as_ref().unchecked_ref());
+    // The page lives as long as the form: the listener is never removed.
+    f.forget();
 }
 
 async fn sleep_ms(ms: i32) {
@@ -235,7 +302,7 @@ fn large_wanted() -> bool {
             .is_some_and(|v| v == "1")
 }
 
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum Phase {
     Editing,
     Sending,
@@ -244,18 +311,29 @@ enum Phase {
 }
 
 pub fn start() {
+    // The effects, tasks and views below live as long as the page: one owner for all of them.
+    let owner = Owner::new();
+    owner.with(enhance);
+    std::mem::forget(owner);
+}
+
+fn enhance() {
     let Some(boot) = read_boot() else { return };
-    let Some(main) = document().get_element_by_id("main") else {
+    let Some(form) = el::<web_sys::HtmlFormElement>("#zsp-form") else {
         return;
     };
-    let mut draft = read_fallback_form();
+    let Some(button) = el::<web_sys::HtmlButtonElement>("#zsp-form button[type=submit]") else {
+        return;
+    };
+    let lang = boot.lang;
+    let mut first = read_form();
     let draft_key = format!("zsp.draft.{}", boot.code);
-    if draft == Draft::default()
+    if first == Draft::default()
         && let Some(saved) = session()
             .and_then(|s| s.get_item(&draft_key).ok().flatten())
             .and_then(|t| Draft::from_storage(&t))
     {
-        draft = saved;
+        first = saved;
     }
     let receipt_key = format!("zsp.receipt.{}", boot.code);
     let receipt = local()
@@ -263,30 +341,10 @@ pub fn start() {
         .and_then(|t| Receipt::from_storage(&t))
         .filter(|r| r.is_for(&boot.code, boot.now));
     set_large(large_wanted());
-    main.set_inner_html("");
-    let main: web_sys::HtmlElement = main.unchecked_into();
-    leptos::mount::mount_to(main, move || {
-        view_app(boot, draft, draft_key, receipt, receipt_key)
-    })
-    .forget();
-    if let Some(p) = window().performance() {
-        let _ = p.mark("zsp:interactive");
-    }
-}
 
-fn view_app(
-    boot: Boot,
-    draft: Draft,
-    draft_key: String,
-    receipt: Option<Receipt>,
-    receipt_key: String,
-) -> impl IntoView {
-    let lang = boot.lang;
-    let tr = move |t: &T| t.get(lang);
-    let draft = RwSignal::new(draft);
+    let draft = RwSignal::new(first);
     let phase = RwSignal::new(Phase::Editing);
     let error: RwSignal<Option<(String, String)>> = RwSignal::new(None);
-    let large = RwSignal::new(large_wanted());
     let pow: RwSignal<Option<u32>> = RwSignal::new(None);
     // One idempotency key for this page's rating: every retry sends the same one.
     let id = random_id();
@@ -294,13 +352,78 @@ fn view_app(
     let retry_now = RwSignal::new(false);
     let device = device_id();
 
-    // Keep every change in the tab's storage.
+    // The app checks the form itself, and says what is missing in words.
+    form.set_no_validate(true);
+    let _ = form.class_list().add_1("js");
+    let form_el: &web_sys::Element = form.as_ref();
+    let comment = el::<web_sys::Element>("#zsp-form textarea[name=comment]");
+    let counter = comment.as_ref().and_then(|c| insert("p", c, false));
+    let status = insert("div", button.as_ref(), true);
+    let top = insert("div", form_el, true);
+
+    // What the form lacks, rendered by Leptos (mounting also starts its task executor).
+    let already = receipt.is_some();
+    if let Some(top) = top {
+        leptos::mount::mount_to(top, move || view_top(lang, already)).forget();
+    }
+    if let Some(status) = status {
+        leptos::mount::mount_to(status, move || view_status(lang, error, phase)).forget();
+    }
+    if let Some(main) = el::<web_sys::HtmlElement>("#main") {
+        leptos::mount::mount_to(main, move || view_done(lang, draft, phase)).forget();
+    }
+
+    // The form shows the draft, and the tab keeps it, on every change.
     Effect::new(move |_| {
+        draft.with(show_draft);
         let text = draft.with(Draft::to_storage);
         if let Some(s) = session() {
             let _ = s.set_item(&draft_key, &text);
         }
     });
+    // With only one level's reasons on show, the legend can say exactly what is asked.
+    if let Some(legend) = el::<web_sys::Element>("#zsp-form .tags legend") {
+        Effect::new(move |_| {
+            let words = if draft.with(Draft::is_bad) {
+                &model::REASONS_BAD
+            } else {
+                &model::REASONS
+            };
+            legend.set_text_content(Some(words.get(lang)));
+        });
+    }
+    if let Some(counter) = counter {
+        counter.set_class_name("counter");
+        let _ = counter.set_attribute("aria-live", "polite");
+        Effect::new(move |_| {
+            let n = draft.with(Draft::comment_len);
+            counter.set_text_content(Some(&format!(
+                "{n} / {COMMENT_MAX_CHARS}{}",
+                model::COUNTER.get(lang)
+            )));
+            let _ = counter
+                .class_list()
+                .toggle_with_force("over", n > COMMENT_MAX_CHARS);
+        });
+    }
+    {
+        let button = button.clone();
+        Effect::new(move |_| {
+            let p = phase.get();
+            button.set_disabled(p == Phase::Sending);
+            button.set_text_content(Some(match p {
+                Phase::Sending => model::SUBMITTING.get(lang),
+                Phase::Retrying => model::RETRY_NOW.get(lang),
+                _ => text::SUBMIT.get(lang),
+            }));
+        });
+    }
+    listen(form.as_ref(), "input", move |_| {
+        draft.set(read_form());
+        error.set(None);
+    });
+    listen(form.as_ref(), "change", move |_| draft.set(read_form()));
+
     // The proof of work, in the background from the first paint.
     {
         let challenge = boot.challenge.clone();
@@ -317,7 +440,6 @@ fn view_app(
         });
     }
 
-    let boot2 = boot.clone();
     let submit = move || {
         if let Some((field, msg)) = draft.with(|d| d.problem(lang)) {
             error.set(Some((field.to_owned(), msg.to_owned())));
@@ -325,7 +447,7 @@ fn view_app(
         }
         error.set(None);
         phase.set(Phase::Sending);
-        let boot = boot2.clone();
+        let boot = boot.clone();
         let receipt_key = receipt_key.clone();
         leptos::task::spawn_local(async move {
             while pow.get_untracked().is_none() {
@@ -391,163 +513,77 @@ fn view_app(
             }
         });
     };
-
-    let level_buttons = Level::ALL
-        .iter()
-        .map(|&l| {
-            let label = l.label(lang);
-            view! {
-                <button type="button" class=format!("level level-{}", l.provincial_code())
-                    aria-pressed=move || if draft.with(|d| d.level == Some(l)) { "true" } else { "false" }
-                    on:click=move |_| { draft.update(|d| d.choose_level(l)); error.set(None); }>
-                    <span class="stars" aria-hidden="true">{l.stars()}</span>
-                    <span class="label">{label}</span>
-                </button>
-            }
-        })
-        .collect_view();
-
-    let tags = move || {
-        draft.with(|d| d.level).map(|l| {
-            let chips = l
-                .tags()
-                .iter()
-                .map(|t| {
-                    let code = t.code;
-                    let text = t.label(lang);
-                    view! {
-                        <button type="button" class="chip"
-                            aria-pressed=move || if draft.with(|d| d.tags.contains(&code)) { "true" } else { "false" }
-                            on:click=move |_| draft.update(|d| d.toggle_tag(code))>{text}</button>
-                    }
-                })
-                .collect_view();
-            view! {
-                <fieldset class="tags">
-                    <legend>{if l.is_bad() { tr(&model::REASONS_BAD) } else { tr(&model::REASONS) }}</legend>
-                    <div class="chips">{chips}</div>
-                </fieldset>
-            }
-        })
-    };
-
-    let matters = boot.matters.clone();
-    let matter_select = (!matters.is_empty()).then(|| {
-        let options = matters
-            .into_iter()
-            .map(|(code, name)| {
-                let c2 = code.clone();
-                view! { <option value=code selected=move || draft.with(|d| d.matter == c2)>{name}</option> }
-            })
-            .collect_view();
-        view! {
-            <label class="field" for="matter">{tr(&text::MATTER)}</label>
-            <select id="matter" on:change=move |ev| draft.update(|d| d.matter = event_target_value(&ev))>
-                <option value="">{tr(&text::MATTER_OTHER)}</option>
-                {options}
-            </select>
+    listen(form.as_ref(), "submit", move |ev| {
+        ev.prevent_default();
+        match phase.get_untracked() {
+            Phase::Retrying => retry_now.set(true),
+            Phase::Editing => submit(),
+            _ => {}
         }
     });
+    // Done: the form goes, the thank-you comes.
+    {
+        let form = form.clone();
+        Effect::new(move |_| form.set_hidden(matches!(phase.get(), Phase::Done { .. })));
+    }
 
-    let callback = move || {
-        draft.with(Draft::is_bad).then(|| {
-            view! {
-                <fieldset class="callback">
-                    <legend>{tr(&model::PHONE)}</legend>
-                    <label class="sr-only" for="phone">{tr(&model::PHONE)}</label>
-                    <input id="phone" type="tel" inputmode="tel" autocomplete="tel" maxlength="20"
-                        prop:value=move || draft.with(|d| d.phone.clone())
-                        on:input=move |ev| draft.update(|d| d.phone = event_target_value(&ev)) />
-                    <label class="consent">
-                        <input type="checkbox" prop:checked=move || draft.with(|d| d.consent)
-                            on:change=move |ev| draft.update(|d| d.consent = event_target_checked(&ev)) />
-                        <span>{tr(&text::CONSENT)}</span>
-                    </label>
-                    <p class="why">{tr(&text::PHONE_WHY)}</p>
-                </fieldset>
-            }
-        })
-    };
+    if let Some(p) = window().performance() {
+        let _ = p.mark("zsp:interactive");
+    }
+}
 
-    let submit_click = submit.clone();
-    let form = move || {
-        let submit = submit_click.clone();
-        (!matches!(phase.get(), Phase::Done { .. })).then(|| {
-            view! {
-                <fieldset class="levels" role="group">
-                    <legend>{tr(&text::RATE_PROMPT)}</legend>
-                    {level_buttons.clone()}
-                </fieldset>
-                {tags}
-                {matter_select.clone()}
-                <label class="field" for="comment">{tr(&model::COMMENT)}</label>
-                <textarea id="comment" rows="4"
-                    prop:value=move || draft.with(|d| d.comment.clone())
-                    on:input=move |ev| draft.update(|d| d.comment = event_target_value(&ev))></textarea>
-                <p class="counter" class:over=move || draft.with(|d| d.comment_len() > COMMENT_MAX_CHARS) aria-live="polite">
-                    {move || format!("{} / {}{}", draft.with(Draft::comment_len), COMMENT_MAX_CHARS, tr(&model::COUNTER))}
-                </p>
-                {callback}
-                {move || error.get().map(|(code, msg)| view! {
-                    <p class="alert" role="alert">{msg}</p>
-                    // A used, stale or foreign challenge needs a fresh page; the draft is kept.
-                    {code.starts_with("challenge.").then(|| view! {
-                        <button type="button" class="button secondary" id="reload"
-                            on:click=move |_| { let _ = window().location().reload(); }>{tr(&model::RELOAD)}</button>
-                    })}
-                })}
-                {move || match phase.get() {
-                    Phase::Retrying => Some(view! {
-                        <p class="notice" role="status">{tr(&model::OFFLINE)}</p>
-                    }),
-                    _ => None,
-                }}
-                <button type="button" class="submit" id="submit"
-                    disabled=move || matches!(phase.get(), Phase::Sending)
-                    on:click=move |_| {
-                        if phase.get_untracked() == Phase::Retrying {
-                            retry_now.set(true);
-                        } else {
-                            submit();
-                        }
-                    }>
-                    {move || match phase.get() {
-                        Phase::Sending => tr(&model::SUBMITTING),
-                        Phase::Retrying => tr(&model::RETRY_NOW),
-                        _ => tr(&text::SUBMIT),
-                    }}
-                </button>
-            }
-        })
-    };
+/// Above the form: the 大字模式 switch, and 已评价 when this device rated this code today.
+fn view_top(lang: Lang, already: bool) -> impl IntoView {
+    let large = RwSignal::new(large_wanted());
+    view! {
+        <div class="topbar">
+            <button type="button" class="toggle" aria-pressed=move || if large.get() { "true" } else { "false" }
+                on:click=move |_| { let on = !large.get(); large.set(on); set_large(on); }>
+                {move || if large.get() { model::LARGE_OFF.get(lang) } else { model::LARGE.get(lang) }}
+            </button>
+        </div>
+        {already.then(|| view! { <p class="notice" role="status" id="already">{model::ALREADY.get(lang)}</p> })}
+    }
+}
 
-    let done = move || match phase.get() {
+/// Above the submit button: why it cannot be sent, or that it is being retried.
+fn view_status(
+    lang: Lang,
+    error: RwSignal<Option<(String, String)>>,
+    phase: RwSignal<Phase>,
+) -> impl IntoView {
+    view! {
+        {move || error.get().map(|(code, msg)| view! {
+            <p class="alert" role="alert">{msg}</p>
+            // A used, stale or foreign challenge needs a fresh page; the draft is kept.
+            {code.starts_with("challenge.").then(|| view! {
+                <button type="button" class="button secondary" id="reload"
+                    on:click=move |_| { let _ = window().location().reload(); }>{model::RELOAD.get(lang)}</button>
+            })}
+        })}
+        {move || (phase.get() == Phase::Retrying).then(|| view! {
+            <p class="notice" role="status">{model::OFFLINE.get(lang)}</p>
+        })}
+    }
+}
+
+/// The thank-you, once the edge has the rating: what happens next, and how to amend.
+fn view_done(lang: Lang, draft: RwSignal<Draft>, phase: RwSignal<Phase>) -> impl IntoView {
+    move || match phase.get() {
         Phase::Done { amended, phone } => {
             let level = draft
                 .with_untracked(|d| d.level)
                 .unwrap_or(Level::Satisfied);
             Some(view! {
                 <section class="message thanks" role="status" id="thanks">
-                    <h1>{tr(&text::THANKS)}</h1>
-                    {amended.then(|| view! { <p>{tr(&text::AMENDED)}</p> })}
-                    <p>{tr(text::next_steps(level, phone))}</p>
+                    <h1>{text::THANKS.get(lang)}</h1>
+                    {amended.then(|| view! { <p>{text::AMENDED.get(lang)}</p> })}
+                    <p>{text::next_steps(level, phone).get(lang)}</p>
                     <button type="button" class="button secondary"
-                        on:click=move |_| { let _ = window().location().reload(); }>{tr(&model::AMEND)}</button>
+                        on:click=move |_| { let _ = window().location().reload(); }>{model::AMEND.get(lang)}</button>
                 </section>
             })
         }
         _ => None,
-    };
-
-    view! {
-        <div class="topbar">
-            <button type="button" class="toggle" aria-pressed=move || if large.get() { "true" } else { "false" }
-                on:click=move |_| { let on = !large.get(); large.set(on); set_large(on); }>
-                {move || if large.get() { tr(&model::LARGE_OFF) } else { tr(&model::LARGE) }}
-            </button>
-        </div>
-        {receipt.map(|_| view! { <p class="notice" role="status" id="already">{tr(&model::ALREADY)}</p> })}
-        {form}
-        {done}
     }
 }

@@ -307,7 +307,7 @@ fn form_html(v: &Landing<'_>) -> String {
     );
     let _ = write!(
         f,
-        "<div class=\"hp\" aria-hidden=\"true\"><label>{}<input name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></label></div><button type=\"submit\" class=\"submit\">{}</button></form>",
+        "<div class=\"hp\" aria-hidden=\"true\"><label>{}<input name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></label></div><button type=\"submit\" class=\"submit\" id=\"submit\">{}</button></form>",
         t(lang, "请勿填写此项", "Leave this empty"),
         text::SUBMIT.get(lang),
     );
