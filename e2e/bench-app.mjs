@@ -14,6 +14,8 @@ async function load(cpu, network, target = url) {
   const cdp = await ctx.newCDPSession(page);
   await cdp.send("Network.enable");
   await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  // Over HTTPS (every deployment) Chromium asks for brotli; over this local http it would not.
+  await cdp.send("Network.setExtraHTTPHeaders", { headers: { "Accept-Encoding": "br, gzip" } });
   if (network) {
     await cdp.send("Network.emulateNetworkConditions", {
       offline: false, latency: 150,
