@@ -242,6 +242,12 @@ fn ok_body(r: Result<ureq::Response, ureq::Error>) -> bool {
         .is_some()
 }
 
+/// A landing URL whose code is 44 valid base32 characters that verify as nothing: the edge's
+/// invalid-code page, its cheapest HTML answer.
+fn forged_code_url(base: &str) -> String {
+    format!("{base}/{}", "A".repeat(44))
+}
+
 fn gzip_len(bytes: &[u8]) -> Result<usize> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -371,7 +377,7 @@ pub fn edge(root: &Path) -> Result<()> {
         Some(ok_body(r))
     });
 
-    let forged = format!("{}/{}", worker.base, "A".repeat(44));
+    let forged = forged_code_url(&worker.base);
     let peer = load("invalid", CONNS, SECS, |agent, _, _| {
         Some(match agent.get(&forged).call() {
             Err(ureq::Error::Status(400..=499, r)) => r.into_string().is_ok(),
@@ -481,7 +487,7 @@ pub fn app(root: &Path) -> Result<()> {
     );
     // Peers on the same worker, browser, network and CPU: the edge's smallest HTML page (the
     // invalid-code page: same stylesheet, no form, no script) and a one-line text file.
-    let invalid = format!("{}/{}", worker.base, "A".repeat(44));
+    let invalid = forged_code_url(&worker.base);
     let text = format!("{}/robots.txt", worker.base);
     let out = Command::new("node")
         .arg(root.join("e2e/bench-app.mjs"))

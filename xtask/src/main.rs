@@ -4,7 +4,8 @@
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
 //! - `build`: the app, the worker and qr-gen for a deployment (`wrangler deploy` from `edge/`).
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
-//! - `bench <wire|all>`: print the benchmark figures.
+//! - `bench [wire|qr-gen|edge|app|all]`: print the benchmark figures, each beside its target
+//!   and a peer.
 //! - `setup`: only install what is missing.
 
 mod bench;
