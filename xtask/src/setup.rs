@@ -149,12 +149,6 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
             // One target folder for every tool (they share most dependencies), kept out of the
             // workspace's build cache; `all` removes it once the tools are in.
             .env("CARGO_TARGET_DIR", tools_dir().join("build"))
-            // Build tools, not products: they handle a few hundred kilobytes, so a light
-            // optimisation without LTO, compiled in parallel, takes minutes off a cold run.
-            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-            .env("CARGO_PROFILE_RELEASE_LTO", "false")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
             .current_dir(tools_dir()),
     )?;
     if dir.exists() {
