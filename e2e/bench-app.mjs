@@ -8,7 +8,8 @@ const [url, loads = "5", powLoads = "15", ...peers] = process.argv.slice(2);
 const browser = await launch();
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-async function load(cpu, network, target = url) {
+/** A fresh context on `target` at `cpu`× slowdown, on the throttled network if `network`. */
+async function open(target, cpu, network) {
   const ctx = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: "zh-CN" });
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
@@ -26,19 +27,19 @@ async function load(cpu, network, target = url) {
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  let bytes = 0;
-  cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
+  const seen = { bytes: 0, errors };
+  cdp.on("Network.loadingFinished", (e) => { seen.bytes += e.encodedDataLength; });
   await page.goto(target, { waitUntil: "load" });
-  if (target !== url) {
-    await page.waitForFunction(() => performance.getEntriesByName("first-contentful-paint").length > 0);
-    const header = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0].startTime);
-    await ctx.close();
-    return { header, bytes };
-  }
+  return { ctx, page, seen };
+}
+
+/** The landing page: first paint, app interactive, proof of work done. */
+async function load(cpu, network) {
+  const { ctx, page, seen } = await open(url, cpu, network);
   try {
     await page.waitForFunction(() => performance.getEntriesByName("zsp:pow").length > 0, null, { timeout: 60000 });
   } catch (e) {
-    throw new Error(`the page never finished its proof of work: ${e.message}; page errors: ${JSON.stringify(errors)}`);
+    throw new Error(`the page never finished its proof of work: ${e.message}; page errors: ${JSON.stringify(seen.errors)}`);
   }
   const m = await page.evaluate(() => ({
     // The header and the five levels are in the server-rendered HTML: its first paint shows them.
@@ -48,7 +49,16 @@ async function load(cpu, network, target = url) {
     levels: document.querySelectorAll(".levels .level").length,
   }));
   await ctx.close();
-  return { ...m, bytes };
+  return { ...m, bytes: seen.bytes };
+}
+
+/** A peer page's first paint under the same throttling. */
+async function firstPaint(target) {
+  const { ctx, page } = await open(target, 4, true);
+  await page.waitForFunction(() => performance.getEntriesByName("first-contentful-paint").length > 0);
+  const ms = await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0].startTime);
+  await ctx.close();
+  return ms;
 }
 
 const runs = [];
@@ -56,7 +66,7 @@ for (let i = 0; i < Number(loads); i++) runs.push(await load(4, true));
 const peerPaint = [];
 for (const p of peers) {
   const paints = [];
-  for (let i = 0; i < Number(loads); i++) paints.push((await load(4, true, p)).header);
+  for (let i = 0; i < Number(loads); i++) paints.push(await firstPaint(p));
   peerPaint.push({ url: p, first_paint_ms: median(paints) });
 }
 const pows = [];

@@ -36,6 +36,13 @@ const chosen = (page, n) => page.locator(`label.level-${n} input`).isChecked();
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 // The edge wants a human dwell time (1 s in this test's worker) between landing and submitting.
 const dwell = (page) => page.waitForTimeout(1200);
+// Submits after the dwell time; the thank-you's text.
+async function rate(page) {
+  await dwell(page);
+  await page.locator("#submit").click();
+  await page.locator("#thanks").waitFor({ timeout: 20000 });
+  return text(page, "#thanks");
+}
 
 try {
   // Every level's happy path; the good levels without a reason (optional), the bad with one.
@@ -54,10 +61,7 @@ try {
     if (n <= "3") await chips(page).first().click();
     await page.locator("#comment").fill(`第${n}级测试`);
     check((await text(page, ".counter")).startsWith("5 / 500"), "the comment counter is wrong");
-    await dwell(page);
-    await page.locator("#submit").click();
-    await page.locator("#thanks").waitFor({ timeout: 20000 });
-    const thanks = await text(page, "#thanks");
+    const thanks = await rate(page);
     check(thanks.includes("感谢您的评价"), `thank-you says ${JSON.stringify(thanks)}`);
     check(thanks.includes(n <= "2" ? "您的差评将在1个工作日内核实处理" : "好差评"),
       `thank-you does not say what happens next: ${JSON.stringify(thanks)}`);
@@ -86,10 +90,7 @@ try {
     await shot(page, "gating-2-no-consent");
     await page.locator(".consent input").check();
     check(await page.locator(".alert").count() <= 1, "more than one alert");
-    await dwell(page);
-    await page.locator("#submit").click();
-    await page.locator("#thanks").waitFor({ timeout: 20000 });
-    const thanks = await text(page, "#thanks");
+    const thanks = await rate(page);
     check(thanks.includes("工作人员将在1个工作日内与您联系"), `thank-you: ${JSON.stringify(thanks)}`);
     seen.gating = { noTag, noConsent, thanks };
 
@@ -99,10 +100,7 @@ try {
     seen.gating.rescan = await text(page, "#already");
     await page.locator("label.level-3").click();
     check(!(await page.locator("#phone").isVisible()), "a phone is still asked for 基本满意");
-    await dwell(page);
-    await page.locator("#submit").click();
-    await page.locator("#thanks").waitFor({ timeout: 20000 });
-    seen.gating.amended = await text(page, "#thanks");
+    seen.gating.amended = await rate(page);
     check(seen.gating.amended.includes("追评"), `amend thank-you: ${seen.gating.amended}`);
     await shot(page, "gating-3-amended");
     await ctx.close();

@@ -96,40 +96,6 @@ fn el<E: JsCast>(sel: &str) -> Option<E> {
         .ok()
 }
 
-/// What the form holds now, by the model's rules: only the chosen level's reasons, and a phone
-/// only for a 差评.
-fn read_form() -> Draft {
-    use web_sys::{HtmlInputElement as Input, HtmlSelectElement, HtmlTextAreaElement};
-    let mut d = Draft::default();
-    if let Some(l) =
-        el::<Input>("#zsp-form input[name=level]:checked").and_then(|e| Level::parse(&e.value()))
-    {
-        d.choose_level(l);
-        for e in all::<Input>("#zsp-form input[name=tag]:checked") {
-            if let Ok(code) = e.value().parse() {
-                d.toggle_tag(code);
-            }
-        }
-    }
-    if let Some(e) = el::<HtmlTextAreaElement>("#zsp-form textarea[name=comment]") {
-        d.comment = e.value();
-    }
-    if let Some(e) = el::<HtmlSelectElement>("#zsp-form select[name=matter]") {
-        d.matter = e.value();
-    }
-    if let Some(e) = el::<Input>("#zsp-form input[name=phone]") {
-        d.phone = e.value();
-    }
-    if let Some(e) = el::<Input>("#zsp-form input[name=consent]") {
-        d.consent = e.checked();
-    }
-    if !d.is_bad() {
-        d.phone.clear();
-        d.consent = false;
-    }
-    d
-}
-
 /// Every element matching `sel`, as the element type expected.
 fn all<E: JsCast>(sel: &str) -> Vec<E> {
     let Ok(list) = document().query_selector_all(sel) else {
@@ -140,43 +106,105 @@ fn all<E: JsCast>(sel: &str) -> Vec<E> {
         .collect()
 }
 
-/// Makes the form show `d`: the choices, only that level's reasons, the callback only for 差评.
-/// Values are written only where they differ, so typing is never disturbed.
-fn show_draft(d: &Draft) {
-    use web_sys::{HtmlElement, HtmlInputElement as Input, HtmlSelectElement, HtmlTextAreaElement};
-    let level = d.level.map(Level::as_str);
-    for i in all::<Input>("#zsp-form input[name=level]") {
-        i.set_checked(Some(i.value().as_str()) == level);
+/// The edge's plain form, the page's one form: its fields, found once.
+struct Form {
+    form: web_sys::HtmlFormElement,
+    submit: web_sys::HtmlButtonElement,
+    levels: Vec<web_sys::HtmlInputElement>,
+    tags: Vec<web_sys::HtmlInputElement>,
+    /// The reasons fieldset, its legend, and one group of reasons per level.
+    reasons: Option<web_sys::HtmlElement>,
+    legend: Option<web_sys::Element>,
+    groups: Vec<web_sys::HtmlElement>,
+    matter: Option<web_sys::HtmlSelectElement>,
+    comment: Option<web_sys::HtmlTextAreaElement>,
+    callback: Option<web_sys::HtmlElement>,
+    phone: Option<web_sys::HtmlInputElement>,
+    consent: Option<web_sys::HtmlInputElement>,
+}
+
+impl Form {
+    fn find() -> Option<Form> {
+        let f = |sel: &str| format!("#zsp-form {sel}");
+        Some(Form {
+            form: el("#zsp-form")?,
+            submit: el(&f("button[type=submit]"))?,
+            levels: all(&f("input[name=level]")),
+            tags: all(&f("input[name=tag]")),
+            reasons: el(&f(".tags")),
+            legend: el(&f(".tags legend")),
+            groups: all(&f(".tag-group")),
+            matter: el(&f("select[name=matter]")),
+            comment: el(&f("textarea[name=comment]")),
+            callback: el(&f(".callback")),
+            phone: el(&f("input[name=phone]")),
+            consent: el(&f("input[name=consent]")),
+        })
     }
-    for i in all::<Input>("#zsp-form input[name=tag]") {
-        i.set_checked(i.value().parse().is_ok_and(|c| d.tags.contains(&c)));
+
+    /// What the form holds now, by the model's rules: only the chosen level's reasons, and a
+    /// phone only for a 差评.
+    fn read(&self) -> Draft {
+        let mut d = Draft::default();
+        if let Some(l) = self
+            .levels
+            .iter()
+            .find(|i| i.checked())
+            .and_then(|i| Level::parse(&i.value()))
+        {
+            d.choose_level(l);
+            for code in self.tags.iter().filter(|i| i.checked()) {
+                if let Ok(code) = code.value().parse() {
+                    d.toggle_tag(code);
+                }
+            }
+        }
+        d.comment = self.comment.as_ref().map(|e| e.value()).unwrap_or_default();
+        d.matter = self.matter.as_ref().map(|e| e.value()).unwrap_or_default();
+        if d.is_bad() {
+            d.phone = self.phone.as_ref().map(|e| e.value()).unwrap_or_default();
+            d.consent = self.consent.as_ref().is_some_and(|e| e.checked());
+        }
+        d
     }
-    if let Some(f) = el::<HtmlElement>("#zsp-form .tags") {
-        f.set_hidden(level.is_none());
-    }
-    for g in all::<HtmlElement>("#zsp-form .tag-group") {
-        g.set_hidden(g.get_attribute("data-level").as_deref() != level);
-    }
-    if let Some(f) = el::<HtmlElement>("#zsp-form .callback") {
-        f.set_hidden(!d.is_bad());
-    }
-    if let Some(e) = el::<Input>("#zsp-form input[name=phone]")
-        && e.value() != d.phone
-    {
-        e.set_value(&d.phone);
-    }
-    if let Some(e) = el::<Input>("#zsp-form input[name=consent]") {
-        e.set_checked(d.consent);
-    }
-    if let Some(e) = el::<HtmlTextAreaElement>("#zsp-form textarea[name=comment]")
-        && e.value() != d.comment
-    {
-        e.set_value(&d.comment);
-    }
-    if let Some(e) = el::<HtmlSelectElement>("#zsp-form select[name=matter]")
-        && e.value() != d.matter
-    {
-        e.set_value(&d.matter);
+
+    /// Makes the form show `d`: the choices, only that level's reasons, the callback only for
+    /// 差评. Values are written only where they differ, so typing is never disturbed.
+    fn show(&self, d: &Draft) {
+        let level = d.level.map(Level::as_str);
+        for i in &self.levels {
+            i.set_checked(Some(i.value().as_str()) == level);
+        }
+        for i in &self.tags {
+            i.set_checked(i.value().parse().is_ok_and(|c| d.tags.contains(&c)));
+        }
+        if let Some(f) = &self.reasons {
+            f.set_hidden(level.is_none());
+        }
+        for g in &self.groups {
+            g.set_hidden(g.get_attribute("data-level").as_deref() != level);
+        }
+        if let Some(f) = &self.callback {
+            f.set_hidden(!d.is_bad());
+        }
+        if let Some(e) = &self.phone
+            && e.value() != d.phone
+        {
+            e.set_value(&d.phone);
+        }
+        if let Some(e) = &self.consent {
+            e.set_checked(d.consent);
+        }
+        if let Some(e) = &self.comment
+            && e.value() != d.comment
+        {
+            e.set_value(&d.comment);
+        }
+        if let Some(e) = &self.matter
+            && e.value() != d.matter
+        {
+            e.set_value(&d.matter);
+        }
     }
 }
 
@@ -319,14 +347,10 @@ pub fn start() {
 
 fn enhance() {
     let Some(boot) = read_boot() else { return };
-    let Some(form) = el::<web_sys::HtmlFormElement>("#zsp-form") else {
-        return;
-    };
-    let Some(button) = el::<web_sys::HtmlButtonElement>("#zsp-form button[type=submit]") else {
-        return;
-    };
+    let Some(form) = Form::find() else { return };
+    let form = std::rc::Rc::new(form);
     let lang = boot.lang;
-    let mut first = read_form();
+    let mut first = form.read();
     let draft_key = format!("zsp.draft.{}", boot.code);
     if first == Draft::default()
         && let Some(saved) = session()
@@ -340,7 +364,8 @@ fn enhance() {
         .and_then(|s| s.get_item(&receipt_key).ok().flatten())
         .and_then(|t| Receipt::from_storage(&t))
         .filter(|r| r.is_for(&boot.code, boot.now));
-    set_large(large_wanted());
+    let large = large_wanted();
+    set_large(large);
 
     let draft = RwSignal::new(first);
     let phase = RwSignal::new(Phase::Editing);
@@ -353,18 +378,19 @@ fn enhance() {
     let device = device_id();
 
     // The app checks the form itself, and says what is missing in words.
-    form.set_no_validate(true);
-    let _ = form.class_list().add_1("js");
-    let form_el: &web_sys::Element = form.as_ref();
-    let comment = el::<web_sys::Element>("#zsp-form textarea[name=comment]");
-    let counter = comment.as_ref().and_then(|c| insert("p", c, false));
-    let status = insert("div", button.as_ref(), true);
-    let top = insert("div", form_el, true);
+    form.form.set_no_validate(true);
+    let _ = form.form.class_list().add_1("js");
+    let counter = form
+        .comment
+        .as_ref()
+        .and_then(|c| insert("p", c.as_ref(), false));
+    let status = insert("div", form.submit.as_ref(), true);
+    let top = insert("div", form.form.as_ref(), true);
 
     // What the form lacks, rendered by Leptos (mounting also starts its task executor).
     let already = receipt.is_some();
     if let Some(top) = top {
-        leptos::mount::mount_to(top, move || view_top(lang, already)).forget();
+        leptos::mount::mount_to(top, move || view_top(lang, large, already)).forget();
     }
     if let Some(status) = status {
         leptos::mount::mount_to(status, move || view_status(lang, error, phase)).forget();
@@ -374,15 +400,16 @@ fn enhance() {
     }
 
     // The form shows the draft, and the tab keeps it, on every change.
+    let f = form.clone();
     Effect::new(move |_| {
-        draft.with(show_draft);
+        draft.with(|d| f.show(d));
         let text = draft.with(Draft::to_storage);
         if let Some(s) = session() {
             let _ = s.set_item(&draft_key, &text);
         }
     });
     // With only one level's reasons on show, the legend can say exactly what is asked.
-    if let Some(legend) = el::<web_sys::Element>("#zsp-form .tags legend") {
+    if let Some(legend) = form.legend.clone() {
         Effect::new(move |_| {
             let words = if draft.with(Draft::is_bad) {
                 &model::REASONS_BAD
@@ -407,7 +434,7 @@ fn enhance() {
         });
     }
     {
-        let button = button.clone();
+        let button = form.submit.clone();
         Effect::new(move |_| {
             let p = phase.get();
             button.set_disabled(p == Phase::Sending);
@@ -418,11 +445,18 @@ fn enhance() {
             }));
         });
     }
-    listen(form.as_ref(), "input", move |_| {
-        draft.set(read_form());
-        error.set(None);
-    });
-    listen(form.as_ref(), "change", move |_| draft.set(read_form()));
+    // Text fields say `input`, choices say both `input` and `change` (older webviews only
+    // `change`): the draft is replaced only when the form says something new.
+    for event in ["input", "change"] {
+        let f = form.clone();
+        listen(form.form.as_ref(), event, move |_| {
+            let d = f.read();
+            if draft.with_untracked(|old| *old != d) {
+                draft.set(d);
+                error.set(None);
+            }
+        });
+    }
 
     // The proof of work, in the background from the first paint.
     {
@@ -513,7 +547,7 @@ fn enhance() {
             }
         });
     };
-    listen(form.as_ref(), "submit", move |ev| {
+    listen(form.form.as_ref(), "submit", move |ev| {
         ev.prevent_default();
         match phase.get_untracked() {
             Phase::Retrying => retry_now.set(true),
@@ -523,7 +557,7 @@ fn enhance() {
     });
     // Done: the form goes, the thank-you comes.
     {
-        let form = form.clone();
+        let form = form.form.clone();
         Effect::new(move |_| form.set_hidden(matches!(phase.get(), Phase::Done { .. })));
     }
 
@@ -533,8 +567,8 @@ fn enhance() {
 }
 
 /// Above the form: the 大字模式 switch, and 已评价 when this device rated this code today.
-fn view_top(lang: Lang, already: bool) -> impl IntoView {
-    let large = RwSignal::new(large_wanted());
+fn view_top(lang: Lang, large: bool, already: bool) -> impl IntoView {
+    let large = RwSignal::new(large);
     view! {
         <div class="topbar">
             <button type="button" class="toggle" aria-pressed=move || if large.get() { "true" } else { "false" }

@@ -71,25 +71,24 @@ fn upstream_origin_ok(url: &str) -> Result<(), &'static str> {
         .map_err(|e| e.0)
 }
 
-/// The hosts allowed to frame the page, as CSP sources: `'self'`, `'none'` or `https://` origins
-/// (a leading `*.` allowed), separated by spaces. Anything else could smuggle in a directive.
-fn frame_ancestors_ok(v: &str) -> Result<String, &'static str> {
-    let ok = |s: &str| {
-        s == "'self'"
-            || s == "'none'"
-            || s.strip_prefix("https://").is_some_and(|h| {
-                let h = h.strip_prefix("*.").unwrap_or(h);
-                !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b':')
-            })
-    };
+/// The hosts allowed to frame the page, as CSP sources: `'self'`, `'none'` or origins (a leading
+/// `*.` allowed) checked by the same host parser as qr-gen's `--host`: https, or http on loopback.
+/// Anything else could smuggle in a directive.
+fn frame_ancestors_ok(v: &str) -> Result<String, String> {
     let sources: Vec<&str> = v.split_whitespace().collect();
-    if sources.iter().all(|s| ok(s)) {
-        Ok(sources.join(" "))
-    } else {
-        Err("must be 'self', 'none' or https:// origins separated by spaces")
+    for s in &sources {
+        if *s == "'self'" || *s == "'none'" {
+            continue;
+        }
+        let Some((scheme, host)) = s.split_once("://") else {
+            return Err(format!(
+                "{s}: must be 'self', 'none' or origins like https://app.example.cn, separated by spaces"
+            ));
+        };
+        let host = host.strip_prefix("*.").unwrap_or(host);
+        BaseUrl::parse(&format!("{scheme}://{host}")).map_err(|e| format!("{s}: {}", e.0))?;
     }
+    Ok(sources.join(" "))
 }
 
 impl Config {

@@ -331,7 +331,6 @@ async fn landing(
             entry: &entry,
             challenge: &new_challenge(cfg, payload.code, cfg.difficulty),
             form_challenge: &new_challenge(cfg, payload.code, 0),
-            difficulty: cfg.difficulty,
             now: now(),
             refused,
         },

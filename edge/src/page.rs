@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use wire::directory::Entry;
-use wire::rating::{COMMENT_MAX_CHARS, Level, TAG_CONTENT_VERSION};
+use wire::rating::{COMMENT_MAX_CHARS, Level};
 use wire::text::{self, Bilingual};
 
 /// Markers in `app/index.html` that the edge replaces.
@@ -121,31 +121,23 @@ pub struct Landing<'a> {
     pub lang: Lang,
     pub segment: &'a str,
     pub entry: &'a Entry,
-    /// For the app: solved in the background at `difficulty`.
+    /// For the app: solved in the background at the difficulty it carries.
     pub challenge: &'a str,
     /// For the plain form: difficulty 0, under the stricter per-code budget.
     pub form_challenge: &'a str,
-    pub difficulty: u8,
     pub now: i64,
     /// A refused plain-form post: what was filled in, and why it was refused.
     pub refused: Option<(&'a Draft, &'a ApiError)>,
 }
 
+/// What the app reads from the page; everything it shows is already in the HTML.
 #[derive(Serialize)]
 struct Boot<'a> {
     v: u8,
     lang: &'static str,
     code: &'a str,
     challenge: &'a str,
-    difficulty: u8,
     now: i64,
-    tag_version: u16,
-    region: &'a str,
-    hall: &'a str,
-    window: &'a str,
-    dept: &'a str,
-    staff: Option<&'a str>,
-    matters: &'a [wire::directory::Matter],
 }
 
 /// Fills the template's markers. Unknown markers are left alone; a template without them still
@@ -321,15 +313,7 @@ pub fn landing(template: &str, v: &Landing<'_>) -> String {
         lang: v.lang.as_str(),
         code: v.segment,
         challenge: v.challenge,
-        difficulty: v.difficulty,
         now: v.now,
-        tag_version: TAG_CONTENT_VERSION,
-        region: &v.entry.region,
-        hall: &v.entry.hall,
-        window: &v.entry.window,
-        dept: &v.entry.dept,
-        staff: v.entry.staff_name.as_deref(),
-        matters: &v.entry.matters,
     };
     // JSON inside a <script> element: `<` is escaped so no string can close the element.
     let json = serde_json::to_string(&boot)
@@ -407,11 +391,10 @@ mod tests {
             TEMPLATE,
             &Landing {
                 lang: Lang::Zh,
-                segment: "SEG",
+                segment: "SEG</script>",
                 entry: &e,
                 challenge: "CH",
                 form_challenge: "FC",
-                difficulty: 14,
                 now: 1,
                 refused: None,
             },
@@ -420,18 +403,19 @@ mod tests {
         assert!(!html.contains("<!--zsp:"));
         assert!(html.contains("上城区&lt;市民&gt;中心"));
         assert!(
-            !html.contains("王芳</script>"),
-            "a name cannot close the boot script"
+            !html.contains("王芳</script>") && !html.contains("SEG</script>"),
+            "nothing from the request or the directory can close a script"
         );
-        assert!(html.contains("王芳\\u003c/script>"));
+        assert!(html.contains("SEG\\u003c/script>"));
         assert_eq!(html.matches("name=\"tag\"").count(), 40);
         assert!(html.contains("value=\"FC\""));
         assert!(html.contains("\"challenge\":\"CH\""));
         let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
         let json = boot.split("</script>").next().unwrap();
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        assert_eq!(v["staff"], "王芳</script>");
-        assert_eq!(v["matters"][0]["code"], "330102-SC-001");
+        assert_eq!(v["code"], "SEG</script>");
+        // Only what the app reads; who and what is in the HTML already.
+        assert_eq!(v.as_object().unwrap().len(), 5, "{v}");
     }
 
     #[test]
@@ -454,7 +438,6 @@ mod tests {
                 entry: &e,
                 challenge: "CH",
                 form_challenge: "FC",
-                difficulty: 14,
                 now: 1,
                 refused: Some((&d, &err)),
             },

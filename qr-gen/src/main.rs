@@ -9,7 +9,7 @@
 use qr_gen::{sample, sheets};
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,29 +56,17 @@ enum KeysCommand {
         kid: u16,
         /// qr (printed codes), challenge (the edge's anti-abuse challenges) or upstream (signing
         /// forwarded ratings; shared with the receiving platform).
-        #[arg(long, value_enum, default_value_t = Purpose::Qr)]
-        purpose: Purpose,
+        #[arg(long, default_value = "qr", value_parser = purpose)]
+        purpose: KeyPurpose,
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long)]
         out: PathBuf,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Purpose {
-    Qr,
-    Challenge,
-    Upstream,
-}
-
-impl Purpose {
-    fn key(self) -> KeyPurpose {
-        match self {
-            Purpose::Qr => KeyPurpose::Qr,
-            Purpose::Challenge => KeyPurpose::Challenge,
-            Purpose::Upstream => KeyPurpose::Upstream,
-        }
-    }
+/// `--purpose`, in the key files' own words.
+fn purpose(s: &str) -> Result<KeyPurpose, &'static str> {
+    KeyPurpose::parse(s).ok_or("must be qr, challenge or upstream")
 }
 
 fn main() -> ExitCode {
@@ -96,7 +84,7 @@ fn run() -> Result<ExitCode> {
         Command::Keys {
             command: KeysCommand::New { kid, purpose, out },
         } => {
-            keys_new(purpose.key(), kid, &out)?;
+            keys_new(purpose, kid, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sheets(args) => sheets::run(&args),

@@ -149,6 +149,10 @@ struct Load {
 }
 
 impl Load {
+    fn rps(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+
     /// One line of figures; with a target, whether it is met.
     fn print(mut self, target_rps: Option<f64>) {
         self.micros.sort_unstable();
@@ -160,7 +164,7 @@ impl Load {
                 )
                 .map_or(0.0, |us| *us as f64 / 1000.0)
         };
-        let rps = self.ok as f64 / self.secs;
+        let rps = self.rps();
         let target = target_rps.map_or(String::new(), |t| {
             format!(
                 "   target ≥ {t} req/s   {}",
@@ -392,10 +396,11 @@ pub fn edge(root: &Path) -> Result<()> {
         "edge benchmark: wrangler dev (workerd, local D1) on 127.0.0.1, {CONNS} connections, {SECS:.0} s a phase, {} cores shared with the load",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let share = 100.0 * landing.rps() / peer.rps();
     landing.print(Some(500.0));
     submit.print(Some(150.0));
     println!(
-        "  peer: the same worker's cheapest page (a forged code: no storage, no challenge), the ceiling of wrangler dev here"
+        "  peer: the same worker's cheapest page (a forged code: no storage, no challenge); landing pages ran at {share:.0}% of its rate"
     );
     peer.print(None);
     println!(
