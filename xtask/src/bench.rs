@@ -389,6 +389,15 @@ pub fn edge(root: &Path) -> Result<()> {
         })
     });
 
+    // The ceiling: the same wrangler dev serving a worker that only answers `ok`, with the
+    // edge stopped so that both have the machine to themselves.
+    drop(worker);
+    let hello = edge::start_hello(&tools, root, &state.join("hello"))?;
+    let ceiling = load("one-line JS", CONNS, SECS, |agent, _, _| {
+        Some(ok_body(agent.get(&format!("{}/", hello.base)).call()))
+    });
+    drop(hello);
+
     let wasm = std::fs::read(root.join("edge/build/index_bg.wasm"))?;
     let js = std::fs::read(root.join("edge/build/index.js"))?;
     let bundle_gz = gzip_len(&wasm)? + gzip_len(&js)?;
@@ -396,13 +405,21 @@ pub fn edge(root: &Path) -> Result<()> {
         "edge benchmark: wrangler dev (workerd, local D1) on 127.0.0.1, {CONNS} connections, {SECS:.0} s a phase, {} cores shared with the load",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let share = 100.0 * landing.rps() / peer.rps();
+    let share = |l: &Load| 100.0 * l.rps() / ceiling.rps();
+    let shares = format!(
+        "  landing pages ran at {:.0}% of the ceiling, submissions at {:.0}%, the forged-code page at {:.0}%",
+        share(&landing),
+        share(&submit),
+        share(&peer)
+    );
     landing.print(Some(500.0));
     submit.print(Some(150.0));
     println!(
-        "  peer: the same worker's cheapest page (a forged code: no storage, no challenge); landing pages ran at {share:.0}% of its rate"
+        "  peers: the same worker's cheapest page (a forged code: no storage, no challenge), and a one-line JavaScript worker under the same wrangler dev (its ceiling here)"
     );
     peer.print(None);
+    ceiling.print(None);
+    println!("{shares}");
     println!(
         "  bundle      {:.0} KB gzip (wasm {:.0} KB raw, glue {:.0} KB raw)   target ≤ 300 KB gzip   {}",
         bundle_gz as f64 / 1024.0,
@@ -420,6 +437,7 @@ pub fn app(root: &Path) -> Result<()> {
     use xtask::edge;
     let tools = setup::all()?;
     let keys = edge::build_stack(&tools, root)?;
+    edge::build_qr_gen(root)?;
     let state = root.join("target/bench/app");
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;

@@ -192,8 +192,6 @@ pub fn start(
     keys: &LocalKeys,
     o: &WorkerOptions<'_>,
 ) -> Result<Worker> {
-    use std::os::unix::process::CommandExt;
-    let log = std::fs::File::create(&o.log)?;
     let mut c = wrangler(tools, root);
     c.args(["dev", "--ip", "127.0.0.1", "--port"])
         .arg(o.port.to_string())
@@ -210,16 +208,53 @@ pub fn start(
     for (k, v) in o.vars {
         c.arg("--var").arg(format!("{k}:{v}"));
     }
+    spawn(c, o.port, &keys.admin_token, &o.log)
+}
+
+/// Starts `wrangler dev` with a worker of one line of JavaScript that answers every request with
+/// `ok`: what this machine's wrangler dev serves at best, the ceiling of the edge benchmark.
+pub fn start_hello(tools: &Tools, root: &Path, dir: &Path) -> Result<Worker> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join("index.js"),
+        "export default { fetch() { return new Response(\"ok\"); } };\n",
+    )?;
+    std::fs::write(
+        dir.join("wrangler.toml"),
+        "name = \"hello\"\nmain = \"index.js\"\ncompatibility_date = \"2026-01-01\"\n",
+    )?;
+    let port = free_port()?;
+    let mut c = wrangler(tools, root);
+    c.arg("dev")
+        .arg("--config")
+        .arg(dir.join("wrangler.toml"))
+        .args(["--ip", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        .arg("--inspector-port")
+        .arg(free_port()?.to_string())
+        .args([
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "warn",
+        ]);
+    spawn(c, port, "", &dir.join("wrangler.log"))
+}
+
+/// Spawns a prepared `wrangler dev` in its own process group, logging to `log`, and waits until
+/// it answers `/status` on `port`.
+fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Worker> {
+    use std::os::unix::process::CommandExt;
+    let file = std::fs::File::create(log)?;
     c.stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(file.try_clone()?)
+        .stderr(file)
         .process_group(0);
     let child = c.spawn().context("starting wrangler dev")?;
     let mut w = Worker {
         child,
-        base: format!("http://127.0.0.1:{}", o.port),
-        admin_token: keys.admin_token.clone(),
-        log: o.log.clone(),
+        base: format!("http://127.0.0.1:{port}"),
+        admin_token: admin_token.to_string(),
+        log: log.to_path_buf(),
     };
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -271,23 +306,37 @@ impl Worker {
     }
 }
 
-/// Everything `demo` and the tests need before a worker can start: the app, the worker, qr-gen,
-/// this machine's keys and `.dev.vars`. A worker's local database is migrated by
-/// whoever starts it, in its own state folder.
+/// Everything `demo` and the tests need before a worker can start: the app, the worker, this
+/// machine's keys and `.dev.vars`. A worker's local database is migrated by whoever starts it,
+/// in its own state folder.
 pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
     crate::site::build(tools, root)?;
     build_worker(root, tools)?;
-    // The test profile's build (dependencies optimised): `cargo test` reuses it.
-    sh::run(sh::cargo(root).args(["build", "--quiet", "-p", "qr-gen"]))?;
     let keys = local_keys(root)?;
     write_dev_vars(root, &keys)?;
     Ok(keys)
 }
 
-/// Runs qr-gen on the committed sample roster with this machine's local key.
+/// Builds `target/debug/qr-gen` for `sample_sheets`. Not for `cargo xtask test`: its
+/// `cargo test --workspace` builds the same binary with the whole workspace's features, and a
+/// build of qr-gen alone (other features for shared dependencies) would compile the PDF and font
+/// crates a second time.
+pub fn build_qr_gen(root: &Path) -> Result<()> {
+    sh::run(sh::cargo(root).args(["build", "--quiet", "-p", "qr-gen"]))
+}
+
+/// Runs qr-gen (`target/debug/qr-gen`) on the committed sample roster with this machine's local
+/// key.
 pub fn sample_sheets(root: &Path, keys: &LocalKeys, host: &str, out: &Path) -> Result<()> {
+    let bin = root.join("target/debug/qr-gen");
+    if !bin.is_file() {
+        bail!(
+            "{} is missing: run the tests through `cargo xtask test`, which builds it",
+            bin.display()
+        );
+    }
     sh::run(
-        std::process::Command::new(root.join("target/debug/qr-gen"))
+        std::process::Command::new(bin)
             .arg("sheets")
             .arg(root.join("qr-gen/samples/roster.csv"))
             .args(["--host", host, "--key"])

@@ -74,6 +74,7 @@ fn demo() -> Result<()> {
     let dir = root.join("target/demo");
     let state = dir.join("state");
     let keys = edge::build_stack(&tools, &root)?;
+    edge::build_qr_gen(&root)?;
     std::fs::create_dir_all(&state)?;
     edge::migrate(&tools, &root, &state)?;
     let out = dir.join("sheets");
@@ -149,7 +150,8 @@ fn export(file: &str) -> Result<()> {
 fn test() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
-    // The workerd and browser tests run the real worker, the built app and qr-gen.
+    // The workerd and browser tests run the real worker and the built app (and qr-gen, which
+    // `cargo test --workspace` builds).
     edge::build_stack(&tools, &root)?;
     let mut tally = tally::Tally::default();
     sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
