@@ -153,7 +153,13 @@ try {
     await page.goto(urls.nojs);
     check(await page.locator("#zsp-form").count() === 1, "no plain form without JavaScript");
     seen.nojs = { header: await text(page, "#who") };
+    // The form alone shows only the chosen level's reasons, and the callback only for 差评.
+    check(await page.locator("label.chip:visible").count() === 0, "reasons shown before a level was chosen");
+    check(!(await page.locator(".callback").isVisible()), "the callback shown before a bad level was chosen");
     await page.locator("label.level-2").click();
+    seen.nojs.groups = await page.locator(".tag-group:visible").evaluateAll((gs) => gs.map((g) => g.dataset.level));
+    check(seen.nojs.groups.join() === "dissatisfied", `reasons shown for 不满意: ${seen.nojs.groups}`);
+    check(await page.locator(".callback").isVisible(), "no callback for 不满意");
     await page.locator(".tag-group[data-level=dissatisfied] label.chip").first().click();
     await page.locator("#comment").fill("不用脚本也能评价");
     await shot(page, "nojs-1-filled");

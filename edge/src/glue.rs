@@ -113,6 +113,8 @@ fn db(env: &Env) -> std::result::Result<D1Database, ApiError> {
 /// isolate.
 struct Template {
     html: String,
+    /// The same without the app's preloads and script, for pages without a form.
+    plain: String,
     csp: String,
     /// The preloads as a `Link` header, sent with landing pages.
     preload: String,
@@ -236,6 +238,7 @@ async fn template(
     let t = Rc::new(Template {
         csp: page::csp(&html, &cfg.frame_ancestors),
         preload: page::preload_header(&html),
+        plain: page::without_app(&html),
         html,
     });
     TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
@@ -307,7 +310,7 @@ async fn landing(
         Ok(t) => t,
         Err(e) => return api_error(&e),
     };
-    let invalid = |status| html(page::invalid_code(&tpl.html, lang), status, &tpl);
+    let invalid = |status| html(page::invalid_code(&tpl.plain, lang), status, &tpl);
     let payload = match submit::open_code(segment, cfg) {
         Ok(p) => p,
         Err(e) => return invalid(e.status),
@@ -447,7 +450,7 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
         Ok(p) => p,
         Err(e) => {
             let lang = lang_of(&req);
-            let msg = page::message(&tpl.html, lang, e.message(lang), &[], "error");
+            let msg = page::message(&tpl.plain, lang, e.message(lang), &[], "error");
             return html(msg, e.status, &tpl);
         }
     };
@@ -455,7 +458,7 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
     match accept(env, ctx, cfg, &post.submission, Via::Form).await {
         Ok((a, c)) => html(
             page::thanks(
-                &tpl.html,
+                &tpl.plain,
                 lang,
                 c.rating.level,
                 c.rating.phone.is_some(),
@@ -467,10 +470,10 @@ async fn rate_form(mut req: Request, env: &Env, ctx: &Context, cfg: &Config) -> 
         // Code problems: the invalid page. Everything else: the form again, as it was filled in,
         // with a fresh challenge and the reason on top.
         Err(e) if e.code.starts_with("qr.") => {
-            html(page::invalid_code(&tpl.html, lang), e.status, &tpl)
+            html(page::invalid_code(&tpl.plain, lang), e.status, &tpl)
         }
         Err(e) if e.status == 503 => html(
-            page::message(&tpl.html, lang, e.message(lang), &[], "error"),
+            page::message(&tpl.plain, lang, e.message(lang), &[], "error"),
             503,
             &tpl,
         ),
@@ -788,7 +791,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
                     "Scan the QR code at the service window to rate it",
                 );
                 html(
-                    page::message(&tpl.html, lang, scan.get(lang), &[], "home"),
+                    page::message(&tpl.plain, lang, scan.get(lang), &[], "home"),
                     404,
                     &tpl,
                 )

@@ -84,6 +84,34 @@ pub fn preload_header(template: &str) -> String {
         .join(", ")
 }
 
+/// The template without the app: no preloads and no script. For the pages without a form
+/// (invalid code, thank-you, errors), where the app has nothing to do: a citizen with a bad code
+/// downloads a few kilobytes, not the WebAssembly.
+pub fn without_app(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+        let tag = &rest[..end];
+        if tag.starts_with("<script") {
+            rest = rest
+                .find("</script>")
+                .map_or("", |c| &rest[c + "</script>".len()..]);
+        } else if tag.starts_with("<link ")
+            && (tag.contains(" rel=\"modulepreload\"") || tag.contains(" rel=\"preload\""))
+        {
+            rest = &rest[end..];
+        } else {
+            out.push_str(tag);
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Standard base64 with padding (what CSP hashes are written in).
 fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -463,6 +491,27 @@ mod tests {
             preload_header(include_str!("../../app/index.html")),
             "</assets/app.js>; rel=modulepreload, </assets/app_bg.wasm>; rel=preload; as=fetch; crossorigin"
         );
+    }
+
+    #[test]
+    fn pages_without_a_form_load_no_app() {
+        let t = "<head><link rel=\"icon\" href=\"data:,\">\n<link rel=\"modulepreload\" href=\"/assets/app-1a.js\">\n<link rel=\"preload\" href=\"/assets/app-2b.wasm\" as=\"fetch\" crossorigin>\n<style>a>b{}</style></head><body><main><!--zsp:main--></main><!--zsp:boot-->\n<script type=\"module\" src=\"/assets/app-1a.js\"></script>\n</body></html>";
+        let plain = without_app(t);
+        assert_eq!(
+            plain,
+            "<head><link rel=\"icon\" href=\"data:,\">\n\n\n<style>a>b{}</style></head><body><main><!--zsp:main--></main><!--zsp:boot-->\n\n</body></html>"
+        );
+        // The inline stylesheet is untouched, so the same CSP hash allows it.
+        assert_eq!(csp(&plain, "'none'"), csp(t, "'none'"));
+        let page = invalid_code(&plain, Lang::Zh);
+        assert!(
+            !page.contains("<script") && !page.contains("/assets/"),
+            "{page}"
+        );
+        assert!(page.contains(text::INVALID_CODE.get(Lang::Zh)));
+        // A template cut off inside a tag or a script loses nothing before it.
+        assert_eq!(without_app("<p>a</p><script>x"), "<p>a</p>");
+        assert_eq!(without_app("<p>a</p><lin"), "<p>a</p><lin");
     }
 
     #[test]

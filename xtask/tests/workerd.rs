@@ -336,6 +336,10 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
         assert_eq!(s, want, "{seg}");
         assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
         assert!(!html.contains("<form"), "no form on the invalid page");
+        assert!(
+            !html.contains("<script") && !html.contains("/assets/app"),
+            "the invalid page loads no app: {html}"
+        );
     }
 }
 
