@@ -26,7 +26,9 @@ async function open(target, cpu, network) {
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: cpu });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  // The loader says so (a warning) when the app did not load and the plain form stays.
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") errors.push(m.text()); });
+  page.on("requestfailed", (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
   const seen = { bytes: 0, errors };
   cdp.on("Network.loadingFinished", (e) => { seen.bytes += e.encodedDataLength; });
   await page.goto(target, { waitUntil: "load" });
