@@ -54,10 +54,6 @@ pub fn csp(template: &str, frame_ancestors: &str) -> String {
 /// the WebAssembly when the headers arrive instead of after parsing the head: e.g.
 /// `</assets/app-1.js>; rel=modulepreload, </assets/app-2.wasm>; rel=preload; as=fetch; crossorigin`.
 pub fn preload_header(template: &str) -> String {
-    let attr = |tag: &str, name: &str| {
-        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-        tag[start..].split('"').next().map(str::to_owned)
-    };
     let head = template.split("</head>").next().unwrap_or("");
     head.split("<link ")
         .skip(1)
@@ -84,6 +80,12 @@ pub fn preload_header(template: &str) -> String {
         .join(", ")
 }
 
+/// A double-quoted attribute of one tag (its text from `<` or a space up to `>`).
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    tag[start..].split('"').next().map(str::to_owned)
+}
+
 /// The template without the app: no preloads and no script. For the pages without a form
 /// (invalid code, thank-you, errors), where the app has nothing to do: a citizen with a bad code
 /// downloads a few kilobytes, not the WebAssembly.
@@ -100,7 +102,10 @@ pub fn without_app(template: &str) -> String {
                 .find("</script>")
                 .map_or("", |c| &rest[c + "</script>".len()..]);
         } else if tag.starts_with("<link ")
-            && (tag.contains(" rel=\"modulepreload\"") || tag.contains(" rel=\"preload\""))
+            && matches!(
+                attr(tag, "rel").as_deref(),
+                Some("modulepreload" | "preload")
+            )
         {
             rest = &rest[end..];
         } else {

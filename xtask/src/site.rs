@@ -150,6 +150,20 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     if !template.contains(CSS_LINK) || css.contains("</style") {
         bail!("app/index.html must link the stylesheet as {CSS_LINK}, and the CSS hold no </style");
     }
+    // The form's CSS shows a level's reasons by the level's value: every level must be there, or
+    // its reasons would stay hidden even with the app.
+    for l in wire::rating::Level::ALL {
+        let (value, group) = (
+            format!("[value={}]:checked", l.as_str()),
+            format!("[data-level={}]", l.as_str()),
+        );
+        if !css.contains(&value) || !css.contains(&group) {
+            bail!(
+                "style/app.css does not show the reasons of level {} (no {value} or {group})",
+                l.as_str()
+            );
+        }
+    }
     let template = template.replace(CSS_LINK, &format!("<style>{}</style>", css.trim()));
     let html = template
         .replace("/assets/app.js", &format!("/assets/{js_name}"))
