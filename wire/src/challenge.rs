@@ -20,7 +20,6 @@
 use crate::key::{Key, KeyPurpose, Keyring};
 use crate::qr::CodeId;
 use crate::{Coded, base32, mac};
-use sha2::{Digest, Sha256};
 use std::fmt;
 
 pub const FORMAT_VERSION: u8 = 1;
@@ -224,11 +223,89 @@ impl Challenge {
     }
 }
 
+/// SHA-256(challenge ‖ counter, big-endian). Written out rather than through `sha2`: the page
+/// runs only this hash, and `sha2`'s unrolled rounds were an eighth of its WebAssembly. The
+/// message is always 58 bytes, so its padding is fixed: two blocks, the second constant.
+/// `pow_hash_matches_sha2` checks it against `sha2`, which the rest of this crate uses.
 fn pow_hash(challenge: &[u8; CHALLENGE_LEN], counter: u32) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(challenge);
-    h.update(counter.to_be_bytes());
-    h.finalize().into()
+    const LEN: usize = CHALLENGE_LEN + 4;
+    const _: () = assert!(
+        LEN + 1 + 8 > 64 && LEN < 64,
+        "two blocks, the second constant"
+    );
+    let mut first = [0u8; 64];
+    first[..CHALLENGE_LEN].copy_from_slice(challenge);
+    first[CHALLENGE_LEN..LEN].copy_from_slice(&counter.to_be_bytes());
+    first[LEN] = 0x80;
+    let mut second = [0u8; 64];
+    second[56..].copy_from_slice(&((LEN as u64) * 8).to_be_bytes());
+    let mut state = sha256::H0;
+    sha256::compress(&mut state, &first);
+    sha256::compress(&mut state, &second);
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// The SHA-256 compression function (FIPS 180-4, 6.2.2), rounds as a loop.
+mod sha256 {
+    pub const H0: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+
+    pub fn compress(state: &mut [u32; 8], block: &[u8; 64]) {
+        let mut w = [0u32; 64];
+        for (w, b) in w.iter_mut().zip(block.chunks_exact(4)) {
+            *w = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+        for (k, w) in K.iter().zip(w) {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = h
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(*k)
+                .wrapping_add(w);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            h = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+            *s = s.wrapping_add(v);
+        }
+    }
 }
 
 fn leading_zero_bits(h: &[u8; 32]) -> u32 {
@@ -255,15 +332,8 @@ pub fn solve(
     start: u32,
     count: u32,
 ) -> Option<u32> {
-    // Hash the fixed prefix once; each try then costs one compression (58 bytes fit one block).
-    let mut prefix = Sha256::new();
-    prefix.update(challenge);
     let end = start.saturating_add(count);
-    (start..end).find(|&c| {
-        let mut h = prefix.clone();
-        h.update(c.to_be_bytes());
-        leading_zero_bits(&h.finalize().into()) >= u32::from(difficulty)
-    })
+    (start..end).find(|&c| pow_ok(challenge, c, difficulty))
 }
 
 #[cfg(test)]
@@ -347,6 +417,39 @@ mod tests {
         assert_eq!(whole, sliced);
         assert!(pow_ok(&bytes, whole, 10));
         assert!((0..whole).all(|x| !pow_ok(&bytes, x, 10)));
+    }
+
+    #[test]
+    fn pow_hash_matches_sha2() {
+        use sha2::{Digest, Sha256};
+        let (k, _, c) = setup();
+        let mut inputs = vec![
+            [0u8; CHALLENGE_LEN],
+            [0xff; CHALLENGE_LEN],
+            c.seal_bytes(&k),
+        ];
+        let mut x = 0x2545_f491_u32;
+        for _ in 0..50 {
+            inputs.push(std::array::from_fn(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            }));
+        }
+        for (i, bytes) in inputs.iter().enumerate() {
+            for counter in [0, 1, 0x0102_0304, u32::MAX, x.wrapping_mul(i as u32)] {
+                let mut h = Sha256::new();
+                h.update(bytes);
+                h.update(counter.to_be_bytes());
+                let want: [u8; 32] = h.finalize().into();
+                assert_eq!(
+                    pow_hash(bytes, counter),
+                    want,
+                    "input {i}, counter {counter}"
+                );
+            }
+        }
     }
 
     #[test]

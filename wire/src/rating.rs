@@ -100,6 +100,18 @@ impl Level {
         let start = (5 - usize::from(self.provincial_code())) * 8;
         &TAGS[start..start + 8]
     }
+
+    /// The codes of this level's reason tags, without their words.
+    pub fn tag_codes(self) -> &'static [u16] {
+        TAG_CODES[5 - usize::from(self.provincial_code())]
+    }
+
+    /// The level a reason tag belongs to; `None` for a code not in the current list.
+    pub fn of_tag(code: u16) -> Option<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.tag_codes().contains(&code))
+    }
 }
 
 /// A national reason tag (测评内容).
@@ -117,13 +129,16 @@ pub const TAG_CONTENT_VERSION: u16 = 2;
 
 macro_rules! tags {
     ($($level:ident: $(($code:literal, $zh:literal, $en:literal)),+;)+) => {
-        &[$($(Tag { code: $code, level: Level::$level, zh: $zh, en: $en }),+),+]
+        /// The current national tags, eight per level, best level first. The first digit of a
+        /// code is the level in the provincial direction (5 = 非常满意).
+        pub static TAGS: &[Tag] = &[$($(Tag { code: $code, level: Level::$level, zh: $zh, en: $en }),+),+];
+        /// The same codes without their words, one row per level in the same order: the rules
+        /// need only these, so the page's WebAssembly carries no labels (the form has them).
+        static TAG_CODES: [&[u16]; 5] = [$(&[$($code),+]),+];
     };
 }
 
-/// The current national tags, eight per level, best level first. The first digit of a code is
-/// the level in the provincial direction (5 = 非常满意).
-pub static TAGS: &[Tag] = tags! {
+tags! {
     VerySatisfied:
         (510, "一窗受理一次办结", "One window, done in one visit"),
         (511, "可以先受理后补材料", "Accepted first, documents later"),
@@ -169,7 +184,7 @@ pub static TAGS: &[Tag] = tags! {
         (113, "多头跑窗口和部门", "Sent between windows and departments"),
         (114, "跑动次数与承诺的不一致", "More trips than promised"),
         (115, "服务态度差效率低", "Poor attitude, low efficiency");
-};
+}
 
 pub fn tag(code: u16) -> Option<&'static Tag> {
     TAGS.iter().find(|t| t.code == code)
@@ -394,8 +409,8 @@ impl RatingInput {
             return Err(RatingError::TagVersion(self.tag_version));
         }
         for (i, &code) in self.tags.iter().enumerate() {
-            let t = tag(code).ok_or(RatingError::UnknownTag(code))?;
-            if t.level != self.level {
+            let level = Level::of_tag(code).ok_or(RatingError::UnknownTag(code))?;
+            if level != self.level {
                 return Err(RatingError::TagOfOtherLevel(code));
             }
             if self.tags[..i].contains(&code) {
@@ -541,6 +556,13 @@ mod tests {
         assert_eq!(Level::VerySatisfied.tags()[0].code, 510);
         assert_eq!(Level::VeryDissatisfied.tags()[7].zh, "服务态度差效率低");
         assert_eq!(tag(214).unwrap().level, Level::Dissatisfied);
+        for l in Level::ALL {
+            let codes: Vec<u16> = l.tags().iter().map(|t| t.code).collect();
+            assert_eq!(l.tag_codes(), codes, "{l:?}");
+        }
+        for code in 0..1000 {
+            assert_eq!(Level::of_tag(code), tag(code).map(|t| t.level), "{code}");
+        }
         assert!(tag(501).is_none(), "the disabled old list is not accepted");
     }
 
