@@ -45,7 +45,7 @@ impl Draft {
     /// Choosing a level keeps only the reasons that belong to it.
     pub fn choose_level(&mut self, l: Level) {
         self.level = Some(l);
-        self.tags.retain(|c| l.tags().iter().any(|t| t.code == *c));
+        self.tags.retain(|c| l.tag_codes().contains(c));
         if !l.is_bad() {
             self.phone.clear();
             self.consent = false;
@@ -54,7 +54,7 @@ impl Draft {
 
     pub fn toggle_tag(&mut self, code: u16) {
         let Some(l) = self.level else { return };
-        if !l.tags().iter().any(|t| t.code == code) {
+        if !l.tag_codes().contains(&code) {
             return;
         }
         if let Some(i) = self.tags.iter().position(|c| *c == code) {

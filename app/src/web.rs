@@ -6,6 +6,9 @@
 
 use crate::model::{self, Draft, Lang, Receipt};
 use leptos::prelude::*;
+use leptos::reactive::effect::RenderEffect;
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -125,20 +128,19 @@ struct Form {
 
 impl Form {
     fn find() -> Option<Form> {
-        let f = |sel: &str| format!("#zsp-form {sel}");
         Some(Form {
             form: el("#zsp-form")?,
-            submit: el(&f("button[type=submit]"))?,
-            levels: all(&f("input[name=level]")),
-            tags: all(&f("input[name=tag]")),
-            reasons: el(&f(".tags")),
-            legend: el(&f(".tags legend")),
-            groups: all(&f(".tag-group")),
-            matter: el(&f("select[name=matter]")),
-            comment: el(&f("textarea[name=comment]")),
-            callback: el(&f(".callback")),
-            phone: el(&f("input[name=phone]")),
-            consent: el(&f("input[name=consent]")),
+            submit: el("#zsp-form button[type=submit]")?,
+            levels: all("#zsp-form input[name=level]"),
+            tags: all("#zsp-form input[name=tag]"),
+            reasons: el("#zsp-form .tags"),
+            legend: el("#zsp-form .tags legend"),
+            groups: all("#zsp-form .tag-group"),
+            matter: el("#zsp-form select[name=matter]"),
+            comment: el("#zsp-form textarea[name=comment]"),
+            callback: el("#zsp-form .callback"),
+            phone: el("#zsp-form input[name=phone]"),
+            consent: el("#zsp-form input[name=consent]"),
         })
     }
 
@@ -262,9 +264,10 @@ async fn send(body: &str) -> Sent {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
-    let headers = web_sys::Headers::new().expect("headers");
-    let _ = headers.set("Content-Type", "application/json");
-    init.set_headers(&headers);
+    if let Ok(headers) = web_sys::Headers::new() {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_headers(&headers);
+    }
     let Ok(req) = web_sys::Request::new_with_str_and_init("/api/rate", &init) else {
         return Sent::Failed;
     };
@@ -323,8 +326,14 @@ fn set_large(on: bool) {
 fn large_wanted() -> bool {
     let search = window().location().search().unwrap_or_default();
     let ua = window().navigator().user_agent().unwrap_or_default();
-    search.contains("large=1")
-        || ua.contains("ZspLarge")
+    // A plain byte search: `str::contains` links a general substring searcher for two words.
+    let has = |hay: &str, word: &str| {
+        hay.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
+    };
+    has(&search, "large=1")
+        || has(&ua, "ZspLarge")
         || local()
             .and_then(|s| s.get_item("zsp.large").ok().flatten())
             .is_some_and(|v| v == "1")
@@ -338,8 +347,19 @@ enum Phase {
     Done { amended: bool, phone: bool },
 }
 
+/// Everything on the page that can change, in one signal: one effect brings the form in line
+/// with it and the views read it, so the page has a single source of truth.
+#[derive(Clone, PartialEq)]
+struct Page {
+    draft: Draft,
+    phase: Phase,
+    /// Why the last attempt was refused: an error code and the words to show.
+    error: Option<(String, String)>,
+    large: bool,
+}
+
 pub fn start() {
-    // The effects, tasks and views below live as long as the page: one owner for all of them.
+    // The effect, tasks and views below live as long as the page: one owner for all of them.
     let owner = Owner::new();
     owner.with(enhance);
     std::mem::forget(owner);
@@ -348,7 +368,7 @@ pub fn start() {
 fn enhance() {
     let Some(boot) = read_boot() else { return };
     let Some(form) = Form::find() else { return };
-    let form = std::rc::Rc::new(form);
+    let form = Rc::new(form);
     let lang = boot.lang;
     let mut first = form.read();
     let draft_key = format!("zsp.draft.{}", boot.code);
@@ -360,21 +380,25 @@ fn enhance() {
         first = saved;
     }
     let receipt_key = format!("zsp.receipt.{}", boot.code);
-    let receipt = local()
+    let already = local()
         .and_then(|s| s.get_item(&receipt_key).ok().flatten())
         .and_then(|t| Receipt::from_storage(&t))
-        .filter(|r| r.is_for(&boot.code, boot.now));
+        .is_some_and(|r| r.is_for(&boot.code, boot.now));
     let large = large_wanted();
     set_large(large);
 
-    let draft = RwSignal::new(first);
-    let phase = RwSignal::new(Phase::Editing);
-    let error: RwSignal<Option<(String, String)>> = RwSignal::new(None);
-    let pow: RwSignal<Option<u32>> = RwSignal::new(None);
+    let page = RwSignal::new(Page {
+        draft: first,
+        phase: Phase::Editing,
+        error: None,
+        large,
+    });
+    // Read only by the sending task, never shown: plain cells, not signals.
+    let pow: Rc<Cell<Option<u32>>> = Rc::default();
+    // Set by "retry now" to cut the wait before the next automatic retry.
+    let retry_now: Rc<Cell<bool>> = Rc::default();
     // One idempotency key for this page's rating: every retry sends the same one.
     let id = random_id();
-    // Set by "retry now" to cut the wait before the next automatic retry.
-    let retry_now = RwSignal::new(false);
     let device = device_id();
 
     // The app checks the form itself, and says what is missing in words.
@@ -384,76 +408,45 @@ fn enhance() {
         .comment
         .as_ref()
         .and_then(|c| insert("p", c.as_ref(), false));
+    if let Some(c) = &counter {
+        c.set_class_name("counter");
+        let _ = c.set_attribute("aria-live", "polite");
+    }
     let status = insert("div", form.submit.as_ref(), true);
     let top = insert("div", form.form.as_ref(), true);
 
-    // What the form lacks, rendered by Leptos (mounting also starts its task executor).
-    let already = receipt.is_some();
-    if let Some(top) = top {
-        leptos::mount::mount_to(top, move || view_top(lang, large, already)).forget();
+    // What the form lacks, rendered by Leptos (mounting also starts its task executor). Their
+    // buttons are wired like the form, by one listener for the whole page (see `on_act`).
+    if let Some(at) = top {
+        leptos::mount::mount_to(at, move || view_top(lang, already, page)).forget();
     }
-    if let Some(status) = status {
-        leptos::mount::mount_to(status, move || view_status(lang, error, phase)).forget();
+    if let Some(at) = status {
+        leptos::mount::mount_to(at, move || view_status(lang, page)).forget();
     }
-    if let Some(main) = el::<web_sys::HtmlElement>("#main") {
-        leptos::mount::mount_to(main, move || view_done(lang, draft, phase)).forget();
+    if let Some(at) = el::<web_sys::HtmlElement>("#main") {
+        leptos::mount::mount_to(at, move || view_done(lang, page)).forget();
     }
+    listen(document().as_ref(), "click", on_act(page));
 
-    // The form shows the draft, and the tab keeps it, on every change.
+    // The form shows the page's state, and the tab keeps the draft, on every change.
     let f = form.clone();
-    Effect::new(move |_| {
-        draft.with(|d| f.show(d));
-        let text = draft.with(Draft::to_storage);
-        if let Some(s) = session() {
-            let _ = s.set_item(&draft_key, &text);
-        }
-    });
-    // With only one level's reasons on show, the legend can say exactly what is asked.
-    if let Some(legend) = form.legend.clone() {
-        Effect::new(move |_| {
-            let words = if draft.with(Draft::is_bad) {
-                &model::REASONS_BAD
-            } else {
-                &model::REASONS
-            };
-            legend.set_text_content(Some(words.get(lang)));
-        });
-    }
-    if let Some(counter) = counter {
-        counter.set_class_name("counter");
-        let _ = counter.set_attribute("aria-live", "polite");
-        Effect::new(move |_| {
-            let n = draft.with(Draft::comment_len);
-            counter.set_text_content(Some(&format!(
-                "{n} / {COMMENT_MAX_CHARS}{}",
-                model::COUNTER.get(lang)
-            )));
-            let _ = counter
-                .class_list()
-                .toggle_with_force("over", n > COMMENT_MAX_CHARS);
-        });
-    }
-    {
-        let button = form.submit.clone();
-        Effect::new(move |_| {
-            let p = phase.get();
-            button.set_disabled(p == Phase::Sending);
-            button.set_text_content(Some(match p {
-                Phase::Sending => model::SUBMITTING.get(lang),
-                Phase::Retrying => model::RETRY_NOW.get(lang),
-                _ => text::SUBMIT.get(lang),
-            }));
-        });
-    }
+    // A render effect, as Leptos' own views use: its first run is now, and the page shares its
+    // code with them instead of linking the scheduled `Effect` as well. It lives as long as the
+    // page.
+    std::mem::forget(RenderEffect::new(move |_| {
+        page.with(|p| f.sync(p, lang, counter.as_ref(), &draft_key))
+    }));
     // Text fields say `input`, choices say both `input` and `change` (older webviews only
     // `change`): the draft is replaced only when the form says something new.
     for event in ["input", "change"] {
         let f = form.clone();
         listen(form.form.as_ref(), event, move |_| {
             let d = f.read();
-            if draft.with_untracked(|old| *old != d) {
-                draft.set(d);
-                error.set(None);
+            if page.with_untracked(|p| p.draft != d) {
+                page.update(|p| {
+                    p.draft = d;
+                    p.error = None;
+                });
             }
         });
     }
@@ -461,6 +454,7 @@ fn enhance() {
     // The proof of work, in the background from the first paint.
     {
         let challenge = boot.challenge.clone();
+        let pow = pow.clone();
         leptos::task::spawn_local(async move {
             // Marks for `cargo xtask bench app`, which reads the solve time as measure zsp:pow.
             let perf = window().performance();
@@ -474,150 +468,256 @@ fn enhance() {
         });
     }
 
-    let submit = move || {
-        if let Some((field, msg)) = draft.with(|d| d.problem(lang)) {
-            error.set(Some((field.to_owned(), msg.to_owned())));
-            return;
-        }
-        error.set(None);
-        phase.set(Phase::Sending);
-        let boot = boot.clone();
-        let receipt_key = receipt_key.clone();
-        leptos::task::spawn_local(async move {
-            while pow.get_untracked().is_none() {
-                sleep_ms(50).await;
+    let submit = {
+        let retry_now = retry_now.clone();
+        move || {
+            if let Some((field, msg)) = page.with_untracked(|p| p.draft.problem(lang)) {
+                page.update(|p| p.error = Some((field.to_owned(), msg.to_owned())));
+                return;
             }
-            let d = draft.get_untracked();
-            let Some(input) = d.input() else { return };
-            let body = model::submission_json(
-                &boot.code,
-                &boot.challenge,
-                pow.get_untracked().unwrap_or(0),
+            page.update(|p| {
+                p.error = None;
+                p.phase = Phase::Sending;
+            });
+            let body = Submitting {
+                boot: boot.clone(),
+                receipt_key: receipt_key.clone(),
                 id,
                 device,
-                input,
-            );
-            let mut attempt = 0;
-            loop {
-                match send(&body).await {
-                    Sent::Ok(v) => {
-                        let n = get(&v, "assess_number").as_f64().unwrap_or(1.0) as u8;
-                        let r = Receipt {
-                            code: boot.code.clone(),
-                            id: get_str(&v, "id"),
-                            day: get_str(&v, "day"),
-                            level: d.level.unwrap_or(Level::Satisfied),
-                            assess_number: n,
-                        };
-                        if let Some(s) = local() {
-                            let _ = s.set_item(&receipt_key, &r.to_storage());
-                        }
-                        if let Some(s) = session() {
-                            let _ = s.remove_item(&format!("zsp.draft.{}", boot.code));
-                        }
-                        phase.set(Phase::Done {
-                            amended: n > 1,
-                            phone: get(&v, "callback").as_bool().unwrap_or(false),
-                        });
-                        notify_host(&format!(
-                            "{{\"type\":\"zsp:done\",\"id\":\"{}\",\"assess_number\":{n}}}",
-                            r.id
-                        ));
-                        return;
-                    }
-                    Sent::Refused(code, msg) => {
-                        // Nothing was stored; the draft stays for the citizen to correct (or,
-                        // for a used or stale page, to carry over a reload).
-                        error.set(Some((code, msg)));
-                        phase.set(Phase::Editing);
-                        return;
-                    }
-                    Sent::Failed => {
-                        phase.set(Phase::Retrying);
-                        let mut waited = 0;
-                        while waited < model::retry_delay_ms(attempt) && !retry_now.get_untracked()
-                        {
-                            sleep_ms(100).await;
-                            waited += 100;
-                        }
-                        retry_now.set(false);
-                        attempt += 1;
-                    }
-                }
-            }
-        });
+                pow: pow.clone(),
+                retry_now: retry_now.clone(),
+            };
+            leptos::task::spawn_local(body.run(page));
+        }
     };
     listen(form.form.as_ref(), "submit", move |ev| {
         ev.prevent_default();
-        match phase.get_untracked() {
+        match page.with_untracked(|p| p.phase) {
             Phase::Retrying => retry_now.set(true),
             Phase::Editing => submit(),
             _ => {}
         }
     });
-    // Done: the form goes, the thank-you comes.
-    {
-        let form = form.form.clone();
-        Effect::new(move |_| form.set_hidden(matches!(phase.get(), Phase::Done { .. })));
-    }
 
     if let Some(p) = window().performance() {
         let _ = p.mark("zsp:interactive");
     }
 }
 
+impl Form {
+    /// Brings everything the app enhances in line with `p`: the form's fields, the legend, the
+    /// counter and the submit button. The tab keeps the draft until the rating is in; then the
+    /// draft and the form go.
+    fn sync(&self, p: &Page, lang: Lang, counter: Option<&web_sys::HtmlElement>, key: &str) {
+        let d = &p.draft;
+        let done = matches!(p.phase, Phase::Done { .. });
+        self.show(d);
+        if let Some(s) = session() {
+            let _ = if done {
+                s.remove_item(key)
+            } else {
+                s.set_item(key, &d.to_storage())
+            };
+        }
+        // With only one level's reasons on show, the legend can say exactly what is asked.
+        if let Some(legend) = &self.legend {
+            let words = if d.is_bad() {
+                &model::REASONS_BAD
+            } else {
+                &model::REASONS
+            };
+            legend.set_text_content(Some(words.get(lang)));
+        }
+        if let Some(counter) = counter {
+            let n = d.comment_len();
+            counter.set_text_content(Some(&format!(
+                "{n} / {COMMENT_MAX_CHARS}{}",
+                model::COUNTER.get(lang)
+            )));
+            let _ = counter
+                .class_list()
+                .toggle_with_force("over", n > COMMENT_MAX_CHARS);
+        }
+        self.submit.set_disabled(p.phase == Phase::Sending);
+        self.submit.set_text_content(Some(match p.phase {
+            Phase::Sending => model::SUBMITTING.get(lang),
+            Phase::Retrying => model::RETRY_NOW.get(lang),
+            _ => text::SUBMIT.get(lang),
+        }));
+        self.form.set_hidden(done);
+    }
+}
+
+/// One rating on its way: waits for the proof of work, then sends with the same idempotency key
+/// until the edge answers.
+struct Submitting {
+    boot: Boot,
+    receipt_key: String,
+    id: Id128,
+    device: Id128,
+    pow: Rc<Cell<Option<u32>>>,
+    retry_now: Rc<Cell<bool>>,
+}
+
+impl Submitting {
+    async fn run(self, page: RwSignal<Page>) {
+        let nonce = loop {
+            match self.pow.get() {
+                Some(n) => break n,
+                None => sleep_ms(50).await,
+            }
+        };
+        let d = page.with_untracked(|p| p.draft.clone());
+        let Some(input) = d.input() else { return };
+        let boot = &self.boot;
+        let body = model::submission_json(
+            &boot.code,
+            &boot.challenge,
+            nonce,
+            self.id,
+            self.device,
+            input,
+        );
+        let mut attempt = 0;
+        loop {
+            match send(&body).await {
+                Sent::Ok(v) => {
+                    let n = get(&v, "assess_number").as_f64().unwrap_or(1.0) as u8;
+                    let r = Receipt {
+                        code: boot.code.clone(),
+                        id: get_str(&v, "id"),
+                        day: get_str(&v, "day"),
+                        level: d.level.unwrap_or(Level::Satisfied),
+                        assess_number: n,
+                    };
+                    if let Some(s) = local() {
+                        let _ = s.set_item(&self.receipt_key, &r.to_storage());
+                    }
+                    let phase = Phase::Done {
+                        amended: n > 1,
+                        phone: get(&v, "callback").as_bool().unwrap_or(false),
+                    };
+                    page.update(|p| p.phase = phase);
+                    notify_host(&format!(
+                        "{{\"type\":\"zsp:done\",\"id\":\"{}\",\"assess_number\":{n}}}",
+                        r.id
+                    ));
+                    return;
+                }
+                Sent::Refused(code, msg) => {
+                    // Nothing was stored; the draft stays for the citizen to correct (or, for a
+                    // used or stale page, to carry over a reload).
+                    page.update(|p| {
+                        p.error = Some((code, msg));
+                        p.phase = Phase::Editing;
+                    });
+                    return;
+                }
+                Sent::Failed => {
+                    page.update(|p| p.phase = Phase::Retrying);
+                    let mut waited = 0;
+                    while waited < model::retry_delay_ms(attempt) && !self.retry_now.get() {
+                        sleep_ms(100).await;
+                        waited += 100;
+                    }
+                    self.retry_now.set(false);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+/// A piece of a view that follows the page's state. Every reactive text and attribute goes
+/// through here, so the views share one closure type per output type and Leptos compiles its
+/// reactive rendering once for each, not once per use (that was a sixth of the WebAssembly).
+fn follow<T: 'static>(
+    page: RwSignal<Page>,
+    lang: Lang,
+    f: fn(&Page, Lang) -> T,
+) -> impl Fn() -> T + Copy + Send + Sync + 'static {
+    move || page.with(|p| f(p, lang))
+}
+
+/// The views' buttons name what they do in `data-act`, and one listener on the document acts on
+/// it: Leptos' `on:` would link its event delegation as well (4.5 KB of the page's 60 KB budget),
+/// while the form's own listener is already here.
+fn on_act(page: RwSignal<Page>) -> impl FnMut(web_sys::Event) + 'static {
+    move |ev| {
+        let act = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("[data-act]").ok().flatten())
+            .and_then(|e| e.get_attribute("data-act"));
+        match act.as_deref() {
+            Some("large") => {
+                let on = !page.with_untracked(|p| p.large);
+                page.update(|p| p.large = on);
+                set_large(on);
+            }
+            // A fresh page (a new challenge, or the amend form); the draft is kept in the tab.
+            Some("reload") => {
+                let _ = window().location().reload();
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Above the form: the 大字模式 switch, and 已评价 when this device rated this code today.
-fn view_top(lang: Lang, large: bool, already: bool) -> impl IntoView {
-    let large = RwSignal::new(large);
+fn view_top(lang: Lang, already: bool, page: RwSignal<Page>) -> impl IntoView {
     view! {
         <div class="topbar">
-            <button type="button" class="toggle" aria-pressed=move || if large.get() { "true" } else { "false" }
-                on:click=move |_| { let on = !large.get(); large.set(on); set_large(on); }>
-                {move || if large.get() { model::LARGE_OFF.get(lang) } else { model::LARGE.get(lang) }}
+            <button type="button" class="toggle"
+                aria-pressed=follow(page, lang, |p, _| p.large.to_string())
+                data-act="large">
+                {follow(page, lang, |p, l| {
+                    let words = if p.large { model::LARGE_OFF } else { model::LARGE };
+                    words.get(l).to_owned()
+                })}
             </button>
         </div>
         {already.then(|| view! { <p class="notice" role="status" id="already">{model::ALREADY.get(lang)}</p> })}
     }
 }
 
-/// Above the submit button: why it cannot be sent, or that it is being retried.
-fn view_status(
-    lang: Lang,
-    error: RwSignal<Option<(String, String)>>,
-    phase: RwSignal<Phase>,
-) -> impl IntoView {
+/// Above the submit button: why it cannot be sent (with a way out for a used or stale page),
+/// or that it is being retried.
+fn view_status(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
     view! {
-        {move || error.get().map(|(code, msg)| view! {
-            <p class="alert" role="alert">{msg}</p>
-            // A used, stale or foreign challenge needs a fresh page; the draft is kept.
-            {code.starts_with("challenge.").then(|| view! {
-                <button type="button" class="button secondary" id="reload"
-                    on:click=move |_| { let _ = window().location().reload(); }>{model::RELOAD.get(lang)}</button>
-            })}
-        })}
-        {move || (phase.get() == Phase::Retrying).then(|| view! {
-            <p class="notice" role="status">{model::OFFLINE.get(lang)}</p>
-        })}
+        <p class="alert" role="alert" hidden=follow(page, lang, |p, _| p.error.is_none())>
+            {follow(page, lang, |p, _| p.error.as_ref().map(|e| e.1.clone()).unwrap_or_default())}
+        </p>
+        // A used, stale or foreign challenge needs a fresh page; the draft is kept.
+        <button type="button" class="button secondary" id="reload"
+            hidden=follow(page, lang, |p, _| {
+                !p.error.as_ref().is_some_and(|e| e.0.starts_with("challenge."))
+            })
+            data-act="reload">{model::RELOAD.get(lang)}</button>
+        <p class="notice" role="status" id="offline"
+            hidden=follow(page, lang, |p, _| p.phase != Phase::Retrying)>{model::OFFLINE.get(lang)}</p>
     }
 }
 
 /// The thank-you, once the edge has the rating: what happens next, and how to amend.
-fn view_done(lang: Lang, draft: RwSignal<Draft>, phase: RwSignal<Phase>) -> impl IntoView {
-    move || match phase.get() {
-        Phase::Done { amended, phone } => {
-            let level = draft
-                .with_untracked(|d| d.level)
-                .unwrap_or(Level::Satisfied);
-            Some(view! {
-                <section class="message thanks" role="status" id="thanks">
-                    <h1>{text::THANKS.get(lang)}</h1>
-                    {amended.then(|| view! { <p>{text::AMENDED.get(lang)}</p> })}
-                    <p>{text::next_steps(level, phone).get(lang)}</p>
-                    <button type="button" class="button secondary"
-                        on:click=move |_| { let _ = window().location().reload(); }>{model::AMEND.get(lang)}</button>
-                </section>
-            })
-        }
-        _ => None,
+fn view_done(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
+    view! {
+        <section class="message thanks" role="status" id="thanks"
+            hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { .. }))>
+            <h1>{text::THANKS.get(lang)}</h1>
+            <p hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { amended: true, .. }))>
+                {text::AMENDED.get(lang)}
+            </p>
+            <p>{follow(page, lang, |p, l| match p.phase {
+                Phase::Done { phone, .. } => {
+                    let level = p.draft.level.unwrap_or(Level::Satisfied);
+                    text::next_steps(level, phone).get(l).to_owned()
+                }
+                _ => String::new(),
+            })}</p>
+            <button type="button" class="button secondary" data-act="reload">
+                {model::AMEND.get(lang)}
+            </button>
+        </section>
     }
 }
