@@ -1,7 +1,9 @@
 //! The app's build pipeline, ours rather than trunk's: cargo (size profile) → wasm-bindgen
-//! `--target web` (Cargo.lock's version) → wasm-opt -Oz (npm binaryen 132) → esbuild (minified
-//! loader + glue) → content-hashed names → `.br` and `.gz` beside each file, in `target/site`,
-//! which the worker serves. The stylesheet is inlined into `index.html`.
+//! `--target web` (Cargo.lock's version) → the glue without dependencies' classes → esbuild
+//! (minified loader + glue) → wasm-metadce (only the exports that bundle names) → wasm-opt -Oz
+//! (npm binaryen 132) → content-hashed names → `.br` and `.gz` beside each file, in
+//! `target/site`, which the worker serves. The stylesheet is minified (esbuild) and inlined into
+//! `index.html`.
 
 use crate::setup::Tools;
 use crate::sh;
@@ -32,6 +34,124 @@ fn compress(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(with_suffix(path, ".gz"), &gz)?;
     std::fs::write(with_suffix(path, ".br"), &br)?;
     Ok(())
+}
+
+/// The loader's stand-in for the module's URL.
+const WASM_URL: &str = "__WASM__";
+
+/// Runs quietly (wasm-metadce lists everything it removes); its output only if it fails.
+fn quiet(c: &mut Command) -> Result<()> {
+    let o = c.output().context("could not start")?;
+    if !o.status.success() {
+        bail!(
+            "failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// wasm-bindgen's glue without its exported classes, each with its finalizer and dispose hook.
+/// Fails if a class is still named afterwards (the glue's shape changed, or something uses it).
+fn without_classes(glue: &str) -> Result<String> {
+    let mut out = String::with_capacity(glue.len());
+    let mut removed: Vec<&str> = vec![];
+    let mut lines = glue.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix("export class ") {
+            let name = rest.split([' ', '{']).next().unwrap_or_default();
+            removed.push(name);
+            // The class body ends at the first unindented closing brace.
+            for l in lines.by_ref() {
+                if l.trim_end() == "}" {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    let mut kept = String::with_capacity(out.len());
+    let mut lines = out.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        let of_removed = |prefix: &str| {
+            removed
+                .iter()
+                .any(|n| line.starts_with(&format!("{prefix}{n}")))
+        };
+        if of_removed("if (Symbol.dispose) ") {
+            continue;
+        }
+        if of_removed("const ") && line.contains("Finalization = ") {
+            // The statement runs until its semicolon.
+            let mut l = line;
+            while !l.trim_end().ends_with(';') {
+                l = lines
+                    .next()
+                    .context("an unfinished finalizer in the glue")?;
+            }
+            continue;
+        }
+        kept.push_str(line);
+    }
+    if let Some(n) = removed.iter().find(|n| kept.contains(**n)) {
+        bail!("wasm-bindgen's glue still uses the class {n} after it was removed");
+    }
+    Ok(kept)
+}
+
+/// The export names of a WebAssembly module.
+fn wasm_exports(wasm: &[u8]) -> Result<Vec<String>> {
+    fn leb(b: &[u8], i: &mut usize) -> Result<usize> {
+        let (mut v, mut shift) = (0usize, 0);
+        loop {
+            let byte = *b.get(*i).context("a truncated WebAssembly module")?;
+            *i += 1;
+            v |= usize::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+        }
+    }
+    if !wasm.starts_with(b"\0asm") {
+        bail!("not a WebAssembly module");
+    }
+    let mut i = 8;
+    while i < wasm.len() {
+        let id = wasm[i];
+        i += 1;
+        let len = leb(wasm, &mut i)?;
+        if id == 7 {
+            let mut j = i;
+            let n = leb(wasm, &mut j)?;
+            let mut names = Vec::with_capacity(n);
+            for _ in 0..n {
+                let l = leb(wasm, &mut j)?;
+                let name = wasm.get(j..j + l).context("a truncated export name")?;
+                names.push(String::from_utf8(name.to_vec())?);
+                j += l + 1; // the name, then the kind
+                leb(wasm, &mut j)?; // and the index
+            }
+            return Ok(names);
+        }
+        i += len;
+    }
+    Ok(vec![])
+}
+
+/// wasm-metadce's graph: the JavaScript reaches these exports, and nothing else is a root.
+fn metadce_graph(exports: &[String]) -> String {
+    let node = |e: &String| serde_json::json!({ "name": format!("export:{e}"), "export": e });
+    let root = serde_json::json!({
+        "name": "js",
+        "root": true,
+        "reaches": exports.iter().map(|e| format!("export:{e}")).collect::<Vec<_>>(),
+    });
+    let mut all = vec![root];
+    all.extend(exports.iter().map(node));
+    serde_json::Value::Array(all).to_string()
 }
 
 fn with_suffix(p: &Path, s: &str) -> PathBuf {
@@ -69,13 +189,58 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             .arg(&bindgen)
             .arg(&wasm_in),
     )?;
+    // The glue exports the classes of every `#[wasm_bindgen]` struct in the dependency tree:
+    // wasm-streams' stream adapters, which Leptos links for server functions this page has none
+    // of. The loader imports only `init` and `start`, so the classes go, and with them their
+    // exports and code in the module.
+    let glue_path = bindgen.join("app.js");
+    let glue = without_classes(&std::fs::read_to_string(&glue_path)?)?;
+    std::fs::write(&glue_path, glue)?;
+
+    // The loader imports the glue and instantiates the module itself, so an Android webview whose
+    // instantiateStreaming fails falls back to arrayBuffer + instantiate. The module's hashed
+    // name goes in once the module is final.
+    let loader = bindgen.join("loader.js");
+    std::fs::copy(root.join("app/loader.js"), &loader)?;
+    let bundled = bindgen.join("bundle.js");
+    sh::run(
+        Command::new(tools.node_bin.join("esbuild"))
+            .arg(&loader)
+            .args([
+                "--bundle",
+                "--minify",
+                "--format=esm",
+                "--target=es2019",
+                "--legal-comments=none",
+            ])
+            .arg(format!("--outfile={}", bundled.display())),
+    )?;
+    let bundle = std::fs::read_to_string(&bundled)?;
+
+    // Only the exports the bundled JavaScript names stay (wasm-metadce), then wasm-opt.
     let wasm = bindgen.join("app_bg.wasm");
+    let graph = bindgen.join("graph.json");
+    let kept: Vec<String> = wasm_exports(&std::fs::read(&wasm)?)?
+        .into_iter()
+        .filter(|e| bundle.contains(e.as_str()))
+        .collect();
+    std::fs::write(&graph, metadce_graph(&kept))?;
+    let dce = bindgen.join("app_dce.wasm");
+    quiet(
+        Command::new(tools.node_bin.join("wasm-metadce"))
+            .arg(&wasm)
+            .arg("--graph-file")
+            .arg(&graph)
+            .arg("-o")
+            .arg(&dce),
+    )
+    .context("wasm-metadce (npm binaryen)")?;
     let opt = bindgen.join("app_opt.wasm");
     sh::run(
         Command::new(tools.node_bin.join("wasm-opt"))
             // The features come from the module's target_features section.
             .args(["-Oz", "--strip-debug", "--strip-producers"])
-            .arg(&wasm)
+            .arg(&dce)
             .arg("-o")
             .arg(&opt),
     )
@@ -98,30 +263,11 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
         Ok(final_name)
     };
     let wasm_name = put("app.wasm", &wasm_bytes, true)?;
-
-    // The loader imports the glue and instantiates the module itself, so an Android webview whose
-    // instantiateStreaming fails falls back to arrayBuffer + instantiate.
-    let loader = root.join("app/loader.js");
-    let entry = bindgen.join("entry.js");
-    std::fs::write(
-        &entry,
-        std::fs::read_to_string(&loader)?.replace("__WASM__", &format!("/assets/{wasm_name}")),
-    )?;
-    std::fs::copy(&loader, bindgen.join("loader.js"))?;
-    let bundled = bindgen.join("bundle.js");
-    sh::run(
-        Command::new(tools.node_bin.join("esbuild"))
-            .arg(&entry)
-            .args([
-                "--bundle",
-                "--minify",
-                "--format=esm",
-                "--target=es2019",
-                "--legal-comments=none",
-            ])
-            .arg(format!("--outfile={}", bundled.display())),
-    )?;
-    let js_name = put("app.js", &std::fs::read(&bundled)?, true)?;
+    if bundle.matches(WASM_URL).count() != 1 {
+        bail!("the bundled loader should name {WASM_URL} once");
+    }
+    let bundle = bundle.replace(WASM_URL, &format!("/assets/{wasm_name}"));
+    let js_name = put("app.js", bundle.as_bytes(), true)?;
 
     for f in std::fs::read_dir(root.join("public"))? {
         let f = f?;
@@ -143,7 +289,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             bail!("app/index.html lacks the edge's marker {mark}");
         }
     }
-    // The stylesheet is inlined (about 1.5 KB compressed): the first paint, header and levels
+    // The stylesheet is inlined (about 1.2 KB compressed): the first paint, header and levels
     // included, then needs nothing but the HTML. The edge allows it by its hash in the CSP.
     const CSS_LINK: &str = r#"<link rel="stylesheet" href="/assets/app.css">"#;
     let css = std::fs::read_to_string(root.join("style/app.css"))?;
@@ -164,6 +310,15 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             );
         }
     }
+    // Minified for the page (esbuild): the comments that explain it stay in style/app.css.
+    let min_css = bindgen.join("app.min.css");
+    sh::run(
+        Command::new(tools.node_bin.join("esbuild"))
+            .arg(root.join("style/app.css"))
+            .args(["--minify", "--legal-comments=none"])
+            .arg(format!("--outfile={}", min_css.display())),
+    )?;
+    let css = std::fs::read_to_string(&min_css)?;
     let template = template.replace(CSS_LINK, &format!("<style>{}</style>", css.trim()));
     let html = template
         .replace("/assets/app.js", &format!("/assets/{js_name}"))
@@ -172,4 +327,82 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     // The edge fills the template per request: it is read raw, never sent as it is.
     std::fs::write(&index, &html)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of wasm-bindgen 0.2.130's glue around an exported class.
+    const GLUE: &str = "\
+export class IntoUnderlyingSink {
+    __destroy_into_raw() {
+        IntoUnderlyingSinkFinalization.unregister(this);
+    }
+    abort(reason) {
+        wasm.intounderlyingsink_abort(this.__wbg_ptr, reason);
+    }
+}
+if (Symbol.dispose) IntoUnderlyingSink.prototype[Symbol.dispose] = IntoUnderlyingSink.prototype.free;
+
+export function start() {
+    wasm.start();
+}
+const IntoUnderlyingSinkFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_intounderlyingsink_free(ptr, 1));
+const CLOSURE_DTORS = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(state => wasm.__wbindgen_destroy_closure(state.a, state.b));
+";
+
+    #[test]
+    fn the_glue_loses_its_classes_and_keeps_the_rest() {
+        let out = without_classes(GLUE).unwrap();
+        assert!(!out.contains("IntoUnderlying"), "{out}");
+        assert!(!out.contains("intounderlying"), "{out}");
+        assert!(out.contains("export function start() {\n    wasm.start();\n}\n"));
+        assert!(out.contains("const CLOSURE_DTORS = (typeof FinalizationRegistry"));
+        assert!(out.contains("wasm.__wbindgen_destroy_closure(state.a, state.b));\n"));
+    }
+
+    #[test]
+    fn a_class_still_used_is_an_error() {
+        let glue = format!("{GLUE}export function make() {{ return new IntoUnderlyingSink(); }}\n");
+        let e = without_classes(&glue).unwrap_err().to_string();
+        assert!(e.contains("IntoUnderlyingSink"), "{e}");
+    }
+
+    #[test]
+    fn exports_are_read_from_the_module() {
+        // (module (func) (memory 1) (export "start" (func 0)) (export "memory" (memory 0)))
+        let wasm = [
+            0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // magic, version
+            1, 4, 1, 0x60, 0, 0, // type section: () -> ()
+            3, 2, 1, 0, // function section
+            5, 3, 1, 0, 1, // memory section
+            7, 18, 2, 5, b's', b't', b'a', b'r', b't', 0, 0, 6, b'm', b'e', b'm', b'o', b'r', b'y',
+            2, 0, // export section
+            10, 4, 1, 2, 0, 0x0b, // code section
+        ];
+        assert_eq!(wasm_exports(&wasm).unwrap(), ["start", "memory"]);
+        assert!(wasm_exports(b"not wasm").is_err());
+        assert!(wasm_exports(&wasm[..30]).is_err());
+    }
+
+    #[test]
+    fn the_graph_roots_only_the_named_exports() {
+        let g: serde_json::Value =
+            serde_json::from_str(&metadce_graph(&["start".into(), "memory".into()])).unwrap();
+        assert_eq!(g[0]["root"], true);
+        assert_eq!(
+            g[0]["reaches"],
+            serde_json::json!(["export:start", "export:memory"])
+        );
+        assert_eq!(
+            g[1],
+            serde_json::json!({"name": "export:start", "export": "start"})
+        );
+        assert_eq!(g.as_array().unwrap().len(), 3);
+    }
 }
