@@ -29,9 +29,15 @@ async function open(target, cpu, network) {
   // The loader says so (a warning) when the app did not load and the plain form stays.
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") errors.push(m.text()); });
   page.on("requestfailed", (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
-  const seen = { bytes: 0, errors };
+  // Requests not finished yet: what a page that never starts its app was waiting for.
+  const pending = new Set();
+  page.on("request", (r) => pending.add(r.url()));
+  page.on("requestfinished", (r) => pending.delete(r.url()));
+  page.on("requestfailed", (r) => pending.delete(r.url()));
+  const seen = { bytes: 0, errors, pending };
   cdp.on("Network.loadingFinished", (e) => { seen.bytes += e.encodedDataLength; });
-  await page.goto(target, { waitUntil: "load" });
+  const resp = await page.goto(target, { waitUntil: "load" });
+  seen.status = resp?.status();
   return { ctx, page, seen };
 }
 
@@ -41,7 +47,16 @@ async function load(cpu, network) {
   try {
     await page.waitForFunction(() => performance.getEntriesByName("zsp:pow").length > 0, null, { timeout: 60000 });
   } catch (e) {
-    throw new Error(`the page never finished its proof of work: ${e.message}; page errors: ${JSON.stringify(seen.errors)}`);
+    // What the page was (an error page has no app), and how far the app got.
+    const state = await page.evaluate(() => ({
+      title: document.title,
+      app: !!document.querySelector("script[src*='/assets/app']"),
+      form: document.getElementById("zsp-form")?.className,
+      marks: performance.getEntriesByType("mark").map((m) => `${m.name}@${Math.round(m.startTime)}`),
+    })).catch((err) => ({ unreadable: err.message }));
+    throw new Error(`the page never finished its proof of work: ${e.message}; HTTP ${seen.status}, ` +
+      `page ${JSON.stringify(state)}, requests pending: ${JSON.stringify([...seen.pending])}, ` +
+      `page errors: ${JSON.stringify(seen.errors)}`);
   }
   const m = await page.evaluate(() => ({
     // The header and the five levels are in the server-rendered HTML: its first paint shows them.
@@ -63,14 +78,14 @@ async function firstPaint(target) {
   return ms;
 }
 
+// Interleaved, so that a slow spell of the machine falls on the page and its peers alike.
 const runs = [];
-for (let i = 0; i < Number(loads); i++) runs.push(await load(4, true));
-const peerPaint = [];
-for (const p of peers) {
-  const paints = [];
-  for (let i = 0; i < Number(loads); i++) paints.push(await firstPaint(p));
-  peerPaint.push({ url: p, first_paint_ms: median(paints) });
+const paints = peers.map(() => []);
+for (let i = 0; i < Number(loads); i++) {
+  runs.push(await load(4, true));
+  for (const [j, p] of peers.entries()) paints[j].push(await firstPaint(p));
 }
+const peerPaint = peers.map((p, j) => ({ url: p, first_paint_ms: median(paints[j]) }));
 const pows = [];
 for (let i = 0; i < Number(powLoads); i++) pows.push((await load(6, false)).pow);
 await browser.close();

@@ -224,7 +224,7 @@ impl Challenge {
 }
 
 /// SHA-256(challenge ‖ counter, big-endian). Written out rather than through `sha2`: the page
-/// runs only this hash, and `sha2`'s unrolled rounds were an eighth of its WebAssembly. The
+/// runs only this hash, and `sha2`'s unrolled rounds were 8 KB of its WebAssembly. The
 /// message is always 58 bytes, so its padding is fixed: two blocks, the second constant.
 /// `pow_hash_matches_sha2` checks it against `sha2`, which the rest of this crate uses.
 fn pow_hash(challenge: &[u8; CHALLENGE_LEN], counter: u32) -> [u8; 32] {
