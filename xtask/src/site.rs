@@ -113,6 +113,9 @@ fn wasm_exports(wasm: &[u8]) -> Result<Vec<String>> {
                 return Ok(v);
             }
             shift += 7;
+            if shift > 28 {
+                bail!("a malformed WebAssembly module (an over-long number)");
+            }
         }
     }
     if !wasm.starts_with(b"\0asm") {
@@ -227,6 +230,12 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
         .into_iter()
         .filter(|e| bundle.contains(e.as_str()))
         .collect();
+    if !kept.iter().any(|e| e == "start") {
+        bail!(
+            "the bundled loader names no `start` export of {}",
+            wasm.display()
+        );
+    }
     std::fs::write(&graph, metadce_graph(&kept))?;
     let dce = bindgen.join("app_dce.wasm");
     quiet(
@@ -391,6 +400,9 @@ const CLOSURE_DTORS = (typeof FinalizationRegistry === 'undefined')
         assert_eq!(wasm_exports(&wasm).unwrap(), ["start", "memory"]);
         assert!(wasm_exports(b"not wasm").is_err());
         assert!(wasm_exports(&wasm[..30]).is_err());
+        let mut endless = wasm[..8].to_vec();
+        endless.extend([7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert!(wasm_exports(&endless).is_err());
     }
 
     #[test]
