@@ -322,6 +322,12 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             );
         }
     }
+    if let Some((line, weight)) = heavier_weight(&css) {
+        bail!(
+            "style/app.css:{line} asks for font-weight {weight}: the page uses one weight, so the \
+             first paint never loads a second CJK face (see the top of that file)"
+        );
+    }
     // Minified for the page (esbuild): the comments that explain it stay in style/app.css.
     let min_css = bindgen.join("app.min.css");
     sh::run(
@@ -339,6 +345,24 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     // The edge fills the template per request: it is read raw, never sent as it is.
     std::fs::write(&index, &html)?;
     Ok(())
+}
+
+/// The first `font-weight` (or `font` shorthand with `bold`) in `css` heavier than normal, with
+/// its line: a bold CJK text makes the browser load a second face of some 20 MB.
+fn heavier_weight(css: &str) -> Option<(usize, String)> {
+    css.lines().enumerate().find_map(|(i, line)| {
+        let decl = line.split(';').flat_map(|d| d.split('{')).map(str::trim);
+        decl.filter_map(|d| d.split_once(':'))
+            .filter(|(prop, _)| matches!(prop.trim(), "font-weight" | "font"))
+            .map(|(_, value)| value.trim().trim_end_matches('}').trim())
+            .find(|v| {
+                v.split_whitespace().any(|w| {
+                    matches!(w, "bold" | "bolder")
+                        || w.parse::<u32>().is_ok_and(|n| n > 400 && n <= 1000)
+                })
+            })
+            .map(|v| (i + 1, v.to_owned()))
+    })
 }
 
 #[cfg(test)]
@@ -419,5 +443,27 @@ const CLOSURE_DTORS = (typeof FinalizationRegistry === 'undefined')
             serde_json::json!({"name": "export:start", "export": "start"})
         );
         assert_eq!(g.as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_heavier_weight_is_found_with_its_line() {
+        let css = "a { font-weight: 400; }\nb { color: red; font-size: 700px }\n.c { font: bold 1rem sans-serif }";
+        assert_eq!(
+            heavier_weight(css),
+            Some((3, "bold 1rem sans-serif".into()))
+        );
+        assert_eq!(
+            heavier_weight("h1 { font-weight:700}"),
+            Some((1, "700".into()))
+        );
+        assert_eq!(
+            heavier_weight("h1 { font-weight: 500; }"),
+            Some((1, "500".into()))
+        );
+        assert_eq!(
+            heavier_weight("p { font: 1rem/1.5 serif; font-weight: normal }"),
+            None
+        );
+        assert_eq!(heavier_weight(include_str!("../../style/app.css")), None);
     }
 }
