@@ -2,6 +2,7 @@
 // CDP throttling. Prints one JSON object of medians. Each peer URL is loaded the same way and
 // only its first paint taken: what the same browser, network and CPU allow a smaller page.
 // usage: node e2e/bench-app.mjs <url> <loads> <pow-loads> [peer-url …]
+import { createHash } from "node:crypto";
 import { launch } from "./browser.mjs";
 
 const [url, loads = "5", powLoads = "15", ...peers] = process.argv.slice(2);
@@ -42,7 +43,7 @@ async function open(target, cpu, network) {
 }
 
 /** The landing page: first paint, app interactive, proof of work done. */
-async function load(cpu, network) {
+async function load(cpu, network, nth) {
   const { ctx, page, seen } = await open(url, cpu, network);
   try {
     await page.waitForFunction(() => performance.getEntriesByName("zsp:pow").length > 0, null, { timeout: 60000 });
@@ -54,7 +55,7 @@ async function load(cpu, network) {
       form: document.getElementById("zsp-form")?.className,
       marks: performance.getEntriesByType("mark").map((m) => `${m.name}@${Math.round(m.startTime)}`),
     })).catch((err) => ({ unreadable: err.message }));
-    throw new Error(`the page never finished its proof of work: ${e.message}; HTTP ${seen.status}, ` +
+    throw new Error(`load ${nth} (${cpu}× CPU${network ? ", throttled network" : ""}) never finished its proof of work: ${e.message}; HTTP ${seen.status}, ` +
       `page ${JSON.stringify(state)}, requests pending: ${JSON.stringify([...seen.pending])}, ` +
       `page errors: ${JSON.stringify(seen.errors)}`);
   }
@@ -63,6 +64,8 @@ async function load(cpu, network) {
     header: performance.getEntriesByName("first-contentful-paint")[0]?.startTime,
     interactive: performance.getEntriesByName("zsp:interactive")[0]?.startTime,
     pow: performance.getEntriesByName("zsp:pow")[0]?.duration,
+    // The app's challenge (the plain form has its own, without proof of work).
+    challenge: JSON.parse(document.getElementById("zsp-boot")?.textContent ?? "{}").challenge,
     levels: document.querySelectorAll(".levels .level").length,
   }));
   await ctx.close();
@@ -82,12 +85,44 @@ async function firstPaint(target) {
 const runs = [];
 const paints = peers.map(() => []);
 for (let i = 0; i < Number(loads); i++) {
-  runs.push(await load(4, true));
+  runs.push(await load(4, true, i + 1));
   for (const [j, p] of peers.entries()) paints[j].push(await firstPaint(p));
 }
 const peerPaint = peers.map((p, j) => ({ url: p, first_paint_ms: median(paints[j]) }));
+/** RFC 4648 base32 without padding, as `wire::base32` writes it. */
+function base32(text) {
+  let acc = 0, bits = 0; const out = [];
+  for (const ch of text) {
+    acc = (acc << 5) | "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(ch); bits += 5;
+    if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 0xff); }
+  }
+  return Buffer.from(out);
+}
+/** How many counters the page tried: it counts up from 0 to the first that solves (see
+ *  `wire::challenge`: SHA-256 of the 54 bytes and the counter, big-endian; byte 37 the difficulty). */
+function tries(text) {
+  const bytes = base32(text); const difficulty = bytes[37]; const counter = Buffer.alloc(4);
+  for (let c = 0; ; c++) {
+    counter.writeUInt32BE(c);
+    const h = createHash("sha256").update(bytes).update(counter).digest();
+    let zeros = 0;
+    for (const b of h) { if (b) { zeros += Math.clz32(b) - 24; break; } zeros += 8; }
+    if (zeros >= difficulty) return { tries: c + 1, difficulty };
+  }
+}
+// A solve's time is the time of one try times a count that is luck (geometric, mean 2^difficulty):
+// fifteen draws give a median that swings by a third. So each solve is also divided by its count,
+// and the median citizen's solve (ln 2 × 2^difficulty tries) is the median time a try.
 const pows = [];
-for (let i = 0; i < Number(powLoads); i++) pows.push((await load(6, false)).pow);
+const perTry = [];
+let difficulty;
+for (let i = 0; i < Number(powLoads); i++) {
+  const r = await load(6, false, i + 1);
+  const t = tries(r.challenge);
+  difficulty = t.difficulty;
+  pows.push(r.pow);
+  perTry.push(r.pow / t.tries);
+}
 await browser.close();
 if (runs.some((r) => r.levels !== 5 || r.header === undefined || r.interactive === undefined)) {
   console.error(JSON.stringify(runs));
@@ -99,6 +134,8 @@ console.log(JSON.stringify({
   transfer_bytes: median(runs.map((r) => r.bytes)),
   pow_6x_median_ms: median(pows),
   pow_6x_max_ms: Math.max(...pows),
+  pow_6x_try_us: median(perTry) * 1000,
+  pow_6x_median_citizen_ms: median(perTry) * Math.LN2 * 2 ** difficulty,
   peers: peerPaint,
   loads: runs.length,
   pow_loads: pows.length,

@@ -547,13 +547,17 @@ pub fn app(root: &Path) -> Result<()> {
         "    bytes on the wire (headers included): {:.1} KB",
         ms("transfer_bytes") / 1024.0
     );
+    // The verdict is on the median citizen's solve (the median time a try × ln 2 × 2^difficulty
+    // tries): the median of the solves themselves is as much the counters' luck as the speed.
     println!(
-        "  proof of work at difficulty {}, 6× CPU, {} fresh challenges: median {:.0} ms, max {:.0} ms   target median ≤ 300 ms   {}",
+        "  proof of work at difficulty {}, 6× CPU, {} fresh challenges: solves median {:.0} ms, max {:.0} ms; a try {:.1} µs, so the median citizen's solve {:.0} ms   target ≤ 300 ms   {}",
         wire::challenge::DEFAULT_DIFFICULTY,
         v["pow_loads"],
         ms("pow_6x_median_ms"),
         ms("pow_6x_max_ms"),
-        verdict(ms("pow_6x_median_ms") <= 300.0)
+        ms("pow_6x_try_us"),
+        ms("pow_6x_median_citizen_ms"),
+        verdict(ms("pow_6x_median_citizen_ms") <= 300.0)
     );
     Ok(())
 }
