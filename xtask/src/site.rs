@@ -218,6 +218,9 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
                 // V8's explicit compile hint (Chrome 136+; ignored elsewhere): compile the glue
                 // while it streams in, not function by function while the app starts.
                 "--banner:js=//# allFunctionsCalledOnLoad",
+                // The glue's default module path (`new URL(.., import.meta.url)`) is never taken:
+                // the loader hands it the compiled module. So es2019's empty import.meta is moot.
+                "--log-override:empty-import-meta=silent",
             ])
             .arg(format!("--outfile={}", bundled.display())),
     )?;
