@@ -423,10 +423,13 @@ fn enhance() {
     if let Some(at) = status {
         leptos::mount::mount_to(at, move || view_status(lang, page)).forget();
     }
-    if let Some(at) = el::<web_sys::HtmlElement>("#main") {
-        leptos::mount::mount_to(at, move || view_done(lang, page)).forget();
+    let main = el::<web_sys::HtmlElement>("#main");
+    if let Some(at) = &main {
+        leptos::mount::mount_to(at.clone(), move || view_done(lang, page)).forget();
     }
-    listen(document().as_ref(), "click", on_act(page));
+    // Every view sits inside `#main`, which takes their clicks.
+    let clicks: web_sys::EventTarget = main.map_or_else(|| document().into(), Into::into);
+    listen(&clicks, "click", on_act(page));
 
     // The form shows the page's state, and the tab keeps the draft, on every change.
     let f = form.clone();
@@ -639,7 +642,7 @@ fn follow<T: 'static>(
     move || page.with(|p| f(p, lang))
 }
 
-/// The views' buttons name what they do in `data-act`, and one listener on the document acts on
+/// The views' buttons name what they do in `data-act`, and one listener on `#main` acts on
 /// it: Leptos' `on:` would link its event delegation as well (4.5 KB brotli'd, against a 60 KB
 /// budget for the whole page), while the form's own listener is already here.
 fn on_act(page: RwSignal<Page>) -> impl FnMut(web_sys::Event) + 'static {
