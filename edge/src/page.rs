@@ -417,6 +417,47 @@ mod tests {
         }
     }
 
+    /// The landing page's body as the app's component tests mount it, rendered from the real
+    /// template: the app is tested on the markup the edge sends. A change to that markup fails
+    /// here until the file is rewritten on purpose (`ZSP_UPDATE_FIXTURES=1`) and its diff reviewed.
+    #[test]
+    fn the_app_fixture_is_the_landing_page() {
+        let e = Entry::example("A01", Some("SC1"));
+        let html = landing(
+            include_str!("../../app/index.html"),
+            &Landing {
+                lang: Lang::Zh,
+                segment: "FIXTURE",
+                entry: &e,
+                // No proof of work in the component tests: an empty challenge is never solved.
+                challenge: "",
+                form_challenge: "FC",
+                // 2026-11-22 12:00 China Standard Time.
+                now: 1_795_320_000,
+                refused: None,
+            },
+        );
+        let body = html
+            .split_once("<body>")
+            .and_then(|(_, b)| b.split_once("<script type=\"module\""))
+            .map(|(b, _)| b.trim())
+            .expect("the template's body ends with the app's module script");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/tests/landing.html");
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        if old.trim_end() != body {
+            if std::env::var_os("ZSP_UPDATE_FIXTURES").is_some() {
+                std::fs::write(&path, format!("{body}\n")).unwrap();
+            } else {
+                panic!(
+                    "{} is not the landing page the edge renders now: rerun with \
+                     ZSP_UPDATE_FIXTURES=1 to rewrite it, and review its diff",
+                    path.display()
+                );
+            }
+        }
+    }
+
     #[test]
     fn landing_escapes_and_fills_every_marker() {
         let e = entry();

@@ -178,6 +178,19 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The app's component tests exist only on wasm32.
+    sh::run(sh::cargo(&root).args([
+        "clippy",
+        "-p",
+        "app",
+        "--tests",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     tally.cargo_test(
         "native tests",
         // --show-output: the reliability scenarios print their figures.
@@ -191,6 +204,24 @@ fn test() -> Result<()> {
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
                 tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
             ),
+    )?;
+    // The app in a real DOM: Debian's chromium through its chromedriver, headless, with the
+    // flags of `app/webdriver.json`; the runner serves the test page on 127.0.0.1.
+    tally.cargo_test(
+        "app components on wasm32 (Chromium)",
+        sh::cargo(&root)
+            .args(["test", "-p", "app", "--target", "wasm32-unknown-unknown"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
+            )
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env(
+                "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                root.join("app/webdriver.json"),
+            )
+            // The default 5 s for the driver to start is short on a busy 2-core machine.
+            .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
     )?;
     tally.finish()
 }

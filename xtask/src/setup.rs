@@ -13,14 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Debian packages the tests and the demo use: a CJK font for the printed cards (with CJK
-/// Extension B), an independent QR decoder, PDF rendering and text extraction, and the
-/// benchmark's peer encoder.
+/// Extension B), an independent QR decoder, PDF rendering and text extraction, the benchmark's
+/// peer encoder, and Chromium with its WebDriver (the same Debian version: the app's component
+/// tests run through it; nothing is downloaded).
 pub const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     "zbar-tools",
     "poppler-utils",
     "qrencode",
     "chromium",
+    "chromium-driver",
 ];
 
 /// worker-build turns the edge crate into a Worker bundle; pinned, installed once per machine.
