@@ -14,7 +14,8 @@ mod tally;
 use xtask::{edge, setup, sh};
 
 use anyhow::{Result, bail};
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
 
@@ -156,41 +157,10 @@ fn test() -> Result<()> {
     let mut tally = tally::Tally::default();
     sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))?;
-    sh::run(sh::cargo(&root).args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    sh::run(sh::cargo(&root).args([
-        "clippy",
-        "-p",
-        "app",
-        "-p",
-        "edge",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    clippy(&root, &["--workspace", "--all-targets"])?;
+    clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM])?;
     // The app's component tests exist only on wasm32.
-    sh::run(sh::cargo(&root).args([
-        "clippy",
-        "-p",
-        "app",
-        "--tests",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    clippy(&root, &["-p", "app", "--tests", "--target", WASM])?;
     tally.cargo_test(
         "native tests",
         // --show-output: the reliability scenarios print their figures.
@@ -198,23 +168,13 @@ fn test() -> Result<()> {
     )?;
     tally.cargo_test(
         "wire on wasm32 (Node)",
-        sh::cargo(&root)
-            .args(["test", "-p", "wire", "--target", "wasm32-unknown-unknown"])
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
-            ),
+        &mut wasm_test(&tools, &root, "wire"),
     )?;
     // The app in a real DOM: Debian's chromium through its chromedriver, headless, with the
     // flags of `app/webdriver.json`; the runner serves the test page on 127.0.0.1.
     tally.cargo_test(
         "app components on wasm32 (Chromium)",
-        sh::cargo(&root)
-            .args(["test", "-p", "app", "--target", "wasm32-unknown-unknown"])
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
-            )
+        wasm_test(&tools, &root, "app")
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .env(
                 "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
@@ -224,6 +184,28 @@ fn test() -> Result<()> {
             .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
     )?;
     tally.finish()
+}
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+/// `cargo clippy <args>` with every warning an error.
+fn clippy(root: &Path, args: &[&str]) -> Result<()> {
+    sh::run(
+        sh::cargo(root)
+            .arg("clippy")
+            .args(args)
+            .args(["--quiet", "--", "-D", "warnings"]),
+    )
+}
+
+/// `cargo test -p <package>` on wasm32, run by wasm-bindgen's test runner.
+fn wasm_test(tools: &setup::Tools, root: &Path, package: &str) -> Command {
+    let mut c = sh::cargo(root);
+    c.args(["test", "-p", package, "--target", WASM]).env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
+    );
+    c
 }
 
 fn bench(which: &[&str]) -> Result<()> {
