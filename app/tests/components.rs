@@ -16,9 +16,24 @@ use wire::text;
 wasm_bindgen_test_configure!(run_in_browser);
 
 const LANDING: &str = include_str!("landing.html");
-/// The code and the edge's clock in `landing.html`.
+/// The code of `landing.html`.
 const CODE: &str = "FIXTURE";
-const NOW: i64 = 1_795_320_000;
+
+/// The edge's clock in `landing.html`'s boot data.
+fn boot_now() -> i64 {
+    let json = LANDING
+        .split_once("id=\"zsp-boot\">")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(json, _)| json)
+        .expect("landing.html has the boot data");
+    let boot = js_sys::JSON::parse(json).unwrap();
+    let code = js_sys::Reflect::get(&boot, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some(CODE));
+    js_sys::Reflect::get(&boot, &"now".into())
+        .unwrap()
+        .as_f64()
+        .unwrap() as i64
+}
 
 fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
@@ -297,6 +312,7 @@ async fn a_bad_rating_without_a_reason_is_not_sent_and_says_why() {
 
 #[test]
 fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
+    let now = boot_now();
     let receipt = |now: i64| Receipt {
         code: CODE.into(),
         id: "0123456789abcdef0123456789abcdef".into(),
@@ -306,7 +322,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
     };
     mount(|| {
         local()
-            .set_item(&format!("zsp.receipt.{CODE}"), &receipt(NOW).to_storage())
+            .set_item(&format!("zsp.receipt.{CODE}"), &receipt(now).to_storage())
             .unwrap();
     });
     assert_eq!(text_of("#already"), model::ALREADY.get(Lang::Zh));
@@ -315,7 +331,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
         local()
             .set_item(
                 &format!("zsp.receipt.{CODE}"),
-                &receipt(NOW - 86_400).to_storage(),
+                &receipt(now - 86_400).to_storage(),
             )
             .unwrap();
     });
