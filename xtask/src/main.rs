@@ -198,19 +198,10 @@ fn clippy(root: &Path, args: &[&str]) -> Result<()> {
     )
 }
 
-/// `cargo test -p <package>` on wasm32 (profile `wasm-test`), run by wasm-bindgen's test runner.
+/// `cargo test -p <package>` on wasm32, run by wasm-bindgen's test runner.
 fn wasm_test(tools: &setup::Tools, root: &Path, package: &str) -> Command {
     let mut c = sh::cargo(root);
-    c.args([
-        "test",
-        "-p",
-        package,
-        "--target",
-        WASM,
-        "--profile",
-        "wasm-test",
-    ])
-    .env(
+    c.args(["test", "-p", package, "--target", WASM]).env(
         "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
         tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
     );
