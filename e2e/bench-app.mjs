@@ -4,6 +4,7 @@
 // usage: node e2e/bench-app.mjs <url> <loads> <pow-loads> [peer-url …]
 import { createHash } from "node:crypto";
 import { launch } from "./browser.mjs";
+import { base32 } from "./verify-envelope.mjs";
 
 const [url, loads = "5", powLoads = "15", ...peers] = process.argv.slice(2);
 const browser = await launch();
@@ -89,15 +90,6 @@ for (let i = 0; i < Number(loads); i++) {
   for (const [j, p] of peers.entries()) paints[j].push(await firstPaint(p));
 }
 const peerPaint = peers.map((p, j) => ({ url: p, first_paint_ms: median(paints[j]) }));
-/** RFC 4648 base32 without padding, as `wire::base32` writes it. */
-function base32(text) {
-  let acc = 0, bits = 0; const out = [];
-  for (const ch of text) {
-    acc = (acc << 5) | "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(ch); bits += 5;
-    if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 0xff); }
-  }
-  return Buffer.from(out);
-}
 /** How many counters the page tried: it counts up from 0 to the first that solves (see
  *  `wire::challenge`: SHA-256 of the 54 bytes and the counter, big-endian; byte 37 the difficulty). */
 function tries(text) {
@@ -134,6 +126,7 @@ console.log(JSON.stringify({
   transfer_bytes: median(runs.map((r) => r.bytes)),
   pow_6x_median_ms: median(pows),
   pow_6x_max_ms: Math.max(...pows),
+  pow_difficulty: difficulty,
   pow_6x_try_us: median(perTry) * 1000,
   pow_6x_median_citizen_ms: median(perTry) * Math.LN2 * 2 ** difficulty,
   peers: peerPaint,

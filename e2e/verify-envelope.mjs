@@ -5,8 +5,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-/** RFC 4648 base32 without padding (the secret part of `zspk1:upstream:<kid>:<BASE32>`). */
-function base32(text) {
+/** RFC 4648 base32 without padding (the secret part of `zspk1:upstream:<kid>:<BASE32>`; also
+ *  what `wire::base32` writes for challenges). */
+export function base32(text) {
   const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   let bits = 0, value = 0;
   const out = [];

@@ -154,6 +154,19 @@ impl Draft {
     }
 }
 
+/// Where the tab keeps the draft for a code (session storage).
+pub fn draft_key(code: &str) -> String {
+    format!("zsp.draft.{code}")
+}
+
+/// Where the device keeps the receipt for a code (local storage).
+pub fn receipt_key(code: &str) -> String {
+    format!("zsp.receipt.{code}")
+}
+
+/// Where the device keeps the citizen's 大字模式 choice (local storage): "1" or "0".
+pub const LARGE_KEY: &str = "zsp.large";
+
 /// Kept on the device after a successful rating: lets a rescan say 已评价 and offer 追评.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {

@@ -317,7 +317,7 @@ fn set_large(on: bool) {
         let _ = root.class_list().toggle_with_force("big", on);
     }
     if let Some(s) = local() {
-        let _ = s.set_item("zsp.large", if on { "1" } else { "0" });
+        let _ = s.set_item(model::LARGE_KEY, if on { "1" } else { "0" });
     }
 }
 
@@ -335,7 +335,7 @@ fn large_wanted() -> bool {
     has(&search, "large=1")
         || has(&ua, "ZspLarge")
         || local()
-            .and_then(|s| s.get_item("zsp.large").ok().flatten())
+            .and_then(|s| s.get_item(model::LARGE_KEY).ok().flatten())
             .is_some_and(|v| v == "1")
 }
 
@@ -371,7 +371,7 @@ fn enhance() {
     let form = Rc::new(form);
     let lang = boot.lang;
     let mut first = form.read();
-    let draft_key = format!("zsp.draft.{}", boot.code);
+    let draft_key = model::draft_key(&boot.code);
     if first == Draft::default()
         && let Some(saved) = session()
             .and_then(|s| s.get_item(&draft_key).ok().flatten())
@@ -379,7 +379,7 @@ fn enhance() {
     {
         first = saved;
     }
-    let receipt_key = format!("zsp.receipt.{}", boot.code);
+    let receipt_key = model::receipt_key(&boot.code);
     let already = local()
         .and_then(|s| s.get_item(&receipt_key).ok().flatten())
         .and_then(|t| Receipt::from_storage(&t))

@@ -93,6 +93,12 @@ fn groups_shown() -> Vec<String> {
         .collect()
 }
 
+/// The draft the tab keeps for the page now.
+fn kept_draft() -> Draft {
+    let text = session().get_item(&model::draft_key(CODE)).unwrap();
+    Draft::from_storage(&text.expect("a draft in the tab")).unwrap()
+}
+
 /// A fresh landing page with empty storage; `before` plays what happened before the app loaded
 /// (a choice in the plain form, what the tab or the device kept), then the app starts.
 fn mount(before: impl FnOnce()) {
@@ -151,7 +157,7 @@ fn keeps_the_choice_made_in_the_plain_form_before_it_loaded() {
             ..Draft::default()
         };
         session()
-            .set_item(&format!("zsp.draft.{CODE}"), &old.to_storage())
+            .set_item(&model::draft_key(CODE), &old.to_storage())
             .unwrap();
     });
     assert!(level(Level::Dissatisfied).checked());
@@ -166,8 +172,7 @@ fn keeps_the_choice_made_in_the_plain_form_before_it_loaded() {
     assert_eq!(text_of(".counter"), "4 / 500字");
     let form: web_sys::HtmlFormElement = q("form");
     assert!(form.no_validate() && form.class_list().contains("js"));
-    let kept = session().get_item(&format!("zsp.draft.{CODE}")).unwrap();
-    let kept = Draft::from_storage(&kept.unwrap()).unwrap();
+    let kept = kept_draft();
     assert_eq!(kept.level, Some(Level::Dissatisfied));
     assert_eq!(kept.comment, "排队太久");
 }
@@ -188,8 +193,7 @@ async fn a_good_level_after_a_bad_one_drops_the_reasons_and_the_phone() {
     q::<HtmlInputElement>("input[name=consent]").click();
     settle().await;
     assert!(shown(".callback"));
-    let kept = session().get_item(&format!("zsp.draft.{CODE}")).unwrap();
-    let kept = Draft::from_storage(&kept.unwrap()).unwrap();
+    let kept = kept_draft();
     assert_eq!((kept.tags.len(), kept.phone.as_str()), (1, "13800000000"));
     assert!(kept.consent);
 
@@ -201,8 +205,7 @@ async fn a_good_level_after_a_bad_one_drops_the_reasons_and_the_phone() {
     assert_eq!(q::<HtmlInputElement>("input[name=phone]").value(), "");
     assert!(!q::<HtmlInputElement>("input[name=consent]").checked());
     assert_eq!(text_of(".tags legend"), model::REASONS.get(Lang::Zh));
-    let kept = session().get_item(&format!("zsp.draft.{CODE}")).unwrap();
-    let kept = Draft::from_storage(&kept.unwrap()).unwrap();
+    let kept = kept_draft();
     assert_eq!((kept.tags.len(), kept.phone.as_str()), (0, ""));
 }
 
@@ -236,7 +239,7 @@ fn a_draft_kept_in_the_tab_comes_back_after_a_reload() {
             consent: true,
         };
         session()
-            .set_item(&format!("zsp.draft.{CODE}"), &d.to_storage())
+            .set_item(&model::draft_key(CODE), &d.to_storage())
             .unwrap();
     });
     assert!(level(Level::VeryDissatisfied).checked());
@@ -274,16 +277,16 @@ async fn the_large_text_switch_turns_on_and_off_and_is_remembered() {
         switch.text_content().unwrap(),
         model::LARGE_OFF.get(Lang::Zh)
     );
-    assert_eq!(local().get_item("zsp.large").unwrap().unwrap(), "1");
+    assert_eq!(local().get_item(model::LARGE_KEY).unwrap().unwrap(), "1");
 
     // The next page on this device starts in 大字模式.
-    mount(|| local().set_item("zsp.large", "1").unwrap());
+    mount(|| local().set_item(model::LARGE_KEY, "1").unwrap());
     assert!(root.class_list().contains("big"));
     let switch: HtmlElement = q("[data-act=large]");
     switch.click();
     settle().await;
     assert!(!root.class_list().contains("big"));
-    assert_eq!(local().get_item("zsp.large").unwrap().unwrap(), "0");
+    assert_eq!(local().get_item(model::LARGE_KEY).unwrap().unwrap(), "0");
 }
 
 #[test]
@@ -322,7 +325,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
     };
     mount(|| {
         local()
-            .set_item(&format!("zsp.receipt.{CODE}"), &receipt(now).to_storage())
+            .set_item(&model::receipt_key(CODE), &receipt(now).to_storage())
             .unwrap();
     });
     assert_eq!(text_of("#already"), model::ALREADY.get(Lang::Zh));
@@ -330,7 +333,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
     mount(|| {
         local()
             .set_item(
-                &format!("zsp.receipt.{CODE}"),
+                &model::receipt_key(CODE),
                 &receipt(now - 86_400).to_storage(),
             )
             .unwrap();

@@ -551,7 +551,7 @@ pub fn app(root: &Path) -> Result<()> {
     // tries): the median of the solves themselves is as much the counters' luck as the speed.
     println!(
         "  proof of work at difficulty {}, 6× CPU, {} fresh challenges: solves median {:.0} ms, max {:.0} ms; a try {:.1} µs, so the median citizen's solve {:.0} ms   target ≤ 300 ms   {}",
-        wire::challenge::DEFAULT_DIFFICULTY,
+        v["pow_difficulty"],
         v["pow_loads"],
         ms("pow_6x_median_ms"),
         ms("pow_6x_max_ms"),

@@ -11,6 +11,7 @@
 mod bench;
 mod tally;
 
+use xtask::setup::WASM_TARGET;
 use xtask::{edge, setup, sh};
 
 use anyhow::{Result, bail};
@@ -158,9 +159,9 @@ fn test() -> Result<()> {
     sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))?;
     clippy(&root, &["--workspace", "--all-targets"])?;
-    clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM])?;
+    clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM_TARGET])?;
     // The app's component tests exist only on wasm32.
-    clippy(&root, &["-p", "app", "--tests", "--target", WASM])?;
+    clippy(&root, &["-p", "app", "--tests", "--target", WASM_TARGET])?;
     tally.cargo_test(
         "native tests",
         // --show-output: the reliability scenarios print their figures.
@@ -186,8 +187,6 @@ fn test() -> Result<()> {
     tally.finish()
 }
 
-const WASM: &str = "wasm32-unknown-unknown";
-
 /// `cargo clippy <args>` with every warning an error.
 fn clippy(root: &Path, args: &[&str]) -> Result<()> {
     sh::run(
@@ -201,10 +200,11 @@ fn clippy(root: &Path, args: &[&str]) -> Result<()> {
 /// `cargo test -p <package>` on wasm32, run by wasm-bindgen's test runner.
 fn wasm_test(tools: &setup::Tools, root: &Path, package: &str) -> Command {
     let mut c = sh::cargo(root);
-    c.args(["test", "-p", package, "--target", WASM]).env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-        tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
-    );
+    c.args(["test", "-p", package, "--target", WASM_TARGET])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),
+        );
     c
 }
 

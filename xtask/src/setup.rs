@@ -107,15 +107,20 @@ fn npm_ci() -> Result<PathBuf> {
     Ok(root.join("node_modules/.bin"))
 }
 
+/// The target of the page, the worker and their tests.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
 fn wasm_target() -> Result<()> {
     let sysroot = sh::output(Command::new("rustc").args(["--print", "sysroot"]))
         .context("rustc is not on PATH")?;
-    let lib = Path::new(sysroot.trim()).join("lib/rustlib/wasm32-unknown-unknown");
+    let lib = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(WASM_TARGET);
     if lib.is_dir() {
         return Ok(());
     }
-    sh::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
-        .context("could not add the wasm32-unknown-unknown target with rustup")
+    sh::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        .with_context(|| format!("could not add the {WASM_TARGET} target with rustup"))
 }
 
 /// The version of `name` recorded in Cargo.lock.

@@ -5,7 +5,7 @@
 //! `target/site`, which the worker serves. The stylesheet is minified (esbuild) and inlined into
 //! `index.html`.
 
-use crate::setup::Tools;
+use crate::setup::{Tools, WASM_TARGET};
 use crate::sh;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
@@ -172,11 +172,11 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
         "-p",
         "app",
         "--target",
-        "wasm32-unknown-unknown",
+        WASM_TARGET,
         "--profile",
         "wasm-release",
     ]))?;
-    let wasm_in = target.join("wasm32-unknown-unknown/wasm-release/app.wasm");
+    let wasm_in = target.join(WASM_TARGET).join("wasm-release/app.wasm");
     let bindgen = target.join("app-bindgen");
     let _ = std::fs::remove_dir_all(&bindgen);
     sh::run(
