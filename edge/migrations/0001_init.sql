@@ -1,5 +1,6 @@
--- 掌上评 edge storage (D1). D1 is the durable outbox, not the system of record: the upstream
--- 好差评 platform is. Rows leave once forwarded and past the retention period.
+-- 掌上评 edge storage: the SQLite database of the one storage object (a Durable Object). It is
+-- the durable outbox, not the system of record: the upstream 好差评 platform is. Rows leave once
+-- forwarded and past the retention period.
 
 -- Directory: one row per printed code, the JSON entry written by qr-gen (wire::directory::Entry).
 CREATE TABLE entries (

@@ -1,6 +1,7 @@
-//! The worker's settings, read from its vars and secrets (`wrangler.toml` `[vars]`, `.dev.vars`
-//! locally, `wrangler secret put` in production). Parsed once per isolate; a bad value stops
-//! every request with a log line that names the variable, never with a guess.
+//! The worker's settings, read from its bindings: self-hosted, each one of [`SETTINGS`] is bound
+//! from workerd's environment (the operator's env file); on Cloudflare, `wrangler.toml` `[vars]`
+//! and `wrangler secret put`. Parsed once per isolate; a bad value stops every request with a log
+//! line that names the variable, never with a guess.
 
 use std::fmt;
 use wire::challenge::{ChallengePolicy, DEFAULT_DIFFICULTY, MAX_DIFFICULTY};
@@ -26,14 +27,118 @@ pub struct Config {
     /// First retry delay of the upstream forwarding; doubles per attempt up to `retry_max_secs`.
     pub retry_base_secs: u32,
     pub retry_max_secs: u32,
-    /// A queued forward not acknowledged after this long is queued again by the sweep.
-    pub sweep_lease_secs: u32,
+    /// A claimed forward whose outcome was never recorded (a crash mid-send) is due again after
+    /// this long.
+    pub forward_lease_secs: u32,
     /// `frame-ancestors` of the page's CSP (hosts that may embed it in an iframe).
     pub frame_ancestors: String,
     /// How long an isolate keeps what the directory says about a code (0: always ask D1). A
     /// directory change or revocation reaches every isolate within this time.
     pub directory_cache_secs: u32,
 }
+
+/// One setting: its name, whether it is a secret, its default ("" when unset by default) and
+/// what it does, in one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub secret: bool,
+    pub default: &'static str,
+    pub about: &'static str,
+}
+
+const fn setting(name: &'static str, default: &'static str, about: &'static str) -> Setting {
+    Setting {
+        name,
+        secret: false,
+        default,
+        about,
+    }
+}
+
+const fn secret(name: &'static str, about: &'static str) -> Setting {
+    Setting {
+        name,
+        secret: true,
+        default: "",
+        about,
+    }
+}
+
+/// Every setting [`Config::from_vars`] reads (a test keeps the two in step).
+pub const SETTINGS: &[Setting] = &[
+    secret(
+        "QR_KEYS",
+        "the keys qr-gen printed the codes with (qr-gen keys new), newest first",
+    ),
+    secret(
+        "CHALLENGE_KEYS",
+        "the edge's own key for anti-abuse challenges (zsp keys)",
+    ),
+    secret(
+        "UPSTREAM_KEYS",
+        "signs what is forwarded upstream; required with UPSTREAM_URL",
+    ),
+    secret(
+        "ADMIN_TOKEN",
+        "bearer token of the admin API, at least 16 characters; unset: admin API off",
+    ),
+    setting(
+        "UPSTREAM_URL",
+        "",
+        "the province's 好差评 receiver (https, or http on 127.0.0.1); unset: ratings stay here",
+    ),
+    setting(
+        "UPSTREAM_MAPPING",
+        "project",
+        "the upstream's field names: project or provincial",
+    ),
+    setting(
+        "POW_DIFFICULTY",
+        "13",
+        "proof-of-work bits a page solves before it may submit",
+    ),
+    setting(
+        "CHALLENGE_MIN_AGE_SECS",
+        "3",
+        "a page younger than this may not submit yet",
+    ),
+    setting(
+        "BURST_PER_MINUTE",
+        "20",
+        "ratings for one code in one minute beyond which they are flagged",
+    ),
+    setting(
+        "RETENTION_DAYS",
+        "30",
+        "days a forwarded rating (and its phone) is kept; the page promises it",
+    ),
+    setting(
+        "RETRY_BASE_SECS",
+        "30",
+        "first retry delay of forwarding; doubles each attempt",
+    ),
+    setting(
+        "RETRY_MAX_SECS",
+        "3600",
+        "longest retry delay of forwarding",
+    ),
+    setting(
+        "FORWARD_LEASE_SECS",
+        "600",
+        "a forward cut off by a crash is tried again after this long",
+    ),
+    setting(
+        "FRAME_ANCESTORS",
+        "'self'",
+        "hosts that may embed the page (CSP frame-ancestors), separated by spaces",
+    ),
+    setting(
+        "DIRECTORY_CACHE_SECS",
+        "10",
+        "how long a directory lookup is cached in memory",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -168,7 +273,7 @@ impl Config {
             retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
-            sweep_lease_secs: num("SWEEP_LEASE_SECS", 600, 1, 86_400)?,
+            forward_lease_secs: num("FORWARD_LEASE_SECS", 600, 1, 86_400)?,
             frame_ancestors: match get("FRAME_ANCESTORS") {
                 None => "'self'".to_owned(),
                 Some(v) => frame_ancestors_ok(&v).map_err(|why| err("FRAME_ANCESTORS", why))?,
@@ -208,6 +313,34 @@ pub(crate) mod tests {
 
     pub fn parse(v: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
         Config::from_vars(|n| v.get(n).cloned())
+    }
+
+    #[test]
+    fn settings_lists_exactly_what_is_read_with_its_default() {
+        let asked = std::cell::RefCell::new(vec![]);
+        let v = vars();
+        Config::from_vars(|n| {
+            asked.borrow_mut().push(n.to_owned());
+            v.get(n).cloned()
+        })
+        .unwrap();
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut listed: Vec<String> = SETTINGS.iter().map(|s| s.name.to_owned()).collect();
+        listed.sort();
+        assert_eq!(asked, listed);
+        // Each listed default is the value a missing setting gets.
+        let with_defaults = |n: &str| {
+            SETTINGS
+                .iter()
+                .find(|s| s.name == n && !s.default.is_empty())
+                .map(|s| s.default.to_owned())
+                .or_else(|| v.get(n).cloned())
+        };
+        let a = format!("{:?}", Config::from_vars(with_defaults).unwrap());
+        let b = format!("{:?}", parse(&v).unwrap());
+        assert_eq!(a, b);
     }
 
     #[test]

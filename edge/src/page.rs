@@ -159,6 +159,8 @@ pub struct Landing<'a> {
     /// For the plain form: difficulty 0, under the stricter per-code budget.
     pub form_challenge: &'a str,
     pub now: i64,
+    /// How long a forwarded rating (and its phone) is kept: the page says so.
+    pub retention_days: u32,
     /// A refused plain-form post: what was filled in, and why it was refused.
     pub refused: Option<(&'a Draft, &'a ApiError)>,
 }
@@ -328,7 +330,7 @@ fn form_html(v: &Landing<'_>) -> String {
         "\"><label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"1\"{}><span>{}</span></label><p class=\"why\">{}</p></fieldset>",
         if d.consent { " checked" } else { "" },
         text::CONSENT.get(lang),
-        text::PHONE_WHY.get(lang),
+        text::phone_why(lang, v.retention_days),
     );
     let _ = write!(
         f,
@@ -434,6 +436,7 @@ mod tests {
                 form_challenge: "FC",
                 // 2026-11-22 12:00 China Standard Time.
                 now: 1_795_320_000,
+                retention_days: 30,
                 refused: None,
             },
         );
@@ -470,10 +473,15 @@ mod tests {
                 challenge: "CH",
                 form_challenge: "FC",
                 now: 1,
+                retention_days: 7,
                 refused: None,
             },
         );
         assert!(html.starts_with("<html lang=\"zh-CN\">"));
+        assert!(
+            html.contains("最多保留7天"),
+            "the phone's promise follows the configured retention"
+        );
         assert!(!html.contains("<!--zsp:"));
         assert!(html.contains("上城区&lt;市民&gt;中心"));
         assert!(
@@ -513,6 +521,7 @@ mod tests {
                 challenge: "CH",
                 form_challenge: "FC",
                 now: 1,
+                retention_days: 30,
                 refused: Some((&d, &err)),
             },
         );

@@ -1,18 +1,20 @@
-//! What the edge keeps in D1, as SQL text and plain rows. The adapter only binds and runs these;
-//! every rule that storage enforces (single use, 一次一评, bursts, the form budget) is a
-//! constraint or an upsert here, so it holds however many isolates run at once.
+//! What the edge keeps in its Durable Object's SQLite, as SQL text and plain rows. The worker
+//! sends these to the object, which runs each batch in one transaction (`glue::object`); every
+//! rule that storage enforces (single use, 一次一评, bursts, the form budget) is a constraint
+//! or an upsert here, never a read-then-write. The schema is `migrations/` (see `schema`).
 
 use crate::config::Config;
 use crate::submit::Checked;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use wire::directory::Entry;
-use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_SIGNATURE, HEADER_VERSION};
 use wire::qr::{CodeId, Revocation, Revocations, StaffRef};
 use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
 use wire::time::Day;
 
-/// A bound value. Integers are sent as JavaScript numbers (exact to 2^53).
-#[derive(Debug, Clone, PartialEq)]
+/// A bound value. Integers travel as JavaScript numbers (exact to 2^53).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum Val {
     Int(i64),
     Text(String),
@@ -40,14 +42,28 @@ impl<T: Into<Val>> From<Option<T>> for Val {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// One statement and its arguments, as the worker sends it to the storage object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stmt {
-    pub sql: &'static str,
+    pub sql: Cow<'static, str>,
     pub args: Vec<Val>,
 }
 
-fn stmt(sql: &'static str, args: Vec<Val>) -> Stmt {
-    Stmt { sql, args }
+pub(crate) fn stmt(sql: &'static str, args: Vec<Val>) -> Stmt {
+    Stmt {
+        sql: Cow::Borrowed(sql),
+        args,
+    }
+}
+
+/// What the worker asks of the storage object: statements run in one transaction, their rows
+/// returned in order. `wake`: the batch may have given the outbox work, so the object makes sure
+/// its alarm is due.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub stmts: Vec<Stmt>,
+    #[serde(default)]
+    pub wake: bool,
 }
 
 // ---- landing and lookup ----
@@ -107,7 +123,7 @@ pub fn read_lookup(rows: Vec<LookupRow>) -> Result<crate::submit::Lookup, String
 
 // ---- accepting a rating ----
 
-/// Where the batch failed, read from D1's error text (the constraint's table names it).
+/// Where the batch failed, read from SQLite's error text (the constraint names its table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
     /// The challenge was used before: a replay, or the page's retry of a stored rating.
@@ -146,9 +162,9 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
 /// The form budget's window.
 pub const FORM_SLOT_SECS: i64 = 600;
 
-/// One D1 batch (a transaction): use the challenge, spend the budget (form path), count the
-/// burst, then insert or amend the rating, leased to the queue message that follows. Any
-/// constraint failure undoes all of it.
+/// One batch (a transaction): use the challenge, spend the budget (form path), count the burst,
+/// then insert or amend the rating, due for forwarding at once. Any constraint failure undoes
+/// all of it.
 pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
     let code = c.payload.code.to_text();
     let minute = c.now / 60;
@@ -193,9 +209,8 @@ pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
             serde_json::to_string(&c.entry)
                 .expect("plain struct")
                 .into(),
-            // The queue message sent after the commit owns the forward until this lease ends;
-            // after it, the sweep queues the rating again (a lost message, a restarted worker).
-            (c.now + i64::from(cfg.sweep_lease_secs)).into(),
+            // Due at once: the object's alarm forwards it (an amendment is due again).
+            c.now.into(),
         ],
     ));
     out
@@ -233,14 +248,7 @@ pub fn accepted_json(a: &Accepted, level: Level, phone: bool, day: Day) -> Strin
     .to_string()
 }
 
-// ---- forwarding ----
-
-/// The message on the forwarding queue: "send revision `rev` of rating `id`".
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
-pub struct Forward {
-    pub id: String,
-    pub rev: i64,
-}
+// ---- ratings ----
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RatingRow {
@@ -265,22 +273,20 @@ pub struct RatingRow {
     pub attempts: i64,
 }
 
+/// Every `RatingRow` column, for a `SELECT` or a `RETURNING`.
+macro_rules! rating_columns {
+    () => {
+        "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
+         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts"
+    };
+}
+pub(crate) use rating_columns;
+
 /// `SELECT` of every `RatingRow` column, then the rest of the query.
 macro_rules! select_rating {
     ($rest:literal) => {
-        concat!(
-            "SELECT id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, ",
-            "matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts ",
-            $rest
-        )
+        concat!("SELECT ", rating_columns!(), " ", $rest)
     };
-}
-
-pub fn rating_by_id(id: &str) -> Stmt {
-    stmt(
-        select_rating!("FROM ratings WHERE id = ?1"),
-        vec![id.into()],
-    )
 }
 
 impl RatingRow {
@@ -333,67 +339,6 @@ impl RatingRow {
     }
 }
 
-/// One upstream request: the body and its headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outbound {
-    pub body: String,
-    pub headers: Vec<(&'static str, String)>,
-}
-
-pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<Outbound, String> {
-    let keys = cfg
-        .upstream_keys
-        .as_ref()
-        .ok_or("forwarding without UPSTREAM_KEYS")?;
-    let (rating, entry) = row.to_rating()?;
-    let body = envelope::body(cfg.mapping, &rating, &entry);
-    let sig = envelope::sign(keys.current(), now, body.as_bytes());
-    Ok(Outbound {
-        headers: vec![
-            ("Content-Type", "application/json; charset=utf-8".into()),
-            (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
-            (HEADER_IDEMPOTENCY, row.idempotency_key()),
-            (HEADER_SIGNATURE, sig),
-        ],
-        body,
-    })
-}
-
-/// The upstream acknowledged revision `rev`; an amendment made meanwhile stays pending.
-pub fn mark_forwarded(f: &Forward, now: i64) -> Stmt {
-    stmt(
-        "UPDATE ratings SET forwarded_rev = MAX(forwarded_rev, ?2), forwarded_at = ?3, \
-         last_error = NULL WHERE id = ?1",
-        vec![f.id.clone().into(), f.rev.into(), now.into()],
-    )
-}
-
-/// A failed attempt: counted, with its reason (status or network error; never the body).
-pub fn mark_failed(f: &Forward, now: i64, delay: u32, why: &str) -> Stmt {
-    let why: String = why.chars().take(200).collect();
-    stmt(
-        "UPDATE ratings SET attempts = attempts + 1, last_error = ?2, \
-         next_attempt_at = MAX(next_attempt_at, ?3) WHERE id = ?1",
-        vec![
-            f.id.clone().into(),
-            why.into(),
-            (now + i64::from(delay)).into(),
-        ],
-    )
-}
-
-/// The sweep: pending ratings whose lease ran out (a lost queue message, a restarted worker,
-/// retries exhausted) are claimed for another lease and returned, in one statement, so two
-/// sweeps never queue the same rating twice.
-pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
-    stmt(
-        "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings \
-         WHERE forwarded_rev < rev AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) \
-         RETURNING id, rev",
-        vec![now.into(), lease_until.into(), limit.into()],
-    )
-}
-
 // ---- status and retention ----
 
 pub fn status() -> Stmt {
@@ -416,12 +361,14 @@ pub struct Status {
     pub codes: i64,
 }
 
+/// What `/status` tells an administrator. `alert` says when the backlog has stalled.
 pub fn status_json(s: &Status, cfg: &Config, now: i64) -> String {
     serde_json::json!({
         "ok": true,
-        "forwarding": if cfg.forwarding() { "on" } else { "off (UPSTREAM_URL unset: ratings stay in D1)" },
+        "forwarding": if cfg.forwarding() { "on" } else { "off (UPSTREAM_URL unset: ratings stay in storage)" },
         "backlog": s.backlog,
         "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
+        "alert": crate::outbox::backlog_alert(s.oldest_pending, now),
         "stored": s.stored,
         "flagged": s.flagged,
         "codes": s.codes,
@@ -455,8 +402,8 @@ pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
 
 // ---- administration ----
 
-/// Replacing the directory: delete, then insert in chunks of JSON arrays (each well under D1's
-/// 1 MB statement-argument limit), all in one batch.
+/// Replacing the directory: delete, then insert in chunks of JSON arrays (each well under a
+/// megabyte, the platform's limit for one argument), all in one batch.
 pub fn replace_directory(entries: &[Entry]) -> Vec<Stmt> {
     let mut out = vec![stmt("DELETE FROM entries", vec![])];
     for chunk in entries.chunks(500) {
@@ -587,11 +534,12 @@ pub fn export_csv(rows: &[RatingRow]) -> Result<String, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wire::rating::TAG_CONTENT_VERSION;
 
-    fn row() -> RatingRow {
+    /// A stored 差评, amended twice, its first revision forwarded.
+    pub(crate) fn row() -> RatingRow {
         let entry = Entry::example("A01", None);
         RatingRow {
             id: Id128([1; 16]).to_text(),
@@ -636,43 +584,19 @@ mod tests {
     }
 
     #[test]
-    fn outbound_is_signed_and_verifiable() {
-        use wire::key::{Key, KeyPurpose, Keyring};
-        let mut v = crate::config::tests::vars();
-        let k = Key::new(KeyPurpose::Upstream, 4, [6; 32]);
-        v.insert("UPSTREAM_URL", "http://127.0.0.1:1/".into());
-        v.insert("UPSTREAM_KEYS", k.to_text());
-        v.insert("UPSTREAM_MAPPING", "provincial".into());
-        let cfg = crate::config::tests::parse(&v).unwrap();
-        let o = outbound(&row(), &cfg, 1_795_000_100).unwrap();
-        let sig = &o
-            .headers
-            .iter()
-            .find(|h| h.0 == HEADER_SIGNATURE)
-            .unwrap()
-            .1;
-        let ring = Keyring::new(KeyPurpose::Upstream, vec![k]).unwrap();
-        envelope::verify(&ring, sig, o.body.as_bytes(), 1_795_000_100, 300).unwrap();
-        let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
-        assert_eq!(b["satisfaction"], "1");
-        assert_eq!(b["pf"], "3");
-        assert_eq!(b["assessNumber"], "2");
-        assert_eq!(b["evalDetail"], "108,115");
-    }
-
-    #[test]
     fn constraint_messages() {
         assert_eq!(
-            conflict(
-                "D1_ERROR: UNIQUE constraint failed: used_challenges.nonce: SQLITE_CONSTRAINT"
-            ),
+            conflict("Error: UNIQUE constraint failed: used_challenges.nonce: SQLITE_CONSTRAINT"),
             Some(Conflict::Replayed)
         );
         assert_eq!(
-            conflict("D1_ERROR: CHECK constraint failed: form_budget_spent: SQLITE_CONSTRAINT"),
+            conflict("Error: CHECK constraint failed: form_budget_spent: SQLITE_CONSTRAINT"),
             Some(Conflict::Budget)
         );
-        assert_eq!(conflict("D1_ERROR: no such table: ratings"), None);
+        assert_eq!(
+            conflict("Error: no such table: ratings: SQLITE_ERROR"),
+            None
+        );
     }
 
     #[test]

@@ -94,11 +94,18 @@ pub const CONSENT: Bilingual = Bilingual(
     "我同意工作人员使用此号码就本次评价与我联系",
     "I agree to be called back about this rating on this number",
 );
-/// Said wherever a phone is asked for: why, and how long it is kept.
-pub const PHONE_WHY: Bilingual = Bilingual(
-    "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留30天。",
-    "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most 30 days after hand-over.",
-);
+/// Said wherever a phone is asked for: why, and how long it is kept (the edge's configured
+/// retention, so the promise and the pruning can never disagree).
+pub fn phone_why(lang: Lang, retention_days: u32) -> String {
+    match lang {
+        Lang::Zh => format!(
+            "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留{retention_days}天。"
+        ),
+        Lang::En => format!(
+            "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most {retention_days} days after hand-over."
+        ),
+    }
+}
 pub const SUBMIT: Bilingual = Bilingual("提交评价", "Submit");
 pub const THANKS: Bilingual = Bilingual("感谢您的评价", "Thank you for your rating");
 pub const AMENDED: Bilingual = Bilingual(

@@ -279,7 +279,6 @@ pub fn edge(root: &Path) -> Result<()> {
     let state = root.join("target/bench/edge");
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;
-    edge::migrate(&tools, root, &state)?;
     // Challenges are made below, the moment before they are used: no dwell time to wait for.
     let vars = [("CHALLENGE_MIN_AGE_SECS", "0".to_string())];
     let worker = edge::start(
@@ -392,7 +391,7 @@ pub fn edge(root: &Path) -> Result<()> {
     // The ceiling: the same wrangler dev serving a worker that only answers `ok`, with the
     // edge stopped so that both have the machine to themselves.
     drop(worker);
-    let hello = edge::start_hello(&tools, root, &state.join("hello"))?;
+    let hello = edge::start_hello(&tools, &state.join("hello"))?;
     let ceiling = load("one-line JS", CONNS, SECS, |agent, _, _| {
         Some(ok_body(agent.get(&format!("{}/", hello.base)).call()))
     });
@@ -441,7 +440,6 @@ pub fn app(root: &Path) -> Result<()> {
     let state = root.join("target/bench/app");
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state)?;
-    edge::migrate(&tools, root, &state)?;
     let worker = edge::start(
         &tools,
         root,

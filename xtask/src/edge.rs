@@ -1,6 +1,7 @@
-//! Building the worker and running it locally under `wrangler dev` (real workerd, local D1 and
-//! Queue, 127.0.0.1 only, nothing sent anywhere).
+//! Building the worker and running it self-hosted: `workerd serve` on a config from `runtime`,
+//! data on a local folder, 127.0.0.1 only, nothing sent anywhere but a local upstream.
 
+use crate::runtime::{Runtime, Upstream, hello_config};
 use crate::setup::Tools;
 use crate::sh;
 use anyhow::{Context, Result, bail};
@@ -10,16 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use wire::key::{Key, KeyPurpose};
-
-/// Wrangler, quiet and offline.
-pub const QUIET_ENV: &[(&str, &str)] = &[
-    ("CI", "true"),
-    ("WRANGLER_SEND_METRICS", "false"),
-    ("DO_NOT_TRACK", "1"),
-    ("WRANGLER_HIDE_BANNER", "true"),
-    ("CLOUDFLARE_CF_FETCH_ENABLED", "false"),
-    ("WRANGLER_LOG", "warn"),
-];
 
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
@@ -69,25 +60,6 @@ pub fn local_keys(root: &Path) -> Result<LocalKeys> {
     })
 }
 
-/// Writes `edge/.dev.vars` from the committed example, filling the empty keys.
-pub fn write_dev_vars(root: &Path, keys: &LocalKeys) -> Result<()> {
-    let example = std::fs::read_to_string(root.join("edge/dev.vars.example"))?;
-    let mut out = String::new();
-    for line in example.lines() {
-        let filled = match line.trim() {
-            "QR_KEYS=" => format!("QR_KEYS={}", keys.qr),
-            "CHALLENGE_KEYS=" => format!("CHALLENGE_KEYS={}", keys.challenge),
-            "UPSTREAM_KEYS=" => format!("UPSTREAM_KEYS={}", keys.upstream),
-            "ADMIN_TOKEN=" => format!("ADMIN_TOKEN={}", keys.admin_token),
-            _ => line.to_owned(),
-        };
-        out.push_str(&filled);
-        out.push('\n');
-    }
-    std::fs::write(root.join("edge/.dev.vars"), out)?;
-    Ok(())
-}
-
 /// Builds the worker bundle with worker-build, the pinned wasm-bindgen CLI and npm's esbuild and
 /// wasm-opt (binaryen 132; never Debian's 108). Nothing is downloaded. The bundle is
 /// `edge/build/index_bg.wasm` plus its JS glue.
@@ -121,7 +93,12 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A running `wrangler dev`; stopped when dropped.
+/// The workerd binary of the npm package `workerd`, its version pinned by `package-lock.json`.
+pub fn workerd_bin(tools: &Tools) -> PathBuf {
+    tools.node_bin.join("workerd")
+}
+
+/// A running `workerd serve`; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct Worker {
     child: Child,
     pub base: String,
@@ -136,131 +113,153 @@ impl Drop for Worker {
 }
 
 impl Worker {
+    /// SIGTERM: workerd finishes the requests in flight and exits.
     pub fn stop(&mut self) {
-        // wrangler starts workerd as a child: end the whole process group.
-        let pid = self.child.id() as i32;
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pid}")])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        self.signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
-            .status();
+        self.kill();
+    }
+
+    /// Waits until workerd exits (the demo runs until Ctrl-C).
+    pub fn wait(mut self) -> Result<()> {
+        let status = self.child.wait()?;
+        bail!("workerd exited ({status}); its log: {}", self.log.display())
+    }
+
+    /// SIGKILL, as a power cut or the OOM killer would: nothing is flushed.
+    pub fn kill(&mut self) {
+        self.signal("-KILL");
         let _ = self.child.wait();
+    }
+
+    /// The process's resident memory, in MiB (from /proc).
+    pub fn rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    }
+
+    /// The CPU time the process has used so far, in seconds (user + system, from /proc).
+    pub fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks / 100.0)
+    }
+
+    fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status();
     }
 }
 
 pub struct WorkerOptions<'a> {
     pub port: u16,
-    /// Where local D1 and Queue state live (kept across restarts with the same folder).
+    /// The data folder: the storage object's SQLite (kept across restarts with the same folder).
     pub state: &'a Path,
-    /// Extra vars (`--var NAME:VALUE`), e.g. `UPSTREAM_URL` for a test receiver.
+    /// Settings for this run (e.g. `UPSTREAM_URL` for a test receiver), on top of the keys.
     pub vars: &'a [(&'a str, String)],
     pub log: PathBuf,
 }
 
-fn wrangler(tools: &Tools, root: &Path) -> Command {
-    let mut c = Command::new(tools.node_bin.join("wrangler"));
-    c.current_dir(root.join("edge"));
-    for (k, v) in QUIET_ENV {
-        c.env(k, v);
-    }
-    // Keep wrangler's own config and caches inside the project's target folder.
-    c.env("XDG_CONFIG_HOME", root.join("target/wrangler-home"));
-    c
-}
-
-/// Applies the D1 migrations to the local database in `state`.
-pub fn migrate(tools: &Tools, root: &Path, state: &Path) -> Result<()> {
-    sh::run(
-        wrangler(tools, root)
-            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
-            .arg(state),
-    )
-    .context("applying the D1 migrations")
-}
-
+/// Writes the runtime config for `o` into its state folder and starts `workerd serve` on it,
+/// with this machine's keys and `o.vars` in its environment.
 pub fn start(
     tools: &Tools,
     root: &Path,
     keys: &LocalKeys,
     o: &WorkerOptions<'_>,
 ) -> Result<Worker> {
-    let mut c = wrangler(tools, root);
-    c.args(["dev", "--ip", "127.0.0.1", "--port"])
-        .arg(o.port.to_string())
-        .arg("--inspector-port")
-        .arg(free_port()?.to_string())
-        .args(["--persist-to"])
-        .arg(o.state)
-        .args([
-            "--test-scheduled",
-            "--show-interactive-dev-session=false",
-            "--log-level",
-            "warn",
-        ]);
+    let upstream = o
+        .vars
+        .iter()
+        .find(|(k, _)| *k == "UPSTREAM_URL")
+        .map(|(_, v)| Upstream::from_url(v))
+        .transpose()?;
+    let data = o.state.join("data");
+    std::fs::create_dir_all(&data)?;
+    let config = Runtime {
+        listen: format!("127.0.0.1:{}", o.port),
+        worker: root.join("edge/build"),
+        site: root.join("target/site"),
+        data,
+        upstream,
+        settings: edge::config::SETTINGS.iter().map(|s| s.name).collect(),
+    }
+    .config(o.state)?;
+    let file = o.state.join("workerd.capnp");
+    std::fs::write(&file, config)?;
+    let mut c = Command::new(workerd_bin(tools));
+    c.arg("serve").arg(&file).arg("--experimental");
+    // Only what the config binds from the environment reaches the worker.
+    for s in edge::config::SETTINGS {
+        c.env_remove(s.name);
+    }
+    for (k, v) in [
+        ("QR_KEYS", &keys.qr),
+        ("CHALLENGE_KEYS", &keys.challenge),
+        ("UPSTREAM_KEYS", &keys.upstream),
+        ("ADMIN_TOKEN", &keys.admin_token),
+    ] {
+        c.env(k, v);
+    }
     for (k, v) in o.vars {
-        c.arg("--var").arg(format!("{k}:{v}"));
+        c.env(k, v);
     }
     spawn(c, o.port, &keys.admin_token, &o.log)
 }
 
-/// Starts `wrangler dev` with a worker of one line of JavaScript that answers every request with
-/// `ok`: what this machine's wrangler dev serves at best, the ceiling of the edge benchmark.
-pub fn start_hello(tools: &Tools, root: &Path, dir: &Path) -> Result<Worker> {
+/// Starts workerd with a worker of one line of JavaScript that answers every request with `ok`:
+/// what this machine's workerd serves at best, the ceiling of the edge benchmark.
+pub fn start_hello(tools: &Tools, dir: &Path) -> Result<Worker> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join("index.js"),
         "export default { fetch() { return new Response(\"ok\"); } };\n",
     )?;
-    std::fs::write(
-        dir.join("wrangler.toml"),
-        "name = \"hello\"\nmain = \"index.js\"\ncompatibility_date = \"2026-01-01\"\n",
-    )?;
     let port = free_port()?;
-    let mut c = wrangler(tools, root);
-    c.arg("dev")
-        .arg("--config")
-        .arg(dir.join("wrangler.toml"))
-        .args(["--ip", "127.0.0.1", "--port"])
-        .arg(port.to_string())
-        .arg("--inspector-port")
-        .arg(free_port()?.to_string())
-        .args([
-            "--show-interactive-dev-session=false",
-            "--log-level",
-            "warn",
-        ]);
-    spawn(c, port, "", &dir.join("wrangler.log"))
+    let file = dir.join("workerd.capnp");
+    std::fs::write(
+        &file,
+        hello_config(&format!("127.0.0.1:{port}"), "index.js")?,
+    )?;
+    let mut c = Command::new(workerd_bin(tools));
+    c.arg("serve").arg(&file);
+    spawn(c, port, "", &dir.join("workerd.log"))
 }
 
-/// Spawns a prepared `wrangler dev` in its own process group, logging to `log`, and waits until
-/// it answers `/status` on `port`.
+/// Spawns a prepared workerd, logging to `log`, and waits until it answers `/status` on `port`.
 fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Worker> {
-    use std::os::unix::process::CommandExt;
     let file = std::fs::File::create(log)?;
     c.stdin(Stdio::null())
         .stdout(file.try_clone()?)
-        .stderr(file)
-        .process_group(0);
-    let child = c.spawn().context("starting wrangler dev")?;
+        .stderr(file);
+    let child = c.spawn().context("starting workerd")?;
     let mut w = Worker {
         child,
         base: format!("http://127.0.0.1:{port}"),
         admin_token: admin_token.to_string(),
         log: log.to_path_buf(),
     };
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = w.child.try_wait() {
             let log = std::fs::read_to_string(&w.log).unwrap_or_default();
-            bail!("wrangler dev exited ({status}):\n{log}");
+            bail!("workerd exited ({status}):\n{log}");
         }
         if let Ok(r) = ureq::get(&format!("{}/status", w.base)).call()
             && r.status() == 200
@@ -270,9 +269,9 @@ fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Wor
         if Instant::now() > deadline {
             w.stop();
             let log = std::fs::read_to_string(&w.log).unwrap_or_default();
-            bail!("wrangler dev did not answer /status within 90 s:\n{log}");
+            bail!("workerd did not answer /status within 60 s:\n{log}");
         }
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -299,22 +298,14 @@ impl Worker {
         }
         Ok(())
     }
-
-    /// Fires the cron trigger (wrangler dev does not run crons by itself).
-    pub fn cron(&self) {
-        let _ = ureq::get(&format!("{}/__scheduled?cron=*+*+*+*+*", self.base)).call();
-    }
 }
 
-/// Everything `demo` and the tests need before a worker can start: the app, the worker, this
-/// machine's keys and `.dev.vars`. A worker's local database is migrated by whoever starts it,
-/// in its own state folder.
+/// Everything `demo` and the tests need before a worker can start: the app, the worker and this
+/// machine's keys. The storage object brings its schema up to date itself when it starts.
 pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
     crate::site::build(tools, root)?;
     build_worker(root, tools)?;
-    let keys = local_keys(root)?;
-    write_dev_vars(root, &keys)?;
-    Ok(keys)
+    local_keys(root)
 }
 
 /// Builds `target/debug/qr-gen` for `sample_sheets`. Not for `cargo xtask test`: its

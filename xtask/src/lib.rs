@@ -2,6 +2,7 @@
 //! stack (`xtask/tests/`): setup, the app build, the local worker.
 
 pub mod edge;
+pub mod runtime;
 pub mod setup;
 pub mod sh;
 pub mod site;

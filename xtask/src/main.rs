@@ -78,7 +78,6 @@ fn demo() -> Result<()> {
     let keys = edge::build_stack(&tools, &root)?;
     edge::build_qr_gen(&root)?;
     std::fs::create_dir_all(&state)?;
-    edge::migrate(&tools, &root, &state)?;
     let out = dir.join("sheets");
     edge::sample_sheets(&root, &keys, DEMO_HOST, &out)?;
     let worker = edge::start(
@@ -89,14 +88,15 @@ fn demo() -> Result<()> {
             port: DEMO_PORT,
             state: &state,
             vars: &[],
-            log: dir.join("wrangler.log"),
+            log: dir.join("workerd.log"),
         },
     )?;
     worker.load(&out)?;
     println!();
     println!(
-        "掌上评 is running on {} (local workerd, local D1).",
-        worker.base
+        "掌上评 is running on {} (self-hosted workerd; data in {}).",
+        worker.base,
+        state.join("data").display()
     );
     println!("Printable sheets: {}", out.join("sheets.pdf").display());
     println!("Per hall:         {}", out.join("halls").display());
@@ -110,12 +110,12 @@ fn demo() -> Result<()> {
     println!("Status (backlog): {}/status", worker.base);
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
     println!("Worker log: {}", worker.log.display());
-    println!("Ctrl-C stops it; ratings stay in {}.", state.display());
-    loop {
-        // wrangler dev does not fire cron triggers itself: the sweep and pruning run from here.
-        std::thread::sleep(std::time::Duration::from_secs(30));
-        worker.cron();
-    }
+    println!("Runtime config: {}", state.join("workerd.capnp").display());
+    println!(
+        "Ctrl-C stops it; the ratings stay in {}.",
+        state.join("data").display()
+    );
+    worker.wait()
 }
 
 /// What a deployment needs, without this machine's local keys: `wrangler deploy` takes the

@@ -1,0 +1,80 @@
+//! The worker's handle on the storage object: a batch of statements goes in as JSON, their rows
+//! come back. The object runs the batch in one transaction; a constraint that fails comes back
+//! as `DbError::Sql` with SQLite's words, for `store::conflict` to read.
+
+use super::internal;
+use super::object::{BINDING, OBJECT_NAME, SQL_ERROR};
+use crate::error::ApiError;
+use crate::store::{Batch, Stmt};
+use wasm_bindgen::JsValue;
+use worker::*;
+
+pub struct Db(Stub);
+
+#[derive(Debug)]
+pub enum DbError {
+    /// The batch was rolled back: SQLite's message.
+    Sql(String),
+    /// The object could not be reached or failed otherwise.
+    Runtime(String),
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Sql(m) => internal("storage", m),
+            DbError::Runtime(m) => internal("storage object", m),
+        }
+    }
+}
+
+impl Db {
+    /// The one storage object of this deployment.
+    pub fn open(env: &Env) -> std::result::Result<Db, ApiError> {
+        let stub = env
+            .durable_object(BINDING)
+            .and_then(|ns| ns.id_from_name(OBJECT_NAME)?.get_stub())
+            .map_err(|e| internal("binding STORE", e))?;
+        Ok(Db(stub))
+    }
+
+    /// Runs `stmts` in one transaction; each statement's rows, in order. `wake`: the batch may
+    /// have given the outbox work.
+    pub async fn batch(
+        &self,
+        stmts: Vec<Stmt>,
+        wake: bool,
+    ) -> std::result::Result<Vec<serde_json::Value>, DbError> {
+        let body = serde_json::to_string(&Batch { stmts, wake })
+            .map_err(|e| DbError::Runtime(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&body)));
+        let req = Request::new_with_init("http://store/batch", &init)
+            .map_err(|e| DbError::Runtime(e.to_string()))?;
+        let mut r = self
+            .0
+            .fetch_with_request(req)
+            .await
+            .map_err(|e| DbError::Runtime(e.to_string()))?;
+        let text = r
+            .text()
+            .await
+            .map_err(|e| DbError::Runtime(e.to_string()))?;
+        match r.status_code() {
+            200 => serde_json::from_str(&text).map_err(|e| DbError::Runtime(e.to_string())),
+            SQL_ERROR => Err(DbError::Sql(text)),
+            s => Err(DbError::Runtime(format!("{s}: {text}"))),
+        }
+    }
+
+    /// One statement's rows, typed.
+    pub async fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        s: Stmt,
+    ) -> std::result::Result<Vec<T>, DbError> {
+        let mut all = self.batch(vec![s], false).await?;
+        let rows = all.pop().unwrap_or_default();
+        serde_json::from_value(rows).map_err(|e| DbError::Runtime(format!("rows: {e}")))
+    }
+}

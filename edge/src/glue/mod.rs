@@ -1,0 +1,619 @@
+//! The thin adapter to the Workers runtime (workerd self-hosted, or Cloudflare): the fetch
+//! routes, the app's assets, and the storage object with its alarm. Decisions live in the plain
+//! modules; this code moves bytes and logs. Every handler returns `Result<Response, ApiError>`,
+//! turned into a response once, in `fetch`.
+
+mod db;
+mod forward;
+mod object;
+
+use crate::cache::TtlCache;
+use crate::config::Config;
+use crate::error::{self, ApiError, Lang};
+use crate::page::{self, Landing};
+use crate::store::{self, Stmt};
+use crate::submit::{self, Via};
+use db::Db;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wire::challenge::Challenge;
+use wire::directory::Directory;
+use wire::qr::{CodeId, Revocations};
+use wire::rating::Id128;
+use wire::submission::{MAX_BODY_BYTES, Submission};
+use wire::text::Bilingual;
+use wire::time::Day;
+use worker::*;
+
+type Answer = std::result::Result<Response, ApiError>;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    get_random_values(&mut b);
+    b
+}
+
+fn now() -> i64 {
+    (Date::now().as_millis() / 1000) as i64
+}
+
+thread_local! {
+    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
+    static TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
+    static LOOKUPS: RefCell<Option<TtlCache<CodeId, submit::Lookup>>> = const { RefCell::new(None) };
+}
+
+/// Settings, parsed once per isolate.
+fn config(env: &Env) -> std::result::Result<Config, ApiError> {
+    if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
+        return Ok(c);
+    }
+    // Vars and secrets are strings; self-hosted, a setting missing from the environment is
+    // `null` (which workers-rs' typed getters cannot take).
+    let get = |name: &str| {
+        js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match Config::from_vars(get) {
+        Ok(c) => {
+            CONFIG.with(|slot| *slot.borrow_mut() = Some(c.clone()));
+            Ok(c)
+        }
+        Err(e) => {
+            console_error!("configuration: {e}");
+            Err(error::UNAVAILABLE)
+        }
+    }
+}
+
+/// Logs an internal failure.
+fn internal_log(what: &str, e: impl std::fmt::Display) {
+    console_error!("{what}: {e}");
+}
+
+/// Logs an internal failure and answers with the one public error for it.
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    internal_log(what, e);
+    error::UNAVAILABLE
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        internal("runtime", e)
+    }
+}
+
+// ---- responses ----
+
+/// The app's `index.html` (the template with the edge's markers) and its CSP, read once per
+/// isolate.
+struct Template {
+    html: String,
+    /// The same without the app's preloads and script, for pages without a form.
+    plain: String,
+    csp: String,
+    /// The preloads as a `Link` header, sent with landing pages.
+    preload: String,
+}
+
+fn html(body: String, status: u16, t: &Template) -> Answer {
+    let r = Response::from_html(body)?.with_status(status);
+    let h = r.headers();
+    h.set("Content-Security-Policy", &t.csp)?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "no-referrer")?;
+    h.set("Cache-Control", "no-store")?;
+    Ok(r)
+}
+
+fn json(body: String, status: u16) -> Result<Response> {
+    let r = Response::from_bytes(body.into_bytes())?.with_status(status);
+    let h = r.headers();
+    h.set("Content-Type", "application/json; charset=utf-8")?;
+    h.set("Cache-Control", "no-store")?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    Ok(r)
+}
+
+// ---- assets ----
+
+fn content_type(name: &str) -> Option<&'static str> {
+    Some(match name.rsplit_once('.')?.1 {
+        "wasm" => "application/wasm",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => return None,
+    })
+}
+
+/// Serves `/assets/<name>` from the build output, precompressed: brotli, then gzip, then raw.
+/// Content-hashed names (`name-<hash>.ext`) are cached for a year. Only plain file names of the
+/// known types are asked for: self-hosted, the files come from a disk service, which would
+/// answer a folder with its listing.
+async fn asset(req: &Request, env: &Env, path: &str) -> Answer {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let (Some(ctype), false) = (
+        content_type(name),
+        name.starts_with('.') || path.contains("//") || path[1..].matches('/').count() > 1,
+    ) else {
+        return Err(error::NOT_FOUND);
+    };
+    let assets = env.assets("ASSETS")?;
+    let accept = req.headers().get("Accept-Encoding")?.unwrap_or_default();
+    let mut tried = vec![];
+    if accept.contains("br") {
+        tried.push(("br", ".br"));
+    }
+    if accept.contains("gzip") {
+        tried.push(("gzip", ".gz"));
+    }
+    tried.push(("", ""));
+    for (encoding, suffix) in tried {
+        let r = assets
+            .fetch(format!("http://assets{path}{suffix}"), None)
+            .await?;
+        if r.status_code() != 200 {
+            continue;
+        }
+        // The same body stream under our headers: no copy through WebAssembly memory.
+        let mut out = Response::from_body(r.body().clone())?;
+        let h = out.headers_mut();
+        h.set("Content-Type", ctype)?;
+        h.set("X-Content-Type-Options", "nosniff")?;
+        h.set("Vary", "Accept-Encoding")?;
+        let hashed = name
+            .split('.')
+            .next()
+            .and_then(|stem| stem.rsplit_once('-'))
+            .is_some_and(|(_, h)| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        h.set(
+            "Cache-Control",
+            if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=300"
+            },
+        )?;
+        if !encoding.is_empty() {
+            h.set("Content-Encoding", encoding)?;
+            out = out.with_encode_body(EncodeBody::Manual);
+        }
+        return Ok(out);
+    }
+    Err(error::NOT_FOUND)
+}
+
+async fn template(env: &Env, cfg: &Config) -> std::result::Result<Rc<Template>, ApiError> {
+    if let Some(t) = TEMPLATE.with(|t| t.borrow().clone()) {
+        return Ok(t);
+    }
+    let mut r = env
+        .assets("ASSETS")?
+        .fetch("http://assets/index.html", None)
+        .await?;
+    if r.status_code() != 200 {
+        return Err(internal("index.html", r.status_code()));
+    }
+    let html = r.text().await?;
+    let t = Rc::new(Template {
+        csp: page::csp(&html, &cfg.frame_ancestors),
+        preload: page::preload_header(&html),
+        plain: page::without_app(&html),
+        html,
+    });
+    TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
+    Ok(t)
+}
+
+// ---- request bodies ----
+
+/// The body, refused with 413 as soon as it is known to exceed `limit`: by its declared length,
+/// or while it streams in, never after reading it whole.
+async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(error::TOO_LARGE);
+    }
+    let mut out = Vec::new();
+    let Ok(mut stream) = req.stream() else {
+        return Ok(out);
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| internal("reading the body", e))?;
+        if out.len() + chunk.len() > limit {
+            return Err(error::TOO_LARGE);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+// ---- the page and submissions ----
+
+fn lang_of(req: &Request) -> Lang {
+    let q = req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+    });
+    let accept = req.headers().get("Accept-Language").ok().flatten();
+    Lang::pick(q.as_deref(), accept.as_deref())
+}
+
+/// What the directory says about a code: from this isolate's cache, else one query.
+async fn lookup(
+    db: &Db,
+    cfg: &Config,
+    code: CodeId,
+) -> std::result::Result<submit::Lookup, ApiError> {
+    let t = Date::now().as_millis() as f64;
+    if let Some(l) = with_lookups(cfg, |c| c.get(&code, t)) {
+        return Ok(l);
+    }
+    let rows: Vec<store::LookupRow> = db.rows(store::lookup(code)).await?;
+    let l = store::read_lookup(rows).map_err(|e| internal("lookup", e))?;
+    with_lookups(cfg, |c| c.put(code, l.clone(), t));
+    Ok(l)
+}
+
+fn with_lookups<R>(cfg: &Config, f: impl FnOnce(&mut TtlCache<CodeId, submit::Lookup>) -> R) -> R {
+    LOOKUPS.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let cache = slot.get_or_insert_with(|| {
+            TtlCache::new(f64::from(cfg.directory_cache_secs) * 1000.0, 50_000)
+        });
+        f(cache)
+    })
+}
+
+fn new_challenge(cfg: &Config, code: CodeId, difficulty: u8) -> String {
+    Challenge {
+        kid: 0,
+        code,
+        issued_at: now() as u64,
+        nonce: random(),
+        difficulty,
+    }
+    .seal(cfg.challenge_keys.current())
+}
+
+/// Renders the landing page, or the invalid-code page. `refused` is a plain-form post sent back.
+async fn landing(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    lang: Lang,
+    segment: &str,
+    status: u16,
+    refused: Option<(&page::Draft, &ApiError)>,
+) -> Answer {
+    let tpl = template(env, cfg).await?;
+    let invalid = |status| html(page::invalid_code(&tpl.plain, lang), status, &tpl);
+    let payload = match submit::open_code(segment, cfg) {
+        Ok(p) => p,
+        Err(e) => return invalid(e.status),
+    };
+    let l = lookup(&Db::open(env)?, cfg, payload.code).await?;
+    let entry = match submit::entry_for(&payload, l) {
+        Ok(e) => e,
+        Err(e) => return invalid(e.status),
+    };
+    let body = page::landing(
+        &tpl.html,
+        &Landing {
+            lang,
+            segment,
+            entry: &entry,
+            challenge: &new_challenge(cfg, payload.code, cfg.difficulty),
+            form_challenge: &new_challenge(cfg, payload.code, 0),
+            now: now(),
+            retention_days: cfg.retention_days,
+            refused,
+        },
+    );
+    let r = html(body, status, &tpl)?;
+    if !tpl.preload.is_empty() {
+        r.headers().set("Link", &tpl.preload)?;
+    }
+    let cookie = req.headers().get("Cookie")?;
+    if submit::cookie_device(cookie.as_deref()).is_none() {
+        let secure = if req.url()?.scheme() == "https" {
+            "; Secure"
+        } else {
+            ""
+        };
+        r.headers().set(
+            "Set-Cookie",
+            &format!(
+                "{}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}",
+                submit::DEVICE_COOKIE,
+                Id128(random()).to_text()
+            ),
+        )?;
+    }
+    Ok(r)
+}
+
+/// Checks a submission and commits it in one transaction of the storage object, which wakes its
+/// outbox. The citizen hears "success" only after the commit.
+async fn accept(
+    env: &Env,
+    cfg: &Config,
+    sub: &Submission,
+    via: Via,
+) -> std::result::Result<(store::Accepted, submit::Checked), ApiError> {
+    let payload = submit::open_code(&sub.code, cfg)?;
+    let db = Db::open(env)?;
+    let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?)?;
+    let c = submit::check(sub, via, payload, entry, cfg, now())?;
+    match db.batch(store::accept(&c, cfg), true).await {
+        Ok(mut results) => {
+            let accepted = results
+                .pop()
+                .and_then(|rows| serde_json::from_value::<Vec<store::Accepted>>(rows).ok())
+                .and_then(|mut v| v.pop())
+                .ok_or_else(|| internal("accept", "no row returned"))?;
+            Ok((accepted, c))
+        }
+        Err(db::DbError::Sql(msg)) => match store::conflict(&msg) {
+            Some(store::Conflict::Budget) => Err(error::FORM_BUDGET),
+            // A retry of a stored submission gets its answer again; anything else is a replay.
+            Some(store::Conflict::Replayed) => {
+                let again: Vec<store::Accepted> = db
+                    .rows(store::by_submission(c.submission, c.payload.code))
+                    .await?;
+                match again.into_iter().next() {
+                    Some(a) => Ok((a, c)),
+                    None => Err(error::REPLAYED),
+                }
+            }
+            None => Err(internal("accept", msg)),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
+    let ct = req.headers().get("Content-Type")?;
+    let body = body(&mut req, MAX_BODY_BYTES).await?;
+    let sub = submit::parse_json(ct.as_deref(), &body)?;
+    let (a, c) = accept(env, cfg, &sub, Via::App).await?;
+    Ok(json(
+        store::accepted_json(&a, c.rating.level, c.rating.phone.is_some(), c.day),
+        200,
+    )?)
+}
+
+async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
+    let ct = req.headers().get("Content-Type")?;
+    let cookie = req.headers().get("Cookie")?;
+    let tpl = template(env, cfg).await?;
+    let lang = lang_of(&req);
+    let error_page = |e: &ApiError, lang| {
+        let msg = page::message(&tpl.plain, lang, e.message(lang), &[], "error");
+        html(msg, e.status, &tpl)
+    };
+    let post = match body(&mut req, MAX_BODY_BYTES).await.and_then(|b| {
+        submit::from_form(ct.as_deref(), &b, submit::cookie_device(cookie.as_deref()))
+    }) {
+        Ok(p) => p,
+        Err(e) => return error_page(&e, lang),
+    };
+    let lang = post.lang.unwrap_or(lang);
+    match accept(env, cfg, &post.submission, Via::Form).await {
+        Ok((a, c)) => html(
+            page::thanks(
+                &tpl.plain,
+                lang,
+                c.rating.level,
+                c.rating.phone.is_some(),
+                a.assess_number > 1,
+            ),
+            200,
+            &tpl,
+        ),
+        // Code problems: the invalid page. Everything else: the form again, as it was filled in,
+        // with a fresh challenge and the reason on top.
+        Err(e) if e.code.starts_with("qr.") => {
+            html(page::invalid_code(&tpl.plain, lang), e.status, &tpl)
+        }
+        Err(e) if e.status == 503 => error_page(&e, lang),
+        Err(e) => {
+            let seg = &post.submission.code;
+            landing(&req, env, cfg, lang, seg, e.status, Some((&post.draft, &e))).await
+        }
+    }
+}
+
+// ---- administration ----
+
+fn authorized(req: &Request, cfg: &Config) -> std::result::Result<(), ApiError> {
+    let want = cfg.admin_token.as_deref().ok_or(error::ADMIN_DISABLED)?;
+    let got = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
+        .unwrap_or_default();
+    // Constant time in the token's length.
+    let same = got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same { Ok(()) } else { Err(error::ADMIN_AUTH) }
+}
+
+/// A refused upload: the file's own error says what and where (the administrator's text, not
+/// internals).
+fn file_error(code: &'static str, e: wire::directory::FileError) -> ApiError {
+    ApiError {
+        detail: Some(e.0),
+        ..ApiError::new(
+            400,
+            code,
+            "上传的文件格式不正确。",
+            "The uploaded file is not valid.",
+        )
+    }
+}
+
+/// Runs an administration batch and answers how many entries it carried.
+async fn write_all(db: &Db, stmts: Vec<Stmt>, entries: usize) -> Answer {
+    db.batch(stmts, false).await?;
+    LOOKUPS.with(|slot| {
+        if let Some(c) = slot.borrow_mut().as_mut() {
+            c.clear();
+        }
+    });
+    Ok(json(
+        serde_json::json!({"ok": true, "entries": entries}).to_string(),
+        200,
+    )?)
+}
+
+/// Uploads are files of thousands of codes: a larger limit than a rating's.
+const ADMIN_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Answer {
+    authorized(&req, cfg)?;
+    let db = Db::open(env)?;
+    let text = |b: Vec<u8>| {
+        String::from_utf8(b).map_err(|_| {
+            file_error(
+                "admin.encoding",
+                wire::directory::FileError("the file is not UTF-8".into()),
+            )
+        })
+    };
+    match (req.method(), path) {
+        (Method::Put, "/admin/directory") => {
+            let t = text(body(&mut req, ADMIN_BODY_BYTES).await?)?;
+            let d = Directory::from_json(&t).map_err(|e| file_error("admin.directory", e))?;
+            write_all(&db, store::replace_directory(&d.entries), d.entries.len()).await
+        }
+        // PUT replaces the list with qr-gen's revocations.json; POST adds the entries of a body in
+        // the same format (one code, or a staff member's codes issued before a day).
+        (method @ (Method::Put | Method::Post), "/admin/revocations") => {
+            let t = text(body(&mut req, ADMIN_BODY_BYTES).await?)?;
+            let r = Revocations::from_json(&t).map_err(|e| file_error("admin.revocations", e))?;
+            let stmts = if method == Method::Put {
+                store::replace_revocations(&r)
+            } else {
+                store::add_revocations(&r)
+            };
+            write_all(&db, stmts, r.entries.len()).await
+        }
+        (Method::Get, "/admin/export.csv") => {
+            let url = req.url()?;
+            let q = |k: &str| {
+                url.query_pairs()
+                    .find(|(n, _)| n == k)
+                    .and_then(|(_, v)| Day::parse(&v))
+            };
+            let from = q("from").map_or(0, Day::start_unix);
+            // Open-ended: a bound that still travels exactly as a JavaScript number.
+            let to = q("to").map_or(1 << 50, |d| Day(d.0 + 1).start_unix());
+            let rows: Vec<store::RatingRow> = db.rows(store::export(from, to)).await?;
+            let csv = store::export_csv(&rows).map_err(|e| internal("export", e))?;
+            let r = Response::from_bytes(csv.into_bytes())?;
+            let h = r.headers();
+            h.set("Content-Type", "text/csv; charset=utf-8")?;
+            h.set(
+                "Content-Disposition",
+                "attachment; filename=\"ratings.csv\"",
+            )?;
+            h.set("Cache-Control", "no-store")?;
+            Ok(r)
+        }
+        (Method::Post, "/admin/prune") => {
+            let res = db.batch(store::prune(now(), cfg), false).await?;
+            let _ = res;
+            Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
+        }
+        // After an outage: every pending rating is due now, and the outbox wakes.
+        (Method::Post, "/admin/retry") => {
+            db.batch(vec![crate::outbox::retry_now(now())], true)
+                .await?;
+            Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
+        }
+        _ => Err(error::NOT_FOUND),
+    }
+}
+
+/// `/status`: for anyone, that the edge answers; with the admin token, the outbox's figures.
+async fn status(req: &Request, env: &Env, cfg: &Config) -> Answer {
+    if authorized(req, cfg).is_err() {
+        return Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?);
+    }
+    let s: Option<store::Status> = Db::open(env)?.rows(store::status()).await?.pop();
+    let s = s.ok_or_else(|| internal("status", "no row"))?;
+    Ok(json(store::status_json(&s, cfg, now()), 200)?)
+}
+
+// ---- routing ----
+
+async fn route(req: Request, env: &Env) -> Answer {
+    let path = req.path();
+    let method = req.method();
+    if path.starts_with("/assets/") || path == "/favicon.ico" || path == "/robots.txt" {
+        return asset(&req, env, &path).await;
+    }
+    let cfg = config(env)?;
+    match (method, path.as_str()) {
+        (Method::Post, "/api/rate") => rate_json(req, env, &cfg).await,
+        (Method::Post, "/rate") => rate_form(req, env, &cfg).await,
+        (_, "/api/rate" | "/rate") => Err(error::METHOD),
+        (Method::Get, "/status") => status(&req, env, &cfg).await,
+        (_, p) if p.starts_with("/admin/") => admin(req, env, &cfg, p).await,
+        (Method::Get | Method::Head, p) => {
+            // Every other one-segment path is a printed code (or a forged, truncated one: the
+            // landing answers those with the invalid-code page).
+            let segment = p.trim_start_matches('/');
+            let lang = lang_of(&req);
+            if !segment.is_empty() && !segment.contains('/') {
+                landing(&req, env, &cfg, lang, segment, 200, None).await
+            } else {
+                let tpl = template(env, &cfg).await?;
+                let scan = Bilingual(
+                    "请使用微信或政务App扫描窗口的二维码进行评价",
+                    "Scan the QR code at the service window to rate it",
+                );
+                html(
+                    page::message(&tpl.plain, lang, scan.get(lang), &[], "home"),
+                    404,
+                    &tpl,
+                )
+            }
+        }
+        _ => Err(error::METHOD),
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match route(req, &env).await {
+        Ok(r) => Ok(r),
+        Err(e) => json(e.to_json(), e.status),
+    }
+}

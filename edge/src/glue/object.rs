@@ -1,0 +1,239 @@
+//! The storage object: one SQLite-backed Durable Object (`Store`) that holds the directory,
+//! revocations, used challenges, counters, ratings and the outbox. It runs the worker's batches,
+//! each in one transaction, and its alarm forwards ratings upstream and prunes.
+//!
+//! Self-hosted, workerd keeps its database in `<data>/<uniqueKey>/<id>.sqlite`; on Cloudflare it
+//! is a SQLite Durable Object. A response leaves only after its writes are on disk (the
+//! runtime's output gate), so a citizen never hears "success" for a rating that a crash loses.
+
+use super::{forward, internal_log, now};
+use crate::outbox;
+use crate::schema;
+use crate::store::{Batch, Stmt, Val};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use worker::*;
+
+/// The binding's name in the worker's config, and the one object's name (see ARCHITECTURE.md,
+/// "One storage object").
+pub const BINDING: &str = "STORE";
+pub const OBJECT_NAME: &str = "main";
+
+/// Status codes of the object's answers to the worker.
+pub const SQL_ERROR: u16 = 409;
+
+#[durable_object(alarm)]
+pub struct Store {
+    state: State,
+    env: Env,
+    /// Why the schema could not be brought up to date; every request then fails with it.
+    schema_error: Option<String>,
+    /// When this instance last set the alarm (unix seconds), if it did.
+    alarm_at: Cell<Option<i64>>,
+    last_prune: Cell<i64>,
+}
+
+impl DurableObject for Store {
+    fn new(state: State, env: Env) -> Self {
+        let schema_error = migrate(&state.storage()).err();
+        if let Some(e) = &schema_error {
+            console_error!("storage schema: {e}");
+        }
+        Store {
+            state,
+            env,
+            schema_error,
+            alarm_at: Cell::new(None),
+            last_prune: Cell::new(0),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if let Some(e) = &self.schema_error {
+            return Response::error(format!("schema: {e}"), 500);
+        }
+        let batch: Batch = match req.text().await.map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return Response::error(format!("batch: {e}"), 400),
+            Err(e) => return Response::error(format!("batch: {e}"), 400),
+        };
+        match run(&self.state.storage(), batch.stmts) {
+            Ok(json) => {
+                if batch.wake {
+                    self.wake().await;
+                }
+                Response::ok(json)
+            }
+            Err(e) => Response::error(e, SQL_ERROR),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at.set(None);
+        let storage = self.state.storage();
+        let cfg = match super::config(&self.env) {
+            Ok(c) => c,
+            Err(_) => {
+                // The log names the setting; try again in a minute.
+                self.set_alarm(now() + 60).await;
+                return Response::ok("");
+            }
+        };
+        let mut now_s = now();
+        let mut more = false;
+        if cfg.forwarding() {
+            more = forward::deliver(&storage, &self.env, &cfg, now_s).await;
+            now_s = now();
+        }
+        if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
+            match run(&storage, crate::store::prune(now_s, &cfg)) {
+                Ok(_) => self.last_prune.set(now_s),
+                Err(e) => internal_log("prune", e),
+            }
+        }
+        let next = match rows::<outbox::Pending>(&storage, outbox::pending()) {
+            Ok(p) => {
+                let p = p.into_iter().next().unwrap_or(outbox::Pending {
+                    at: None,
+                    oldest: None,
+                });
+                if let Some(alert) = outbox::backlog_alert(p.oldest, now_s) {
+                    console_warn!("backlog: {alert}");
+                }
+                let due = if cfg.forwarding() { p.at } else { None };
+                if more {
+                    now_s
+                } else {
+                    outbox::next_wake(now_s, due, self.last_prune.get())
+                }
+            }
+            Err(e) => {
+                internal_log("outbox", e);
+                now_s + 60
+            }
+        };
+        self.set_alarm(next).await;
+        Response::ok("")
+    }
+}
+
+impl Store {
+    /// A batch may have given the outbox work: the alarm is made due now (forwarding) or for
+    /// the next retention run, unless this instance already set it no later than that.
+    async fn wake(&self) {
+        let at = match super::config(&self.env) {
+            Ok(c) if c.forwarding() => now(),
+            _ => self.last_prune.get().max(now()) + outbox::PRUNE_EVERY_SECS,
+        };
+        if self.alarm_at.get().is_none_or(|set| set > at) {
+            self.set_alarm(at).await;
+        }
+    }
+
+    async fn set_alarm(&self, at: i64) {
+        match self
+            .state
+            .storage()
+            .set_alarm(at.saturating_mul(1000))
+            .await
+        {
+            Ok(()) => self.alarm_at.set(Some(at)),
+            // The rows are committed; the next batch tries again.
+            Err(e) => internal_log("set alarm", e),
+        }
+    }
+}
+
+fn to_js(v: &Val) -> SqlStorageValue {
+    match v {
+        Val::Int(i) => SqlStorageValue::Integer(*i),
+        Val::Text(t) => SqlStorageValue::String(t.clone()),
+        Val::Null => SqlStorageValue::Null,
+    }
+}
+
+/// Runs `f` inside `storage.transactionSync`: everything it executes commits together, or, when
+/// it fails, none of it does. (workers-rs exposes only the asynchronous transaction.)
+fn transaction(
+    storage: &Storage,
+    f: impl FnOnce() -> std::result::Result<(), String> + 'static,
+) -> std::result::Result<(), String> {
+    let raw: &JsValue = storage.as_raw().as_ref();
+    let sync = js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("storage.transactionSync is missing (an SQLite-backed object is needed)")?;
+    let body = Closure::once(move || -> std::result::Result<JsValue, JsValue> {
+        f().map(|()| JsValue::UNDEFINED)
+            .map_err(|e| js_sys::Error::new(&e).into())
+    });
+    sync.call1(raw, body.as_ref().unchecked_ref())
+        .map(|_| ())
+        .map_err(|e| Error::from(e).to_string())
+}
+
+/// Runs statements in one transaction; their rows, as a JSON array of arrays of row objects.
+pub fn run(storage: &Storage, stmts: Vec<Stmt>) -> std::result::Result<String, String> {
+    let sql = storage.sql();
+    let out = Rc::new(RefCell::new(String::new()));
+    let result = out.clone();
+    transaction(storage, move || {
+        let all = js_sys::Array::new();
+        for s in &stmts {
+            let args: Vec<SqlStorageValue> = s.args.iter().map(to_js).collect();
+            let cursor = sql.exec(&s.sql, args).map_err(|e| e.to_string())?;
+            let rows = js_sys::Array::new();
+            for row in cursor {
+                rows.push(&row.map_err(|e| e.to_string())?);
+            }
+            all.push(&rows);
+        }
+        let json = js_sys::JSON::stringify(&all).map_err(|e| Error::from(e).to_string())?;
+        *result.borrow_mut() = String::from(json);
+        Ok(())
+    })?;
+    Ok(out.take())
+}
+
+/// One statement's rows, typed.
+pub fn rows<T: serde::de::DeserializeOwned>(
+    storage: &Storage,
+    s: Stmt,
+) -> std::result::Result<Vec<T>, String> {
+    let json = run(storage, vec![s])?;
+    let mut all: Vec<Vec<T>> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// Brings the schema up to date: each pending migration and its record in one transaction.
+fn migrate(storage: &Storage) -> std::result::Result<(), String> {
+    let sql = storage.sql();
+    sql.exec(schema::VERSIONS_TABLE, None)
+        .map_err(|e| e.to_string())?;
+    #[derive(serde::Deserialize)]
+    struct Applied {
+        version: i64,
+    }
+    let applied: Applied = sql
+        .exec(schema::APPLIED, None)
+        .and_then(|c| c.one())
+        .map_err(|e| e.to_string())?;
+    for m in schema::pending(applied.version)? {
+        let sql = storage.sql();
+        transaction(storage, move || {
+            for s in schema::statements(m.sql) {
+                sql.exec(&s, None).map_err(|e| format!("{}: {e}", m.name))?;
+            }
+            sql.exec(
+                schema::RECORD,
+                vec![m.version.into(), m.name.into(), now().into()],
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(())
+        })?;
+        console_log!("storage schema: applied {}", m.name);
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The self-hosted runtime's config: the Cap'n Proto text `workerd serve` reads. One generator
+//! for the demo, the tests, the benchmarks and what an operator runs: the worker's modules, the
+//! site from a disk folder, the storage object's SQLite on a writable disk folder, the upstream
+//! as an `external` server (the worker reaches no other address), every setting from the
+//! environment (secrets never enter the file), and one socket.
+
+use anyhow::{Result, bail};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The storage object's `uniqueKey`: its data lives in `<data>/<UNIQUE_KEY>/`. Changing it
+/// orphans every stored rating, so it is fixed forever.
+pub const UNIQUE_KEY: &str = "zhangshangping-store";
+/// The worker's compatibility date, the same as `edge/wrangler.toml`'s.
+pub const COMPATIBILITY_DATE: &str = "2026-01-01";
+
+/// Where the upstream is, from `UPSTREAM_URL`: the address workerd connects to, and TLS or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub address: String,
+    pub tls_host: Option<String>,
+}
+
+impl Upstream {
+    /// `https://host[:port]/…` or `http://127.0.0.1:port/…` (the worker's own config check
+    /// refuses anything else, and says so in its log).
+    pub fn from_url(url: &str) -> Result<Upstream> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| anyhow::anyhow!("UPSTREAM_URL {url:?}: no scheme"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.is_empty() || authority.contains('@') {
+            bail!("UPSTREAM_URL {url:?}: no host");
+        }
+        let (tls, port) = match scheme {
+            "https" => (true, 443),
+            "http" => (false, 80),
+            _ => bail!("UPSTREAM_URL {url:?}: must be https:// (or http:// on 127.0.0.1)"),
+        };
+        let host = authority
+            .rsplit_once(':')
+            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(authority, |(h, _)| h);
+        let address = if host.len() == authority.len() {
+            format!("{authority}:{port}")
+        } else {
+            authority.to_owned()
+        };
+        Ok(Upstream {
+            address,
+            tls_host: tls.then(|| host.to_owned()),
+        })
+    }
+}
+
+/// One self-hosted deployment's files and address.
+pub struct Runtime {
+    /// `host:port` to listen on (127.0.0.1 unless the operator says otherwise).
+    pub listen: String,
+    /// worker-build's output: `index.js` and `index_bg.wasm`.
+    pub worker: PathBuf,
+    /// The site (`target/site`): the page's template and hashed assets.
+    pub site: PathBuf,
+    /// Where the storage object's SQLite files live (created if missing).
+    pub data: PathBuf,
+    pub upstream: Option<Upstream>,
+    /// The settings bound from the environment: `edge::config::SETTINGS`.
+    pub settings: Vec<&'static str>,
+}
+
+/// A Cap'n Proto text literal; paths and addresses are the operator's, so quotes are refused.
+fn text(s: &str) -> Result<String> {
+    if s.contains(['"', '\\', '\n']) {
+        bail!("{s:?} cannot be written into the runtime config (quote, backslash or newline)");
+    }
+    Ok(format!("\"{s}\""))
+}
+
+fn path_text(p: &Path) -> Result<String> {
+    text(&p.to_string_lossy())
+}
+
+/// `to` as seen from the folder `from` (both absolute): workerd reads an `embed` relative to the
+/// config file.
+fn relative(from: &Path, to: &Path) -> PathBuf {
+    let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    out
+}
+
+impl Runtime {
+    /// The config text, to be written into the folder `dir`: the worker's modules are embedded
+    /// relative to it; the disk folders are written as given (absolute: workerd reads them
+    /// relative to where it runs).
+    pub fn config(&self, dir: &Path) -> Result<String> {
+        let mut services = vec![
+            "(name = \"zhangshangping\", worker = .worker)".to_owned(),
+            format!(
+                "(name = \"site\", disk = (path = {}))",
+                path_text(&self.site)?
+            ),
+            format!(
+                "(name = \"data\", disk = (path = {}, writable = true))",
+                path_text(&self.data)?
+            ),
+            // The worker's own fetch reaches nothing: the upstream is a binding.
+            "(name = \"nowhere\", network = (allow = []))".to_owned(),
+        ];
+        let mut bindings = vec![
+            "(name = \"ASSETS\", service = \"site\")".to_owned(),
+            "(name = \"STORE\", durableObjectNamespace = \"Store\")".to_owned(),
+        ];
+        if let Some(u) = &self.upstream {
+            let protocol = match &u.tls_host {
+                None => "http = ()".to_owned(),
+                Some(h) => format!(
+                    "https = (options = (), tlsOptions = (trustBrowserCas = true), certificateHost = {})",
+                    text(h)?
+                ),
+            };
+            services.push(format!(
+                "(name = \"upstream\", external = (address = {}, {protocol}))",
+                text(&u.address)?
+            ));
+            bindings.push("(name = \"UPSTREAM\", service = \"upstream\")".to_owned());
+        }
+        for s in &self.settings {
+            bindings.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
+        }
+        let mut out = String::new();
+        writeln!(
+            out,
+            "# 掌上评 on workerd: written by `cargo xtask`; `workerd serve <this file> --experimental`."
+        )?;
+        writeln!(out, "using Workerd = import \"/workerd/workerd.capnp\";")?;
+        writeln!(out)?;
+        writeln!(out, "const config :Workerd.Config = (")?;
+        writeln!(
+            out,
+            "  services = [\n    {}\n  ],",
+            services.join(",\n    ")
+        )?;
+        writeln!(
+            out,
+            "  sockets = [(name = \"http\", address = {}, http = (), service = \"zhangshangping\")],",
+            text(&self.listen)?
+        )?;
+        writeln!(out, ");")?;
+        writeln!(out)?;
+        writeln!(out, "const worker :Workerd.Worker = (")?;
+        writeln!(
+            out,
+            "  modules = [\n    (name = \"index.js\", esModule = embed {}),\n    (name = \"index_bg.wasm\", wasm = embed {}),\n  ],",
+            path_text(&relative(dir, &self.worker.join("index.js")))?,
+            path_text(&relative(dir, &self.worker.join("index_bg.wasm")))?
+        )?;
+        writeln!(out, "  compatibilityDate = {},", text(COMPATIBILITY_DATE)?)?;
+        writeln!(
+            out,
+            "  bindings = [\n    {}\n  ],",
+            bindings.join(",\n    ")
+        )?;
+        writeln!(
+            out,
+            "  durableObjectNamespaces = [(className = \"Store\", uniqueKey = {}, enableSql = true)],",
+            text(UNIQUE_KEY)?
+        )?;
+        writeln!(out, "  durableObjectStorage = (localDisk = \"data\"),")?;
+        writeln!(out, "  globalOutbound = \"nowhere\",")?;
+        writeln!(out, ");")?;
+        Ok(out)
+    }
+}
+
+/// A runtime config serving one JavaScript module that answers `ok` to everything: the ceiling
+/// the edge benchmark compares against, on the same workerd.
+/// The module is embedded by its name, beside the config.
+pub fn hello_config(listen: &str, module: &str) -> Result<String> {
+    Ok(format!(
+        "using Workerd = import \"/workerd/workerd.capnp\";\n\
+         const config :Workerd.Config = (\n  services = [(name = \"hello\", worker = (modules = [(name = \"index.js\", esModule = embed {})], compatibilityDate = {}))],\n  sockets = [(name = \"http\", address = {}, http = (), service = \"hello\")],\n);\n",
+        text(module)?,
+        text(COMPATIBILITY_DATE)?,
+        text(listen)?
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_addresses() {
+        assert_eq!(
+            Upstream::from_url("http://127.0.0.1:9090/ratings").unwrap(),
+            Upstream {
+                address: "127.0.0.1:9090".into(),
+                tls_host: None
+            }
+        );
+        assert_eq!(
+            Upstream::from_url("https://hcp.zj.gov.cn/api/in?x=1").unwrap(),
+            Upstream {
+                address: "hcp.zj.gov.cn:443".into(),
+                tls_host: Some("hcp.zj.gov.cn".into())
+            }
+        );
+        assert_eq!(
+            Upstream::from_url("https://10.2.3.4:8443/in")
+                .unwrap()
+                .address,
+            "10.2.3.4:8443"
+        );
+        for bad in [
+            "hcp.zj.gov.cn/api",
+            "ftp://x/",
+            "https:///x",
+            "https://u@h/",
+        ] {
+            assert!(Upstream::from_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_config_binds_settings_from_the_environment_and_nothing_else_is_reachable() {
+        let r = Runtime {
+            listen: "127.0.0.1:8787".into(),
+            worker: "/srv/zsp/worker".into(),
+            site: "/srv/zsp/site".into(),
+            data: "/var/lib/zsp".into(),
+            upstream: Some(Upstream::from_url("http://127.0.0.1:9/r").unwrap()),
+            settings: vec!["QR_KEYS", "UPSTREAM_URL"],
+        };
+        let c = r.config(Path::new("/etc/zsp")).unwrap();
+        assert!(c.contains("esModule = embed \"../../srv/zsp/worker/index.js\""));
+        assert!(c.contains("(name = \"QR_KEYS\", fromEnvironment = \"QR_KEYS\")"));
+        assert!(c.contains("external = (address = \"127.0.0.1:9\", http = ())"));
+        assert!(c.contains("globalOutbound = \"nowhere\""));
+        assert!(c.contains("network = (allow = [])"));
+        assert!(c.contains("uniqueKey = \"zhangshangping-store\", enableSql = true"));
+        assert!(c.contains("localDisk = \"data\""));
+        assert!(c.contains("address = \"127.0.0.1:8787\""));
+        let quoted = Runtime {
+            data: "/var/lib/\"zsp".into(),
+            ..r
+        };
+        assert!(
+            quoted
+                .config(Path::new("/"))
+                .unwrap_err()
+                .to_string()
+                .contains("quote")
+        );
+    }
+}
