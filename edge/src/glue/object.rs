@@ -133,12 +133,9 @@ impl Store {
     }
 
     async fn set_alarm(&self, at: i64) {
-        match self
-            .state
-            .storage()
-            .set_alarm(at.saturating_mul(1000))
-            .await
-        {
+        // An absolute time (workers-rs reads a bare integer as an offset from now).
+        let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64 * 1000.0)));
+        match self.state.storage().set_alarm(when).await {
             Ok(()) => self.alarm_at.set(Some(at)),
             // The rows are committed; the next batch tries again.
             Err(e) => internal_log("set alarm", e),
