@@ -93,9 +93,19 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The workerd binary of the npm package `workerd`, its version pinned by `package-lock.json`.
+/// The workerd binary from npm (`workerd`'s platform package, its version pinned by
+/// `package-lock.json`), taken from the platform package itself: the `workerd` package's own
+/// `bin/workerd` is only replaced by the binary when npm runs its install script.
 pub fn workerd_bin(tools: &Tools) -> PathBuf {
-    tools.node_bin.join("workerd")
+    let platform = match std::env::consts::ARCH {
+        "aarch64" => "workerd-linux-arm64",
+        _ => "workerd-linux-64",
+    };
+    tools
+        .node_bin
+        .join("../@cloudflare")
+        .join(platform)
+        .join("bin/workerd")
 }
 
 /// A running `workerd serve`; stopped (SIGTERM, then SIGKILL) when dropped.
@@ -298,6 +308,33 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// `wrangler deploy --dry-run` of `edge/wrangler.toml` with the built worker and site: what
+/// Cloudflare would be given (the bindings, the Durable Object's SQLite migration), checked by
+/// wrangler itself, offline. Returns what wrangler printed.
+pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
+    let out = root.join("target/wrangler-dry-run");
+    let o = Command::new(tools.node_bin.join("wrangler"))
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(&out)
+        .current_dir(root.join("edge"))
+        .env("CI", "true")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("DO_NOT_TRACK", "1")
+        .env("XDG_CONFIG_HOME", root.join("target/wrangler-home"))
+        .stdin(Stdio::null())
+        .output()
+        .context("running wrangler")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if !o.status.success() {
+        bail!("wrangler refused edge/wrangler.toml:\n{text}");
+    }
+    Ok(text)
 }
 
 /// Everything `demo` and the tests need before a worker can start: the app, the worker and this

@@ -118,18 +118,20 @@ fn demo() -> Result<()> {
     worker.wait()
 }
 
-/// What a deployment needs, without this machine's local keys: `wrangler deploy` takes the
-/// worker from `edge/build` and the page from `target/site`.
+/// What a deployment needs, without this machine's local keys: the worker in `edge/build` and
+/// the page in `target/site` (self-hosted: with a runtime config; on Cloudflare: `wrangler
+/// deploy`, whose config is checked here by a dry run).
 fn build() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
     xtask::site::build(&tools, &root)?;
     edge::build_worker(&root, &tools)?;
+    edge::deploy_dry_run(&tools, &root)?;
     sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
     println!("page:   {}", root.join("target/site").display());
     println!("worker: {}", root.join("edge/build").display());
     println!("qr-gen: {}", root.join("target/release/qr-gen").display());
-    println!("next:   cd edge && npx wrangler deploy   (README, \"For operators\")");
+    println!("Cloudflare: cd edge && npx wrangler deploy   (README, \"For operators\")");
     Ok(())
 }
 

@@ -1196,3 +1196,29 @@ fn page_cases_in_chromium() {
     // Amended to 基本满意: the phone given with the 差评 is gone with it.
     assert!(!csv.contains("139****1111"), "{csv}");
 }
+
+/// The same worker deploys to Cloudflare: wrangler accepts `edge/wrangler.toml` with the built
+/// worker (a dry run, offline), binding the storage object as a SQLite Durable Object and no D1,
+/// Queue or cron.
+#[test]
+fn wrangler_accepts_the_cloudflare_config() {
+    let s = stack();
+    let out = edge::deploy_dry_run(&s.tools, &s.root).unwrap();
+    println!(
+        "wrangler deploy --dry-run: {}",
+        out.lines()
+            .filter(|l| l.contains("env."))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    assert!(
+        out.contains("env.STORE (Store)") && out.contains("Durable Object"),
+        "{out}"
+    );
+    assert!(out.contains("env.ASSETS"), "{out}");
+    for gone in ["D1", "Queue", "cron"] {
+        assert!(!out.contains(gone), "{gone} in {out}");
+    }
+    let toml = std::fs::read_to_string(s.root.join("edge/wrangler.toml")).unwrap();
+    assert!(toml.contains("new_sqlite_classes = [\"Store\"]"));
+}
