@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wire::challenge::{CHALLENGE_LEN, Challenge};
+use wire::page::{self, key};
 use wire::rating::{COMMENT_MAX_CHARS, Id128, Level};
 use wire::text;
 
@@ -42,17 +43,19 @@ struct Boot {
 }
 
 fn read_boot() -> Option<Boot> {
-    let text = document().get_element_by_id("zsp-boot")?.text_content()?;
+    let text = document()
+        .get_element_by_id(page::BOOT_ELEMENT)?
+        .text_content()?;
     let v = js_sys::JSON::parse(&text).ok()?;
     Some(Boot {
-        lang: if get_str(&v, "lang") == "en" {
+        lang: if get_str(&v, key::LANG) == "en" {
             Lang::En
         } else {
             Lang::Zh
         },
-        code: get_str(&v, "code"),
-        challenge: get_str(&v, "challenge"),
-        now: get(&v, "now").as_f64().unwrap_or(0.0) as i64,
+        code: get_str(&v, key::CODE),
+        challenge: get_str(&v, key::CHALLENGE),
+        now: get(&v, key::NOW).as_f64().unwrap_or(0.0) as i64,
     })
 }
 
@@ -286,8 +289,8 @@ async fn send(body: &str) -> Sent {
     if model::should_retry(Some(status)) {
         return Sent::Failed;
     }
-    let err = get(&json, "error");
-    Sent::Refused(get_str(&err, "code"), get_str(&err, "message"))
+    let err = get(&json, key::ERROR);
+    Sent::Refused(get_str(&err, key::CODE), get_str(&err, key::MESSAGE))
 }
 
 /// Tells an embedding host that the citizen is done: the parent frame, and native webviews'
@@ -585,11 +588,11 @@ impl Submitting {
         loop {
             match send(&body).await {
                 Sent::Ok(v) => {
-                    let n = get(&v, "assess_number").as_f64().unwrap_or(1.0) as u8;
+                    let n = get(&v, key::ASSESS_NUMBER).as_f64().unwrap_or(1.0) as u8;
                     let r = Receipt {
                         code: boot.code.clone(),
-                        id: get_str(&v, "id"),
-                        day: get_str(&v, "day"),
+                        id: get_str(&v, key::ID),
+                        day: get_str(&v, key::DAY),
                         level: d.level.unwrap_or(Level::Satisfied),
                         assess_number: n,
                     };
@@ -598,7 +601,7 @@ impl Submitting {
                     }
                     let phase = Phase::Done {
                         amended: n > 1,
-                        phone: get(&v, "callback").as_bool().unwrap_or(false),
+                        phone: get(&v, key::CALLBACK).as_bool().unwrap_or(false),
                     };
                     page.update(|p| p.phase = phase);
                     notify_host(&format!(

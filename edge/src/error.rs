@@ -38,23 +38,16 @@ impl ApiError {
         self
     }
 
-    /// The JSON body: `{"ok":false,"error":{"code":…,"message":…,"message_en":…,"field":…}}`.
+    /// The JSON body (`wire::page::ErrorBody`).
     pub fn to_json(&self) -> String {
-        let mut o = String::from("{\"ok\":false,\"error\":{");
-        wire::jsonw::key(&mut o, "code");
-        wire::jsonw::string(&mut o, self.code);
-        wire::jsonw::key(&mut o, "message");
-        wire::jsonw::string(&mut o, self.zh);
-        wire::jsonw::key(&mut o, "message_en");
-        wire::jsonw::string(&mut o, self.en);
-        wire::jsonw::key(&mut o, "field");
-        wire::jsonw::opt_string(&mut o, self.field);
-        if let Some(d) = &self.detail {
-            wire::jsonw::key(&mut o, "detail");
-            wire::jsonw::string(&mut o, d);
+        wire::page::ErrorBody {
+            code: self.code,
+            message: self.zh,
+            message_en: self.en,
+            field: self.field,
+            detail: self.detail.as_deref(),
         }
-        o.push_str("}}");
-        o
+        .to_json()
     }
 
     pub fn message(&self, lang: Lang) -> &'static str {

@@ -3,7 +3,6 @@
 //! answers. Everything shown is escaped here; nothing else builds HTML.
 
 use crate::error::{ApiError, Lang};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use wire::directory::Entry;
@@ -163,16 +162,6 @@ pub struct Landing<'a> {
     pub retention_days: u32,
     /// A refused plain-form post: what was filled in, and why it was refused.
     pub refused: Option<(&'a Draft, &'a ApiError)>,
-}
-
-/// What the app reads from the page; everything it shows is already in the HTML.
-#[derive(Serialize)]
-struct Boot<'a> {
-    v: u8,
-    lang: &'static str,
-    code: &'a str,
-    challenge: &'a str,
-    now: i64,
 }
 
 /// Fills the template's markers. Unknown markers are left alone; a template without them still
@@ -343,18 +332,14 @@ fn form_html(v: &Landing<'_>) -> String {
 
 /// The landing page for a valid code.
 pub fn landing(template: &str, v: &Landing<'_>) -> String {
-    let boot = Boot {
-        v: 1,
-        lang: v.lang.as_str(),
+    // JSON inside a <script> element: `<` is escaped so no string can close the element.
+    let boot = wire::page::Boot {
+        lang: v.lang,
         code: v.segment,
         challenge: v.challenge,
         now: v.now,
-    };
-    // JSON inside a <script> element: `<` is escaped so no string can close the element.
-    let json = serde_json::to_string(&boot)
-        .expect("plain struct")
-        .replace('<', "\\u003c");
-    let boot = format!("<script type=\"application/json\" id=\"zsp-boot\">{json}</script>");
+    }
+    .to_html();
     let mut title = String::new();
     esc(&mut title, &v.entry.hall);
     title.push_str(" · ");
@@ -488,7 +473,7 @@ mod tests {
             !html.contains("王芳</script>") && !html.contains("SEG</script>"),
             "nothing from the request or the directory can close a script"
         );
-        assert!(html.contains("SEG\\u003c/script>"));
+        assert!(html.contains("SEG\\u003c/script\\u003e"));
         assert_eq!(html.matches("name=\"tag\"").count(), 40);
         assert!(html.contains("value=\"FC\""));
         assert!(html.contains("\"challenge\":\"CH\""));

@@ -234,18 +234,16 @@ pub fn by_submission(submission: Id128, code: CodeId) -> Stmt {
     )
 }
 
-/// The success body of `POST /api/rate`.
+/// The success body of `POST /api/rate` (`wire::page::Accepted`).
 pub fn accepted_json(a: &Accepted, level: Level, phone: bool, day: Day) -> String {
-    serde_json::json!({
-        "ok": true,
-        "id": a.id,
-        "assess_number": a.assess_number,
-        "amended": a.assess_number > 1,
-        "bad": level.is_bad(),
-        "callback": phone,
-        "day": day.to_string(),
-    })
-    .to_string()
+    wire::page::Accepted {
+        id: &a.id,
+        assess_number: a.assess_number.clamp(1, 2) as u8,
+        bad: level.is_bad(),
+        callback: phone,
+        day,
+    }
+    .to_json()
 }
 
 // ---- ratings ----

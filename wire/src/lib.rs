@@ -14,6 +14,7 @@ pub mod csv;
 pub mod jsonw;
 pub mod key;
 pub mod mac;
+pub mod page;
 pub mod qr;
 pub mod rating;
 pub mod submission;

@@ -135,6 +135,101 @@ pub struct EnvelopeCase {
     pub expect: Expect<String>,
 }
 
+/// A body the edge writes for the page (`crate::page`): its fields, and the exact JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCase {
+    pub name: String,
+    pub what: String,
+    pub body: PageBody,
+    pub json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PageBody {
+    Boot {
+        lang: String,
+        code: String,
+        challenge: String,
+        now: i64,
+    },
+    Accepted {
+        id: String,
+        assess_number: u8,
+        bad: bool,
+        callback: bool,
+        day: String,
+    },
+    Error {
+        code: String,
+        message: String,
+        message_en: String,
+        field: Option<String>,
+        detail: Option<String>,
+    },
+}
+
+/// The JSON `crate::page` writes for a case's fields.
+fn render_page(b: &PageBody) -> Result<String, String> {
+    use crate::page::{Accepted, Boot, ErrorBody};
+    use crate::text::Lang;
+    Ok(match b {
+        PageBody::Boot {
+            lang,
+            code,
+            challenge,
+            now,
+        } => Boot {
+            lang: match lang.as_str() {
+                "en" => Lang::En,
+                "zh" => Lang::Zh,
+                other => return Err(format!("lang {other:?}")),
+            },
+            code,
+            challenge,
+            now: *now,
+        }
+        .to_json(),
+        PageBody::Accepted {
+            id,
+            assess_number,
+            bad,
+            callback,
+            day,
+        } => Accepted {
+            id,
+            assess_number: *assess_number,
+            bad: *bad,
+            callback: *callback,
+            day: Day::parse(day).ok_or_else(|| format!("day {day:?}"))?,
+        }
+        .to_json(),
+        PageBody::Error {
+            code,
+            message,
+            message_en,
+            field,
+            detail,
+        } => ErrorBody {
+            code,
+            message,
+            message_en,
+            field: field.as_deref(),
+            detail: detail.as_deref(),
+        }
+        .to_json(),
+    })
+}
+
+fn page_case(name: &str, what: &str, body: PageBody) -> PageCase {
+    PageCase {
+        name: name.into(),
+        what: what.into(),
+        json: render_page(&body).expect("a valid page case"),
+        body,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vectors {
     pub format: String,
@@ -151,6 +246,8 @@ pub struct Vectors {
     pub challenge: Vec<ChallengeCase>,
     pub rating: Vec<RatingCase>,
     pub envelope: Vec<EnvelopeCase>,
+    /// What the edge writes for the page: boot data, success and error bodies.
+    pub page: Vec<PageCase>,
 }
 
 struct Ctx {
@@ -348,7 +445,16 @@ pub fn check(text: &str) -> Result<usize, String> {
             );
         }
     }
-    Ok(v.qr.len() + v.challenge.len() + v.rating.len() + v.envelope.len())
+    for c in &v.page {
+        let got = render_page(&c.body)?;
+        if got != c.json {
+            return fail("page", &c.name, got, c.json.clone());
+        }
+        if serde_json::from_str::<serde_json::Value>(&c.json).is_err() {
+            return fail("page", &c.name, "not JSON".into(), "JSON".into());
+        }
+    }
+    Ok(v.qr.len() + v.challenge.len() + v.rating.len() + v.envelope.len() + v.page.len())
 }
 
 /// Asserts that a freshly generated case evaluates to what its author meant, then keeps the
@@ -425,6 +531,7 @@ pub fn generate() -> String {
         challenge: vec![],
         rating: vec![],
         envelope: vec![],
+        page: vec![],
     };
     let ctx = Ctx::from(&v).expect("generated context is valid");
 
@@ -1060,6 +1167,63 @@ pub fn generate() -> String {
                     .unwrap_or_default()
             },
             Some("envelope.malformed_header"),
+        ),
+    ];
+
+    v.page = vec![
+        page_case(
+            "boot",
+            "the landing page's boot data; `<` and `>` escaped so nothing closes its <script>",
+            PageBody::Boot {
+                lang: "zh".into(),
+                code: "SEG</script>".into(),
+                challenge: "CHALLENGE".into(),
+                now: 1_793_500_000,
+            },
+        ),
+        page_case(
+            "accepted_first",
+            "a first rating stored",
+            PageBody::Accepted {
+                id: "AAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                assess_number: 1,
+                bad: false,
+                callback: false,
+                day: "2026-11-01".into(),
+            },
+        ),
+        page_case(
+            "accepted_amended_bad",
+            "a 差评 with a callback phone, amending the day's rating (追评)",
+            PageBody::Accepted {
+                id: "AAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                assess_number: 2,
+                bad: true,
+                callback: true,
+                day: "2026-11-01".into(),
+            },
+        ),
+        page_case(
+            "error_field",
+            "a refusal naming the form field at fault",
+            PageBody::Error {
+                code: "rating.no_tag".into(),
+                message: "请至少选择一项不满意的原因".into(),
+                message_en: "Please choose at least one reason.".into(),
+                field: Some("tags".into()),
+                detail: None,
+            },
+        ),
+        page_case(
+            "error_detail",
+            "an administrator's upload refused, saying where",
+            PageBody::Error {
+                code: "admin.directory".into(),
+                message: "上传的文件格式不正确。".into(),
+                message_en: "The uploaded file is not valid.".into(),
+                field: None,
+                detail: Some("entry 3: region \"33010\" is not 6 digits".into()),
+            },
         ),
     ];
 

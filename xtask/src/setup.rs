@@ -14,13 +14,14 @@ use std::process::Command;
 
 /// Debian packages the tests and the demo use: a CJK font for the printed cards (with CJK
 /// Extension B), an independent QR decoder, PDF rendering and text extraction, the benchmark's
-/// peer encoder, and Chromium with its WebDriver (the same Debian version: the app's component
-/// tests run through it; nothing is downloaded).
+/// peer encoder and HTTP load generator, and Chromium with its WebDriver (the same Debian
+/// version: the app's component tests run through it; nothing is downloaded).
 pub const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     "zbar-tools",
     "poppler-utils",
     "qrencode",
+    "wrk",
     "chromium",
     "chromium-driver",
 ];

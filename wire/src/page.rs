@@ -1,0 +1,194 @@
+//! What the edge and the page exchange besides the submission itself: the boot data the edge
+//! writes into the landing page, the success body of `POST /api/rate`, and every error body.
+//! Written with `jsonw` (the page links no serde, and the output is safe inside `<script>`); the
+//! page reads them by the key names here. `vectors.json` pins each shape.
+
+use crate::jsonw;
+use crate::text::Lang;
+use crate::time::Day;
+
+/// The version of the boot data (its `v`).
+pub const BOOT_VERSION: u8 = 1;
+/// The id of the `<script type="application/json">` element that carries the boot data.
+pub const BOOT_ELEMENT: &str = "zsp-boot";
+
+/// Key names, shared by the writers here and the page's readers.
+pub mod key {
+    pub const V: &str = "v";
+    pub const LANG: &str = "lang";
+    pub const CODE: &str = "code";
+    pub const CHALLENGE: &str = "challenge";
+    pub const NOW: &str = "now";
+    pub const OK: &str = "ok";
+    pub const ID: &str = "id";
+    pub const ASSESS_NUMBER: &str = "assess_number";
+    pub const AMENDED: &str = "amended";
+    pub const BAD: &str = "bad";
+    pub const CALLBACK: &str = "callback";
+    pub const DAY: &str = "day";
+    pub const ERROR: &str = "error";
+    pub const MESSAGE: &str = "message";
+    pub const MESSAGE_EN: &str = "message_en";
+    pub const FIELD: &str = "field";
+    pub const DETAIL: &str = "detail";
+}
+
+/// What the page needs from the edge to send a rating; everything it shows is in the HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Boot<'a> {
+    pub lang: Lang,
+    /// The printed code's path segment, posted back as the submission's `code`.
+    pub code: &'a str,
+    /// The challenge to solve in the background.
+    pub challenge: &'a str,
+    /// The edge's clock (unix seconds): the page's "rated today" is by the edge's day.
+    pub now: i64,
+}
+
+impl Boot<'_> {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        jsonw::key(&mut o, key::V);
+        o.push_str(&BOOT_VERSION.to_string());
+        jsonw::key(&mut o, key::LANG);
+        jsonw::string(&mut o, self.lang.as_str());
+        jsonw::key(&mut o, key::CODE);
+        jsonw::string(&mut o, self.code);
+        jsonw::key(&mut o, key::CHALLENGE);
+        jsonw::string(&mut o, self.challenge);
+        jsonw::key(&mut o, key::NOW);
+        o.push_str(&self.now.to_string());
+        o.push('}');
+        o
+    }
+
+    /// The element the landing page carries it in.
+    pub fn to_html(&self) -> String {
+        format!(
+            "<script type=\"application/json\" id=\"{BOOT_ELEMENT}\">{}</script>",
+            self.to_json()
+        )
+    }
+}
+
+/// The success body of `POST /api/rate`: the stored rating and what the thank-you says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted<'a> {
+    pub id: &'a str,
+    /// 1 for a first rating, 2 once amended (追评).
+    pub assess_number: u8,
+    /// A 差评: the thank-you promises a callback within a working day.
+    pub bad: bool,
+    /// A callback phone was left.
+    pub callback: bool,
+    /// The edge's day the rating counts for.
+    pub day: Day,
+}
+
+impl Accepted<'_> {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        jsonw::key(&mut o, key::OK);
+        o.push_str("true");
+        jsonw::key(&mut o, key::ID);
+        jsonw::string(&mut o, self.id);
+        jsonw::key(&mut o, key::ASSESS_NUMBER);
+        o.push_str(&self.assess_number.to_string());
+        jsonw::key(&mut o, key::AMENDED);
+        o.push_str(bool_text(self.assess_number > 1));
+        jsonw::key(&mut o, key::BAD);
+        o.push_str(bool_text(self.bad));
+        jsonw::key(&mut o, key::CALLBACK);
+        o.push_str(bool_text(self.callback));
+        jsonw::key(&mut o, key::DAY);
+        jsonw::string(&mut o, &self.day.to_string());
+        o.push('}');
+        o
+    }
+}
+
+/// Every error the edge answers: `{"ok":false,"error":{…}}`. `code` is stable (integrators and
+/// the page may match on it); `field` names the form field at fault; `detail` tells an
+/// administrator where an uploaded file is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub message_en: &'a str,
+    pub field: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+impl ErrorBody<'_> {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        jsonw::key(&mut o, key::OK);
+        o.push_str("false");
+        jsonw::key(&mut o, key::ERROR);
+        o.push('{');
+        jsonw::key(&mut o, key::CODE);
+        jsonw::string(&mut o, self.code);
+        jsonw::key(&mut o, key::MESSAGE);
+        jsonw::string(&mut o, self.message);
+        jsonw::key(&mut o, key::MESSAGE_EN);
+        jsonw::string(&mut o, self.message_en);
+        jsonw::key(&mut o, key::FIELD);
+        jsonw::opt_string(&mut o, self.field);
+        if let Some(d) = self.detail {
+            jsonw::key(&mut o, key::DETAIL);
+            jsonw::string(&mut o, d);
+        }
+        o.push_str("}}");
+        o
+    }
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn boot_data_cannot_close_its_script() {
+        let b = Boot {
+            lang: Lang::Zh,
+            code: "SEG</script>",
+            challenge: "CH",
+            now: 1,
+        };
+        let html = b.to_html();
+        assert_eq!(html.matches("</script>").count(), 1);
+        assert!(html.starts_with("<script type=\"application/json\" id=\"zsp-boot\">{\"v\":1,"));
+    }
+
+    #[test]
+    fn shapes() {
+        let a = Accepted {
+            id: "ID",
+            assess_number: 2,
+            bad: true,
+            callback: false,
+            day: Day(20_000),
+        };
+        assert_eq!(
+            a.to_json(),
+            "{\"ok\":true,\"id\":\"ID\",\"assess_number\":2,\"amended\":true,\"bad\":true,\"callback\":false,\"day\":\"2024-10-04\"}"
+        );
+        let e = ErrorBody {
+            code: "x.y",
+            message: "中",
+            message_en: "en",
+            field: None,
+            detail: Some("row 3"),
+        };
+        assert_eq!(
+            e.to_json(),
+            "{\"ok\":false,\"error\":{\"code\":\"x.y\",\"message\":\"中\",\"message_en\":\"en\",\"field\":null,\"detail\":\"row 3\"}}"
+        );
+    }
+}
