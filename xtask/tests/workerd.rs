@@ -142,6 +142,31 @@ fn http(
     (status, h, out)
 }
 
+/// A POST whose body is sent chunked, with no Content-Length; the raw answer.
+fn chunked_post(w: &Worker, path: &str, body: &[u8]) -> String {
+    let addr = w.base.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    for chunk in body.chunks(1024) {
+        // The server may answer and close before the rest is sent.
+        if write!(c, "{:x}\r\n", chunk.len()).is_err()
+            || c.write_all(chunk).is_err()
+            || c.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = c.write_all(b"0\r\n\r\n");
+    let mut out = vec![];
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, String) {
     let auth = format!("Bearer {}", w.admin_token);
     let (s, _, b) = http(
@@ -275,6 +300,13 @@ fn edge_rules_against_workerd() {
         &w,
         windows.iter().map(|(w, s)| Entry::example(w, *s)).collect(),
     );
+    // Without the admin token, /status says only that the edge answers.
+    let (s, _, b) = http("GET", &format!("{}/status", w.base), &[], None);
+    assert_eq!(
+        (s, String::from_utf8(b).unwrap()),
+        (200, "{\"ok\":true}".into())
+    );
+    assert_eq!(status(&w)["codes"], 6, "the administrator sees the figures");
     landing_shows_the_header_first_and_refuses_bad_codes(&w);
     assets_are_typed_precompressed_and_immutable(&w);
     every_bad_submission_is_refused_with_its_code(&w);
@@ -543,6 +575,10 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
             "{what}: Chinese message"
         );
     }
+    // A body with no declared length (chunked) is refused as it streams past 16 KB.
+    let over = chunked_post(w, "/api/rate", &vec![b' '; 17 * 1024]);
+    assert!(over.starts_with("HTTP/1.1 413"), "{over}");
+    assert!(over.contains("request.too_large"), "{over}");
     // Wrong content type.
     let (s, _, b) = http(
         "POST",
