@@ -13,12 +13,48 @@ use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
 use wire::time::Day;
 
 /// A bound value. Integers travel as JavaScript numbers (exact to 2^53).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Val {
     Int(i64),
     Text(String),
     Null,
+}
+
+/// Read by the JSON value's own type. (serde's `untagged` would try each variant in turn and
+/// format an error message for every string that is not an integer: a tenth of the storage
+/// object's time per batch.)
+impl<'de> Deserialize<'de> for Val {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Val, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Val;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer, a string or null")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
+                Ok(Val::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Val, E> {
+                i64::try_from(v)
+                    .map(Val::Int)
+                    .map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Val, E> {
+                Ok(Val::Text(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Val, E> {
+                Ok(Val::Text(v))
+            }
+            fn visit_unit<E>(self) -> Result<Val, E> {
+                Ok(Val::Null)
+            }
+            fn visit_none<E>(self) -> Result<Val, E> {
+                Ok(Val::Null)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl From<i64> for Val {
@@ -579,6 +615,20 @@ pub(crate) mod tests {
         assert_eq!(r.idempotency_key(), format!("{}.3", r.id));
         r.rev = 1;
         assert_eq!(r.idempotency_key(), r.id);
+    }
+
+    #[test]
+    fn batches_travel_as_json_and_back() {
+        let b = Batch {
+            stmts: vec![stmt(
+                "SELECT ?1, ?2, ?3",
+                vec![Val::Int(-(1 << 52)), "中\"文".into(), Val::Null],
+            )],
+            wake: true,
+        };
+        let text = serde_json::to_string(&b).unwrap();
+        assert_eq!(serde_json::from_str::<Batch>(&text).unwrap(), b);
+        assert!(serde_json::from_str::<Batch>(r#"{"stmts":[{"sql":"x","args":[1.5]}]}"#).is_err());
     }
 
     #[test]

@@ -349,6 +349,8 @@ pub fn edge(root: &Path) -> Result<()> {
         .map(|i| Entry::example(&format!("B{i:02}"), Some(&format!("BS{i:02}"))))
         .collect();
     let body = Directory::new(entries.clone()).to_json();
+    // Kept beside the run's data, to replay the run by hand (under a profiler, say).
+    std::fs::write(state.join("directory.json"), &body)?;
     ureq::put(&format!("{}/admin/directory", worker.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .send_string(&body)?;
