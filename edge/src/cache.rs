@@ -1,7 +1,7 @@
 //! A small per-isolate cache with a time to live: what the directory says about a code is read
-//! from D1 once per `ttl` per isolate instead of on every scan (D1 is the landing page's only
-//! round trip). An administration write empties the isolate's cache at once; other isolates see
-//! it within the ttl.
+//! from the storage object once per `ttl` per isolate instead of on every scan (the object is the
+//! landing page's only round trip). An administration write empties the isolate's cache at once;
+//! other isolates see it within the ttl.
 
 use std::collections::HashMap;
 use std::hash::Hash;

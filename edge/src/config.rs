@@ -32,7 +32,7 @@ pub struct Config {
     pub forward_lease_secs: u32,
     /// `frame-ancestors` of the page's CSP (hosts that may embed it in an iframe).
     pub frame_ancestors: String,
-    /// How long an isolate keeps what the directory says about a code (0: always ask D1). A
+    /// How long an isolate keeps what the directory says about a code (0: always ask storage). A
     /// directory change or revocation reaches every isolate within this time.
     pub directory_cache_secs: u32,
 }

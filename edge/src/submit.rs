@@ -1,6 +1,6 @@
-//! Everything a submission must pass that needs no storage, cheapest first, and what the adapter
-//! then writes in one D1 batch. Storage-backed rules (single use, budget, 一次一评) live in the
-//! batch's constraints; see `store`.
+//! Everything a submission must pass that needs no storage, cheapest first. The worker checks
+//! these before it touches the storage object; the storage-backed rules (single use, budget,
+//! 一次一评) live in the constraints of the one transaction `store::accept` writes.
 
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};

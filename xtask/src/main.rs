@@ -2,7 +2,8 @@
 //!
 //! - `demo`: set up, then run the main job on local defaults.
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
-//! - `build`: the app, the worker and qr-gen for a deployment (`wrangler deploy` from `edge/`).
+//! - `build`: the app, the worker and qr-gen for a deployment (self-hosted workerd, or `wrangler
+//!   deploy` from `edge/`, whose config it checks with a dry run).
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
 //! - `bench [wire|qr-gen|edge|app|all]`: print the benchmark figures, each beside its target
 //!   and a peer.

@@ -283,7 +283,7 @@ fn export(w: &Worker) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-/// The rules, against one worker without an upstream (ratings stay in D1). One test owns it so
+/// The rules, against one worker without an upstream (ratings stay in storage). One test owns it so
 /// that it is stopped when the test ends.
 #[test]
 fn edge_rules_against_workerd() {

@@ -556,8 +556,7 @@ async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Answer 
             Ok(r)
         }
         (Method::Post, "/admin/prune") => {
-            let res = db.batch(store::prune(now(), cfg), false).await?;
-            let _ = res;
+            db.batch(store::prune(now(), cfg), false).await?;
             Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
         }
         // After an outage: every pending rating is due now, and the outbox wakes.
