@@ -157,14 +157,7 @@ pub fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Submission,
     if body.len() > MAX_BODY_BYTES {
         return Err(error::TOO_LARGE);
     }
-    Submission::from_json(body).map_err(|e| {
-        let status = if body.len() > MAX_BODY_BYTES {
-            413
-        } else {
-            400
-        };
-        ApiError::from_coded(status, &e)
-    })
+    Submission::from_json(body).map_err(|e| ApiError::from_coded(400, &e))
 }
 
 fn media_type(ct: &str) -> String {

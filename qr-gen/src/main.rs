@@ -33,8 +33,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Turn a roster (.xlsx or .csv) into sheets.pdf, tents.pdf, per-hall PDFs, PNGs, a manifest,
-    /// the edge's directory and the revocation list.
+    /// Turn a roster (.xlsx or .csv) into sheets.pdf (cards, or table tents with --layout tent),
+    /// per-hall PDFs, PNGs, a manifest, the edge's directory and the revocation list.
     Sheets(sheets::Args),
     /// Write a realistic generated roster (for demos and benchmarks).
     #[command(hide = true)]

@@ -1,4 +1,5 @@
-//! Files other than the PDFs: bare QR PNGs, the manifest, and progress on the terminal.
+//! Files other than the PDFs and the manifest (which `sheets` writes): bare QR PNGs, and
+//! progress on the terminal.
 
 use crate::matrix::{Matrix, QUIET_ZONE};
 use anyhow::Result;

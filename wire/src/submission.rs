@@ -1,4 +1,4 @@
-//! What the page posts to the edge: `POST /api/v1/ratings`, `Content-Type: application/json`.
+//! What the page posts to the edge: `POST /api/rate`, `Content-Type: application/json`.
 //!
 //! ```json
 //! {"v":1,"code":"<QR segment>","challenge":"<challenge>","pow":1234,
