@@ -188,24 +188,24 @@ pub fn parse_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> 
     Ok(out)
 }
 
+/// One form-encoded name or value: `+` is a space, then percent-decoding (`percent-encoding`).
+/// A `%` not followed by two hex digits is refused, as is text that is not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = b.get(i + 1..i + 3)?;
-                let h = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(h, 16).ok()?);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
+    let stray = b.iter().enumerate().any(|(i, &c)| {
+        c == b'%'
+            && !b
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if stray {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// A plain form post: the submission, the draft to send back if it is refused, and the page's
@@ -613,6 +613,22 @@ mod tests {
         let other_kid = Key::new(KeyPurpose::Qr, 2, [1; 32]);
         let seg = QrPayload::seal(code(), Day::from_unix(NOW).unwrap(), &other_kid);
         assert_eq!(open_code(&seg, &cfg).unwrap_err().code, "qr.unknown_key");
+    }
+
+    #[test]
+    fn form_fields_decode_and_bad_escapes_are_refused() {
+        assert_eq!(
+            parse_urlencoded(b"a=%E5%A4%AA+%26&b&c=1%2B1").unwrap(),
+            vec![
+                ("a".into(), "太 &".into()),
+                ("b".into(), String::new()),
+                ("c".into(), "1+1".into())
+            ]
+        );
+        for bad in [&b"a=%zz"[..], b"a=%4", b"a=%FF%FE", b"\xff=1"] {
+            let e = parse_urlencoded(bad).unwrap_err();
+            assert_eq!(e.code, "request.malformed", "{bad:?}");
+        }
     }
 
     #[test]

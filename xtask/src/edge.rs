@@ -5,7 +5,6 @@ use crate::runtime::{Runtime, Upstream, hello_config};
 use crate::setup::Tools;
 use crate::sh;
 use anyhow::{Context, Result, bail};
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +13,7 @@ use wire::key::{Key, KeyPurpose};
 
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("the system's randomness: {e}"))?;
     Ok(b)
 }
 

@@ -233,10 +233,7 @@ fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Submission {
 
 fn rand16() -> [u8; 16] {
     let mut b = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .read_exact(&mut b)
-        .unwrap();
+    getrandom::fill(&mut b).unwrap();
     b
 }
 
