@@ -424,19 +424,6 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     let seg = segment(&e);
     let dev = Id128(rand16());
     let ch = land(w, &seg);
-    // Too young: posted at once.
-    let (s, v) = post(
-        w,
-        sub(&seg, &ch, dev, input(Level::Satisfied, &[]))
-            .to_json()
-            .as_bytes(),
-    );
-    assert_eq!(
-        (s, err_code(&v).as_str()),
-        (425, "challenge.too_young"),
-        "{v}"
-    );
-    std::thread::sleep(Duration::from_millis(1100));
     let key = challenge_key();
     let mk = |issued_at: i64, code: CodeId, difficulty: u8| {
         Challenge {
@@ -448,6 +435,21 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
         }
         .seal(&key)
     };
+    // Too young: a page posted before its minimum age (issued "now" by a clock a minute ahead,
+    // so however long solving takes on a busy machine, it is still too young).
+    let young = mk(now() + 60, e.code, DEFAULT_DIFFICULTY);
+    let (s, v) = post(
+        w,
+        sub(&seg, &young, dev, input(Level::Satisfied, &[]))
+            .to_json()
+            .as_bytes(),
+    );
+    assert_eq!(
+        (s, err_code(&v).as_str()),
+        (425, "challenge.too_young"),
+        "{v}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
     let mut cases: Vec<(Vec<u8>, u16, &str, &str)> = vec![];
     let good = |r: RatingInput| sub(&seg, &ch, dev, r);
     // Expired (issued 31 minutes ago), other code, unsolved, spliced, no work at all.
