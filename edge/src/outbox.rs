@@ -69,7 +69,7 @@ pub fn pending() -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct Pending {
     pub at: Option<i64>,
     pub oldest: Option<i64>,

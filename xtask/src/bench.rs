@@ -182,6 +182,9 @@ impl Load {
     }
 }
 
+/// wrk's threads; each sends its own share of the prepared submissions.
+const WRK_THREADS: usize = 2;
+
 /// wrk's report, as one JSON line printed by its `done` hook.
 const WRK_REPORT: &str = r#"
 function done(summary, latency, requests)
@@ -198,7 +201,7 @@ const WRK_POST: &str = r#"
 local made = 0
 function setup(thread)
   thread:set("id", made)
-  thread:set("threads", 2)
+  thread:set("threads", WRK_THREADS)
   made = made + 1
 end
 function init(args)
@@ -229,13 +232,16 @@ fn wrk(
 ) -> Result<Load> {
     let script = dir.join(format!("{}.lua", name.replace(' ', "-")));
     let lua = match bodies {
-        Some(_) => format!("{WRK_POST}{WRK_REPORT}"),
+        Some(_) => format!(
+            "{}{WRK_REPORT}",
+            WRK_POST.replace("WRK_THREADS", &WRK_THREADS.to_string())
+        ),
         None => WRK_REPORT.to_owned(),
     };
     std::fs::write(&script, lua)?;
     let mut c = Command::new("wrk");
     c.args([
-        "-t2",
+        &format!("-t{WRK_THREADS}"),
         &format!("-c{CONNS}"),
         &format!("-d{SECS}s"),
         "--timeout",

@@ -45,13 +45,13 @@ fn now() -> i64 {
 }
 
 thread_local! {
-    static CONFIG: RefCell<Option<Config>> = const { RefCell::new(None) };
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
     static TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
     static LOOKUPS: RefCell<Option<TtlCache<CodeId, submit::Lookup>>> = const { RefCell::new(None) };
 }
 
-/// Settings, parsed once per isolate.
-fn config(env: &Env) -> std::result::Result<Config, ApiError> {
+/// Settings, parsed once per isolate and shared (every request and batch reads them).
+fn config(env: &Env) -> std::result::Result<Rc<Config>, ApiError> {
     if let Some(c) = CONFIG.with(|c| c.borrow().clone()) {
         return Ok(c);
     }
@@ -64,6 +64,7 @@ fn config(env: &Env) -> std::result::Result<Config, ApiError> {
     };
     match Config::from_vars(get) {
         Ok(c) => {
+            let c = Rc::new(c);
             CONFIG.with(|slot| *slot.borrow_mut() = Some(c.clone()));
             Ok(c)
         }

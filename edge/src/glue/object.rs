@@ -95,10 +95,7 @@ impl DurableObject for Store {
         }
         let next = match rows::<outbox::Pending>(&storage, outbox::pending()) {
             Ok(p) => {
-                let p = p.into_iter().next().unwrap_or(outbox::Pending {
-                    at: None,
-                    oldest: None,
-                });
+                let p = p.into_iter().next().unwrap_or_default();
                 if let Some(alert) = outbox::backlog_alert(p.oldest, now_s) {
                     console_warn!("backlog: {alert}");
                 }
