@@ -4,6 +4,7 @@
 use crate::runtime::{Runtime, Upstream, hello_config};
 use crate::setup::Tools;
 use crate::sh;
+use crate::stages::stage;
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -339,8 +340,12 @@ pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
 /// Everything `demo` and the tests need before a worker can start: the app, the worker and this
 /// machine's keys. The storage object brings its schema up to date itself when it starts.
 pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
-    crate::site::build(tools, root)?;
-    build_worker(root, tools)?;
+    stage("build: the page (app, wasm-release)", || {
+        crate::site::build(tools, root)
+    })?;
+    stage("build: the worker (edge, wasm-release)", || {
+        build_worker(root, tools)
+    })?;
     local_keys(root)
 }
 

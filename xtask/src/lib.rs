@@ -6,3 +6,4 @@ pub mod runtime;
 pub mod setup;
 pub mod sh;
 pub mod site;
+pub mod stages;

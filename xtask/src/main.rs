@@ -13,6 +13,7 @@ mod bench;
 mod tally;
 
 use xtask::setup::WASM_TARGET;
+use xtask::stages::{self, stage};
 use xtask::{edge, setup, sh};
 
 use anyhow::{Result, bail};
@@ -153,40 +154,63 @@ fn export(file: &str) -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    let out = test_stages();
+    println!("\nwhere the time went:\n{}", stages::table());
+    out
+}
+
+fn test_stages() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
     // The workerd and browser tests run the real worker and the built app (and qr-gen, which
     // `cargo test --workspace` builds).
     edge::build_stack(&tools, &root)?;
     let mut tally = tally::Tally::default();
-    sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
-        .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))?;
-    clippy(&root, &["--workspace", "--all-targets"])?;
-    clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM_TARGET])?;
+    stage("cargo fmt --check", || {
+        sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
+            .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))
+    })?;
+    stage("clippy: workspace, native", || {
+        clippy(&root, &["--workspace", "--all-targets"])
+    })?;
+    stage("clippy: app and edge, wasm32", || {
+        clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM_TARGET])
+    })?;
     // The app's component tests exist only on wasm32.
-    clippy(&root, &["-p", "app", "--tests", "--target", WASM_TARGET])?;
-    tally.cargo_test(
-        "native tests",
-        // --show-output: the reliability scenarios print their figures.
-        sh::cargo(&root).args(["test", "--workspace", "--", "--show-output"]),
-    )?;
-    tally.cargo_test(
-        "wire on wasm32 (Node)",
-        &mut wasm_test(&tools, &root, "wire"),
-    )?;
+    stage("clippy: app's tests, wasm32", || {
+        clippy(&root, &["-p", "app", "--tests", "--target", WASM_TARGET])
+    })?;
+    stage("build: native tests", || {
+        sh::run(sh::cargo(&root).args(["test", "--workspace", "--no-run", "--quiet"]))
+    })?;
+    stage("run: native tests", || {
+        tally.cargo_test(
+            "native tests",
+            // --show-output: the reliability scenarios print their figures.
+            sh::cargo(&root).args(["test", "--workspace", "--", "--show-output"]),
+        )
+    })?;
+    stage("build+run: wire on wasm32 (Node)", || {
+        tally.cargo_test(
+            "wire on wasm32 (Node)",
+            &mut wasm_test(&tools, &root, "wire"),
+        )
+    })?;
     // The app in a real DOM: Debian's chromium through its chromedriver, headless, with the
     // flags of `app/webdriver.json`; the runner serves the test page on 127.0.0.1.
-    tally.cargo_test(
-        "app components on wasm32 (Chromium)",
-        wasm_test(&tools, &root, "app")
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env(
-                "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-                root.join("app/webdriver.json"),
-            )
-            // The default 5 s for the driver to start is short on a busy 2-core machine.
-            .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
-    )?;
+    stage("build+run: app components on wasm32 (Chromium)", || {
+        tally.cargo_test(
+            "app components on wasm32 (Chromium)",
+            wasm_test(&tools, &root, "app")
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env(
+                    "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                    root.join("app/webdriver.json"),
+                )
+                // The default 5 s for the driver to start is short on a busy 2-core machine.
+                .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
+        )
+    })?;
     tally.finish()
 }
 

@@ -8,6 +8,7 @@
 //! - Debian packages, by apt-get, when missing.
 
 use crate::sh;
+use crate::stages::stage;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,17 +61,21 @@ pub fn tools_dir() -> PathBuf {
 }
 
 pub fn all() -> Result<Tools> {
-    wasm_target()?;
-    apt(APT_PACKAGES)?;
+    stage("setup: wasm32 target", wasm_target)?;
+    stage("setup: Debian packages", || apt(APT_PACKAGES))?;
     let wb = lock_version("wasm-bindgen")?;
-    let wasm_bindgen_bin = cargo_tool(
-        "wasm-bindgen-cli",
-        &wb,
-        &["wasm-bindgen", "wasm-bindgen-test-runner"],
-    )?;
-    let worker_build_bin = cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])?;
+    let wasm_bindgen_bin = stage("setup: wasm-bindgen-cli", || {
+        cargo_tool(
+            "wasm-bindgen-cli",
+            &wb,
+            &["wasm-bindgen", "wasm-bindgen-test-runner"],
+        )
+    })?;
+    let worker_build_bin = stage("setup: worker-build", || {
+        cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])
+    })?;
     let _ = std::fs::remove_dir_all(tools_dir().join("build"));
-    let node_bin = npm_ci()?;
+    let node_bin = stage("setup: npm ci", npm_ci)?;
     Ok(Tools {
         wasm_bindgen_bin,
         worker_build_bin,
