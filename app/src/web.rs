@@ -528,9 +528,9 @@ impl Form {
         // With only one level's reasons on show, the legend can say exactly what is asked.
         if let Some(legend) = &self.legend {
             let words = if d.is_bad() {
-                &model::REASONS_BAD
+                &text::REASONS_BAD
             } else {
-                &model::REASONS
+                &text::REASONS
             };
             legend.set_text_content(Some(words.get(lang)));
         }
@@ -538,7 +538,7 @@ impl Form {
             let n = d.comment_len();
             counter.set_text_content(Some(&format!(
                 "{n} / {COMMENT_MAX_CHARS}{}",
-                model::COUNTER.get(lang)
+                text::COUNTER.get(lang)
             )));
             let _ = counter
                 .class_list()
@@ -546,8 +546,8 @@ impl Form {
         }
         self.submit.set_disabled(p.phase == Phase::Sending);
         self.submit.set_text_content(Some(match p.phase {
-            Phase::Sending => model::SUBMITTING.get(lang),
-            Phase::Retrying => model::RETRY_NOW.get(lang),
+            Phase::Sending => text::SUBMITTING.get(lang),
+            Phase::Retrying => text::RETRY_NOW.get(lang),
             _ => text::SUBMIT.get(lang),
         }));
         self.form.set_hidden(done);
@@ -678,12 +678,12 @@ fn view_top(lang: Lang, already: bool, page: RwSignal<Page>) -> impl IntoView {
                 aria-pressed=follow(page, lang, |p, _| p.large.to_string())
                 data-act="large">
                 {follow(page, lang, |p, l| {
-                    let words = if p.large { model::LARGE_OFF } else { model::LARGE };
+                    let words = if p.large { text::LARGE_OFF } else { text::LARGE };
                     words.get(l).to_owned()
                 })}
             </button>
         </div>
-        {already.then(|| view! { <p class="notice" role="status" id="already">{model::ALREADY.get(lang)}</p> })}
+        {already.then(|| view! { <p class="notice" role="status" id="already">{text::ALREADY.get(lang)}</p> })}
     }
 }
 
@@ -699,9 +699,9 @@ fn view_status(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
             hidden=follow(page, lang, |p, _| {
                 !p.error.as_ref().is_some_and(|e| e.0.starts_with("challenge."))
             })
-            data-act="reload">{model::RELOAD.get(lang)}</button>
+            data-act="reload">{text::RELOAD.get(lang)}</button>
         <p class="notice" role="status" id="offline"
-            hidden=follow(page, lang, |p, _| p.phase != Phase::Retrying)>{model::OFFLINE.get(lang)}</p>
+            hidden=follow(page, lang, |p, _| p.phase != Phase::Retrying)>{text::OFFLINE.get(lang)}</p>
     }
 }
 
@@ -722,7 +722,7 @@ fn view_done(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
                 _ => String::new(),
             })}</p>
             <button type="button" class="button secondary" data-act="reload">
-                {model::AMEND.get(lang)}
+                {text::AMEND.get(lang)}
             </button>
         </section>
     }

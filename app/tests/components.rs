@@ -168,7 +168,7 @@ fn keeps_the_choice_made_in_the_plain_form_before_it_loaded() {
         shown(".tags") && shown(".callback"),
         "差评: reasons and callback"
     );
-    assert_eq!(text_of(".tags legend"), model::REASONS_BAD.get(Lang::Zh));
+    assert_eq!(text_of(".tags legend"), text::REASONS_BAD.get(Lang::Zh));
     assert_eq!(text_of(".counter"), "4 / 500字");
     let form: web_sys::HtmlFormElement = q("form");
     assert!(form.no_validate() && form.class_list().contains("js"));
@@ -204,7 +204,7 @@ async fn a_good_level_after_a_bad_one_drops_the_reasons_and_the_phone() {
     assert!(!shown(".callback"));
     assert_eq!(q::<HtmlInputElement>("input[name=phone]").value(), "");
     assert!(!q::<HtmlInputElement>("input[name=consent]").checked());
-    assert_eq!(text_of(".tags legend"), model::REASONS.get(Lang::Zh));
+    assert_eq!(text_of(".tags legend"), text::REASONS.get(Lang::Zh));
     let kept = kept_draft();
     assert_eq!((kept.tags.len(), kept.phone.as_str()), (0, ""));
 }
@@ -265,7 +265,7 @@ async fn the_large_text_switch_turns_on_and_off_and_is_remembered() {
     mount(|| {});
     let root = document().document_element().unwrap();
     let switch: HtmlElement = q("[data-act=large]");
-    assert_eq!(switch.text_content().unwrap(), model::LARGE.get(Lang::Zh));
+    assert_eq!(switch.text_content().unwrap(), text::LARGE.get(Lang::Zh));
     assert_eq!(switch.get_attribute("aria-pressed").unwrap(), "false");
     assert!(!root.class_list().contains("big"));
 
@@ -275,7 +275,7 @@ async fn the_large_text_switch_turns_on_and_off_and_is_remembered() {
     assert_eq!(switch.get_attribute("aria-pressed").unwrap(), "true");
     assert_eq!(
         switch.text_content().unwrap(),
-        model::LARGE_OFF.get(Lang::Zh)
+        text::LARGE_OFF.get(Lang::Zh)
     );
     assert_eq!(local().get_item(model::LARGE_KEY).unwrap().unwrap(), "1");
 
@@ -328,7 +328,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
             .set_item(&model::receipt_key(CODE), &receipt(now).to_storage())
             .unwrap();
     });
-    assert_eq!(text_of("#already"), model::ALREADY.get(Lang::Zh));
+    assert_eq!(text_of("#already"), text::ALREADY.get(Lang::Zh));
 
     mount(|| {
         local()

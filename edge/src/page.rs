@@ -1,37 +1,14 @@
 //! The HTML the edge writes: the landing page (the app's `index.html` with the header, the
 //! no-JavaScript form and the boot data filled in), the invalid-code page and the form path's
-//! answers. Everything shown is escaped here; nothing else builds HTML.
+//! answers, written as maud templates, which escape every interpolation: nothing else builds HTML.
 
 use crate::error::{ApiError, Lang};
+use maud::{Markup, html};
 use sha2::{Digest, Sha256};
-use std::fmt::Write;
 use wire::directory::Entry;
+use wire::page::mark;
 use wire::rating::{COMMENT_MAX_CHARS, Level};
-use wire::text::{self, Bilingual};
-
-/// Markers in `app/index.html` that the edge replaces.
-pub const MARK_LANG: &str = "%ZSP_LANG%";
-pub const MARK_TITLE: &str = "<!--zsp:title-->";
-pub const MARK_HEADER: &str = "<!--zsp:header-->";
-pub const MARK_MAIN: &str = "<!--zsp:main-->";
-pub const MARK_BOOT: &str = "<!--zsp:boot-->";
-
-pub fn esc(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    Bilingual(zh, en).get(lang)
-}
+use wire::text;
 
 /// The page's Content-Security-Policy: own origin only, WebAssembly compilation allowed, and
 /// the template's one inline stylesheet (inlined so the first paint needs no second request)
@@ -138,16 +115,7 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// What a citizen had chosen in the plain form, kept when the edge sends the form back.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Draft {
-    pub level: Option<Level>,
-    pub tags: Vec<u16>,
-    pub matter: Option<String>,
-    pub comment: String,
-    pub phone: String,
-    pub consent: bool,
-}
+pub use wire::draft::Draft;
 
 pub struct Landing<'a> {
     pub lang: Lang,
@@ -169,9 +137,8 @@ pub struct Landing<'a> {
 fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot: &str) -> String {
     let mut out = String::with_capacity(template.len() + header.len() + main.len() + boot.len());
     let mut rest = template;
-    let marks = [MARK_LANG, MARK_TITLE, MARK_HEADER, MARK_MAIN, MARK_BOOT];
     loop {
-        let next = marks
+        let next = mark::ALL
             .iter()
             .filter_map(|m| rest.find(m).map(|i| (i, *m)))
             .min_by_key(|(i, _)| *i);
@@ -181,153 +148,100 @@ fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot:
         };
         out.push_str(&rest[..i]);
         out.push_str(match m {
-            MARK_LANG => lang.html(),
-            MARK_TITLE => title,
-            MARK_HEADER => header,
-            MARK_MAIN => main,
+            mark::LANG => lang.html(),
+            mark::TITLE => title,
+            mark::HEADER => header,
+            mark::MAIN => main,
             _ => boot,
         });
         rest = &rest[i + m.len()..];
     }
 }
 
-fn header_html(lang: Lang, e: &Entry) -> String {
-    let mut h = String::with_capacity(512);
-    h.push_str("<header class=\"who\" id=\"who\"><p class=\"hall\">");
-    esc(&mut h, &e.hall);
-    h.push_str("</p><h1><span class=\"window\">");
-    esc(&mut h, &e.window);
-    h.push_str(t(lang, " 窗口", " window"));
-    h.push_str("</span> <span class=\"dept\">");
-    esc(&mut h, &e.dept);
-    h.push_str("</span></h1>");
-    if let Some(name) = &e.staff_name {
-        h.push_str("<p class=\"staff\">");
-        h.push_str(t(lang, "工作人员：", "Served by: "));
-        esc(&mut h, name);
-        h.push_str("</p>");
+fn header_html(lang: Lang, e: &Entry) -> Markup {
+    html! {
+        header.who #who {
+            p.hall { (e.hall) }
+            h1 {
+                span.window { (e.window) (text::WINDOW.get(lang)) }
+                " "
+                span.dept { (e.dept) }
+            }
+            @if let Some(name) = &e.staff_name {
+                p.staff { (text::SERVED_BY.get(lang)) (name) }
+            }
+        }
     }
-    h.push_str("</header>");
-    h
 }
 
-fn form_html(v: &Landing<'_>) -> String {
+/// The rating form that works without JavaScript; the app takes it over where it runs.
+fn form_html(v: &Landing<'_>) -> Markup {
     let lang = v.lang;
     let empty = Draft::default();
     let d = v.refused.map_or(&empty, |(d, _)| d);
-    let mut f = String::with_capacity(8192);
-    if let Some((_, e)) = v.refused {
-        f.push_str("<p class=\"alert\" role=\"alert\">");
-        esc(&mut f, e.message(lang));
-        f.push_str("</p>");
-    }
-    f.push_str("<form id=\"zsp-form\" class=\"rate-form\" method=\"post\" action=\"/rate\">");
-    for (name, value) in [
-        ("code", v.segment),
-        ("challenge", v.form_challenge),
-        ("lang", lang.as_str()),
-    ] {
-        let _ = write!(f, "<input type=\"hidden\" name=\"{name}\" value=\"");
-        esc(&mut f, value);
-        f.push_str("\">");
-    }
-    f.push_str("<fieldset class=\"levels\"><legend>");
-    f.push_str(text::RATE_PROMPT.get(lang));
-    f.push_str("</legend>");
-    for l in Level::ALL {
-        let checked = if d.level == Some(l) { " checked" } else { "" };
-        let _ = write!(
-            f,
-            "<label class=\"level level-{}\"><input type=\"radio\" name=\"level\" value=\"{}\" required{checked}><span class=\"stars\" aria-hidden=\"true\">{}</span><span class=\"label\">{}</span></label>",
-            l.provincial_code(),
-            l.as_str(),
-            l.stars(),
-            l.label(lang)
-        );
-    }
-    f.push_str("</fieldset><fieldset class=\"tags\"><legend>");
-    f.push_str(t(
-        lang,
-        "评价原因（可多选；不满意、非常不满意请至少选一项，只计所选等级下的原因）",
-        "Reasons (any number; at least one for a bad rating; only those under the level you chose count)",
-    ));
-    f.push_str("</legend>");
-    for l in Level::ALL {
-        let _ = write!(
-            f,
-            "<div class=\"tag-group\" data-level=\"{}\"><p class=\"tag-level\">{}</p>",
-            l.as_str(),
-            l.label(lang)
-        );
-        for tag in l.tags() {
-            let checked = if d.tags.contains(&tag.code) {
-                " checked"
-            } else {
-                ""
-            };
-            let _ = write!(
-                f,
-                "<label class=\"chip\"><input type=\"checkbox\" name=\"tag\" value=\"{}\"{checked}><span>{}</span></label>",
-                tag.code,
-                tag.label(lang)
-            );
+    html! {
+        @if let Some((_, e)) = v.refused {
+            p.alert role="alert" { (e.message(lang)) }
         }
-        f.push_str("</div>");
+        form #zsp-form .rate-form method="post" action="/rate" {
+            input type="hidden" name="code" value=(v.segment);
+            input type="hidden" name="challenge" value=(v.form_challenge);
+            input type="hidden" name="lang" value=(lang.as_str());
+            fieldset.levels {
+                legend { (text::RATE_PROMPT.get(lang)) }
+                @for l in Level::ALL {
+                    label class={ "level level-" (l.provincial_code()) } {
+                        input type="radio" name="level" value=(l.as_str()) required
+                            checked[d.level == Some(l)];
+                        span.stars aria-hidden="true" { (l.stars()) }
+                        span.label { (l.label(lang)) }
+                    }
+                }
+            }
+            fieldset.tags {
+                legend { (text::REASONS_ALL.get(lang)) }
+                @for l in Level::ALL {
+                    div.tag-group data-level=(l.as_str()) {
+                        p.tag-level { (l.label(lang)) }
+                        @for tag in l.tags() {
+                            label.chip {
+                                input type="checkbox" name="tag" value=(tag.code)
+                                    checked[d.tags.contains(&tag.code)];
+                                span { (tag.label(lang)) }
+                            }
+                        }
+                    }
+                }
+            }
+            label.field for="matter" { (text::MATTER.get(lang)) }
+            select #matter name="matter" {
+                option value="" { (text::MATTER_OTHER.get(lang)) }
+                @for m in &v.entry.matters {
+                    option value=(m.code) selected[d.matter == m.code] { (m.name) }
+                }
+            }
+            label.field for="comment" { (text::COMMENT.get(lang)) }
+            textarea #comment name="comment" rows="4" maxlength=(COMMENT_MAX_CHARS) { (d.comment) }
+            fieldset.callback {
+                legend { (text::CALLBACK.get(lang)) }
+                label.field for="phone" { (text::MOBILE.get(lang)) }
+                input #phone name="phone" type="tel" inputmode="tel" autocomplete="tel"
+                    maxlength="20" value=(d.phone);
+                label.consent {
+                    input type="checkbox" name="consent" value="1" checked[d.consent];
+                    span { (text::CONSENT.get(lang)) }
+                }
+                p.why { (text::phone_why(lang, v.retention_days)) }
+            }
+            div.hp aria-hidden="true" {
+                label {
+                    (text::HONEYPOT.get(lang))
+                    input name="website" tabindex="-1" autocomplete="off";
+                }
+            }
+            button.submit #submit type="submit" { (text::SUBMIT.get(lang)) }
+        }
     }
-    f.push_str("</fieldset>");
-    let _ = write!(
-        f,
-        "<label class=\"field\" for=\"matter\">{}</label><select id=\"matter\" name=\"matter\"><option value=\"\">{}</option>",
-        text::MATTER.get(lang),
-        text::MATTER_OTHER.get(lang)
-    );
-    for m in &v.entry.matters {
-        let sel = if d.matter.as_deref() == Some(m.code.as_str()) {
-            " selected"
-        } else {
-            ""
-        };
-        f.push_str("<option value=\"");
-        esc(&mut f, &m.code);
-        let _ = write!(f, "\"{sel}>");
-        esc(&mut f, &m.name);
-        f.push_str("</option>");
-    }
-    let _ = write!(
-        f,
-        "</select><label class=\"field\" for=\"comment\">{}</label><textarea id=\"comment\" name=\"comment\" rows=\"4\" maxlength=\"{COMMENT_MAX_CHARS}\">",
-        t(
-            lang,
-            "留言（选填，最多500字）",
-            "Comment (optional, up to 500 characters)"
-        )
-    );
-    esc(&mut f, &d.comment);
-    let _ = write!(
-        f,
-        "</textarea><fieldset class=\"callback\"><legend>{}</legend><label class=\"field\" for=\"phone\">{}</label><input id=\"phone\" name=\"phone\" type=\"tel\" inputmode=\"tel\" autocomplete=\"tel\" maxlength=\"20\" value=\"",
-        t(
-            lang,
-            "仅差评：回访电话（选填）",
-            "Bad ratings only: callback phone (optional)"
-        ),
-        t(lang, "手机号码", "Mobile number"),
-    );
-    esc(&mut f, &d.phone);
-    let _ = write!(
-        f,
-        "\"><label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"1\"{}><span>{}</span></label><p class=\"why\">{}</p></fieldset>",
-        if d.consent { " checked" } else { "" },
-        text::CONSENT.get(lang),
-        text::phone_why(lang, v.retention_days),
-    );
-    let _ = write!(
-        f,
-        "<div class=\"hp\" aria-hidden=\"true\"><label>{}<input name=\"website\" tabindex=\"-1\" autocomplete=\"off\"></label></div><button type=\"submit\" class=\"submit\" id=\"submit\">{}</button></form>",
-        t(lang, "请勿填写此项", "Leave this empty"),
-        text::SUBMIT.get(lang),
-    );
-    f
 }
 
 /// The landing page for a valid code.
@@ -340,37 +254,31 @@ pub fn landing(template: &str, v: &Landing<'_>) -> String {
         now: v.now,
     }
     .to_html();
-    let mut title = String::new();
-    esc(&mut title, &v.entry.hall);
-    title.push_str(" · ");
-    title.push_str(t(v.lang, "掌上评", "Rate the service"));
+    let title = html! { (v.entry.hall) " · " (text::TITLE.get(v.lang)) };
     fill(
         template,
         v.lang,
-        &title,
-        &header_html(v.lang, v.entry),
-        &form_html(v),
+        &title.into_string(),
+        &header_html(v.lang, v.entry).into_string(),
+        &form_html(v).into_string(),
         &boot,
     )
 }
 
 /// A page with one message and no form: invalid codes, thank-you and errors of the form path.
 pub fn message(template: &str, lang: Lang, heading: &str, lines: &[&str], class: &str) -> String {
-    let mut m = format!("<section class=\"message {class}\" role=\"status\"><h1>");
-    esc(&mut m, heading);
-    m.push_str("</h1>");
-    for l in lines {
-        m.push_str("<p>");
-        esc(&mut m, l);
-        m.push_str("</p>");
-    }
-    m.push_str("</section>");
+    let section = html! {
+        section class={ "message " (class) } role="status" {
+            h1 { (heading) }
+            @for l in lines { p { (l) } }
+        }
+    };
     fill(
         template,
         lang,
-        t(lang, "掌上评", "Rate the service"),
+        text::TITLE.get(lang),
         "",
-        &m,
+        &section.into_string(),
         "",
     )
 }
@@ -491,7 +399,7 @@ mod tests {
         let d = Draft {
             level: Some(Level::VeryDissatisfied),
             tags: vec![108],
-            matter: Some("330102-SC-001".into()),
+            matter: "330102-SC-001".into(),
             comment: "等了<两>小时".into(),
             phone: "13800138000".into(),
             consent: false,

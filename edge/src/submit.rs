@@ -4,13 +4,14 @@
 
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};
-use crate::page::Draft;
+use wire::draft::Draft;
 use sha2::{Digest, Sha256};
 use wire::challenge::{Challenge, ChallengeError};
 use wire::directory::Entry;
 use wire::qr::{QrError, QrPayload, Revocations};
 use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION, ValidRating};
 use wire::submission::{MAX_BODY_BYTES, Submission};
+use wire::text;
 use wire::time::Day;
 
 /// Which door a rating came through.
@@ -79,7 +80,7 @@ pub fn entry_for(p: &QrPayload, lookup: Lookup) -> Result<Entry, ApiError> {
         .ok_or(ApiError::new(
             404,
             "qr.unknown_code",
-            "二维码无效或已停用，请联系窗口工作人员",
+            text::INVALID_CODE.0,
             "This QR code is not (or no longer) in the directory.",
         ))
 }
@@ -239,28 +240,21 @@ pub fn from_form(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let level = Level::parse(&one("level"));
-    // Without JavaScript every level's reasons are on screen; only the chosen level's count.
-    let tags: Vec<u16> = fields
-        .iter()
-        .filter(|(k, _)| k == "tag")
-        .filter_map(|(_, v)| v.parse().ok())
-        .filter(|code| level.is_some_and(|l| l.tags().iter().any(|t| t.code == *code)))
-        .fold(Vec::new(), |mut acc, c| {
-            if !acc.contains(&c) {
-                acc.push(c);
-            }
-            acc
-        });
-    let matter = Some(one("matter")).filter(|m| !m.trim().is_empty());
-    let draft = Draft {
-        level,
-        tags: tags.clone(),
-        matter: matter.clone(),
+    let mut draft = Draft {
+        matter: one("matter"),
         comment: one("comment"),
         phone: one("phone"),
         consent: one("consent") == "1",
+        ..Draft::default()
     };
+    // The draft is kept as posted (a phone beside a good level is refused in words, not dropped);
+    // its reasons follow the one rule: the chosen level's, each once.
+    draft.level = Level::parse(&one("level"));
+    fields
+        .iter()
+        .filter(|(k, _)| k == "tag")
+        .filter_map(|(_, v)| v.parse().ok())
+        .for_each(|code| draft.add_tag(code));
     let challenge = one("challenge");
     let derive = |label: &[u8]| {
         let h = Sha256::new()
@@ -271,12 +265,12 @@ pub fn from_form(
         id.copy_from_slice(&h[..16]);
         Id128(id)
     };
-    let Some(level) = level else {
+    let Some(rating) = draft.input() else {
         return Err(ApiError::new(
             422,
             "rating.level",
-            "请先选择满意程度。",
-            "Please choose a level first.",
+            text::CHOOSE_LEVEL.0,
+            text::CHOOSE_LEVEL.1,
         )
         .with_field("level"));
     };
@@ -286,15 +280,7 @@ pub fn from_form(
         pow: 0,
         id: derive(b"zsp-form-id"),
         device: cookie_device.unwrap_or_else(|| derive(b"zsp-form-device")),
-        rating: RatingInput {
-            level,
-            tags,
-            tag_version: TAG_CONTENT_VERSION,
-            matter,
-            comment: draft.comment.clone(),
-            phone: Some(draft.phone.clone()).filter(|p| !p.trim().is_empty()),
-            consent: draft.consent,
-        },
+        rating,
         website: one("website"),
     };
     let lang = match one("lang").as_str() {
@@ -557,36 +543,14 @@ mod tests {
                 .status,
             400
         );
-        assert_eq!(
-            from_form(
-                Some("application/x-www-form-urlencoded"),
-                b"level=%ZZ",
-                None
-            )
-            .unwrap_err()
-            .code,
-            "request.malformed"
-        );
-        assert_eq!(
-            from_form(
-                Some("application/x-www-form-urlencoded"),
-                b"comment=%FF",
-                None
-            )
-            .unwrap_err()
-            .code,
-            "request.malformed"
-        );
-        assert_eq!(
-            from_form(
-                Some("application/x-www-form-urlencoded"),
-                b"comment=hi",
-                None
-            )
-            .unwrap_err()
-            .code,
-            "rating.level"
-        );
+        for (body, code) in [
+            (&b"level=%ZZ"[..], "request.malformed"),
+            (b"comment=%FF", "request.malformed"),
+            (b"comment=hi", "rating.level"),
+        ] {
+            let form = Some("application/x-www-form-urlencoded");
+            assert_eq!(from_form(form, body, None).unwrap_err().code, code);
+        }
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub enum Col {
 }
 
 impl Col {
-    const ALL: [Col; 7] = [
+    /// In the order of the template roster's header (`qr-gen template`, the sample).
+    pub const ALL: [Col; 7] = [
         Col::Region,
         Col::Hall,
         Col::Dept,
@@ -47,6 +48,11 @@ impl Col {
             Col::StaffName => "姓名",
             Col::Matters => "事项",
         }
+    }
+
+    /// The template's header row: each column's Chinese name, in order.
+    pub fn header() -> [&'static str; 7] {
+        Col::ALL.map(Col::zh)
     }
 
     fn names(self) -> &'static [&'static str] {

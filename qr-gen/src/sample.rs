@@ -84,18 +84,7 @@ impl Rng {
 pub fn city_roster(rows: usize) -> String {
     let mut rng = Rng(0x005E_ED0F_C17E);
     let mut out = String::new();
-    csv_line(
-        &mut out,
-        &[
-            "区划代码",
-            "大厅",
-            "窗口单位",
-            "窗口号",
-            "工号",
-            "姓名",
-            "事项",
-        ],
-    );
+    csv_line(&mut out, &crate::roster::Col::header());
     let mut n = 0;
     let mut staff_no = 0;
     'outer: for round in 0.. {

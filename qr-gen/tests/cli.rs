@@ -224,18 +224,7 @@ fn excel_input_with_numbers_and_rare_names() {
     let path = c.path("名册.xlsx");
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    for (i, h) in [
-        "区划代码",
-        "大厅",
-        "窗口单位",
-        "窗口号",
-        "工号",
-        "姓名",
-        "事项",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, h) in qr_gen::roster::Col::header().iter().enumerate() {
         ws.write_string(0, i as u16, *h).unwrap();
     }
     ws.write_number(1, 0, 330102.0).unwrap(); // typed as a number, as Excel users do

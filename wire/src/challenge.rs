@@ -20,7 +20,6 @@
 use crate::key::{Key, KeyPurpose, Keyring};
 use crate::qr::CodeId;
 use crate::{Coded, base32, mac};
-use std::fmt;
 
 pub const FORMAT_VERSION: u8 = 1;
 pub const NONCE_LEN: usize = 16;
@@ -61,7 +60,7 @@ impl Default for ChallengePolicy {
     fn default() -> Self {
         ChallengePolicy {
             min_age_secs: 3,
-            max_age_secs: 30 * 60,
+            max_age_secs: challenge_max_age_minutes!() * 60,
         }
     }
 }
@@ -97,7 +96,9 @@ impl Coded for ChallengeError {
     fn message_zh(&self) -> &'static str {
         match self {
             ChallengeError::TooYoung => "提交太快了，请稍等几秒再提交",
-            ChallengeError::Expired => "页面打开已超过30分钟，请重新扫码后评价",
+            ChallengeError::Expired => {
+                concat!("页面打开已超过", challenge_max_age_minutes!(), "分钟，请重新扫码后评价")
+            }
             ChallengeError::WrongCode => "页面与二维码不一致，请重新扫码后评价",
             ChallengeError::Unsolved => "安全校验未完成，请稍后再试",
             _ => "页面已失效，请重新扫码后评价",
@@ -106,7 +107,11 @@ impl Coded for ChallengeError {
     fn message_en(&self) -> &'static str {
         match self {
             ChallengeError::TooYoung => "submitted too quickly; wait a few seconds and try again",
-            ChallengeError::Expired => "the page is over 30 minutes old; scan the code again",
+            ChallengeError::Expired => concat!(
+                "the page is over ",
+                challenge_max_age_minutes!(),
+                " minutes old; scan the code again"
+            ),
             ChallengeError::WrongCode => "the page does not belong to this code; scan again",
             ChallengeError::Unsolved => "the security check is not finished; try again shortly",
             _ => "the page is no longer valid; scan the code again",
@@ -114,13 +119,7 @@ impl Coded for ChallengeError {
     }
 }
 
-impl fmt::Display for ChallengeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message_en(), self.code())
-    }
-}
-
-impl std::error::Error for ChallengeError {}
+coded_error!(ChallengeError);
 
 impl Challenge {
     fn signed_bytes(&self) -> [u8; SIGNED_LEN] {

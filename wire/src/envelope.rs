@@ -18,7 +18,6 @@ use crate::rating::{CHANNEL_QR, Rating};
 use crate::time::{format_cst, format_rfc3339_cst};
 use crate::{Coded, mac};
 use serde::Serialize;
-use std::fmt;
 
 pub const ENVELOPE_VERSION: u32 = 1;
 pub const HEADER_VERSION: &str = "Zsp-Envelope";
@@ -220,13 +219,7 @@ impl Coded for EnvelopeError {
     }
 }
 
-impl fmt::Display for EnvelopeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message_en(), self.code())
-    }
-}
-
-impl std::error::Error for EnvelopeError {}
+coded_error!(EnvelopeError);
 
 /// For receivers: checks a `Zsp-Signature` header against the raw body.
 pub fn verify(

@@ -8,9 +8,41 @@
 //! Rules kept here: no I/O (randomness and the clock are parameters), no dependency on the worker
 //! or web runtime, decoding never panics on any input, every format carries a version.
 
+/// Numbers that citizens read in sentences, written once: each constant and each sentence that
+/// names it is made from the same literal (`concat!` takes only literals).
+macro_rules! comment_max_chars {
+    () => {
+        500
+    };
+}
+macro_rules! challenge_max_age_minutes {
+    () => {
+        30
+    };
+}
+
+/// `Display` and `Error` for a [`Coded`] error: its English message and its code, e.g.
+/// `this QR code is not genuine (qr.bad_tag)`.
+macro_rules! coded_error {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    "{} ({})",
+                    $crate::Coded::message_en(self),
+                    $crate::Coded::code(self)
+                )
+            }
+        }
+        impl std::error::Error for $t {}
+    };
+}
+
 pub mod base32;
 pub mod challenge;
 pub mod csv;
+pub mod draft;
 pub mod jsonw;
 pub mod key;
 pub mod mac;

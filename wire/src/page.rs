@@ -12,6 +12,17 @@ pub const BOOT_VERSION: u8 = 1;
 /// The id of the `<script type="application/json">` element that carries the boot data.
 pub const BOOT_ELEMENT: &str = "zsp-boot";
 
+/// The markers in the page's template (`app/index.html`) that the edge fills in. The site build
+/// refuses a template without every one of them.
+pub mod mark {
+    pub const LANG: &str = "%ZSP_LANG%";
+    pub const TITLE: &str = "<!--zsp:title-->";
+    pub const HEADER: &str = "<!--zsp:header-->";
+    pub const MAIN: &str = "<!--zsp:main-->";
+    pub const BOOT: &str = "<!--zsp:boot-->";
+    pub const ALL: [&str; 5] = [LANG, TITLE, HEADER, MAIN, BOOT];
+}
+
 /// Key names, shared by the writers here and the page's readers.
 pub mod key {
     pub const V: &str = "v";

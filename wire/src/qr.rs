@@ -169,7 +169,7 @@ impl Coded for QrError {
     }
     fn message_zh(&self) -> &'static str {
         // The citizen needs one plain answer, whatever the cause.
-        "二维码无效或已停用，请联系窗口工作人员"
+        crate::text::INVALID_CODE.0
     }
     fn message_en(&self) -> &'static str {
         match self {
@@ -182,13 +182,7 @@ impl Coded for QrError {
     }
 }
 
-impl fmt::Display for QrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message_en(), self.code())
-    }
-}
-
-impl std::error::Error for QrError {}
+coded_error!(QrError);
 
 impl QrPayload {
     fn signed_bytes(&self) -> [u8; SIGNED_LEN] {

@@ -1,5 +1,6 @@
-//! The words both doors show a citizen: the edge's plain pages (no JavaScript) and the app. One
-//! copy, so the two never promise different things (above all, what happens to a phone number).
+//! Every word a citizen reads on the rating page, whichever door shows it: the edge's plain pages
+//! (no JavaScript) and the app. One copy, so the two never promise different things (above all,
+//! what happens to a phone number). The errors' words stay with their errors ([`crate::Coded`]).
 
 use crate::rating::{Level, Tag};
 
@@ -87,6 +88,17 @@ impl Tag {
     }
 }
 
+/// The product's name, in the page title.
+pub const TITLE: Bilingual = Bilingual("掌上评", "Rate the service");
+/// After the window's number in the header.
+pub const WINDOW: Bilingual = Bilingual(" 窗口", " window");
+pub const SERVED_BY: Bilingual = Bilingual("工作人员：", "Served by: ");
+/// The page without a code.
+pub const SCAN_PROMPT: Bilingual = Bilingual(
+    "请使用微信或政务App扫描窗口的二维码进行评价",
+    "Scan the QR code at the service window to rate it",
+);
+pub const CHOOSE_LEVEL: Bilingual = Bilingual("请先选择满意程度。", "Please choose a level first.");
 pub const RATE_PROMPT: Bilingual = Bilingual("请您对本次服务进行评价", "How was the service?");
 pub const MATTER: Bilingual = Bilingual("办理的事项", "The matter handled");
 pub const MATTER_OTHER: Bilingual = Bilingual("其他 / 不选择", "Other / not listed");
@@ -106,6 +118,45 @@ pub fn phone_why(lang: Lang, retention_days: u32) -> String {
         ),
     }
 }
+/// The reasons' heading in the app, which shows only the chosen level's.
+pub const REASONS: Bilingual = Bilingual("评价原因（可多选）", "Reasons (choose any)");
+pub const REASONS_BAD: Bilingual =
+    Bilingual("评价原因（至少选一项）", "Reasons (choose at least one)");
+/// The reasons' heading in the plain form, which shows every level's.
+pub const REASONS_ALL: Bilingual = Bilingual(
+    "评价原因（可多选；不满意、非常不满意请至少选一项，只计所选等级下的原因）",
+    "Reasons (any number; at least one for a bad rating; only those under the level you chose count)",
+);
+pub const COMMENT: Bilingual = Bilingual(
+    concat!("留言（选填，最多", comment_max_chars!(), "字）"),
+    concat!("Comment (optional, up to ", comment_max_chars!(), " characters)"),
+);
+/// After the count of characters typed.
+pub const COUNTER: Bilingual = Bilingual("字", " characters");
+pub const CALLBACK: Bilingual = Bilingual(
+    "仅差评：回访电话（选填）",
+    "Bad ratings only: callback phone (optional)",
+);
+pub const MOBILE: Bilingual = Bilingual("手机号码", "Mobile number");
+/// The honeypot's label: hidden from people, read by form-filling bots.
+pub const HONEYPOT: Bilingual = Bilingual("请勿填写此项", "Leave this empty");
+pub const SUBMITTING: Bilingual = Bilingual("正在提交…", "Sending…");
+pub const ALREADY: Bilingual = Bilingual(
+    "您今天已评价过该窗口。如需修改，可重新选择后提交（追评）。",
+    "You already rated this window today. Choose again and submit to amend it.",
+);
+pub const AMEND: Bilingual = Bilingual("修改评价（追评）", "Amend my rating");
+pub const OFFLINE: Bilingual = Bilingual(
+    "网络连接不稳定，评价尚未提交成功。您填写的内容已保留，正在自动重试…",
+    "The network is unstable and the rating has not been sent yet. What you entered is kept; retrying…",
+);
+pub const RETRY_NOW: Bilingual = Bilingual("立即重试", "Retry now");
+pub const RELOAD: Bilingual = Bilingual(
+    "重新打开页面（已填写的内容会保留）",
+    "Reload the page (what you entered is kept)",
+);
+pub const LARGE: Bilingual = Bilingual("大字模式", "Large text");
+pub const LARGE_OFF: Bilingual = Bilingual("标准字号", "Normal text");
 pub const SUBMIT: Bilingual = Bilingual("提交评价", "Submit");
 pub const THANKS: Bilingual = Bilingual("感谢您的评价", "Thank you for your rating");
 pub const AMENDED: Bilingual = Bilingual(

@@ -293,13 +293,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     }
 
     let template = std::fs::read_to_string(root.join("app/index.html"))?;
-    for mark in [
-        "%ZSP_LANG%",
-        "<!--zsp:title-->",
-        "<!--zsp:header-->",
-        "<!--zsp:main-->",
-        "<!--zsp:boot-->",
-    ] {
+    for mark in wire::page::mark::ALL {
         if !template.contains(mark) {
             bail!("app/index.html lacks the edge's marker {mark}");
         }

@@ -22,7 +22,7 @@ use wire::directory::Directory;
 use wire::qr::{CodeId, Revocations};
 use wire::rating::Id128;
 use wire::submission::{MAX_BODY_BYTES, Submission};
-use wire::text::Bilingual;
+use wire::text;
 use wire::time::Day;
 use worker::*;
 
@@ -313,7 +313,7 @@ async fn landing(
     lang: Lang,
     segment: &str,
     status: u16,
-    refused: Option<(&page::Draft, &ApiError)>,
+    refused: Option<(&wire::draft::Draft, &ApiError)>,
 ) -> Answer {
     let tpl = template(env, cfg).await?;
     let invalid = |status| html(page::invalid_code(&tpl.plain, lang), status, &tpl);
@@ -605,12 +605,8 @@ async fn route(req: Request, env: &Env) -> Answer {
                 landing(&req, env, &cfg, lang, segment, 200, None).await
             } else {
                 let tpl = template(env, &cfg).await?;
-                let scan = Bilingual(
-                    "请使用微信或政务App扫描窗口的二维码进行评价",
-                    "Scan the QR code at the service window to rate it",
-                );
                 html(
-                    page::message(&tpl.plain, lang, scan.get(lang), &[], "home"),
+                    page::message(&tpl.plain, lang, text::SCAN_PROMPT.get(lang), &[], "home"),
                     404,
                     &tpl,
                 )
