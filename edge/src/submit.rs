@@ -4,10 +4,10 @@
 
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};
-use wire::draft::Draft;
 use sha2::{Digest, Sha256};
 use wire::challenge::{Challenge, ChallengeError};
 use wire::directory::Entry;
+use wire::draft::Draft;
 use wire::qr::{QrError, QrPayload, Revocations};
 use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION, ValidRating};
 use wire::submission::{MAX_BODY_BYTES, Submission};

@@ -48,8 +48,8 @@ pub struct Args {
 }
 
 /// One code to print. Its QR matrix lives in its [`Card`], which draws it and feeds the PNG.
-struct Printed<'a> {
-    row: &'a Row,
+struct Printed {
+    row: Row,
     code: CodeId,
     issued: Day,
     url: String,
@@ -117,6 +117,78 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             .build_global()
             .context("--jobs")?;
     }
+    let plan = check(a, started)?;
+    write(plan, started)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A run checked end to end, nothing written yet: the arguments, the key, every roster row, and
+/// every card's glyphs and fit. Only [`check`] makes one, and only [`write`] writes, so a bad run
+/// writes nothing (unless `--keep-going` turned its bad rows into `skipped`).
+struct Plan {
+    out: PathBuf,
+    roster: PathBuf,
+    layout: Layout,
+    layout_name: String,
+    today: Day,
+    /// Codes of the previous run in the output folder, with their issue days.
+    previous: HashMap<CodeId, Day>,
+    /// One card a printed code, in roster order.
+    printed: Vec<Printed>,
+    cards: Vec<Card>,
+    fonts: font::Fonts,
+    warnings: Vec<String>,
+    skipped: Vec<RowError>,
+    /// When encoding and checking ended, from the start.
+    t_encode: std::time::Duration,
+    t_checked: std::time::Duration,
+}
+
+/// The card faces, checked to have a glyph for every character of every card; a missing one is
+/// named with the row and column it is in.
+fn fonts_for(spec: Option<&str>, rows: &[Row]) -> Result<font::Fonts> {
+    let fixed = [
+        pdf::TITLE,
+        pdf::PROMPT,
+        pdf::WINDOW_ONLY,
+        "窗口 工号：-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    ];
+    let mut chars: BTreeSet<char> = fixed.iter().flat_map(|s| s.chars()).collect();
+    for r in rows {
+        for s in [&r.hall, &r.dept, &r.window] {
+            chars.extend(s.chars());
+        }
+        if let Some((id, name)) = &r.staff {
+            chars.extend(id.chars().chain(name.chars()));
+        }
+    }
+    let chars: Vec<char> = chars.into_iter().collect();
+    font::load(spec, &chars, |c| {
+        rows.iter()
+            .find_map(|r| {
+                let fields = [
+                    (Col::Hall, r.hall.as_str()),
+                    (Col::Dept, r.dept.as_str()),
+                    (Col::Window, r.window.as_str()),
+                    (Col::StaffId, r.staff_id().unwrap_or("")),
+                    (Col::StaffName, r.staff_name().unwrap_or("")),
+                ];
+                fields
+                    .into_iter()
+                    .find(|(_, v)| v.contains(c))
+                    .map(|(col, v)| format!("第{}行「{}」的“{v}”中", r.line, col.zh()))
+            })
+            .unwrap_or_else(|| "卡片的固定文字中".into())
+    })
+}
+
+fn report(errors: &[RowError]) {
+    for e in errors {
+        eprintln!("  {e}");
+    }
+}
+
+fn check(a: &Args, started: Instant) -> Result<Plan> {
     let layout = Layout::parse(&a.layout).ok_or_else(|| anyhow!("--layout 只能是 a4 或 tent"))?;
     let base = BaseUrl::parse(&a.host).map_err(|e| anyhow!("--host {}：{e}", a.host))?;
     let key_text = std::fs::read_to_string(&a.key).with_context(|| {
@@ -135,11 +207,6 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         eprintln!("注意：{w}");
     }
     let mut skipped: Vec<RowError> = std::mem::take(&mut roster.errors);
-    let report = |errors: &[RowError]| {
-        for e in errors {
-            eprintln!("  {e}");
-        }
-    };
     if !skipped.is_empty() && !a.keep_going {
         eprintln!("名册 {} 有 {} 处错误：", a.roster.display(), skipped.len());
         report(&skipped);
@@ -158,7 +225,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             let matrix = matrix::encode(base.as_str(), &segment)?;
             Ok((
                 Printed {
-                    row,
+                    row: row.clone(),
                     code,
                     issued,
                     url: base.url(&segment),
@@ -169,49 +236,14 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         .collect::<Result<_>>()?;
 
     let t_encode = started.elapsed();
-    // Fonts: every character of every card must have a glyph.
-    let fixed = [
-        pdf::TITLE,
-        pdf::PROMPT,
-        pdf::WINDOW_ONLY,
-        "窗口 工号：-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    ];
-    let mut chars: BTreeSet<char> = fixed.iter().flat_map(|s| s.chars()).collect();
-    for r in &roster.rows {
-        for s in [&r.hall, &r.dept, &r.window] {
-            chars.extend(s.chars());
-        }
-        if let Some((id, name)) = &r.staff {
-            chars.extend(id.chars().chain(name.chars()));
-        }
-    }
-    let chars: Vec<char> = chars.into_iter().collect();
-    let fonts = font::load(a.font.as_deref(), &chars, |c| {
-        roster
-            .rows
-            .iter()
-            .find_map(|r| {
-                let fields = [
-                    (Col::Hall, r.hall.as_str()),
-                    (Col::Dept, r.dept.as_str()),
-                    (Col::Window, r.window.as_str()),
-                    (Col::StaffId, r.staff_id().unwrap_or("")),
-                    (Col::StaffName, r.staff_name().unwrap_or("")),
-                ];
-                fields
-                    .into_iter()
-                    .find(|(_, v)| v.contains(c))
-                    .map(|(col, v)| format!("第{}行「{}」的“{v}”中", r.line, col.zh()))
-            })
-            .unwrap_or_else(|| "卡片的固定文字中".into())
-    })?;
+    let fonts = fonts_for(a.font.as_deref(), &roster.rows)?;
 
     // Fit each card's text; a row whose text cannot fit is a row error.
     let mut cards = Vec::with_capacity(coded.len());
     let mut kept = Vec::with_capacity(coded.len());
     let mut layout_errors = vec![];
     for (c, matrix) in coded {
-        match Card::new(&fonts, c.row, matrix, c.code.to_display()) {
+        match Card::new(&fonts, &c.row, matrix, c.code.to_display()) {
             Ok(card) => {
                 cards.push(card);
                 kept.push(c);
@@ -239,9 +271,110 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         bail!("没有可生成的二维码");
     }
 
-    let t_checked = started.elapsed();
-    // Everything is checked: write.
-    let out = &a.out;
+    Ok(Plan {
+        out: a.out.clone(),
+        roster: a.roster.clone(),
+        layout,
+        layout_name: a.layout.clone(),
+        today,
+        previous,
+        printed: kept,
+        cards,
+        fonts,
+        warnings: roster.warnings,
+        skipped,
+        t_encode,
+        t_checked: started.elapsed(),
+    })
+}
+
+/// The manifest: a line a printed code (UTF-8 with BOM, so Excel opens it right).
+fn manifest(kept: &[Printed], cards: &[Card], layout: Layout) -> String {
+    let mut manifest = String::from("\u{FEFF}");
+    csv_line(
+        &mut manifest,
+        &[
+            "row",
+            "region_code",
+            "hall",
+            "window",
+            "dept",
+            "staff_id",
+            "staff_name",
+            "code",
+            "url",
+            "qr_version",
+            "png",
+            "pdf_page",
+            "issued",
+        ],
+    );
+    for (i, (c, card)) in kept.iter().zip(cards).enumerate() {
+        let r = &c.row;
+        csv_line(
+            &mut manifest,
+            &[
+                &r.line.to_string(),
+                &r.region,
+                &r.hall,
+                &r.window,
+                &r.dept,
+                r.staff_id().unwrap_or(""),
+                r.staff_name().unwrap_or(""),
+                &c.code.to_text(),
+                &c.url,
+                &card.matrix.version.to_string(),
+                &format!("qr/{}.png", c.code.to_text()),
+                &layout.page_of(i).to_string(),
+                &c.issued.to_string(),
+            ],
+        );
+    }
+    manifest
+}
+
+/// The revocation list of the output folder, with the codes of the previous run that are no
+/// longer in the roster added (valid until the end of today), and those codes.
+fn withdraw(
+    out: &Path,
+    previous: &HashMap<CodeId, Day>,
+    kept: &[Printed],
+    today: Day,
+) -> Result<(Revocations, Vec<CodeId>)> {
+    let mut revocations = match std::fs::read_to_string(out.join("revocations.json")) {
+        Ok(t) => Revocations::from_json(&t)
+            .map_err(|e| anyhow!("{}：{e}", out.join("revocations.json").display()))?,
+        Err(_) => Revocations::default(),
+    };
+    let current: HashSet<CodeId> = kept.iter().map(|c| c.code).collect();
+    let mut withdrawn: Vec<CodeId> = previous
+        .keys()
+        .filter(|c| !current.contains(c))
+        .copied()
+        .collect();
+    withdrawn.sort();
+    let tomorrow = Day(today.0.saturating_add(1));
+    for code in &withdrawn {
+        let r = Revocation::Code {
+            code: *code,
+            issued_before: Some(tomorrow),
+        };
+        if !revocations.entries.contains(&r) {
+            revocations.entries.push(r);
+        }
+    }
+    Ok((revocations, withdrawn))
+}
+
+/// The PNG of every code and the PDFs (all cards, and one a hall), into fresh `qr/` and `halls/`
+/// folders; returns the number of halls and the size of `sheets.pdf`.
+fn print_files(
+    out: &Path,
+    kept: &[Printed],
+    cards: &[Card],
+    fonts: &font::Fonts,
+    layout: Layout,
+) -> Result<(usize, u64)> {
     for dir in ["qr", "halls"] {
         let d = out.join(dir);
         if d.exists() {
@@ -281,7 +414,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let (pngs, sizes) = rayon::join(
         || {
             kept.par_iter()
-                .zip(&cards)
+                .zip(cards)
                 .try_for_each(|(c, card)| -> Result<()> {
                     let path = out.join("qr").join(format!("{}.png", c.code.to_text()));
                     std::fs::write(&path, output::png(&card.matrix)?)
@@ -293,7 +426,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         || {
             jobs.par_iter()
                 .map(|(path, cards, title)| -> Result<u64> {
-                    let bytes = pdf::render(&fonts, cards, layout, title)?;
+                    let bytes = pdf::render(fonts, cards, layout, title)?;
                     std::fs::write(path, &bytes)
                         .with_context(|| format!("无法写入 {}", path.display()))?;
                     pdf_progress.inc();
@@ -306,49 +439,31 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let sizes = sizes?;
     png_progress.done(&format!("{} 个 PNG", kept.len()));
     pdf_progress.done(&format!("{} 个 PDF", jobs.len()));
+    Ok((halls.len(), sizes[0]))
+}
+
+/// Writes a checked run: the PNGs, the PDFs, the manifest, the directory, the revocations and
+/// the summary.
+fn write(plan: Plan, started: Instant) -> Result<()> {
+    let Plan {
+        out,
+        roster,
+        layout,
+        layout_name,
+        today,
+        previous,
+        printed: kept,
+        cards,
+        fonts,
+        warnings,
+        skipped,
+        t_encode,
+        t_checked,
+    } = plan;
+    let (halls, sheets_size) = print_files(&out, &kept, &cards, &fonts, layout)?;
     let t_pdf = started.elapsed();
 
-    // Manifest (UTF-8 with BOM so Excel opens it right), directory, revocations.
-    let mut manifest = String::from("\u{FEFF}");
-    csv_line(
-        &mut manifest,
-        &[
-            "row",
-            "region_code",
-            "hall",
-            "window",
-            "dept",
-            "staff_id",
-            "staff_name",
-            "code",
-            "url",
-            "qr_version",
-            "png",
-            "pdf_page",
-            "issued",
-        ],
-    );
-    for (i, (c, card)) in kept.iter().zip(&cards).enumerate() {
-        let r = c.row;
-        csv_line(
-            &mut manifest,
-            &[
-                &r.line.to_string(),
-                &r.region,
-                &r.hall,
-                &r.window,
-                &r.dept,
-                r.staff_id().unwrap_or(""),
-                r.staff_name().unwrap_or(""),
-                &c.code.to_text(),
-                &c.url,
-                &card.matrix.version.to_string(),
-                &format!("qr/{}.png", c.code.to_text()),
-                &layout.page_of(i).to_string(),
-                &c.issued.to_string(),
-            ],
-        );
-    }
+    let manifest = manifest(&kept, &cards, layout);
     let directory = Directory::new(
         kept.iter()
             .map(|c| Entry {
@@ -363,28 +478,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             })
             .collect(),
     );
-    let mut revocations = match std::fs::read_to_string(out.join("revocations.json")) {
-        Ok(t) => Revocations::from_json(&t)
-            .map_err(|e| anyhow!("{}：{e}", out.join("revocations.json").display()))?,
-        Err(_) => Revocations::default(),
-    };
-    let current: HashSet<CodeId> = kept.iter().map(|c| c.code).collect();
-    let mut withdrawn: Vec<CodeId> = previous
-        .keys()
-        .filter(|c| !current.contains(c))
-        .copied()
-        .collect();
-    withdrawn.sort();
-    let tomorrow = Day(today.0.saturating_add(1));
-    for code in &withdrawn {
-        let r = Revocation::Code {
-            code: *code,
-            issued_before: Some(tomorrow),
-        };
-        if !revocations.entries.contains(&r) {
-            revocations.entries.push(r);
-        }
-    }
+    let (revocations, withdrawn) = withdraw(&out, &previous, &kept, today)?;
     std::fs::write(out.join("manifest.csv"), manifest)?;
     std::fs::write(out.join("directory.json"), directory.to_json())?;
     std::fs::write(out.join("revocations.json"), revocations.to_json())?;
@@ -396,12 +490,12 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     }
     let staff = kept.iter().filter(|c| c.row.staff.is_some()).count();
     let mut s = String::new();
-    s.push_str(&format!("名册：{}\n", a.roster.display()));
+    s.push_str(&format!("名册：{}\n", roster.display()));
     s.push_str(&format!(
         "二维码：{} 个（工作人员 {staff}，窗口 {}），大厅 {} 个\n",
         kept.len(),
         kept.len() - staff,
-        halls.len()
+        halls
     ));
     s.push_str(&format!(
         "QR 版本：{}（纠错等级 M）\n",
@@ -414,9 +508,9 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     s.push_str(&format!(
         "PDF：sheets.pdf {} 页 {:.1} MB（{}），halls/ {} 个\n",
         layout.page_of(kept.len() - 1),
-        sizes[0] as f64 / 1e6,
-        a.layout,
-        halls.len()
+        sheets_size as f64 / 1e6,
+        layout_name,
+        halls
     ));
     if !withdrawn.is_empty() {
         s.push_str(&format!(
@@ -424,7 +518,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             withdrawn.len()
         ));
     }
-    for w in &roster.warnings {
+    for w in &warnings {
         s.push_str(&format!("注意：{w}\n"));
     }
     if !skipped.is_empty() {
@@ -445,5 +539,5 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     ));
     print!("{s}");
     println!("打印文件：{}", out.join("sheets.pdf").display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

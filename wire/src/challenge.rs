@@ -97,7 +97,11 @@ impl Coded for ChallengeError {
         match self {
             ChallengeError::TooYoung => "提交太快了，请稍等几秒再提交",
             ChallengeError::Expired => {
-                concat!("页面打开已超过", challenge_max_age_minutes!(), "分钟，请重新扫码后评价")
+                concat!(
+                    "页面打开已超过",
+                    challenge_max_age_minutes!(),
+                    "分钟，请重新扫码后评价"
+                )
             }
             ChallengeError::WrongCode => "页面与二维码不一致，请重新扫码后评价",
             ChallengeError::Unsolved => "安全校验未完成，请稍后再试",

@@ -32,8 +32,7 @@ impl Draft {
     /// Adds a reason if it belongs to the chosen level and is not chosen yet. (Without
     /// JavaScript every level's reasons are on screen: only the chosen level's count.)
     pub fn add_tag(&mut self, code: u16) {
-        if self.level.is_some_and(|l| l.tag_codes().contains(&code)) && !self.tags.contains(&code)
-        {
+        if self.level.is_some_and(|l| l.tag_codes().contains(&code)) && !self.tags.contains(&code) {
             self.tags.push(code);
         }
     }

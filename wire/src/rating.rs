@@ -355,7 +355,9 @@ impl Coded for RatingError {
             RatingError::UnknownTag(_) | RatingError::DuplicateTag(_) => "所选原因无效，请重新选择",
             RatingError::TagOfOtherLevel(_) => "所选原因与评价等级不符，请重新选择",
             RatingError::TagVersion(_) => "评价选项已更新，请刷新页面后重新评价",
-            RatingError::CommentTooLong(_) => concat!("文字评价不能超过", comment_max_chars!(), "字"),
+            RatingError::CommentTooLong(_) => {
+                concat!("文字评价不能超过", comment_max_chars!(), "字")
+            }
             RatingError::MatterInvalid => "所选事项无效，请重新选择",
             RatingError::PhoneNotAllowed => "只有不满意的评价才需要留下电话",
             RatingError::PhoneWithoutConsent => "留下电话前，请勾选同意工作人员回访",
@@ -370,7 +372,11 @@ impl Coded for RatingError {
             RatingError::TagOfOtherLevel(_) => "a reason belongs to another level",
             RatingError::TagVersion(_) => "the reasons have been updated; reload the page",
             RatingError::CommentTooLong(_) => {
-                concat!("the comment is longer than ", comment_max_chars!(), " characters")
+                concat!(
+                    "the comment is longer than ",
+                    comment_max_chars!(),
+                    " characters"
+                )
             }
             RatingError::MatterInvalid => "the matter code is not valid",
             RatingError::PhoneNotAllowed => "a phone number is only taken for a bad review",

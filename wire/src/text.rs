@@ -129,7 +129,11 @@ pub const REASONS_ALL: Bilingual = Bilingual(
 );
 pub const COMMENT: Bilingual = Bilingual(
     concat!("留言（选填，最多", comment_max_chars!(), "字）"),
-    concat!("Comment (optional, up to ", comment_max_chars!(), " characters)"),
+    concat!(
+        "Comment (optional, up to ",
+        comment_max_chars!(),
+        " characters)"
+    ),
 );
 /// After the count of characters typed.
 pub const COUNTER: Bilingual = Bilingual("字", " characters");
