@@ -57,7 +57,7 @@ pub mod time;
 pub mod directory;
 #[cfg(feature = "json")]
 pub mod envelope;
-#[cfg(feature = "json")]
+#[cfg(feature = "vectors")]
 pub mod vectors;
 
 pub use challenge::{Challenge, ChallengeError, ChallengePolicy};

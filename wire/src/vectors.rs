@@ -472,60 +472,143 @@ fn intend<T: std::fmt::Debug + PartialEq>(
     got
 }
 
+/// The fixed inputs every format's cases are made from, all from the seed.
+struct Seeds {
+    qr_a: Key,
+    qr_b: Key,
+    qr_out: Key,
+    ch_key: Key,
+    ch_out: Key,
+    up_key: Key,
+    /// The issue day of the printed codes.
+    day: Day,
+    staff_code: CodeId,
+    window_code: CodeId,
+    revoked_code: CodeId,
+    left_staff: StaffRef,
+    left_code: CodeId,
+    staff_left_on: Day,
+}
+
+/// When the challenges are issued: 2026-11-22 08:00 CST.
+const T0: u64 = 1_795_305_600;
+
+impl Seeds {
+    fn new() -> Seeds {
+        let left_staff = StaffRef::derive("330102", "SC0077");
+        Seeds {
+            qr_a: Key::new(KeyPurpose::Qr, 3301, det("qr key 3301")),
+            qr_b: Key::new(KeyPurpose::Qr, 3302, det("qr key 3302")),
+            qr_out: Key::new(KeyPurpose::Qr, 9999, det("qr key 9999")),
+            ch_key: Key::new(KeyPurpose::Challenge, 1, det("challenge key 1")),
+            ch_out: Key::new(KeyPurpose::Challenge, 9, det("challenge key 9")),
+            up_key: Key::new(KeyPurpose::Upstream, 1, det("upstream key 1")),
+            day: Day::parse("2026-11-01").expect("valid date"),
+            staff_code: CodeId {
+                window: WindowRef::derive("330102", "上城区市民中心", "A12"),
+                staff: Some(StaffRef::derive("330102", "SC0042")),
+            },
+            window_code: CodeId {
+                window: WindowRef::derive("330102", "上城区市民中心", "B03"),
+                staff: None,
+            },
+            revoked_code: CodeId {
+                window: WindowRef::derive("330102", "上城区市民中心", "C01"),
+                staff: Some(StaffRef::derive("330102", "SC0101")),
+            },
+            left_staff,
+            left_code: CodeId {
+                window: WindowRef::derive("330102", "上城区市民中心", "C02"),
+                staff: Some(left_staff),
+            },
+            staff_left_on: Day::parse("2026-11-15").expect("valid date"),
+        }
+    }
+
+    fn revocations(&self) -> Revocations {
+        Revocations {
+            entries: vec![
+                Revocation::Code {
+                    code: self.revoked_code,
+                    issued_before: None,
+                },
+                Revocation::Staff {
+                    staff: self.left_staff,
+                    issued_before: self.staff_left_on,
+                },
+            ],
+        }
+    }
+
+    /// The valid staff code's payload.
+    fn good(&self) -> Vec<u8> {
+        QrPayload::seal_bytes(self.staff_code, self.day, &self.qr_a).to_vec()
+    }
+
+    /// The challenge the valid cases answer.
+    fn base_challenge(&self) -> Challenge {
+        Challenge {
+            kid: 1,
+            code: self.staff_code,
+            issued_at: T0,
+            nonce: det16("challenge nonce 1"),
+            // Pinned: the vectors do not follow the edge's default.
+            difficulty: 14,
+        }
+    }
+
+    /// The base challenge's bytes and its lowest solution.
+    fn solved(&self) -> ([u8; challenge::CHALLENGE_LEN], u32) {
+        let c = self.base_challenge();
+        let bytes = c.seal_bytes(&self.ch_key);
+        let sol = challenge::solve(&bytes, c.difficulty, 0, u32::MAX).expect("solvable");
+        (bytes, sol)
+    }
+
+    /// A submission's JSON for the valid code and challenge, with a rating of `level` and `tags`
+    /// changed by `f`.
+    fn submission(&self, level: Level, tags: &[u16], f: &dyn Fn(&mut RatingInput)) -> String {
+        let (bytes, sol) = self.solved();
+        let mut s = Submission {
+            code: base32::encode(&self.good()),
+            challenge: base32::encode(&bytes),
+            pow: sol,
+            id: Id128(det16("rating id 1")),
+            device: Id128(det16("device 1")),
+            rating: RatingInput {
+                level,
+                tags: tags.to_vec(),
+                tag_version: TAG_CONTENT_VERSION,
+                matter: None,
+                comment: String::new(),
+                phone: None,
+                consent: false,
+            },
+            website: String::new(),
+        };
+        f(&mut s.rating);
+        s.to_json()
+    }
+}
+
 /// The vectors file, from the fixed seed. Deterministic: the same bytes on every machine.
 pub fn generate() -> String {
-    let qr_a = Key::new(KeyPurpose::Qr, 3301, det("qr key 3301"));
-    let qr_b = Key::new(KeyPurpose::Qr, 3302, det("qr key 3302"));
-    let qr_out = Key::new(KeyPurpose::Qr, 9999, det("qr key 9999"));
-    let ch_key = Key::new(KeyPurpose::Challenge, 1, det("challenge key 1"));
-    let ch_out = Key::new(KeyPurpose::Challenge, 9, det("challenge key 9"));
-    let up_key = Key::new(KeyPurpose::Upstream, 1, det("upstream key 1"));
-    let day = Day::parse("2026-11-01").expect("valid date");
-    let staff_code = CodeId {
-        window: WindowRef::derive("330102", "上城区市民中心", "A12"),
-        staff: Some(StaffRef::derive("330102", "SC0042")),
-    };
-    let window_code = CodeId {
-        window: WindowRef::derive("330102", "上城区市民中心", "B03"),
-        staff: None,
-    };
-    let revoked_code = CodeId {
-        window: WindowRef::derive("330102", "上城区市民中心", "C01"),
-        staff: Some(StaffRef::derive("330102", "SC0101")),
-    };
-    let left_staff = StaffRef::derive("330102", "SC0077");
-    let left_code = CodeId {
-        window: WindowRef::derive("330102", "上城区市民中心", "C02"),
-        staff: Some(left_staff),
-    };
-    let staff_left_on = Day::parse("2026-11-15").expect("valid date");
-    let revocations = Revocations {
-        entries: vec![
-            Revocation::Code {
-                code: revoked_code,
-                issued_before: None,
-            },
-            Revocation::Staff {
-                staff: left_staff,
-                issued_before: staff_left_on,
-            },
-        ],
-    };
+    let s = Seeds::new();
     let entry = Entry::example("A12", Some("SC0042"));
-    debug_assert_eq!(entry.code, staff_code);
+    debug_assert_eq!(entry.code, s.staff_code);
     let mut v = Vectors {
         format: FILE_FORMAT.into(),
         version: FILE_VERSION,
         note: "Generated by `cargo xtask vectors` from the seed; do not edit by hand. Keys here are test keys, never used in a deployment.".into(),
         seed: SEED.into(),
         keys: Keys {
-            qr: vec![qr_a.to_text(), qr_b.to_text()],
-            challenge: vec![ch_key.to_text()],
-            upstream: vec![up_key.to_text()],
-            unlisted_qr: qr_out.to_text(),
+            qr: vec![s.qr_a.to_text(), s.qr_b.to_text()],
+            challenge: vec![s.ch_key.to_text()],
+            upstream: vec![s.up_key.to_text()],
+            unlisted_qr: s.qr_out.to_text(),
         },
         base_url: "https://pj.example.gov.cn/".into(),
-        revocations: revocations.to_json(),
+        revocations: s.revocations().to_json(),
         entry,
         qr: vec![],
         challenge: vec![],
@@ -534,8 +617,21 @@ pub fn generate() -> String {
         page: vec![],
     };
     let ctx = Ctx::from(&v).expect("generated context is valid");
+    v.qr = qr_cases(&s, &ctx);
+    v.challenge = challenge_cases(&s, &ctx);
+    v.rating = rating_cases(&s);
+    v.envelope = envelope_cases(&s, &ctx);
+    v.page = page_cases();
+    let mut out = serde_json::to_string_pretty(&v).expect("vectors serialise");
+    out.push('\n');
+    out
+}
 
-    // --- QR payloads ---
+/// QR payloads: valid ones, every way one is refused, revocations.
+fn qr_cases(s: &Seeds, ctx: &Ctx) -> Vec<QrCase> {
+    let (qr_a, qr_b, qr_out) = (&s.qr_a, &s.qr_b, &s.qr_out);
+    let (day, staff_code, window_code) = (s.day, s.staff_code, s.window_code);
+    let (revoked_code, left_code, staff_left_on) = (s.revoked_code, s.left_code, s.staff_left_on);
     let qr_case = |name: &str, what: &str, segment: String, want: Option<&str>| {
         let mut c = QrCase {
             name: name.into(),
@@ -547,25 +643,25 @@ pub fn generate() -> String {
             segment,
             expect: Expect::Error(String::new()),
         };
-        c.expect = intend(name, eval_qr(&c, &ctx), want);
+        c.expect = intend(name, eval_qr(&c, ctx), want);
         c
     };
     let sealed = |code, d, k: &Key| QrPayload::seal_bytes(code, d, k).to_vec();
-    let good = sealed(staff_code, day, &qr_a);
+    let good = s.good();
     let mut qr = vec![qr_case(
         "valid_staff",
         "a staff member's code",
         base32::encode(&good),
         None,
     )];
-    let win = sealed(window_code, day, &qr_a);
+    let win = sealed(window_code, day, qr_a);
     qr.push(qr_case(
         "valid_window_only",
         "a window-level code for rotating staff",
         base32::encode(&win),
         None,
     ));
-    let b = sealed(staff_code, day, &qr_b);
+    let b = sealed(staff_code, day, qr_b);
     qr.push(qr_case(
         "valid_second_authority",
         "the same window, issued by another authority's key",
@@ -610,7 +706,7 @@ pub fn generate() -> String {
         base32::encode(&t),
         Some("qr.bad_tag"),
     ));
-    let t = sealed(staff_code, day, &qr_out);
+    let t = sealed(staff_code, day, qr_out);
     qr.push(qr_case(
         "unknown_key",
         "genuine for a key id this edge does not have",
@@ -644,39 +740,36 @@ pub fn generate() -> String {
         format!("1{}", &seg[1..]),
         Some("qr.malformed"),
     ));
-    let t = sealed(revoked_code, day, &qr_a);
+    let t = sealed(revoked_code, day, qr_a);
     qr.push(qr_case(
         "revoked_code",
         "this one code was withdrawn",
         base32::encode(&t),
         Some("qr.revoked"),
     ));
-    let t = sealed(left_code, day, &qr_a);
+    let t = sealed(left_code, day, qr_a);
     qr.push(qr_case(
         "revoked_staff",
         "every code of this staff member issued before 2026-11-15 was withdrawn",
         base32::encode(&t),
         Some("qr.revoked"),
     ));
-    let t = sealed(left_code, staff_left_on, &qr_a);
+    let t = sealed(left_code, staff_left_on, qr_a);
     qr.push(qr_case(
         "reissued_after_revocation",
         "the same staff member's code reprinted on 2026-11-15",
         base32::encode(&t),
         None,
     ));
-    v.qr = qr;
+    qr
+}
 
-    // --- Challenges ---
-    let t0: u64 = 1_795_305_600; // 2026-11-22 08:00 CST
-    let base_challenge = Challenge {
-        kid: 1,
-        code: staff_code,
-        issued_at: t0,
-        nonce: det16("challenge nonce 1"),
-        // Pinned: the vectors do not follow the edge's default.
-        difficulty: 14,
-    };
+/// Challenges: solved, too young, expired, forged, spliced, for another code.
+fn challenge_cases(s: &Seeds, ctx: &Ctx) -> Vec<ChallengeCase> {
+    let (ch_key, ch_out) = (&s.ch_key, &s.ch_out);
+    let (staff_code, window_code) = (s.staff_code, s.window_code);
+    let t0 = T0;
+    let base_challenge = s.base_challenge();
     let ch_case = |name: &str,
                    what: &str,
                    bytes: &[u8],
@@ -694,11 +787,10 @@ pub fn generate() -> String {
             solution,
             expect: Expect::Error(String::new()),
         };
-        c.expect = intend(name, eval_challenge(&c, &ctx), want);
+        c.expect = intend(name, eval_challenge(&c, ctx), want);
         c
     };
-    let bytes = base_challenge.seal_bytes(&ch_key);
-    let sol = challenge::solve(&bytes, base_challenge.difficulty, 0, u32::MAX).expect("solvable");
+    let (bytes, sol) = s.solved();
     let unsolved = (0..)
         .find(|&x| !challenge::pow_ok(&bytes, x, base_challenge.difficulty))
         .expect("some counter fails");
@@ -706,7 +798,7 @@ pub fn generate() -> String {
         nonce: det16("challenge nonce 2"),
         ..base_challenge
     }
-    .seal_bytes(&ch_key);
+    .seal_bytes(ch_key);
     let mut spliced = bytes;
     spliced[38..].copy_from_slice(&other[38..]);
     let mut nonce_changed = bytes;
@@ -715,10 +807,10 @@ pub fn generate() -> String {
     easier[37] = 0;
     let mut later = bytes;
     later[13..21].copy_from_slice(&(t0 + 3600).to_be_bytes());
-    let foreign = base_challenge.seal_bytes(&ch_out);
+    let foreign = base_challenge.seal_bytes(ch_out);
     let mut v2 = bytes;
     v2[0] = 2;
-    v.challenge = vec![
+    vec![
         ch_case(
             "valid",
             "solved, 10 s old",
@@ -854,26 +946,11 @@ pub fn generate() -> String {
             sol,
             Some("challenge.malformed"),
         ),
-    ];
+    ]
+}
 
-    // --- Rating submissions ---
-    let submission = |level: Level, tags: &[u16]| Submission {
-        code: base32::encode(&good),
-        challenge: base32::encode(&bytes),
-        pow: sol,
-        id: Id128(det16("rating id 1")),
-        device: Id128(det16("device 1")),
-        rating: RatingInput {
-            level,
-            tags: tags.to_vec(),
-            tag_version: TAG_CONTENT_VERSION,
-            matter: None,
-            comment: String::new(),
-            phone: None,
-            consent: false,
-        },
-        website: String::new(),
-    };
+/// Rating submissions: each level, every rule a rating can break, malformed bodies.
+fn rating_cases(s: &Seeds) -> Vec<RatingCase> {
     let rating_case = |name: &str, what: &str, body: String, want: Option<&str>| {
         let mut c = RatingCase {
             name: name.into(),
@@ -884,11 +961,7 @@ pub fn generate() -> String {
         c.expect = intend(name, eval_rating(&c), want);
         c
     };
-    let with = |level, tags: &[u16], f: &dyn Fn(&mut RatingInput)| {
-        let mut s = submission(level, tags);
-        f(&mut s.rating);
-        s.to_json()
-    };
+    let with = |level, tags: &[u16], f: &dyn Fn(&mut RatingInput)| s.submission(level, tags, f);
     let mut rating = vec![];
     for l in Level::ALL {
         let first = l.tags()[0].code;
@@ -1055,16 +1128,19 @@ pub fn generate() -> String {
         "[1,2,3]".into(),
         Some("request.malformed"),
     ));
-    v.rating = rating;
+    rating
+}
 
-    // --- Upstream envelopes ---
-    let bad_review = with(Level::VeryDissatisfied, &[113, 115], &|r| {
+/// Upstream envelopes: each mapping, signed, and every way a receiver refuses one.
+fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
+    let up_key = &s.up_key;
+    let bad_review = s.submission(Level::VeryDissatisfied, &[113, 115], &|r| {
         r.phone = Some("13812345678".into());
         r.consent = true;
         r.matter = Some("330102-SC-001".into());
         r.comment = "让我跑了三个窗口".into();
     });
-    let rated_at = t0 as i64 + 25;
+    let rated_at = T0 as i64 + 25;
     let env_case = |name: &str,
                     what: &str,
                     mapping: &str,
@@ -1085,14 +1161,14 @@ pub fn generate() -> String {
             now,
             expect: Expect::Error(String::new()),
         };
-        c.body = envelope_body(&c, &ctx).expect("valid envelope input");
-        c.signature = envelope::sign(&up_key, rated_at + 5, c.body.as_bytes());
+        c.body = envelope_body(&c, ctx).expect("valid envelope input");
+        c.signature = envelope::sign(up_key, rated_at + 5, c.body.as_bytes());
         tamper(&mut c.body, &mut c.signature);
-        c.expect = intend(name, eval_envelope(&c, &ctx), want);
+        c.expect = intend(name, eval_envelope(&c, ctx), want);
         c
     };
     let none = &|_: &mut String, _: &mut String| {};
-    v.envelope = vec![
+    vec![
         env_case(
             "project",
             "the project's own JSON",
@@ -1117,7 +1193,7 @@ pub fn generate() -> String {
             "provincial_amend",
             "a same-day 追评 (assessNumber 2)",
             "provincial",
-            &with(Level::Satisfied, &[406], &|_| {}),
+            &s.submission(Level::Satisfied, &[406], &|_| {}),
             2,
             rated_at + 6,
             none,
@@ -1168,9 +1244,12 @@ pub fn generate() -> String {
             },
             Some("envelope.malformed_header"),
         ),
-    ];
+    ]
+}
 
-    v.page = vec![
+/// What the edge writes for the page: boot data, success and error bodies.
+fn page_cases() -> Vec<PageCase> {
+    vec![
         page_case(
             "boot",
             "the landing page's boot data; `<` and `>` escaped so nothing closes its <script>",
@@ -1225,9 +1304,5 @@ pub fn generate() -> String {
                 detail: Some("entry 3: region \"33010\" is not 6 digits".into()),
             },
         ),
-    ];
-
-    let mut out = serde_json::to_string_pretty(&v).expect("vectors serialise");
-    out.push('\n');
-    out
+    ]
 }
