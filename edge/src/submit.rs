@@ -9,7 +9,7 @@ use wire::challenge::{Challenge, ChallengeError};
 use wire::directory::Entry;
 use wire::draft::Draft;
 use wire::qr::{QrError, QrPayload, Revocations};
-use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION, ValidRating};
+use wire::rating::{Id128, Level, ValidRating};
 use wire::submission::{MAX_BODY_BYTES, Submission};
 use wire::text;
 use wire::time::Day;
@@ -313,6 +313,7 @@ mod tests {
     use wire::challenge::{CHALLENGE_LEN, solve};
     use wire::key::{Key, KeyPurpose};
     use wire::qr::{CodeId, Revocation, StaffRef, WindowRef};
+    use wire::rating::{RatingInput, TAG_CONTENT_VERSION};
 
     const NOW: i64 = 1_795_000_000;
 

@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(Draft::from_storage("v0|x"), None);
         assert_eq!(Draft::from_storage("garbage"), None);
         // A reason of another level, or with no level, does not come back.
-        let back = Draft::from_storage("v1|satisfied|510,207||||").unwrap();
+        let back = Draft::from_storage("v1|very_satisfied|510,207||||").unwrap();
         assert_eq!(back.tags, vec![510]);
         assert!(Draft::from_storage("v1||510||||").unwrap().tags.is_empty());
     }
