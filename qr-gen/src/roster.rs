@@ -270,26 +270,50 @@ fn header_col(cell: &str) -> Option<Col> {
         .find(|c| c.names().contains(&h.as_str()))
 }
 
+/// The header row's hint, in messages: the template's columns.
+fn header_hint() -> String {
+    Col::header().join("、")
+}
+
 fn parse(cells: Vec<(usize, Vec<String>)>) -> Result<Roster> {
     let mut rows = cells
         .into_iter()
         .filter(|(_, r)| r.iter().any(|c| !normalize(c).is_empty()));
     let Some((header_line, header)) = rows.next() else {
-        bail!("名册是空的：第一行应为表头（区划代码、大厅、窗口单位、窗口号、工号、姓名、事项）");
+        bail!("名册是空的：第一行应为表头（{}）", header_hint());
     };
     let mut roster = Roster::default();
+    let cols = columns(header_line, &header, &mut roster.warnings)?;
+    let mut unique = Unique::default();
+    for (line, cells) in rows {
+        match check_row(line, &cells, &cols).and_then(|row| unique.admit(row)) {
+            Ok(row) => roster.rows.push(row),
+            Err(errors) => roster.errors.extend(errors),
+        }
+    }
+    if roster.rows.is_empty() && roster.errors.is_empty() {
+        bail!("名册只有表头，没有数据行");
+    }
+    Ok(roster)
+}
+
+/// Maps the header row to columns: each known column once, the required ones present; unknown
+/// columns are ignored with a warning.
+fn columns(
+    line: usize,
+    header: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<HashMap<Col, usize>> {
     let mut cols: HashMap<Col, usize> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         match header_col(h) {
             Some(c) => {
                 if cols.insert(c, i).is_some() {
-                    bail!("第{header_line}行（表头）：列「{}」出现了两次", c.zh());
+                    bail!("第{line}行（表头）：列「{}」出现了两次", c.zh());
                 }
             }
             None if normalize(h).is_empty() => {}
-            None => roster
-                .warnings
-                .push(format!("忽略了未知的列「{}」", normalize(h))),
+            None => warnings.push(format!("忽略了未知的列「{}」", normalize(h))),
         }
     }
     let missing: Vec<&str> = Col::ALL
@@ -299,90 +323,109 @@ fn parse(cells: Vec<(usize, Vec<String>)>) -> Result<Roster> {
         .collect();
     if !missing.is_empty() {
         bail!(
-            "第{header_line}行（表头）缺少列：{}。表头应为 区划代码、大厅、窗口单位、窗口号、工号、姓名、事项（工号、姓名、事项可留空）",
-            missing.join("、")
+            "第{line}行（表头）缺少列：{}。表头应为 {}（工号、姓名、事项可留空）",
+            missing.join("、"),
+            header_hint()
         );
     }
-    // Region, hall, window and 工号: what makes two rows the same code.
-    type Identity = (String, String, String, Option<String>);
-    let mut seen: HashMap<CodeId, (usize, Identity)> = HashMap::new();
-    let mut staff_names: HashMap<(String, String), (usize, String)> = HashMap::new();
-    for (line, cells) in rows {
-        let get = |c: Col| {
-            cols.get(&c)
-                .and_then(|&i| cells.get(i))
-                .map(|s| normalize(s))
-                .unwrap_or_default()
-        };
-        let before = roster.errors.len();
-        let mut err =
-            |col: Option<Col>, message: String| roster.errors.push(RowError { line, col, message });
-        let region = get(Col::Region);
-        if region.is_empty() {
-            err(Some(Col::Region), "不能为空".into());
-        } else if !region_code_ok(&region) {
+    Ok(cols)
+}
+
+/// One data row on its own: every field's rule. Every problem of the row is reported.
+fn check_row(
+    line: usize,
+    cells: &[String],
+    cols: &HashMap<Col, usize>,
+) -> Result<Row, Vec<RowError>> {
+    let get = |c: Col| {
+        cols.get(&c)
+            .and_then(|&i| cells.get(i))
+            .map(|s| normalize(s))
+            .unwrap_or_default()
+    };
+    let mut errors = vec![];
+    let mut err = |col: Option<Col>, message: String| errors.push(RowError { line, col, message });
+    let region = get(Col::Region);
+    if region.is_empty() {
+        err(Some(Col::Region), "不能为空".into());
+    } else if !region_code_ok(&region) {
+        err(
+            Some(Col::Region),
+            format!("「{region}」应为6至9位数字的行政区划代码"),
+        );
+    }
+    let mut text = |c: Col, max: usize, required: bool| {
+        let v = get(c);
+        if v.is_empty() && required {
+            err(Some(c), "不能为空".into());
+        } else if v.chars().count() > max {
             err(
-                Some(Col::Region),
-                format!("「{region}」应为6至9位数字的行政区划代码"),
+                Some(c),
+                format!("「{v}」过长（{}字），最多{max}字", v.chars().count()),
             );
+        } else if v.chars().any(char::is_control) {
+            err(Some(c), "含有控制字符".into());
         }
-        let mut text = |c: Col, max: usize, required: bool| {
-            let v = get(c);
-            if v.is_empty() && required {
-                err(Some(c), "不能为空".into());
-            } else if v.chars().count() > max {
-                err(
-                    Some(c),
-                    format!("「{v}」过长（{}字），最多{max}字", v.chars().count()),
-                );
-            } else if v.chars().any(char::is_control) {
-                err(Some(c), "含有控制字符".into());
-            }
-            v
-        };
-        let hall = text(Col::Hall, MAX_HALL, true);
-        let dept = text(Col::Dept, MAX_DEPT, true);
-        let window = text(Col::Window, MAX_WINDOW, true);
-        let staff_id = text(Col::StaffId, MAX_STAFF_ID, false);
-        let name = text(Col::StaffName, MAX_NAME, false);
-        let staff = match (staff_id.is_empty(), name.is_empty()) {
-            (true, true) => None,
-            (false, false) => Some((staff_id, name)),
-            (true, false) => {
-                err(
-                    Some(Col::StaffId),
-                    format!(
-                        "填写了姓名「{name}」但工号为空：工号和姓名须同时填写，或同时留空（窗口码）"
-                    ),
-                );
-                None
-            }
-            (false, true) => {
-                err(
-                    Some(Col::StaffName),
-                    format!(
-                        "填写了工号「{staff_id}」但姓名为空：工号和姓名须同时填写，或同时留空（窗口码）"
-                    ),
-                );
-                None
-            }
-        };
-        let matters = parse_matters(&get(Col::Matters)).unwrap_or_else(|m| {
-            err(Some(Col::Matters), m);
-            vec![]
-        });
-        if roster.errors.len() > before {
-            continue;
+        v
+    };
+    let hall = text(Col::Hall, MAX_HALL, true);
+    let dept = text(Col::Dept, MAX_DEPT, true);
+    let window = text(Col::Window, MAX_WINDOW, true);
+    let staff_id = text(Col::StaffId, MAX_STAFF_ID, false);
+    let name = text(Col::StaffName, MAX_NAME, false);
+    let staff = match (staff_id.is_empty(), name.is_empty()) {
+        (true, true) => None,
+        (false, false) => Some((staff_id, name)),
+        (true, false) => {
+            err(
+                Some(Col::StaffId),
+                format!(
+                    "填写了姓名「{name}」但工号为空：工号和姓名须同时填写，或同时留空（窗口码）"
+                ),
+            );
+            None
         }
-        let row = Row {
-            line,
-            region,
-            hall,
-            dept,
-            window,
-            staff,
-            matters,
-        };
+        (false, true) => {
+            err(
+                Some(Col::StaffName),
+                format!(
+                    "填写了工号「{staff_id}」但姓名为空：工号和姓名须同时填写，或同时留空（窗口码）"
+                ),
+            );
+            None
+        }
+    };
+    let matters = parse_matters(&get(Col::Matters)).unwrap_or_else(|m| {
+        err(Some(Col::Matters), m);
+        vec![]
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Row {
+        line,
+        region,
+        hall,
+        dept,
+        window,
+        staff,
+        matters,
+    })
+}
+
+/// Region, hall, window and 工号: what makes two rows the same code.
+type Identity = (String, String, String, Option<String>);
+
+/// The rules across rows: one row a code (a clash of two different rows' codes is named as
+/// such), and one name a 工号 within a region.
+#[derive(Default)]
+struct Unique {
+    seen: HashMap<CodeId, (usize, Identity)>,
+    staff_names: HashMap<(String, String), (usize, String)>,
+}
+
+impl Unique {
+    fn admit(&mut self, row: Row) -> Result<Row, Vec<RowError>> {
         let code = row.code();
         let identity = (
             row.region.clone(),
@@ -390,43 +433,39 @@ fn parse(cells: Vec<(usize, Vec<String>)>) -> Result<Roster> {
             row.window.clone(),
             row.staff_id().map(str::to_string),
         );
-        if let Some((first, other)) = seen.get(&code) {
+        if let Some((first, other)) = self.seen.get(&code) {
             let message = if *other == identity {
                 format!("与第{first}行重复（同一区划、大厅、窗口号和工号只能有一行）")
             } else {
                 format!("与第{first}行的编码冲突，请调整窗口号或工号")
             };
-            roster.errors.push(RowError {
-                line,
+            return Err(vec![RowError {
+                line: row.line,
                 col: None,
                 message,
-            });
-            continue;
+            }]);
         }
         if let Some((id, name)) = &row.staff {
             let key = (row.region.clone(), id.clone());
-            match staff_names.get(&key) {
+            match self.staff_names.get(&key) {
                 Some((first, other)) if other != name => {
-                    roster.errors.push(RowError {
-                        line,
+                    return Err(vec![RowError {
+                        line: row.line,
                         col: Some(Col::StaffName),
-                        message: format!("工号「{id}」在第{first}行是「{other}」，这里是「{name}」：同一区划内工号不能重复"),
-                    });
-                    continue;
+                        message: format!(
+                            "工号「{id}」在第{first}行是「{other}」，这里是「{name}」：同一区划内工号不能重复"
+                        ),
+                    }]);
                 }
                 Some(_) => {}
                 None => {
-                    staff_names.insert(key, (line, name.clone()));
+                    self.staff_names.insert(key, (row.line, name.clone()));
                 }
             }
         }
-        seen.insert(code, (line, identity));
-        roster.rows.push(row);
+        self.seen.insert(code, (row.line, identity));
+        Ok(row)
     }
-    if roster.rows.is_empty() && roster.errors.is_empty() {
-        bail!("名册只有表头，没有数据行");
-    }
-    Ok(roster)
 }
 
 /// `code:name;code:name` (full-width ：and ；are folded already).
