@@ -1,5 +1,5 @@
 //! The automation's building blocks, shared by `cargo xtask` and the tests that run the whole
-//! stack (`xtask/tests/`): setup, the app build, the local worker.
+//! stack (`e2e/tests/`): setup, the app build, the local worker.
 
 pub mod edge;
 pub mod runtime;

@@ -186,8 +186,16 @@ fn test_stages() -> Result<()> {
     stage("run: native tests", || {
         tally.cargo_test(
             "native tests",
-            // --show-output: the reliability scenarios print their figures.
-            sh::cargo(&root).args(["test", "--workspace", "--", "--show-output"]),
+            // --include-ignored: the tests a bare `cargo test` skips for the tools and builds
+            // they need, which are all here now. --show-output: the reliability scenarios print
+            // their figures.
+            sh::cargo(&root).args([
+                "test",
+                "--workspace",
+                "--",
+                "--include-ignored",
+                "--show-output",
+            ]),
         )
     })?;
     stage("build+run: wire on wasm32 (Node)", || {

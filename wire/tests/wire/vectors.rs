@@ -4,7 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-const FILE: &str = include_str!("../vectors/vectors.json");
+const FILE: &str = include_str!("../../vectors/vectors.json");
 
 #[test]
 fn committed_vectors_match_the_generator() {

@@ -95,6 +95,7 @@ fn bad_rows_are_all_reported_and_nothing_is_written() {
 }
 
 #[test]
+#[ignore = "needs Debian's fonts-noto-cjk and poppler-utils: `cargo xtask test` runs it"]
 fn a_character_the_font_lacks_is_an_error_naming_the_row() {
     let c = Case::new("glyph");
     let roster = c.path("r.csv");
@@ -219,6 +220,7 @@ fn bad_options_say_what_is_wrong() {
 }
 
 #[test]
+#[ignore = "needs Debian's fonts-noto-cjk and poppler-utils: `cargo xtask test` runs it"]
 fn excel_input_with_numbers_and_rare_names() {
     let c = Case::new("xlsx");
     let path = c.path("名册.xlsx");
@@ -268,6 +270,7 @@ fn excel_input_with_numbers_and_rare_names() {
 }
 
 #[test]
+#[ignore = "needs Debian's fonts-noto-cjk and poppler-utils: `cargo xtask test` runs it"]
 fn reruns_are_byte_identical_keep_codes_and_revoke_removed_rows() {
     let c = Case::new("rerun");
     let roster = c.path("r.csv");

@@ -1,7 +1,6 @@
 //! The edge on self-hosted workerd (`workerd serve`, the storage object's SQLite on a local
 //! folder, delivery by its alarm): every rule of the edge and the reliability scenarios, over
-//! HTTP on 127.0.0.1. `cargo xtask test` builds the app and the worker first; run alone, this
-//! test says so if the build is missing.
+//! HTTP on 127.0.0.1. `cargo xtask test` builds the app and the worker first.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -283,6 +282,7 @@ fn export(w: &Worker) -> String {
 /// The rules, against one worker without an upstream (ratings stay in storage). One test owns it so
 /// that it is stopped when the test ends.
 #[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn edge_rules_against_workerd() {
     let (w, _) = worker("rules", &[]);
     let windows = [
@@ -821,6 +821,7 @@ fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
 }
 
 #[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn forwarding_survives_an_outage_and_a_restart() {
     let rx = receiver();
     let vars = [
@@ -935,6 +936,7 @@ fn sealed_submission(e: &Entry, difficulty: u8, nonce: [u8; 16]) -> Submission {
 /// Durability and single use under concurrency: 20 parallel spends of one challenge, and SIGKILL
 /// under 20 connections of submissions.
 #[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
     let vars = [("POW_DIFFICULTY", "2".to_owned())];
     let (mut w, state) = worker("sigkill", &vars);
@@ -1069,6 +1071,7 @@ fn browser(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
 /// provincial envelope → the admin export shows it. And a revoked staff member's printed code
 /// shows the invalid-code page.
 #[test]
+#[ignore = "needs workerd, the built stack, qr-gen and Chromium: `cargo xtask test` runs it"]
 fn journey_from_printed_sheet_to_upstream() {
     let s = stack();
     let rx = receiver();
@@ -1163,6 +1166,7 @@ fn journey_from_printed_sheet_to_upstream() {
 /// gating and the amend, a network failure then retry, JavaScript off, 大字模式 measured, English.
 /// What the browser did is then checked where it lands: the admin export.
 #[test]
+#[ignore = "needs workerd, the built stack and Chromium: `cargo xtask test` runs it"]
 fn page_cases_in_chromium() {
     let s = stack();
     let (w, state) = worker("page-cases", &[]);
@@ -1236,6 +1240,7 @@ fn page_cases_in_chromium() {
 /// worker (a dry run, offline), binding the storage object as a SQLite Durable Object and no D1,
 /// Queue or cron.
 #[test]
+#[ignore = "needs npm's wrangler: `cargo xtask test` runs it"]
 fn wrangler_accepts_the_cloudflare_config() {
     let s = stack();
     let out = edge::deploy_dry_run(&s.tools, &s.root).unwrap();

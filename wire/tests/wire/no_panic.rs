@@ -50,7 +50,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 
 #[test]
 fn decoders_never_panic() {
-    let vectors = include_str!("../vectors/vectors.json");
+    let vectors = include_str!("../../vectors/vectors.json");
     let v: wire::vectors::Vectors = serde_json::from_str(vectors).unwrap();
     let qr = Keyring::parse(KeyPurpose::Qr, &v.keys.qr.join(",")).unwrap();
     let ch = Keyring::parse(KeyPurpose::Challenge, &v.keys.challenge.join(",")).unwrap();

@@ -1,0 +1,4 @@
+//! One test binary for the whole stack (see `e2e/src/lib.rs`).
+
+mod contract;
+mod workerd;
