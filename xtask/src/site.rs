@@ -101,47 +101,19 @@ fn without_classes(glue: &str) -> Result<String> {
     Ok(kept)
 }
 
-/// The export names of a WebAssembly module.
+/// The export names of a WebAssembly module (read with `wasmparser`).
 fn wasm_exports(wasm: &[u8]) -> Result<Vec<String>> {
-    fn leb(b: &[u8], i: &mut usize) -> Result<usize> {
-        let (mut v, mut shift) = (0usize, 0);
-        loop {
-            let byte = *b.get(*i).context("a truncated WebAssembly module")?;
-            *i += 1;
-            v |= usize::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Ok(v);
-            }
-            shift += 7;
-            if shift > 28 {
-                bail!("a malformed WebAssembly module (an over-long number)");
+    let mut names = vec![];
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(exports) =
+            payload.context("a malformed WebAssembly module")?
+        {
+            for e in exports {
+                names.push(e.context("a malformed export")?.name.to_owned());
             }
         }
     }
-    if !wasm.starts_with(b"\0asm") {
-        bail!("not a WebAssembly module");
-    }
-    let mut i = 8;
-    while i < wasm.len() {
-        let id = wasm[i];
-        i += 1;
-        let len = leb(wasm, &mut i)?;
-        if id == 7 {
-            let mut j = i;
-            let n = leb(wasm, &mut j)?;
-            let mut names = Vec::with_capacity(n);
-            for _ in 0..n {
-                let l = leb(wasm, &mut j)?;
-                let name = wasm.get(j..j + l).context("a truncated export name")?;
-                names.push(String::from_utf8(name.to_vec())?);
-                j += l + 1; // the name, then the kind
-                leb(wasm, &mut j)?; // and the index
-            }
-            return Ok(names);
-        }
-        i += len;
-    }
-    Ok(vec![])
+    Ok(names)
 }
 
 /// wasm-metadce's graph: the JavaScript reaches these exports, and nothing else is a root.
