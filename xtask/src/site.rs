@@ -26,13 +26,8 @@ fn compress(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let gz = gz.finish()?;
-    let mut br = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-        w.write_all(bytes)?;
-    }
     std::fs::write(with_suffix(path, ".gz"), &gz)?;
-    std::fs::write(with_suffix(path, ".br"), &br)?;
+    std::fs::write(with_suffix(path, ".br"), brotli(bytes)?)?;
     Ok(())
 }
 
@@ -310,10 +305,90 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let html = template
         .replace("/assets/app.js", &format!("/assets/{js_name}"))
         .replace("/assets/app_bg.wasm", &format!("/assets/{wasm_name}"));
+    let weight = PageWeight::of(&html, bundle.as_bytes(), &wasm_bytes)?;
+    println!("{weight}");
+    if weight.total() > PAGE_BUDGET_BROTLI {
+        bail!(
+            "the citizen page is {:.1} KB brotli, over its budget of {} KB (ARCHITECTURE.md, \
+             Invariants)",
+            weight.total() as f64 / 1024.0,
+            PAGE_BUDGET_BROTLI / 1024
+        );
+    }
     let index = site.join("index.html");
     // The edge fills the template per request: it is read raw, never sent as it is.
     std::fs::write(&index, &html)?;
     Ok(())
+}
+
+/// What a citizen's phone downloads for a code, brotli-compressed: the landing page, the script
+/// and the WebAssembly. At most this many bytes, or the build fails.
+pub const PAGE_BUDGET_BROTLI: usize = 60 * 1024;
+
+/// The citizen page's transfer, brotli bytes a part.
+pub struct PageWeight {
+    /// The landing page as the edge fills the template (the sample entry, the stylesheet
+    /// inlined, a challenge of full length).
+    pub html: usize,
+    pub script: usize,
+    pub module: usize,
+}
+
+impl PageWeight {
+    pub fn of(template: &str, script: &[u8], module: &[u8]) -> Result<PageWeight> {
+        let entry = wire::directory::Entry::example("A01", Some("SC0042"));
+        let challenge = "A".repeat(wire::challenge::TEXT_LEN);
+        let html = edge::page::landing(
+            template,
+            &edge::page::Landing {
+                lang: wire::text::Lang::Zh,
+                segment: &"A".repeat(wire::qr::SEGMENT_LEN),
+                entry: &entry,
+                challenge: &challenge,
+                form_challenge: &challenge,
+                now: 1_795_305_600,
+                retention_days: 30,
+                refused: None,
+            },
+        );
+        Ok(PageWeight {
+            html: brotli_len(html.as_bytes())?,
+            script: brotli_len(script)?,
+            module: brotli_len(module)?,
+        })
+    }
+
+    pub fn total(&self) -> usize {
+        self.html + self.script + self.module
+    }
+}
+
+impl std::fmt::Display for PageWeight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kb = |n: usize| n as f64 / 1024.0;
+        write!(
+            f,
+            "citizen page: {:.1} KB brotli (landing page {:.1}, script {:.1}, module {:.1}); budget {} KB",
+            kb(self.total()),
+            kb(self.html),
+            kb(self.script),
+            kb(self.module),
+            PAGE_BUDGET_BROTLI / 1024
+        )
+    }
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        w.write_all(bytes)?;
+    }
+    Ok(br)
+}
+
+pub fn brotli_len(bytes: &[u8]) -> Result<usize> {
+    Ok(brotli(bytes)?.len())
 }
 
 /// The first `font-weight` (or `font` shorthand with `bold`) in `css` heavier than normal, with
