@@ -30,10 +30,9 @@ pub const TEXT_LEN: usize = base32::encoded_len(CHALLENGE_LEN);
 const DOMAIN: &str = "zsp-challenge-v1";
 
 /// Leading zero bits asked of a solution unless the edge is configured otherwise: about 8,000
-/// hashes on average, solved while the citizen chooses. Calibrated by `cargo xtask bench app`:
-/// the page's median solve time in Chromium at 6× CPU slowdown (a cheap phone) must stay under
-/// 300 ms. A try there took 31–40 µs (35–49 before the counter-independent work was hoisted),
-/// so the median citizen's solve (ln 2 × 2^13 tries) is 176–227 ms; at 14 it would be 350–450.
+/// hashes on average, solved while the citizen chooses. Calibrated by `cargo xtask bench app`,
+/// which prints the figures: the page's median solve in Chromium at 6× CPU slowdown (a cheap
+/// phone) must stay under 300 ms, and one more bit doubles it.
 pub const DEFAULT_DIFFICULTY: u8 = 13;
 /// The highest difficulty the edge may ask: beyond it an old phone could take minutes.
 pub const MAX_DIFFICULTY: u8 = 24;

@@ -4,6 +4,7 @@
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
 //! - `build`: the app, the worker and qr-gen for a deployment (self-hosted workerd, or `wrangler
 //!   deploy` from `edge/`, whose config it checks with a dry run).
+//! - `site`: the page alone into `target/site`, with its weight against the budget.
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
 //! - `bench [wire|qr-gen|edge|app|all]`: print the benchmark figures, each beside its target
 //!   and a peer.
@@ -20,7 +21,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | site | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -41,6 +42,7 @@ fn run() -> Result<()> {
         ["export", file] => export(file),
         ["test"] => test(),
         ["build"] => build(),
+        ["site"] => xtask::site::build(&setup::all()?, &setup::root()),
         ["vectors"] => vectors(),
         ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app"]),
         ["bench", what] => bench(&[what]),

@@ -158,8 +158,8 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
     sh::run(
         Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             // Unoptimised and without debug info: it builds in less than half the time of a
-            // release build (worker-build 3½ against 8⅓ minutes, wasm-bindgen-cli 2¾ against 6),
-            // and the tools only glue: a debug wasm-bindgen takes about a second per module.
+            // release build, and the tools only glue (a debug wasm-bindgen takes about a second
+            // a module).
             .args(["install", "--debug", krate, "--version", version, "--root"])
             .arg(&partial)
             .env("CARGO_PROFILE_DEV_DEBUG", "0")
