@@ -219,12 +219,7 @@ pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
     }
     out.push(stmt(COUNT_BURST, vec![code.clone().into(), minute.into()]));
     let r = &c.rating;
-    let tags = r
-        .tags
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let tags = tag_list(&r.tags);
     out.push(stmt(
         UPSERT_RATING,
         vec![
@@ -323,9 +318,18 @@ macro_rules! select_rating {
     };
 }
 
+/// The `tags` column and the export's tag codes: the codes in the order chosen, joined by commas.
+fn tag_list(tags: &[u16]) -> String {
+    tags.iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl RatingRow {
     /// The shared crate's record and the directory entry it was given under.
     pub fn to_rating(&self) -> Result<(Rating, Entry), String> {
+        // The `tags` column's format is `tag_list`'s: codes joined by commas.
         let bad = |what: &str| format!("stored rating {}: bad {what}", self.id);
         let id = Id128::parse(&self.id).ok_or_else(|| bad("id"))?;
         let device = Id128::parse(&self.device).ok_or_else(|| bad("device"))?;
@@ -522,12 +526,7 @@ pub fn export_csv(rows: &[RatingRow]) -> Result<String, String> {
     for row in rows {
         let (r, e) = row.to_rating()?;
         let v = &r.rating;
-        let tag_codes = v
-            .tags
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let tag_codes = tag_list(&v.tags);
         let tag_names = v
             .tags
             .iter()
