@@ -65,7 +65,7 @@ pub fn local_keys(root: &Path) -> Result<LocalKeys> {
 /// `edge/build/index_bg.wasm` plus its JS glue.
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     sh::run(
-        Command::new(tools.worker_build_bin.join("worker-build"))
+        sh::lint(&mut Command::new(tools.worker_build_bin.join("worker-build")))
             // The size profile (opt z, LTO, one codegen unit), then npm's wasm-opt.
             .args(["--profile", "wasm-release"])
             .current_dir(root.join("edge"))

@@ -164,26 +164,26 @@ fn test() -> Result<()> {
 fn test_stages() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
-    // The workerd and browser tests run the real worker and the built app (and qr-gen, which
-    // `cargo test --workspace` builds).
-    edge::build_stack(&tools, &root)?;
-    let mut tally = tally::Tally::default();
     stage("cargo fmt --check", || {
         sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
             .map_err(|e| e.context("cargo fmt would change files: run `cargo fmt --all`"))
     })?;
-    stage("clippy: workspace, native", || {
-        clippy(&root, &["--workspace", "--all-targets"])
-    })?;
-    stage("clippy: app and edge, wasm32", || {
-        clippy(&root, &["-p", "app", "-p", "edge", "--target", WASM_TARGET])
-    })?;
-    // The app's component tests exist only on wasm32.
-    stage("clippy: app's tests, wasm32", || {
-        clippy(&root, &["-p", "app", "--tests", "--target", WASM_TARGET])
-    })?;
-    stage("build: native tests", || {
-        sh::run(sh::cargo(&root).args(["test", "--workspace", "--no-run", "--quiet"]))
+    // Clippy, every warning an error, on every crate of the workspace for each target it is
+    // built for: the page and the worker (wasm32, in the builds below), the app's and wire's
+    // wasm32 tests, and everything native with its tests, benches and examples.
+    sh::lint_workspace()?;
+    // The workerd and browser tests run the real worker and the built app (and qr-gen, which
+    // `cargo test --workspace` builds).
+    edge::build_stack(&tools, &root)?;
+    let mut tally = tally::Tally::default();
+    stage("build: native tests, benches, examples", || {
+        sh::run(sh::cargo(&root).args([
+            "test",
+            "--workspace",
+            "--all-targets",
+            "--no-run",
+            "--quiet",
+        ]))
     })?;
     stage("run: native tests", || {
         tally.cargo_test(
@@ -222,16 +222,6 @@ fn test_stages() -> Result<()> {
         )
     })?;
     tally.finish()
-}
-
-/// `cargo clippy <args>` with every warning an error.
-fn clippy(root: &Path, args: &[&str]) -> Result<()> {
-    sh::run(
-        sh::cargo(root)
-            .arg("clippy")
-            .args(args)
-            .args(["--quiet", "--", "-D", "warnings"]),
-    )
 }
 
 /// `cargo test -p <package>` on wasm32, run by wasm-bindgen's test runner.

@@ -1,12 +1,46 @@
 //! Running commands: echo what runs, fail with the command's name and status.
 
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
+
+static CLIPPY_DRIVER: OnceLock<PathBuf> = OnceLock::new();
+
+/// From now on, every cargo this process starts (and worker-build's, which inherits
+/// [`lint`]'s environment) compiles the workspace's crates with clippy's driver, every warning
+/// an error: what `cargo clippy -- -D warnings` does, but in the builds the tests need anyway,
+/// with code generation, instead of in check builds of every dependency of their own.
+/// Dependencies are compiled by plain rustc as before, so their artifacts are shared.
+pub fn lint_workspace() -> Result<()> {
+    let sysroot = output(Command::new("rustc").args(["--print", "sysroot"]))
+        .context("rustc is not on PATH")?;
+    let driver = Path::new(sysroot.trim()).join("bin/clippy-driver");
+    if !driver.is_file() {
+        bail!(
+            "{} is missing: `rustup component add clippy`",
+            driver.display()
+        );
+    }
+    let _ = CLIPPY_DRIVER.set(driver);
+    Ok(())
+}
+
+/// Adds clippy's driver to `c`'s environment once [`lint_workspace`] has been called.
+pub fn lint(c: &mut Command) -> &mut Command {
+    if let Some(driver) = CLIPPY_DRIVER.get() {
+        // cargo-clippy's own protocol: the driver as the workspace's rustc wrapper, and clippy's
+        // arguments joined by this separator.
+        c.env("RUSTC_WORKSPACE_WRAPPER", driver)
+            .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
+    }
+    c
+}
 
 pub fn cargo(root: &Path) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root);
+    lint(&mut c);
     c
 }
 
