@@ -65,16 +65,18 @@ pub fn local_keys(root: &Path) -> Result<LocalKeys> {
 /// `edge/build/index_bg.wasm` plus its JS glue.
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     sh::run(
-        sh::lint(&mut Command::new(tools.worker_build_bin.join("worker-build")))
-            // The size profile (opt z, LTO, one codegen unit), then npm's wasm-opt.
-            .args(["--profile", "wasm-release"])
-            .current_dir(root.join("edge"))
-            .env(
-                "WASM_BINDGEN_BIN",
-                tools.wasm_bindgen_bin.join("wasm-bindgen"),
-            )
-            .env("ESBUILD_BIN", tools.node_bin.join("esbuild"))
-            .env("WASM_OPT_BIN", tools.node_bin.join("wasm-opt")),
+        sh::lint(&mut Command::new(
+            tools.worker_build_bin.join("worker-build"),
+        ))
+        // The size profile (opt z, LTO, one codegen unit), then npm's wasm-opt.
+        .args(["--profile", "wasm-release"])
+        .current_dir(root.join("edge"))
+        .env(
+            "WASM_BINDGEN_BIN",
+            tools.wasm_bindgen_bin.join("wasm-bindgen"),
+        )
+        .env("ESBUILD_BIN", tools.node_bin.join("esbuild"))
+        .env("WASM_OPT_BIN", tools.node_bin.join("wasm-opt")),
     )
     .context("building the worker")?;
     // worker-build keeps the name section (a third of the bundle); the runtime needs none of it.

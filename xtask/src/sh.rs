@@ -31,8 +31,10 @@ pub fn lint(c: &mut Command) -> &mut Command {
     if let Some(driver) = CLIPPY_DRIVER.get() {
         // cargo-clippy's own protocol: the driver as the workspace's rustc wrapper, and clippy's
         // arguments joined by this separator.
-        c.env("RUSTC_WORKSPACE_WRAPPER", driver)
-            .env("CLIPPY_ARGS", "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__");
+        c.env("RUSTC_WORKSPACE_WRAPPER", driver).env(
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+        );
     }
     c
 }
