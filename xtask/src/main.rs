@@ -162,7 +162,6 @@ fn test() -> Result<()> {
 }
 
 fn test_stages() -> Result<()> {
-    let tools = setup::all()?;
     let root = setup::root();
     stage("cargo fmt --check", || {
         sh::run(sh::cargo(&root).args(["fmt", "--all", "--", "--check"]))
@@ -172,19 +171,25 @@ fn test_stages() -> Result<()> {
     // built for: the page and the worker (wasm32, in the builds below), the app's and wire's
     // wasm32 tests, and everything native with its tests, benches and examples.
     sh::lint_workspace()?;
+    // What needs no tool compiles while the tools do (their own target folder).
+    let tools = setup::all_while(|| {
+        stage("build: native tests, benches, examples", || {
+            sh::run(sh::cargo(&root).args([
+                "test",
+                "--workspace",
+                "--all-targets",
+                "--no-run",
+                "--quiet",
+            ]))
+        })?;
+        stage("build: the page's WebAssembly (wasm-release)", || {
+            xtask::site::compile(&root)
+        })
+    })?;
     // The workerd and browser tests run the real worker and the built app (and qr-gen, which
     // `cargo test --workspace` builds).
     edge::build_stack(&tools, &root)?;
     let mut tally = tally::Tally::default();
-    stage("build: native tests, benches, examples", || {
-        sh::run(sh::cargo(&root).args([
-            "test",
-            "--workspace",
-            "--all-targets",
-            "--no-run",
-            "--quiet",
-        ]))
-    })?;
     stage("run: native tests", || {
         tally.cargo_test(
             "native tests",

@@ -13,6 +13,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The page's WebAssembly, compiled (cargo only: no tool from `setup` needed).
+pub fn compile(root: &Path) -> Result<()> {
+    sh::run(sh::cargo(root).args([
+        "build",
+        "--quiet",
+        "-p",
+        "app",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "wasm-release",
+    ]))
+}
+
 fn hashed(name: &str, bytes: &[u8]) -> String {
     let h = Sha256::digest(bytes);
     let tag = wire::key::hex(&h[..5]);
@@ -133,16 +147,7 @@ fn with_suffix(p: &Path, s: &str) -> PathBuf {
 /// Builds `target/site`.
 pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let target = root.join("target");
-    sh::run(sh::cargo(root).args([
-        "build",
-        "--quiet",
-        "-p",
-        "app",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]))?;
+    compile(root)?;
     let wasm_in = target.join(WASM_TARGET).join("wasm-release/app.wasm");
     let bindgen = target.join("app-bindgen");
     let _ = std::fs::remove_dir_all(&bindgen);
