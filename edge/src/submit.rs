@@ -313,7 +313,7 @@ mod tests {
     use wire::challenge::{CHALLENGE_LEN, solve};
     use wire::key::{Key, KeyPurpose};
     use wire::qr::{CodeId, Revocation, StaffRef, WindowRef};
-    use wire::rating::{RatingInput, TAG_CONTENT_VERSION};
+    use wire::rating::RatingInput;
 
     const NOW: i64 = 1_795_000_000;
 
@@ -356,13 +356,9 @@ mod tests {
             id: Id128([1; 16]),
             device: Id128([2; 16]),
             rating: RatingInput {
-                level,
-                tags: tags.to_vec(),
-                tag_version: TAG_CONTENT_VERSION,
                 matter: Some("330102-SC-001".into()),
                 comment: "<script>alert(1)</script>'; DROP TABLE ratings;--".into(),
-                phone: None,
-                consent: false,
+                ..RatingInput::new(level, tags)
             },
             website: String::new(),
         }

@@ -410,6 +410,19 @@ pub fn matter_code_ok(code: &str) -> bool {
 }
 
 impl RatingInput {
+    /// A level with these reasons under today's tag list, and nothing else filled in.
+    pub fn new(level: Level, tags: &[u16]) -> RatingInput {
+        RatingInput {
+            level,
+            tags: tags.to_vec(),
+            tag_version: TAG_CONTENT_VERSION,
+            matter: None,
+            comment: String::new(),
+            phone: None,
+            consent: false,
+        }
+    }
+
     /// Checks every rule, in the order a person fills the form in; the first broken rule is
     /// returned with the field it concerns.
     pub fn validate(&self) -> Result<ValidRating, RatingError> {
@@ -509,15 +522,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn input(level: Level, tags: &[u16]) -> RatingInput {
-        RatingInput {
-            level,
-            tags: tags.to_vec(),
-            tag_version: TAG_CONTENT_VERSION,
-            matter: None,
-            comment: String::new(),
-            phone: None,
-            consent: false,
-        }
+        RatingInput::new(level, tags)
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::directory::Entry;
 use crate::envelope::{self, Mapping};
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
 use crate::qr::{BaseUrl, CodeId, QrPayload, Revocation, Revocations, StaffRef, WindowRef};
-use crate::rating::{Id128, Level, Rating, RatingInput, TAG_CONTENT_VERSION, ValidRating};
+use crate::rating::{Id128, Level, Rating, RatingInput, ValidRating};
 use crate::submission::Submission;
 use crate::time::Day;
 use crate::{Coded, base32};
@@ -575,15 +575,7 @@ impl Seeds {
             pow: sol,
             id: Id128(det16("rating id 1")),
             device: Id128(det16("device 1")),
-            rating: RatingInput {
-                level,
-                tags: tags.to_vec(),
-                tag_version: TAG_CONTENT_VERSION,
-                matter: None,
-                comment: String::new(),
-                phone: None,
-                consent: false,
-            },
+            rating: RatingInput::new(level, tags),
             website: String::new(),
         };
         f(&mut s.rating);

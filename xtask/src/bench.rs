@@ -335,7 +335,7 @@ pub fn edge(root: &Path) -> Result<()> {
     use wire::directory::{Directory, Entry};
     use wire::key::{KeyPurpose, Keyring};
     use wire::qr::QrPayload;
-    use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION};
+    use wire::rating::{Id128, Level, RatingInput};
     use wire::submission::Submission;
     use wire::time::Day;
     use xtask::edge;
@@ -407,13 +407,8 @@ pub fn edge(root: &Path) -> Result<()> {
                                 id: Id128(nonce),
                                 device: Id128(nonce),
                                 rating: RatingInput {
-                                    level: Level::Satisfied,
-                                    tags: vec![413],
-                                    tag_version: TAG_CONTENT_VERSION,
-                                    matter: None,
                                     comment: "窗口服务态度好".into(),
-                                    phone: None,
-                                    consent: false,
+                                    ..RatingInput::new(Level::Satisfied, &[413])
                                 },
                                 website: String::new(),
                             }

@@ -71,6 +71,8 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
         // The size profile (opt z, LTO, one codegen unit), then npm's wasm-opt.
         .args(["--profile", "wasm-release"])
         .current_dir(root.join("edge"))
+        // A target folder of its own: the worker builds while the page does.
+        .env("CARGO_TARGET_DIR", root.join("target/worker"))
         .env(
             "WASM_BINDGEN_BIN",
             tools.wasm_bindgen_bin.join("wasm-bindgen"),

@@ -171,61 +171,94 @@ fn test_stages() -> Result<()> {
     // built for: the page and the worker (wasm32, in the builds below), the app's and wire's
     // wasm32 tests, and everything native with its tests, benches and examples.
     sh::lint_workspace()?;
-    // What needs no tool compiles while the tools do (their own target folder).
-    let tools = setup::all_while(|| {
-        stage("build: native tests, benches, examples", || {
-            sh::run(sh::cargo(&root).args([
-                "test",
-                "--workspace",
-                "--all-targets",
-                "--no-run",
-                "--quiet",
-            ]))
-        })?;
-        stage("build: the page's WebAssembly (wasm-release)", || {
-            xtask::site::compile(&root)
-        })
+    let node_bin = setup::base()?;
+    // Two lanes, so that a cold machine's two cores stay busy through each one's
+    // single-threaded stretches (links, LTO): what needs no tool compiles while the tools do
+    // (their own target folder), then the worker (its own too).
+    let tools = std::thread::scope(|s| {
+        let beside = s.spawn(|| {
+            stage("build: native tests, benches, examples", || {
+                sh::run(sh::cargo(&root).args([
+                    "test",
+                    "--workspace",
+                    "--all-targets",
+                    "--no-run",
+                    "--quiet",
+                ]))
+            })?;
+            stage("build: the page's WebAssembly (wasm-release)", || {
+                xtask::site::compile(&root)
+            })
+        });
+        let tools = setup::tools(node_bin).and_then(|tools| {
+            stage("build: the worker (edge, wasm-release)", || {
+                edge::build_worker(&root, &tools)
+            })?;
+            Ok(tools)
+        });
+        let beside = beside
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the build lane panicked")));
+        beside.and(tools)
     })?;
-    // The workerd and browser tests run the real worker and the built app (and qr-gen, which
-    // `cargo test --workspace` builds).
-    edge::build_stack(&tools, &root)?;
     let mut tally = tally::Tally::default();
-    stage("run: native tests", || {
-        tally.cargo_test(
-            "native tests",
-            // --include-ignored: the tests a bare `cargo test` skips for the tools and builds
-            // they need, which are all here now. --show-output: the reliability scenarios print
-            // their figures.
-            sh::cargo(&root).args([
-                "test",
-                "--workspace",
-                "--",
-                "--include-ignored",
-                "--show-output",
-            ]),
-        )
-    })?;
-    stage("build+run: wire on wasm32 (Node)", || {
-        tally.cargo_test(
-            "wire on wasm32 (Node)",
-            &mut wasm_test(&tools, &root, "wire"),
-        )
-    })?;
-    // The app in a real DOM: Debian's chromium through its chromedriver, headless, with the
-    // flags of `app/webdriver.json`; the runner serves the test page on 127.0.0.1.
-    stage("build+run: app components on wasm32 (Chromium)", || {
-        tally.cargo_test(
-            "app components on wasm32 (Chromium)",
-            wasm_test(&tools, &root, "app")
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env(
-                    "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
-                    root.join("app/webdriver.json"),
+    // Then the native tests (mostly waiting on workerd, Chromium and the clock) beside the
+    // wasm32 tests (mostly compiling, in a target folder of their own).
+    let wasm = std::thread::scope(|s| {
+        let wasm = s.spawn(|| {
+            let mut t = tally::Tally::buffered();
+            stage("build+run: wire on wasm32 (Node)", || {
+                t.cargo_test(
+                    "wire on wasm32 (Node)",
+                    &mut wasm_test(&tools, &root, "wire"),
                 )
-                // The default 5 s for the driver to start is short on a busy 2-core machine.
-                .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
-        )
+            })?;
+            // The app in a real DOM: Debian's chromium through its chromedriver, headless, with
+            // the flags of `app/webdriver.json`; the runner serves the test page on 127.0.0.1.
+            stage("build+run: app components on wasm32 (Chromium)", || {
+                t.cargo_test(
+                    "app components on wasm32 (Chromium)",
+                    wasm_test(&tools, &root, "app")
+                        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                        .env(
+                            "WASM_BINDGEN_TEST_WEBDRIVER_JSON",
+                            root.join("app/webdriver.json"),
+                        )
+                        // The default 5 s for the driver to start is short on a busy machine.
+                        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60"),
+                )
+            })?;
+            Ok::<_, anyhow::Error>(t)
+        });
+        let native = (|| -> Result<()> {
+            // The workerd and browser tests run the real worker and the built page (and qr-gen,
+            // which `cargo test --workspace` built).
+            stage("build: the page (wasm-bindgen, bundle, weight)", || {
+                xtask::site::build(&tools, &root)
+            })?;
+            edge::local_keys(&root)?;
+            stage("run: native tests", || {
+                tally.cargo_test(
+                    "native tests",
+                    // --include-ignored: the tests a bare `cargo test` skips for the tools and
+                    // builds they need, which are all here now. --show-output: the reliability
+                    // scenarios print their figures.
+                    sh::cargo(&root).args([
+                        "test",
+                        "--workspace",
+                        "--",
+                        "--include-ignored",
+                        "--show-output",
+                    ]),
+                )
+            })
+        })();
+        let wasm = wasm
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the wasm32 test lane panicked")));
+        native.and(wasm)
     })?;
+    tally.absorb(wasm);
     tally.finish()
 }
 
@@ -233,6 +266,8 @@ fn test_stages() -> Result<()> {
 fn wasm_test(tools: &setup::Tools, root: &Path, package: &str) -> Command {
     let mut c = sh::cargo(root);
     c.args(["test", "-p", package, "--target", WASM_TARGET])
+        // A target folder of its own: these build while the native tests run.
+        .env("CARGO_TARGET_DIR", root.join("target/wasm-tests"))
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
             tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),

@@ -61,39 +61,32 @@ pub fn tools_dir() -> PathBuf {
 }
 
 pub fn all() -> Result<Tools> {
-    all_while(|| Ok(()))
+    let node_bin = base()?;
+    tools(node_bin)
 }
 
-/// Everything installed, with `meanwhile` run beside the `cargo install`s (minutes of compiling
-/// in a target folder of their own, with single-threaded stretches): for work that needs neither
-/// tool, so that a cold machine's two cores stay busy. Fails if either fails.
-pub fn all_while(meanwhile: impl FnOnce() -> Result<()> + Send) -> Result<Tools> {
+/// What needs no compiling: the wasm32 target, Debian's packages, npm's; returns
+/// `node_modules/.bin`.
+pub fn base() -> Result<PathBuf> {
     stage("setup: wasm32 target", wasm_target)?;
     stage("setup: Debian packages", || apt(APT_PACKAGES))?;
-    let node_bin = stage("setup: npm ci", npm_ci)?;
+    stage("setup: npm ci", npm_ci)
+}
+
+/// The cargo-installed tools (minutes of compiling on a cold machine, in a target folder of
+/// their own), with [`base`]'s `node_modules/.bin`.
+pub fn tools(node_bin: PathBuf) -> Result<Tools> {
     let wb = lock_version("wasm-bindgen")?;
-    let (installed, beside) = std::thread::scope(|s| {
-        let beside = s.spawn(meanwhile);
-        let installed = (|| -> Result<(PathBuf, PathBuf)> {
-            let wasm_bindgen_bin = stage("setup: wasm-bindgen-cli", || {
-                cargo_tool(
-                    "wasm-bindgen-cli",
-                    &wb,
-                    &["wasm-bindgen", "wasm-bindgen-test-runner"],
-                )
-            })?;
-            let worker_build_bin = stage("setup: worker-build", || {
-                cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])
-            })?;
-            Ok((wasm_bindgen_bin, worker_build_bin))
-        })();
-        let beside = beside
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the work beside the installs panicked")));
-        (installed, beside)
-    });
-    let (wasm_bindgen_bin, worker_build_bin) = installed?;
-    beside?;
+    let wasm_bindgen_bin = stage("setup: wasm-bindgen-cli", || {
+        cargo_tool(
+            "wasm-bindgen-cli",
+            &wb,
+            &["wasm-bindgen", "wasm-bindgen-test-runner"],
+        )
+    })?;
+    let worker_build_bin = stage("setup: worker-build", || {
+        cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])
+    })?;
     let _ = std::fs::remove_dir_all(tools_dir().join("build"));
     Ok(Tools {
         wasm_bindgen_bin,

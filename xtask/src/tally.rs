@@ -10,9 +10,27 @@ pub struct Tally {
     passed: u64,
     failed: u64,
     suites: Vec<(String, u64, u64, bool)>,
+    /// For suites run beside others: their standard output, kept to be printed in one piece.
+    log: Option<String>,
 }
 
 impl Tally {
+    /// A tally whose suites' output is kept, not printed as it comes (see [`Tally::absorb`]).
+    pub fn buffered() -> Tally {
+        Tally {
+            log: Some(String::new()),
+            ..Tally::default()
+        }
+    }
+
+    /// Prints what a buffered tally kept and adds up its counts.
+    pub fn absorb(&mut self, other: Tally) {
+        print!("{}", other.log.unwrap_or_default());
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.suites.extend(other.suites);
+    }
+
     /// Runs a `cargo test`-style command, passing its output through and adding up its
     /// `test result: … N passed; M failed` lines.
     pub fn cargo_test(&mut self, name: &str, cmd: &mut Command) -> Result<()> {
@@ -41,7 +59,13 @@ impl Tally {
         let (mut p, mut f) = (0, 0);
         for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
             let line = line?;
-            println!("{line}");
+            match &mut self.log {
+                Some(log) => {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+                None => println!("{line}"),
+            }
             if let Some((a, b)) = parse(&line) {
                 p += a;
                 f += b;
@@ -52,6 +76,7 @@ impl Tally {
         self.failed += f;
         self.suites.push((name.to_string(), p, f, ok));
         if !ok {
+            print!("{}", self.log.take().unwrap_or_default());
             self.summary();
             bail!("{name} failed");
         }

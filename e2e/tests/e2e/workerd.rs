@@ -13,7 +13,7 @@ use wire::challenge::{CHALLENGE_LEN, Challenge, DEFAULT_DIFFICULTY};
 use wire::directory::{Directory, Entry};
 use wire::key::{Key, KeyPurpose, Keyring};
 use wire::qr::{CodeId, QrPayload, Revocation, Revocations, StaffRef};
-use wire::rating::{Id128, Level, RatingInput, TAG_CONTENT_VERSION};
+use wire::rating::{Id128, Level, RatingInput};
 use wire::submission::Submission;
 use wire::time::Day;
 use xtask::edge::{self, LocalKeys, Worker, WorkerOptions};
@@ -208,13 +208,8 @@ fn solve(ch: &str) -> u32 {
 
 fn input(level: Level, tags: &[u16]) -> RatingInput {
     RatingInput {
-        level,
-        tags: tags.to_vec(),
-        tag_version: TAG_CONTENT_VERSION,
         matter: Some("330102-SC-001".into()),
-        comment: String::new(),
-        phone: None,
-        consent: false,
+        ..RatingInput::new(level, tags)
     }
 }
 
