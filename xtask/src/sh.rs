@@ -31,10 +31,14 @@ pub fn lint(c: &mut Command) -> &mut Command {
     if let Some(driver) = CLIPPY_DRIVER.get() {
         // cargo-clippy's own protocol: the driver as the workspace's rustc wrapper, and clippy's
         // arguments joined by this separator.
-        c.env("RUSTC_WORKSPACE_WRAPPER", driver).env(
-            "CLIPPY_ARGS",
-            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
-        );
+        c.env("RUSTC_WORKSPACE_WRAPPER", driver)
+            .env(
+                "CLIPPY_ARGS",
+                "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+            )
+            // A run that lints is a whole run (`cargo xtask test`): compiled from scratch, the
+            // workspace's crates build faster without writing an incremental cache.
+            .env("CARGO_INCREMENTAL", "0");
     }
     c
 }
