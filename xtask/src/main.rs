@@ -196,10 +196,7 @@ fn test_stages() -> Result<()> {
             })?;
             Ok(tools)
         });
-        let beside = beside
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the build lane panicked")));
-        beside.and(tools)
+        joined(beside, "the build lane").and(tools)
     })?;
     let mut tally = tally::Tally::default();
     // Then the native tests (mostly waiting on workerd, Chromium and the clock) beside the
@@ -253,13 +250,16 @@ fn test_stages() -> Result<()> {
                 )
             })
         })();
-        let wasm = wasm
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the wasm32 test lane panicked")));
-        native.and(wasm)
+        native.and(joined(wasm, "the wasm32 test lane"))
     })?;
     tally.absorb(wasm);
     tally.finish()
+}
+
+/// A lane's result, its panic an error naming it.
+fn joined<T>(lane: std::thread::ScopedJoinHandle<'_, Result<T>>, what: &str) -> Result<T> {
+    lane.join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("{what} panicked")))
 }
 
 /// `cargo test -p <package>` on wasm32, run by wasm-bindgen's test runner.
