@@ -57,7 +57,7 @@ impl Upstream {
 pub struct Runtime {
     /// `host:port` to listen on (127.0.0.1 unless the operator says otherwise).
     pub listen: String,
-    /// worker-build's output: `index.js` and `index_bg.wasm`.
+    /// The worker bundle (`edge/build`): `index.js` and `index_bg.wasm`.
     pub worker: PathBuf,
     /// The site (`target/site`): the page's template and hashed assets.
     pub site: PathBuf,

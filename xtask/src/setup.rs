@@ -27,17 +27,12 @@ pub const APT_PACKAGES: &[&str] = &[
     "chromium-driver",
 ];
 
-/// worker-build turns the edge crate into a Worker bundle; pinned, installed once per machine.
-pub const WORKER_BUILD: &str = "0.8.7";
-
 /// Python packages from PyPI, pinned: the benchmark's peer.
 pub const PIP_SEGNO: &str = "segno==1.6.6";
 
 pub struct Tools {
     /// Folder holding `wasm-bindgen` and `wasm-bindgen-test-runner`.
     pub wasm_bindgen_bin: PathBuf,
-    /// Folder holding `worker-build`.
-    pub worker_build_bin: PathBuf,
     /// `node_modules/.bin` of the project (wrangler, esbuild, wasm-opt, Playwright's core).
     pub node_bin: PathBuf,
 }
@@ -84,13 +79,9 @@ pub fn tools(node_bin: PathBuf) -> Result<Tools> {
             &["wasm-bindgen", "wasm-bindgen-test-runner"],
         )
     })?;
-    let worker_build_bin = stage("setup: worker-build", || {
-        cargo_tool("worker-build", WORKER_BUILD, &["worker-build"])
-    })?;
     let _ = std::fs::remove_dir_all(tools_dir().join("build"));
     Ok(Tools {
         wasm_bindgen_bin,
-        worker_build_bin,
         node_bin,
     })
 }
@@ -101,7 +92,6 @@ pub fn tools_present() -> Tools {
     let dir = tools_dir();
     Tools {
         wasm_bindgen_bin: dir.join(format!("wasm-bindgen-cli-{wb}")).join("bin"),
-        worker_build_bin: dir.join(format!("worker-build-{WORKER_BUILD}")).join("bin"),
         node_bin: root().join("node_modules/.bin"),
     }
 }

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 static CLIPPY_DRIVER: OnceLock<PathBuf> = OnceLock::new();
 
-/// From now on, every cargo this process starts (and worker-build's, which inherits
-/// [`lint`]'s environment) compiles the workspace's crates with clippy's driver, every warning
+/// From now on, every cargo this process starts (with [`lint`]'s environment)
+/// compiles the workspace's crates with clippy's driver, every warning
 /// an error: what `cargo clippy -- -D warnings` does, but in the builds the tests need anyway,
 /// with code generation, instead of in check builds of every dependency of their own.
 /// Dependencies are compiled by plain rustc as before, so their artifacts are shared.
