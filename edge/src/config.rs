@@ -35,6 +35,10 @@ pub struct Config {
     /// How long an isolate keeps what the directory says about a code (0: always ask storage). A
     /// directory change or revocation reaches every isolate within this time.
     pub directory_cache_secs: u32,
+    /// The page footer: the site's ICP filing number (linked to the MIIT register) and the
+    /// operating office's name.
+    pub site_icp: Option<String>,
+    pub site_office: Option<String>,
 }
 
 /// One setting: its name, whether it is a secret, its default ("" when unset by default) and
@@ -138,7 +142,30 @@ pub const SETTINGS: &[Setting] = &[
         "10",
         "how long a directory lookup is cached in memory",
     ),
+    setting(
+        "SITE_ICP",
+        "",
+        "the ICP filing number the page footer shows, e.g. 浙ICP备12345678号-1",
+    ),
+    setting(
+        "SITE_OFFICE",
+        "",
+        "the operating office's name the page footer shows, e.g. 某市政务服务管理办公室",
+    ),
 ];
+
+/// A footer text: one line, at most `max` characters.
+fn footer_text(
+    var: &'static str,
+    v: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ConfigError> {
+    match v {
+        Some(t) if t.chars().count() > max => Err(err(var, format!("at most {max} characters"))),
+        Some(t) if t.chars().any(char::is_control) => Err(err(var, "one line of text")),
+        v => Ok(v),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -279,6 +306,8 @@ impl Config {
                 Some(v) => frame_ancestors_ok(&v).map_err(|why| err("FRAME_ANCESTORS", why))?,
             },
             directory_cache_secs: num("DIRECTORY_CACHE_SECS", 10, 0, 300)?,
+            site_icp: footer_text("SITE_ICP", get("SITE_ICP"), 40)?,
+            site_office: footer_text("SITE_OFFICE", get("SITE_OFFICE"), 40)?,
         })
     }
 

@@ -1,15 +1,20 @@
 //! The 掌上评 edge: a worker for workerd (self-hosted) and Cloudflare. Everything but `glue` is
 //! plain Rust, tested natively; `glue` (wasm32 only) binds it to the runtime: requests, the
-//! storage object (one SQLite Durable Object) and its alarm.
+//! storage object (one SQLite Durable Object) and its alarm. `runtime` writes workerd's config
+//! and `zsp` (native only) is the operator's command around workerd (`src/bin/zsp.rs`).
 
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod outbox;
 pub mod page;
+pub mod runtime;
 pub mod schema;
 pub mod store;
 pub mod submit;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod zsp;
 
 #[cfg(target_arch = "wasm32")]
 mod glue;

@@ -152,7 +152,9 @@ fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot:
             mark::TITLE => title,
             mark::HEADER => header,
             mark::MAIN => main,
-            _ => boot,
+            mark::BOOT => boot,
+            // Filled once per isolate by `with_footer`; a template without it shows none.
+            _ => "",
         });
         rest = &rest[i + m.len()..];
     }
@@ -242,6 +244,25 @@ fn form_html(v: &Landing<'_>) -> Markup {
             button.submit #submit type="submit" { (text::SUBMIT.get(lang)) }
         }
     }
+}
+
+/// The template with its footer: the operating office and the site's ICP filing number (linked
+/// to the MIIT register, as a filed site shows it), from the settings; empty when neither is set.
+pub fn with_footer(template: &str, icp: Option<&str>, office: Option<&str>) -> String {
+    let footer = if icp.is_none() && office.is_none() {
+        String::new()
+    } else {
+        html! {
+            footer.site {
+                @if let Some(o) = office { p { (o) } }
+                @if let Some(i) = icp {
+                    p { a href="https://beian.miit.gov.cn/" target="_blank" rel="noopener noreferrer" { (i) } }
+                }
+            }
+        }
+        .into_string()
+    };
+    template.replace(wire::page::mark::FOOTER, &footer)
 }
 
 /// The landing page for a valid code.
@@ -439,6 +460,26 @@ mod tests {
             preload_header(include_str!("../../app/index.html")),
             "</assets/app.js>; rel=modulepreload, </assets/app_bg.wasm>; rel=preload; as=fetch; crossorigin"
         );
+    }
+
+    #[test]
+    fn the_footer_shows_the_office_and_the_icp_number_escaped_or_nothing() {
+        let t = "<main><!--zsp:main--></main>\n<!--zsp:footer-->\n";
+        assert_eq!(
+            with_footer(t, None, None),
+            "<main><!--zsp:main--></main>\n\n"
+        );
+        let f = with_footer(t, Some("浙ICP备12345678号-1"), Some("某市<政务>服务中心"));
+        assert!(
+            f.contains("<footer class=\"site\"><p>某市&lt;政务&gt;服务中心</p>"),
+            "{f}"
+        );
+        assert!(f.contains("href=\"https://beian.miit.gov.cn/\""), "{f}");
+        assert!(f.contains(">浙ICP备12345678号-1</a>"), "{f}");
+        let page = message(&f, Lang::Zh, "h", &[], "x");
+        assert!(page.contains("<footer class=\"site\">"), "{page}");
+        // A template not given its footer shows none, and no marker.
+        assert!(!message(t, Lang::Zh, "h", &[], "x").contains("zsp:footer"));
     }
 
     #[test]

@@ -21,7 +21,10 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init.sql")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_init.sql"),
+    migration!(2, "0002_releases.sql"),
+];
 
 /// The table that records what has been applied (created before anything else).
 pub const VERSIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS zsp_schema (\
@@ -30,6 +33,17 @@ pub const VERSIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS zsp_schema (\
 pub const APPLIED: &str = "SELECT COALESCE(MAX(version), 0) AS version FROM zsp_schema";
 
 pub const RECORD: &str = "INSERT INTO zsp_schema (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
+/// This release has opened the data (?1 release, ?2 unix time): run at every start, after the
+/// migrations.
+pub const OPENED: &str = "INSERT INTO releases (release, first_at, last_at) VALUES (?1, ?2, ?2) \
+     ON CONFLICT (release) DO UPDATE SET last_at = excluded.last_at";
+
+/// The release that opened the data last.
+pub const LAST_RELEASE: &str = "SELECT release FROM releases ORDER BY last_at DESC LIMIT 1";
+
+/// The release this build is.
+pub const RELEASE: &str = env!("CARGO_PKG_VERSION");
 
 /// The migrations newer than `applied`, oldest first. Data newer than this build (a downgrade)
 /// is refused rather than run against a schema the code does not know.

@@ -20,7 +20,9 @@ pub mod mark {
     pub const HEADER: &str = "<!--zsp:header-->";
     pub const MAIN: &str = "<!--zsp:main-->";
     pub const BOOT: &str = "<!--zsp:boot-->";
-    pub const ALL: [&str; 5] = [LANG, TITLE, HEADER, MAIN, BOOT];
+    /// Filled once per isolate, from the settings (`SITE_ICP`, `SITE_OFFICE`).
+    pub const FOOTER: &str = "<!--zsp:footer-->";
+    pub const ALL: [&str; 6] = [LANG, TITLE, HEADER, MAIN, BOOT, FOOTER];
 }
 
 /// Key names, shared by the writers here and the page's readers.

@@ -1,11 +1,11 @@
 //! Building the worker and running it self-hosted: `workerd serve` on a config from `runtime`,
 //! data on a local folder, 127.0.0.1 only, nothing sent anywhere but a local upstream.
 
-use crate::runtime::{Runtime, Upstream, hello_config};
 use crate::setup::Tools;
 use crate::sh;
 use crate::stages::stage;
 use anyhow::{Context, Result, bail};
+use edge::runtime::{Runtime, Upstream, hello_config};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -332,7 +332,8 @@ pub fn start(
         .iter()
         .find(|(k, _)| *k == "UPSTREAM_URL")
         .map(|(_, v)| Upstream::from_url(v))
-        .transpose()?;
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let data = o.state.join("data");
     std::fs::create_dir_all(&data)?;
     let config = Runtime {
@@ -343,7 +344,8 @@ pub fn start(
         upstream,
         settings: edge::config::SETTINGS.iter().map(|s| s.name).collect(),
     }
-    .config(o.state)?;
+    .config(o.state)
+    .map_err(anyhow::Error::msg)?;
     let file = o.state.join("workerd.capnp");
     std::fs::write(&file, config)?;
     let mut c = Command::new(workerd_bin(tools));
@@ -378,15 +380,16 @@ pub fn start_hello(tools: &Tools, dir: &Path) -> Result<Worker> {
     let file = dir.join("workerd.capnp");
     std::fs::write(
         &file,
-        hello_config(&format!("127.0.0.1:{port}"), "index.js")?,
+        hello_config(&format!("127.0.0.1:{port}"), "index.js").map_err(anyhow::Error::msg)?,
     )?;
     let mut c = Command::new(workerd_bin(tools));
     c.arg("serve").arg(&file);
     spawn(c, port, "", &dir.join("workerd.log"))
 }
 
-/// Spawns a prepared workerd, logging to `log`, and waits until it answers `/status` on `port`.
-fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Worker> {
+/// Spawns a prepared workerd (or `zsp serve`, which becomes workerd), logging to `log`, and
+/// waits until it answers `/status` on `port`.
+pub fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Worker> {
     let file = std::fs::File::create(log)?;
     c.stdin(Stdio::null())
         .stdout(file.try_clone()?)

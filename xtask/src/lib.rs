@@ -2,7 +2,7 @@
 //! stack (`e2e/tests/`): setup, the app build, the local worker.
 
 pub mod edge;
-pub mod runtime;
+pub mod pack;
 pub mod setup;
 pub mod sh;
 pub mod site;

@@ -4,13 +4,15 @@
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
 //! - `build`: the app, the worker and qr-gen for a deployment (self-hosted workerd, or `wrangler
 //!   deploy` from `edge/`, whose config it checks with a dry run).
+//! - `pack`: the operator's release archive (`target/dist/zhangshangping-<version>-linux-<arch>.tar.gz`).
 //! - `site`: the page alone into `target/site`, with its weight against the budget.
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
-//! - `bench [wire|qr-gen|edge|app|all]`: print the benchmark figures, each beside its target
+//! - `bench [wire|qr-gen|edge|app|pack|all]`: print the benchmark figures, each beside its target
 //!   and a peer.
 //! - `setup`: only install what is missing.
 
 mod bench;
+mod bench_pack;
 mod tally;
 
 use xtask::setup::WASM_TARGET;
@@ -21,7 +23,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | site | vectors | bench [wire|qr-gen|edge|app|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | pack | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -42,9 +44,10 @@ fn run() -> Result<()> {
         ["export", file] => export(file),
         ["test"] => test(),
         ["build"] => build(),
+        ["pack"] => pack(),
         ["site"] => xtask::site::build(&setup::all()?, &setup::root()),
         ["vectors"] => vectors(),
-        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app"]),
+        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app", "pack"]),
         ["bench", what] => bench(&[what]),
         ["setup"] => setup::all().map(|_| ()),
         ["help" | "-h" | "--help"] => {
@@ -136,6 +139,19 @@ fn build() -> Result<()> {
     println!("worker: {}", root.join("edge/build").display());
     println!("qr-gen: {}", root.join("target/release/qr-gen").display());
     println!("Cloudflare: cd edge && npx wrangler deploy   (README, \"For operators\")");
+    Ok(())
+}
+
+/// The operator's archive: release builds of zsp and qr-gen, the worker, the page, workerd.
+fn pack() -> Result<()> {
+    let tools = setup::all()?;
+    let root = setup::root();
+    xtask::site::build(&tools, &root)?;
+    edge::build_worker(&root, &tools)?;
+    let archive = xtask::pack::pack(&root, &tools, xtask::pack::Profile::Release)?;
+    let mb = std::fs::metadata(&archive)?.len() as f64 / 1e6;
+    println!("pack: {} ({mb:.1} MB)", archive.display());
+    println!("install: OPERATORS.md (inside the archive, and in the repository)");
     Ok(())
 }
 
@@ -233,6 +249,10 @@ fn test_stages() -> Result<()> {
             stage("build: the page (wasm-bindgen, bundle, weight)", || {
                 xtask::site::build(&tools, &root)
             })?;
+            // The operator's archive, from the test build's programs: the pack tests unpack it.
+            stage("build: the pack (test build's zsp and qr-gen)", || {
+                xtask::pack::pack(&root, &tools, xtask::pack::Profile::Dev).map(drop)
+            })?;
             edge::local_keys(&root)?;
             stage("run: native tests", || {
                 tally.cargo_test(
@@ -284,6 +304,7 @@ fn bench(which: &[&str]) -> Result<()> {
             "qr-gen" => bench::qr_gen(&root)?,
             "edge" => bench::edge(&root)?,
             "app" => bench::app(&root)?,
+            "pack" => bench_pack::run(&root)?,
             other => bail!("no benchmark {other:?}; {USAGE}"),
         }
     }

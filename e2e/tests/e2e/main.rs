@@ -1,4 +1,5 @@
 //! One test binary for the whole stack (see `e2e/src/lib.rs`).
 
 mod contract;
+mod pack;
 mod workerd;

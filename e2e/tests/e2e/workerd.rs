@@ -108,7 +108,7 @@ fn segment(e: &Entry) -> String {
     QrPayload::seal(e.code, Day::from_unix(now()).unwrap(), &qr_key())
 }
 
-fn http(
+pub(crate) fn http(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
@@ -166,7 +166,7 @@ fn chunked_post(w: &Worker, path: &str, body: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, String) {
+pub(crate) fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, String) {
     let auth = format!("Bearer {}", w.admin_token);
     let (s, _, b) = http(
         method,
@@ -213,7 +213,7 @@ fn input(level: Level, tags: &[u16]) -> RatingInput {
     }
 }
 
-fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Submission {
+pub(crate) fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Submission {
     Submission {
         code: seg.into(),
         challenge: ch.into(),
@@ -225,7 +225,7 @@ fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Submission {
     }
 }
 
-fn rand16() -> [u8; 16] {
+pub(crate) fn rand16() -> [u8; 16] {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).unwrap();
     b
@@ -259,7 +259,7 @@ fn status(w: &Worker) -> serde_json::Value {
     serde_json::from_slice(&b).unwrap()
 }
 
-fn export(w: &Worker) -> String {
+pub(crate) fn export(w: &Worker) -> String {
     let auth = format!("Bearer {}", w.admin_token);
     let (s, h, b) = http(
         "GET",

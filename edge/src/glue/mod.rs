@@ -48,6 +48,7 @@ thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
     static TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
     static LOOKUPS: RefCell<Option<TtlCache<CodeId, submit::Lookup>>> = const { RefCell::new(None) };
+    static COUNTERS: RefCell<crate::metrics::Counters> = RefCell::new(Default::default());
 }
 
 /// Settings, parsed once per isolate and shared (every request and batch reads them).
@@ -209,7 +210,11 @@ async fn template(env: &Env, cfg: &Config) -> std::result::Result<Rc<Template>, 
     if r.status_code() != 200 {
         return Err(internal("index.html", r.status_code()));
     }
-    let html = r.text().await?;
+    let html = page::with_footer(
+        &r.text().await?,
+        cfg.site_icp.as_deref(),
+        cfg.site_office.as_deref(),
+    );
     let t = Rc::new(Template {
         csp: page::csp(&html, &cfg.frame_ancestors),
         preload: page::preload_header(&html),
@@ -581,6 +586,20 @@ async fn status(req: &Request, env: &Env, cfg: &Config) -> Answer {
     Ok(json(store::status_json(&s, cfg, now()), 200)?)
 }
 
+/// `/metrics`, for the operator's monitoring (Prometheus text), behind the admin token.
+async fn metrics(req: &Request, env: &Env, cfg: &Config) -> Answer {
+    authorized(req, cfg)?;
+    let s: Option<store::Status> = Db::open(env)?.rows(store::status()).await?.pop();
+    let s = s.ok_or_else(|| internal("metrics", "no row"))?;
+    let text =
+        COUNTERS.with(|c| crate::metrics::prometheus(&c.borrow(), &s, cfg.forwarding(), now()));
+    let r = Response::ok(text)?;
+    r.headers()
+        .set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
+    r.headers().set("Cache-Control", "no-store")?;
+    Ok(r)
+}
+
 // ---- routing ----
 
 async fn route(req: Request, env: &Env) -> Answer {
@@ -595,6 +614,7 @@ async fn route(req: Request, env: &Env) -> Answer {
         (Method::Post, "/rate") => rate_form(req, env, &cfg).await,
         (_, "/api/rate" | "/rate") => Err(error::METHOD),
         (Method::Get, "/status") => status(&req, env, &cfg).await,
+        (Method::Get, "/metrics") => metrics(&req, env, &cfg).await,
         (_, p) if p.starts_with("/admin/") => admin(req, env, &cfg, p).await,
         (Method::Get | Method::Head, p) => {
             // Every other one-segment path is a printed code (or a forged, truncated one: the
@@ -616,10 +636,27 @@ async fn route(req: Request, env: &Env) -> Answer {
     }
 }
 
+/// Every request: routed, answered, counted, and logged in one line without personal data.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match route(req, &env).await {
-        Ok(r) => Ok(r),
-        Err(e) => json(e.to_json(), e.status),
-    }
+    let started = Date::now().as_millis();
+    let method = req.method();
+    let name = crate::metrics::route_of(&req.path());
+    let (r, code) = match route(req, &env).await {
+        Ok(r) => (r, None),
+        Err(e) => (json(e.to_json(), e.status)?, Some(e.code)),
+    };
+    let status = r.status_code();
+    COUNTERS.with(|c| c.borrow_mut().count(name, method == Method::Post, status));
+    console_log!(
+        "{}",
+        crate::metrics::log_line(
+            method.as_ref(),
+            name,
+            status,
+            code,
+            Date::now().as_millis().saturating_sub(started)
+        )
+    );
+    Ok(r)
 }

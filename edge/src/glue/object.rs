@@ -33,6 +33,9 @@ pub struct Store {
     /// When this instance last set the alarm (unix seconds), if it did.
     alarm_at: Cell<Option<i64>>,
     last_prune: Cell<i64>,
+    /// Set until the first request: it then makes sure the alarm is set (after a restore, whose
+    /// data comes without workerd's alarm table, or any start whose alarm was lost).
+    unwoken: Cell<bool>,
 }
 
 impl DurableObject for Store {
@@ -47,6 +50,7 @@ impl DurableObject for Store {
             schema_error,
             alarm_at: Cell::new(None),
             last_prune: Cell::new(0),
+            unwoken: Cell::new(true),
         }
     }
 
@@ -61,7 +65,8 @@ impl DurableObject for Store {
         };
         match run(&self.state.storage(), batch.stmts) {
             Ok(json) => {
-                if batch.wake {
+                let first = self.unwoken.replace(false);
+                if batch.wake || first {
                     self.wake().await;
                 }
                 Response::ok(json)
@@ -229,5 +234,7 @@ fn migrate(storage: &Storage) -> std::result::Result<(), String> {
         })?;
         console_log!("storage schema: applied {}", m.name);
     }
+    sql.exec(schema::OPENED, vec![schema::RELEASE.into(), now().into()])
+        .map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! The self-hosted runtime's config: the Cap'n Proto text `workerd serve` reads. One generator
-//! for the demo, the tests, the benchmarks and what an operator runs: the worker's modules, the
+//! for the demo, the tests, the benchmarks and `zsp serve` (what an operator runs): the worker's modules, the
 //! site from a disk folder, the storage object's SQLite on a writable disk folder, the upstream
 //! as an `external` server (the worker reaches no other address), every setting from the
 //! environment (secrets never enter the file), and one socket.
 
-use anyhow::{Result, bail};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+type Result<T> = std::result::Result<T, String>;
 
 /// The storage object's `uniqueKey`: its data lives in `<data>/<UNIQUE_KEY>/`. Changing it
 /// orphans every stored rating, so it is fixed forever.
@@ -27,15 +27,19 @@ impl Upstream {
     pub fn from_url(url: &str) -> Result<Upstream> {
         let (scheme, rest) = url
             .split_once("://")
-            .ok_or_else(|| anyhow::anyhow!("UPSTREAM_URL {url:?}: no scheme"))?;
+            .ok_or_else(|| format!("UPSTREAM_URL {url:?}: no scheme"))?;
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         if authority.is_empty() || authority.contains('@') {
-            bail!("UPSTREAM_URL {url:?}: no host");
+            return Err(format!("UPSTREAM_URL {url:?}: no host"));
         }
         let (tls, port) = match scheme {
             "https" => (true, 443),
             "http" => (false, 80),
-            _ => bail!("UPSTREAM_URL {url:?}: must be https:// (or http:// on 127.0.0.1)"),
+            _ => {
+                return Err(format!(
+                    "UPSTREAM_URL {url:?}: must be https:// (or http:// on 127.0.0.1)"
+                ));
+            }
         };
         let host = authority
             .rsplit_once(':')
@@ -71,7 +75,9 @@ pub struct Runtime {
 /// A Cap'n Proto text literal; paths and addresses are the operator's, so quotes are refused.
 fn text(s: &str) -> Result<String> {
     if s.contains(['"', '\\', '\n']) {
-        bail!("{s:?} cannot be written into the runtime config (quote, backslash or newline)");
+        return Err(format!(
+            "{s:?} cannot be written into the runtime config (quote, backslash or newline)"
+        ));
     }
     Ok(format!("\"{s}\""))
 }
@@ -134,48 +140,36 @@ impl Runtime {
         for s in &self.settings {
             bindings.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
         }
-        let mut out = String::new();
-        writeln!(
-            out,
-            "# 掌上评 on workerd: written by `cargo xtask`; `workerd serve <this file> --experimental`."
-        )?;
-        writeln!(out, "using Workerd = import \"/workerd/workerd.capnp\";")?;
-        writeln!(out)?;
-        writeln!(out, "const config :Workerd.Config = (")?;
-        writeln!(
-            out,
-            "  services = [\n    {}\n  ],",
-            services.join(",\n    ")
-        )?;
-        writeln!(
-            out,
-            "  sockets = [(name = \"http\", address = {}, http = (), service = \"zhangshangping\")],",
-            text(&self.listen)?
-        )?;
-        writeln!(out, ");")?;
-        writeln!(out)?;
-        writeln!(out, "const worker :Workerd.Worker = (")?;
-        writeln!(
-            out,
-            "  modules = [\n    (name = \"index.js\", esModule = embed {}),\n    (name = \"index_bg.wasm\", wasm = embed {}),\n  ],",
+        let modules = format!(
+            "    (name = \"index.js\", esModule = embed {}),\n    (name = \"index_bg.wasm\", wasm = embed {}),",
             path_text(&relative(dir, &self.worker.join("index.js")))?,
             path_text(&relative(dir, &self.worker.join("index_bg.wasm")))?
-        )?;
-        writeln!(out, "  compatibilityDate = {},", text(COMPATIBILITY_DATE)?)?;
-        writeln!(
-            out,
-            "  bindings = [\n    {}\n  ],",
-            bindings.join(",\n    ")
-        )?;
-        writeln!(
-            out,
-            "  durableObjectNamespaces = [(className = \"Store\", uniqueKey = {}, enableSql = true)],",
-            text(UNIQUE_KEY)?
-        )?;
-        writeln!(out, "  durableObjectStorage = (localDisk = \"data\"),")?;
-        writeln!(out, "  globalOutbound = \"nowhere\",")?;
-        writeln!(out, ");")?;
-        Ok(out)
+        );
+        let lines = [
+            "# 掌上评 on workerd: written by `cargo xtask` or `zsp serve`; `workerd serve <this file> --experimental`.".to_owned(),
+            "using Workerd = import \"/workerd/workerd.capnp\";".to_owned(),
+            String::new(),
+            "const config :Workerd.Config = (".to_owned(),
+            format!("  services = [\n    {}\n  ],", services.join(",\n    ")),
+            format!(
+                "  sockets = [(name = \"http\", address = {}, http = (), service = \"zhangshangping\")],",
+                text(&self.listen)?
+            ),
+            ");".to_owned(),
+            String::new(),
+            "const worker :Workerd.Worker = (".to_owned(),
+            format!("  modules = [\n{modules}\n  ],"),
+            format!("  compatibilityDate = {},", text(COMPATIBILITY_DATE)?),
+            format!("  bindings = [\n    {}\n  ],", bindings.join(",\n    ")),
+            format!(
+                "  durableObjectNamespaces = [(className = \"Store\", uniqueKey = {}, enableSql = true)],",
+                text(UNIQUE_KEY)?
+            ),
+            "  durableObjectStorage = (localDisk = \"data\"),".to_owned(),
+            "  globalOutbound = \"nowhere\",".to_owned(),
+            ");".to_owned(),
+        ];
+        Ok(lines.join("\n") + "\n")
     }
 }
 

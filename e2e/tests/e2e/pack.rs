@@ -1,0 +1,643 @@
+//! The operator's archive as an operator uses it: unpacked into a fresh folder, `zsp keys`,
+//! `zsp check`, `zsp serve`; the directory loaded and ratings posted over HTTP; `zsp backup`
+//! while submissions run; the backup restored into another folder and served on another port;
+//! the two exports compared. Then every bad configuration, and an upgrade from the previous
+//! schema (and an older release refusing newer data).
+
+use super::workerd::{admin, export, http, rand16, sub};
+use rusqlite::Connection;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wire::challenge::{Challenge, DEFAULT_DIFFICULTY};
+use wire::directory::{Directory, Entry};
+use wire::key::{Key, KeyPurpose, Keyring};
+use wire::qr::QrPayload;
+use wire::rating::{Id128, Level, RatingInput};
+use wire::time::Day;
+use xtask::edge::{self, Worker};
+use xtask::setup;
+
+/// The archive `cargo xtask test` built, unpacked into `target/pack-tests/<name>`; the release
+/// folder.
+fn unpack(name: &str) -> PathBuf {
+    let root = setup::root();
+    let archive = root
+        .join("target/dist")
+        .join(format!("{}.tar.gz", xtask::pack::name()));
+    assert!(
+        archive.exists(),
+        "{} is missing: run `cargo xtask test`",
+        archive.display()
+    );
+    let dir = root.join("target/pack-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar -xzf {}", archive.display());
+    dir.join(xtask::pack::name())
+}
+
+fn run(pack: &Path, args: &[&str]) -> Output {
+    Command::new(pack.join("zsp"))
+        .args(args)
+        .env_remove("ZSP_ENV")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn said(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A configured install in `pack`'s parent folder: its secrets (from `zsp keys` and
+/// `qr-gen keys new`), and an env file per data folder.
+#[derive(Clone)]
+struct Install {
+    pack: PathBuf,
+    keys: String,
+    qr: Key,
+    challenge: Key,
+    admin_token: String,
+}
+
+fn install(pack: &Path) -> Install {
+    let o = run(pack, &["keys"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let keys = String::from_utf8(o.stdout).unwrap();
+    let qr_file = pack.join("../qr.key");
+    let o = Command::new(pack.join("qr-gen"))
+        .args(["keys", "new", "--kid", "3301", "--out"])
+        .arg(&qr_file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", said(&o));
+    let qr_text = std::fs::read_to_string(&qr_file).unwrap().trim().to_owned();
+    let line = |k: &str| {
+        keys.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let ring = |p, t: &str| Keyring::parse(p, t).unwrap().current().clone();
+    Install {
+        pack: pack.to_path_buf(),
+        qr: ring(KeyPurpose::Qr, &qr_text),
+        challenge: ring(KeyPurpose::Challenge, &line("CHALLENGE_KEYS")),
+        admin_token: line("ADMIN_TOKEN"),
+        keys: format!("{keys}QR_KEYS={qr_text}\n"),
+    }
+}
+
+impl Install {
+    /// `zsp.env` for data folder `data` on `port`, with `extra` lines.
+    fn env(&self, name: &str, port: u16, extra: &str) -> PathBuf {
+        let f = self.pack.join(format!("../{name}.env"));
+        std::fs::write(
+            &f,
+            format!(
+                "# test install {name}\n{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA={name}-data\n{extra}",
+                self.keys
+            ),
+        )
+        .unwrap();
+        f
+    }
+
+    /// `zsp serve`, once it answers; and how long that took.
+    fn serve(&self, env: &Path, port: u16) -> (Worker, Duration) {
+        let mut c = Command::new(self.pack.join("zsp"));
+        c.arg("serve").arg("--env").arg(env).env_remove("ZSP_ENV");
+        let t = Instant::now();
+        let log = env.with_extension("log");
+        let w = edge::spawn(c, port, &self.admin_token, &log).unwrap();
+        (w, t.elapsed())
+    }
+
+    /// A submission for `e` with a challenge sealed by this install's key, issued 5 s ago.
+    fn submission(&self, e: &Entry, level: Level) -> Vec<u8> {
+        let now = now();
+        let seg = QrPayload::seal(e.code, Day::from_unix(now).unwrap(), &self.qr);
+        let c = Challenge {
+            kid: 0,
+            code: e.code,
+            issued_at: (now - 5) as u64,
+            nonce: rand16(),
+            difficulty: DEFAULT_DIFFICULTY,
+        };
+        sub(
+            &seg,
+            &c.seal(&self.challenge),
+            Id128(rand16()),
+            RatingInput::new(level, &[level.tags()[0].code]),
+        )
+        .to_json()
+        .into_bytes()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The sample roster through the archive's qr-gen, loaded through the admin API; its entries.
+fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
+    let out = i.pack.join("../sheets");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = Command::new(i.pack.join("qr-gen"))
+        .arg("sheets")
+        .arg(setup::root().join("qr-gen/samples/roster.csv"))
+        .args(["--host", &format!("{}/", w.base), "--key"])
+        .arg(i.pack.join("../qr.key"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", said(&o));
+    w.load(&out).unwrap();
+    Directory::from_json(&std::fs::read_to_string(out.join("directory.json")).unwrap())
+        .unwrap()
+        .entries
+}
+
+/// Posts one rating to the service at `base`; its id (every one is accepted).
+fn rate(i: &Install, base: &str, e: &Entry, level: Level) -> Option<String> {
+    let (s, _, b) = http(
+        "POST",
+        &format!("{base}/api/rate"),
+        &[("Content-Type", "application/json")],
+        Some(&i.submission(e, level)),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(s, 200, "{v}");
+    v["id"].as_str().map(str::to_owned)
+}
+
+fn rows(csv: &str) -> BTreeSet<String> {
+    csv.lines().skip(1).map(str::to_owned).collect()
+}
+
+#[test]
+#[ignore = "needs the pack `cargo xtask test` builds"]
+fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
+    let pack = unpack("main");
+    let i = install(&pack);
+    let version = said(&run(&pack, &["version"]));
+    assert!(
+        version.contains(&format!("zhangshangping {}", ::edge::schema::RELEASE)),
+        "{version}"
+    );
+    let port = edge::free_port().unwrap();
+    let env_a = i.env("a", port, "");
+    let o = run(&pack, &["check", "--env", env_a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("ok: "), "{}", said(&o));
+    let (w, first) = i.serve(&env_a, port);
+    println!(
+        "zsp serve → first answered request: {} ms",
+        first.as_millis()
+    );
+    let entries = load_sample(&i, &w);
+    for (n, e) in entries.iter().take(20).enumerate() {
+        let level = if n % 5 == 4 {
+            Level::Dissatisfied
+        } else {
+            Level::Satisfied
+        };
+        assert!(rate(&i, &w.base, e, level).is_some());
+    }
+    // The footer is off until configured; the page answers.
+    let (s, _, page) = http("GET", &format!("{}/", w.base), &[], None);
+    assert_eq!(s, 404, "{}", String::from_utf8_lossy(&page));
+
+    // Submissions from two clients while the backup is taken.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let clients: Vec<_> = (0..2)
+        .map(|c| {
+            let (stop, acked) = (stop.clone(), acked.clone());
+            let (entries, base, i) = (entries.clone(), w.base.clone(), i.clone());
+            std::thread::spawn(move || {
+                let mut n = c;
+                while !stop.load(Ordering::Relaxed) {
+                    let e = &entries[n % entries.len()];
+                    if let Some(id) = rate(&i, &base, e, Level::VerySatisfied) {
+                        acked.lock().unwrap().push((Instant::now(), id));
+                    }
+                    n += 2;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let backup = pack.join("../backup.sqlite");
+    let started = Instant::now();
+    let o = run(
+        &pack,
+        &[
+            "backup",
+            backup.to_str().unwrap(),
+            "--env",
+            env_a.to_str().unwrap(),
+        ],
+    );
+    let took = started.elapsed();
+    assert!(o.status.success(), "{}", said(&o));
+    println!("{}", said(&o).trim());
+    std::thread::sleep(Duration::from_millis(500));
+    // A restore into the serving folder is refused and changes nothing.
+    let o = run(
+        &pack,
+        &[
+            "restore",
+            backup.to_str().unwrap(),
+            "--env",
+            env_a.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(said(&o).contains("zsp serve is running"), "{}", said(&o));
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let before: Vec<&String> = acked
+        .iter()
+        .filter(|(t, _)| *t < started)
+        .map(|(_, id)| id)
+        .collect();
+    let during = acked
+        .iter()
+        .filter(|(t, _)| *t >= started && *t <= started + took)
+        .count();
+    assert!(
+        !before.is_empty() && acked.len() > before.len(),
+        "{} / {}",
+        before.len(),
+        acked.len()
+    );
+    println!(
+        "ratings acknowledged: {} before the backup, {during} while it ran, {} in all",
+        before.len(),
+        acked.len()
+    );
+    let all = export(&w);
+    drop(w);
+
+    // Another folder (another machine), another port: restored and served.
+    let port_b = edge::free_port().unwrap();
+    let env_b = i.env(
+        "b",
+        port_b,
+        "SITE_ICP=浙ICP备12345678号-1\nSITE_OFFICE=某市政务服务中心\n",
+    );
+    let o = run(
+        &pack,
+        &[
+            "restore",
+            backup.to_str().unwrap(),
+            "--env",
+            env_b.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    println!("{}", said(&o).trim());
+    let (wb, _) = i.serve(&env_b, port_b);
+    let restored = export(&wb);
+    let (a, b) = (rows(&all), rows(&restored));
+    assert!(b.is_subset(&a), "a restored row differs from the original");
+    for id in before {
+        assert!(
+            restored.contains(id.as_str()),
+            "{id} was acknowledged before the backup"
+        );
+    }
+    let count: usize = said(&o)
+        .split(": ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert_eq!(b.len(), count, "the export holds what the backup said");
+    // The restored service serves the same codes, with its own footer.
+    let seg = QrPayload::seal(entries[0].code, Day::from_unix(now()).unwrap(), &i.qr);
+    let (s, _, page) = http("GET", &format!("{}/{seg}", wb.base), &[], None);
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(s, 200);
+    assert!(page.contains(&entries[0].hall), "{page}");
+    assert!(page.contains("浙ICP备12345678号-1") && page.contains("某市政务服务中心"));
+    // And keeps taking ratings, which its metrics count.
+    assert!(rate(&i, &wb.base, &entries[1], Level::Satisfied).is_some());
+    let (s, metrics) = admin(&wb, "GET", "/metrics", "");
+    assert_eq!(s, 200, "{metrics}");
+    assert!(
+        metrics.contains("zsp_submissions_total{outcome=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("zsp_codes {}", entries.len())),
+        "{metrics}"
+    );
+    // The log: one line a request, no code, phone, comment or device.
+    let log = std::fs::read_to_string(env_b.with_extension("log")).unwrap();
+    assert!(
+        log.lines().any(|l| l.starts_with("POST rate 200 - ")),
+        "{log}"
+    );
+    assert!(!log.contains(&seg), "a printed code reached the log");
+}
+
+/// `zsp serve` that must refuse: it exits (within 30 s) with a message, and nothing listens.
+fn refused_to_serve(pack: &Path, env: &Path, port: u16) -> String {
+    let mut child = Command::new(pack.join("zsp"))
+        .arg("serve")
+        .arg("--env")
+        .arg(env)
+        .env_remove("ZSP_ENV")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!(
+                "zsp serve started on a bad configuration ({})",
+                env.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "something listens on {port}"
+    );
+    said(&o)
+}
+
+#[test]
+#[ignore = "needs the pack `cargo xtask test` builds"]
+fn every_bad_configuration_is_named_and_nothing_starts() {
+    let pack = unpack("bad");
+    let i = install(&pack);
+    let port = edge::free_port().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    let without = |name: &str| -> String {
+        i.keys
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{name}=")))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    // (the file's text, what the error must say)
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d1\n",
+                without("QR_KEYS")
+            ),
+            vec![
+                "(not set): QR_KEYS: not set".into(),
+                "qr-gen keys new".into(),
+            ],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d2\n",
+                without("CHALLENGE_KEYS")
+            ),
+            vec![
+                "CHALLENGE_KEYS: not set".into(),
+                "`zsp keys` makes it".into(),
+            ],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d3\nPOW_DIFFICULTY=hard\n",
+                i.keys
+            ),
+            vec!["line 9: POW_DIFFICULTY: must be a whole number from 0 to".into()],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d4\nUPSTREAM_ULR=https://hcp.zj.gov.cn/in\n",
+                i.keys
+            ),
+            vec![
+                "line 9: UPSTREAM_ULR is not a setting of 掌上评 (did you mean UPSTREAM_URL?)"
+                    .into(),
+            ],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d5\nUPSTREAM_URL=ftp://hcp.zj.gov.cn/in\n",
+                i.keys
+            ),
+            vec!["line 9: UPSTREAM_URL:".into()],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d6\nUPSTREAM_URL=https://hcp.zj.gov.cn/in\n",
+                without("UPSTREAM_KEYS")
+            ),
+            vec!["UPSTREAM_KEYS: required when UPSTREAM_URL is set".into()],
+        ),
+        (
+            format!("{}ZSP_LISTEN=localhost\nZSP_DATA=d7\n", i.keys),
+            vec!["ZSP_LISTEN: `localhost` is not address:port".into()],
+        ),
+        (
+            format!("{}ZSP_LISTEN=127.0.0.1:{taken_port}\nZSP_DATA=d8\n", i.keys),
+            vec![format!(
+                "ZSP_LISTEN: cannot listen on 127.0.0.1:{taken_port}"
+            )],
+        ),
+        (
+            // Not writable, even by root.
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=/proc/zsp-data\n",
+                i.keys
+            ),
+            vec!["ZSP_DATA: /proc/zsp-data: cannot create it".into()],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d9\nADMIN_TOKEN=short\n",
+                without("ADMIN_TOKEN")
+            ),
+            vec!["ADMIN_TOKEN: must be at least 16 characters".into()],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d10\nRETENTION_DAYS=30\nRETENTION_DAYS=7\n",
+                i.keys
+            ),
+            vec!["RETENTION_DAYS is set again (first on line 9)".into()],
+        ),
+        (
+            format!(
+                "{}ZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA=d11\nSITE_ICP=浙ICP备\n12345678号\n",
+                i.keys
+            ),
+            vec!["line 10: `12345678号` is not NAME=value".into()],
+        ),
+    ];
+    let env = pack.join("../bad.env");
+    for (n, (text, want)) in cases.iter().enumerate() {
+        std::fs::write(&env, text).unwrap();
+        let check = said(&run(&pack, &["check", "--env", env.to_str().unwrap()]));
+        let serve = refused_to_serve(&pack, &env, port);
+        for w in want {
+            assert!(
+                check.contains(w.as_str()),
+                "case {n}: check says\n{check}\nnot {w:?}"
+            );
+            assert!(
+                serve.contains(w.as_str()),
+                "case {n}: serve says\n{serve}\nnot {w:?}"
+            );
+        }
+        assert!(
+            check.contains(&env.display().to_string()),
+            "case {n}: {check}"
+        );
+        // Nothing was started half-configured: no storage was made.
+        let data = pack.join(format!("../d{}", n + 1));
+        assert!(!data.join("zhangshangping-store").exists(), "case {n}");
+    }
+    drop(taken);
+}
+
+fn schema_rows(db: &Path) -> Vec<(i64, i64)> {
+    let c = Connection::open(db).unwrap();
+    let mut s = c
+        .prepare("SELECT version, applied_at FROM zsp_schema ORDER BY version")
+        .unwrap();
+    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn sha(p: &Path) -> String {
+    format!("{:x}", Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+#[test]
+#[ignore = "needs the pack `cargo xtask test` builds"]
+fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
+    let pack = unpack("upgrade");
+    let i = install(&pack);
+    let port = edge::free_port().unwrap();
+    let env = i.env("u", port, "");
+    let (w, _) = i.serve(&env, port);
+    let entries = load_sample(&i, &w);
+    for e in entries.iter().take(8) {
+        assert!(rate(&i, &w.base, e, Level::Basic).is_some());
+    }
+    let before = export(&w);
+    drop(w);
+    let data = pack.join("../u-data");
+    let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
+    let latest = ::edge::zsp::data::latest();
+    assert_eq!(
+        latest, 2,
+        "this test turns data into what schema 1 left; see below"
+    );
+    // What the previous release (schema 1) left: the same data without what migration 2 adds
+    // (one table) and without its record. Migration 2 adds nothing else, so this is exactly it.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE releases; DELETE FROM zsp_schema WHERE version = 2;")
+        .unwrap();
+    assert_eq!(schema_rows(&db).len(), 1);
+    let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
+    assert!(
+        said(&o).contains("data at schema 1: this release migrates it to 2 on start, once"),
+        "{}",
+        said(&o)
+    );
+    let (w, _) = i.serve(&env, port);
+    assert_eq!(
+        export(&w),
+        before,
+        "the upgrade kept every rating as it was"
+    );
+    assert!(rate(&i, &w.base, &entries[9], Level::Satisfied).is_some());
+    drop(w);
+    let migrated = schema_rows(&db);
+    assert_eq!(migrated.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
+    // Started again: nothing runs twice.
+    let (w, _) = i.serve(&env, port);
+    drop(w);
+    assert_eq!(schema_rows(&db), migrated, "a migration ran twice");
+    let c = Connection::open(&db).unwrap();
+    let release: String = c
+        .query_row(::edge::schema::LAST_RELEASE, [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(release, ::edge::schema::RELEASE);
+
+    // A newer release's data (schema 3, opened by 9.0.0) under this one: refused, untouched.
+    c.execute(
+        ::edge::schema::RECORD,
+        rusqlite::params![3, "0003_future.sql", now()],
+    )
+    .unwrap();
+    c.execute(
+        ::edge::schema::OPENED,
+        rusqlite::params!["9.0.0", now() + 1],
+    )
+    .unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    drop(c);
+    // The databases' bytes, and what is in their write-ahead logs (a reader may create an empty
+    // one, and its index; a write would fill it).
+    let files = |db: &Path| -> Vec<(String, String)> {
+        let mut f: Vec<_> = std::fs::read_dir(db.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "sqlite" || x == "sqlite-wal")
+            })
+            .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
+            .map(|p| (p.display().to_string(), sha(&p)))
+            .collect();
+        f.sort();
+        f
+    };
+    let untouched = files(&db);
+    let said_serve = refused_to_serve(&pack, &env, port);
+    for w in [
+        "schema version 3, newer than this build's 2",
+        "last opened by zhangshangping 9.0.0",
+    ] {
+        assert!(said_serve.contains(w), "{said_serve}");
+    }
+    assert_eq!(files(&db), untouched, "refused data was changed");
+}

@@ -1,0 +1,149 @@
+//! `zsp`: the operator's command in a release archive. See OPERATORS.md and `edge::zsp`.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match run::run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zsp: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod run {
+    use edge::zsp::{self, Pack, RELEASE, data};
+    use std::os::unix::process::CommandExt;
+    use std::path::PathBuf;
+
+    const USAGE: &str =
+        "usage: zsp <serve | check | backup FILE | restore FILE | keys | version> [--env FILE]
+  serve          run the service in the foreground (systemd runs this)
+  check          check zsp.env, the data folder and the port, and say what is wrong and where
+  backup FILE    copy the data into FILE while the service runs
+  restore FILE   replace the data with a backup (the service must be stopped)
+  keys           print new secrets for zsp.env: zsp keys >> zsp.env
+  version        this release, its schema and its workerd
+  --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)";
+
+    pub fn run() -> Result<(), String> {
+        let mut args: Vec<String> = std::env::args().skip(1).collect();
+        let pack = Pack::here()?;
+        let env = match args.iter().position(|a| a == "--env") {
+            Some(i) if i + 1 < args.len() => {
+                let f = PathBuf::from(args.remove(i + 1));
+                args.remove(i);
+                f
+            }
+            Some(_) => return Err(format!("--env needs a file\n{USAGE}")),
+            None => pack.env_file(),
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            ["serve"] => serve(&pack, &env),
+            ["check"] => check(&pack, &env),
+            ["backup", file] => {
+                let dir = folder(&env)?;
+                let t = std::time::Instant::now();
+                let s = data::backup(&dir, &PathBuf::from(file), RELEASE)?;
+                println!(
+                    "backup {file}: {s}; took {:.1} s",
+                    t.elapsed().as_secs_f64()
+                );
+                Ok(())
+            }
+            ["restore", file] => {
+                let dir = folder(&env)?;
+                let t = std::time::Instant::now();
+                let (s, aside) = data::restore(&dir, &PathBuf::from(file))?;
+                println!(
+                    "restored {file} into {}: {s}; took {:.1} s",
+                    dir.display(),
+                    t.elapsed().as_secs_f64()
+                );
+                if let Some(a) = aside {
+                    println!("the data it replaced is in {}", a.display());
+                }
+                Ok(())
+            }
+            ["keys"] => {
+                let mut rng = |b: &mut [u8]| {
+                    getrandom::fill(b).expect("the system's randomness");
+                };
+                print!("{}", zsp::keys(&mut rng));
+                Ok(())
+            }
+            ["version"] => {
+                let workerd = std::process::Command::new(pack.workerd())
+                    .arg("--version")
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                    .unwrap_or_else(|e| format!("missing ({e})"));
+                println!(
+                    "zhangshangping {RELEASE} (schema {}, {workerd})",
+                    data::latest()
+                );
+                Ok(())
+            }
+            ["help" | "-h" | "--help"] => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            _ => Err(USAGE.to_owned()),
+        }
+    }
+
+    fn problems(p: Vec<String>) -> String {
+        format!(
+            "{} problem{} in the configuration:\n  {}",
+            p.len(),
+            if p.len() == 1 { "" } else { "s" },
+            p.join("\n  ")
+        )
+    }
+
+    fn plan(pack: &Pack, env: &std::path::Path) -> Result<zsp::Plan, String> {
+        zsp::check(pack, env, true).map_err(problems)
+    }
+
+    fn folder(env: &std::path::Path) -> Result<PathBuf, String> {
+        zsp::data_folder(env).map_err(problems)
+    }
+
+    fn check(pack: &Pack, env: &std::path::Path) -> Result<(), String> {
+        let plan = plan(pack, env)?;
+        for n in &plan.notes {
+            println!("note: {n}");
+        }
+        println!(
+            "ok: {} is ready to serve on http://{} with data in {}",
+            env.display(),
+            plan.listen,
+            plan.data.display()
+        );
+        Ok(())
+    }
+
+    fn serve(pack: &Pack, env: &std::path::Path) -> Result<(), String> {
+        let plan = plan(pack, env)?;
+        let lock = data::ServeLock::take(&plan.data)?;
+        lock.inherit()?;
+        let mut c = zsp::workerd_command(pack, &plan)?;
+        for n in &plan.notes {
+            eprintln!("zsp: {n}");
+        }
+        eprintln!(
+            "zsp: zhangshangping {RELEASE} serving http://{} (data {})",
+            plan.listen,
+            plan.data.display()
+        );
+        // workerd takes this process's place (and the lock with it): systemd's signals reach it.
+        let e = c.exec();
+        drop(lock);
+        Err(format!("starting {}: {e}", pack.workerd().display()))
+    }
+}

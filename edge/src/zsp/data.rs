@@ -1,0 +1,462 @@
+//! The data folder of a self-hosted edge: workerd keeps the storage object's SQLite database in
+//! `<data>/<UNIQUE_KEY>/<object id>.sqlite` (WAL mode, POSIX locks: workerd wraps SQLite's own
+//! unix VFS), beside its alarm table `metadata.sqlite`. zsp reads it with SQLite itself:
+//!
+//! - the schema version, so that `zsp serve` refuses data newer than its pack before workerd
+//!   starts;
+//! - `backup`: `VACUUM INTO`, one read transaction, so a consistent copy while the service
+//!   writes (WAL readers never block the writer);
+//! - `restore`: only with the service stopped (the lock `zsp serve` hands to workerd), and only
+//!   after the file has been checked; what it replaces is moved aside, never deleted.
+
+use crate::runtime::UNIQUE_KEY;
+use crate::schema;
+use rusqlite::{Connection, OpenFlags};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+type Result<T> = std::result::Result<T, String>;
+
+/// The table a backup carries (and a restore drops): what it is a copy of.
+const BACKUP_TABLE: &str = "zsp_backup";
+
+/// The storage object's database in `data`, if the service has made it yet.
+pub fn database(data: &Path) -> Result<Option<PathBuf>> {
+    let dir = data.join(UNIQUE_KEY);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut found = vec![];
+    for e in entries {
+        let p = e.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".sqlite") && name != "metadata.sqlite" {
+            found.push(p);
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(format!(
+            "{}: more than one storage database ({}); only one object is ever made",
+            dir.display(),
+            found.len()
+        )),
+    }
+}
+
+fn open(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let c = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // workerd may hold the write lock for a moment (a batch, a checkpoint).
+    c.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+fn read_only(path: &Path) -> Result<Connection> {
+    open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+}
+
+fn has_table(c: &Connection, name: &str) -> Result<bool> {
+    c.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(|e| e.to_string())
+}
+
+/// The schema version the data is at (0 before the first migration).
+fn version_of(c: &Connection) -> Result<i64> {
+    if !has_table(c, "zsp_schema")? {
+        return Ok(0);
+    }
+    c.query_row(schema::APPLIED, [], |r| r.get(0))
+        .map_err(|e| e.to_string())
+}
+
+/// The schema version of the data in `data` (`None`: no data yet).
+pub fn data_version(data: &Path) -> Result<Option<i64>> {
+    match database(data)? {
+        None => Ok(None),
+        Some(db) => version_of(&read_only(&db)?).map(Some),
+    }
+}
+
+/// The newest schema this build knows.
+pub fn latest() -> i64 {
+    schema::MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Refuses data newer than this build, naming both versions; says what a start will migrate.
+pub fn startable(data: &Path) -> Result<String> {
+    match data_version(data)? {
+        None => Ok(format!(
+            "no data yet in {}: the first request creates it (schema {})",
+            data.display(),
+            latest()
+        )),
+        Some(v) => {
+            schema::pending(v).map_err(|e| {
+                let by = database(data)
+                    .ok()
+                    .flatten()
+                    .and_then(|db| read_only(&db).ok())
+                    .and_then(|c| {
+                        c.query_row(schema::LAST_RELEASE, [], |r| r.get::<_, String>(0))
+                            .ok()
+                    })
+                    .map(|r| format!(" (last opened by zhangshangping {r})"))
+                    .unwrap_or_default();
+                format!("{}{by}: {e}", data.display())
+            })?;
+            Ok(if v < latest() {
+                format!(
+                    "data at schema {v}: this release migrates it to {} on start, once",
+                    latest()
+                )
+            } else {
+                format!("data at schema {v}, this release's")
+            })
+        }
+    }
+}
+
+/// The lock `zsp serve` holds (through workerd) for as long as the service runs.
+pub struct ServeLock {
+    file: File,
+}
+
+impl ServeLock {
+    /// Takes the data folder's lock, or says the service is running.
+    pub fn take(data: &Path) -> Result<ServeLock> {
+        let path = data.join("zsp.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor this function owns.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            return Err(format!(
+                "{} is in use: zsp serve is running on it (stop it first: systemctl stop zhangshangping)",
+                data.display()
+            ));
+        }
+        Ok(ServeLock { file })
+    }
+
+    /// Keeps the lock across `exec`: workerd inherits the descriptor and holds the lock until it
+    /// exits.
+    pub fn inherit(&self) -> Result<()> {
+        let fd = self.file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this value owns.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
+            return Err(format!(
+                "the data folder's lock: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a backup holds, as `zsp backup` and `zsp restore` report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub schema: i64,
+    pub ratings: i64,
+    pub unforwarded: i64,
+    pub codes: i64,
+    pub bytes: u64,
+    pub taken_at: i64,
+    pub release: String,
+    pub database: String,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ratings ({} not yet forwarded), {} codes, schema {}, {:.1} MB, taken at {} by zhangshangping {}",
+            self.ratings,
+            self.unforwarded,
+            self.codes,
+            self.schema,
+            self.bytes as f64 / 1e6,
+            wire::time::Day::from_unix(self.taken_at)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            self.release
+        )
+    }
+}
+
+fn count(c: &Connection, sql: &str) -> Result<i64> {
+    c.query_row(sql, [], |r| r.get(0))
+        .map_err(|e| e.to_string())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn fsync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// An online, consistent copy of the data into `out`, written beside it first and renamed into
+/// place once complete and checked.
+pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
+    let db = database(data)?.ok_or_else(|| {
+        format!(
+            "{}: no data yet (the service creates it on its first request)",
+            data.display()
+        )
+    })?;
+    let name = db
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let tmp = out.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    let tmp_text = tmp
+        .to_str()
+        .ok_or_else(|| format!("{}: not a UTF-8 path", tmp.display()))?;
+    read_only(&db)?
+        .execute("VACUUM INTO ?1", [tmp_text])
+        .map_err(|e| format!("copying {}: {e}", db.display()))?;
+    {
+        let c = open(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        c.execute_batch(&format!(
+            "CREATE TABLE {BACKUP_TABLE} (database TEXT NOT NULL, taken_at INTEGER NOT NULL, release TEXT NOT NULL)"
+        ))
+        .and_then(|_| {
+            c.execute(
+                &format!("INSERT INTO {BACKUP_TABLE} VALUES (?1, ?2, ?3)"),
+                rusqlite::params![name, now(), release],
+            )
+        })
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    }
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let summary = check_backup(&tmp)?;
+    std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
+    fsync_dir(out.parent().unwrap_or(Path::new(".")));
+    Ok(summary)
+}
+
+/// Opens a backup and checks it whole: SQLite's integrity check, the table that makes it ours,
+/// a schema this build can serve.
+pub fn check_backup(file: &Path) -> Result<Summary> {
+    let bytes = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    let c = read_only(file)?;
+    let bad = |why: String| format!("{} is not a usable backup: {why}", file.display());
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| bad(e.to_string()))?;
+    if ok != "ok" {
+        return Err(bad(format!("SQLite's integrity check says {ok}")));
+    }
+    if !has_table(&c, BACKUP_TABLE).map_err(bad)? {
+        return Err(bad("it was not made by zsp backup".into()));
+    }
+    let (database, taken_at, release) = c
+        .query_row(
+            &format!("SELECT database, taken_at, release FROM {BACKUP_TABLE}"),
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+    let valid_name = database.ends_with(".sqlite")
+        && database != "metadata.sqlite"
+        && !database.contains(['/', '\\'])
+        && !database.starts_with('.');
+    if !valid_name {
+        return Err(bad(format!("it names no storage database ({database:?})")));
+    }
+    let v = version_of(&c).map_err(bad)?;
+    schema::pending(v).map_err(bad)?;
+    Ok(Summary {
+        schema: v,
+        ratings: count(&c, "SELECT count(*) FROM ratings").map_err(bad)?,
+        unforwarded: count(&c, "SELECT count(*) FROM ratings WHERE forwarded_rev < rev")
+            .map_err(bad)?,
+        codes: count(&c, "SELECT count(*) FROM entries").map_err(bad)?,
+        bytes,
+        taken_at,
+        release,
+        database,
+    })
+}
+
+/// Replaces the data in `data` with a backup: the service must be stopped (its lock is taken
+/// for the whole restore) and the file is checked first. The replaced files move to
+/// `<data>/before-restore-<unix time>/`.
+pub fn restore(data: &Path, file: &Path) -> Result<(Summary, Option<PathBuf>)> {
+    let summary = check_backup(file)?;
+    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let _lock = ServeLock::take(data)?;
+    let dir = data.join(UNIQUE_KEY);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let target = dir.join(&summary.database);
+    let tmp = dir.join(format!("{}.restoring", summary.database));
+    std::fs::copy(file, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    {
+        let c = open(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        c.execute_batch(&format!("DROP TABLE {BACKUP_TABLE}"))
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    }
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let mut aside = None;
+    let old: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.ends_with(".sqlite") || n.ends_with(".sqlite-wal") || n.ends_with(".sqlite-shm")
+        })
+        .filter(|p| !p.ends_with("metadata.sqlite"))
+        .collect();
+    if !old.is_empty() {
+        let to = data.join(format!("before-restore-{}", now()));
+        std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+        for p in old {
+            let name = p.file_name().unwrap_or_default();
+            std::fs::rename(&p, to.join(name)).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        aside = Some(to);
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    fsync_dir(&dir);
+    Ok((summary, aside))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("zsp-data-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join(UNIQUE_KEY)).unwrap();
+        d
+    }
+
+    /// A data folder as the worker leaves it: every migration applied, a few rows.
+    fn served(name: &str, version: i64) -> PathBuf {
+        let d = folder(name);
+        let c = Connection::open(d.join(UNIQUE_KEY).join("abc123.sqlite")).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL").unwrap();
+        c.execute_batch(schema::VERSIONS_TABLE).unwrap();
+        for m in schema::MIGRATIONS.iter().filter(|m| m.version <= version) {
+            for s in schema::statements(m.sql) {
+                c.execute_batch(&s).unwrap();
+            }
+            c.execute(schema::RECORD, rusqlite::params![m.version, m.name, 1])
+                .unwrap();
+        }
+        c.execute("INSERT INTO entries VALUES ('c1', '{}')", [])
+            .unwrap();
+        d
+    }
+
+    #[test]
+    fn a_backup_restores_into_another_folder_and_moves_the_old_data_aside() {
+        let a = served("a", latest());
+        let out = a.join("b.sqlite");
+        let s = backup(&a, &out, "9.9.9").unwrap();
+        assert_eq!((s.codes, s.ratings, s.schema), (1, 0, latest()));
+        assert_eq!(s.database, "abc123.sqlite");
+        assert!(!out.with_extension("partial").exists());
+        let b = served("b", latest());
+        let (r, aside) = restore(&b, &out).unwrap();
+        assert_eq!(r, s);
+        assert!(aside.unwrap().join("abc123.sqlite").exists());
+        let db = database(&b).unwrap().unwrap();
+        assert!(!has_table(&read_only(&db).unwrap(), BACKUP_TABLE).unwrap());
+        assert_eq!(data_version(&b).unwrap(), Some(latest()));
+    }
+
+    #[test]
+    fn restore_refuses_while_serving_and_bad_files_before_touching_anything() {
+        let a = served("c", latest());
+        let out = a.join("b.sqlite");
+        backup(&a, &out, "1").unwrap();
+        let lock = ServeLock::take(&a).unwrap();
+        let e = restore(&a, &out).unwrap_err();
+        assert!(e.contains("zsp serve is running"), "{e}");
+        drop(lock);
+        let junk = a.join("junk.sqlite");
+        std::fs::write(&junk, b"not a database at all").unwrap();
+        assert!(
+            restore(&a, &junk)
+                .unwrap_err()
+                .contains("not a usable backup")
+        );
+        let plain = a.join("plain.sqlite");
+        Connection::open(&plain)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        assert!(
+            restore(&a, &plain)
+                .unwrap_err()
+                .contains("not made by zsp backup")
+        );
+        assert!(
+            restore(&a, &a.join("missing.sqlite"))
+                .unwrap_err()
+                .contains("missing.sqlite")
+        );
+        // Nothing was moved aside.
+        assert!(std::fs::read_dir(&a).unwrap().all(|e| {
+            !e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("before-")
+        }));
+    }
+
+    #[test]
+    fn data_newer_than_this_build_is_refused_by_name() {
+        let a = served("d", latest());
+        let db = database(&a).unwrap().unwrap();
+        let c = Connection::open(&db).unwrap();
+        c.execute(
+            schema::RECORD,
+            rusqlite::params![latest() + 1, "9999_future.sql", 2],
+        )
+        .unwrap();
+        c.execute(schema::OPENED, rusqlite::params!["9.0.0", 5])
+            .unwrap();
+        drop(c);
+        let e = startable(&a).unwrap_err();
+        assert!(
+            e.contains(&format!("schema version {}", latest() + 1)),
+            "{e}"
+        );
+        assert!(e.contains("last opened by zhangshangping 9.0.0"), "{e}");
+        assert!(startable(&folder("e")).unwrap().contains("no data yet"));
+    }
+}

@@ -1,0 +1,267 @@
+//! `zsp`, the operator's one command around workerd in an unpacked release (`cargo xtask pack`):
+//! `serve`, `check`, `backup`, `restore`, `keys`, `version`. It reads `zsp.env` ([`envfile`]),
+//! checks every setting with the worker's own parser before anything starts, writes workerd's
+//! config ([`crate::runtime`]) and becomes workerd (`exec`), holding the data folder's lock
+//! ([`data::ServeLock`]) for as long as workerd runs.
+
+pub mod data;
+pub mod envfile;
+
+use crate::config::{Config, SETTINGS};
+use crate::runtime::{Runtime, Upstream};
+use envfile::EnvFile;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wire::key::{Key, KeyPurpose};
+
+pub use crate::schema::RELEASE;
+
+/// An unpacked release: `zsp` beside `bin/workerd`, `worker/` and `site/`.
+pub struct Pack {
+    pub root: PathBuf,
+}
+
+impl Pack {
+    /// The release `zsp` was started from (the folder of its executable).
+    pub fn here() -> Result<Pack, String> {
+        let exe = std::env::current_exe()
+            .and_then(|p| p.canonicalize())
+            .map_err(|e| format!("where zsp is: {e}"))?;
+        let root = exe.parent().unwrap_or(Path::new("/")).to_path_buf();
+        Ok(Pack { root })
+    }
+
+    pub fn workerd(&self) -> PathBuf {
+        self.root.join("bin/workerd")
+    }
+
+    /// The files `serve` needs, each one missing named.
+    fn problems(&self) -> Vec<String> {
+        [
+            self.workerd(),
+            self.root.join("worker/index.js"),
+            self.root.join("worker/index_bg.wasm"),
+            self.root.join("site/index.html"),
+        ]
+        .into_iter()
+        .filter(|p| !p.is_file())
+        .map(|p| {
+            format!(
+                "{} is missing: unpack the whole release archive again",
+                p.display()
+            )
+        })
+        .collect()
+    }
+
+    /// The default config file: `$ZSP_ENV`, else `zsp.env` beside `zsp`.
+    pub fn env_file(&self) -> PathBuf {
+        std::env::var_os("ZSP_ENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join("zsp.env"))
+    }
+}
+
+/// A checked configuration: what `serve` runs.
+pub struct Plan {
+    pub env: EnvFile,
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub upstream: Option<Upstream>,
+    pub config: Config,
+    /// What a start will do to the data (migrations), and warnings worth a line.
+    pub notes: Vec<String>,
+}
+
+/// Where a secret comes from, for the error that says it is missing or wrong.
+fn source_of(name: &str) -> &'static str {
+    match name {
+        "QR_KEYS" => " (the text of the key file `qr-gen keys new` wrote)",
+        "CHALLENGE_KEYS" | "UPSTREAM_KEYS" | "ADMIN_TOKEN" => " (`zsp keys` makes it)",
+        _ => "",
+    }
+}
+
+/// Every setting checked: the file, the worker's settings by its own parser, the listen address
+/// (and, with `probe`, that it is free), the data folder (writable), the data's schema. Every
+/// problem found is returned, each naming its setting and where it is.
+pub fn check(pack: &Pack, env_path: &Path, probe: bool) -> Result<Plan, Vec<String>> {
+    let mut problems = pack.problems();
+    let env = match EnvFile::read(env_path) {
+        Ok(e) => e,
+        Err(mut p) => {
+            problems.append(&mut p);
+            return Err(problems);
+        }
+    };
+    let config = Config::from_vars(|n| env.get(n).map(str::to_owned))
+        .map_err(|e| {
+            problems.push(format!(
+                "{}: {}: {}{}",
+                env.place(e.var),
+                e.var,
+                e.why,
+                source_of(e.var)
+            ))
+        })
+        .ok();
+    let listen_text = env.runner("ZSP_LISTEN");
+    let listen = match listen_text.parse::<SocketAddr>() {
+        Err(_) => {
+            problems.push(format!(
+                "{}: ZSP_LISTEN: `{listen_text}` is not address:port (for example 127.0.0.1:8787)",
+                env.place("ZSP_LISTEN")
+            ));
+            None
+        }
+        Ok(a) if probe => match TcpListener::bind(a) {
+            Ok(_) => Some(a),
+            Err(e) => {
+                problems.push(format!(
+                    "{}: ZSP_LISTEN: cannot listen on {a}: {e} (is another zsp or program using that port?)",
+                    env.place("ZSP_LISTEN")
+                ));
+                None
+            }
+        },
+        Ok(a) => Some(a),
+    };
+    let data = env.dir().join(env.runner("ZSP_DATA"));
+    let data_ok = writable(&data)
+        .map_err(|why| {
+            problems.push(format!(
+                "{}: ZSP_DATA: {}: {why}",
+                env.place("ZSP_DATA"),
+                data.display()
+            ))
+        })
+        .is_ok();
+    let mut notes = vec![];
+    if data_ok {
+        match data::startable(&data) {
+            Ok(n) => notes.push(n),
+            Err(e) => problems.push(e),
+        }
+    }
+    let upstream = env.get("UPSTREAM_URL").and_then(|u| {
+        Upstream::from_url(u)
+            .map_err(|e| problems.push(format!("{}: {e}", env.place("UPSTREAM_URL"))))
+            .ok()
+    });
+    if let Some(c) = &config {
+        if c.admin_token.is_none() {
+            notes.push(
+                "ADMIN_TOKEN is not set: the admin API (directory, export, metrics) is off".into(),
+            );
+        }
+        if c.upstream_url.is_none() {
+            notes.push("UPSTREAM_URL is not set: ratings stay here, nothing is forwarded".into());
+        }
+        if listen.is_some_and(|a| !a.ip().is_loopback()) {
+            notes.push(format!(
+                "ZSP_LISTEN {listen_text} is reachable from other machines; behind nginx, 127.0.0.1 is enough"
+            ));
+        }
+    }
+    match (config, listen, problems.is_empty()) {
+        (Some(config), Some(listen), true) => Ok(Plan {
+            data: data.canonicalize().unwrap_or(data),
+            env,
+            listen,
+            upstream,
+            config,
+            notes,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The data folder the file names, for `backup` and `restore` (which need nothing else of it:
+/// a restore must work when the data it replaces is what is broken).
+pub fn data_folder(env_path: &Path) -> Result<PathBuf, Vec<String>> {
+    let env = EnvFile::read(env_path)?;
+    Ok(env.dir().join(env.runner("ZSP_DATA")))
+}
+
+/// Creates the folder if need be and proves a file can be written in it.
+fn writable(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create it: {e}"))?;
+    let probe = dir.join(".zsp-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| format!("not writable: {e}"))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Writes workerd's config into the data folder and the command that serves it: the release's
+/// workerd with exactly the file's settings in its environment.
+pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
+    let text = Runtime {
+        listen: plan.listen.to_string(),
+        worker: pack.root.join("worker"),
+        site: pack.root.join("site"),
+        data: plan.data.clone(),
+        upstream: plan.upstream.clone(),
+        settings: SETTINGS.iter().map(|s| s.name).collect(),
+    }
+    .config(&plan.data)?;
+    let file = plan.data.join("workerd.capnp");
+    std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut c = Command::new(pack.workerd());
+    c.arg("serve").arg(&file).arg("--experimental");
+    for s in envfile::known() {
+        c.env_remove(s.name);
+    }
+    for s in SETTINGS {
+        if let Some(v) = plan.env.get(s.name) {
+            c.env(s.name, v);
+        }
+    }
+    Ok(c)
+}
+
+/// New secrets for `zsp.env`, as lines to append to it.
+pub fn keys(random: &mut dyn FnMut(&mut [u8])) -> String {
+    let mut key = |purpose| {
+        let mut b = [0u8; 32];
+        random(&mut b);
+        Key::new(purpose, 1, b).to_text()
+    };
+    let challenge = key(KeyPurpose::Challenge);
+    let upstream = key(KeyPurpose::Upstream);
+    let mut t = [0u8; 16];
+    random(&mut t);
+    format!(
+        "# made by `zsp keys`: the edge's own secrets (keep zsp.env mode 0600). UPSTREAM_KEYS signs\n\
+         # what is forwarded: the receiving platform verifies with the same key, handed over as agreed.\n\
+         CHALLENGE_KEYS={challenge}\nUPSTREAM_KEYS={upstream}\nADMIN_TOKEN={}\n",
+        wire::key::hex(&t)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_fresh_well_formed_and_a_valid_config() {
+        let mut n = 0u8;
+        let mut rng = |b: &mut [u8]| {
+            for x in b.iter_mut() {
+                n = n.wrapping_add(37);
+                *x = n;
+            }
+        };
+        let text = keys(&mut rng);
+        let mut all = text.clone();
+        all.push_str(&format!(
+            "QR_KEYS={}\n",
+            Key::new(KeyPurpose::Qr, 1, [7; 32]).to_text()
+        ));
+        let f = EnvFile::parse(Path::new("zsp.env"), &all).unwrap();
+        let c = Config::from_vars(|n| f.get(n).map(str::to_owned)).unwrap();
+        assert_eq!(c.admin_token.as_deref().map(str::len), Some(32));
+        assert!(c.upstream_keys.is_some());
+        assert_ne!(keys(&mut rng), text, "two runs, two sets of keys");
+    }
+}
