@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use wire::rating::{Id128, Level, RatingInput};
 use wire::submission::Submission;
 use xtask::edge::{self, Worker};
-use xtask::pack::{self, Profile};
+use xtask::pack::{self, Arch, Profile};
 use xtask::{setup, sh};
 
 const RATINGS: i64 = 100_000;
@@ -88,7 +88,7 @@ pub fn run(root: &Path) -> Result<()> {
     let tools = setup::all()?;
     xtask::site::build(&tools, root)?;
     edge::build_worker(root, &tools)?;
-    let archive = pack::pack(root, &tools, Profile::Release)?;
+    let archive = pack::pack(root, &tools, Profile::Release, Arch::host())?;
     let size = std::fs::metadata(&archive)?.len();
     let dir = root.join("target/bench-pack");
     let _ = std::fs::remove_dir_all(&dir);
@@ -100,7 +100,7 @@ pub fn run(root: &Path) -> Result<()> {
             .arg("-C")
             .arg(&dir),
     )?;
-    let p = dir.join(pack::name());
+    let p = dir.join(pack::name(Arch::host()));
     let unpacked = sh::output(Command::new("du").args(["-sb"]).arg(&p))
         .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .unwrap_or(0);
@@ -197,10 +197,15 @@ pub fn run(root: &Path) -> Result<()> {
     })?;
     let (wb, first_restored) = serve(&p, &env_b, port_b, &token)?;
     let (csv, export_time) = timed(|| {
-        Ok(ureq::get(&format!("{}/admin/export.csv", wb.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .call()?
-            .into_string()?)
+        let mut csv = String::new();
+        std::io::Read::read_to_string(
+            &mut ureq::get(&format!("{}/admin/export.csv", wb.base))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call()?
+                .into_reader(),
+            &mut csv,
+        )?;
+        Ok(csv)
     })?;
     let exported = csv.lines().count() - 1;
     drop(wb);
@@ -264,6 +269,21 @@ fn qr_key(p: &Path, out: &Path) -> Result<()> {
     )
 }
 
+/// Six base32 letters for `n.i` (SQL), to put inside a copied id: ids are 26 base32 letters
+/// (16 bytes), so characters 20 to 25 carry 30 bits freely.
+fn b32(shift: u32) -> String {
+    format!("substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', ((n.i >> {shift}) & 31) + 1, 1)")
+}
+
+/// `col` of the real rating with its 20th to 25th letters replaced by `n.i`.
+fn numbered(col: &str) -> String {
+    let digits: Vec<String> = (0..6).rev().map(|k| b32(5 * k)).collect();
+    format!(
+        "substr(r.{col}, 1, 19) || {} || substr(r.{col}, 26)",
+        digits.join(" || ")
+    )
+}
+
 /// 100,000 copies of the one real rating, each with its own id and device, as forwarding would
 /// find them (not yet forwarded: `UPSTREAM_URL` is unset).
 fn fill(db: &Path) -> Result<()> {
@@ -274,12 +294,13 @@ fn fill(db: &Path) -> Result<()> {
              INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
                level, tags, tag_version, matter, comment, phone, flagged, via, entry, forwarded_rev, \
                forwarded_at, attempts, next_attempt_at, last_error) \
-             SELECT printf('%s%06d', substr(r.id, 1, 26), n.i), r.code, \
-               printf('%s%06d', substr(r.device, 1, 26), n.i), r.day, r.assess_number, r.rev, \
-               printf('%s%06d', substr(r.last_submission, 1, 26), n.i), r.rated_at - n.i, r.level, \
+             SELECT {}, r.code, {}, r.day, r.assess_number, r.rev, {}, r.rated_at - n.i, r.level, \
                r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, r.entry, \
                r.forwarded_rev, r.forwarded_at, r.attempts, r.next_attempt_at, r.last_error \
-             FROM n, (SELECT * FROM ratings LIMIT 1) AS r"
+             FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
+            numbered("id"),
+            numbered("device"),
+            numbered("last_submission")
         ),
         [],
     )?;

@@ -4,7 +4,8 @@
 //! - `test`: set up, then run every test. `.ci/run` calls this and nothing else.
 //! - `build`: the app, the worker and qr-gen for a deployment (self-hosted workerd, or `wrangler
 //!   deploy` from `edge/`, whose config it checks with a dry run).
-//! - `pack`: the operator's release archive (`target/dist/zhangshangping-<version>-linux-<arch>.tar.gz`).
+//! - `pack [x86_64|arm64]`: the operator's release archive
+//!   (`target/dist/zhangshangping-<version>-linux-<arch>.tar.gz`), for this machine or the other.
 //! - `site`: the page alone into `target/site`, with its weight against the budget.
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
 //! - `bench [wire|qr-gen|edge|app|pack|all]`: print the benchmark figures, each beside its target
@@ -23,7 +24,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | pack | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -44,7 +45,11 @@ fn run() -> Result<()> {
         ["export", file] => export(file),
         ["test"] => test(),
         ["build"] => build(),
-        ["pack"] => pack(),
+        ["pack"] => pack(xtask::pack::Arch::host()),
+        ["pack", arch] => pack(
+            xtask::pack::Arch::parse(arch)
+                .ok_or_else(|| anyhow::anyhow!("no such machine {arch:?}: x86_64 or arm64"))?,
+        ),
         ["site"] => xtask::site::build(&setup::all()?, &setup::root()),
         ["vectors"] => vectors(),
         ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app", "pack"]),
@@ -142,13 +147,14 @@ fn build() -> Result<()> {
     Ok(())
 }
 
-/// The operator's archive: release builds of zsp and qr-gen, the worker, the page, workerd.
-fn pack() -> Result<()> {
+/// The operator's archive for `arch`: release builds of zsp and qr-gen, the worker, the page,
+/// workerd.
+fn pack(arch: xtask::pack::Arch) -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
     xtask::site::build(&tools, &root)?;
     edge::build_worker(&root, &tools)?;
-    let archive = xtask::pack::pack(&root, &tools, xtask::pack::Profile::Release)?;
+    let archive = xtask::pack::pack(&root, &tools, xtask::pack::Profile::Release, arch)?;
     let mb = std::fs::metadata(&archive)?.len() as f64 / 1e6;
     println!("pack: {} ({mb:.1} MB)", archive.display());
     println!("install: OPERATORS.md (inside the archive, and in the repository)");
@@ -251,7 +257,8 @@ fn test_stages() -> Result<()> {
             })?;
             // The operator's archive, from the test build's programs: the pack tests unpack it.
             stage("build: the pack (test build's zsp and qr-gen)", || {
-                xtask::pack::pack(&root, &tools, xtask::pack::Profile::Dev).map(drop)
+                let host = xtask::pack::Arch::host();
+                xtask::pack::pack(&root, &tools, xtask::pack::Profile::Dev, host).map(drop)
             })?;
             edge::local_keys(&root)?;
             stage("run: native tests", || {

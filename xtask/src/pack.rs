@@ -31,52 +31,171 @@ pub enum Profile {
     Dev,
 }
 
-pub fn arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        _ => "x86_64",
+/// The machine a pack is for: this one's, or the other Linux one 政务云 offers (arm64 on 信创
+/// hardware), cross-built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn host() -> Arch {
+        match std::env::consts::ARCH {
+            "aarch64" => Arch::Arm64,
+            _ => Arch::X86_64,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arch> {
+        match s {
+            "x86_64" | "amd64" => Some(Arch::X86_64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    fn rust_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// workerd's npm package for this machine (an optional dependency of `workerd`, pinned with
+    /// its integrity in package-lock.json).
+    fn workerd_package(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "@cloudflare/workerd-linux-64",
+            Arch::Arm64 => "@cloudflare/workerd-linux-arm64",
+        }
     }
 }
 
 /// The archive's name, without `.tar.gz`.
-pub fn name() -> String {
+pub fn name(arch: Arch) -> String {
     format!(
         "zhangshangping-{}-linux-{}",
         ::edge::schema::RELEASE,
-        arch()
+        arch.name()
     )
 }
 
-/// Builds the programs and assembles the pack from the worker in `edge/build` and the page in
-/// `target/site` (both built by the caller); returns the archive's path.
-pub fn pack(root: &Path, tools: &Tools, profile: Profile) -> Result<PathBuf> {
-    let dir = match profile {
-        Profile::Release => {
-            sh::run(sh::cargo(root).args([
-                "build",
-                "--release",
-                "-p",
-                "edge",
-                "--bin",
-                "zsp",
-                "-p",
-                "qr-gen",
-                "--bin",
-                "qr-gen",
-            ]))
-            .context("building zsp and qr-gen")?;
-            "release"
-        }
-        Profile::Dev => "debug",
+/// The release build of zsp and qr-gen for `arch`; the folder they are in. For another machine:
+/// rustup's target, Debian's cross compiler (the C of SQLite, and the linker).
+fn release_programs(root: &Path, arch: Arch) -> Result<PathBuf> {
+    let mut c = sh::cargo(root);
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "edge",
+        "--bin",
+        "zsp",
+        "-p",
+        "qr-gen",
+        "--bin",
+    ])
+    .arg("qr-gen");
+    if arch == Arch::host() {
+        sh::run(&mut c).context("building zsp and qr-gen")?;
+        return Ok(root.join("target/release"));
+    }
+    let triple = arch.rust_target();
+    crate::setup::rust_target(triple)?;
+    let (gcc, debs) = match arch {
+        Arch::Arm64 => (
+            "aarch64-linux-gnu",
+            ["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"],
+        ),
+        Arch::X86_64 => (
+            "x86_64-linux-gnu",
+            ["gcc-x86-64-linux-gnu", "libc6-dev-amd64-cross"],
+        ),
     };
+    crate::setup::apt(&debs)?;
+    let env_triple = triple.replace('-', "_");
+    c.args(["--target", triple])
+        .env(
+            format!("CARGO_TARGET_{}_LINKER", env_triple.to_uppercase()),
+            format!("{gcc}-gcc"),
+        )
+        .env(format!("CC_{env_triple}"), format!("{gcc}-gcc"))
+        .env(format!("AR_{env_triple}"), format!("{gcc}-ar"));
+    sh::run(&mut c).with_context(|| format!("building zsp and qr-gen for {}", arch.name()))?;
+    Ok(root.join("target").join(triple).join("release"))
+}
+
+/// workerd for `arch`: npm's, at package-lock.json's version; another machine's is installed
+/// beside (`target/npm-<arch>`) and checked against the lock's integrity.
+fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, String)> {
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("package-lock.json"))?)?;
+    let entry = &lock["packages"][format!("node_modules/{}", arch.workerd_package())];
+    let (version, integrity) = match (entry["version"].as_str(), entry["integrity"].as_str()) {
+        (Some(v), Some(i)) => (v.to_owned(), i.to_owned()),
+        _ => bail!("package-lock.json pins no {}", arch.workerd_package()),
+    };
+    if arch == Arch::host() {
+        return Ok((workerd_bin(tools), version));
+    }
+    let prefix = root.join(format!("target/npm-{}", arch.name()));
+    let installed = prefix.join("node_modules").join(arch.workerd_package());
+    let bin = installed.join("bin/workerd");
+    if !bin.exists() {
+        sh::run(
+            Command::new("npm")
+                .args([
+                    "install",
+                    "--no-save",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                ])
+                .args(["--os=linux", &format!("--cpu={}", arch.name())])
+                .arg("--prefix")
+                .arg(&prefix)
+                .arg(format!("{}@{version}", arch.workerd_package())),
+        )
+        .with_context(|| format!("installing {}", arch.workerd_package()))?;
+    }
+    let got: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        prefix.join("node_modules/.package-lock.json"),
+    )?)?;
+    let got = &got["packages"][format!("node_modules/{}", arch.workerd_package())]["integrity"];
+    if got.as_str() != Some(integrity.as_str()) {
+        bail!(
+            "{} installed with integrity {got}, not package-lock.json's {integrity}",
+            arch.workerd_package()
+        );
+    }
+    Ok((bin, version))
+}
+
+/// Builds the programs and assembles the pack from the worker in `edge/build` and the page in
+/// `target/site` (both built by the caller); returns the archive's path. `Dev` is for this
+/// machine only.
+pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<PathBuf> {
+    let bins = match profile {
+        Profile::Release => release_programs(root, arch)?,
+        Profile::Dev if arch == Arch::host() => root.join("target/debug"),
+        Profile::Dev => bail!("the tests' pack is for this machine only"),
+    };
+    let (workerd, workerd_version) = workerd_for(root, tools, arch)?;
     let dist = root.join("target/dist");
-    let out = dist.join(name());
+    let out = dist.join(name(arch));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(out.join("bin"))?;
-    let bins = root.join("target").join(dir);
     copy(&bins.join("zsp"), &out.join("zsp"))?;
     copy(&bins.join("qr-gen"), &out.join("qr-gen"))?;
-    copy(&workerd_bin(tools), &out.join("bin/workerd"))?;
+    copy(&workerd, &out.join("bin/workerd"))?;
     for f in ["index.js", "index_bg.wasm"] {
         copy(
             &root.join("edge/build").join(f),
@@ -91,20 +210,18 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile) -> Result<PathBuf> {
         copy(&files.join(f), &out.join(f))?;
     }
     copy(&root.join("OPERATORS.md"), &out.join("OPERATORS.md"))?;
-    let workerd = sh::output(Command::new(out.join("bin/workerd")).arg("--version"))
-        .context("the pack's workerd does not run")?;
     std::fs::write(
         out.join("VERSION"),
         format!(
-            "zhangshangping {}\nschema {}\n{}\nbuilt from {}\n",
+            "zhangshangping {} for linux-{}\nschema {}\nworkerd {workerd_version} (npm)\nbuilt from {}\n",
             ::edge::schema::RELEASE,
+            arch.name(),
             ::edge::zsp::data::latest(),
-            workerd.trim(),
             commit(root)
         ),
     )?;
     sums(&out)?;
-    let archive = dist.join(format!("{}.tar.gz", name()));
+    let archive = dist.join(format!("{}.tar.gz", name(arch)));
     // The tests' archive is unpacked once and thrown away: the fastest gzip will do.
     let gzip = match profile {
         Profile::Release => "gzip -9 -n",
@@ -119,7 +236,7 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile) -> Result<PathBuf> {
             .arg(&archive)
             .arg("-C")
             .arg(&dist)
-            .arg(name()),
+            .arg(name(arch)),
     )
     .context("writing the archive")?;
     Ok(archive)

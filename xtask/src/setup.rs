@@ -119,16 +119,19 @@ fn npm_ci() -> Result<PathBuf> {
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn wasm_target() -> Result<()> {
+    rust_target(WASM_TARGET)
+}
+
+/// A Rust target's standard library, through rustup, unless present.
+pub fn rust_target(target: &str) -> Result<()> {
     let sysroot = sh::output(Command::new("rustc").args(["--print", "sysroot"]))
         .context("rustc is not on PATH")?;
-    let lib = Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(WASM_TARGET);
+    let lib = Path::new(sysroot.trim()).join("lib/rustlib").join(target);
     if lib.is_dir() {
         return Ok(());
     }
-    sh::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
-        .with_context(|| format!("could not add the {WASM_TARGET} target with rustup"))
+    sh::run(Command::new("rustup").args(["target", "add", target]))
+        .with_context(|| format!("could not add the {target} target with rustup"))
 }
 
 /// The version of `name` recorded in Cargo.lock.

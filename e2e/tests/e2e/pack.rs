@@ -4,7 +4,7 @@
 //! the two exports compared. Then every bad configuration, and an upgrade from the previous
 //! schema (and an older release refusing newer data).
 
-use super::workerd::{admin, export, http, rand16, sub};
+use super::workerd::{admin, export, http, now, rand16, sub};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -26,9 +26,10 @@ use xtask::setup;
 /// folder.
 fn unpack(name: &str) -> PathBuf {
     let root = setup::root();
-    let archive = root
-        .join("target/dist")
-        .join(format!("{}.tar.gz", xtask::pack::name()));
+    let archive = root.join("target/dist").join(format!(
+        "{}.tar.gz",
+        xtask::pack::name(xtask::pack::Arch::host())
+    ));
     assert!(
         archive.exists(),
         "{} is missing: run `cargo xtask test`",
@@ -46,7 +47,7 @@ fn unpack(name: &str) -> PathBuf {
         .unwrap()
         .success();
     assert!(ok, "tar -xzf {}", archive.display());
-    dir.join(xtask::pack::name())
+    dir.join(xtask::pack::name(xtask::pack::Arch::host()))
 }
 
 fn run(pack: &Path, args: &[&str]) -> Output {
@@ -131,7 +132,7 @@ impl Install {
     }
 
     /// A submission for `e` with a challenge sealed by this install's key, issued 5 s ago.
-    fn submission(&self, e: &Entry, level: Level) -> Vec<u8> {
+    fn submission(&self, e: &Entry, rating: RatingInput) -> Vec<u8> {
         let now = now();
         let seg = QrPayload::seal(e.code, Day::from_unix(now).unwrap(), &self.qr);
         let c = Challenge {
@@ -141,22 +142,10 @@ impl Install {
             nonce: rand16(),
             difficulty: DEFAULT_DIFFICULTY,
         };
-        sub(
-            &seg,
-            &c.seal(&self.challenge),
-            Id128(rand16()),
-            RatingInput::new(level, &[level.tags()[0].code]),
-        )
-        .to_json()
-        .into_bytes()
+        sub(&seg, &c.seal(&self.challenge), Id128(rand16()), rating)
+            .to_json()
+            .into_bytes()
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// The sample roster through the archive's qr-gen, loaded through the admin API; its entries.
@@ -181,11 +170,15 @@ fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
 
 /// Posts one rating to the service at `base`; its id (every one is accepted).
 fn rate(i: &Install, base: &str, e: &Entry, level: Level) -> Option<String> {
+    rate_with(i, base, e, RatingInput::new(level, &[level.tags()[0].code]))
+}
+
+fn rate_with(i: &Install, base: &str, e: &Entry, rating: RatingInput) -> Option<String> {
     let (s, _, b) = http(
         "POST",
         &format!("{base}/api/rate"),
         &[("Content-Type", "application/json")],
-        Some(&i.submission(e, level)),
+        Some(&i.submission(e, rating)),
     );
     let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
     assert_eq!(s, 200, "{v}");
@@ -346,8 +339,15 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
     assert_eq!(s, 200);
     assert!(page.contains(&entries[0].hall), "{page}");
     assert!(page.contains("浙ICP备12345678号-1") && page.contains("某市政务服务中心"));
-    // And keeps taking ratings, which its metrics count.
-    assert!(rate(&i, &wb.base, &entries[1], Level::Satisfied).is_some());
+    // And keeps taking ratings, which its metrics count: a 差评 with a callback phone and a
+    // comment, neither of which reaches the log.
+    let bad = RatingInput {
+        comment: "取号后等了很久不应出现在日志".into(),
+        phone: Some("13800138000".into()),
+        consent: true,
+        ..RatingInput::new(Level::Dissatisfied, &[207])
+    };
+    assert!(rate_with(&i, &wb.base, &entries[1], bad).is_some());
     let (s, metrics) = admin(&wb, "GET", "/metrics", "");
     assert_eq!(s, 200, "{metrics}");
     assert!(
@@ -365,6 +365,10 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
         "{log}"
     );
     assert!(!log.contains(&seg), "a printed code reached the log");
+    assert!(
+        !log.contains("13800138000") && !log.contains("不应出现"),
+        "{log}"
+    );
 }
 
 /// `zsp serve` that must refuse: it exits (within 30 s) with a message, and nothing listens.
