@@ -133,7 +133,7 @@ fn release_programs(root: &Path, arch: Arch) -> Result<PathBuf> {
     Ok(root.join("target").join(triple).join("release"))
 }
 
-/// workerd for `arch`: npm's, at package-lock.json's version; another machine's is installed
+/// workerd for `arch`: npm's, at package-lock.json's version; another machine's is fetched
 /// beside (`target/npm-<arch>`) and checked against the lock's integrity.
 fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, String)> {
     let lock: serde_json::Value =
@@ -146,36 +146,39 @@ fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, Strin
     if arch == Arch::host() {
         return Ok((workerd_bin(tools), version));
     }
-    let prefix = root.join(format!("target/npm-{}", arch.name()));
-    let installed = prefix.join("node_modules").join(arch.workerd_package());
-    let bin = installed.join("bin/workerd");
-    if !bin.exists() {
-        sh::run(
-            Command::new("npm")
-                .args([
-                    "install",
-                    "--no-save",
-                    "--no-audit",
-                    "--no-fund",
-                    "--ignore-scripts",
-                ])
-                .args(["--os=linux", &format!("--cpu={}", arch.name())])
-                .arg("--prefix")
-                .arg(&prefix)
-                .arg(format!("{}@{version}", arch.workerd_package())),
+    // npm refuses to install a package for another cpu; `npm pack` fetches its tarball from the
+    // registry as it is, with the integrity npm computed of it.
+    let dir = root.join(format!("target/npm-{}", arch.name()));
+    let bin = dir.join("package/bin/workerd");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let said = sh::output(
+        Command::new("npm")
+            .args(["pack", "--json", "--pack-destination"])
+            .arg(&dir)
+            .arg(format!("{}@{version}", arch.workerd_package())),
+    )
+    .with_context(|| {
+        format!(
+            "fetching {}@{version} with npm pack",
+            arch.workerd_package()
         )
-        .with_context(|| format!("installing {}", arch.workerd_package()))?;
-    }
-    let got: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-        prefix.join("node_modules/.package-lock.json"),
-    )?)?;
-    let got = &got["packages"][format!("node_modules/{}", arch.workerd_package())]["integrity"];
+    })?;
+    let said: serde_json::Value = serde_json::from_str(&said)?;
+    let (file, got) = (&said[0]["filename"], &said[0]["integrity"]);
     if got.as_str() != Some(integrity.as_str()) {
         bail!(
-            "{} installed with integrity {got}, not package-lock.json's {integrity}",
+            "{} fetched with integrity {got}, not package-lock.json's {integrity}",
             arch.workerd_package()
         );
     }
+    sh::run(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(dir.join(file.as_str().unwrap_or_default()))
+            .arg("-C")
+            .arg(&dir),
+    )?;
     Ok((bin, version))
 }
 
