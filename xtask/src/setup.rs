@@ -15,8 +15,8 @@ use std::process::Command;
 
 /// Debian packages the tests and the demo use: a CJK font for the printed cards (with CJK
 /// Extension B), an independent QR decoder, PDF rendering and text extraction, the benchmark's
-/// peer encoder and HTTP load generator, and Chromium with its WebDriver (the same Debian
-/// version: the app's component tests run through it; nothing is downloaded).
+/// peer encoder and HTTP load generator, Chromium with its WebDriver (the same Debian
+/// version: the app's component tests run through it; nothing is downloaded), and nginx.
 pub const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     "zbar-tools",
@@ -25,6 +25,11 @@ pub const APT_PACKAGES: &[&str] = &[
     "wrk",
     "chromium",
     "chromium-driver",
+    // The operator's nginx example, run in front of the pack (TLS, HTTP/2) with a certificate
+    // made on the spot.
+    "nginx-light",
+    "openssl",
+    "curl",
 ];
 
 /// Python packages from PyPI, pinned: the benchmark's peer.

@@ -4,7 +4,7 @@
 //! the two exports compared. Then every bad configuration, and an upgrade from the previous
 //! schema (and an older release refusing newer data).
 
-use super::workerd::{admin, export, http, now, rand16, sub};
+use super::workerd::{admin, export, http, now, rand16, sub, wait_for};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -257,6 +257,10 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
     assert!(o.status.success(), "{}", said(&o));
     println!("{}", said(&o).trim());
     std::thread::sleep(Duration::from_millis(500));
+    // `zsp check` beside the running service passes (the port is the service's own).
+    let o = run(&pack, &["check", "--env", env_a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("zsp serve is running on"), "{}", said(&o));
     // A restore into the serving folder is refused and changes nothing.
     let o = run(
         &pack,
@@ -644,4 +648,141 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
         assert!(said_serve.contains(w), "{said_serve}");
     }
     assert_eq!(files(&db), untouched, "refused data was changed");
+}
+
+/// The operator's `nginx.conf.example`, as shipped but for its addresses and certificate, in
+/// front of `zsp serve`: TLS with a certificate made here, HTTP/2, http redirected, a city's
+/// directory uploaded through it, `/metrics` behind the token.
+#[test]
+#[ignore = "needs the pack and Debian's nginx that `cargo xtask test` installs"]
+fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
+    let pack = unpack("nginx");
+    let i = install(&pack);
+    let port = edge::free_port().unwrap();
+    let env = i.env("n", port, "");
+    let (w, _) = i.serve(&env, port);
+    let dir = pack.join("../nginx");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let (crt, key) = (dir.join("c.crt"), dir.join("c.key"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=pj.example.gov.cn"])
+        .args(["-addext", "subjectAltName=DNS:pj.example.gov.cn", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", said(&o));
+    let (http_port, https_port) = (edge::free_port().unwrap(), edge::free_port().unwrap());
+    let site = std::fs::read_to_string(pack.join("nginx.conf.example"))
+        .unwrap()
+        .replace("listen 80;", &format!("listen 127.0.0.1:{http_port};"))
+        .replace(
+            "listen 443 ssl http2;",
+            &format!("listen 127.0.0.1:{https_port} ssl http2;"),
+        )
+        .replace("listen [::]:80;", "")
+        .replace("listen [::]:443 ssl http2;", "")
+        .replace(
+            "/etc/nginx/tls/pj.example.gov.cn.crt",
+            crt.to_str().unwrap(),
+        )
+        .replace(
+            "/etc/nginx/tls/pj.example.gov.cn.key",
+            key.to_str().unwrap(),
+        )
+        .replace(
+            "server 127.0.0.1:8787;",
+            &format!("server 127.0.0.1:{port};"),
+        );
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/logs/error.log;\nevents {{}}\nhttp {{\n  access_log {d}/logs/access.log;\n  client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3; uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;\n{site}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let conf = dir.join("nginx.conf");
+    let o = Command::new("nginx")
+        .arg("-t")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "nginx -t: {}", said(&o));
+    let mut nginx = Command::new("nginx")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&dir)
+        .args(["-g", "daemon off;"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let curl = |path: &str, extra: &[&str]| -> (String, String) {
+        let o = Command::new("curl")
+            .args(["-sk", "--http2", "--resolve"])
+            .arg(format!("pj.example.gov.cn:{https_port}:127.0.0.1"))
+            .args(["-w", "\n%{http_version} %{http_code}"])
+            .args(extra)
+            .arg(format!("https://pj.example.gov.cn:{https_port}{path}"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (body, status) = out.rsplit_once('\n').unwrap_or((&out, ""));
+        (body.to_owned(), status.to_owned())
+    };
+    wait_for("nginx", 20, || curl("/status", &[]).1 == "2 200");
+    let auth = format!("Authorization: Bearer {}", i.admin_token);
+    let (_, s) = curl("/metrics", &[]);
+    assert_eq!(s, "2 401");
+    let (m, s) = curl("/metrics", &["-H", &auth]);
+    assert_eq!(s, "2 200");
+    assert!(m.contains("zsp_forward_backlog 0"), "{m}");
+    // A directory upload goes through (it is larger than nginx's default body limit).
+    let entries: Vec<Entry> = (0..5000)
+        .map(|n| Entry::example(&format!("W{n:04}"), Some(&format!("S{n:04}"))))
+        .collect();
+    let body = dir.join("directory.json");
+    std::fs::write(&body, Directory::new(entries.clone()).to_json()).unwrap();
+    assert!(std::fs::metadata(&body).unwrap().len() > 1 << 20);
+    let (r, s) = curl(
+        "/admin/directory",
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &auth,
+            "--data-binary",
+            &format!("@{}", body.display()),
+        ],
+    );
+    assert_eq!(s, "2 200", "{r}");
+    let seg = QrPayload::seal(entries[7].code, Day::from_unix(now()).unwrap(), &i.qr);
+    let (page, s) = curl(&format!("/{seg}"), &[]);
+    assert_eq!(s, "2 200");
+    assert!(page.contains(&entries[7].hall), "{page}");
+    let o = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "-H",
+        ])
+        .arg("Host: pj.example.gov.cn")
+        .arg(format!("http://127.0.0.1:{http_port}/x"))
+        .output()
+        .unwrap();
+    assert_eq!(said(&o), "301 https://pj.example.gov.cn/x");
+    let _ = Command::new("kill").arg(nginx.id().to_string()).status();
+    let _ = nginx.wait();
+    drop(w);
 }

@@ -804,7 +804,7 @@ fn receiver() -> Receiver {
 }
 
 /// Waits for the storage object's alarm to have done something (nothing nudges it).
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     let t = Instant::now();
     while !done() {
         assert!(

@@ -107,7 +107,7 @@ mod run {
     }
 
     fn plan(pack: &Pack, env: &std::path::Path) -> Result<zsp::Plan, String> {
-        zsp::check(pack, env, true).map_err(problems)
+        zsp::check(pack, env).map_err(problems)
     }
 
     fn folder(env: &std::path::Path) -> Result<PathBuf, String> {

@@ -69,7 +69,6 @@ pub struct Plan {
     pub listen: SocketAddr,
     pub data: PathBuf,
     pub upstream: Option<Upstream>,
-    pub config: Config,
     /// What a start will do to the data (migrations), and warnings worth a line.
     pub notes: Vec<String>,
 }
@@ -83,10 +82,10 @@ fn source_of(name: &str) -> &'static str {
     }
 }
 
-/// Every setting checked: the file, the worker's settings by its own parser, the listen address
-/// (and, with `probe`, that it is free), the data folder (writable), the data's schema. Every
-/// problem found is returned, each naming its setting and where it is.
-pub fn check(pack: &Pack, env_path: &Path, probe: bool) -> Result<Plan, Vec<String>> {
+/// Every setting checked: the file, the worker's settings by its own parser, the data folder
+/// (writable), the data's schema, the listen address (free, unless the service runs on this data
+/// and so holds it). Every problem found is returned, each naming its setting and where it is.
+pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
     let mut problems = pack.problems();
     let env = match EnvFile::read(env_path) {
         Ok(e) => e,
@@ -106,27 +105,6 @@ pub fn check(pack: &Pack, env_path: &Path, probe: bool) -> Result<Plan, Vec<Stri
             ))
         })
         .ok();
-    let listen_text = env.runner("ZSP_LISTEN");
-    let listen = match listen_text.parse::<SocketAddr>() {
-        Err(_) => {
-            problems.push(format!(
-                "{}: ZSP_LISTEN: `{listen_text}` is not address:port (for example 127.0.0.1:8787)",
-                env.place("ZSP_LISTEN")
-            ));
-            None
-        }
-        Ok(a) if probe => match TcpListener::bind(a) {
-            Ok(_) => Some(a),
-            Err(e) => {
-                problems.push(format!(
-                    "{}: ZSP_LISTEN: cannot listen on {a}: {e} (is another zsp or program using that port?)",
-                    env.place("ZSP_LISTEN")
-                ));
-                None
-            }
-        },
-        Ok(a) => Some(a),
-    };
     let data = env.dir().join(env.runner("ZSP_DATA"));
     let data_ok = writable(&data)
         .map_err(|why| {
@@ -138,18 +116,47 @@ pub fn check(pack: &Pack, env_path: &Path, probe: bool) -> Result<Plan, Vec<Stri
         })
         .is_ok();
     let mut notes = vec![];
+    // Serving already: its port is its own, its data in use.
+    let running = data_ok && data::ServeLock::take(&data).is_err();
+    if running {
+        notes.push(format!(
+            "zsp serve is running on {}: the port is its own",
+            data.display()
+        ));
+    }
     if data_ok {
         match data::startable(&data) {
             Ok(n) => notes.push(n),
             Err(e) => problems.push(e),
         }
     }
+    let listen_text = env.runner("ZSP_LISTEN");
+    let listen = match listen_text.parse::<SocketAddr>() {
+        Err(_) => {
+            problems.push(format!(
+                "{}: ZSP_LISTEN: `{listen_text}` is not address:port (for example 127.0.0.1:8787)",
+                env.place("ZSP_LISTEN")
+            ));
+            None
+        }
+        Ok(a) if !running => match TcpListener::bind(a) {
+            Ok(_) => Some(a),
+            Err(e) => {
+                problems.push(format!(
+                    "{}: ZSP_LISTEN: cannot listen on {a}: {e} (is another zsp or program using that port?)",
+                    env.place("ZSP_LISTEN")
+                ));
+                None
+            }
+        },
+        Ok(a) => Some(a),
+    };
     let upstream = env.get("UPSTREAM_URL").and_then(|u| {
         Upstream::from_url(u)
             .map_err(|e| problems.push(format!("{}: {e}", env.place("UPSTREAM_URL"))))
             .ok()
     });
-    if let Some(c) = &config {
+    if let Some(c) = config {
         if c.admin_token.is_none() {
             notes.push(
                 "ADMIN_TOKEN is not set: the admin API (directory, export, metrics) is off".into(),
@@ -164,13 +171,12 @@ pub fn check(pack: &Pack, env_path: &Path, probe: bool) -> Result<Plan, Vec<Stri
             ));
         }
     }
-    match (config, listen, problems.is_empty()) {
-        (Some(config), Some(listen), true) => Ok(Plan {
+    match listen {
+        Some(listen) if problems.is_empty() => Ok(Plan {
             data: data.canonicalize().unwrap_or(data),
             env,
             listen,
             upstream,
-            config,
             notes,
         }),
         _ => Err(problems),
