@@ -54,6 +54,8 @@ pub mod text;
 pub mod time;
 
 #[cfg(feature = "json")]
+pub mod calendar;
+#[cfg(feature = "json")]
 pub mod directory;
 #[cfg(feature = "json")]
 pub mod envelope;

@@ -65,6 +65,8 @@ fn decoders_never_panic() {
     seeds.push(v.keys.qr[0].clone().into_bytes());
     seeds.push(b"https://pj.example.gov.cn/".to_vec());
     seeds.push(b"2026-11-22".to_vec());
+    seeds.push(include_bytes!("../../calendars/2026.json").to_vec());
+    seeds.push(b"09:00-17:30".to_vec());
     let code = CodeId::parse(&v.challenge[0].code).unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let rounds = if cfg!(target_arch = "wasm32") {
@@ -91,6 +93,8 @@ fn decoders_never_panic() {
         let _ = Submission::from_json(&input).map(|s| s.rating.validate());
         let _ = Directory::from_json(&text);
         let _ = Revocations::from_json(&text);
+        let _ = wire::calendar::YearCalendar::from_json(&text);
+        let _ = wire::calendar::OfficeHours::parse(&text);
         let _ = Key::parse(&text);
         let _ = Keyring::parse(KeyPurpose::Qr, &text);
         let _ = BaseUrl::parse(&text);
