@@ -17,7 +17,12 @@ pub fn csp(template: &str, frame_ancestors: &str) -> String {
     let style = template
         .split_once("<style>")
         .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map(|(css, _)| format!(" 'sha256-{}'", base64(&Sha256::digest(css.as_bytes()))))
+        .map(|(css, _)| {
+            format!(
+                " 'sha256-{}'",
+                wire::base64::encode(&Sha256::digest(css.as_bytes()))
+            )
+        })
         .unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'{style}; \
@@ -90,28 +95,6 @@ pub fn without_app(template: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
-}
-
-/// Standard base64 with padding (what CSP hashes are written in).
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
     out
 }
 
@@ -505,10 +488,6 @@ mod tests {
 
     #[test]
     fn csp_allows_exactly_the_inline_stylesheet() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
         // echo -n 'a{}' | openssl dgst -sha256 -binary | base64
         let c = csp("<head><style>a{}</style></head>", "'self'");
         assert!(

@@ -40,6 +40,7 @@ macro_rules! coded_error {
 }
 
 pub mod base32;
+pub mod base64;
 pub mod challenge;
 pub mod csv;
 pub mod draft;
@@ -53,6 +54,8 @@ pub mod submission;
 pub mod text;
 pub mod time;
 
+#[cfg(feature = "json")]
+pub mod alert;
 #[cfg(feature = "json")]
 pub mod calendar;
 #[cfg(feature = "json")]

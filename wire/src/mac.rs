@@ -23,6 +23,14 @@ pub fn tag(secret: &[u8], domain: &str, parts: &[&[u8]]) -> [u8; 32] {
     keyed(secret, domain, parts).finalize().into_bytes().into()
 }
 
+/// Plain HMAC-SHA256 of one message, for a third party's format that defines its own signing
+/// (钉钉's robot); our own formats use [`tag`], with its domain.
+pub fn plain(secret: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 /// Constant-time check of a (possibly truncated, left-most bytes kept) tag.
 pub fn verify(secret: &[u8], domain: &str, parts: &[&[u8]], tag: &[u8]) -> bool {
     if tag.is_empty() || tag.len() > 32 {

@@ -29,3 +29,46 @@ fn an_independent_receiver_agrees_with_the_vectors() {
     );
     assert!(stdout.contains(&format!("{cases} of {cases} envelope cases agree")));
 }
+
+/// 钉钉's 加签 as the spec gives it (`shared/spec/alerts-and-loop.md`), computed by Node's own
+/// crypto and `encodeURIComponent`, agrees with `wire::alert::dingtalk_sign` for secrets and
+/// timestamps of every shape, including signatures whose base64 has `+`, `/` and `=`.
+#[test]
+#[ignore = "needs Node: `cargo xtask test` runs it"]
+fn dingtalk_signatures_agree_with_an_independent_signer() {
+    let cases: Vec<(String, i64)> = (0..64)
+        .map(|i: i64| {
+            (
+                format!("SEC{:x}{}", i * 7919, "a".repeat((i % 9) as usize)),
+                1_795_305_610_000 + i * 1_234_567,
+            )
+        })
+        .collect();
+    let script = "const c = require('crypto');\
+         const cases = JSON.parse(process.argv[1]);\
+         for (const [secret, ts] of cases) {\
+           const s = c.createHmac('sha256', secret).update(ts + '\\n' + secret).digest('base64');\
+           console.log(encodeURIComponent(s));\
+         }";
+    let json = serde_json::to_string(&cases).unwrap();
+    let out = std::process::Command::new("node")
+        .args(["-e", script, &json])
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let ours: Vec<String> = cases
+        .iter()
+        .map(|(s, t)| wire::alert::dingtalk_sign(s, *t))
+        .collect();
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|s| s.contains("%2B")) && ours.iter().any(|s| s.contains("%2F")));
+}
