@@ -30,6 +30,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "nginx-light",
     "openssl",
     "curl",
+    // systemd-analyze checks the operator's unit file.
+    "systemd",
 ];
 
 /// Python packages from PyPI, pinned: the benchmark's peer.

@@ -786,3 +786,59 @@ fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
     let _ = nginx.wait();
     drop(w);
 }
+
+/// The systemd unit as shipped (its `ExecStart` pointed at the unpacked release): systemd's own
+/// checker finds nothing wrong, and its offline security review rates the sandbox.
+#[test]
+#[ignore = "needs the pack and Debian's systemd-analyze that `cargo xtask test` installs"]
+fn the_systemd_unit_verifies_and_is_sandboxed() {
+    let pack = unpack("unit");
+    let dir = pack.join("../unit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let unit = dir.join("zhangshangping.service");
+    let text = std::fs::read_to_string(pack.join("zhangshangping.service")).unwrap();
+    assert!(
+        text.contains("ExecStart=/opt/zhangshangping/zsp serve --env /etc/zhangshangping/zsp.env")
+    );
+    std::fs::write(
+        &unit,
+        text.replace(
+            "/opt/zhangshangping/zsp",
+            pack.join("zsp").to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let o = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && said(&o).trim().is_empty(),
+        "{}",
+        said(&o)
+    );
+    let o = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let review = said(&o);
+    let level: f64 = review
+        .lines()
+        .find_map(|l| l.split("zhangshangping.service: ").nth(1))
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{review}"));
+    println!("systemd-analyze security: exposure {level} (0 best, 10 worst)");
+    assert!(level <= 4.0, "{review}");
+    for line in [
+        "Restart=on-failure",
+        "TimeoutStopSec=30",
+        "User=zhangshangping",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/zhangshangping",
+    ] {
+        assert!(text.contains(line), "{line}");
+    }
+}
