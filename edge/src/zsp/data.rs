@@ -232,6 +232,17 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_owned();
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "{}: the folder {} does not exist",
+            out.display(),
+            folder.display()
+        ));
+    }
     let tmp = out.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
     let tmp_text = tmp
@@ -239,7 +250,7 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
         .ok_or_else(|| format!("{}: not a UTF-8 path", tmp.display()))?;
     read_only(&db)?
         .execute("VACUUM INTO ?1", [tmp_text])
-        .map_err(|e| format!("copying {}: {e}", db.display()))?;
+        .map_err(|e| format!("copying {} into {}: {e}", db.display(), tmp.display()))?;
     {
         let c = open(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         c.execute_batch(&format!(
@@ -258,7 +269,7 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
         .map_err(|e| format!("{}: {e}", tmp.display()))?;
     let summary = check_backup(&tmp)?;
     std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
-    fsync_dir(out.parent().unwrap_or(Path::new(".")));
+    fsync_dir(folder);
     Ok(summary)
 }
 
@@ -389,6 +400,12 @@ mod tests {
         assert_eq!((s.codes, s.ratings, s.schema), (1, 0, latest()));
         assert_eq!(s.database, "abc123.sqlite");
         assert!(!out.with_extension("partial").exists());
+        let nowhere = a.join("no/such/folder/b.sqlite");
+        assert!(
+            backup(&a, &nowhere, "9.9.9")
+                .unwrap_err()
+                .contains("does not exist")
+        );
         let b = served("b", latest());
         let (r, aside) = restore(&b, &out).unwrap();
         assert_eq!(r, s);
