@@ -70,10 +70,9 @@ pub fn local_keys(root: &Path) -> Result<LocalKeys> {
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     let target = root.join("target/worker");
     sh::run(
-        sh::lint(&mut Command::new("cargo"))
+        sh::cargo(root)
             .args(["build", "--lib", "-p", "edge", "--profile", "wasm-release"])
             .args(["--target", "wasm32-unknown-unknown"])
-            .current_dir(root)
             // A target folder of its own: the worker builds while the page does.
             .env("CARGO_TARGET_DIR", &target)
             // wasm-bindgen's macros use js-sys's futures, as worker-build has them.
