@@ -1,8 +1,8 @@
 //! The operator's archive as an operator uses it: unpacked into a fresh folder, `zsp keys`,
 //! `zsp check`, `zsp serve`; the directory loaded and ratings posted over HTTP; `zsp backup`
 //! while submissions run; the backup restored into another folder and served on another port;
-//! the two exports compared. Then every bad configuration, and an upgrade from the previous
-//! schema (and an older release refusing newer data).
+//! the two exports compared. Then every bad configuration; an upgrade from the previous schema
+//! (and an older release refusing newer data); the nginx example in front; the systemd unit.
 
 use super::workerd::{admin, export, http, now, rand16, sub, wait_for};
 use rusqlite::Connection;
