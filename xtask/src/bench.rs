@@ -520,13 +520,10 @@ pub fn app(root: &Path) -> Result<()> {
     let sheets = state.join("sheets");
     edge::sample_sheets(root, &keys, &format!("{}/", worker.base), &sheets)?;
     worker.load(&sheets)?;
-    let manifest = std::fs::read_to_string(sheets.join("manifest.csv"))?;
-    let url = manifest
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').find(|f| f.starts_with(&worker.base)))
-        .context("a URL in the manifest")?
-        .to_owned();
+    let url = edge::printed_urls(&sheets, &worker.base)?
+        .into_iter()
+        .next()
+        .context("a URL in the manifest")?;
     // The landing page as served (the template filled in by the edge), compressed like a CDN would.
     let html = ureq::get(&url).call()?.into_string()?;
     let html_br = xtask::site::brotli_len(html.as_bytes())?;

@@ -142,23 +142,18 @@ pub fn run(root: &Path) -> Result<()> {
     // The sample directory, one real rating, then 100,000 like it (written while stopped).
     let (w, _) = serve(&p, &env_a, port, &token)?;
     let sheets = dir.join("sheets");
-    sh::run(
-        Command::new(p.join("qr-gen"))
-            .arg("sheets")
-            .arg(root.join("qr-gen/samples/roster.csv"))
-            .args(["--host", &format!("{}/", w.base), "--key"])
-            .arg(dir.join("qr.key"))
-            .arg("--out")
-            .arg(&sheets),
+    edge::roster_sheets(
+        &p.join("qr-gen"),
+        &root.join("qr-gen/samples/roster.csv"),
+        &dir.join("qr.key"),
+        &format!("{}/", w.base),
+        &sheets,
     )?;
     w.load(&sheets)?;
-    let manifest = std::fs::read_to_string(sheets.join("manifest.csv"))?;
-    let url = manifest
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split(',').find(|f| f.starts_with(&w.base)))
-        .context("no URL in the manifest")?
-        .to_owned();
+    let url = edge::printed_urls(&sheets, &w.base)?
+        .into_iter()
+        .next()
+        .context("no URL in the manifest")?;
     one_rating(&w, &url)?;
     drop(w);
     let data = dir.join("a-data");

@@ -502,13 +502,46 @@ pub fn sample_sheets(root: &Path, keys: &LocalKeys, host: &str, out: &Path) -> R
             bin.display()
         );
     }
+    roster_sheets(
+        &bin,
+        &root.join("qr-gen/samples/roster.csv"),
+        &keys.qr_file,
+        host,
+        out,
+    )
+}
+
+/// `qr-gen sheets` (the program at `qr_gen`, a build's or a release's) on `roster` with the key
+/// file `key`, for codes under `host`, into `out`.
+pub fn roster_sheets(
+    qr_gen: &Path,
+    roster: &Path,
+    key: &Path,
+    host: &str,
+    out: &Path,
+) -> Result<()> {
     sh::run(
-        std::process::Command::new(bin)
+        Command::new(qr_gen)
             .arg("sheets")
-            .arg(root.join("qr-gen/samples/roster.csv"))
+            .arg(roster)
             .args(["--host", host, "--key"])
-            .arg(&keys.qr_file)
+            .arg(key)
             .arg("--out")
             .arg(out),
     )
+}
+
+/// The printed URLs of a qr-gen output folder, in its manifest's order.
+pub fn printed_urls(sheets: &Path, host: &str) -> Result<Vec<String>> {
+    let manifest = std::fs::read_to_string(sheets.join("manifest.csv"))
+        .with_context(|| format!("reading {}", sheets.join("manifest.csv").display()))?;
+    Ok(manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            l.split(',')
+                .find(|f| f.starts_with(host))
+                .map(str::to_owned)
+        })
+        .collect())
 }

@@ -113,11 +113,12 @@ fn demo() -> Result<()> {
     println!("Printable sheets: {}", out.join("sheets.pdf").display());
     println!("Per hall:         {}", out.join("halls").display());
     println!("Open one of the printed codes:");
-    let manifest = std::fs::read_to_string(out.join("manifest.csv"))?;
-    for line in manifest.lines().skip(1).step_by(12).take(5) {
-        if let Some(url) = line.split(',').find(|f| f.starts_with(DEMO_HOST)) {
-            println!("  {url}");
-        }
+    for url in edge::printed_urls(&out, DEMO_HOST)?
+        .iter()
+        .step_by(12)
+        .take(5)
+    {
+        println!("  {url}");
     }
     println!("Status (backlog): {}/status", worker.base);
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");

@@ -4,7 +4,7 @@
 //! the two exports compared. Then every bad configuration; an upgrade from the previous schema
 //! (and an older release refusing newer data); the nginx example in front; the systemd unit.
 
-use super::workerd::{admin, export, http, now, rand16, sub, wait_for};
+use super::workerd::{admin, export, http, now, printed, rand16, sealed, wait_for};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -13,12 +13,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wire::challenge::{Challenge, DEFAULT_DIFFICULTY};
+use wire::challenge::DEFAULT_DIFFICULTY;
 use wire::directory::{Directory, Entry};
 use wire::key::{Key, KeyPurpose, Keyring};
-use wire::qr::QrPayload;
-use wire::rating::{Id128, Level, RatingInput};
-use wire::time::Day;
+use wire::rating::{Level, RatingInput};
 use xtask::edge::{self, Worker};
 use xtask::setup;
 
@@ -131,20 +129,18 @@ impl Install {
         (w, t.elapsed())
     }
 
-    /// A submission for `e` with a challenge sealed by this install's key, issued 5 s ago.
+    /// A submission for `e` under this install's keys.
     fn submission(&self, e: &Entry, rating: RatingInput) -> Vec<u8> {
-        let now = now();
-        let seg = QrPayload::seal(e.code, Day::from_unix(now).unwrap(), &self.qr);
-        let c = Challenge {
-            kid: 0,
-            code: e.code,
-            issued_at: (now - 5) as u64,
-            nonce: rand16(),
-            difficulty: DEFAULT_DIFFICULTY,
-        };
-        sub(&seg, &c.seal(&self.challenge), Id128(rand16()), rating)
-            .to_json()
-            .into_bytes()
+        sealed(
+            &self.qr,
+            &self.challenge,
+            e,
+            DEFAULT_DIFFICULTY,
+            rand16(),
+            rating,
+        )
+        .to_json()
+        .into_bytes()
     }
 }
 
@@ -152,28 +148,26 @@ impl Install {
 fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
     let out = i.pack.join("../sheets");
     let _ = std::fs::remove_dir_all(&out);
-    let o = Command::new(i.pack.join("qr-gen"))
-        .arg("sheets")
-        .arg(setup::root().join("qr-gen/samples/roster.csv"))
-        .args(["--host", &format!("{}/", w.base), "--key"])
-        .arg(i.pack.join("../qr.key"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", said(&o));
+    edge::roster_sheets(
+        &i.pack.join("qr-gen"),
+        &setup::root().join("qr-gen/samples/roster.csv"),
+        &i.pack.join("../qr.key"),
+        &format!("{}/", w.base),
+        &out,
+    )
+    .unwrap();
     w.load(&out).unwrap();
     Directory::from_json(&std::fs::read_to_string(out.join("directory.json")).unwrap())
         .unwrap()
         .entries
 }
 
-/// Posts one rating to the service at `base`; its id (every one is accepted).
-fn rate(i: &Install, base: &str, e: &Entry, level: Level) -> Option<String> {
+/// Posts one rating to the service at `base`, which must accept it; its id.
+fn rate(i: &Install, base: &str, e: &Entry, level: Level) -> String {
     rate_with(i, base, e, RatingInput::new(level, &[level.tags()[0].code]))
 }
 
-fn rate_with(i: &Install, base: &str, e: &Entry, rating: RatingInput) -> Option<String> {
+fn rate_with(i: &Install, base: &str, e: &Entry, rating: RatingInput) -> String {
     let (s, _, b) = http(
         "POST",
         &format!("{base}/api/rate"),
@@ -182,7 +176,10 @@ fn rate_with(i: &Install, base: &str, e: &Entry, rating: RatingInput) -> Option<
     );
     let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
     assert_eq!(s, 200, "{v}");
-    v["id"].as_str().map(str::to_owned)
+    v["id"]
+        .as_str()
+        .expect("an accepted rating has an id")
+        .to_owned()
 }
 
 fn rows(csv: &str) -> BTreeSet<String> {
@@ -216,7 +213,7 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
         } else {
             Level::Satisfied
         };
-        assert!(rate(&i, &w.base, e, level).is_some());
+        rate(&i, &w.base, e, level);
     }
     // The footer is off until configured; the page answers.
     let (s, _, page) = http("GET", &format!("{}/", w.base), &[], None);
@@ -233,9 +230,8 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
                 let mut n = c;
                 while !stop.load(Ordering::Relaxed) {
                     let e = &entries[n % entries.len()];
-                    if let Some(id) = rate(&i, &base, e, Level::VerySatisfied) {
-                        acked.lock().unwrap().push((Instant::now(), id));
-                    }
+                    let id = rate(&i, &base, e, Level::VerySatisfied);
+                    acked.lock().unwrap().push((Instant::now(), id));
                     n += 2;
                 }
             })
@@ -337,7 +333,7 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
         .unwrap();
     assert_eq!(b.len(), count, "the export holds what the backup said");
     // The restored service serves the same codes, with its own footer.
-    let seg = QrPayload::seal(entries[0].code, Day::from_unix(now()).unwrap(), &i.qr);
+    let seg = printed(&i.qr, &entries[0]);
     let (s, _, page) = http("GET", &format!("{}/{seg}", wb.base), &[], None);
     let page = String::from_utf8(page).unwrap();
     assert_eq!(s, 200);
@@ -351,7 +347,7 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
         consent: true,
         ..RatingInput::new(Level::Dissatisfied, &[207])
     };
-    assert!(rate_with(&i, &wb.base, &entries[1], bad).is_some());
+    rate_with(&i, &wb.base, &entries[1], bad);
     let (s, metrics) = admin(&wb, "GET", "/metrics", "");
     assert_eq!(s, 200, "{metrics}");
     assert!(
@@ -566,7 +562,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let (w, _) = i.serve(&env, port);
     let entries = load_sample(&i, &w);
     for e in entries.iter().take(8) {
-        assert!(rate(&i, &w.base, e, Level::Basic).is_some());
+        rate(&i, &w.base, e, Level::Basic);
     }
     let before = export(&w);
     drop(w);
@@ -596,7 +592,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
         before,
         "the upgrade kept every rating as it was"
     );
-    assert!(rate(&i, &w.base, &entries[9], Level::Satisfied).is_some());
+    rate(&i, &w.base, &entries[9], Level::Satisfied);
     drop(w);
     let migrated = schema_rows(&db);
     assert_eq!(migrated.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2]);
@@ -764,7 +760,7 @@ fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
         ],
     );
     assert_eq!(s, "2 200", "{r}");
-    let seg = QrPayload::seal(entries[7].code, Day::from_unix(now()).unwrap(), &i.qr);
+    let seg = printed(&i.qr, &entries[7]);
     let (page, s) = curl(&format!("/{seg}"), &[]);
     assert_eq!(s, "2 200");
     assert!(page.contains(&entries[7].hall), "{page}");

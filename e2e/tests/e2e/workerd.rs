@@ -105,7 +105,12 @@ fn revoke(w: &Worker, r: Revocation) {
 }
 
 fn segment(e: &Entry) -> String {
-    QrPayload::seal(e.code, Day::from_unix(now()).unwrap(), &qr_key())
+    printed(&qr_key(), e)
+}
+
+/// The path segment of `e`'s code as printed today with `qr`.
+pub(crate) fn printed(qr: &Key, e: &Entry) -> String {
+    QrPayload::seal(e.code, Day::from_unix(now()).unwrap(), qr)
 }
 
 pub(crate) fn http(
@@ -909,10 +914,29 @@ fn forwarding_survives_an_outage_and_a_restart() {
     );
 }
 
-/// A submission for `e`'s code with a challenge sealed here (as a landing page would hand out,
-/// issued 5 s ago) and solved at `difficulty`, from a new device.
+/// A submission for `e`'s code under this machine's local keys (see [`sealed`]).
 fn sealed_submission(e: &Entry, difficulty: u8, nonce: [u8; 16]) -> Submission {
-    let key = challenge_key();
+    sealed(
+        &qr_key(),
+        &challenge_key(),
+        e,
+        difficulty,
+        nonce,
+        input(Level::Satisfied, &[413]),
+    )
+}
+
+/// A submission of `rating` for `e`'s code, printed today with `qr` and with a challenge sealed
+/// by `ch` (as a landing page would hand out, issued 5 s ago), solved at `difficulty`, from a new
+/// device.
+pub(crate) fn sealed(
+    qr: &Key,
+    ch: &Key,
+    e: &Entry,
+    difficulty: u8,
+    nonce: [u8; 16],
+    rating: RatingInput,
+) -> Submission {
     let c = Challenge {
         kid: 0,
         code: e.code,
@@ -920,12 +944,7 @@ fn sealed_submission(e: &Entry, difficulty: u8, nonce: [u8; 16]) -> Submission {
         nonce,
         difficulty,
     };
-    sub(
-        &segment(e),
-        &c.seal(&key),
-        Id128(rand16()),
-        input(Level::Satisfied, &[413]),
-    )
+    sub(&printed(qr, e), &c.seal(ch), Id128(rand16()), rating)
 }
 
 /// Durability and single use under concurrency: 20 parallel spends of one challenge, and SIGKILL
