@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod outbox;

@@ -458,7 +458,7 @@ pub fn replace_directory(entries: &[Entry]) -> Vec<Stmt> {
     out
 }
 
-fn revocation_stmt(r: &Revocation) -> Stmt {
+pub(crate) fn revocation_stmt(r: &Revocation) -> Stmt {
     let (kind, reference, before) = match *r {
         Revocation::Code {
             code,

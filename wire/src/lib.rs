@@ -53,6 +53,7 @@ pub mod rating;
 pub mod submission;
 pub mod text;
 pub mod time;
+pub mod xlsx;
 
 #[cfg(feature = "json")]
 pub mod alert;

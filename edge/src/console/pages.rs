@@ -1,0 +1,778 @@
+//! The console's HTML: server-rendered maud pages with plain forms, one stylesheet inline (its
+//! hash in the CSP) and no script, so they work in any Chromium from Chrome 86 and by keyboard
+//! alone. Every form that writes carries the session's CSRF token.
+
+use super::diff::Preview;
+use super::sql::{AccountRow, AuditRow, CodeRow, ErrorRow, Filter, StatusRow, TokenRow, UploadRow};
+use super::{Action, Actor, Role, Scope};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sha2::{Digest, Sha256};
+use wire::directory::Entry;
+use wire::rating::Level;
+use wire::time::{Day, format_cst};
+
+pub const CSS: &str = "\
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#1f2329;background:#f4f5f7}\
+header{display:flex;align-items:center;gap:24px;background:#8b1a1a;color:#fff;padding:0 24px;height:52px}\
+header b{font-size:17px}header nav{display:flex;gap:4px;flex:1}header a{color:#fff;text-decoration:none;padding:6px 10px;border-radius:4px}\
+header a[aria-current]{background:rgba(255,255,255,.2);font-weight:600}header form{margin:0}header .who{font-size:13px;opacity:.9}\
+main{max-width:1300px;margin:0 auto;padding:16px 24px}h1{font-size:20px;margin:4px 0 12px}h2{font-size:16px;margin:18px 0 8px}\
+section{background:#fff;border:1px solid #dfe1e5;border-radius:6px;padding:14px 16px;margin-bottom:14px}\
+table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid #e5e6eb;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}\
+th{background:#f0f1f3;font-weight:600}td.num{text-align:right}\
+form.row{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end}label{display:flex;flex-direction:column;font-size:13px;gap:2px}\
+input,select,textarea,button{font:inherit;padding:5px 8px;border:1px solid #b8bcc4;border-radius:4px;background:#fff}\
+button{background:#8b1a1a;color:#fff;border-color:#8b1a1a;cursor:pointer}button.plain{background:#fff;color:#8b1a1a}\
+:focus-visible{outline:3px solid #1d6fe0;outline-offset:2px}\
+.msg{padding:10px 14px;border-radius:4px;margin-bottom:12px}.ok{background:#e8f6ec;border:1px solid #9cd3ad}.err{background:#fdecec;border:1px solid #e49a9a;color:#8b1a1a}\
+.warn{color:#b42318;font-weight:600}.muted{color:#646a73;font-size:13px}.add{color:#1a7f37}.del{color:#b42318}.chg{color:#9a6700}\
+.card{display:flex;gap:20px;align-items:flex-start}.card svg{width:220px;height:220px;border:1px solid #dfe1e5}\
+code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:13px;word-break:break-all}.secret{background:#fff8c5;padding:8px;border:1px dashed #9a6700}\
+.login{max-width:380px;margin:80px auto}.login label{margin-bottom:10px}.login input{width:100%}";
+
+/// The CSP of every console page: nothing but this stylesheet and images inline.
+pub fn csp() -> String {
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; img-src 'self' data:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    )
+}
+
+/// A message above a page's content: done, or refused with the reason.
+pub enum Flash {
+    None,
+    Ok(String),
+    Err(String),
+}
+
+fn flash(f: &Flash) -> Markup {
+    html! {
+        @match f {
+            Flash::None => {},
+            Flash::Ok(m) => div.msg.ok role="status" { (m) },
+            Flash::Err(m) => div.msg.err role="alert" { (m) },
+        }
+    }
+}
+
+const PAGES: [(&str, &str, Action); 7] = [
+    ("/console/ratings", "评价", Action::ReadRatings),
+    ("/console/codes", "二维码", Action::ReadCodes),
+    ("/console/directory", "名录上传", Action::Upload),
+    ("/console/status", "转发状态", Action::Status),
+    ("/console/accounts", "账户", Action::Accounts),
+    ("/console/tokens", "接口令牌", Action::Accounts),
+    ("/console/audit", "审计日志", Action::Audit),
+];
+
+/// Every page: the bar (the pages this role may open, who is logged in, logout) and the content.
+pub fn layout(
+    title: &str,
+    me: &Actor,
+    csrf: &str,
+    current: &str,
+    f: &Flash,
+    body: Markup,
+) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · 掌上评管理台" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    b { "掌上评管理台" }
+                    nav aria-label="页面" {
+                        @for (href, name, action) in PAGES {
+                            @if me.role.may(action) {
+                                @if href == current { a href=(href) aria-current="page" { (name) } }
+                                @else { a href=(href) { (name) } }
+                            }
+                        }
+                    }
+                    span.who { (me.name) "（" (me.role.label()) "，" (me.scope) "）" }
+                    form method="post" action="/console/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.plain type="submit" { "退出" }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (flash(f))
+                    (body)
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+pub fn login(name: &str, f: &Flash) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "登录 · 掌上评管理台" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                main.login {
+                    section {
+                        h1 { "掌上评管理台" }
+                        (flash(f))
+                        form method="post" action="/console/login" {
+                            label { "账户名" input name="name" value=(name) autocomplete="username" required autofocus; }
+                            label { "密码" input name="password" type="password" autocomplete="current-password" required; }
+                            button type="submit" { "登录" }
+                        }
+                        p.muted { "连续输错密码将锁定账户 15 分钟。忘记密码请联系市级管理员。" }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn hidden(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+fn day_text(secs: i64) -> String {
+    Day::from_unix(secs)
+        .map(|d| {
+            let (y, m, dd) = d.ymd();
+            format!("{y:04}-{m:02}-{dd:02}")
+        })
+        .unwrap_or_default()
+}
+
+// ---- ratings ----
+
+pub struct RatingView {
+    pub id: String,
+    pub at: i64,
+    pub hall: String,
+    pub window: String,
+    pub dept: String,
+    pub staff: String,
+    pub level: Level,
+    pub tags: String,
+    pub matter: String,
+    pub comment: String,
+    pub phone: String,
+    pub flagged: bool,
+    pub forwarded: bool,
+}
+
+/// The filter as the form shows it (dates as typed).
+pub struct FilterForm<'a> {
+    pub filter: &'a Filter,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+fn filter_fields(ff: &FilterForm, halls: &[String], hidden_only: bool) -> Markup {
+    let f = ff.filter;
+    let level = f.level.map_or("", |l| l.as_str());
+    let flagged = match f.flagged {
+        None => "",
+        Some(true) => "1",
+        Some(false) => "0",
+    };
+    html! {
+        @if hidden_only {
+            input type="hidden" name="hall" value=(f.hall);
+            input type="hidden" name="dept" value=(f.dept);
+            input type="hidden" name="staff" value=(f.staff);
+            input type="hidden" name="level" value=(level);
+            input type="hidden" name="from" value=(ff.from);
+            input type="hidden" name="to" value=(ff.to);
+            input type="hidden" name="flagged" value=(flagged);
+        } @else {
+            label { "大厅"
+                select name="hall" {
+                    option value="" { "全部" }
+                    @for h in halls { option value=(h) selected[*h == f.hall] { (h) } }
+                }
+            }
+            label { "窗口单位" input name="dept" value=(f.dept) size="14"; }
+            label { "工作人员（工号或姓名）" input name="staff" value=(f.staff) size="12"; }
+            label { "满意度"
+                select name="level" {
+                    option value="" { "全部" }
+                    @for l in Level::ALL { option value=(l.as_str()) selected[l.as_str() == level] { (l.label_zh()) } }
+                }
+            }
+            label { "起始日期" input name="from" type="date" value=(ff.from); }
+            label { "截止日期" input name="to" type="date" value=(ff.to); }
+            label { "待复核"
+                select name="flagged" {
+                    option value="" { "全部" }
+                    option value="1" selected[flagged == "1"] { "仅待复核" }
+                    option value="0" selected[flagged == "0"] { "不含待复核" }
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn ratings(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    ff: &FilterForm,
+    halls: &[String],
+    rows: &[RatingView],
+    total: i64,
+    page: i64,
+    per_page: i64,
+) -> String {
+    let body = html! {
+        section {
+            form.row method="get" action="/console/ratings" {
+                (filter_fields(ff, halls, false))
+                button type="submit" { "筛选" }
+            }
+        }
+        @if me.role.may(Action::Export) {
+            section {
+                form.row method="post" action="/console/export" {
+                    (hidden(csrf))
+                    (filter_fields(ff, halls, true))
+                    label { "格式"
+                        select name="format" { option value="xlsx" { "Excel (.xlsx)" } option value="csv" { "CSV" } }
+                    }
+                    @if me.role.may(Action::ExportUnmasked) {
+                        label { "回访电话"
+                            select name="phones" { option value="masked" { "隐藏中间四位" } option value="full" { "完整（记入审计日志）" } }
+                        }
+                    }
+                    button type="submit" { "导出筛选结果（" (total) " 条）" }
+                }
+                p.muted { "导出最长一年的范围；电话默认隐藏中间四位。每次导出都记入审计日志。" }
+            }
+        }
+        p { "共 " (total) " 条，按时间倒序。" }
+        table {
+            thead { tr { th { "时间" } th { "大厅" } th { "窗口" } th { "窗口单位" } th { "工作人员" } th { "满意度" } th { "评价内容" } th { "事项" } th { "文字评价" } th { "电话" } th { "状态" } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td.mono { (format_cst(r.at)) }
+                        td { (r.hall) } td { (r.window) } td { (r.dept) } td { (r.staff) }
+                        td { @if r.level.is_bad() { span.warn { (r.level.label_zh()) } } @else { (r.level.label_zh()) } }
+                        td { (r.tags) } td.mono { (r.matter) } td { (r.comment) } td.mono { (r.phone) }
+                        td { @if r.flagged { span.warn { "待复核 " } } @if r.forwarded { "已转发" } @else { "待转发" } }
+                    }
+                }
+            }
+        }
+        @if total > per_page {
+            p {
+                @if page > 0 { a href=(page_link(ff, page - 1)) { "上一页" } " " }
+                "第 " (page + 1) " / " ((total + per_page - 1) / per_page) " 页 "
+                @if (page + 1) * per_page < total { a href=(page_link(ff, page + 1)) { "下一页" } }
+            }
+        }
+    };
+    layout("评价", me, csrf, "/console/ratings", f, body)
+}
+
+fn page_link(ff: &FilterForm, page: i64) -> String {
+    let f = ff.filter;
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    format!(
+        "/console/ratings?hall={}&dept={}&staff={}&level={}&from={}&to={}&flagged={}&page={page}",
+        enc(&f.hall),
+        enc(&f.dept),
+        enc(&f.staff),
+        f.level.map_or("", |l| l.as_str()),
+        enc(ff.from),
+        enc(ff.to),
+        match f.flagged {
+            None => "",
+            Some(true) => "1",
+            Some(false) => "0",
+        },
+    )
+}
+
+// ---- codes ----
+
+pub fn codes(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    q: &str,
+    rows: &[(CodeRow, Option<Entry>)],
+) -> String {
+    let body = html! {
+        section {
+            form.row method="get" action="/console/codes" role="search" {
+                label { "姓名、工号、窗口或大厅" input name="q" value=(q) size="30" autofocus; }
+                button type="submit" { "查找" }
+            }
+        }
+        p { "找到 " (rows.len()) " 个二维码" @if rows.len() >= 200 { "（只列出前 200 个，请缩小范围）" } "。" }
+        table {
+            thead { tr { th { "大厅" } th { "窗口" } th { "窗口单位" } th { "工作人员" } th { "状态" } th { "编号" } } }
+            tbody {
+                @for (row, e) in rows {
+                    tr {
+                        @if let Some(e) = e {
+                            td { (e.hall) } td { (e.window) } td { (e.dept) }
+                            td { (e.staff_name.as_deref().unwrap_or("")) " " span.muted { (e.staff_id.as_deref().unwrap_or("（窗口码）")) } }
+                        } @else { td colspan="4" { "（名录项无法读取）" } }
+                        td { @if let Some(r) = &row.revoked { span.warn { "已作废：" (r) } } @else { "有效" } }
+                        td { a.mono href={ "/console/codes/" (row.code) } { (row.code) } }
+                    }
+                }
+            }
+        }
+    };
+    layout("二维码", me, csrf, "/console/codes", f, body)
+}
+
+/// A QR code as SVG: the URL, error correction M, a 4-module quiet zone.
+pub fn qr_svg(url: &str) -> Markup {
+    let Ok(code) = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+    else {
+        return html! {};
+    };
+    let w = code.width();
+    let mut path = String::new();
+    for (i, c) in code.to_colors().iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            path.push_str(&format!("M{} {}h1v1h-1z", i % w + 4, i / w + 4));
+        }
+    }
+    let size = w + 8;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (size) " " (size) } role="img" aria-label="二维码" shape-rendering="crispEdges" {
+            rect width=(size) height=(size) fill="#fff" {}
+            path d=(path) fill="#000" {}
+        }
+    }
+}
+
+pub fn card(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    row: &CodeRow,
+    e: &Entry,
+    url: Option<&str>,
+) -> String {
+    let body = html! {
+        section.card {
+            @if let Some(url) = url { (qr_svg(url)) }
+            div {
+                p { b { (e.hall) " · " (e.window) } }
+                p { "窗口单位：" (e.dept) }
+                p { "工作人员：" (e.staff_name.as_deref().unwrap_or("（窗口码，不指定人员）")) " " (e.staff_id.as_deref().unwrap_or("")) }
+                p { "区划代码：" (e.region) }
+                p { "办理事项：" @for (i, m) in e.matters.iter().enumerate() { @if i > 0 { "、" } (m.name) } }
+                p { "编号：" code { (row.code) } }
+                @if let Some(url) = url {
+                    p { "补发卡片的地址（今日签发）：" br; code { (url) } }
+                }
+                p { "状态：" @if let Some(r) = &row.revoked { span.warn { "已作废（" (r) "）" } } @else { "有效" } }
+            }
+        }
+        @if row.revoked.is_none() && me.role.may(Action::Revoke) {
+            section {
+                h2 { "作废此二维码" }
+                p.muted { "作废后，已印制的这张二维码在 10 秒内打开即显示“二维码无效”，且不能再评价。此操作记入审计日志。" }
+                form.row method="post" action={ "/console/codes/" (row.code) "/revoke" } {
+                    (hidden(csrf))
+                    label { "原因"
+                        select name="reason" required {
+                            option value="卡片遗失" { "卡片遗失" }
+                            option value="人员离岗" { "人员离岗" }
+                            option value="窗口撤销" { "窗口撤销" }
+                            option value="其他" { "其他" }
+                        }
+                    }
+                    label { "说明（可选）" input name="note" size="30" maxlength="200"; }
+                    button type="submit" { "作废" }
+                }
+            }
+        }
+        p { a href="/console/codes" { "返回二维码列表" } }
+    };
+    layout("二维码卡片", me, csrf, "/console/codes", f, body)
+}
+
+// ---- directory ----
+
+pub fn directory(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    authorities: &[(String, String)],
+    history: &[UploadRow],
+) -> String {
+    let body = html! {
+        section {
+            h2 { "上传名录或作废清单" }
+            p.muted { "上传 qr-gen 生成的 directory.json（名录）或 revocations.json（作废清单）。上传后先预览变化，确认后才生效。只替换所选发码单位、且在您权限范围内的部分；文件最大 16 MB。" }
+            form.row method="post" action="/console/directory" enctype="multipart/form-data" {
+                (hidden(csrf))
+                label { "发码单位"
+                    select name="authority" {
+                        @for (code, name) in authorities { option value=(code) { (name) } }
+                    }
+                }
+                label { "文件类型"
+                    select name="kind" { option value="directory" { "名录 directory.json" } option value="revocations" { "作废清单 revocations.json" } }
+                }
+                label { "文件" input type="file" name="file" accept=".json,application/json" required; }
+                button type="submit" { "预览" }
+            }
+        }
+        h2 { "已生效的上传" }
+        table {
+            thead { tr { th { "时间" } th { "类型" } th { "发码单位" } th { "操作人" } th { "变化" } } }
+            tbody {
+                @for u in history {
+                    tr {
+                        td.mono { (format_cst(u.applied_at.unwrap_or(u.staged_at))) }
+                        td { @if u.kind == "directory" { "名录" } @else { "作废清单" } }
+                        td { @if u.authority.is_empty() { "全部" } @else { (u.authority) } }
+                        td { (u.actor) }
+                        td { (u.summary) }
+                    }
+                }
+            }
+        }
+    };
+    layout("名录上传", me, csrf, "/console/directory", f, body)
+}
+
+pub fn preview(me: &Actor, csrf: &str, seq: i64, authority: &str, p: &Preview) -> String {
+    let (a, r, c) = p.total();
+    let body = html! {
+        section {
+            p { "发码单位 " b { @if authority.is_empty() { "全部" } @else { (authority) } } "：文件共 " (p.entries) " 个二维码。"
+                span.add { "新增 " (a) } "，" span.del { "删除 " (r) } "，" span.chg { "变更 " (c) } "，人员调动 " (p.moves.len()) "。" }
+            form.row method="post" action="/console/directory/apply" {
+                (hidden(csrf))
+                input type="hidden" name="seq" value=(seq);
+                button type="submit" { "确认生效" }
+                a href="/console/directory" { "放弃" }
+            }
+        }
+        @if !p.moves.is_empty() {
+            h2 { "人员调动" }
+            ul { @for m in &p.moves { li { (m) } } }
+        }
+        h2 { "按大厅" }
+        table {
+            thead { tr { th { "大厅" } th { "新增" } th { "删除" } th { "变更" } th.num { "不变" } } }
+            tbody {
+                @for (hall, h) in &p.halls {
+                    tr {
+                        td { (hall) }
+                        td.add { (h.added.join("；")) }
+                        td.del { (h.removed.join("；")) }
+                        td.chg { (h.changed.join("；")) }
+                        td.num { (h.unchanged) }
+                    }
+                }
+            }
+        }
+    };
+    layout(
+        "预览名录变化",
+        me,
+        csrf,
+        "/console/directory",
+        &Flash::None,
+        body,
+    )
+}
+
+pub fn revocations_preview(
+    me: &Actor,
+    csrf: &str,
+    seq: i64,
+    authority: &str,
+    lines: &[String],
+    replaced: usize,
+) -> String {
+    let body = html! {
+        section {
+            p { "发码单位 " b { @if authority.is_empty() { "全部" } @else { (authority) } } "：作废清单共 " (lines.len()) " 项，替换现有的 " (replaced) " 项。" }
+            form.row method="post" action="/console/directory/apply" {
+                (hidden(csrf))
+                input type="hidden" name="seq" value=(seq);
+                button type="submit" { "确认生效" }
+                a href="/console/directory" { "放弃" }
+            }
+        }
+        ul { @for l in lines { li { (l) } } }
+    };
+    layout(
+        "预览作废清单",
+        me,
+        csrf,
+        "/console/directory",
+        &Flash::None,
+        body,
+    )
+}
+
+// ---- status ----
+
+pub fn status(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    s: &StatusRow,
+    errors: &[ErrorRow],
+    forwarding: bool,
+    now: i64,
+) -> String {
+    let body = html! {
+        section {
+            @if !forwarding { p.warn { "未配置上游地址（UPSTREAM_URL）：评价只保存在本机，不转发。" } }
+            table {
+                tbody {
+                    tr { th { "待转发" } td.num { (s.backlog) } }
+                    tr { th { "最早的待转发评价" } td { @if let Some(t) = s.oldest_pending { (format_cst(t)) "（" ((now - t).max(0) / 60) " 分钟前）" } @else { "无" } } }
+                    tr { th { "本机保存的评价" } td.num { (s.stored) } }
+                    tr { th { "待复核" } td.num { (s.flagged) } }
+                    tr { th { "二维码" } td.num { (s.codes) } }
+                }
+            }
+            @if me.role.may(Action::Retry) {
+                form method="post" action="/console/status/retry" {
+                    (hidden(csrf))
+                    p { button type="submit" { "立即重试转发" } " " span.muted { "上游恢复后使用：所有待转发的评价立即重新发送。" } }
+                }
+            }
+        }
+        h2 { "最近的转发错误" }
+        table {
+            thead { tr { th { "评价编号" } th { "大厅" } th { "评价时间" } th.num { "尝试次数" } th { "下次重试" } th { "上游返回" } } }
+            tbody {
+                @for e in errors {
+                    tr {
+                        td.mono { (e.id) } td { (e.hall.as_deref().unwrap_or("")) } td.mono { (format_cst(e.rated_at)) }
+                        td.num { (e.attempts) } td.mono { (format_cst(e.next_attempt_at)) } td.mono { (e.last_error) }
+                    }
+                }
+            }
+        }
+        @if errors.is_empty() { p.muted { "没有转发错误。" } }
+    };
+    layout("转发状态", me, csrf, "/console/status", f, body)
+}
+
+// ---- accounts and tokens ----
+
+fn role_scope_fields() -> Markup {
+    html! {
+        label { "角色"
+            select name="role" { @for r in Role::ALL { option value=(r.as_str()) { (r.label()) } } }
+        }
+        label { "范围"
+            select name="scope_kind" { option value="halls" { "指定大厅" } option value="regions" { "指定区划" } option value="all" { "全部" } }
+        }
+        label { "大厅名称或区划代码（每行一个）" textarea name="scope" rows="2" cols="28" {} }
+    }
+}
+
+pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64) -> String {
+    let body = html! {
+        section {
+            h2 { "新建账户" }
+            form.row method="post" action="/console/accounts" {
+                (hidden(csrf))
+                label { "账户名" input name="name" required maxlength="32"; }
+                (role_scope_fields())
+                button type="submit" { "新建（生成初始密码）" }
+            }
+        }
+        table {
+            thead { tr { th { "账户名" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } th { "操作" } } }
+            tbody {
+                @for a in rows {
+                    tr {
+                        td { (a.name) }
+                        td { (Role::parse(&a.role).map_or("?", Role::label)) }
+                        td { (Scope::from_json(&a.scope).map(|s| s.to_string()).unwrap_or_default()) }
+                        td { (day_text(a.created_at)) " " span.muted { (a.created_by) } }
+                        td {
+                            @if a.disabled != 0 { span.warn { "已停用" } }
+                            @else if a.locked_until > now { span.warn { "已锁定至 " (format_cst(a.locked_until)) } }
+                            @else { "正常" }
+                        }
+                        td {
+                            form.row method="post" action="/console/accounts/change" {
+                                (hidden(csrf))
+                                input type="hidden" name="name" value=(a.name);
+                                @if a.name != me.name {
+                                    @if a.disabled != 0 { button.plain name="op" value="enable" { "启用" } }
+                                    @else { button.plain name="op" value="disable" { "停用" } }
+                                }
+                                @if a.locked_until > now { button.plain name="op" value="unlock" { "解锁" } }
+                                button.plain name="op" value="reset" { "重置密码" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("账户", me, csrf, "/console/accounts", f, body)
+}
+
+pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
+    let body = html! {
+        section {
+            h2 { "新建接口令牌" }
+            p.muted { "供自动化程序调用管理接口（Authorization: Bearer 令牌），权限与账户相同地受角色和范围限制。令牌只显示一次，本机只保存其摘要。" }
+            form.row method="post" action="/console/tokens" {
+                (hidden(csrf))
+                label { "用途名称" input name="name" required maxlength="32"; }
+                (role_scope_fields())
+                button type="submit" { "新建令牌" }
+            }
+        }
+        table {
+            thead { tr { th { "名称" } th { "编号" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } } }
+            tbody {
+                @for t in rows {
+                    tr {
+                        td { (t.name) } td.mono { (t.id) }
+                        td { (Role::parse(&t.role).map_or("?", Role::label)) }
+                        td { (Scope::from_json(&t.scope).map(|s| s.to_string()).unwrap_or_default()) }
+                        td { (day_text(t.created_at)) " " span.muted { (t.created_by) } }
+                        td {
+                            @if let Some(at) = t.revoked_at { "已吊销 " (day_text(at)) }
+                            @else {
+                                form method="post" action="/console/tokens/revoke" {
+                                    (hidden(csrf))
+                                    input type="hidden" name="id" value=(t.id);
+                                    button.plain type="submit" { "吊销" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("接口令牌", me, csrf, "/console/tokens", f, body)
+}
+
+/// Shown once, right after creation: a new account's password or a new token.
+pub fn secret_flash(what: &str, secret: &str) -> Markup {
+    html! { div.msg.ok role="status" { (what) "（只显示这一次，请妥善转交）：" div.secret.mono { (secret) } } }
+}
+
+// ---- audit ----
+
+pub fn audit(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    q: (&str, &str, &str, &str),
+    rows: &[AuditRow],
+) -> String {
+    let (actor, action, from, to) = q;
+    let body = html! {
+        section {
+            form.row method="get" action="/console/audit" {
+                label { "操作人" input name="actor" value=(actor) size="14"; }
+                label { "操作" input name="action" value=(action) size="16" list="actions"; }
+                datalist id="actions" {
+                    @for a in ["login", "login.failed", "login.locked", "directory.apply", "revocations.apply", "code.revoke", "export", "export.unmasked", "account.add", "account.change", "token.add", "token.revoke", "retry"] { option value=(a) {} }
+                }
+                label { "起始日期" input name="from" type="date" value=(from); }
+                label { "截止日期" input name="to" type="date" value=(to); }
+                button type="submit" { "筛选" }
+            }
+        }
+        table {
+            thead { tr { th { "时间" } th { "操作人" } th { "角色" } th { "操作" } th { "对象" } th { "内容" } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td.mono { (format_cst(r.at)) } td { (r.actor) }
+                        td { (Role::parse(&r.role).map_or(r.role.clone(), |x| x.label().to_owned())) }
+                        td.mono { (r.action) } td { (r.target) } td { (r.detail) }
+                    }
+                }
+            }
+        }
+        @if rows.is_empty() { p.muted { "没有符合条件的记录。" } }
+    };
+    layout("审计日志", me, csrf, "/console/audit", f, body)
+}
+
+/// A page for a refused request that has no form to return to (no access, not found).
+pub fn refused(me: &Actor, csrf: &str, message: &str) -> String {
+    layout(
+        "无法完成",
+        me,
+        csrf,
+        "",
+        &Flash::Err(message.into()),
+        html! { p { a href="/console/ratings" { "返回首页" } } },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csp_allows_exactly_the_stylesheet_and_pages_carry_csrf() {
+        assert!(csp().starts_with("default-src 'none'; style-src 'sha256-"));
+        let me = Actor {
+            name: "<王>".into(),
+            role: Role::Hall,
+            scope: Scope::Halls(vec!["上城".into()]),
+        };
+        let p = status(
+            &me,
+            "TOKEN",
+            &Flash::Err("坏<".into()),
+            &StatusRow {
+                backlog: 1,
+                oldest_pending: Some(0),
+                stored: 2,
+                flagged: 0,
+                codes: 3,
+            },
+            &[],
+            false,
+            120,
+        );
+        assert!(p.contains("&lt;王&gt;") && p.contains("坏&lt;"));
+        assert!(p.contains("name=\"csrf\" value=\"TOKEN\""));
+        // A hall admin's bar has no accounts or audit pages.
+        assert!(!p.contains("/console/accounts") && !p.contains("/console/audit"));
+        assert!(p.contains("立即重试转发"));
+    }
+
+    #[test]
+    fn qr_svg_draws_modules() {
+        let s = qr_svg("https://zsp.example.gov.cn/ABC").into_string();
+        assert!(s.starts_with("<svg") && s.matches('z').count() > 100);
+    }
+}

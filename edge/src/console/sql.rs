@@ -1,0 +1,888 @@
+//! Every statement the console and the scoped admin API run. A read or write of codes, ratings or
+//! revocations takes the actor's `Scope` and puts it in the query itself (`scoped`), so no route
+//! can reach past it; the tests run these statements on SQLite with the real migrations.
+
+use super::{Actor, Role, Scope};
+use crate::store::{Stmt, Val, rating_columns, stmt};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// `sql` with `{scope}` replaced by the scope's condition on `region` and `hall` columns, bound
+/// as argument `?{n}` (the last).
+fn scoped(sql: &str, scope: &Scope, mut args: Vec<Val>) -> Stmt {
+    let n = args.len() + 1;
+    let cond = match scope {
+        Scope::All => format!("?{n} IS NOT NULL"),
+        Scope::Halls(_) => format!("hall IN (SELECT value FROM json_each(?{n}))"),
+        Scope::Regions(_) => format!(
+            "EXISTS (SELECT 1 FROM json_each(?{n}) WHERE substr(region, 1, length(value)) = value)"
+        ),
+    };
+    args.push(match scope {
+        Scope::All => "all".into(),
+        Scope::Halls(v) | Scope::Regions(v) => serde_json::to_string(v).expect("strings").into(),
+    });
+    Stmt {
+        sql: Cow::Owned(sql.replace("{scope}", &cond)),
+        args,
+    }
+}
+
+// ---- accounts, sessions, tokens ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountRow {
+    pub name: String,
+    pub role: String,
+    pub scope: String,
+    pub password: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub disabled: i64,
+    pub locked_until: i64,
+}
+
+impl AccountRow {
+    pub fn actor(&self) -> Option<Actor> {
+        Some(Actor {
+            name: self.name.clone(),
+            role: Role::parse(&self.role)?,
+            scope: Scope::from_json(&self.scope)?,
+        })
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "SELECT name, role, scope, password, created_at, created_by, disabled, locked_until FROM accounts";
+
+pub fn account(name: &str) -> Stmt {
+    Stmt {
+        sql: Cow::Owned(format!("{ACCOUNT_COLUMNS} WHERE name = ?1")),
+        args: vec![name.into()],
+    }
+}
+
+pub fn accounts() -> Stmt {
+    Stmt {
+        sql: Cow::Owned(format!("{ACCOUNT_COLUMNS} ORDER BY created_at, name")),
+        args: vec![],
+    }
+}
+
+/// Fails with a UNIQUE constraint when the name is taken.
+pub fn add_account(a: &Actor, password: &str, by: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO accounts (name, role, scope, password, created_at, created_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vec![
+            a.name.as_str().into(),
+            a.role.as_str().into(),
+            a.scope.to_json().into(),
+            password.into(),
+            now.into(),
+            by.into(),
+        ],
+    )
+}
+
+pub fn set_password(name: &str, password: &str) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "UPDATE accounts SET password = ?2, locked_until = 0 WHERE name = ?1",
+            vec![name.into(), password.into()],
+        ),
+        stmt("DELETE FROM sessions WHERE account = ?1", vec![name.into()]),
+        stmt(
+            "DELETE FROM login_failures WHERE account = ?1",
+            vec![name.into()],
+        ),
+    ]
+}
+
+pub fn set_disabled(name: &str, disabled: bool) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "UPDATE accounts SET disabled = ?2 WHERE name = ?1",
+            vec![name.into(), i64::from(disabled).into()],
+        ),
+        stmt("DELETE FROM sessions WHERE account = ?1", vec![name.into()]),
+    ]
+}
+
+pub fn unlock(name: &str) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "UPDATE accounts SET locked_until = 0 WHERE name = ?1",
+            vec![name.into()],
+        ),
+        stmt(
+            "DELETE FROM login_failures WHERE account = ?1",
+            vec![name.into()],
+        ),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Failures {
+    pub account: i64,
+    pub client: i64,
+}
+
+/// Failures within the lockout window, for the account and for the account from this client.
+pub fn failures(name: &str, client: &str, since: i64) -> Stmt {
+    stmt(
+        "SELECT (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3) AS account, \
+         (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND client = ?2 AND at >= ?3) AS client",
+        vec![name.into(), client.into(), since.into()],
+    )
+}
+
+/// Records a failure (and forgets those older than a day); locks the account when this failure
+/// reaches the account limit.
+pub fn record_failure(name: &str, client: &str, now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "DELETE FROM login_failures WHERE at < ?1",
+            vec![(now - 86_400).into()],
+        ),
+        stmt(
+            "INSERT INTO login_failures (account, client, at) VALUES (?1, ?2, ?3)",
+            vec![name.into(), client.into(), now.into()],
+        ),
+        stmt(
+            "UPDATE accounts SET locked_until = ?2 WHERE name = ?1 AND \
+             (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3) >= ?4 \
+             RETURNING locked_until",
+            vec![
+                name.into(),
+                (now + super::LOCK_SECS).into(),
+                (now - super::WINDOW_SECS).into(),
+                super::ACCOUNT_FAILURES.into(),
+            ],
+        ),
+    ]
+}
+
+/// A new session (its id's digest), dropping this account's expired ones and this client's
+/// failures.
+pub fn open_session(id: &str, account: &str, csrf: &str, client: &str, now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "DELETE FROM sessions WHERE seen_at < ?1 OR created_at < ?2",
+            vec![
+                (now - super::SESSION_IDLE_SECS).into(),
+                (now - super::SESSION_MAX_SECS).into(),
+            ],
+        ),
+        stmt(
+            "DELETE FROM login_failures WHERE account = ?1 AND client = ?2",
+            vec![account.into(), client.into()],
+        ),
+        stmt(
+            "INSERT INTO sessions (id, account, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            vec![id.into(), account.into(), csrf.into(), now.into()],
+        ),
+    ]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionRow {
+    pub name: String,
+    pub role: String,
+    pub scope: String,
+    pub csrf: String,
+}
+
+/// A live session: touched (its idle clock restarts), then read with its account, unless idle,
+/// too old, or the account is disabled. The second statement's rows are the answer.
+pub fn touch_session(id: &str, now: i64) -> Vec<Stmt> {
+    let args = vec![
+        id.into(),
+        now.into(),
+        (now - super::SESSION_IDLE_SECS).into(),
+        (now - super::SESSION_MAX_SECS).into(),
+    ];
+    vec![
+        stmt(
+            "UPDATE sessions SET seen_at = ?2 WHERE id = ?1 AND seen_at >= ?3 AND created_at >= ?4",
+            args.clone(),
+        ),
+        stmt(
+            "SELECT a.name, a.role, a.scope, s.csrf FROM sessions s JOIN accounts a ON a.name = s.account \
+             WHERE s.id = ?1 AND s.seen_at = ?2 AND s.created_at >= ?4 AND a.disabled = 0 AND ?3 IS NOT NULL",
+            args,
+        ),
+    ]
+}
+
+pub fn close_session(id: &str) -> Stmt {
+    stmt("DELETE FROM sessions WHERE id = ?1", vec![id.into()])
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenRow {
+    pub fn actor(&self) -> Option<Actor> {
+        Some(Actor {
+            name: format!("token:{}", self.name),
+            role: Role::parse(&self.role)?,
+            scope: Scope::from_json(&self.scope)?,
+        })
+    }
+}
+
+const TOKEN_COLUMNS: &str =
+    "SELECT id, name, role, scope, created_at, created_by, revoked_at FROM tokens";
+
+pub fn token(id: &str, secret_hash: &str) -> Stmt {
+    Stmt {
+        sql: Cow::Owned(format!(
+            "{TOKEN_COLUMNS} WHERE id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL"
+        )),
+        args: vec![id.into(), secret_hash.into()],
+    }
+}
+
+pub fn tokens() -> Stmt {
+    Stmt {
+        sql: Cow::Owned(format!("{TOKEN_COLUMNS} ORDER BY created_at DESC")),
+        args: vec![],
+    }
+}
+
+pub fn add_token(id: &str, a: &Actor, secret_hash: &str, by: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        vec![
+            id.into(),
+            a.name.as_str().into(),
+            a.role.as_str().into(),
+            a.scope.to_json().into(),
+            secret_hash.into(),
+            now.into(),
+            by.into(),
+        ],
+    )
+}
+
+/// Returns the revoked token's row (none if unknown or revoked already).
+pub fn revoke_token(id: &str, now: i64) -> Stmt {
+    stmt(
+        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING name",
+        vec![id.into(), now.into()],
+    )
+}
+
+// ---- the audit log ----
+
+/// One audit record; goes in the same batch as the write it records.
+pub fn audit(a: &Actor, action: &str, target: &str, detail: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO audit (at, actor, role, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vec![
+            now.into(),
+            a.name.as_str().into(),
+            a.role.as_str().into(),
+            action.into(),
+            target.into(),
+            detail.into(),
+        ],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// The newest first, filtered by actor and action (substrings) and a time range.
+pub fn audit_log(actor: &str, action: &str, from: i64, to: i64, limit: i64) -> Stmt {
+    stmt(
+        "SELECT seq, at, actor, role, action, target, detail FROM audit \
+         WHERE instr(actor, ?1) > 0 AND instr(action, ?2) > 0 AND at >= ?3 AND at < ?4 \
+         ORDER BY seq DESC LIMIT ?5",
+        vec![
+            actor.into(),
+            action.into(),
+            from.into(),
+            to.into(),
+            limit.into(),
+        ],
+    )
+}
+
+// ---- codes and revocations ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeRow {
+    pub code: String,
+    pub json: String,
+    /// The reason of a revocation naming this code or its staff member, if any.
+    pub revoked: Option<String>,
+}
+
+const CODE_SELECT: &str = "SELECT code, json, \
+     (SELECT COALESCE(reason, '已作废') FROM revocations r WHERE r.ref = entries.code \
+        OR (r.kind = 'staff' AND r.ref = substr(entries.code, 9)) LIMIT 1) AS revoked FROM entries";
+
+/// Codes in scope whose staff name, 工号, window or hall contains `q` (every code for "").
+pub fn codes(scope: &Scope, q: &str, limit: i64) -> Stmt {
+    scoped(
+        &format!(
+            "{CODE_SELECT} WHERE {{scope}} AND (?1 = '' OR instr(hall, ?1) > 0 \
+             OR instr(COALESCE(json_extract(json, '$.window'), ''), ?1) > 0 \
+             OR instr(COALESCE(json_extract(json, '$.staff_id'), ''), ?1) > 0 \
+             OR instr(COALESCE(json_extract(json, '$.staff_name'), ''), ?1) > 0) \
+             ORDER BY hall, json_extract(json, '$.window'), code LIMIT ?2"
+        ),
+        scope,
+        vec![q.into(), limit.into()],
+    )
+}
+
+pub fn code(scope: &Scope, code: &str) -> Stmt {
+    scoped(
+        &format!("{CODE_SELECT} WHERE code = ?1 AND {{scope}}"),
+        scope,
+        vec![code.into()],
+    )
+}
+
+/// The directory's entries of one authority (a region prefix, '' for all) within scope.
+pub fn entries(scope: &Scope, authority: &str) -> Stmt {
+    scoped(
+        "SELECT code, json, NULL AS revoked FROM entries \
+         WHERE substr(region, 1, length(?1)) = ?1 AND {scope} ORDER BY code",
+        scope,
+        vec![authority.into()],
+    )
+}
+
+/// Replaces the entries of one authority within scope. The caller has checked that every new
+/// entry lies inside both.
+pub fn replace_entries(
+    scope: &Scope,
+    authority: &str,
+    entries: &[wire::directory::Entry],
+) -> Vec<Stmt> {
+    let mut out = vec![scoped(
+        "DELETE FROM entries WHERE substr(region, 1, length(?1)) = ?1 AND {scope}",
+        scope,
+        vec![authority.into()],
+    )];
+    out.extend(crate::store::replace_directory(entries).into_iter().skip(1));
+    out
+}
+
+/// One revocation row as the console and uploads write it: where it belongs and who made it.
+#[derive(Debug, Clone)]
+pub struct NewRevocation {
+    pub revocation: wire::qr::Revocation,
+    pub region: String,
+    pub hall: String,
+    pub reason: String,
+}
+
+pub fn add_revocation(r: &NewRevocation, authority: &str, by: &str, now: i64) -> Stmt {
+    let mut s = crate::store::revocation_stmt(&r.revocation);
+    s.sql = Cow::Borrowed(
+        "INSERT INTO revocations (kind, ref, issued_before, authority, region, hall, reason, by_actor, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    );
+    s.args.extend([
+        authority.into(),
+        r.region.as_str().into(),
+        r.hall.as_str().into(),
+        r.reason.as_str().into(),
+        by.into(),
+        now.into(),
+    ]);
+    s
+}
+
+/// Removes the revocations of one authority within scope (a replacing upload's first step).
+pub fn clear_revocations(scope: &Scope, authority: &str) -> Stmt {
+    scoped(
+        "DELETE FROM revocations WHERE authority = ?1 AND {scope}",
+        scope,
+        vec![authority.into()],
+    )
+}
+
+// ---- uploads ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UploadRow {
+    pub seq: i64,
+    pub kind: String,
+    pub authority: String,
+    pub actor: String,
+    pub staged_at: i64,
+    pub applied_at: Option<i64>,
+    pub summary: String,
+    pub body: Option<String>,
+}
+
+pub fn stage(
+    kind: &str,
+    authority: &str,
+    actor: &str,
+    summary: &str,
+    body: &str,
+    now: i64,
+) -> Vec<Stmt> {
+    vec![
+        // Previews never applied are dropped after a day.
+        stmt(
+            "DELETE FROM uploads WHERE applied_at IS NULL AND staged_at < ?1",
+            vec![(now - 86_400).into()],
+        ),
+        stmt(
+            "INSERT INTO uploads (kind, authority, actor, staged_at, summary, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+            vec![
+                kind.into(),
+                authority.into(),
+                actor.into(),
+                now.into(),
+                summary.into(),
+                body.into(),
+            ],
+        ),
+    ]
+}
+
+pub fn staged(seq: i64, actor: &str) -> Stmt {
+    stmt(
+        "SELECT seq, kind, authority, actor, staged_at, applied_at, summary, body FROM uploads \
+         WHERE seq = ?1 AND actor = ?2 AND applied_at IS NULL",
+        vec![seq.into(), actor.into()],
+    )
+}
+
+/// Marks a staged upload applied (its body is not kept: the history keeps the summary). Fails
+/// the whole batch when it was applied already, by a CHECK on a JSON conversion.
+pub fn applied(seq: i64, now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM uploads WHERE seq = ?1 AND applied_at IS NULL) \
+             THEN 1 ELSE json('upload already applied') END AS ok",
+            vec![seq.into()],
+        ),
+        stmt(
+            "UPDATE uploads SET applied_at = ?2, body = NULL WHERE seq = ?1",
+            vec![seq.into(), now.into()],
+        ),
+    ]
+}
+
+pub fn upload_history(limit: i64) -> Stmt {
+    stmt(
+        "SELECT seq, kind, authority, actor, staged_at, applied_at, summary, NULL AS body FROM uploads \
+         WHERE applied_at IS NOT NULL ORDER BY seq DESC LIMIT ?1",
+        vec![limit.into()],
+    )
+}
+
+// ---- ratings ----
+
+/// The ratings page's and the export's filter. Empty strings and `None` filter nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub hall: String,
+    /// 窗口单位.
+    pub dept: String,
+    /// A staff member's 工号 or name (a substring).
+    pub staff: String,
+    pub level: Option<wire::rating::Level>,
+    /// Unix seconds, `from` included, `to` excluded.
+    pub from: i64,
+    pub to: i64,
+    pub flagged: Option<bool>,
+}
+
+/// The filter's conditions; the actor's role adds its own (a 差评处理人 sees only 差评).
+fn rating_where(f: &Filter, role: Role) -> (&'static str, Vec<Val>) {
+    (
+        "rated_at >= ?1 AND rated_at < ?2 AND (?3 = '' OR hall = ?3) \
+         AND (?4 = '' OR json_extract(entry, '$.dept') = ?4) \
+         AND (?5 = '' OR instr(COALESCE(json_extract(entry, '$.staff_id'), ''), ?5) > 0 \
+              OR instr(COALESCE(json_extract(entry, '$.staff_name'), ''), ?5) > 0) \
+         AND (?6 = '' OR level = ?6) AND (?7 < 0 OR flagged = ?7) \
+         AND (?8 = 0 OR level IN ('dissatisfied', 'very_dissatisfied')) AND {scope}",
+        vec![
+            f.from.into(),
+            f.to.into(),
+            f.hall.as_str().into(),
+            f.dept.as_str().into(),
+            f.staff.as_str().into(),
+            f.level.map_or("", |l| l.as_str()).into(),
+            f.flagged.map_or(-1, i64::from).into(),
+            i64::from(role == Role::Handler).into(),
+        ],
+    )
+}
+
+/// One page of ratings, newest first.
+pub fn ratings(a: &Actor, f: &Filter, limit: i64, offset: i64) -> Stmt {
+    let (cond, mut args) = rating_where(f, a.role);
+    args.extend([limit.into(), offset.into()]);
+    scoped(
+        &format!(
+            "SELECT {} FROM ratings WHERE {cond} ORDER BY rated_at DESC, id LIMIT ?9 OFFSET ?10",
+            rating_columns!()
+        ),
+        &a.scope,
+        args,
+    )
+}
+
+/// How many ratings match (for the page's count and the export's check).
+pub fn count(a: &Actor, f: &Filter) -> Stmt {
+    let (cond, args) = rating_where(f, a.role);
+    scoped(
+        &format!("SELECT COUNT(*) AS n FROM ratings WHERE {cond}"),
+        &a.scope,
+        args,
+    )
+}
+
+/// The export: every match, oldest first.
+pub fn export(a: &Actor, f: &Filter) -> Stmt {
+    let (cond, args) = rating_where(f, a.role);
+    scoped(
+        &format!(
+            "SELECT {} FROM ratings WHERE {cond} ORDER BY rated_at, id",
+            rating_columns!()
+        ),
+        &a.scope,
+        args,
+    )
+}
+
+/// The halls and units in scope, for the filter's lists.
+pub fn halls(scope: &Scope) -> Stmt {
+    scoped(
+        "SELECT DISTINCT hall AS name FROM entries WHERE {scope} ORDER BY hall",
+        scope,
+        vec![],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Name {
+    pub name: String,
+}
+
+// ---- status ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusRow {
+    pub backlog: i64,
+    pub oldest_pending: Option<i64>,
+    pub stored: i64,
+    pub flagged: i64,
+    pub codes: i64,
+}
+
+pub fn status(scope: &Scope) -> Stmt {
+    let mut s = scoped(
+        "SELECT \
+         (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS backlog, \
+         (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS oldest_pending, \
+         (SELECT COUNT(*) FROM ratings WHERE {scope}) AS stored, \
+         (SELECT COUNT(*) FROM ratings WHERE flagged = 1 AND {scope}) AS flagged, \
+         (SELECT COUNT(*) FROM entries WHERE {scope}) AS codes",
+        scope,
+        vec![],
+    );
+    s.args.truncate(1);
+    s
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorRow {
+    pub id: String,
+    pub hall: Option<String>,
+    pub rated_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+}
+
+/// The last errors of the forwarding: each pending rating's own upstream answer.
+pub fn last_errors(scope: &Scope, limit: i64) -> Stmt {
+    scoped(
+        "SELECT id, hall, rated_at, attempts, next_attempt_at, last_error FROM ratings \
+         WHERE forwarded_rev < rev AND last_error IS NOT NULL AND {scope} \
+         ORDER BY next_attempt_at DESC LIMIT ?1",
+        scope,
+        vec![limit.into()],
+    )
+}
+
+/// Every pending rating in scope is due now.
+pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
+    scoped(
+        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND {scope} \
+         RETURNING id",
+        scope,
+        vec![now.into()],
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::schema;
+    use rusqlite::Connection;
+    use wire::directory::Entry;
+
+    /// A database with every migration applied.
+    pub(crate) fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(schema::VERSIONS_TABLE).unwrap();
+        for m in schema::MIGRATIONS {
+            for s in schema::statements(m.sql) {
+                c.execute_batch(&s).unwrap();
+            }
+        }
+        c
+    }
+
+    fn bind(v: &Val) -> rusqlite::types::Value {
+        match v {
+            Val::Int(i) => (*i).into(),
+            Val::Text(t) => t.clone().into(),
+            Val::Null => rusqlite::types::Value::Null,
+        }
+    }
+
+    /// Runs a statement; its rows as JSON objects (as the storage object returns them).
+    pub(crate) fn run(c: &Connection, s: &Stmt) -> Vec<serde_json::Value> {
+        let mut q = c
+            .prepare(&s.sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", s.sql));
+        let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
+        let args: Vec<_> = s.args.iter().map(bind).collect();
+        let mut rows = q.query(rusqlite::params_from_iter(args)).unwrap();
+        let mut out = vec![];
+        while let Some(r) = rows.next().unwrap() {
+            let mut o = serde_json::Map::new();
+            for (i, n) in names.iter().enumerate() {
+                let v = match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Integer(i) => i.into(),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        String::from_utf8_lossy(t).into_owned().into()
+                    }
+                    rusqlite::types::ValueRef::Null => serde_json::Value::Null,
+                    other => panic!("{other:?}"),
+                };
+                o.insert(n.clone(), v);
+            }
+            out.push(serde_json::Value::Object(o));
+        }
+        out
+    }
+
+    pub(crate) fn typed<T: serde::de::DeserializeOwned>(c: &Connection, s: &Stmt) -> Vec<T> {
+        serde_json::from_value(serde_json::Value::Array(run(c, s))).unwrap()
+    }
+
+    fn entry(region: &str, hall: &str, window: &str) -> Entry {
+        let mut e = Entry::example(window, Some("SC1"));
+        e.region = region.into();
+        e.hall = hall.into();
+        e.code.window = wire::qr::WindowRef::derive(region, hall, window);
+        e
+    }
+
+    fn rating(c: &Connection, id: &str, e: &Entry, level: &str, at: i64) {
+        c.execute(
+            "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
+             level, tags, tag_version, comment, phone, flagged, via, entry, next_attempt_at) \
+             VALUES (?1, ?2, 'd', 0, 1, 1, ?1, ?3, ?4, '', 1, '', '13812345678', 0, 'app', ?5, 0)",
+            rusqlite::params![id, e.code.to_text(), at, level, serde_json::to_string(e).unwrap()],
+        )
+        .unwrap();
+    }
+
+    fn actor(role: Role, scope: Scope) -> Actor {
+        Actor {
+            name: "x".into(),
+            role,
+            scope,
+        }
+    }
+
+    #[test]
+    fn a_hall_admin_reads_and_revokes_only_inside_their_halls() {
+        let c = db();
+        let a = entry("330102", "上城区市民中心", "A1");
+        let b = entry("330105", "拱墅区行政服务中心", "B1");
+        for s in crate::store::replace_directory(&[a.clone(), b.clone()]) {
+            run(&c, &s);
+        }
+        rating(&c, "r1", &a, "very_dissatisfied", 100);
+        rating(&c, "r2", &b, "satisfied", 200);
+        let hall = actor(Role::Hall, Scope::Halls(vec!["上城区市民中心".into()]));
+        let all = Filter {
+            to: 1 << 40,
+            ..Default::default()
+        };
+        let ids = |a: &Actor, f: &Filter| -> Vec<String> {
+            run(&c, &ratings(a, f, 100, 0))
+                .into_iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(&hall, &all), ["r1"]);
+        // Asking for the other hall by name finds nothing: the scope is in the query.
+        let other = Filter {
+            hall: "拱墅区行政服务中心".into(),
+            ..all.clone()
+        };
+        assert!(ids(&hall, &other).is_empty());
+        assert_eq!(run(&c, &export(&hall, &all)).len(), 1);
+        assert_eq!(run(&c, &count(&hall, &all))[0]["n"], 1);
+        let city = actor(Role::City, Scope::All);
+        assert_eq!(ids(&city, &all), ["r2", "r1"]);
+        let regions = actor(Role::City, Scope::Regions(vec!["330105".into()]));
+        assert_eq!(ids(&regions, &all), ["r2"]);
+        // A handler sees only 差评.
+        let handler = actor(Role::Handler, Scope::All);
+        assert_eq!(ids(&handler, &all), ["r1"]);
+        // Codes: search and one code.
+        assert_eq!(run(&c, &codes(&hall.scope, "", 50)).len(), 1);
+        assert_eq!(run(&c, &codes(&Scope::All, "B1", 50)).len(), 1);
+        assert!(run(&c, &code(&hall.scope, &b.code.to_text())).is_empty());
+        assert_eq!(run(&c, &code(&hall.scope, &a.code.to_text())).len(), 1);
+        // Replacing the directory inside a scope leaves the rest.
+        for s in replace_entries(&hall.scope, "", &[]) {
+            run(&c, &s);
+        }
+        assert_eq!(run(&c, &codes(&Scope::All, "", 50)).len(), 1);
+        let status: Vec<StatusRow> = typed(&c, &status(&hall.scope));
+        assert_eq!(
+            (status[0].stored, status[0].backlog, status[0].codes),
+            (1, 1, 0)
+        );
+        assert_eq!(run(&c, &retry_now(&hall.scope, 5)).len(), 1);
+    }
+
+    #[test]
+    fn revocations_of_one_authority_leave_anothers() {
+        let c = db();
+        let a = entry("330102", "上城区市民中心", "A1");
+        let b = entry("330105", "拱墅区行政服务中心", "B1");
+        for (e, auth) in [(&a, "330102"), (&b, "330105")] {
+            let r = NewRevocation {
+                revocation: wire::qr::Revocation::Code {
+                    code: e.code,
+                    issued_before: None,
+                },
+                region: e.region.clone(),
+                hall: e.hall.clone(),
+                reason: "卡片遗失".into(),
+            };
+            run(&c, &add_revocation(&r, auth, "x", 1));
+        }
+        run(&c, &clear_revocations(&Scope::All, "330102"));
+        let left: Vec<(String, String)> = c
+            .prepare("SELECT authority, reason FROM revocations")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(left, [("330105".to_owned(), "卡片遗失".to_owned())]);
+        // Within an authority, a hall admin clears only their halls' rows.
+        run(
+            &c,
+            &clear_revocations(&Scope::Halls(vec!["上城区市民中心".into()]), "330105"),
+        );
+        assert_eq!(
+            c.query_row("SELECT COUNT(*) FROM revocations", [], |r| r
+                .get::<_, i64>(0))
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_and_accounts_lock() {
+        let c = db();
+        let me = actor(Role::City, Scope::All);
+        let mut me = me;
+        me.name = "admin".into();
+        run(&c, &add_account(&me, "pw", "operator", 0));
+        for s in open_session("s1", "admin", "csrf", "cl", 1000) {
+            run(&c, &s);
+        }
+        let live = |now: i64| {
+            let stmts = touch_session("s1", now);
+            run(&c, &stmts[0]);
+            typed::<SessionRow>(&c, &stmts[1])
+        };
+        assert_eq!(live(1000 + 60)[0].csrf, "csrf");
+        assert_eq!(live(1060 + super::super::SESSION_IDLE_SECS).len(), 1);
+        assert!(live(1060 + 3 * super::super::SESSION_IDLE_SECS).is_empty());
+        for i in 0..super::super::ACCOUNT_FAILURES {
+            let stmts = record_failure("admin", &format!("c{}", i % 3), 5000 + i);
+            let locked = stmts.iter().map(|s| run(&c, s)).last().unwrap();
+            assert_eq!(
+                locked.len(),
+                usize::from(i == super::super::ACCOUNT_FAILURES - 1)
+            );
+        }
+        let f: Vec<Failures> = typed(&c, &failures("admin", "c0", 4000));
+        assert_eq!((f[0].account, f[0].client), (10, 4));
+        let acc: Vec<AccountRow> = typed(&c, &account("admin"));
+        assert!(acc[0].locked_until > 5000);
+        assert!(
+            typed::<AccountRow>(&c, &account("admin"))[0]
+                .actor()
+                .is_some()
+        );
+        // A second account of the same name is refused by the table.
+        let s = add_account(&me, "pw", "operator", 0);
+        assert!(
+            c.execute(&s.sql, rusqlite::params_from_iter(s.args.iter().map(bind)))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_upload_applies_once() {
+        let c = db();
+        let seq = run(&c, &stage("directory", "", "x", "{}", "body", 10)[1])[0]["seq"]
+            .as_i64()
+            .unwrap();
+        assert_eq!(typed::<UploadRow>(&c, &staged(seq, "x")).len(), 1);
+        assert!(typed::<UploadRow>(&c, &staged(seq, "y")).is_empty());
+        let [check, mark] = <[Stmt; 2]>::try_from(applied(seq, 20)).unwrap();
+        run(&c, &check);
+        run(&c, &mark);
+        let again = c.prepare(&check.sql).unwrap().query_row(
+            rusqlite::params_from_iter(check.args.iter().map(bind)),
+            |r| r.get::<_, i64>(0),
+        );
+        assert!(again.is_err(), "a second apply fails its batch");
+        assert_eq!(run(&c, &upload_history(10)).len(), 1);
+    }
+}
