@@ -39,6 +39,52 @@ pub struct Config {
     /// operating office's name.
     pub site_icp: Option<String>,
     pub site_office: Option<String>,
+    /// The issuing authorities: each a region-code prefix and the QR key ids that may sign its
+    /// codes. Empty: one authority for every region, any key.
+    pub authorities: Vec<Authority>,
+}
+
+/// An issuing authority (发码单位): its codes' region prefix and its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub prefix: String,
+    pub kids: Vec<u16>,
+}
+
+/// `330102:1,2 330105:3`: a prefix and its key ids, authorities separated by spaces. Prefixes
+/// may not nest (one code, one authority) and a key belongs to one authority.
+pub fn parse_authorities(v: &str) -> Result<Vec<Authority>, String> {
+    let mut out: Vec<Authority> = vec![];
+    for item in v.split_whitespace() {
+        let (prefix, kids) = item
+            .split_once(':')
+            .ok_or_else(|| format!("{item}: expected region-prefix:key-ids, e.g. 330102:1,2"))?;
+        if !(2..=12).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "{item}: {prefix:?} is not a region-code prefix (2 to 12 digits)"
+            ));
+        }
+        let kids = kids
+            .split(',')
+            .map(|k| {
+                k.parse::<u16>()
+                    .map_err(|_| format!("{item}: {k:?} is not a key id"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for a in &out {
+            if a.prefix.starts_with(prefix) || prefix.starts_with(a.prefix.as_str()) {
+                return Err(format!("{item}: overlaps {}", a.prefix));
+            }
+            if let Some(k) = kids.iter().find(|k| a.kids.contains(k)) {
+                return Err(format!("{item}: key {k} already belongs to {}", a.prefix));
+            }
+        }
+        out.push(Authority {
+            prefix: prefix.into(),
+            kids,
+        });
+    }
+    Ok(out)
 }
 
 /// One setting: its name, whether it is a secret, its default ("" when unset by default) and
@@ -151,6 +197,11 @@ pub const SETTINGS: &[Setting] = &[
         "SITE_OFFICE",
         "",
         "the operating office's name the page footer shows, e.g. 某市政务服务管理办公室",
+    ),
+    setting(
+        "AUTHORITIES",
+        "",
+        "issuing authorities: region prefix and its QR key ids, e.g. 330102:1,2 330105:3; unset: one",
     ),
 ];
 
@@ -308,6 +359,10 @@ impl Config {
             directory_cache_secs: num("DIRECTORY_CACHE_SECS", 10, 0, 300)?,
             site_icp: footer_text("SITE_ICP", get("SITE_ICP"), 40)?,
             site_office: footer_text("SITE_OFFICE", get("SITE_OFFICE"), 40)?,
+            authorities: match get("AUTHORITIES") {
+                None => vec![],
+                Some(v) => parse_authorities(&v).map_err(|why| err("AUTHORITIES", why))?,
+            },
         })
     }
 
@@ -322,12 +377,69 @@ impl Config {
     pub fn forwarding(&self) -> bool {
         self.upstream_url.is_some()
     }
+
+    /// Whether key `kid` may sign a code of `region`: its authority's prefix must lead the
+    /// region (always, without authorities).
+    pub fn kid_may_sign(&self, kid: u16, region: &str) -> bool {
+        self.authorities.is_empty()
+            || self
+                .authorities
+                .iter()
+                .any(|a| a.kids.contains(&kid) && region.starts_with(a.prefix.as_str()))
+    }
+
+    /// The authorities an upload may name: their prefixes ('' for the whole deployment when
+    /// none are set).
+    pub fn authority_prefixes(&self) -> Vec<String> {
+        if self.authorities.is_empty() {
+            vec![String::new()]
+        } else {
+            self.authorities.iter().map(|a| a.prefix.clone()).collect()
+        }
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn authorities_name_prefixes_and_their_keys() {
+        let a = parse_authorities("330102:1,2 330105:3").unwrap();
+        assert_eq!(
+            a[1],
+            Authority {
+                prefix: "330105".into(),
+                kids: vec![3]
+            }
+        );
+        assert!(
+            parse_authorities("3301:1 330102:2")
+                .unwrap_err()
+                .contains("overlaps 3301")
+        );
+        assert!(
+            parse_authorities("330102:1 330105:1")
+                .unwrap_err()
+                .contains("key 1 already")
+        );
+        assert!(
+            parse_authorities("330102")
+                .unwrap_err()
+                .contains("expected")
+        );
+        assert!(
+            parse_authorities("33x:1")
+                .unwrap_err()
+                .contains("not a region")
+        );
+        assert!(
+            parse_authorities("330102:a")
+                .unwrap_err()
+                .contains("not a key id")
+        );
+    }
     use wire::key::Key;
 
     pub fn vars() -> HashMap<&'static str, String> {

@@ -16,6 +16,8 @@ pub fn route_of(path: &str) -> &'static str {
         "/favicon.ico" | "/robots.txt" => "asset",
         p if p.starts_with("/assets/") => "asset",
         p if p.starts_with("/admin/") => "admin",
+        "/console" => "console",
+        p if p.starts_with("/console/") => "console",
         p if p.len() > 1 && !p[1..].contains('/') => "landing",
         _ => "other",
     }
@@ -115,6 +117,8 @@ mod tests {
         assert_eq!(route_of("/rate"), "form");
         assert_eq!(route_of("/assets/app-1.js"), "asset");
         assert_eq!(route_of("/admin/export.csv"), "admin");
+        assert_eq!(route_of("/console/codes/ABC"), "console");
+        assert_eq!(route_of("/console"), "console");
         assert_eq!(route_of("/"), "other");
         assert_eq!(route_of("/a/b"), "other");
         assert_eq!(

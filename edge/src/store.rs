@@ -519,51 +519,74 @@ pub const EXPORT_HEADER: [&str; 19] = [
     "已转发",
 ];
 
-/// The export as Excel opens it: UTF-8 with BOM, the phone masked.
-pub fn export_csv(rows: &[RatingRow]) -> Result<String, String> {
+/// One rating's export columns (`EXPORT_HEADER`), the phone masked unless `full_phone`.
+pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 19], String> {
+    let (r, e) = row.to_rating()?;
+    let v = &r.rating;
+    let tag_names = v
+        .tags
+        .iter()
+        .filter_map(|c| wire::rating::tag(*c).map(|t| t.zh))
+        .collect::<Vec<_>>()
+        .join("；");
+    let phone = match &v.phone {
+        Some(p) if full_phone => p.as_str().to_owned(),
+        Some(p) => p.masked(),
+        None => String::new(),
+    };
+    let yes = |b: bool| if b { "是" } else { "否" }.to_owned();
+    Ok([
+        row.id.clone(),
+        wire::time::format_cst(r.rated_at),
+        r.assess_number.to_string(),
+        e.region,
+        e.hall,
+        e.window,
+        e.dept,
+        e.staff_id.unwrap_or_default(),
+        e.staff_name.unwrap_or_default(),
+        v.level.label_zh().to_owned(),
+        v.level.gbt39046_code().to_string(),
+        v.level.provincial_code().to_string(),
+        tag_list(&v.tags),
+        tag_names,
+        v.matter.clone().unwrap_or_default(),
+        v.comment.clone(),
+        phone,
+        yes(r.flagged),
+        yes(row.forwarded_rev >= row.rev),
+    ])
+}
+
+/// The export as Excel opens it: UTF-8 with BOM, the phone masked unless `full_phone`.
+pub fn export_csv(rows: &[RatingRow], full_phone: bool) -> Result<String, String> {
     let mut out = String::from(wire::csv::BOM);
     wire::csv::line(&mut out, &EXPORT_HEADER);
     for row in rows {
-        let (r, e) = row.to_rating()?;
-        let v = &r.rating;
-        let tag_codes = tag_list(&v.tags);
-        let tag_names = v
-            .tags
-            .iter()
-            .filter_map(|c| wire::rating::tag(*c).map(|t| t.zh))
-            .collect::<Vec<_>>()
-            .join("；");
-        let phone = v.phone.as_ref().map(Phone::masked).unwrap_or_default();
-        wire::csv::line(
-            &mut out,
-            &[
-                &row.id,
-                &wire::time::format_cst(r.rated_at),
-                &r.assess_number.to_string(),
-                &e.region,
-                &e.hall,
-                &e.window,
-                &e.dept,
-                e.staff_id.as_deref().unwrap_or(""),
-                e.staff_name.as_deref().unwrap_or(""),
-                v.level.label_zh(),
-                &v.level.gbt39046_code().to_string(),
-                &v.level.provincial_code().to_string(),
-                &tag_codes,
-                &tag_names,
-                v.matter.as_deref().unwrap_or(""),
-                &v.comment,
-                &phone,
-                if r.flagged { "是" } else { "否" },
-                if row.forwarded_rev >= row.rev {
-                    "是"
-                } else {
-                    "否"
-                },
-            ],
-        );
+        let cells = export_cells(row, full_phone)?;
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        wire::csv::line(&mut out, &refs);
     }
     Ok(out)
+}
+
+/// The export as an .xlsx worksheet's XML (the codes columns as numbers).
+pub fn export_sheet(rows: &[RatingRow], full_phone: bool) -> Result<String, String> {
+    use wire::xlsx::Cell;
+    let mut w = wire::xlsx::SheetWriter::new(&EXPORT_HEADER);
+    for row in rows {
+        let c = export_cells(row, full_phone)?;
+        let cells: Vec<Cell> = c
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match (i, t.parse::<i64>()) {
+                (2 | 10 | 11, Ok(n)) => Cell::Int(n),
+                _ => Cell::Text(t),
+            })
+            .collect();
+        w.row(&cells);
+    }
+    Ok(w.finish())
 }
 
 #[cfg(test)]
@@ -599,7 +622,13 @@ pub(crate) mod tests {
 
     #[test]
     fn export_is_excel_safe_and_masks_the_phone() {
-        let csv = export_csv(&[row()]).unwrap();
+        let csv = export_csv(&[row()], false).unwrap();
+        assert!(export_csv(&[row()], true).unwrap().contains("13812345678"));
+        let x = export_sheet(&[row()], false).unwrap();
+        assert!(
+            x.contains("<c r=\"C2\"><v>2</v></c>") && x.contains("138****5678"),
+            "{x}"
+        );
         assert!(csv.starts_with('\u{feff}'));
         assert!(csv.contains("138****5678"));
         assert!(!csv.contains("13812345678"));

@@ -68,8 +68,9 @@ pub fn open_code(segment: &str, cfg: &Config) -> Result<QrPayload, ApiError> {
         .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))
 }
 
-/// The directory entry of a verified code, unless revoked or unknown.
-pub fn entry_for(p: &QrPayload, lookup: Lookup) -> Result<Entry, ApiError> {
+/// The directory entry of a verified code, unless revoked, unknown, or signed with a key of
+/// another authority than the one its region belongs to.
+pub fn entry_for(p: &QrPayload, lookup: Lookup, cfg: &Config) -> Result<Entry, ApiError> {
     lookup
         .revocations
         .check(p)
@@ -83,6 +84,18 @@ pub fn entry_for(p: &QrPayload, lookup: Lookup) -> Result<Entry, ApiError> {
             text::INVALID_CODE.0,
             "This QR code is not (or no longer) in the directory.",
         ))
+        .and_then(|e| {
+            if cfg.kid_may_sign(p.kid, &e.region) {
+                Ok(e)
+            } else {
+                Err(ApiError::new(
+                    403,
+                    "qr.authority",
+                    text::INVALID_CODE.0,
+                    "This QR code was signed with another authority's key.",
+                ))
+            }
+        })
 }
 
 fn challenge_err(e: ChallengeError) -> ApiError {
@@ -375,6 +388,7 @@ mod tests {
                 entry: Some(entry()),
                 revocations: Revocations::default(),
             },
+            &cfg,
         )?;
         check(s, via, p, e, &cfg, NOW)
     }
@@ -563,10 +577,25 @@ mod tests {
                 }],
             },
         };
-        assert_eq!(entry_for(&p, revoked).unwrap_err().status, 410);
+        assert_eq!(entry_for(&p, revoked, &cfg).unwrap_err().status, 410);
         assert_eq!(
-            entry_for(&p, Lookup::default()).unwrap_err().code,
+            entry_for(&p, Lookup::default(), &cfg).unwrap_err().code,
             "qr.unknown_code"
+        );
+        // With authorities, a key signs only its own authority's regions.
+        let found = || Lookup {
+            entry: Some(entry()),
+            revocations: Revocations::default(),
+        };
+        let mut v = vars();
+        v.insert("AUTHORITIES", format!("330102:{} 330105:9", p.kid));
+        let ours = parse(&v).unwrap();
+        assert!(entry_for(&p, found(), &ours).is_ok());
+        v.insert("AUTHORITIES", format!("330105:{} 330102:9", p.kid));
+        let theirs = parse(&v).unwrap();
+        assert_eq!(
+            entry_for(&p, found(), &theirs).unwrap_err().code,
+            "qr.authority"
         );
         let forged = Key::new(KeyPurpose::Qr, 1, [8; 32]);
         let seg = QrPayload::seal(code(), Day::from_unix(NOW).unwrap(), &forged);

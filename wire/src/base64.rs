@@ -25,7 +25,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// The inverse of [`encode`]: `None` for anything `encode` would not write.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let b = text.as_bytes();
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {

@@ -183,6 +183,11 @@ impl Keyring {
         self.purpose
     }
 
+    /// Every key, oldest first.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
     pub fn get(&self, kid: u16) -> Option<&Key> {
         self.keys.iter().find(|k| k.kid == kid)
     }

@@ -218,7 +218,8 @@ pub fn zip(members: &[Member]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     // 1980-01-01 00:00, DOS format.
-    let (time, date) = (0u16, (0u16 << 9) | (1 << 5) | 1);
+    // Year 0 (1980) << 9 | month 1 << 5 | day 1.
+    let (time, date) = (0u16, (1u16 << 5) | 1);
     for m in members {
         let offset = out.len() as u32;
         let common = |v: &mut Vec<u8>| {
@@ -240,7 +241,7 @@ pub fn zip(members: &[Member]) -> Vec<u8> {
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by
         common(&mut central);
-        central.extend_from_slice(&[0; 8]); // comment len, disk, internal attrs
+        central.extend_from_slice(&[0; 6]); // comment len, disk, internal attrs
         central.extend_from_slice(&0u32.to_le_bytes()); // external attrs
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(m.name.as_bytes());
@@ -302,6 +303,17 @@ mod tests {
         let end = z.len() - 22;
         assert_eq!(&z[end..end + 4], b"PK\x05\x06");
         assert_eq!(u16::from_le_bytes([z[end + 10], z[end + 11]]), 5);
+        // Each central record: 46 bytes, then its name, which the local header repeats.
+        let at = |i: usize| u32::from_le_bytes(z[i..i + 4].try_into().unwrap()) as usize;
+        let mut c = at(end + 16);
+        for _ in 0..5 {
+            assert_eq!(&z[c..c + 4], b"PK\x01\x02");
+            let n = u16::from_le_bytes([z[c + 28], z[c + 29]]) as usize;
+            let local = at(c + 42);
+            assert_eq!(&z[local..local + 4], b"PK\x03\x04");
+            assert_eq!(z[c + 46..c + 46 + n], z[local + 30..local + 30 + n]);
+            c += 46 + n;
+        }
         let s = String::from_utf8_lossy(&z);
         assert!(s.contains("sheet name=\"评价 2026\""));
         assert_eq!(

@@ -28,6 +28,9 @@ pub const APT_PACKAGES: &[&str] = &[
     // The operator's nginx example, run in front of the pack (TLS, HTTP/2) with a certificate
     // made on the spot.
     "nginx-light",
+    // The console's .xlsx export, read back by an independent reader (Debian's openpyxl, with
+    // Debian's /usr/bin/python3).
+    "python3-openpyxl",
     "openssl",
     "curl",
     // systemd-analyze checks the operator's unit file.

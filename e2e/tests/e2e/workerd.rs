@@ -19,13 +19,13 @@ use wire::time::Day;
 use xtask::edge::{self, LocalKeys, Worker, WorkerOptions};
 use xtask::setup;
 
-struct Stack {
-    keys: LocalKeys,
+pub(crate) struct Stack {
+    pub(crate) keys: LocalKeys,
     tools: setup::Tools,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
-fn stack() -> &'static Stack {
+pub(crate) fn stack() -> &'static Stack {
     static S: OnceLock<Stack> = OnceLock::new();
     S.get_or_init(|| {
         let root = setup::root();
@@ -44,7 +44,7 @@ fn stack() -> &'static Stack {
 }
 
 /// A worker with its own fresh local state.
-fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
+pub(crate) fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
     let s = stack();
     let state = s.root.join(format!("target/workerd-tests/{name}"));
     let _ = std::fs::remove_dir_all(&state);
@@ -76,14 +76,14 @@ fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
     .unwrap()
 }
 
-fn qr_key() -> Key {
+pub(crate) fn qr_key() -> Key {
     Keyring::parse(KeyPurpose::Qr, &stack().keys.qr)
         .unwrap()
         .current()
         .clone()
 }
 
-fn challenge_key() -> Key {
+pub(crate) fn challenge_key() -> Key {
     Keyring::parse(KeyPurpose::Challenge, &stack().keys.challenge)
         .unwrap()
         .current()
@@ -185,7 +185,7 @@ pub(crate) fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, S
     (s, String::from_utf8(b).unwrap())
 }
 
-fn load(w: &Worker, entries: Vec<Entry>) {
+pub(crate) fn load(w: &Worker, entries: Vec<Entry>) {
     let (s, b) = admin(
         w,
         "PUT",
@@ -211,7 +211,7 @@ fn solve(ch: &str) -> u32 {
     wire::challenge::solve(&bytes, c.difficulty, 0, u32::MAX).unwrap()
 }
 
-fn input(level: Level, tags: &[u16]) -> RatingInput {
+pub(crate) fn input(level: Level, tags: &[u16]) -> RatingInput {
     RatingInput {
         matter: Some("330102-SC-001".into()),
         ..RatingInput::new(level, tags)
@@ -236,7 +236,7 @@ pub(crate) fn rand16() -> [u8; 16] {
     b
 }
 
-fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
+pub(crate) fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
     let (s, _, b) = http(
         "POST",
         &format!("{}/api/rate", w.base),
@@ -1061,7 +1061,7 @@ fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
 }
 
 /// Runs one of the `e2e/` browser scripts; what it printed, as JSON. Its own message on failure.
-fn browser(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+pub(crate) fn browser(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let root = &stack().root;
     let out = std::process::Command::new("node")
         .arg(root.join("e2e").join(script))

@@ -78,16 +78,16 @@ pub fn preview(old: &[Entry], new: &[Entry]) -> Preview {
     };
     let (a, b) = (places(old), places(new));
     for (key, (name, was)) in &a {
-        if let Some((_, now)) = b.get(key) {
-            if now != was {
-                p.moves.push(format!(
-                    "{}（{}）：{} → {}",
-                    name,
-                    key.1,
-                    was.join("、"),
-                    now.join("、")
-                ));
-            }
+        if let Some((_, now)) = b.get(key)
+            && now != was
+        {
+            p.moves.push(format!(
+                "{}（{}）：{} → {}",
+                name,
+                key.1,
+                was.join("、"),
+                now.join("、")
+            ));
         }
     }
     p

@@ -302,7 +302,8 @@ pub fn csrf_ok(
 ) -> bool {
     use subtle::ConstantTimeEq;
     let token = got.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())));
-    let same_origin = origin.is_none_or(|o| {
+    // `null`: a browser that withholds the origin (Sec-Fetch-Site still says where from).
+    let same_origin = origin.filter(|o| *o != "null").is_none_or(|o| {
         o.split_once("://")
             .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
     });
@@ -335,8 +336,10 @@ pub const TOKEN_PREFIX: &str = "zspt_";
 
 /// `zspt_<id>_<secret>` → (id, secret).
 pub fn parse_token(t: &str) -> Option<(&str, &str)> {
-    let (id, secret) = t.strip_prefix(TOKEN_PREFIX)?.split_once('_')?;
-    (id.len() == 12 && secret.len() >= 32).then_some((id, secret))
+    // Both parts are base64url, which has `_` of its own: the id is 12 characters.
+    let rest = t.strip_prefix(TOKEN_PREFIX)?;
+    let (id, secret) = (rest.get(..12)?, rest.get(12..)?.strip_prefix('_')?);
+    (secret.len() >= 32).then_some((id, secret))
 }
 
 /// Base64url without padding: session ids and token parts.
@@ -347,9 +350,123 @@ pub fn url_safe(bytes: &[u8]) -> String {
         .replace('/', "_")
 }
 
+// ---- uploads ----
+
+/// Every entry of a directory upload must lie in the authority (a region prefix) and in the
+/// uploader's scope: the upload replaces exactly that part of the directory.
+pub fn check_directory(
+    d: &wire::directory::Directory,
+    authority: &str,
+    actor: &Actor,
+) -> Result<(), String> {
+    for (i, e) in d.entries.iter().enumerate() {
+        let at = || format!("第 {} 项（{} {} {}）", i + 1, e.hall, e.window, e.code);
+        if !e.region.starts_with(authority) {
+            return Err(format!(
+                "{}：区划 {} 不属于所选发码单位 {authority}",
+                at(),
+                e.region
+            ));
+        }
+        if !actor.scope.covers(&e.region, &e.hall) {
+            return Err(format!("{}：不在您的权限范围（{}）内", at(), actor.scope));
+        }
+    }
+    Ok(())
+}
+
+/// A revocation upload's rows, each resolved to the code or staff member it names in the
+/// directory (within the authority and the uploader's scope). A revocation of a code the
+/// directory does not have there is refused, naming the entry.
+pub fn resolve_revocations(
+    r: &wire::qr::Revocations,
+    authority: &str,
+    actor: &Actor,
+    entries: &[wire::directory::Entry],
+    reason: &str,
+) -> Result<Vec<sql::NewRevocation>, String> {
+    use wire::qr::Revocation;
+    r.entries
+        .iter()
+        .enumerate()
+        .map(|(i, rev)| {
+            let found = entries.iter().find(|e| {
+                e.region.starts_with(authority)
+                    && actor.scope.covers(&e.region, &e.hall)
+                    && match rev {
+                        Revocation::Code { code, .. } => e.code == *code,
+                        Revocation::Staff { staff, .. } => e.code.staff == Some(*staff),
+                    }
+            });
+            let what = match rev {
+                Revocation::Code { code, .. } => format!("二维码 {code}"),
+                Revocation::Staff { staff, .. } => format!("人员 {}", staff.to_text()),
+            };
+            let e = found.ok_or_else(|| {
+                format!(
+                    "第 {} 项：{what} 不在名录中（或不在所选发码单位和您的权限范围内），不能作废",
+                    i + 1
+                )
+            })?;
+            Ok(sql::NewRevocation {
+                revocation: *rev,
+                region: e.region.clone(),
+                hall: e.hall.clone(),
+                reason: reason.into(),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_stay_inside_the_authority_and_the_scope() {
+        use wire::directory::{Directory, Entry};
+        use wire::qr::{Revocation, Revocations};
+        let e = Entry::example("A01", Some("SC1"));
+        let d = Directory {
+            format: "zsp.directory".into(),
+            version: 1,
+            entries: vec![e.clone()],
+        };
+        let hall = Actor {
+            name: "h".into(),
+            role: Role::Hall,
+            scope: Scope::Halls(vec!["上城区市民中心".into()]),
+        };
+        assert!(check_directory(&d, "330102", &hall).is_ok());
+        assert!(
+            check_directory(&d, "330105", &hall)
+                .unwrap_err()
+                .contains("第 1 项")
+        );
+        let other = Actor {
+            scope: Scope::Halls(vec!["别的大厅".into()]),
+            ..hall.clone()
+        };
+        assert!(
+            check_directory(&d, "", &other)
+                .unwrap_err()
+                .contains("不在您的权限范围")
+        );
+        let r = Revocations {
+            entries: vec![Revocation::Code {
+                code: e.code,
+                issued_before: None,
+            }],
+        };
+        let ok = resolve_revocations(&r, "", &hall, std::slice::from_ref(&e), "卡片遗失").unwrap();
+        assert_eq!(ok[0].hall, "上城区市民中心");
+        let unknown = resolve_revocations(&r, "", &hall, &[], "x").unwrap_err();
+        assert!(
+            unknown.contains("第 1 项") && unknown.contains("不在名录中"),
+            "{unknown}"
+        );
+        assert!(resolve_revocations(&r, "", &other, &[e], "x").is_err());
+    }
 
     #[test]
     fn scopes_cover_and_contain() {
@@ -421,6 +538,20 @@ mod tests {
             h
         ));
         assert!(csrf_ok("t", Some("t"), None, None, h));
+        assert!(csrf_ok(
+            "t",
+            Some("t"),
+            Some("null"),
+            Some("same-origin"),
+            h
+        ));
+        assert!(!csrf_ok(
+            "t",
+            Some("t"),
+            Some("null"),
+            Some("cross-site"),
+            h
+        ));
         assert!(!csrf_ok("t", Some("u"), None, None, h));
         assert!(!csrf_ok("t", None, None, None, h));
         assert!(!csrf_ok(
@@ -447,6 +578,8 @@ mod tests {
         let t = format!("zspt_{}_{}", "a".repeat(12), "b".repeat(43));
         assert_eq!(parse_token(&t).map(|p| p.0.len()), Some(12));
         assert_eq!(parse_token("zspt_short_x"), None);
+        let underscores = format!("zspt_a_b_c_d_e_f__{}", "_".repeat(40));
+        assert_eq!(parse_token(&underscores).map(|p| p.0), Some("a_b_c_d_e_f_"));
         assert_eq!(url_safe(&[0xfb, 0xff]), "-_8");
         assert_eq!(digest("abc").len(), 64);
     }

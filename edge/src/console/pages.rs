@@ -81,7 +81,6 @@ pub fn layout(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
                 title { (title) " · 掌上评管理台" }
                 style { (PreEscaped(CSS)) }
             }

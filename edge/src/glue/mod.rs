@@ -3,6 +3,7 @@
 //! modules; this code moves bytes and logs. Every handler returns `Result<Response, ApiError>`,
 //! turned into a response once, in `fetch`.
 
+mod console;
 mod db;
 mod forward;
 mod object;
@@ -11,19 +12,17 @@ use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};
 use crate::page::{self, Landing};
-use crate::store::{self, Stmt};
+use crate::store;
 use crate::submit::{self, Via};
 use db::Db;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wire::challenge::Challenge;
-use wire::directory::Directory;
-use wire::qr::{CodeId, Revocations};
+use wire::qr::CodeId;
 use wire::rating::Id128;
 use wire::submission::{MAX_BODY_BYTES, Submission};
 use wire::text;
-use wire::time::Day;
 use worker::*;
 
 type Answer = std::result::Result<Response, ApiError>;
@@ -327,7 +326,7 @@ async fn landing(
         Err(e) => return invalid(e.status),
     };
     let l = lookup(&Db::open(env)?, cfg, payload.code).await?;
-    let entry = match submit::entry_for(&payload, l) {
+    let entry = match submit::entry_for(&payload, l, cfg) {
         Ok(e) => e,
         Err(e) => return invalid(e.status),
     };
@@ -377,7 +376,7 @@ async fn accept(
 ) -> std::result::Result<(store::Accepted, submit::Checked), ApiError> {
     let payload = submit::open_code(&sub.code, cfg)?;
     let db = Db::open(env)?;
-    let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?)?;
+    let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?, cfg)?;
     let c = submit::check(sub, via, payload, entry, cfg, now())?;
     match db.batch(store::accept(&c, cfg), true).await {
         Ok(mut results) => {
@@ -460,26 +459,6 @@ async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
 
 // ---- administration ----
 
-fn authorized(req: &Request, cfg: &Config) -> std::result::Result<(), ApiError> {
-    let want = cfg.admin_token.as_deref().ok_or(error::ADMIN_DISABLED)?;
-    let got = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
-        .unwrap_or_default();
-    // Constant time in the token's length (`subtle`).
-    if bool::from(subtle::ConstantTimeEq::ct_eq(
-        got.as_bytes(),
-        want.as_bytes(),
-    )) {
-        Ok(())
-    } else {
-        Err(error::ADMIN_AUTH)
-    }
-}
-
 /// A refused upload: the file's own error says what and where (the administrator's text, not
 /// internals).
 fn file_error(code: &'static str, e: wire::directory::FileError) -> ApiError {
@@ -494,102 +473,41 @@ fn file_error(code: &'static str, e: wire::directory::FileError) -> ApiError {
     }
 }
 
-/// Runs an administration batch and answers how many entries it carried.
-async fn write_all(db: &Db, stmts: Vec<Stmt>, entries: usize) -> Answer {
-    db.batch(stmts, false).await?;
+/// After a directory or revocation change: this isolate asks storage again at once.
+fn clear_lookups() {
     LOOKUPS.with(|slot| {
         if let Some(c) = slot.borrow_mut().as_mut() {
             c.clear();
         }
     });
-    Ok(json(
-        serde_json::json!({"ok": true, "entries": entries}).to_string(),
-        200,
-    )?)
 }
 
-/// Uploads are files of thousands of codes: a larger limit than a rating's.
-const ADMIN_BODY_BYTES: usize = 16 * 1024 * 1024;
-
-async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Answer {
-    authorized(&req, cfg)?;
-    let db = Db::open(env)?;
-    let text = |b: Vec<u8>| {
-        String::from_utf8(b).map_err(|_| {
-            file_error(
-                "admin.encoding",
-                wire::directory::FileError("the file is not UTF-8".into()),
-            )
-        })
-    };
-    match (req.method(), path) {
-        (Method::Put, "/admin/directory") => {
-            let t = text(body(&mut req, ADMIN_BODY_BYTES).await?)?;
-            let d = Directory::from_json(&t).map_err(|e| file_error("admin.directory", e))?;
-            write_all(&db, store::replace_directory(&d.entries), d.entries.len()).await
-        }
-        // PUT replaces the list with qr-gen's revocations.json; POST adds the entries of a body in
-        // the same format (one code, or a staff member's codes issued before a day).
-        (method @ (Method::Put | Method::Post), "/admin/revocations") => {
-            let t = text(body(&mut req, ADMIN_BODY_BYTES).await?)?;
-            let r = Revocations::from_json(&t).map_err(|e| file_error("admin.revocations", e))?;
-            let stmts = if method == Method::Put {
-                store::replace_revocations(&r)
-            } else {
-                store::add_revocations(&r)
-            };
-            write_all(&db, stmts, r.entries.len()).await
-        }
-        (Method::Get, "/admin/export.csv") => {
-            let url = req.url()?;
-            let q = |k: &str| {
-                url.query_pairs()
-                    .find(|(n, _)| n == k)
-                    .and_then(|(_, v)| Day::parse(&v))
-            };
-            let from = q("from").map_or(0, Day::start_unix);
-            // Open-ended: a bound that still travels exactly as a JavaScript number.
-            let to = q("to").map_or(1 << 50, |d| Day(d.0 + 1).start_unix());
-            let rows: Vec<store::RatingRow> = db.rows(store::export(from, to)).await?;
-            let csv = store::export_csv(&rows).map_err(|e| internal("export", e))?;
-            let r = Response::from_bytes(csv.into_bytes())?;
-            let h = r.headers();
-            h.set("Content-Type", "text/csv; charset=utf-8")?;
-            h.set(
-                "Content-Disposition",
-                "attachment; filename=\"ratings.csv\"",
-            )?;
-            h.set("Cache-Control", "no-store")?;
-            Ok(r)
-        }
-        (Method::Post, "/admin/prune") => {
-            db.batch(store::prune(now(), cfg), false).await?;
-            Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
-        }
-        // After an outage: every pending rating is due now, and the outbox wakes.
-        (Method::Post, "/admin/retry") => {
-            db.batch(vec![crate::outbox::retry_now(now())], true)
-                .await?;
-            Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
-        }
-        _ => Err(error::NOT_FOUND),
+/// Whether the request carries a city-wide bearer (the operator's token or a 市级管理员 token).
+async fn city_bearer(req: &Request, cfg: &Config, db: &Db) -> std::result::Result<(), ApiError> {
+    let me = console::bearer(req, cfg, db).await?;
+    if me.role == crate::console::Role::City && me.scope == crate::console::Scope::All {
+        Ok(())
+    } else {
+        Err(error::ADMIN_AUTH)
     }
 }
 
-/// `/status`: for anyone, that the edge answers; with the admin token, the outbox's figures.
+/// `/status`: for anyone, that the edge answers; with a city-wide bearer, the outbox's figures.
 async fn status(req: &Request, env: &Env, cfg: &Config) -> Answer {
-    if authorized(req, cfg).is_err() {
+    let db = Db::open(env)?;
+    if city_bearer(req, cfg, &db).await.is_err() {
         return Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?);
     }
-    let s: Option<store::Status> = Db::open(env)?.rows(store::status()).await?.pop();
+    let s: Option<store::Status> = db.rows(store::status()).await?.pop();
     let s = s.ok_or_else(|| internal("status", "no row"))?;
     Ok(json(store::status_json(&s, cfg, now()), 200)?)
 }
 
-/// `/metrics`, for the operator's monitoring (Prometheus text), behind the admin token.
+/// `/metrics`, for the operator's monitoring (Prometheus text), behind a city-wide bearer.
 async fn metrics(req: &Request, env: &Env, cfg: &Config) -> Answer {
-    authorized(req, cfg)?;
-    let s: Option<store::Status> = Db::open(env)?.rows(store::status()).await?.pop();
+    let db = Db::open(env)?;
+    city_bearer(req, cfg, &db).await?;
+    let s: Option<store::Status> = db.rows(store::status()).await?.pop();
     let s = s.ok_or_else(|| internal("metrics", "no row"))?;
     let text =
         COUNTERS.with(|c| crate::metrics::prometheus(&c.borrow(), &s, cfg.forwarding(), now()));
@@ -615,7 +533,10 @@ async fn route(req: Request, env: &Env) -> Answer {
         (_, "/api/rate" | "/rate") => Err(error::METHOD),
         (Method::Get, "/status") => status(&req, env, &cfg).await,
         (Method::Get, "/metrics") => metrics(&req, env, &cfg).await,
-        (_, p) if p.starts_with("/admin/") => admin(req, env, &cfg, p).await,
+        (_, p) if p.starts_with("/admin/") => console::admin(req, env, &cfg, p).await,
+        (_, p) if p == "/console" || p.starts_with("/console/") => {
+            console::route(req, env, &cfg, p).await
+        }
         (Method::Get | Method::Head, p) => {
             // Every other one-segment path is a printed code (or a forged, truncated one: the
             // landing answers those with the invalid-code page).
