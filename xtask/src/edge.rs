@@ -545,3 +545,32 @@ pub fn printed_urls(sheets: &Path, host: &str) -> Result<Vec<String>> {
         })
         .collect())
 }
+
+/// Creates a console account on a running worker (`edge::zsp::admin_add`, as `zsp admin add`).
+pub fn add_account(
+    port: u16,
+    token: &str,
+    name: &str,
+    role: &str,
+    scope: &str,
+    password: &str,
+) -> Result<()> {
+    ::edge::zsp::admin_add(
+        &format!("127.0.0.1:{port}"),
+        token,
+        name,
+        role,
+        scope,
+        password,
+    )
+    .map_err(|e| anyhow::anyhow!("{e} (is `cargo xtask demo` running?)"))
+}
+
+pub fn zsp_admin_options(opts: &[&str]) -> Result<(String, String)> {
+    ::edge::zsp::admin_options(opts).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// A new password for a demo or local account.
+pub fn new_password() -> String {
+    ::edge::zsp::new_password(&mut |b| getrandom::fill(b).expect("the system's randomness"))
+}

@@ -24,7 +24,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls A,B] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -41,6 +41,15 @@ fn run() -> Result<()> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["demo"] => demo(),
+        ["admin", "add", name, opts @ ..] => {
+            let (role, scope) = edge::zsp_admin_options(opts)?;
+            let keys = edge::local_keys(&setup::root())?;
+            let password = edge::new_password();
+            edge::add_account(DEMO_PORT, &keys.admin_token, name, &role, &scope, &password)?;
+            println!("account {name} ({role}) created on the demo; password: {password}");
+            println!("log in at http://127.0.0.1:{DEMO_PORT}/console/login");
+            Ok(())
+        }
         ["export"] => export("ratings.csv"),
         ["export", file] => export(file),
         ["test"] => test(),
@@ -120,6 +129,19 @@ fn demo() -> Result<()> {
     {
         println!("  {url}");
     }
+    let password = edge::new_password();
+    edge::add_account(
+        DEMO_PORT,
+        &worker.admin_token,
+        DEMO_ADMIN,
+        "city",
+        "\"all\"",
+        &password,
+    )?;
+    println!("Admin console:    {}/console/login", worker.base);
+    println!(
+        "  account {DEMO_ADMIN}, password {password} (市级管理员; more: cargo xtask admin add NAME)"
+    );
     println!("Status (backlog): {}/status", worker.base);
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
     println!("Worker log: {}", worker.log.display());
@@ -161,6 +183,9 @@ fn pack(arch: xtask::pack::Arch) -> Result<()> {
     println!("install: OPERATORS.md (inside the archive, and in the repository)");
     Ok(())
 }
+
+/// The demo's 市级管理员, created at each start with a new password.
+const DEMO_ADMIN: &str = "demo-admin";
 
 fn export(file: &str) -> Result<()> {
     let root = setup::root();

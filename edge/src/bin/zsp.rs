@@ -21,11 +21,13 @@ mod run {
     use std::path::PathBuf;
 
     const USAGE: &str =
-        "usage: zsp <serve | check | backup FILE | restore FILE | keys | version> [--env FILE]
+        "usage: zsp <serve | check | backup FILE | restore FILE | admin add NAME | keys | version> [--env FILE]
   serve          run the service in the foreground (systemd runs this)
   check          check zsp.env, the data folder and the port, and say what is wrong and where
   backup FILE    copy the data into FILE while the service runs
   restore FILE   replace the data with a backup (the service must be stopped)
+  admin add NAME a console account (the service must run): the first 市级管理员, or
+                 --role hall|handler with --halls A,B or --regions 3301; prints its password
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
   version        this release, its schema and its workerd
   --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)";
@@ -68,6 +70,24 @@ mod run {
                 if let Some(a) = aside {
                     println!("the data it replaced is in {}", a.display());
                 }
+                Ok(())
+            }
+            ["admin", "add", name, opts @ ..] => {
+                let (role, scope) = zsp::admin_options(opts)?;
+                let plan = plan(&pack, &env)?;
+                let token = zsp::envfile::EnvFile::read(&env)
+                    .map_err(problems)?
+                    .get("ADMIN_TOKEN")
+                    .map(str::to_owned)
+                    .ok_or("ADMIN_TOKEN is not set in the config file: zsp keys >> zsp.env")?;
+                let mut rng = |b: &mut [u8]| getrandom::fill(b).expect("the system's randomness");
+                let password = zsp::new_password(&mut rng);
+                let listen = plan.listen.to_string();
+                zsp::admin_add(&listen, &token, name, &role, &scope, &password)?;
+                println!(
+                    "account {name} ({role}) created. Its password, shown this once: {password}"
+                );
+                println!("log in at http://{listen}/console/login (or your site's address)");
                 Ok(())
             }
             ["keys"] => {

@@ -245,9 +245,127 @@ pub fn keys(random: &mut dyn FnMut(&mut [u8])) -> String {
     )
 }
 
+/// `zsp admin add`: creates an account through the running service's bearer API (with the
+/// operator's `ADMIN_TOKEN`; the service hashes the password), so the first 市级管理员 exists
+/// before anyone logs in. `scope` is the JSON of `console::Scope`. The answer's words on refusal.
+pub fn admin_add(
+    listen: &str,
+    token: &str,
+    name: &str,
+    role: &str,
+    scope: &str,
+    password: &str,
+) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let body = serde_json::json!({
+        "name": name,
+        "role": role,
+        "scope": serde_json::from_str::<serde_json::Value>(scope).map_err(|e| e.to_string())?,
+        "password": password,
+    })
+    .to_string();
+    let mut c = std::net::TcpStream::connect(listen)
+        .map_err(|e| format!("the service at {listen} does not answer ({e}): start it first (zsp serve, or systemctl start zhangshangping)"))?;
+    write!(
+        c,
+        "POST /admin/accounts HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).map_err(|e| e.to_string())?;
+    let status = out.split(' ').nth(1).unwrap_or("");
+    if status == "200" {
+        return Ok(());
+    }
+    let answer = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let said = answer
+        .find('{')
+        .and_then(|i| {
+            serde_json::from_str::<serde_json::Value>(
+                answer[i..].trim_end_matches(|c: char| c != '}'),
+            )
+            .ok()
+        })
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["error"]["message"].as_str().unwrap_or(""),
+                v["error"]["detail"].as_str().unwrap_or("")
+            )
+        })
+        .unwrap_or_else(|| answer.chars().take(200).collect());
+    Err(format!(
+        "the service refused the account ({status}): {}",
+        said.trim()
+    ))
+}
+
+/// A password an administrator can type: 16 characters without look-alikes.
+pub fn new_password(random: &mut dyn FnMut(&mut [u8])) -> String {
+    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 16];
+    random(&mut b);
+    b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
+}
+
+/// `admin add`'s options: `--role city|hall|handler` (city by default), `--halls A,B` or
+/// `--regions 3301,3302` (every hall by default). The role and the scope's JSON.
+pub fn admin_options(opts: &[&str]) -> Result<(String, String), String> {
+    let mut role = "city".to_owned();
+    let mut scope = "\"all\"".to_owned();
+    let mut it = opts.iter();
+    while let Some(o) = it.next() {
+        let mut value = || it.next().copied().ok_or(format!("{o} needs a value"));
+        match *o {
+            "--role" => role = value()?.to_owned(),
+            "--halls" | "--regions" => {
+                let kind = &o[2..];
+                let list = crate::console::Scope::from_form(kind, value()?)?;
+                scope = list.to_json();
+            }
+            other => {
+                return Err(format!(
+                    "unknown option {other}: --role, --halls or --regions"
+                ));
+            }
+        }
+    }
+    if crate::console::Role::parse(&role).is_none() {
+        return Err(format!("--role {role}: city, hall or handler"));
+    }
+    Ok((role, scope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_options_name_role_and_scope() {
+        assert_eq!(
+            admin_options(&[]).unwrap(),
+            ("city".into(), "\"all\"".into())
+        );
+        let (r, s) = admin_options(&["--role", "hall", "--halls", "上城区市民中心"]).unwrap();
+        assert_eq!(
+            (r.as_str(), s.as_str()),
+            ("hall", "{\"halls\":[\"上城区市民中心\"]}")
+        );
+        assert!(
+            admin_options(&["--role", "root"])
+                .unwrap_err()
+                .contains("city, hall or handler")
+        );
+        assert!(admin_options(&["--regions", "33a"]).is_err());
+        assert!(
+            admin_options(&["--halls"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert_eq!(new_password(&mut |b| b.fill(0)).len(), 16);
+    }
 
     #[test]
     fn keys_are_fresh_well_formed_and_a_valid_config() {
