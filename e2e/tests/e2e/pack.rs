@@ -616,10 +616,11 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
         .unwrap();
     assert_eq!(release, ::edge::schema::RELEASE);
 
-    // A newer release's data (schema 3, opened by 9.0.0) under this one: refused, untouched.
+    // A newer release's data (one schema past this build's, opened by 9.0.0) under this one:
+    // refused, untouched.
     c.execute(
         ::edge::schema::RECORD,
-        rusqlite::params![3, "0003_future.sql", now()],
+        rusqlite::params![latest + 1, "future.sql", now()],
     )
     .unwrap();
     c.execute(
@@ -648,7 +649,10 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let untouched = files(&db);
     let said_serve = refused_to_serve(&pack, &env, port);
     for w in [
-        "schema version 3, newer than this build's 2",
+        &format!(
+            "schema version {}, newer than this build's {latest}",
+            latest + 1
+        ),
         "last opened by zhangshangping 9.0.0",
     ] {
         assert!(said_serve.contains(w), "{said_serve}");
