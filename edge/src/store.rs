@@ -8,7 +8,7 @@ use crate::submit::Checked;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use wire::directory::Entry;
-use wire::qr::{CodeId, Revocation, Revocations, StaffRef};
+use wire::qr::{CodeId, Revocation, StaffRef};
 use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
 use wire::time::Day;
 
@@ -311,13 +311,6 @@ macro_rules! rating_columns {
 }
 pub(crate) use rating_columns;
 
-/// `SELECT` of every `RatingRow` column, then the rest of the query.
-macro_rules! select_rating {
-    ($rest:literal) => {
-        concat!("SELECT ", rating_columns!(), " ", $rest)
-    };
-}
-
 /// The `tags` column and the export's tag codes: the codes in the order chosen, joined by commas.
 fn tag_list(tags: &[u16]) -> String {
     tags.iter()
@@ -476,24 +469,6 @@ pub(crate) fn revocation_stmt(r: &Revocation) -> Stmt {
             reference.into(),
             before.map(|d| i64::from(d.0)).into(),
         ],
-    )
-}
-
-pub fn replace_revocations(r: &Revocations) -> Vec<Stmt> {
-    let mut out = vec![stmt("DELETE FROM revocations", vec![])];
-    out.extend(add_revocations(r));
-    out
-}
-
-pub fn add_revocations(r: &Revocations) -> Vec<Stmt> {
-    r.entries.iter().map(revocation_stmt).collect()
-}
-
-/// Export rows, oldest first, between two instants.
-pub fn export(from: i64, to: i64) -> Stmt {
-    stmt(
-        select_rating!("FROM ratings WHERE rated_at >= ?1 AND rated_at < ?2 ORDER BY rated_at, id"),
-        vec![from.into(), to.into()],
     )
 }
 

@@ -3,7 +3,7 @@
 //! upload and export refused in words with nothing applied, and the .xlsx read back by openpyxl.
 
 use crate::workerd::{
-    admin, browser, challenge_key, http, input, load, post, qr_key, rand16, sealed, stack, worker,
+    admin, bearer, browser, challenge_key, input, load, post, qr_key, rand16, sealed, stack, worker,
 };
 use wire::directory::{Directory, Entry};
 use wire::qr::{CodeId, Revocation, Revocations, StaffRef, WindowRef};
@@ -50,20 +50,6 @@ fn rate(w: &Worker, e: &Entry, level: Level, phone: bool) {
     let s = sealed(&qr_key(), &challenge_key(), e, 2, rand16(), r);
     let (status, v) = post(w, s.to_json().as_bytes());
     assert_eq!(status, 200, "{v}");
-}
-
-fn bearer(w: &Worker, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let auth = format!("Bearer {token}");
-    let (s, _, b) = http(
-        method,
-        &format!("{}{path}", w.base),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body.as_bytes()),
-    );
-    (s, String::from_utf8_lossy(&b).into_owned())
 }
 
 #[test]

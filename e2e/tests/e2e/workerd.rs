@@ -172,7 +172,18 @@ fn chunked_post(w: &Worker, path: &str, body: &[u8]) -> String {
 }
 
 pub(crate) fn admin(w: &Worker, method: &str, path: &str, body: &str) -> (u16, String) {
-    let auth = format!("Bearer {}", w.admin_token);
+    bearer(w, &w.admin_token, method, path, body)
+}
+
+/// A JSON request with `Authorization: Bearer token`: the operator's, or an automation token.
+pub(crate) fn bearer(
+    w: &Worker,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
+    let auth = format!("Bearer {token}");
     let (s, _, b) = http(
         method,
         &format!("{}{path}", w.base),

@@ -291,8 +291,19 @@ pub fn digest(secret: &str) -> String {
         .collect()
 }
 
-/// A form post is accepted only with the session's CSRF token and, when the browser says where
-/// it comes from, from this site. (The cookie is SameSite=Strict as well.)
+/// Whether a post comes from this site, as far as the browser says (`Origin`, `Sec-Fetch-Site`;
+/// an `Origin` of `null` is a browser withholding it). The login form's only check, and the first
+/// of every other form's.
+pub fn same_site(origin: Option<&str>, fetch_site: Option<&str>, host: &str) -> bool {
+    let origin_ok = origin.filter(|o| *o != "null").is_none_or(|o| {
+        o.split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+    });
+    origin_ok && fetch_site.is_none_or(|s| matches!(s, "same-origin" | "none"))
+}
+
+/// A form post is accepted only from this site and with the session's CSRF token. (The cookie
+/// is SameSite=Strict as well.)
 pub fn csrf_ok(
     expected: &str,
     got: Option<&str>,
@@ -302,13 +313,15 @@ pub fn csrf_ok(
 ) -> bool {
     use subtle::ConstantTimeEq;
     let token = got.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected.as_bytes())));
-    // `null`: a browser that withholds the origin (Sec-Fetch-Site still says where from).
-    let same_origin = origin.filter(|o| *o != "null").is_none_or(|o| {
-        o.split_once("://")
-            .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
-    });
-    let site = fetch_site.is_none_or(|s| matches!(s, "same-origin" | "none"));
-    token && same_origin && site && !expected.is_empty()
+    token && !expected.is_empty() && same_site(origin, fetch_site, host)
+}
+
+/// A password an administrator can type: 16 characters without look-alikes, from `random`.
+pub fn new_password(random: &mut dyn FnMut(&mut [u8])) -> String {
+    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut b = [0u8; 16];
+    random(&mut b);
+    b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
 }
 
 /// The lockout rule: within `WINDOW_SECS`, this many failures lock the account (for everyone)
@@ -563,6 +576,10 @@ mod tests {
         ));
         assert!(!csrf_ok("t", Some("t"), None, Some("cross-site"), h));
         assert!(!csrf_ok("", Some(""), None, None, h));
+        assert!(same_site(Some("https://zsp.hz.gov.cn/"), None, h));
+        assert!(!same_site(None, Some("same-site"), h));
+        let pw = new_password(&mut |b| b.fill(0));
+        assert_eq!(pw, "a".repeat(16));
     }
 
     #[test]

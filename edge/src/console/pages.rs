@@ -39,11 +39,13 @@ pub fn csp() -> String {
     )
 }
 
-/// A message above a page's content: done, or refused with the reason.
+/// A message above a page's content: done, refused with the reason, or a secret shown once (a
+/// new account's password, a new token).
 pub enum Flash {
     None,
     Ok(String),
     Err(String),
+    Secret { what: String, secret: String },
 }
 
 fn flash(f: &Flash) -> Markup {
@@ -52,6 +54,9 @@ fn flash(f: &Flash) -> Markup {
             Flash::None => {},
             Flash::Ok(m) => div.msg.ok role="status" { (m) },
             Flash::Err(m) => div.msg.err role="alert" { (m) },
+            Flash::Secret { what, secret } => div.msg.ok role="status" {
+                (what) "（只显示这一次，请妥善转交）：" div.secret.mono { (secret) }
+            },
         }
     }
 }
@@ -147,10 +152,7 @@ fn hidden(csrf: &str) -> Markup {
 
 fn day_text(secs: i64) -> String {
     Day::from_unix(secs)
-        .map(|d| {
-            let (y, m, dd) = d.ymd();
-            format!("{y:04}-{m:02}-{dd:02}")
-        })
+        .map(|d| d.to_string())
         .unwrap_or_default()
 }
 
@@ -594,6 +596,15 @@ fn role_scope_fields() -> Markup {
     }
 }
 
+/// An account's or token's role, scope and creation, as table cells.
+fn grant_cells(role: &str, scope: &str, created_at: i64, created_by: &str) -> Markup {
+    html! {
+        td { (Role::parse(role).map_or("?", Role::label)) }
+        td { (Scope::from_json(scope).map(|s| s.to_string()).unwrap_or_default()) }
+        td { (day_text(created_at)) " " span.muted { (created_by) } }
+    }
+}
+
 pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64) -> String {
     let body = html! {
         section {
@@ -611,9 +622,7 @@ pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64
                 @for a in rows {
                     tr {
                         td { (a.name) }
-                        td { (Role::parse(&a.role).map_or("?", Role::label)) }
-                        td { (Scope::from_json(&a.scope).map(|s| s.to_string()).unwrap_or_default()) }
-                        td { (day_text(a.created_at)) " " span.muted { (a.created_by) } }
+                        (grant_cells(&a.role, &a.scope, a.created_at, &a.created_by))
                         td {
                             @if a.disabled != 0 { span.warn { "已停用" } }
                             @else if a.locked_until > now { span.warn { "已锁定至 " (format_cst(a.locked_until)) } }
@@ -657,9 +666,7 @@ pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
                 @for t in rows {
                     tr {
                         td { (t.name) } td.mono { (t.id) }
-                        td { (Role::parse(&t.role).map_or("?", Role::label)) }
-                        td { (Scope::from_json(&t.scope).map(|s| s.to_string()).unwrap_or_default()) }
-                        td { (day_text(t.created_at)) " " span.muted { (t.created_by) } }
+                        (grant_cells(&t.role, &t.scope, t.created_at, &t.created_by))
                         td {
                             @if let Some(at) = t.revoked_at { "已吊销 " (day_text(at)) }
                             @else {
@@ -676,11 +683,6 @@ pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
         }
     };
     layout("接口令牌", me, csrf, "/console/tokens", f, body)
-}
-
-/// Shown once, right after creation: a new account's password or a new token.
-pub fn secret_flash(what: &str, secret: &str) -> Markup {
-    html! { div.msg.ok role="status" { (what) "（只显示这一次，请妥善转交）：" div.secret.mono { (secret) } } }
 }
 
 // ---- audit ----

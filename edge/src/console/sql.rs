@@ -415,6 +415,15 @@ pub fn add_revocation(r: &NewRevocation, authority: &str, by: &str, now: i64) ->
     s
 }
 
+/// How many revocations a replacing upload of this authority within scope would remove.
+pub fn count_revocations(scope: &Scope, authority: &str) -> Stmt {
+    scoped(
+        "SELECT COUNT(*) AS n FROM revocations WHERE authority = ?1 AND {scope}",
+        scope,
+        vec![authority.into()],
+    )
+}
+
 /// Removes the revocations of one authority within scope (a replacing upload's first step).
 pub fn clear_revocations(scope: &Scope, authority: &str) -> Stmt {
     scoped(
@@ -601,7 +610,7 @@ pub struct StatusRow {
 }
 
 pub fn status(scope: &Scope) -> Stmt {
-    let mut s = scoped(
+    scoped(
         "SELECT \
          (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS backlog, \
          (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS oldest_pending, \
@@ -610,9 +619,7 @@ pub fn status(scope: &Scope) -> Stmt {
          (SELECT COUNT(*) FROM entries WHERE {scope}) AS codes",
         scope,
         vec![],
-    );
-    s.args.truncate(1);
-    s
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -802,6 +809,10 @@ pub(crate) mod tests {
             };
             run(&c, &add_revocation(&r, auth, "x", 1));
         }
+        assert_eq!(
+            run(&c, &count_revocations(&Scope::All, "330102"))[0]["n"],
+            1
+        );
         run(&c, &clear_revocations(&Scope::All, "330102"));
         let left: Vec<(String, String)> = c
             .prepare("SELECT authority, reason FROM revocations")

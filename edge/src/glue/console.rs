@@ -276,13 +276,8 @@ async fn hash_password(pw: &str) -> std::result::Result<String, ApiError> {
     .to_text())
 }
 
-/// A password an administrator hands over: 16 characters from an alphabet without look-alikes.
 fn new_password() -> String {
-    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    random::<16>()
-        .iter()
-        .map(|b| A[*b as usize % A.len()] as char)
-        .collect()
+    c::new_password(&mut |b| super::get_random_values(b))
 }
 
 /// Checks a password; the same work whether or not the account exists.
@@ -308,9 +303,7 @@ async fn login(mut req: Request, db: &Db) -> Answer {
     let f = form(&mut req, FORM_BYTES).await?;
     let (name, pw) = (f.get("name"), f.0.get_field("password").unwrap_or_default());
     // A login form from another site is refused like any other write.
-    if !c::csrf_ok(
-        "x",
-        Some("x"),
+    if !c::same_site(
         header(&req, "Origin").as_deref(),
         header(&req, "Sec-Fetch-Site").as_deref(),
         &host_of(&req),
@@ -597,8 +590,7 @@ async fn get(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str) -> A
         }
         "/console/accounts" => {
             need(me, Action::Accounts)?;
-            let rows: Vec<sql::AccountRow> = db.rows(sql::accounts()).await?;
-            page(pages::accounts(me, &s.csrf, &flash, &rows, now()), 200)
+            accounts_page(db, s, &flash, now()).await
         }
         "/console/tokens" => {
             need(me, Action::Accounts)?;
@@ -631,6 +623,24 @@ async fn get(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str) -> A
         }
         _ => Err(error::NOT_FOUND),
     }
+}
+
+async fn accounts_page(db: &Db, s: &Session, f: &Flash, now: i64) -> Answer {
+    let rows: Vec<sql::AccountRow> = db.rows(sql::accounts()).await?;
+    page(pages::accounts(&s.me, &s.csrf, f, &rows, now), 200)
+}
+
+/// The directory's entries of one authority within scope, as entries.
+async fn entries_in(
+    db: &Db,
+    scope: &Scope,
+    authority: &str,
+) -> std::result::Result<Vec<Entry>, ApiError> {
+    let rows: Vec<sql::CodeRow> = db.rows(sql::entries(scope, authority)).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.json).ok())
+        .collect())
 }
 
 #[derive(serde::Deserialize)]
@@ -733,11 +743,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             let text = String::from_utf8(file.bytes().await?)
                 .map_err(|_| upload_error("文件不是 UTF-8 编码".into()))?;
             let kind = f.get("kind");
-            let current: Vec<sql::CodeRow> = db.rows(sql::entries(&me.scope, &authority)).await?;
-            let current: Vec<Entry> = current
-                .iter()
-                .filter_map(|r| serde_json::from_str(&r.json).ok())
-                .collect();
+            let current = entries_in(db, &me.scope, &authority).await?;
             if kind == "revocations" {
                 let r = Revocations::from_json(&text).map_err(|e| upload_error(e.0))?;
                 let rows = c::resolve_revocations(&r, &authority, me, &current, "作废清单")
@@ -767,7 +773,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                     })
                     .collect();
                 let replaced: Vec<serde_json::Value> = db
-                    .batch(vec![revocations_count(&me.scope, &authority)], false)
+                    .batch(vec![sql::count_revocations(&me.scope, &authority)], false)
                     .await?;
                 let replaced = replaced
                     .first()
@@ -812,12 +818,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                 stmts.extend(sql::replace_entries(&me.scope, &u.authority, &d.entries));
             } else {
                 let r = Revocations::from_json(&body).map_err(|e| upload_error(e.0))?;
-                let current: Vec<sql::CodeRow> =
-                    db.rows(sql::entries(&me.scope, &u.authority)).await?;
-                let current: Vec<Entry> = current
-                    .iter()
-                    .filter_map(|r| serde_json::from_str(&r.json).ok())
-                    .collect();
+                let current = entries_in(db, &me.scope, &u.authority).await?;
                 let rows = c::resolve_revocations(&r, &u.authority, me, &current, "作废清单")
                     .map_err(upload_error)?;
                 stmts.push(sql::clear_revocations(&me.scope, &u.authority));
@@ -877,7 +878,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                 scope: scope.clone(),
             };
             let detail = format!("{}，{}", role.label(), scope);
-            let (flash, what) = if path == "/console/accounts" {
+            let (what, secret, list) = if path == "/console/accounts" {
                 let pw = new_password();
                 let h = hash_password(&pw).await?;
                 write(
@@ -887,12 +888,8 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                         sql::audit(me, "account.add", &name, &detail, t),
                     ],
                 )
-                .await
-                .map_err(|e| taken(e, &name))?;
-                (
-                    pages::secret_flash(&format!("已新建账户 {name}，初始密码"), &pw),
-                    "accounts",
-                )
+                .await?;
+                (format!("已新建账户 {name}，初始密码"), pw, "accounts")
             } else {
                 let id = c::url_safe(&random::<9>());
                 let secret = c::url_safe(&random::<32>());
@@ -903,29 +900,21 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                         sql::audit(me, "token.add", &format!("{name}（{id}）"), &detail, t),
                     ],
                 )
-                .await
-                .map_err(|e| taken(e, &name))?;
+                .await?;
                 (
-                    pages::secret_flash(
-                        &format!("已新建令牌 {name}"),
-                        &format!("{}{id}_{secret}", c::TOKEN_PREFIX),
-                    ),
+                    format!("已新建令牌 {name}"),
+                    format!("{}{id}_{secret}", c::TOKEN_PREFIX),
                     "tokens",
                 )
             };
             // The secret is shown on this answer only, never in a URL.
-            let f = Flash::None;
-            let html = if what == "accounts" {
-                let rows: Vec<sql::AccountRow> = db.rows(sql::accounts()).await?;
-                pages::accounts(me, &s.csrf, &f, &rows, t)
+            let f = Flash::Secret { what, secret };
+            if list == "accounts" {
+                accounts_page(db, s, &f, t).await
             } else {
                 let rows: Vec<sql::TokenRow> = db.rows(sql::tokens()).await?;
-                pages::tokens(me, &s.csrf, &f, &rows)
-            };
-            page(
-                html.replacen("<h1>", &format!("{}<h1>", flash.into_string()), 1),
-                200,
-            )
+                page(pages::tokens(me, &s.csrf, &f, &rows), 200)
+            }
         }
         "/console/accounts/change" => {
             need(me, Action::Accounts)?;
@@ -943,13 +932,11 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                     let mut stmts = sql::set_password(&name, &hash_password(&pw).await?);
                     stmts.push(sql::audit(me, "account.change", &name, "password reset", t));
                     write(db, stmts).await?;
-                    let rows: Vec<sql::AccountRow> = db.rows(sql::accounts()).await?;
-                    let html = pages::accounts(me, &s.csrf, &Flash::None, &rows, t);
-                    let flash = pages::secret_flash(&format!("已重置 {name} 的密码，新密码"), &pw);
-                    return page(
-                        html.replacen("<h1>", &format!("{}<h1>", flash.into_string()), 1),
-                        200,
-                    );
+                    let f = Flash::Secret {
+                        what: format!("已重置 {name} 的密码，新密码"),
+                        secret: pw,
+                    };
+                    return accounts_page(db, s, &f, t).await;
                 }
                 _ => return Err(form_error("未知的操作".into())),
             };
@@ -993,20 +980,14 @@ fn form_error(d: String) -> ApiError {
     refused(400, "console.input", "填写的内容有误，没有任何改动。", d)
 }
 
-fn taken(e: ApiError, name: &str) -> ApiError {
-    if e.status == 503 {
-        form_error(format!("“{name}”已存在或无法保存"))
-    } else {
-        e
-    }
-}
-
 async fn write(db: &Db, stmts: Vec<Stmt>) -> std::result::Result<Vec<serde_json::Value>, ApiError> {
     let r = db.batch(stmts, false).await;
     super::clear_lookups();
     match r {
         Ok(v) => Ok(v),
-        Err(DbError::Sql(m)) if m.contains("UNIQUE") => Err(form_error("名称已存在".into())),
+        Err(DbError::Sql(m)) if m.contains("UNIQUE") => {
+            Err(form_error("这个名称已经有了，请换一个".into()))
+        }
         Err(DbError::Sql(m))
             if m.contains("upload already applied") || m.contains("malformed JSON") =>
         {
@@ -1034,15 +1015,6 @@ async fn stage(
     res.pop()
         .and_then(|v| v[0]["seq"].as_i64())
         .ok_or_else(|| internal("stage", "no seq"))
-}
-
-fn revocations_count(scope: &Scope, authority: &str) -> Stmt {
-    let mut s = sql::clear_revocations(scope, authority);
-    s.sql = s
-        .sql
-        .replacen("DELETE FROM", "SELECT COUNT(*) AS n FROM", 1)
-        .into();
-    s
 }
 
 /// The authority prefix a region belongs to ('' without authorities).
@@ -1177,14 +1149,7 @@ fn filter_of(
         "" => None,
         l => Some(Level::parse(l).ok_or_else(|| form_error(format!("未知的满意度“{l}”")))?),
     };
-    let show = |d: i64| {
-        Day::from_unix(d)
-            .map(|d| {
-                let (y, m, dd) = d.ymd();
-                format!("{y:04}-{m:02}-{dd:02}")
-            })
-            .unwrap_or_default()
-    };
+    let show = |d: i64| Day::from_unix(d).map(|d| d.to_string()).unwrap_or_default();
     let (from, to) = if export {
         (show(a), show(b - 1))
     } else {
@@ -1350,11 +1315,7 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             need(&me, Action::Revoke)?;
             let r = Revocations::from_json(&text(body(&mut req, UPLOAD_BYTES).await?)?)
                 .map_err(|e| super::file_error("admin.revocations", e))?;
-            let current: Vec<sql::CodeRow> = db.rows(sql::entries(&me.scope, &authority)).await?;
-            let current: Vec<Entry> = current
-                .iter()
-                .filter_map(|r| serde_json::from_str(&r.json).ok())
-                .collect();
+            let current = entries_in(&db, &me.scope, &authority).await?;
             let rows =
                 c::resolve_revocations(&r, &authority, &me, &current, "接口").map_err(|e| {
                     super::file_error("admin.revocations", wire::directory::FileError(e))

@@ -302,13 +302,7 @@ pub fn admin_add(
     ))
 }
 
-/// A password an administrator can type: 16 characters without look-alikes.
-pub fn new_password(random: &mut dyn FnMut(&mut [u8])) -> String {
-    const A: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut b = [0u8; 16];
-    random(&mut b);
-    b.iter().map(|x| A[*x as usize % A.len()] as char).collect()
-}
+pub use crate::console::new_password;
 
 /// `admin add`'s options: `--role city|hall|handler` (city by default), `--halls A,B` or
 /// `--regions 3301,3302` (every hall by default). The role and the scope's JSON.
