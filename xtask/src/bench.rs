@@ -448,6 +448,7 @@ pub fn edge(root: &Path) -> Result<()> {
         404,
     )?;
     let rss = worker.rss_mib();
+    let console = console_figures(&worker)?;
     let stored = ureq::get(&format!("{}/status", worker.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .call()?
@@ -505,7 +506,116 @@ pub fn edge(root: &Path) -> Result<()> {
         js.len() as f64 / 1024.0,
         verdict(bundle_gz <= 300 * 1024)
     );
+    console.print();
     Ok(())
+}
+
+/// The console as an administrator's office browser gets it, after the run above (its ratings
+/// on the ratings page): the login over HTTP (PBKDF2 in the runtime), and each page's bytes.
+struct Console {
+    logins: Vec<std::time::Duration>,
+    /// Each page: its path, raw bytes and gzip bytes (what a compressing proxy sends).
+    pages: Vec<(String, usize, usize)>,
+}
+
+impl Console {
+    fn print(&self) {
+        let mut ms: Vec<f64> = self
+            .logins
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "console (server-rendered pages, no script; peer: the citizen page's budget of 60 KB)"
+        );
+        println!(
+            "  login over HTTP (PBKDF2-SHA256, {} iterations, in workerd): median {:.0} ms of {}, max {:.0} ms",
+            ::edge::console::PBKDF2_ITERATIONS,
+            ms[ms.len() / 2],
+            ms.len(),
+            ms[ms.len() - 1]
+        );
+        for (path, raw, gz) in &self.pages {
+            println!(
+                "  {path:<28} {:>6.1} KB raw   {:>5.1} KB gzip",
+                *raw as f64 / 1024.0,
+                *gz as f64 / 1024.0
+            );
+        }
+        let largest = self.pages.iter().map(|p| p.2).max().unwrap_or(0);
+        println!(
+            "  the largest page: {:.1} KB gzip, {:.0}% of the citizen page's budget (each page is one request: CSS inline, no script, no font)",
+            largest as f64 / 1024.0,
+            100.0 * largest as f64 / (60.0 * 1024.0)
+        );
+    }
+}
+
+fn console_figures(w: &xtask::edge::Worker) -> Result<Console> {
+    let port: u16 = w.base.rsplit(':').next().context("port")?.parse()?;
+    let password = xtask::edge::new_password();
+    let (role, scope) = xtask::edge::zsp_admin_options(&[])?;
+    xtask::edge::add_account(
+        port,
+        &w.admin_token,
+        "bench-admin",
+        &role,
+        &scope,
+        &password,
+    )?;
+    // No redirects followed: the session cookie comes with the login's 303.
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let form = format!("name=bench-admin&password={password}");
+    let mut logins = vec![];
+    let mut cookie = String::new();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let r = agent
+            .post(&format!("{}/console/login", w.base))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(&form)?;
+        logins.push(t.elapsed());
+        if r.status() != 303 {
+            bail!("the console's login answered {}", r.status());
+        }
+        cookie = r
+            .header("Set-Cookie")
+            .and_then(|c| c.split(';').next())
+            .context("no session cookie")?
+            .to_owned();
+    }
+    let get = |path: &str| -> Result<String> {
+        let r = agent
+            .get(&format!("{}{path}", w.base))
+            .set("Cookie", &cookie)
+            .call()?;
+        if r.status() != 200 {
+            bail!("{path} answered {}", r.status());
+        }
+        Ok(r.into_string()?)
+    };
+    let codes = get("/console/codes")?;
+    let card = codes
+        .split("href=\"/console/codes/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("no code on the codes page")?;
+    let mut pages = vec![];
+    for path in [
+        "/console/ratings".to_string(),
+        "/console/codes".to_string(),
+        format!("/console/codes/{card}"),
+        "/console/directory".to_string(),
+        "/console/status".to_string(),
+        "/console/accounts".to_string(),
+        "/console/tokens".to_string(),
+        "/console/audit".to_string(),
+    ] {
+        let html = get(&path)?;
+        pages.push((path, html.len(), gzip_len(html.as_bytes())?));
+    }
+    Ok(Console { logins, pages })
 }
 
 /// The page's bytes (raw, gzip, brotli) and, in headless Chromium with CDP throttling

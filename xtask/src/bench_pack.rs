@@ -1,7 +1,7 @@
 //! `cargo xtask bench pack`: the operator's archive, release build. Its size; the time from
 //! `zsp serve` to the first answered request (ceiling: the same workerd serving one line of
 //! JavaScript); `zsp backup` while serving and `zsp restore` of 100,000 ratings (ceiling: `cp` of
-//! the same bytes); and that the restored service exports all of them.
+//! the same bytes); and that the restored service exports all of them, as CSV and as .xlsx (read back by openpyxl).
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -203,7 +203,21 @@ pub fn run(root: &Path) -> Result<()> {
         Ok(csv)
     })?;
     let exported = csv.lines().count() - 1;
+    let xlsx = dir.join("export.xlsx");
+    let (_, xlsx_time) = timed(|| {
+        let mut f = std::fs::File::create(&xlsx)?;
+        std::io::copy(
+            &mut ureq::get(&format!("{}/admin/export.xlsx", wb.base))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call()?
+                .into_reader(),
+            &mut f,
+        )?;
+        Ok(())
+    })?;
     drop(wb);
+    let xlsx_bytes = std::fs::metadata(&xlsx)?.len();
+    let (read_back, openpyxl_time) = timed(|| openpyxl_rows(&xlsx))?;
 
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
     let ms = |d: Duration| format!("{} ms", d.as_millis());
@@ -246,13 +260,37 @@ pub fn run(root: &Path) -> Result<()> {
         "  the restored service exports {exported} ratings in {}",
         s(export_time)
     );
-    if exported as i64 != RATINGS + 1 {
+    println!(
+        "  and as .xlsx in {} ({:.1} MB; ceiling the same rows as CSV: {}, {:.1} MB); openpyxl reads back {read_back} rows in {}",
+        s(xlsx_time),
+        xlsx_bytes as f64 / 1e6,
+        s(export_time),
+        csv.len() as f64 / 1e6,
+        s(openpyxl_time)
+    );
+    if exported as i64 != RATINGS + 1 || read_back as i64 != RATINGS + 1 {
         bail!(
-            "the restored service exported {exported} ratings, not {}",
+            "the restored service exported {exported} ratings as CSV and {read_back} as .xlsx, not {}",
             RATINGS + 1
         );
     }
     Ok(())
+}
+
+/// Data rows of the workbook's first sheet, as Python's openpyxl (an independent reader) sees them.
+fn openpyxl_rows(xlsx: &Path) -> Result<usize> {
+    let said = sh::output(
+        Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import sys, openpyxl\n\
+                 ws = openpyxl.load_workbook(sys.argv[1], read_only=True).worksheets[0]\n\
+                 print(sum(1 for _ in ws.iter_rows(values_only=True)) - 1)",
+            )
+            .arg(xlsx),
+    )
+    .context("openpyxl could not read the export")?;
+    Ok(said.trim().parse()?)
 }
 
 fn qr_key(p: &Path, out: &Path) -> Result<()> {

@@ -162,6 +162,78 @@ fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
         .entries
 }
 
+/// `zsp admin add` as the operator runs it (the service serving): the account's password is
+/// printed once, it logs in to the console, and its hall scope holds there. Bad options are named.
+fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entries: &[Entry]) {
+    let env = env.to_str().unwrap();
+    let hall = &entries[0].hall;
+    let other = entries
+        .iter()
+        .map(|e| &e.hall)
+        .find(|h| *h != hall)
+        .expect("the sample roster has several halls");
+    let o = run(
+        pack,
+        &[
+            "admin",
+            "add",
+            "大厅甲",
+            "--role",
+            "hall",
+            "--halls",
+            hall,
+            "--env",
+            env,
+        ],
+    );
+    assert!(o.status.success(), "{}", said(&o));
+    let password = said(&o)
+        .split("shown this once: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the password is printed")
+        .to_owned();
+    for (args, says) in [
+        (vec!["admin", "add", "x", "--role", "boss"], "--role boss"),
+        (
+            vec!["admin", "add", "x", "--halls"],
+            "--halls needs a value",
+        ),
+        (vec!["admin", "add", "大厅甲"], "大厅甲"),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--env", env]);
+        let o = run(pack, &args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(said(&o).contains(says), "{args:?}: {}", said(&o));
+    }
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{}/console/login", w.base))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!(
+            "name=%E5%A4%A7%E5%8E%85%E7%94%B2&password={password}"
+        ))
+        .unwrap();
+    assert_eq!(r.status(), 303, "the new account logs in");
+    let cookie = r
+        .header("Set-Cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let codes = agent
+        .get(&format!("{}/console/codes", w.base))
+        .set("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(codes.contains(hall.as_str()), "{codes}");
+    assert!(!codes.contains(other.as_str()), "only its hall: {codes}");
+}
+
 /// Posts one rating to the service at `base`, which must accept it; its id.
 fn rate(i: &Install, base: &str, e: &Entry, level: Level) -> String {
     rate_with(i, base, e, RatingInput::new(level, &[level.tags()[0].code]))
@@ -215,6 +287,8 @@ fn the_pack_serves_backs_up_under_load_and_restores_elsewhere() {
         };
         rate(&i, &w.base, e, level);
     }
+    admin_add_logs_in_to_its_halls_only(&pack, &env_a, &w, &entries);
+
     // The footer is off until configured; the page answers.
     let (s, _, page) = http("GET", &format!("{}/", w.base), &[], None);
     assert_eq!(s, 404, "{}", String::from_utf8_lossy(&page));

@@ -343,6 +343,16 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
         !html.contains("http://") && !html.contains("https://"),
         "nothing from another origin"
     );
+    // A `.政务` host arrives as punycode, which the worker's ASCII-only URL parser (the pinned
+    // `idna_adapter` stub, see edge/Cargo.toml) takes.
+    let (s, _, body) = http(
+        "GET",
+        &format!("{}/{seg}", w.base),
+        &[("Host", "xn--fiqs8s.xn--zfr164b")],
+        None,
+    );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("王芳"));
 
     let forged = QrPayload::seal(
         good.code,
