@@ -42,6 +42,8 @@ pub struct Config {
     /// The issuing authorities: each a region-code prefix and the QR key ids that may sign its
     /// codes. Empty: one authority for every region, any key.
     pub authorities: Vec<Authority>,
+    /// The 差评 fast lane's deadlines, office hours, repeat rule and links.
+    pub lane: crate::fastlane::Settings,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -203,6 +205,31 @@ pub const SETTINGS: &[Setting] = &[
         "",
         "issuing authorities: region prefix and its QR key ids, e.g. 330102:1,2 330105:3; unset: one",
     ),
+    setting(
+        "CASE_DEADLINES",
+        "1w/5w",
+        "差评 callback/rectification deadlines, w working days or d days; per authority e.g. 1w/5w 330105:1d/15d",
+    ),
+    setting(
+        "OFFICE_HOURS",
+        "09:00-17:00",
+        "the working day's office hours (CST); a 差评 after them starts the next working day",
+    ),
+    setting(
+        "REPEAT_RULE",
+        "2/30",
+        "the Nth 差评 on one staff member (or staff member and matter) within D days escalates: N/D",
+    ),
+    setting(
+        "REMIND_BEFORE_MINUTES",
+        "120",
+        "a 临期 reminder goes this long before a case's deadline",
+    ),
+    setting(
+        "PUBLIC_URL",
+        "",
+        "the console's public address for links in 差评 alerts, e.g. https://pj.example.gov.cn",
+    ),
 ];
 
 /// A footer text: one line, at most `max` characters.
@@ -272,6 +299,59 @@ fn frame_ancestors_ok(v: &str) -> Result<String, String> {
         BaseUrl::parse(&format!("{scheme}://{host}")).map_err(|e| format!("{s}: {}", e.0))?;
     }
     Ok(sources.join(" "))
+}
+
+/// The fast lane's settings.
+fn lane(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::fastlane::Settings, ConfigError> {
+    use crate::fastlane::{Settings, parse_deadlines, parse_repeat};
+    let d = Settings::default();
+    let deadlines = match get("CASE_DEADLINES") {
+        None => d.deadlines,
+        Some(v) => parse_deadlines(&v).map_err(|why| err("CASE_DEADLINES", why))?,
+    };
+    let hours = match get("OFFICE_HOURS") {
+        None => d.hours,
+        Some(v) => wire::calendar::OfficeHours::parse(&v).ok_or_else(|| {
+            err(
+                "OFFICE_HOURS",
+                "expected HH:MM-HH:MM, opening before closing",
+            )
+        })?,
+    };
+    let (repeat_n, repeat_days) = match get("REPEAT_RULE") {
+        None => (d.repeat_n, d.repeat_days),
+        Some(v) => parse_repeat(&v).map_err(|why| err("REPEAT_RULE", why))?,
+    };
+    let remind_before_secs = match get("REMIND_BEFORE_MINUTES") {
+        None => d.remind_before_secs,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (1..=1440).contains(m))
+            .map(|m| i64::from(m) * 60)
+            .ok_or_else(|| {
+                err(
+                    "REMIND_BEFORE_MINUTES",
+                    "must be a whole number from 1 to 1440",
+                )
+            })?,
+    };
+    let public_url = match get("PUBLIC_URL") {
+        None => None,
+        Some(v) => {
+            let v = v.trim_end_matches('/').to_owned();
+            BaseUrl::parse(&v).map_err(|e| err("PUBLIC_URL", e.0))?;
+            Some(v)
+        }
+    };
+    Ok(Settings {
+        deadlines,
+        hours,
+        repeat_n,
+        repeat_days,
+        remind_before_secs,
+        public_url,
+    })
 }
 
 impl Config {
@@ -363,6 +443,7 @@ impl Config {
                 None => vec![],
                 Some(v) => parse_authorities(&v).map_err(|why| err("AUTHORITIES", why))?,
             },
+            lane: lane(&get)?,
         })
     }
 

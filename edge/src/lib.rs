@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod fastlane;
 pub mod metrics;
 pub mod outbox;
 pub mod page;

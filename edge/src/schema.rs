@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_init.sql"),
     migration!(2, "0002_releases.sql"),
     migration!(3, "0003_console.sql"),
+    migration!(4, "0004_cases.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

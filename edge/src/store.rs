@@ -85,9 +85,9 @@ pub struct Stmt {
     pub args: Vec<Val>,
 }
 
-pub(crate) fn stmt(sql: &'static str, args: Vec<Val>) -> Stmt {
+pub(crate) fn stmt(sql: impl Into<Cow<'static, str>>, args: Vec<Val>) -> Stmt {
     Stmt {
-        sql: Cow::Borrowed(sql),
+        sql: sql.into(),
         args,
     }
 }
@@ -199,9 +199,10 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
 pub const FORM_SLOT_SECS: i64 = 600;
 
 /// One batch (a transaction): use the challenge, spend the budget (form path), count the burst,
-/// then insert or amend the rating, due for forwarding at once. Any constraint failure undoes
-/// all of it.
-pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
+/// then insert or amend the rating, due for forwarding at once, and open or amend its 差评 case
+/// (`fastlane::open_case`). Any constraint failure undoes all of it. Returns the statements and
+/// the index of the upsert, whose row ([`Accepted`]) is the answer.
+pub fn accept(c: &Checked, cfg: &Config) -> (Vec<Stmt>, usize) {
     let code = c.payload.code.to_text();
     let minute = c.now / 60;
     let mut out = vec![stmt(
@@ -244,7 +245,14 @@ pub fn accept(c: &Checked, cfg: &Config) -> Vec<Stmt> {
             c.now.into(),
         ],
     ));
-    out
+    let upsert = out.len() - 1;
+    out.extend(crate::fastlane::open_case(
+        &c.payload.code.to_text(),
+        &c.device.to_text(),
+        i64::from(c.day.0),
+        c.now,
+    ));
+    (out, upsert)
 }
 
 /// What the upsert returns.

@@ -17,8 +17,46 @@ pub const ROBOT_MESSAGES_PER_MINUTE: usize = 20;
 /// limit the spec does not give: the smaller known bound.
 pub const MARKDOWN_MAX_BYTES: usize = 4096;
 
+/// Why an alert is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A new 差评 (its case opened).
+    New,
+    /// The `n`th 差评 on one staff member within the rule's days (`matter`: on the same matter).
+    Repeat { n: u32, days: u32, matter: bool },
+    /// A step's deadline is near.
+    Soon,
+    /// A step's deadline has passed.
+    Overdue,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::New => "new",
+            Kind::Repeat { matter: false, .. } => "repeat_staff",
+            Kind::Repeat { matter: true, .. } => "repeat_matter",
+            Kind::Soon => "soon",
+            Kind::Overdue => "overdue",
+        }
+    }
+
+    fn headline(self, level: Level) -> String {
+        match self {
+            Kind::New => format!("差评提醒：{}", level.label_zh()),
+            Kind::Repeat { n, days, matter } => format!(
+                "重复差评：同一工作人员{} {days} 天内第 {n} 条",
+                if matter { "同一事项" } else { "" }
+            ),
+            Kind::Soon => "临期提醒：差评案件即将超期".into(),
+            Kind::Overdue => "超期预警：差评案件已超期".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
+    pub kind: Kind,
     /// The case's number in the ledger, as the console shows it.
     pub case: String,
     pub level: Level,
@@ -29,8 +67,14 @@ pub struct Alert {
     pub staff_id: Option<String>,
     /// Only when the route is configured to include names.
     pub staff_name: Option<String>,
+    /// The matter (事项) named by the rater, if any (a national item name, not personal data).
+    pub matter: Option<String>,
     pub rated_at: i64,
-    pub callback_due: i64,
+    /// The deadline the alert is about: the callback's for a new 差评, the current step's for a
+    /// reminder.
+    pub due: i64,
+    /// What that deadline is for (回访, 整改).
+    pub due_what: &'static str,
     /// The case in the console (behind login).
     pub link: String,
 }
@@ -82,15 +126,22 @@ impl Alert {
 
     /// One alert as a markdown message.
     pub fn markdown(&self) -> String {
+        let matter = self
+            .matter
+            .as_ref()
+            .map_or(String::new(), |m| format!("- 事项：{}\n", md(m)));
         format!(
-            "### 差评提醒：{}\n\
+            "### {}\n\
+             - 评价：{}\n\
              - 大厅：{}\n\
              - 窗口：{}（{}）\n\
              - 工号：{}\n\
+             {matter}\
              - 原因：{}\n\
              - 评价时间：{}\n\
-             - 回访时限：<font color=\"warning\">{} 前</font>\n\
+             - {}时限：<font color=\"warning\">{} 前</font>\n\
              - 案件 {}：[在控制台查看]({})\n",
+            self.kind.headline(self.level),
             self.level.label_zh(),
             md(&self.hall),
             md(&self.window),
@@ -98,7 +149,8 @@ impl Alert {
             self.staff(),
             md(&self.reasons()),
             minute(self.rated_at),
-            minute(self.callback_due),
+            self.due_what,
+            minute(self.due),
             md(&self.case),
             self.link
         )
@@ -106,14 +158,19 @@ impl Alert {
 
     /// One line of a digest.
     fn line(&self, n: usize) -> String {
+        let kind = match self.kind {
+            Kind::New => String::new(),
+            k => format!("{} · ", k.headline(self.level)),
+        };
         format!(
-            "{n}. {} · {} {} · 工号 {} · {} · 回访时限 {} · [案件 {}]({})\n",
+            "{n}. {kind}{} · {} {} · 工号 {} · {} · {}时限 {} · [案件 {}]({})\n",
             self.level.label_zh(),
             md(&self.hall),
             md(&self.window),
             self.staff(),
             md(&self.reasons()),
-            minute(self.callback_due),
+            self.due_what,
+            minute(self.due),
             md(&self.case),
             self.link
         )
@@ -180,6 +237,51 @@ pub fn plan(pending: &[Alert], sent: &[i64], now: i64) -> Vec<(String, usize)> {
     out
 }
 
+impl Alert {
+    /// The generic webhook's body (`zsp.alert` version 1): the same facts as the robots' message,
+    /// as data, for bridges to 浙政钉, 12345 or SMS gateways. `id` is the event's number (also
+    /// its `Idempotency-Key`).
+    pub fn webhook_body(&self, id: i64) -> String {
+        serde_json::json!({
+            "format": WEBHOOK_FORMAT,
+            "version": WEBHOOK_VERSION,
+            "id": id,
+            "kind": self.kind.as_str(),
+            "case": self.case,
+            "level": self.level.as_str(),
+            "level_zh": self.level.label_zh(),
+            "tags": self.tags,
+            "hall": self.hall,
+            "window": self.window,
+            "dept": self.dept,
+            "staff_id": self.staff_id,
+            "staff_name": self.staff_name,
+            "matter": self.matter,
+            "rated_at": crate::time::format_cst(self.rated_at),
+            "due": crate::time::format_cst(self.due),
+            "due_what": self.due_what,
+            "link": self.link,
+            "text": self.markdown(),
+        })
+        .to_string()
+    }
+}
+
+pub const WEBHOOK_FORMAT: &str = "zsp.alert";
+pub const WEBHOOK_VERSION: u32 = 1;
+
+/// The generic webhook's `Zsp-Signature` header, as the upstream envelope's but with the route's
+/// own secret and plain HMAC, so that a bridge checks it in a few lines:
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
+pub fn webhook_sign(secret: &[u8], ts: i64, body: &[u8]) -> String {
+    let mut msg = format!("{ts}.").into_bytes();
+    msg.extend_from_slice(body);
+    format!(
+        "t={ts},v1={}",
+        crate::key::hex(&crate::mac::plain(secret, &msg))
+    )
+}
+
 /// 企业微信's body for a markdown message.
 pub fn wecom_body(markdown: &str) -> String {
     serde_json::json!({"msgtype": "markdown", "markdown": {"content": markdown}}).to_string()
@@ -224,6 +326,7 @@ mod tests {
     fn alert(n: usize) -> Alert {
         let t = Day::from_ymd(2026, 11, 27).unwrap().start_unix() + 10 * 3600 + n as i64 * 60;
         Alert {
+            kind: Kind::New,
             case: format!("C2026-{n:05}"),
             level: if n.is_multiple_of(2) {
                 Level::Dissatisfied
@@ -240,8 +343,10 @@ mod tests {
             dept: "区市场监督管理局".into(),
             staff_id: Some(format!("S{n:04}")),
             staff_name: None,
+            matter: None,
             rated_at: t,
-            callback_due: t + 86_400,
+            due: t + 86_400,
+            due_what: "回访",
             link: format!("https://pj.example.gov.cn/console/cases/C2026-{n:05}"),
         }
     }
@@ -269,6 +374,25 @@ mod tests {
         assert!(m.contains("[在控制台查看](https://pj.example.gov.cn/console/cases/C2026-00002)"));
         a.staff_name = Some("王芳".into());
         assert!(a.markdown().contains("- 工号：S0002（王芳）\n"));
+        a.kind = Kind::Repeat {
+            n: 2,
+            days: 30,
+            matter: true,
+        };
+        a.matter = Some("食品经营许可（新办）".into());
+        let r = a.markdown();
+        assert!(
+            r.starts_with("### 重复差评：同一工作人员同一事项 30 天内第 2 条\n"),
+            "{r}"
+        );
+        assert!(r.contains("- 事项：食品经营许可（新办）\n"), "{r}");
+        let w: serde_json::Value = serde_json::from_str(&a.webhook_body(7)).unwrap();
+        assert_eq!(
+            (w["format"].as_str(), w["kind"].as_str(), w["id"].as_i64()),
+            (Some("zsp.alert"), Some("repeat_matter"), Some(7))
+        );
+        assert_eq!(w["due"], "2026-11-28 10:02:00");
+        assert!(w.get("comment").is_none() && w.get("phone").is_none());
         let body: serde_json::Value = serde_json::from_str(&wecom_body(&m)).unwrap();
         assert_eq!(body["msgtype"], "markdown");
         assert_eq!(body["markdown"]["content"], m.as_str());
@@ -364,6 +488,14 @@ mod tests {
         // Few alerts, plenty of room: one message each.
         let p = plan(&many[..3], &[], 0);
         assert_eq!(p.iter().map(|(_, k)| *k).collect::<Vec<_>>(), [1, 1, 1]);
+    }
+
+    #[test]
+    fn the_webhook_signature_is_hmac_of_time_dot_body() {
+        let s = webhook_sign(b"route secret", 1_795_305_610, b"{}");
+        assert!(s.starts_with("t=1795305610,v1="), "{s}");
+        assert_eq!(s.len(), "t=1795305610,v1=".len() + 64);
+        assert_ne!(s, webhook_sign(b"route secret", 1_795_305_610, b"{ }"));
     }
 
     #[test]

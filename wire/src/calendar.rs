@@ -117,6 +117,14 @@ impl YearCalendar {
     }
 }
 
+/// The calendars shipped with this release (`calendars/`, one file a year, each with its source).
+pub fn shipped() -> Vec<YearCalendar> {
+    [include_str!("../calendars/2026.json")]
+        .into_iter()
+        .map(|t| YearCalendar::from_json(t).expect("a shipped calendar is checked by the tests"))
+        .collect()
+}
+
 /// The calendars loaded, by year.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Calendar {

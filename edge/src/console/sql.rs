@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 /// `sql` with `{scope}` replaced by the scope's condition on `region` and `hall` columns, bound
 /// as argument `?{n}` (the last).
-fn scoped(sql: &str, scope: &Scope, mut args: Vec<Val>) -> Stmt {
+pub(crate) fn scoped(sql: &str, scope: &Scope, mut args: Vec<Val>) -> Stmt {
     let n = args.len() + 1;
     let cond = match scope {
         Scope::All => format!("?{n} IS NOT NULL"),

@@ -378,10 +378,12 @@ async fn accept(
     let db = Db::open(env)?;
     let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?, cfg)?;
     let c = submit::check(sub, via, payload, entry, cfg, now())?;
-    match db.batch(store::accept(&c, cfg), true).await {
-        Ok(mut results) => {
+    let (stmts, upsert) = store::accept(&c, cfg);
+    match db.batch(stmts, true).await {
+        Ok(results) => {
             let accepted = results
-                .pop()
+                .into_iter()
+                .nth(upsert)
                 .and_then(|rows| serde_json::from_value::<Vec<store::Accepted>>(rows).ok())
                 .and_then(|mut v| v.pop())
                 .ok_or_else(|| internal("accept", "no row returned"))?;

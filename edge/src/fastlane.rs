@@ -1,0 +1,1651 @@
+//! The 差评 fast lane: a case for every 差评, its working-day deadlines, its steps (the ledger,
+//! 台账), and its alerts to the office's chat routes. Plain Rust over SQL statements: the storage
+//! object's alarm runs [`tick`] through its synchronous SQL ([`Sql`]) and sends the messages it
+//! returns (`glue::lane`); the tests run the same code on SQLite with the real migrations.
+//!
+//! A case opens in the same transaction as the rating ([`open_case`], part of `store::accept`), so
+//! a 差评 the citizen was told is saved always has its case. Its alerts are rows of an outbox
+//! (`alerts`, one per event and route, UNIQUE), marked sent only when the route acknowledged the
+//! message that carried them: retried, never lost, never sent twice for one event.
+
+use crate::store::{Stmt, Val, stmt};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use wire::alert::{self, Alert, Kind};
+use wire::calendar::{Calendar, OfficeHours, Span, YearCalendar};
+use wire::directory::Entry;
+use wire::rating::Level;
+
+// ---- settings ----
+
+/// How long the callback and the rectification may take, for one authority's cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    pub callback: Span,
+    pub fix: Span,
+}
+
+/// The fast lane's settings (`CASE_DEADLINES`, `OFFICE_HOURS`, `REPEAT_RULE`,
+/// `REMIND_BEFORE_MINUTES`, `PUBLIC_URL`; see `config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Deadlines by region-code prefix, the longest matching prefix winning; `""` is the default.
+    pub deadlines: Vec<(String, Deadlines)>,
+    pub hours: OfficeHours,
+    /// The Nth 差评 on one staff member (and, separately, on one staff member and matter) within
+    /// `repeat_days` days escalates.
+    pub repeat_n: u32,
+    pub repeat_days: u32,
+    pub remind_before_secs: i64,
+    /// The console's public address, for the links in alerts (`https://pj.example.gov.cn`).
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            deadlines: vec![(
+                String::new(),
+                Deadlines {
+                    callback: Span::WorkingDays(1),
+                    fix: Span::WorkingDays(5),
+                },
+            )],
+            hours: OfficeHours {
+                open: 9 * 60,
+                close: 17 * 60,
+            },
+            repeat_n: 2,
+            repeat_days: 30,
+            remind_before_secs: 2 * 3600,
+            public_url: None,
+        }
+    }
+}
+
+fn span(s: &str) -> Option<Span> {
+    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: u32 = n.parse().ok().filter(|n| (1..=60).contains(n))?;
+    match unit {
+        "w" => Some(Span::WorkingDays(n)),
+        "d" => Some(Span::NaturalDays(n)),
+        _ => None,
+    }
+}
+
+/// `1w/5w 330105:1d/15d`: callback/rectification, `w` working days or `d` natural days; an
+/// item with a region prefix is that authority's, one without is the default (1w/5w if none).
+pub fn parse_deadlines(v: &str) -> Result<Vec<(String, Deadlines)>, String> {
+    let mut out = vec![(String::new(), Settings::default().deadlines[0].1)];
+    for item in v.split_whitespace() {
+        let (prefix, spans) = item.split_once(':').unwrap_or(("", item));
+        if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 12 {
+            return Err(format!("{item}: {prefix:?} is not a region-code prefix"));
+        }
+        let (c, f) = spans.split_once('/').ok_or_else(|| {
+            format!("{item}: expected callback/rectification, e.g. 1w/5w or 330105:1d/15d")
+        })?;
+        let d = Deadlines {
+            callback: span(c).ok_or_else(|| {
+                format!(
+                    "{item}: {c:?} is not a span (1 to 60, then w for working days or d for days)"
+                )
+            })?,
+            fix: span(f).ok_or_else(|| {
+                format!(
+                    "{item}: {f:?} is not a span (1 to 60, then w for working days or d for days)"
+                )
+            })?,
+        };
+        if let Some(slot) = out.iter_mut().find(|(p, _)| p == prefix) {
+            if !prefix.is_empty() || slot.1 != Settings::default().deadlines[0].1 {
+                return Err(format!("{item}: {prefix:?} is given twice"));
+            }
+            slot.1 = d;
+        } else {
+            out.push((prefix.to_owned(), d));
+        }
+    }
+    Ok(out)
+}
+
+/// `2/30`: the Nth 差评 within D days.
+pub fn parse_repeat(v: &str) -> Result<(u32, u32), String> {
+    let (n, d) = v
+        .split_once('/')
+        .ok_or("expected N/D, e.g. 2/30 (the second 差评 within 30 days)")?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (2..=20).contains(n))
+        .ok_or("N must be 2 to 20")?;
+    let d: u32 = d
+        .trim()
+        .parse()
+        .ok()
+        .filter(|d| (1..=365).contains(d))
+        .ok_or("D must be 1 to 365 days")?;
+    Ok((n, d))
+}
+
+impl Settings {
+    pub fn deadlines_for(&self, region: &str) -> Deadlines {
+        self.deadlines
+            .iter()
+            .filter(|(p, _)| region.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, d)| *d)
+            .unwrap_or(Settings::default().deadlines[0].1)
+    }
+
+    pub fn link(&self, case: i64) -> String {
+        format!(
+            "{}/console/cases/{case}",
+            self.public_url.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// The calendars in force: those shipped with the release (`wire/calendars/`), each replaced by
+/// the console's edit of the same year.
+pub fn calendar(edited: &[CalendarRow]) -> Result<Calendar, String> {
+    let mut years: Vec<YearCalendar> = edited
+        .iter()
+        .map(|r| YearCalendar::from_json(&r.json).map_err(|e| e.0))
+        .collect::<Result<_, _>>()?;
+    for y in wire::calendar::shipped() {
+        if !years.iter().any(|e| e.year == y.year) {
+            years.push(y);
+        }
+    }
+    Calendar::new(years).map_err(|e| e.0)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CalendarRow {
+    pub year: i64,
+    pub json: String,
+    pub by_actor: String,
+    pub at: i64,
+}
+
+pub fn calendars() -> Stmt {
+    stmt(
+        "SELECT year, json, by_actor, at FROM calendars ORDER BY year",
+        vec![],
+    )
+}
+
+pub fn save_calendar(y: &YearCalendar, by: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO calendars (year, json, by_actor, at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (year) DO UPDATE SET json = excluded.json, by_actor = excluded.by_actor, at = excluded.at",
+        vec![y.year.into(), y.to_json().into(), by.into(), now.into()],
+    )
+}
+
+// ---- opening a case ----
+
+/// Part of a submission's transaction, after the rating's upsert (?1 code, ?2 device, ?3 day,
+/// ?4 now): a 差评 opens its case; an amendment (追评) of a rating whose case is open updates the
+/// case and records the step. A rating that is not a 差评 and has no case does nothing.
+pub fn open_case(code: &str, device: &str, day: i64, now: i64) -> Vec<Stmt> {
+    let args = || -> Vec<Val> { vec![code.into(), device.into(), day.into(), now.into()] };
+    vec![
+        stmt(
+            "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
+             SELECT c.id, ?4, '评价人', 'citizen', 'amended', r.level FROM cases c JOIN ratings r ON r.id = c.rating \
+             WHERE r.code = ?1 AND r.device = ?2 AND r.day = ?3 AND r.rev > c.opened_rev \
+             AND c.state != 'closed'",
+            args(),
+        ),
+        stmt(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
+             SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
+             WHERE code = ?1 AND device = ?2 AND day = ?3 \
+             AND level IN ('dissatisfied', 'very_dissatisfied') AND ?4 IS NOT NULL \
+             ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
+             matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
+             WHERE cases.state != 'closed'",
+            args(),
+        ),
+    ]
+}
+
+// ---- the states of a case ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Callback,
+    Called,
+    Fixing,
+    Fixed,
+    Replied,
+    Closed,
+    Appealed,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        State::Callback,
+        State::Called,
+        State::Fixing,
+        State::Fixed,
+        State::Replied,
+        State::Closed,
+        State::Appealed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Callback => "callback",
+            State::Called => "called",
+            State::Fixing => "fixing",
+            State::Fixed => "fixed",
+            State::Replied => "replied",
+            State::Closed => "closed",
+            State::Appealed => "appealed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            State::Callback => "待回访",
+            State::Called => "已回访",
+            State::Fixing => "整改中",
+            State::Fixed => "已整改",
+            State::Replied => "已反馈",
+            State::Closed => "办结",
+            State::Appealed => "申诉待复核",
+        }
+    }
+
+    /// Whether the case is open (the callback phone may be shown to its handlers).
+    pub fn open(self) -> bool {
+        self != State::Closed
+    }
+
+    /// The step whose deadline runs, if any.
+    pub fn clock(self) -> Option<&'static str> {
+        match self {
+            State::Callback => Some("callback"),
+            State::Called | State::Fixing => Some("fix"),
+            _ => None,
+        }
+    }
+}
+
+/// One step a handler or supervisor takes on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// 回访, with its outcome: reached (已联系), no_answer (未接通), no_phone (无回访电话).
+    Callback {
+        outcome: String,
+    },
+    StartFix,
+    /// 已整改, with the measures taken.
+    Fixed {
+        measures: String,
+    },
+    /// 已反馈, with the reply given to the citizen.
+    Replied {
+        reply: String,
+    },
+    Close,
+    /// 申诉 by the staff member: misrated (误评) or malicious (恶意).
+    Appeal {
+        kind: String,
+    },
+    /// 复核 by a supervisor.
+    Review {
+        overturn: bool,
+    },
+}
+
+pub const OUTCOMES: [(&str, &str); 3] = [
+    ("reached", "已联系"),
+    ("no_answer", "未接通"),
+    ("no_phone", "无回访电话"),
+];
+pub const APPEALS: [(&str, &str); 2] = [("misrated", "误评"), ("malicious", "恶意")];
+
+pub fn label(pairs: &[(&'static str, &'static str)], v: &str) -> &'static str {
+    pairs
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map_or("", |(_, zh)| *zh)
+}
+
+impl Step {
+    /// From the case page's form: `action` and its field (`value`); the note is separate.
+    pub fn from_form(action: &str, value: &str) -> Result<Step, String> {
+        let value = value.trim();
+        let need = |what: &str| -> Result<String, String> {
+            if value.is_empty() {
+                Err(format!("请填写{what}"))
+            } else if value.chars().count() > 500 {
+                Err(format!("{what}不能超过 500 字"))
+            } else {
+                Ok(value.to_owned())
+            }
+        };
+        Ok(match action {
+            "callback" if OUTCOMES.iter().any(|(k, _)| *k == value) => Step::Callback {
+                outcome: value.into(),
+            },
+            "callback" => return Err("请选择回访结果（已联系、未接通或无回访电话）".into()),
+            "start_fix" => Step::StartFix,
+            "fixed" => Step::Fixed {
+                measures: need("整改措施")?,
+            },
+            "replied" => Step::Replied {
+                reply: need("反馈内容")?,
+            },
+            "close" => Step::Close,
+            "appeal" if APPEALS.iter().any(|(k, _)| *k == value) => {
+                Step::Appeal { kind: value.into() }
+            }
+            "appeal" => return Err("请选择申诉理由（误评或恶意）".into()),
+            "review" if value == "upheld" => Step::Review { overturn: false },
+            "review" if value == "overturned" => Step::Review { overturn: true },
+            "review" => return Err("请选择复核结论（维持或撤销）".into()),
+            other => return Err(format!("未知的操作：{other}")),
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Step::Callback { .. } => "callback",
+            Step::StartFix => "start_fix",
+            Step::Fixed { .. } => "fixed",
+            Step::Replied { .. } => "replied",
+            Step::Close => "close",
+            Step::Appeal { .. } => "appeal",
+            Step::Review { .. } => "review",
+        }
+    }
+
+    /// A supervisor's step (大厅管理员 or 市级管理员), not a handler's.
+    pub fn supervisors_only(&self) -> bool {
+        matches!(self, Step::Review { .. })
+    }
+
+    /// The state after this step from `from` (`called`: whether the callback was made), or why
+    /// it cannot be taken now.
+    pub fn next(&self, from: State, called: bool) -> Result<State, String> {
+        use State::*;
+        let to = match (self, from) {
+            (Step::Callback { .. }, Callback) => Called,
+            (Step::StartFix, Called) => Fixing,
+            (Step::Fixed { .. }, Called | Fixing) => Fixed,
+            (Step::Replied { .. }, Fixed) => Replied,
+            (Step::Close, Replied) => Closed,
+            (Step::Appeal { .. }, Callback | Called | Fixing) => Appealed,
+            (Step::Review { overturn: true }, Appealed) => Closed,
+            (Step::Review { overturn: false }, Appealed) if called => Called,
+            (Step::Review { overturn: false }, Appealed) => Callback,
+            _ => {
+                return Err(format!(
+                    "案件处于“{}”，不能{}",
+                    from.label_zh(),
+                    self.label_zh()
+                ));
+            }
+        };
+        Ok(to)
+    }
+
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Step::Callback { .. } => "记录回访",
+            Step::StartFix => "开始整改",
+            Step::Fixed { .. } => "记录整改措施",
+            Step::Replied { .. } => "记录反馈",
+            Step::Close => "办结",
+            Step::Appeal { .. } => "登记申诉",
+            Step::Review { .. } => "复核",
+        }
+    }
+
+    /// The case's update for this step (the state check is in the statement too: a step taken
+    /// twice at once changes nothing the second time).
+    pub fn apply(&self, case: i64, from: State, to: State, now: i64) -> Stmt {
+        let (set, v): (&str, Option<String>) = match self {
+            Step::Callback { outcome } => ("outcome = ?5, called_at = ?4", Some(outcome.clone())),
+            Step::StartFix => ("called_at = COALESCE(called_at, ?4)", None),
+            Step::Fixed { measures } => ("measures = ?5, fixed_at = ?4", Some(measures.clone())),
+            Step::Replied { reply } => ("reply = ?5, replied_at = ?4", Some(reply.clone())),
+            Step::Close => ("closed_at = ?4", None),
+            Step::Appeal { kind } => ("appeal = ?5", Some(kind.clone())),
+            Step::Review { overturn: true } => ("review = 'overturned', closed_at = ?4", None),
+            Step::Review { overturn: false } => ("review = 'upheld'", None),
+        };
+        stmt(
+            format!(
+                "UPDATE cases SET state = ?3, {set}, soon_sent = NULL, overdue_sent = NULL \
+                 WHERE id = ?1 AND state = ?2 AND ?5 IS ?5 RETURNING id"
+            ),
+            vec![
+                case.into(),
+                from.as_str().into(),
+                to.as_str().into(),
+                now.into(),
+                v.into(),
+            ],
+        )
+    }
+}
+
+pub fn add_step(case: i64, actor: &str, role: &str, step: &str, note: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO case_steps (case_id, at, actor, role, step, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        vec![
+            case.into(),
+            now.into(),
+            actor.into(),
+            role.into(),
+            step.into(),
+            note.into(),
+        ],
+    )
+}
+
+// ---- rows ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseRow {
+    pub id: i64,
+    pub rating: String,
+    pub opened_at: i64,
+    pub code: String,
+    pub entry: String,
+    pub region: Option<String>,
+    pub hall: Option<String>,
+    pub dept: Option<String>,
+    pub staff: Option<String>,
+    pub level: String,
+    pub tags: String,
+    pub matter: Option<String>,
+    pub comment: String,
+    pub callback_due: Option<i64>,
+    pub fix_due: Option<i64>,
+    pub guessed: Option<String>,
+    pub state: String,
+    pub appeal: Option<String>,
+    pub review: Option<String>,
+    pub outcome: Option<String>,
+    pub measures: Option<String>,
+    pub reply: Option<String>,
+    pub called_at: Option<i64>,
+    pub fixed_at: Option<i64>,
+    pub replied_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub soon_sent: Option<String>,
+    pub overdue_sent: Option<String>,
+}
+
+pub const CASE_COLUMNS: &str = "id, rating, opened_at, code, entry, region, hall, dept, staff, level, tags, matter, comment, \
+     callback_due, fix_due, guessed, state, appeal, review, outcome, measures, reply, called_at, fixed_at, \
+     replied_at, closed_at, soon_sent, overdue_sent";
+
+impl CaseRow {
+    pub fn state(&self) -> State {
+        State::parse(&self.state).unwrap_or(State::Callback)
+    }
+
+    pub fn entry(&self) -> Option<Entry> {
+        serde_json::from_str(&self.entry).ok()
+    }
+
+    pub fn level(&self) -> Option<Level> {
+        Level::parse(&self.level)
+    }
+
+    pub fn tags(&self) -> Vec<u16> {
+        self.tags
+            .split(',')
+            .filter_map(|t| t.parse().ok())
+            .collect()
+    }
+
+    /// The deadline that runs now, and what it is for.
+    pub fn due(&self) -> Option<(i64, &'static str)> {
+        match self.state().clock()? {
+            "callback" => self.callback_due.map(|d| (d, "回访")),
+            _ => self.fix_due.map(|d| (d, "整改")),
+        }
+    }
+
+    /// The number the console and the alerts show: `C` and the case's id.
+    pub fn number(&self) -> String {
+        number(self.id)
+    }
+
+    pub fn overturned(&self) -> bool {
+        self.review.as_deref() == Some("overturned")
+    }
+
+    /// Whether each step was done in time: the callback, the rectification (None while not
+    /// due or not done).
+    pub fn on_time(&self) -> (Option<bool>, Option<bool>) {
+        let within = |done: Option<i64>, due: Option<i64>| Some(done? <= due?);
+        (
+            within(self.called_at, self.callback_due),
+            within(self.fixed_at, self.fix_due),
+        )
+    }
+
+    fn alert(&self, kind: Kind, names: bool, s: &Settings) -> Alert {
+        let e = self.entry();
+        let (due, due_what) = match kind {
+            Kind::New | Kind::Repeat { .. } => (self.callback_due.unwrap_or(0), "回访"),
+            _ => self
+                .due()
+                .unwrap_or((self.callback_due.unwrap_or(0), "回访")),
+        };
+        Alert {
+            kind,
+            case: self.number(),
+            level: self.level().unwrap_or(Level::Dissatisfied),
+            tags: self.tags(),
+            hall: e.as_ref().map_or(String::new(), |e| e.hall.clone()),
+            window: e.as_ref().map_or(String::new(), |e| e.window.clone()),
+            dept: e.as_ref().map_or(String::new(), |e| e.dept.clone()),
+            staff_id: e.as_ref().and_then(|e| e.staff_id.clone()),
+            staff_name: e
+                .as_ref()
+                .and_then(|e| e.staff_name.clone())
+                .filter(|_| names),
+            matter: self.matter.clone(),
+            rated_at: self.opened_at,
+            due,
+            due_what,
+            link: s.link(self.id),
+        }
+    }
+}
+
+pub fn number(id: i64) -> String {
+    format!("C{id:06}")
+}
+
+/// `C000123` or `123` to the id.
+pub fn parse_number(s: &str) -> Option<i64> {
+    s.strip_prefix('C')
+        .unwrap_or(s)
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepRow {
+    pub at: i64,
+    pub actor: String,
+    pub role: String,
+    pub step: String,
+    pub note: String,
+}
+
+pub fn steps(case: i64) -> Stmt {
+    stmt(
+        "SELECT at, actor, role, step, note FROM case_steps WHERE case_id = ?1 ORDER BY at, rowid",
+        vec![case.into()],
+    )
+}
+
+// ---- routes ----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouteRow {
+    pub id: i64,
+    pub name: String,
+    pub hall: Option<String>,
+    pub dept: Option<String>,
+    pub kind: String,
+    pub url: String,
+    pub secret: String,
+    pub names: i64,
+    pub audience: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+pub const ROUTE_KINDS: [(&str, &str); 3] = [
+    ("wecom", "企业微信群机器人"),
+    ("dingtalk", "钉钉自定义机器人（加签）"),
+    ("webhook", "通用 Webhook（HMAC 签名）"),
+];
+pub const AUDIENCES: [(&str, &str); 2] = [
+    ("handlers", "处理人（每条差评、临期与超期提醒）"),
+    ("supervisors", "主管（重复差评、超期升级）"),
+];
+
+impl RouteRow {
+    /// The address as the console shows it: the scheme, host and path, never the key.
+    pub fn masked_url(&self) -> String {
+        let base = self.url.split('?').next().unwrap_or("");
+        if base.len() < self.url.len() {
+            format!("{base}?…（已隐藏）")
+        } else {
+            base.to_owned()
+        }
+    }
+}
+
+/// A new route, checked: what is wrong names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoute {
+    pub name: String,
+    pub hall: Option<String>,
+    pub dept: Option<String>,
+    pub kind: String,
+    pub url: String,
+    pub secret: String,
+    pub names: bool,
+    pub audience: String,
+}
+
+impl NewRoute {
+    pub fn check(self) -> Result<NewRoute, String> {
+        let url = self.url.trim();
+        if self.name.trim().is_empty() || self.name.chars().count() > 32 {
+            return Err("名称：请填写 1 到 32 个字".into());
+        }
+        if !ROUTE_KINDS.iter().any(|(k, _)| *k == self.kind) {
+            return Err("类型：请选择企业微信、钉钉或通用 Webhook".into());
+        }
+        if !AUDIENCES.iter().any(|(k, _)| *k == self.audience) {
+            return Err("接收对象：请选择处理人或主管".into());
+        }
+        let local = url.starts_with("http://127.0.0.1:") || url.starts_with("http://[::1]:");
+        if !(url.starts_with("https://") || local)
+            || url.len() > 500
+            || url.contains(char::is_whitespace)
+        {
+            return Err("地址：须以 https:// 开头（本机测试可用 http://127.0.0.1:端口）".into());
+        }
+        let secret = self.secret.trim().to_owned();
+        match self.kind.as_str() {
+            "wecom" if !url.contains("key=") => {
+                return Err(
+                    "地址：企业微信机器人的地址含 key=（在群机器人设置中复制 Webhook 地址）".into(),
+                );
+            }
+            "dingtalk" if !url.contains("access_token=") => {
+                return Err(
+                    "地址：钉钉机器人的地址含 access_token=（在机器人设置中复制 Webhook 地址）"
+                        .into(),
+                );
+            }
+            "dingtalk" if !secret.starts_with("SEC") => {
+                return Err("密钥：钉钉机器人须启用“加签”，密钥以 SEC 开头".into());
+            }
+            "webhook" if secret.len() < 16 => {
+                return Err("密钥：通用 Webhook 的签名密钥至少 16 个字符".into());
+            }
+            _ => {}
+        }
+        let opt = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(NewRoute {
+            name: self.name.trim().to_owned(),
+            hall: opt(self.hall),
+            dept: opt(self.dept),
+            url: url.to_owned(),
+            secret,
+            ..self
+        })
+    }
+}
+
+pub fn add_route(r: &NewRoute, by: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO routes (name, hall, dept, kind, url, secret, names, audience, created_by, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        vec![
+            r.name.as_str().into(),
+            r.hall.clone().into(),
+            r.dept.clone().into(),
+            r.kind.as_str().into(),
+            r.url.as_str().into(),
+            r.secret.as_str().into(),
+            i64::from(r.names).into(),
+            r.audience.as_str().into(),
+            by.into(),
+            now.into(),
+        ],
+    )
+}
+
+const ROUTE_COLUMNS: &str =
+    "id, name, hall, dept, kind, url, secret, names, audience, created_by, created_at";
+
+pub fn route(id: i64) -> Stmt {
+    stmt(
+        format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = ?1 AND deleted_at IS NULL"),
+        vec![id.into()],
+    )
+}
+
+pub fn routes() -> Stmt {
+    stmt(
+        format!(
+            "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL ORDER BY hall, dept, id"
+        ),
+        vec![],
+    )
+}
+
+/// Its pending alerts are dropped with it (they would have nowhere to go).
+pub fn delete_route(id: i64, now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "UPDATE routes SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING id",
+            vec![id.into(), now.into()],
+        ),
+        stmt(
+            "UPDATE alerts SET sent_at = -1, last_error = 'route deleted' WHERE route = ?1 AND sent_at IS NULL",
+            vec![id.into()],
+        ),
+    ]
+}
+
+// ---- the alarm's work ----
+
+/// The storage object's SQL as the tick sees it: one statement's rows, or statements run in one
+/// transaction.
+pub trait Sql {
+    fn query(&self, s: Stmt) -> Result<serde_json::Value, String>;
+    fn exec(&self, s: Vec<Stmt>) -> Result<(), String>;
+}
+
+fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
+    serde_json::from_value(db.query(s)?).map_err(|e| format!("rows: {e}"))
+}
+
+/// The routes an event goes to: `audience`'s, for the case's hall and unit.
+fn enqueue(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT OR IGNORE INTO alerts (case_id, kind, route, detail, created_at, next_attempt_at) \
+         SELECT ?1, ?2, id, ?6, ?3, ?3 FROM routes WHERE deleted_at IS NULL AND audience = ?7 \
+         AND (hall IS NULL OR hall = ?4) AND (dept IS NULL OR dept = ?5)",
+        vec![
+            case.id.into(),
+            kind.into(),
+            now.into(),
+            case.hall.clone().into(),
+            case.dept.clone().into(),
+            detail.into(),
+            audience.into(),
+        ],
+    )
+}
+
+#[derive(Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// New cases: their deadlines counted, their alerts queued, the repeat rule applied. Each case
+/// in one transaction.
+fn open_new(db: &dyn Sql, s: &Settings, cal: &Calendar, now: i64) -> Result<(), String> {
+    let new: Vec<CaseRow> = rows(
+        db,
+        stmt(
+            format!("SELECT {CASE_COLUMNS} FROM cases WHERE alerted = 0 ORDER BY id LIMIT 200"),
+            vec![],
+        ),
+    )?;
+    for c in new {
+        let d = s.deadlines_for(c.region.as_deref().unwrap_or(""));
+        let callback = wire::calendar::due(c.opened_at, d.callback, s.hours, cal);
+        let fix = wire::calendar::due(c.opened_at, d.fix, s.hours, cal);
+        let mut guessed = callback.guessed_years.clone();
+        guessed.extend(fix.guessed_years.iter().copied());
+        guessed.sort_unstable();
+        guessed.dedup();
+        let guessed = (!guessed.is_empty()).then(|| {
+            guessed
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let mut out = vec![stmt(
+            "UPDATE cases SET callback_due = ?2, fix_due = ?3, guessed = ?4, alerted = 1 WHERE id = ?1",
+            vec![
+                c.id.into(),
+                callback.at.into(),
+                fix.at.into(),
+                guessed.into(),
+            ],
+        )];
+        let c = CaseRow {
+            callback_due: Some(callback.at),
+            fix_due: Some(fix.at),
+            ..c
+        };
+        if !c.overturned() {
+            out.push(enqueue(&c, "new", "handlers", "", now));
+        }
+        // The repeat rule: the Nth 差评 on the staff member (matter ''), and on the staff member
+        // and matter, within D days; once a pair has fired, not again within D days.
+        let since = c.opened_at - i64::from(s.repeat_days) * 86_400;
+        if let Some(staff) = &c.staff {
+            for matter in [Some(""), c.matter.as_deref()].into_iter().flatten() {
+                let n: Vec<Count> = rows(
+                    db,
+                    stmt(
+                        "SELECT COUNT(*) AS n FROM cases WHERE staff = ?1 AND opened_at >= ?2 \
+                         AND opened_at <= ?4 AND (?3 = '' OR matter = ?3) \
+                         AND (review IS NULL OR review != 'overturned')",
+                        vec![
+                            staff.as_str().into(),
+                            since.into(),
+                            matter.into(),
+                            c.opened_at.into(),
+                        ],
+                    ),
+                )?;
+                let fired: Vec<Count> = rows(
+                    db,
+                    stmt(
+                        "SELECT COUNT(*) AS n FROM repeats WHERE staff = ?1 AND matter = ?2 AND at >= ?3",
+                        vec![staff.as_str().into(), matter.into(), since.into()],
+                    ),
+                )?;
+                let n = n.first().map_or(0, |r| r.n);
+                if n >= i64::from(s.repeat_n) && fired.first().is_none_or(|r| r.n == 0) {
+                    let kind = if matter.is_empty() {
+                        "repeat_staff"
+                    } else {
+                        "repeat_matter"
+                    };
+                    out.push(stmt(
+                        "INSERT INTO repeats (staff, matter, case_id, at) VALUES (?1, ?2, ?3, ?4)",
+                        vec![
+                            staff.as_str().into(),
+                            matter.into(),
+                            c.id.into(),
+                            c.opened_at.into(),
+                        ],
+                    ));
+                    out.push(enqueue(&c, kind, "supervisors", &n.to_string(), now));
+                    out.push(add_step(
+                        c.id,
+                        "系统",
+                        "system",
+                        kind,
+                        &format!("{} 天内第 {n} 条差评", s.repeat_days),
+                        now,
+                    ));
+                }
+            }
+        }
+        db.exec(out)?;
+    }
+    Ok(())
+}
+
+/// Open cases whose running deadline is near or past: 临期 to the handlers once, 超期 to the
+/// handlers and the supervisors once, per step.
+fn remind(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
+    let due: Vec<CaseRow> = rows(
+        db,
+        stmt(
+            format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE alerted = 1 AND ( \
+                 (state = 'callback' AND callback_due - ?2 <= ?1 AND overdue_sent IS NOT 'callback') \
+                 OR (state IN ('called', 'fixing') AND fix_due - ?2 <= ?1 AND overdue_sent IS NOT 'fix')) \
+                 ORDER BY id LIMIT 500"
+            ),
+            vec![now.into(), s.remind_before_secs.into()],
+        ),
+    )?;
+    for c in due {
+        let Some(step) = c.state().clock() else {
+            continue;
+        };
+        let Some((at, _)) = c.due() else { continue };
+        let mut out = vec![];
+        if now >= at {
+            let kind = format!("overdue_{step}");
+            out.push(enqueue(&c, &kind, "handlers", "", now));
+            out.push(enqueue(&c, &kind, "supervisors", "", now));
+            out.push(stmt(
+                "UPDATE cases SET overdue_sent = ?2, soon_sent = ?2 WHERE id = ?1",
+                vec![c.id.into(), step.into()],
+            ));
+        } else if c.soon_sent.as_deref() != Some(step) {
+            out.push(enqueue(&c, &format!("soon_{step}"), "handlers", "", now));
+            out.push(stmt(
+                "UPDATE cases SET soon_sent = ?2 WHERE id = ?1",
+                vec![c.id.into(), step.into()],
+            ));
+        }
+        if !out.is_empty() {
+            db.exec(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// One HTTP request to a route, carrying `alerts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub route: i64,
+    pub kind: String,
+    pub alerts: Vec<i64>,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PendingRow {
+    alert: i64,
+    kind: String,
+    detail: String,
+    #[serde(flatten)]
+    case: CaseRow,
+}
+
+fn kind_of(kind: &str, detail: &str, s: &Settings) -> Kind {
+    let n = detail.parse().unwrap_or(s.repeat_n);
+    match kind {
+        "repeat_staff" => Kind::Repeat {
+            n,
+            days: s.repeat_days,
+            matter: false,
+        },
+        "repeat_matter" => Kind::Repeat {
+            n,
+            days: s.repeat_days,
+            matter: true,
+        },
+        k if k.starts_with("soon_") => Kind::Soon,
+        k if k.starts_with("overdue_") => Kind::Overdue,
+        _ => Kind::New,
+    }
+}
+
+/// What each route sends now: robots through `wire::alert::plan` (single alerts while the
+/// minute has room, then digests, never over 20 a minute), webhooks one event a request.
+fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
+    let routes: Vec<RouteRow> = rows(
+        db,
+        stmt(
+            format!(
+                "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL AND id IN \
+                 (SELECT route FROM alerts WHERE sent_at IS NULL AND next_attempt_at <= ?1)"
+            ),
+            vec![now.into()],
+        ),
+    )?;
+    let mut out = vec![];
+    for r in routes {
+        let cols = CASE_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let pending: Vec<PendingRow> = rows(
+            db,
+            stmt(
+                format!(
+                    "SELECT a.id AS alert, a.kind, a.detail, {cols} FROM alerts a JOIN cases c ON c.id = a.case_id \
+                     WHERE a.route = ?1 AND a.sent_at IS NULL AND a.next_attempt_at <= ?2 ORDER BY a.id LIMIT 200"
+                ),
+                vec![r.id.into(), now.into()],
+            ),
+        )?;
+        let alerts: Vec<Alert> = pending
+            .iter()
+            .map(|p| {
+                p.case
+                    .alert(kind_of(&p.kind, &p.detail, s), r.names != 0, s)
+            })
+            .collect();
+        if r.kind == "webhook" {
+            for (p, a) in pending.iter().zip(&alerts) {
+                let body = a.webhook_body(p.alert);
+                out.push(Message {
+                    route: r.id,
+                    kind: r.kind.clone(),
+                    alerts: vec![p.alert],
+                    url: r.url.clone(),
+                    headers: vec![
+                        (
+                            "Zsp-Signature".into(),
+                            alert::webhook_sign(r.secret.as_bytes(), now, body.as_bytes()),
+                        ),
+                        ("Idempotency-Key".into(), format!("alert-{}", p.alert)),
+                    ],
+                    body,
+                });
+            }
+            continue;
+        }
+        #[derive(Deserialize)]
+        struct At {
+            at: i64,
+        }
+        let sent: Vec<At> = rows(
+            db,
+            stmt(
+                "SELECT at FROM route_sends WHERE route = ?1 AND at > ?2",
+                vec![r.id.into(), (now - 60).into()],
+            ),
+        )?;
+        let sent: Vec<i64> = sent.into_iter().map(|a| a.at).collect();
+        let mut next = 0;
+        for (text, k) in alert::plan(&alerts, &sent, now) {
+            let ids = pending[next..next + k].iter().map(|p| p.alert).collect();
+            next += k;
+            let (url, body) = if r.kind == "dingtalk" {
+                (
+                    alert::dingtalk_url(&r.url, &r.secret, now_ms),
+                    alert::dingtalk_body("差评提醒", &text),
+                )
+            } else {
+                (r.url.clone(), alert::wecom_body(&text))
+            };
+            out.push(Message {
+                route: r.id,
+                kind: r.kind.clone(),
+                alerts: ids,
+                url,
+                headers: vec![],
+                body,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The alarm's work: open what is new, queue reminders, and what to send now. Returns the
+/// messages and when the alarm should come back for the lane (pending alerts waiting for room or
+/// a retry, the next reminder).
+pub fn tick(
+    db: &dyn Sql,
+    s: &Settings,
+    now: i64,
+    now_ms: i64,
+) -> Result<(Vec<Message>, Option<i64>), String> {
+    let cal = calendar(&rows::<CalendarRow>(db, calendars())?)?;
+    open_new(db, s, &cal, now)?;
+    remind(db, s, now)?;
+    let out = messages(db, s, now, now_ms)?;
+    Ok((out, next_wake(db, s, now)?))
+}
+
+/// When the lane next has work: a pending alert due (waiting for a robot's room or a digest: a
+/// few seconds; a retry: its time), or a reminder.
+pub fn next_wake(db: &dyn Sql, s: &Settings, now: i64) -> Result<Option<i64>, String> {
+    #[derive(Deserialize)]
+    struct Next {
+        alert: Option<i64>,
+        remind: Option<i64>,
+    }
+    let n: Vec<Next> = rows(
+        db,
+        stmt(
+            "SELECT (SELECT MIN(next_attempt_at) FROM alerts WHERE sent_at IS NULL) AS alert, \
+             (SELECT MIN(CASE WHEN state = 'callback' THEN \
+                CASE WHEN soon_sent IS 'callback' THEN callback_due ELSE callback_due - ?1 END \
+              ELSE CASE WHEN soon_sent IS 'fix' THEN fix_due ELSE fix_due - ?1 END END) \
+              FROM cases WHERE alerted = 1 AND ((state = 'callback' AND overdue_sent IS NOT 'callback') \
+              OR (state IN ('called', 'fixing') AND overdue_sent IS NOT 'fix'))) AS remind",
+            vec![s.remind_before_secs.into()],
+        ),
+    )?;
+    let n = n.into_iter().next();
+    let alert = n
+        .as_ref()
+        .and_then(|n| n.alert)
+        .map(|a| a.max(now + ALERT_POLL_SECS));
+    let remind = n.and_then(|n| n.remind).map(|r| r.max(now + 1));
+    Ok([alert, remind].into_iter().flatten().min())
+}
+
+/// While alerts wait for a robot's room or a digest's interval, the alarm looks again this often.
+pub const ALERT_POLL_SECS: i64 = 2;
+
+/// Whether a route took the message: HTTP 2xx, and for the robots `errcode` 0.
+pub fn accepted(kind: &str, status: u16, body: &str) -> Result<(), String> {
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "HTTP {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ));
+    }
+    if kind == "webhook" {
+        return Ok(());
+    }
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(v) if v["errcode"] == 0 => Ok(()),
+        Ok(v) => Err(format!("errcode {}: {}", v["errcode"], v["errmsg"])),
+        Err(_) => Err(format!(
+            "not a robot's answer: {}",
+            body.chars().take(200).collect::<String>()
+        )),
+    }
+}
+
+/// The outcome of sending `m`: its alerts marked sent and the send counted, or their retry set
+/// (5 s, doubling, at most 2 minutes).
+pub fn record(m: &Message, outcome: Result<(), String>, now: i64) -> Vec<Stmt> {
+    let ids = serde_json::to_string(&m.alerts).expect("numbers");
+    match outcome {
+        Ok(()) => vec![
+            stmt(
+                "UPDATE alerts SET sent_at = ?2, attempts = attempts + 1, last_error = NULL \
+                 WHERE id IN (SELECT value FROM json_each(?1)) AND sent_at IS NULL",
+                vec![ids.into(), now.into()],
+            ),
+            stmt(
+                "INSERT INTO route_sends (route, at, alerts) VALUES (?1, ?2, ?3)",
+                vec![m.route.into(), now.into(), (m.alerts.len() as i64).into()],
+            ),
+            stmt(
+                "DELETE FROM route_sends WHERE at < ?1",
+                vec![(now - 600).into()],
+            ),
+        ],
+        Err(e) => vec![stmt(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, \
+             next_attempt_at = ?3 + MIN(120, 5 * (1 << MIN(attempts, 5))) \
+             WHERE id IN (SELECT value FROM json_each(?1)) AND sent_at IS NULL",
+            vec![ids.into(), e.into(), now.into()],
+        )],
+    }
+}
+
+// ---- the console's reads, scoped ----
+
+pub fn case(id: i64, scope: &crate::console::Scope) -> Stmt {
+    crate::console::sql::scoped(
+        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1 AND {{scope}}"),
+        scope,
+        vec![id.into()],
+    )
+}
+
+/// Open cases by deadline (soonest first), or every case of a period, newest first.
+pub fn cases(scope: &crate::console::Scope, open: bool, from: i64, to: i64) -> Stmt {
+    let sql = if open {
+        format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE state != 'closed' AND {{scope}} \
+             AND opened_at >= ?1 AND opened_at < ?2 \
+             ORDER BY CASE state WHEN 'callback' THEN callback_due WHEN 'appealed' THEN 9e15 ELSE fix_due END, id LIMIT 500"
+        )
+    } else {
+        format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND {{scope}} \
+             ORDER BY id DESC LIMIT 100000"
+        )
+    };
+    crate::console::sql::scoped(&sql, scope, vec![from.into(), to.into()])
+}
+
+/// The callback phone, read from the rating while the case is open and in scope.
+pub fn phone(id: i64, scope: &crate::console::Scope) -> Stmt {
+    crate::console::sql::scoped(
+        "SELECT r.phone AS phone FROM cases c JOIN ratings r ON r.id = c.rating \
+         WHERE c.id = ?1 AND c.state != 'closed' AND \
+         EXISTS (SELECT 1 FROM cases WHERE id = c.id AND {scope})",
+        scope,
+        vec![id.into()],
+    )
+}
+
+/// Alerts of a case, for its page: where, when sent, the last error.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertRow {
+    pub kind: String,
+    pub route: String,
+    pub sent_at: Option<i64>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+pub fn alerts_of(case: i64) -> Stmt {
+    stmt(
+        "SELECT a.kind, r.name AS route, a.sent_at, a.attempts, a.last_error FROM alerts a \
+         JOIN routes r ON r.id = a.route WHERE a.case_id = ?1 ORDER BY a.id",
+        vec![case.into()],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::Scope;
+    use crate::console::sql::tests::{db, run};
+    use rusqlite::Connection;
+    use wire::time::Day;
+
+    struct Lite(Connection);
+
+    impl Sql for Lite {
+        fn query(&self, s: Stmt) -> Result<serde_json::Value, String> {
+            Ok(serde_json::Value::Array(run(&self.0, &s)))
+        }
+        fn exec(&self, s: Vec<Stmt>) -> Result<(), String> {
+            self.0.execute_batch("BEGIN").unwrap();
+            for st in &s {
+                run(&self.0, st);
+            }
+            self.0.execute_batch("COMMIT").unwrap();
+            Ok(())
+        }
+    }
+
+    /// Monday 2 March 2026, 10:00 CST.
+    fn monday_10() -> i64 {
+        Day::from_ymd(2026, 3, 2).unwrap().start_unix() + 10 * 3600
+    }
+
+    /// A rating as `store::accept` writes it, then its case statements; the rating's id.
+    fn rate(c: &Lite, device: &str, staff: &str, matter: &str, level: &str, at: i64) -> String {
+        let mut e = Entry::example("A01", Some(staff));
+        e.staff_name = Some("王芳".into());
+        let entry = serde_json::to_string(&e).unwrap();
+        let day = i64::from(Day::from_unix(at).unwrap().0);
+        let id = format!("R{device}{day}");
+        c.0.execute(
+            "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, level, tags, \
+             tag_version, matter, comment, phone, flagged, via, entry, next_attempt_at) \
+             VALUES (?1, 'CODE', ?2, ?3, 1, 1, ?1, ?4, ?5, '207', 1, ?6, '等了很久', '13800138000', 0, 'app', ?7, 0) \
+             ON CONFLICT (code, device, day) DO UPDATE SET rev = rev + 1, level = excluded.level, rated_at = excluded.rated_at",
+            rusqlite::params![id, device, day, at, level, matter, entry],
+        )
+        .unwrap();
+        c.exec(open_case("CODE", device, day, at)).unwrap();
+        id
+    }
+
+    fn route(c: &Lite, kind: &str, audience: &str, hall: Option<&str>) -> i64 {
+        let url = match kind {
+            "wecom" => "http://127.0.0.1:9/cgi-bin/webhook/send?key=k",
+            "dingtalk" => "http://127.0.0.1:9/robot/send?access_token=t",
+            _ => "http://127.0.0.1:9/hook",
+        };
+        let r = NewRoute {
+            name: format!("{kind}-{audience}"),
+            hall: hall.map(str::to_owned),
+            dept: None,
+            kind: kind.into(),
+            url: url.into(),
+            secret: "SEC0123456789abcdef".into(),
+            names: false,
+            audience: audience.into(),
+        }
+        .check()
+        .unwrap();
+        run(&c.0, &add_route(&r, "市管理员", 0))[0]["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    fn send_all(c: &Lite, now: i64) -> Vec<Message> {
+        let (ms, _) = tick(c, &Settings::default(), now, now * 1000).unwrap();
+        for m in &ms {
+            c.exec(record(m, Ok(()), now)).unwrap();
+        }
+        ms
+    }
+
+    fn case_of(c: &Lite, id: i64) -> CaseRow {
+        serde_json::from_value(serde_json::Value::Array(run(&c.0, &case(id, &Scope::All))))
+            .map(|mut v: Vec<CaseRow>| v.remove(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_bad_rating_opens_one_case_and_its_amendment_joins_it() {
+        let c = Lite(db());
+        let t = monday_10();
+        rate(&c, "D1", "S1", "", "satisfied", t);
+        rate(&c, "D2", "S1", "食品经营许可", "dissatisfied", t);
+        let open: Vec<CaseRow> =
+            serde_json::from_value(c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap())
+                .unwrap();
+        assert_eq!(open.len(), 1, "only the 差评 opens a case");
+        // 追评 the same day: the same case, amended, with the step recorded.
+        rate(&c, "D2", "S1", "食品经营许可", "very_dissatisfied", t + 600);
+        let open: Vec<CaseRow> =
+            serde_json::from_value(c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap())
+                .unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].level, "very_dissatisfied");
+        let st: Vec<StepRow> = serde_json::from_value(c.query(steps(open[0].id)).unwrap()).unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(
+            (st[0].step.as_str(), st[0].actor.as_str()),
+            ("amended", "评价人")
+        );
+        // A good rating amended into a 差评 opens its case then.
+        rate(&c, "D1", "S1", "", "dissatisfied", t + 900);
+        let open: Vec<CaseRow> =
+            serde_json::from_value(c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap())
+                .unwrap();
+        assert_eq!(open.len(), 2);
+        // Out of scope: nothing.
+        let other = Scope::Halls(vec!["别的大厅".into()]);
+        assert!(
+            c.query(case(open[0].id, &other))
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            c.query(phone(open[0].id, &other))
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        let p = c.query(phone(open[0].id, &Scope::All)).unwrap();
+        assert_eq!(p[0]["phone"], "13800138000");
+    }
+
+    #[test]
+    fn alerts_go_to_their_routes_once_with_deadlines_counted() {
+        let c = Lite(db());
+        let t = monday_10();
+        let wecom = route(&c, "wecom", "handlers", Some("上城区市民中心"));
+        let ding = route(&c, "dingtalk", "handlers", None);
+        let _elsewhere = route(&c, "wecom", "handlers", Some("别的大厅"));
+        let hook = route(&c, "webhook", "supervisors", None);
+        rate(&c, "D1", "S1", "", "dissatisfied", t);
+        let ms = send_all(&c, t + 1);
+        let to: Vec<i64> = ms.iter().map(|m| m.route).collect();
+        assert_eq!(
+            to,
+            [wecom, ding],
+            "the handlers' routes of its hall, not the supervisors'"
+        );
+        let body: serde_json::Value = serde_json::from_str(&ms[0].body).unwrap();
+        let text = body["markdown"]["content"].as_str().unwrap();
+        assert!(text.contains("差评提醒：不满意"), "{text}");
+        assert!(
+            text.contains("回访时限：<font color=\"warning\">2026-03-03 10:00 前"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("等了很久") && !text.contains("13800138000") && !text.contains("王芳")
+        );
+        assert!(ms[1].url.contains("&timestamp=") && ms[1].url.contains("&sign="));
+        assert!(send_all(&c, t + 5).is_empty(), "never twice");
+        let k = case_of(&c, 1);
+        assert_eq!(
+            k.fix_due,
+            Some(Day::from_ymd(2026, 3, 9).unwrap().start_unix() + 10 * 3600)
+        );
+        // A failed send is retried later, not at once; then sent.
+        rate(&c, "D2", "S2", "", "dissatisfied", t + 60);
+        let (ms, next) = tick(&c, &Settings::default(), t + 61, 0).unwrap();
+        assert_eq!(ms.len(), 2);
+        for m in &ms {
+            c.exec(record(m, Err("HTTP 502: bad gateway".into()), t + 61))
+                .unwrap();
+        }
+        assert!(next.is_some());
+        assert!(
+            tick(&c, &Settings::default(), t + 62, 0)
+                .unwrap()
+                .0
+                .is_empty()
+        );
+        assert_eq!(send_all(&c, t + 61 + 5).len(), 2);
+        let _ = hook;
+    }
+
+    #[test]
+    fn the_repeat_rule_fires_once_per_pair_within_its_days() {
+        let c = Lite(db());
+        let t = monday_10();
+        let hook = route(&c, "webhook", "supervisors", None);
+        // The supervisors' events (overdue ones too, as days pass), repeats only.
+        let repeats = |now: i64| -> Vec<String> {
+            send_all(&c, now)
+                .iter()
+                .inspect(|m| assert!(m.route == hook && m.headers[0].1.starts_with("t=")))
+                .map(|m| {
+                    serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["kind"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .filter(|k| k.starts_with("repeat"))
+                .collect()
+        };
+        rate(&c, "D1", "S1", "食品经营许可", "dissatisfied", t);
+        assert!(repeats(t).is_empty(), "the first is not a repeat");
+        rate(&c, "D2", "S1", "食品经营许可", "dissatisfied", t + 86_400);
+        assert_eq!(repeats(t + 86_400), ["repeat_staff", "repeat_matter"]);
+        // A third within 30 days: not again. Another matter: the staff pair has fired already.
+        rate(
+            &c,
+            "D3",
+            "S1",
+            "食品经营许可",
+            "dissatisfied",
+            t + 2 * 86_400,
+        );
+        rate(&c, "D4", "S1", "", "dissatisfied", t + 3 * 86_400);
+        assert!(repeats(t + 3 * 86_400).is_empty());
+        // Past 30 days, the pair may fire again.
+        rate(&c, "D5", "S1", "", "dissatisfied", t + 40 * 86_400);
+        rate(&c, "D6", "S1", "", "dissatisfied", t + 41 * 86_400);
+        assert_eq!(repeats(t + 41 * 86_400), ["repeat_staff"]);
+    }
+
+    #[test]
+    fn reminders_come_near_and_past_the_deadline_once_each() {
+        let c = Lite(db());
+        let t = monday_10();
+        let handlers = route(&c, "wecom", "handlers", None);
+        let sup = route(&c, "wecom", "supervisors", None);
+        rate(&c, "D1", "S1", "", "dissatisfied", t);
+        assert_eq!(send_all(&c, t).len(), 1);
+        let due = case_of(&c, 1).callback_due.unwrap();
+        let (_, next) = tick(&c, &Settings::default(), t + 10, 0).unwrap();
+        assert_eq!(
+            next,
+            Some(due - 2 * 3600),
+            "the alarm comes back for the reminder"
+        );
+        let soon = send_all(&c, due - 3600);
+        assert_eq!(soon.iter().map(|m| m.route).collect::<Vec<_>>(), [handlers]);
+        assert!(soon[0].body.contains("临期提醒"));
+        assert!(send_all(&c, due - 60).is_empty());
+        let late = send_all(&c, due + 1);
+        assert_eq!(
+            late.iter().map(|m| m.route).collect::<Vec<_>>(),
+            [handlers, sup]
+        );
+        assert!(late[0].body.contains("超期预警"));
+        assert!(send_all(&c, due + 3600).is_empty());
+        // The callback made: the rectification's clock runs, with its own reminders.
+        let s = Step::Callback {
+            outcome: "reached".into(),
+        };
+        c.exec(vec![s.apply(1, State::Callback, State::Called, due + 7200)])
+            .unwrap();
+        let fix_due = case_of(&c, 1).fix_due.unwrap();
+        assert_eq!(send_all(&c, fix_due + 1).len(), 2);
+    }
+
+    #[test]
+    fn steps_follow_the_ledger_and_an_overturned_case_is_kept_marked() {
+        use State::*;
+        let cb = Step::from_form("callback", "reached").unwrap();
+        assert_eq!(cb.next(Callback, false), Ok(Called));
+        assert!(cb.next(Called, true).unwrap_err().contains("已回访"));
+        assert_eq!(Step::StartFix.next(Called, true), Ok(Fixing));
+        let fixed = Step::from_form("fixed", "加强培训").unwrap();
+        assert_eq!(fixed.next(Fixing, true), Ok(Fixed));
+        let rep = Step::from_form("replied", "已电话告知").unwrap();
+        assert_eq!(rep.next(Fixed, true), Ok(Replied));
+        assert_eq!(Step::Close.next(Replied, true), Ok(Closed));
+        assert!(Step::Close.next(Fixing, true).is_err());
+        let ap = Step::from_form("appeal", "malicious").unwrap();
+        assert_eq!(ap.next(Called, true), Ok(Appealed));
+        assert!(ap.next(Closed, true).is_err());
+        let up = Step::from_form("review", "upheld").unwrap();
+        assert_eq!(
+            (up.next(Appealed, true), up.next(Appealed, false)),
+            (Ok(Called), Ok(Callback))
+        );
+        assert!(up.supervisors_only());
+        for (a, v, says) in [
+            ("callback", "", "回访结果"),
+            ("fixed", " ", "整改措施"),
+            ("appeal", "x", "申诉理由"),
+            ("review", "", "复核结论"),
+            ("delete", "", "未知的操作"),
+        ] {
+            assert!(Step::from_form(a, v).unwrap_err().contains(says), "{a}");
+        }
+        assert!(
+            Step::from_form("replied", &"长".repeat(501))
+                .unwrap_err()
+                .contains("500")
+        );
+
+        let c = Lite(db());
+        rate(&c, "D1", "S1", "", "dissatisfied", monday_10());
+        let t = monday_10() + 60;
+        let ov = Step::from_form("review", "overturned").unwrap();
+        let ap = Step::Appeal {
+            kind: "misrated".into(),
+        };
+        assert_eq!(run(&c.0, &ap.apply(1, Callback, Appealed, t)).len(), 1);
+        // The same step twice at once: the second finds the state moved on.
+        assert!(run(&c.0, &ap.apply(1, Callback, Appealed, t)).is_empty());
+        assert_eq!(run(&c.0, &ov.apply(1, Appealed, Closed, t)).len(), 1);
+        let k = case_of(&c, 1);
+        assert!(k.overturned() && k.state() == Closed && k.closed_at == Some(t));
+        assert!(
+            c.query(phone(1, &Scope::All))
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "closed: no phone"
+        );
+    }
+
+    #[test]
+    fn settings_are_checked_and_name_what_is_wrong() {
+        let d = parse_deadlines("1w/5w 330105:1d/15d").unwrap();
+        let s = Settings {
+            deadlines: d,
+            ..Settings::default()
+        };
+        assert_eq!(s.deadlines_for("330105001").fix, Span::NaturalDays(15));
+        assert_eq!(s.deadlines_for("330102").fix, Span::WorkingDays(5));
+        assert!(
+            parse_deadlines("1w")
+                .unwrap_err()
+                .contains("callback/rectification")
+        );
+        assert!(parse_deadlines("1x/5w").unwrap_err().contains("\"1x\""));
+        assert!(parse_deadlines("0w/5w").is_err());
+        assert!(
+            parse_deadlines("33:1w/2w 33:1w/3w")
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(parse_deadlines("abc:1w/2w").unwrap_err().contains("prefix"));
+        assert_eq!(parse_repeat("3/14"), Ok((3, 14)));
+        assert!(parse_repeat("1/30").is_err() && parse_repeat("2").is_err());
+        let r = |kind: &str, url: &str, secret: &str| {
+            NewRoute {
+                name: "群".into(),
+                hall: None,
+                dept: None,
+                kind: kind.into(),
+                url: url.into(),
+                secret: secret.into(),
+                names: false,
+                audience: "handlers".into(),
+            }
+            .check()
+        };
+        assert!(
+            r("wecom", "http://example.com/?key=1", "")
+                .unwrap_err()
+                .starts_with("地址")
+        );
+        assert!(
+            r(
+                "wecom",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
+                ""
+            )
+            .unwrap_err()
+            .contains("key=")
+        );
+        assert!(
+            r(
+                "dingtalk",
+                "https://oapi.dingtalk.com/robot/send?access_token=t",
+                "x"
+            )
+            .unwrap_err()
+            .contains("SEC")
+        );
+        assert!(
+            r("webhook", "https://bridge.example.gov.cn/zsp", "short")
+                .unwrap_err()
+                .contains("16")
+        );
+        let ok = r(
+            "wecom",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRETKEY",
+            "",
+        )
+        .unwrap();
+        let row = RouteRow {
+            id: 1,
+            name: ok.name,
+            hall: None,
+            dept: None,
+            kind: ok.kind,
+            url: ok.url,
+            secret: ok.secret,
+            names: 0,
+            audience: ok.audience,
+            created_by: String::new(),
+            created_at: 0,
+        };
+        assert!(!row.masked_url().contains("SECRETKEY"));
+        assert_eq!(
+            accepted("wecom", 200, r#"{"errcode":0,"errmsg":"ok"}"#),
+            Ok(())
+        );
+        assert!(
+            accepted(
+                "dingtalk",
+                200,
+                r#"{"errcode":310000,"errmsg":"sign not match"}"#
+            )
+            .unwrap_err()
+            .contains("310000")
+        );
+        assert!(
+            accepted("webhook", 500, "down")
+                .unwrap_err()
+                .contains("500")
+        );
+    }
+}
