@@ -1,7 +1,8 @@
 //! The self-hosted runtime's config: the Cap'n Proto text `workerd serve` reads. One generator
 //! for the demo, the tests, the benchmarks and `zsp serve` (what an operator runs): the worker's modules, the
 //! site from a disk folder, the storage object's SQLite on a writable disk folder, the upstream
-//! as an `external` server (the worker reaches no other address), every setting from the
+//! as an `external` server, 差评 alert routes through a network service limited to the
+//! categories the operator allows (the worker reaches no other address), every setting from the
 //! environment (secrets never enter the file), and one socket.
 
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ impl Upstream {
 }
 
 /// One self-hosted deployment's files and address.
+#[derive(Debug, Clone)]
 pub struct Runtime {
     /// `host:port` to listen on (127.0.0.1 unless the operator says otherwise).
     pub listen: String,
@@ -68,6 +70,10 @@ pub struct Runtime {
     /// Where the storage object's SQLite files live (created if missing).
     pub data: PathBuf,
     pub upstream: Option<Upstream>,
+    /// Where 差评 alert routes (robots, webhooks: addresses set in the console) may be, as
+    /// workerd's network categories: `public` for the robots; `private` adds an intranet bridge;
+    /// `local` is for the demo's and the tests' receivers on 127.0.0.1.
+    pub alert_networks: Vec<String>,
     /// The settings bound from the environment: `edge::config::SETTINGS`.
     pub settings: Vec<&'static str>,
 }
@@ -123,6 +129,23 @@ impl Runtime {
             "(name = \"ASSETS\", service = \"site\")".to_owned(),
             "(name = \"STORE\", durableObjectNamespace = \"Store\")".to_owned(),
         ];
+        if !self.alert_networks.is_empty() {
+            let allow = self
+                .alert_networks
+                .iter()
+                .map(|n| match n.as_str() {
+                    "public" | "private" | "local" => text(n),
+                    other => Err(format!(
+                        "alert network {other:?}: public, private or local"
+                    )),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            services.push(format!(
+                "(name = \"alerts\", network = (allow = [{}], tlsOptions = (trustBrowserCas = true)))",
+                allow.join(", ")
+            ));
+            bindings.push("(name = \"ALERTS\", service = \"alerts\")".to_owned());
+        }
         if let Some(u) = &self.upstream {
             let protocol = match &u.tls_host {
                 None => "http = ()".to_owned(),
@@ -230,6 +253,7 @@ mod tests {
             site: "/srv/zsp/site".into(),
             data: "/var/lib/zsp".into(),
             upstream: Some(Upstream::from_url("http://127.0.0.1:9/r").unwrap()),
+            alert_networks: vec!["public".into()],
             settings: vec!["QR_KEYS", "UPSTREAM_URL"],
         };
         let c = r.config(Path::new("/etc/zsp")).unwrap();
@@ -238,6 +262,15 @@ mod tests {
         assert!(c.contains("external = (address = \"127.0.0.1:9\", http = ())"));
         assert!(c.contains("globalOutbound = \"nowhere\""));
         assert!(c.contains("network = (allow = [])"));
+        assert!(c.contains(
+            "(name = \"alerts\", network = (allow = [\"public\"], tlsOptions = (trustBrowserCas = true)))"
+        ));
+        assert!(c.contains("(name = \"ALERTS\", service = \"alerts\")"));
+        let bad = Runtime {
+            alert_networks: vec!["everything".into()],
+            ..r.clone()
+        };
+        assert!(bad.config(Path::new("/")).unwrap_err().contains("public, private or local"));
         assert!(c.contains("uniqueKey = \"zhangshangping-store\", enableSql = true"));
         assert!(c.contains("localDisk = \"data\""));
         assert!(c.contains("address = \"127.0.0.1:8787\""));

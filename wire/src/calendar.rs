@@ -147,6 +147,10 @@ impl Calendar {
         self.years.contains_key(&year)
     }
 
+    pub fn year(&self, year: i64) -> Option<&YearCalendar> {
+        self.years.get(&year)
+    }
+
     /// Whether `d` is a working day, and whether that came from a loaded calendar (`true`) or
     /// the Monday-to-Friday fallback (`false`).
     pub fn is_working_day(&self, d: Day) -> (bool, bool) {

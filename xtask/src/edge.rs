@@ -341,6 +341,8 @@ pub fn start(
         site: root.join("target/site"),
         data,
         upstream,
+        // The demo's and the tests' alert receivers are on 127.0.0.1; nothing else is reachable.
+        alert_networks: vec!["local".into()],
         settings: edge::config::SETTINGS.iter().map(|s| s.name).collect(),
     }
     .config(o.state)

@@ -5,6 +5,7 @@
 //! spreadsheet export. `glue::console` binds them to the runtime.
 
 pub mod diff;
+pub mod lane_pages;
 pub mod pages;
 pub mod sql;
 
@@ -61,6 +62,15 @@ pub enum Action {
     Retry,
     Accounts,
     Audit,
+    /// The 差评 cases of one's scope: read them, take their steps, see the callback phone while
+    /// open (audited).
+    Cases,
+    /// 复核 of an appeal: a supervisor's step.
+    ReviewCase,
+    /// Alert routes (within one's halls).
+    Routes,
+    /// The working-day calendar.
+    Calendar,
 }
 
 impl Role {
@@ -70,9 +80,18 @@ impl Role {
             Role::City => true,
             Role::Hall => matches!(
                 a,
-                ReadRatings | Export | ReadCodes | Revoke | Upload | Status | Retry
+                ReadRatings
+                    | Export
+                    | ReadCodes
+                    | Revoke
+                    | Upload
+                    | Status
+                    | Retry
+                    | Cases
+                    | ReviewCase
+                    | Routes
             ),
-            Role::Handler => matches!(a, ReadRatings),
+            Role::Handler => matches!(a, ReadRatings | Cases),
         }
     }
 }
@@ -508,6 +527,8 @@ mod tests {
         assert!(!Role::Hall.may(Action::Accounts) && !Role::Hall.may(Action::ExportUnmasked));
         assert!(Role::Hall.may(Action::Revoke));
         assert!(!Role::Handler.may(Action::Revoke) && !Role::Handler.may(Action::Export));
+        assert!(Role::Handler.may(Action::Cases) && !Role::Handler.may(Action::ReviewCase));
+        assert!(!Role::Handler.may(Action::Routes) && !Role::Hall.may(Action::Calendar));
         assert_eq!(Role::parse("hall"), Some(Role::Hall));
         assert_eq!(Role::parse("root"), None);
     }

@@ -61,11 +61,14 @@ fn flash(f: &Flash) -> Markup {
     }
 }
 
-const PAGES: [(&str, &str, Action); 7] = [
+const PAGES: [(&str, &str, Action); 10] = [
+    ("/console/cases", "差评案件", Action::Cases),
     ("/console/ratings", "评价", Action::ReadRatings),
     ("/console/codes", "二维码", Action::ReadCodes),
     ("/console/directory", "名录上传", Action::Upload),
     ("/console/status", "转发状态", Action::Status),
+    ("/console/routes", "提醒路由", Action::Routes),
+    ("/console/calendar", "工作日历", Action::Calendar),
     ("/console/accounts", "账户", Action::Accounts),
     ("/console/tokens", "接口令牌", Action::Accounts),
     ("/console/audit", "审计日志", Action::Audit),
@@ -146,7 +149,7 @@ pub fn login(name: &str, f: &Flash) -> String {
     .into_string()
 }
 
-fn hidden(csrf: &str) -> Markup {
+pub(crate) fn hidden(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 

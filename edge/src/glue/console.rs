@@ -26,7 +26,7 @@ const MAX_EXPORT_DAYS: i32 = 366;
 
 // ---- answers ----
 
-fn page(html: String, status: u16) -> Answer {
+pub(super) fn page(html: String, status: u16) -> Answer {
     let r = Response::from_html(html)?.with_status(status);
     let h = r.headers();
     h.set("Content-Security-Policy", &pages::csp())?;
@@ -37,14 +37,14 @@ fn page(html: String, status: u16) -> Answer {
     Ok(r)
 }
 
-fn redirect(to: &str) -> Answer {
+pub(super) fn redirect(to: &str) -> Answer {
     let r = Response::empty()?.with_status(303);
     r.headers().set("Location", to)?;
     r.headers().set("Cache-Control", "no-store")?;
     Ok(r)
 }
 
-fn download(bytes: Vec<u8>, ctype: &str, name: &str) -> Answer {
+pub(super) fn download(bytes: Vec<u8>, ctype: &str, name: &str) -> Answer {
     let r = Response::from_bytes(bytes)?;
     let h = r.headers();
     h.set("Content-Type", ctype)?;
@@ -57,7 +57,7 @@ fn download(bytes: Vec<u8>, ctype: &str, name: &str) -> Answer {
     Ok(r)
 }
 
-fn refused(status: u16, code: &'static str, zh: &'static str, detail: String) -> ApiError {
+pub(super) fn refused(status: u16, code: &'static str, zh: &'static str, detail: String) -> ApiError {
     ApiError {
         detail: Some(detail),
         ..ApiError::new(status, code, zh, "Refused.")
@@ -115,9 +115,9 @@ pub async fn bearer(req: &Request, cfg: &Config, db: &Db) -> std::result::Result
     Err(error::ADMIN_AUTH)
 }
 
-struct Session {
-    me: Actor,
-    csrf: String,
+pub(super) struct Session {
+    pub(super) me: Actor,
+    pub(super) csrf: String,
     id: String,
 }
 
@@ -145,10 +145,10 @@ async fn session(req: &Request, db: &Db) -> std::result::Result<Option<Session>,
 
 // ---- forms ----
 
-struct Form(FormData);
+pub(super) struct Form(FormData);
 
 impl Form {
-    fn get(&self, k: &str) -> String {
+    pub(super) fn get(&self, k: &str) -> String {
         self.0.get_field(k).unwrap_or_default().trim().to_owned()
     }
 }
@@ -195,7 +195,7 @@ fn csrf_checked(req: &Request, s: &Session, f: &Form) -> std::result::Result<(),
     }
 }
 
-fn query(req: &Request) -> Vec<(String, String)> {
+pub(super) fn query(req: &Request) -> Vec<(String, String)> {
     req.url()
         .map(|u| {
             u.query_pairs()
@@ -205,7 +205,7 @@ fn query(req: &Request) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn q<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
+pub(super) fn q<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
     pairs
         .iter()
         .find(|(n, _)| n == k)
@@ -477,7 +477,7 @@ pub async fn route(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
     })
 }
 
-fn need(me: &Actor, a: Action) -> std::result::Result<(), ApiError> {
+pub(super) fn need(me: &Actor, a: Action) -> std::result::Result<(), ApiError> {
     if me.role.may(a) {
         Ok(())
     } else {
@@ -498,6 +498,7 @@ async fn get(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str) -> A
         d => Flash::Ok(d.to_owned()),
     };
     match path {
+        "/console" | "/console/" if me.role == Role::Handler => redirect("/console/cases"),
         "/console" | "/console/" => redirect("/console/ratings"),
         "/console/ratings" => {
             need(me, Action::ReadRatings)?;
@@ -621,6 +622,7 @@ async fn get(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str) -> A
                 200,
             )
         }
+        p if super::cases::serves(p) => super::cases::get(req, db, cfg, s, p, &flash).await,
         _ => Err(error::NOT_FOUND),
     }
 }
@@ -648,13 +650,13 @@ struct Count {
     n: i64,
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(
+pub(super) fn from_value<T: serde::de::DeserializeOwned>(
     v: Option<serde_json::Value>,
 ) -> std::result::Result<T, ApiError> {
     serde_json::from_value(v.unwrap_or_default()).map_err(|e| internal("rows", e))
 }
 
-fn done(path: &str, message: &str) -> Answer {
+pub(super) fn done(path: &str, message: &str) -> Answer {
     let m = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC);
     redirect(&format!("{path}?done={m}"))
 }
@@ -966,21 +968,22 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             }
             done("/console/tokens", &format!("已吊销令牌 {id}"))
         }
+        p if super::cases::serves(p) => super::cases::post(db, s, p, f).await,
         _ => Err(error::NOT_FOUND),
     }
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 fn upload_error(d: String) -> ApiError {
     refused(400, "admin.upload", "上传的文件未被接受，没有任何改动。", d)
 }
 
-fn form_error(d: String) -> ApiError {
+pub(super) fn form_error(d: String) -> ApiError {
     refused(400, "console.input", "填写的内容有误，没有任何改动。", d)
 }
 
-async fn write(db: &Db, stmts: Vec<Stmt>) -> std::result::Result<Vec<serde_json::Value>, ApiError> {
+pub(super) async fn write(db: &Db, stmts: Vec<Stmt>) -> std::result::Result<Vec<serde_json::Value>, ApiError> {
     let r = db.batch(stmts, false).await;
     super::clear_lookups();
     match r {
@@ -1109,7 +1112,7 @@ fn view(r: &RatingRow) -> std::result::Result<pages::RatingView, String> {
 
 /// A date range: both ends real days, `to` not before `from`, and (for exports) at most a year.
 /// Unset ends: the last 30 days for exports, everything for reading.
-fn range(from: &str, to: &str, export: bool) -> std::result::Result<(i64, i64), ApiError> {
+pub(super) fn range(from: &str, to: &str, export: bool) -> std::result::Result<(i64, i64), ApiError> {
     let day = |s: &str, which: &str| -> std::result::Result<Option<Day>, ApiError> {
         if s.is_empty() {
             return Ok(None);
@@ -1205,8 +1208,16 @@ async fn export(
     }
     let sheet = store::export_sheet(&rows, full).map_err(|e| internal("export", e))?;
     drop(rows);
+    workbook("评价", sheet).await
+}
+
+/// A one-sheet workbook, its parts deflated by the runtime.
+pub(super) async fn workbook(
+    sheet_name: &str,
+    sheet: String,
+) -> std::result::Result<Vec<u8>, ApiError> {
     let mut members = vec![];
-    for (name, raw) in wire::xlsx::parts("评价", sheet) {
+    for (name, raw) in wire::xlsx::parts(sheet_name, sheet) {
         let packed = deflate(&raw).await?;
         members.push(wire::xlsx::Member::deflated(name, &raw, packed));
     }
@@ -1287,6 +1298,9 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
                 cfg.authority_prefixes()
             ),
         ));
+    }
+    if matches!(path, "/admin/routes" | "/admin/cases") {
+        return super::cases::admin(req, &db, &me, path).await;
     }
     match (req.method(), path) {
         (Method::Put, "/admin/directory") => {

@@ -3,9 +3,11 @@
 //! modules; this code moves bytes and logs. Every handler returns `Result<Response, ApiError>`,
 //! turned into a response once, in `fetch`.
 
+mod cases;
 mod console;
 mod db;
 mod forward;
+mod lane;
 mod object;
 
 use crate::cache::TtlCache;

@@ -1,6 +1,7 @@
 //! The storage object: one SQLite-backed Durable Object (`Store`) that holds the directory,
-//! revocations, used challenges, counters, ratings and the outbox. It runs the worker's batches,
-//! each in one transaction, and its alarm forwards ratings upstream and prunes.
+//! revocations, used challenges, counters, ratings and the outbox, and the 差评 cases. It runs the
+//! worker's batches, each in one transaction, and its alarm forwards ratings upstream, runs the
+//! 差评 fast lane (`lane`) and prunes.
 //!
 //! Self-hosted, workerd keeps its database in `<data>/<uniqueKey>/<id>.sqlite`; on Cloudflare it
 //! is a SQLite Durable Object. A response leaves only after its writes are on disk (the
@@ -92,6 +93,8 @@ impl DurableObject for Store {
             more = forward::deliver(&storage, &self.env, &cfg, now_s).await;
             now_s = now();
         }
+        let lane = super::lane::deliver(&storage, &self.env, &cfg, now_s).await;
+        now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
             match run(&storage, crate::store::prune(now_s, &cfg)) {
                 Ok(_) => self.last_prune.set(now_s),
@@ -108,7 +111,8 @@ impl DurableObject for Store {
                 if more {
                     now_s
                 } else {
-                    outbox::next_wake(now_s, due, self.last_prune.get())
+                    let next = outbox::next_wake(now_s, due, self.last_prune.get());
+                    lane.map_or(next, |l| next.min(l))
                 }
             }
             Err(e) => {
@@ -122,13 +126,10 @@ impl DurableObject for Store {
 }
 
 impl Store {
-    /// A batch may have given the outbox work: the alarm is made due now (forwarding) or for
-    /// the next retention run, unless this instance already set it no later than that.
+    /// A batch may have given the outbox work (a rating to forward, a 差评 to alert): the alarm
+    /// is made due now, unless this instance already set it no later than that.
     async fn wake(&self) {
-        let at = match super::config(&self.env) {
-            Ok(c) if c.forwarding() => now(),
-            _ => self.last_prune.get().max(now()) + outbox::PRUNE_EVERY_SECS,
-        };
+        let at = now();
         if self.alarm_at.get().is_none_or(|set| set > at) {
             self.set_alarm(at).await;
         }

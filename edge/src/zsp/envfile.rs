@@ -19,6 +19,12 @@ pub const RUNNER: &[Setting] = &[
         default: "data",
         about: "folder of the ratings database (relative to this file's folder); only it is written",
     },
+    Setting {
+        name: "ZSP_ALERT_NETWORKS",
+        secret: false,
+        default: "public",
+        about: "where 差评 alert routes may be: public (企业微信, 钉钉); add private for an intranet bridge",
+    },
 ];
 
 /// Every name `zsp.env` may set.

@@ -69,6 +69,7 @@ pub struct Plan {
     pub listen: SocketAddr,
     pub data: PathBuf,
     pub upstream: Option<Upstream>,
+    pub alert_networks: Vec<String>,
     /// What a start will do to the data (migrations), and warnings worth a line.
     pub notes: Vec<String>,
 }
@@ -156,6 +157,20 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             .map_err(|e| problems.push(format!("{}: {e}", env.place("UPSTREAM_URL"))))
             .ok()
     });
+    let alert_networks: Vec<String> = env
+        .runner("ZSP_ALERT_NETWORKS")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if let Some(n) = alert_networks
+        .iter()
+        .find(|n| !matches!(n.as_str(), "public" | "private"))
+    {
+        problems.push(format!(
+            "{}: ZSP_ALERT_NETWORKS: {n:?} is not public or private (separated by spaces)",
+            env.place("ZSP_ALERT_NETWORKS")
+        ));
+    }
     if let Some(c) = config {
         if c.admin_token.is_none() {
             notes.push(
@@ -177,6 +192,7 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             env,
             listen,
             upstream,
+            alert_networks,
             notes,
         }),
         _ => Err(problems),
@@ -208,6 +224,7 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
         site: pack.root.join("site"),
         data: plan.data.clone(),
         upstream: plan.upstream.clone(),
+        alert_networks: plan.alert_networks.clone(),
         settings: SETTINGS.iter().map(|s| s.name).collect(),
     }
     .config(&plan.data)?;

@@ -1,0 +1,119 @@
+//! The 差评 fast lane on the storage object's alarm: `fastlane::tick` over the object's own SQL,
+//! then each message sent to its route and the outcome recorded (`fastlane::record`).
+//!
+//! Self-hosted, routes are reached through the `ALERTS` binding, a network service that allows
+//! only the categories the operator set (`ZSP_ALERT_NETWORKS`); on Cloudflare, the worker's own
+//! fetch.
+
+use super::internal_log;
+use super::object::run;
+use crate::config::Config;
+use crate::fastlane::{self, Message, Sql};
+use crate::store::Stmt;
+use wasm_bindgen::JsValue;
+use worker::*;
+
+pub const ALERTS_BINDING: &str = "ALERTS";
+
+/// How long a route may take to answer before the send counts as failed (and is retried).
+const SEND_TIMEOUT_MS: u64 = 10_000;
+
+struct ObjectSql<'a>(&'a Storage);
+
+impl Sql for ObjectSql<'_> {
+    fn query(&self, s: Stmt) -> std::result::Result<serde_json::Value, String> {
+        let json = run(self.0, vec![s])?;
+        let mut all: Vec<serde_json::Value> =
+            serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        Ok(all.pop().unwrap_or_default())
+    }
+    fn exec(&self, s: Vec<Stmt>) -> std::result::Result<(), String> {
+        run(self.0, s).map(|_| ())
+    }
+}
+
+/// One round: open, remind, send. Returns when the lane wants the alarm back.
+pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> Option<i64> {
+    let db = ObjectSql(storage);
+    let now_ms = js_sys::Date::now() as i64;
+    let messages = match fastlane::tick(&db, &cfg.lane, now, now_ms) {
+        Ok((m, _)) => m,
+        Err(e) => {
+            internal_log("fast lane", e);
+            return Some(now + 60);
+        }
+    };
+    let sends = messages.iter().map(|m| send(env, m));
+    let results = futures_util::future::join_all(sends).await;
+    let at = super::now();
+    let mut records = vec![];
+    for (m, r) in messages.iter().zip(results) {
+        match &r {
+            Ok(()) => console_log!(
+                "alert: route {} took {} alert(s) ({})",
+                m.route,
+                m.alerts.len(),
+                m.kind
+            ),
+            // The route's address is a secret: its number only.
+            Err(why) => console_warn!("alert: route {} failed: {why}", m.route),
+        }
+        records.extend(fastlane::record(m, r, at));
+    }
+    if !records.is_empty()
+        && let Err(e) = run(storage, records)
+    {
+        internal_log("record alerts", e);
+    }
+    match fastlane::next_wake(&db, &cfg.lane, super::now()) {
+        Ok(n) => n,
+        Err(e) => {
+            internal_log("fast lane", e);
+            Some(now + 60)
+        }
+    }
+}
+
+async fn send(env: &Env, m: &Message) -> std::result::Result<(), String> {
+    let headers = Headers::new();
+    let request = || -> Result<Request> {
+        headers.set(
+            "Content-Type",
+            if m.kind == "dingtalk" {
+                "application/json; charset=utf-8"
+            } else {
+                "application/json"
+            },
+        )?;
+        for (k, v) in &m.headers {
+            headers.set(k, v)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers.clone())
+            .with_body(Some(JsValue::from_str(&m.body)));
+        Request::new_with_init(&m.url, &init)
+    };
+    let req = request().map_err(|e| format!("request: {e}"))?;
+    let fetch = async {
+        match env.service(ALERTS_BINDING) {
+            Ok(net) => net.fetch_request(req).await,
+            Err(_) => Fetch::Request(req).send().await,
+        }
+    };
+    let timeout = Delay::from(std::time::Duration::from_millis(SEND_TIMEOUT_MS));
+    futures_util::pin_mut!(fetch);
+    futures_util::pin_mut!(timeout);
+    let answer = match futures_util::future::select(fetch, timeout).await {
+        futures_util::future::Either::Left((a, _)) => a,
+        futures_util::future::Either::Right(_) => return Err("no answer within 10 s".into()),
+    };
+    match answer {
+        Ok(mut r) => {
+            let status = r.status_code();
+            let body = r.text().await.unwrap_or_default();
+            fastlane::accepted(&m.kind, status, &body)
+        }
+        Err(e) => Err(format!("unreachable: {e}")),
+    }
+}
