@@ -135,9 +135,7 @@ impl Runtime {
                 .iter()
                 .map(|n| match n.as_str() {
                     "public" | "private" | "local" => text(n),
-                    other => Err(format!(
-                        "alert network {other:?}: public, private or local"
-                    )),
+                    other => Err(format!("alert network {other:?}: public, private or local")),
                 })
                 .collect::<Result<Vec<_>>>()?;
             services.push(format!(
@@ -270,7 +268,11 @@ mod tests {
             alert_networks: vec!["everything".into()],
             ..r.clone()
         };
-        assert!(bad.config(Path::new("/")).unwrap_err().contains("public, private or local"));
+        assert!(
+            bad.config(Path::new("/"))
+                .unwrap_err()
+                .contains("public, private or local")
+        );
         assert!(c.contains("uniqueKey = \"zhangshangping-store\", enableSql = true"));
         assert!(c.contains("localDisk = \"data\""));
         assert!(c.contains("address = \"127.0.0.1:8787\""));

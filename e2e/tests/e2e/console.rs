@@ -10,10 +10,10 @@ use wire::qr::{CodeId, Revocation, Revocations, StaffRef, WindowRef};
 use wire::rating::Level;
 use xtask::edge::Worker;
 
-const HALL_A: &str = "上城区市民中心";
-const HALL_B: &str = "拱墅区行政服务中心";
+pub(crate) const HALL_A: &str = "上城区市民中心";
+pub(crate) const HALL_B: &str = "拱墅区行政服务中心";
 
-fn entry(region: &str, hall: &str, window: &str, staff: Option<(&str, &str)>) -> Entry {
+pub(crate) fn entry(region: &str, hall: &str, window: &str, staff: Option<(&str, &str)>) -> Entry {
     let mut e = Entry::example(window, staff.map(|s| s.0));
     e.region = region.into();
     e.hall = hall.into();
@@ -34,13 +34,13 @@ fn directory() -> Vec<Entry> {
     ]
 }
 
-fn account(w: &Worker, name: &str, role: &str, scope: serde_json::Value, pw: &str) {
+pub(crate) fn account(w: &Worker, name: &str, role: &str, scope: serde_json::Value, pw: &str) {
     let body = serde_json::json!({"name": name, "role": role, "scope": scope, "password": pw});
     let (s, b) = admin(w, "POST", "/admin/accounts", &body.to_string());
     assert_eq!(s, 200, "{b}");
 }
 
-fn rate(w: &Worker, e: &Entry, level: Level, phone: bool) {
+pub(crate) fn rate(w: &Worker, e: &Entry, level: Level, phone: bool) {
     let tags = level.tag_codes()[..1].to_vec();
     let mut r = input(level, &tags);
     if phone {

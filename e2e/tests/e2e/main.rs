@@ -2,5 +2,6 @@
 
 mod console;
 mod contract;
+mod lane;
 mod pack;
 mod workerd;

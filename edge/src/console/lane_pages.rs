@@ -5,8 +5,8 @@
 use super::pages::{Flash, hidden, layout};
 use super::{Action, Actor};
 use crate::fastlane::{
-    APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow,
-    State, StepRow, label,
+    APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, State,
+    StepRow, label,
 };
 use maud::{Markup, html};
 use wire::calendar::Calendar;
@@ -295,7 +295,14 @@ pub fn case(
         @if alerts.is_empty() { p.muted { "没有匹配的提醒路由。" } }
         p { a href="/console/cases" { "← 返回案件列表" } }
     };
-    layout(&format!("差评案件 {}", c.number()), me, csrf, "/console/cases", f, body)
+    layout(
+        &format!("差评案件 {}", c.number()),
+        me,
+        csrf,
+        "/console/cases",
+        f,
+        body,
+    )
 }
 
 fn alert_kind(k: &str) -> &'static str {

@@ -60,20 +60,16 @@ async fn calendar_now(
     db: &Db,
 ) -> std::result::Result<(wire::calendar::Calendar, Vec<fastlane::CalendarRow>), ApiError> {
     let edited: Vec<fastlane::CalendarRow> = db.rows(fastlane::calendars()).await?;
-    let cal =
-        fastlane::calendar(&edited).map_err(|e| super::internal("calendar", e))?;
+    let cal = fastlane::calendar(&edited).map_err(|e| super::internal("calendar", e))?;
     Ok((cal, edited))
 }
 
-async fn case_page(
-    db: &Db,
-    s: &Session,
-    f: &Flash,
-    c: &CaseRow,
-    phone: Option<&str>,
-) -> Answer {
+async fn case_page(db: &Db, s: &Session, f: &Flash, c: &CaseRow, phone: Option<&str>) -> Answer {
     let mut res = db
-        .batch(vec![fastlane::steps(c.id), fastlane::alerts_of(c.id)], false)
+        .batch(
+            vec![fastlane::steps(c.id), fastlane::alerts_of(c.id)],
+            false,
+        )
         .await?;
     let alerts: Vec<fastlane::AlertRow> = from_value(res.pop())?;
     let steps: Vec<fastlane::StepRow> = from_value(res.pop())?;
@@ -325,7 +321,10 @@ pub async fn post(db: &Db, s: &Session, path: &str, f: Form) -> Answer {
             .await;
             // The state moved on meanwhile (another handler): the step row is undone with it.
             match res {
-                Ok(v) if v.first().is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty())) => {
+                Ok(v)
+                    if v.first()
+                        .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty())) =>
+                {
                     done(
                         &format!("/console/cases/{}", c.id),
                         &format!("{}：{}", step.label_zh(), to.label_zh()),
@@ -431,7 +430,10 @@ pub async fn admin(mut req: Request, db: &Db, me: &Actor, path: &str) -> Answer 
                         "hall": r.hall, "dept": r.dept, "url": r.masked_url(), "names": r.names != 0})
                 })
                 .collect();
-            Ok(json(serde_json::json!({ "routes": list }).to_string(), 200)?)
+            Ok(json(
+                serde_json::json!({ "routes": list }).to_string(),
+                200,
+            )?)
         }
         (Method::Post, "/admin/routes") => {
             need(me, Action::Routes)?;
@@ -469,11 +471,11 @@ pub async fn admin(mut req: Request, db: &Db, me: &Actor, path: &str) -> Answer 
                 t,
             )
             .await
-            .map_err(|e| ApiError {
-                status: 400,
-                ..e
-            })?;
-            Ok(json(serde_json::json!({"ok": true, "id": id}).to_string(), 200)?)
+            .map_err(|e| ApiError { status: 400, ..e })?;
+            Ok(json(
+                serde_json::json!({"ok": true, "id": id}).to_string(),
+                200,
+            )?)
         }
         (Method::Get, "/admin/cases") => {
             need(me, Action::Cases)?;

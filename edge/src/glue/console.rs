@@ -57,7 +57,12 @@ pub(super) fn download(bytes: Vec<u8>, ctype: &str, name: &str) -> Answer {
     Ok(r)
 }
 
-pub(super) fn refused(status: u16, code: &'static str, zh: &'static str, detail: String) -> ApiError {
+pub(super) fn refused(
+    status: u16,
+    code: &'static str,
+    zh: &'static str,
+    detail: String,
+) -> ApiError {
     ApiError {
         detail: Some(detail),
         ..ApiError::new(status, code, zh, "Refused.")
@@ -983,7 +988,10 @@ pub(super) fn form_error(d: String) -> ApiError {
     refused(400, "console.input", "填写的内容有误，没有任何改动。", d)
 }
 
-pub(super) async fn write(db: &Db, stmts: Vec<Stmt>) -> std::result::Result<Vec<serde_json::Value>, ApiError> {
+pub(super) async fn write(
+    db: &Db,
+    stmts: Vec<Stmt>,
+) -> std::result::Result<Vec<serde_json::Value>, ApiError> {
     let r = db.batch(stmts, false).await;
     super::clear_lookups();
     match r {
@@ -1112,7 +1120,11 @@ fn view(r: &RatingRow) -> std::result::Result<pages::RatingView, String> {
 
 /// A date range: both ends real days, `to` not before `from`, and (for exports) at most a year.
 /// Unset ends: the last 30 days for exports, everything for reading.
-pub(super) fn range(from: &str, to: &str, export: bool) -> std::result::Result<(i64, i64), ApiError> {
+pub(super) fn range(
+    from: &str,
+    to: &str,
+    export: bool,
+) -> std::result::Result<(i64, i64), ApiError> {
     let day = |s: &str, which: &str| -> std::result::Result<Option<Day>, ApiError> {
         if s.is_empty() {
             return Ok(None);
