@@ -463,3 +463,102 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
     );
     assert!(hook.refused.lock().unwrap().is_empty());
 }
+
+/// The ledger in Chromium (`e2e/ledger.mjs`): a case to 办结, an appeal overturned and left out
+/// of the statistics, scope by URL, a route, the calendar, and the ledger's .xlsx read back by
+/// openpyxl.
+#[test]
+#[ignore = "needs workerd, the built worker and Chromium: `cargo xtask test` runs it"]
+fn the_ledger_in_chromium() {
+    use crate::console::account;
+    use crate::workerd::{browser, stack};
+    let s = stack();
+    let (w, state) = worker("ledger", &[("POW_DIFFICULTY", "2".to_owned())]);
+    let a1 = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
+    let a2 = entry("330102", HALL_A, "A02", Some(("SC02", "李强")));
+    let b1 = entry("330105", HALL_B, "B01", Some(("GS01", "赵敏")));
+    load(&w, vec![a1.clone(), a2.clone(), b1.clone()]);
+    let halls = serde_json::json!({"halls": [HALL_A]});
+    account(
+        &w,
+        "上城处理人",
+        "handler",
+        halls.clone(),
+        "handler-password-2026",
+    );
+    account(&w, "上城管理员", "hall", halls, "hall-password-2026");
+    account(
+        &w,
+        "市管理员",
+        "city",
+        serde_json::json!("all"),
+        "city-password-2026",
+    );
+    rate(&w, &a1, Level::Dissatisfied, true);
+    rate(&w, &a2, Level::VeryDissatisfied, false);
+    rate(&w, &b1, Level::Dissatisfied, false);
+    let other = open_cases(&w).iter().find(|c| c["hall"] == HALL_B).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let tmp = state.join("downloads");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let config = serde_json::json!({
+        "base": w.base,
+        "handler": ["上城处理人", "handler-password-2026"],
+        "hall": ["上城管理员", "hall-password-2026"],
+        "city": ["市管理员", "city-password-2026"],
+        "other_case": other,
+        "route_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRETKEY",
+    });
+    let file = state.join("ledger.json");
+    std::fs::write(&file, config.to_string()).unwrap();
+    let shots = s.root.join("target/e2e-screenshots/ledger");
+    std::fs::create_dir_all(&shots).unwrap();
+    let seen = browser("ledger.mjs", &[file.as_ref(), shots.as_ref(), tmp.as_ref()]);
+    println!("ledger: {seen}");
+
+    // The ledger, read by openpyxl: the supervisor's columns, the closed case's steps on time,
+    // the overturned one marked.
+    let py = r#"
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True).worksheets[0]
+print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)], ensure_ascii=False))
+"#;
+    let o = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", py])
+        .arg(seen["ledger"].as_str().unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0][0], "案件编号");
+    assert_eq!(rows.len(), 4, "three cases: {rows:?}");
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let closed = rows
+        .iter()
+        .find(|r| r[col("状态")] == "办结")
+        .expect("the closed case");
+    assert_eq!(closed[col("回访结果")], "已联系");
+    assert_eq!(closed[col("回访是否按时")], "按时");
+    assert!(
+        closed[col("整改措施")]
+            .as_str()
+            .unwrap()
+            .contains("材料样本")
+    );
+    assert_eq!(closed[col("工号")], "SC01");
+    let overturned = rows
+        .iter()
+        .find(|r| {
+            r[col("状态")]
+                .as_str()
+                .is_some_and(|s| s.contains("复核撤销"))
+        })
+        .expect("the overturned case, kept");
+    assert!(
+        overturned[col("状态")]
+            .as_str()
+            .unwrap()
+            .contains("申诉：恶意")
+    );
+}

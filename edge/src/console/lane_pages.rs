@@ -153,7 +153,7 @@ fn step_text(s: &StepRow) -> String {
         "review_overturned" => "复核：撤销差评",
         "repeat_staff" => "重复差评（同一人员）",
         "repeat_matter" => "重复差评（同一人员同一事项）",
-        "phone" => "查看回访电话",
+        "phone" => "调阅回访电话",
         other => other,
     };
     if s.note.is_empty() {

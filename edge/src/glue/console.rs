@@ -663,7 +663,8 @@ pub(super) fn from_value<T: serde::de::DeserializeOwned>(
 
 pub(super) fn done(path: &str, message: &str) -> Answer {
     let m = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC);
-    redirect(&format!("{path}?done={m}"))
+    let join = if path.contains('?') { '&' } else { '?' };
+    redirect(&format!("{path}{join}done={m}"))
 }
 
 async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: Form) -> Answer {
