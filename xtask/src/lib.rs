@@ -3,6 +3,7 @@
 
 pub mod edge;
 pub mod pack;
+pub mod robots;
 pub mod setup;
 pub mod sh;
 pub mod site;

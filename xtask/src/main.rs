@@ -108,11 +108,27 @@ fn demo() -> Result<()> {
         &edge::WorkerOptions {
             port: DEMO_PORT,
             state: &state,
-            vars: &[],
+            vars: &[("PUBLIC_URL", DEMO_HOST.trim_end_matches('/').to_owned())],
             log: dir.join("workerd.log"),
         },
     )?;
     worker.load(&out)?;
+    // One local stand-in of each kind of alert route, printing what the group would show.
+    use xtask::robots::{Robot, add_route, receiver};
+    let robots = [
+        (receiver(Robot::Wecom, true), "handlers"),
+        (receiver(Robot::Dingtalk, true), "handlers"),
+        (receiver(Robot::Webhook, true), "supervisors"),
+    ];
+    for (r, audience) in &robots {
+        add_route(
+            &worker,
+            &format!("演示：{}", r.robot.label()),
+            r,
+            None,
+            audience,
+        )?;
+    }
     println!();
     println!(
         "掌上评 is running on {} (self-hosted workerd; data in {}).",
@@ -141,6 +157,12 @@ fn demo() -> Result<()> {
     println!("Admin console:    {}/console/login", worker.base);
     println!(
         "  account {DEMO_ADMIN}, password {password} (市级管理员; more: cargo xtask admin add NAME)"
+    );
+    println!(
+        "差评 alerts: a 差评 (不满意 or 非常不满意) on any code shows up below within seconds, as the"
+    );
+    println!(
+        "  企业微信 and 钉钉 groups would show it; repeat 差评 on one staff member go to the webhook."
     );
     println!("Status (backlog): {}/status", worker.base);
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");

@@ -1,5 +1,6 @@
-//! The 差评 fast lane on real workerd, against local robot receivers that check each format and
-//! signature with their own code (the `hmac` and `base64` crates, not `wire::alert`): a
+//! The 差评 fast lane on real workerd, against local robot receivers (`xtask::robots`) that check
+//! each format and signature with their own code (the `hmac` and `base64` crates, not
+//! `wire::alert`): a
 //! 企业微信 group robot, a 钉钉 custom robot with 加签, and a generic webhook. Measured: a 差评's
 //! alert latency; 50 差评 in a minute on one route (never over 20 messages a minute, every case
 //! named once); a route down, then back (every alert delivered once); the repeat rule firing
@@ -7,262 +8,10 @@
 
 use crate::console::{HALL_A, HALL_B, entry, rate};
 use crate::workerd::{admin, load, wait_for, worker};
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use wire::rating::Level;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Robot {
-    Wecom,
-    Dingtalk,
-    Webhook,
-}
-
-const DING_SECRET: &str = "SECd3f1a9b8c7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0";
-const HOOK_SECRET: &str = "webhook-secret-for-the-bridge-2026";
-const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
-
-/// One message a receiver took: when, and its text (the markdown, or the webhook's JSON).
-#[derive(Clone, Debug)]
-pub(crate) struct Got {
-    pub at: Instant,
-    pub text: String,
-}
-
-pub(crate) struct Receiver {
-    pub port: u16,
-    pub down: Arc<AtomicBool>,
-    pub got: Arc<Mutex<Vec<Got>>>,
-    /// Requests refused: a bad format or signature (never expected), or answered while down.
-    pub refused: Arc<Mutex<Vec<String>>>,
-}
-
-impl Receiver {
-    pub fn url(&self, robot: Robot) -> String {
-        match robot {
-            Robot::Wecom => format!(
-                "http://127.0.0.1:{}/cgi-bin/webhook/send?key={WECOM_KEY}",
-                self.port
-            ),
-            Robot::Dingtalk => format!(
-                "http://127.0.0.1:{}/robot/send?access_token=abc123",
-                self.port
-            ),
-            Robot::Webhook => format!("http://127.0.0.1:{}/zsp/alerts", self.port),
-        }
-    }
-
-    pub fn texts(&self) -> Vec<String> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|g| g.text.clone())
-            .collect()
-    }
-}
-
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    m.update(msg);
-    m.finalize().into_bytes().to_vec()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Checks one request as the robot would; the message's text, or why it is refused.
-fn check(
-    robot: Robot,
-    target: &str,
-    headers: &HashMap<String, String>,
-    body: &[u8],
-) -> Result<String, String> {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let params: HashMap<&str, String> = query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| {
-            (
-                k,
-                percent_encoding::percent_decode_str(v)
-                    .decode_utf8_lossy()
-                    .into_owned(),
-            )
-        })
-        .collect();
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
-    let ctype = headers.get("content-type").cloned().unwrap_or_default();
-    if !ctype.starts_with("application/json") {
-        return Err(format!("content-type {ctype}"));
-    }
-    match robot {
-        Robot::Wecom => {
-            if path != "/cgi-bin/webhook/send"
-                || params.get("key").map(String::as_str) != Some(WECOM_KEY)
-            {
-                return Err(format!("wrong address {target}"));
-            }
-            if v["msgtype"] != "markdown" {
-                return Err("msgtype".into());
-            }
-            let content = v["markdown"]["content"].as_str().ok_or("no content")?;
-            if content.len() > 4096 {
-                return Err("errcode 40058: content over 4096 bytes".into());
-            }
-            Ok(content.to_owned())
-        }
-        Robot::Dingtalk => {
-            if ctype != "application/json; charset=utf-8" {
-                return Err(format!("content-type {ctype}"));
-            }
-            let ts: i64 = params
-                .get("timestamp")
-                .and_then(|t| t.parse().ok())
-                .ok_or("no timestamp")?;
-            if (now_ms() - ts).abs() > 3_600_000 {
-                return Err("errcode 310000: timestamp too far".into());
-            }
-            let want = base64::engine::general_purpose::STANDARD.encode(hmac_sha256(
-                DING_SECRET.as_bytes(),
-                format!("{ts}\n{DING_SECRET}").as_bytes(),
-            ));
-            if params.get("sign") != Some(&want)
-                || params.get("access_token").map(String::as_str) != Some("abc123")
-            {
-                return Err("errcode 310000: sign not match".into());
-            }
-            if v["msgtype"] != "markdown"
-                || v["markdown"]["title"].as_str().is_none_or(str::is_empty)
-            {
-                return Err("msgtype or title".into());
-            }
-            Ok(v["markdown"]["text"].as_str().ok_or("no text")?.to_owned())
-        }
-        Robot::Webhook => {
-            let sig = headers.get("zsp-signature").ok_or("no signature")?;
-            let (t, mac) = sig
-                .strip_prefix("t=")
-                .and_then(|s| s.split_once(",v1="))
-                .ok_or("signature format")?;
-            let mut msg = format!("{t}.").into_bytes();
-            msg.extend_from_slice(body);
-            let want: String = hmac_sha256(HOOK_SECRET.as_bytes(), &msg)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            if want != mac {
-                return Err("bad signature".into());
-            }
-            if v["format"] != "zsp.alert" || v["version"] != 1 {
-                return Err("format".into());
-            }
-            if headers.get("idempotency-key").is_none() {
-                return Err("no Idempotency-Key".into());
-            }
-            Ok(String::from_utf8_lossy(body).into_owned())
-        }
-    }
-}
-
-pub(crate) fn receiver(robot: Robot) -> Receiver {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let down = Arc::new(AtomicBool::new(false));
-    let got = Arc::new(Mutex::new(vec![]));
-    let refused = Arc::new(Mutex::new(vec![]));
-    let (d, g, r) = (down.clone(), got.clone(), refused.clone());
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut rd = BufReader::new(c.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = rd.read_line(&mut line);
-            let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let mut headers = HashMap::new();
-            loop {
-                let mut h = String::new();
-                if rd.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                }
-            }
-            let n: usize = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; n];
-            let _ = rd.read_exact(&mut body);
-            let answer = if d.load(Ordering::SeqCst) {
-                r.lock().unwrap().push("down".into());
-                "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown"
-                    .to_owned()
-            } else {
-                match check(robot, &target, &headers, &body) {
-                    Ok(text) => {
-                        g.lock().unwrap().push(Got {
-                            at: Instant::now(),
-                            text,
-                        });
-                        let ok = r#"{"errcode":0,"errmsg":"ok"}"#;
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ok}",
-                            ok.len()
-                        )
-                    }
-                    Err(why) => {
-                        r.lock().unwrap().push(why.clone());
-                        let b = serde_json::json!({"errcode": 310000, "errmsg": why}).to_string();
-                        format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
-                            b.len()
-                        )
-                    }
-                }
-            };
-            let _ = c.write_all(answer.as_bytes());
-        }
-    });
-    Receiver {
-        port,
-        down,
-        got,
-        refused,
-    }
-}
-
-pub(crate) fn add_route(
-    w: &xtask::edge::Worker,
-    name: &str,
-    robot: Robot,
-    r: &Receiver,
-    hall: Option<&str>,
-    audience: &str,
-) {
-    let (kind, secret) = match robot {
-        Robot::Wecom => ("wecom", ""),
-        Robot::Dingtalk => ("dingtalk", DING_SECRET),
-        Robot::Webhook => ("webhook", HOOK_SECRET),
-    };
-    let body = serde_json::json!({"name": name, "kind": kind, "url": r.url(robot), "secret": secret,
-        "hall": hall, "audience": audience});
-    let (s, b) = admin(w, "POST", "/admin/routes", &body.to_string());
-    assert_eq!(s, 200, "{b}");
-}
+use xtask::robots::{Receiver, Robot, add_route, receiver};
 
 fn open_cases(w: &xtask::edge::Worker) -> Vec<serde_json::Value> {
     let (s, b) = admin(w, "GET", "/admin/cases", "");
@@ -301,19 +50,12 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
     let mut all = vec![a1.clone(), a2.clone()];
     all.extend(burst.iter().cloned());
     load(&w, all);
-    let wecom = receiver(Robot::Wecom);
-    let ding = receiver(Robot::Dingtalk);
-    let hook = receiver(Robot::Webhook);
-    add_route(
-        &w,
-        "上城区差评群",
-        Robot::Wecom,
-        &wecom,
-        Some(HALL_A),
-        "handlers",
-    );
-    add_route(&w, "全市差评群", Robot::Dingtalk, &ding, None, "handlers");
-    add_route(&w, "主管桥接", Robot::Webhook, &hook, None, "supervisors");
+    let wecom = receiver(Robot::Wecom, false);
+    let ding = receiver(Robot::Dingtalk, false);
+    let hook = receiver(Robot::Webhook, false);
+    add_route(&w, "上城区差评群", &wecom, Some(HALL_A), "handlers").unwrap();
+    add_route(&w, "全市差评群", &ding, None, "handlers").unwrap();
+    add_route(&w, "主管桥接", &hook, None, "supervisors").unwrap();
     // A bad route is refused by field.
     let (s, b) = admin(
         &w,

@@ -324,7 +324,7 @@ pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[Str
             p.muted { "每条差评在数秒内推送到匹配的群（大厅、单位为空表示全部）。消息只含评价等级、原因、大厅窗口单位、工号、时间、期限和控制台链接，不含评价意见、电话或设备。同一群每分钟最多 20 条，超出时自动合并为汇总消息。" }
             form method="post" action="/console/routes" {
                 (hidden(csrf))
-                div.row style="display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end" {
+                div.row {
                     label { "名称" input name="name" required maxlength="32"; }
                     label { "类型" select name="kind" { @for (k, v) in ROUTE_KINDS { option value=(k) { (v) } } } }
                     label { "接收对象" select name="audience" { @for (k, v) in AUDIENCES { option value=(k) { (v) } } } }
@@ -334,7 +334,7 @@ pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[Str
                     } }
                     label { "单位（可空）" input name="dept" maxlength="64"; }
                 }
-                div.row style="display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end;margin-top:8px" {
+                div.row {
                     label { "Webhook 地址" input name="url" required size="60" placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"; }
                     label { "密钥（钉钉加签 SEC…；通用 Webhook 签名密钥）" input name="secret" size="36" autocomplete="off"; }
                     label { "消息含姓名" select name="names" { option value="0" { "否（只含工号）" } option value="1" { "是" } } }
@@ -404,7 +404,7 @@ pub fn calendar(
             (hidden(csrf))
             input type="hidden" name="year" value=(shown.year);
             p { label { "来源（通知标题、日期与网址）" input name="source" size="100" required value=(shown.source); } }
-            div style="display:flex;gap:16px" {
+            div.row {
                 label { "放假日（每行一个 YYYY-MM-DD）" textarea name="holidays" rows="14" cols="24" { (lines(&shown.holidays)) } }
                 label { "调休上班日（每行一个 YYYY-MM-DD，须为周末）" textarea name="workdays" rows="14" cols="24" { (lines(&shown.workdays)) } }
             }

@@ -20,7 +20,7 @@ main{max-width:1300px;margin:0 auto;padding:16px 24px}h1{font-size:20px;margin:4
 section{background:#fff;border:1px solid #dfe1e5;border-radius:6px;padding:14px 16px;margin-bottom:14px}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid #e5e6eb;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}\
 th{background:#f0f1f3;font-weight:600}td.num{text-align:right}\
-form.row{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end}label{display:flex;flex-direction:column;font-size:13px;gap:2px}\
+.row{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end}.row+.row{margin-top:8px}label{display:flex;flex-direction:column;font-size:13px;gap:2px}\
 input,select,textarea,button{font:inherit;padding:5px 8px;border:1px solid #b8bcc4;border-radius:4px;background:#fff}\
 button{background:#8b1a1a;color:#fff;border-color:#8b1a1a;cursor:pointer}button.plain{background:#fff;color:#8b1a1a}\
 :focus-visible{outline:3px solid #1d6fe0;outline-offset:2px}\

@@ -327,7 +327,7 @@ pub async fn post(db: &Db, s: &Session, path: &str, f: Form) -> Answer {
                 {
                     done(
                         &format!("/console/cases/{}", c.id),
-                        &format!("{}：{}", step.label_zh(), to.label_zh()),
+                        &format!("已{}，案件现为“{}”", step.label_zh(), to.label_zh()),
                     )
                 }
                 Ok(_) => Err(form_error("案件状态已变化，请刷新页面后再操作".into())),
