@@ -6,7 +6,8 @@
 //! A case opens in the same transaction as the rating ([`open_case`], part of `store::accept`), so
 //! a 差评 the citizen was told is saved always has its case. Its alerts are rows of an outbox
 //! (`alerts`, one per event and route, UNIQUE), marked sent only when the route acknowledged the
-//! message that carried them: retried, never lost, never sent twice for one event.
+//! message that carried them: retried, never lost, never queued twice for one event (sent again
+//! only if the object dies between a send and its record).
 
 use crate::store::{Stmt, Val, stmt};
 use serde::Deserialize;
