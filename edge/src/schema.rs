@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_releases.sql"),
     migration!(3, "0003_console.sql"),
     migration!(4, "0004_cases.sql"),
+    migration!(5, "0005_results.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).
@@ -73,7 +74,9 @@ pub fn statements(sql: &str) -> Vec<String> {
         }
         cur.push_str(code);
         cur.push('\n');
-        if code.ends_with(';') {
+        // A trigger's body has statements of its own: it ends at `END;`.
+        let trigger = cur.trim_start().starts_with("CREATE TRIGGER");
+        if code.ends_with(';') && (!trigger || code.trim() == "END;") {
             out.push(cur.trim().trim_end_matches(';').to_owned());
             cur.clear();
         }

@@ -1,0 +1,688 @@
+//! Public results, per hall and for the city, for a month or a quarter: the satisfaction rate and
+//! the numbers that show the 差评 loop works (回访率, 整改率, median times, the share on time). Read
+//! from `tallies` (ratings by month, hall, unit, staff member and level, kept by triggers as
+//! ratings are written: no request scans the ratings) and from the period's `cases` (a 差评 is a
+//! case; there are few). Overturned (申诉成立) 差评 are left out and counted apart; a staff member
+//! is shown only above a minimum number of ratings, below which one rater could be singled out.
+
+use crate::store::{Stmt, stmt};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::{Deserialize, Serialize};
+use wire::time::Day;
+
+pub const RESULTS_FORMAT: &str = "zsp.results";
+pub const RESULTS_VERSION: u32 = 1;
+
+/// A month (`2026-11`) or a quarter (`2026-Q4`), in China Standard Time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    pub label: String,
+    pub months: Vec<String>,
+    /// Unix seconds, [from, to).
+    pub from: i64,
+    pub to: i64,
+}
+
+fn month_start(y: i64, m: u32) -> i64 {
+    Day::from_ymd(y, m, 1).map_or(0, Day::start_unix)
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let bad = || format!("period {s:?}: a month like 2026-11 or a quarter like 2026-Q4");
+        let (y, rest) = s.split_once('-').ok_or_else(bad)?;
+        let y: i64 = y
+            .parse()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .ok_or_else(bad)?;
+        let (first, n) = match rest.strip_prefix('Q') {
+            Some(q) => {
+                let q: u32 = q
+                    .parse()
+                    .ok()
+                    .filter(|q| (1..=4).contains(q))
+                    .ok_or_else(bad)?;
+                ((q - 1) * 3 + 1, 3)
+            }
+            None if rest.len() == 2 => {
+                let m: u32 = rest
+                    .parse()
+                    .ok()
+                    .filter(|m| (1..=12).contains(m))
+                    .ok_or_else(bad)?;
+                (m, 1)
+            }
+            None => return Err(bad()),
+        };
+        let months = (first..first + n).map(|m| format!("{y}-{m:02}")).collect();
+        let (ny, nm) = if first + n > 12 {
+            (y + 1, 1)
+        } else {
+            (y, first + n)
+        };
+        Ok(Period {
+            label: s.to_owned(),
+            months,
+            from: month_start(y, first),
+            to: month_start(ny, nm),
+        })
+    }
+
+    /// The month of `now`.
+    pub fn current(now: i64) -> Period {
+        let (y, m, _) = Day::from_unix(now).map_or((2026, 1, 1), Day::ymd);
+        Period::parse(&format!("{y}-{m:02}")).expect("a month")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TallyRow {
+    pub hall: String,
+    pub dept: String,
+    pub staff: String,
+    pub level: String,
+    pub n: i64,
+}
+
+pub fn tallies(p: &Period, hall: Option<&str>) -> Stmt {
+    stmt(
+        "SELECT hall, dept, staff, level, SUM(n) AS n FROM tallies \
+         WHERE month IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR hall = ?2) \
+         GROUP BY hall, dept, staff, level",
+        vec![
+            serde_json::to_string(&p.months).expect("strings").into(),
+            hall.map(str::to_owned).into(),
+        ],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseFacts {
+    pub hall: Option<String>,
+    pub dept: Option<String>,
+    pub staff: Option<String>,
+    pub opened_at: i64,
+    pub called_at: Option<i64>,
+    pub fixed_at: Option<i64>,
+    pub callback_due: Option<i64>,
+    pub fix_due: Option<i64>,
+    pub review: Option<String>,
+}
+
+pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
+    stmt(
+        "SELECT hall, dept, staff, opened_at, called_at, fixed_at, callback_due, fix_due, review \
+         FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND (?3 IS NULL OR hall = ?3)",
+        vec![p.from.into(), p.to.into(), hall.map(str::to_owned).into()],
+    )
+}
+
+/// The halls with ratings in the period (the city page's links).
+pub fn halls(p: &Period) -> Stmt {
+    stmt(
+        "SELECT DISTINCT hall FROM tallies WHERE month IN (SELECT value FROM json_each(?1)) AND hall != '' ORDER BY hall",
+        vec![serde_json::to_string(&p.months).expect("strings").into()],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HallRow {
+    pub hall: String,
+}
+
+/// One group's figures. Rates are percentages with one decimal; times are hours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    pub ratings: i64,
+    pub satisfied: i64,
+    pub satisfaction_pct: Option<f64>,
+    pub bad: i64,
+    pub overturned: i64,
+    pub called: i64,
+    pub callback_pct: Option<f64>,
+    pub fixed: i64,
+    pub fix_pct: Option<f64>,
+    pub median_callback_hours: Option<f64>,
+    pub median_fix_hours: Option<f64>,
+    pub callback_on_time_pct: Option<f64>,
+    pub fix_on_time_pct: Option<f64>,
+}
+
+fn pct(a: i64, b: i64) -> Option<f64> {
+    (b > 0).then(|| (1000.0 * a as f64 / b as f64).round() / 10.0)
+}
+
+fn median_hours(mut secs: Vec<i64>) -> Option<f64> {
+    if secs.is_empty() {
+        return None;
+    }
+    secs.sort_unstable();
+    let n = secs.len();
+    let m = if n % 2 == 1 {
+        secs[n / 2] as f64
+    } else {
+        (secs[n / 2 - 1] + secs[n / 2]) as f64 / 2.0
+    };
+    Some((m / 360.0).round() / 10.0)
+}
+
+impl Figures {
+    pub fn of<'a>(
+        tallies: impl Iterator<Item = &'a TallyRow>,
+        cases: impl Iterator<Item = &'a CaseFacts>,
+    ) -> Figures {
+        let (mut all, mut satisfied) = (0, 0);
+        for t in tallies {
+            all += t.n;
+            if matches!(t.level.as_str(), "very_satisfied" | "satisfied" | "basic") {
+                satisfied += t.n;
+            }
+        }
+        let cases: Vec<&CaseFacts> = cases.collect();
+        let overturned = cases
+            .iter()
+            .filter(|c| c.review.as_deref() == Some("overturned"))
+            .count() as i64;
+        let counted: Vec<&&CaseFacts> = cases
+            .iter()
+            .filter(|c| c.review.as_deref() != Some("overturned"))
+            .collect();
+        let bad = counted.len() as i64;
+        let called: Vec<&&&CaseFacts> = counted.iter().filter(|c| c.called_at.is_some()).collect();
+        let fixed: Vec<&&&CaseFacts> = counted.iter().filter(|c| c.fixed_at.is_some()).collect();
+        let on_time = |v: &[&&&CaseFacts],
+                       done: fn(&CaseFacts) -> Option<i64>,
+                       due: fn(&CaseFacts) -> Option<i64>| {
+            v.iter()
+                .filter(|c| matches!((done(c), due(c)), (Some(d), Some(u)) if d <= u))
+                .count() as i64
+        };
+        let ratings = (all - overturned).max(0);
+        Figures {
+            ratings,
+            satisfied,
+            satisfaction_pct: pct(satisfied, ratings),
+            bad,
+            overturned,
+            called: called.len() as i64,
+            callback_pct: pct(called.len() as i64, bad),
+            fixed: fixed.len() as i64,
+            fix_pct: pct(fixed.len() as i64, bad),
+            median_callback_hours: median_hours(
+                called
+                    .iter()
+                    .map(|c| c.called_at.unwrap_or(0) - c.opened_at)
+                    .collect(),
+            ),
+            median_fix_hours: median_hours(
+                fixed
+                    .iter()
+                    .map(|c| c.fixed_at.unwrap_or(0) - c.opened_at)
+                    .collect(),
+            ),
+            callback_on_time_pct: pct(
+                on_time(&called, |c| c.called_at, |c| c.callback_due),
+                called.len() as i64,
+            ),
+            fix_on_time_pct: pct(
+                on_time(&fixed, |c| c.fixed_at, |c| c.fix_due),
+                fixed.len() as i64,
+            ),
+        }
+    }
+}
+
+/// The figures of a hall (groups: its units) or of the city (groups: its halls).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Results {
+    pub format: &'static str,
+    pub version: u32,
+    /// The hall, or 全市.
+    pub scope: String,
+    pub period: String,
+    pub total: Figures,
+    /// What `groups` are: 单位 (a hall's units) or 大厅 (the city's halls).
+    pub group_by: &'static str,
+    pub groups: Vec<(String, Figures)>,
+    /// Staff members with at least `min_staff_ratings` ratings, by 工号.
+    pub staff: Vec<(String, Figures)>,
+    pub min_staff_ratings: i64,
+    /// How many staff members are not shown for having fewer.
+    pub staff_hidden: usize,
+}
+
+pub fn compute(
+    hall: Option<&str>,
+    period: &Period,
+    tallies: &[TallyRow],
+    cases: &[CaseFacts],
+    min_staff: i64,
+) -> Results {
+    let group_of_t = |t: &TallyRow| {
+        if hall.is_some() {
+            t.dept.clone()
+        } else {
+            t.hall.clone()
+        }
+    };
+    let group_of_c = |c: &CaseFacts| {
+        if hall.is_some() {
+            c.dept.clone()
+        } else {
+            c.hall.clone()
+        }
+        .unwrap_or_default()
+    };
+    let mut names: Vec<String> = tallies.iter().map(group_of_t).collect();
+    names.extend(cases.iter().map(group_of_c));
+    names.sort();
+    names.dedup();
+    let groups = names
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(|g| {
+            let f = Figures::of(
+                tallies.iter().filter(|t| group_of_t(t) == g),
+                cases.iter().filter(|c| group_of_c(c) == g),
+            );
+            (g, f)
+        })
+        .collect();
+    let mut ids: Vec<&str> = tallies
+        .iter()
+        .map(|t| t.staff.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut staff = vec![];
+    let mut hidden = 0;
+    for id in ids {
+        let f = Figures::of(
+            tallies.iter().filter(|t| t.staff == id),
+            cases.iter().filter(|c| c.staff.as_deref() == Some(id)),
+        );
+        if f.ratings >= min_staff {
+            staff.push((id.to_owned(), f));
+        } else {
+            hidden += 1;
+        }
+    }
+    Results {
+        format: RESULTS_FORMAT,
+        version: RESULTS_VERSION,
+        scope: hall.unwrap_or("全市").to_owned(),
+        period: period.label.clone(),
+        total: Figures::of(tallies.iter(), cases.iter()),
+        group_by: if hall.is_some() { "单位" } else { "大厅" },
+        groups,
+        staff,
+        min_staff_ratings: min_staff,
+        staff_hidden: hidden,
+    }
+}
+
+pub const CSV_HEADER: [&str; 15] = [
+    "范围",
+    "名称",
+    "评价数",
+    "满意数",
+    "满意率%",
+    "差评数",
+    "申诉成立（不计入）",
+    "已回访",
+    "回访率%",
+    "已整改",
+    "整改率%",
+    "回访用时中位数（小时）",
+    "整改用时中位数（小时）",
+    "按时回访%",
+    "按时整改%",
+];
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |x| format!("{x:.1}"))
+}
+
+fn cells(kind: &str, name: &str, f: &Figures) -> Vec<String> {
+    vec![
+        kind.to_owned(),
+        name.to_owned(),
+        f.ratings.to_string(),
+        f.satisfied.to_string(),
+        opt(f.satisfaction_pct),
+        f.bad.to_string(),
+        f.overturned.to_string(),
+        f.called.to_string(),
+        opt(f.callback_pct),
+        f.fixed.to_string(),
+        opt(f.fix_pct),
+        opt(f.median_callback_hours),
+        opt(f.median_fix_hours),
+        opt(f.callback_on_time_pct),
+        opt(f.fix_on_time_pct),
+    ]
+}
+
+impl Results {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain data")
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(wire::csv::BOM);
+        wire::csv::line(&mut out, &CSV_HEADER);
+        let mut row = |c: Vec<String>| {
+            let refs: Vec<&str> = c.iter().map(String::as_str).collect();
+            wire::csv::line(&mut out, &refs);
+        };
+        row(cells("合计", &self.scope, &self.total));
+        for (g, f) in &self.groups {
+            row(cells(self.group_by, g, f));
+        }
+        for (s, f) in &self.staff {
+            row(cells("工作人员", s, f));
+        }
+        out
+    }
+}
+
+const CSS: &str = "\
+body{margin:0;font:16px/1.6 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#1f2329;background:#fff}\
+main{max-width:900px;margin:0 auto;padding:12px 16px}h1{font-size:20px;margin:8px 0}h2{font-size:17px;margin:18px 0 6px}\
+.kpi{display:flex;flex-wrap:wrap;gap:8px}.kpi div{flex:1 1 140px;border:1px solid #dfe1e5;border-radius:6px;padding:8px 10px}\
+.kpi b{display:block;font-size:22px}.kpi span{font-size:14px;color:#555}\
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e5e6eb;padding:5px 6px;text-align:left;font-size:14px}\
+td.num{text-align:right}svg{display:block;width:100%;max-width:900px}.muted{color:#646a73;font-size:13px}\
+nav a{margin-right:10px}form{margin:8px 0}@media print{nav,form{display:none}body{font-size:12px}}";
+
+pub fn csp() -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; img-src 'self' data:; form-action 'self'; base-uri 'none'",
+        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    )
+}
+
+fn pct_text(v: Option<f64>) -> String {
+    v.map_or("—".into(), |x| format!("{x:.1}%"))
+}
+
+fn hours_text(v: Option<f64>) -> String {
+    v.map_or("—".into(), |x| format!("{x:.1} 小时"))
+}
+
+/// Bars of the groups' satisfaction, drawn as inline SVG (no script, no library).
+fn bars(groups: &[(String, Figures)]) -> Markup {
+    let h = 26;
+    let height = h * groups.len().max(1);
+    html! {
+        svg viewBox={ "0 0 600 " (height) } role="img" aria-label="各组满意率" {
+            @for (i, (name, f)) in groups.iter().enumerate() {
+                @let y = i * h;
+                @let w = f.satisfaction_pct.unwrap_or(0.0) * 3.6;
+                text x="0" y=(y + 17) font-size="13" { (name.chars().take(12).collect::<String>()) }
+                rect x="200" y=(y + 5) width=(format!("{w:.1}")) height="16" fill="#8b1a1a" {}
+                text x=(format!("{:.1}", 205.0 + w)) y=(y + 17) font-size="13" { (pct_text(f.satisfaction_pct)) }
+            }
+        }
+    }
+}
+
+fn row(name: &str, f: &Figures) -> Markup {
+    html! {
+        tr {
+            td { (name) } td.num { (f.ratings) } td.num { (pct_text(f.satisfaction_pct)) } td.num { (f.bad) }
+            td.num { (pct_text(f.callback_pct)) } td.num { (pct_text(f.fix_pct)) }
+            td.num { (hours_text(f.median_callback_hours)) } td.num { (pct_text(f.callback_on_time_pct)) }
+        }
+    }
+}
+
+fn table(first: &str, rows: &[(String, Figures)]) -> Markup {
+    html! {
+        table {
+            thead { tr { th { (first) } th { "评价" } th { "满意率" } th { "差评" } th { "回访率" } th { "整改率" } th { "回访用时中位数" } th { "按时回访" } } }
+            tbody { @for (n, f) in rows { (row(n, f)) } }
+        }
+    }
+}
+
+pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
+    let t = &r.total;
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (r.scope) " 好差评结果 " (r.period) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main {
+                h1 { (r.scope) " 政务服务“好差评”结果" }
+                p.muted { "统计期 " (r.period) "（北京时间）。申诉成立、复核撤销的差评不计入，单列为“申诉成立”。" }
+                form method="get" action="/results" {
+                    @if r.scope != "全市" { input type="hidden" name="hall" value=(r.scope); }
+                    label { "统计期 " input name="period" value=(r.period) size="8" placeholder="2026-11 或 2026-Q4"; }
+                    " " button type="submit" { "查看" }
+                }
+                div.kpi {
+                    div { b { (t.ratings) } span { "评价数" } }
+                    div { b { (pct_text(t.satisfaction_pct)) } span { "满意率（非常满意、满意、基本满意）" } }
+                    div { b { (t.bad) } span { "差评" } }
+                    div { b { (pct_text(t.callback_pct)) } span { "回访率" } }
+                    div { b { (pct_text(t.fix_pct)) } span { "整改率" } }
+                    div { b { (hours_text(t.median_callback_hours)) } span { "回访用时（中位数）" } }
+                    div { b { (hours_text(t.median_fix_hours)) } span { "整改用时（中位数）" } }
+                    div { b { (pct_text(t.callback_on_time_pct)) } span { "按时回访" } }
+                    div { b { (pct_text(t.fix_on_time_pct)) } span { "按时整改" } }
+                    div { b { (t.overturned) } span { "申诉成立（不计入）" } }
+                }
+                h2 { "各" (r.group_by) "满意率" }
+                (bars(&r.groups))
+                (table(r.group_by, &r.groups))
+                h2 { "工作人员（评价满 " (r.min_staff_ratings) " 条才公布）" }
+                @if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
+                @else { (table("工号", &r.staff)) }
+                @if r.staff_hidden > 0 { p.muted { (r.staff_hidden) " 位工作人员评价不足 " (r.min_staff_ratings) " 条，不单独公布，以免识别评价人。" } }
+                @if !halls.is_empty() {
+                    h2 { "各大厅" }
+                    nav { @for h in halls { a href={ "/results?hall=" (percent_encoding::utf8_percent_encode(h, percent_encoding::NON_ALPHANUMERIC)) "&period=" (r.period) } { (h) } } }
+                }
+                p.muted { "数据下载：" a href={ "/results.json?" (query) } { "JSON" } " · " a href={ "/results.csv?" (query) } { "CSV" } "（字段说明见 README）" }
+            } }
+        }
+    }
+    .into_string()
+}
+
+/// The hall and period a request asks for (`hall`, `period`), checked.
+pub fn params(pairs: &[(String, String)], now: i64) -> Result<(Option<String>, Period), String> {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim());
+    let hall = get("hall").filter(|h| !h.is_empty()).map(str::to_owned);
+    if hall.as_ref().is_some_and(|h| h.chars().count() > 64) {
+        return Err("hall: at most 64 characters".into());
+    }
+    let period = match get("period").filter(|p| !p.is_empty()) {
+        Some(p) => Period::parse(p)?,
+        None => Period::current(now),
+    };
+    Ok((hall, period))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::sql::tests::{db, run};
+    use rusqlite::Connection;
+
+    fn entry(dept: &str, staff: &str) -> String {
+        serde_json::json!({"code": "x", "region": "330102", "hall": "上城区市民中心", "window": "A01",
+            "dept": dept, "staff_id": staff})
+        .to_string()
+    }
+
+    fn rating(c: &Connection, id: &str, dept: &str, staff: &str, level: &str, at: i64) {
+        c.execute(
+            "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, level, tags, \
+             tag_version, comment, flagged, via, entry, next_attempt_at) \
+             VALUES (?1, 'C', ?1, 0, 1, 1, ?1, ?2, ?3, '', 1, '', 0, 'app', ?4, 0)",
+            rusqlite::params![id, at, level, entry(dept, staff)],
+        )
+        .unwrap();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn case(
+        c: &Connection,
+        id: &str,
+        dept: &str,
+        staff: &str,
+        at: i64,
+        called: Option<i64>,
+        fixed: Option<i64>,
+        review: Option<&str>,
+    ) {
+        c.execute(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, comment, called_at, fixed_at, \
+             callback_due, fix_due, review, state) VALUES (?1, ?2, 1, 'C', ?3, 'dissatisfied', '', '', ?4, ?5, ?6, ?7, ?8, 'callback')",
+            rusqlite::params![id, at, entry(dept, staff), called, fixed, at + 8 * 3600, at + 5 * 86_400, review],
+        )
+        .unwrap();
+    }
+
+    /// A hand-computed month: 26 ratings of 上城区市民中心, one amended, four 差评 cases of which one
+    /// is overturned; staff S2 under the threshold.
+    #[test]
+    fn a_small_month_by_hand() {
+        let c = db();
+        let t = Day::from_ymd(2026, 11, 10).unwrap().start_unix() + 10 * 3600;
+        let mut n = 0;
+        let mut put = |dept: &str, staff: &str, level: &str, k: usize| {
+            for _ in 0..k {
+                n += 1;
+                rating(&c, &format!("r{n}"), dept, staff, level, t + n);
+            }
+        };
+        put("区市场监督管理局", "S1", "very_satisfied", 16);
+        put("区市场监督管理局", "S1", "satisfied", 3);
+        put("区市场监督管理局", "S1", "dissatisfied", 2);
+        put("区人力社保局", "S2", "basic", 2);
+        put("区人力社保局", "S2", "very_dissatisfied", 1);
+        put("区人力社保局", "S2", "satisfied", 2);
+        // A 追评 turns one of S2's 满意 into a 不满意: the tally moves.
+        c.execute(
+            "UPDATE ratings SET level = 'dissatisfied' WHERE id = 'r26'",
+            [],
+        )
+        .unwrap();
+        // A rating of October does not count in November.
+        rating(
+            &c,
+            "oct",
+            "区市场监督管理局",
+            "S1",
+            "dissatisfied",
+            t - 20 * 86_400,
+        );
+        case(
+            &c,
+            "r20",
+            "区市场监督管理局",
+            "S1",
+            t,
+            Some(t + 2 * 3600),
+            Some(t + 30 * 3600),
+            None,
+        );
+        case(
+            &c,
+            "r21",
+            "区市场监督管理局",
+            "S1",
+            t,
+            None,
+            None,
+            Some("overturned"),
+        );
+        case(
+            &c,
+            "r24",
+            "区人力社保局",
+            "S2",
+            t,
+            Some(t + 10 * 3600),
+            None,
+            None,
+        );
+        case(&c, "r26", "区人力社保局", "S2", t, None, None, None);
+
+        let p = Period::parse("2026-11").unwrap();
+        let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
+        let tallies: Vec<TallyRow> =
+            serde_json::from_value(rows(tallies(&p, Some("上城区市民中心")))).unwrap();
+        let cases: Vec<CaseFacts> =
+            serde_json::from_value(rows(cases(&p, Some("上城区市民中心")))).unwrap();
+        let r = compute(Some("上城区市民中心"), &p, &tallies, &cases, 20);
+        let t = &r.total;
+        assert_eq!(
+            (t.ratings, t.satisfied, t.satisfaction_pct),
+            (25, 22, Some(88.0))
+        );
+        assert_eq!((t.bad, t.overturned, t.called, t.fixed), (3, 1, 2, 1));
+        assert_eq!((t.callback_pct, t.fix_pct), (Some(66.7), Some(33.3)));
+        assert_eq!(
+            (t.median_callback_hours, t.median_fix_hours),
+            (Some(6.0), Some(30.0))
+        );
+        assert_eq!(
+            (t.callback_on_time_pct, t.fix_on_time_pct),
+            (Some(50.0), Some(100.0))
+        );
+        let unit = |name: &str| r.groups.iter().find(|g| g.0 == name).unwrap().1.clone();
+        assert_eq!(unit("区市场监督管理局").satisfaction_pct, Some(95.0));
+        assert_eq!(unit("区人力社保局").satisfaction_pct, Some(60.0));
+        assert_eq!(
+            r.staff.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+            ["S1"]
+        );
+        assert_eq!(
+            (r.staff[0].1.ratings, r.staff_hidden),
+            (20, 1),
+            "S2 (5 ratings) is not shown"
+        );
+        // The JSON and the CSV carry the same figures.
+        let j: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(j["format"], "zsp.results");
+        assert_eq!(j["total"]["satisfaction_pct"], 88.0);
+        assert_eq!(j["staff"][0][0], "S1");
+        let csv = r.to_csv();
+        assert!(
+            csv.contains("合计,上城区市民中心,25,22,88.0,3,1,2,66.7,1,33.3,6.0,30.0,50.0,100.0"),
+            "{csv}"
+        );
+        assert!(!csv.contains("S2"));
+        let html = page(&r, "hall=x&period=2026-11", &[]);
+        assert!(html.contains("88.0%") && html.contains("66.7%") && !html.contains(">S2<"));
+        // The city: its halls are the groups.
+        let all: Vec<TallyRow> = serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
+        let city = compute(None, &p, &all, &cases, 20);
+        assert_eq!(city.groups.len(), 1);
+        assert_eq!(city.groups[0].1, r.total);
+    }
+
+    #[test]
+    fn periods_are_months_or_quarters() {
+        let q = Period::parse("2026-Q4").unwrap();
+        assert_eq!(q.months, ["2026-10", "2026-11", "2026-12"]);
+        assert_eq!(q.to, Day::from_ymd(2027, 1, 1).unwrap().start_unix());
+        assert_eq!(Period::parse("2026-02").unwrap().months, ["2026-02"]);
+        for bad in ["2026", "2026-13", "2026-Q5", "26-01", "2026-1", "x-01"] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
+        let pairs = vec![("period".to_owned(), "2026-Q9".to_owned())];
+        assert!(params(&pairs, 0).unwrap_err().contains("2026-Q9"));
+    }
+}
