@@ -44,6 +44,8 @@ pub struct Config {
     pub authorities: Vec<Authority>,
     /// The 差评 fast lane's deadlines, office hours, repeat rule and links.
     pub lane: crate::fastlane::Settings,
+    /// The public results show a staff member only from this many ratings in the period.
+    pub results_min_staff: u32,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -224,6 +226,11 @@ pub const SETTINGS: &[Setting] = &[
         "REMIND_BEFORE_MINUTES",
         "120",
         "a 临期 reminder goes this long before a case's deadline",
+    ),
+    setting(
+        "RESULTS_MIN_STAFF",
+        "20",
+        "the public results show a staff member only from this many ratings in the period",
     ),
     setting(
         "PUBLIC_URL",
@@ -444,6 +451,7 @@ impl Config {
                 Some(v) => parse_authorities(&v).map_err(|why| err("AUTHORITIES", why))?,
             },
             lane: lane(&get)?,
+            results_min_staff: num("RESULTS_MIN_STAFF", 20, 5, 1000)?,
         })
     }
 

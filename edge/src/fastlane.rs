@@ -442,6 +442,14 @@ impl Step {
     }
 }
 
+/// Whether the citizen's status page shows the reply (set with 已反馈).
+pub fn publish_reply(case: i64, publish: bool) -> Stmt {
+    stmt(
+        "UPDATE cases SET reply_public = ?2 WHERE id = ?1",
+        vec![case.into(), i64::from(publish).into()],
+    )
+}
+
 pub fn add_step(case: i64, actor: &str, role: &str, step: &str, note: &str, now: i64) -> Stmt {
     stmt(
         "INSERT INTO case_steps (case_id, at, actor, role, step, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -488,11 +496,17 @@ pub struct CaseRow {
     pub closed_at: Option<i64>,
     pub soon_sent: Option<String>,
     pub overdue_sent: Option<String>,
+    /// Whether the citizen's status page shows `reply`.
+    pub reply_public: i64,
+    /// The citizen's one 追评 after 办结: satisfied or unsatisfied.
+    pub followup: Option<String>,
+    /// When an unsatisfied 追评 reopened the case (its clock runs from here).
+    pub reopened_at: Option<i64>,
 }
 
 pub const CASE_COLUMNS: &str = "id, rating, opened_at, code, entry, region, hall, dept, staff, level, tags, matter, comment, \
      callback_due, fix_due, guessed, state, appeal, review, outcome, measures, reply, called_at, fixed_at, \
-     replied_at, closed_at, soon_sent, overdue_sent";
+     replied_at, closed_at, soon_sent, overdue_sent, reply_public, followup, reopened_at";
 
 impl CaseRow {
     pub fn state(&self) -> State {
@@ -544,7 +558,9 @@ impl CaseRow {
     fn alert(&self, kind: Kind, names: bool, s: &Settings) -> Alert {
         let e = self.entry();
         let (due, due_what) = match kind {
-            Kind::New | Kind::Repeat { .. } => (self.callback_due.unwrap_or(0), "回访"),
+            Kind::New | Kind::Repeat { .. } | Kind::Reopened => {
+                (self.callback_due.unwrap_or(0), "回访")
+            }
             _ => self
                 .due()
                 .unwrap_or((self.callback_due.unwrap_or(0), "回访")),
@@ -804,8 +820,10 @@ fn open_new(db: &dyn Sql, s: &Settings, cal: &Calendar, now: i64) -> Result<(), 
     )?;
     for c in new {
         let d = s.deadlines_for(c.region.as_deref().unwrap_or(""));
-        let callback = wire::calendar::due(c.opened_at, d.callback, s.hours, cal);
-        let fix = wire::calendar::due(c.opened_at, d.fix, s.hours, cal);
+        // A case reopened by the citizen's 追评 runs its clock again from then.
+        let start = c.reopened_at.unwrap_or(c.opened_at);
+        let callback = wire::calendar::due(start, d.callback, s.hours, cal);
+        let fix = wire::calendar::due(start, d.fix, s.hours, cal);
         let mut guessed = callback.guessed_years.clone();
         guessed.extend(fix.guessed_years.iter().copied());
         guessed.sort_unstable();
@@ -831,6 +849,11 @@ fn open_new(db: &dyn Sql, s: &Settings, cal: &Calendar, now: i64) -> Result<(), 
             fix_due: Some(fix.at),
             ..c
         };
+        if c.reopened_at.is_some() {
+            out.push(enqueue(&c, "reopened", "handlers", "", now));
+            db.exec(out)?;
+            continue;
+        }
         if !c.overturned() {
             out.push(enqueue(&c, "new", "handlers", "", now));
         }
@@ -971,6 +994,7 @@ fn kind_of(kind: &str, detail: &str, s: &Settings) -> Kind {
         },
         k if k.starts_with("soon_") => Kind::Soon,
         k if k.starts_with("overdue_") => Kind::Overdue,
+        "reopened" => Kind::Reopened,
         _ => Kind::New,
     }
 }

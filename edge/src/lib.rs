@@ -11,6 +11,7 @@ pub mod fastlane;
 pub mod metrics;
 pub mod outbox;
 pub mod page;
+pub mod receipt;
 pub mod results;
 pub mod runtime;
 pub mod schema;

@@ -18,6 +18,10 @@ pub fn route_of(path: &str) -> &'static str {
         p if p.starts_with("/admin/") => "admin",
         "/console" => "console",
         p if p.starts_with("/console/") => "console",
+        // A status link's path is its token: never logged.
+        "/s" => "receipt",
+        p if p.starts_with("/s/") => "receipt",
+        "/results" | "/results.json" | "/results.csv" => "results",
         p if p.len() > 1 && !p[1..].contains('/') => "landing",
         _ => "other",
     }
@@ -119,6 +123,8 @@ mod tests {
         assert_eq!(route_of("/admin/export.csv"), "admin");
         assert_eq!(route_of("/console/codes/ABC"), "console");
         assert_eq!(route_of("/console"), "console");
+        assert_eq!(route_of("/s/ABCDEFGHJKLM"), "receipt");
+        assert_eq!(route_of("/results.csv"), "results");
         assert_eq!(route_of("/"), "other");
         assert_eq!(route_of("/a/b"), "other");
         assert_eq!(

@@ -292,13 +292,37 @@ pub fn invalid_code(template: &str, lang: Lang) -> String {
 }
 
 /// What the citizen reads after a successful plain-form rating.
-pub fn thanks(template: &str, lang: Lang, level: Level, phone: bool, amended: bool) -> String {
+pub fn thanks(
+    template: &str,
+    lang: Lang,
+    level: Level,
+    phone: bool,
+    amended: bool,
+    receipt: Option<&str>,
+) -> String {
     let mut lines = vec![];
     if amended {
         lines.push(text::AMENDED.get(lang));
     }
     lines.push(text::next_steps(level, phone).get(lang));
-    message(template, lang, text::THANKS.get(lang), &lines, "thanks")
+    let section = html! {
+        section class="message thanks" role="status" {
+            h1 { (text::THANKS.get(lang)) }
+            @for l in &lines { p { (l) } }
+            @if let Some(t) = receipt {
+                p { (text::RECEIPT.get(lang)) " " a href={ "/s/" (t) } { (text::RECEIPT_LINK.get(lang)) } }
+                p { (text::RECEIPT_CODE.get(lang)) " " b { (crate::receipt::display(t)) } }
+            }
+        }
+    };
+    fill(
+        template,
+        lang,
+        text::TITLE.get(lang),
+        "",
+        &section.into_string(),
+        "",
+    )
 }
 
 #[cfg(test)]
@@ -503,7 +527,17 @@ mod tests {
         let html = invalid_code(TEMPLATE, Lang::Zh);
         assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
         assert!(!html.contains("<form"));
-        let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false);
+        let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false, None);
         assert!(html.contains("工作人员将在1个工作日内与您联系"));
+        assert!(!html.contains("/s/"));
+        let html = thanks(
+            TEMPLATE,
+            Lang::Zh,
+            Level::Dissatisfied,
+            true,
+            false,
+            Some("KFGQ2RLMYB4D"),
+        );
+        assert!(html.contains("href=\"/s/KFGQ2RLMYB4D\"") && html.contains("KFGQ-2RLM-YB4D"));
     }
 }

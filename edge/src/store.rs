@@ -202,7 +202,7 @@ pub const FORM_SLOT_SECS: i64 = 600;
 /// then insert or amend the rating, due for forwarding at once, and open or amend its 差评 case
 /// (`fastlane::open_case`). Any constraint failure undoes all of it. Returns the statements and
 /// the index of the upsert, whose row ([`Accepted`]) is the answer.
-pub fn accept(c: &Checked, cfg: &Config) -> (Vec<Stmt>, usize) {
+pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, usize) {
     let code = c.payload.code.to_text();
     let minute = c.now / 60;
     let mut out = vec![stmt(
@@ -246,12 +246,15 @@ pub fn accept(c: &Checked, cfg: &Config) -> (Vec<Stmt>, usize) {
         ],
     ));
     let upsert = out.len() - 1;
-    out.extend(crate::fastlane::open_case(
-        &c.payload.code.to_text(),
-        &c.device.to_text(),
+    let (code, device, day) = (
+        c.payload.code.to_text(),
+        c.device.to_text(),
         i64::from(c.day.0),
-        c.now,
-    ));
+    );
+    out.extend(crate::fastlane::open_case(&code, &device, day, c.now));
+    if let Some(token) = receipt {
+        out.push(crate::receipt::add(token, &code, &device, day, c.now));
+    }
     (out, upsert)
 }
 
@@ -274,13 +277,20 @@ pub fn by_submission(submission: Id128, code: CodeId) -> Stmt {
 }
 
 /// The success body of `POST /api/rate` (`wire::page::Accepted`).
-pub fn accepted_json(a: &Accepted, level: Level, phone: bool, day: Day) -> String {
+pub fn accepted_json(
+    a: &Accepted,
+    level: Level,
+    phone: bool,
+    day: Day,
+    receipt: Option<&str>,
+) -> String {
     wire::page::Accepted {
         id: &a.id,
         assess_number: a.assess_number.clamp(1, 2) as u8,
         bad: level.is_bad(),
         callback: phone,
         day,
+        receipt,
     }
     .to_json()
 }
@@ -420,6 +430,7 @@ pub fn status_json(s: &Status, cfg: &Config, now: i64) -> String {
 pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
     let keep = now - i64::from(cfg.retention_days) * 86_400;
     vec![
+        crate::receipt::prune(now, i64::from(cfg.retention_days) * 86_400),
         stmt(
             "DELETE FROM used_challenges WHERE expires_at < ?1",
             vec![now.into()],

@@ -28,6 +28,8 @@ pub enum Kind {
     Soon,
     /// A step's deadline has passed.
     Overdue,
+    /// The citizen's 追评 after 办结 said 仍不满意: the case is open again.
+    Reopened,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Repeat { matter: true, .. } => "repeat_matter",
             Kind::Soon => "soon",
             Kind::Overdue => "overdue",
+            Kind::Reopened => "reopened",
         }
     }
 
@@ -50,6 +53,7 @@ impl Kind {
             ),
             Kind::Soon => "临期提醒：差评案件即将超期".into(),
             Kind::Overdue => "超期预警：差评案件已超期".into(),
+            Kind::Reopened => "差评重办：评价人对处理结果仍不满意".into(),
         }
     }
 }

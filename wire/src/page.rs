@@ -38,6 +38,7 @@ pub mod key {
     pub const AMENDED: &str = "amended";
     pub const BAD: &str = "bad";
     pub const CALLBACK: &str = "callback";
+    pub const RECEIPT: &str = "receipt";
     pub const DAY: &str = "day";
     pub const ERROR: &str = "error";
     pub const MESSAGE: &str = "message";
@@ -96,6 +97,8 @@ pub struct Accepted<'a> {
     pub callback: bool,
     /// The edge's day the rating counts for.
     pub day: Day,
+    /// A 差评's status token (`/s/<token>`), given once, to this answer only.
+    pub receipt: Option<&'a str>,
 }
 
 impl Accepted<'_> {
@@ -115,6 +118,10 @@ impl Accepted<'_> {
         o.push_str(bool_text(self.callback));
         jsonw::key(&mut o, key::DAY);
         jsonw::string(&mut o, &self.day.to_string());
+        if let Some(r) = self.receipt {
+            jsonw::key(&mut o, key::RECEIPT);
+            jsonw::string(&mut o, r);
+        }
         o.push('}');
         o
     }
@@ -187,6 +194,7 @@ mod tests {
             bad: true,
             callback: false,
             day: Day(20_000),
+            receipt: None,
         };
         assert_eq!(
             a.to_json(),

@@ -167,6 +167,16 @@ pub const AMENDED: Bilingual = Bilingual(
     "已更新您今天对该窗口的评价（追评）。",
     "Your rating for this window today was updated.",
 );
+/// After a 差评: the private link to its status, and the code to type.
+pub const RECEIPT: Bilingual = Bilingual(
+    "您可以随时查看这条差评的处理进度，请保存此链接（不要转发）：",
+    "You can follow how this complaint is handled; keep this link (do not share it):",
+);
+pub const RECEIPT_LINK: Bilingual = Bilingual("查看处理进度", "See its progress");
+pub const RECEIPT_CODE: Bilingual = Bilingual(
+    "或记下查询码，在本站 /s 页面输入：",
+    "Or note this code and enter it at /s on this site:",
+);
 pub const INVALID_CODE: Bilingual = Bilingual(
     "二维码无效或已停用，请联系窗口工作人员",
     "This QR code is invalid or no longer in use. Please ask the staff at the window.",

@@ -159,6 +159,8 @@ pub enum PageBody {
         bad: bool,
         callback: bool,
         day: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
     Error {
         code: String,
@@ -196,12 +198,14 @@ fn render_page(b: &PageBody) -> Result<String, String> {
             bad,
             callback,
             day,
+            receipt,
         } => Accepted {
             id,
             assess_number: *assess_number,
             bad: *bad,
             callback: *callback,
             day: Day::parse(day).ok_or_else(|| format!("day {day:?}"))?,
+            receipt: receipt.as_deref(),
         }
         .to_json(),
         PageBody::Error {
@@ -1261,6 +1265,7 @@ fn page_cases() -> Vec<PageCase> {
                 bad: false,
                 callback: false,
                 day: "2026-11-01".into(),
+                receipt: None,
             },
         ),
         page_case(
@@ -1272,6 +1277,7 @@ fn page_cases() -> Vec<PageCase> {
                 bad: true,
                 callback: true,
                 day: "2026-11-01".into(),
+                receipt: Some("KFGQ2RLMYB4D".into()),
             },
         ),
         page_case(

@@ -154,6 +154,13 @@ fn step_text(s: &StepRow) -> String {
         "repeat_staff" => "重复差评（同一人员）",
         "repeat_matter" => "重复差评（同一人员同一事项）",
         "phone" => "调阅回访电话",
+        "followup" => {
+            return if s.note == "unsatisfied" {
+                "评价人追评：仍不满意，案件重办".into()
+            } else {
+                "评价人追评：满意".into()
+            };
+        }
         other => other,
     };
     if s.note.is_empty() {
@@ -239,6 +246,7 @@ pub fn case(
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="replied";
                         label { "给评价人的反馈" textarea name="value" rows="2" cols="50" maxlength="500" required {} }
+                        label { "公开" select name="publish" { option value="1" { "在评价人的查询页显示" } option value="0" { "不显示" } } }
                         button type="submit" { "记录反馈" }
                     }
                 }
@@ -314,6 +322,7 @@ fn alert_kind(k: &str) -> &'static str {
         "soon_fix" => "临期：整改",
         "overdue_callback" => "超期：回访",
         "overdue_fix" => "超期：整改",
+        "reopened" => "评价人仍不满意，重办",
         _ => "",
     }
 }

@@ -304,10 +304,12 @@ pub async fn post(db: &Db, s: &Session, path: &str, f: Form) -> Answer {
                 _ => step.as_str(),
             };
             let text = step_note(&step, &note);
+            let publish = matches!(step, Step::Replied { .. }) && f.get("publish") == "1";
             let res = write(
                 db,
                 vec![
                     step.apply(c.id, c.state(), to, t),
+                    fastlane::publish_reply(c.id, publish),
                     fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
                     sql::audit(
                         me,

@@ -9,6 +9,7 @@ mod db;
 mod forward;
 mod lane;
 mod object;
+mod public;
 
 use crate::cache::TtlCache;
 use crate::config::Config;
@@ -368,19 +369,28 @@ async fn landing(
     Ok(r)
 }
 
+/// What `accept` answers: the stored row, the checked submission, and a 差评's status token.
+type Accepted = (store::Accepted, submit::Checked, Option<String>);
+
 /// Checks a submission and commits it in one transaction of the storage object, which wakes its
-/// outbox. The citizen hears "success" only after the commit.
+/// outbox. The citizen hears "success" only after the commit. A 差评 gets a fresh status token
+/// (`receipt`), whose digest is stored in the same transaction.
 async fn accept(
     env: &Env,
     cfg: &Config,
     sub: &Submission,
     via: Via,
-) -> std::result::Result<(store::Accepted, submit::Checked), ApiError> {
+) -> std::result::Result<Accepted, ApiError> {
     let payload = submit::open_code(&sub.code, cfg)?;
     let db = Db::open(env)?;
     let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?, cfg)?;
     let c = submit::check(sub, via, payload, entry, cfg, now())?;
-    let (stmts, upsert) = store::accept(&c, cfg);
+    let token = c
+        .rating
+        .level
+        .is_bad()
+        .then(|| crate::receipt::new_token(random()));
+    let (stmts, upsert) = store::accept(&c, cfg, token.as_deref());
     match db.batch(stmts, true).await {
         Ok(results) => {
             let accepted = results
@@ -389,7 +399,7 @@ async fn accept(
                 .and_then(|rows| serde_json::from_value::<Vec<store::Accepted>>(rows).ok())
                 .and_then(|mut v| v.pop())
                 .ok_or_else(|| internal("accept", "no row returned"))?;
-            Ok((accepted, c))
+            Ok((accepted, c, token))
         }
         Err(db::DbError::Sql(msg)) => match store::conflict(&msg) {
             Some(store::Conflict::Budget) => Err(error::FORM_BUDGET),
@@ -399,7 +409,21 @@ async fn accept(
                     .rows(store::by_submission(c.submission, c.payload.code))
                     .await?;
                 match again.into_iter().next() {
-                    Some(a) => Ok((a, c)),
+                    // The first answer's token was lost with it: a new one for the same case.
+                    Some(a) => {
+                        if let Some(t) = &token {
+                            let code = c.payload.code.to_text();
+                            let add = crate::receipt::add(
+                                t,
+                                &code,
+                                &c.device.to_text(),
+                                i64::from(c.day.0),
+                                now(),
+                            );
+                            db.batch(vec![add], false).await?;
+                        }
+                        Ok((a, c, token))
+                    }
                     None => Err(error::REPLAYED),
                 }
             }
@@ -413,11 +437,19 @@ async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
     let ct = req.headers().get("Content-Type")?;
     let body = body(&mut req, MAX_BODY_BYTES).await?;
     let sub = submit::parse_json(ct.as_deref(), &body)?;
-    let (a, c) = accept(env, cfg, &sub, Via::App).await?;
-    Ok(json(
-        store::accepted_json(&a, c.rating.level, c.rating.phone.is_some(), c.day),
+    let (a, c, token) = accept(env, cfg, &sub, Via::App).await?;
+    let r = json(
+        store::accepted_json(
+            &a,
+            c.rating.level,
+            c.rating.phone.is_some(),
+            c.day,
+            token.as_deref(),
+        ),
         200,
-    )?)
+    )?;
+    r.headers().set("Cache-Control", "no-store")?;
+    Ok(r)
 }
 
 async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
@@ -437,13 +469,14 @@ async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
     };
     let lang = post.lang.unwrap_or(lang);
     match accept(env, cfg, &post.submission, Via::Form).await {
-        Ok((a, c)) => html(
+        Ok((a, c, token)) => html(
             page::thanks(
                 &tpl.plain,
                 lang,
                 c.rating.level,
                 c.rating.phone.is_some(),
                 a.assess_number > 1,
+                token.as_deref(),
             ),
             200,
             &tpl,
@@ -540,6 +573,10 @@ async fn route(req: Request, env: &Env) -> Answer {
         (_, p) if p.starts_with("/admin/") => console::admin(req, env, &cfg, p).await,
         (_, p) if p == "/console" || p.starts_with("/console/") => {
             console::route(req, env, &cfg, p).await
+        }
+        (_, p) if p == "/s" || p.starts_with("/s/") => public::receipt(req, env, &cfg, p).await,
+        (Method::Get, "/results" | "/results.json" | "/results.csv") => {
+            public::results(&req, env, &cfg, &path).await
         }
         (Method::Get | Method::Head, p) => {
             // Every other one-segment path is a printed code (or a forged, truncated one: the

@@ -1,0 +1,301 @@
+//! A 差评's private status link (回执): a capability URL `/s/<token>` with 60 random bits, given
+//! on the thank-you page with the token as a short code to type (`ABCD-EFGH-JKLM`). The storage
+//! keeps the token's SHA-256, never the token. The page shows the case's progress in plain words
+//! and the reply the handler chose to publish, never a phone, comment or internal note; once the
+//! case is 办结 the citizen may give one 追评 (仍不满意 reopens it). A wrong token and an expired
+//! one get the same answer, and lookups that miss are budgeted per minute.
+
+use crate::fastlane::{CASE_COLUMNS, CaseRow, State};
+use crate::store::{Stmt, stmt};
+use maud::{DOCTYPE, PreEscaped, html};
+use wire::time::format_cst;
+
+pub const TOKEN_LEN: usize = 12;
+/// Lookups that found nothing, per minute, before every lookup of that minute is refused (the
+/// `receipt_misses` CHECK).
+pub const MISS_BUDGET: i64 = 30;
+
+/// A token from 8 random bytes: 12 base32 letters (60 bits).
+pub fn new_token(random: [u8; 8]) -> String {
+    wire::base32::encode(&random)[..TOKEN_LEN].to_owned()
+}
+
+/// What a citizen typed or the URL holds, as a token: case, dashes and spaces ignored, and the
+/// look-alikes 0, 1 and 8 read as O, I and B.
+pub fn normalize(s: &str) -> Option<String> {
+    let t: String = s
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\u{3000}'))
+        .map(|c| match c.to_ascii_uppercase() {
+            '0' => 'O',
+            '1' => 'I',
+            '8' => 'B',
+            c => c,
+        })
+        .collect();
+    (t.len() == TOKEN_LEN
+        && t.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
+    .then_some(t)
+}
+
+/// `ABCD-EFGH-JKLM`.
+pub fn display(token: &str) -> String {
+    token
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub fn digest(token: &str) -> String {
+    crate::console::digest(token)
+}
+
+/// Part of a 差评's submission, after its case statements: the token's digest, for the case of
+/// this rated visit.
+pub fn add(token: &str, code: &str, device: &str, day: i64, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO receipts (digest, case_id, created_at) SELECT ?1, c.id, ?5 FROM cases c \
+         JOIN ratings r ON r.id = c.rating WHERE r.code = ?2 AND r.device = ?3 AND r.day = ?4",
+        vec![
+            digest(token).into(),
+            code.into(),
+            device.into(),
+            day.into(),
+            now.into(),
+        ],
+    )
+}
+
+fn minute(now: i64) -> i64 {
+    now / 60
+}
+
+/// The minute's misses so far, then the case (if the token is known and not expired: a case
+/// closed more than `keep_secs` ago has let its links go).
+pub fn lookup(token: &str, now: i64, keep_secs: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "SELECT COALESCE((SELECT n FROM receipt_misses WHERE minute = ?1), 0) AS n",
+            vec![minute(now).into()],
+        ),
+        stmt(
+            format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE id = (SELECT case_id FROM receipts WHERE digest = ?1) \
+                 AND (closed_at IS NULL OR closed_at > ?2)"
+            ),
+            vec![digest(token).into(), (now - keep_secs).into()],
+        ),
+    ]
+}
+
+/// Counts a miss (fails past the budget, which is the point).
+pub fn miss(now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "DELETE FROM receipt_misses WHERE minute < ?1",
+            vec![(minute(now) - 10).into()],
+        ),
+        stmt(
+            "INSERT INTO receipt_misses (minute, n) VALUES (?1, 1) \
+             ON CONFLICT (minute) DO UPDATE SET n = n + 1",
+            vec![minute(now).into()],
+        ),
+    ]
+}
+
+/// Links of cases closed longer ago than `keep_secs` go (the alarm's retention run).
+pub fn prune(now: i64, keep_secs: i64) -> Stmt {
+    stmt(
+        "DELETE FROM receipts WHERE case_id IN (SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at <= ?1)",
+        vec![(now - keep_secs).into()],
+    )
+}
+
+/// The citizen's one 追评 on a closed case (not an overturned one): satisfied, or unsatisfied,
+/// which reopens the case (its clock runs again from now and its route is alerted by the alarm).
+pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
+    let reopen = if unsatisfied {
+        ", state = 'callback', reopened_at = ?3, closed_at = NULL, called_at = NULL, fixed_at = NULL, \
+         replied_at = NULL, outcome = NULL, callback_due = NULL, fix_due = NULL, soon_sent = NULL, \
+         overdue_sent = NULL, alerted = 0"
+    } else {
+        ""
+    };
+    let choice = if unsatisfied {
+        "unsatisfied"
+    } else {
+        "satisfied"
+    };
+    vec![
+        stmt(
+            format!(
+                "UPDATE cases SET followup = ?2, followup_at = ?3{reopen} WHERE id = ?1 AND state = 'closed' \
+                 AND followup IS NULL AND review IS NOT 'overturned' RETURNING id"
+            ),
+            vec![case.into(), choice.into(), now.into()],
+        ),
+        stmt(
+            "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
+             SELECT id, ?3, '评价人', 'citizen', 'followup', ?2 FROM cases WHERE id = ?1 AND followup_at = ?3",
+            vec![case.into(), choice.into(), now.into()],
+        ),
+    ]
+}
+
+const CSS: &str = "\
+body{margin:0;font:18px/1.6 system-ui,'Noto Sans CJK SC',sans-serif;color:#1f2329;background:#f6f6f6}\
+main{max-width:560px;margin:0 auto;padding:16px}h1{font-size:22px;margin:6px 0 12px}\
+ol{list-style:none;padding:0;margin:0}li{background:#fff;border:1px solid #dcdcdc;border-radius:8px;padding:10px 14px;margin:8px 0}\
+li.done{border-color:#2e7d32}li.done b:before{content:'✓ ';color:#2e7d32}li.todo{color:#777}\
+.code{font:600 20px ui-monospace,monospace;letter-spacing:1px}.reply{background:#fff;border-left:4px solid #8b1a1a;padding:10px 14px}\
+form{display:flex;gap:12px;flex-wrap:wrap}button{font:inherit;min-height:48px;padding:8px 18px;border-radius:8px;border:1px solid #8b1a1a;background:#8b1a1a;color:#fff}\
+button.plain{background:#fff;color:#8b1a1a}.muted{color:#666;font-size:15px}";
+
+pub fn csp() -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    )
+}
+
+fn day_minute(t: i64) -> String {
+    format_cst(t)[..16].to_owned()
+}
+
+fn shell(title: &str, body: maud::Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+    .into_string()
+}
+
+/// The case's progress as the citizen sees it.
+pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
+    let st = c.state();
+    let reached = |s: &[State]| s.contains(&st);
+    let fixing = reached(&[State::Fixing, State::Fixed, State::Replied, State::Closed]);
+    let steps: [(&str, bool, Option<i64>); 5] = [
+        (
+            "已收到您的差评",
+            true,
+            Some(c.reopened_at.unwrap_or(c.opened_at)),
+        ),
+        ("已回访", c.called_at.is_some() || fixing, c.called_at),
+        ("正在整改", fixing, None),
+        ("已整改", c.fixed_at.is_some(), c.fixed_at),
+        ("已办结", st == State::Closed, c.closed_at),
+    ];
+    let may_follow = st == State::Closed && c.followup.is_none() && !c.overturned();
+    shell(
+        "差评处理进度",
+        html! {
+            h1 { "您的差评处理进度" }
+            @if let Some(s) = said { p role="status" { b { (s) } } }
+            p.muted { "大厅：" (c.hall.as_deref().unwrap_or("")) "。评价时间：" (day_minute(c.opened_at)) }
+            @if c.reopened_at.is_some() { p.muted { "您表示仍不满意，案件已重新办理。" } }
+            ol {
+                @for (what, done, at) in steps {
+                    li class=(if done { "done" } else { "todo" }) {
+                        b { (what) }
+                        @if let (true, Some(t)) = (done, at) { " " span.muted { (day_minute(t)) } }
+                    }
+                }
+            }
+            @if st == State::Appealed { p.muted { "工作人员对此条评价提出了申诉，正在核实。" } }
+            @if c.reply_public != 0 { @if let Some(r) = &c.reply { h2 { "办理答复" } p.reply { (r) } } }
+            @if may_follow {
+                h2 { "对处理结果还满意吗？（只能追评一次）" }
+                form method="post" {
+                    button type="submit" name="choice" value="satisfied" { "满意" }
+                    button.plain type="submit" name="choice" value="unsatisfied" { "仍不满意" }
+                }
+            }
+            @if let Some(f) = &c.followup {
+                p.muted { "您的追评：" (if f == "satisfied" { "满意" } else { "仍不满意" }) }
+            }
+            p.muted { "查询码 " span.code { (display(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
+        },
+    )
+}
+
+/// A wrong token and an expired one: the same words.
+pub fn gone() -> String {
+    shell(
+        "链接无效或已过期",
+        html! {
+            h1 { "链接无效或已过期" }
+            p { "请核对查询码。差评办结一段时间后，查询链接会失效。" }
+            form method="get" action="/s" {
+                input name="code" placeholder="ABCD-EFGH-JKLM" autocomplete="off" aria-label="查询码";
+                button type="submit" { "查询" }
+            }
+        },
+    )
+}
+
+/// The minute's budget of misses is spent.
+pub fn busy() -> String {
+    shell(
+        "请稍后再试",
+        html! { h1 { "查询过于频繁" } p { "请一分钟后再试。" } },
+    )
+}
+
+/// Where to type a code.
+pub fn ask() -> String {
+    shell(
+        "差评处理进度查询",
+        html! {
+            h1 { "差评处理进度查询" }
+            form method="get" action="/s" {
+                input name="code" placeholder="ABCD-EFGH-JKLM" autocomplete="off" aria-label="查询码";
+                button type="submit" { "查询" }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::sql::tests::{db, run};
+
+    #[test]
+    fn tokens_are_typable_and_normalised() {
+        let t = new_token([0xA5; 8]);
+        assert_eq!(t.len(), TOKEN_LEN);
+        assert_eq!(normalize(&display(&t).to_lowercase()), Some(t.clone()));
+        assert_eq!(normalize("abcd efgh jk1m").as_deref(), Some("ABCDEFGHJKIM"));
+        assert_eq!(normalize("ABCD-EFGH-JKL"), None);
+        assert_eq!(normalize("ABCD-EFGH-JKL9"), None);
+        assert_ne!(digest(&t), t);
+    }
+
+    #[test]
+    fn the_minutes_misses_are_budgeted() {
+        let c = db();
+        for _ in 0..MISS_BUDGET {
+            for s in miss(600) {
+                run(&c, &s);
+            }
+        }
+        let mut q = c.prepare(&miss(600)[1].sql).unwrap();
+        assert!(q.execute([10]).is_err(), "past the budget the count fails");
+        assert_eq!(run(&c, &lookup("X", 600, 0)[0])[0]["n"], MISS_BUDGET);
+        assert_eq!(run(&c, &lookup("X", 660, 0)[0])[0]["n"], 0, "a new minute");
+    }
+}
