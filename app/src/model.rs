@@ -30,18 +30,24 @@ pub struct Receipt {
     pub day: String,
     pub level: Level,
     pub assess_number: u8,
+    /// A 差评's status token (`/s/<token>`), when the edge gave one.
+    pub token: Option<String>,
 }
 
 impl Receipt {
     pub fn to_storage(&self) -> String {
-        format!(
-            "v1|{}|{}|{}|{}|{}",
+        let head = format!(
+            "{}|{}|{}|{}|{}",
             self.code,
             self.id,
             self.day,
             self.level.as_str(),
             self.assess_number
-        )
+        );
+        match &self.token {
+            Some(t) => format!("v2|{head}|{t}"),
+            None => format!("v1|{head}"),
+        }
     }
 
     pub fn from_storage(s: &str) -> Option<Receipt> {
@@ -53,6 +59,15 @@ impl Receipt {
                 day: (*day).to_owned(),
                 level: Level::parse(level)?,
                 assess_number: n.parse().ok()?,
+                token: None,
+            }),
+            ["v2", code, id, day, level, n, token] => Some(Receipt {
+                code: (*code).to_owned(),
+                id: (*id).to_owned(),
+                day: (*day).to_owned(),
+                level: Level::parse(level)?,
+                assess_number: n.parse().ok()?,
+                token: Some((*token).to_owned()),
             }),
             _ => None,
         }
@@ -112,8 +127,15 @@ mod tests {
             day: "2026-11-22".into(),
             level: Level::Satisfied,
             assess_number: 1,
+            token: None,
         };
         assert_eq!(Receipt::from_storage(&r.to_storage()), Some(r.clone()));
+        let bad = Receipt {
+            level: Level::Dissatisfied,
+            token: Some("KFGQ2RLMYB4D".into()),
+            ..r.clone()
+        };
+        assert_eq!(Receipt::from_storage(&bad.to_storage()), Some(bad));
         assert!(Receipt::from_storage("v1|a|b").is_none());
         // 2026-11-22 12:00 CST
         let noon = wire::time::days_from_civil(2026, 11, 22) * 86_400 + 4 * 3600;

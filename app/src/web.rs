@@ -342,12 +342,17 @@ fn large_wanted() -> bool {
             .is_some_and(|v| v == "1")
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Phase {
     Editing,
     Sending,
     Retrying,
-    Done { amended: bool, phone: bool },
+    /// `receipt`: a 差评's status token.
+    Done {
+        amended: bool,
+        phone: bool,
+        receipt: Option<String>,
+    },
 }
 
 /// Everything on the page that can change, in one signal: one effect brings the form in line
@@ -386,7 +391,7 @@ fn enhance() {
     let already = local()
         .and_then(|s| s.get_item(&receipt_key).ok().flatten())
         .and_then(|t| Receipt::from_storage(&t))
-        .is_some_and(|r| r.is_for(&boot.code, boot.now));
+        .filter(|r| r.is_for(&boot.code, boot.now));
     let large = large_wanted();
     set_large(large);
 
@@ -498,7 +503,7 @@ fn enhance() {
     };
     listen(form.form.as_ref(), "submit", move |ev| {
         ev.prevent_default();
-        match page.with_untracked(|p| p.phase) {
+        match page.with_untracked(|p| p.phase.clone()) {
             Phase::Retrying => retry_now.set(true),
             Phase::Editing => submit(),
             _ => {}
@@ -589,12 +594,14 @@ impl Submitting {
             match send(&body).await {
                 Sent::Ok(v) => {
                     let n = get(&v, key::ASSESS_NUMBER).as_f64().unwrap_or(1.0) as u8;
+                    let token = Some(get_str(&v, key::RECEIPT)).filter(|t| !t.is_empty());
                     let r = Receipt {
                         code: boot.code.clone(),
                         id: get_str(&v, key::ID),
                         day: get_str(&v, key::DAY),
                         level: d.level.unwrap_or(Level::Satisfied),
                         assess_number: n,
+                        token: token.clone(),
                     };
                     if let Some(s) = local() {
                         let _ = s.set_item(&self.receipt_key, &r.to_storage());
@@ -602,6 +609,7 @@ impl Submitting {
                     let phase = Phase::Done {
                         amended: n > 1,
                         phone: get(&v, key::CALLBACK).as_bool().unwrap_or(false),
+                        receipt: token,
                     };
                     page.update(|p| p.phase = phase);
                     notify_host(&format!(
@@ -671,7 +679,8 @@ fn on_act(page: RwSignal<Page>) -> impl FnMut(web_sys::Event) + 'static {
 }
 
 /// Above the form: the 大字模式 switch, and 已评价 when this device rated this code today.
-fn view_top(lang: Lang, already: bool, page: RwSignal<Page>) -> impl IntoView {
+fn view_top(lang: Lang, already: Option<Receipt>, page: RwSignal<Page>) -> impl IntoView {
+    let status = already.as_ref().and_then(|r| r.token.clone());
     view! {
         <div class="topbar">
             <button type="button" class="toggle"
@@ -683,7 +692,10 @@ fn view_top(lang: Lang, already: bool, page: RwSignal<Page>) -> impl IntoView {
                 })}
             </button>
         </div>
-        {already.then(|| view! { <p class="notice" role="status" id="already">{text::ALREADY.get(lang)}</p> })}
+        {already.is_some().then(|| view! { <p class="notice" role="status" id="already">{text::ALREADY.get(lang)}</p> })}
+        {status.map(|t| view! {
+            <p class="notice" id="status-link"><a href=format!("/s/{t}")>{text::RECEIPT_AGAIN.get(lang)}</a></p>
+        })}
     }
 }
 
@@ -714,13 +726,26 @@ fn view_done(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
             <p hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { amended: true, .. }))>
                 {text::AMENDED.get(lang)}
             </p>
-            <p>{follow(page, lang, |p, l| match p.phase {
+            <p>{follow(page, lang, |p, l| match &p.phase {
                 Phase::Done { phone, .. } => {
+                    let phone = *phone;
                     let level = p.draft.level.unwrap_or(Level::Satisfied);
                     text::next_steps(level, phone).get(l).to_owned()
                 }
                 _ => String::new(),
             })}</p>
+            <p id="receipt" hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { receipt: Some(_), .. }))>
+                {text::RECEIPT.get(lang)} " "
+                <a href=follow(page, lang, |p, _| match &p.phase {
+                    Phase::Done { receipt: Some(t), .. } => format!("/s/{t}"),
+                    _ => String::new(),
+                })>{text::RECEIPT_LINK.get(lang)}</a>
+                <br/>{text::RECEIPT_CODE.get(lang)} " "
+                <b>{follow(page, lang, |p, _| match &p.phase {
+                    Phase::Done { receipt: Some(t), .. } => wire::page::receipt_code(t),
+                    _ => String::new(),
+                })}</b>
+            </p>
             <button type="button" class="button secondary" data-act="reload">
                 {text::AMEND.get(lang)}
             </button>

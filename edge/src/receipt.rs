@@ -41,12 +41,7 @@ pub fn normalize(s: &str) -> Option<String> {
 
 /// `ABCD-EFGH-JKLM`.
 pub fn display(token: &str) -> String {
-    token
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join("-")
+    wire::page::receipt_code(token)
 }
 
 pub fn digest(token: &str) -> String {

@@ -101,6 +101,16 @@ pub struct Accepted<'a> {
     pub receipt: Option<&'a str>,
 }
 
+/// A 差评's status token as the citizen types it: `ABCD-EFGH-JKLM`.
+pub fn receipt_code(token: &str) -> String {
+    token
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl Accepted<'_> {
     pub fn to_json(&self) -> String {
         let mut o = String::from("{");

@@ -173,6 +173,11 @@ pub const RECEIPT: Bilingual = Bilingual(
     "You can follow how this complaint is handled; keep this link (do not share it):",
 );
 pub const RECEIPT_LINK: Bilingual = Bilingual("查看处理进度", "See its progress");
+/// On a rescan after a 差评: where it stands.
+pub const RECEIPT_AGAIN: Bilingual = Bilingual(
+    "查看您这条差评的处理进度",
+    "See how your complaint is being handled",
+);
 pub const RECEIPT_CODE: Bilingual = Bilingual(
     "或记下查询码，在本站 /s 页面输入：",
     "Or note this code and enter it at /s on this site:",

@@ -563,6 +563,7 @@ fn console_figures(w: &xtask::edge::Worker) -> Result<Console> {
         &role,
         &scope,
         &password,
+        false,
     )?;
     // No redirects followed: the session cookie comes with the login's 303.
     let agent = ureq::AgentBuilder::new().redirects(0).build();

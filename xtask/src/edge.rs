@@ -548,7 +548,8 @@ pub fn printed_urls(sheets: &Path, host: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Creates a console account on a running worker (`edge::zsp::admin_add`, as `zsp admin add`).
+/// Creates a console account on a running worker (`edge::zsp::admin_add`, as `zsp admin add`);
+/// `reset`: an existing one gets the new password instead.
 pub fn add_account(
     port: u16,
     token: &str,
@@ -556,6 +557,7 @@ pub fn add_account(
     role: &str,
     scope: &str,
     password: &str,
+    reset: bool,
 ) -> Result<()> {
     ::edge::zsp::admin_add(
         &format!("127.0.0.1:{port}"),
@@ -564,6 +566,7 @@ pub fn add_account(
         role,
         scope,
         password,
+        reset,
     )
     .map_err(|e| anyhow::anyhow!("{e} (is `cargo xtask demo` running?)"))
 }

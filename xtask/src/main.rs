@@ -42,10 +42,20 @@ fn run() -> Result<()> {
     match args.as_slice() {
         ["demo"] => demo(),
         ["admin", "add", name, opts @ ..] => {
-            let (role, scope) = edge::zsp_admin_options(opts)?;
+            let reset = opts.contains(&"--reset");
+            let opts: Vec<&str> = opts.iter().copied().filter(|o| *o != "--reset").collect();
+            let (role, scope) = edge::zsp_admin_options(&opts)?;
             let keys = edge::local_keys(&setup::root())?;
             let password = edge::new_password();
-            edge::add_account(DEMO_PORT, &keys.admin_token, name, &role, &scope, &password)?;
+            edge::add_account(
+                DEMO_PORT,
+                &keys.admin_token,
+                name,
+                &role,
+                &scope,
+                &password,
+                reset,
+            )?;
             println!("account {name} ({role}) created on the demo; password: {password}");
             println!("log in at http://127.0.0.1:{DEMO_PORT}/console/login");
             Ok(())
@@ -153,6 +163,8 @@ fn demo() -> Result<()> {
         "city",
         "\"all\"",
         &password,
+        // The demo keeps its data across runs: a second run gives the account a new password.
+        true,
     )?;
     println!("Admin console:    {}/console/login", worker.base);
     println!(

@@ -53,7 +53,7 @@ pub(crate) fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
     (w, state)
 }
 
-fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
+pub(crate) fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
     let s = stack();
     let mut all: Vec<(&str, String)> = vec![
         ("CHALLENGE_MIN_AGE_SECS", "1".into()),

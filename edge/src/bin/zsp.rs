@@ -28,6 +28,7 @@ mod run {
   restore FILE   replace the data with a backup (the service must be stopped)
   admin add NAME a console account (the service must run): the first 市级管理员, or
                  --role hall|handler with --halls A,B or --regions 3301; prints its password
+                 (--reset: an existing account gets a new password)
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
   version        this release, its schema and its workerd
   --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)";
@@ -73,7 +74,10 @@ mod run {
                 Ok(())
             }
             ["admin", "add", name, opts @ ..] => {
-                let (role, scope) = zsp::admin_options(opts)?;
+                // --reset: an existing account (a forgotten password) gets a new one.
+                let reset = opts.contains(&"--reset");
+                let opts: Vec<&str> = opts.iter().copied().filter(|o| *o != "--reset").collect();
+                let (role, scope) = zsp::admin_options(&opts)?;
                 let plan = plan(&pack, &env)?;
                 let token = zsp::envfile::EnvFile::read(&env)
                     .map_err(problems)?
@@ -83,9 +87,14 @@ mod run {
                 let mut rng = |b: &mut [u8]| getrandom::fill(b).expect("the system's randomness");
                 let password = zsp::new_password(&mut rng);
                 let listen = plan.listen.to_string();
-                zsp::admin_add(&listen, &token, name, &role, &scope, &password)?;
+                zsp::admin_add(&listen, &token, name, &role, &scope, &password, reset)?;
+                let done = if reset {
+                    "has a new password"
+                } else {
+                    "created"
+                };
                 println!(
-                    "account {name} ({role}) created. Its password, shown this once: {password}"
+                    "account {name} ({role}) {done}. Its password, shown this once: {password}"
                 );
                 println!("log in at http://{listen}/console/login (or your site's address)");
                 Ok(())

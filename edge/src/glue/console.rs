@@ -1419,6 +1419,10 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
                 role: String,
                 scope: Scope,
                 password: String,
+                /// An existing account gets this password instead (the demo's restarts; an
+                /// operator's `zsp admin add NAME --reset`).
+                #[serde(default)]
+                reset: bool,
             }
             let b = body(&mut req, FORM_BYTES).await?;
             let n: New = serde_json::from_slice(&b)
@@ -1440,6 +1444,24 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
                 scope: n.scope,
             };
             let h = hash_password(&n.password).await?;
+            if n.reset {
+                let exists: Vec<sql::AccountRow> = db.rows(sql::account(&n.name)).await?;
+                if !exists.is_empty() {
+                    let mut stmts = sql::set_password(&n.name, &h);
+                    stmts.push(sql::audit(
+                        &me,
+                        "account.reset",
+                        &n.name,
+                        "新密码（接口）",
+                        t,
+                    ));
+                    db.batch(stmts, false).await?;
+                    return Ok(json(
+                        serde_json::json!({"ok": true, "name": n.name, "reset": true}).to_string(),
+                        200,
+                    )?);
+                }
+            }
             let detail = format!("{}，{}", role.label(), new.scope);
             match db
                 .batch(

@@ -272,6 +272,7 @@ pub fn admin_add(
     role: &str,
     scope: &str,
     password: &str,
+    reset: bool,
 ) -> Result<(), String> {
     use std::io::{Read, Write};
     let body = serde_json::json!({
@@ -279,6 +280,7 @@ pub fn admin_add(
         "role": role,
         "scope": serde_json::from_str::<serde_json::Value>(scope).map_err(|e| e.to_string())?,
         "password": password,
+        "reset": reset,
     })
     .to_string();
     let mut c = std::net::TcpStream::connect(listen)
