@@ -259,52 +259,44 @@ pub fn compute(
     cases: &[CaseFacts],
     min_staff: i64,
 ) -> Results {
-    let group_of_t = |t: &TallyRow| {
-        if hall.is_some() {
-            t.dept.clone()
-        } else {
-            t.hall.clone()
+    use std::collections::BTreeMap;
+    // One pass over each list: rows by group and by staff member, then each set's figures.
+    type Rows<'a> = (Vec<&'a TallyRow>, Vec<&'a CaseFacts>);
+    let mut by_group: BTreeMap<&str, Rows> = BTreeMap::new();
+    let mut by_staff: BTreeMap<&str, Rows> = BTreeMap::new();
+    for t in tallies {
+        let g = if hall.is_some() { &t.dept } else { &t.hall };
+        by_group.entry(g).or_default().0.push(t);
+        if !t.staff.is_empty() {
+            by_staff.entry(&t.staff).or_default().0.push(t);
         }
-    };
-    let group_of_c = |c: &CaseFacts| {
-        if hall.is_some() {
-            c.dept.clone()
-        } else {
-            c.hall.clone()
+    }
+    for c in cases {
+        let g = if hall.is_some() { &c.dept } else { &c.hall };
+        by_group
+            .entry(g.as_deref().unwrap_or(""))
+            .or_default()
+            .1
+            .push(c);
+        // A staff member without ratings in the period has no row of their own.
+        if let Some(s) = c.staff.as_deref()
+            && let Some(rows) = by_staff.get_mut(s)
+        {
+            rows.1.push(c);
         }
-        .unwrap_or_default()
-    };
-    let mut names: Vec<String> = tallies.iter().map(group_of_t).collect();
-    names.extend(cases.iter().map(group_of_c));
-    names.sort();
-    names.dedup();
-    let groups = names
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .map(|g| {
-            let f = Figures::of(
-                tallies.iter().filter(|t| group_of_t(t) == g),
-                cases.iter().filter(|c| group_of_c(c) == g),
-            );
-            (g, f)
-        })
-        .collect();
-    let mut ids: Vec<&str> = tallies
+    }
+    let figures = |(t, c): &Rows| Figures::of(t.iter().copied(), c.iter().copied());
+    let groups = by_group
         .iter()
-        .map(|t| t.staff.as_str())
-        .filter(|s| !s.is_empty())
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, rows)| (g.to_string(), figures(rows)))
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
     let mut staff = vec![];
     let mut hidden = 0;
-    for id in ids {
-        let f = Figures::of(
-            tallies.iter().filter(|t| t.staff == id),
-            cases.iter().filter(|c| c.staff.as_deref() == Some(id)),
-        );
+    for (id, rows) in &by_staff {
+        let f = figures(rows);
         if f.ratings >= min_staff {
-            staff.push((id.to_owned(), f));
+            staff.push((id.to_string(), f));
         } else {
             hidden += 1;
         }
@@ -389,12 +381,12 @@ impl Results {
 }
 
 const CSS: &str = "\
-body{margin:0;font:16px/1.6 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#1f2329;background:#fff}\
+*{box-sizing:border-box}body{margin:0;font:16px/1.6 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;color:#1f2329;background:#fff}\
 main{max-width:900px;margin:0 auto;padding:12px 16px}h1{font-size:20px;margin:8px 0}h2{font-size:17px;margin:18px 0 6px}\
-.kpi{display:flex;flex-wrap:wrap;gap:8px}.kpi div{flex:1 1 140px;border:1px solid #dfe1e5;border-radius:6px;padding:8px 10px}\
+.kpi{display:flex;flex-wrap:wrap;gap:8px}.kpi div{flex:1 1 130px;border:1px solid #dfe1e5;border-radius:6px;padding:8px 10px}\
 .kpi b{display:block;font-size:22px}.kpi span{font-size:14px;color:#555}\
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e5e6eb;padding:5px 6px;text-align:left;font-size:14px}\
-td.num{text-align:right}svg{display:block;width:100%;max-width:900px}.muted{color:#646a73;font-size:13px}\
+.wide{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e5e6eb;padding:5px 6px;text-align:left;font-size:14px;white-space:nowrap}\
+td.num{text-align:right}svg{display:block;width:100%;max-width:600px}.muted{color:#646a73;font-size:13px}\
 nav a{margin-right:10px}form{margin:8px 0}@media print{nav,form{display:none}body{font-size:12px}}";
 
 pub fn csp() -> String {
@@ -415,16 +407,17 @@ fn hours_text(v: Option<f64>) -> String {
 
 /// Bars of the groups' satisfaction, drawn as inline SVG (no script, no library).
 fn bars(groups: &[(String, Figures)]) -> Markup {
-    let h = 26;
+    // 360 units wide: a phone's width, where a unit is about a pixel.
+    let h = 28;
     let height = h * groups.len().max(1);
     html! {
-        svg viewBox={ "0 0 600 " (height) } role="img" aria-label="各组满意率" {
+        svg viewBox={ "0 0 360 " (height) } role="img" aria-label="各组满意率" {
             @for (i, (name, f)) in groups.iter().enumerate() {
                 @let y = i * h;
-                @let w = f.satisfaction_pct.unwrap_or(0.0) * 3.6;
-                text x="0" y=(y + 17) font-size="13" { (name.chars().take(12).collect::<String>()) }
-                rect x="200" y=(y + 5) width=(format!("{w:.1}")) height="16" fill="#8b1a1a" {}
-                text x=(format!("{:.1}", 205.0 + w)) y=(y + 17) font-size="13" { (pct_text(f.satisfaction_pct)) }
+                @let w = f.satisfaction_pct.unwrap_or(0.0) * 1.6;
+                text x="0" y=(y + 19) font-size="14" { (name.chars().take(8).collect::<String>()) }
+                rect x="124" y=(y + 6) width=(format!("{w:.1}")) height="16" fill="#8b1a1a" {}
+                text x=(format!("{:.1}", 128.0 + w)) y=(y + 19) font-size="14" { (pct_text(f.satisfaction_pct)) }
             }
         }
     }
@@ -442,10 +435,10 @@ fn row(name: &str, f: &Figures) -> Markup {
 
 fn table(first: &str, rows: &[(String, Figures)]) -> Markup {
     html! {
-        table {
+        div.wide { table {
             thead { tr { th { (first) } th { "评价" } th { "满意率" } th { "差评" } th { "回访率" } th { "整改率" } th { "回访用时中位数" } th { "按时回访" } } }
             tbody { @for (n, f) in rows { (row(n, f)) } }
-        }
+        } }
     }
 }
 

@@ -40,7 +40,7 @@ fn random16() -> [u8; 16] {
 }
 
 /// One real rating through the page's path (landing, challenge, post), at difficulty 0.
-fn one_rating(w: &Worker, url: &str) -> Result<()> {
+pub(crate) fn one_rating(w: &Worker, url: &str) -> Result<()> {
     let html = ureq::get(url).call()?.into_string()?;
     let boot = html
         .split("id=\"zsp-boot\">")
@@ -309,7 +309,7 @@ fn b32(shift: u32) -> String {
 }
 
 /// `col` of the real rating with its 20th to 25th letters replaced by `n.i`.
-fn numbered(col: &str) -> String {
+pub(crate) fn numbered(col: &str) -> String {
     let digits: Vec<String> = (0..6).rev().map(|k| b32(5 * k)).collect();
     format!(
         "substr(r.{col}, 1, 19) || {} || substr(r.{col}, 26)",

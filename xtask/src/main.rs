@@ -8,12 +8,13 @@
 //!   (`target/dist/zhangshangping-<version>-linux-<arch>.tar.gz`), for this machine or the other.
 //! - `site`: the page alone into `target/site`, with its weight against the budget.
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
-//! - `bench [wire|qr-gen|edge|app|pack|all]`: print the benchmark figures, each beside its target
+//! - `bench [wire|qr-gen|edge|app|pack|results|all]`: print the benchmark figures, each beside its target
 //!   and a peer.
 //! - `setup`: only install what is missing.
 
 mod bench;
 mod bench_pack;
+mod bench_results;
 mod tally;
 
 use xtask::setup::WASM_TARGET;
@@ -24,7 +25,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls A,B] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls A,B] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|results|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -71,7 +72,9 @@ fn run() -> Result<()> {
         ),
         ["site"] => xtask::site::build(&setup::all()?, &setup::root()),
         ["vectors"] => vectors(),
-        ["bench"] | ["bench", "all"] => bench(&["wire", "qr-gen", "edge", "app", "pack"]),
+        ["bench"] | ["bench", "all"] => {
+            bench(&["wire", "qr-gen", "edge", "app", "pack", "results"])
+        }
         ["bench", what] => bench(&[what]),
         ["setup"] => setup::all().map(|_| ()),
         ["help" | "-h" | "--help"] => {
@@ -175,6 +178,10 @@ fn demo() -> Result<()> {
     );
     println!(
         "  企业微信 and 钉钉 groups would show it; repeat 差评 on one staff member go to the webhook."
+    );
+    println!(
+        "Public results:   {}/results (each hall's, JSON and CSV from there)",
+        worker.base
     );
     println!("Status (backlog): {}/status", worker.base);
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
@@ -372,6 +379,7 @@ fn bench(which: &[&str]) -> Result<()> {
             "edge" => bench::edge(&root)?,
             "app" => bench::app(&root)?,
             "pack" => bench_pack::run(&root)?,
+            "results" => bench_results::run(&root)?,
             other => bail!("no benchmark {other:?}; {USAGE}"),
         }
     }

@@ -1,0 +1,198 @@
+//! `cargo xtask bench results`: the public results at 1,000,000 ratings. The figures are read
+//! from running tallies kept by triggers as ratings are written (`edge/migrations/0005`), and
+//! from the period's 差评 cases: this measures what the triggers cost a write (the same million
+//! inserted with and without them) and how long `/results` takes to answer on self-hosted
+//! workerd, against the peer a request would otherwise be: the same figures by scanning the
+//! ratings (SQLite, the same file).
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use xtask::edge::{self, WorkerOptions};
+use xtask::setup;
+
+const RATINGS: i64 = 1_000_000;
+
+/// A million copies of the one real rating over the last 81 days (7 s apart), across 12 halls,
+/// 40 units and 800 staff, mostly satisfied.
+fn fill(c: &rusqlite::Connection) -> Result<Duration> {
+    let n = |col: &str| crate::bench_pack::numbered(col);
+    let t = Instant::now();
+    c.execute(
+        &format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {RATINGS}) \
+             INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
+               level, tags, tag_version, matter, comment, phone, flagged, via, entry, next_attempt_at) \
+             SELECT {}, r.code, {}, r.day, 1, 1, {}, r.rated_at - n.i * 7, \
+               CASE WHEN n.i % 50 = 0 THEN 'dissatisfied' WHEN n.i % 97 = 0 THEN 'very_dissatisfied' \
+                 WHEN n.i % 7 = 0 THEN 'basic' WHEN n.i % 3 = 0 THEN 'satisfied' ELSE 'very_satisfied' END, \
+               r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, \
+               json_set(r.entry, '$.hall', '大厅' || (n.i % 12), '$.dept', '单位' || (n.i % 40), '$.staff_id', 'S' || (n.i % 800)), \
+               r.next_attempt_at \
+             FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
+            n("id"),
+            n("device"),
+            n("last_submission")
+        ),
+        [],
+    )?;
+    Ok(t.elapsed())
+}
+
+/// A case for every 差评 of the fill, most called back and fixed, some late.
+fn cases(c: &rusqlite::Connection) -> Result<i64> {
+    Ok(c.execute(
+        "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment, \
+           callback_due, fix_due, called_at, fixed_at, state, alerted) \
+         SELECT id, rated_at, 1, code, entry, level, tags, matter, comment, rated_at + 86400, \
+           rated_at + 5 * 86400, CASE WHEN rated_at % 10 < 9 THEN rated_at + 3600 * (rated_at % 30) END, \
+           CASE WHEN rated_at % 10 < 7 THEN rated_at + 7200 * (rated_at % 80) END, 'closed', 1 \
+         FROM ratings WHERE level IN ('dissatisfied', 'very_dissatisfied') AND rowid > 1",
+        [],
+    )? as i64)
+}
+
+fn timed_get(url: &str, n: usize) -> Result<(Duration, Duration, usize)> {
+    let mut all = vec![];
+    let mut bytes = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        let body = ureq::get(url).call()?.into_string()?;
+        all.push(t.elapsed());
+        bytes = body.len();
+    }
+    all.sort();
+    Ok((all[0], all[all.len() / 2], bytes))
+}
+
+pub fn run(root: &Path) -> Result<()> {
+    let tools = setup::all()?;
+    let keys = edge::build_stack(&tools, root)?;
+    let state = root.join("target/bench/results");
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state)?;
+    let vars = [
+        ("POW_DIFFICULTY", "0".to_owned()),
+        ("CHALLENGE_MIN_AGE_SECS", "0".to_owned()),
+    ];
+    let port = edge::free_port()?;
+    let start_on = |port: u16| {
+        edge::start(
+            &tools,
+            root,
+            &keys,
+            &WorkerOptions {
+                port,
+                state: &state,
+                vars: &vars,
+                log: state.join("workerd.log"),
+            },
+        )
+    };
+    let w = start_on(port)?;
+    let e = wire::directory::Entry::example("A01", Some("SC1"));
+    ureq::put(&format!("{}/admin/directory", w.base))
+        .set("Authorization", &format!("Bearer {}", keys.admin_token))
+        .send_string(&wire::directory::Directory::new(vec![e.clone()]).to_json())?;
+    let qr = wire::key::Keyring::parse(wire::key::KeyPurpose::Qr, &keys.qr)?
+        .current()
+        .clone();
+    let today = wire::time::Day::from_unix(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64,
+    )
+    .context("clock")?;
+    let url = format!(
+        "{}/{}",
+        w.base,
+        wire::qr::QrPayload::seal(e.code, today, &qr)
+    );
+    crate::bench_pack::one_rating(&w, &url)?;
+    drop(w);
+
+    let db = ::edge::zsp::data::database(&state.join("data"))
+        .map_err(anyhow::Error::msg)?
+        .context("no database")?;
+    // The same million without the triggers, in a copy: what the running tallies cost a write.
+    let bare = state.join("bare.sqlite");
+    let c = rusqlite::Connection::open(&db)?;
+    // The live file's pages are partly in its WAL: a consistent copy, not `cp`.
+    c.execute("VACUUM INTO ?1", [bare.to_str().context("path")?])?;
+    drop(c);
+    let c = rusqlite::Connection::open(&bare)?;
+    c.execute_batch("DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_update;")?;
+    let without = fill(&c)?;
+    drop(c);
+    let c = rusqlite::Connection::open(&db)?;
+    let with = fill(&c)?;
+    let n_cases = cases(&c)?;
+    let tally_rows: i64 = c.query_row("SELECT COUNT(*) FROM tallies", [], |r| r.get(0))?;
+
+    // The peer: the figures a request would compute by scanning the ratings of the quarter.
+    let (y, m, _) = today.ymd();
+    let quarter = format!("{y}-Q{}", (m - 1) / 3 + 1);
+    let p = ::edge::results::Period::parse(&quarter).map_err(anyhow::Error::msg)?;
+    let t = Instant::now();
+    let scanned: i64 = c.query_row(
+        "SELECT SUM(n) FROM (SELECT json_extract(entry, '$.hall') AS hall, json_extract(entry, '$.dept') AS dept, \
+           json_extract(entry, '$.staff_id') AS staff, level, COUNT(*) AS n FROM ratings \
+           WHERE rated_at >= ?1 AND rated_at < ?2 GROUP BY 1, 2, 3, 4)",
+        [p.from, p.to],
+        |r| r.get(0),
+    )?;
+    let scan = t.elapsed();
+    drop(c);
+
+    let w = start_on(port)?;
+    let city = timed_get(&format!("{}/results?period={quarter}", w.base), 7)?;
+    let hall = timed_get(
+        &format!(
+            "{}/results?hall=%E5%A4%A7%E5%8E%853&period={quarter}",
+            w.base
+        ),
+        7,
+    )?;
+    let json = timed_get(&format!("{}/results.json?period={quarter}", w.base), 7)?;
+    let j: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("{}/results.json?period={quarter}", w.base))
+            .call()?
+            .into_string()?,
+    )?;
+    drop(w);
+
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let per = |d: Duration| format!("{:.2} µs", d.as_secs_f64() * 1e6 / RATINGS as f64);
+    println!();
+    println!(
+        "public results at {RATINGS} ratings (+1 real) and {n_cases} 差评 cases; {tally_rows} tally rows"
+    );
+    println!(
+        "  running tallies (triggers): the million written in {:.2} s with them, {:.2} s without: {} a rating",
+        with.as_secs_f64(),
+        without.as_secs_f64(),
+        per(with.saturating_sub(without))
+    );
+    println!(
+        "  GET /results for {quarter} on workerd (best, median of 7): city {} / {} ({} KB), one hall {} / {}, JSON {} / {}",
+        ms(city.0),
+        ms(city.1),
+        city.2 / 1024,
+        ms(hall.0),
+        ms(hall.1),
+        ms(json.0),
+        ms(json.1)
+    );
+    println!(
+        "  peer: scanning the quarter's {scanned} ratings for the same tallies (SQLite, same file): {}",
+        ms(scan)
+    );
+    println!(
+        "  the quarter's figures: {} ratings, satisfaction {}%, {} 差评, callback {}%",
+        j["total"]["ratings"],
+        j["total"]["satisfaction_pct"],
+        j["total"]["bad"],
+        j["total"]["callback_pct"]
+    );
+    Ok(())
+}
