@@ -12,3 +12,23 @@ export function launch() {
            "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
   });
 }
+
+/** A page's visible text. */
+export const bodyText = (page) => page.locator("body").innerText();
+
+/**
+ * Takes a step on a console case page: fills the form whose hidden `action` is `action` (select
+ * or text fields), submits it, and returns the page's text; throws if the console refused it.
+ */
+export async function caseStep(page, action, fields) {
+  const form = page.locator(`form:has(input[name=action][value=${action}])`);
+  for (const [name, value] of Object.entries(fields)) {
+    const el = form.locator(`[name=${name}]`);
+    if ((await el.evaluate((e) => e.tagName)) === "SELECT") await el.selectOption(value);
+    else await el.fill(value);
+  }
+  await Promise.all([page.waitForNavigation(), form.locator("button").click()]);
+  const t = await bodyText(page);
+  if (t.includes("没有任何改动")) throw new Error(`${action} refused: ${t}`);
+  return t;
+}

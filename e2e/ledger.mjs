@@ -8,7 +8,7 @@
 //   config.json: {"base", "handler": [name, pw], "hall": [name, pw], "city": [name, pw],
 //                 "other_case": id, "route_url": url}
 // Prints one JSON line of what it saw; exits non-zero naming the first failed check.
-import { launch } from "./browser.mjs";
+import { launch, bodyText, caseStep } from "./browser.mjs";
 import { readFileSync } from "node:fs";
 
 const [configFile, shots, downloads] = process.argv.slice(2);
@@ -21,7 +21,8 @@ function check(ok, what) {
 }
 const office = () => browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "zh-CN", acceptDownloads: true });
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-const body = (page) => page.locator("body").innerText();
+const body = bodyText;
+const act = caseStep;
 const submit = (page, selector) => Promise.all([page.waitForNavigation(), page.click(selector)]);
 
 async function login(name, pw) {
@@ -32,20 +33,6 @@ async function login(name, pw) {
   await page.fill("input[name=password]", pw);
   await submit(page, "button[type=submit]");
   return { ctx, page };
-}
-
-/// The form of the case page whose hidden action is `action`: its field, then submit.
-async function act(page, action, fields) {
-  const form = page.locator(`form:has(input[name=action][value=${action}])`);
-  for (const [name, value] of Object.entries(fields)) {
-    const el = form.locator(`[name=${name}]`);
-    if ((await el.evaluate((e) => e.tagName)) === "SELECT") await el.selectOption(value);
-    else await el.fill(value);
-  }
-  await Promise.all([page.waitForNavigation(), form.locator("button").click()]);
-  const t = await body(page);
-  check(!t.includes("没有任何改动"), `${action} refused: ${t}`);
-  return t;
 }
 
 try {

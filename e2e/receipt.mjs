@@ -7,7 +7,7 @@
 // usage: node e2e/receipt.mjs <config.json> <screenshot-dir>
 //   config.json: {"base", "url": printed code URL, "handler": [name, pw], "hall": hall name}
 // Prints one JSON line of what it saw; exits non-zero naming the first failed check.
-import { launch, WECHAT_UA } from "./browser.mjs";
+import { launch, WECHAT_UA, bodyText, caseStep } from "./browser.mjs";
 import { readFileSync } from "node:fs";
 
 const [configFile, shots] = process.argv.slice(2);
@@ -18,19 +18,8 @@ let step = "start";
 function check(ok, what) {
   if (!ok) throw new Error(`${step}: ${what}`);
 }
-const body = (page) => page.locator("body").innerText();
-
-async function act(page, action, fields) {
-  const form = page.locator(`form:has(input[name=action][value=${action}])`);
-  for (const [name, value] of Object.entries(fields)) {
-    const el = form.locator(`[name=${name}]`);
-    if ((await el.evaluate((e) => e.tagName)) === "SELECT") await el.selectOption(value);
-    else await el.fill(value);
-  }
-  await Promise.all([page.waitForNavigation(), form.locator("button").click()]);
-  const t = await body(page);
-  check(!t.includes("没有任何改动"), `${action} refused: ${t}`);
-}
+const body = bodyText;
+const act = caseStep;
 
 try {
   step = "citizen: a 差评";

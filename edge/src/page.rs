@@ -271,10 +271,23 @@ pub fn landing(template: &str, v: &Landing<'_>) -> String {
 
 /// A page with one message and no form: invalid codes, thank-you and errors of the form path.
 pub fn message(template: &str, lang: Lang, heading: &str, lines: &[&str], class: &str) -> String {
+    message_with(template, lang, heading, lines, class, html! {})
+}
+
+/// A message, then `extra` (a 差评's status link on the thank-you).
+fn message_with(
+    template: &str,
+    lang: Lang,
+    heading: &str,
+    lines: &[&str],
+    class: &str,
+    extra: maud::Markup,
+) -> String {
     let section = html! {
         section class={ "message " (class) } role="status" {
             h1 { (heading) }
             @for l in lines { p { (l) } }
+            (extra)
         }
     };
     fill(
@@ -305,23 +318,19 @@ pub fn thanks(
         lines.push(text::AMENDED.get(lang));
     }
     lines.push(text::next_steps(level, phone).get(lang));
-    let section = html! {
-        section class="message thanks" role="status" {
-            h1 { (text::THANKS.get(lang)) }
-            @for l in &lines { p { (l) } }
-            @if let Some(t) = receipt {
-                p { (text::RECEIPT.get(lang)) " " a href={ "/s/" (t) } { (text::RECEIPT_LINK.get(lang)) } }
-                p { (text::RECEIPT_CODE.get(lang)) " " b { (crate::receipt::display(t)) } }
-            }
+    let link = html! {
+        @if let Some(t) = receipt {
+            p { (text::RECEIPT.get(lang)) " " a href={ "/s/" (t) } { (text::RECEIPT_LINK.get(lang)) } }
+            p { (text::RECEIPT_CODE.get(lang)) " " b { (crate::receipt::display(t)) } }
         }
     };
-    fill(
+    message_with(
         template,
         lang,
-        text::TITLE.get(lang),
-        "",
-        &section.into_string(),
-        "",
+        text::THANKS.get(lang),
+        &lines,
+        "thanks",
+        link,
     )
 }
 

@@ -193,6 +193,32 @@ fn check(
     }
 }
 
+/// One HTTP/1.1 request from `c` (a local test peer): its target, headers (names in lower
+/// case) and body (by Content-Length).
+pub fn read_request(c: &std::net::TcpStream) -> (String, HashMap<String, String>, Vec<u8>) {
+    let mut rd = BufReader::new(c);
+    let mut line = String::new();
+    let _ = rd.read_line(&mut line);
+    let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if rd.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let n: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; n];
+    let _ = rd.read_exact(&mut body);
+    (target, headers, body)
+}
+
 /// A receiver for `robot` on a free port of 127.0.0.1; `echo` prints each message it takes.
 pub fn receiver(robot: Robot, echo: bool) -> Receiver {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -204,26 +230,7 @@ pub fn receiver(robot: Robot, echo: bool) -> Receiver {
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { continue };
-            let mut rd = BufReader::new(c.try_clone().unwrap());
-            let mut line = String::new();
-            let _ = rd.read_line(&mut line);
-            let target = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let mut headers = HashMap::new();
-            loop {
-                let mut h = String::new();
-                if rd.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                }
-            }
-            let n: usize = headers
-                .get("content-length")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; n];
-            let _ = rd.read_exact(&mut body);
+            let (target, headers, body) = read_request(&c);
             let answer = if d.load(Ordering::SeqCst) {
                 r.lock().unwrap().push("down".into());
                 "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown"

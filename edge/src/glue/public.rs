@@ -9,6 +9,8 @@ use crate::error::{self, ApiError};
 use crate::fastlane::CaseRow;
 use crate::receipt;
 use crate::results::{self, CaseFacts, HallRow, TallyRow};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use worker::*;
 
 fn page(html: String, status: u16, csp: &str, cache: &str) -> Answer {
@@ -128,6 +130,47 @@ pub async fn receipt(mut req: Request, env: &Env, cfg: &Config, path: &str) -> A
     }
 }
 
+/// How long an isolate reuses a period's computed results (the responses say the same to any
+/// cache in front, for longer).
+const RESULTS_MEMO_SECS: i64 = 60;
+
+type Memo = HashMap<(Option<String>, String), (i64, results::Results, Vec<String>)>;
+
+thread_local! {
+    /// Computed results by hall and period: when, the figures, the halls with ratings.
+    static MEMO: RefCell<Memo> = RefCell::new(HashMap::new());
+}
+
+/// The figures of `hall` (or the city) for `period`, and the halls with ratings in it.
+async fn compute(
+    env: &Env,
+    cfg: &Config,
+    hall: Option<&str>,
+    period: &results::Period,
+) -> std::result::Result<(results::Results, Vec<String>), ApiError> {
+    let db = Db::open(env)?;
+    let mut res = db
+        .batch(
+            vec![
+                results::tallies(period, hall),
+                results::cases(period, hall),
+                results::halls(period),
+            ],
+            false,
+        )
+        .await?;
+    let rows = |v: Option<serde_json::Value>| v.unwrap_or_default();
+    let halls: Vec<HallRow> =
+        serde_json::from_value(rows(res.pop())).map_err(|e| super::internal("results", e))?;
+    let cases: Vec<CaseFacts> =
+        serde_json::from_value(rows(res.pop())).map_err(|e| super::internal("results", e))?;
+    let tallies: Vec<TallyRow> =
+        serde_json::from_value(rows(res.pop())).map_err(|e| super::internal("results", e))?;
+    let min = i64::from(cfg.results_min_staff);
+    let r = results::compute(hall, period, &tallies, &cases, min);
+    Ok((r, halls.into_iter().map(|h| h.hall).collect()))
+}
+
 /// `/results` (the page), `/results.json`, `/results.csv`: `?hall=…&period=2026-11|2026-Q4`.
 pub async fn results(req: &Request, env: &Env, cfg: &Config, path: &str) -> Answer {
     let pairs: Vec<(String, String)> = req
@@ -144,62 +187,51 @@ pub async fn results(req: &Request, env: &Env, cfg: &Config, path: &str) -> Answ
             "Bad period or hall.",
         )
     })?;
-    let db = Db::open(env)?;
-    let mut res = db
-        .batch(
-            vec![
-                results::tallies(&period, hall.as_deref()),
-                results::cases(&period, hall.as_deref()),
-                results::halls(&period),
-            ],
-            false,
-        )
-        .await?;
-    let halls: Vec<HallRow> = serde_json::from_value(res.pop().unwrap_or_default())
-        .map_err(|e| super::internal("results", e))?;
-    let cases: Vec<CaseFacts> = serde_json::from_value(res.pop().unwrap_or_default())
-        .map_err(|e| super::internal("results", e))?;
-    let tallies: Vec<TallyRow> = serde_json::from_value(res.pop().unwrap_or_default())
-        .map_err(|e| super::internal("results", e))?;
-    let r = results::compute(
-        hall.as_deref(),
-        &period,
-        &tallies,
-        &cases,
-        i64::from(cfg.results_min_staff),
-    );
+    let t = now();
+    let key = (hall.clone(), period.label.clone());
+    let memo = MEMO.with(|m| {
+        m.borrow()
+            .get(&key)
+            .filter(|(at, _, _)| t - at < RESULTS_MEMO_SECS)
+            .map(|(_, r, h)| (r.clone(), h.clone()))
+    });
+    let (r, halls) = match memo {
+        Some(v) => v,
+        None => {
+            let (r, halls) = compute(env, cfg, hall.as_deref(), &period).await?;
+            MEMO.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= 64 {
+                    m.clear();
+                }
+                m.insert(key, (t, r.clone(), halls.clone()));
+            });
+            (r, halls)
+        }
+    };
     let cache = "public, max-age=300";
-    let query = pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&");
+    let file = |body: String, ctype: &str| -> Answer {
+        let out = Response::from_bytes(body.into_bytes())?;
+        out.headers().set("Content-Type", ctype)?;
+        out.headers().set("Cache-Control", cache)?;
+        Ok(out)
+    };
     match path {
-        "/results.json" => {
-            let r2 = Response::from_bytes(r.to_json().into_bytes())?;
-            r2.headers()
-                .set("Content-Type", "application/json; charset=utf-8")?;
-            r2.headers().set("Cache-Control", cache)?;
-            Ok(r2)
-        }
-        "/results.csv" => {
-            let r2 = Response::from_bytes(r.to_csv().into_bytes())?;
-            r2.headers()
-                .set("Content-Type", "text/csv; charset=utf-8")?;
-            r2.headers().set("Cache-Control", cache)?;
-            Ok(r2)
-        }
+        "/results.json" => file(r.to_json(), "application/json; charset=utf-8"),
+        "/results.csv" => file(r.to_csv(), "text/csv; charset=utf-8"),
         _ => {
-            let names: Vec<String> = if hall.is_none() {
-                halls.into_iter().map(|h| h.hall).collect()
-            } else {
-                vec![]
-            };
+            let query = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v = percent_encoding::utf8_percent_encode(
+                        v,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    );
+                    format!("{k}={v}")
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            let names = if hall.is_none() { halls } else { vec![] };
             page(
                 results::page(&r, &query, &names),
                 200,
