@@ -3,7 +3,7 @@
 //! HTTP on 127.0.0.1. `cargo xtask test` builds the app and the worker first.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
