@@ -322,6 +322,7 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
         day: wire::time::Day::from_unix(now).unwrap().to_string(),
         level: Level::Satisfied,
         assess_number: 1,
+        token: None,
     };
     mount(|| {
         local()
@@ -329,6 +330,32 @@ fn a_rating_kept_from_today_says_already_rated_and_yesterdays_does_not() {
             .unwrap();
     });
     assert_eq!(text_of("#already"), text::ALREADY.get(Lang::Zh));
+    assert!(
+        document()
+            .query_selector("#fixture #status-link")
+            .unwrap()
+            .is_none(),
+        "no status link without a 差评's token"
+    );
+
+    // Today's 差评 with its token: the rescan links its status page.
+    mount(|| {
+        let bad = Receipt {
+            level: Level::Dissatisfied,
+            token: Some("KFGQ2RLMYB4D".into()),
+            ..receipt(now)
+        };
+        local()
+            .set_item(&model::receipt_key(CODE), &bad.to_storage())
+            .unwrap();
+    });
+    assert_eq!(text_of("#status-link"), text::RECEIPT_AGAIN.get(Lang::Zh));
+    let href = document()
+        .query_selector("#fixture #status-link a")
+        .unwrap()
+        .unwrap()
+        .get_attribute("href");
+    assert_eq!(href.as_deref(), Some("/s/KFGQ2RLMYB4D"));
 
     mount(|| {
         local()

@@ -1093,20 +1093,13 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
     Ok(out)
 }
 
-/// The alarm's work: open what is new, queue reminders, and what to send now. Returns the
-/// messages and when the alarm should come back for the lane (pending alerts waiting for room or
-/// a retry, the next reminder).
-pub fn tick(
-    db: &dyn Sql,
-    s: &Settings,
-    now: i64,
-    now_ms: i64,
-) -> Result<(Vec<Message>, Option<i64>), String> {
+/// The alarm's work: open what is new, queue reminders, and what to send now. (After the sends
+/// are recorded, [`next_wake`] says when the alarm should come back.)
+pub fn tick(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
     let cal = calendar(&rows::<CalendarRow>(db, calendars())?)?;
     open_new(db, s, &cal, now)?;
     remind(db, s, now)?;
-    let out = messages(db, s, now, now_ms)?;
-    Ok((out, next_wake(db, s, now)?))
+    messages(db, s, now, now_ms)
 }
 
 /// When the lane next has work: a pending alert due (waiting for a robot's room or a digest: a
@@ -1319,7 +1312,7 @@ mod tests {
     }
 
     fn send_all(c: &Lite, now: i64) -> Vec<Message> {
-        let (ms, _) = tick(c, &Settings::default(), now, now * 1000).unwrap();
+        let ms = tick(c, &Settings::default(), now, now * 1000).unwrap();
         for m in &ms {
             c.exec(record(m, Ok(()), now)).unwrap();
         }
@@ -1416,17 +1409,17 @@ mod tests {
         );
         // A failed send is retried later, not at once; then sent.
         rate(&c, "D2", "S2", "", "dissatisfied", t + 60);
-        let (ms, next) = tick(&c, &Settings::default(), t + 61, 0).unwrap();
+        let ms = tick(&c, &Settings::default(), t + 61, 0).unwrap();
         assert_eq!(ms.len(), 2);
         for m in &ms {
             c.exec(record(m, Err("HTTP 502: bad gateway".into()), t + 61))
                 .unwrap();
         }
-        assert!(next.is_some());
+        let next = next_wake(&c, &Settings::default(), t + 61).unwrap();
+        assert_eq!(next, Some(t + 61 + 5), "back for the retry");
         assert!(
             tick(&c, &Settings::default(), t + 62, 0)
                 .unwrap()
-                .0
                 .is_empty()
         );
         assert_eq!(send_all(&c, t + 61 + 5).len(), 2);
@@ -1482,7 +1475,8 @@ mod tests {
         rate(&c, "D1", "S1", "", "dissatisfied", t);
         assert_eq!(send_all(&c, t).len(), 1);
         let due = case_of(&c, 1).callback_due.unwrap();
-        let (_, next) = tick(&c, &Settings::default(), t + 10, 0).unwrap();
+        tick(&c, &Settings::default(), t + 10, 0).unwrap();
+        let next = next_wake(&c, &Settings::default(), t + 10).unwrap();
         assert_eq!(
             next,
             Some(due - 2 * 3600),

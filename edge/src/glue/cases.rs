@@ -472,8 +472,7 @@ pub async fn admin(mut req: Request, db: &Db, me: &Actor, path: &str) -> Answer 
                 },
                 t,
             )
-            .await
-            .map_err(|e| ApiError { status: 400, ..e })?;
+            .await?;
             Ok(json(
                 serde_json::json!({"ok": true, "id": id}).to_string(),
                 200,

@@ -37,7 +37,7 @@ pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> Op
     let db = ObjectSql(storage);
     let now_ms = js_sys::Date::now() as i64;
     let messages = match fastlane::tick(&db, &cfg.lane, now, now_ms) {
-        Ok((m, _)) => m,
+        Ok(m) => m,
         Err(e) => {
             internal_log("fast lane", e);
             return Some(now + 60);
