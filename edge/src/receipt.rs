@@ -134,7 +134,8 @@ pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
         ),
         stmt(
             "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
-             SELECT id, ?3, '评价人', 'citizen', 'followup', ?2 FROM cases WHERE id = ?1 AND followup_at = ?3",
+             SELECT id, ?3, '评价人', 'citizen', 'followup', ?2 FROM cases WHERE id = ?1 AND followup_at = ?3 \
+             AND NOT EXISTS (SELECT 1 FROM case_steps WHERE case_id = ?1 AND step = 'followup')",
             vec![case.into(), choice.into(), now.into()],
         ),
     ]
