@@ -95,6 +95,12 @@ pub const HONEYPOT: ApiError = ApiError::new(
     "提交未被接受。",
     "The submission was not accepted.",
 );
+pub const CROSS_SITE: ApiError = ApiError::new(
+    403,
+    "rate.cross_site",
+    "请在本站的评价页面提交。",
+    "Ratings are posted from this site's own page.",
+);
 pub const FORM_BUDGET: ApiError = ApiError::new(
     429,
     "rate.form_budget",

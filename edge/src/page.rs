@@ -300,6 +300,27 @@ fn message_with(
     )
 }
 
+/// Headers every answer carries: no powerful feature for any page (the rating page needs none:
+/// no camera, ever), and HSTS wherever the site is not local (a browser ignores it over plain
+/// http, so it takes effect behind the operator's TLS).
+pub fn common_headers(host: &str) -> Vec<(&'static str, &'static str)> {
+    let mut h = vec![(
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
+    )];
+    let name = host.rsplit_once(':').map_or(host, |(n, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            n
+        } else {
+            host
+        }
+    });
+    if !matches!(name, "127.0.0.1" | "localhost" | "[::1]" | "") {
+        h.push(("Strict-Transport-Security", "max-age=31536000"));
+    }
+    h
+}
+
 pub fn invalid_code(template: &str, lang: Lang) -> String {
     message(template, lang, text::INVALID_CODE.get(lang), &[], "invalid")
 }
@@ -529,6 +550,19 @@ mod tests {
         );
         assert!(c.ends_with("frame-ancestors 'self'"));
         assert!(csp("<head></head>", "'self'").contains("style-src 'self';"));
+    }
+
+    #[test]
+    fn hsts_outside_loopback_and_no_powerful_features() {
+        let local = common_headers("127.0.0.1:8787");
+        assert_eq!(local.len(), 1);
+        assert!(local[0].1.contains("camera=()"));
+        assert!(
+            common_headers("pj.example.gov.cn")
+                .iter()
+                .any(|h| h.0 == "Strict-Transport-Security")
+        );
+        assert_eq!(common_headers("localhost:8787").len(), 1);
     }
 
     #[test]

@@ -353,6 +353,19 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
     );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("王芳"));
+    // No powerful feature for the page (no camera, ever); HSTS off the loopback only.
+    assert!(h["permissions-policy"].contains("camera=()"));
+    assert!(
+        !h.contains_key("strict-transport-security"),
+        "not on 127.0.0.1"
+    );
+    let (_, hh, _) = http(
+        "GET",
+        &format!("{}/{seg}", w.base),
+        &[("Host", "pj.example.gov.cn")],
+        None,
+    );
+    assert_eq!(hh["strict-transport-security"], "max-age=31536000");
 
     let forged = QrPayload::seal(
         good.code,
@@ -445,6 +458,27 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
     let seg = segment(&e);
     let dev = Id128(rand16());
     let ch = land(w, &seg);
+    // Posted from another site (a browser says so): refused before anything is read, on both
+    // paths.
+    let body = sub(&seg, &ch, dev, input(Level::Satisfied, &[413])).to_json();
+    for (path, header) in [
+        ("/api/rate", ("Sec-Fetch-Site", "cross-site")),
+        ("/api/rate", ("Origin", "https://evil.example.com")),
+        ("/rate", ("Sec-Fetch-Site", "cross-site")),
+    ] {
+        let (s, _, b) = http(
+            "POST",
+            &format!("{}{path}", w.base),
+            &[("Content-Type", "application/json"), header],
+            Some(body.as_bytes()),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(
+            (s, err_code(&v).as_str()),
+            (403, "rate.cross_site"),
+            "{path} {header:?}"
+        );
+    }
     let key = challenge_key();
     let mk = |issued_at: i64, code: CodeId, difficulty: u8| {
         Challenge {

@@ -433,7 +433,23 @@ async fn accept(
     }
 }
 
+/// A rating is posted from this site's own page: a browser that says otherwise is refused.
+fn same_site(req: &Request) -> std::result::Result<(), ApiError> {
+    let h = |k: &str| req.headers().get(k).ok().flatten();
+    let host = h("Host").unwrap_or_default();
+    if crate::console::same_site(
+        h("Origin").as_deref(),
+        h("Sec-Fetch-Site").as_deref(),
+        &host,
+    ) {
+        Ok(())
+    } else {
+        Err(error::CROSS_SITE)
+    }
+}
+
 async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
+    same_site(&req)?;
     let ct = req.headers().get("Content-Type")?;
     let body = body(&mut req, MAX_BODY_BYTES).await?;
     let sub = submit::parse_json(ct.as_deref(), &body)?;
@@ -453,6 +469,7 @@ async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
 }
 
 async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
+    same_site(&req)?;
     let ct = req.headers().get("Content-Type")?;
     let cookie = req.headers().get("Cookie")?;
     let tpl = template(env, cfg).await?;
@@ -604,10 +621,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
     let method = req.method();
     let name = crate::metrics::route_of(&req.path());
+    let host = req.headers().get("Host")?.unwrap_or_default();
     let (r, code) = match route(req, &env).await {
         Ok(r) => (r, None),
         Err(e) => (json(e.to_json(), e.status)?, Some(e.code)),
     };
+    for (k, v) in page::common_headers(&host) {
+        // An asset passed through from the site's service keeps its own (immutable) headers.
+        let _ = r.headers().set(k, v);
+    }
     let status = r.status_code();
     COUNTERS.with(|c| c.borrow_mut().count(name, method == Method::Post, status));
     console_log!(
