@@ -190,28 +190,34 @@ pub fn save_calendar(y: &YearCalendar, by: &str, now: i64) -> Stmt {
 
 /// Part of a submission's transaction, after the rating's upsert (?1 code, ?2 device, ?3 day,
 /// ?4 now): a 差评 opens its case; an amendment (追评) of a rating whose case is open updates the
-/// case and records the step. A rating that is not a 差评 and has no case does nothing.
-pub fn open_case(code: &str, device: &str, day: i64, now: i64) -> Vec<Stmt> {
-    let args = || -> Vec<Val> { vec![code.into(), device.into(), day.into(), now.into()] };
-    vec![
-        stmt(
-            "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
+/// case and records the step. A rating that is not a 差评 (`bad` false: most of them) runs only
+/// the step's statement, which finds no case for a first rating.
+pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec<Stmt> {
+    let key = || -> Vec<Val> { vec![code.into(), device.into(), day.into()] };
+    let mut out = vec![stmt(
+        "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
              SELECT c.id, ?4, '评价人', 'citizen', 'amended', r.level FROM cases c JOIN ratings r ON r.id = c.rating \
              WHERE r.code = ?1 AND r.device = ?2 AND r.day = ?3 AND r.rev > c.opened_rev \
              AND c.state != 'closed'",
-            args(),
-        ),
-        stmt(
+        {
+            let mut a = key();
+            a.push(now.into());
+            a
+        },
+    )];
+    if bad {
+        out.push(stmt(
             "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
              SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
              WHERE code = ?1 AND device = ?2 AND day = ?3 \
-             AND level IN ('dissatisfied', 'very_dissatisfied') AND ?4 IS NOT NULL \
+             AND level IN ('dissatisfied', 'very_dissatisfied') \
              ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
              matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
              WHERE cases.state != 'closed'",
-            args(),
-        ),
-    ]
+            key(),
+        ));
+    }
+    out
 }
 
 // ---- the states of a case ----
@@ -810,7 +816,7 @@ struct Count {
 
 /// New cases: their deadlines counted, their alerts queued, the repeat rule applied. Each case
 /// in one transaction.
-fn open_new(db: &dyn Sql, s: &Settings, cal: &Calendar, now: i64) -> Result<(), String> {
+fn open_new(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
     let new: Vec<CaseRow> = rows(
         db,
         stmt(
@@ -818,6 +824,10 @@ fn open_new(db: &dyn Sql, s: &Settings, cal: &Calendar, now: i64) -> Result<(), 
             vec![],
         ),
     )?;
+    if new.is_empty() {
+        return Ok(());
+    }
+    let cal = &calendar(&rows::<CalendarRow>(db, calendars())?)?;
     for c in new {
         let d = s.deadlines_for(c.region.as_deref().unwrap_or(""));
         // A case reopened by the citizen's 追评 runs its clock again from then.
@@ -1096,8 +1106,7 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
 /// The alarm's work: open what is new, queue reminders, and what to send now. (After the sends
 /// are recorded, [`next_wake`] says when the alarm should come back.)
 pub fn tick(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
-    let cal = calendar(&rows::<CalendarRow>(db, calendars())?)?;
-    open_new(db, s, &cal, now)?;
+    open_new(db, s, now)?;
     remind(db, s, now)?;
     messages(db, s, now, now_ms)
 }
@@ -1284,7 +1293,8 @@ mod tests {
             rusqlite::params![id, device, day, at, level, matter, entry],
         )
         .unwrap();
-        c.exec(open_case("CODE", device, day, at)).unwrap();
+        let bad = matches!(level, "dissatisfied" | "very_dissatisfied");
+        c.exec(open_case("CODE", device, day, at, bad)).unwrap();
         id
     }
 

@@ -300,6 +300,27 @@ fn message_with(
     )
 }
 
+/// The `<head>` of the edge's own pages that carry one inline stylesheet (the console, a status
+/// link, the public results).
+pub fn styled_head(title: &str, css: &'static str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            style { (maud::PreEscaped(css)) }
+        }
+    }
+}
+
+/// The CSP of such a page: nothing but its inline stylesheet (by hash), then `rest`.
+pub fn styled_csp(css: &str, rest: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; {rest}",
+        wire::base64::encode(&Sha256::digest(css.as_bytes()))
+    )
+}
+
 /// Headers every answer carries: no powerful feature for any page (the rating page needs none:
 /// no camera, ever), and HSTS wherever the site is not local (a browser ignores it over plain
 /// http, so it takes effect behind the operator's TLS).
@@ -342,7 +363,7 @@ pub fn thanks(
     let link = html! {
         @if let Some(t) = receipt {
             p { (text::RECEIPT.get(lang)) " " a href={ "/s/" (t) } { (text::RECEIPT_LINK.get(lang)) } }
-            p { (text::RECEIPT_CODE.get(lang)) " " b { (crate::receipt::display(t)) } }
+            p { (text::RECEIPT_CODE.get(lang)) " " b { (wire::page::receipt_code(t)) } }
         }
     };
     message_with(

@@ -7,8 +7,8 @@
 
 use crate::fastlane::{CASE_COLUMNS, CaseRow, State};
 use crate::store::{Stmt, stmt};
-use maud::{DOCTYPE, PreEscaped, html};
-use wire::time::format_cst;
+use maud::{DOCTYPE, html};
+use wire::time::format_cst_minute;
 
 pub const TOKEN_LEN: usize = 12;
 /// Lookups that found nothing, per minute, before every lookup of that minute is refused (the
@@ -37,11 +37,6 @@ pub fn normalize(s: &str) -> Option<String> {
         && t.bytes()
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
     .then_some(t)
-}
-
-/// `ABCD-EFGH-JKLM`.
-pub fn display(token: &str) -> String {
-    wire::page::receipt_code(token)
 }
 
 pub fn digest(token: &str) -> String {
@@ -151,28 +146,18 @@ form{display:flex;gap:12px;flex-wrap:wrap}button{font:inherit;min-height:48px;pa
 button.plain{background:#fff;color:#8b1a1a}.muted{color:#666;font-size:15px}";
 
 pub fn csp() -> String {
-    use sha2::{Digest, Sha256};
-    format!(
-        "default-src 'none'; style-src 'sha256-{}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    crate::page::styled_csp(
+        CSS,
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
-}
-
-fn day_minute(t: i64) -> String {
-    format_cst(t)[..16].to_owned()
 }
 
 fn shell(title: &str, body: maud::Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) }
-                style { (PreEscaped(CSS)) }
-            }
+            // (No referrer: the answer's Referrer-Policy says so.)
+            (crate::page::styled_head(title, CSS))
             body { main { (body) } }
         }
     }
@@ -201,13 +186,13 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
         html! {
             h1 { "您的差评处理进度" }
             @if let Some(s) = said { p role="status" { b { (s) } } }
-            p.muted { "大厅：" (c.hall.as_deref().unwrap_or("")) "。评价时间：" (day_minute(c.opened_at)) }
+            p.muted { "大厅：" (c.hall.as_deref().unwrap_or("")) "。评价时间：" (format_cst_minute(c.opened_at)) }
             @if c.reopened_at.is_some() { p.muted { "您表示仍不满意，案件已重新办理。" } }
             ol {
                 @for (what, done, at) in steps {
                     li class=(if done { "done" } else { "todo" }) {
                         b { (what) }
-                        @if let (true, Some(t)) = (done, at) { " " span.muted { (day_minute(t)) } }
+                        @if let (true, Some(t)) = (done, at) { " " span.muted { (format_cst_minute(t)) } }
                     }
                 }
             }
@@ -223,7 +208,7 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
             @if let Some(f) = &c.followup {
                 p.muted { "您的追评：" (if f == "satisfied" { "满意" } else { "仍不满意" }) }
             }
-            p.muted { "查询码 " span.code { (display(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
+            p.muted { "查询码 " span.code { (wire::page::receipt_code(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
         },
     )
 }
@@ -274,7 +259,10 @@ mod tests {
     fn tokens_are_typable_and_normalised() {
         let t = new_token([0xA5; 8]);
         assert_eq!(t.len(), TOKEN_LEN);
-        assert_eq!(normalize(&display(&t).to_lowercase()), Some(t.clone()));
+        assert_eq!(
+            normalize(&wire::page::receipt_code(&t).to_lowercase()),
+            Some(t.clone())
+        );
         assert_eq!(normalize("abcd efgh jk1m").as_deref(), Some("ABCDEFGHJKIM"));
         assert_eq!(normalize("ABCD-EFGH-JKL"), None);
         assert_eq!(normalize("ABCD-EFGH-JKL9"), None);

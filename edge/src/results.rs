@@ -6,7 +6,7 @@
 //! is shown only above a minimum number of ratings, below which one rater could be singled out.
 
 use crate::store::{Stmt, stmt};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 use wire::time::Day;
 
@@ -390,10 +390,9 @@ td.num{text-align:right}svg{display:block;width:100%;max-width:600px}.muted{colo
 nav a{margin-right:10px}form{margin:8px 0}@media print{nav,form{display:none}body{font-size:12px}}";
 
 pub fn csp() -> String {
-    use sha2::{Digest, Sha256};
-    format!(
-        "default-src 'none'; style-src 'sha256-{}'; img-src 'self' data:; form-action 'self'; base-uri 'none'",
-        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    crate::page::styled_csp(
+        CSS,
+        "img-src 'self' data:; form-action 'self'; base-uri 'none'",
     )
 }
 
@@ -447,12 +446,7 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (r.scope) " 好差评结果 " (r.period) }
-                style { (PreEscaped(CSS)) }
-            }
+            (crate::page::styled_head(&format!("{} 好差评结果 {}", r.scope, r.period), CSS))
             body { main {
                 h1 { (r.scope) " 政务服务“好差评”结果" }
                 p.muted { "统计期 " (r.period) "（北京时间）。申诉成立、复核撤销的差评不计入，单列为“申诉成立”。" }

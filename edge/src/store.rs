@@ -251,7 +251,8 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
         c.device.to_text(),
         i64::from(c.day.0),
     );
-    out.extend(crate::fastlane::open_case(&code, &device, day, c.now));
+    let bad = c.rating.level.is_bad();
+    out.extend(crate::fastlane::open_case(&code, &device, day, c.now, bad));
     if let Some(token) = receipt {
         out.push(crate::receipt::add(token, &code, &device, day, c.now));
     }

@@ -9,7 +9,7 @@
 //! carry one.
 
 use crate::rating::{Level, tag};
-use crate::time::format_cst;
+use crate::time::format_cst_minute as minute;
 
 /// Both robots take at most 20 messages a minute; 钉钉 then blocks the robot for 10 minutes.
 pub const ROBOT_MESSAGES_PER_MINUTE: usize = 20;
@@ -100,10 +100,6 @@ fn md(s: &str) -> String {
         }
     }
     out
-}
-
-fn minute(t: i64) -> String {
-    format_cst(t)[..16].to_owned()
 }
 
 impl Alert {

@@ -11,11 +11,7 @@ use crate::fastlane::{
 use maud::{Markup, html};
 use wire::calendar::Calendar;
 use wire::rating::{Level, tag};
-use wire::time::{Day, format_cst};
-
-fn minute(t: i64) -> String {
-    format_cst(t)[..16].to_owned()
-}
+use wire::time::{Day, format_cst_minute as minute};
 
 /// Time left to a deadline in words: `剩 3 小时 20 分`, or `已超期 1 天 2 小时` in red.
 pub fn left(due: i64, now: i64) -> Markup {

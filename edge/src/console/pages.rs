@@ -5,8 +5,8 @@
 use super::diff::Preview;
 use super::sql::{AccountRow, AuditRow, CodeRow, ErrorRow, Filter, StatusRow, TokenRow, UploadRow};
 use super::{Action, Actor, Role, Scope};
-use maud::{DOCTYPE, Markup, PreEscaped, html};
-use sha2::{Digest, Sha256};
+use crate::page::styled_head;
+use maud::{DOCTYPE, Markup, html};
 use wire::directory::Entry;
 use wire::rating::Level;
 use wire::time::{Day, format_cst};
@@ -32,10 +32,9 @@ code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:13px;word-break
 
 /// The CSP of every console page: nothing but this stylesheet and images inline.
 pub fn csp() -> String {
-    format!(
-        "default-src 'none'; style-src 'sha256-{}'; img-src 'self' data:; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
-        wire::base64::encode(&Sha256::digest(CSS.as_bytes()))
+    crate::page::styled_csp(
+        CSS,
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     )
 }
 
@@ -86,12 +85,7 @@ pub fn layout(
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · 掌上评管理台" }
-                style { (PreEscaped(CSS)) }
-            }
+            (styled_head(&format!("{title} · 掌上评管理台"), CSS))
             body {
                 header {
                     b { "掌上评管理台" }
@@ -124,12 +118,7 @@ pub fn login(name: &str, f: &Flash) -> String {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "登录 · 掌上评管理台" }
-                style { (PreEscaped(CSS)) }
-            }
+            (styled_head("登录 · 掌上评管理台", CSS))
             body {
                 main.login {
                     section {
