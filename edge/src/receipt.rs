@@ -106,6 +106,7 @@ pub fn prune(now: i64, keep_secs: i64) -> Stmt {
 
 /// The citizen's one 追评 on a closed case (not an overturned one): satisfied, or unsatisfied,
 /// which reopens the case (its clock runs again from now and its route is alerted by the alarm).
+/// The first statement returns the case as it now is (nothing if the 追评 was not taken).
 pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
     let reopen = if unsatisfied {
         ", state = 'callback', reopened_at = ?3, closed_at = NULL, called_at = NULL, fixed_at = NULL, \
@@ -123,7 +124,7 @@ pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
         stmt(
             format!(
                 "UPDATE cases SET followup = ?2, followup_at = ?3{reopen} WHERE id = ?1 AND state = 'closed' \
-                 AND followup IS NULL AND review IS NOT 'overturned' RETURNING id"
+                 AND followup IS NULL AND review IS NOT 'overturned' RETURNING {CASE_COLUMNS}"
             ),
             vec![case.into(), choice.into(), now.into()],
         ),

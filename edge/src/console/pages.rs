@@ -589,6 +589,18 @@ fn role_scope_fields() -> Markup {
 }
 
 /// An account's or token's role, scope and creation, as table cells.
+/// A new account's or token's form: its name, role and scope.
+fn grant_form(csrf: &str, action: &str, name: &str, button: &str) -> Markup {
+    html! {
+        form.row method="post" action=(action) {
+            (hidden(csrf))
+            label { (name) input name="name" required maxlength="32"; }
+            (role_scope_fields())
+            button type="submit" { (button) }
+        }
+    }
+}
+
 fn grant_cells(role: &str, scope: &str, created_at: i64, created_by: &str) -> Markup {
     html! {
         td { (Role::parse(role).map_or("?", Role::label)) }
@@ -601,12 +613,7 @@ pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64
     let body = html! {
         section {
             h2 { "新建账户" }
-            form.row method="post" action="/console/accounts" {
-                (hidden(csrf))
-                label { "账户名" input name="name" required maxlength="32"; }
-                (role_scope_fields())
-                button type="submit" { "新建（生成初始密码）" }
-            }
+            (grant_form(csrf, "/console/accounts", "账户名", "新建（生成初始密码）"))
         }
         table {
             thead { tr { th { "账户名" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } th { "操作" } } }
@@ -645,12 +652,7 @@ pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
         section {
             h2 { "新建接口令牌" }
             p.muted { "供自动化程序调用管理接口（Authorization: Bearer 令牌），权限与账户相同地受角色和范围限制。令牌只显示一次，本机只保存其摘要。" }
-            form.row method="post" action="/console/tokens" {
-                (hidden(csrf))
-                label { "用途名称" input name="name" required maxlength="32"; }
-                (role_scope_fields())
-                button type="submit" { "新建令牌" }
-            }
+            (grant_form(csrf, "/console/tokens", "用途名称", "新建令牌"))
         }
         table {
             thead { tr { th { "名称" } th { "编号" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } } }

@@ -99,30 +99,27 @@ pub async fn receipt(mut req: Request, env: &Env, cfg: &Config, path: &str) -> A
                     ));
                 }
             };
-            let done = match db
+            let now_case: Option<CaseRow> = match db
                 .batch(receipt::followup(c.id, unsatisfied, t), unsatisfied)
                 .await
             {
-                Ok(v) => v
-                    .first()
-                    .and_then(|r| r.as_array())
-                    .is_some_and(|a| !a.is_empty()),
-                Err(DbError::Sql(_)) => false,
+                Ok(v) => {
+                    let updated = v.into_iter().next().unwrap_or_default();
+                    serde_json::from_value::<Vec<CaseRow>>(updated)
+                        .map_err(|e| super::internal("receipt", e))?
+                        .pop()
+                }
+                Err(DbError::Sql(_)) => None,
                 Err(e) => return Err(e.into()),
             };
+            let done = now_case.is_some();
             let said = match (done, unsatisfied) {
                 (false, _) => "只能追评一次，且须在案件办结之后。",
                 (true, false) => "感谢您的追评。",
                 (true, true) => "已收到：您的差评将重新办理，工作人员会再次与您联系。",
             };
-            let again = db
-                .rows::<CaseRow>(crate::fastlane::case(c.id, &crate::console::Scope::All))
-                .await?
-                .into_iter()
-                .next()
-                .unwrap_or(c);
             status_page(
-                receipt::status(&again, &token, Some(said)),
+                receipt::status(&now_case.unwrap_or(c), &token, Some(said)),
                 if done { 200 } else { 409 },
             )
         }
