@@ -33,34 +33,47 @@ export function keyring(text) {
 }
 
 /**
- * Checks `Zsp-Signature: t=<unix>,k=<kid>,v1=<hex>` over the raw body bytes: HMAC-SHA256 with
- * the key `kid` of [0x0f ‖ "zsp-envelope-v1" ‖ t ‖ "." ‖ body]. Returns "verified" or an error
- * code (the same codes as wire::envelope::verify).
+ * Checks `Zsp-Signature: t=<unix>,k=<kid>,v2=<hex>` over the request: HMAC-SHA256 with the key
+ * `kid` of [0x0f ‖ "zsp-envelope-v2" ‖ t ‖ "." ‖ Idempotency-Key ‖ "." ‖ Zsp-Revision ‖ "." ‖
+ * body], the body as raw bytes. Returns "verified" or an error code (the same codes as
+ * wire::envelope::verify).
  */
-export function verify(keys, header, body, now, toleranceSecs = 300) {
+export function verify(keys, header, idempotencyKey, revision, body, now, toleranceSecs = 300) {
   const f = {};
   for (const part of header.split(",")) {
     const [k, v, ...rest] = part.trim().split("=");
-    if (v === undefined || rest.length || !["t", "k", "v1"].includes(k) || k in f) {
+    if (v === undefined || rest.length || !["t", "k", "v2"].includes(k) || k in f) {
       return "envelope.malformed_header";
     }
     f[k] = v;
   }
-  if (!/^\d+$/.test(f.t ?? "") || !/^\d+$/.test(f.k ?? "") || !/^[0-9a-f]{64}$/.test(f.v1 ?? "")) {
+  if (!/^\d+$/.test(f.t ?? "") || !/^\d+$/.test(f.k ?? "") || !/^[0-9a-f]{64}$/.test(f.v2 ?? "")
+    || !/^\d{1,9}$/.test(revision ?? "")) {
     return "envelope.malformed_header";
   }
   const key = keys.get(Number(f.k));
   if (!key) return "envelope.unknown_key";
-  const domain = Buffer.from("zsp-envelope-v1");
+  const domain = Buffer.from("zsp-envelope-v2");
   const mac = createHmac("sha256", key)
     .update(Buffer.from([domain.length]))
     .update(domain)
-    .update(`${f.t}.`)
+    .update(`${f.t}.${idempotencyKey}.${revision}.`)
     .update(body)
     .digest();
-  if (!timingSafeEqual(mac, Buffer.from(f.v1, "hex"))) return "envelope.bad_signature";
+  if (!timingSafeEqual(mac, Buffer.from(f.v2, "hex"))) return "envelope.bad_signature";
   if (Math.abs(now - Number(f.t)) > toleranceSecs) return "envelope.stale";
   return "verified";
+}
+
+/**
+ * What a receiver does with a verified revision, given the highest revision of the same rating
+ * it has taken (`taken`, undefined or null for none): "verified" (take it), "envelope.duplicate"
+ * (seen: acknowledge, take nothing) or "envelope.out_of_order" (answer 409: revision 1 first).
+ */
+export function admit(taken, revision) {
+  const r = Number(revision);
+  if (taken != null) return r <= taken ? "envelope.duplicate" : "verified";
+  return r === 1 ? "verified" : "envelope.out_of_order";
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -68,7 +81,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const keys = keyring(v.keys.upstream.join(","));
   let failed = 0;
   for (const c of v.envelope) {
-    const got = verify(keys, c.signature, Buffer.from(c.body, "utf8"), c.now);
+    let got = verify(keys, c.signature, c.idempotency_key, c.revision, Buffer.from(c.body, "utf8"), c.now);
+    if (got === "verified") got = admit(c.taken, c.revision);
     const want = c.expect.ok ?? c.expect.error;
     console.log(`${got === want ? "ok  " : "FAIL"} ${c.name}: ${got}${got === want ? "" : ` (want ${want})`}`);
     if (got !== want) failed++;

@@ -20,8 +20,6 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub difficulty: u8,
     pub policy: ChallengePolicy,
-    /// More than this many ratings for one code in one minute are flagged for review.
-    pub burst_per_minute: u32,
     /// Forwarded ratings are deleted after this many days.
     pub retention_days: u32,
     /// First retry delay of the upstream forwarding; doubles per attempt up to `retry_max_secs`.
@@ -46,6 +44,8 @@ pub struct Config {
     pub lane: crate::fastlane::Settings,
     /// The public results show a staff member only from this many ratings in the period.
     pub results_min_staff: u32,
+    /// What holds a rating for review, the rising proof of work, the codes' validity.
+    pub guard: crate::guard::Settings,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -158,9 +158,39 @@ pub const SETTINGS: &[Setting] = &[
         "a page younger than this may not submit yet",
     ),
     setting(
-        "BURST_PER_MINUTE",
+        "HOLD_RATE",
+        "2/2 10/30",
+        "more ratings on one code than a window serves, N in M minutes (any of them): held for review; off",
+    ),
+    setting(
+        "HOLD_ADDRESS",
+        "4/10",
+        "more ratings from one network address on one code, N in M minutes: held for review; off",
+    ),
+    setting(
+        "CLIENT_IP_HEADER",
+        "",
+        "the header with the client's address: CF-Connecting-IP on Cloudflare, the trusted proxy's (X-Real-IP) self-hosted",
+    ),
+    setting(
+        "RATING_HOURS",
+        "",
+        "ratings outside these hours (CST, HH:MM-HH:MM) are held for review; unset: off",
+    ),
+    setting(
+        "POW_RISE",
+        "6/10",
+        "past N ratings in M minutes on one code its proof of work rises, two bits per doubling",
+    ),
+    setting(
+        "POW_MAX",
         "20",
-        "ratings for one code in one minute beyond which they are flagged",
+        "the highest proof of work a rising code asks",
+    ),
+    setting(
+        "CODE_VALID_DAYS",
+        "",
+        "days a printed code stays valid, e.g. 365 or 365 330105:180 per authority; unset: no expiry",
     ),
     setting(
         "RETENTION_DAYS",
@@ -266,7 +296,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
+pub(crate) fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         why: why.into(),
@@ -434,7 +464,6 @@ impl Config {
             admin_token,
             difficulty,
             policy,
-            burst_per_minute: num("BURST_PER_MINUTE", 20, 1, 10_000)?,
             retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
@@ -452,6 +481,7 @@ impl Config {
             },
             lane: lane(&get)?,
             results_min_staff: num("RESULTS_MIN_STAFF", 20, 5, 1000)?,
+            guard: crate::guard::settings(&get)?,
         })
     }
 
@@ -579,7 +609,6 @@ pub(crate) mod tests {
         assert!(!c.forwarding());
         assert_eq!(c.difficulty, DEFAULT_DIFFICULTY);
         assert_eq!(c.mapping, Mapping::Project);
-        assert_eq!(c.burst_per_minute, 20);
         assert_eq!(c.policy.min_age_secs, 3);
         assert_eq!(c.retry_delay(1), 30);
         assert_eq!(c.retry_delay(2), 60);

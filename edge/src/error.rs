@@ -101,11 +101,11 @@ pub const CROSS_SITE: ApiError = ApiError::new(
     "请在本站的评价页面提交。",
     "Ratings are posted from this site's own page.",
 );
-pub const FORM_BUDGET: ApiError = ApiError::new(
-    429,
-    "rate.form_budget",
-    "此二维码近期提交较多，请稍后再试，或开启浏览器的 JavaScript 后重试。",
-    "Too many plain-form ratings for this code just now; try again in a few minutes.",
+pub const CODE_EXPIRED: ApiError = ApiError::new(
+    410,
+    "qr.expired",
+    wire::text::CODE_EXPIRED.0,
+    wire::text::CODE_EXPIRED.1,
 );
 pub const ADMIN_DISABLED: ApiError = ApiError::new(
     403,

@@ -189,7 +189,7 @@ pub fn save_calendar(y: &YearCalendar, by: &str, now: i64) -> Stmt {
 // ---- opening a case ----
 
 /// Part of a submission's transaction, after the rating's upsert (?1 code, ?2 device, ?3 day,
-/// ?4 now): a 差评 opens its case; an amendment (追评) of a rating whose case is open updates the
+/// ?4 now): a 差评 that is not held opens its case (a held one when it is released); an amendment (追评) of a rating whose case is open updates the
 /// case and records the step. A rating that is not a 差评 (`bad` false: most of them) runs only
 /// the step's statement, which finds no case for a first rating.
 pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec<Stmt> {
@@ -209,7 +209,7 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
         out.push(stmt(
             "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
              SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
-             WHERE code = ?1 AND device = ?2 AND day = ?3 \
+             WHERE code = ?1 AND device = ?2 AND day = ?3 AND hold IN (0, 3) \
              AND level IN ('dissatisfied', 'very_dissatisfied') \
              ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
              matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
@@ -218,6 +218,18 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
         ));
     }
     out
+}
+
+/// A held 差评 released by an administrator (after the release, in its transaction): its case
+/// opens now, so its clock starts when it counts, and the alarm alerts its route.
+pub fn open_released(rating: &str, now: i64) -> Stmt {
+    stmt(
+        "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
+         SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
+         WHERE id = ?1 AND hold = 3 AND level IN ('dissatisfied', 'very_dissatisfied') \
+         ON CONFLICT (rating) DO NOTHING",
+        vec![rating.into(), now.into()],
+    )
 }
 
 // ---- the states of a case ----

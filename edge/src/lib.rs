@@ -8,6 +8,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod fastlane;
+pub mod guard;
 pub mod metrics;
 pub mod outbox;
 pub mod page;

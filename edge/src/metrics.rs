@@ -98,9 +98,9 @@ pub fn prometheus(c: &Counters, s: &Status, forwarding: bool, now: i64) -> Strin
         ),
         ("zsp_ratings_stored", "Ratings in storage.", s.stored),
         (
-            "zsp_ratings_flagged",
-            "Ratings in storage flagged for review.",
-            s.flagged,
+            "zsp_ratings_held",
+            "Ratings held for review (疑似刷评), waiting for a decision.",
+            s.held,
         ),
         ("zsp_codes", "Printed codes in the directory.", s.codes),
     ];
@@ -145,7 +145,7 @@ mod tests {
             backlog: 3,
             oldest_pending: Some(1_000),
             stored: 10,
-            flagged: 1,
+            held: 1,
             codes: 57,
         };
         let t = prometheus(&c, &s, true, 1_090);

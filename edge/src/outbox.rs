@@ -8,7 +8,7 @@
 
 use crate::config::Config;
 use crate::store::{RatingRow, Stmt, rating_columns, stmt};
-use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_SIGNATURE, HEADER_VERSION};
+use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_REVISION, HEADER_SIGNATURE, HEADER_VERSION};
 
 /// How many ratings one alarm claims; more due means the alarm wakes again at once.
 pub const CLAIM_LIMIT: i64 = 25;
@@ -23,7 +23,7 @@ pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
     stmt(
         concat!(
             "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings \
-             WHERE forwarded_rev < rev AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) \
+             WHERE forwarded_rev < rev AND hold IN (0, 3) AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) \
              RETURNING ",
             rating_columns!()
         ),
@@ -31,11 +31,13 @@ pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
     )
 }
 
-/// The upstream acknowledged revision `rev`; an amendment made meanwhile stays pending.
+/// The upstream acknowledged revision `rev`; a later revision (an amendment made meanwhile, or
+/// the one that waited behind the first) is due at once.
 pub fn mark_forwarded(id: &str, rev: i64, now: i64) -> Stmt {
     stmt(
         "UPDATE ratings SET forwarded_rev = MAX(forwarded_rev, ?2), forwarded_at = ?3, \
-         attempts = 0, last_error = NULL WHERE id = ?1",
+         attempts = 0, last_error = NULL, first = NULL, \
+         next_attempt_at = CASE WHEN rev > ?2 THEN ?3 ELSE next_attempt_at END WHERE id = ?1",
         vec![id.into(), rev.into(), now.into()],
     )
 }
@@ -54,7 +56,7 @@ pub fn mark_failed(id: &str, retry_at: i64, why: &str) -> Stmt {
 /// An administrator's "retry now" after an outage: every pending rating is due at once.
 pub fn retry_now(now: i64) -> Stmt {
     stmt(
-        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND next_attempt_at > ?1",
+        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND hold IN (0, 3) AND next_attempt_at > ?1",
         vec![now.into()],
     )
 }
@@ -64,7 +66,7 @@ pub fn retry_now(now: i64) -> Stmt {
 pub fn pending() -> Stmt {
     stmt(
         "SELECT MIN(next_attempt_at) AS at, MIN(rated_at) AS oldest FROM ratings \
-         WHERE forwarded_rev < rev",
+         WHERE forwarded_rev < rev AND hold IN (0, 3)",
         vec![],
     )
 }
@@ -100,30 +102,46 @@ pub struct Outbound {
     pub headers: Vec<(&'static str, String)>,
 }
 
-/// The signed envelope of a rating's current revision.
-pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<Outbound, String> {
+/// The signed envelope of the revision a rating sends next (`RatingRow::next_revision`), and
+/// that revision's number.
+pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<(Outbound, i64), String> {
     let keys = cfg
         .upstream_keys
         .as_ref()
         .ok_or("forwarding without UPSTREAM_KEYS")?;
+    let row = row.next_revision()?;
     let (rating, entry) = row.to_rating()?;
     let body = envelope::body(cfg.mapping, &rating, &entry);
-    let sig = envelope::sign(keys.current(), now, body.as_bytes());
-    Ok(Outbound {
-        headers: vec![
-            ("Content-Type", "application/json; charset=utf-8".into()),
-            (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
-            (HEADER_IDEMPOTENCY, row.idempotency_key()),
-            (HEADER_SIGNATURE, sig),
-        ],
-        body,
-    })
+    let key = row.idempotency_key();
+    let revision = row.rev.to_string();
+    let sig = envelope::sign(
+        keys.current(),
+        now,
+        &envelope::Signed {
+            idempotency_key: &key,
+            revision: &revision,
+            body: body.as_bytes(),
+        },
+    );
+    Ok((
+        Outbound {
+            headers: vec![
+                ("Content-Type", "application/json; charset=utf-8".into()),
+                (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
+                (HEADER_IDEMPOTENCY, key),
+                (HEADER_REVISION, revision),
+                (HEADER_SIGNATURE, sig),
+            ],
+            body,
+        },
+        row.rev,
+    ))
 }
 
-/// What one attempt came to, as the statement that records it.
-pub fn record(row: &RatingRow, cfg: &Config, now: i64, result: Result<(), String>) -> Stmt {
+/// What one attempt came to, as the statement that records it: `Ok(revision)` acknowledged.
+pub fn record(row: &RatingRow, cfg: &Config, now: i64, result: Result<i64, String>) -> Stmt {
     match result {
-        Ok(()) => mark_forwarded(&row.id, row.rev, now),
+        Ok(rev) => mark_forwarded(&row.id, rev, now),
         Err(why) => {
             let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
             mark_failed(&row.id, now + i64::from(cfg.retry_delay(attempt)), &why)
@@ -145,15 +163,23 @@ mod tests {
         v.insert("UPSTREAM_KEYS", k.to_text());
         v.insert("UPSTREAM_MAPPING", "provincial".into());
         let cfg = crate::config::tests::parse(&v).unwrap();
-        let o = outbound(&row(), &cfg, 1_795_000_100).unwrap();
+        let (o, rev) = outbound(&row(), &cfg, 1_795_000_100).unwrap();
+        assert_eq!(rev, 3);
         let sig = &o
             .headers
             .iter()
             .find(|h| h.0 == HEADER_SIGNATURE)
             .unwrap()
             .1;
+        let header = |name| &o.headers.iter().find(|h| h.0 == name).unwrap().1;
         let ring = Keyring::new(KeyPurpose::Upstream, vec![k]).unwrap();
-        envelope::verify(&ring, sig, o.body.as_bytes(), 1_795_000_100, 300).unwrap();
+        let signed = envelope::Signed {
+            idempotency_key: header(HEADER_IDEMPOTENCY),
+            revision: header(HEADER_REVISION),
+            body: o.body.as_bytes(),
+        };
+        envelope::verify(&ring, sig, &signed, 1_795_000_100, 300).unwrap();
+        assert_eq!(header(HEADER_REVISION), "3");
         let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!(b["satisfaction"], "1");
         assert_eq!(b["pf"], "3");
@@ -169,6 +195,41 @@ mod tests {
     }
 
     #[test]
+    fn a_first_revision_kept_aside_goes_first() {
+        let mut v = crate::config::tests::vars();
+        let k = wire::key::Key::new(wire::key::KeyPurpose::Upstream, 4, [6; 32]);
+        v.insert("UPSTREAM_URL", "http://127.0.0.1:1/".into());
+        v.insert("UPSTREAM_KEYS", k.to_text());
+        let cfg = crate::config::tests::parse(&v).unwrap();
+        let mut r = row();
+        r.forwarded_rev = 0;
+        r.first = Some(
+            serde_json::json!({"rated_at": 1_794_999_000, "level": "satisfied", "tags": "406",
+                "tag_version": r.tag_version, "matter": null, "comment": "first", "phone": null,
+                "entry": r.entry})
+            .to_string(),
+        );
+        let (o, rev) = outbound(&r, &cfg, 1_795_000_100).unwrap();
+        assert_eq!(rev, 1);
+        let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(b["assess_number"], 1);
+        assert_eq!(b["comment"], "first");
+        assert_eq!(b["level"], "satisfied");
+        let key = &o
+            .headers
+            .iter()
+            .find(|h| h.0 == HEADER_IDEMPOTENCY)
+            .unwrap()
+            .1;
+        assert_eq!(key, &r.id, "revision 1 under the rating's own key");
+        // Once revision 1 is taken, the current one follows.
+        r.forwarded_rev = 1;
+        let (o, rev) = outbound(&r, &cfg, 1_795_000_100).unwrap();
+        assert_eq!(rev, 3);
+        assert!(o.body.contains("\"assess_number\":2"));
+    }
+
+    #[test]
     fn failures_back_off_and_successes_clear() {
         let cfg = crate::config::tests::parse(&crate::config::tests::vars()).unwrap();
         let mut r = row();
@@ -177,7 +238,7 @@ mod tests {
         // The third attempt failed: 30 s doubled twice.
         assert_eq!(failed.args[2], 1120.into());
         assert_eq!(failed.args[1], "upstream status 503".into());
-        let ok = record(&r, &cfg, 1000, Ok(()));
+        let ok = record(&r, &cfg, 1000, Ok(3));
         assert_eq!(ok.args, vec![r.id.clone().into(), 3.into(), 1000.into()]);
     }
 
@@ -204,6 +265,6 @@ mod tests {
     fn claims_return_whole_rows() {
         let s = claim_due(10, 610, CLAIM_LIMIT);
         assert!(s.sql.contains("RETURNING id, code, device"));
-        assert!(s.sql.ends_with("attempts"));
+        assert!(s.sql.ends_with("hold, signals, first"));
     }
 }

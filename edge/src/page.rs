@@ -342,8 +342,14 @@ pub fn common_headers(host: &str) -> Vec<(&'static str, &'static str)> {
     h
 }
 
-pub fn invalid_code(template: &str, lang: Lang) -> String {
-    message(template, lang, text::INVALID_CODE.get(lang), &[], "invalid")
+/// The invalid-code page; `why` is the refusal's code (an expired card says so).
+pub fn invalid_code(template: &str, lang: Lang, why: &str) -> String {
+    let words = if why == crate::error::CODE_EXPIRED.code {
+        text::CODE_EXPIRED
+    } else {
+        text::INVALID_CODE
+    };
+    message(template, lang, words.get(lang), &[], "invalid")
 }
 
 /// What the citizen reads after a successful plain-form rating.
@@ -483,7 +489,7 @@ mod tests {
             phone: "13800138000".into(),
             consent: false,
         };
-        let err = crate::error::FORM_BUDGET;
+        let err = crate::error::REPLAYED;
         let html = landing(
             TEMPLATE,
             &Landing {
@@ -502,7 +508,7 @@ mod tests {
         assert!(html.contains("value=\"330102-SC-001\" selected"));
         assert!(html.contains("等了&lt;两&gt;小时</textarea>"));
         assert!(html.contains("value=\"13800138000\""));
-        assert!(html.contains("role=\"alert\">Too many"));
+        assert!(html.contains("role=\"alert\">This page was already submitted"));
     }
 
     #[test]
@@ -550,7 +556,7 @@ mod tests {
         );
         // The inline stylesheet is untouched, so the same CSP hash allows it.
         assert_eq!(csp(&plain, "'none'"), csp(t, "'none'"));
-        let page = invalid_code(&plain, Lang::Zh);
+        let page = invalid_code(&plain, Lang::Zh, "qr.unknown_code");
         assert!(
             !page.contains("<script") && !page.contains("/assets/"),
             "{page}"
@@ -588,7 +594,7 @@ mod tests {
 
     #[test]
     fn invalid_and_thanks_pages() {
-        let html = invalid_code(TEMPLATE, Lang::Zh);
+        let html = invalid_code(TEMPLATE, Lang::Zh, "qr.unknown_code");
         assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
         assert!(!html.contains("<form"));
         let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false, None);

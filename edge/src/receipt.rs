@@ -43,12 +43,12 @@ pub fn digest(token: &str) -> String {
     crate::console::digest(token)
 }
 
-/// Part of a 差评's submission, after its case statements: the token's digest, for the case of
-/// this rated visit.
+/// Part of a 差评's submission, after its case statements: the token's digest, for the rating
+/// of this rated visit (its case, once it has one: a held rating has none until released).
 pub fn add(token: &str, code: &str, device: &str, day: i64, now: i64) -> Stmt {
     stmt(
-        "INSERT INTO receipts (digest, case_id, created_at) SELECT ?1, c.id, ?5 FROM cases c \
-         JOIN ratings r ON r.id = c.rating WHERE r.code = ?2 AND r.device = ?3 AND r.day = ?4",
+        "INSERT INTO receipts (digest, rating, created_at) SELECT ?1, id, ?5 FROM ratings \
+         WHERE code = ?2 AND device = ?3 AND day = ?4",
         vec![
             digest(token).into(),
             code.into(),
@@ -63,8 +63,9 @@ fn minute(now: i64) -> i64 {
     now / 60
 }
 
-/// The minute's misses so far, then the case (if the token is known and not expired: a case
-/// closed more than `keep_secs` ago has let its links go).
+/// The minute's misses so far, a rating that has no case because it is held for review (its
+/// time and hall), then the case (if the token is known and not expired: a case closed more
+/// than `keep_secs` ago has let its links go).
 pub fn lookup(token: &str, now: i64, keep_secs: i64) -> Vec<Stmt> {
     vec![
         stmt(
@@ -72,13 +73,25 @@ pub fn lookup(token: &str, now: i64, keep_secs: i64) -> Vec<Stmt> {
             vec![minute(now).into()],
         ),
         stmt(
+            "SELECT r.rated_at AS at, COALESCE(json_extract(r.entry, '$.hall'), '') AS hall \
+             FROM receipts x JOIN ratings r ON r.id = x.rating WHERE x.digest = ?1 AND r.hold IN (1, 2)",
+            vec![digest(token).into()],
+        ),
+        stmt(
             format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE id = (SELECT case_id FROM receipts WHERE digest = ?1) \
+                "SELECT {CASE_COLUMNS} FROM cases WHERE rating = (SELECT rating FROM receipts WHERE digest = ?1) \
                  AND (closed_at IS NULL OR closed_at > ?2)"
             ),
             vec![digest(token).into(), (now - keep_secs).into()],
         ),
     ]
+}
+
+/// A held rating's time and hall ([`lookup`]'s second statement).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Held {
+    pub at: i64,
+    pub hall: String,
 }
 
 /// Counts a miss (fails past the budget, which is the point).
@@ -96,10 +109,12 @@ pub fn miss(now: i64) -> Vec<Stmt> {
     ]
 }
 
-/// Links of cases closed longer ago than `keep_secs` go (the alarm's retention run).
+/// Links of cases closed longer ago than `keep_secs` go (the alarm's retention run), and links
+/// whose rating is gone (a rejected one, past retention).
 pub fn prune(now: i64, keep_secs: i64) -> Stmt {
     stmt(
-        "DELETE FROM receipts WHERE case_id IN (SELECT id FROM cases WHERE closed_at IS NOT NULL AND closed_at <= ?1)",
+        "DELETE FROM receipts WHERE rating IN (SELECT rating FROM cases WHERE closed_at IS NOT NULL AND closed_at <= ?1) \
+         OR rating NOT IN (SELECT id FROM ratings) AND rating NOT IN (SELECT rating FROM cases)",
         vec![(now - keep_secs).into()],
     )
 }
@@ -187,16 +202,9 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
         html! {
             h1 { "您的差评处理进度" }
             @if let Some(s) = said { p role="status" { b { (s) } } }
-            p.muted { "大厅：" (c.hall.as_deref().unwrap_or("")) "。评价时间：" (format_cst_minute(c.opened_at)) }
+            (heading(c.hall.as_deref().unwrap_or(""), c.opened_at))
             @if c.reopened_at.is_some() { p.muted { "您表示仍不满意，案件已重新办理。" } }
-            ol {
-                @for (what, done, at) in steps {
-                    li class=(if done { "done" } else { "todo" }) {
-                        b { (what) }
-                        @if let (true, Some(t)) = (done, at) { " " span.muted { (format_cst_minute(t)) } }
-                    }
-                }
-            }
+            (progress(&steps))
             @if st == State::Appealed { p.muted { "工作人员对此条评价提出了申诉，正在核实。" } }
             @if c.reply_public != 0 { @if let Some(r) = &c.reply { h2 { "办理答复" } p.reply { (r) } } }
             @if may_follow {
@@ -209,6 +217,43 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
             @if let Some(f) = &c.followup {
                 p.muted { "您的追评：" (if f == "satisfied" { "满意" } else { "仍不满意" }) }
             }
+            p.muted { "查询码 " span.code { (wire::page::receipt_code(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
+        },
+    )
+}
+
+fn heading(hall: &str, at: i64) -> maud::Markup {
+    html! { p.muted { "大厅：" (hall) "。评价时间：" (format_cst_minute(at)) } }
+}
+
+fn progress(steps: &[(&str, bool, Option<i64>)]) -> maud::Markup {
+    html! {
+        ol {
+            @for (what, done, at) in steps {
+                li class=(if *done { "done" } else { "todo" }) {
+                    b { (what) }
+                    @if let (true, Some(t)) = (done, at) { " " span.muted { (format_cst_minute(*t)) } }
+                }
+            }
+        }
+    }
+}
+
+/// A 差评 held for review (or rejected): received, like any other, and nothing more to say yet.
+pub fn received(h: &Held, token: &str) -> String {
+    let steps = [
+        ("已收到您的差评", true, Some(h.at)),
+        ("已回访", false, None),
+        ("正在整改", false, None),
+        ("已整改", false, None),
+        ("已办结", false, None),
+    ];
+    shell(
+        "差评处理进度",
+        html! {
+            h1 { "您的差评处理进度" }
+            (heading(&h.hall, h.at))
+            (progress(&steps))
             p.muted { "查询码 " span.code { (wire::page::receipt_code(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
         },
     )

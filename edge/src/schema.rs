@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_console.sql"),
     migration!(4, "0004_cases.sql"),
     migration!(5, "0005_results.sql"),
+    migration!(6, "0006_held.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -104,14 +104,21 @@ pub struct Batch {
 
 // ---- landing and lookup ----
 
-/// Rows: first the entry (`kind` = 'entry', `ref` = its JSON), then revocations naming the code
-/// or its staff member. One round trip.
+/// Rows: the entry (`kind` = 'entry', `ref` = its JSON), revocations naming the code or its
+/// staff member, and the code's ratings since minute ?3 (`kind` = 'recent', the count in
+/// `issued_before`). One round trip.
 pub const LOOKUP: &str = "SELECT 'entry' AS kind, json AS ref, NULL AS issued_before FROM entries WHERE code = ?1 \
-     UNION ALL SELECT kind, ref, issued_before FROM revocations WHERE ref = ?1 OR ref = ?2";
+     UNION ALL SELECT kind, ref, issued_before FROM revocations WHERE ref = ?1 OR ref = ?2 \
+     UNION ALL SELECT 'recent', '', COALESCE(SUM(n), 0) FROM bursts WHERE code = ?1 AND minute >= ?3";
 
-pub fn lookup(code: CodeId) -> Stmt {
+/// The lookup of `code` at `now`, counting its ratings over the last `recent_minutes`.
+pub fn lookup(code: CodeId, now: i64, recent_minutes: u32) -> Stmt {
     let staff = code.staff.map(StaffRef::to_text).unwrap_or_default();
-    stmt(LOOKUP, vec![code.to_text().into(), staff.into()])
+    let since = now / 60 - i64::from(recent_minutes) + 1;
+    stmt(
+        LOOKUP,
+        vec![code.to_text().into(), staff.into(), since.into()],
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +136,7 @@ pub fn read_lookup(rows: Vec<LookupRow>) -> Result<crate::submit::Lookup, String
     for r in rows {
         let day = r.issued_before.and_then(|d| u16::try_from(d).ok()).map(Day);
         match r.kind.as_str() {
+            "recent" => out.recent = r.issued_before.map_or(0, |n| n.clamp(0, 1 << 30) as u32),
             "entry" => {
                 out.entry = Some(
                     serde_json::from_str::<Entry>(&r.reference)
@@ -164,47 +172,88 @@ pub fn read_lookup(rows: Vec<LookupRow>) -> Result<crate::submit::Lookup, String
 pub enum Conflict {
     /// The challenge was used before: a replay, or the page's retry of a stored rating.
     Replayed,
-    /// The form path's budget for this code is spent.
-    Budget,
 }
 
 pub fn conflict(message: &str) -> Option<Conflict> {
-    if message.contains("used_challenges") {
-        Some(Conflict::Replayed)
-    } else if message.contains("form_budget_spent") {
-        Some(Conflict::Budget)
-    } else {
-        None
-    }
+    message
+        .contains("used_challenges")
+        .then_some(Conflict::Replayed)
 }
 
 const USE_CHALLENGE: &str = "INSERT INTO used_challenges (nonce, expires_at) VALUES (?1, ?2)";
-const SPEND_FORM_BUDGET: &str = "INSERT INTO form_budget (code, slot, n) VALUES (?1, ?2, 1) \
-     ON CONFLICT (code, slot) DO UPDATE SET n = n + 1";
+const SPEND_FORM: &str = "INSERT INTO form_spend (code, device, slot, n) VALUES (?1, ?2, ?3, 1) \
+     ON CONFLICT (code, device, slot) DO UPDATE SET n = n + 1";
 const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n) VALUES (?1, ?2, 1) \
      ON CONFLICT (code, minute) DO UPDATE SET n = n + 1";
+const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES (?1, ?2, ?3, 1) \
+     ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
+/// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
+/// ?9 matter, ?10 comment, ?11 phone, ?12 minute, ?13 via, ?14 entry, ?15 address digest,
+/// ?16 form slot, ?17 outside the rating hours; `{signals}` is [`signals_sql`]. An amendment
+/// keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
+/// revision aside while the upstream has none of it (revisions go upstream in order).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
-     entry, next_attempt_at) VALUES (?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-     COALESCE((SELECT n FROM bursts WHERE code = ?2 AND minute = ?12), 0) > ?13, ?14, ?15, ?16) \
+     entry, next_attempt_at, hold, signals) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, ?8, ?9, \
+     ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals FROM ({signals}) AS s WHERE true \
      ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
      last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
      matter = excluded.matter, comment = excluded.comment, phone = excluded.phone, \
      flagged = MAX(flagged, excluded.flagged), via = excluded.via, entry = excluded.entry, \
-     attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL \
+     attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL, \
+     hold = CASE WHEN hold = 2 THEN 2 WHEN excluded.hold = 1 THEN 1 ELSE hold END, \
+     signals = CASE WHEN excluded.signals != '' THEN excluded.signals ELSE signals END, \
+     first = CASE WHEN forwarded_rev = 0 AND first IS NULL THEN json_object('rated_at', rated_at, \
+     'level', level, 'tags', tags, 'tag_version', tag_version, 'matter', matter, 'comment', comment, \
+     'phone', phone, 'entry', entry) ELSE first END \
      RETURNING id, assess_number, rev, flagged";
+
+/// The signals of `guard`, as one SQL row (`signals`: their names, space-separated; empty when
+/// none fires), over the counters the same transaction has just counted this rating in.
+fn signals_sql(g: &crate::guard::Settings) -> String {
+    let mut parts = vec!["CASE WHEN ?17 THEN 'hours ' ELSE '' END".to_owned()];
+    let over = |table: &str, filter: &str, r: &crate::guard::Rate| {
+        format!(
+            "(SELECT COALESCE(SUM(n), 0) FROM {table} WHERE code = ?2{filter} AND minute > ?12 - {}) > {}",
+            r.minutes, r.count
+        )
+    };
+    if !g.code_rates.is_empty() {
+        let any: Vec<String> = g.code_rates.iter().map(|r| over("bursts", "", r)).collect();
+        parts.push(format!(
+            "CASE WHEN {} THEN 'rate ' ELSE '' END",
+            any.join(" OR ")
+        ));
+    }
+    if let Some(r) = &g.address_rate {
+        parts.push(format!(
+            "CASE WHEN ?15 IS NOT NULL AND {} THEN 'address ' ELSE '' END",
+            over("addresses", " AND net = ?15", r)
+        ));
+    }
+    parts.push(format!(
+        "CASE WHEN COALESCE((SELECT n FROM form_spend WHERE code = ?2 AND device = ?3 AND slot = ?16), 0) > {} \
+         THEN 'form ' ELSE '' END",
+        crate::guard::FORM_PER_DEVICE
+    ));
+    format!("SELECT RTRIM({}) AS signals", parts.join(" || "))
+}
 
 /// The form budget's window.
 pub const FORM_SLOT_SECS: i64 = 600;
 
-/// One batch (a transaction): use the challenge, spend the budget (form path), count the burst,
-/// then insert or amend the rating, due for forwarding at once, and open or amend its 差评 case
-/// (`fastlane::open_case`). Any constraint failure undoes all of it. Returns the statements and
-/// the index of the upsert, whose row ([`Accepted`]) is the answer.
+/// One batch (a transaction): use the challenge, count the rating on its code (and its network
+/// address, and the form's budget of its device), then insert or amend the rating, held when a
+/// signal of `guard` fires, due for forwarding at once (a held one is not forwarded), and open or
+/// amend its 差评 case (`fastlane::open_case`; a held rating opens none). Any constraint failure
+/// undoes all of it. Returns the statements and the index of the upsert, whose row
+/// ([`Accepted`]) is the answer.
 pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, usize) {
     let code = c.payload.code.to_text();
+    let device = c.device.to_text();
     let minute = c.now / 60;
+    let slot = c.now / FORM_SLOT_SECS;
     let mut out = vec![stmt(
         USE_CHALLENGE,
         vec![
@@ -214,19 +263,25 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
     )];
     if c.via == crate::submit::Via::Form {
         out.push(stmt(
-            SPEND_FORM_BUDGET,
-            vec![code.clone().into(), (c.now / FORM_SLOT_SECS).into()],
+            SPEND_FORM,
+            vec![code.clone().into(), device.clone().into(), slot.into()],
         ));
     }
     out.push(stmt(COUNT_BURST, vec![code.clone().into(), minute.into()]));
+    if let Some(net) = &c.address {
+        out.push(stmt(
+            COUNT_ADDRESS,
+            vec![code.clone().into(), net.clone().into(), minute.into()],
+        ));
+    }
     let r = &c.rating;
     let tags = tag_list(&r.tags);
     out.push(stmt(
-        UPSERT_RATING,
+        UPSERT_RATING.replace("{signals}", &signals_sql(&cfg.guard)),
         vec![
             c.submission.to_text().into(),
-            code.into(),
-            c.device.to_text().into(),
+            code.clone().into(),
+            device.clone().into(),
             i64::from(c.day.0).into(),
             c.now.into(),
             r.level.as_str().into(),
@@ -236,21 +291,17 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
             r.comment.clone().into(),
             r.phone.as_ref().map(|p| p.as_str().to_owned()).into(),
             minute.into(),
-            i64::from(cfg.burst_per_minute).into(),
             c.via.as_str().into(),
             serde_json::to_string(&c.entry)
                 .expect("plain struct")
                 .into(),
-            // Due at once: the object's alarm forwards it (an amendment is due again).
-            c.now.into(),
+            c.address.clone().into(),
+            slot.into(),
+            i64::from(cfg.guard.outside_hours(c.now)).into(),
         ],
     ));
     let upsert = out.len() - 1;
-    let (code, device, day) = (
-        c.payload.code.to_text(),
-        c.device.to_text(),
-        i64::from(c.day.0),
-    );
+    let day = i64::from(c.day.0);
     let bad = c.rating.level.is_bad();
     out.extend(crate::fastlane::open_case(&code, &device, day, c.now, bad));
     if let Some(token) = receipt {
@@ -319,13 +370,32 @@ pub struct RatingRow {
     pub forwarded_rev: i64,
     pub forwarded_at: Option<i64>,
     pub attempts: i64,
+    /// 0 counted, 1 held, 2 rejected, 3 released.
+    pub hold: i64,
+    /// The signals that held it (`guard::signal_label`'s names, space-separated).
+    pub signals: String,
+    /// The first revision, kept while a 追评 made before the first forward waits for it.
+    pub first: Option<String>,
+}
+
+/// A first revision as the upsert keeps it aside (`json_object` of its columns).
+#[derive(Debug, Clone, Deserialize)]
+struct FirstRevision {
+    rated_at: i64,
+    level: String,
+    tags: String,
+    tag_version: i64,
+    matter: Option<String>,
+    comment: String,
+    phone: Option<String>,
+    entry: String,
 }
 
 /// Every `RatingRow` column, for a `SELECT` or a `RETURNING`.
 macro_rules! rating_columns {
     () => {
         "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts"
+         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts, hold, signals, first"
     };
 }
 pub(crate) use rating_columns;
@@ -379,6 +449,30 @@ impl RatingRow {
         ))
     }
 
+    /// The revision the upstream gets next: the first, kept aside while a 追评 made before the
+    /// first forward waits behind it (the upstream sees assessNumber 1 before 2), else this one.
+    pub fn next_revision(&self) -> Result<RatingRow, String> {
+        let Some(first) = self.first.as_deref().filter(|_| self.forwarded_rev == 0) else {
+            return Ok(self.clone());
+        };
+        let f: FirstRevision = serde_json::from_str(first)
+            .map_err(|e| format!("stored rating {}: first revision: {e}", self.id))?;
+        Ok(RatingRow {
+            assess_number: 1,
+            rev: 1,
+            rated_at: f.rated_at,
+            level: f.level,
+            tags: f.tags,
+            tag_version: f.tag_version,
+            matter: f.matter,
+            comment: f.comment,
+            phone: f.phone,
+            entry: f.entry,
+            first: None,
+            ..self.clone()
+        })
+    }
+
     /// The receiver deduplicates on this: the rating id, and for each amendment `id.rev`.
     pub fn idempotency_key(&self) -> String {
         if self.rev <= 1 {
@@ -396,10 +490,10 @@ pub fn status() -> Stmt {
 }
 
 const STATUS: &str = "SELECT \
-     (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev) AS backlog, \
-     (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev) AS oldest_pending, \
+     (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3)) AS backlog, \
+     (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3)) AS oldest_pending, \
      (SELECT COUNT(*) FROM ratings) AS stored, \
-     (SELECT COUNT(*) FROM ratings WHERE flagged = 1) AS flagged, \
+     (SELECT COUNT(*) FROM ratings WHERE hold = 1) AS held, \
      (SELECT COUNT(*) FROM entries) AS codes";
 
 #[derive(Debug, Clone, Deserialize)]
@@ -407,7 +501,8 @@ pub struct Status {
     pub backlog: i64,
     pub oldest_pending: Option<i64>,
     pub stored: i64,
-    pub flagged: i64,
+    /// Held for review (疑似刷评), waiting for a decision.
+    pub held: i64,
     pub codes: i64,
 }
 
@@ -420,14 +515,15 @@ pub fn status_json(s: &Status, cfg: &Config, now: i64) -> String {
         "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
         "alert": crate::outbox::backlog_alert(s.oldest_pending, now),
         "stored": s.stored,
-        "flagged": s.flagged,
+        "held": s.held,
         "codes": s.codes,
     })
     .to_string()
 }
 
-/// Retention (PIPL art. 19): used challenges after they expire, counters after a day, and
-/// forwarded ratings after `retention_days`. Unforwarded ratings are never pruned.
+/// Retention (PIPL art. 19): used challenges after they expire, counters (and the address
+/// digests) after a day, forwarded and rejected ratings after `retention_days`. Ratings still to
+/// be forwarded, or held for a decision, are never pruned.
 pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
     let keep = now - i64::from(cfg.retention_days) * 86_400;
     vec![
@@ -441,11 +537,16 @@ pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
             vec![(now / 60 - 1440).into()],
         ),
         stmt(
-            "DELETE FROM form_budget WHERE slot < ?1",
+            "DELETE FROM addresses WHERE minute < ?1",
+            vec![(now / 60 - 1440).into()],
+        ),
+        stmt(
+            "DELETE FROM form_spend WHERE slot < ?1",
             vec![(now / FORM_SLOT_SECS - 144).into()],
         ),
         stmt(
-            "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1",
+            "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1 \
+             OR hold = 2 AND rated_at < ?1",
             vec![keep.into()],
         ),
     ]
@@ -510,7 +611,7 @@ pub const EXPORT_HEADER: [&str; 19] = [
     "事项编码",
     "文字评价",
     "回访电话",
-    "待复核",
+    "疑似刷评",
     "已转发",
 ];
 
@@ -548,9 +649,19 @@ pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 19], S
         v.matter.clone().unwrap_or_default(),
         v.comment.clone(),
         phone,
-        yes(r.flagged),
+        hold_label(row.hold).to_owned(),
         yes(row.forwarded_rev >= row.rev),
     ])
+}
+
+/// A rating's review state in words (the export's 疑似刷评 column).
+pub fn hold_label(hold: i64) -> &'static str {
+    match hold {
+        1 => "待复核",
+        2 => "已驳回",
+        3 => "已放行",
+        _ => "否",
+    }
 }
 
 /// The export as Excel opens it: UTF-8 with BOM, the phone masked unless `full_phone`.
@@ -612,6 +723,9 @@ pub(crate) mod tests {
             forwarded_rev: 1,
             forwarded_at: None,
             attempts: 0,
+            hold: 3,
+            signals: "rate".into(),
+            first: None,
         }
     }
 
@@ -659,10 +773,6 @@ pub(crate) mod tests {
         assert_eq!(
             conflict("Error: UNIQUE constraint failed: used_challenges.nonce: SQLITE_CONSTRAINT"),
             Some(Conflict::Replayed)
-        );
-        assert_eq!(
-            conflict("Error: CHECK constraint failed: form_budget_spent: SQLITE_CONSTRAINT"),
-            Some(Conflict::Budget)
         );
         assert_eq!(
             conflict("Error: no such table: ratings: SQLITE_ERROR"),

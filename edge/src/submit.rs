@@ -38,6 +38,9 @@ pub struct Lookup {
     pub entry: Option<Entry>,
     /// The revocations that name this code or its staff member.
     pub revocations: Revocations,
+    /// Its ratings in the last `guard::Settings::rise_minutes` (when looked up): the landing's
+    /// proof of work rises with it.
+    pub recent: u32,
 }
 
 /// A submission that passed every check that needs no storage.
@@ -47,7 +50,10 @@ pub struct Checked {
     pub challenge: Challenge,
     /// The idempotency key the page chose (for the form: derived from the challenge).
     pub submission: Id128,
+    /// The device, as the edge named it: from the challenge, which the edge bound to its cookie.
     pub device: Id128,
+    /// The network address's digest of the day (`guard::address_digest`), when known.
+    pub address: Option<String>,
     pub rating: ValidRating,
     pub via: Via,
     pub now: i64,
@@ -68,9 +74,14 @@ pub fn open_code(segment: &str, cfg: &Config) -> Result<QrPayload, ApiError> {
         .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))
 }
 
-/// The directory entry of a verified code, unless revoked, unknown, or signed with a key of
-/// another authority than the one its region belongs to.
-pub fn entry_for(p: &QrPayload, lookup: Lookup, cfg: &Config) -> Result<Entry, ApiError> {
+/// The directory entry of a verified code, unless revoked, unknown, signed with a key of
+/// another authority than the one its region belongs to, or past its authority's validity.
+pub fn entry_for(
+    p: &QrPayload,
+    lookup: Lookup,
+    cfg: &Config,
+    today: Day,
+) -> Result<Entry, ApiError> {
     lookup
         .revocations
         .check(p)
@@ -85,17 +96,31 @@ pub fn entry_for(p: &QrPayload, lookup: Lookup, cfg: &Config) -> Result<Entry, A
             "This QR code is not (or no longer) in the directory.",
         ))
         .and_then(|e| {
-            if cfg.kid_may_sign(p.kid, &e.region) {
-                Ok(e)
-            } else {
+            if !cfg.kid_may_sign(p.kid, &e.region) {
                 Err(ApiError::new(
                     403,
                     "qr.authority",
                     text::INVALID_CODE.0,
                     "This QR code was signed with another authority's key.",
                 ))
+            } else if cfg.guard.expired(&e.region, p.issued, today) {
+                Err(error::CODE_EXPIRED)
+            } else {
+                Ok(e)
             }
         })
+}
+
+/// The device id a rating is stored under: named by the edge, from the tag its challenge
+/// carries (the same whether or not the cookie came back with the rating).
+pub fn device_of(c: &Challenge) -> Id128 {
+    let h = Sha256::new()
+        .chain_update(b"zsp-device-row-v1")
+        .chain_update(c.device)
+        .finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h[..16]);
+    Id128(id)
 }
 
 fn challenge_err(e: ChallengeError) -> ApiError {
@@ -106,14 +131,24 @@ fn challenge_err(e: ChallengeError) -> ApiError {
     ApiError::from_coded(status, &e).with_field("challenge")
 }
 
-/// Checks the challenge, the honeypot and the rating rules. `payload` and `entry` come from
-/// [`open_code`] and [`entry_for`].
+/// Where a submission came from, as the edge sees it: the device cookie and the network
+/// address's digest.
+#[derive(Debug, Clone, Default)]
+pub struct Sender {
+    pub cookie: Option<Id128>,
+    pub address: Option<String>,
+}
+
+/// Checks the challenge (bound to the device whose cookie came back, if one did), the honeypot
+/// and the rating rules. `payload` and `entry` come from [`open_code`] and [`entry_for`]. The
+/// body's own `device` field is not read: the edge names the device.
 pub fn check(
     sub: &Submission,
     via: Via,
     payload: QrPayload,
     entry: Entry,
     cfg: &Config,
+    sender: Sender,
     now: i64,
 ) -> Result<Checked, ApiError> {
     if !sub.website.is_empty() {
@@ -125,6 +160,7 @@ pub fn check(
         sub.pow,
         &cfg.challenge_keys,
         payload.code,
+        sender.cookie.as_ref().map(|d| &d.0),
         now_u,
         &cfg.policy,
     )
@@ -152,9 +188,10 @@ pub fn check(
     let day = Day::from_unix(now).ok_or(error::UNAVAILABLE)?;
     Ok(Checked {
         payload,
+        device: device_of(&challenge),
         challenge,
         submission: sub.id,
-        device: sub.device,
+        address: sender.address,
         rating,
         via,
         now,
@@ -231,14 +268,10 @@ pub struct FormPost {
     pub lang: Option<Lang>,
 }
 
-/// Reads the plain form. The form has no
-/// device id unless the landing page's cookie came back; its idempotency key is derived from the
-/// challenge, so a browser that posts the same page twice gets the same answer twice.
-pub fn from_form(
-    content_type: Option<&str>,
-    body: &[u8],
-    cookie_device: Option<Id128>,
-) -> Result<FormPost, ApiError> {
+/// Reads the plain form. Its idempotency key is derived from the challenge, so a browser that
+/// posts the same page twice gets the same answer twice; its device is the challenge's, as the
+/// page's is.
+pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, ApiError> {
     if content_type.is_none_or(|c| media_type(c) != "application/x-www-form-urlencoded") {
         return Err(error::CONTENT_TYPE);
     }
@@ -292,7 +325,8 @@ pub fn from_form(
         challenge: challenge.clone(),
         pow: 0,
         id: derive(b"zsp-form-id"),
-        device: cookie_device.unwrap_or_else(|| derive(b"zsp-form-device")),
+        // Not read (`check` takes the device from the challenge); kept for the shared shape.
+        device: derive(b"zsp-form-device"),
         rating,
         website: one("website"),
     };
@@ -308,7 +342,8 @@ pub fn from_form(
     })
 }
 
-/// The device cookie the landing page sets so the plain form keeps "一次一评" too.
+/// The device cookie the landing page sets (HttpOnly): the edge's name for the device, which
+/// every challenge it serves is bound to.
 pub const DEVICE_COOKIE: &str = "zsp_d";
 
 pub fn cookie_device(header: Option<&str>) -> Option<Id128> {
@@ -352,7 +387,8 @@ mod tests {
             kid: 1,
             code,
             issued_at: issued_at as u64,
-            nonce: [9; 16],
+            nonce: [9; 8],
+            device: wire::challenge::device_tag(&[2; 16]),
             difficulty,
         };
         let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(&key);
@@ -386,11 +422,12 @@ mod tests {
             &p,
             Lookup {
                 entry: Some(entry()),
-                revocations: Revocations::default(),
+                ..Lookup::default()
             },
             &cfg,
+            Day::from_unix(NOW).unwrap(),
         )?;
-        check(s, via, p, e, &cfg, NOW)
+        check(s, via, p, e, &cfg, Sender::default(), NOW)
     }
 
     #[test]
@@ -491,15 +528,14 @@ mod tests {
             "code={}&challenge={c}&level=dissatisfied&tag=207&tag=510&tag=207&comment=%E5%A4%AA%E6%85%A2+%26+%3Cb%3E&phone=&website=",
             segment()
         );
-        let form = |device| {
+        let form = || {
             from_form(
                 Some("application/x-www-form-urlencoded; charset=UTF-8"),
                 body.as_bytes(),
-                device,
             )
             .unwrap()
         };
-        let post = form(None);
+        let post = form();
         let s = &post.submission;
         assert_eq!(
             s.rating.tags,
@@ -510,16 +546,14 @@ mod tests {
         assert_eq!(post.lang, None);
         let checked = run(s, Via::Form).unwrap();
         assert_eq!(checked.via, Via::Form);
-        // The same page posted twice is the same submission.
-        let again = form(None).submission;
-        assert_eq!((again.id, again.device), (s.id, s.device));
-        // A cookie device wins.
-        assert_eq!(form(Some(Id128([5; 16]))).submission.device, Id128([5; 16]));
+        // The same page posted twice is the same submission, from the device it was served to.
+        let again = form().submission;
+        assert_eq!(again.id, s.id);
+        assert_eq!(run(&again, Via::Form).unwrap().device, checked.device);
         // The page's language comes back with the form.
         let en = from_form(
             Some("application/x-www-form-urlencoded"),
             format!("{body}&lang=en").as_bytes(),
-            None,
         )
         .unwrap();
         assert_eq!(en.lang, Some(Lang::En));
@@ -560,8 +594,73 @@ mod tests {
             (b"comment=hi", "rating.level"),
         ] {
             let form = Some("application/x-www-form-urlencoded");
-            assert_eq!(from_form(form, body, None).unwrap_err().code, code);
+            assert_eq!(from_form(form, body).unwrap_err().code, code);
         }
+    }
+
+    fn today() -> Day {
+        Day::from_unix(NOW).unwrap()
+    }
+
+    #[test]
+    fn the_device_is_the_edges_and_a_cookie_must_agree() {
+        let s = sub(Level::Satisfied, &[406]);
+        let cfg = {
+            let mut v = vars();
+            v.insert("POW_DIFFICULTY", "8".into());
+            parse(&v).unwrap()
+        };
+        let go = |sender: Sender, body_device: Id128| {
+            let s = Submission {
+                device: body_device,
+                ..s.clone()
+            };
+            let p = open_code(&s.code, &cfg)?;
+            let e = entry_for(
+                &p,
+                Lookup {
+                    entry: Some(entry()),
+                    ..Lookup::default()
+                },
+                &cfg,
+                today(),
+            )?;
+            check(&s, Via::App, p, e, &cfg, sender, NOW)
+        };
+        let cookie = |d| Sender {
+            cookie: Some(Id128(d)),
+            address: None,
+        };
+        let served_to = go(cookie([2; 16]), Id128([7; 16])).unwrap().device;
+        // The body's device field is not read; no cookie: the device the page was served to.
+        assert_eq!(
+            go(Sender::default(), Id128([8; 16])).unwrap().device,
+            served_to
+        );
+        // Another device's cookie: refused.
+        let e = go(cookie([3; 16]), Id128([2; 16])).unwrap_err();
+        assert_eq!(
+            (e.code, e.field),
+            ("challenge.wrong_device", Some("challenge"))
+        );
+        // The stored id is not the cookie.
+        assert_ne!(served_to, Id128([2; 16]));
+    }
+
+    #[test]
+    fn expired_cards_are_refused_in_their_own_words() {
+        let mut v = vars();
+        v.insert("CODE_VALID_DAYS", "30".into());
+        let cfg = parse(&v).unwrap();
+        let p = open_code(&segment(), &cfg).unwrap();
+        let found = || Lookup {
+            entry: Some(entry()),
+            ..Lookup::default()
+        };
+        assert!(entry_for(&p, found(), &cfg, Day(p.issued.0 + 30)).is_ok());
+        let e = entry_for(&p, found(), &cfg, Day(p.issued.0 + 31)).unwrap_err();
+        assert_eq!((e.code, e.status), ("qr.expired", 410));
+        assert!(e.message(Lang::Zh).contains("已过有效期"));
     }
 
     #[test]
@@ -576,25 +675,31 @@ mod tests {
                     issued_before: Day(p.issued.0 + 1),
                 }],
             },
+            recent: 0,
         };
-        assert_eq!(entry_for(&p, revoked, &cfg).unwrap_err().status, 410);
         assert_eq!(
-            entry_for(&p, Lookup::default(), &cfg).unwrap_err().code,
+            entry_for(&p, revoked, &cfg, today()).unwrap_err().status,
+            410
+        );
+        assert_eq!(
+            entry_for(&p, Lookup::default(), &cfg, today())
+                .unwrap_err()
+                .code,
             "qr.unknown_code"
         );
         // With authorities, a key signs only its own authority's regions.
         let found = || Lookup {
             entry: Some(entry()),
-            revocations: Revocations::default(),
+            ..Lookup::default()
         };
         let mut v = vars();
         v.insert("AUTHORITIES", format!("330102:{} 330105:9", p.kid));
         let ours = parse(&v).unwrap();
-        assert!(entry_for(&p, found(), &ours).is_ok());
+        assert!(entry_for(&p, found(), &ours, today()).is_ok());
         v.insert("AUTHORITIES", format!("330105:{} 330102:9", p.kid));
         let theirs = parse(&v).unwrap();
         assert_eq!(
-            entry_for(&p, found(), &theirs).unwrap_err().code,
+            entry_for(&p, found(), &theirs, today()).unwrap_err().code,
             "qr.authority"
         );
         let forged = Key::new(KeyPurpose::Qr, 1, [8; 32]);

@@ -63,7 +63,8 @@ fn main() {
         kid: 1,
         code,
         issued_at: 1_795_305_600,
-        nonce: [9; 16],
+        nonce: [9; 8],
+        device: [7; 8],
         difficulty: challenge::DEFAULT_DIFFICULTY,
     };
     let text = c.seal(&ch_key);
@@ -79,6 +80,7 @@ fn main() {
                 solution,
                 &ch_ring,
                 code,
+                None,
                 c.issued_at + 10,
                 &policy,
             )

@@ -1,17 +1,23 @@
 //! The anti-abuse challenge the edge hands out with every page, and its proof of work.
 //!
-//! Binary layout, version 1 (54 bytes), every field of fixed size so no field can be re-spliced
+//! Binary layout, version 2 (54 bytes), every field of fixed size so no field can be re-spliced
 //! into another (ALTCHA's CVE-2025-68113 came from undelimited fields):
 //!
 //! | bytes  | field                                                              |
 //! |--------|--------------------------------------------------------------------|
-//! | 0      | format version = 1                                                 |
+//! | 0      | format version = 2                                                 |
 //! | 1..3   | edge key id, big-endian u16                                        |
 //! | 3..13  | code id the page was served for (see [`CodeId`])                   |
 //! | 13..21 | issue time, big-endian u64 Unix seconds                            |
-//! | 21..37 | random nonce                                                       |
+//! | 21..29 | random nonce                                                       |
+//! | 29..37 | the device's tag ([`device_tag`] of the edge's device cookie)      |
 //! | 37     | proof-of-work difficulty, in leading zero bits                     |
 //! | 38..54 | HMAC-SHA256 over bytes 0..38, domain `zsp-challenge-v1`, 128 bits  |
+//!
+//! The edge names the device (an HttpOnly cookie set by the landing page) and binds the challenge
+//! to it: a rating posted with another device's cookie is refused, and one posted without the
+//! cookie counts as the device the page was served to. Version 1 had a 16-byte nonce and no
+//! device; its challenges are refused as outdated (a page lives 30 minutes).
 //!
 //! Text form: 87 upper-case base32 characters. Proof of work: a `u32` counter such that
 //! SHA-256(the 54 challenge bytes ‖ counter as 4 big-endian bytes) starts with `difficulty` zero
@@ -21,10 +27,11 @@ use crate::key::{Key, KeyPurpose, Keyring};
 use crate::qr::CodeId;
 use crate::{Coded, base32, mac};
 
-pub const FORMAT_VERSION: u8 = 1;
-pub const NONCE_LEN: usize = 16;
+pub const FORMAT_VERSION: u8 = 2;
+pub const NONCE_LEN: usize = 8;
+pub const DEVICE_TAG_LEN: usize = 8;
 pub const TAG_LEN: usize = 16;
-const SIGNED_LEN: usize = 1 + 2 + CodeId::LEN + 8 + NONCE_LEN + 1;
+const SIGNED_LEN: usize = 1 + 2 + CodeId::LEN + 8 + NONCE_LEN + DEVICE_TAG_LEN + 1;
 pub const CHALLENGE_LEN: usize = SIGNED_LEN + TAG_LEN;
 pub const TEXT_LEN: usize = base32::encoded_len(CHALLENGE_LEN);
 const DOMAIN: &str = "zsp-challenge-v1";
@@ -43,7 +50,22 @@ pub struct Challenge {
     pub code: CodeId,
     pub issued_at: u64,
     pub nonce: [u8; NONCE_LEN],
+    /// The device the page was served to, as [`device_tag`] of its cookie.
+    pub device: [u8; DEVICE_TAG_LEN],
     pub difficulty: u8,
+}
+
+/// The tag of a device id (the edge's cookie) that a challenge carries: a digest, so the page
+/// never learns the HttpOnly cookie's value from the challenge it can read.
+pub fn device_tag(device: &[u8; 16]) -> [u8; DEVICE_TAG_LEN] {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::new()
+        .chain_update(b"zsp-device-v1")
+        .chain_update(device)
+        .finalize();
+    let mut t = [0u8; DEVICE_TAG_LEN];
+    t.copy_from_slice(&h[..DEVICE_TAG_LEN]);
+    t
 }
 
 /// How old a challenge may be when a rating comes back with it.
@@ -73,6 +95,8 @@ pub enum ChallengeError {
     BadTag,
     /// Authentic, but served for another code than the one being rated.
     WrongCode,
+    /// Authentic, but served to another device than the one whose cookie came with the rating.
+    WrongDevice,
     TooYoung,
     Expired,
     /// The proof of work does not hold at the challenge's difficulty.
@@ -87,6 +111,7 @@ impl Coded for ChallengeError {
             ChallengeError::UnknownKey(_) => "challenge.unknown_key",
             ChallengeError::BadTag => "challenge.bad_tag",
             ChallengeError::WrongCode => "challenge.wrong_code",
+            ChallengeError::WrongDevice => "challenge.wrong_device",
             ChallengeError::TooYoung => "challenge.too_young",
             ChallengeError::Expired => "challenge.expired",
             ChallengeError::Unsolved => "challenge.unsolved",
@@ -131,7 +156,8 @@ impl Challenge {
         b[1..3].copy_from_slice(&self.kid.to_be_bytes());
         b[3..13].copy_from_slice(&self.code.to_bytes());
         b[13..21].copy_from_slice(&self.issued_at.to_be_bytes());
-        b[21..37].copy_from_slice(&self.nonce);
+        b[21..29].copy_from_slice(&self.nonce);
+        b[29..37].copy_from_slice(&self.device);
         b[37] = self.difficulty;
         b
     }
@@ -171,13 +197,16 @@ impl Challenge {
         let mut issued = [0u8; 8];
         issued.copy_from_slice(&bytes[13..21]);
         let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(&bytes[21..37]);
+        nonce.copy_from_slice(&bytes[21..29]);
+        let mut device = [0u8; DEVICE_TAG_LEN];
+        device.copy_from_slice(&bytes[29..37]);
         Ok((
             Challenge {
                 kid: u16::from_be_bytes([bytes[1], bytes[2]]),
                 code: CodeId::from_bytes(&code),
                 issued_at: u64::from_be_bytes(issued),
                 nonce,
+                device,
                 difficulty: bytes[37],
             },
             bytes,
@@ -185,12 +214,13 @@ impl Challenge {
     }
 
     /// Everything the edge checks without storage, cheapest first: shape, key, tag, the code it
-    /// was served for, age, and the proof of work.
+    /// was served for, the device (when its cookie came back), age, and the proof of work.
     pub fn verify(
         text: &str,
         solution: u32,
         keys: &Keyring,
         code: CodeId,
+        device: Option<&[u8; 16]>,
         now: u64,
         policy: &ChallengePolicy,
     ) -> Result<Challenge, ChallengeError> {
@@ -209,6 +239,9 @@ impl Challenge {
         }
         if c.code != code {
             return Err(ChallengeError::WrongCode);
+        }
+        if device.is_some_and(|d| device_tag(d) != c.device) {
+            return Err(ChallengeError::WrongDevice);
         }
         let age = now
             .checked_sub(c.issued_at)
@@ -422,6 +455,7 @@ mod tests {
             },
             issued_at: 1_795_305_600,
             nonce: [9; NONCE_LEN],
+            device: device_tag(&[3; 16]),
             difficulty: 8,
         };
         (k, ring, c)
@@ -437,19 +471,19 @@ mod tests {
         let p = ChallengePolicy::default();
         let t0 = c.issued_at;
         assert_eq!(
-            Challenge::verify(&text, sol, &ring, c.code, t0 + 10, &p),
+            Challenge::verify(&text, sol, &ring, c.code, None, t0 + 10, &p),
             Ok(c)
         );
         assert_eq!(
-            Challenge::verify(&text, sol, &ring, c.code, t0 + 2, &p),
+            Challenge::verify(&text, sol, &ring, c.code, None, t0 + 2, &p),
             Err(ChallengeError::TooYoung)
         );
         assert_eq!(
-            Challenge::verify(&text, sol, &ring, c.code, t0 - 100, &p),
+            Challenge::verify(&text, sol, &ring, c.code, None, t0 - 100, &p),
             Err(ChallengeError::TooYoung)
         );
         assert_eq!(
-            Challenge::verify(&text, sol, &ring, c.code, t0 + 1801, &p),
+            Challenge::verify(&text, sol, &ring, c.code, None, t0 + 1801, &p),
             Err(ChallengeError::Expired)
         );
         let other = CodeId {
@@ -457,7 +491,7 @@ mod tests {
             staff: None,
         };
         assert_eq!(
-            Challenge::verify(&text, sol, &ring, other, t0 + 10, &p),
+            Challenge::verify(&text, sol, &ring, other, None, t0 + 10, &p),
             Err(ChallengeError::WrongCode)
         );
         // A counter that does not solve it (at difficulty 8, most do not) is refused.
@@ -465,7 +499,7 @@ mod tests {
             .find(|&x| !pow_ok(&bytes, x, c.difficulty))
             .expect("some counter fails");
         assert_eq!(
-            Challenge::verify(&text, bad, &ring, c.code, t0 + 10, &p),
+            Challenge::verify(&text, bad, &ring, c.code, None, t0 + 10, &p),
             Err(ChallengeError::Unsolved)
         );
     }

@@ -2,12 +2,21 @@
 //!
 //! Headers:
 //! - `Content-Type: application/json; charset=utf-8`
-//! - `Zsp-Envelope: 1` (this format's version)
-//! - `Idempotency-Key: <rating id>`: the same rating may arrive more than once (delivery is at
-//!   least once); a receiver keeps the first and acknowledges the rest.
-//! - `Zsp-Signature: t=<Unix seconds>,k=<key id>,v1=<hex HMAC-SHA256>` over
-//!   `len(domain) ‖ "zsp-envelope-v1" ‖ t ‖ "." ‖ body` with the shared upstream key. A receiver
-//!   checks the signature with [`verify`] and refuses a timestamp more than 5 minutes off.
+//! - `Zsp-Envelope: 2` (this format's version)
+//! - `Idempotency-Key: <rating id>` for a rating's first revision, `<rating id>.<revision>` for
+//!   each amendment (追评): the same revision may arrive more than once (delivery is at least
+//!   once); a receiver keeps the first and acknowledges the rest.
+//! - `Zsp-Revision: <n>`: the rating's revision, 1 first. A rating's revisions are sent in order:
+//!   a receiver that has seen none of a rating answers a revision above 1 with 409 and is sent
+//!   revision 1 first ([`admit`]).
+//! - `Zsp-Signature: t=<Unix seconds>,k=<key id>,v2=<hex HMAC-SHA256>` over
+//!   `len(domain) ‖ "zsp-envelope-v2" ‖ t ‖ "." ‖ idempotency key ‖ "." ‖ revision ‖ "." ‖ body`
+//!   with the shared upstream key. A receiver checks it with [`verify`], refuses a timestamp more
+//!   than 5 minutes off, and takes a key it has seen as a duplicate: a captured envelope replayed
+//!   in the 5 minutes is a duplicate under its own key and forged under any other.
+//!
+//! The device that rated never leaves: `rater` is a pseudonym of it that is stable for one code
+//! only ([`rater`]). Version 1 signed the body alone and carried the device id.
 //!
 //! The body has one of two shapes, chosen per deployment: the project's own JSON ([`Mapping::Project`])
 //! or the provincial interface's field names ([`Mapping::Provincial`]).
@@ -19,13 +28,14 @@ use crate::time::{format_cst, format_rfc3339_cst};
 use crate::{Coded, mac};
 use serde::Serialize;
 
-pub const ENVELOPE_VERSION: u32 = 1;
+pub const ENVELOPE_VERSION: u32 = 2;
 pub const HEADER_VERSION: &str = "Zsp-Envelope";
 pub const HEADER_SIGNATURE: &str = "Zsp-Signature";
 pub const HEADER_IDEMPOTENCY: &str = "Idempotency-Key";
+pub const HEADER_REVISION: &str = "Zsp-Revision";
 /// How far a signature's timestamp may be from the receiver's clock.
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
-const DOMAIN: &str = "zsp-envelope-v1";
+const DOMAIN: &str = "zsp-envelope-v2";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mapping {
@@ -67,7 +77,7 @@ struct ProjectBody<'a> {
     comment: &'a str,
     callback_phone: Option<&'a str>,
     channel: u8,
-    device: String,
+    rater: String,
     rated_at: String,
     flagged: bool,
 }
@@ -139,7 +149,7 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             comment: &v.comment,
             callback_phone: phone,
             channel: CHANNEL_QR,
-            device: r.device.to_text(),
+            rater: rater(r),
             rated_at: format_rfc3339_cst(r.rated_at),
             flagged: r.flagged,
         }),
@@ -176,12 +186,68 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
     out.expect("plain structs always serialise")
 }
 
-/// The `Zsp-Signature` header value for `body` sent at `ts`.
-pub fn sign(key: &Key, ts: i64, body: &[u8]) -> String {
+/// The device as the upstream sees it: a digest of the code and the device, so one device's
+/// ratings of one code can be told apart from others' while nothing links its ratings of two
+/// codes, and nothing leads back to the device's cookie.
+pub fn rater(r: &Rating) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::new()
+        .chain_update(b"zsp-rater-v1")
+        .chain_update(r.code.to_text().as_bytes())
+        .chain_update(r.device.0)
+        .finalize();
+    hex(&h[..16])
+}
+
+/// What one request signs besides its time: the idempotency key, the revision and the body.
+#[derive(Debug, Clone, Copy)]
+pub struct Signed<'a> {
+    pub idempotency_key: &'a str,
+    pub revision: &'a str,
+    pub body: &'a [u8],
+}
+
+impl Signed<'_> {
+    fn parts<'b>(&'b self, t: &'b str) -> [&'b [u8]; 7] {
+        [
+            t.as_bytes(),
+            b".",
+            self.idempotency_key.as_bytes(),
+            b".",
+            self.revision.as_bytes(),
+            b".",
+            self.body,
+        ]
+    }
+}
+
+/// The `Zsp-Signature` header value for a request sent at `ts`.
+pub fn sign(key: &Key, ts: i64, signed: &Signed) -> String {
     debug_assert_eq!(key.purpose, KeyPurpose::Upstream);
     let t = ts.to_string();
-    let tag = mac::tag(&key.secret, DOMAIN, &[t.as_bytes(), b".", body]);
-    format!("t={t},k={},v1={}", key.kid, hex(&tag))
+    let tag = mac::tag(&key.secret, DOMAIN, &signed.parts(&t));
+    format!("t={t},k={},v2={}", key.kid, hex(&tag))
+}
+
+/// What a receiver does with a verified revision, given the highest revision of the same rating
+/// it has taken (`None`: none yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Take it (and acknowledge).
+    New,
+    /// Seen already, or older than what was taken: acknowledge, take nothing.
+    Duplicate,
+    /// An amendment before its rating: answer 409, the sender sends revision 1 first.
+    OutOfOrder,
+}
+
+pub fn admit(taken: Option<u32>, revision: u32) -> Admit {
+    match taken {
+        Some(t) if revision <= t => Admit::Duplicate,
+        Some(_) => Admit::New,
+        None if revision == 1 => Admit::New,
+        None => Admit::OutOfOrder,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,11 +287,12 @@ impl Coded for EnvelopeError {
 
 coded_error!(EnvelopeError);
 
-/// For receivers: checks a `Zsp-Signature` header against the raw body.
+/// For receivers: checks a `Zsp-Signature` header against the request's idempotency key,
+/// revision and raw body.
 pub fn verify(
     keys: &Keyring,
     header: &str,
-    body: &[u8],
+    signed: &Signed,
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), EnvelopeError> {
@@ -234,7 +301,7 @@ pub fn verify(
         match part.trim().split_once('=') {
             Some(("t", v)) if t.is_none() => t = Some(v),
             Some(("k", v)) if k.is_none() => k = Some(v),
-            Some(("v1", v)) if sig.is_none() => sig = Some(v),
+            Some(("v2", v)) if sig.is_none() => sig = Some(v),
             _ => return Err(EnvelopeError::MalformedHeader),
         }
     }
@@ -256,7 +323,13 @@ pub fn verify(
         .get(kid)
         .filter(|k| k.purpose == KeyPurpose::Upstream)
         .ok_or(EnvelopeError::UnknownKey(kid))?;
-    if !mac::verify(&key.secret, DOMAIN, &[t.as_bytes(), b".", body], &sig) {
+    let revision_ok = !signed.revision.is_empty()
+        && signed.revision.len() <= 9
+        && signed.revision.bytes().all(|b| b.is_ascii_digit());
+    if !revision_ok {
+        return Err(EnvelopeError::MalformedHeader);
+    }
+    if !mac::verify(&key.secret, DOMAIN, &signed.parts(t), &sig) {
         return Err(EnvelopeError::BadSignature);
     }
     if (now - ts).abs() > tolerance_secs {
@@ -275,30 +348,64 @@ mod tests {
     fn sign_verify() {
         let k = Key::new(KeyPurpose::Upstream, 4, [3; 32]);
         let ring = Keyring::new(KeyPurpose::Upstream, vec![k.clone()]).unwrap();
-        let body = br#"{"a":1}"#;
+        let signed = Signed {
+            idempotency_key: "R1",
+            revision: "1",
+            body: br#"{"a":1}"#,
+        };
+        let body = &signed;
         let h = sign(&k, 1_795_305_600, body);
-        assert!(h.starts_with("t=1795305600,k=4,v1="));
+        assert!(h.starts_with("t=1795305600,k=4,v2="));
         assert_eq!(verify(&ring, &h, body, 1_795_305_600 + 299, 300), Ok(()));
         assert_eq!(
             verify(&ring, &h, body, 1_795_305_600 + 301, 300),
             Err(EnvelopeError::Stale)
         );
-        assert_eq!(
-            verify(&ring, &h, br#"{"a":2}"#, 1_795_305_600, 300),
-            Err(EnvelopeError::BadSignature)
-        );
+        for changed in [
+            Signed {
+                body: br#"{"a":2}"#,
+                ..signed
+            },
+            Signed {
+                idempotency_key: "R2",
+                ..signed
+            },
+            Signed {
+                revision: "2",
+                ..signed
+            },
+        ] {
+            assert_eq!(
+                verify(&ring, &h, &changed, 1_795_305_600, 300),
+                Err(EnvelopeError::BadSignature)
+            );
+        }
         let other_ts = h.replace("t=1795305600", "t=1795305601");
         assert_eq!(
             verify(&ring, &other_ts, body, 1_795_305_600, 300),
             Err(EnvelopeError::BadSignature)
         );
+        assert_eq!(
+            verify(
+                &ring,
+                &h,
+                &Signed {
+                    revision: "x",
+                    ..signed
+                },
+                1_795_305_600,
+                300
+            ),
+            Err(EnvelopeError::MalformedHeader)
+        );
         for bad in [
             "",
             "t=1",
-            "t=x,k=4,v1=00",
-            "t=1,k=4,v1=zz",
-            "t=1,t=2,k=4,v1=00",
-            "t=-1,k=4,v1=00",
+            "t=x,k=4,v2=00",
+            "t=1,k=4,v2=zz",
+            "t=1,t=2,k=4,v2=00",
+            "t=-1,k=4,v2=00",
+            &h.replace("v2=", "v1="),
         ] {
             assert_eq!(
                 verify(&ring, bad, body, 0, 300),
@@ -310,5 +417,14 @@ mod tests {
             verify(&ring, &h.replace("k=4", "k=5"), body, 1_795_305_600, 300),
             Err(EnvelopeError::UnknownKey(5))
         );
+    }
+
+    #[test]
+    fn revisions_are_taken_in_order_once() {
+        assert_eq!(admit(None, 1), Admit::New);
+        assert_eq!(admit(None, 2), Admit::OutOfOrder);
+        assert_eq!(admit(Some(1), 1), Admit::Duplicate);
+        assert_eq!(admit(Some(1), 3), Admit::New);
+        assert_eq!(admit(Some(3), 2), Admit::Duplicate);
     }
 }

@@ -186,6 +186,11 @@ pub const INVALID_CODE: Bilingual = Bilingual(
     "二维码无效或已停用，请联系窗口工作人员",
     "This QR code is invalid or no longer in use. Please ask the staff at the window.",
 );
+/// A printed card past its authority's validity period.
+pub const CODE_EXPIRED: Bilingual = Bilingual(
+    "此二维码已过有效期，请扫描窗口现在张贴的新二维码，或联系窗口工作人员",
+    "This QR card is out of date. Please scan the new code at the window, or ask the staff.",
+);
 const NEXT_GOOD: Bilingual = Bilingual(
     "您的评价已提交至政务服务“好差评”平台。",
     "Your rating has been passed to the government service review platform.",

@@ -32,6 +32,12 @@ fn det(label: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+fn det8(label: &str) -> [u8; 8] {
+    let mut o = [0u8; 8];
+    o.copy_from_slice(&det(label)[..8]);
+    o
+}
+
 fn det16(label: &str) -> [u8; 16] {
     let mut o = [0u8; 16];
     o.copy_from_slice(&det(label)[..16]);
@@ -79,6 +85,8 @@ pub struct ChallengeOk {
     pub code: String,
     pub issued_at: u64,
     pub nonce: String,
+    /// The device tag the challenge carries.
+    pub device: String,
     pub difficulty: u8,
 }
 
@@ -90,6 +98,9 @@ pub struct ChallengeCase {
     pub text: String,
     /// The code the submission is for.
     pub code: String,
+    /// The device cookie that came with the submission (hex), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
     pub now: u64,
     pub solution: u32,
     pub expect: Expect<ChallengeOk>,
@@ -127,11 +138,17 @@ pub struct EnvelopeCase {
     pub submission: String,
     pub rated_at: i64,
     pub assess_number: u8,
-    /// What the edge sends: body and `Zsp-Signature` header.
+    /// What the edge sends: `Idempotency-Key`, `Zsp-Revision`, body and `Zsp-Signature`.
+    pub idempotency_key: String,
+    pub revision: String,
     pub body: String,
     pub signature: String,
     /// The receiver's clock.
     pub now: i64,
+    /// The highest revision of this rating the receiver has taken already, if any.
+    pub taken: Option<u32>,
+    /// `verified` (take it), or why not: a signature error, `envelope.duplicate` (acknowledge,
+    /// take nothing), `envelope.out_of_order` (409: revision 1 first).
     pub expect: Expect<String>,
 }
 
@@ -305,11 +322,17 @@ fn eval_challenge(c: &ChallengeCase, ctx: &Ctx) -> Expect<ChallengeOk> {
     let Some(code) = CodeId::parse(&c.code) else {
         return Expect::Error("vector.bad_code".into());
     };
+    let cookie = match c.cookie.as_deref().map(unhex) {
+        None => None,
+        Some(Some(b)) if b.len() == 16 => Some(<[u8; 16]>::try_from(b).expect("16 bytes")),
+        Some(_) => return Expect::Error("vector.bad_cookie".into()),
+    };
     match Challenge::verify(
         &c.text,
         c.solution,
         &ctx.challenge,
         code,
+        cookie.as_ref(),
         c.now,
         &ChallengePolicy::default(),
     ) {
@@ -318,6 +341,7 @@ fn eval_challenge(c: &ChallengeCase, ctx: &Ctx) -> Expect<ChallengeOk> {
             code: ch.code.to_text(),
             issued_at: ch.issued_at,
             nonce: hex(&ch.nonce),
+            device: hex(&ch.device),
             difficulty: ch.difficulty,
         }),
         Err(e) => err(e),
@@ -368,15 +392,24 @@ fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
 }
 
 fn eval_envelope(c: &EnvelopeCase, ctx: &Ctx) -> Expect<String> {
-    match envelope::verify(
+    let signed = envelope::Signed {
+        idempotency_key: &c.idempotency_key,
+        revision: &c.revision,
+        body: c.body.as_bytes(),
+    };
+    if let Err(e) = envelope::verify(
         &ctx.upstream,
         &c.signature,
-        c.body.as_bytes(),
+        &signed,
         c.now,
         envelope::DEFAULT_TOLERANCE_SECS,
     ) {
-        Ok(()) => Expect::Ok("verified".into()),
-        Err(e) => err(e),
+        return err(e);
+    }
+    match envelope::admit(c.taken, c.revision.parse().unwrap_or(0)) {
+        envelope::Admit::New => Expect::Ok("verified".into()),
+        envelope::Admit::Duplicate => Expect::Error("envelope.duplicate".into()),
+        envelope::Admit::OutOfOrder => Expect::Error("envelope.out_of_order".into()),
     }
 }
 
@@ -555,7 +588,8 @@ impl Seeds {
             kid: 1,
             code: self.staff_code,
             issued_at: T0,
-            nonce: det16("challenge nonce 1"),
+            nonce: det8("challenge nonce 1"),
+            device: challenge::device_tag(&det16("device 1")),
             // Pinned: the vectors do not follow the edge's default.
             difficulty: 14,
         }
@@ -779,6 +813,7 @@ fn challenge_cases(s: &Seeds, ctx: &Ctx) -> Vec<ChallengeCase> {
             bytes: hex(bytes),
             text: base32::encode(bytes),
             code: code.to_text(),
+            cookie: None,
             now,
             solution,
             expect: Expect::Error(String::new()),
@@ -791,7 +826,7 @@ fn challenge_cases(s: &Seeds, ctx: &Ctx) -> Vec<ChallengeCase> {
         .find(|&x| !challenge::pow_ok(&bytes, x, base_challenge.difficulty))
         .expect("some counter fails");
     let other = Challenge {
-        nonce: det16("challenge nonce 2"),
+        nonce: det8("challenge nonce 2"),
         ..base_challenge
     }
     .seal_bytes(ch_key);
@@ -804,9 +839,42 @@ fn challenge_cases(s: &Seeds, ctx: &Ctx) -> Vec<ChallengeCase> {
     let mut later = bytes;
     later[13..21].copy_from_slice(&(t0 + 3600).to_be_bytes());
     let foreign = base_challenge.seal_bytes(ch_out);
-    let mut v2 = bytes;
-    v2[0] = 2;
+    let mut v3 = bytes;
+    v3[0] = 3;
+    let mut v1 = bytes;
+    v1[0] = 1;
+    let with_cookie = |mut c: ChallengeCase, cookie: [u8; 16], want: Option<&str>| {
+        c.cookie = Some(hex(&cookie));
+        c.expect = intend(&c.name, eval_challenge(&c, ctx), want);
+        c
+    };
     vec![
+        with_cookie(
+            ch_case(
+                "own_device",
+                "solved, with the cookie of the device it was served to",
+                &bytes,
+                staff_code,
+                t0 + 10,
+                sol,
+                None,
+            ),
+            det16("device 1"),
+            None,
+        ),
+        with_cookie(
+            ch_case(
+                "other_device",
+                "posted with another device's cookie",
+                &bytes,
+                staff_code,
+                t0 + 10,
+                sol,
+                None,
+            ),
+            det16("device 2"),
+            Some("challenge.wrong_device"),
+        ),
         ch_case(
             "valid",
             "solved, 10 s old",
@@ -926,8 +994,17 @@ fn challenge_cases(s: &Seeds, ctx: &Ctx) -> Vec<ChallengeCase> {
         ),
         ch_case(
             "future_version",
-            "format version 2",
-            &v2,
+            "format version 3",
+            &v3,
+            staff_code,
+            t0 + 10,
+            sol,
+            Some("challenge.version"),
+        ),
+        ch_case(
+            "old_version",
+            "format version 1 (no device): a page from before the upgrade",
+            &v1,
             staff_code,
             t0 + 10,
             sol,
@@ -1143,7 +1220,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
                     sub: &str,
                     assess: u8,
                     now: i64,
-                    tamper: &dyn Fn(&mut String, &mut String),
+                    tamper: &dyn Fn(&mut EnvelopeCase),
                     want: Option<&str>| {
         let mut c = EnvelopeCase {
             name: name.into(),
@@ -1152,18 +1229,35 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             submission: sub.into(),
             rated_at,
             assess_number: assess,
+            idempotency_key: String::new(),
+            revision: assess.to_string(),
             body: String::new(),
             signature: String::new(),
             now,
+            taken: (assess > 1).then_some(1),
             expect: Expect::Error(String::new()),
         };
         c.body = envelope_body(&c, ctx).expect("valid envelope input");
-        c.signature = envelope::sign(up_key, rated_at + 5, c.body.as_bytes());
-        tamper(&mut c.body, &mut c.signature);
+        let (s, _) = validated(sub).expect("valid submission");
+        c.idempotency_key = match assess {
+            1 => s.id.to_text(),
+            n => format!("{}.{n}", s.id.to_text()),
+        };
+        c.signature = envelope::sign(
+            up_key,
+            rated_at + 5,
+            &envelope::Signed {
+                idempotency_key: &c.idempotency_key,
+                revision: &c.revision,
+                body: c.body.as_bytes(),
+            },
+        );
+        tamper(&mut c);
         c.expect = intend(name, eval_envelope(&c, ctx), want);
         c
     };
-    let none = &|_: &mut String, _: &mut String| {};
+    let none = &|_: &mut EnvelopeCase| {};
+    let amend = s.submission(Level::Satisfied, &[406], &|_| {});
     vec![
         env_case(
             "project",
@@ -1187,13 +1281,53 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
         ),
         env_case(
             "provincial_amend",
-            "a same-day 追评 (assessNumber 2)",
+            "a same-day 追评 (assessNumber 2), after revision 1 was taken",
             "provincial",
-            &s.submission(Level::Satisfied, &[406], &|_| {}),
+            &amend,
             2,
             rated_at + 6,
             none,
             None,
+        ),
+        env_case(
+            "amend_before_first",
+            "revision 2 of a rating whose revision 1 the receiver has not taken",
+            "provincial",
+            &amend,
+            2,
+            rated_at + 6,
+            &|c| c.taken = None,
+            Some("envelope.out_of_order"),
+        ),
+        env_case(
+            "replayed_same_key",
+            "a captured envelope sent again within 5 minutes under its own key",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 60,
+            &|c| c.taken = Some(1),
+            Some("envelope.duplicate"),
+        ),
+        env_case(
+            "replayed_new_key",
+            "a captured envelope sent again within 5 minutes under a new idempotency key",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 60,
+            &|c| c.idempotency_key = "AAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            Some("envelope.bad_signature"),
+        ),
+        env_case(
+            "revision_changed",
+            "the revision raised after signing, to pass as a new 追评",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 6,
+            &|c| c.revision = "2".into(),
+            Some("envelope.bad_signature"),
         ),
         env_case(
             "tampered_body",
@@ -1202,7 +1336,11 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             &bad_review,
             1,
             rated_at + 6,
-            &|b, _| *b = b.replace("\"satisfaction\":\"1\"", "\"satisfaction\":\"5\""),
+            &|c| {
+                c.body = c
+                    .body
+                    .replace("\"satisfaction\":\"1\"", "\"satisfaction\":\"5\"")
+            },
             Some("envelope.bad_signature"),
         ),
         env_case(
@@ -1222,8 +1360,18 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             &bad_review,
             1,
             rated_at + 6,
-            &|_, s| *s = s.replace(",k=1,", ",k=2,"),
+            &|c| c.signature = c.signature.replace(",k=1,", ",k=2,"),
             Some("envelope.unknown_key"),
+        ),
+        env_case(
+            "version_1_header",
+            "a version 1 signature (over the body alone)",
+            "project",
+            &bad_review,
+            1,
+            rated_at + 6,
+            &|c| c.signature = c.signature.replace(",v2=", ",v1="),
+            Some("envelope.malformed_header"),
         ),
         env_case(
             "malformed_header",
@@ -1232,8 +1380,9 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             &bad_review,
             1,
             rated_at + 6,
-            &|_, s| {
-                *s = s
+            &|c| {
+                c.signature = c
+                    .signature
                     .split_once(',')
                     .map(|x| x.1.to_string())
                     .unwrap_or_default()

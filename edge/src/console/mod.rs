@@ -71,6 +71,8 @@ pub enum Action {
     Routes,
     /// The working-day calendar.
     Calendar,
+    /// 疑似刷评: release a held rating (it then counts, alerts and forwards) or reject it.
+    ReviewRatings,
 }
 
 impl Role {
@@ -90,6 +92,7 @@ impl Role {
                     | Cases
                     | ReviewCase
                     | Routes
+                    | ReviewRatings
             ),
             Role::Handler => matches!(a, ReadRatings | Cases),
         }

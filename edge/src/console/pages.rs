@@ -3,7 +3,9 @@
 //! alone. Every form that writes carries the session's CSRF token.
 
 use super::diff::Preview;
-use super::sql::{AccountRow, AuditRow, CodeRow, ErrorRow, Filter, StatusRow, TokenRow, UploadRow};
+use super::sql::{
+    AccountRow, AuditRow, CodeRow, ErrorRow, Filter, Hold, StatusRow, TokenRow, UploadRow,
+};
 use super::{Action, Actor, Role, Scope};
 use crate::page::styled_head;
 use maud::{DOCTYPE, Markup, html};
@@ -28,7 +30,8 @@ button{background:#8b1a1a;color:#fff;border-color:#8b1a1a;cursor:pointer}button.
 .warn{color:#b42318;font-weight:600}.muted{color:#646a73;font-size:13px}.add{color:#1a7f37}.del{color:#b42318}.chg{color:#9a6700}\
 .card{display:flex;gap:20px;align-items:flex-start}.card svg{width:220px;height:220px;border:1px solid #dfe1e5}\
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:13px;word-break:break-all}.secret{background:#fff8c5;padding:8px;border:1px dashed #9a6700}\
-.login{max-width:380px;margin:80px auto}.login label{margin-bottom:10px}.login input{width:100%}";
+.login{max-width:380px;margin:80px auto}.login label{margin-bottom:10px}.login input{width:100%}\
+form.inline{display:inline-block;margin:4px 4px 0 0}button.danger{background:#fff;color:#b42318;border-color:#b42318}";
 
 /// The CSP of every console page: nothing but this stylesheet and images inline.
 pub fn csp() -> String {
@@ -60,9 +63,14 @@ fn flash(f: &Flash) -> Markup {
     }
 }
 
-const PAGES: [(&str, &str, Action); 10] = [
+const PAGES: [(&str, &str, Action); 11] = [
     ("/console/cases", "差评案件", Action::Cases),
     ("/console/ratings", "评价", Action::ReadRatings),
+    (
+        "/console/ratings?hold=held",
+        "疑似刷评",
+        Action::ReviewRatings,
+    ),
     ("/console/codes", "二维码", Action::ReadCodes),
     ("/console/directory", "名录上传", Action::Upload),
     ("/console/status", "转发状态", Action::Status),
@@ -162,7 +170,10 @@ pub struct RatingView {
     pub matter: String,
     pub comment: String,
     pub phone: String,
-    pub flagged: bool,
+    /// 0 counted, 1 held, 2 rejected, 3 released (`ratings.hold`).
+    pub hold: i64,
+    /// Why it was held, in words.
+    pub signals: String,
     pub forwarded: bool,
 }
 
@@ -176,11 +187,7 @@ pub struct FilterForm<'a> {
 fn filter_fields(ff: &FilterForm, halls: &[String], hidden_only: bool) -> Markup {
     let f = ff.filter;
     let level = f.level.map_or("", |l| l.as_str());
-    let flagged = match f.flagged {
-        None => "",
-        Some(true) => "1",
-        Some(false) => "0",
-    };
+    let hold = f.hold.as_str();
     html! {
         @if hidden_only {
             input type="hidden" name="hall" value=(f.hall);
@@ -189,7 +196,7 @@ fn filter_fields(ff: &FilterForm, halls: &[String], hidden_only: bool) -> Markup
             input type="hidden" name="level" value=(level);
             input type="hidden" name="from" value=(ff.from);
             input type="hidden" name="to" value=(ff.to);
-            input type="hidden" name="flagged" value=(flagged);
+            input type="hidden" name="hold" value=(hold);
         } @else {
             label { "大厅"
                 select name="hall" {
@@ -207,11 +214,11 @@ fn filter_fields(ff: &FilterForm, halls: &[String], hidden_only: bool) -> Markup
             }
             label { "起始日期" input name="from" type="date" value=(ff.from); }
             label { "截止日期" input name="to" type="date" value=(ff.to); }
-            label { "待复核"
-                select name="flagged" {
-                    option value="" { "全部" }
-                    option value="1" selected[flagged == "1"] { "仅待复核" }
-                    option value="0" selected[flagged == "0"] { "不含待复核" }
+            label { "状态"
+                select name="hold" {
+                    option value="" { "计入统计的" }
+                    option value="held" selected[hold == "held"] { "疑似刷评（待复核）" }
+                    option value="rejected" selected[hold == "rejected"] { "已驳回" }
                 }
             }
         }
@@ -255,6 +262,9 @@ pub fn ratings(
                 p.muted { "导出最长一年的范围；电话默认隐藏中间四位。每次导出都记入审计日志。" }
             }
         }
+        @if ff.filter.hold == Hold::Held {
+            p.muted { "疑似刷评：触发了防刷规则的评价。它们已保存，但不计入统计、不发提醒、不上报省平台，直到放行；驳回的评价保留记录，永不上报。每次决定都记入审计日志。" }
+        }
         p { "共 " (total) " 条，按时间倒序。" }
         table {
             thead { tr { th { "时间" } th { "大厅" } th { "窗口" } th { "窗口单位" } th { "工作人员" } th { "满意度" } th { "评价内容" } th { "事项" } th { "文字评价" } th { "电话" } th { "状态" } } }
@@ -265,7 +275,26 @@ pub fn ratings(
                         td { (r.hall) } td { (r.window) } td { (r.dept) } td { (r.staff) }
                         td { @if r.level.is_bad() { span.warn { (r.level.label_zh()) } } @else { (r.level.label_zh()) } }
                         td { (r.tags) } td.mono { (r.matter) } td { (r.comment) } td.mono { (r.phone) }
-                        td { @if r.flagged { span.warn { "待复核 " } } @if r.forwarded { "已转发" } @else { "待转发" } }
+                        td {
+                            @match r.hold {
+                                1 => {
+                                    span.warn { "疑似刷评" } br; span.muted { (r.signals) }
+                                    @if me.role.may(Action::ReviewRatings) {
+                                        form.inline method="post" action={ "/console/ratings/" (r.id) "/release" } {
+                                            (hidden(csrf)) button type="submit" { "放行" }
+                                        }
+                                        form.inline method="post" action={ "/console/ratings/" (r.id) "/reject" } {
+                                            (hidden(csrf)) button.danger type="submit" { "驳回" }
+                                        }
+                                    }
+                                }
+                                2 => { "已驳回（不上报）" }
+                                _ => {
+                                    @if r.hold == 3 { "已放行，" }
+                                    @if r.forwarded { "已转发" } @else { "待转发" }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -287,18 +316,14 @@ fn page_link(ff: &FilterForm, page: i64) -> String {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
     format!(
-        "/console/ratings?hall={}&dept={}&staff={}&level={}&from={}&to={}&flagged={}&page={page}",
+        "/console/ratings?hall={}&dept={}&staff={}&level={}&from={}&to={}&hold={}&page={page}",
         enc(&f.hall),
         enc(&f.dept),
         enc(&f.staff),
         f.level.map_or("", |l| l.as_str()),
         enc(ff.from),
         enc(ff.to),
-        match f.flagged {
-            None => "",
-            Some(true) => "1",
-            Some(false) => "0",
-        },
+        f.hold.as_str(),
     )
 }
 
@@ -546,7 +571,7 @@ pub fn status(
                     tr { th { "待转发" } td.num { (s.backlog) } }
                     tr { th { "最早的待转发评价" } td { @if let Some(t) = s.oldest_pending { (format_cst(t)) "（" ((now - t).max(0) / 60) " 分钟前）" } @else { "无" } } }
                     tr { th { "本机保存的评价" } td.num { (s.stored) } }
-                    tr { th { "待复核" } td.num { (s.flagged) } }
+                    tr { th { a href="/console/ratings?hold=held" { "疑似刷评（待复核）" } } td.num { (s.held) } }
                     tr { th { "二维码" } td.num { (s.codes) } }
                 }
             }
@@ -751,7 +776,7 @@ mod tests {
                 backlog: 1,
                 oldest_pending: Some(0),
                 stored: 2,
-                flagged: 0,
+                held: 0,
                 codes: 3,
             },
             &[],

@@ -522,7 +522,44 @@ pub struct Filter {
     /// Unix seconds, `from` included, `to` excluded.
     pub from: i64,
     pub to: i64,
-    pub flagged: Option<bool>,
+    pub hold: Hold,
+}
+
+/// Which ratings a list shows: those that count (the default), those held for review
+/// (疑似刷评), or those an administrator rejected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hold {
+    #[default]
+    Counted,
+    Held,
+    Rejected,
+}
+
+impl Hold {
+    pub fn parse(s: &str) -> Option<Hold> {
+        match s {
+            "" | "counted" => Some(Hold::Counted),
+            "held" => Some(Hold::Held),
+            "rejected" => Some(Hold::Rejected),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::Counted => "",
+            Hold::Held => "held",
+            Hold::Rejected => "rejected",
+        }
+    }
+
+    fn code(self) -> i64 {
+        match self {
+            Hold::Counted => 0,
+            Hold::Held => 1,
+            Hold::Rejected => 2,
+        }
+    }
 }
 
 /// The filter's conditions; the actor's role adds its own (a 差评处理人 sees only 差评).
@@ -532,7 +569,7 @@ fn rating_where(f: &Filter, role: Role) -> (&'static str, Vec<Val>) {
          AND (?4 = '' OR json_extract(entry, '$.dept') = ?4) \
          AND (?5 = '' OR instr(COALESCE(json_extract(entry, '$.staff_id'), ''), ?5) > 0 \
               OR instr(COALESCE(json_extract(entry, '$.staff_name'), ''), ?5) > 0) \
-         AND (?6 = '' OR level = ?6) AND (?7 < 0 OR flagged = ?7) \
+         AND (?6 = '' OR level = ?6) AND (?7 = 0 AND hold IN (0, 3) OR ?7 > 0 AND hold = ?7) \
          AND (?8 = 0 OR level IN ('dissatisfied', 'very_dissatisfied')) AND {scope}",
         vec![
             f.from.into(),
@@ -541,7 +578,7 @@ fn rating_where(f: &Filter, role: Role) -> (&'static str, Vec<Val>) {
             f.dept.as_str().into(),
             f.staff.as_str().into(),
             f.level.map_or("", |l| l.as_str()).into(),
-            f.flagged.map_or(-1, i64::from).into(),
+            f.hold.code().into(),
             i64::from(role == Role::Handler).into(),
         ],
     )
@@ -605,17 +642,17 @@ pub struct StatusRow {
     pub backlog: i64,
     pub oldest_pending: Option<i64>,
     pub stored: i64,
-    pub flagged: i64,
+    pub held: i64,
     pub codes: i64,
 }
 
 pub fn status(scope: &Scope) -> Stmt {
     scoped(
         "SELECT \
-         (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS backlog, \
-         (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND {scope}) AS oldest_pending, \
+         (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope}) AS backlog, \
+         (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope}) AS oldest_pending, \
          (SELECT COUNT(*) FROM ratings WHERE {scope}) AS stored, \
-         (SELECT COUNT(*) FROM ratings WHERE flagged = 1 AND {scope}) AS flagged, \
+         (SELECT COUNT(*) FROM ratings WHERE hold = 1 AND {scope}) AS held, \
          (SELECT COUNT(*) FROM entries WHERE {scope}) AS codes",
         scope,
         vec![],
@@ -643,10 +680,61 @@ pub fn last_errors(scope: &Scope, limit: i64) -> Stmt {
     )
 }
 
+/// A decision on a held rating, in one transaction: the review and its audit record, the
+/// rating released (it counts, is due upstream at once, and a 差评 opens its case now, so its
+/// clock starts when it counts) or rejected (kept, never forwarded). Only a rating still held
+/// and in the actor's scope changes; the last statement returns it (none: nothing changed).
+pub fn review(a: &Actor, id: &str, release: bool, now: i64) -> Vec<Stmt> {
+    let decision = if release { "release" } else { "reject" };
+    let target = if release { 3 } else { 2 };
+    let args = || -> Vec<Val> {
+        vec![
+            id.into(),
+            decision.into(),
+            now.into(),
+            a.name.as_str().into(),
+            target.into(),
+        ]
+    };
+    let mut out = vec![
+        scoped(
+            "INSERT INTO reviews (rating, decision, by_actor, at, signals) \
+             SELECT id, ?2, ?4, ?3, signals FROM ratings WHERE id = ?1 AND hold = 1 AND {scope}",
+            &a.scope,
+            args(),
+        ),
+        stmt(
+            "INSERT INTO audit (at, actor, role, action, target, detail) \
+             SELECT ?3, ?4, ?6, 'rating.' || ?2, ?1, signals FROM reviews \
+             WHERE rating = ?1 AND at = ?3 AND by_actor = ?4 AND decision = ?2",
+            {
+                let mut v = args();
+                v.push(a.role.as_str().into());
+                v
+            },
+        ),
+        scoped(
+            "UPDATE ratings SET hold = ?5, next_attempt_at = ?3, attempts = 0 \
+             WHERE id = ?1 AND hold = 1 AND {scope}",
+            &a.scope,
+            args(),
+        ),
+    ];
+    if release {
+        out.push(crate::fastlane::open_released(id, now));
+    }
+    out.push(stmt(
+        "SELECT id, level FROM ratings WHERE id = ?1 AND hold = ?5 \
+         AND EXISTS (SELECT 1 FROM reviews WHERE rating = ?1 AND at = ?3 AND by_actor = ?4)",
+        args(),
+    ));
+    out
+}
+
 /// Every pending rating in scope is due now.
 pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
     scoped(
-        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND {scope} \
+        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope} \
          RETURNING id",
         scope,
         vec![now.into()],

@@ -681,7 +681,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
         "/console/export" => {
             need(me, Action::Export)?;
             let pairs: Vec<(String, String)> =
-                ["hall", "dept", "staff", "level", "from", "to", "flagged"]
+                ["hall", "dept", "staff", "level", "from", "to", "hold"]
                     .iter()
                     .map(|k| (k.to_string(), f.get(k)))
                     .collect();
@@ -701,6 +701,37 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                     "text/csv; charset=utf-8"
                 },
                 &name,
+            )
+        }
+        p if p.starts_with("/console/ratings/")
+            && (p.ends_with("/release") || p.ends_with("/reject")) =>
+        {
+            need(me, Action::ReviewRatings)?;
+            let (id, decision) = p["/console/ratings/".len()..]
+                .rsplit_once('/')
+                .unwrap_or_default();
+            let release = decision == "release";
+            #[derive(serde::Deserialize)]
+            struct Reviewed {
+                #[allow(dead_code)]
+                id: String,
+            }
+            let mut res = db.batch(sql::review(me, id, release, t), true).await?;
+            let done_rows: Vec<Reviewed> = from_value(res.pop())?;
+            if done_rows.is_empty() {
+                return Err(form_error(
+                    "这条评价已不在待复核队列中（可能已由他人处理），或不在您的管辖范围内"
+                        .to_owned(),
+                ));
+            }
+            let back = "/console/ratings?hold=held";
+            done(
+                back,
+                if release {
+                    "已放行：这条评价现在计入统计，并将上报省平台；差评已开案并提醒处理人"
+                } else {
+                    "已驳回：这条评价保留记录，不计入统计，永不上报"
+                },
             )
         }
         p if p.starts_with("/console/codes/") && p.ends_with("/revoke") => {
@@ -1114,7 +1145,13 @@ fn view(r: &RatingRow) -> std::result::Result<pages::RatingView, String> {
         matter: v.matter.unwrap_or_default(),
         comment: v.comment,
         phone: v.phone.map(|p| p.masked()).unwrap_or_default(),
-        flagged: rating.flagged,
+        hold: r.hold,
+        signals: r
+            .signals
+            .split_whitespace()
+            .map(crate::guard::signal_label)
+            .collect::<Vec<_>>()
+            .join("、"),
         forwarded: r.forwarded_rev >= r.rev,
     })
 }
@@ -1179,11 +1216,8 @@ fn filter_of(
             level,
             from: a,
             to: b,
-            flagged: match q(p, "flagged") {
-                "1" => Some(true),
-                "0" => Some(false),
-                _ => None,
-            },
+            hold: sql::Hold::parse(q(p, "hold"))
+                .ok_or_else(|| form_error(format!("未知的状态“{}”", q(p, "hold"))))?,
         },
         from,
         to,

@@ -51,15 +51,15 @@ pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> bo
     due.len() as i64 == outbox::CLAIM_LIMIT
 }
 
-/// Sends one rating; `Ok` only on a 2xx answer.
+/// Sends one rating's next revision; `Ok` (with that revision) only on a 2xx answer.
 async fn send(
     env: &Env,
     cfg: &Config,
     row: &RatingRow,
     now: i64,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<i64, String> {
     let url = cfg.upstream_url.as_deref().ok_or("UPSTREAM_URL unset")?;
-    let out = outbox::outbound(row, cfg, now)?;
+    let (out, rev) = outbox::outbound(row, cfg, now)?;
     let request = || -> Result<Request> {
         let headers = Headers::new();
         for (k, v) in &out.headers {
@@ -77,7 +77,7 @@ async fn send(
         Err(_) => Fetch::Request(req).send().await,
     };
     match answer {
-        Ok(r) if (200..300).contains(&r.status_code()) => Ok(()),
+        Ok(r) if (200..300).contains(&r.status_code()) => Ok(rev),
         Ok(r) => Err(format!("upstream status {}", r.status_code())),
         Err(e) => Err(format!("upstream unreachable: {e}")),
     }

@@ -285,7 +285,9 @@ async fn lookup(
     if let Some(l) = with_lookups(cfg, |c| c.get(&code, t)) {
         return Ok(l);
     }
-    let rows: Vec<store::LookupRow> = db.rows(store::lookup(code)).await?;
+    let rows: Vec<store::LookupRow> = db
+        .rows(store::lookup(code, now(), cfg.guard.rise_minutes()))
+        .await?;
     let l = store::read_lookup(rows).map_err(|e| internal("lookup", e))?;
     with_lookups(cfg, |c| c.put(code, l.clone(), t));
     Ok(l)
@@ -301,15 +303,45 @@ fn with_lookups<R>(cfg: &Config, f: impl FnOnce(&mut TtlCache<CodeId, submit::Lo
     })
 }
 
-fn new_challenge(cfg: &Config, code: CodeId, difficulty: u8) -> String {
+fn new_challenge(cfg: &Config, code: CodeId, device: &Id128, difficulty: u8) -> String {
     Challenge {
         kid: 0,
         code,
         issued_at: now() as u64,
         nonce: random(),
+        device: wire::challenge::device_tag(&device.0),
         difficulty,
     }
     .seal(cfg.challenge_keys.current())
+}
+
+/// The device cookie of a request, if it came with one.
+fn cookie_of(req: &Request) -> Option<Id128> {
+    let cookie = req.headers().get("Cookie").ok().flatten();
+    submit::cookie_device(cookie.as_deref())
+}
+
+/// Where a submission came from: its device cookie, and its address's digest of the day when
+/// the address is known (from `CLIENT_IP_HEADER`, the trusted proxy's or Cloudflare's header).
+fn sender_of(req: &Request, cfg: &Config) -> submit::Sender {
+    let address = cfg.guard.address_header.as_deref().and_then(|h| {
+        let v = req.headers().get(h).ok().flatten();
+        let a = crate::guard::client_address(v.as_deref())?;
+        let day = wire::time::Day::from_unix(now())?;
+        Some(crate::guard::address_digest(
+            &cfg.challenge_keys.current().secret,
+            day,
+            &a,
+        ))
+    });
+    submit::Sender {
+        cookie: cookie_of(req),
+        address,
+    }
+}
+
+fn today() -> wire::time::Day {
+    wire::time::Day::from_unix(now()).unwrap_or(wire::time::Day(0))
 }
 
 /// Renders the landing page, or the invalid-code page. `refused` is a plain-form post sent back.
@@ -323,24 +355,29 @@ async fn landing(
     refused: Option<(&wire::draft::Draft, &ApiError)>,
 ) -> Answer {
     let tpl = template(env, cfg).await?;
-    let invalid = |status| html(page::invalid_code(&tpl.plain, lang), status, &tpl);
+    let invalid = |e: ApiError| html(page::invalid_code(&tpl.plain, lang, e.code), e.status, &tpl);
     let payload = match submit::open_code(segment, cfg) {
         Ok(p) => p,
-        Err(e) => return invalid(e.status),
+        Err(e) => return invalid(e),
     };
     let l = lookup(&Db::open(env)?, cfg, payload.code).await?;
-    let entry = match submit::entry_for(&payload, l, cfg) {
+    let recent = l.recent;
+    let entry = match submit::entry_for(&payload, l, cfg, today()) {
         Ok(e) => e,
-        Err(e) => return invalid(e.status),
+        Err(e) => return invalid(e),
     };
+    // The edge names the device: the cookie it set before, or a new one set with this page.
+    let known = cookie_of(req);
+    let device = known.unwrap_or_else(|| Id128(random()));
+    let difficulty = cfg.guard.difficulty(cfg.difficulty, recent);
     let body = page::landing(
         &tpl.html,
         &Landing {
             lang,
             segment,
             entry: &entry,
-            challenge: &new_challenge(cfg, payload.code, cfg.difficulty),
-            form_challenge: &new_challenge(cfg, payload.code, 0),
+            challenge: &new_challenge(cfg, payload.code, &device, difficulty),
+            form_challenge: &new_challenge(cfg, payload.code, &device, 0),
             now: now(),
             retention_days: cfg.retention_days,
             refused,
@@ -350,8 +387,7 @@ async fn landing(
     if !tpl.preload.is_empty() {
         r.headers().set("Link", &tpl.preload)?;
     }
-    let cookie = req.headers().get("Cookie")?;
-    if submit::cookie_device(cookie.as_deref()).is_none() {
+    if known.is_none() {
         let secure = if req.url()?.scheme() == "https" {
             "; Secure"
         } else {
@@ -362,7 +398,7 @@ async fn landing(
             &format!(
                 "{}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}",
                 submit::DEVICE_COOKIE,
-                Id128(random()).to_text()
+                device.to_text()
             ),
         )?;
     }
@@ -380,11 +416,13 @@ async fn accept(
     cfg: &Config,
     sub: &Submission,
     via: Via,
+    sender: submit::Sender,
 ) -> std::result::Result<Accepted, ApiError> {
     let payload = submit::open_code(&sub.code, cfg)?;
     let db = Db::open(env)?;
-    let entry = submit::entry_for(&payload, lookup(&db, cfg, payload.code).await?, cfg)?;
-    let c = submit::check(sub, via, payload, entry, cfg, now())?;
+    let l = lookup(&db, cfg, payload.code).await?;
+    let entry = submit::entry_for(&payload, l, cfg, today())?;
+    let c = submit::check(sub, via, payload, entry, cfg, sender, now())?;
     let token = c
         .rating
         .level
@@ -402,7 +440,6 @@ async fn accept(
             Ok((accepted, c, token))
         }
         Err(db::DbError::Sql(msg)) => match store::conflict(&msg) {
-            Some(store::Conflict::Budget) => Err(error::FORM_BUDGET),
             // A retry of a stored submission gets its answer again; anything else is a replay.
             Some(store::Conflict::Replayed) => {
                 let again: Vec<store::Accepted> = db
@@ -453,7 +490,7 @@ async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
     let ct = req.headers().get("Content-Type")?;
     let body = body(&mut req, MAX_BODY_BYTES).await?;
     let sub = submit::parse_json(ct.as_deref(), &body)?;
-    let (a, c, token) = accept(env, cfg, &sub, Via::App).await?;
+    let (a, c, token) = accept(env, cfg, &sub, Via::App, sender_of(&req, cfg)).await?;
     let r = json(
         store::accepted_json(
             &a,
@@ -471,21 +508,21 @@ async fn rate_json(mut req: Request, env: &Env, cfg: &Config) -> Answer {
 async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
     same_site(&req)?;
     let ct = req.headers().get("Content-Type")?;
-    let cookie = req.headers().get("Cookie")?;
     let tpl = template(env, cfg).await?;
     let lang = lang_of(&req);
     let error_page = |e: &ApiError, lang| {
         let msg = page::message(&tpl.plain, lang, e.message(lang), &[], "error");
         html(msg, e.status, &tpl)
     };
-    let post = match body(&mut req, MAX_BODY_BYTES).await.and_then(|b| {
-        submit::from_form(ct.as_deref(), &b, submit::cookie_device(cookie.as_deref()))
-    }) {
+    let post = match body(&mut req, MAX_BODY_BYTES)
+        .await
+        .and_then(|b| submit::from_form(ct.as_deref(), &b))
+    {
         Ok(p) => p,
         Err(e) => return error_page(&e, lang),
     };
     let lang = post.lang.unwrap_or(lang);
-    match accept(env, cfg, &post.submission, Via::Form).await {
+    match accept(env, cfg, &post.submission, Via::Form, sender_of(&req, cfg)).await {
         Ok((a, c, token)) => html(
             page::thanks(
                 &tpl.plain,
@@ -501,7 +538,7 @@ async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
         // Code problems: the invalid page. Everything else: the form again, as it was filled in,
         // with a fresh challenge and the reason on top.
         Err(e) if e.code.starts_with("qr.") => {
-            html(page::invalid_code(&tpl.plain, lang), e.status, &tpl)
+            html(page::invalid_code(&tpl.plain, lang, e.code), e.status, &tpl)
         }
         Err(e) if e.status == 503 => error_page(&e, lang),
         Err(e) => {

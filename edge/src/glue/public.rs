@@ -56,6 +56,8 @@ pub async fn receipt(mut req: Request, env: &Env, cfg: &Config, path: &str) -> A
     let mut res = db.batch(receipt::lookup(&token, t, keep), false).await?;
     let case: Vec<CaseRow> = serde_json::from_value(res.pop().unwrap_or_default())
         .map_err(|e| super::internal("receipt", e))?;
+    let held: Vec<receipt::Held> = serde_json::from_value(res.pop().unwrap_or_default())
+        .map_err(|e| super::internal("receipt", e))?;
     #[derive(serde::Deserialize)]
     struct N {
         n: i64,
@@ -64,6 +66,9 @@ pub async fn receipt(mut req: Request, env: &Env, cfg: &Config, path: &str) -> A
         .map_err(|e| super::internal("receipt", e))?;
     if misses.first().is_some_and(|m| m.n >= receipt::MISS_BUDGET) {
         return status_page(receipt::busy(), 429);
+    }
+    if let (None, Some(h), Method::Get) = (case.first(), held.first(), req.method()) {
+        return status_page(receipt::received(h, &token), 200);
     }
     let Some(c) = case.into_iter().next() else {
         // Counted; past the budget the count itself fails, which changes nothing here.

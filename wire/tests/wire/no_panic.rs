@@ -87,6 +87,7 @@ fn decoders_never_panic() {
             rng.next() as u32,
             &ch,
             code,
+            None,
             1_795_305_610,
             &ChallengePolicy::default(),
         );
@@ -100,7 +101,12 @@ fn decoders_never_panic() {
         let _ = BaseUrl::parse(&text);
         let _ = Day::parse(&text);
         let _ = CodeId::parse(&text);
-        let _ = envelope::verify(&up, &text, &input, 1_795_305_610, 300);
+        let signed = envelope::Signed {
+            idempotency_key: &text,
+            revision: &text,
+            body: &input,
+        };
+        let _ = envelope::verify(&up, &text, &signed, 1_795_305_610, 300);
         let _ = wire::key::unhex(&text);
     }
 }
