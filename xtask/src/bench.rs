@@ -387,14 +387,16 @@ pub fn edge(root: &Path) -> Result<()> {
                 s.spawn(move || {
                     (0..per_thread)
                         .map(|i| {
-                            let mut nonce = [0u8; 16];
-                            nonce[..8].copy_from_slice(&(t as u64).to_be_bytes());
-                            nonce[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                            let mut id = [0u8; 16];
+                            id[..8].copy_from_slice(&(t as u64).to_be_bytes());
+                            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                            // A new device each time (no cookie kept): every one a new rating.
                             let c = Challenge {
                                 kid: 0,
                                 code: entries[t].code,
                                 issued_at: issued,
-                                nonce,
+                                nonce: ((t as u64) << 32 | i as u64).to_be_bytes(),
+                                device: wire::challenge::device_tag(&id),
                                 difficulty: DIFFICULTY,
                             };
                             let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(key);
@@ -404,8 +406,8 @@ pub fn edge(root: &Path) -> Result<()> {
                                 code: segments[t].clone(),
                                 challenge: c.seal(key),
                                 pow,
-                                id: Id128(nonce),
-                                device: Id128(nonce),
+                                id: Id128(id),
+                                device: Id128(id),
                                 rating: RatingInput {
                                     comment: "窗口服务态度好".into(),
                                     ..RatingInput::new(Level::Satisfied, &[413])

@@ -1,5 +1,6 @@
 //! One test binary for the whole stack (see `e2e/src/lib.rs`).
 
+mod abuse;
 mod citizen;
 mod console;
 mod contract;

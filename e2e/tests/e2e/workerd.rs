@@ -55,7 +55,11 @@ pub(crate) fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
 
 pub(crate) fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker {
     let s = stack();
+    // Tests post many ratings on a few codes in seconds: the holding signals are off unless a
+    // test turns them on (`abuse.rs` does, with the defaults).
     let mut all: Vec<(&str, String)> = vec![
+        ("HOLD_RATE", "off".into()),
+        ("HOLD_ADDRESS", "off".into()),
         ("CHALLENGE_MIN_AGE_SECS", "1".into()),
         ("RETRY_BASE_SECS", "1".into()),
         ("RETRY_MAX_SECS", "2".into()),
@@ -104,7 +108,7 @@ fn revoke(w: &Worker, r: Revocation) {
     assert_eq!(s, 200, "{b}");
 }
 
-fn segment(e: &Entry) -> String {
+pub(crate) fn segment(e: &Entry) -> String {
     printed(&qr_key(), e)
 }
 
@@ -207,8 +211,16 @@ pub(crate) fn load(w: &Worker, entries: Vec<Entry>) {
 }
 
 /// The landing page's boot data: (challenge text).
+/// A landing without a cookie: the edge names a new device, and the challenge is bound to it.
 fn land(w: &Worker, seg: &str) -> String {
-    let (s, _, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+    land_as(w, seg, None)
+}
+
+/// A landing from the device whose cookie is `device` (none: a new device).
+pub(crate) fn land_as(w: &Worker, seg: &str, device: Option<Id128>) -> String {
+    let cookie = device.map(|d| format!("zsp_d={}", d.to_text()));
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+    let (s, _, body) = http("GET", &format!("{}/{seg}", w.base), &headers, None);
     let html = String::from_utf8(body).unwrap();
     assert_eq!(s, 200, "{html}");
     let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
@@ -259,7 +271,7 @@ pub(crate) fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
     (s, v)
 }
 
-fn err_code(v: &serde_json::Value) -> String {
+pub(crate) fn err_code(v: &serde_json::Value) -> String {
     v["error"]["code"].as_str().unwrap_or("").to_owned()
 }
 
@@ -276,10 +288,15 @@ fn status(w: &Worker) -> serde_json::Value {
 }
 
 pub(crate) fn export(w: &Worker) -> String {
+    export_with(w, "")
+}
+
+/// The export with a query (e.g. `hold=held`: the 疑似刷评 queue).
+pub(crate) fn export_with(w: &Worker, query: &str) -> String {
     let auth = format!("Bearer {}", w.admin_token);
     let (s, h, b) = http(
         "GET",
-        &format!("{}/admin/export.csv", w.base),
+        &format!("{}/admin/export.csv?{query}", w.base),
         &[("Authorization", &auth)],
         None,
     );
@@ -485,7 +502,8 @@ fn every_bad_submission_is_refused_with_its_code(w: &Worker) {
             kid: 0,
             code,
             issued_at: issued_at as u64,
-            nonce: rand16(),
+            nonce: rand16()[..8].try_into().unwrap(),
+            device: wire::challenge::device_tag(&rand16()),
             difficulty,
         }
         .seal(&key)
@@ -656,7 +674,7 @@ fn replays_amends_floods_and_export(w: &Worker) {
     let dev = Id128(rand16());
 
     // A captured submission replayed 1,000 times: one rating.
-    let ch = land(w, &seg);
+    let ch = land_as(w, &seg, Some(dev));
     std::thread::sleep(Duration::from_millis(1100));
     let mut first = input(Level::VeryDissatisfied, &[108]);
     first.phone = Some("13812345678".into());
@@ -699,9 +717,10 @@ fn replays_amends_floods_and_export(w: &Worker) {
     );
     assert_eq!(refused, 500);
 
-    // 200 distinct solved challenges from the same device: one rating, amended.
+    // 200 distinct solved challenges from the same device (it keeps the edge's cookie): one
+    // rating, amended.
     let t = Instant::now();
-    let chs: Vec<String> = (0..200).map(|_| land(w, &seg)).collect();
+    let chs: Vec<String> = (0..200).map(|_| land_as(w, &seg, Some(dev))).collect();
     std::thread::sleep(Duration::from_millis(1100));
     let mut ids = BTreeSet::new();
     for (i, ch) in chs.iter().enumerate() {
@@ -759,6 +778,9 @@ fn replays_amends_floods_and_export(w: &Worker) {
     assert!(!csv.contains("13812345678"));
 }
 
+/// The no-JavaScript form: its budget is per device. An attacker's device posting 8 times is
+/// answered like anyone (its 7th and 8th held, never refused); a genuine no-JS citizen on the
+/// same code at the same time is counted.
 fn the_plain_form_works_and_has_a_budget(w: &Worker) {
     let e = Entry::example("F01", None);
     let seg = segment(&e);
@@ -766,9 +788,14 @@ fn the_plain_form_works_and_has_a_budget(w: &Worker) {
         let i = html.find("name=\"challenge\" value=\"").unwrap() + 24;
         html[i..i + 87].to_owned()
     };
-    let mut statuses = vec![];
-    for i in 0..8 {
-        let (_, _, body) = http("GET", &format!("{}/{seg}", w.base), &[], None);
+    let post_form = |device: Id128, i: usize| {
+        let cookie = format!("zsp_d={}", device.to_text());
+        let (_, _, body) = http(
+            "GET",
+            &format!("{}/{seg}", w.base),
+            &[("Cookie", &cookie)],
+            None,
+        );
         let html = String::from_utf8(body).unwrap();
         let fc = form_challenge(&html);
         std::thread::sleep(Duration::from_millis(1050));
@@ -778,39 +805,52 @@ fn the_plain_form_works_and_has_a_budget(w: &Worker) {
         let (s, _, b) = http(
             "POST",
             &format!("{}/rate", w.base),
-            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", &cookie),
+            ],
             Some(form.as_bytes()),
         );
         let page = String::from_utf8(b).unwrap();
-        if s == 200 {
-            assert!(page.contains("感谢您的评价"), "{page}");
-        } else {
-            assert_eq!(s, 429, "{page}");
-            assert!(page.contains("请稍后再试"));
-            assert!(
-                page.contains(&format!("等待{i}</textarea>")),
-                "the form comes back filled in"
-            );
-        }
-        statuses.push(s);
+        assert_eq!(s, 200, "{page}");
+        assert!(page.contains("感谢您的评价"), "{page}");
+    };
+    let attacker = Id128(rand16());
+    for i in 0..8 {
+        post_form(attacker, i);
     }
+    let genuine = Id128(rand16());
+    post_form(genuine, 100);
+    let held = export_with(w, "hold=held");
+    let counted = export(w);
+    let mine = |csv: &str, comment: &str| csv.lines().filter(|l| l.contains(comment)).count();
     assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        6,
-        "{statuses:?}"
+        mine(&held, "等待7"),
+        1,
+        "the 8th post of one device is held: {held}"
+    );
+    assert_eq!(
+        mine(&counted, "等待100"),
+        1,
+        "the genuine citizen counts: {counted}"
+    );
+    println!(
+        "no-JS form: 8 posts from one device all answered 200 (the excess held), a genuine citizen's post counted"
     );
 }
 
 // ---- forwarding -------------------------------------------------------------------------------
 
-/// A local upstream: records every request, checks its signature, can be "down".
-struct Receiver {
-    port: u16,
-    down: Arc<AtomicBool>,
-    got: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+/// A local upstream as an integrator writes it: checks every request's signature, takes each
+/// rating's revisions in order and once (`wire::envelope::admit`), records what it took, can be
+/// "down".
+pub(crate) struct Receiver {
+    pub(crate) port: u16,
+    pub(crate) down: Arc<AtomicBool>,
+    pub(crate) got: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
 }
 
-fn receiver() -> Receiver {
+pub(crate) fn receiver() -> Receiver {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let down = Arc::new(AtomicBool::new(false));
@@ -824,14 +864,38 @@ fn receiver() -> Receiver {
             let status = if d.load(Ordering::SeqCst) {
                 "503 Service Unavailable"
             } else {
-                let sig = headers.get("zsp-signature").cloned().unwrap_or_default();
-                match wire::envelope::verify(&ring, &sig, &body, now(), 300) {
+                let h = |k: &str| headers.get(k).cloned().unwrap_or_default();
+                let (sig, key, revision) =
+                    (h("zsp-signature"), h("idempotency-key"), h("zsp-revision"));
+                let signed = wire::envelope::Signed {
+                    idempotency_key: &key,
+                    revision: &revision,
+                    body: &body,
+                };
+                match wire::envelope::verify(&ring, &sig, &signed, now(), 300) {
                     Ok(()) => {
-                        let key = headers.get("idempotency-key").cloned().unwrap_or_default();
-                        g.lock()
-                            .unwrap()
-                            .push((key, serde_json::from_slice(&body).unwrap()));
-                        "200 OK"
+                        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        let id = v["id"]
+                            .as_str()
+                            .or(v["zsp"]["id"].as_str())
+                            .unwrap_or("")
+                            .to_owned();
+                        let rev: u32 = revision.parse().unwrap_or(0);
+                        let mut got: std::sync::MutexGuard<Vec<(String, serde_json::Value)>> =
+                            g.lock().unwrap();
+                        let taken = got
+                            .iter()
+                            .filter(|(k, _)| k.split('.').next() == Some(id.as_str()))
+                            .map(|(k, _)| k.split('.').nth(1).map_or(1, |r| r.parse().unwrap_or(1)))
+                            .max();
+                        match wire::envelope::admit(taken, rev) {
+                            wire::envelope::Admit::New => {
+                                got.push((key, v));
+                                "200 OK"
+                            }
+                            wire::envelope::Admit::Duplicate => "200 OK",
+                            wire::envelope::Admit::OutOfOrder => "409 Conflict",
+                        }
                     }
                     Err(_) => "401 Unauthorized",
                 }
@@ -978,7 +1042,8 @@ pub(crate) fn sealed(
         kid: 0,
         code: e.code,
         issued_at: (now() - 5) as u64,
-        nonce,
+        nonce: nonce[..8].try_into().unwrap(),
+        device: wire::challenge::device_tag(&nonce),
         difficulty,
     };
     sub(&printed(qr, e), &c.seal(ch), Id128(rand16()), rating)

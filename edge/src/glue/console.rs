@@ -1427,6 +1427,31 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
                 download(bytes, "text/csv; charset=utf-8", "ratings.csv")
             }
         }
+        (Method::Post, p)
+            if p.starts_with("/admin/ratings/")
+                && (p.ends_with("/release") || p.ends_with("/reject")) =>
+        {
+            need(&me, Action::ReviewRatings)?;
+            let (id, decision) = p["/admin/ratings/".len()..]
+                .rsplit_once('/')
+                .unwrap_or_default();
+            let mut res = db
+                .batch(sql::review(&me, id, decision == "release", t), true)
+                .await?;
+            let rows: Vec<serde_json::Value> = from_value(res.pop())?;
+            if rows.is_empty() {
+                return Err(ApiError::new(
+                    404,
+                    "admin.not_held",
+                    "这条评价不在待复核队列中，或不在您的管辖范围内。",
+                    "No rating with this id is held for review in your scope.",
+                ));
+            }
+            Ok(json(
+                serde_json::json!({"ok": true, "id": id, "decision": decision}).to_string(),
+                200,
+            )?)
+        }
         (Method::Post, "/admin/prune") => {
             need(&me, Action::Accounts)?;
             db.batch(store::prune(t, cfg), false).await?;
