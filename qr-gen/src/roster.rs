@@ -422,6 +422,11 @@ type Identity = (String, String, String, Option<String>);
 struct Unique {
     seen: HashMap<CodeId, (usize, Identity)>,
     staff_names: HashMap<(String, String), (usize, String)>,
+    /// Each short reference and the window or staff member it stands for: two of them sharing
+    /// one (a 40-bit digest; rare, but a city prints thousands) would share revocations and
+    /// results, so the roster is refused.
+    windows: HashMap<WindowRef, (usize, (String, String, String))>,
+    staff_refs: HashMap<StaffRef, (usize, (String, String))>,
 }
 
 impl Unique {
@@ -433,6 +438,44 @@ impl Unique {
             row.window.clone(),
             row.staff_id().map(str::to_string),
         );
+        let duplicate = self
+            .seen
+            .get(&code)
+            .is_some_and(|(_, other)| *other == identity);
+        if !duplicate {
+            let window = (row.region.clone(), row.hall.clone(), row.window.clone());
+            if let Some((first, other)) = self.windows.get(&code.window)
+                && *other != window
+            {
+                return Err(vec![RowError {
+                    line: row.line,
+                    col: Some(Col::Window),
+                    message: format!(
+                        "窗口「{}」与第{first}行的窗口「{}」的短编码相同（极少见的编码碰撞），请在其中一个窗口号后加一个字符（如 -1）后重新生成",
+                        row.window, other.2
+                    ),
+                }]);
+            }
+            if let (Some(sref), Some(id)) = (code.staff, row.staff_id()) {
+                let who = (row.region.clone(), id.to_owned());
+                if let Some((first, other)) = self.staff_refs.get(&sref)
+                    && *other != who
+                {
+                    return Err(vec![RowError {
+                        line: row.line,
+                        col: Some(Col::StaffId),
+                        message: format!(
+                            "工号「{id}」与第{first}行的工号「{}」的短编码相同（极少见的编码碰撞），请联系技术支持为其中一人换用带前缀的工号",
+                            other.1
+                        ),
+                    }]);
+                }
+                self.staff_refs.insert(sref, (row.line, who));
+            }
+            self.windows
+                .entry(code.window)
+                .or_insert((row.line, window));
+        }
         if let Some((first, other)) = self.seen.get(&code) {
             let message = if *other == identity {
                 format!("与第{first}行重复（同一区划、大厅、窗口号和工号只能有一行）")
@@ -567,6 +610,42 @@ mod tests {
             assert!(g.starts_with(w), "{g} should start with {w}");
         }
         assert_eq!(r.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_short_reference_shared_by_two_windows_or_two_staff_names_both_rows() {
+        // Found by search (40-bit digests collide after about a million): the premise first.
+        let hall = "上城区市民中心";
+        assert_eq!(
+            WindowRef::derive("330102", hall, "W0723989"),
+            WindowRef::derive("330102", hall, "W1422104")
+        );
+        assert_eq!(
+            StaffRef::derive("330102", "G0919347"),
+            StaffRef::derive("330102", "G2210655")
+        );
+        let r = csv(&format!(
+            "{HEADER}\
+             330102,{hall},局,W0723989,,,\n\
+             330102,{hall},局,W1422104,,,\n\
+             330102,{hall},局,A1,G0919347,甲,\n\
+             330102,{hall},局,A2,G2210655,乙,\n"
+        ))
+        .unwrap();
+        let got: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(got.len(), 2, "{got:#?}");
+        assert!(got[0].starts_with("第3行「窗口号」"), "{}", got[0]);
+        assert!(
+            got[0].contains("第2行") && got[0].contains("W0723989"),
+            "{}",
+            got[0]
+        );
+        assert!(got[1].starts_with("第5行「工号」"), "{}", got[1]);
+        assert!(
+            got[1].contains("第4行") && got[1].contains("G0919347"),
+            "{}",
+            got[1]
+        );
     }
 
     #[test]

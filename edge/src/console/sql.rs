@@ -373,6 +373,14 @@ pub fn entries(scope: &Scope, authority: &str) -> Stmt {
     )
 }
 
+/// Every entry outside one authority (whatever the scope): an upload must not collide with them.
+pub fn entries_elsewhere(authority: &str) -> Stmt {
+    stmt(
+        "SELECT code, json, NULL AS revoked FROM entries WHERE substr(region, 1, length(?1)) != ?1",
+        vec![authority.into()],
+    )
+}
+
 /// Replaces the entries of one authority within scope. The caller has checked that every new
 /// entry lies inside both.
 pub fn replace_entries(

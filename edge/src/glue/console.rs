@@ -650,6 +650,14 @@ async fn entries_in(
         .collect())
 }
 
+async fn entries_elsewhere(db: &Db, authority: &str) -> std::result::Result<Vec<Entry>, ApiError> {
+    let rows: Vec<sql::CodeRow> = db.rows(sql::entries_elsewhere(authority)).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.json).ok())
+        .collect())
+}
+
 #[derive(serde::Deserialize)]
 struct Count {
     n: i64,
@@ -827,6 +835,8 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             } else {
                 let d = Directory::from_json(&text).map_err(|e| upload_error(e.0))?;
                 c::check_directory(&d, &authority, me).map_err(upload_error)?;
+                let elsewhere = entries_elsewhere(db, &authority).await?;
+                c::check_collisions(&d, &elsewhere).map_err(upload_error)?;
                 let p = crate::console::diff::preview(&current, &d.entries);
                 let (a, r, ch) = p.total();
                 let summary = format!(
@@ -854,6 +864,8 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             if u.kind == "directory" {
                 let d = Directory::from_json(&body).map_err(|e| upload_error(e.0))?;
                 c::check_directory(&d, &u.authority, me).map_err(upload_error)?;
+                let elsewhere = entries_elsewhere(db, &u.authority).await?;
+                c::check_collisions(&d, &elsewhere).map_err(upload_error)?;
                 stmts.extend(sql::replace_entries(&me.scope, &u.authority, &d.entries));
             } else {
                 let r = Revocations::from_json(&body).map_err(|e| upload_error(e.0))?;
@@ -1354,7 +1366,9 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             need(&me, Action::Upload)?;
             let d = Directory::from_json(&text(body(&mut req, UPLOAD_BYTES).await?)?)
                 .map_err(|e| super::file_error("admin.directory", e))?;
+            let elsewhere = entries_elsewhere(&db, &authority).await?;
             c::check_directory(&d, &authority, &me)
+                .and_then(|()| c::check_collisions(&d, &elsewhere))
                 .map_err(|e| super::file_error("admin.directory", wire::directory::FileError(e)))?;
             let n = d.entries.len();
             let mut stmts = sql::replace_entries(&me.scope, &authority, &d.entries);
