@@ -118,7 +118,7 @@ pub fn run(root: &Path) -> Result<()> {
         std::fs::write(
             &f,
             format!(
-                "{keys}QR_KEYS={}\nZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA={name}-data\nPOW_DIFFICULTY=0\nCHALLENGE_MIN_AGE_SECS=0\n",
+                "{keys}QR_KEYS={}\nZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA={name}-data\nPOW_DIFFICULTY=0\nCHALLENGE_MIN_AGE_SECS=0\nHOLD_RATE=off\nHOLD_ADDRESS=off\n",
                 qr.trim()
             ),
         )?;

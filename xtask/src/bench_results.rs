@@ -76,6 +76,8 @@ pub fn run(root: &Path) -> Result<()> {
     let vars = [
         ("POW_DIFFICULTY", "0".to_owned()),
         ("CHALLENGE_MIN_AGE_SECS", "0".to_owned()),
+        ("HOLD_RATE", "off".to_owned()),
+        ("HOLD_ADDRESS", "off".to_owned()),
     ];
     let port = edge::free_port()?;
     let start_on = |port: u16| {

@@ -40,6 +40,7 @@ fn one_client_cannot_sink_a_staff_members_record() {
         // The defaults, as an office runs them.
         ("HOLD_RATE", "2/2 10/30".to_owned()),
         ("HOLD_ADDRESS", "4/10".to_owned()),
+        ("POW_RISE", "6/10".to_owned()),
         // A code's recent count is cached with its directory entry for this long.
         ("DIRECTORY_CACHE_SECS", "1".to_owned()),
     ];

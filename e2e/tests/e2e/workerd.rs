@@ -60,6 +60,8 @@ pub(crate) fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker 
     let mut all: Vec<(&str, String)> = vec![
         ("HOLD_RATE", "off".into()),
         ("HOLD_ADDRESS", "off".into()),
+        // Nor does their proof of work rise (hundreds of ratings on one code in a minute).
+        ("POW_RISE", "10000/1".into()),
         ("CHALLENGE_MIN_AGE_SECS", "1".into()),
         ("RETRY_BASE_SECS", "1".into()),
         ("RETRY_MAX_SECS", "2".into()),
