@@ -94,13 +94,11 @@ pub fn should_retry(status: Option<u16>) -> bool {
 }
 
 /// The JSON body sent to `/api/rate`.
-#[allow(clippy::too_many_arguments)]
 pub fn submission_json(
     code: &str,
     challenge: &str,
     pow: u32,
     id: Id128,
-    device: Id128,
     input: RatingInput,
 ) -> String {
     Submission {
@@ -108,7 +106,7 @@ pub fn submission_json(
         challenge: challenge.to_owned(),
         pow,
         id,
-        device,
+        device: None,
         rating: input,
         website: String::new(),
     }
@@ -163,15 +161,12 @@ mod tests {
         d.choose_level(Level::VerySatisfied);
         d.toggle_tag(517);
         d.comment = "谢谢\"王\"</script>".into();
-        let j = submission_json(
-            "C",
-            "H",
-            7,
-            Id128([1; 16]),
-            Id128([2; 16]),
-            d.input().unwrap(),
-        );
+        let j = submission_json("C", "H", 7, Id128([1; 16]), d.input().unwrap());
         assert!(j.contains("\"level\":\"very_satisfied\""));
+        assert!(
+            !j.contains("device"),
+            "the device is the edge's, not the page's"
+        );
         assert!(j.contains("\"tags\":[517]"));
         assert!(!j.contains("</script>"));
     }

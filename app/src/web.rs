@@ -75,23 +75,6 @@ fn random_id() -> Id128 {
     Id128(b)
 }
 
-/// A device id kept in local storage: "一次一评" per device, no personal data.
-fn device_id() -> Id128 {
-    let s = local();
-    if let Some(id) = s
-        .as_ref()
-        .and_then(|s| s.get_item("zsp.device").ok().flatten())
-        .and_then(|t| Id128::parse(&t))
-    {
-        return id;
-    }
-    let id = random_id();
-    if let Some(s) = s {
-        let _ = s.set_item("zsp.device", &id.to_text());
-    }
-    id
-}
-
 /// The first element matching `sel`, as the element type expected.
 fn el<E: JsCast>(sel: &str) -> Option<E> {
     document()
@@ -407,7 +390,10 @@ fn enhance() {
     let retry_now: Rc<Cell<bool>> = Rc::default();
     // One idempotency key for this page's rating: every retry sends the same one.
     let id = random_id();
-    let device = device_id();
+    // The device is the edge's (its cookie, bound into the challenge): nothing of the page's.
+    if let Some(s) = local() {
+        let _ = s.remove_item("zsp.device");
+    }
 
     // The app checks the form itself, and says what is missing in words.
     form.form.set_no_validate(true);
@@ -494,7 +480,6 @@ fn enhance() {
                 boot: boot.clone(),
                 receipt_key: receipt_key.clone(),
                 id,
-                device,
                 pow: pow.clone(),
                 retry_now: retry_now.clone(),
             };
@@ -565,7 +550,6 @@ struct Submitting {
     boot: Boot,
     receipt_key: String,
     id: Id128,
-    device: Id128,
     pow: Rc<Cell<Option<u32>>>,
     retry_now: Rc<Cell<bool>>,
 }
@@ -581,14 +565,7 @@ impl Submitting {
         let d = page.with_untracked(|p| p.draft.clone());
         let Some(input) = d.input() else { return };
         let boot = &self.boot;
-        let body = model::submission_json(
-            &boot.code,
-            &boot.challenge,
-            nonce,
-            self.id,
-            self.device,
-            input,
-        );
+        let body = model::submission_json(&boot.code, &boot.challenge, nonce, self.id, input);
         let mut attempt = 0;
         loop {
             match send(&body).await {

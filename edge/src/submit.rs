@@ -111,18 +111,6 @@ pub fn entry_for(
         })
 }
 
-/// The device id a rating is stored under: named by the edge, from the tag its challenge
-/// carries (the same whether or not the cookie came back with the rating).
-pub fn device_of(c: &Challenge) -> Id128 {
-    let h = Sha256::new()
-        .chain_update(b"zsp-device-row-v1")
-        .chain_update(c.device)
-        .finalize();
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&h[..16]);
-    Id128(id)
-}
-
 fn challenge_err(e: ChallengeError) -> ApiError {
     let status = match e {
         ChallengeError::TooYoung => 425,
@@ -188,7 +176,7 @@ pub fn check(
     let day = Day::from_unix(now).ok_or(error::UNAVAILABLE)?;
     Ok(Checked {
         payload,
-        device: device_of(&challenge),
+        device: challenge.device_id(),
         challenge,
         submission: sub.id,
         address: sender.address,
@@ -325,8 +313,7 @@ pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, Ap
         challenge: challenge.clone(),
         pow: 0,
         id: derive(b"zsp-form-id"),
-        // Not read (`check` takes the device from the challenge); kept for the shared shape.
-        device: derive(b"zsp-form-device"),
+        device: None,
         rating,
         website: one("website"),
     };
@@ -403,7 +390,7 @@ mod tests {
             challenge,
             pow,
             id: Id128([1; 16]),
-            device: Id128([2; 16]),
+            device: None,
             rating: RatingInput {
                 matter: Some("330102-SC-001".into()),
                 comment: "<script>alert(1)</script>'; DROP TABLE ratings;--".into(),
@@ -612,7 +599,7 @@ mod tests {
         };
         let go = |sender: Sender, body_device: Id128| {
             let s = Submission {
-                device: body_device,
+                device: Some(body_device),
                 ..s.clone()
             };
             let p = open_code(&s.code, &cfg)?;

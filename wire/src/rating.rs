@@ -505,13 +505,14 @@ pub struct Rating {
     /// The idempotency key: the same rating sent twice is stored once.
     pub id: Id128,
     pub code: crate::qr::CodeId,
+    /// The device as the edge named it (`Challenge::device_id`); never sent upstream.
     pub device: Id128,
     /// 1 for the first rating, 2 for the same-day 追评 that amends it.
     pub assess_number: u8,
     /// When the edge accepted it, Unix seconds (the edge's clock, not the phone's).
     pub rated_at: i64,
     pub rating: ValidRating,
-    /// Accepted but marked for human review (e.g. an unusual burst for one code).
+    /// Held for review as 疑似刷评 and released by an administrator.
     pub flagged: bool,
 }
 

@@ -2,11 +2,13 @@
 //!
 //! ```json
 //! {"v":1,"code":"<QR segment>","challenge":"<challenge>","pow":1234,
-//!  "id":"<idempotency key>","device":"<device id>","level":"dissatisfied","tags":[213],
+//!  "id":"<idempotency key>","level":"dissatisfied","tags":[213],
 //!  "tag_version":2,"matter":null,"comment":"…","phone":"13812345678","consent":true,"website":""}
 //! ```
 //! `website` is a honeypot: hidden from people, it must arrive empty. Unknown fields are refused,
-//! so a typo in an integration fails loudly instead of dropping data.
+//! so a typo in an integration fails loudly instead of dropping data. `device` (a device id of
+//! the page's own) is still read if a page from before the edge named devices sends it, and
+//! then ignored: the device is the edge's cookie, bound into the challenge.
 
 use crate::Coded;
 use crate::jsonw;
@@ -25,7 +27,8 @@ pub struct Submission {
     pub challenge: String,
     pub pow: u32,
     pub id: Id128,
-    pub device: Id128,
+    /// Not sent by today's page; ignored by the edge (see the module's note).
+    pub device: Option<Id128>,
     pub rating: RatingInput,
     pub website: String,
 }
@@ -45,8 +48,10 @@ impl Submission {
         let _ = write!(o, "{}", self.pow);
         jsonw::key(&mut o, "id");
         jsonw::string(&mut o, &self.id.to_text());
-        jsonw::key(&mut o, "device");
-        jsonw::string(&mut o, &self.device.to_text());
+        if let Some(d) = self.device {
+            jsonw::key(&mut o, "device");
+            jsonw::string(&mut o, &d.to_text());
+        }
         jsonw::key(&mut o, "level");
         jsonw::string(&mut o, r.level.as_str());
         jsonw::key(&mut o, "tags");
@@ -152,7 +157,8 @@ mod parse {
         challenge: String,
         pow: u32,
         id: String,
-        device: String,
+        #[serde(default)]
+        device: Option<String>,
         level: String,
         #[serde(default)]
         tags: Vec<u16>,
@@ -190,7 +196,10 @@ mod parse {
                 challenge: d.challenge,
                 pow: d.pow,
                 id: Id128::parse(&d.id).ok_or(SubmissionError::BadField("id"))?,
-                device: Id128::parse(&d.device).ok_or(SubmissionError::BadField("device"))?,
+                device: d
+                    .device
+                    .map(|t| Id128::parse(&t).ok_or(SubmissionError::BadField("device")))
+                    .transpose()?,
                 rating: RatingInput {
                     level: Level::parse(&d.level).ok_or(SubmissionError::BadField("level"))?,
                     tags: d.tags,
@@ -221,7 +230,7 @@ mod tests {
             challenge: "DEF".into(),
             pow: 4_000_000_000,
             id: Id128([1; 16]),
-            device: Id128([2; 16]),
+            device: None,
             rating: RatingInput {
                 level: Level::Dissatisfied,
                 tags: vec![213, 214],

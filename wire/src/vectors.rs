@@ -382,7 +382,10 @@ fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
     let rating = Rating {
         id: s.id,
         code,
-        device: s.device,
+        device: Challenge::decode(&s.challenge)
+            .map_err(|e| e.to_string())?
+            .0
+            .device_id(),
         assess_number: c.assess_number,
         rated_at: c.rated_at,
         rating: v,
@@ -612,7 +615,7 @@ impl Seeds {
             challenge: base32::encode(&bytes),
             pow: sol,
             id: Id128(det16("rating id 1")),
-            device: Id128(det16("device 1")),
+            device: None,
             rating: RatingInput::new(level, tags),
             website: String::new(),
         };

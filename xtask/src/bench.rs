@@ -411,7 +411,7 @@ pub fn edge(root: &Path) -> Result<()> {
                                 challenge: c.seal(key),
                                 pow,
                                 id: Id128(id),
-                                device: Id128(id),
+                                device: None,
                                 rating: RatingInput {
                                     comment: "窗口服务态度好".into(),
                                     ..RatingInput::new(Level::Satisfied, &[413])

@@ -53,7 +53,7 @@ pub(crate) fn one_rating(w: &Worker, url: &str) -> Result<()> {
         challenge: v["challenge"].as_str().context("challenge")?.into(),
         pow: 0,
         id: Id128(random16()),
-        device: Id128(random16()),
+        device: None,
         rating: RatingInput {
             comment: "窗口工作人员耐心细致，材料一次就办好了，等候时间也不长，点赞。".into(),
             ..RatingInput::new(Level::VerySatisfied, &[510])

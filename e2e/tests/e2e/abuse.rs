@@ -44,7 +44,7 @@ fn one_client_cannot_sink_a_staff_members_record() {
         // A code's recent count is cached with its directory entry for this long.
         ("DIRECTORY_CACHE_SECS", "1".to_owned()),
     ];
-    let (w, _state) = worker("abuse", &vars);
+    let (w, state) = worker("abuse", &vars);
     let keeps = Entry::example("X01", Some("X1"));
     let drops = Entry::example("X02", Some("X2"));
     let neighbour = Entry::example("X03", Some("X3"));
@@ -220,6 +220,32 @@ fn one_client_cannot_sink_a_staff_members_record() {
         "追评 before the first forward: the receiver took {} then {}",
         first.0, second.0
     );
+
+    // The queue in Chromium, as a 大厅管理员 meets it: release one, reject one.
+    crate::console::account(
+        &w,
+        "上城管理员",
+        "hall",
+        serde_json::json!({"halls": [drops.hall]}),
+        "hall-password-2026",
+    );
+    let cfg = state.join("held.json");
+    std::fs::write(
+        &cfg,
+        serde_json::json!({"base": w.base, "admin": ["上城管理员", "hall-password-2026"]})
+            .to_string(),
+    )
+    .unwrap();
+    let shots = crate::workerd::stack()
+        .root
+        .join("target/e2e-screenshots/console");
+    std::fs::create_dir_all(&shots).unwrap();
+    let n = rx.got.lock().unwrap().len();
+    let seen = crate::workerd::browser("held.mjs", &[cfg.as_ref(), shots.as_ref()]);
+    println!("the 疑似刷评 queue in Chromium: {seen}");
+    wait_for("the rating released in the browser forwarded", 30, || {
+        rx.got.lock().unwrap().len() == n + 1
+    });
 }
 
 #[test]

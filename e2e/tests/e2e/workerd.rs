@@ -249,7 +249,8 @@ pub(crate) fn sub(seg: &str, ch: &str, device: Id128, rating: RatingInput) -> Su
         challenge: ch.into(),
         pow: solve(ch),
         id: Id128(rand16()),
-        device,
+        // Ignored by the edge (it names the device); sent as an old page would.
+        device: Some(device),
         rating,
         website: String::new(),
     }
@@ -752,7 +753,7 @@ fn replays_amends_floods_and_export(w: &Worker) {
     for ch in &chs {
         let s = Submission {
             pow: 0,
-            device: Id128(rand16()),
+            device: Some(Id128(rand16())),
             ..sub(&seg, ch, dev, input(Level::Satisfied, &[]))
         };
         let mut s = s;
@@ -1069,7 +1070,7 @@ fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
         .map(|_| {
             Submission {
                 id: Id128(rand16()),
-                device: Id128(rand16()),
+                device: Some(Id128(rand16())),
                 ..one.clone()
             }
             .to_json()

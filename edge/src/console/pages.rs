@@ -31,7 +31,7 @@ button{background:#8b1a1a;color:#fff;border-color:#8b1a1a;cursor:pointer}button.
 .card{display:flex;gap:20px;align-items:flex-start}.card svg{width:220px;height:220px;border:1px solid #dfe1e5}\
 code,.mono{font-family:ui-monospace,Consolas,monospace;font-size:13px;word-break:break-all}.secret{background:#fff8c5;padding:8px;border:1px dashed #9a6700}\
 .login{max-width:380px;margin:80px auto}.login label{margin-bottom:10px}.login input{width:100%}\
-form.inline{display:inline-block;margin:4px 4px 0 0}button.danger{background:#fff;color:#b42318;border-color:#b42318}";
+form.inline{display:inline-block;margin:4px 4px 0 0}.nowrap{white-space:nowrap}button.danger{background:#fff;color:#b42318;border-color:#b42318}";
 
 /// The CSP of every console page: nothing but this stylesheet and images inline.
 pub fn csp() -> String {
@@ -278,13 +278,16 @@ pub fn ratings(
                         td {
                             @match r.hold {
                                 1 => {
-                                    span.warn { "疑似刷评" } br; span.muted { (r.signals) }
+                                    div.warn { "疑似刷评" }
+                                    div.muted { (r.signals) }
                                     @if me.role.may(Action::ReviewRatings) {
-                                        form.inline method="post" action={ "/console/ratings/" (r.id) "/release" } {
-                                            (hidden(csrf)) button type="submit" { "放行" }
-                                        }
-                                        form.inline method="post" action={ "/console/ratings/" (r.id) "/reject" } {
-                                            (hidden(csrf)) button.danger type="submit" { "驳回" }
+                                        div.nowrap {
+                                            form.inline method="post" action={ "/console/ratings/" (r.id) "/release" } {
+                                                (hidden(csrf)) button type="submit" { "放行" }
+                                            }
+                                            form.inline method="post" action={ "/console/ratings/" (r.id) "/reject" } {
+                                                (hidden(csrf)) button.danger type="submit" { "驳回" }
+                                            }
                                         }
                                     }
                                 }
@@ -307,7 +310,11 @@ pub fn ratings(
             }
         }
     };
-    layout("评价", me, csrf, "/console/ratings", f, body)
+    if ff.filter.hold == Hold::Held {
+        layout("疑似刷评", me, csrf, "/console/ratings?hold=held", f, body)
+    } else {
+        layout("评价", me, csrf, "/console/ratings", f, body)
+    }
 }
 
 fn page_link(ff: &FilterForm, page: i64) -> String {
