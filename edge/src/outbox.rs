@@ -153,16 +153,21 @@ pub fn record(row: &RatingRow, cfg: &Config, now: i64, result: Result<i64, Strin
 mod tests {
     use super::*;
     use crate::store::tests::row;
+    use wire::key::{Key, KeyPurpose, Keyring};
 
-    #[test]
-    fn outbound_is_signed_and_verifiable() {
-        use wire::key::{Key, KeyPurpose, Keyring};
+    /// Forwarding on, to `mapping`, signed with the returned key.
+    fn upstream(mapping: &str) -> (Config, Key) {
         let mut v = crate::config::tests::vars();
         let k = Key::new(KeyPurpose::Upstream, 4, [6; 32]);
         v.insert("UPSTREAM_URL", "http://127.0.0.1:1/".into());
         v.insert("UPSTREAM_KEYS", k.to_text());
-        v.insert("UPSTREAM_MAPPING", "provincial".into());
-        let cfg = crate::config::tests::parse(&v).unwrap();
+        v.insert("UPSTREAM_MAPPING", mapping.into());
+        (crate::config::tests::parse(&v).unwrap(), k)
+    }
+
+    #[test]
+    fn outbound_is_signed_and_verifiable() {
+        let (cfg, k) = upstream("provincial");
         let (o, rev) = outbound(&row(), &cfg, 1_795_000_100).unwrap();
         assert_eq!(rev, 3);
         let sig = &o
@@ -196,11 +201,7 @@ mod tests {
 
     #[test]
     fn a_first_revision_kept_aside_goes_first() {
-        let mut v = crate::config::tests::vars();
-        let k = wire::key::Key::new(wire::key::KeyPurpose::Upstream, 4, [6; 32]);
-        v.insert("UPSTREAM_URL", "http://127.0.0.1:1/".into());
-        v.insert("UPSTREAM_KEYS", k.to_text());
-        let cfg = crate::config::tests::parse(&v).unwrap();
+        let (cfg, _) = upstream("project");
         let mut r = row();
         r.forwarded_rev = 0;
         r.first = Some(

@@ -401,6 +401,11 @@ mod tests {
     }
 
     fn run(s: &Submission, via: Via) -> Result<Checked, ApiError> {
+        run_as(s, via, Sender::default())
+    }
+
+    /// `run` for a sender: its device cookie and address.
+    fn run_as(s: &Submission, via: Via, sender: Sender) -> Result<Checked, ApiError> {
         let mut v = vars();
         v.insert("POW_DIFFICULTY", "8".into());
         let cfg = parse(&v).unwrap();
@@ -414,7 +419,7 @@ mod tests {
             &cfg,
             Day::from_unix(NOW).unwrap(),
         )?;
-        check(s, via, p, e, &cfg, Sender::default(), NOW)
+        check(s, via, p, e, &cfg, sender, NOW)
     }
 
     #[test]
@@ -592,27 +597,12 @@ mod tests {
     #[test]
     fn the_device_is_the_edges_and_a_cookie_must_agree() {
         let s = sub(Level::Satisfied, &[406]);
-        let cfg = {
-            let mut v = vars();
-            v.insert("POW_DIFFICULTY", "8".into());
-            parse(&v).unwrap()
-        };
         let go = |sender: Sender, body_device: Id128| {
             let s = Submission {
                 device: Some(body_device),
                 ..s.clone()
             };
-            let p = open_code(&s.code, &cfg)?;
-            let e = entry_for(
-                &p,
-                Lookup {
-                    entry: Some(entry()),
-                    ..Lookup::default()
-                },
-                &cfg,
-                today(),
-            )?;
-            check(&s, Via::App, p, e, &cfg, sender, NOW)
+            run_as(&s, Via::App, sender)
         };
         let cookie = |d| Sender {
             cookie: Some(Id128(d)),

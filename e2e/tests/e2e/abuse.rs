@@ -139,26 +139,13 @@ fn one_client_cannot_sink_a_staff_members_record() {
         .filter(|l| l.contains("X02"))
         .map(|l| l.split(',').next().unwrap().to_owned())
         .collect();
-    let (s, b) = admin(
-        &w,
-        "POST",
-        &format!("/admin/ratings/{}/release", held_ids[0]),
-        "",
-    );
+    let decide =
+        |id: &str, what: &str| admin(&w, "POST", &format!("/admin/ratings/{id}/{what}"), "");
+    let (s, b) = decide(&held_ids[0], "release");
     assert_eq!(s, 200, "{b}");
-    let (s, b) = admin(
-        &w,
-        "POST",
-        &format!("/admin/ratings/{}/reject", held_ids[1]),
-        "",
-    );
+    let (s, b) = decide(&held_ids[1], "reject");
     assert_eq!(s, 200, "{b}");
-    let (s, b) = admin(
-        &w,
-        "POST",
-        &format!("/admin/ratings/{}/release", held_ids[1]),
-        "",
-    );
+    let (s, b) = decide(&held_ids[1], "release");
     assert_eq!(s, 404, "a rejected rating is not released later: {b}");
     let before = ever;
     wait_for("the released rating forwarded", 30, || {
