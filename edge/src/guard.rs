@@ -463,6 +463,7 @@ mod storage {
                 device: Id128([device; 16]),
                 address: address
                     .map(|a| super::address_digest(b"k", Day::from_unix(at).unwrap(), a)),
+                project_no: None,
                 rating: ValidRating {
                     level,
                     tags: vec![],

@@ -266,6 +266,6 @@ mod tests {
     fn claims_return_whole_rows() {
         let s = claim_due(10, 610, CLAIM_LIMIT);
         assert!(s.sql.contains("RETURNING id, code, device"));
-        assert!(s.sql.ends_with("hold, signals, first"));
+        assert!(s.sql.ends_with("hold, signals, first, project_no"));
     }
 }

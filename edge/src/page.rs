@@ -113,6 +113,8 @@ pub struct Landing<'a> {
     pub retention_days: u32,
     /// A refused plain-form post: what was filled in, and why it was refused.
     pub refused: Option<(&'a Draft, &'a ApiError)>,
+    /// The 办件号 of the 一事一评 link the page is for (its matter is the entry's only one).
+    pub project_no: Option<&'a str>,
 }
 
 /// Fills the template's markers. Unknown markers are left alone; a template without them still
@@ -143,7 +145,7 @@ fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot:
     }
 }
 
-fn header_html(lang: Lang, e: &Entry) -> Markup {
+fn header_html(lang: Lang, e: &Entry, project_no: Option<&str>) -> Markup {
     html! {
         header.who #who {
             p.hall { (e.hall) }
@@ -154,6 +156,10 @@ fn header_html(lang: Lang, e: &Entry) -> Markup {
             }
             @if let Some(name) = &e.staff_name {
                 p.staff { (text::SERVED_BY.get(lang)) (name) }
+            }
+            @if let (Some(no), Some(m)) = (project_no, e.matters.first()) {
+                p.staff { (m.name) }
+                p.staff { (text::PROJECT_NO.get(lang)) (no) }
             }
         }
     }
@@ -200,9 +206,10 @@ fn form_html(v: &Landing<'_>) -> Markup {
             }
             label.field for="matter" { (text::MATTER.get(lang)) }
             select #matter name="matter" {
-                option value="" { (text::MATTER_OTHER.get(lang)) }
+                // A 一事一评 link's matter is fixed: its only choice, chosen.
+                @if v.project_no.is_none() { option value="" { (text::MATTER_OTHER.get(lang)) } }
                 @for m in &v.entry.matters {
-                    option value=(m.code) selected[d.matter == m.code] { (m.name) }
+                    option value=(m.code) selected[d.matter == m.code || v.project_no.is_some()] { (m.name) }
                 }
             }
             label.field for="comment" { (text::COMMENT.get(lang)) }
@@ -263,7 +270,7 @@ pub fn landing(template: &str, v: &Landing<'_>) -> String {
         template,
         v.lang,
         &title.into_string(),
-        &header_html(v.lang, v.entry).into_string(),
+        &header_html(v.lang, v.entry, v.project_no).into_string(),
         &form_html(v).into_string(),
         &boot,
     )
@@ -342,14 +349,16 @@ pub fn common_headers(host: &str) -> Vec<(&'static str, &'static str)> {
     h
 }
 
-/// The invalid-code page; `why` is the refusal's code (an expired card says so).
-pub fn invalid_code(template: &str, lang: Lang, why: &str) -> String {
-    let words = if why == crate::error::CODE_EXPIRED.code {
-        text::CODE_EXPIRED
+/// The invalid-code page for a refusal: an expired card and a link that expired, was revoked
+/// or is unknown say so in their own words; anything else in the one plain answer.
+pub fn invalid_code(template: &str, lang: Lang, why: &ApiError) -> String {
+    let own = why.code == crate::error::CODE_EXPIRED.code || why.code.starts_with("links.");
+    let words = if own {
+        why.message(lang)
     } else {
-        text::INVALID_CODE
+        text::INVALID_CODE.get(lang)
     };
-    message(template, lang, words.get(lang), &[], "invalid")
+    message(template, lang, words, &[], "invalid")
 }
 
 /// What the citizen reads after a successful plain-form rating.
@@ -416,6 +425,7 @@ mod tests {
                 now: 1_795_320_000,
                 retention_days: 30,
                 refused: None,
+                project_no: None,
             },
         );
         let body = html
@@ -453,6 +463,7 @@ mod tests {
                 now: 1,
                 retention_days: 7,
                 refused: None,
+                project_no: None,
             },
         );
         assert!(html.starts_with("<html lang=\"zh-CN\">"));
@@ -501,6 +512,7 @@ mod tests {
                 now: 1,
                 retention_days: 30,
                 refused: Some((&d, &err)),
+                project_no: None,
             },
         );
         assert!(html.contains("value=\"very_dissatisfied\" required checked"));
@@ -556,7 +568,7 @@ mod tests {
         );
         // The inline stylesheet is untouched, so the same CSP hash allows it.
         assert_eq!(csp(&plain, "'none'"), csp(t, "'none'"));
-        let page = invalid_code(&plain, Lang::Zh, "qr.unknown_code");
+        let page = invalid_code(&plain, Lang::Zh, &crate::error::NOT_FOUND);
         assert!(
             !page.contains("<script") && !page.contains("/assets/"),
             "{page}"
@@ -594,7 +606,7 @@ mod tests {
 
     #[test]
     fn invalid_and_thanks_pages() {
-        let html = invalid_code(TEMPLATE, Lang::Zh, "qr.unknown_code");
+        let html = invalid_code(TEMPLATE, Lang::Zh, &crate::error::NOT_FOUND);
         assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
         assert!(!html.contains("<form"));
         let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false, None);

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_cases.sql"),
     migration!(5, "0005_results.sql"),
     migration!(6, "0006_held.sql"),
+    migration!(7, "0007_links.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -189,13 +189,14 @@ const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES
      ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
 /// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
 /// ?9 matter, ?10 comment, ?11 phone, ?12 minute, ?13 via, ?14 entry, ?15 address digest,
-/// ?16 form slot, ?17 outside the rating hours; `{signals}` is [`signals_sql`]. An amendment
+/// ?16 form slot, ?17 outside the rating hours, ?18 the link's 办件号; `{signals}` is [`signals_sql`]. An amendment
 /// keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
 /// revision aside while the upstream has none of it (revisions go upstream in order).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
-     entry, next_attempt_at, hold, signals) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, ?8, ?9, \
-     ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals FROM ({signals}) AS s WHERE true \
+     entry, next_attempt_at, hold, signals, project_no) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals, ?18 \
+     FROM ({signals}) AS s WHERE true \
      ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
      last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
@@ -298,6 +299,7 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
             c.address.clone().into(),
             slot.into(),
             i64::from(cfg.guard.outside_hours(c.now)).into(),
+            c.project_no.clone().into(),
         ],
     ));
     let upsert = out.len() - 1;
@@ -376,6 +378,8 @@ pub struct RatingRow {
     pub signals: String,
     /// The first revision, kept while a 追评 made before the first forward waits for it.
     pub first: Option<String>,
+    /// The 办件号 of the 一事一评 link it came through.
+    pub project_no: Option<String>,
 }
 
 /// A first revision as the upsert keeps it aside (`json_object` of its columns).
@@ -395,7 +399,7 @@ struct FirstRevision {
 macro_rules! rating_columns {
     () => {
         "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts, hold, signals, first"
+         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts, hold, signals, first, project_no"
     };
 }
 pub(crate) use rating_columns;
@@ -444,6 +448,7 @@ impl RatingRow {
                     phone,
                 },
                 flagged: self.flagged != 0,
+                project_no: self.project_no.clone(),
             },
             entry,
         ))
@@ -726,6 +731,7 @@ pub(crate) mod tests {
             hold: 3,
             signals: "rate".into(),
             first: None,
+            project_no: None,
         }
     }
 

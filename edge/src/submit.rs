@@ -54,6 +54,8 @@ pub struct Checked {
     pub device: Id128,
     /// The network address's digest of the day (`guard::address_digest`), when known.
     pub address: Option<String>,
+    /// The 办件号 of the 一事一评 link it came through.
+    pub project_no: Option<String>,
     pub rating: ValidRating,
     pub via: Via,
     pub now: i64,
@@ -119,6 +121,46 @@ fn challenge_err(e: ChallengeError) -> ApiError {
     ApiError::from_coded(status, &e).with_field("challenge")
 }
 
+/// The directory entry of a 一事一评 link's code, unless the code is revoked (for prints before
+/// the link's day too) or unknown, with its matters narrowed to the link's: the page shows it
+/// fixed.
+pub fn entry_for_link(link: &crate::links::LinkRow, lookup: Lookup) -> Result<Entry, ApiError> {
+    let code = link.code_id().ok_or(crate::links::NOT_FOUND)?;
+    let p = QrPayload {
+        kid: 0,
+        issued: link.day(),
+        code,
+    };
+    lookup
+        .revocations
+        .check(&p)
+        .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))?;
+    let mut e = lookup
+        .entry
+        .filter(|e| e.code == code)
+        .ok_or(crate::links::NOT_FOUND)?;
+    let name = e
+        .matters
+        .iter()
+        .find(|m| m.code == link.matter)
+        .map_or_else(|| link.matter.clone(), |m| m.name.clone());
+    e.matters = vec![wire::directory::Matter {
+        code: link.matter.clone(),
+        name,
+    }];
+    Ok(e)
+}
+
+/// A checked submission made through a 一事一评 link: one rating per link (its device and day),
+/// the link's matter, its 办件号.
+pub fn through_link(mut c: Checked, link: &crate::links::LinkRow) -> Checked {
+    c.device = link.device();
+    c.day = link.day();
+    c.rating.matter = Some(link.matter.clone());
+    c.project_no = Some(link.project_no.clone());
+    c
+}
+
 /// Where a submission came from, as the edge sees it: the device cookie and the network
 /// address's digest.
 #[derive(Debug, Clone, Default)]
@@ -180,6 +222,7 @@ pub fn check(
         challenge,
         submission: sub.id,
         address: sender.address,
+        project_no: None,
         rating,
         via,
         now,
@@ -622,6 +665,51 @@ mod tests {
         );
         // The stored id is not the cookie.
         assert_ne!(served_to, Id128([2; 16]));
+    }
+
+    #[test]
+    fn a_link_fixes_the_matter_and_rates_once_per_case() {
+        let link = crate::links::LinkRow {
+            token: "AAAAAAAAAAAAAAAA".into(),
+            code: code().to_text(),
+            matter: "330102-SC-001".into(),
+            project_no: "BJ-1".into(),
+            region: "330102".into(),
+            hall: entry().hall,
+            created_at: NOW - 86_400,
+            expires_at: NOW + 86_400,
+            revoked_at: None,
+        };
+        let found = Lookup {
+            entry: Some(entry()),
+            ..Lookup::default()
+        };
+        let e = entry_for_link(&link, found.clone()).unwrap();
+        assert_eq!(e.matters.len(), 1);
+        assert_eq!(e.matters[0].code, "330102-SC-001");
+        // A revocation of the code reaches its links too.
+        let revoked = Lookup {
+            revocations: Revocations {
+                entries: vec![Revocation::Code {
+                    code: code(),
+                    issued_before: None,
+                }],
+            },
+            ..found
+        };
+        assert_eq!(entry_for_link(&link, revoked).unwrap_err().status, 410);
+        assert_eq!(
+            entry_for_link(&link, Lookup::default()).unwrap_err().code,
+            "links.unknown"
+        );
+        // Rated through the link: its device and day, its matter, its 办件号.
+        let c = through_link(
+            run(&sub(Level::Satisfied, &[406]), Via::App).unwrap(),
+            &link,
+        );
+        assert_eq!((c.device, c.day), (link.device(), link.day()));
+        assert_eq!(c.rating.matter.as_deref(), Some("330102-SC-001"));
+        assert_eq!(c.project_no.as_deref(), Some("BJ-1"));
     }
 
     #[test]

@@ -74,6 +74,9 @@ struct ProjectBody<'a> {
     tag_version: u16,
     matter_code: Option<&'a str>,
     matter_name: Option<&'a str>,
+    /// The 办件号, for a rating made through a 一事一评 link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_no: Option<&'a str>,
     comment: &'a str,
     callback_phone: Option<&'a str>,
     channel: u8,
@@ -95,6 +98,9 @@ struct ProvincialBody<'a> {
     writing_evaluation: &'a str,
     assess_time: String,
     assess_number: String,
+    /// The 办件号, for a rating made through a 一事一评 link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_no: Option<&'a str>,
     /// What the provincial interfaces have no field for.
     zsp: ProvincialExtra<'a>,
 }
@@ -146,6 +152,7 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             tag_version: v.tag_version,
             matter_code: v.matter.as_deref(),
             matter_name,
+            project_no: r.project_no.as_deref(),
             comment: &v.comment,
             callback_phone: phone,
             channel: CHANNEL_QR,
@@ -169,6 +176,7 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             writing_evaluation: &v.comment,
             assess_time: format_cst(r.rated_at),
             assess_number: r.assess_number.to_string(),
+            project_no: r.project_no.as_deref(),
             zsp: ProvincialExtra {
                 version: ENVELOPE_VERSION,
                 id: r.id.to_text(),

@@ -514,6 +514,8 @@ pub struct Rating {
     pub rating: ValidRating,
     /// Held for review as 疑似刷评 and released by an administrator.
     pub flagged: bool,
+    /// The 办件号 of a 一事一评 link the rating was made through.
+    pub project_no: Option<String>,
 }
 
 #[cfg(test)]

@@ -186,6 +186,8 @@ pub const INVALID_CODE: Bilingual = Bilingual(
     "二维码无效或已停用，请联系窗口工作人员",
     "This QR code is invalid or no longer in use. Please ask the staff at the window.",
 );
+/// Before a 一事一评 link's 办件号, under the matter.
+pub const PROJECT_NO: Bilingual = Bilingual("办件号 ", "Case no. ");
 /// A printed card past its authority's validity period.
 pub const CODE_EXPIRED: Bilingual = Bilingual(
     "此二维码已过有效期，请扫描窗口现在张贴的新二维码，或联系窗口工作人员",

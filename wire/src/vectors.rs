@@ -138,6 +138,9 @@ pub struct EnvelopeCase {
     pub submission: String,
     pub rated_at: i64,
     pub assess_number: u8,
+    /// The 办件号 of the 一事一评 link the rating came through, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_no: Option<String>,
     /// What the edge sends: `Idempotency-Key`, `Zsp-Revision`, body and `Zsp-Signature`.
     pub idempotency_key: String,
     pub revision: String,
@@ -390,6 +393,7 @@ fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
         rated_at: c.rated_at,
         rating: v,
         flagged: false,
+        project_no: c.project_no.clone(),
     };
     Ok(envelope::body(mapping, &rating, &ctx.entry))
 }
@@ -1232,6 +1236,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             submission: sub.into(),
             rated_at,
             assess_number: assess,
+            project_no: None,
             idempotency_key: String::new(),
             revision: assess.to_string(),
             body: String::new(),
@@ -1261,6 +1266,32 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
     };
     let none = &|_: &mut EnvelopeCase| {};
     let amend = s.submission(Level::Satisfied, &[406], &|_| {});
+    // Through a 一事一评 link: the same, with its 办件号 (projectNo).
+    let link = {
+        let mut c = env_case(
+            "provincial_link",
+            "through a 一事一评 link: the 办件号 as projectNo",
+            "provincial",
+            &bad_review,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        );
+        c.project_no = Some("330102-2026-000123".into());
+        c.body = envelope_body(&c, ctx).expect("valid envelope input");
+        c.signature = envelope::sign(
+            up_key,
+            rated_at + 5,
+            &envelope::Signed {
+                idempotency_key: &c.idempotency_key,
+                revision: &c.revision,
+                body: c.body.as_bytes(),
+            },
+        );
+        c.expect = intend(&c.name, eval_envelope(&c, ctx), None);
+        c
+    };
     vec![
         env_case(
             "project",
@@ -1392,6 +1423,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             },
             Some("envelope.malformed_header"),
         ),
+        link,
     ]
 }
 

@@ -184,6 +184,11 @@ fn demo() -> Result<()> {
         worker.base
     );
     println!("Status (backlog): {}/status", worker.base);
+    let (hall, curl) = demo_link(&worker, &out)?;
+    println!(
+        "一事一评 links: a queue system of {hall} mints one per 办件 (its token made just now):"
+    );
+    println!("  {curl}");
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
     println!("Worker log: {}", worker.log.display());
     println!("Runtime config: {}", state.join("workerd.capnp").display());
@@ -192,6 +197,47 @@ fn demo() -> Result<()> {
         state.join("data").display()
     );
     worker.wait()
+}
+
+/// A hall's automation token for the demo (made through the admin API each run) and the curl
+/// line that mints a 一事一评 link with it for one of the hall's codes.
+fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String)> {
+    let d = wire::directory::Directory::from_json(&std::fs::read_to_string(
+        sheets.join("directory.json"),
+    )?)
+    .map_err(|e| anyhow::anyhow!("directory.json: {}", e.0))?;
+    let e = d
+        .entries
+        .iter()
+        .find(|e| !e.matters.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("no code with a matter in the sample directory"))?;
+    let request = serde_json::json!({
+        "name": "演示叫号系统",
+        "role": "hall",
+        "scope": {"halls": [e.hall]},
+    });
+    let answer: serde_json::Value = serde_json::from_str(
+        &ureq::post(&format!("{}/admin/tokens", worker.base))
+            .set("Authorization", &format!("Bearer {}", worker.admin_token))
+            .set("Content-Type", "application/json")
+            .send_string(&request.to_string())?
+            .into_string()?,
+    )?;
+    let token = answer["token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token in {answer}"))?;
+    let body = serde_json::json!({
+        "code": e.code.to_text(),
+        "matter": e.matters[0].code,
+        "project_no": "DEMO-2026-000001",
+    });
+    Ok((
+        e.hall.clone(),
+        format!(
+            "curl -s {}/api/v1/links -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'",
+            worker.base
+        ),
+    ))
 }
 
 /// What a deployment needs, without this machine's local keys: the worker in `edge/build` and

@@ -354,6 +354,7 @@ impl PageWeight {
                 now: 1_795_305_600,
                 retention_days: 30,
                 refused: None,
+                project_no: None,
             },
         );
         Ok(PageWeight {

@@ -72,3 +72,164 @@ fn dingtalk_signatures_agree_with_an_independent_signer() {
     assert_eq!(ours, theirs);
     assert!(ours.iter().any(|s| s.contains("%2B")) && ours.iter().any(|s| s.contains("%2F")));
 }
+
+/// The integrators' OpenAPI document (`docs/openapi.json`).
+pub(crate) fn openapi() -> serde_json::Value {
+    let path = xtask::setup::root().join("docs/openapi.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// Checks `v` against the named schema of the OpenAPI document: the JSON Schema subset it uses
+/// (local `$ref`, `type` or a list of types, `enum`, `properties`, `required`,
+/// `additionalProperties: false`, `items`, `oneOf`, `pattern`, `minimum`, `maximum`,
+/// `minLength`). Returns what does not match, with where.
+pub(crate) fn against(doc: &serde_json::Value, schema: &str, v: &serde_json::Value) -> Vec<String> {
+    let mut errs = vec![];
+    let s = &doc["components"]["schemas"][schema];
+    assert!(s.is_object(), "no schema {schema}");
+    check(doc, s, v, schema, &mut errs);
+    errs
+}
+
+fn check(
+    doc: &serde_json::Value,
+    s: &serde_json::Value,
+    v: &serde_json::Value,
+    at: &str,
+    errs: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let Some(r) = s["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return check(doc, &doc["components"]["schemas"][name], v, at, errs);
+    }
+    if let Some(alts) = s["oneOf"].as_array() {
+        let fits = alts
+            .iter()
+            .filter(|a| {
+                let mut e = vec![];
+                check(doc, a, v, at, &mut e);
+                e.is_empty()
+            })
+            .count();
+        if fits != 1 {
+            errs.push(format!("{at}: fits {fits} of oneOf"));
+        }
+        return;
+    }
+    let kind = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &s["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty()
+        && !types
+            .iter()
+            .any(|t| *t == kind || (*t == "number" && kind == "integer"))
+    {
+        errs.push(format!("{at}: {kind}, want {types:?}"));
+        return;
+    }
+    if let Some(e) = s["enum"].as_array()
+        && !e.contains(v)
+    {
+        errs.push(format!("{at}: {v} not in {e:?}"));
+    }
+    if let (Some(p), Some(t)) = (s["pattern"].as_str(), v.as_str())
+        && !regex::Regex::new(p).unwrap().is_match(t)
+    {
+        errs.push(format!("{at}: {t:?} does not match {p}"));
+    }
+    if let (Some(m), Some(t)) = (s["minLength"].as_u64(), v.as_str())
+        && (t.chars().count() as u64) < m
+    {
+        errs.push(format!("{at}: shorter than {m}"));
+    }
+    if let Some(n) = v.as_f64() {
+        if s["minimum"].as_f64().is_some_and(|m| n < m)
+            || s["maximum"].as_f64().is_some_and(|m| n > m)
+        {
+            errs.push(format!("{at}: {n} out of range"));
+        }
+    }
+    if let Some(o) = v.as_object() {
+        let props = s["properties"].as_object();
+        for r in s["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !o.contains_key(r) {
+                errs.push(format!("{at}: {r} missing"));
+            }
+        }
+        for (k, x) in o {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => check(doc, ps, x, &format!("{at}.{k}"), errs),
+                None if s["additionalProperties"] == Value::Bool(false) => {
+                    errs.push(format!("{at}: {k} is not in the contract"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(a)) = (s.get("items"), v.as_array()) {
+        for (i, x) in a.iter().enumerate() {
+            check(doc, items, x, &format!("{at}[{i}]"), errs);
+        }
+    }
+}
+
+/// The OpenAPI document describes what the vectors pin: every envelope the receiver takes fits
+/// its mapping's schema, and its headers fit theirs; a body with a field the contract lacks, or
+/// a wrong type, does not fit (so the check can fail).
+#[test]
+fn the_openapi_document_matches_the_vectors() {
+    let doc = openapi();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let root = xtask::setup::root();
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("wire/vectors/vectors.json")).unwrap(),
+    )
+    .unwrap();
+    let param = |name: &str| &doc["components"]["parameters"][name]["schema"];
+    let header = |name: &str, value: &str| {
+        let p = param(name)["pattern"].as_str().unwrap();
+        assert!(
+            regex::Regex::new(p).unwrap().is_match(value),
+            "{name}: {value:?} vs {p}"
+        );
+    };
+    let mut checked = 0;
+    for c in v["envelope"].as_array().unwrap() {
+        let schema = match c["mapping"].as_str().unwrap() {
+            "project" => "ProjectRating",
+            _ => "ProvincialRating",
+        };
+        let body: serde_json::Value = serde_json::from_str(c["body"].as_str().unwrap()).unwrap();
+        let errs = against(&doc, schema, &body);
+        assert!(errs.is_empty(), "{}: {errs:?}", c["name"]);
+        if c["expect"]["ok"].is_string() {
+            header("IdempotencyKey", c["idempotency_key"].as_str().unwrap());
+            header("Revision", c["revision"].as_str().unwrap());
+            header("Signature", c["signature"].as_str().unwrap());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked}");
+    let project: serde_json::Value =
+        serde_json::from_str(v["envelope"][0]["body"].as_str().unwrap()).unwrap();
+    let mut extra = project.clone();
+    extra["device"] = "AAAA".into();
+    assert!(!against(&doc, "ProjectRating", &extra).is_empty());
+    let mut wrong = project;
+    wrong["assess_number"] = 3.into();
+    assert!(!against(&doc, "ProjectRating", &wrong).is_empty());
+    println!("docs/openapi.json: {checked} envelope bodies of the vectors fit their schemas");
+}

@@ -5,5 +5,6 @@ mod citizen;
 mod console;
 mod contract;
 mod lane;
+mod links;
 mod pack;
 mod workerd;

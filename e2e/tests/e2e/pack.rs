@@ -644,15 +644,15 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
     let latest = ::edge::zsp::data::latest();
     assert_eq!(
-        latest, 6,
+        latest, 7,
         "this test turns data into what schema 1 left; see below"
     );
-    // What the first release (schema 1) left: the same data without what migrations 2 to 6 add
+    // What the first release (schema 1) left: the same data without what migrations 2 to 7 add
     // (tables, indexes, columns, triggers) and without their records: exactly their undoing.
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
+            "DROP TABLE links; ALTER TABLE ratings DROP COLUMN project_no; DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
              DROP TABLE tallies; DROP TABLE reviews; DROP TABLE addresses; DROP TABLE form_spend; \
              CREATE TABLE form_budget (code TEXT NOT NULL, slot INTEGER NOT NULL, \
                n INTEGER NOT NULL CONSTRAINT form_budget_spent CHECK (n <= 6), PRIMARY KEY (code, slot)) WITHOUT ROWID; \
@@ -673,7 +673,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 6 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 7 on start, once"),
         "{}",
         said(&o)
     );
@@ -688,7 +688,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let migrated = schema_rows(&db);
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6]
+        [1, 2, 3, 4, 5, 6, 7]
     );
     // Started again: nothing runs twice.
     let (w, _) = i.serve(&env, port);

@@ -73,6 +73,8 @@ pub enum Action {
     Calendar,
     /// 疑似刷评: release a held rating (it then counts, alerts and forwards) or reject it.
     ReviewRatings,
+    /// 一事一评 links: mint and revoke them (a queue or business system's token).
+    Links,
 }
 
 impl Role {
@@ -93,6 +95,7 @@ impl Role {
                     | ReviewCase
                     | Routes
                     | ReviewRatings
+                    | Links
             ),
             Role::Handler => matches!(a, ReadRatings | Cases),
         }

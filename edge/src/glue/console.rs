@@ -1484,6 +1484,57 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
         }
         // The operator's `zsp admin add`: an account and its password, hashed here.
+        (Method::Post, "/admin/tokens") => {
+            // An automation token (a queue system's, for 一事一评 links), shown once.
+            need(&me, Action::Accounts)?;
+            #[derive(serde::Deserialize)]
+            struct New {
+                name: String,
+                role: String,
+                scope: Scope,
+            }
+            let b = body(&mut req, FORM_BYTES).await?;
+            let n: New = serde_json::from_slice(&b)
+                .map_err(|e| refused(400, "admin.token", "令牌信息有误。", e.to_string()))?;
+            let role = Role::parse(&n.role).ok_or_else(|| {
+                refused(
+                    400,
+                    "admin.token",
+                    "令牌信息有误。",
+                    format!("role {:?}: city, hall or handler", n.role),
+                )
+            })?;
+            c::name_ok(&n.name).map_err(|e| refused(400, "admin.token", "令牌信息有误。", e))?;
+            if !me.scope.contains(&n.scope) {
+                return Err(refused(
+                    403,
+                    "admin.token",
+                    "令牌范围超出您自己的范围。",
+                    format!("{}", n.scope),
+                ));
+            }
+            let new = Actor {
+                name: n.name.clone(),
+                role,
+                scope: n.scope,
+            };
+            let id = c::url_safe(&random::<9>());
+            let secret = c::url_safe(&random::<32>());
+            let detail = format!("{}，{}（接口）", role.label(), new.scope);
+            write(
+                &db,
+                vec![
+                    sql::add_token(&id, &new, &c::digest(&secret), &me.name, t),
+                    sql::audit(&me, "token.add", &format!("{}（{id}）", n.name), &detail, t),
+                ],
+            )
+            .await?;
+            Ok(json(
+                serde_json::json!({"ok": true, "token": format!("{}{id}_{secret}", c::TOKEN_PREFIX)})
+                    .to_string(),
+                201,
+            )?)
+        }
         (Method::Post, "/admin/accounts") => {
             need(&me, Action::Accounts)?;
             #[derive(serde::Deserialize)]

@@ -8,6 +8,7 @@ mod console;
 mod db;
 mod forward;
 mod lane;
+mod links;
 mod object;
 mod public;
 
@@ -344,6 +345,53 @@ fn today() -> wire::time::Day {
     wire::time::Day::from_unix(now()).unwrap_or(wire::time::Day(0))
 }
 
+/// What a page's segment names: a printed code (44 base32 letters) or a 一事一评 link
+/// (`l/<token>`), with its directory entry and its code's recent ratings.
+struct Resolved {
+    payload: wire::qr::QrPayload,
+    entry: wire::directory::Entry,
+    recent: u32,
+    link: Option<crate::links::LinkRow>,
+}
+
+async fn resolve(db: &Db, cfg: &Config, segment: &str) -> std::result::Result<Resolved, ApiError> {
+    if let Some(t) = segment.strip_prefix("l/") {
+        let token = crate::links::parse_token(t).ok_or(crate::links::NOT_FOUND)?;
+        let rows: Vec<crate::links::LinkRow> = db.rows(crate::links::by_token(token)).await?;
+        let link = rows.into_iter().next().ok_or(crate::links::NOT_FOUND)?;
+        link.usable(now())?;
+        let code = link.code_id().ok_or(crate::links::NOT_FOUND)?;
+        let l = lookup(db, cfg, code).await?;
+        let recent = l.recent;
+        let entry = submit::entry_for_link(&link, l)?;
+        return Ok(Resolved {
+            payload: wire::qr::QrPayload {
+                kid: 0,
+                issued: link.day(),
+                code,
+            },
+            entry,
+            recent,
+            link: Some(link),
+        });
+    }
+    let payload = submit::open_code(segment, cfg)?;
+    let l = lookup(db, cfg, payload.code).await?;
+    let recent = l.recent;
+    let entry = submit::entry_for(&payload, l, cfg, today())?;
+    Ok(Resolved {
+        payload,
+        entry,
+        recent,
+        link: None,
+    })
+}
+
+/// A refusal that the invalid-code page answers (the code or link), rather than an error.
+fn names_the_code(e: &ApiError) -> bool {
+    e.code.starts_with("qr.") || e.code.starts_with("links.")
+}
+
 /// Renders the landing page, or the invalid-code page. `refused` is a plain-form post sent back.
 async fn landing(
     req: &Request,
@@ -355,17 +403,14 @@ async fn landing(
     refused: Option<(&wire::draft::Draft, &ApiError)>,
 ) -> Answer {
     let tpl = template(env, cfg).await?;
-    let invalid = |e: ApiError| html(page::invalid_code(&tpl.plain, lang, e.code), e.status, &tpl);
-    let payload = match submit::open_code(segment, cfg) {
-        Ok(p) => p,
-        Err(e) => return invalid(e),
+    let r = match resolve(&Db::open(env)?, cfg, segment).await {
+        Ok(r) => r,
+        Err(e) if names_the_code(&e) => {
+            return html(page::invalid_code(&tpl.plain, lang, &e), e.status, &tpl);
+        }
+        Err(e) => return Err(e),
     };
-    let l = lookup(&Db::open(env)?, cfg, payload.code).await?;
-    let recent = l.recent;
-    let entry = match submit::entry_for(&payload, l, cfg, today()) {
-        Ok(e) => e,
-        Err(e) => return invalid(e),
-    };
+    let (payload, entry, recent) = (r.payload, r.entry, r.recent);
     // The edge names the device: the cookie it set before, or a new one set with this page.
     let known = cookie_of(req);
     let device = known.unwrap_or_else(|| Id128(random()));
@@ -381,6 +426,7 @@ async fn landing(
             now: now(),
             retention_days: cfg.retention_days,
             refused,
+            project_no: r.link.as_ref().map(|l| l.project_no.as_str()),
         },
     );
     let r = html(body, status, &tpl)?;
@@ -418,11 +464,13 @@ async fn accept(
     via: Via,
     sender: submit::Sender,
 ) -> std::result::Result<Accepted, ApiError> {
-    let payload = submit::open_code(&sub.code, cfg)?;
     let db = Db::open(env)?;
-    let l = lookup(&db, cfg, payload.code).await?;
-    let entry = submit::entry_for(&payload, l, cfg, today())?;
-    let c = submit::check(sub, via, payload, entry, cfg, sender, now())?;
+    let r = resolve(&db, cfg, &sub.code).await?;
+    let c = submit::check(sub, via, r.payload, r.entry, cfg, sender, now())?;
+    let c = match &r.link {
+        Some(link) => submit::through_link(c, link),
+        None => c,
+    };
     let token = c
         .rating
         .level
@@ -537,8 +585,8 @@ async fn rate_form(mut req: Request, env: &Env, cfg: &Config) -> Answer {
         ),
         // Code problems: the invalid page. Everything else: the form again, as it was filled in,
         // with a fresh challenge and the reason on top.
-        Err(e) if e.code.starts_with("qr.") => {
-            html(page::invalid_code(&tpl.plain, lang, e.code), e.status, &tpl)
+        Err(e) if names_the_code(&e) => {
+            html(page::invalid_code(&tpl.plain, lang, &e), e.status, &tpl)
         }
         Err(e) if e.status == 503 => error_page(&e, lang),
         Err(e) => {
@@ -629,6 +677,16 @@ async fn route(req: Request, env: &Env) -> Answer {
             console::route(req, env, &cfg, p).await
         }
         (_, p) if p == "/s" || p.starts_with("/s/") => public::receipt(req, env, &cfg, p).await,
+        (_, p) if p == "/api/v1/links" || p.starts_with("/api/v1/links/") => {
+            links::api(req, env, &cfg, p).await
+        }
+        (Method::Get, p) if p.starts_with("/l/") && p.ends_with(".png") => {
+            links::png(&req, env, &cfg, &p["/l/".len()..p.len() - ".png".len()]).await
+        }
+        (Method::Get | Method::Head, p) if p.starts_with("/l/") => {
+            let lang = lang_of(&req);
+            landing(&req, env, &cfg, lang, &p[1..], 200, None).await
+        }
         (Method::Get, "/results" | "/results.json" | "/results.csv") => {
             public::results(&req, env, &cfg, &path).await
         }

@@ -1,0 +1,448 @@
+//! 一事一评: a link minted for one 办件 by a hall's queue or business system (`POST
+//! /api/v1/links` with a scoped automation token), opened as `/l/<token>` (printed on the queue
+//! ticket, shown on the window's screen, sent by SMS). The page is the rating page with the
+//! matter fixed; the rating is one per link, amended by a 追评, and its 办件号 goes upstream as
+//! `projectNo`. Plain Rust, tested natively; `glue::links` binds it.
+
+use crate::error::ApiError;
+use crate::store::{Stmt, Val, stmt};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use wire::qr::CodeId;
+use wire::rating::Id128;
+use wire::time::Day;
+
+/// The URL's token: 16 base32 letters, 80 random bits. `https://` + a 26-character host +
+/// `/l/` + 16 is 53 characters: QR version 4 at level M, like the printed cards.
+pub const TOKEN_LEN: usize = 16;
+pub const DEFAULT_DAYS: u32 = 3;
+pub const MAX_DAYS: u32 = 30;
+/// The longest 办件号 taken.
+pub const PROJECT_NO_MAX: usize = 64;
+
+pub fn new_token(random: [u8; 10]) -> String {
+    wire::base32::encode(&random)
+}
+
+/// A token as the URL holds it, if it could be one.
+pub fn parse_token(s: &str) -> Option<&str> {
+    (s.len() == TOKEN_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
+    .then_some(s)
+}
+
+/// What an integrator posts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintBody {
+    code: String,
+    matter: String,
+    project_no: String,
+    #[serde(default)]
+    lifetime_days: Option<u32>,
+}
+
+/// A checked minting request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mint {
+    pub code: CodeId,
+    pub matter: String,
+    pub project_no: String,
+    pub days: u32,
+}
+
+fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
+    ApiError::new(422, "links.invalid", zh, en).with_field(field)
+}
+
+/// Reads `{"code", "matter", "project_no", "lifetime_days"?}`; every error names its field.
+pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
+    let b: MintBody = serde_json::from_slice(body).map_err(|e| ApiError {
+        detail: Some(e.to_string()),
+        ..ApiError::new(
+            400,
+            "request.malformed",
+            "请求内容不是约定的 JSON。",
+            "The body is not the JSON this endpoint takes.",
+        )
+    })?;
+    let code = CodeId::parse(b.code.trim()).ok_or(bad(
+        "code",
+        "code 不是二维码编号（管理台“二维码”页所示的 16 位编号）。",
+        "code is not a code id (the 16 characters the console's codes page shows).",
+    ))?;
+    let matter = b.matter.trim().to_owned();
+    if !wire::rating::matter_code_ok(&matter) {
+        return Err(bad(
+            "matter",
+            "matter 不是事项编码。",
+            "matter is not a matter code.",
+        ));
+    }
+    let project_no = b.project_no.trim().to_owned();
+    if project_no.is_empty()
+        || project_no.len() > PROJECT_NO_MAX
+        || !project_no
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./".contains(&c))
+    {
+        return Err(bad(
+            "project_no",
+            "project_no（办件号）应为 1 至 64 位字母、数字或 - _ . /。",
+            "project_no must be 1 to 64 letters, digits or - _ . /.",
+        ));
+    }
+    let days = b.lifetime_days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(bad(
+            "lifetime_days",
+            "lifetime_days 应为 1 至 30 天。",
+            "lifetime_days must be 1 to 30.",
+        ));
+    }
+    Ok(Mint {
+        code,
+        matter,
+        project_no,
+        days,
+    })
+}
+
+const COLUMNS: &str =
+    "token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at";
+
+/// Minting, in one transaction: a new link unless the 办件号 has one, then the 办件号's link
+/// (the new one, or the one minted before: minting is idempotent on the 办件号).
+pub fn mint(m: &Mint, region: &str, hall: &str, token: &str, by: &str, now: i64) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (project_no) DO NOTHING",
+            vec![
+                token.into(),
+                m.code.to_text().into(),
+                m.matter.as_str().into(),
+                m.project_no.as_str().into(),
+                region.into(),
+                hall.into(),
+                now.into(),
+                (now + i64::from(m.days) * 86_400).into(),
+                by.into(),
+            ],
+        ),
+        by_project_no(&m.project_no),
+    ]
+}
+
+pub fn by_project_no(project_no: &str) -> Stmt {
+    stmt(
+        format!("SELECT {COLUMNS} FROM links WHERE project_no = ?1"),
+        vec![project_no.into()],
+    )
+}
+
+pub fn by_token(token: &str) -> Stmt {
+    stmt(
+        format!("SELECT {COLUMNS} FROM links WHERE token = ?1"),
+        vec![token.into()],
+    )
+}
+
+/// Revokes a link inside the actor's scope; returns it (none: not found there).
+pub fn revoke(token: &str, scope: &crate::console::Scope, now: i64) -> Stmt {
+    crate::console::sql::scoped(
+        &format!(
+            "UPDATE links SET revoked_at = COALESCE(revoked_at, ?2) WHERE token = ?1 AND {{scope}} \
+             RETURNING {COLUMNS}"
+        ),
+        scope,
+        vec![Val::from(token), now.into()],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct LinkRow {
+    pub token: String,
+    pub code: String,
+    pub matter: String,
+    pub project_no: String,
+    pub region: String,
+    pub hall: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl LinkRow {
+    /// Whether it may be rated now: revoked and expired links are refused in words that fit.
+    pub fn usable(&self, now: i64) -> Result<(), ApiError> {
+        if self.revoked_at.is_some() {
+            Err(REVOKED)
+        } else if now > self.expires_at {
+            Err(EXPIRED)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn code_id(&self) -> Option<CodeId> {
+        CodeId::parse(&self.code)
+    }
+
+    /// The device a link's rating is stored under: the link itself, so a 办件 is rated once
+    /// and amended by a 追评, whichever phone opens it.
+    pub fn device(&self) -> Id128 {
+        let h = Sha256::new()
+            .chain_update(b"zsp-link-v1")
+            .chain_update(self.token.as_bytes())
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&h[..16]);
+        Id128(id)
+    }
+
+    /// The day a link's rating is stored under: the day it was minted, whenever it is rated.
+    pub fn day(&self) -> Day {
+        Day::from_unix(self.created_at).unwrap_or(Day(0))
+    }
+
+    /// The answer of `POST /api/v1/links`: the short URL, its QR as a PNG, and the link.
+    pub fn answer(&self, base: &str, created: bool) -> String {
+        serde_json::json!({
+            "ok": true,
+            "created": created,
+            "url": format!("{base}/l/{}", self.token),
+            "qr_png": format!("{base}/l/{}.png", self.token),
+            "token": self.token,
+            "code": self.code,
+            "matter": self.matter,
+            "project_no": self.project_no,
+            "expires_at": wire::time::format_rfc3339_cst(self.expires_at),
+            "revoked": self.revoked_at.is_some(),
+        })
+        .to_string()
+    }
+}
+
+pub const REVOKED: ApiError = ApiError::new(
+    410,
+    "links.revoked",
+    "此评价链接已停用，请向窗口工作人员索取新的评价二维码。",
+    "This rating link has been withdrawn; ask the window for a new one.",
+);
+pub const EXPIRED: ApiError = ApiError::new(
+    410,
+    "links.expired",
+    "此评价链接已过有效期，请向窗口工作人员索取新的评价二维码。",
+    "This rating link is out of date; ask the window for a new one.",
+);
+pub const NOT_FOUND: ApiError = ApiError::new(
+    404,
+    "links.unknown",
+    "评价链接无效，请核对链接或重新扫码。",
+    "This rating link is not known; check it or scan again.",
+);
+pub const TAKEN: ApiError = ApiError::new(
+    409,
+    "links.project_no_taken",
+    "该办件号已有评价链接，且窗口或事项不同。",
+    "This 办件号 already has a link for another code or matter.",
+);
+
+/// The QR of `url` as a PNG: level M, 8 pixels a module, a 4-module quiet zone, 1-bit grey.
+pub fn png(url: &str) -> Option<Vec<u8>> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let n = code.width();
+    let dark = code.to_colors();
+    const SCALE: usize = 8;
+    const QUIET: usize = 4;
+    let side = (n + 2 * QUIET) * SCALE;
+    let row_bytes = side.div_ceil(8);
+    let mut raw = Vec::with_capacity((row_bytes + 1) * side);
+    for y in 0..side {
+        raw.push(0); // filter: none
+        let my = (y / SCALE).checked_sub(QUIET).filter(|m| *m < n);
+        let mut byte = 0u8;
+        for x in 0..side {
+            let mx = (x / SCALE).checked_sub(QUIET).filter(|m| *m < n);
+            let is_dark =
+                matches!((mx, my), (Some(a), Some(b)) if dark[b * n + a] == qrcode::Color::Dark);
+            // 1 is white in 1-bit greyscale.
+            byte = (byte << 1) | u8::from(!is_dark);
+            if x % 8 == 7 {
+                raw.push(byte);
+                byte = 0;
+            }
+        }
+        if side % 8 != 0 {
+            raw.push(byte << (8 - side % 8));
+        }
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib_stored(&raw));
+    chunk(&mut out, b"IEND", &[]);
+    Some(out)
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = wire::xlsx::crc32(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// A zlib stream of stored (uncompressed) blocks: a QR is a few kilobytes.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let mut blocks = data.chunks(65_535).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(b) = blocks.next() {
+        out.push(u8::from(blocks.peek().is_none()));
+        let len = b.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::sql::tests::{db, run, typed};
+    use wire::directory::Entry;
+
+    fn body(v: serde_json::Value) -> Result<Mint, ApiError> {
+        parse_mint(v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn minting_requests_are_checked_field_by_field() {
+        let code = Entry::example("A01", Some("SC1")).code.to_text();
+        let m = body(serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": "BJ-2026-0001"}))
+            .unwrap();
+        assert_eq!(m.days, DEFAULT_DAYS);
+        for (v, field) in [
+            (
+                serde_json::json!({"code": "nope", "matter": "330102-SC-001", "project_no": "1"}),
+                "code",
+            ),
+            (
+                serde_json::json!({"code": code, "matter": "", "project_no": "1"}),
+                "matter",
+            ),
+            (
+                serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": ""}),
+                "project_no",
+            ),
+            (
+                serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": "有 空格"}),
+                "project_no",
+            ),
+            (
+                serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": "1", "lifetime_days": 31}),
+                "lifetime_days",
+            ),
+            (
+                serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": "1", "lifetime_days": 0}),
+                "lifetime_days",
+            ),
+        ] {
+            assert_eq!(body(v).unwrap_err().field, Some(field));
+        }
+        assert_eq!(
+            parse_mint(b"{\"code\":1}").unwrap_err().code,
+            "request.malformed"
+        );
+        assert_eq!(
+            parse_mint(br#"{"code":"x","matter":"y","project_no":"z","extra":1}"#)
+                .unwrap_err()
+                .code,
+            "request.malformed"
+        );
+    }
+
+    #[test]
+    fn minting_is_idempotent_on_the_project_number_and_links_expire_or_are_revoked() {
+        let c = db();
+        let e = Entry::example("A01", Some("SC1"));
+        let m = Mint {
+            code: e.code,
+            matter: "330102-SC-001".into(),
+            project_no: "BJ-2026-0001".into(),
+            days: 3,
+        };
+        let mint_as = |token: &str, now| -> LinkRow {
+            let mut rows = vec![];
+            for s in mint(&m, &e.region, &e.hall, token, "queue", now) {
+                rows = typed::<LinkRow>(&c, &s);
+            }
+            rows.pop().unwrap()
+        };
+        let first = mint_as("AAAAAAAAAAAAAAAA", 1000);
+        let again = mint_as("BBBBBBBBBBBBBBBB", 2000);
+        assert_eq!(first, again, "the same 办件号, the same link");
+        assert_eq!(first.expires_at, 1000 + 3 * 86_400);
+        assert!(first.usable(1000 + 3 * 86_400).is_ok());
+        assert_eq!(
+            first.usable(1001 + 3 * 86_400).unwrap_err().code,
+            "links.expired"
+        );
+        let scope = crate::console::Scope::Halls(vec!["别的大厅".into()]);
+        assert!(
+            run(&c, &revoke(&first.token, &scope, 3000)).is_empty(),
+            "out of scope"
+        );
+        let hall = crate::console::Scope::Halls(vec![e.hall.clone()]);
+        let revoked: Vec<LinkRow> = typed(&c, &revoke(&first.token, &hall, 3000));
+        assert_eq!(revoked[0].usable(3000).unwrap_err().code, "links.revoked");
+        // One device and one day per link, whoever opens it, whenever.
+        assert_eq!(first.device(), again.device());
+        assert_ne!(
+            first.device(),
+            LinkRow {
+                token: "CCCCCCCCCCCCCCCC".into(),
+                ..first.clone()
+            }
+            .device()
+        );
+        assert_eq!(first.day(), Day::from_unix(1000).unwrap());
+    }
+
+    #[test]
+    fn tokens_and_the_short_url_fit_a_version_4_qr() {
+        let t = new_token([7; 10]);
+        assert_eq!(parse_token(&t), Some(t.as_str()));
+        assert_eq!(parse_token("abc"), None);
+        let url = format!("https://pj.zwfw.hangzhou.gov.cn/l/{t}");
+        assert!(url.len() <= 26 + "https:///l/".len() + TOKEN_LEN);
+        let q = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+            .unwrap();
+        assert!(
+            matches!(q.version(), qrcode::Version::Normal(1..=4)),
+            "{:?}",
+            q.version()
+        );
+        let png = png(&url).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let side = (q.width() + 8) * 8;
+        assert_eq!(&png[16..20], &(side as u32).to_be_bytes());
+    }
+}
