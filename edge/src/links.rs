@@ -276,7 +276,7 @@ pub fn png(url: &str) -> Option<Vec<u8>> {
                 byte = 0;
             }
         }
-        if side % 8 != 0 {
+        if !side.is_multiple_of(8) {
             raw.push(byte << (8 - side % 8));
         }
     }

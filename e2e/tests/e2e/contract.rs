@@ -154,12 +154,11 @@ fn check(
     {
         errs.push(format!("{at}: shorter than {m}"));
     }
-    if let Some(n) = v.as_f64() {
-        if s["minimum"].as_f64().is_some_and(|m| n < m)
-            || s["maximum"].as_f64().is_some_and(|m| n > m)
-        {
-            errs.push(format!("{at}: {n} out of range"));
-        }
+    if let Some(n) = v.as_f64()
+        && (s["minimum"].as_f64().is_some_and(|m| n < m)
+            || s["maximum"].as_f64().is_some_and(|m| n > m))
+    {
+        errs.push(format!("{at}: {n} out of range"));
     }
     if let Some(o) = v.as_object() {
         let props = s["properties"].as_object();
