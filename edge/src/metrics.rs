@@ -22,6 +22,9 @@ pub fn route_of(path: &str) -> &'static str {
         "/s" => "receipt",
         p if p.starts_with("/s/") => "receipt",
         "/results" | "/results.json" | "/results.csv" => "results",
+        // A link's path is its token: never logged.
+        p if p.starts_with("/l/") => "link",
+        p if p.starts_with("/api/v1/links") => "links",
         p if p.len() > 1 && !p[1..].contains('/') => "landing",
         _ => "other",
     }
@@ -125,6 +128,9 @@ mod tests {
         assert_eq!(route_of("/console"), "console");
         assert_eq!(route_of("/s/ABCDEFGHJKLM"), "receipt");
         assert_eq!(route_of("/results.csv"), "results");
+        assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP"), "link");
+        assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP.png"), "link");
+        assert_eq!(route_of("/api/v1/links/ABCDEFGHIJKLMNOP/revoke"), "links");
         assert_eq!(route_of("/"), "other");
         assert_eq!(route_of("/a/b"), "other");
         assert_eq!(

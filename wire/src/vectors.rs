@@ -1221,6 +1221,19 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
         r.comment = "让我跑了三个窗口".into();
     });
     let rated_at = T0 as i64 + 25;
+    // The body of the case's rating and its signature, as the edge sends them 5 s after rating.
+    let seal = |c: &mut EnvelopeCase| {
+        c.body = envelope_body(c, ctx).expect("valid envelope input");
+        c.signature = envelope::sign(
+            up_key,
+            rated_at + 5,
+            &envelope::Signed {
+                idempotency_key: &c.idempotency_key,
+                revision: &c.revision,
+                body: c.body.as_bytes(),
+            },
+        );
+    };
     let env_case = |name: &str,
                     what: &str,
                     mapping: &str,
@@ -1245,21 +1258,12 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             taken: (assess > 1).then_some(1),
             expect: Expect::Error(String::new()),
         };
-        c.body = envelope_body(&c, ctx).expect("valid envelope input");
         let (s, _) = validated(sub).expect("valid submission");
         c.idempotency_key = match assess {
             1 => s.id.to_text(),
             n => format!("{}.{n}", s.id.to_text()),
         };
-        c.signature = envelope::sign(
-            up_key,
-            rated_at + 5,
-            &envelope::Signed {
-                idempotency_key: &c.idempotency_key,
-                revision: &c.revision,
-                body: c.body.as_bytes(),
-            },
-        );
+        seal(&mut c);
         tamper(&mut c);
         c.expect = intend(name, eval_envelope(&c, ctx), want);
         c
@@ -1279,16 +1283,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             None,
         );
         c.project_no = Some("330102-2026-000123".into());
-        c.body = envelope_body(&c, ctx).expect("valid envelope input");
-        c.signature = envelope::sign(
-            up_key,
-            rated_at + 5,
-            &envelope::Signed {
-                idempotency_key: &c.idempotency_key,
-                revision: &c.revision,
-                body: c.body.as_bytes(),
-            },
-        );
+        seal(&mut c);
         c.expect = intend(&c.name, eval_envelope(&c, ctx), None);
         c
     };

@@ -82,6 +82,17 @@ fn a_queue_system_mints_a_link_and_the_citizen_rates_that_case() {
     assert_eq!(link["png_status"], 200);
     assert_eq!(link["png_signature"], "PNG");
     let url = link["url"].as_str().unwrap().to_owned();
+    // The PNG read back by an independent decoder (zbar) is the link.
+    let (s, _, png) = http("GET", link["qr_png"].as_str().unwrap(), &[], None);
+    assert_eq!(s, 200);
+    let png_file = state.join("link.png");
+    std::fs::write(&png_file, &png).unwrap();
+    let decoded = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&png_file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), url);
     let (ok, again) = mint(&w.base, &queue, &code, &matter, "BJ-2026-000123");
     assert!(ok, "{again}");
     assert_eq!(

@@ -95,6 +95,22 @@ fn host_of(req: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// A role named in an API body, or the refusal that says which roles there are.
+fn role_of(
+    name: &str,
+    code: &'static str,
+    zh: &'static str,
+) -> std::result::Result<Role, ApiError> {
+    Role::parse(name).ok_or_else(|| {
+        refused(
+            400,
+            code,
+            zh,
+            format!("role {name:?}: city, hall or handler"),
+        )
+    })
+}
+
 /// The bearer API's actor: the operator's `ADMIN_TOKEN`, or an automation token.
 pub async fn bearer(req: &Request, cfg: &Config, db: &Db) -> std::result::Result<Actor, ApiError> {
     let got = header(req, "Authorization")
@@ -1496,14 +1512,7 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             let b = body(&mut req, FORM_BYTES).await?;
             let n: New = serde_json::from_slice(&b)
                 .map_err(|e| refused(400, "admin.token", "令牌信息有误。", e.to_string()))?;
-            let role = Role::parse(&n.role).ok_or_else(|| {
-                refused(
-                    400,
-                    "admin.token",
-                    "令牌信息有误。",
-                    format!("role {:?}: city, hall or handler", n.role),
-                )
-            })?;
+            let role = role_of(&n.role, "admin.token", "令牌信息有误。")?;
             c::name_ok(&n.name).map_err(|e| refused(400, "admin.token", "令牌信息有误。", e))?;
             if !me.scope.contains(&n.scope) {
                 return Err(refused(
@@ -1551,14 +1560,7 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             let b = body(&mut req, FORM_BYTES).await?;
             let n: New = serde_json::from_slice(&b)
                 .map_err(|e| refused(400, "admin.account", "账户信息有误。", e.to_string()))?;
-            let role = Role::parse(&n.role).ok_or_else(|| {
-                refused(
-                    400,
-                    "admin.account",
-                    "账户信息有误。",
-                    format!("role {:?}: city, hall or handler", n.role),
-                )
-            })?;
+            let role = role_of(&n.role, "admin.account", "账户信息有误。")?;
             c::name_ok(&n.name)
                 .and_then(|_| c::password_ok(&n.password, &n.name))
                 .map_err(|e| refused(400, "admin.account", "账户信息有误。", e))?;
