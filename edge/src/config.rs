@@ -46,6 +46,8 @@ pub struct Config {
     pub results_min_staff: u32,
     /// What holds a rating for review, the rising proof of work, the codes' validity.
     pub guard: crate::guard::Settings,
+    /// The submission's upsert, its signals from `guard` (`store::upsert_sql`).
+    pub upsert_sql: String,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -455,6 +457,7 @@ impl Config {
             )?),
             max_age_secs: defaults.max_age_secs,
         };
+        let guard = crate::guard::settings(&get)?;
         Ok(Config {
             qr_keys,
             challenge_keys,
@@ -481,7 +484,8 @@ impl Config {
             },
             lane: lane(&get)?,
             results_min_staff: num("RESULTS_MIN_STAFF", 20, 5, 1000)?,
-            guard: crate::guard::settings(&get)?,
+            upsert_sql: crate::store::upsert_sql(&guard),
+            guard,
         })
     }
 

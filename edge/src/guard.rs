@@ -191,11 +191,6 @@ pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Config
 }
 
 impl Settings {
-    /// The minutes the landing's lookup counts ratings over, for [`Settings::difficulty`].
-    pub fn rise_minutes(&self) -> u32 {
-        self.pow_rise.minutes
-    }
-
     /// The proof of work a code's new challenges carry, given its ratings in the last
     /// `pow_rise.minutes`: the base until the rate passes `pow_rise.count`, then two more bits
     /// each time it doubles, up to `pow_max` (never below the base).

@@ -155,6 +155,10 @@ mod tests {
     use crate::store::tests::row;
     use wire::key::{Key, KeyPurpose, Keyring};
 
+    fn header_of<'a>(o: &'a Outbound, name: &str) -> &'a str {
+        &o.headers.iter().find(|h| h.0 == name).unwrap().1
+    }
+
     /// Forwarding on, to `mapping`, signed with the returned key.
     fn upstream(mapping: &str) -> (Config, Key) {
         let mut v = crate::config::tests::vars();
@@ -170,13 +174,8 @@ mod tests {
         let (cfg, k) = upstream("provincial");
         let (o, rev) = outbound(&row(), &cfg, 1_795_000_100).unwrap();
         assert_eq!(rev, 3);
-        let sig = &o
-            .headers
-            .iter()
-            .find(|h| h.0 == HEADER_SIGNATURE)
-            .unwrap()
-            .1;
-        let header = |name| &o.headers.iter().find(|h| h.0 == name).unwrap().1;
+        let sig = header_of(&o, HEADER_SIGNATURE);
+        let header = |name| header_of(&o, name);
         let ring = Keyring::new(KeyPurpose::Upstream, vec![k]).unwrap();
         let signed = envelope::Signed {
             idempotency_key: header(HEADER_IDEMPOTENCY),
@@ -190,13 +189,8 @@ mod tests {
         assert_eq!(b["pf"], "3");
         assert_eq!(b["assessNumber"], "2");
         assert_eq!(b["evalDetail"], "108,115");
-        let key = &o
-            .headers
-            .iter()
-            .find(|h| h.0 == HEADER_IDEMPOTENCY)
-            .unwrap()
-            .1;
-        assert_eq!(key, &format!("{}.3", row().id));
+        let key = header_of(&o, HEADER_IDEMPOTENCY);
+        assert_eq!(key, format!("{}.3", row().id));
     }
 
     #[test]
@@ -216,13 +210,8 @@ mod tests {
         assert_eq!(b["assess_number"], 1);
         assert_eq!(b["comment"], "first");
         assert_eq!(b["level"], "satisfied");
-        let key = &o
-            .headers
-            .iter()
-            .find(|h| h.0 == HEADER_IDEMPOTENCY)
-            .unwrap()
-            .1;
-        assert_eq!(key, &r.id, "revision 1 under the rating's own key");
+        let key = header_of(&o, HEADER_IDEMPOTENCY);
+        assert_eq!(key, r.id, "revision 1 under the rating's own key");
         // Once revision 1 is taken, the current one follows.
         r.forwarded_rev = 1;
         let (o, rev) = outbound(&r, &cfg, 1_795_000_100).unwrap();

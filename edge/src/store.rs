@@ -241,6 +241,12 @@ fn signals_sql(g: &crate::guard::Settings) -> String {
     format!("SELECT RTRIM({}) AS signals", parts.join(" || "))
 }
 
+/// The submission's upsert with the signals of `g`: made once, when the settings are read
+/// (`Config::upsert_sql`), not for every submission.
+pub fn upsert_sql(g: &crate::guard::Settings) -> String {
+    UPSERT_RATING.replace("{signals}", &signals_sql(g))
+}
+
 /// The form budget's window.
 pub const FORM_SLOT_SECS: i64 = 600;
 
@@ -278,7 +284,7 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
     let r = &c.rating;
     let tags = tag_list(&r.tags);
     out.push(stmt(
-        UPSERT_RATING.replace("{signals}", &signals_sql(&cfg.guard)),
+        cfg.upsert_sql.clone(),
         vec![
             c.submission.to_text().into(),
             code.clone().into(),

@@ -38,7 +38,7 @@ pub struct Lookup {
     pub entry: Option<Entry>,
     /// The revocations that name this code or its staff member.
     pub revocations: Revocations,
-    /// Its ratings in the last `guard::Settings::rise_minutes` (when looked up): the landing's
+    /// Its ratings in the last `guard::Settings::pow_rise`'s minutes (when looked up): the landing's
     /// proof of work rises with it.
     pub recent: u32,
 }

@@ -95,6 +95,26 @@ fn host_of(req: &Request) -> String {
         .unwrap_or_default()
 }
 
+/// A new automation token for `new`, made by `me`: its statements (the token's digest, the
+/// audit record) and the token itself, shown once.
+fn new_token(me: &Actor, new: &Actor, detail: &str, now: i64) -> (Vec<Stmt>, String) {
+    let id = c::url_safe(&random::<9>());
+    let secret = c::url_safe(&random::<32>());
+    (
+        vec![
+            sql::add_token(&id, new, &c::digest(&secret), &me.name, now),
+            sql::audit(
+                me,
+                "token.add",
+                &format!("{}（{id}）", new.name),
+                detail,
+                now,
+            ),
+        ],
+        format!("{}{id}_{secret}", c::TOKEN_PREFIX),
+    )
+}
+
 /// A role named in an API body, or the refusal that says which roles there are.
 fn role_of(
     name: &str,
@@ -958,21 +978,9 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                 .await?;
                 (format!("已新建账户 {name}，初始密码"), pw, "accounts")
             } else {
-                let id = c::url_safe(&random::<9>());
-                let secret = c::url_safe(&random::<32>());
-                write(
-                    db,
-                    vec![
-                        sql::add_token(&id, &new, &c::digest(&secret), &me.name, t),
-                        sql::audit(me, "token.add", &format!("{name}（{id}）"), &detail, t),
-                    ],
-                )
-                .await?;
-                (
-                    format!("已新建令牌 {name}"),
-                    format!("{}{id}_{secret}", c::TOKEN_PREFIX),
-                    "tokens",
-                )
+                let (stmts, token) = new_token(me, &new, &detail, t);
+                write(db, stmts).await?;
+                (format!("已新建令牌 {name}"), token, "tokens")
             };
             // The secret is shown on this answer only, never in a URL.
             let f = Flash::Secret { what, secret };
@@ -1499,7 +1507,6 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             .await?;
             Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
         }
-        // The operator's `zsp admin add`: an account and its password, hashed here.
         (Method::Post, "/admin/tokens") => {
             // An automation token (a queue system's, for 一事一评 links), shown once.
             need(&me, Action::Accounts)?;
@@ -1527,23 +1534,15 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
                 role,
                 scope: n.scope,
             };
-            let id = c::url_safe(&random::<9>());
-            let secret = c::url_safe(&random::<32>());
             let detail = format!("{}，{}（接口）", role.label(), new.scope);
-            write(
-                &db,
-                vec![
-                    sql::add_token(&id, &new, &c::digest(&secret), &me.name, t),
-                    sql::audit(&me, "token.add", &format!("{}（{id}）", n.name), &detail, t),
-                ],
-            )
-            .await?;
+            let (stmts, token) = new_token(&me, &new, &detail, t);
+            write(&db, stmts).await?;
             Ok(json(
-                serde_json::json!({"ok": true, "token": format!("{}{id}_{secret}", c::TOKEN_PREFIX)})
-                    .to_string(),
+                serde_json::json!({"ok": true, "token": token}).to_string(),
                 201,
             )?)
         }
+        // The operator's `zsp admin add`: an account and its password, hashed here.
         (Method::Post, "/admin/accounts") => {
             need(&me, Action::Accounts)?;
             #[derive(serde::Deserialize)]

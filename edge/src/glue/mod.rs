@@ -287,7 +287,7 @@ async fn lookup(
         return Ok(l);
     }
     let rows: Vec<store::LookupRow> = db
-        .rows(store::lookup(code, now(), cfg.guard.rise_minutes()))
+        .rows(store::lookup(code, now(), cfg.guard.pow_rise.minutes))
         .await?;
     let l = store::read_lookup(rows).map_err(|e| internal("lookup", e))?;
     with_lookups(cfg, |c| c.put(code, l.clone(), t));
