@@ -22,6 +22,8 @@ pub struct Config {
     pub policy: ChallengePolicy,
     /// Forwarded ratings are deleted after this many days.
     pub retention_days: u32,
+    /// A hall tablet armed and untouched this long returns to standby (`crate::kiosk`).
+    pub kiosk_idle_secs: u32,
     /// First retry delay of the upstream forwarding; doubles per attempt up to `retry_max_secs`.
     pub retry_base_secs: u32,
     pub retry_max_secs: u32,
@@ -193,6 +195,11 @@ pub const SETTINGS: &[Setting] = &[
         "CODE_VALID_DAYS",
         "",
         "days a printed code stays valid, e.g. 365 or 365 330105:180 per authority; unset: no expiry",
+    ),
+    setting(
+        "KIOSK_IDLE_SECS",
+        "60",
+        "seconds an armed hall tablet waits untouched before it returns to standby",
     ),
     setting(
         "RETENTION_DAYS",
@@ -468,6 +475,12 @@ impl Config {
             difficulty,
             policy,
             retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
+            kiosk_idle_secs: num(
+                "KIOSK_IDLE_SECS",
+                crate::kiosk::IDLE_DEFAULT_SECS,
+                10,
+                600,
+            )?,
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
             forward_lease_secs: num("FORWARD_LEASE_SECS", 600, 1, 86_400)?,

@@ -57,6 +57,13 @@ impl ApiError {
 
 pub use wire::text::Lang;
 
+/// A JSON API's body that is not the JSON it takes (the parser's words go in `detail`).
+pub const MALFORMED_JSON: ApiError = ApiError::new(
+    400,
+    "request.malformed",
+    "请求内容不是约定的 JSON。",
+    "The body is not the JSON this endpoint takes.",
+);
 pub const UNAVAILABLE: ApiError = ApiError::new(
     503,
     "server.unavailable",

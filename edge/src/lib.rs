@@ -9,6 +9,7 @@ pub mod console;
 pub mod error;
 pub mod fastlane;
 pub mod guard;
+pub mod kiosk;
 pub mod links;
 pub mod metrics;
 pub mod outbox;

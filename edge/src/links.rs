@@ -41,6 +41,9 @@ struct MintBody {
     project_no: String,
     #[serde(default)]
     lifetime_days: Option<u32>,
+    /// Arms the window's hall tablet (kiosk mode) for this 办件.
+    #[serde(default)]
+    kiosk: bool,
 }
 
 /// A checked minting request.
@@ -50,6 +53,8 @@ pub struct Mint {
     pub matter: String,
     pub project_no: String,
     pub days: u32,
+    /// Arms the window's hall tablet for this 办件 (`crate::kiosk::take_arm`).
+    pub kiosk: bool,
 }
 
 fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
@@ -60,12 +65,7 @@ fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
 pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
     let b: MintBody = serde_json::from_slice(body).map_err(|e| ApiError {
         detail: Some(e.to_string()),
-        ..ApiError::new(
-            400,
-            "request.malformed",
-            "请求内容不是约定的 JSON。",
-            "The body is not the JSON this endpoint takes.",
-        )
+        ..crate::error::MALFORMED_JSON
     })?;
     let code = CodeId::parse(b.code.trim()).ok_or(bad(
         "code",
@@ -106,6 +106,7 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
         matter,
         project_no,
         days,
+        kiosk: b.kiosk,
     })
 }
 
@@ -117,8 +118,8 @@ const COLUMNS: &str =
 pub fn mint(m: &Mint, region: &str, hall: &str, token: &str, by: &str, now: i64) -> Vec<Stmt> {
     vec![
         stmt(
-            "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (project_no) DO NOTHING",
+            "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor, kiosk) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (project_no) DO NOTHING",
             vec![
                 token.into(),
                 m.code.to_text().into(),
@@ -129,6 +130,7 @@ pub fn mint(m: &Mint, region: &str, hall: &str, token: &str, by: &str, now: i64)
                 now.into(),
                 (now + i64::from(m.days) * 86_400).into(),
                 by.into(),
+                i64::from(m.kiosk).into(),
             ],
         ),
         by_project_no(&m.project_no),
@@ -388,6 +390,7 @@ mod tests {
             matter: "330102-SC-001".into(),
             project_no: "BJ-2026-0001".into(),
             days: 3,
+            kiosk: false,
         };
         let mint_as = |token: &str, now| -> LinkRow {
             let mut rows = vec![];

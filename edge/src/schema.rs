@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_results.sql"),
     migration!(6, "0006_held.sql"),
     migration!(7, "0007_links.sql"),
+    migration!(8, "0008_kiosk.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -265,7 +265,12 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
         USE_CHALLENGE,
         vec![
             wire::key::hex(&c.challenge.nonce).into(),
-            (c.challenge.issued_at as i64 + cfg.policy.max_age_secs as i64).into(),
+            if c.via == crate::submit::Via::Kiosk {
+                c.now + crate::kiosk::REPLAY_SECS
+            } else {
+                c.challenge.issued_at as i64 + cfg.policy.max_age_secs as i64
+            }
+            .into(),
         ],
     )];
     if c.via == crate::submit::Via::Form {
@@ -455,6 +460,7 @@ impl RatingRow {
                 },
                 flagged: self.flagged != 0,
                 project_no: self.project_no.clone(),
+                channel: crate::submit::Via::channel(&self.via),
             },
             entry,
         ))

@@ -21,6 +21,9 @@ pub enum Via {
     App,
     /// The plain HTML form: no proof of work, a stricter per-code budget instead.
     Form,
+    /// A hall tablet in kiosk mode (`crate::kiosk`): its device token and an arming instead of
+    /// proof of work and a cookie; 评价渠道 4 upstream.
+    Kiosk,
 }
 
 impl Via {
@@ -28,6 +31,16 @@ impl Via {
         match self {
             Via::App => "app",
             Via::Form => "form",
+            Via::Kiosk => "kiosk",
+        }
+    }
+
+    /// 评价渠道 (`pf`) of the ratings that come this way.
+    pub fn channel(via: &str) -> u8 {
+        if via == Via::Kiosk.as_str() {
+            wire::rating::CHANNEL_HALL_TABLET
+        } else {
+            wire::rating::CHANNEL_QR
         }
     }
 }
@@ -203,18 +216,7 @@ pub fn check(
         .rating
         .validate()
         .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
-    if let Some(m) = &rating.matter
-        && !entry.matters.is_empty()
-        && !entry.matters.iter().any(|x| &x.code == m)
-    {
-        return Err(ApiError::new(
-            422,
-            "rating.matter_unknown",
-            "所选事项不属于该窗口，请重新选择。",
-            "That matter is not handled at this window.",
-        )
-        .with_field("matter"));
-    }
+    matter_at(&entry, rating.matter.as_deref())?;
     let day = Day::from_unix(now).ok_or(error::UNAVAILABLE)?;
     Ok(Checked {
         payload,
@@ -229,6 +231,22 @@ pub fn check(
         day,
         entry,
     })
+}
+
+/// A chosen matter must be one the window handles (when its entry lists any).
+pub fn matter_at(entry: &Entry, matter: Option<&str>) -> Result<(), ApiError> {
+    match matter {
+        Some(m) if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == m) => {
+            Err(ApiError::new(
+                422,
+                "rating.matter_unknown",
+                "所选事项不属于该窗口，请重新选择。",
+                "That matter is not handled at this window.",
+            )
+            .with_field("matter"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Reads the JSON body of the app.

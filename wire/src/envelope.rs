@@ -23,7 +23,7 @@
 
 use crate::directory::Entry;
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
-use crate::rating::{CHANNEL_QR, Rating};
+use crate::rating::Rating;
 use crate::time::{format_cst, format_rfc3339_cst};
 use crate::{Coded, mac};
 use serde::Serialize;
@@ -155,7 +155,7 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             project_no: r.project_no.as_deref(),
             comment: &v.comment,
             callback_phone: phone,
-            channel: CHANNEL_QR,
+            channel: r.channel,
             rater: rater(r),
             rated_at: format_rfc3339_cst(r.rated_at),
             flagged: r.flagged,
@@ -165,7 +165,7 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             task_code: v.matter.as_deref().unwrap_or(""),
             task_name: matter_name.unwrap_or(""),
             pro_manager: e.staff_name.as_deref().unwrap_or(""),
-            pf: CHANNEL_QR.to_string(),
+            pf: r.channel.to_string(),
             satisfaction: v.level.provincial_code().to_string(),
             eval_detail: v
                 .tags

@@ -10,6 +10,8 @@ use std::fmt;
 
 /// 评价渠道 (`pf`) of a rating given by scanning a QR code.
 pub const CHANNEL_QR: u8 = 3;
+/// 评价渠道 4, 政务大厅平板电脑: a hall tablet in kiosk mode.
+pub const CHANNEL_HALL_TABLET: u8 = 4;
 
 /// The five national levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -516,6 +518,8 @@ pub struct Rating {
     pub flagged: bool,
     /// The 办件号 of a 一事一评 link the rating was made through.
     pub project_no: Option<String>,
+    /// 评价渠道 (`pf`): [`CHANNEL_QR`], or [`CHANNEL_HALL_TABLET`] for a kiosk's rating.
+    pub channel: u8,
 }
 
 #[cfg(test)]

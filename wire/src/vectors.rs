@@ -141,6 +141,9 @@ pub struct EnvelopeCase {
     /// The 办件号 of the 一事一评 link the rating came through, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_no: Option<String>,
+    /// 评价渠道 when not the QR code's (3): 4 for a hall tablet in kiosk mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<u8>,
     /// What the edge sends: `Idempotency-Key`, `Zsp-Revision`, body and `Zsp-Signature`.
     pub idempotency_key: String,
     pub revision: String,
@@ -394,6 +397,7 @@ fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
         rating: v,
         flagged: false,
         project_no: c.project_no.clone(),
+        channel: c.channel.unwrap_or(crate::rating::CHANNEL_QR),
     };
     Ok(envelope::body(mapping, &rating, &ctx.entry))
 }
@@ -1250,6 +1254,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             rated_at,
             assess_number: assess,
             project_no: None,
+            channel: None,
             idempotency_key: String::new(),
             revision: assess.to_string(),
             body: String::new(),
@@ -1283,6 +1288,24 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             None,
         );
         c.project_no = Some("330102-2026-000123".into());
+        seal(&mut c);
+        c.expect = intend(&c.name, eval_envelope(&c, ctx), None);
+        c
+    };
+    // From a hall tablet in kiosk mode, armed by the queue system for a 办件: pf 4.
+    let kiosk = {
+        let mut c = env_case(
+            "provincial_kiosk",
+            "from a hall tablet armed for a 办件: pf 4 (政务大厅平板电脑) and projectNo",
+            "provincial",
+            &bad_review,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        );
+        c.project_no = Some("330102-2026-000124".into());
+        c.channel = Some(crate::rating::CHANNEL_HALL_TABLET);
         seal(&mut c);
         c.expect = intend(&c.name, eval_envelope(&c, ctx), None);
         c
@@ -1419,6 +1442,7 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             Some("envelope.malformed_header"),
         ),
         link,
+        kiosk,
     ]
 }
 

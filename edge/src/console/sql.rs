@@ -778,14 +778,20 @@ pub(crate) mod tests {
 
     /// Runs a statement; its rows as JSON objects (as the storage object returns them).
     pub(crate) fn run(c: &Connection, s: &Stmt) -> Vec<serde_json::Value> {
-        let mut q = c
-            .prepare(&s.sql)
-            .unwrap_or_else(|e| panic!("{}: {e}", s.sql));
+        try_run(c, s).unwrap_or_else(|e| panic!("{}: {e}", s.sql))
+    }
+
+    /// [`run`], with a failing constraint as an error (SQLite's words, as the object's).
+    pub(crate) fn try_run(
+        c: &Connection,
+        s: &Stmt,
+    ) -> rusqlite::Result<Vec<serde_json::Value>> {
+        let mut q = c.prepare(&s.sql)?;
         let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
         let args: Vec<_> = s.args.iter().map(bind).collect();
-        let mut rows = q.query(rusqlite::params_from_iter(args)).unwrap();
+        let mut rows = q.query(rusqlite::params_from_iter(args))?;
         let mut out = vec![];
-        while let Some(r) = rows.next().unwrap() {
+        while let Some(r) = rows.next()? {
             let mut o = serde_json::Map::new();
             for (i, n) in names.iter().enumerate() {
                 let v = match r.get_ref(i).unwrap() {
@@ -800,7 +806,7 @@ pub(crate) mod tests {
             }
             out.push(serde_json::Value::Object(o));
         }
-        out
+        Ok(out)
     }
 
     pub(crate) fn typed<T: serde::de::DeserializeOwned>(c: &Connection, s: &Stmt) -> Vec<T> {
