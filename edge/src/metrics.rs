@@ -25,6 +25,10 @@ pub fn route_of(path: &str) -> &'static str {
         // A link's path is its token: never logged.
         p if p.starts_with("/l/") => "link",
         p if p.starts_with("/api/v1/links") => "links",
+        // A tablet's path is its device token: never logged. Its ratings count as ratings.
+        p if p.starts_with("/kiosk/") && p.ends_with("/rate") => "kiosk_rate",
+        p if p.starts_with("/kiosk/") => "kiosk",
+        p if p.starts_with("/api/v1/kiosk/") => "kiosk_api",
         p if p.len() > 1 && !p[1..].contains('/') => "landing",
         _ => "other",
     }
@@ -41,7 +45,7 @@ impl Counters {
     /// One answered request: by route and status class; a posted rating also by its outcome.
     pub fn count(&mut self, route: &'static str, post: bool, status: u16) {
         *self.requests.entry((route, status / 100)).or_default() += 1;
-        if post && matches!(route, "rate" | "form") {
+        if post && matches!(route, "rate" | "form" | "kiosk_rate") {
             let outcome = if status < 400 { "accepted" } else { "refused" };
             *self.submissions.entry(outcome).or_default() += 1;
         }
@@ -127,6 +131,9 @@ mod tests {
         assert_eq!(route_of("/console/codes/ABC"), "console");
         assert_eq!(route_of("/console"), "console");
         assert_eq!(route_of("/s/ABCDEFGHJKLM"), "receipt");
+        assert_eq!(route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "kiosk");
+        assert_eq!(route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ/rate"), "kiosk_rate");
+        assert_eq!(route_of("/api/v1/kiosk/ABC/staff"), "kiosk_api");
         assert_eq!(route_of("/results.csv"), "results");
         assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP"), "link");
         assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP.png"), "link");

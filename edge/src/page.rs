@@ -276,6 +276,76 @@ pub fn landing(template: &str, v: &Landing<'_>) -> String {
     )
 }
 
+/// A hall tablet in kiosk mode (`crate::kiosk`): the landing page's header and form, behind a
+/// standby screen (the window, the staff member on duty, "请评价" for the staff member), in
+/// large text (适老化) from the first paint.
+pub struct Kiosk<'a> {
+    pub lang: Lang,
+    pub token: &'a str,
+    pub entry: &'a Entry,
+    pub duty: Option<&'a crate::kiosk::DutyRow>,
+    pub retention_days: u32,
+    pub now: i64,
+}
+
+pub fn kiosk(template: &str, v: &Kiosk<'_>) -> String {
+    let lang = v.lang;
+    let boot = wire::page::Boot {
+        lang,
+        code: v.token,
+        challenge: "",
+        now: v.now,
+    }
+    .to_html();
+    let form = form_html(&Landing {
+        lang,
+        segment: crate::kiosk::ARMED_BY_STAFF,
+        entry: v.entry,
+        challenge: "",
+        form_challenge: "",
+        now: v.now,
+        retention_days: v.retention_days,
+        refused: None,
+        project_no: None,
+    });
+    let main = html! {
+        section #standby .standby {
+            div.duty {
+                img #duty-photo .photo alt="" hidden[v.duty.is_none_or(|d| d.photo == 0)]
+                    src=(v.duty.filter(|d| d.photo != 0).map(|d| format!("/kiosk/{}/photo?v={}", v.token, d.set_at)).unwrap_or_default());
+                div {
+                    p #duty-name .name { (v.duty.map_or(text::KIOSK_NOBODY.get(lang), |d| d.name.as_str())) }
+                    p #duty-no .no hidden[v.duty.is_none()] {
+                        (text::KIOSK_STAFF_NO.get(lang)) span { (v.duty.map_or("", |d| d.staff_no.as_str())) }
+                    }
+                }
+            }
+            p.hint { (text::KIOSK_HINT.get(lang)) }
+            button #arm .button type="button" { (text::KIOSK_ARM.get(lang)) }
+        }
+        div #rating hidden {
+            p #case .notice hidden {}
+            (form)
+            button #cancel .button.secondary type="button" { (text::KIOSK_CANCEL.get(lang)) }
+        }
+        section #done .message.thanks role="status" hidden {
+            h1 { (text::KIOSK_THANKS.get(lang)) }
+        }
+        p #offline .offline-mark role="status" hidden { (text::KIOSK_OFFLINE.get(lang)) span {} }
+    };
+    let header = header_html(lang, v.entry, None).into_string();
+    let title = html! { (v.entry.hall) " · " (v.entry.window) (text::WINDOW.get(lang)) };
+    fill(
+        template,
+        lang,
+        &title.into_string(),
+        &header,
+        &main.into_string(),
+        &boot,
+    )
+    .replacen("<html ", "<html class=\"big kiosk\" ", 1)
+}
+
 /// A page with one message and no form: invalid codes, thank-you and errors of the form path.
 pub fn message(template: &str, lang: Lang, heading: &str, lines: &[&str], class: &str) -> String {
     message_with(template, lang, heading, lines, class, html! {})

@@ -134,24 +134,31 @@ fn challenge_err(e: ChallengeError) -> ApiError {
     ApiError::from_coded(status, &e).with_field("challenge")
 }
 
-/// The directory entry of a 一事一评 link's code, unless the code is revoked (for prints before
-/// the link's day too) or unknown, with its matters narrowed to the link's: the page shows it
-/// fixed.
-pub fn entry_for_link(link: &crate::links::LinkRow, lookup: Lookup) -> Result<Entry, ApiError> {
-    let code = link.code_id().ok_or(crate::links::NOT_FOUND)?;
+/// The directory entry of `code` for something made on `day` (a link, a tablet), unless the code
+/// is revoked (for prints before that day too) or unknown (`missing`).
+pub fn entry_on(
+    code: wire::qr::CodeId,
+    day: Day,
+    lookup: Lookup,
+    missing: ApiError,
+) -> Result<Entry, ApiError> {
     let p = QrPayload {
         kid: 0,
-        issued: link.day(),
+        issued: day,
         code,
     };
     lookup
         .revocations
         .check(&p)
         .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))?;
-    let mut e = lookup
-        .entry
-        .filter(|e| e.code == code)
-        .ok_or(crate::links::NOT_FOUND)?;
+    lookup.entry.filter(|e| e.code == code).ok_or(missing)
+}
+
+/// The directory entry of a 一事一评 link's code ([`entry_on`] its minting day), with its
+/// matters narrowed to the link's: the page shows it fixed.
+pub fn entry_for_link(link: &crate::links::LinkRow, lookup: Lookup) -> Result<Entry, ApiError> {
+    let code = link.code_id().ok_or(crate::links::NOT_FOUND)?;
+    let mut e = entry_on(code, link.day(), lookup, crate::links::NOT_FOUND)?;
     let name = e
         .matters
         .iter()

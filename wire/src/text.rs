@@ -188,6 +188,25 @@ pub const INVALID_CODE: Bilingual = Bilingual(
 );
 /// Before a 一事一评 link's 办件号, under the matter.
 pub const PROJECT_NO: Bilingual = Bilingual("办件号 ", "Case no. ");
+/// A hall tablet in kiosk mode (`/kiosk/<token>`).
+pub const KIOSK_ARM: Bilingual = Bilingual("请评价", "Please rate");
+pub const KIOSK_STAFF_NO: Bilingual = Bilingual("工号 ", "Staff no. ");
+pub const KIOSK_NOBODY: Bilingual = Bilingual("本窗口", "This window");
+pub const KIOSK_HINT: Bilingual = Bilingual(
+    "业务办理完毕后，工作人员点击“请评价”，您即可在本平板上评价。",
+    "When your business is done, the staff member presses “Please rate” and you can rate here.",
+);
+pub const KIOSK_THANKS: Bilingual = Bilingual(
+    "感谢您的评价！本平板即将回到待机画面。",
+    "Thank you! This tablet returns to standby now.",
+);
+pub const KIOSK_CANCEL: Bilingual = Bilingual("不评价了", "Not now");
+/// The small mark while ratings wait for the network (never an error to the citizen).
+pub const KIOSK_OFFLINE: Bilingual = Bilingual("离线，待发送 ", "Offline, waiting: ");
+pub const KIOSK_STOPPED: Bilingual = Bilingual(
+    "此评价平板已停用，请联系大厅管理员。",
+    "This rating tablet has been withdrawn; please ask the hall administrator.",
+);
 /// A printed card past its authority's validity period.
 pub const CODE_EXPIRED: Bilingual = Bilingual(
     "此二维码已过有效期，请扫描窗口现在张贴的新二维码，或联系窗口工作人员",

@@ -75,6 +75,8 @@ pub enum Action {
     ReviewRatings,
     /// 一事一评 links: mint and revoke them (a queue or business system's token).
     Links,
+    /// Hall tablets (kiosk mode): their device tokens and the staff member on duty.
+    Kiosks,
 }
 
 impl Role {
@@ -96,6 +98,7 @@ impl Role {
                     | Routes
                     | ReviewRatings
                     | Links
+                    | Kiosks
             ),
             Role::Handler => matches!(a, ReadRatings | Cases),
         }

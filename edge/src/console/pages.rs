@@ -399,6 +399,7 @@ pub fn card(
     row: &CodeRow,
     e: &Entry,
     url: Option<&str>,
+    tablets: Option<(&[crate::kiosk::KioskRow], Option<&crate::kiosk::DutyRow>)>,
 ) -> String {
     let body = html! {
         section.card {
@@ -435,9 +436,82 @@ pub fn card(
                 }
             }
         }
+        @if let Some((tablets, duty)) = tablets.filter(|_| row.revoked.is_none()) {
+            (kiosks(csrf, &row.code, tablets, duty))
+        }
         p { a href="/console/codes" { "返回二维码列表" } }
     };
     layout("二维码卡片", me, csrf, "/console/codes", f, body)
+}
+
+/// A window code's hall tablets (kiosk mode) and the staff member they show.
+fn kiosks(
+    csrf: &str,
+    code: &str,
+    tablets: &[crate::kiosk::KioskRow],
+    duty: Option<&crate::kiosk::DutyRow>,
+) -> Markup {
+    html! {
+        section #tablets {
+            h2 { "评价平板（大厅平板模式）" }
+            p.muted { "窗口的评价平板打开专属地址后待机显示窗口和在岗人员；工作人员点“请评价”或叫号系统推送办件后，市民才能评价一次。平板不使用摄像头。停用后平板立即显示“已停用”。" }
+            @if tablets.is_empty() {
+                p { "此窗口还没有评价平板。" }
+            } @else {
+                table {
+                    thead { tr { th { "名称" } th { "编号" } th { "创建" } th { "状态" } th {} } }
+                    tbody {
+                        @for k in tablets {
+                            tr {
+                                td { (k.label) }
+                                td { code { (k.id) } }
+                                td { (wire::time::format_cst(k.created_at)) }
+                                td {
+                                    @if let Some(r) = k.revoked_at { span.warn { "已停用（" (wire::time::format_cst(r)) "）" } }
+                                    @else { "使用中" }
+                                }
+                                td {
+                                    @if k.revoked_at.is_none() {
+                                        form method="post" action={ "/console/codes/" (code) "/kiosks/revoke" } {
+                                            (hidden(csrf))
+                                            input type="hidden" name="id" value=(k.id);
+                                            button type="submit" { "停用" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.row method="post" action={ "/console/codes/" (code) "/kiosks" } {
+                (hidden(csrf))
+                label { "平板名称" input name="label" required maxlength="40" placeholder="如：3号窗口评价器"; }
+                button type="submit" { "新建评价平板" }
+            }
+            h2 { "在岗人员" }
+            p {
+                "平板显示："
+                @if let Some(d) = duty { (d.name) "（工号 " (d.staff_no) "）" @if d.photo != 0 { "，有照片" } }
+                @else { "（未设置，平板只显示窗口）" }
+            }
+            p.muted { "叫号系统也可以调用 POST /api/v1/kiosk/<编号>/staff 设置在岗人员。照片可选，JPEG 或 PNG，不超过 256 KB。" }
+            form.row method="post" enctype="multipart/form-data" action={ "/console/codes/" (code) "/duty" } {
+                (hidden(csrf))
+                label { "姓名" input name="name" required maxlength="30"; }
+                label { "工号" input name="staff_no" required maxlength="32" pattern="[A-Za-z0-9-]+"; }
+                label { "照片（可选）" input name="photo" type="file" accept="image/jpeg,image/png"; }
+                button type="submit" { "设为在岗" }
+            }
+            @if duty.is_some() {
+                form.row method="post" action={ "/console/codes/" (code) "/duty" } {
+                    (hidden(csrf))
+                    input type="hidden" name="op" value="off";
+                    button type="submit" { "清除在岗人员" }
+                }
+            }
+        }
+    }
 }
 
 // ---- directory ----

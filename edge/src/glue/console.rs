@@ -186,7 +186,7 @@ async fn session(req: &Request, db: &Db) -> std::result::Result<Option<Session>,
 
 // ---- forms ----
 
-pub(super) struct Form(FormData);
+pub(super) struct Form(pub(super) FormData);
 
 impl Form {
     pub(super) fn get(&self, k: &str) -> String {
@@ -594,14 +594,7 @@ async fn get(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str) -> A
             page(pages::codes(me, &s.csrf, &flash, term, &rows), 200)
         }
         p if p.starts_with("/console/codes/") => {
-            need(me, Action::ReadCodes)?;
-            let code = &p["/console/codes/".len()..];
-            let (row, e) = code_in_scope(db, me, code).await?;
-            let url = card_url(req, cfg, &e);
-            page(
-                pages::card(me, &s.csrf, &flash, &row, &e, url.as_deref()),
-                200,
-            )
+            card_page(req, db, cfg, s, &p["/console/codes/".len()..], &flash).await
         }
         "/console/directory" => {
             need(me, Action::Upload)?;
@@ -1042,6 +1035,7 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             done("/console/tokens", &format!("已吊销令牌 {id}"))
         }
         p if super::cases::serves(p) => super::cases::post(db, s, p, f).await,
+        p if super::kiosk::serves(p) => super::kiosk::post(req, db, cfg, s, p, f).await,
         _ => Err(error::NOT_FOUND),
     }
 }
@@ -1119,7 +1113,39 @@ fn authorities(cfg: &Config) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn code_in_scope(
+/// A code's page: its card, and for a window's code its hall tablets and the staff on duty.
+pub(super) async fn card_page(
+    req: &Request,
+    db: &Db,
+    cfg: &Config,
+    s: &Session,
+    code: &str,
+    flash: &Flash,
+) -> Answer {
+    let me = &s.me;
+    need(me, Action::ReadCodes)?;
+    let (row, e) = code_in_scope(db, me, code).await?;
+    let url = card_url(req, cfg, &e);
+    let tablets = if me.role.may(Action::Kiosks) {
+        Some(super::kiosk::of_code(db, &row.code).await?)
+    } else {
+        None
+    };
+    page(
+        pages::card(
+            me,
+            &s.csrf,
+            flash,
+            &row,
+            &e,
+            url.as_deref(),
+            tablets.as_ref().map(|(k, d)| (k.as_slice(), d.as_ref())),
+        ),
+        200,
+    )
+}
+
+pub(super) async fn code_in_scope(
     db: &Db,
     me: &Actor,
     code: &str,
@@ -1506,6 +1532,9 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             )
             .await?;
             Ok(json(serde_json::json!({"ok": true}).to_string(), 200)?)
+        }
+        (Method::Post, p) if p.starts_with("/admin/kiosks") => {
+            super::kiosk::admin(&mut req, &db, cfg, &me, p).await
         }
         (Method::Post, "/admin/tokens") => {
             // An automation token (a queue system's, for 一事一评 links), shown once.

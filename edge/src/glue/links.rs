@@ -13,7 +13,7 @@ use crate::links::{self, LinkRow};
 use worker::*;
 
 /// The site's address for the URLs it hands out: `PUBLIC_URL`, else the request's own origin.
-fn base(req: &Request, cfg: &Config) -> String {
+pub(super) fn base(req: &Request, cfg: &Config) -> String {
     if let Some(u) = &cfg.lane.public_url {
         return u.clone();
     }

@@ -8,6 +8,7 @@ mod console;
 mod db;
 mod forward;
 mod lane;
+mod kiosk;
 mod links;
 mod object;
 mod public;
@@ -50,6 +51,7 @@ fn now() -> i64 {
 thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
     static TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
+    static KIOSK_TEMPLATE: RefCell<Option<Rc<Template>>> = const { RefCell::new(None) };
     static LOOKUPS: RefCell<Option<TtlCache<CodeId, submit::Lookup>>> = const { RefCell::new(None) };
     static COUNTERS: RefCell<crate::metrics::Counters> = RefCell::new(Default::default());
 }
@@ -203,15 +205,30 @@ async fn asset(req: &Request, env: &Env, path: &str) -> Answer {
 }
 
 async fn template(env: &Env, cfg: &Config) -> std::result::Result<Rc<Template>, ApiError> {
-    if let Some(t) = TEMPLATE.with(|t| t.borrow().clone()) {
+    template_from(env, cfg, "index.html", &TEMPLATE).await
+}
+
+/// A hall tablet's page: the citizen page's template with the tablet's script (`xtask::site`).
+async fn kiosk_template(env: &Env, cfg: &Config) -> std::result::Result<Rc<Template>, ApiError> {
+    template_from(env, cfg, "kiosk.html", &KIOSK_TEMPLATE).await
+}
+
+/// A template from the site's files, read once per isolate into `slot`.
+async fn template_from(
+    env: &Env,
+    cfg: &Config,
+    name: &str,
+    slot: &'static std::thread::LocalKey<RefCell<Option<Rc<Template>>>>,
+) -> std::result::Result<Rc<Template>, ApiError> {
+    if let Some(t) = slot.with(|t| t.borrow().clone()) {
         return Ok(t);
     }
     let mut r = env
         .assets("ASSETS")?
-        .fetch("http://assets/index.html", None)
+        .fetch(format!("http://assets/{name}"), None)
         .await?;
     if r.status_code() != 200 {
-        return Err(internal("index.html", r.status_code()));
+        return Err(internal(name, r.status_code()));
     }
     let html = page::with_footer(
         &r.text().await?,
@@ -224,7 +241,7 @@ async fn template(env: &Env, cfg: &Config) -> std::result::Result<Rc<Template>, 
         plain: page::without_app(&html),
         html,
     });
-    TEMPLATE.with(|slot| *slot.borrow_mut() = Some(t.clone()));
+    slot.with(|s| *s.borrow_mut() = Some(t.clone()));
     Ok(t)
 }
 
@@ -476,6 +493,18 @@ async fn accept(
         .level
         .is_bad()
         .then(|| crate::receipt::new_token(random()));
+    commit(&db, cfg, c, token).await
+}
+
+/// Commits a checked rating in one transaction (`store::accept`), which wakes the outbox. A
+/// retry of a stored submission (its answer lost) gets the same answer again; a 差评's status
+/// `token`, when given, is stored with it.
+async fn commit(
+    db: &Db,
+    cfg: &Config,
+    c: submit::Checked,
+    token: Option<String>,
+) -> std::result::Result<Accepted, ApiError> {
     let (stmts, upsert) = store::accept(&c, cfg, token.as_deref());
     match db.batch(stmts, true).await {
         Ok(results) => {
@@ -680,6 +709,8 @@ async fn route(req: Request, env: &Env) -> Answer {
         (_, p) if p == "/api/v1/links" || p.starts_with("/api/v1/links/") => {
             links::api(req, env, &cfg, p).await
         }
+        (_, p) if p.starts_with("/kiosk/") => kiosk::route(req, env, &cfg, p).await,
+        (_, p) if p.starts_with("/api/v1/kiosk/") => kiosk::api(req, env, &cfg, p).await,
         (Method::Get, p) if p.starts_with("/l/") && p.ends_with(".png") => {
             links::png(&req, env, &cfg, &p["/l/".len()..p.len() - ".png".len()]).await
         }
