@@ -17,6 +17,9 @@ use wire::page::{self, key};
 use wire::rating::{COMMENT_MAX_CHARS, Id128, Level};
 use wire::text;
 
+#[cfg(feature = "kiosk")]
+pub mod kiosk;
+
 fn window() -> web_sys::Window {
     web_sys::window().expect("a window")
 }
@@ -247,33 +250,40 @@ enum Sent {
 }
 
 async fn send(body: &str) -> Sent {
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    if let Ok(headers) = web_sys::Headers::new() {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_headers(&headers);
+    let (status, json) = request("POST", "/api/rate", Some(body)).await;
+    match status {
+        Some(200..=299) => Sent::Ok(json),
+        s if model::should_retry(s) => Sent::Failed,
+        _ => {
+            let err = get(&json, key::ERROR);
+            Sent::Refused(get_str(&err, key::CODE), get_str(&err, key::MESSAGE))
+        }
     }
-    let Ok(req) = web_sys::Request::new_with_str_and_init("/api/rate", &init) else {
-        return Sent::Failed;
+}
+
+/// One request to the edge: its status (none: the network failed) and its JSON body.
+async fn request(method: &str, url: &str, body: Option<&str>) -> (Option<u16>, JsValue) {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = body {
+        init.set_body(&JsValue::from_str(b));
+        if let Ok(headers) = web_sys::Headers::new() {
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_headers(&headers);
+        }
+    }
+    let Ok(req) = web_sys::Request::new_with_str_and_init(url, &init) else {
+        return (None, JsValue::NULL);
     };
     let Ok(resp) = JsFuture::from(window().fetch_with_request(&req)).await else {
-        return Sent::Failed;
+        return (None, JsValue::NULL);
     };
     let resp: web_sys::Response = resp.unchecked_into();
-    let status = resp.status();
     let json = match resp.json() {
         Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
     };
-    if (200..300).contains(&status) {
-        return Sent::Ok(json);
-    }
-    if model::should_retry(Some(status)) {
-        return Sent::Failed;
-    }
-    let err = get(&json, key::ERROR);
-    Sent::Refused(get_str(&err, key::CODE), get_str(&err, key::MESSAGE))
+    (Some(resp.status()), json)
 }
 
 /// Tells an embedding host that the citizen is done: the parent frame, and native webviews'

@@ -475,12 +475,7 @@ impl Config {
             difficulty,
             policy,
             retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
-            kiosk_idle_secs: num(
-                "KIOSK_IDLE_SECS",
-                crate::kiosk::IDLE_DEFAULT_SECS,
-                10,
-                600,
-            )?,
+            kiosk_idle_secs: num("KIOSK_IDLE_SECS", crate::kiosk::IDLE_DEFAULT_SECS, 10, 600)?,
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
             forward_lease_secs: num("FORWARD_LEASE_SECS", 600, 1, 86_400)?,

@@ -29,8 +29,7 @@ pub const ARM_WINDOW_SECS: i64 = 600;
 pub const PHOTO_MAX: usize = 256 * 1024;
 /// A tablet's rating is stored once however often its offline queue sends it, for this long.
 pub const REPLAY_SECS: i64 = 7 * 86_400;
-/// What a tablet's body names instead of a printed code: a rating armed by its staff member.
-pub const ARMED_BY_STAFF: &str = "kiosk";
+pub use wire::submission::ARMED_BY_STAFF;
 
 pub fn new_token(random: [u8; 16]) -> String {
     wire::base32::encode(&random)
@@ -415,13 +414,11 @@ pub fn armed_by(sub: &Submission) -> Result<Armed<'_>, ApiError> {
         .strip_prefix("l/")
         .and_then(crate::links::parse_token)
         .map(Armed::ByLink)
-        .ok_or(
-            bad(
-                "code",
-                "code 应为 \"kiosk\" 或 \"l/<链接令牌>\"。",
-                "code must be \"kiosk\" or \"l/<link token>\".",
-            ),
-        )
+        .ok_or(bad(
+            "code",
+            "code 应为 \"kiosk\" 或 \"l/<链接令牌>\"。",
+            "code must be \"kiosk\" or \"l/<link token>\".",
+        ))
 }
 
 /// Checks a tablet's rating: its rules and matter as the page's, the queue system's link (if it
@@ -530,7 +527,10 @@ mod tests {
         );
         assert!(typed::<KioskRow>(&c, &by_token(&new_token([8; 16]))).is_empty());
         let other = crate::console::Scope::Halls(vec!["别的大厅".into()]);
-        assert!(run(&c, &revoke(&k.id, &other, 2000)).is_empty(), "out of scope");
+        assert!(
+            run(&c, &revoke(&k.id, &other, 2000)).is_empty(),
+            "out of scope"
+        );
         let hall = crate::console::Scope::Halls(vec![e.hall.clone()]);
         let r: Vec<KioskRow> = typed(&c, &revoke(&k.id, &hall, 2000));
         assert_eq!(r[0].usable().unwrap_err().code, "kiosk.revoked");
@@ -554,10 +554,22 @@ mod tests {
         assert_eq!(d.photo.as_ref().unwrap().mime, "image/png");
         for (v, field) in [
             (serde_json::json!({"name": "", "staff_no": "1"}), "name"),
-            (serde_json::json!({"name": "甲".repeat(31), "staff_no": "1"}), "name"),
-            (serde_json::json!({"name": "王芳", "staff_no": "工号1"}), "staff_no"),
-            (serde_json::json!({"name": "王芳", "staff_no": ""}), "staff_no"),
-            (serde_json::json!({"name": "王芳", "staff_no": "1", "photo": "!!"}), "photo"),
+            (
+                serde_json::json!({"name": "甲".repeat(31), "staff_no": "1"}),
+                "name",
+            ),
+            (
+                serde_json::json!({"name": "王芳", "staff_no": "工号1"}),
+                "staff_no",
+            ),
+            (
+                serde_json::json!({"name": "王芳", "staff_no": ""}),
+                "staff_no",
+            ),
+            (
+                serde_json::json!({"name": "王芳", "staff_no": "1", "photo": "!!"}),
+                "photo",
+            ),
             (
                 serde_json::json!({"name": "王芳", "staff_no": "1", "photo": wire::base64::encode(b"GIF89a")}),
                 "photo",
@@ -611,14 +623,20 @@ mod tests {
             }
         };
         mint("P-1", false, "AAAAAAAAAAAAAAAA", 1000);
-        assert!(typed::<ArmRow>(&c, &take_arm(&code, 1001)).is_empty(), "not for a kiosk");
+        assert!(
+            typed::<ArmRow>(&c, &take_arm(&code, 1001)).is_empty(),
+            "not for a kiosk"
+        );
         mint("P-2", true, "BBBBBBBBBBBBBBBB", 1000);
         mint("P-3", true, "CCCCCCCCCCCCCCCC", 1010);
         let first: Vec<ArmRow> = typed(&c, &take_arm(&code, 1020));
         assert_eq!(first[0].project_no, "P-2", "oldest first");
         let second: Vec<ArmRow> = typed(&c, &take_arm(&code, 1021));
         assert_eq!(second[0].project_no, "P-3");
-        assert!(typed::<ArmRow>(&c, &take_arm(&code, 1022)).is_empty(), "taken once");
+        assert!(
+            typed::<ArmRow>(&c, &take_arm(&code, 1022)).is_empty(),
+            "taken once"
+        );
         mint("P-4", true, "DDDDDDDDDDDDDDDD", 2000);
         assert!(
             typed::<ArmRow>(&c, &take_arm(&code, 2001 + ARM_WINDOW_SECS)).is_empty(),
@@ -626,7 +644,10 @@ mod tests {
         );
         let other = Entry::example("A02", None).code.to_text();
         mint("P-5", true, "EEEEEEEEEEEEEEEE", 3000);
-        assert!(typed::<ArmRow>(&c, &take_arm(&other, 3001)).is_empty(), "another window");
+        assert!(
+            typed::<ArmRow>(&c, &take_arm(&other, 3001)).is_empty(),
+            "another window"
+        );
         let arm = typed::<ArmRow>(&c, &take_arm(&code, 3001)).pop().unwrap();
         let j: serde_json::Value = serde_json::from_str(&state_json(
             &e,
@@ -657,8 +678,14 @@ mod tests {
         let cfg = crate::config::tests::parse(&crate::config::tests::vars()).unwrap();
         let k = kiosk_row(&c, &e, &new_token([2; 16]), 1_795_000_000);
         let send = |id: u8, level: Level, tags: &[u16], now: i64| -> Result<(), String> {
-            let checked = check(&sub(ARMED_BY_STAFF, id, level, tags), &k, e.clone(), None, now)
-                .unwrap();
+            let checked = check(
+                &sub(ARMED_BY_STAFF, id, level, tags),
+                &k,
+                e.clone(),
+                None,
+                now,
+            )
+            .unwrap();
             let (stmts, _) = crate::store::accept(&checked, &cfg, None);
             c.execute_batch("BEGIN").unwrap();
             for s in &stmts {
@@ -676,11 +703,22 @@ mod tests {
         send(3, Level::Satisfied, &[], t + 9).unwrap();
         // The answer of the second was lost: the queue sends it again, an hour later.
         let again = send(2, Level::VeryDissatisfied, &[115], t + 3600).unwrap_err();
-        assert_eq!(crate::store::conflict(&again), Some(crate::store::Conflict::Replayed));
+        assert_eq!(
+            crate::store::conflict(&again),
+            Some(crate::store::Conflict::Replayed)
+        );
         let n = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(n("SELECT COUNT(*) FROM ratings WHERE via = 'kiosk'"), 3);
-        assert_eq!(n("SELECT MAX(assess_number) FROM ratings"), 1, "none amends another");
-        assert_eq!(n("SELECT COUNT(*) FROM cases"), 1, "the 差评 opened its case");
+        assert_eq!(
+            n("SELECT MAX(assess_number) FROM ratings"),
+            1,
+            "none amends another"
+        );
+        assert_eq!(
+            n("SELECT COUNT(*) FROM cases"),
+            1,
+            "the 差评 opened its case"
+        );
     }
 
     #[test]
@@ -694,9 +732,18 @@ mod tests {
         let a = check(&s, &k, e.clone(), None, now).unwrap();
         let b = check(&s, &k, e.clone(), None, now + 60).unwrap();
         assert_eq!(a.device, b.device, "a resend is the same rating");
-        assert_eq!(a.challenge.nonce, b.challenge.nonce, "and the same replay nonce");
-        let other = check(&sub(ARMED_BY_STAFF, 2, Level::Satisfied, &[]), &k, e.clone(), None, now)
-            .unwrap();
+        assert_eq!(
+            a.challenge.nonce, b.challenge.nonce,
+            "and the same replay nonce"
+        );
+        let other = check(
+            &sub(ARMED_BY_STAFF, 2, Level::Satisfied, &[]),
+            &k,
+            e.clone(),
+            None,
+            now,
+        )
+        .unwrap();
         assert_ne!(a.device, other.device, "another arming, another rating");
         assert_ne!(a.challenge.nonce, other.challenge.nonce);
         assert_eq!(a.via, Via::Kiosk);
@@ -717,7 +764,12 @@ mod tests {
         let mut bot = sub(ARMED_BY_STAFF, 4, Level::Satisfied, &[]);
         bot.website = "x".into();
         assert!(check(&bot, &k, e.clone(), None, now).is_err());
-        assert_eq!(armed_by(&sub("nope", 5, Level::Satisfied, &[])).unwrap_err().field, Some("code"));
+        assert_eq!(
+            armed_by(&sub("nope", 5, Level::Satisfied, &[]))
+                .unwrap_err()
+                .field,
+            Some("code")
+        );
 
         // Armed by the queue system: stored under the link, its 办件号 and matter.
         let link = LinkRow {
@@ -741,7 +793,9 @@ mod tests {
             ..link.clone()
         };
         assert_eq!(
-            check(&l, &k, e.clone(), Some(&elsewhere), now).unwrap_err().field,
+            check(&l, &k, e.clone(), Some(&elsewhere), now)
+                .unwrap_err()
+                .field,
             Some("code")
         );
         let revoked = LinkRow {

@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(route_of("/console"), "console");
         assert_eq!(route_of("/s/ABCDEFGHJKLM"), "receipt");
         assert_eq!(route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "kiosk");
-        assert_eq!(route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ/rate"), "kiosk_rate");
+        assert_eq!(
+            route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ/rate"),
+            "kiosk_rate"
+        );
         assert_eq!(route_of("/api/v1/kiosk/ABC/staff"), "kiosk_api");
         assert_eq!(route_of("/results.csv"), "results");
         assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP"), "link");

@@ -18,6 +18,9 @@ use crate::rating::{Id128, RatingInput};
 use std::fmt::{self, Write};
 
 pub const SUBMISSION_VERSION: u8 = 1;
+/// What a hall tablet's rating names as its `code` when its staff member armed it ("请评价");
+/// armed by the queue system it names the 办件's link, `l/<token>`.
+pub const ARMED_BY_STAFF: &str = "kiosk";
 /// The largest body the edge reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 

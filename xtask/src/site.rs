@@ -13,18 +13,32 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The page's WebAssembly, compiled (cargo only: no tool from `setup` needed).
+/// The pages' WebAssembly, compiled (cargo only: no tool from `setup` needed): the citizen's,
+/// and the hall tablet's (the `kiosk` feature), each with only its own code.
 pub fn compile(root: &Path) -> Result<()> {
-    sh::run(sh::cargo(root).args([
-        "build",
-        "--quiet",
-        "-p",
-        "app",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]))
+    for (features, name) in [("", "citizen"), ("kiosk", "kiosk")] {
+        sh::run(sh::cargo(root).args([
+            "build",
+            "--quiet",
+            "-p",
+            "app",
+            "--features",
+            features,
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+        ]))?;
+        let built = module_path(root);
+        std::fs::copy(&built, built.with_file_name(format!("{name}.wasm")))?;
+    }
+    Ok(())
+}
+
+fn module_path(root: &Path) -> PathBuf {
+    root.join("target")
+        .join(WASM_TARGET)
+        .join("wasm-release/app.wasm")
 }
 
 fn hashed(name: &str, bytes: &[u8]) -> String {
@@ -144,13 +158,30 @@ fn with_suffix(p: &Path, s: &str) -> PathBuf {
     PathBuf::from(o)
 }
 
-/// Builds `target/site`.
-pub fn build(tools: &Tools, root: &Path) -> Result<()> {
-    let target = root.join("target");
-    compile(root)?;
-    let wasm_in = target.join(WASM_TARGET).join("wasm-release/app.wasm");
-    let bindgen = target.join("app-bindgen");
-    let _ = std::fs::remove_dir_all(&bindgen);
+/// How `app/loader.js` imports the glue, and the same for the hall tablet's page.
+const LOADER_IMPORT: &str = "import init, { start } from \"./app.js\";";
+const KIOSK_IMPORT: &str = "import init, { start_kiosk as start } from \"./app.js\";";
+
+/// Whether minified JavaScript names `name` as a whole identifier (`start`, not `start_kiosk`).
+fn names(js: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    js.match_indices(name).any(|(i, _)| {
+        !js[..i].chars().next_back().is_some_and(ident)
+            && !js[i + name.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// One page's script and module: `wasm_in` through wasm-bindgen into `bindgen`, `loader`
+/// bundled with the glue (esbuild), then the module cut to the exports that bundle names
+/// (wasm-metadce, `entry` among them) and optimised (wasm-opt -Oz).
+fn page_module(
+    tools: &Tools,
+    wasm_in: &Path,
+    bindgen: &Path,
+    loader: &str,
+    entry: &str,
+) -> Result<(String, Vec<u8>)> {
+    let _ = std::fs::remove_dir_all(bindgen);
     sh::run(
         Command::new(tools.wasm_bindgen_bin.join("wasm-bindgen"))
             .args([
@@ -161,26 +192,26 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
                 "app",
                 "--out-dir",
             ])
-            .arg(&bindgen)
-            .arg(&wasm_in),
+            .arg(bindgen)
+            .arg(wasm_in),
     )?;
     // The glue exports the classes of every `#[wasm_bindgen]` struct in the dependency tree:
     // wasm-streams' stream adapters, which Leptos links for server functions this page has none
-    // of. The loader imports only `init` and `start`, so the classes go, and with them their
+    // of. The loader imports only `init` and the entry, so the classes go, and with them their
     // exports and code in the module.
     let glue_path = bindgen.join("app.js");
     let glue = without_classes(&std::fs::read_to_string(&glue_path)?)?;
     std::fs::write(&glue_path, glue)?;
 
-    // The loader imports the glue and instantiates the module itself, so an Android webview whose
-    // instantiateStreaming fails falls back to arrayBuffer + instantiate. The module's hashed
-    // name goes in once the module is final.
-    let loader = bindgen.join("loader.js");
-    std::fs::copy(root.join("app/loader.js"), &loader)?;
+    // The loader imports the glue and instantiates the module itself, so an Android webview
+    // whose instantiateStreaming fails falls back to arrayBuffer + instantiate. The module's
+    // hashed name goes in once the module is final.
+    let loader_path = bindgen.join("loader.js");
+    std::fs::write(&loader_path, loader)?;
     let bundled = bindgen.join("bundle.js");
     sh::run(
         Command::new(tools.node_bin.join("esbuild"))
-            .arg(&loader)
+            .arg(&loader_path)
             .args([
                 "--bundle",
                 "--minify",
@@ -203,11 +234,11 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let graph = bindgen.join("graph.json");
     let kept: Vec<String> = wasm_exports(&std::fs::read(&wasm)?)?
         .into_iter()
-        .filter(|e| bundle.contains(e.as_str()))
+        .filter(|e| names(&bundle, e))
         .collect();
-    if !kept.iter().any(|e| e == "start") {
+    if !kept.iter().any(|e| e == entry) {
         bail!(
-            "the bundled loader names no `start` export of {}",
+            "the bundled loader names no `{entry}` export of {}",
             wasm.display()
         );
     }
@@ -232,7 +263,35 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             .arg(&opt),
     )
     .context("wasm-opt (npm binaryen)")?;
-    let wasm_bytes = std::fs::read(&opt)?;
+    Ok((bundle, std::fs::read(&opt)?))
+}
+
+/// Builds `target/site`.
+pub fn build(tools: &Tools, root: &Path) -> Result<()> {
+    let target = root.join("target");
+    compile(root)?;
+    // Two pages: the citizen's (`start`) and the hall tablet's (`start_kiosk`), each its own
+    // module, glue and loader bundle.
+    let loader = std::fs::read_to_string(root.join("app/loader.js"))?;
+    let kiosk_loader = loader.replacen(LOADER_IMPORT, KIOSK_IMPORT, 1);
+    if kiosk_loader == loader {
+        bail!("app/loader.js should import the glue as {LOADER_IMPORT}");
+    }
+    let bindgen = target.join("app-bindgen");
+    let (bundle, wasm_bytes) = page_module(
+        tools,
+        &module_path(root).with_file_name("citizen.wasm"),
+        &bindgen,
+        &loader,
+        "start",
+    )?;
+    let (kiosk_bundle, kiosk_wasm) = page_module(
+        tools,
+        &module_path(root).with_file_name("kiosk.wasm"),
+        &target.join("kiosk-bindgen"),
+        &kiosk_loader,
+        "start_kiosk",
+    )?;
 
     let site = target.join("site");
     let _ = std::fs::remove_dir_all(&site);
@@ -249,12 +308,19 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
         compress(&path, bytes)?;
         Ok(final_name)
     };
-    let wasm_name = put("app.wasm", &wasm_bytes, true)?;
-    if bundle.matches(WASM_URL).count() != 1 {
-        bail!("the bundled loader should name {WASM_URL} once");
-    }
-    let bundle = bundle.replace(WASM_URL, &format!("/assets/{wasm_name}"));
-    let js_name = put("app.js", bundle.as_bytes(), true)?;
+    let put_module = |name: &str, bundle: &str, wasm: &[u8]| -> Result<(String, String)> {
+        let wasm_name = put(&format!("{name}.wasm"), wasm, true)?;
+        if bundle.matches(WASM_URL).count() != 1 {
+            bail!("the bundled loader should name {WASM_URL} once");
+        }
+        let bundle = bundle.replace(WASM_URL, &format!("/assets/{wasm_name}"));
+        Ok((
+            put(&format!("{name}.js"), bundle.as_bytes(), true)?,
+            wasm_name,
+        ))
+    };
+    let (js_name, wasm_name) = put_module("app", &bundle, &wasm_bytes)?;
+    let (kiosk_js, kiosk_wasm_name) = put_module("kiosk", &kiosk_bundle, &kiosk_wasm)?;
 
     for f in std::fs::read_dir(root.join("public"))? {
         let f = f?;
@@ -306,10 +372,28 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             .arg(format!("--outfile={}", min_css.display())),
     )?;
     let css = std::fs::read_to_string(&min_css)?;
-    let template = template.replace(CSS_LINK, &format!("<style>{}</style>", css.trim()));
-    let html = template
+    let with_css =
+        |css: &str| template.replace(CSS_LINK, &format!("<style>{}</style>", css.trim()));
+    let html = with_css(&css)
         .replace("/assets/app.js", &format!("/assets/{js_name}"))
         .replace("/assets/app_bg.wasm", &format!("/assets/{wasm_name}"));
+    // The hall tablet's page: the same, its own script, and the tablet's stylesheet after the
+    // citizen's (so the citizen page carries none of it).
+    let kiosk_css = target.join("kiosk-bindgen/kiosk.min.css");
+    sh::run(
+        Command::new(tools.node_bin.join("esbuild"))
+            .arg(root.join("style/kiosk.css"))
+            .args(["--minify", "--legal-comments=none"])
+            .arg(format!("--outfile={}", kiosk_css.display())),
+    )?;
+    let kiosk_html = with_css(&format!(
+        "{}{}",
+        css.trim(),
+        std::fs::read_to_string(&kiosk_css)?.trim()
+    ))
+    .replace("/assets/app.js", &format!("/assets/{kiosk_js}"))
+    .replace("/assets/app_bg.wasm", &format!("/assets/{kiosk_wasm_name}"));
+    std::fs::write(site.join("kiosk.html"), &kiosk_html)?;
     let weight = PageWeight::of(&html, bundle.as_bytes(), &wasm_bytes)?;
     println!("{weight}");
     if weight.total() > PAGE_BUDGET_BROTLI {

@@ -26,7 +26,7 @@ fn mint(
     (out.status.success(), v)
 }
 
-fn token(w: &xtask::edge::Worker, name: &str, scope: serde_json::Value) -> String {
+pub(crate) fn token(w: &xtask::edge::Worker, name: &str, scope: serde_json::Value) -> String {
     let (s, b) = admin(
         w,
         "POST",

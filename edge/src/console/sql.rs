@@ -782,10 +782,7 @@ pub(crate) mod tests {
     }
 
     /// [`run`], with a failing constraint as an error (SQLite's words, as the object's).
-    pub(crate) fn try_run(
-        c: &Connection,
-        s: &Stmt,
-    ) -> rusqlite::Result<Vec<serde_json::Value>> {
+    pub(crate) fn try_run(c: &Connection, s: &Stmt) -> rusqlite::Result<Vec<serde_json::Value>> {
         let mut q = c.prepare(&s.sql)?;
         let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
         let args: Vec<_> = s.args.iter().map(bind).collect();

@@ -71,7 +71,12 @@ async fn tablet(
     let k = rows.into_iter().next().ok_or(kiosk::NOT_FOUND)?;
     k.usable()?;
     let code = k.code_id().ok_or(kiosk::NOT_FOUND)?;
-    let e = submit::entry_on(code, k.day(), lookup(db, cfg, code).await?, kiosk::NOT_FOUND)?;
+    let e = submit::entry_on(
+        code,
+        k.day(),
+        lookup(db, cfg, code).await?,
+        kiosk::NOT_FOUND,
+    )?;
     Ok((k, e))
 }
 
@@ -87,8 +92,11 @@ async fn page(req: &Request, env: &Env, cfg: &Config, db: &Db, token: &str) -> A
             } else {
                 wire::text::KIOSK_STOPPED.get(lang)
             };
-            let body = page::message(&tpl.plain, lang, words, &[], "invalid kiosk-stopped")
-                .replacen("<html ", "<html class=\"big\" ", 1);
+            let body = page::message(&tpl.plain, lang, words, &[], "invalid").replacen(
+                "<html ",
+                "<html class=\"big\" ",
+                1,
+            );
             return super::html(body, e.status, &tpl);
         }
         Err(e) => return Err(e),
@@ -113,10 +121,10 @@ async fn page(req: &Request, env: &Env, cfg: &Config, db: &Db, token: &str) -> A
 /// Sent again by its offline queue, it is stored once and answered the same.
 async fn rate(mut req: Request, cfg: &Config, db: &Db, token: &str) -> Answer {
     super::same_site(&req)?;
+    let (k, e) = tablet(db, cfg, token).await?;
     let ct = req.headers().get("Content-Type")?;
     let body = body(&mut req, MAX_BODY_BYTES).await?;
     let sub = submit::parse_json(ct.as_deref(), &body)?;
-    let (k, e) = tablet(db, cfg, token).await?;
     let link = match kiosk::armed_by(&sub)? {
         Armed::ByStaff => None,
         Armed::ByLink(t) => {
@@ -202,7 +210,10 @@ async fn new_tablet(
         ],
     )
     .await?;
-    Ok((id, format!("{}/kiosk/{token}", super::links::base(req, cfg))))
+    Ok((
+        id,
+        format!("{}/kiosk/{token}", super::links::base(req, cfg)),
+    ))
 }
 
 /// The bearer API's tablets, for an operator's scripts: `POST /admin/kiosks` `{"code",
@@ -271,7 +282,14 @@ pub fn serves(path: &str) -> bool {
 
 /// The console's forms on a window code's page: a new tablet (its address shown once), a
 /// tablet withdrawn, the staff member on duty (with a photo) or nobody.
-pub async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: Form) -> Answer {
+pub async fn post(
+    req: &Request,
+    db: &Db,
+    cfg: &Config,
+    s: &Session,
+    path: &str,
+    f: Form,
+) -> Answer {
     let me = &s.me;
     need(me, Action::Kiosks)?;
     let t = now();
@@ -285,7 +303,9 @@ pub async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str,
             let label = kiosk::label_ok(&typed).map_err(|e| form_error(e.zh.into()))?;
             let (_, url) = new_tablet(req, db, cfg, me, &e, label).await?;
             let flash = crate::console::pages::Flash::Secret {
-                what: format!("已新建评价平板“{label}”。请在平板的浏览器中打开以下地址（只显示这一次）"),
+                what: format!(
+                    "已新建评价平板“{label}”。请在平板的浏览器中打开以下地址（只显示这一次）"
+                ),
                 secret: url,
             };
             super::console::card_page(req, db, cfg, s, code, &flash).await
@@ -326,7 +346,10 @@ pub async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str,
                 ],
             )
             .await?;
-            done(&back, &format!("在岗人员已设为 {}（工号 {}）", d.name, d.staff_no))
+            done(
+                &back,
+                &format!("在岗人员已设为 {}（工号 {}）", d.name, d.staff_no),
+            )
         }
         _ => Err(crate::error::NOT_FOUND),
     }
