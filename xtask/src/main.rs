@@ -184,11 +184,13 @@ fn demo() -> Result<()> {
         worker.base
     );
     println!("Status (backlog): {}/status", worker.base);
-    let (hall, curl) = demo_link(&worker, &out)?;
+    let (hall, curl, kiosk) = demo_link(&worker, &out)?;
     println!(
         "一事一评 links: a queue system of {hall} mints one per 办件 (its token made just now):"
     );
     println!("  {curl}");
+    println!("  (with \"kiosk\":true in the body it also arms the window's hall tablet:)");
+    println!("Hall tablet (kiosk mode, open it at 1280×800): {kiosk}");
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
     println!("Worker log: {}", worker.log.display());
     println!("Runtime config: {}", state.join("workerd.capnp").display());
@@ -199,9 +201,10 @@ fn demo() -> Result<()> {
     worker.wait()
 }
 
-/// A hall's automation token for the demo (made through the admin API each run) and the curl
-/// line that mints a 一事一评 link with it for one of the hall's codes.
-fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String)> {
+/// A hall's automation token for the demo (made through the admin API each run), the curl line
+/// that mints a 一事一评 link with it for one of the hall's codes, and a hall tablet for that
+/// code (kiosk mode) with its staff member on duty.
+fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String, String)> {
     let d = wire::directory::Directory::from_json(&std::fs::read_to_string(
         sheets.join("directory.json"),
     )?)
@@ -216,16 +219,36 @@ fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String)> {
         "role": "hall",
         "scope": {"halls": [e.hall]},
     });
-    let answer: serde_json::Value = serde_json::from_str(
-        &ureq::post(&format!("{}/admin/tokens", worker.base))
-            .set("Authorization", &format!("Bearer {}", worker.admin_token))
-            .set("Content-Type", "application/json")
-            .send_string(&request.to_string())?
-            .into_string()?,
-    )?;
+    let call = |path: &str, bearer: &str, body: serde_json::Value| -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(
+            &ureq::post(&format!("{}{path}", worker.base))
+                .set("Authorization", &format!("Bearer {bearer}"))
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string())?
+                .into_string()?,
+        )?)
+    };
+    let answer = call("/admin/tokens", &worker.admin_token, request)?;
     let token = answer["token"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no token in {answer}"))?;
+    let tablet = call(
+        "/admin/kiosks",
+        &worker.admin_token,
+        serde_json::json!({"code": e.code.to_text(), "label": "演示评价平板"}),
+    )?;
+    let kiosk = tablet["url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no url in {tablet}"))?
+        .to_owned();
+    call(
+        &format!("/api/v1/kiosk/{}/staff", e.code.to_text()),
+        token,
+        serde_json::json!({
+            "name": e.staff_name.as_deref().unwrap_or("王芳"),
+            "staff_no": e.staff_id.as_deref().unwrap_or("DEMO-001"),
+        }),
+    )?;
     let body = serde_json::json!({
         "code": e.code.to_text(),
         "matter": e.matters[0].code,
@@ -237,6 +260,7 @@ fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String)> {
             "curl -s {}/api/v1/links -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{body}'",
             worker.base
         ),
+        kiosk,
     ))
 }
 

@@ -66,12 +66,25 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
             &body.to_string(),
         )
     };
+    let contract = crate::contract::openapi();
+    let fits = |schema: &str, b: &str| {
+        let v: serde_json::Value = serde_json::from_str(b).unwrap();
+        let e = crate::contract::against(&contract, schema, &v);
+        assert!(e.is_empty(), "{schema}: {e:?} in {v}");
+    };
+    let (s, b) = duty(serde_json::json!({"name": "李强", "staff_no": "HZ-0108"}), &queue);
+    assert_eq!(s, 200, "{b}");
+    fits("OnDuty", &b);
+    let (s, b) = bearer(&w, &queue, "DELETE", &format!("/api/v1/kiosk/{code}/staff"), "");
+    assert_eq!(s, 200, "{b}");
+    fits("OnDuty", &b);
     let (s, b) = duty(
         serde_json::json!({"name": "王芳", "staff_no": "HZ-0107",
             "photo": wire::base64::encode(&photo)}),
         &queue,
     );
     assert_eq!(s, 200, "{b}");
+    fits("OnDuty", &b);
     for (body, field) in [
         (serde_json::json!({"name": "", "staff_no": "1"}), "name"),
         (
@@ -85,6 +98,7 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     ] {
         let (s, b) = duty(body, &queue);
         assert_eq!(s, 422, "{b}");
+        fits("Error", &b);
         assert!(b.contains(&format!("\"field\":\"{field}\"")), "{b}");
     }
     let (s, _) = bearer(
