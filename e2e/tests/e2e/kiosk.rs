@@ -72,10 +72,19 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
         let e = crate::contract::against(&contract, schema, &v);
         assert!(e.is_empty(), "{schema}: {e:?} in {v}");
     };
-    let (s, b) = duty(serde_json::json!({"name": "李强", "staff_no": "HZ-0108"}), &queue);
+    let (s, b) = duty(
+        serde_json::json!({"name": "李强", "staff_no": "HZ-0108"}),
+        &queue,
+    );
     assert_eq!(s, 200, "{b}");
     fits("OnDuty", &b);
-    let (s, b) = bearer(&w, &queue, "DELETE", &format!("/api/v1/kiosk/{code}/staff"), "");
+    let (s, b) = bearer(
+        &w,
+        &queue,
+        "DELETE",
+        &format!("/api/v1/kiosk/{code}/staff"),
+        "",
+    );
     assert_eq!(s, 200, "{b}");
     fits("OnDuty", &b);
     let (s, b) = duty(
@@ -204,4 +213,55 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
         )
         .unwrap();
     assert_eq!(n, 5);
+}
+
+#[test]
+#[ignore = "needs workerd, the built worker and Chromium: `cargo xtask test` runs it"]
+fn a_hall_admin_sets_up_a_tablet_in_the_console() {
+    let (w, state) = worker("kiosk-console", &[]);
+    let window = entry("330102", HALL_A, "A08", None);
+    load(&w, vec![window.clone()]);
+    crate::console::account(
+        &w,
+        "大厅甲",
+        "hall",
+        serde_json::json!({"halls": [HALL_A]}),
+        "kiosk-console-pw-1",
+    );
+    let photo = state.join("photo.png");
+    std::fs::write(
+        &photo,
+        ::edge::links::png("https://pj.example.gov.cn/").unwrap(),
+    )
+    .unwrap();
+    let shots = stack().root.join("target/e2e-screenshots/kiosk");
+    std::fs::create_dir_all(&shots).unwrap();
+    let code = window.code.to_text();
+    let seen = browser(
+        "kiosk-console.mjs",
+        &[
+            w.base.as_ref(),
+            "大厅甲".as_ref(),
+            "kiosk-console-pw-1".as_ref(),
+            code.as_ref(),
+            photo.as_ref(),
+            shots.as_ref(),
+        ],
+    );
+    println!("the console's tablets: {seen}");
+    // Each step is in the audit log under the hall admin's name.
+    let db = ::edge::zsp::data::database(&state.join("data"))
+        .unwrap()
+        .expect("the store's SQLite file");
+    drop(w);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let mut q = c
+        .prepare("SELECT action FROM audit WHERE actor = '大厅甲' AND action LIKE 'kiosk.%' ORDER BY rowid")
+        .unwrap();
+    let actions: Vec<String> = q
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actions, ["kiosk.add", "kiosk.staff", "kiosk.revoke"]);
 }

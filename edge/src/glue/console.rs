@@ -771,6 +771,8 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
                 },
             )
         }
+        // Before the code's own revoke: a tablet's is `/console/codes/<code>/kiosks/revoke`.
+        p if super::kiosk::serves(p) => super::kiosk::post(req, db, cfg, s, p, f).await,
         p if p.starts_with("/console/codes/") && p.ends_with("/revoke") => {
             need(me, Action::Revoke)?;
             let code = &p["/console/codes/".len()..p.len() - "/revoke".len()];
@@ -1035,7 +1037,6 @@ async fn post(req: &Request, db: &Db, cfg: &Config, s: &Session, path: &str, f: 
             done("/console/tokens", &format!("已吊销令牌 {id}"))
         }
         p if super::cases::serves(p) => super::cases::post(db, s, p, f).await,
-        p if super::kiosk::serves(p) => super::kiosk::post(req, db, cfg, s, p, f).await,
         _ => Err(error::NOT_FOUND),
     }
 }
