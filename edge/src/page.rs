@@ -560,6 +560,45 @@ mod tests {
     }
 
     #[test]
+    fn a_tablets_page_stands_by_in_large_text_with_the_form_behind() {
+        let e = entry();
+        let duty = crate::kiosk::DutyRow {
+            name: "李<强>".into(),
+            staff_no: "HZ-0108".into(),
+            photo: 1,
+            set_at: 77,
+        };
+        let v = |duty| Kiosk {
+            lang: Lang::Zh,
+            token: "TOKEN",
+            entry: &e,
+            duty,
+            retention_days: 30,
+            now: 1,
+        };
+        let html = kiosk(TEMPLATE, &v(Some(&duty)));
+        assert!(html.starts_with("<html class=\"big kiosk\" lang=\"zh-CN\">"));
+        assert!(html.contains("李&lt;强&gt;") && html.contains("HZ-0108"));
+        assert!(html.contains("src=\"/kiosk/TOKEN/photo?v=77\""));
+        assert!(
+            html.contains("id=\"rating\" hidden"),
+            "the form waits for the arming"
+        );
+        assert!(html.contains("value=\"kiosk\""));
+        assert_eq!(html.matches("name=\"tag\"").count(), 40);
+        let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
+        let boot: serde_json::Value =
+            serde_json::from_str(boot.split("</script>").next().unwrap()).unwrap();
+        assert_eq!(
+            (boot["code"].as_str(), boot["challenge"].as_str()),
+            (Some("TOKEN"), Some(""))
+        );
+        let nobody = kiosk(TEMPLATE, &v(None));
+        assert!(nobody.contains("本窗口") && nobody.contains("id=\"duty-photo\""));
+        assert!(nobody.contains("hidden src=\"\"") || nobody.contains("src=\"\" hidden"));
+    }
+
+    #[test]
     fn draft_and_error_survive_a_rejected_form() {
         let e = entry();
         let d = Draft {

@@ -544,6 +544,15 @@ const CLOSURE_DTORS = (typeof FinalizationRegistry === 'undefined')
     }
 
     #[test]
+    fn an_export_is_named_as_a_whole_identifier() {
+        assert!(names("a.start();", "start"));
+        assert!(names("export{s as start}", "start"));
+        assert!(!names("a.start_kiosk();", "start"));
+        assert!(!names("a.restart();", "start"));
+        assert!(names("a.start_kiosk();", "start_kiosk"));
+    }
+
+    #[test]
     fn exports_are_read_from_the_module() {
         // (module (func) (memory 1) (export "start" (func 0)) (export "memory" (memory 0)))
         let wasm = [
