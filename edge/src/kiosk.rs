@@ -109,15 +109,16 @@ pub fn of_code(code: &str) -> Stmt {
     )
 }
 
-/// Revokes a tablet inside the actor's scope; returns it (none: not found there).
-pub fn revoke(id: &str, scope: &crate::console::Scope, now: i64) -> Stmt {
+/// Revokes a tablet inside the actor's scope (and of the window `code`, when given); returns it
+/// (none: not found there).
+pub fn revoke(id: &str, code: Option<&str>, scope: &crate::console::Scope, now: i64) -> Stmt {
     crate::console::sql::scoped(
         &format!(
-            "UPDATE kiosks SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 AND {{scope}} \
-             RETURNING {COLUMNS}"
+            "UPDATE kiosks SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 \
+             AND (?3 IS NULL OR code = ?3) AND {{scope}} RETURNING {COLUMNS}"
         ),
         scope,
-        vec![Val::from(id), now.into()],
+        vec![Val::from(id), now.into(), code.into()],
     )
 }
 
@@ -528,13 +529,18 @@ mod tests {
         assert!(typed::<KioskRow>(&c, &by_token(&new_token([8; 16]))).is_empty());
         let other = crate::console::Scope::Halls(vec!["别的大厅".into()]);
         assert!(
-            run(&c, &revoke(&k.id, &other, 2000)).is_empty(),
+            run(&c, &revoke(&k.id, None, &other, 2000)).is_empty(),
             "out of scope"
         );
         let hall = crate::console::Scope::Halls(vec![e.hall.clone()]);
-        let r: Vec<KioskRow> = typed(&c, &revoke(&k.id, &hall, 2000));
+        let elsewhere = Entry::example("A02", None).code.to_text();
+        assert!(
+            run(&c, &revoke(&k.id, Some(&elsewhere), &hall, 2000)).is_empty(),
+            "another window's page"
+        );
+        let r: Vec<KioskRow> = typed(&c, &revoke(&k.id, Some(&k.code), &hall, 2000));
         assert_eq!(r[0].usable().unwrap_err().code, "kiosk.revoked");
-        let again: Vec<KioskRow> = typed(&c, &revoke(&k.id, &hall, 3000));
+        let again: Vec<KioskRow> = typed(&c, &revoke(&k.id, None, &hall, 3000));
         assert_eq!(again[0].revoked_at, Some(2000), "revoked once");
         assert_eq!(typed::<KioskRow>(&c, &of_code(&k.code)).len(), 1);
         assert_eq!(label_ok("  ").unwrap_err().field, Some("label"));

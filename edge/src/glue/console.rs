@@ -499,6 +499,9 @@ pub async fn route(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
         Method::Post => {
             let limit = if path == "/console/directory" {
                 UPLOAD_BYTES
+            } else if super::kiosk::serves(path) {
+                // A staff member's photo: refused in words past its limit, not by size alone.
+                2 * crate::kiosk::PHOTO_MAX
             } else {
                 FORM_BYTES
             };

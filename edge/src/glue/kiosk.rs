@@ -251,7 +251,7 @@ pub async fn admin(
         .strip_prefix("/admin/kiosks/")
         .and_then(|p| p.strip_suffix("/revoke"))
         .ok_or(crate::error::NOT_FOUND)?;
-    let rows: Vec<KioskRow> = db.rows(kiosk::revoke(id, &me.scope, t)).await?;
+    let rows: Vec<KioskRow> = db.rows(kiosk::revoke(id, None, &me.scope, t)).await?;
     let k = rows.into_iter().next().ok_or(kiosk::NOT_FOUND)?;
     write(db, vec![sql::audit(me, "kiosk.revoke", &k.id, &k.label, t)]).await?;
     Ok(json(
@@ -312,11 +312,13 @@ pub async fn post(
         }
         "kiosks/revoke" => {
             let id = f.get("id");
-            let rows: Vec<KioskRow> = db.rows(kiosk::revoke(&id, &me.scope, t)).await?;
+            let rows: Vec<KioskRow> = db
+                .rows(kiosk::revoke(&id, Some(&row.code), &me.scope, t))
+                .await?;
             let k = rows
                 .into_iter()
-                .find(|k| k.code == row.code)
-                .ok_or_else(|| form_error(format!("平板 {id} 不存在")))?;
+                .next()
+                .ok_or_else(|| form_error(format!("此窗口没有平板 {id}")))?;
             write(db, vec![sql::audit(me, "kiosk.revoke", &k.id, &k.label, t)]).await?;
             done(&back, &format!("已停用评价平板“{}”", k.label))
         }
