@@ -674,7 +674,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 7 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 8 on start, once"),
         "{}",
         said(&o)
     );
@@ -689,7 +689,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let migrated = schema_rows(&db);
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7]
+        [1, 2, 3, 4, 5, 6, 7, 8]
     );
     // Started again: nothing runs twice.
     let (w, _) = i.serve(&env, port);
