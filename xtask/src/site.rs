@@ -3,7 +3,8 @@
 //! (minified loader + glue) → wasm-metadce (only the exports that bundle names) → wasm-opt -Oz
 //! (npm binaryen 132) → content-hashed names → `.br` and `.gz` beside each file, in
 //! `target/site`, which the worker serves. The stylesheet is minified (esbuild) and inlined into
-//! `index.html`.
+//! `index.html`. All of it twice: the citizen's page, and the hall tablet's (`kiosk.html`, the
+//! app built with its `kiosk` feature, `style/kiosk.css` after the citizen's stylesheet).
 
 use crate::setup::{Tools, WASM_TARGET};
 use crate::sh;
