@@ -13,6 +13,30 @@ export function launch() {
   });
 }
 
+/**
+ * Runs one browser script: `body({ browser, seen, check, at })` fills `seen` with what it saw and
+ * names its current step in `at.step`; `check(ok, what)` fails it there. Prints `seen` as one JSON
+ * line either way; on a failure also the error, and the exit code is 1.
+ */
+export async function script(body) {
+  const browser = await launch();
+  const seen = {};
+  const at = { step: "start" };
+  const check = (ok, what) => {
+    if (!ok) throw new Error(`${at.step}: ${what}`);
+  };
+  try {
+    await body({ browser, seen, check, at });
+    console.log(JSON.stringify(seen));
+  } catch (e) {
+    console.log(JSON.stringify(seen));
+    console.error(String(e && e.stack ? e.stack : e));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
 /** A page's visible text. */
 export const bodyText = (page) => page.locator("body").innerText();
 

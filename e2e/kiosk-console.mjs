@@ -3,25 +3,19 @@
 // page, then withdraws it; a bad 工号 is refused in words with nothing changed.
 // usage: node e2e/kiosk-console.mjs <base> <account> <password> <code> <photo.png> <screenshot-dir>
 // Prints one JSON line of what it saw; exits non-zero on any failure.
-import { launch, bodyText } from "./browser.mjs";
+import { script, bodyText } from "./browser.mjs";
 
 const [base, name, password, code, photo, shots] = process.argv.slice(2);
-const browser = await launch();
-const seen = {};
-let step = "start";
-function check(ok, what) {
-  if (!ok) throw new Error(`${step}: ${what}`);
-}
-try {
+await script(async ({ browser, seen, check, at }) => {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "zh-CN" });
   const page = await ctx.newPage();
-  step = "login";
+  at.step = "login";
   await page.goto(`${base}/console/login`);
   await page.locator("input[name=name]").fill(name);
   await page.locator("input[name=password]").fill(password);
   await Promise.all([page.waitForNavigation(), page.locator("button[type=submit]").click()]);
 
-  step = "a tablet";
+  at.step = "a tablet";
   await page.goto(`${base}/console/codes/${code}`);
   check((await bodyText(page)).includes("此窗口还没有评价平板"), "no tablet yet");
   await page.locator("#tablets input[name=label]").fill("7号窗口评价器");
@@ -34,7 +28,7 @@ try {
   await page.goto(`${base}/console/codes/${code}`);
   check(!(await bodyText(page)).includes(url), "and never again");
 
-  step = "on duty";
+  at.step = "on duty";
   const form = page.locator("form[action$='/duty']:has(input[name=staff_no])");
   await form.locator("input[name=name]").fill("王芳");
   await form.locator("input[name=staff_no]").fill("HZ 0107");
@@ -56,18 +50,11 @@ try {
   const img = await fetch(`${base}${state.staff.photo}`);
   check(img.status === 200 && img.headers.get("content-type") === "image/png", `the photo: ${img.status}`);
 
-  step = "withdrawn";
+  at.step = "withdrawn";
   await Promise.all([page.waitForNavigation(), page.locator("form[action$='/kiosks/revoke'] button").click()]);
   seen.withdrawn = (await bodyText(page)).match(/已停用评价平板.*/)?.[0];
   check(seen.withdrawn, `said: ${(await bodyText(page)).slice(0, 900)}`);
   const gone = await fetch(url);
   check(gone.status === 410, `the tablet's page: ${gone.status}`);
   check((await page.locator("#tablets").innerText()).includes("已停用（"), "listed as withdrawn");
-  console.log(JSON.stringify(seen));
-} catch (e) {
-  console.log(JSON.stringify(seen));
-  console.error(String(e && e.stack ? e.stack : e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

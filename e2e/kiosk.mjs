@@ -5,16 +5,10 @@
 // network returns; the queue system arms it for a 办件; a withdrawn tablet stops.
 // usage: node e2e/kiosk.mjs <tablet-url> <base> <queue-token> <code> <matter> <admin-token> <tablet-id> <shots>
 // Prints one JSON line of what it saw; exits non-zero on any failure.
-import { launch, bodyText } from "./browser.mjs";
+import { script, bodyText } from "./browser.mjs";
 
 const [url, base, queueToken, code, matter, adminToken, tabletId, shots] = process.argv.slice(2);
-const browser = await launch();
-const seen = {};
-let step = "start";
-function check(ok, what) {
-  if (!ok) throw new Error(`${step}: ${what}`);
-}
-try {
+await script(async ({ browser, seen, check, at }) => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
   // No camera, ever: any attempt to reach one is counted.
   await ctx.addInitScript(() => {
@@ -41,7 +35,7 @@ try {
     await page.locator("#done").waitFor({ state: "visible", timeout: 5000 });
   };
 
-  step = "standby";
+  at.step = "standby";
   const res = await page.goto(url);
   check(res.status() === 200, `status ${res.status()}`);
   seen.permissions = res.headers()["permissions-policy"];
@@ -56,7 +50,7 @@ try {
   check(await page.evaluate(() => document.documentElement.classList.contains("big")), "large text by default");
   await page.screenshot({ path: `${shots}/kiosk-standby.png` });
 
-  step = "an unarmed tap";
+  at.step = "an unarmed tap";
   await page.locator("#duty-name").click();
   await page.mouse.click(640, 700);
   await page.mouse.click(100, 400);
@@ -64,7 +58,7 @@ try {
   check(!(await visible("#rating")) && (await visible("#standby")), "taps do nothing until armed");
   seen.unarmed = "standby kept";
 
-  step = "armed";
+  at.step = "armed";
   await page.locator("#arm").click();
   await page.locator("#rating").waitFor({ state: "visible" });
   await page.locator("label.level-5").click();
@@ -87,7 +81,7 @@ try {
   await page.locator("#cancel").click();
   await standby();
 
-  step = "idle";
+  at.step = "idle";
   await page.locator("#arm").click();
   await page.locator("label.level-2").click();
   await page.locator("#comment").fill("等了很久");
@@ -99,7 +93,7 @@ try {
   check((await page.locator("input[name=level]:checked").count()) === 0, "no level left after idling");
   await page.locator("#cancel").click();
 
-  step = "offline";
+  at.step = "offline";
   await ctx.setOffline(true);
   for (const [i, level] of [[1, 4], [2, 3], [3, 1]]) {
     await rate(level, level === 1 ? "115" : null, `离线评价${i}`);
@@ -116,7 +110,7 @@ try {
   await page.locator("#offline").waitFor({ state: "hidden", timeout: 10000 });
   seen.offline = "3 delivered";
 
-  step = "armed by the queue system";
+  at.step = "armed by the queue system";
   const minted = await fetch(`${base}/api/v1/links`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${queueToken}` },
@@ -135,7 +129,7 @@ try {
   seen.camera = await page.evaluate(() => window.__camera);
   check(seen.camera === 0, "the camera was never asked for");
 
-  step = "withdrawn";
+  at.step = "withdrawn";
   const revoked = await fetch(`${base}/admin/kiosks/${tabletId}/revoke`, {
     method: "POST",
     headers: { Authorization: `Bearer ${adminToken}` },
@@ -145,11 +139,4 @@ try {
   seen.withdrawn = (await bodyText(page)).replace(/\s+/g, " ").slice(0, 80);
   check(!(await page.locator("#arm").count()), "no way to arm a withdrawn tablet");
   await page.screenshot({ path: `${shots}/kiosk-withdrawn.png` });
-  console.log(JSON.stringify(seen));
-} catch (e) {
-  console.log(JSON.stringify(seen));
-  console.error(String(e && e.stack ? e.stack : e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -2,20 +2,14 @@
 // matter is fixed and the 办件号 shown; they rate, then open the same link again and amend it.
 // usage: node e2e/link.mjs <url> <screenshot-dir>
 // Prints one JSON line of what it saw; exits non-zero on any failure.
-import { launch, WECHAT_UA } from "./browser.mjs";
+import { script, WECHAT_UA } from "./browser.mjs";
 
 const [url, shots] = process.argv.slice(2);
-const browser = await launch();
-const seen = {};
-let step = "start";
-function check(ok, what) {
-  if (!ok) throw new Error(`${step}: ${what}`);
-}
-try {
+await script(async ({ browser, seen, check, at }) => {
   const ctx = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: "zh-CN", userAgent: WECHAT_UA });
   const page = await ctx.newPage();
   for (const [round, level] of [[1, "label.level-5"], [2, "label.level-4"]]) {
-    step = `round ${round}`;
+    at.step = `round ${round}`;
     await page.goto(url);
     seen.header = await page.locator("#who").innerText();
     check(/办件号/.test(seen.header), `the 办件号 is shown: ${seen.header}`);
@@ -35,11 +29,4 @@ try {
       await page.screenshot({ path: `${shots}/link-amended.png`, fullPage: true });
     }
   }
-  console.log(JSON.stringify(seen));
-} catch (e) {
-  console.log(JSON.stringify(seen));
-  console.error(String(e && e.stack ? e.stack : e));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -400,7 +400,6 @@ mod storage {
     use crate::store::{self, Stmt};
     use crate::submit::{Checked, Via};
     use rusqlite::Connection;
-    use wire::challenge::Challenge;
     use wire::directory::Entry;
     use wire::qr::QrPayload;
     use wire::rating::{Id128, Level, ValidRating};
@@ -446,14 +445,8 @@ mod storage {
                     issued: Day::from_unix(T0).unwrap(),
                     code: self.entry.code,
                 },
-                challenge: Challenge {
-                    kid: 1,
-                    code: self.entry.code,
-                    issued_at: (at - 10) as u64,
-                    nonce,
-                    device: [device; 8],
-                    difficulty: 0,
-                },
+                nonce,
+                nonce_until: at - 10 + self.cfg.policy.max_age_secs as i64,
                 submission: Id128([self.n; 16]),
                 device: Id128([device; 16]),
                 address: address

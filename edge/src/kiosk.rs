@@ -11,7 +11,6 @@ use crate::store::{Stmt, Val, stmt};
 use crate::submit::{Checked, Via};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use wire::challenge::Challenge;
 use wire::directory::Entry;
 use wire::qr::CodeId;
 use wire::rating::Id128;
@@ -152,21 +151,11 @@ impl KioskRow {
         Day::from_unix(self.created_at).unwrap_or(Day(0))
     }
 
-    /// The device a rating armed by its staff member is stored under: one per arming (the
-    /// rating's idempotency key), so a tablet's ratings never amend each other.
-    pub fn device(&self, submission: Id128) -> Id128 {
-        Id128(self.derive(b"zsp-kiosk-device-v1", submission))
-    }
-
-    fn derive(&self, what: &[u8], submission: Id128) -> [u8; 16] {
-        let h = Sha256::new()
-            .chain_update(what)
-            .chain_update(self.id.as_bytes())
-            .chain_update(submission.0)
-            .finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&h[..16]);
-        id
+    /// What one arming (a rating's idempotency key) is named by on this tablet: its device
+    /// (`zsp-kiosk-device-v1`: one rating per arming, so a tablet's ratings never amend each
+    /// other) and its replay nonce (`zsp-kiosk-nonce-v1`).
+    fn derive(&self, what: &[u8], submission: Id128) -> Id128 {
+        Id128::digest(what, &[self.id.as_bytes(), &submission.0])
     }
 }
 
@@ -447,30 +436,20 @@ pub fn check(
         }
         l.usable(now)?;
     }
-    let rating = sub
-        .rating
-        .validate()
-        .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
-    crate::submit::matter_at(&entry, rating.matter.as_deref())?;
+    let rating = crate::submit::rating_of(sub, &entry)?;
     let day = Day::from_unix(now).ok_or(crate::error::UNAVAILABLE)?;
     let mut nonce = [0u8; wire::challenge::NONCE_LEN];
-    nonce.copy_from_slice(&k.derive(b"zsp-kiosk-nonce-v1", sub.id)[..wire::challenge::NONCE_LEN]);
+    nonce.copy_from_slice(&k.derive(b"zsp-kiosk-nonce-v1", sub.id).0[..wire::challenge::NONCE_LEN]);
     let c = Checked {
         payload: wire::qr::QrPayload {
             kid: 0,
             issued: k.day(),
             code,
         },
-        challenge: Challenge {
-            kid: 0,
-            code,
-            issued_at: u64::try_from(now).unwrap_or(0),
-            nonce,
-            device: [0; wire::challenge::DEVICE_TAG_LEN],
-            difficulty: 0,
-        },
+        nonce,
+        nonce_until: now + REPLAY_SECS,
         submission: sub.id,
-        device: k.device(sub.id),
+        device: k.derive(b"zsp-kiosk-device-v1", sub.id),
         address: None,
         project_no: None,
         rating,
@@ -738,10 +717,7 @@ mod tests {
         let a = check(&s, &k, e.clone(), None, now).unwrap();
         let b = check(&s, &k, e.clone(), None, now + 60).unwrap();
         assert_eq!(a.device, b.device, "a resend is the same rating");
-        assert_eq!(
-            a.challenge.nonce, b.challenge.nonce,
-            "and the same replay nonce"
-        );
+        assert_eq!(a.nonce, b.nonce, "and the same replay nonce");
         let other = check(
             &sub(ARMED_BY_STAFF, 2, Level::Satisfied, &[]),
             &k,
@@ -751,8 +727,13 @@ mod tests {
         )
         .unwrap();
         assert_ne!(a.device, other.device, "another arming, another rating");
-        assert_ne!(a.challenge.nonce, other.challenge.nonce);
+        assert_ne!(a.nonce, other.nonce);
         assert_eq!(a.via, Via::Kiosk);
+        assert_eq!(
+            a.nonce_until,
+            now + REPLAY_SECS,
+            "kept for the queue's resends"
+        );
         assert_eq!(Via::channel(a.via.as_str()), 4);
         assert_eq!(Via::channel("app"), 3);
 

@@ -7,7 +7,6 @@
 use crate::error::ApiError;
 use crate::store::{Stmt, Val, stmt};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use wire::qr::CodeId;
 use wire::rating::Id128;
 use wire::time::Day;
@@ -195,13 +194,7 @@ impl LinkRow {
     /// The device a link's rating is stored under: the link itself, so a 办件 is rated once
     /// and amended by a 追评, whichever phone opens it.
     pub fn device(&self) -> Id128 {
-        let h = Sha256::new()
-            .chain_update(b"zsp-link-v1")
-            .chain_update(self.token.as_bytes())
-            .finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&h[..16]);
-        Id128(id)
+        Id128::digest(b"zsp-link-v1", &[self.token.as_bytes()])
     }
 
     /// The day a link's rating is stored under: the day it was minted, whenever it is rated.

@@ -263,15 +263,7 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
     let slot = c.now / FORM_SLOT_SECS;
     let mut out = vec![stmt(
         USE_CHALLENGE,
-        vec![
-            wire::key::hex(&c.challenge.nonce).into(),
-            if c.via == crate::submit::Via::Kiosk {
-                c.now + crate::kiosk::REPLAY_SECS
-            } else {
-                c.challenge.issued_at as i64 + cfg.policy.max_age_secs as i64
-            }
-            .into(),
-        ],
+        vec![wire::key::hex(&c.nonce).into(), c.nonce_until.into()],
     )];
     if c.via == crate::submit::Via::Form {
         out.push(stmt(

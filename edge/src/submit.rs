@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::error::{self, ApiError, Lang};
-use sha2::{Digest, Sha256};
 use wire::challenge::{Challenge, ChallengeError};
 use wire::directory::Entry;
 use wire::draft::Draft;
@@ -60,7 +59,10 @@ pub struct Lookup {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub payload: QrPayload,
-    pub challenge: Challenge,
+    /// Its single-use key (`used_challenges`): the challenge's nonce, or a tablet's
+    /// (`kiosk::check`), and until when it is kept (past that a replay is refused by its age).
+    pub nonce: [u8; wire::challenge::NONCE_LEN],
+    pub nonce_until: i64,
     /// The idempotency key the page chose (for the form: derived from the challenge).
     pub submission: Id128,
     /// The device, as the edge named it: from the challenge, which the edge bound to its cookie.
@@ -219,16 +221,13 @@ pub fn check(
     if via == Via::App && challenge.difficulty < cfg.difficulty {
         return Err(challenge_err(ChallengeError::Unsolved));
     }
-    let rating = sub
-        .rating
-        .validate()
-        .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
-    matter_at(&entry, rating.matter.as_deref())?;
+    let rating = rating_of(sub, &entry)?;
     let day = Day::from_unix(now).ok_or(error::UNAVAILABLE)?;
     Ok(Checked {
         payload,
         device: challenge.device_id(),
-        challenge,
+        nonce: challenge.nonce,
+        nonce_until: challenge.issued_at as i64 + cfg.policy.max_age_secs as i64,
         submission: sub.id,
         address: sender.address,
         project_no: None,
@@ -240,10 +239,15 @@ pub fn check(
     })
 }
 
-/// A chosen matter must be one the window handles (when its entry lists any).
-pub fn matter_at(entry: &Entry, matter: Option<&str>) -> Result<(), ApiError> {
-    match matter {
-        Some(m) if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == m) => {
+/// The rating's own rules (`wire::rating`), and its matter one the window handles (when its
+/// entry lists any): the same for every door.
+pub fn rating_of(sub: &Submission, entry: &Entry) -> Result<ValidRating, ApiError> {
+    let rating = sub
+        .rating
+        .validate()
+        .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
+    match &rating.matter {
+        Some(m) if !entry.matters.is_empty() && !entry.matters.iter().any(|x| &x.code == m) => {
             Err(ApiError::new(
                 422,
                 "rating.matter_unknown",
@@ -252,7 +256,7 @@ pub fn matter_at(entry: &Entry, matter: Option<&str>) -> Result<(), ApiError> {
             )
             .with_field("matter"))
         }
-        _ => Ok(()),
+        _ => Ok(rating),
     }
 }
 
@@ -358,15 +362,6 @@ pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, Ap
         .filter_map(|(_, v)| v.parse().ok())
         .for_each(|code| draft.add_tag(code));
     let challenge = one("challenge");
-    let derive = |label: &[u8]| {
-        let h = Sha256::new()
-            .chain_update(label)
-            .chain_update(challenge.as_bytes())
-            .finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&h[..16]);
-        Id128(id)
-    };
     let Some(rating) = draft.input() else {
         return Err(ApiError::new(
             422,
@@ -380,7 +375,7 @@ pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, Ap
         code: one("code"),
         challenge: challenge.clone(),
         pow: 0,
-        id: derive(b"zsp-form-id"),
+        id: Id128::digest(b"zsp-form-id", &[challenge.as_bytes()]),
         device: None,
         rating,
         website: one("website"),

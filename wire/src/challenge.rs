@@ -165,14 +165,7 @@ impl Challenge {
     /// The device id a rating with this challenge is stored under: named by the edge, from the
     /// tag (the same whether or not the cookie came back with the rating; never the cookie).
     pub fn device_id(&self) -> crate::rating::Id128 {
-        use sha2::{Digest, Sha256};
-        let h = Sha256::new()
-            .chain_update(b"zsp-device-row-v1")
-            .chain_update(self.device)
-            .finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&h[..16]);
-        crate::rating::Id128(id)
+        crate::rating::Id128::digest(b"zsp-device-row-v1", &[&self.device])
     }
 
     /// The authenticated bytes. `key` must be a challenge key; its id replaces `self.kid`.

@@ -258,8 +258,8 @@ impl Tablet {
                 request("POST", &format!("/kiosk/{}/rate", self.token), Some(&body)).await;
             let code = get_str(&get(&answer, key::ERROR), key::CODE);
             match delivery(status, &code) {
-                Delivery::Delivered | Delivery::Refused => {
-                    if status.is_some_and(|s| s >= 400) && code != "challenge.replayed" {
+                verdict @ (Delivery::Delivered | Delivery::Refused) => {
+                    if verdict == Delivery::Refused {
                         web_sys::console::warn_1(
                             &format!("掌上评: rating refused ({code})").into(),
                         );

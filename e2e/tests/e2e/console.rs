@@ -186,6 +186,36 @@ print(json.dumps({"sheet": ws.title, "rows": rows}, ensure_ascii=False, default=
     );
     let (st, _) = bearer(&w, token, "POST", "/admin/accounts", "{}");
     assert_eq!(st, 403);
+    // A city-level token scoped to one district makes accounts and tokens only within it.
+    let (st, b) = admin(
+        &w,
+        "POST",
+        "/admin/tokens",
+        &serde_json::json!({"name": "上城区脚本", "role": "city", "scope": {"regions": ["330102"]}})
+            .to_string(),
+    );
+    assert_eq!(st, 201, "{b}");
+    let district: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let district = district["token"].as_str().unwrap();
+    for (path, extra) in [
+        (
+            "/admin/accounts",
+            serde_json::json!({"password": "long-enough-2026"}),
+        ),
+        ("/admin/tokens", serde_json::json!({})),
+    ] {
+        let with = |scope: serde_json::Value, name: &str| {
+            let mut body = serde_json::json!({"name": name, "role": "city", "scope": scope});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            bearer(&w, district, "POST", path, &body.to_string())
+        };
+        let (st, b) = with(serde_json::json!("all"), "越权市管理员");
+        assert!(st == 403 && b.contains("范围超出"), "{path}: {st} {b}");
+        let (st, b) = with(serde_json::json!({"regions": ["330102"]}), "上城区管理员");
+        assert!(st == 200 || st == 201, "{path}: {st} {b}");
+    }
     let (st, b) = bearer(&w, token, "GET", "/status", "");
     assert!(st == 200 && !b.contains("backlog"), "{b}");
     // Their directory upload may not name another hall's code.

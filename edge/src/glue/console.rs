@@ -115,6 +115,29 @@ fn new_token(me: &Actor, new: &Actor, detail: &str, now: i64) -> (Vec<Stmt>, Str
     )
 }
 
+/// The account or token an API body asks for: its name and role checked, and its scope within
+/// the caller's own (as the console's forms require).
+fn new_actor(
+    me: &Actor,
+    name: String,
+    role: &str,
+    scope: Scope,
+    code: &'static str,
+    zh: &'static str,
+) -> std::result::Result<Actor, ApiError> {
+    let role = role_of(role, code, zh)?;
+    c::name_ok(&name).map_err(|e| refused(400, code, zh, e))?;
+    if !me.scope.contains(&scope) {
+        return Err(refused(
+            403,
+            code,
+            "范围超出您自己的范围。",
+            format!("{scope}"),
+        ));
+    }
+    Ok(Actor { name, role, scope })
+}
+
 /// A role named in an API body, or the refusal that says which roles there are.
 fn role_of(
     name: &str,
@@ -1552,22 +1575,15 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             let b = body(&mut req, FORM_BYTES).await?;
             let n: New = serde_json::from_slice(&b)
                 .map_err(|e| refused(400, "admin.token", "令牌信息有误。", e.to_string()))?;
-            let role = role_of(&n.role, "admin.token", "令牌信息有误。")?;
-            c::name_ok(&n.name).map_err(|e| refused(400, "admin.token", "令牌信息有误。", e))?;
-            if !me.scope.contains(&n.scope) {
-                return Err(refused(
-                    403,
-                    "admin.token",
-                    "令牌范围超出您自己的范围。",
-                    format!("{}", n.scope),
-                ));
-            }
-            let new = Actor {
-                name: n.name.clone(),
-                role,
-                scope: n.scope,
-            };
-            let detail = format!("{}，{}（接口）", role.label(), new.scope);
+            let new = new_actor(
+                &me,
+                n.name,
+                &n.role,
+                n.scope,
+                "admin.token",
+                "令牌信息有误。",
+            )?;
+            let detail = format!("{}，{}（接口）", new.role.label(), new.scope);
             let (stmts, token) = new_token(&me, &new, &detail, t);
             write(&db, stmts).await?;
             Ok(json(
@@ -1592,15 +1608,17 @@ pub async fn admin(mut req: Request, env: &Env, cfg: &Config, path: &str) -> Ans
             let b = body(&mut req, FORM_BYTES).await?;
             let n: New = serde_json::from_slice(&b)
                 .map_err(|e| refused(400, "admin.account", "账户信息有误。", e.to_string()))?;
-            let role = role_of(&n.role, "admin.account", "账户信息有误。")?;
-            c::name_ok(&n.name)
-                .and_then(|_| c::password_ok(&n.password, &n.name))
+            let new = new_actor(
+                &me,
+                n.name.clone(),
+                &n.role,
+                n.scope,
+                "admin.account",
+                "账户信息有误。",
+            )?;
+            c::password_ok(&n.password, &n.name)
                 .map_err(|e| refused(400, "admin.account", "账户信息有误。", e))?;
-            let new = Actor {
-                name: n.name.clone(),
-                role,
-                scope: n.scope,
-            };
+            let role = new.role;
             let h = hash_password(&n.password).await?;
             if n.reset {
                 let exists: Vec<sql::AccountRow> = db.rows(sql::account(&n.name)).await?;
