@@ -9,7 +9,7 @@
 //! message that carried them: retried, never lost, never queued twice for one event (sent again
 //! only if the object dies between a send and its record).
 
-use crate::store::{Stmt, Val, stmt};
+use crate::sql::{Stmt, Val, stmt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wire::alert::{self, Alert, Kind};
@@ -1207,8 +1207,8 @@ pub fn record(m: &Message, outcome: Result<(), String>, now: i64) -> Vec<Stmt> {
 
 // ---- the console's reads, scoped ----
 
-pub fn case(id: i64, scope: &crate::console::Scope) -> Stmt {
-    crate::console::sql::scoped(
+pub fn case(id: i64, scope: &crate::access::Scope) -> Stmt {
+    crate::access::scoped(
         &format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1 AND {{scope}}"),
         scope,
         vec![id.into()],
@@ -1216,7 +1216,7 @@ pub fn case(id: i64, scope: &crate::console::Scope) -> Stmt {
 }
 
 /// Open cases by deadline (soonest first), or every case of a period, newest first.
-pub fn cases(scope: &crate::console::Scope, open: bool, from: i64, to: i64) -> Stmt {
+pub fn cases(scope: &crate::access::Scope, open: bool, from: i64, to: i64) -> Stmt {
     let sql = if open {
         format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE state != 'closed' AND {{scope}} \
@@ -1229,12 +1229,12 @@ pub fn cases(scope: &crate::console::Scope, open: bool, from: i64, to: i64) -> S
              ORDER BY id DESC LIMIT 100000"
         )
     };
-    crate::console::sql::scoped(&sql, scope, vec![from.into(), to.into()])
+    crate::access::scoped(&sql, scope, vec![from.into(), to.into()])
 }
 
 /// The callback phone, read from the rating while the case is open and in scope.
-pub fn phone(id: i64, scope: &crate::console::Scope) -> Stmt {
-    crate::console::sql::scoped(
+pub fn phone(id: i64, scope: &crate::access::Scope) -> Stmt {
+    crate::access::scoped(
         "SELECT r.phone AS phone FROM cases c JOIN ratings r ON r.id = c.rating \
          WHERE c.id = ?1 AND c.state != 'closed' AND \
          EXISTS (SELECT 1 FROM cases WHERE id = c.id AND {scope})",
@@ -1264,7 +1264,7 @@ pub fn alerts_of(case: i64) -> Stmt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::Scope;
+    use crate::access::Scope;
     use crate::console::sql::tests::{db, run};
     use rusqlite::Connection;
     use wire::time::Day;
@@ -1377,7 +1377,7 @@ mod tests {
                 .unwrap();
         assert_eq!(open.len(), 2);
         // Out of scope: nothing.
-        let other = Scope::Halls(vec!["别的大厅".into()]);
+        let other = Scope::hall("330102", "别的大厅");
         assert!(
             c.query(case(open[0].id, &other))
                 .unwrap()

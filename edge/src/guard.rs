@@ -396,8 +396,9 @@ mod tests {
 mod storage {
     use crate::config::tests::{parse, vars};
     use crate::console::sql::tests::{db, run};
-    use crate::console::{Actor, Role, Scope};
-    use crate::store::{self, Stmt};
+    use crate::access::{Actor, Role, Scope};
+    use crate::sql::Stmt;
+    use crate::store;
     use crate::submit::{Checked, Via};
     use rusqlite::Connection;
     use wire::directory::Entry;
@@ -637,10 +638,10 @@ mod storage {
         let admin = Actor {
             name: "大厅管理员".into(),
             role: Role::Hall,
-            scope: Scope::Halls(vec![h.entry.hall.clone()]),
+            scope: Scope::hall(&h.entry.region, &h.entry.hall),
         };
         let elsewhere = Actor {
-            scope: Scope::Halls(vec!["别的大厅".into()]),
+            scope: Scope::hall("330102", "别的大厅"),
             ..admin.clone()
         };
         let now = T0 + 3600;

@@ -7,7 +7,7 @@
 
 use crate::error::ApiError;
 use crate::links::LinkRow;
-use crate::store::{Stmt, Val, stmt};
+use crate::sql::{Stmt, Val, stmt};
 use crate::submit::{Checked, Via};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -110,8 +110,8 @@ pub fn of_code(code: &str) -> Stmt {
 
 /// Revokes a tablet inside the actor's scope (and of the window `code`, when given); returns it
 /// (none: not found there).
-pub fn revoke(id: &str, code: Option<&str>, scope: &crate::console::Scope, now: i64) -> Stmt {
-    crate::console::sql::scoped(
+pub fn revoke(id: &str, code: Option<&str>, scope: &crate::access::Scope, now: i64) -> Stmt {
+    crate::access::scoped(
         &format!(
             "UPDATE kiosks SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 \
              AND (?3 IS NULL OR code = ?3) AND {{scope}} RETURNING {COLUMNS}"
@@ -506,12 +506,12 @@ mod tests {
             "the token itself is never stored"
         );
         assert!(typed::<KioskRow>(&c, &by_token(&new_token([8; 16]))).is_empty());
-        let other = crate::console::Scope::Halls(vec!["别的大厅".into()]);
+        let other = crate::access::Scope::hall("330102", "别的大厅");
         assert!(
             run(&c, &revoke(&k.id, None, &other, 2000)).is_empty(),
             "out of scope"
         );
-        let hall = crate::console::Scope::Halls(vec![e.hall.clone()]);
+        let hall = crate::access::Scope::hall(&e.region, &e.hall);
         let elsewhere = Entry::example("A02", None).code.to_text();
         assert!(
             run(&c, &revoke(&k.id, Some(&elsewhere), &hall, 2000)).is_empty(),

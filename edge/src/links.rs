@@ -5,7 +5,7 @@
 //! `projectNo`. Plain Rust, tested natively; `glue::links` binds it.
 
 use crate::error::ApiError;
-use crate::store::{Stmt, Val, stmt};
+use crate::sql::{Stmt, Val, stmt};
 use serde::Deserialize;
 use wire::qr::CodeId;
 use wire::rating::Id128;
@@ -151,8 +151,8 @@ pub fn by_token(token: &str) -> Stmt {
 }
 
 /// Revokes a link inside the actor's scope; returns it (none: not found there).
-pub fn revoke(token: &str, scope: &crate::console::Scope, now: i64) -> Stmt {
-    crate::console::sql::scoped(
+pub fn revoke(token: &str, scope: &crate::access::Scope, now: i64) -> Stmt {
+    crate::access::scoped(
         &format!(
             "UPDATE links SET revoked_at = COALESCE(revoked_at, ?2) WHERE token = ?1 AND {{scope}} \
              RETURNING {COLUMNS}"
@@ -401,12 +401,12 @@ mod tests {
             first.usable(1001 + 3 * 86_400).unwrap_err().code,
             "links.expired"
         );
-        let scope = crate::console::Scope::Halls(vec!["别的大厅".into()]);
+        let scope = crate::access::Scope::hall("330102", "别的大厅");
         assert!(
             run(&c, &revoke(&first.token, &scope, 3000)).is_empty(),
             "out of scope"
         );
-        let hall = crate::console::Scope::Halls(vec![e.hall.clone()]);
+        let hall = crate::access::Scope::hall(&e.region, &e.hall);
         let revoked: Vec<LinkRow> = typed(&c, &revoke(&first.token, &hall, 3000));
         assert_eq!(revoked[0].usable(3000).unwrap_err().code, "links.revoked");
         // One device and one day per link, whoever opens it, whenever.

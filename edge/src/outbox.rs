@@ -7,7 +7,8 @@
 //! backoff. The receiver deduplicates on `Idempotency-Key`. Nothing unforwarded is ever pruned.
 
 use crate::config::Config;
-use crate::store::{RatingRow, Stmt, rating_columns, stmt};
+use crate::sql::{Stmt, stmt};
+use crate::store::{RatingRow, rating_columns};
 use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_REVISION, HEADER_SIGNATURE, HEADER_VERSION};
 
 /// How many ratings one alarm claims; more due means the alarm wakes again at once.

@@ -6,7 +6,7 @@
 //! one get the same answer, and lookups that miss are budgeted per minute.
 
 use crate::fastlane::{CASE_COLUMNS, CaseRow, State};
-use crate::store::{Stmt, stmt};
+use crate::sql::{Stmt, stmt};
 use maud::{DOCTYPE, html};
 use wire::time::format_cst_minute;
 
@@ -40,7 +40,7 @@ pub fn normalize(s: &str) -> Option<String> {
 }
 
 pub fn digest(token: &str) -> String {
-    crate::console::digest(token)
+    crate::access::digest(token)
 }
 
 /// Part of a 差评's submission, after its case statements: the token's digest, for the rating

@@ -5,7 +5,7 @@
 //! case; there are few). Overturned (申诉成立) 差评 are left out and counted apart; a staff member
 //! is shown only above a minimum number of ratings, below which one rater could be singled out.
 
-use crate::store::{Stmt, stmt};
+use crate::sql::{Stmt, stmt};
 use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 use wire::time::Day;

@@ -5,102 +5,13 @@
 
 use crate::config::Config;
 use crate::submit::Checked;
-use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
+use crate::sql::{Stmt, stmt};
+pub use crate::sql::{Batch, Val};
+use serde::Deserialize;
 use wire::directory::Entry;
 use wire::qr::{CodeId, Revocation, StaffRef};
 use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
 use wire::time::Day;
-
-/// A bound value. Integers travel as JavaScript numbers (exact to 2^53).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Val {
-    Int(i64),
-    Text(String),
-    Null,
-}
-
-/// Read by the JSON value's own type. (serde's `untagged` would try each variant in turn and
-/// format an error message for every string that is not an integer: a tenth of the storage
-/// object's time per batch.)
-impl<'de> Deserialize<'de> for Val {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Val, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Val;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an integer, a string or null")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
-                Ok(Val::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Val, E> {
-                i64::try_from(v)
-                    .map(Val::Int)
-                    .map_err(|_| E::custom("integer out of range"))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Val, E> {
-                Ok(Val::Text(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Val, E> {
-                Ok(Val::Text(v))
-            }
-            fn visit_unit<E>(self) -> Result<Val, E> {
-                Ok(Val::Null)
-            }
-            fn visit_none<E>(self) -> Result<Val, E> {
-                Ok(Val::Null)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl From<i64> for Val {
-    fn from(v: i64) -> Self {
-        Val::Int(v)
-    }
-}
-impl From<&str> for Val {
-    fn from(v: &str) -> Self {
-        Val::Text(v.to_owned())
-    }
-}
-impl From<String> for Val {
-    fn from(v: String) -> Self {
-        Val::Text(v)
-    }
-}
-impl<T: Into<Val>> From<Option<T>> for Val {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Val::Null, Into::into)
-    }
-}
-
-/// One statement and its arguments, as the worker sends it to the storage object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stmt {
-    pub sql: Cow<'static, str>,
-    pub args: Vec<Val>,
-}
-
-pub(crate) fn stmt(sql: impl Into<Cow<'static, str>>, args: Vec<Val>) -> Stmt {
-    Stmt {
-        sql: sql.into(),
-        args,
-    }
-}
-
-/// What the worker asks of the storage object: statements run in one transaction, their rows
-/// returned in order. `wake`: the batch may have given the outbox work, so the object makes sure
-/// its alarm is due.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Batch {
-    pub stmts: Vec<Stmt>,
-    #[serde(default)]
-    pub wake: bool,
-}
 
 // ---- landing and lookup ----
 

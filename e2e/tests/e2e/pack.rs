@@ -166,7 +166,7 @@ fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
 /// printed once, it logs in to the console, and its hall scope holds there. Bad options are named.
 fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entries: &[Entry]) {
     let env = env.to_str().unwrap();
-    let hall = &entries[0].hall;
+    let hall = &format!("{}:{}", entries[0].region, entries[0].hall);
     let other = entries
         .iter()
         .map(|e| &e.hall)

@@ -3,7 +3,7 @@
 //! rest of the console (`pages`).
 
 use super::pages::{Flash, hidden, layout};
-use super::{Action, Actor};
+use crate::access::{Action, Actor};
 use crate::fastlane::{
     APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, State,
     StepRow, label,
@@ -334,7 +334,7 @@ pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[Str
                     label { "类型" select name="kind" { @for (k, v) in ROUTE_KINDS { option value=(k) { (v) } } } }
                     label { "接收对象" select name="audience" { @for (k, v) in AUDIENCES { option value=(k) { (v) } } } }
                     label { "大厅" select name="hall" {
-                        @if me.scope == super::Scope::All { option value="" { "全部大厅" } }
+                        @if me.scope == crate::access::Scope::All { option value="" { "全部大厅" } }
                         @for h in halls { option value=(h) { (h) } }
                     } }
                     label { "单位（可空）" input name="dept" maxlength="64"; }

@@ -4,9 +4,9 @@
 
 use super::diff::Preview;
 use super::sql::{
-    AccountRow, AuditRow, CodeRow, ErrorRow, Filter, Hold, StatusRow, TokenRow, UploadRow,
+    AuditRow, CodeRow, ErrorRow, Filter, Hold, StatusRow, UploadRow,
 };
-use super::{Action, Actor, Role, Scope};
+use crate::access::{AccountRow, Action, Actor, Role, Scope, TokenRow};
 use crate::page::styled_head;
 use maud::{DOCTYPE, Markup, html};
 use wire::directory::Entry;
@@ -847,7 +847,7 @@ mod tests {
         let me = Actor {
             name: "<王>".into(),
             role: Role::Hall,
-            scope: Scope::Halls(vec!["上城".into()]),
+            scope: Scope::hall("330102", "上城"),
         };
         let p = status(
             &me,

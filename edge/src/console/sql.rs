@@ -2,302 +2,13 @@
 //! revocations takes the actor's `Scope` and puts it in the query itself (`scoped`), so no route
 //! can reach past it; the tests run these statements on SQLite with the real migrations.
 
-use super::{Actor, Role, Scope};
-use crate::store::{Stmt, Val, rating_columns, stmt};
+use crate::access::{Actor, Role, Scope, scoped};
+use crate::sql::{Stmt, Val, stmt};
+use crate::store::rating_columns;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// `sql` with `{scope}` replaced by the scope's condition on `region` and `hall` columns, bound
-/// as argument `?{n}` (the last).
-pub(crate) fn scoped(sql: &str, scope: &Scope, mut args: Vec<Val>) -> Stmt {
-    let n = args.len() + 1;
-    let cond = match scope {
-        Scope::All => format!("?{n} IS NOT NULL"),
-        Scope::Halls(_) => format!("hall IN (SELECT value FROM json_each(?{n}))"),
-        Scope::Regions(_) => format!(
-            "EXISTS (SELECT 1 FROM json_each(?{n}) WHERE substr(region, 1, length(value)) = value)"
-        ),
-    };
-    args.push(match scope {
-        Scope::All => "all".into(),
-        Scope::Halls(v) | Scope::Regions(v) => serde_json::to_string(v).expect("strings").into(),
-    });
-    Stmt {
-        sql: Cow::Owned(sql.replace("{scope}", &cond)),
-        args,
-    }
-}
-
-// ---- accounts, sessions, tokens ----
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct AccountRow {
-    pub name: String,
-    pub role: String,
-    pub scope: String,
-    pub password: String,
-    pub created_at: i64,
-    pub created_by: String,
-    pub disabled: i64,
-    pub locked_until: i64,
-}
-
-impl AccountRow {
-    pub fn actor(&self) -> Option<Actor> {
-        Some(Actor {
-            name: self.name.clone(),
-            role: Role::parse(&self.role)?,
-            scope: Scope::from_json(&self.scope)?,
-        })
-    }
-}
-
-const ACCOUNT_COLUMNS: &str = "SELECT name, role, scope, password, created_at, created_by, disabled, locked_until FROM accounts";
-
-pub fn account(name: &str) -> Stmt {
-    Stmt {
-        sql: Cow::Owned(format!("{ACCOUNT_COLUMNS} WHERE name = ?1")),
-        args: vec![name.into()],
-    }
-}
-
-pub fn accounts() -> Stmt {
-    Stmt {
-        sql: Cow::Owned(format!("{ACCOUNT_COLUMNS} ORDER BY created_at, name")),
-        args: vec![],
-    }
-}
-
-/// Fails with a UNIQUE constraint when the name is taken.
-pub fn add_account(a: &Actor, password: &str, by: &str, now: i64) -> Stmt {
-    stmt(
-        "INSERT INTO accounts (name, role, scope, password, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        vec![
-            a.name.as_str().into(),
-            a.role.as_str().into(),
-            a.scope.to_json().into(),
-            password.into(),
-            now.into(),
-            by.into(),
-        ],
-    )
-}
-
-pub fn set_password(name: &str, password: &str) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "UPDATE accounts SET password = ?2, locked_until = 0 WHERE name = ?1",
-            vec![name.into(), password.into()],
-        ),
-        stmt("DELETE FROM sessions WHERE account = ?1", vec![name.into()]),
-        stmt(
-            "DELETE FROM login_failures WHERE account = ?1",
-            vec![name.into()],
-        ),
-    ]
-}
-
-pub fn set_disabled(name: &str, disabled: bool) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "UPDATE accounts SET disabled = ?2 WHERE name = ?1",
-            vec![name.into(), i64::from(disabled).into()],
-        ),
-        stmt("DELETE FROM sessions WHERE account = ?1", vec![name.into()]),
-    ]
-}
-
-pub fn unlock(name: &str) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "UPDATE accounts SET locked_until = 0 WHERE name = ?1",
-            vec![name.into()],
-        ),
-        stmt(
-            "DELETE FROM login_failures WHERE account = ?1",
-            vec![name.into()],
-        ),
-    ]
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct Failures {
-    pub account: i64,
-    pub client: i64,
-}
-
-/// Failures within the lockout window, for the account and for the account from this client.
-pub fn failures(name: &str, client: &str, since: i64) -> Stmt {
-    stmt(
-        "SELECT (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3) AS account, \
-         (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND client = ?2 AND at >= ?3) AS client",
-        vec![name.into(), client.into(), since.into()],
-    )
-}
-
-/// Records a failure (and forgets those older than a day); locks the account when this failure
-/// reaches the account limit.
-pub fn record_failure(name: &str, client: &str, now: i64) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "DELETE FROM login_failures WHERE at < ?1",
-            vec![(now - 86_400).into()],
-        ),
-        stmt(
-            "INSERT INTO login_failures (account, client, at) VALUES (?1, ?2, ?3)",
-            vec![name.into(), client.into(), now.into()],
-        ),
-        stmt(
-            "UPDATE accounts SET locked_until = ?2 WHERE name = ?1 AND \
-             (SELECT COUNT(*) FROM login_failures WHERE account = ?1 AND at >= ?3) >= ?4 \
-             RETURNING locked_until",
-            vec![
-                name.into(),
-                (now + super::LOCK_SECS).into(),
-                (now - super::WINDOW_SECS).into(),
-                super::ACCOUNT_FAILURES.into(),
-            ],
-        ),
-    ]
-}
-
-/// A new session (its id's digest), dropping this account's expired ones and this client's
-/// failures.
-pub fn open_session(id: &str, account: &str, csrf: &str, client: &str, now: i64) -> Vec<Stmt> {
-    vec![
-        stmt(
-            "DELETE FROM sessions WHERE seen_at < ?1 OR created_at < ?2",
-            vec![
-                (now - super::SESSION_IDLE_SECS).into(),
-                (now - super::SESSION_MAX_SECS).into(),
-            ],
-        ),
-        stmt(
-            "DELETE FROM login_failures WHERE account = ?1 AND client = ?2",
-            vec![account.into(), client.into()],
-        ),
-        stmt(
-            "INSERT INTO sessions (id, account, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            vec![id.into(), account.into(), csrf.into(), now.into()],
-        ),
-    ]
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct SessionRow {
-    pub name: String,
-    pub role: String,
-    pub scope: String,
-    pub csrf: String,
-}
-
-/// A live session: touched (its idle clock restarts), then read with its account, unless idle,
-/// too old, or the account is disabled. The second statement's rows are the answer.
-pub fn touch_session(id: &str, now: i64) -> Vec<Stmt> {
-    let args = vec![
-        id.into(),
-        now.into(),
-        (now - super::SESSION_IDLE_SECS).into(),
-        (now - super::SESSION_MAX_SECS).into(),
-    ];
-    vec![
-        stmt(
-            "UPDATE sessions SET seen_at = ?2 WHERE id = ?1 AND seen_at >= ?3 AND created_at >= ?4",
-            args.clone(),
-        ),
-        stmt(
-            "SELECT a.name, a.role, a.scope, s.csrf FROM sessions s JOIN accounts a ON a.name = s.account \
-             WHERE s.id = ?1 AND s.seen_at = ?2 AND s.created_at >= ?4 AND a.disabled = 0 AND ?3 IS NOT NULL",
-            args,
-        ),
-    ]
-}
-
-pub fn close_session(id: &str) -> Stmt {
-    stmt("DELETE FROM sessions WHERE id = ?1", vec![id.into()])
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenRow {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    pub scope: String,
-    pub created_at: i64,
-    pub created_by: String,
-    pub revoked_at: Option<i64>,
-}
-
-impl TokenRow {
-    pub fn actor(&self) -> Option<Actor> {
-        Some(Actor {
-            name: format!("token:{}", self.name),
-            role: Role::parse(&self.role)?,
-            scope: Scope::from_json(&self.scope)?,
-        })
-    }
-}
-
-const TOKEN_COLUMNS: &str =
-    "SELECT id, name, role, scope, created_at, created_by, revoked_at FROM tokens";
-
-pub fn token(id: &str, secret_hash: &str) -> Stmt {
-    Stmt {
-        sql: Cow::Owned(format!(
-            "{TOKEN_COLUMNS} WHERE id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL"
-        )),
-        args: vec![id.into(), secret_hash.into()],
-    }
-}
-
-pub fn tokens() -> Stmt {
-    Stmt {
-        sql: Cow::Owned(format!("{TOKEN_COLUMNS} ORDER BY created_at DESC")),
-        args: vec![],
-    }
-}
-
-pub fn add_token(id: &str, a: &Actor, secret_hash: &str, by: &str, now: i64) -> Stmt {
-    stmt(
-        "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        vec![
-            id.into(),
-            a.name.as_str().into(),
-            a.role.as_str().into(),
-            a.scope.to_json().into(),
-            secret_hash.into(),
-            now.into(),
-            by.into(),
-        ],
-    )
-}
-
-/// Returns the revoked token's row (none if unknown or revoked already).
-pub fn revoke_token(id: &str, now: i64) -> Stmt {
-    stmt(
-        "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING name",
-        vec![id.into(), now.into()],
-    )
-}
-
 // ---- the audit log ----
-
-/// One audit record; goes in the same batch as the write it records.
-pub fn audit(a: &Actor, action: &str, target: &str, detail: &str, now: i64) -> Stmt {
-    stmt(
-        "INSERT INTO audit (at, actor, role, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        vec![
-            now.into(),
-            a.name.as_str().into(),
-            a.role.as_str().into(),
-            action.into(),
-            target.into(),
-            detail.into(),
-        ],
-    )
-}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuditRow {
@@ -752,6 +463,10 @@ pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::access::{
+        AccountRow, Failures, SessionRow, account, add_account, failures, open_session,
+        record_failure, touch_session,
+    };
     use crate::schema;
     use rusqlite::Connection;
     use wire::directory::Entry;
@@ -846,7 +561,7 @@ pub(crate) mod tests {
         }
         rating(&c, "r1", &a, "very_dissatisfied", 100);
         rating(&c, "r2", &b, "satisfied", 200);
-        let hall = actor(Role::Hall, Scope::Halls(vec!["上城区市民中心".into()]));
+        let hall = actor(Role::Hall, Scope::hall("330102", "上城区市民中心"));
         let all = Filter {
             to: 1 << 40,
             ..Default::default()
@@ -868,7 +583,7 @@ pub(crate) mod tests {
         assert_eq!(run(&c, &count(&hall, &all))[0]["n"], 1);
         let city = actor(Role::City, Scope::All);
         assert_eq!(ids(&city, &all), ["r2", "r1"]);
-        let regions = actor(Role::City, Scope::Regions(vec!["330105".into()]));
+        let regions = actor(Role::City, Scope::regions(&["330105"]));
         assert_eq!(ids(&regions, &all), ["r2"]);
         // A handler sees only 差评.
         let handler = actor(Role::Handler, Scope::All);
@@ -924,7 +639,7 @@ pub(crate) mod tests {
         // Within an authority, a hall admin clears only their halls' rows.
         run(
             &c,
-            &clear_revocations(&Scope::Halls(vec!["上城区市民中心".into()]), "330105"),
+            &clear_revocations(&Scope::hall("330102", "上城区市民中心"), "330105"),
         );
         assert_eq!(
             c.query_row("SELECT COUNT(*) FROM revocations", [], |r| r
@@ -950,14 +665,14 @@ pub(crate) mod tests {
             typed::<SessionRow>(&c, &stmts[1])
         };
         assert_eq!(live(1000 + 60)[0].csrf, "csrf");
-        assert_eq!(live(1060 + super::super::SESSION_IDLE_SECS).len(), 1);
-        assert!(live(1060 + 3 * super::super::SESSION_IDLE_SECS).is_empty());
-        for i in 0..super::super::ACCOUNT_FAILURES {
+        assert_eq!(live(1060 + crate::access::SESSION_IDLE_SECS).len(), 1);
+        assert!(live(1060 + 3 * crate::access::SESSION_IDLE_SECS).is_empty());
+        for i in 0..crate::access::ACCOUNT_FAILURES {
             let stmts = record_failure("admin", &format!("c{}", i % 3), 5000 + i);
             let locked = stmts.iter().map(|s| run(&c, s)).last().unwrap();
             assert_eq!(
                 locked.len(),
-                usize::from(i == super::super::ACCOUNT_FAILURES - 1)
+                usize::from(i == crate::access::ACCOUNT_FAILURES - 1)
             );
         }
         let f: Vec<Failures> = typed(&c, &failures("admin", "c0", 4000));

@@ -9,7 +9,7 @@ use super::console::{
 use super::db::Db;
 use super::{Answer, body, json, lookup, now, random};
 use crate::config::Config;
-use crate::console::Action;
+use crate::access::Action;
 use crate::console::sql;
 use crate::error::ApiError;
 use crate::kiosk::{self, ArmRow, Armed, DutyRow, KioskRow, PhotoRow};
@@ -194,7 +194,7 @@ async fn new_tablet(
     req: &Request,
     db: &Db,
     cfg: &Config,
-    me: &crate::console::Actor,
+    me: &crate::access::Actor,
     e: &Entry,
     label: &str,
 ) -> std::result::Result<(String, String), ApiError> {
@@ -222,7 +222,7 @@ pub async fn admin(
     req: &mut Request,
     db: &Db,
     cfg: &Config,
-    me: &crate::console::Actor,
+    me: &crate::access::Actor,
     path: &str,
 ) -> Answer {
     need(me, Action::Kiosks)?;

@@ -7,7 +7,7 @@ use super::console::{bearer, need};
 use super::db::Db;
 use super::{Answer, body, json, now, random};
 use crate::config::Config;
-use crate::console::Action;
+use crate::access::Action;
 use crate::error::ApiError;
 use crate::links::{self, LinkRow};
 use worker::*;

@@ -653,7 +653,7 @@ fn clear_lookups() {
 /// Whether the request carries a city-wide bearer (the operator's token or a 市级管理员 token).
 async fn city_bearer(req: &Request, cfg: &Config, db: &Db) -> std::result::Result<(), ApiError> {
     let me = console::bearer(req, cfg, db).await?;
-    if me.role == crate::console::Role::City && me.scope == crate::console::Scope::All {
+    if me.role == crate::access::Role::City && me.scope == crate::access::Scope::All {
         Ok(())
     } else {
         Err(error::ADMIN_AUTH)

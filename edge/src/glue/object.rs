@@ -10,7 +10,7 @@
 use super::{forward, internal_log, now};
 use crate::outbox;
 use crate::schema;
-use crate::store::{Batch, Stmt, Val};
+use crate::sql::{Batch, Stmt, Val};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;

@@ -321,10 +321,12 @@ pub fn admin_add(
     ))
 }
 
-pub use crate::console::new_password;
+pub use crate::access::password_from as new_password;
 
-/// `admin add`'s options: `--role city|hall|handler` (city by default), `--halls A,B` or
-/// `--regions 3301,3302` (every hall by default). The role and the scope's JSON.
+/// `admin add`'s options: `--role city|hall|handler` (city by default), `--halls
+/// 330102:上城区市民中心,330105:便民服务中心` (each hall with its region code: halls of one name in
+/// two regions are two halls) or `--regions 3301,3302` (every hall by default). The role and the
+/// scope's JSON.
 pub fn admin_options(opts: &[&str]) -> Result<(String, String), String> {
     let mut role = "city".to_owned();
     let mut scope = "\"all\"".to_owned();
@@ -335,7 +337,7 @@ pub fn admin_options(opts: &[&str]) -> Result<(String, String), String> {
             "--role" => role = value()?.to_owned(),
             "--halls" | "--regions" => {
                 let kind = &o[2..];
-                let list = crate::console::Scope::from_form(kind, value()?)?;
+                let list = crate::access::Scope::from_form(kind, value()?)?;
                 scope = list.to_json();
             }
             other => {
@@ -345,7 +347,7 @@ pub fn admin_options(opts: &[&str]) -> Result<(String, String), String> {
             }
         }
     }
-    if crate::console::Role::parse(&role).is_none() {
+    if !crate::access::Role::parse(&role).is_some_and(crate::access::Role::for_people) {
         return Err(format!("--role {role}: city, hall or handler"));
     }
     Ok((role, scope))
@@ -361,11 +363,20 @@ mod tests {
             admin_options(&[]).unwrap(),
             ("city".into(), "\"all\"".into())
         );
-        let (r, s) = admin_options(&["--role", "hall", "--halls", "上城区市民中心"]).unwrap();
+        let (r, s) = admin_options(&["--role", "hall", "--halls", "330102:上城区市民中心"]).unwrap();
         assert_eq!(
             (r.as_str(), s.as_str()),
-            ("hall", "{\"halls\":[\"上城区市民中心\"]}")
+            (
+                "hall",
+                "{\"places\":[{\"hall\":\"上城区市民中心\",\"region\":\"330102\"}]}"
+            )
         );
+        assert!(
+            admin_options(&["--halls", "上城区市民中心"])
+                .unwrap_err()
+                .contains("区划代码 大厅名称")
+        );
+        assert!(admin_options(&["--role", "queue"]).is_err());
         assert!(
             admin_options(&["--role", "root"])
                 .unwrap_err()

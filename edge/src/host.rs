@@ -1,0 +1,134 @@
+//! What a handler needs of the world, as traits: the storage object ([`Db`]: a batch of
+//! statements in one transaction), the clock, randomness, the runtime's PBKDF2 and DEFLATE, the
+//! site's files, and this isolate's memory ([`Isolate`]). The runtime's implementation is
+//! `glue`; `native` implements them over SQLite, so every handler runs in the native tests.
+
+use crate::error::{self, ApiError};
+use crate::sql::Stmt;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+
+/// Why a batch failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbError {
+    /// The batch was rolled back: SQLite's message (a constraint names its table).
+    Sql(String),
+    /// The storage object could not be reached or failed otherwise.
+    Runtime(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Sql(m) => write!(f, "storage: {m}"),
+            DbError::Runtime(m) => write!(f, "storage object: {m}"),
+        }
+    }
+}
+
+/// The storage object.
+pub trait Db {
+    /// Runs `stmts` in one transaction; each statement's rows (a JSON array of row objects), in
+    /// order. `wake`: the batch may have given the outbox work.
+    fn batch(
+        &self,
+        stmts: Vec<Stmt>,
+        wake: bool,
+    ) -> impl Future<Output = Result<Vec<serde_json::Value>, DbError>>;
+}
+
+/// The log's levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    Info,
+    Warn,
+    Error,
+}
+
+/// Everything else a handler asks of the runtime.
+pub trait Host {
+    type Db: Db;
+    fn db(&self) -> &Self::Db;
+    /// Unix seconds.
+    fn now(&self) -> i64;
+    /// Unix milliseconds.
+    fn now_ms(&self) -> f64;
+    fn fill_random(&self, buf: &mut [u8]);
+    /// PBKDF2-HMAC-SHA-256, 32 bytes.
+    fn pbkdf2(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> impl Future<Output = Result<Vec<u8>, String>>;
+    /// Raw DEFLATE (RFC 1951).
+    fn deflate_raw(&self, raw: &[u8]) -> impl Future<Output = Result<Vec<u8>, String>>;
+    /// A text file of the site's build (`index.html`, `kiosk.html`).
+    fn site_file(&self, name: &str) -> impl Future<Output = Result<String, String>>;
+    fn log(&self, level: Log, line: &str);
+    /// What this isolate remembers between requests.
+    fn isolate(&self) -> &Isolate;
+}
+
+/// `N` random bytes.
+pub fn random<const N: usize>(h: &impl Host) -> [u8; N] {
+    let mut b = [0u8; N];
+    h.fill_random(&mut b);
+    b
+}
+
+/// Logs an internal failure and answers with the one public error for it.
+pub fn internal(h: &impl Host, what: &str, e: impl std::fmt::Display) -> ApiError {
+    h.log(Log::Error, &format!("{what}: {e}"));
+    error::UNAVAILABLE
+}
+
+/// One batch, a storage failure logged and answered as `server.unavailable`.
+pub async fn run(
+    h: &impl Host,
+    stmts: Vec<Stmt>,
+    wake: bool,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    h.db()
+        .batch(stmts, wake)
+        .await
+        .map_err(|e| internal(h, "storage", e))
+}
+
+/// One statement's rows, typed.
+pub async fn rows<T: serde::de::DeserializeOwned>(
+    h: &impl Host,
+    s: Stmt,
+) -> Result<Vec<T>, ApiError> {
+    let mut all = run(h, vec![s], false).await?;
+    typed(h, all.pop())
+}
+
+/// One statement's rows, typed, from a batch's answer.
+pub fn typed<T: serde::de::DeserializeOwned>(
+    h: &impl Host,
+    rows: Option<serde_json::Value>,
+) -> Result<Vec<T>, ApiError> {
+    serde_json::from_value(rows.unwrap_or_default()).map_err(|e| internal(h, "rows", e))
+}
+
+/// What an isolate keeps between requests, one value per type: each feature keeps its own
+/// (the directory's lookups, the results' memo, the request counters) without this module
+/// knowing them.
+#[derive(Default)]
+pub struct Isolate {
+    slots: RefCell<HashMap<TypeId, Box<dyn Any>>>,
+}
+
+impl Isolate {
+    /// Runs `f` on this isolate's `T` (made with `Default` on first use).
+    pub fn with<T: Default + 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut slots = self.slots.borrow_mut();
+        let slot = slots
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()));
+        f(slot.downcast_mut::<T>().expect("one value per type"))
+    }
+}
