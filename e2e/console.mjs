@@ -125,7 +125,7 @@ try {
   await page.goto(`${cfg.base}/console/accounts`);
   await page.fill("input[name=name]", "新处理人");
   await page.selectOption("select[name=role]", "handler");
-  await page.fill("textarea[name=scope]", "上城区市民中心");
+  await page.fill("textarea[name=scope]", "330102 上城区市民中心");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/console/accounts'] button")]);
   check((await body(page)).includes("初始密码"), "a new account's password is shown once");
   await shot(page, "accounts");
@@ -134,7 +134,7 @@ try {
   await page.goto(`${cfg.base}/console/tokens`);
   await page.fill("input[name=name]", "排队系统");
   await page.selectOption("select[name=role]", "hall");
-  await page.fill("textarea[name=scope]", "上城区市民中心");
+  await page.fill("textarea[name=scope]", "330102 上城区市民中心");
   await Promise.all([page.waitForNavigation(), page.click("form[action='/console/tokens'] button")]);
   out.token = (await page.locator(".secret").innerText()).trim();
   check(out.token.startsWith("zspt_"), "a token");

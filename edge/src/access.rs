@@ -28,7 +28,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::City, Role::Hall, Role::Handler, Role::Queue, Role::Feed];
+    pub const ALL: [Role; 5] = [
+        Role::City,
+        Role::Hall,
+        Role::Handler,
+        Role::Queue,
+        Role::Feed,
+    ];
     /// The roles an account (a person) may have.
     pub const PEOPLE: [Role; 3] = [Role::City, Role::Hall, Role::Handler];
 
@@ -123,6 +129,14 @@ pub enum Action {
     OnDuty,
     /// Retention now, and `/metrics`, `/status`' figures: the operator's.
     Operate,
+}
+
+impl Action {
+    /// Actions on what the whole deployment shares (the working-day calendar, retention, the
+    /// operator's figures): only a city-wide actor takes them.
+    pub fn city_wide(self) -> bool {
+        matches!(self, Action::Calendar | Action::Operate)
+    }
 }
 
 // ---- scopes ----
@@ -357,6 +371,12 @@ impl Actor {
     pub fn is_operator(&self) -> bool {
         self.name == "operator"
     }
+
+    /// Whether this actor may take an action: its role allows it, and an action for the whole
+    /// deployment ([`Action::city_wide`]) needs a city-wide scope.
+    pub fn may(&self, a: Action) -> bool {
+        self.role.may(a) && (!a.city_wide() || self.scope == Scope::All)
+    }
 }
 
 /// The one answer for something out of the caller's scope, or that does not exist: they are
@@ -364,7 +384,7 @@ impl Actor {
 pub const NOT_FOUND: ApiError = ApiError::new(
     404,
     "access.not_found",
-    "没有找到，或不在您的权限范围内。",
+    "没有找到，或不在您的范围内。",
     "Not found, or not within your scope.",
 );
 
@@ -592,6 +612,8 @@ pub struct AccountRow {
     pub created_by: String,
     pub disabled: i64,
     pub locked_until: i64,
+    /// A generated password (a new account's, a reset) to be replaced at the next login.
+    pub must_change: i64,
 }
 
 impl AccountRow {
@@ -604,7 +626,7 @@ impl AccountRow {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "SELECT name, role, scope, password, created_at, created_by, disabled, locked_until FROM accounts";
+const ACCOUNT_COLUMNS: &str = "SELECT name, role, scope, password, created_at, created_by, disabled, locked_until, must_change FROM accounts";
 
 pub fn account(name: &str) -> Stmt {
     stmt(
@@ -615,14 +637,18 @@ pub fn account(name: &str) -> Stmt {
 
 /// Every account; callers keep those within the actor's scope ([`within`]).
 pub fn accounts() -> Stmt {
-    stmt(format!("{ACCOUNT_COLUMNS} ORDER BY created_at, name"), vec![])
+    stmt(
+        format!("{ACCOUNT_COLUMNS} ORDER BY created_at, name"),
+        vec![],
+    )
 }
 
-/// Fails with a UNIQUE constraint when the name is taken.
-pub fn add_account(a: &Actor, password: &str, by: &str, now: i64) -> Stmt {
+/// Fails with a UNIQUE constraint when the name is taken. `must_change`: its password was
+/// generated, to be replaced at its first login.
+pub fn add_account(a: &Actor, password: &str, by: &str, now: i64, must_change: bool) -> Stmt {
     stmt(
-        "INSERT INTO accounts (name, role, scope, password, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO accounts (name, role, scope, password, created_at, created_by, must_change) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         vec![
             a.name.as_str().into(),
             a.role.as_str().into(),
@@ -630,21 +656,38 @@ pub fn add_account(a: &Actor, password: &str, by: &str, now: i64) -> Stmt {
             password.into(),
             now.into(),
             by.into(),
+            i64::from(must_change).into(),
         ],
     )
 }
 
-/// A new password (its stored form); `must_change` asks for another at the next login.
-pub fn set_password(name: &str, password: &str) -> Vec<Stmt> {
+/// A new password (its stored form) set for an account, whose sessions end; `must_change`
+/// asks for another at the next login.
+pub fn set_password(name: &str, password: &str, must_change: bool) -> Vec<Stmt> {
     vec![
         stmt(
-            "UPDATE accounts SET password = ?2, locked_until = 0 WHERE name = ?1",
-            vec![name.into(), password.into()],
+            "UPDATE accounts SET password = ?2, locked_until = 0, must_change = ?3 WHERE name = ?1",
+            vec![name.into(), password.into(), i64::from(must_change).into()],
         ),
         stmt("DELETE FROM sessions WHERE account = ?1", vec![name.into()]),
         stmt(
             "DELETE FROM login_failures WHERE account = ?1",
             vec![name.into()],
+        ),
+    ]
+}
+
+/// The account's own new password: its other sessions end, the one it was changed in goes on
+/// (`keep`, its id's digest).
+pub fn set_own_password(name: &str, password: &str, keep: &str) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "UPDATE accounts SET password = ?2, must_change = 0 WHERE name = ?1",
+            vec![name.into(), password.into()],
+        ),
+        stmt(
+            "DELETE FROM sessions WHERE account = ?1 AND id != ?2",
+            vec![name.into(), keep.into()],
         ),
     ]
 }
@@ -740,6 +783,7 @@ pub struct SessionRow {
     pub role: String,
     pub scope: String,
     pub csrf: String,
+    pub must_change: i64,
 }
 
 /// A live session: touched (its idle clock restarts), then read with its account, unless idle,
@@ -757,7 +801,7 @@ pub fn touch_session(id: &str, now: i64) -> Vec<Stmt> {
             args.clone(),
         ),
         stmt(
-            "SELECT a.name, a.role, a.scope, s.csrf FROM sessions s JOIN accounts a ON a.name = s.account \
+            "SELECT a.name, a.role, a.scope, s.csrf, a.must_change FROM sessions s JOIN accounts a ON a.name = s.account \
              WHERE s.id = ?1 AND s.seen_at = ?2 AND s.created_at >= ?4 AND a.disabled = 0 AND ?3 IS NOT NULL",
             args,
         ),
@@ -870,6 +914,8 @@ pub struct Session {
     pub csrf: String,
     /// The session id's digest.
     pub id: String,
+    /// The account's password was generated: nothing but a new password until it is replaced.
+    pub must_change: bool,
 }
 
 /// The session of a request's cookie, if it is live.
@@ -889,6 +935,7 @@ pub async fn session(h: &impl Host, req: &Request) -> Result<Option<Session>, Ap
             },
             csrf: r.csrf,
             id,
+            must_change: r.must_change != 0,
         })
     }))
 }
@@ -945,8 +992,14 @@ mod tests {
     fn places_cover_and_contain() {
         let a = hall("330105", "便民服务中心");
         assert!(a.covers("330105", "便民服务中心"));
-        assert!(a.covers("330105001", "便民服务中心"), "a town of the district");
-        assert!(!a.covers("330106", "便民服务中心"), "the same name elsewhere");
+        assert!(
+            a.covers("330105001", "便民服务中心"),
+            "a town of the district"
+        );
+        assert!(
+            !a.covers("330106", "便民服务中心"),
+            "the same name elsewhere"
+        );
         assert!(!a.covers("330105", "别的大厅"));
         let district = Scope::regions(&["330105"]);
         assert!(district.contains(&a));
@@ -956,8 +1009,14 @@ mod tests {
         assert!(Scope::All.contains(&a) && !a.contains(&Scope::All));
         assert!(!district.contains(&Scope::All));
         assert!(a.covers_place(Some("330105"), Some("便民服务中心")));
-        assert!(!a.covers_place(None, Some("便民服务中心")), "a route of no region");
-        assert!(!a.covers_place(Some("330105"), None), "every hall of the district");
+        assert!(
+            !a.covers_place(None, Some("便民服务中心")),
+            "a route of no region"
+        );
+        assert!(
+            !a.covers_place(Some("330105"), None),
+            "every hall of the district"
+        );
         assert!(district.covers_place(Some("330105"), None));
         assert!(Scope::All.covers_place(None, None));
     }
@@ -981,7 +1040,11 @@ mod tests {
         assert_eq!(Scope::from_json(&s.to_json()), Some(s));
         let e = Scope::from_form("halls", "便民服务中心").unwrap_err();
         assert!(e.contains("区划代码 大厅名称"), "{e}");
-        assert!(Scope::from_form("regions", "33a").unwrap_err().contains("33a"));
+        assert!(
+            Scope::from_form("regions", "33a")
+                .unwrap_err()
+                .contains("33a")
+        );
         assert!(Scope::from_form("halls", " ").is_err());
         assert_eq!(Scope::from_json("\"all\""), Some(Scope::All));
         assert_eq!(
@@ -1052,11 +1115,23 @@ mod tests {
     #[test]
     fn csrf_needs_the_token_and_this_site() {
         let h = "zsp.hz.gov.cn";
-        assert!(csrf_ok("t", Some("t"), Some("https://zsp.hz.gov.cn"), None, h));
+        assert!(csrf_ok(
+            "t",
+            Some("t"),
+            Some("https://zsp.hz.gov.cn"),
+            None,
+            h
+        ));
         assert!(csrf_ok("t", Some("t"), None, None, h));
         assert!(!csrf_ok("t", Some("u"), None, None, h));
         assert!(!csrf_ok("t", None, None, None, h));
-        assert!(!csrf_ok("t", Some("t"), Some("https://evil.example"), None, h));
+        assert!(!csrf_ok(
+            "t",
+            Some("t"),
+            Some("https://evil.example"),
+            None,
+            h
+        ));
         assert!(!csrf_ok("", Some(""), None, None, h));
     }
 
@@ -1075,7 +1150,10 @@ mod tests {
         assert_eq!(parse_token("zspt_short_x"), None);
         let underscores = format!("zspt_a_b_c_d_e_f__{}", "_".repeat(40));
         assert_eq!(parse_token(&underscores).map(|p| p.0), Some("a_b_c_d_e_f_"));
-        assert_eq!(parse_token(&format!("zspt_{}_{}", "a".repeat(12), "b".repeat(65))), None);
+        assert_eq!(
+            parse_token(&format!("zspt_{}_{}", "a".repeat(12), "b".repeat(65))),
+            None
+        );
         assert_eq!(url_safe(&[0xfb, 0xff]), "-_8");
         assert_eq!(digest("abc").len(), 64);
     }

@@ -22,8 +22,6 @@ pub struct Config {
     pub policy: ChallengePolicy,
     /// Forwarded ratings are deleted after this many days.
     pub retention_days: u32,
-    /// A hall tablet armed and untouched this long returns to standby (`crate::kiosk`).
-    pub kiosk_idle_secs: u32,
     /// First retry delay of the upstream forwarding; doubles per attempt up to `retry_max_secs`.
     pub retry_base_secs: u32,
     pub retry_max_secs: u32,
@@ -42,14 +40,12 @@ pub struct Config {
     /// The issuing authorities: each a region-code prefix and the QR key ids that may sign its
     /// codes. Empty: one authority for every region, any key.
     pub authorities: Vec<Authority>,
-    /// The 差评 fast lane's deadlines, office hours, repeat rule and links.
-    pub lane: crate::fastlane::Settings,
-    /// The public results show a staff member only from this many ratings in the period.
-    pub results_min_staff: u32,
-    /// What holds a rating for review, the rising proof of work, the codes' validity.
-    pub guard: crate::guard::Settings,
-    /// The submission's upsert, its signals from `guard` (`store::upsert_sql`).
-    pub upsert_sql: String,
+    /// The site's public address for the links it hands out (alerts, 一事一评 links, tablets),
+    /// e.g. `https://pj.example.gov.cn`; unset: the request's own origin.
+    pub public_url: Option<String>,
+    /// The header with the client's address, set by the trusted proxy (`X-Real-IP`) or
+    /// Cloudflare (`CF-Connecting-IP`): nothing else a client sends says who it is.
+    pub client_ip_header: Option<String>,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -105,13 +101,19 @@ pub struct Setting {
     pub about: &'static str,
 }
 
-const fn setting(name: &'static str, default: &'static str, about: &'static str) -> Setting {
-    Setting {
-        name,
-        secret: false,
-        default,
-        about,
+impl Setting {
+    pub const fn new(name: &'static str, default: &'static str, about: &'static str) -> Setting {
+        Setting {
+            name,
+            secret: false,
+            default,
+            about,
+        }
     }
+}
+
+const fn setting(name: &'static str, default: &'static str, about: &'static str) -> Setting {
+    Setting::new(name, default, about)
 }
 
 const fn secret(name: &'static str, about: &'static str) -> Setting {
@@ -123,7 +125,9 @@ const fn secret(name: &'static str, about: &'static str) -> Setting {
     }
 }
 
-/// Every setting [`Config::from_vars`] reads (a test keeps the two in step).
+/// Every setting [`Config::from_vars`] reads (a test keeps the two in step). Each feature lists
+/// its own beside its own parser (`guard`, `fastlane`, `kiosk`, `results`); `routes::settings`
+/// is all of them.
 pub const SETTINGS: &[Setting] = &[
     secret(
         "QR_KEYS",
@@ -162,44 +166,9 @@ pub const SETTINGS: &[Setting] = &[
         "a page younger than this may not submit yet",
     ),
     setting(
-        "HOLD_RATE",
-        "2/2 10/30",
-        "more ratings on one code than a window serves, N in M minutes (any of them): held for review; off",
-    ),
-    setting(
-        "HOLD_ADDRESS",
-        "4/10",
-        "more ratings from one network address on one code, N in M minutes: held for review; off",
-    ),
-    setting(
         "CLIENT_IP_HEADER",
         "",
         "the header with the client's address: CF-Connecting-IP on Cloudflare, the trusted proxy's (X-Real-IP) self-hosted",
-    ),
-    setting(
-        "RATING_HOURS",
-        "",
-        "ratings outside these hours (CST, HH:MM-HH:MM) are held for review; unset: off",
-    ),
-    setting(
-        "POW_RISE",
-        "6/10",
-        "past N ratings in M minutes on one code its proof of work rises, two bits per doubling",
-    ),
-    setting(
-        "POW_MAX",
-        "20",
-        "the highest proof of work a rising code asks",
-    ),
-    setting(
-        "CODE_VALID_DAYS",
-        "",
-        "days a printed code stays valid, e.g. 365 or 365 330105:180 per authority; unset: no expiry",
-    ),
-    setting(
-        "KIOSK_IDLE_SECS",
-        "60",
-        "seconds an armed hall tablet waits untouched before it returns to standby",
     ),
     setting(
         "RETENTION_DAYS",
@@ -247,31 +216,6 @@ pub const SETTINGS: &[Setting] = &[
         "issuing authorities: region prefix and its QR key ids, e.g. 330102:1,2 330105:3; unset: one",
     ),
     setting(
-        "CASE_DEADLINES",
-        "1w/5w",
-        "差评 callback/rectification deadlines, w working days or d days; per authority e.g. 1w/5w 330105:1d/15d",
-    ),
-    setting(
-        "OFFICE_HOURS",
-        "09:00-17:00",
-        "the working day's office hours (CST); a 差评 after them starts the next working day",
-    ),
-    setting(
-        "REPEAT_RULE",
-        "2/30",
-        "the Nth 差评 on one staff member (or staff member and matter) within D days escalates: N/D",
-    ),
-    setting(
-        "REMIND_BEFORE_MINUTES",
-        "120",
-        "a 临期 reminder goes this long before a case's deadline",
-    ),
-    setting(
-        "RESULTS_MIN_STAFF",
-        "20",
-        "the public results show a staff member only from this many ratings in the period",
-    ),
-    setting(
         "PUBLIC_URL",
         "",
         "the console's public address for links in 差评 alerts, e.g. https://pj.example.gov.cn",
@@ -305,10 +249,35 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-pub(crate) fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
+pub fn err(var: &'static str, why: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         why: why.into(),
+    }
+}
+
+/// A setting's value as the features read them: trimmed, `None` when unset or empty.
+pub fn value(get: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A whole-number setting within `lo..=hi` (`default` when unset).
+pub fn number(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+    lo: u32,
+    hi: u32,
+) -> Result<u32, ConfigError> {
+    match value(get, var) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (lo..=hi).contains(n))
+            .ok_or_else(|| err(var, format!("must be a whole number from {lo} to {hi}"))),
     }
 }
 
@@ -347,67 +316,10 @@ fn frame_ancestors_ok(v: &str) -> Result<String, String> {
     Ok(sources.join(" "))
 }
 
-/// The fast lane's settings.
-fn lane(get: &dyn Fn(&str) -> Option<String>) -> Result<crate::fastlane::Settings, ConfigError> {
-    use crate::fastlane::{Settings, parse_deadlines, parse_repeat};
-    let d = Settings::default();
-    let deadlines = match get("CASE_DEADLINES") {
-        None => d.deadlines,
-        Some(v) => parse_deadlines(&v).map_err(|why| err("CASE_DEADLINES", why))?,
-    };
-    let hours = match get("OFFICE_HOURS") {
-        None => d.hours,
-        Some(v) => wire::calendar::OfficeHours::parse(&v).ok_or_else(|| {
-            err(
-                "OFFICE_HOURS",
-                "expected HH:MM-HH:MM, opening before closing",
-            )
-        })?,
-    };
-    let (repeat_n, repeat_days) = match get("REPEAT_RULE") {
-        None => (d.repeat_n, d.repeat_days),
-        Some(v) => parse_repeat(&v).map_err(|why| err("REPEAT_RULE", why))?,
-    };
-    let remind_before_secs = match get("REMIND_BEFORE_MINUTES") {
-        None => d.remind_before_secs,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|m| (1..=1440).contains(m))
-            .map(|m| i64::from(m) * 60)
-            .ok_or_else(|| {
-                err(
-                    "REMIND_BEFORE_MINUTES",
-                    "must be a whole number from 1 to 1440",
-                )
-            })?,
-    };
-    let public_url = match get("PUBLIC_URL") {
-        None => None,
-        Some(v) => {
-            let v = v.trim_end_matches('/').to_owned();
-            BaseUrl::parse(&v).map_err(|e| err("PUBLIC_URL", e.0))?;
-            Some(v)
-        }
-    };
-    Ok(Settings {
-        deadlines,
-        hours,
-        repeat_n,
-        repeat_days,
-        remind_before_secs,
-        public_url,
-    })
-}
-
 impl Config {
     /// `get` answers a var or secret by name (`None` or empty when unset).
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| value(get, name);
         let ring = |var: &'static str, purpose| -> Result<Option<Keyring>, ConfigError> {
             get(var)
                 .map(|t| Keyring::parse(purpose, &t).map_err(|e| err(var, e.to_string())))
@@ -438,16 +350,7 @@ impl Config {
         if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(err("ADMIN_TOKEN", "must be at least 16 characters"));
         }
-        let num = |var: &'static str, default: u32, lo: u32, hi: u32| -> Result<u32, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .ok_or_else(|| err(var, format!("must be a whole number from {lo} to {hi}"))),
-            }
-        };
+        let num = |var, default, lo, hi| number(&get, var, default, lo, hi);
         let difficulty = num(
             "POW_DIFFICULTY",
             u32::from(DEFAULT_DIFFICULTY),
@@ -464,7 +367,6 @@ impl Config {
             )?),
             max_age_secs: defaults.max_age_secs,
         };
-        let guard = crate::guard::settings(&get)?;
         Ok(Config {
             qr_keys,
             challenge_keys,
@@ -475,7 +377,6 @@ impl Config {
             difficulty,
             policy,
             retention_days: num("RETENTION_DAYS", 30, 1, 3650)?,
-            kiosk_idle_secs: num("KIOSK_IDLE_SECS", crate::kiosk::IDLE_DEFAULT_SECS, 10, 600)?,
             retry_base_secs: num("RETRY_BASE_SECS", 30, 1, 3600)?,
             retry_max_secs: num("RETRY_MAX_SECS", 3600, 1, 43_200)?,
             forward_lease_secs: num("FORWARD_LEASE_SECS", 600, 1, 86_400)?,
@@ -490,10 +391,24 @@ impl Config {
                 None => vec![],
                 Some(v) => parse_authorities(&v).map_err(|why| err("AUTHORITIES", why))?,
             },
-            lane: lane(&get)?,
-            results_min_staff: num("RESULTS_MIN_STAFF", 20, 5, 1000)?,
-            upsert_sql: crate::store::upsert_sql(&guard),
-            guard,
+            public_url: match get("PUBLIC_URL") {
+                None => None,
+                Some(v) => {
+                    let v = v.trim_end_matches('/').to_owned();
+                    BaseUrl::parse(&v).map_err(|e| err("PUBLIC_URL", e.0))?;
+                    Some(v)
+                }
+            },
+            client_ip_header: match get("CLIENT_IP_HEADER") {
+                None => None,
+                Some(h)
+                    if h.len() <= 64
+                        && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+                {
+                    Some(h)
+                }
+                Some(_) => return Err(err("CLIENT_IP_HEADER", "a header name, e.g. X-Real-IP")),
+            },
         })
     }
 
@@ -517,6 +432,15 @@ impl Config {
                 .authorities
                 .iter()
                 .any(|a| a.kids.contains(&kid) && region.starts_with(a.prefix.as_str()))
+    }
+
+    /// The authority prefix a region belongs to ('' without authorities).
+    pub fn authority_of(&self, region: &str) -> String {
+        self.authorities
+            .iter()
+            .find(|a| region.starts_with(a.prefix.as_str()))
+            .map(|a| a.prefix.clone())
+            .unwrap_or_default()
     }
 
     /// The authorities an upload may name: their prefixes ('' for the whole deployment when
@@ -584,14 +508,14 @@ pub(crate) mod tests {
     }
 
     pub fn parse(v: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
-        Config::from_vars(|n| v.get(n).cloned())
+        Config::from_vars(&|n| v.get(n).cloned())
     }
 
     #[test]
     fn settings_lists_exactly_what_is_read_with_its_default() {
         let asked = std::cell::RefCell::new(vec![]);
         let v = vars();
-        Config::from_vars(|n| {
+        Config::from_vars(&|n| {
             asked.borrow_mut().push(n.to_owned());
             v.get(n).cloned()
         })
@@ -610,7 +534,7 @@ pub(crate) mod tests {
                 .map(|s| s.default.to_owned())
                 .or_else(|| v.get(n).cloned())
         };
-        let a = format!("{:?}", Config::from_vars(with_defaults).unwrap());
+        let a = format!("{:?}", Config::from_vars(&with_defaults).unwrap());
         let b = format!("{:?}", parse(&v).unwrap());
         assert_eq!(a, b);
     }

@@ -7,7 +7,7 @@
 //! A held rating is stored and answered like any other, so its sender learns nothing. It is not
 //! counted (tallies, console figures), alerted or forwarded until an administrator releases it.
 
-use crate::config::{ConfigError, err};
+use crate::config::{ConfigError, Setting, err};
 use sha2::{Digest, Sha256};
 use wire::calendar::OfficeHours;
 use wire::challenge::MAX_DIFFICULTY;
@@ -60,9 +60,6 @@ pub struct Settings {
     pub code_rates: Vec<Rate>,
     /// Ratings from one network address on one code.
     pub address_rate: Option<Rate>,
-    /// The header that carries the client's address: `CF-Connecting-IP` on Cloudflare, the
-    /// trusted proxy's (e.g. `X-Real-IP`) self-hosted. None: the address signal is off.
-    pub address_header: Option<String>,
     /// Ratings outside these hours (CST) are held. None: off.
     pub hours: Option<OfficeHours>,
     /// Proof of work rises on a code past this rate, two bits each time the rate doubles.
@@ -90,7 +87,6 @@ impl Default for Settings {
                 count: 4,
                 minutes: 10,
             }),
-            address_header: None,
             hours: None,
             pow_rise: Rate {
                 count: 6,
@@ -130,8 +126,43 @@ fn parse_validity(v: &str) -> Result<Vec<Validity>, String> {
         .collect()
 }
 
-/// Reads the guard's settings (see `config::SETTINGS`).
+/// The guard's settings, as [`settings`] reads them.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new(
+        "HOLD_RATE",
+        "2/2 10/30",
+        "more ratings on one code than a window serves, N in M minutes (any of them): held for review; off",
+    ),
+    Setting::new(
+        "HOLD_ADDRESS",
+        "4/10",
+        "more ratings from one network address on one code, N in M minutes: held for review; off",
+    ),
+    Setting::new(
+        "RATING_HOURS",
+        "",
+        "ratings outside these hours (CST, HH:MM-HH:MM) are held for review; unset: off",
+    ),
+    Setting::new(
+        "POW_RISE",
+        "6/10",
+        "past N ratings in M minutes on one code its proof of work rises, two bits per doubling",
+    ),
+    Setting::new(
+        "POW_MAX",
+        "20",
+        "the highest proof of work a rising code asks",
+    ),
+    Setting::new(
+        "CODE_VALID_DAYS",
+        "",
+        "days a printed code stays valid, e.g. 365 or 365 330105:180 per authority; unset: no expiry",
+    ),
+];
+
+/// Reads the guard's settings ([`SETTINGS`]).
 pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let get = |n: &str| crate::config::value(get, n);
     let d = Settings::default();
     let off = |v: &str| v.eq_ignore_ascii_case("off");
     let code_rates = match get("HOLD_RATE") {
@@ -143,11 +174,6 @@ pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Config
         None => d.address_rate,
         Some(v) if off(&v) => None,
         Some(v) => Some(Rate::parse(&v).map_err(|why| err("HOLD_ADDRESS", why))?),
-    };
-    let address_header = match get("CLIENT_IP_HEADER") {
-        None => None,
-        Some(v) if v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(v),
-        Some(_) => return Err(err("CLIENT_IP_HEADER", "must be a header name")),
     };
     let hours = match get("RATING_HOURS") {
         None => None,
@@ -182,7 +208,6 @@ pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Config
     Ok(Settings {
         code_rates,
         address_rate,
-        address_header,
         hours,
         pow_rise,
         pow_max,
@@ -288,7 +313,6 @@ mod tests {
         let s = with(&[
             ("HOLD_RATE", "3/5 20/60"),
             ("HOLD_ADDRESS", "off"),
-            ("CLIENT_IP_HEADER", "X-Real-IP"),
             ("RATING_HOURS", "07:00-20:00"),
             ("POW_RISE", "10/5"),
             ("POW_MAX", "18"),
@@ -304,7 +328,6 @@ mod tests {
             }
         );
         assert_eq!(s.address_rate, None);
-        assert_eq!(s.address_header.as_deref(), Some("X-Real-IP"));
         assert_eq!(s.valid_days("330105001"), Some(180));
         assert_eq!(s.valid_days("330102001"), Some(365));
         assert_eq!(with(&[("HOLD_RATE", "off")]).unwrap().code_rates, vec![]);
@@ -317,7 +340,6 @@ mod tests {
             ("HOLD_RATE", "0/5", "N must be"),
             ("HOLD_RATE", "3/0", "M must be"),
             ("HOLD_ADDRESS", "x/y", "N must be"),
-            ("CLIENT_IP_HEADER", "X Real", "header name"),
             ("RATING_HOURS", "20:00-07:00", "opening before closing"),
             ("POW_RISE", "5", "expected N/M"),
             ("POW_MAX", "30", "up to 24"),
@@ -394,9 +416,9 @@ mod tests {
 /// with every migration, over simulated time (workerd's clock cannot be moved; these can).
 #[cfg(test)]
 mod storage {
+    use crate::access::{Actor, Role, Scope};
     use crate::config::tests::{parse, vars};
     use crate::console::sql::tests::{db, run};
-    use crate::access::{Actor, Role, Scope};
     use crate::sql::Stmt;
     use crate::store;
     use crate::submit::{Checked, Via};
@@ -412,6 +434,7 @@ mod storage {
     struct Hall {
         c: Connection,
         cfg: crate::config::Config,
+        rules: store::Rules,
         entry: Entry,
         n: u8,
     }
@@ -430,6 +453,7 @@ mod storage {
             Hall {
                 c,
                 cfg: parse(&v).unwrap(),
+                rules: store::Rules::new(super::settings(&|n| v.get(n).cloned()).unwrap()),
                 entry,
                 n: 0,
             }
@@ -467,7 +491,8 @@ mod storage {
                 entry: self.entry.clone(),
             };
             let token = format!("TOKEN{:07}", self.n);
-            let (stmts, _) = store::accept(&c, &self.cfg, level.is_bad().then_some(token.as_str()));
+            let (stmts, _) =
+                store::accept(&c, &self.rules, level.is_bad().then_some(token.as_str()));
             self.batch(&stmts);
         }
 
@@ -698,7 +723,7 @@ mod storage {
             2
         );
         // Retention: a rejected rating goes after the retention period; a held one never.
-        for s in store::prune(T0 + 31 * 86_400, &h.cfg) {
+        for s in store::prune(T0 + 31 * 86_400, h.cfg.retention_days) {
             run(&h.c, &s);
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM ratings WHERE hold = 2"), 0);
@@ -722,7 +747,7 @@ mod storage {
             );
         }
         let neighbour = Entry::example("A02", Some("SC2")).code;
-        let g = &h.cfg.guard;
+        let g = &h.rules.guard;
         let attacked = recent(&h, T0 + 60, h.entry.code);
         assert_eq!(attacked, 20);
         assert!(g.difficulty(13, attacked) > 13);

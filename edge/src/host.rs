@@ -85,6 +85,15 @@ pub fn internal(h: &impl Host, what: &str, e: impl std::fmt::Display) -> ApiErro
     error::UNAVAILABLE
 }
 
+/// One batch, its failure as it came: for a caller that reads a constraint's words.
+pub async fn try_run(
+    h: &impl Host,
+    stmts: Vec<Stmt>,
+    wake: bool,
+) -> Result<Vec<serde_json::Value>, DbError> {
+    h.db().batch(stmts, wake).await
+}
+
 /// One batch, a storage failure logged and answered as `server.unavailable`.
 pub async fn run(
     h: &impl Host,

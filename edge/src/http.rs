@@ -195,6 +195,22 @@ pub fn client_address(req: &Request, header: Option<&str>) -> Option<String> {
     (!first.is_empty() && first.len() <= 64).then(|| first.to_owned())
 }
 
+/// The site's address for the URLs it hands out (links, tablets, reissued cards, alerts):
+/// `PUBLIC_URL` when set, else the request's own origin (http on the loopback, https elsewhere,
+/// whatever the proxy in front spoke to the runtime).
+pub fn site(req: &Request, public_url: Option<&str>) -> String {
+    if let Some(u) = public_url {
+        return u.trim_end_matches('/').to_owned();
+    }
+    let host = req.host();
+    let scheme = if loopback(host) || host.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{host}")
+}
+
 // ---- answers ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +268,10 @@ impl Response {
     /// A file to save (`Content-Disposition: attachment`), never cached.
     pub fn download(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
         Response::bytes(200, content_type, bytes)
-            .with("Content-Disposition", &format!("attachment; filename=\"{name}\""))
+            .with(
+                "Content-Disposition",
+                &format!("attachment; filename=\"{name}\""),
+            )
             .with("Cache-Control", "no-store")
     }
 
@@ -479,9 +498,15 @@ mod tests {
 
     #[test]
     fn a_url_splits_into_origin_path_and_query() {
-        let r = Request::new(Method::Get, "https://pj.example.gov.cn:8443/console/codes?q=a%20b#x");
+        let r = Request::new(
+            Method::Get,
+            "https://pj.example.gov.cn:8443/console/codes?q=a%20b#x",
+        );
         assert_eq!(r.origin, "https://pj.example.gov.cn:8443");
-        assert_eq!((r.path.as_str(), r.query.as_str()), ("/console/codes", "q=a%20b"));
+        assert_eq!(
+            (r.path.as_str(), r.query.as_str()),
+            ("/console/codes", "q=a%20b")
+        );
         assert!(r.tls);
         assert_eq!(r.param("q"), "a b");
         assert_eq!(r.host(), "pj.example.gov.cn:8443");
@@ -491,8 +516,24 @@ mod tests {
     }
 
     #[test]
+    fn the_sites_address() {
+        let r = Request::new(Method::Get, "http://127.0.0.1:8787/x")
+            .with_header("Host", "127.0.0.1:8787");
+        assert_eq!(site(&r, None), "http://127.0.0.1:8787");
+        let r = r.with_header("Host", "pj.example.gov.cn");
+        assert_eq!(site(&r, None), "https://pj.example.gov.cn");
+        assert_eq!(site(&r, Some("https://a.gov.cn/")), "https://a.gov.cn");
+    }
+
+    #[test]
     fn loopback_hosts() {
-        for h in ["127.0.0.1", "127.0.0.1:8787", "localhost:1", "[::1]:80", "[::1]"] {
+        for h in [
+            "127.0.0.1",
+            "127.0.0.1:8787",
+            "localhost:1",
+            "[::1]:80",
+            "[::1]",
+        ] {
             assert!(loopback(h), "{h}");
         }
         for h in ["pj.example.gov.cn", "127.0.0.1.example.com", "10.0.0.1", ""] {
@@ -506,7 +547,10 @@ mod tests {
             .with_header("CF-Connecting-IP", "1.1.1.1")
             .with_header("X-Real-IP", " 2.2.2.2, 3.3.3.3");
         assert_eq!(client_address(&r, None), None);
-        assert_eq!(client_address(&r, Some("X-Real-IP")).as_deref(), Some("2.2.2.2"));
+        assert_eq!(
+            client_address(&r, Some("X-Real-IP")).as_deref(),
+            Some("2.2.2.2")
+        );
         assert_eq!(client_address(&r, Some("X-Forwarded-For")), None);
         let long = Request::new(Method::Get, "http://x/").with_header("X-Real-IP", &"9".repeat(65));
         assert_eq!(client_address(&long, Some("X-Real-IP")), None);
@@ -515,7 +559,11 @@ mod tests {
     #[test]
     fn same_site_posts() {
         let h = "zsp.hz.gov.cn";
-        assert!(same_site(Some("https://zsp.hz.gov.cn"), Some("same-origin"), h));
+        assert!(same_site(
+            Some("https://zsp.hz.gov.cn"),
+            Some("same-origin"),
+            h
+        ));
         assert!(same_site(None, None, h));
         assert!(same_site(Some("null"), Some("same-origin"), h));
         assert!(!same_site(Some("null"), Some("cross-site"), h));
@@ -526,7 +574,10 @@ mod tests {
     #[test]
     fn urlencoded_forms() {
         let r = Request::new(Method::Post, "http://x/")
-            .with_header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+            .with_header(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            )
             .with_body("a=1&b=%E4%B8%AD+x&tag=1&tag=2&empty");
         let f = Form::of(&r).unwrap();
         assert_eq!((f.get("a"), f.get("b")), ("1".into(), "中 x".into()));
@@ -557,9 +608,7 @@ mod tests {
             let r = r.clone().with_body(body[..cut].to_vec());
             assert!(Form::of(&r).is_err(), "{cut}");
         }
-        let nob = r
-            .clone()
-            .with_header("Content-Type", "multipart/form-data");
+        let nob = r.clone().with_header("Content-Type", "multipart/form-data");
         assert!(Form::of(&nob).is_err());
         let json = r.with_header("Content-Type", "application/json");
         assert_eq!(Form::of(&json).unwrap_err().code, "request.content_type");
@@ -568,11 +617,23 @@ mod tests {
     #[test]
     fn answers() {
         let r = Response::redirect("/console/login");
-        assert_eq!((r.status, r.header("location")), (303, Some("/console/login")));
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/console/login"))
+        );
         let r = Response::json(200, "{}".into()).with("Cache-Control", "x");
         assert_eq!(r.header("cache-control"), Some("x"));
-        assert_eq!(r.headers.iter().filter(|(k, _)| *k == "Cache-Control").count(), 1);
+        assert_eq!(
+            r.headers
+                .iter()
+                .filter(|(k, _)| *k == "Cache-Control")
+                .count(),
+            1
+        );
         let d = Response::download(vec![1], "text/csv", "a.csv");
-        assert_eq!(d.header("Content-Disposition"), Some("attachment; filename=\"a.csv\""));
+        assert_eq!(
+            d.header("Content-Disposition"),
+            Some("attachment; filename=\"a.csv\"")
+        );
     }
 }

@@ -1,34 +1,43 @@
 //! The 掌上评 edge: a worker for workerd (self-hosted) and Cloudflare. Everything but `glue` is
-//! plain Rust, tested natively; `glue` (wasm32 only) binds it to the runtime: requests, the
-//! storage object (one SQLite Durable Object) and its alarm. `runtime` writes workerd's config
-//! and `zsp` (native only) is the operator's command around workerd (`src/bin/zsp.rs`).
-//! ARCHITECTURE.md gives the layers and which module may use which.
+//! plain Rust, tested natively over SQLite (`native`); `glue` (wasm32 only) binds it to the
+//! runtime. ARCHITECTURE.md gives the layers and which module may use which: the foundation
+//! (statements, errors, requests, the host, access control, settings), the citizen's path, the
+//! forwarding and the fast lane above it, then the console, the public pages, tablets and links,
+//! then the route table (`routes`), then the glue. `runtime` writes workerd's config and `zsp`
+//! (native only) is the operator's command around workerd (`src/bin/zsp.rs`).
 
-pub mod sql;
-pub mod error;
-pub mod http;
-pub mod host;
+// The foundation.
 pub mod access;
 pub mod cache;
 pub mod config;
-pub mod console;
+pub mod error;
+pub mod host;
+pub mod http;
+pub mod metrics;
+pub mod schema;
+pub mod sql;
+// The citizen's path, forwarding and the fast lane.
+pub mod citizen;
 pub mod fastlane;
 pub mod guard;
-pub mod kiosk;
 pub mod links;
-pub mod metrics;
 pub mod outbox;
 pub mod page;
-pub mod receipt;
-pub mod results;
-pub mod runtime;
-pub mod schema;
 pub mod store;
 pub mod submit;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod native;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod zsp;
-
+// The console, the public pages, tablets, links' API, the operator's.
+pub mod console;
+pub mod kiosk;
+pub mod ops;
+pub mod public;
+// Every route.
+pub mod routes;
+// The runtime.
 #[cfg(target_arch = "wasm32")]
 mod glue;
+// Beside: the tests' host, workerd's config, the operator's command.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+pub mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod zsp;

@@ -1,38 +1,9 @@
-//! What an operator's monitoring reads: `GET /metrics` (behind the admin token) in Prometheus'
-//! text format, and the one log line per request. Counters are the isolate's since it started
+//! What an operator's monitoring reads: `GET /metrics`' text format (Prometheus'; the gauges come
+//! from `ops`), and the one log line per request. Counters are the isolate's since it started
 //! (Prometheus reads a restart as a reset); the outbox's figures come from storage. Nothing
 //! here carries personal data: routes are names, never paths (a path holds a printed code).
 
-use crate::store::Status;
 use std::collections::BTreeMap;
-
-/// The route a request is counted and logged under.
-pub fn route_of(path: &str) -> &'static str {
-    match path {
-        "/api/rate" => "rate",
-        "/rate" => "form",
-        "/status" => "status",
-        "/metrics" => "metrics",
-        "/favicon.ico" | "/robots.txt" => "asset",
-        p if p.starts_with("/assets/") => "asset",
-        p if p.starts_with("/admin/") => "admin",
-        "/console" => "console",
-        p if p.starts_with("/console/") => "console",
-        // A status link's path is its token: never logged.
-        "/s" => "receipt",
-        p if p.starts_with("/s/") => "receipt",
-        "/results" | "/results.json" | "/results.csv" => "results",
-        // A link's path is its token: never logged.
-        p if p.starts_with("/l/") => "link",
-        p if p.starts_with("/api/v1/links") => "links",
-        // A tablet's path is its device token: never logged. Its ratings count as ratings.
-        p if p.starts_with("/kiosk/") && p.ends_with("/rate") => "kiosk_rate",
-        p if p.starts_with("/kiosk/") => "kiosk",
-        p if p.starts_with("/api/v1/kiosk/") => "kiosk_api",
-        p if p.len() > 1 && !p[1..].contains('/') => "landing",
-        _ => "other",
-    }
-}
 
 /// The isolate's counters.
 #[derive(Debug, Default, Clone)]
@@ -57,8 +28,11 @@ pub fn log_line(method: &str, route: &str, status: u16, error: Option<&str>, ms:
     format!("{method} {route} {status} {} {ms}ms", error.unwrap_or("-"))
 }
 
-/// The Prometheus text exposition of the counters and the outbox.
-pub fn prometheus(c: &Counters, s: &Status, forwarding: bool, now: i64) -> String {
+/// One gauge: its name, its help line and its value.
+pub type Gauge = (&'static str, &'static str, i64);
+
+/// The Prometheus text exposition of the counters and `gauges`.
+pub fn prometheus(c: &Counters, gauges: &[Gauge]) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, i64)>| {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -87,32 +61,8 @@ pub fn prometheus(c: &Counters, s: &Status, forwarding: bool, now: i64) -> Strin
             })
             .collect(),
     );
-    let gauges: [(&str, &str, i64); 6] = [
-        (
-            "zsp_forward_backlog",
-            "Ratings stored here that the upstream has not acknowledged.",
-            s.backlog,
-        ),
-        (
-            "zsp_forward_oldest_age_seconds",
-            "Age of the oldest rating not yet acknowledged upstream (0 when there is none).",
-            s.oldest_pending.map_or(0, |t| (now - t).max(0)),
-        ),
-        (
-            "zsp_forwarding_enabled",
-            "1 when UPSTREAM_URL is set and ratings are forwarded.",
-            i64::from(forwarding),
-        ),
-        ("zsp_ratings_stored", "Ratings in storage.", s.stored),
-        (
-            "zsp_ratings_held",
-            "Ratings held for review (疑似刷评), waiting for a decision.",
-            s.held,
-        ),
-        ("zsp_codes", "Printed codes in the directory.", s.codes),
-    ];
     for (name, help, v) in gauges {
-        family(name, "gauge", help, vec![(String::new(), v)]);
+        family(name, "gauge", help, vec![(String::new(), *v)]);
     }
     out
 }
@@ -122,27 +72,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_are_names_never_paths() {
-        assert_eq!(route_of("/ABCDEF123"), "landing");
-        assert_eq!(route_of("/api/rate"), "rate");
-        assert_eq!(route_of("/rate"), "form");
-        assert_eq!(route_of("/assets/app-1.js"), "asset");
-        assert_eq!(route_of("/admin/export.csv"), "admin");
-        assert_eq!(route_of("/console/codes/ABC"), "console");
-        assert_eq!(route_of("/console"), "console");
-        assert_eq!(route_of("/s/ABCDEFGHJKLM"), "receipt");
-        assert_eq!(route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ"), "kiosk");
-        assert_eq!(
-            route_of("/kiosk/ABCDEFGHIJKLMNOPQRSTUVWXYZ/rate"),
-            "kiosk_rate"
-        );
-        assert_eq!(route_of("/api/v1/kiosk/ABC/staff"), "kiosk_api");
-        assert_eq!(route_of("/results.csv"), "results");
-        assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP"), "link");
-        assert_eq!(route_of("/l/ABCDEFGHIJKLMNOP.png"), "link");
-        assert_eq!(route_of("/api/v1/links/ABCDEFGHIJKLMNOP/revoke"), "links");
-        assert_eq!(route_of("/"), "other");
-        assert_eq!(route_of("/a/b"), "other");
+    fn the_log_line_names_the_route() {
         assert_eq!(
             log_line("POST", "rate", 400, Some("rate.pow"), 3),
             "POST rate 400 rate.pow 3ms"
@@ -157,14 +87,15 @@ mod tests {
         c.count("rate", true, 200);
         c.count("rate", true, 429);
         c.count("admin", true, 401);
-        let s = Status {
-            backlog: 3,
-            oldest_pending: Some(1_000),
-            stored: 10,
-            held: 1,
-            codes: 57,
-        };
-        let t = prometheus(&c, &s, true, 1_090);
+        let t = prometheus(
+            &c,
+            &[
+                ("zsp_forward_backlog", "Backlog.", 3),
+                ("zsp_forward_oldest_age_seconds", "Age.", 90),
+                ("zsp_forwarding_enabled", "On.", 1),
+                ("zsp_codes", "Codes.", 57),
+            ],
+        );
         for line in [
             "zsp_requests_total{route=\"landing\",status=\"2xx\"} 2",
             "zsp_requests_total{route=\"rate\",status=\"4xx\"} 1",

@@ -78,7 +78,9 @@ pub fn query(c: &Connection, s: &Stmt) -> rusqlite::Result<Vec<serde_json::Value
             use rusqlite::types::ValueRef;
             let v = match r.get_ref(i)? {
                 ValueRef::Integer(i) => i.into(),
-                ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+                ValueRef::Real(f) => {
+                    serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into)
+                }
                 ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
                 ValueRef::Null => serde_json::Value::Null,
                 // The object hands a BLOB over as an ArrayBuffer, which JSON shows as `{}`.
@@ -274,7 +276,10 @@ mod tests {
             false,
         ))
         .unwrap_err();
-        assert!(matches!(&err, DbError::Sql(m) if m.contains("used_challenges")), "{err:?}");
+        assert!(
+            matches!(&err, DbError::Sql(m) if m.contains("used_challenges")),
+            "{err:?}"
+        );
         let n = block_on(h.db.batch(
             vec![stmt("SELECT COUNT(*) AS n FROM used_challenges", vec![])],
             false,

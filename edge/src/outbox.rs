@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::sql::{Stmt, stmt};
 use crate::store::{RatingRow, rating_columns};
+use serde::Deserialize;
 use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_REVISION, HEADER_SIGNATURE, HEADER_VERSION};
 
 /// How many ratings one alarm claims; more due means the alarm wakes again at once.
@@ -148,6 +149,48 @@ pub fn record(row: &RatingRow, cfg: &Config, now: i64, result: Result<i64, Strin
             mark_failed(&row.id, now + i64::from(cfg.retry_delay(attempt)), &why)
         }
     }
+}
+
+// ---- status ----
+
+pub fn status() -> Stmt {
+    stmt(STATUS, vec![])
+}
+
+const STATUS: &str = concat!(
+    "SELECT (SELECT COUNT(*) FROM ratings WHERE ",
+    crate::pending!(),
+    ") AS backlog, (SELECT MIN(rated_at) FROM ratings WHERE ",
+    crate::pending!(),
+    ") AS oldest_pending, \
+     (SELECT COUNT(*) FROM ratings) AS stored, \
+     (SELECT COUNT(*) FROM ratings WHERE hold = 1) AS held, \
+     (SELECT COUNT(*) FROM entries) AS codes"
+);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Status {
+    pub backlog: i64,
+    pub oldest_pending: Option<i64>,
+    pub stored: i64,
+    /// Held for review (疑似刷评), waiting for a decision.
+    pub held: i64,
+    pub codes: i64,
+}
+
+/// What `/status` tells an administrator. `alert` says when the backlog has stalled.
+pub fn status_json(s: &Status, forwarding: bool, now: i64) -> String {
+    serde_json::json!({
+        "ok": true,
+        "forwarding": if forwarding { "on" } else { "off (UPSTREAM_URL unset: ratings stay in storage)" },
+        "backlog": s.backlog,
+        "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
+        "alert": backlog_alert(s.oldest_pending, now),
+        "stored": s.stored,
+        "held": s.held,
+        "codes": s.codes,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -283,9 +283,18 @@ pub struct Kiosk<'a> {
     pub lang: Lang,
     pub token: &'a str,
     pub entry: &'a Entry,
-    pub duty: Option<&'a crate::kiosk::DutyRow>,
+    pub duty: Option<Duty<'a>>,
     pub retention_days: u32,
     pub now: i64,
+}
+
+/// The staff member on duty at a tablet's window, as its standby screen shows them.
+#[derive(Debug, Clone, Copy)]
+pub struct Duty<'a> {
+    pub name: &'a str,
+    pub staff_no: &'a str,
+    /// The photo's address, when there is one.
+    pub photo: Option<&'a str>,
 }
 
 pub fn kiosk(template: &str, v: &Kiosk<'_>) -> String {
@@ -299,7 +308,7 @@ pub fn kiosk(template: &str, v: &Kiosk<'_>) -> String {
     .to_html();
     let form = form_html(&Landing {
         lang,
-        segment: crate::kiosk::ARMED_BY_STAFF,
+        segment: wire::submission::ARMED_BY_STAFF,
         entry: v.entry,
         challenge: "",
         form_challenge: "",
@@ -311,12 +320,12 @@ pub fn kiosk(template: &str, v: &Kiosk<'_>) -> String {
     let main = html! {
         section #standby .standby {
             div.duty {
-                img #duty-photo .photo alt="" hidden[v.duty.is_none_or(|d| d.photo == 0)]
-                    src=(v.duty.filter(|d| d.photo != 0).map(|d| format!("/kiosk/{}/photo?v={}", v.token, d.set_at)).unwrap_or_default());
+                img #duty-photo .photo alt="" hidden[v.duty.is_none_or(|d| d.photo.is_none())]
+                    src=(v.duty.and_then(|d| d.photo).unwrap_or_default());
                 div {
-                    p #duty-name .name { (v.duty.map_or(text::KIOSK_NOBODY.get(lang), |d| d.name.as_str())) }
+                    p #duty-name .name { (v.duty.map_or(text::KIOSK_NOBODY.get(lang), |d| d.name)) }
                     p #duty-no .no hidden[v.duty.is_none()] {
-                        (text::KIOSK_STAFF_NO.get(lang)) span { (v.duty.map_or("", |d| d.staff_no.as_str())) }
+                        (text::KIOSK_STAFF_NO.get(lang)) span { (v.duty.map_or("", |d| d.staff_no)) }
                     }
                 }
             }
@@ -562,11 +571,10 @@ mod tests {
     #[test]
     fn a_tablets_page_stands_by_in_large_text_with_the_form_behind() {
         let e = entry();
-        let duty = crate::kiosk::DutyRow {
-            name: "李<强>".into(),
-            staff_no: "HZ-0108".into(),
-            photo: 1,
-            set_at: 77,
+        let duty = Duty {
+            name: "李<强>",
+            staff_no: "HZ-0108",
+            photo: Some("/kiosk/TOKEN/photo?v=77"),
         };
         let v = |duty| Kiosk {
             lang: Lang::Zh,
@@ -576,7 +584,7 @@ mod tests {
             retention_days: 30,
             now: 1,
         };
-        let html = kiosk(TEMPLATE, &v(Some(&duty)));
+        let html = kiosk(TEMPLATE, &v(Some(duty)));
         assert!(html.starts_with("<html class=\"big kiosk\" lang=\"zh-CN\">"));
         assert!(html.contains("李&lt;强&gt;") && html.contains("HZ-0108"));
         assert!(html.contains("src=\"/kiosk/TOKEN/photo?v=77\""));

@@ -74,7 +74,7 @@ pub struct Runtime {
     /// workerd's network categories: `public` for the robots; `private` adds an intranet bridge;
     /// `local` is for the demo's and the tests' receivers on 127.0.0.1.
     pub alert_networks: Vec<String>,
-    /// The settings bound from the environment: `edge::config::SETTINGS`.
+    /// The settings bound from the environment: `edge::routes::settings`.
     pub settings: Vec<&'static str>,
 }
 

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_held.sql"),
     migration!(7, "0007_links.sql"),
     migration!(8, "0008_kiosk.sql"),
+    migration!(9, "0009_places.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -3,10 +3,9 @@
 //! rule that storage enforces (single use, 一次一评, bursts, the form budget) is a constraint
 //! or an upsert here, never a read-then-write. The schema is `migrations/` (see `schema`).
 
-use crate::config::Config;
-use crate::submit::Checked;
-use crate::sql::{Stmt, stmt};
 pub use crate::sql::{Batch, Val};
+use crate::sql::{Stmt, stmt};
+use crate::submit::Checked;
 use serde::Deserialize;
 use wire::directory::Entry;
 use wire::qr::{CodeId, Revocation, StaffRef};
@@ -152,10 +151,27 @@ fn signals_sql(g: &crate::guard::Settings) -> String {
     format!("SELECT RTRIM({}) AS signals", parts.join(" || "))
 }
 
-/// The submission's upsert with the signals of `g`: made once, when the settings are read
-/// (`Config::upsert_sql`), not for every submission.
+/// The submission's upsert with the signals of `g`: made once, when the settings are read, not
+/// for every submission.
 pub fn upsert_sql(g: &crate::guard::Settings) -> String {
     UPSERT_RATING.replace("{signals}", &signals_sql(g))
+}
+
+/// The rules a submission's transaction applies: the guard's settings, and the upsert made from
+/// them once.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub guard: crate::guard::Settings,
+    upsert_sql: String,
+}
+
+impl Rules {
+    pub fn new(guard: crate::guard::Settings) -> Rules {
+        Rules {
+            upsert_sql: upsert_sql(&guard),
+            guard,
+        }
+    }
 }
 
 /// The form budget's window.
@@ -167,7 +183,7 @@ pub const FORM_SLOT_SECS: i64 = 600;
 /// amend its 差评 case (`fastlane::open_case`; a held rating opens none). Any constraint failure
 /// undoes all of it. Returns the statements and the index of the upsert, whose row
 /// ([`Accepted`]) is the answer.
-pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, usize) {
+pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, usize) {
     let code = c.payload.code.to_text();
     let device = c.device.to_text();
     let minute = c.now / 60;
@@ -192,7 +208,7 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
     let r = &c.rating;
     let tags = tag_list(&r.tags);
     out.push(stmt(
-        cfg.upsert_sql.clone(),
+        rules.upsert_sql.clone(),
         vec![
             c.submission.to_text().into(),
             code.clone().into(),
@@ -212,7 +228,7 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
                 .into(),
             c.address.clone().into(),
             slot.into(),
-            i64::from(cfg.guard.outside_hours(c.now)).into(),
+            i64::from(rules.guard.outside_hours(c.now)).into(),
             c.project_no.clone().into(),
         ],
     ));
@@ -221,7 +237,9 @@ pub fn accept(c: &Checked, cfg: &Config, receipt: Option<&str>) -> (Vec<Stmt>, u
     let bad = c.rating.level.is_bad();
     out.extend(crate::fastlane::open_case(&code, &device, day, c.now, bad));
     if let Some(token) = receipt {
-        out.push(crate::receipt::add(token, &code, &device, day, c.now));
+        out.push(crate::fastlane::receipt::add(
+            token, &code, &device, day, c.now,
+        ));
     }
     (out, upsert)
 }
@@ -403,51 +421,15 @@ impl RatingRow {
     }
 }
 
-// ---- status and retention ----
-
-pub fn status() -> Stmt {
-    stmt(STATUS, vec![])
-}
-
-const STATUS: &str = "SELECT \
-     (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3)) AS backlog, \
-     (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3)) AS oldest_pending, \
-     (SELECT COUNT(*) FROM ratings) AS stored, \
-     (SELECT COUNT(*) FROM ratings WHERE hold = 1) AS held, \
-     (SELECT COUNT(*) FROM entries) AS codes";
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Status {
-    pub backlog: i64,
-    pub oldest_pending: Option<i64>,
-    pub stored: i64,
-    /// Held for review (疑似刷评), waiting for a decision.
-    pub held: i64,
-    pub codes: i64,
-}
-
-/// What `/status` tells an administrator. `alert` says when the backlog has stalled.
-pub fn status_json(s: &Status, cfg: &Config, now: i64) -> String {
-    serde_json::json!({
-        "ok": true,
-        "forwarding": if cfg.forwarding() { "on" } else { "off (UPSTREAM_URL unset: ratings stay in storage)" },
-        "backlog": s.backlog,
-        "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
-        "alert": crate::outbox::backlog_alert(s.oldest_pending, now),
-        "stored": s.stored,
-        "held": s.held,
-        "codes": s.codes,
-    })
-    .to_string()
-}
+// ---- retention ----
 
 /// Retention (PIPL art. 19): used challenges after they expire, counters (and the address
 /// digests) after a day, forwarded and rejected ratings after `retention_days`. Ratings still to
 /// be forwarded, or held for a decision, are never pruned.
-pub fn prune(now: i64, cfg: &Config) -> Vec<Stmt> {
-    let keep = now - i64::from(cfg.retention_days) * 86_400;
+pub fn prune(now: i64, retention_days: u32) -> Vec<Stmt> {
+    let keep = now - i64::from(retention_days) * 86_400;
     vec![
-        crate::receipt::prune(now, i64::from(cfg.retention_days) * 86_400),
+        crate::fastlane::receipt::prune(now, i64::from(retention_days) * 86_400),
         stmt(
             "DELETE FROM used_challenges WHERE expires_at < ?1",
             vec![now.into()],

@@ -97,6 +97,7 @@ pub fn entry_for(
     p: &QrPayload,
     lookup: Lookup,
     cfg: &Config,
+    guard: &crate::guard::Settings,
     today: Day,
 ) -> Result<Entry, ApiError> {
     lookup
@@ -120,7 +121,7 @@ pub fn entry_for(
                     text::INVALID_CODE.0,
                     "This QR code was signed with another authority's key.",
                 ))
-            } else if cfg.guard.expired(&e.region, p.issued, today) {
+            } else if guard.expired(&e.region, p.issued, today) {
                 Err(error::CODE_EXPIRED)
             } else {
                 Ok(e)
@@ -154,33 +155,6 @@ pub fn entry_on(
         .check(&p)
         .map_err(|e| ApiError::from_coded(qr_status(e), &e).with_field("code"))?;
     lookup.entry.filter(|e| e.code == code).ok_or(missing)
-}
-
-/// The directory entry of a 一事一评 link's code ([`entry_on`] its minting day), with its
-/// matters narrowed to the link's: the page shows it fixed.
-pub fn entry_for_link(link: &crate::links::LinkRow, lookup: Lookup) -> Result<Entry, ApiError> {
-    let code = link.code_id().ok_or(crate::links::NOT_FOUND)?;
-    let mut e = entry_on(code, link.day(), lookup, crate::links::NOT_FOUND)?;
-    let name = e
-        .matters
-        .iter()
-        .find(|m| m.code == link.matter)
-        .map_or_else(|| link.matter.clone(), |m| m.name.clone());
-    e.matters = vec![wire::directory::Matter {
-        code: link.matter.clone(),
-        name,
-    }];
-    Ok(e)
-}
-
-/// A checked submission made through a 一事一评 link: one rating per link (its device and day),
-/// the link's matter, its 办件号.
-pub fn through_link(mut c: Checked, link: &crate::links::LinkRow) -> Checked {
-    c.device = link.device();
-    c.day = link.day();
-    c.rating.matter = Some(link.matter.clone());
-    c.project_no = Some(link.project_no.clone());
-    c
 }
 
 /// Where a submission came from, as the edge sees it: the device cookie and the network
@@ -480,6 +454,7 @@ mod tests {
                 ..Lookup::default()
             },
             &cfg,
+            &crate::guard::Settings::default(),
             Day::from_unix(NOW).unwrap(),
         )?;
         check(s, via, p, e, &cfg, sender, NOW)
@@ -704,7 +679,7 @@ mod tests {
             entry: Some(entry()),
             ..Lookup::default()
         };
-        let e = entry_for_link(&link, found.clone()).unwrap();
+        let e = crate::links::entry_for_link(&link, found.clone()).unwrap();
         assert_eq!(e.matters.len(), 1);
         assert_eq!(e.matters[0].code, "330102-SC-001");
         // A revocation of the code reaches its links too.
@@ -717,13 +692,20 @@ mod tests {
             },
             ..found
         };
-        assert_eq!(entry_for_link(&link, revoked).unwrap_err().status, 410);
         assert_eq!(
-            entry_for_link(&link, Lookup::default()).unwrap_err().code,
+            crate::links::entry_for_link(&link, revoked)
+                .unwrap_err()
+                .status,
+            410
+        );
+        assert_eq!(
+            crate::links::entry_for_link(&link, Lookup::default())
+                .unwrap_err()
+                .code,
             "links.unknown"
         );
         // Rated through the link: its device and day, its matter, its 办件号.
-        let c = through_link(
+        let c = crate::links::through_link(
             run(&sub(Level::Satisfied, &[406]), Via::App).unwrap(),
             &link,
         );
@@ -737,13 +719,14 @@ mod tests {
         let mut v = vars();
         v.insert("CODE_VALID_DAYS", "30".into());
         let cfg = parse(&v).unwrap();
+        let g = crate::guard::settings(&|n| v.get(n).cloned()).unwrap();
         let p = open_code(&segment(), &cfg).unwrap();
         let found = || Lookup {
             entry: Some(entry()),
             ..Lookup::default()
         };
-        assert!(entry_for(&p, found(), &cfg, Day(p.issued.0 + 30)).is_ok());
-        let e = entry_for(&p, found(), &cfg, Day(p.issued.0 + 31)).unwrap_err();
+        assert!(entry_for(&p, found(), &cfg, &g, Day(p.issued.0 + 30)).is_ok());
+        let e = entry_for(&p, found(), &cfg, &g, Day(p.issued.0 + 31)).unwrap_err();
         assert_eq!((e.code, e.status), ("qr.expired", 410));
         assert!(e.message(Lang::Zh).contains("已过有效期"));
     }
@@ -763,13 +746,27 @@ mod tests {
             recent: 0,
         };
         assert_eq!(
-            entry_for(&p, revoked, &cfg, today()).unwrap_err().status,
+            entry_for(
+                &p,
+                revoked,
+                &cfg,
+                &crate::guard::Settings::default(),
+                today()
+            )
+            .unwrap_err()
+            .status,
             410
         );
         assert_eq!(
-            entry_for(&p, Lookup::default(), &cfg, today())
-                .unwrap_err()
-                .code,
+            entry_for(
+                &p,
+                Lookup::default(),
+                &cfg,
+                &crate::guard::Settings::default(),
+                today()
+            )
+            .unwrap_err()
+            .code,
             "qr.unknown_code"
         );
         // With authorities, a key signs only its own authority's regions.
@@ -780,11 +777,28 @@ mod tests {
         let mut v = vars();
         v.insert("AUTHORITIES", format!("330102:{} 330105:9", p.kid));
         let ours = parse(&v).unwrap();
-        assert!(entry_for(&p, found(), &ours, today()).is_ok());
+        assert!(
+            entry_for(
+                &p,
+                found(),
+                &ours,
+                &crate::guard::Settings::default(),
+                today()
+            )
+            .is_ok()
+        );
         v.insert("AUTHORITIES", format!("330105:{} 330102:9", p.kid));
         let theirs = parse(&v).unwrap();
         assert_eq!(
-            entry_for(&p, found(), &theirs, today()).unwrap_err().code,
+            entry_for(
+                &p,
+                found(),
+                &theirs,
+                &crate::guard::Settings::default(),
+                today()
+            )
+            .unwrap_err()
+            .code,
             "qr.authority"
         );
         let forged = Key::new(KeyPurpose::Qr, 1, [8; 32]);

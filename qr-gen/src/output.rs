@@ -9,35 +9,14 @@ use std::io::IsTerminal;
 /// Pixels per module in the PNGs: 41 modules × 10 = 410 px for version 4.
 pub const PNG_SCALE: usize = 10;
 
-/// A 1-bit greyscale PNG with the quiet zone, dark on light.
+/// A 1-bit greyscale PNG with the quiet zone, dark on light (`wire::png`, deflated by flate2).
 pub fn png(m: &Matrix) -> Result<Vec<u8>> {
-    let side = (m.width + 2 * QUIET_ZONE) * PNG_SCALE;
-    let row_bytes = side.div_ceil(8);
-    let mut data = vec![0xFFu8; row_bytes * side];
-    // Build each module row's pixel row once, then repeat it PNG_SCALE times.
-    let mut line = vec![0xFFu8; row_bytes];
-    for y in 0..m.width {
-        line.fill(0xFF);
-        for x in (0..m.width).filter(|&x| m.get(x, y)) {
-            for col in (QUIET_ZONE + x) * PNG_SCALE..(QUIET_ZONE + x + 1) * PNG_SCALE {
-                line[col / 8] &= !(0x80 >> (col % 8));
-            }
-        }
-        let first = (QUIET_ZONE + y) * PNG_SCALE;
-        for row in first..first + PNG_SCALE {
-            data[row * row_bytes..(row + 1) * row_bytes].copy_from_slice(&line);
-        }
-    }
-    let mut out = Vec::with_capacity(4096);
-    {
-        let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::One);
-        enc.set_compression(png::Compression::Fast);
-        let mut w = enc.write_header()?;
-        w.write_image_data(&data)?;
-    }
-    Ok(out)
+    use std::io::Write;
+    let (side, raw) = wire::png::image_data(m.width, |x, y| m.get(x, y), QUIET_ZONE, PNG_SCALE);
+    let mut z =
+        flate2::write::DeflateEncoder::new(Vec::with_capacity(4096), flate2::Compression::fast());
+    z.write_all(&raw)?;
+    Ok(wire::png::one_bit(side, &raw, &z.finish()?))
 }
 
 /// A progress bar on a terminal; on a pipe or in CI, one plain line when a stage ends.

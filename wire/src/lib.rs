@@ -48,6 +48,7 @@ pub mod jsonw;
 pub mod key;
 pub mod mac;
 pub mod page;
+pub mod png;
 pub mod qr;
 pub mod rating;
 pub mod submission;

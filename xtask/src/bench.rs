@@ -537,7 +537,7 @@ impl Console {
         );
         println!(
             "  login over HTTP (PBKDF2-SHA256, {} iterations, in workerd): median {:.0} ms of {}, max {:.0} ms",
-            ::edge::console::PBKDF2_ITERATIONS,
+            ::edge::access::PBKDF2_ITERATIONS,
             ms[ms.len() / 2],
             ms.len(),
             ms[ms.len() - 1]

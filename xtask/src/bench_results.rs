@@ -136,7 +136,7 @@ pub fn run(root: &Path) -> Result<()> {
     // The peer: the figures a request would compute by scanning the ratings of the quarter.
     let (y, m, _) = today.ymd();
     let quarter = format!("{y}-Q{}", (m - 1) / 3 + 1);
-    let p = ::edge::results::Period::parse(&quarter).map_err(anyhow::Error::msg)?;
+    let p = ::edge::public::results::Period::parse(&quarter).map_err(anyhow::Error::msg)?;
     let t = Instant::now();
     let scanned: i64 = c.query_row(
         "SELECT SUM(n) FROM (SELECT json_extract(entry, '$.hall') AS hall, json_extract(entry, '$.dept') AS dept, \

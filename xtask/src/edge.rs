@@ -343,7 +343,7 @@ pub fn start(
         upstream,
         // The demo's and the tests' alert receivers are on 127.0.0.1; nothing else is reachable.
         alert_networks: vec!["local".into()],
-        settings: edge::config::SETTINGS.iter().map(|s| s.name).collect(),
+        settings: edge::routes::settings().iter().map(|s| s.name).collect(),
     }
     .config(o.state)
     .map_err(anyhow::Error::msg)?;
@@ -352,7 +352,7 @@ pub fn start(
     let mut c = Command::new(workerd_bin(tools));
     c.arg("serve").arg(&file).arg("--experimental");
     // Only what the config binds from the environment reaches the worker.
-    for s in edge::config::SETTINGS {
+    for s in edge::routes::settings() {
         c.env_remove(s.name);
     }
     for (k, v) in [

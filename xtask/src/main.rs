@@ -216,8 +216,8 @@ fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String, St
         .ok_or_else(|| anyhow::anyhow!("no code with a matter in the sample directory"))?;
     let request = serde_json::json!({
         "name": "演示叫号系统",
-        "role": "hall",
-        "scope": {"halls": [e.hall]},
+        "role": "queue",
+        "scope": {"places": [{"region": e.region, "hall": e.hall}]},
     });
     let call = |path: &str, bearer: &str, body: serde_json::Value| -> Result<serde_json::Value> {
         Ok(serde_json::from_str(

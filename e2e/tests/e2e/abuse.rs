@@ -213,7 +213,7 @@ fn one_client_cannot_sink_a_staff_members_record() {
         &w,
         "上城管理员",
         "hall",
-        serde_json::json!({"halls": [drops.hall]}),
+        serde_json::json!({"places": [{"region": drops.region, "hall": drops.hall}]}),
         "hall-password-2026",
     );
     let cfg = state.join("held.json");

@@ -24,7 +24,7 @@ fn a_citizen_follows_their_complaint_and_the_results_are_public() {
         &w,
         "上城处理人",
         "handler",
-        serde_json::json!({"halls": [HALL_A]}),
+        serde_json::json!({"places": [{"region": "330102", "hall": HALL_A}]}),
         "handler-password-2026",
     );
     let wecom = receiver(Robot::Wecom, false);

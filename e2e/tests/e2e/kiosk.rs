@@ -26,7 +26,11 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     load(&w, vec![window.clone(), theirs.clone()]);
     let code = window.code.to_text();
     let matter = window.matters[0].code.clone();
-    let queue = token(&w, "上城叫号系统", serde_json::json!({"halls": [HALL_A]}));
+    let queue = token(
+        &w,
+        "上城叫号系统",
+        serde_json::json!({"places": [{"region": "330102", "hall": HALL_A}]}),
+    );
 
     // A tablet for the window; refused for bad input and outside the token's scope.
     let (s, b) = admin(
@@ -56,7 +60,7 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     assert_eq!(s, 404, "another hall's window: {b}");
 
     // The staff member on duty, with a photo, from the queue system; bad fields named.
-    let photo = ::edge::links::png("https://pj.example.gov.cn/").unwrap();
+    let photo = photo_png();
     let duty = |body: serde_json::Value, who: &str| {
         bearer(
             &w,
@@ -225,15 +229,11 @@ fn a_hall_admin_sets_up_a_tablet_in_the_console() {
         &w,
         "大厅甲",
         "hall",
-        serde_json::json!({"halls": [HALL_A]}),
+        serde_json::json!({"places": [{"region": "330102", "hall": HALL_A}]}),
         "kiosk-console-pw-1",
     );
     let photo = state.join("photo.png");
-    std::fs::write(
-        &photo,
-        ::edge::links::png("https://pj.example.gov.cn/").unwrap(),
-    )
-    .unwrap();
+    std::fs::write(&photo, photo_png()).unwrap();
     let shots = stack().root.join("target/e2e-screenshots/kiosk");
     std::fs::create_dir_all(&shots).unwrap();
     let code = window.code.to_text();
@@ -264,4 +264,10 @@ fn a_hall_admin_sets_up_a_tablet_in_the_console() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(actions, ["kiosk.add", "kiosk.staff", "kiosk.revoke"]);
+}
+
+/// A small PNG (a QR's, as the edge writes them) to stand for a staff member's photo.
+fn photo_png() -> Vec<u8> {
+    let (side, raw) = ::edge::links::qr_image("https://pj.example.gov.cn/").unwrap();
+    wire::png::one_bit(side, &raw, &wire::png::stored(&raw))
 }

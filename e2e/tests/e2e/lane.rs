@@ -220,7 +220,7 @@ fn the_ledger_in_chromium() {
     let a2 = entry("330102", HALL_A, "A02", Some(("SC02", "李强")));
     let b1 = entry("330105", HALL_B, "B01", Some(("GS01", "赵敏")));
     load(&w, vec![a1.clone(), a2.clone(), b1.clone()]);
-    let halls = serde_json::json!({"halls": [HALL_A]});
+    let halls = serde_json::json!({"places": [{"region": "330102", "hall": HALL_A}]});
     account(
         &w,
         "上城处理人",

@@ -166,7 +166,8 @@ fn load_sample(i: &Install, w: &Worker) -> Vec<Entry> {
 /// printed once, it logs in to the console, and its hall scope holds there. Bad options are named.
 fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entries: &[Entry]) {
     let env = env.to_str().unwrap();
-    let hall = &format!("{}:{}", entries[0].region, entries[0].hall);
+    let place = &format!("{}:{}", entries[0].region, entries[0].hall);
+    let hall = &entries[0].hall;
     let other = entries
         .iter()
         .map(|e| &e.hall)
@@ -181,7 +182,7 @@ fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entr
             "--role",
             "hall",
             "--halls",
-            hall,
+            place,
             "--env",
             env,
         ],
@@ -198,6 +199,10 @@ fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entr
         (
             vec!["admin", "add", "x", "--halls"],
             "--halls needs a value",
+        ),
+        (
+            vec!["admin", "add", "x", "--halls", hall.as_str()],
+            "区划代码 大厅名称",
         ),
         (vec!["admin", "add", "大厅甲"], "大厅甲"),
     ] {
@@ -644,10 +649,10 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
     let latest = ::edge::zsp::data::latest();
     assert_eq!(
-        latest, 8,
+        latest, 9,
         "this test turns data into what schema 1 left; see below"
     );
-    // What the first release (schema 1) left: the same data without what migrations 2 to 8 add
+    // What the first release (schema 1) left: the same data without what migrations 2 to 9 add
     // (tables, indexes, columns, triggers) and without their records: exactly their undoing.
     Connection::open(&db)
         .unwrap()
@@ -674,7 +679,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 8 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 9 on start, once"),
         "{}",
         said(&o)
     );
@@ -689,7 +694,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let migrated = schema_rows(&db);
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8]
+        [1, 2, 3, 4, 5, 6, 7, 8, 9]
     );
     // Started again: nothing runs twice.
     let (w, _) = i.serve(&env, port);

@@ -4,6 +4,7 @@
 
 use super::pages::{Flash, hidden, layout};
 use crate::access::{Action, Actor};
+use crate::fastlane::NOTE_MAX_CHARS;
 use crate::fastlane::{
     APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, State,
     StepRow, label,
@@ -220,28 +221,28 @@ pub fn case(
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="callback";
                         label { "回访结果" select name="value" { @for (k, v) in OUTCOMES { option value=(k) { (v) } } } }
-                        label { "备注" input name="note" maxlength="500" size="40"; }
+                        label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "记录回访" }
                     }
                 }
                 @if st == State::Called {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="start_fix";
-                        label { "备注" input name="note" maxlength="500" size="40"; }
+                        label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "开始整改" }
                     }
                 }
                 @if matches!(st, State::Called | State::Fixing) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="fixed";
-                        label { "整改措施" textarea name="value" rows="2" cols="50" maxlength="500" required {} }
+                        label { "整改措施" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
                         button type="submit" { "记录整改措施" }
                     }
                 }
                 @if st == State::Fixed {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="replied";
-                        label { "给评价人的反馈" textarea name="value" rows="2" cols="50" maxlength="500" required {} }
+                        label { "给评价人的反馈" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
                         label { "公开" select name="publish" { option value="1" { "在评价人的查询页显示" } option value="0" { "不显示" } } }
                         button type="submit" { "记录反馈" }
                     }
@@ -249,7 +250,7 @@ pub fn case(
                 @if st == State::Replied {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="close";
-                        label { "备注" input name="note" maxlength="500" size="40"; }
+                        label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "办结" }
                     }
                 }
@@ -257,7 +258,7 @@ pub fn case(
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="appeal";
                         label { "工作人员申诉" select name="value" { @for (k, v) in APPEALS { option value=(k) { (v) } } } }
-                        label { "申诉理由" input name="note" maxlength="500" size="40" required; }
+                        label { "申诉理由" input name="note" maxlength=(NOTE_MAX_CHARS) size="40" required; }
                         button.plain type="submit" { "登记申诉" }
                     }
                 }
@@ -266,7 +267,7 @@ pub fn case(
                         form.row method="post" action=(action) {
                             (hidden(csrf)) input type="hidden" name="action" value="review";
                             label { "复核结论" select name="value" { option value="upheld" { "维持差评" } option value="overturned" { "撤销差评（保留记录，不计入统计）" } } }
-                            label { "复核意见" input name="note" maxlength="500" size="40" required; }
+                            label { "复核意见" input name="note" maxlength=(NOTE_MAX_CHARS) size="40" required; }
                             button type="submit" { "提交复核" }
                         }
                     } @else {
@@ -323,7 +324,13 @@ fn alert_kind(k: &str) -> &'static str {
     }
 }
 
-pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[String]) -> String {
+pub fn routes(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    rows: &[RouteRow],
+    halls: &[super::sql::PlaceRow],
+) -> String {
     let body = html! {
         section {
             p.muted { "每条差评在数秒内推送到匹配的群（大厅、单位为空表示全部）。消息只含评价等级、原因、大厅窗口单位、工号、时间、期限和控制台链接，不含评价意见、电话或设备。同一群每分钟最多 20 条，超出时自动合并为汇总消息。" }
@@ -333,9 +340,9 @@ pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[Str
                     label { "名称" input name="name" required maxlength="32"; }
                     label { "类型" select name="kind" { @for (k, v) in ROUTE_KINDS { option value=(k) { (v) } } } }
                     label { "接收对象" select name="audience" { @for (k, v) in AUDIENCES { option value=(k) { (v) } } } }
-                    label { "大厅" select name="hall" {
+                    label { "大厅" select name="place" {
                         @if me.scope == crate::access::Scope::All { option value="" { "全部大厅" } }
-                        @for h in halls { option value=(h) { (h) } }
+                        @for h in halls { option value=(format!("{} {}", h.region, h.hall)) { (h.hall) "（" (h.region) "）" } }
                     } }
                     label { "单位（可空）" input name="dept" maxlength="64"; }
                 }
@@ -353,7 +360,7 @@ pub fn routes(me: &Actor, csrf: &str, f: &Flash, rows: &[RouteRow], halls: &[Str
                 @for r in rows {
                     tr {
                         td { (r.name) } td { (label(&ROUTE_KINDS, &r.kind)) } td { (label(&AUDIENCES, &r.audience)) }
-                        td { (r.hall.as_deref().unwrap_or("全部")) } td { (r.dept.as_deref().unwrap_or("全部")) }
+                        td { (r.hall.as_deref().unwrap_or("全部")) @if let Some(g) = &r.region { span.muted { "（" (g) "）" } } } td { (r.dept.as_deref().unwrap_or("全部")) }
                         td.mono { (r.masked_url()) } td { (if r.names != 0 { "含姓名" } else { "只含工号" }) }
                         td { (r.created_by) " " span.muted { (minute(r.created_at)) } }
                         td { form method="post" action="/console/routes/delete" {

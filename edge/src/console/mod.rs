@@ -9,6 +9,10 @@ pub mod lane_pages;
 pub mod pages;
 pub mod sql;
 
+pub mod api;
+pub mod cases;
+pub mod handlers;
+
 use crate::access::Actor;
 
 // ---- uploads ----

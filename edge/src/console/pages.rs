@@ -3,9 +3,7 @@
 //! alone. Every form that writes carries the session's CSRF token.
 
 use super::diff::Preview;
-use super::sql::{
-    AuditRow, CodeRow, ErrorRow, Filter, Hold, StatusRow, UploadRow,
-};
+use super::sql::{AuditRow, CodeRow, ErrorRow, Filter, Hold, StatusRow, UploadRow};
 use crate::access::{AccountRow, Action, Actor, Role, Scope, TokenRow};
 use crate::page::styled_head;
 use maud::{DOCTYPE, Markup, html};
@@ -99,13 +97,13 @@ pub fn layout(
                     b { "掌上评管理台" }
                     nav aria-label="页面" {
                         @for (href, name, action) in PAGES {
-                            @if me.role.may(action) {
+                            @if me.may(action) {
                                 @if href == current { a href=(href) aria-current="page" { (name) } }
                                 @else { a href=(href) { (name) } }
                             }
                         }
                     }
-                    span.who { (me.name) "（" (me.role.label()) "，" (me.scope) "）" }
+                    a.who href="/console/password" title="修改密码" { (me.name) "（" (me.role.label()) "，" (me.scope) "）" }
                     form method="post" action="/console/logout" {
                         input type="hidden" name="csrf" value=(csrf);
                         button.plain type="submit" { "退出" }
@@ -682,26 +680,26 @@ pub fn status(
 
 // ---- accounts and tokens ----
 
-fn role_scope_fields() -> Markup {
+fn role_scope_fields(roles: &[Role]) -> Markup {
     html! {
         label { "角色"
-            select name="role" { @for r in Role::ALL { option value=(r.as_str()) { (r.label()) } } }
+            select name="role" { @for r in roles { option value=(r.as_str()) { (r.label()) } } }
         }
         label { "范围"
             select name="scope_kind" { option value="halls" { "指定大厅" } option value="regions" { "指定区划" } option value="all" { "全部" } }
         }
-        label { "大厅名称或区划代码（每行一个）" textarea name="scope" rows="2" cols="28" {} }
+        label { "大厅：每行“区划代码 大厅名称”；区划：每行一个代码" textarea name="scope" rows="2" cols="34" placeholder="330105 便民服务中心" {} }
     }
 }
 
 /// An account's or token's role, scope and creation, as table cells.
 /// A new account's or token's form: its name, role and scope.
-fn grant_form(csrf: &str, action: &str, name: &str, button: &str) -> Markup {
+fn grant_form(csrf: &str, action: &str, name: &str, button: &str, roles: &[Role]) -> Markup {
     html! {
         form.row method="post" action=(action) {
             (hidden(csrf))
             label { (name) input name="name" required maxlength="32"; }
-            (role_scope_fields())
+            (role_scope_fields(roles))
             button type="submit" { (button) }
         }
     }
@@ -719,7 +717,8 @@ pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64
     let body = html! {
         section {
             h2 { "新建账户" }
-            (grant_form(csrf, "/console/accounts", "账户名", "新建（生成初始密码）"))
+            (grant_form(csrf, "/console/accounts", "账户名", "新建（生成初始密码）", &Role::PEOPLE))
+            p.muted { "初始密码和重置后的密码只显示一次，首次登录时须改为自己的密码。" }
         }
         table {
             thead { tr { th { "账户名" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } th { "操作" } } }
@@ -758,7 +757,8 @@ pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
         section {
             h2 { "新建接口令牌" }
             p.muted { "供自动化程序调用管理接口（Authorization: Bearer 令牌），权限与账户相同地受角色和范围限制。令牌只显示一次，本机只保存其摘要。" }
-            (grant_form(csrf, "/console/tokens", "用途名称", "新建令牌"))
+            p.muted { "排队叫号或业务系统请选“" (Role::Queue.label()) "”（只能生成和作废一事一评链接、唤起平板），平板在岗信息请选“" (Role::Feed.label()) "”：它们不能导出、上传或改动其他设置。" }
+            (grant_form(csrf, "/console/tokens", "用途名称", "新建令牌", &Role::ALL))
         }
         table {
             thead { tr { th { "名称" } th { "编号" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } } }
@@ -823,6 +823,28 @@ pub fn audit(
         @if rows.is_empty() { p.muted { "没有符合条件的记录。" } }
     };
     layout("审计日志", me, csrf, "/console/audit", f, body)
+}
+
+/// The account's own password: a new one, typed twice. `forced`: a generated password (a new
+/// account's, or a reset) must be replaced before anything else.
+pub fn password(me: &Actor, csrf: &str, f: &Flash, forced: bool) -> String {
+    let body = html! {
+        section {
+            @if forced { p.warn { "您正在使用管理员生成的密码，请先设置自己的密码。" } }
+            form method="post" action="/console/password" {
+                (hidden(csrf))
+                div.row {
+                    label { "当前密码" input type="password" name="current" required autocomplete="current-password"; }
+                }
+                div.row {
+                    label { "新密码（至少 10 个字符，不含账户名）" input type="password" name="password" required autocomplete="new-password" minlength="10"; }
+                    label { "再输入一次" input type="password" name="again" required autocomplete="new-password"; }
+                }
+                div.row { button type="submit" { "修改密码" } }
+            }
+        }
+    };
+    layout("修改密码", me, csrf, "/console/password", f, body)
 }
 
 /// A page for a refused request that has no form to return to (no access, not found).

@@ -21,11 +21,20 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// The newest first, filtered by actor and action (substrings) and a time range.
-pub fn audit_log(actor: &str, action: &str, from: i64, to: i64, limit: i64) -> Stmt {
+/// The newest first, filtered by actor and action (substrings) and a time range, and to the
+/// actors `visible` names (`None`: every actor, for a city-wide scope).
+pub fn audit_log(
+    actor: &str,
+    action: &str,
+    from: i64,
+    to: i64,
+    limit: i64,
+    visible: Option<&[String]>,
+) -> Stmt {
     stmt(
         "SELECT seq, at, actor, role, action, target, detail FROM audit \
          WHERE instr(actor, ?1) > 0 AND instr(action, ?2) > 0 AND at >= ?3 AND at < ?4 \
+         AND (?6 IS NULL OR actor IN (SELECT value FROM json_each(?6))) \
          ORDER BY seq DESC LIMIT ?5",
         vec![
             actor.into(),
@@ -33,6 +42,9 @@ pub fn audit_log(actor: &str, action: &str, from: i64, to: i64, limit: i64) -> S
             from.into(),
             to.into(),
             limit.into(),
+            visible
+                .map(|v| serde_json::to_string(v).expect("strings"))
+                .into(),
         ],
     )
 }
@@ -72,6 +84,49 @@ pub fn code(scope: &Scope, code: &str) -> Stmt {
         scope,
         vec![code.into()],
     )
+}
+
+/// A code of the directory within the actor's scope, with its entry; out of scope and unknown
+/// are the same answer (`access::NOT_FOUND`).
+pub async fn code_in_scope(
+    h: &impl crate::host::Host,
+    me: &Actor,
+    code: &str,
+) -> Result<(CodeRow, wire::directory::Entry), crate::error::ApiError> {
+    let rows: Vec<CodeRow> = crate::host::rows(h, self::code(&me.scope, code)).await?;
+    let row = rows.into_iter().next().ok_or(crate::access::NOT_FOUND)?;
+    let e = serde_json::from_str(&row.json).map_err(|e| crate::host::internal(h, "entry", e))?;
+    Ok((row, e))
+}
+
+/// The names of the actors whose records a scoped administrator sees (accounts and tokens within
+/// its scope, and itself); `None` for a city-wide one, who sees every record.
+pub async fn visible_actors(
+    h: &impl crate::host::Host,
+    me: &Actor,
+) -> Result<Option<Vec<String>>, crate::error::ApiError> {
+    if me.scope == Scope::All {
+        return Ok(None);
+    }
+    let mut res = crate::host::run(
+        h,
+        vec![crate::access::accounts(), crate::access::tokens()],
+        false,
+    )
+    .await?;
+    let tokens: Vec<crate::access::TokenRow> = crate::host::typed(h, res.pop())?;
+    let accounts: Vec<crate::access::AccountRow> = crate::host::typed(h, res.pop())?;
+    let mut names: Vec<String> = crate::access::within(me, &accounts, |a| &a.scope)
+        .into_iter()
+        .map(|a| a.name.clone())
+        .chain(
+            crate::access::within(me, &tokens, |t| &t.scope)
+                .into_iter()
+                .map(|t| format!("token:{}", t.name)),
+        )
+        .collect();
+    names.push(me.name.clone());
+    Ok(Some(names))
 }
 
 /// The directory's entries of one authority (a region prefix, '' for all) within scope.
@@ -219,11 +274,18 @@ pub fn applied(seq: i64, now: i64) -> Vec<Stmt> {
     ]
 }
 
-pub fn upload_history(limit: i64) -> Stmt {
+/// Applied uploads, newest first, by the actors `visible` names (`None`: every actor).
+pub fn upload_history(limit: i64, visible: Option<&[String]>) -> Stmt {
     stmt(
         "SELECT seq, kind, authority, actor, staged_at, applied_at, summary, NULL AS body FROM uploads \
-         WHERE applied_at IS NOT NULL ORDER BY seq DESC LIMIT ?1",
-        vec![limit.into()],
+         WHERE applied_at IS NOT NULL AND (?2 IS NULL OR actor IN (SELECT value FROM json_each(?2))) \
+         ORDER BY seq DESC LIMIT ?1",
+        vec![
+            limit.into(),
+            visible
+                .map(|v| serde_json::to_string(v).expect("strings"))
+                .into(),
+        ],
     )
 }
 
@@ -352,6 +414,21 @@ pub fn halls(scope: &Scope) -> Stmt {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Name {
     pub name: String,
+}
+
+/// The halls in scope as places: each hall with its region.
+pub fn places(scope: &Scope) -> Stmt {
+    scoped(
+        "SELECT DISTINCT region, hall FROM entries WHERE {scope} ORDER BY region, hall",
+        scope,
+        vec![],
+    )
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PlaceRow {
+    pub region: String,
+    pub hall: String,
 }
 
 // ---- status ----
@@ -655,7 +732,7 @@ pub(crate) mod tests {
         let me = actor(Role::City, Scope::All);
         let mut me = me;
         me.name = "admin".into();
-        run(&c, &add_account(&me, "pw", "operator", 0));
+        run(&c, &add_account(&me, "pw", "operator", 0, false));
         for s in open_session("s1", "admin", "csrf", "cl", 1000) {
             run(&c, &s);
         }
@@ -685,7 +762,7 @@ pub(crate) mod tests {
                 .is_some()
         );
         // A second account of the same name is refused by the table.
-        let s = add_account(&me, "pw", "operator", 0);
+        let s = add_account(&me, "pw", "operator", 0, false);
         assert!(
             c.execute(&s.sql, rusqlite::params_from_iter(s.args.iter().map(bind)))
                 .is_err()
@@ -708,6 +785,6 @@ pub(crate) mod tests {
             |r| r.get::<_, i64>(0),
         );
         assert!(again.is_err(), "a second apply fails its batch");
-        assert_eq!(run(&c, &upload_history(10)).len(), 1);
+        assert_eq!(run(&c, &upload_history(10, None)).len(), 1);
     }
 }

@@ -2,32 +2,15 @@
 //! come back. The object runs the batch in one transaction; a constraint that fails comes back
 //! as `DbError::Sql` with SQLite's words, for `store::conflict` to read.
 
-use super::internal;
 use super::object::{BINDING, OBJECT_NAME, SQL_ERROR};
 use crate::error::ApiError;
-use crate::store::{Batch, Stmt};
+use crate::host::DbError;
+use crate::sql::{Batch, Stmt};
 use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::*;
 
 pub struct Db(Stub);
-
-#[derive(Debug)]
-pub enum DbError {
-    /// The batch was rolled back: SQLite's message.
-    Sql(String),
-    /// The object could not be reached or failed otherwise.
-    Runtime(String),
-}
-
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Sql(m) => internal("storage", m),
-            DbError::Runtime(m) => internal("storage object", m),
-        }
-    }
-}
 
 impl Db {
     /// The one storage object of this deployment.
@@ -35,13 +18,16 @@ impl Db {
         let stub = env
             .durable_object(BINDING)
             .and_then(|ns| ns.id_from_name(OBJECT_NAME)?.get_stub())
-            .map_err(|e| internal("binding STORE", e))?;
+            .map_err(|e| {
+                super::internal_log("binding STORE", e);
+                crate::error::UNAVAILABLE
+            })?;
         Ok(Db(stub))
     }
+}
 
-    /// Runs `stmts` in one transaction; each statement's rows, in order. `wake`: the batch may
-    /// have given the outbox work.
-    pub async fn batch(
+impl crate::host::Db for Db {
+    async fn batch(
         &self,
         stmts: Vec<Stmt>,
         wake: bool,
@@ -72,15 +58,5 @@ impl Db {
             SQL_ERROR => Err(DbError::Sql(text)),
             s => Err(DbError::Runtime(format!("{s}: {text}"))),
         }
-    }
-
-    /// One statement's rows, typed.
-    pub async fn rows<T: serde::de::DeserializeOwned>(
-        &self,
-        s: Stmt,
-    ) -> std::result::Result<Vec<T>, DbError> {
-        let mut all = self.batch(vec![s], false).await?;
-        let rows = all.pop().unwrap_or_default();
-        serde_json::from_value(rows).map_err(|e| DbError::Runtime(format!("rows: {e}")))
     }
 }

@@ -7,9 +7,8 @@
 
 use super::internal_log;
 use super::object::run;
-use crate::config::Config;
 use crate::fastlane::{self, Message, Sql};
-use crate::store::Stmt;
+use crate::sql::Stmt;
 use wasm_bindgen::JsValue;
 use worker::*;
 
@@ -33,10 +32,15 @@ impl Sql for ObjectSql<'_> {
 }
 
 /// One round: open, remind, send. Returns when the lane wants the alarm back.
-pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> Option<i64> {
+pub async fn deliver(
+    storage: &Storage,
+    env: &Env,
+    lane: &crate::fastlane::Settings,
+    now: i64,
+) -> Option<i64> {
     let db = ObjectSql(storage);
     let now_ms = js_sys::Date::now() as i64;
-    let messages = match fastlane::tick(&db, &cfg.lane, now, now_ms) {
+    let messages = match fastlane::tick(&db, lane, now, now_ms) {
         Ok(m) => m,
         Err(e) => {
             internal_log("fast lane", e);
@@ -65,7 +69,7 @@ pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> Op
     {
         internal_log("record alerts", e);
     }
-    match fastlane::next_wake(&db, &cfg.lane, super::now()) {
+    match fastlane::next_wake(&db, lane, super::now()) {
         Ok(n) => n,
         Err(e) => {
             internal_log("fast lane", e);

@@ -79,24 +79,25 @@ impl DurableObject for Store {
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(None);
         let storage = self.state.storage();
-        let cfg = match super::config(&self.env) {
-            Ok(c) => c,
+        let s = match super::settings(&self.env) {
+            Ok(s) => s,
             Err(_) => {
                 // The log names the setting; try again in a minute.
                 self.set_alarm(now() + 60).await;
                 return Response::ok("");
             }
         };
+        let cfg = &s.core;
         let mut now_s = now();
         let mut more = false;
         if cfg.forwarding() {
-            more = forward::deliver(&storage, &self.env, &cfg, now_s).await;
+            more = forward::deliver(&storage, &self.env, cfg, now_s).await;
             now_s = now();
         }
-        let lane = super::lane::deliver(&storage, &self.env, &cfg, now_s).await;
+        let lane = super::lane::deliver(&storage, &self.env, &s.lane, now_s).await;
         now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
-            match run(&storage, crate::store::prune(now_s, &cfg)) {
+            match run(&storage, crate::store::prune(now_s, cfg.retention_days)) {
                 Ok(_) => self.last_prune.set(now_s),
                 Err(e) => internal_log("prune", e),
             }

@@ -1,8 +1,8 @@
 //! `zsp.env`, the operator's one config file: `NAME=value` lines, `#` comments. Its names are
-//! the worker's settings ([`SETTINGS`]) and the runner's own ([`RUNNER`]); anything else, a line
+//! the worker's settings (`routes::settings`) and the runner's own ([`RUNNER`]); anything else, a line
 //! that is not `NAME=value` or a name set twice is an error naming the line.
 
-use crate::config::{SETTINGS, Setting};
+use crate::config::Setting;
 use std::path::{Path, PathBuf};
 
 /// The runner's own settings: where workerd listens and keeps the data.
@@ -28,8 +28,12 @@ pub const RUNNER: &[Setting] = &[
 ];
 
 /// Every name `zsp.env` may set.
-pub fn known() -> impl Iterator<Item = &'static Setting> {
-    RUNNER.iter().chain(SETTINGS)
+pub fn known() -> Vec<Setting> {
+    RUNNER
+        .iter()
+        .copied()
+        .chain(crate::routes::settings())
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +77,7 @@ impl EnvFile {
                 continue;
             };
             let name = name.trim();
-            if !known().any(|s| s.name == name) {
+            if !known().iter().any(|s| s.name == name) {
                 let hint = match suggest(name) {
                     Some(s) => format!("did you mean {s}?"),
                     None => "zsp.env.example lists every setting".to_owned(),
@@ -156,6 +160,7 @@ fn unquote(v: &str) -> &str {
 fn suggest(name: &str) -> Option<&'static str> {
     let upper = name.to_ascii_uppercase();
     known()
+        .into_iter()
         .map(|s| (edits(&upper, s.name), s.name))
         .filter(|(d, _)| *d <= 2)
         .min()
@@ -256,13 +261,17 @@ mod tests {
             .lines()
             .map(|l| {
                 let t = l.trim_start_matches("# ");
-                if t.contains('=') && known().any(|s| t.starts_with(&format!("{}=", s.name))) {
+                if t.contains('=')
+                    && known()
+                        .iter()
+                        .any(|s| t.starts_with(&format!("{}=", s.name)))
+                {
                     format!("{t}\n")
                 } else {
                     format!("{l}\n")
                 }
             })
             .collect();
-        assert_eq!(parse(&on).unwrap().entries.len(), known().count());
+        assert_eq!(parse(&on).unwrap().entries.len(), known().len());
     }
 }

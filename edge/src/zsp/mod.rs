@@ -7,7 +7,7 @@
 pub mod data;
 pub mod envfile;
 
-use crate::config::{Config, SETTINGS};
+use crate::routes::{Settings, settings};
 use crate::runtime::{Runtime, Upstream};
 use envfile::EnvFile;
 use std::net::{SocketAddr, TcpListener};
@@ -95,7 +95,7 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             return Err(problems);
         }
     };
-    let config = Config::from_vars(|n| env.get(n).map(str::to_owned))
+    let config = Settings::from_vars(&|n| env.get(n).map(str::to_owned))
         .map_err(|e| {
             problems.push(format!(
                 "{}: {}: {}{}",
@@ -172,12 +172,12 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
         ));
     }
     if let Some(c) = config {
-        if c.admin_token.is_none() {
+        if c.core.admin_token.is_none() {
             notes.push(
                 "ADMIN_TOKEN is not set: the admin API (directory, export, metrics) is off".into(),
             );
         }
-        if c.upstream_url.is_none() {
+        if c.core.upstream_url.is_none() {
             notes.push("UPSTREAM_URL is not set: ratings stay here, nothing is forwarded".into());
         }
         if listen.is_some_and(|a| !a.ip().is_loopback()) {
@@ -225,7 +225,7 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
         data: plan.data.clone(),
         upstream: plan.upstream.clone(),
         alert_networks: plan.alert_networks.clone(),
-        settings: SETTINGS.iter().map(|s| s.name).collect(),
+        settings: settings().iter().map(|s| s.name).collect(),
     }
     .config(&plan.data)?;
     let file = plan.data.join("workerd.capnp");
@@ -235,7 +235,7 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
     for s in envfile::known() {
         c.env_remove(s.name);
     }
-    for s in SETTINGS {
+    for s in settings() {
         if let Some(v) = plan.env.get(s.name) {
             c.env(s.name, v);
         }
@@ -363,7 +363,8 @@ mod tests {
             admin_options(&[]).unwrap(),
             ("city".into(), "\"all\"".into())
         );
-        let (r, s) = admin_options(&["--role", "hall", "--halls", "330102:上城区市民中心"]).unwrap();
+        let (r, s) =
+            admin_options(&["--role", "hall", "--halls", "330102:上城区市民中心"]).unwrap();
         assert_eq!(
             (r.as_str(), s.as_str()),
             (
@@ -407,7 +408,9 @@ mod tests {
             Key::new(KeyPurpose::Qr, 1, [7; 32]).to_text()
         ));
         let f = EnvFile::parse(Path::new("zsp.env"), &all).unwrap();
-        let c = Config::from_vars(|n| f.get(n).map(str::to_owned)).unwrap();
+        let c = Settings::from_vars(&|n| f.get(n).map(str::to_owned))
+            .unwrap()
+            .core;
         assert_eq!(c.admin_token.as_deref().map(str::len), Some(32));
         assert!(c.upstream_keys.is_some());
         assert_ne!(keys(&mut rng), text, "two runs, two sets of keys");

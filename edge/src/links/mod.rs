@@ -2,7 +2,10 @@
 //! /api/v1/links` with a scoped automation token), opened as `/l/<token>` (printed on the queue
 //! ticket, shown on the window's screen, sent by SMS). The page is the rating page with the
 //! matter fixed; the rating is one per link, amended by a 追评, and its 办件号 goes upstream as
-//! `projectNo`. Plain Rust, tested natively; `glue::links` binds it.
+//! `projectNo`. A link is read on the citizen's path (`citizen::resolve`); minting, revoking and
+//! its PNG are `api`.
+
+pub mod api;
 
 use crate::error::ApiError;
 use crate::sql::{Stmt, Val, stmt};
@@ -245,77 +248,49 @@ pub const TAKEN: ApiError = ApiError::new(
     "This 办件号 already has a link for another code or matter.",
 );
 
-/// The QR of `url` as a PNG: level M, 8 pixels a module, a 4-module quiet zone, 1-bit grey.
-pub fn png(url: &str) -> Option<Vec<u8>> {
+/// The QR of `url` at level M as a PNG's image data (`wire::png`): 8 pixels a module, a
+/// 4-module quiet zone. Its side in pixels and the bytes to compress.
+pub fn qr_image(url: &str) -> Option<(u32, Vec<u8>)> {
     let code =
         qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M).ok()?;
     let n = code.width();
     let dark = code.to_colors();
-    const SCALE: usize = 8;
-    const QUIET: usize = 4;
-    let side = (n + 2 * QUIET) * SCALE;
-    let row_bytes = side.div_ceil(8);
-    let mut raw = Vec::with_capacity((row_bytes + 1) * side);
-    for y in 0..side {
-        raw.push(0); // filter: none
-        let my = (y / SCALE).checked_sub(QUIET).filter(|m| *m < n);
-        let mut byte = 0u8;
-        for x in 0..side {
-            let mx = (x / SCALE).checked_sub(QUIET).filter(|m| *m < n);
-            let is_dark =
-                matches!((mx, my), (Some(a), Some(b)) if dark[b * n + a] == qrcode::Color::Dark);
-            // 1 is white in 1-bit greyscale.
-            byte = (byte << 1) | u8::from(!is_dark);
-            if x % 8 == 7 {
-                raw.push(byte);
-                byte = 0;
-            }
-        }
-        if !side.is_multiple_of(8) {
-            raw.push(byte << (8 - side % 8));
-        }
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
-    ihdr.extend_from_slice(&(side as u32).to_be_bytes());
-    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &zlib_stored(&raw));
-    chunk(&mut out, b"IEND", &[]);
-    Some(out)
+    Some(wire::png::image_data(
+        n,
+        |x, y| dark[y * n + x] == qrcode::Color::Dark,
+        4,
+        8,
+    ))
 }
 
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = wire::xlsx::crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
+/// The directory entry of a 一事一评 link's code ([`entry_on`] its minting day), with its
+/// matters narrowed to the link's: the page shows it fixed.
+pub fn entry_for_link(
+    link: &LinkRow,
+    lookup: crate::submit::Lookup,
+) -> Result<wire::directory::Entry, ApiError> {
+    let code = link.code_id().ok_or(NOT_FOUND)?;
+    let mut e = crate::submit::entry_on(code, link.day(), lookup, NOT_FOUND)?;
+    let name = e
+        .matters
+        .iter()
+        .find(|m| m.code == link.matter)
+        .map_or_else(|| link.matter.clone(), |m| m.name.clone());
+    e.matters = vec![wire::directory::Matter {
+        code: link.matter.clone(),
+        name,
+    }];
+    Ok(e)
 }
 
-/// A zlib stream of stored (uncompressed) blocks: a QR is a few kilobytes.
-fn zlib_stored(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x78, 0x01];
-    let mut blocks = data.chunks(65_535).peekable();
-    if blocks.peek().is_none() {
-        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
-    }
-    while let Some(b) = blocks.next() {
-        out.push(u8::from(blocks.peek().is_none()));
-        let len = b.len() as u16;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(b);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in data {
-        a = (a + u32::from(x)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    out
+/// A checked submission made through a 一事一评 link: one rating per link (its device and day),
+/// the link's matter, its 办件号.
+pub fn through_link(mut c: crate::submit::Checked, link: &LinkRow) -> crate::submit::Checked {
+    c.device = link.device();
+    c.day = link.day();
+    c.rating.matter = Some(link.matter.clone());
+    c.project_no = Some(link.project_no.clone());
+    c
 }
 
 #[cfg(test)]
@@ -436,9 +411,11 @@ mod tests {
             "{:?}",
             q.version()
         );
-        let png = png(&url).unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-        let side = (q.width() + 8) * 8;
-        assert_eq!(&png[16..20], &(side as u32).to_be_bytes());
+        let (side, raw) = qr_image(&url).unwrap();
+        assert_eq!(side as usize, (q.width() + 8) * 8);
+        assert_eq!(
+            raw.len(),
+            (side as usize).div_ceil(8) * side as usize + side as usize
+        );
     }
 }

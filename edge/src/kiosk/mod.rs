@@ -3,7 +3,10 @@
 //! window and the staff member on duty; it is armed for one rating by the staff member's
 //! "请评价" or by the queue system (a link minted with `"kiosk": true`, taken once by
 //! [`take_arm`]); then it returns to standby. Its anti-abuse is the device token plus the arming:
-//! no proof of work, no cookie. Plain Rust, tested natively; `glue::kiosk` binds it.
+//! no proof of work, no cookie. Its rules and statements are here; its routes are `handlers`
+//! (the console's tablets are the console's).
+
+pub mod handlers;
 
 use crate::error::ApiError;
 use crate::links::LinkRow;
@@ -21,6 +24,30 @@ use wire::time::Day;
 pub const TOKEN_LEN: usize = 26;
 /// How long a tablet stays armed without a touch before it returns to standby (`KIOSK_IDLE_SECS`).
 pub const IDLE_DEFAULT_SECS: u32 = 60;
+
+/// What [`Settings::from_vars`] reads.
+pub const SETTINGS: &[crate::config::Setting] = &[crate::config::Setting::new(
+    "KIOSK_IDLE_SECS",
+    "60",
+    "seconds an armed hall tablet waits untouched before it returns to standby",
+)];
+
+/// Kiosk mode's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// An armed tablet untouched this long returns to standby.
+    pub idle_secs: u32,
+}
+
+impl Settings {
+    pub fn from_vars(
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, crate::config::ConfigError> {
+        Ok(Settings {
+            idle_secs: crate::config::number(get, "KIOSK_IDLE_SECS", IDLE_DEFAULT_SECS, 10, 600)?,
+        })
+    }
+}
 /// A queue system's arming is taken by a tablet only this soon after the link was minted: the
 /// citizen is still at the window.
 pub const ARM_WINDOW_SECS: i64 = 600;
@@ -459,7 +486,7 @@ pub fn check(
         entry,
     };
     Ok(match link {
-        Some(l) => crate::submit::through_link(c, l),
+        Some(l) => crate::links::through_link(c, l),
         None => c,
     })
 }
@@ -531,7 +558,8 @@ mod tests {
     fn the_staff_on_duty_is_checked_field_by_field_and_keeps_a_photo_until_replaced() {
         let c = db();
         let code = Entry::example("A01", None).code.to_text();
-        let png = crate::links::png("https://x.gov.cn/").unwrap();
+        let (side, raw) = crate::links::qr_image("https://x.gov.cn/").unwrap();
+        let png = wire::png::one_bit(side, &raw, &wire::png::stored(&raw));
         let ok = |v: serde_json::Value| parse_on_duty(v.to_string().as_bytes());
         let d = ok(serde_json::json!({"name": "王芳", "staff_no": "HZ-0107",
             "photo": wire::base64::encode(&png)}))
@@ -660,7 +688,6 @@ mod tests {
         for s in crate::store::replace_directory(std::slice::from_ref(&e)) {
             run(&c, &s);
         }
-        let cfg = crate::config::tests::parse(&crate::config::tests::vars()).unwrap();
         let k = kiosk_row(&c, &e, &new_token([2; 16]), 1_795_000_000);
         let send = |id: u8, level: Level, tags: &[u16], now: i64| -> Result<(), String> {
             let checked = check(
@@ -671,7 +698,11 @@ mod tests {
                 now,
             )
             .unwrap();
-            let (stmts, _) = crate::store::accept(&checked, &cfg, None);
+            let (stmts, _) = crate::store::accept(
+                &checked,
+                &crate::store::Rules::new(Default::default()),
+                None,
+            );
             c.execute_batch("BEGIN").unwrap();
             for s in &stmts {
                 if let Err(err) = try_run(&c, s) {

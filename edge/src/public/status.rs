@@ -5,59 +5,18 @@
 //! case is 办结 the citizen may give one 追评 (仍不满意 reopens it). A wrong token and an expired
 //! one get the same answer, and lookups that miss are budgeted per minute.
 
+use crate::error::ApiError;
+use crate::fastlane::receipt::digest;
 use crate::fastlane::{CASE_COLUMNS, CaseRow, State};
+use crate::host::{self, Host};
+use crate::http::{Answer, Method, Request, Response};
 use crate::sql::{Stmt, stmt};
 use maud::{DOCTYPE, html};
 use wire::time::format_cst_minute;
 
-pub const TOKEN_LEN: usize = 12;
 /// Lookups that found nothing, per minute, before every lookup of that minute is refused (the
 /// `receipt_misses` CHECK).
 pub const MISS_BUDGET: i64 = 30;
-
-/// A token from 8 random bytes: 12 base32 letters (60 bits).
-pub fn new_token(random: [u8; 8]) -> String {
-    wire::base32::encode(&random)[..TOKEN_LEN].to_owned()
-}
-
-/// What a citizen typed or the URL holds, as a token: case, dashes and spaces ignored, and the
-/// look-alikes 0, 1 and 8 read as O, I and B.
-pub fn normalize(s: &str) -> Option<String> {
-    let t: String = s
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '\u{3000}'))
-        .map(|c| match c.to_ascii_uppercase() {
-            '0' => 'O',
-            '1' => 'I',
-            '8' => 'B',
-            c => c,
-        })
-        .collect();
-    (t.len() == TOKEN_LEN
-        && t.bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
-    .then_some(t)
-}
-
-pub fn digest(token: &str) -> String {
-    crate::access::digest(token)
-}
-
-/// Part of a 差评's submission, after its case statements: the token's digest, for the rating
-/// of this rated visit (its case, once it has one: a held rating has none until released).
-pub fn add(token: &str, code: &str, device: &str, day: i64, now: i64) -> Stmt {
-    stmt(
-        "INSERT INTO receipts (digest, rating, created_at) SELECT ?1, id, ?5 FROM ratings \
-         WHERE code = ?2 AND device = ?3 AND day = ?4",
-        vec![
-            digest(token).into(),
-            code.into(),
-            device.into(),
-            day.into(),
-            now.into(),
-        ],
-    )
-}
 
 fn minute(now: i64) -> i64 {
     now / 60
@@ -107,16 +66,6 @@ pub fn miss(now: i64) -> Vec<Stmt> {
             vec![minute(now).into()],
         ),
     ]
-}
-
-/// Links of cases closed longer ago than `keep_secs` go (the alarm's retention run), and links
-/// whose rating is gone (a rejected one, past retention).
-pub fn prune(now: i64, keep_secs: i64) -> Stmt {
-    stmt(
-        "DELETE FROM receipts WHERE rating IN (SELECT rating FROM cases WHERE closed_at IS NOT NULL AND closed_at <= ?1) \
-         OR rating NOT IN (SELECT id FROM ratings) AND rating NOT IN (SELECT rating FROM cases)",
-        vec![(now - keep_secs).into()],
-    )
 }
 
 /// The citizen's one 追评 on a closed case (not an overturned one): satisfied, or unsatisfied,
@@ -296,24 +245,97 @@ pub fn ask() -> String {
     )
 }
 
+// ---- the handlers ----
+
+fn answer(html: String, status: u16) -> Response {
+    Response::html(status, html)
+        .with("Content-Security-Policy", &csp())
+        .with("Referrer-Policy", "no-referrer")
+        .with("Cache-Control", "no-store")
+}
+
+/// `GET /s` (the form to type a code) and `/s?code=…` (to its page).
+pub fn ask_page(req: &Request) -> Answer {
+    let code = req
+        .query_pairs()
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v);
+    Ok(
+        match code.as_deref().map(crate::fastlane::receipt::normalize) {
+            None => answer(ask(), 200),
+            Some(Some(t)) => {
+                Response::redirect(&format!("/s/{t}")).with("Referrer-Policy", "no-referrer")
+            }
+            Some(None) => answer(gone(), 404),
+        },
+    )
+}
+
+/// `GET /s/<token>` (the status) and `POST /s/<token>` (the one 追评).
+pub async fn page(h: &impl Host, retention_days: u32, req: &Request, token: &str) -> Answer {
+    let Some(token) = crate::fastlane::receipt::normalize(token) else {
+        return Ok(answer(gone(), 404));
+    };
+    let t = h.now();
+    let keep = i64::from(retention_days) * 86_400;
+    let mut res = host::run(h, lookup(&token, t, keep), false).await?;
+    let case: Vec<CaseRow> = host::typed(h, res.pop())?;
+    let held: Vec<Held> = host::typed(h, res.pop())?;
+    #[derive(serde::Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let misses: Vec<N> = host::typed(h, res.pop())?;
+    if misses.first().is_some_and(|m| m.n >= MISS_BUDGET) {
+        return Ok(answer(busy(), 429));
+    }
+    let post = req.method == Method::Post;
+    if let (None, Some(held), false) = (case.first(), held.first(), post) {
+        return Ok(answer(received(held, &token), 200));
+    }
+    let Some(c) = case.into_iter().next() else {
+        // Counted; past the budget the count itself fails, which changes nothing here.
+        let _ = host::try_run(h, miss(t), false).await;
+        return Ok(answer(gone(), 404));
+    };
+    if !post {
+        return Ok(answer(status(&c, &token, None), 200));
+    }
+    let unsatisfied = match String::from_utf8_lossy(&req.body).trim() {
+        "choice=satisfied" => false,
+        "choice=unsatisfied" => true,
+        _ => {
+            return Err(ApiError::new(
+                400,
+                "receipt.choice",
+                "请选择满意或仍不满意。",
+                "Choose one.",
+            ));
+        }
+    };
+    let now_case: Option<CaseRow> =
+        match host::try_run(h, followup(c.id, unsatisfied, t), unsatisfied).await {
+            Ok(v) => host::typed::<CaseRow>(h, v.into_iter().next())?.pop(),
+            Err(host::DbError::Sql(_)) => None,
+            Err(e) => return Err(host::internal(h, "storage", e)),
+        };
+    let done = now_case.is_some();
+    let said = match (done, unsatisfied) {
+        (false, _) => "只能追评一次，且须在案件办结之后。",
+        (true, false) => "感谢您的追评。",
+        (true, true) => "已收到：您的差评将重新办理，工作人员会再次与您联系。",
+    };
+    Ok(answer(
+        status(&now_case.unwrap_or(c), &token, Some(said)),
+        if done { 200 } else { 409 },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::console::sql::tests::{db, run};
-
-    #[test]
-    fn tokens_are_typable_and_normalised() {
-        let t = new_token([0xA5; 8]);
-        assert_eq!(t.len(), TOKEN_LEN);
-        assert_eq!(
-            normalize(&wire::page::receipt_code(&t).to_lowercase()),
-            Some(t.clone())
-        );
-        assert_eq!(normalize("abcd efgh jk1m").as_deref(), Some("ABCDEFGHJKIM"));
-        assert_eq!(normalize("ABCD-EFGH-JKL"), None);
-        assert_eq!(normalize("ABCD-EFGH-JKL9"), None);
-        assert_ne!(digest(&t), t);
-    }
 
     #[test]
     fn the_minutes_misses_are_budgeted() {

@@ -9,6 +9,9 @@
 //! message that carried them: retried, never lost, never queued twice for one event (sent again
 //! only if the object dies between a send and its record).
 
+pub mod receipt;
+
+use crate::config::{ConfigError, Setting, err};
 use crate::sql::{Stmt, Val, stmt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -16,6 +19,9 @@ use wire::alert::{self, Alert, Kind};
 use wire::calendar::{Calendar, OfficeHours, Span, YearCalendar};
 use wire::directory::Entry;
 use wire::rating::Level;
+
+/// The longest note, measure or reply a handler writes on a case (characters).
+pub const NOTE_MAX_CHARS: usize = 500;
 
 // ---- settings ----
 
@@ -26,8 +32,7 @@ pub struct Deadlines {
     pub fix: Span,
 }
 
-/// The fast lane's settings (`CASE_DEADLINES`, `OFFICE_HOURS`, `REPEAT_RULE`,
-/// `REMIND_BEFORE_MINUTES`, `PUBLIC_URL`; see `config`).
+/// The fast lane's settings ([`SETTINGS`]; the public address is the core's `PUBLIC_URL`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Deadlines by region-code prefix, the longest matching prefix winning; `""` is the default.
@@ -61,6 +66,67 @@ impl Default for Settings {
             remind_before_secs: 2 * 3600,
             public_url: None,
         }
+    }
+}
+
+/// What [`Settings::from_vars`] reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting::new(
+        "CASE_DEADLINES",
+        "1w/5w",
+        "差评 callback/rectification deadlines, w working days or d days; per authority e.g. 1w/5w 330105:1d/15d",
+    ),
+    Setting::new(
+        "OFFICE_HOURS",
+        "09:00-17:00",
+        "the working day's office hours (CST); a 差评 after them starts the next working day",
+    ),
+    Setting::new(
+        "REPEAT_RULE",
+        "2/30",
+        "the Nth 差评 on one staff member (or staff member and matter) within D days escalates: N/D",
+    ),
+    Setting::new(
+        "REMIND_BEFORE_MINUTES",
+        "120",
+        "a 临期 reminder goes this long before a case's deadline",
+    ),
+];
+
+impl Settings {
+    /// Reads [`SETTINGS`]; `public_url` is the core setting's (`config::Config::public_url`).
+    pub fn from_vars(
+        get: &dyn Fn(&str) -> Option<String>,
+        public_url: Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let get = |n: &str| crate::config::value(get, n);
+        let d = Settings::default();
+        let deadlines = match get("CASE_DEADLINES") {
+            None => d.deadlines,
+            Some(v) => parse_deadlines(&v).map_err(|why| err("CASE_DEADLINES", why))?,
+        };
+        let hours = match get("OFFICE_HOURS") {
+            None => d.hours,
+            Some(v) => OfficeHours::parse(&v).ok_or_else(|| {
+                err(
+                    "OFFICE_HOURS",
+                    "expected HH:MM-HH:MM, opening before closing",
+                )
+            })?,
+        };
+        let (repeat_n, repeat_days) = match get("REPEAT_RULE") {
+            None => (d.repeat_n, d.repeat_days),
+            Some(v) => parse_repeat(&v).map_err(|why| err("REPEAT_RULE", why))?,
+        };
+        let remind = crate::config::number(&get, "REMIND_BEFORE_MINUTES", 120, 1, 1440)?;
+        Ok(Settings {
+            deadlines,
+            hours,
+            repeat_n,
+            repeat_days,
+            remind_before_secs: i64::from(remind) * 60,
+            public_url,
+        })
     }
 }
 
@@ -347,8 +413,8 @@ impl Step {
         let need = |what: &str| -> Result<String, String> {
             if value.is_empty() {
                 Err(format!("请填写{what}"))
-            } else if value.chars().count() > 500 {
-                Err(format!("{what}不能超过 500 字"))
+            } else if value.chars().count() > NOTE_MAX_CHARS {
+                Err(format!("{what}不能超过 {NOTE_MAX_CHARS} 字"))
             } else {
                 Ok(value.to_owned())
             }
@@ -640,6 +706,8 @@ pub fn steps(case: i64) -> Stmt {
 pub struct RouteRow {
     pub id: i64,
     pub name: String,
+    /// The region (code or prefix) of the cases it takes; `None`: every region.
+    pub region: Option<String>,
     pub hall: Option<String>,
     pub dept: Option<String>,
     pub kind: String,
@@ -677,6 +745,8 @@ impl RouteRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRoute {
     pub name: String,
+    /// The region (code or prefix) of the cases it takes; `None`: every region.
+    pub region: Option<String>,
     pub hall: Option<String>,
     pub dept: Option<String>,
     pub kind: String,
@@ -727,8 +797,16 @@ impl NewRoute {
             _ => {}
         }
         let opt = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let region = opt(self.region);
+        if region
+            .as_deref()
+            .is_some_and(|r| !crate::access::region_ok(r))
+        {
+            return Err("区划：须为 2 至 12 位数字的区划代码".into());
+        }
         Ok(NewRoute {
             name: self.name.trim().to_owned(),
+            region,
             hall: opt(self.hall),
             dept: opt(self.dept),
             url: url.to_owned(),
@@ -740,8 +818,8 @@ impl NewRoute {
 
 pub fn add_route(r: &NewRoute, by: &str, now: i64) -> Stmt {
     stmt(
-        "INSERT INTO routes (name, hall, dept, kind, url, secret, names, audience, created_by, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        "INSERT INTO routes (name, hall, dept, kind, url, secret, names, audience, created_by, created_at, region) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         vec![
             r.name.as_str().into(),
             r.hall.clone().into(),
@@ -753,12 +831,13 @@ pub fn add_route(r: &NewRoute, by: &str, now: i64) -> Stmt {
             r.audience.as_str().into(),
             by.into(),
             now.into(),
+            r.region.clone().into(),
         ],
     )
 }
 
 const ROUTE_COLUMNS: &str =
-    "id, name, hall, dept, kind, url, secret, names, audience, created_by, created_at";
+    "id, name, region, hall, dept, kind, url, secret, names, audience, created_by, created_at";
 
 pub fn route(id: i64) -> Stmt {
     stmt(
@@ -770,7 +849,7 @@ pub fn route(id: i64) -> Stmt {
 pub fn routes() -> Stmt {
     stmt(
         format!(
-            "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL ORDER BY hall, dept, id"
+            "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL ORDER BY region, hall, dept, id"
         ),
         vec![],
     )
@@ -803,11 +882,13 @@ fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
     serde_json::from_value(db.query(s)?).map_err(|e| format!("rows: {e}"))
 }
 
-/// The routes an event goes to: `audience`'s, for the case's hall and unit.
+/// The routes an event goes to: `audience`'s, for the case's region, hall and unit (a hall is
+/// named within its region: two halls of one name in two regions are two places).
 fn enqueue(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64) -> Stmt {
     stmt(
         "INSERT OR IGNORE INTO alerts (case_id, kind, route, detail, created_at, next_attempt_at) \
          SELECT ?1, ?2, id, ?6, ?3, ?3 FROM routes WHERE deleted_at IS NULL AND audience = ?7 \
+         AND (region IS NULL OR substr(?8, 1, length(region)) = region) \
          AND (hall IS NULL OR hall = ?4) AND (dept IS NULL OR dept = ?5)",
         vec![
             case.id.into(),
@@ -817,6 +898,7 @@ fn enqueue(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64) -
             case.dept.clone().into(),
             detail.into(),
             audience.into(),
+            case.region.clone().unwrap_or_default().into(),
         ],
     )
 }
@@ -1318,6 +1400,7 @@ mod tests {
         };
         let r = NewRoute {
             name: format!("{kind}-{audience}"),
+            region: None,
             hall: hall.map(str::to_owned),
             dept: None,
             kind: kind.into(),
@@ -1612,6 +1695,7 @@ mod tests {
         let r = |kind: &str, url: &str, secret: &str| {
             NewRoute {
                 name: "群".into(),
+                region: None,
                 hall: None,
                 dept: None,
                 kind: kind.into(),
@@ -1657,6 +1741,7 @@ mod tests {
         )
         .unwrap();
         let row = RouteRow {
+            region: None,
             id: 1,
             name: ok.name,
             hall: None,

@@ -13,6 +13,30 @@ use wire::time::Day;
 pub const RESULTS_FORMAT: &str = "zsp.results";
 pub const RESULTS_VERSION: u32 = 1;
 
+/// What [`Settings::from_vars`] reads.
+pub const SETTINGS: &[crate::config::Setting] = &[crate::config::Setting::new(
+    "RESULTS_MIN_STAFF",
+    "20",
+    "the public results show a staff member only from this many ratings in the period",
+)];
+
+/// The public results' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// A staff member is shown only from this many ratings in the period.
+    pub min_staff: u32,
+}
+
+impl Settings {
+    pub fn from_vars(
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, crate::config::ConfigError> {
+        Ok(Settings {
+            min_staff: crate::config::number(get, "RESULTS_MIN_STAFF", 20, 5, 1000)?,
+        })
+    }
+}
+
 /// A month (`2026-11`) or a quarter (`2026-Q4`), in China Standard Time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
@@ -497,6 +521,114 @@ pub fn params(pairs: &[(String, String)], now: i64) -> Result<(Option<String>, P
         None => Period::current(now),
     };
     Ok((hall, period))
+}
+
+// ---- the handlers ----
+
+/// How long an isolate reuses a period's computed results (the answers say the same to any
+/// cache in front, for longer).
+const MEMO_SECS: i64 = 60;
+
+/// A memo's key (the hall, or the city, and the period) and what it keeps: when, the figures,
+/// the halls with ratings.
+type MemoKey = (Option<String>, String);
+type Memoised = (i64, Results, Vec<String>);
+
+/// Computed results by hall and period.
+#[derive(Default)]
+struct Memo(std::collections::HashMap<MemoKey, Memoised>);
+
+/// The figures of `hall` (or the city) for `period`, and the halls with ratings in it.
+async fn figures(
+    h: &impl crate::host::Host,
+    s: &Settings,
+    hall: Option<&str>,
+    period: &Period,
+) -> Result<(Results, Vec<String>), crate::error::ApiError> {
+    use crate::host;
+    let mut res = host::run(
+        h,
+        vec![tallies(period, hall), cases(period, hall), halls(period)],
+        false,
+    )
+    .await?;
+    let names: Vec<HallRow> = host::typed(h, res.pop())?;
+    let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
+    let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
+    let r = compute(hall, period, &rows, &facts, i64::from(s.min_staff));
+    Ok((r, names.into_iter().map(|n| n.hall).collect()))
+}
+
+/// Which form of the results a path asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Page,
+    Json,
+    Csv,
+}
+
+/// `/results`, `/results.json`, `/results.csv`: `?hall=…&period=2026-11|2026-Q4`. From this
+/// isolate's memo for a minute; the answers may be cached for five.
+pub async fn answer(
+    h: &impl crate::host::Host,
+    s: &Settings,
+    req: &crate::http::Request,
+    form: Form,
+) -> crate::http::Answer {
+    use crate::http::Response;
+    let pairs = req.query_pairs();
+    let (hall, period) = params(&pairs, h.now()).map_err(|d| crate::error::ApiError {
+        detail: Some(d),
+        ..crate::error::ApiError::new(
+            400,
+            "results.params",
+            "统计期或大厅有误。",
+            "Bad period or hall.",
+        )
+    })?;
+    let t = h.now();
+    let key = (hall.clone(), period.label.clone());
+    let memo = h.isolate().with(|m: &mut Memo| {
+        m.0.get(&key)
+            .filter(|(at, _, _)| t - at < MEMO_SECS)
+            .map(|(_, r, n)| (r.clone(), n.clone()))
+    });
+    let (r, names) = match memo {
+        Some(v) => v,
+        None => {
+            let (r, names) = figures(h, s, hall.as_deref(), &period).await?;
+            h.isolate().with(|m: &mut Memo| {
+                if m.0.len() >= 64 {
+                    m.0.clear();
+                }
+                m.0.insert(key, (t, r.clone(), names.clone()));
+            });
+            (r, names)
+        }
+    };
+    let cache = "public, max-age=300";
+    Ok(match form {
+        Form::Json => Response::bytes(200, "application/json; charset=utf-8", r.to_json()),
+        Form::Csv => Response::bytes(200, "text/csv; charset=utf-8", r.to_csv()),
+        Form::Page => {
+            let query = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v = percent_encoding::utf8_percent_encode(
+                        v,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    );
+                    format!("{k}={v}")
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            let names = if hall.is_none() { names } else { vec![] };
+            Response::html(200, page(&r, &query, &names))
+                .with("Content-Security-Policy", &csp())
+                .with("Referrer-Policy", "no-referrer")
+        }
+    }
+    .with("Cache-Control", cache))
 }
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! 一事一评 links by API: minting and revoking them with a scoped token (`POST /api/v1/links`,
+//! `POST /api/v1/links/<token>/revoke`; a queue system's `queue` role), and a link's QR as a PNG
+//! (`/l/<token>.png`). A link's page and its ratings are the citizen's (`citizen::resolve`).
+
+use super::LinkRow;
+use crate::access::{self, Actor};
+use crate::citizen;
+use crate::config::Config;
+use crate::error::{self, ApiError};
+use crate::host::{self, Host};
+use crate::http::{self, Answer, Request, Response};
+use crate::store::Rules;
+
+/// `POST /api/v1/links`: a link for one 办件, idempotent on its 办件号.
+pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &Request) -> Answer {
+    let m = super::parse_mint(&req.body)?;
+    let l = citizen::lookup(h, cfg, &rules.guard, m.code).await?;
+    let entry = l
+        .entry
+        .filter(|e| e.code == m.code && me.scope.covers(&e.region, &e.hall))
+        .ok_or(access::NOT_FOUND.with_field("code"))?;
+    if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == m.matter) {
+        return Err(ApiError::new(
+            422,
+            "links.matter_unknown",
+            "该窗口不办理此事项。",
+            "That matter is not handled at this window.",
+        )
+        .with_field("matter"));
+    }
+    let token = super::new_token(host::random(h));
+    let t = h.now();
+    let mut res = host::run(
+        h,
+        super::mint(&m, &entry.region, &entry.hall, &token, &me.name, t),
+        false,
+    )
+    .await?;
+    let rows: Vec<LinkRow> = host::typed(h, res.pop())?;
+    let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
+    if row.code != m.code.to_text() || row.matter != m.matter {
+        return Err(super::TAKEN);
+    }
+    let created = row.token == token;
+    let base = http::site(req, cfg.public_url.as_deref());
+    Ok(Response::json(
+        if created { 201 } else { 200 },
+        row.answer(&base, created),
+    ))
+}
+
+/// `POST /api/v1/links/<token>/revoke`: a link withdrawn (within the token's scope).
+pub async fn revoke(h: &impl Host, cfg: &Config, me: &Actor, req: &Request, token: &str) -> Answer {
+    let rows: Vec<LinkRow> = host::rows(h, super::revoke(token, &me.scope, h.now())).await?;
+    let row = rows.into_iter().next().ok_or(access::NOT_FOUND)?;
+    let base = http::site(req, cfg.public_url.as_deref());
+    Ok(Response::json(200, row.answer(&base, false)))
+}
+
+/// `GET /l/<token>.png`: the link's QR, for a window's screen or a ticket printer.
+pub async fn png(h: &impl Host, cfg: &Config, req: &Request, token: &str) -> Answer {
+    let token = super::parse_token(token).ok_or(super::NOT_FOUND)?;
+    let rows: Vec<LinkRow> = host::rows(h, super::by_token(token)).await?;
+    let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
+    row.usable(h.now())?;
+    let base = http::site(req, cfg.public_url.as_deref());
+    let (side, raw) =
+        super::qr_image(&format!("{base}/l/{}", row.token)).ok_or(error::UNAVAILABLE)?;
+    let deflated = h
+        .deflate_raw(&raw)
+        .await
+        .map_err(|e| host::internal(h, "deflate", e))?;
+    let png = wire::png::one_bit(side, &raw, &deflated);
+    Ok(Response::bytes(200, "image/png", png).with("Cache-Control", "no-store"))
+}

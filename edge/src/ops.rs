@@ -1,0 +1,82 @@
+//! What the operator's monitoring and scripts read and run: `/status` (for anyone that the edge
+//! answers; with a city-wide bearer, the outbox's figures), `/metrics` (Prometheus' text, the
+//! operator's), and retention on demand (`POST /admin/prune`).
+
+use crate::access::{self, Actor, Scope};
+use crate::config::Config;
+use crate::host::{self, Host};
+use crate::http::{Answer, Request, Response};
+use crate::metrics::{self, Counters};
+use crate::outbox::{self, Status};
+
+async fn figures(h: &impl Host) -> Result<Status, crate::error::ApiError> {
+    let s: Option<Status> = host::rows(h, outbox::status()).await?.pop();
+    s.ok_or_else(|| host::internal(h, "status", "no row"))
+}
+
+/// Whether an actor sees the whole deployment: the operator, or a city-wide 市级管理员 token.
+pub fn city_wide(me: &Actor) -> bool {
+    me.role == access::Role::City && me.scope == Scope::All
+}
+
+/// `GET /status`.
+pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
+    let me = access::bearer(h, cfg.admin_token.as_deref(), req).await;
+    if !me.as_ref().is_ok_and(city_wide) {
+        return Ok(Response::json(
+            200,
+            serde_json::json!({"ok": true}).to_string(),
+        ));
+    }
+    let s = figures(h).await?;
+    Ok(Response::json(
+        200,
+        outbox::status_json(&s, cfg.forwarding(), h.now()),
+    ))
+}
+
+/// `GET /metrics`: this isolate's counters and the outbox's figures.
+pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
+    let s = figures(h).await?;
+    let now = h.now();
+    let gauges: [metrics::Gauge; 6] = [
+        (
+            "zsp_forward_backlog",
+            "Ratings stored here that the upstream has not acknowledged.",
+            s.backlog,
+        ),
+        (
+            "zsp_forward_oldest_age_seconds",
+            "Age of the oldest rating not yet acknowledged upstream (0 when there is none).",
+            s.oldest_pending.map_or(0, |t| (now - t).max(0)),
+        ),
+        (
+            "zsp_forwarding_enabled",
+            "1 when UPSTREAM_URL is set and ratings are forwarded.",
+            i64::from(cfg.forwarding()),
+        ),
+        ("zsp_ratings_stored", "Ratings in storage.", s.stored),
+        (
+            "zsp_ratings_held",
+            "Ratings held for review (疑似刷评), waiting for a decision.",
+            s.held,
+        ),
+        ("zsp_codes", "Printed codes in the directory.", s.codes),
+    ];
+    let text = h
+        .isolate()
+        .with(|c: &mut Counters| metrics::prometheus(c, &gauges));
+    Ok(
+        Response::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text)
+            .with("Cache-Control", "no-store"),
+    )
+}
+
+/// `POST /admin/prune`: retention now, as the alarm runs it hourly.
+pub async fn prune(h: &impl Host, cfg: &Config) -> Answer {
+    host::run(h, crate::store::prune(h.now(), cfg.retention_days), false).await?;
+    Ok(Response::json(
+        200,
+        serde_json::json!({"ok": true}).to_string(),
+    ))
+}
