@@ -140,4 +140,108 @@ mod tests {
         assert!(all.len() >= 10, "{all:?}");
         assert!(all.iter().all(|s| !s.contains("--") && !s.ends_with(';')));
     }
+
+    #[test]
+    fn migration_9_resolves_hall_scopes_to_places_and_routes_to_their_region() {
+        use rusqlite::Connection;
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(VERSIONS_TABLE).unwrap();
+        for m in &MIGRATIONS[..8] {
+            for s in statements(m.sql) {
+                c.execute_batch(&s).unwrap();
+            }
+        }
+        let entry = |region: &str, hall: &str, code: &str| {
+            let j = serde_json::json!({"region": region, "hall": hall}).to_string();
+            c.execute(
+                "INSERT INTO entries (code, json) VALUES (?1, ?2)",
+                rusqlite::params![code, j],
+            )
+            .unwrap();
+        };
+        entry("330105", "便民服务中心", "C1");
+        entry("330106", "便民服务中心", "C2");
+        entry("330102", "上城区市民中心", "C3");
+        c.execute_batch(
+            "INSERT INTO accounts (name, role, scope, password, created_at, created_by) VALUES \
+               ('甲', 'hall', '{\"halls\":[\"便民服务中心\",\"已撤销的大厅\"]}', 'x', 0, 'op'), \
+               ('乙', 'city', '{\"regions\":[\"3301\"]}', 'x', 0, 'op'), ('丙', 'city', '\"all\"', 'x', 0, 'op');
+             INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) VALUES \
+               ('t1', '叫号', 'hall', '{\"halls\":[\"上城区市民中心\"]}', 'h', 0, 'op');
+             INSERT INTO routes (name, hall, kind, url, audience, created_by, created_at) VALUES \
+               ('同名', '便民服务中心', 'wecom', 'u', 'handlers', 'op', 0), ('唯一', '上城区市民中心', 'wecom', 'u', 'handlers', 'op', 0), \
+               ('全部', NULL, 'wecom', 'u', 'handlers', 'op', 0);",
+        )
+        .unwrap();
+        for s in statements(MIGRATIONS[8].sql) {
+            c.execute_batch(&s).unwrap();
+        }
+        let scope = |table: &str, key: &str| -> crate::access::Scope {
+            let j: String = c
+                .query_row(
+                    &format!(
+                        "SELECT scope FROM {table} WHERE {} = ?1",
+                        if table == "tokens" { "id" } else { "name" }
+                    ),
+                    [key],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            crate::access::Scope::from_json(&j).unwrap_or_else(|| panic!("{j}"))
+        };
+        use crate::access::{Place, Scope};
+        let place = |r: &str, h: &str| Place {
+            region: r.into(),
+            hall: Some(h.into()),
+        };
+        assert_eq!(
+            scope("accounts", "甲"),
+            Scope::Places(vec![
+                place("330105", "便民服务中心"),
+                place("330106", "便民服务中心")
+            ]),
+            "the access it had: both halls of the name; a name the directory lacks is dropped"
+        );
+        assert_eq!(scope("accounts", "乙"), Scope::regions(&["3301"]));
+        assert_eq!(scope("accounts", "丙"), Scope::All);
+        assert_eq!(
+            scope("tokens", "t1"),
+            Scope::hall("330102", "上城区市民中心")
+        );
+        let region = |name: &str| -> Option<String> {
+            c.query_row("SELECT region FROM routes WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            region("同名"),
+            None,
+            "two regions have the name: every region, as before"
+        );
+        assert_eq!(region("唯一").as_deref(), Some("330102"));
+        assert_eq!(region("全部"), None);
+        let must: i64 = c
+            .query_row(
+                "SELECT must_change FROM accounts WHERE name = '甲'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(must, 0);
+        c.execute(
+            "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) \
+             VALUES ('t2', '叫号', 'queue', '\"all\"', 'h', 0, 'op')",
+            [],
+        )
+        .unwrap();
+        assert!(
+            c.execute(
+                "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) \
+                 VALUES ('t3', 'x', 'root', '\"all\"', 'h', 0, 'op')",
+                [],
+            )
+            .is_err()
+        );
+    }
 }

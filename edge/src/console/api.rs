@@ -139,12 +139,7 @@ pub async fn export(h: &impl Host, me: &Actor, req: &Request, xlsx: bool) -> Ans
 /// `POST /admin/ratings/<id>/release|reject`: a held rating within scope decided.
 pub async fn review(h: &impl Host, me: &Actor, id: &str, release: bool) -> Answer {
     if !handlers::review(h, me, id, release).await? {
-        return Err(ApiError::new(
-            404,
-            "admin.not_held",
-            "这条评价不在待复核队列中，或不在您的管辖范围内。",
-            "No rating with this id is held for review in your scope.",
-        ));
+        return Err(handlers::not_held());
     }
     Ok(Response::json(
         200,

@@ -731,12 +731,19 @@ pub async fn review(h: &impl Host, me: &Actor, id: &str, release: bool) -> Resul
     Ok(!rows.is_empty())
 }
 
+/// A held rating that is not (or no longer) held, or not within scope: the one answer for
+/// what is out of scope, for the console and the API.
+pub fn not_held() -> ApiError {
+    ApiError {
+        detail: Some("这条评价不在待复核队列中（可能已由他人处理）".into()),
+        ..access::NOT_FOUND
+    }
+}
+
 /// `POST /console/ratings/<id>/release|reject`.
 pub async fn review_post(h: &impl Host, s: &Session, id: &str, release: bool) -> Answer {
     if !review(h, &s.me, id, release).await? {
-        return Err(form_error(
-            "这条评价已不在待复核队列中（可能已由他人处理），或不在您的管辖范围内".to_owned(),
-        ));
+        return Err(not_held());
     }
     Ok(done(
         "/console/ratings?hold=held",
@@ -1023,10 +1030,10 @@ pub async fn apply(h: &impl Host, s: &Session, f: &Form) -> Answer {
         .parse()
         .map_err(|_| upload_error("预览编号无效".into()))?;
     let staged: Vec<sql::UploadRow> = host::rows(h, sql::staged(seq, &me.name)).await?;
-    let u = staged
-        .into_iter()
-        .next()
-        .ok_or_else(|| upload_error("此预览已生效或已过期，请重新上传".into()))?;
+    let u = staged.into_iter().next().ok_or(ApiError {
+        detail: Some("此预览已生效、已过期，或不是您上传的，请重新上传".into()),
+        ..access::NOT_FOUND
+    })?;
     let body = u.body.clone().unwrap_or_default();
     let t = h.now();
     let mut stmts = sql::applied(seq, t);

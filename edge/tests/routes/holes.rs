@@ -1,0 +1,348 @@
+//! The holes a district administrator and an outsider found, closed: a district cannot change
+//! the city-wide account or another district's token; a hall administrator cannot upload into
+//! another authority's region or get a card signed for it; two halls of one name in two districts
+//! keep their ratings, cases, routes and exports apart; a queue system's token does links and
+//! nothing else.
+
+use crate::fixture::*;
+use edge::http::Method;
+use wire::rating::Level;
+
+fn status(w: &World, who: Who, m: Method, path: &str, body: Body) -> (u16, String) {
+    let r = w.send(request(who, m, path, body));
+    (
+        r.status,
+        String::from_utf8_lossy(r.body_bytes()).into_owned(),
+    )
+}
+
+fn login(w: &World, name: &str, pw: &str) -> u16 {
+    status(
+        w,
+        Who::Citizen,
+        Method::Post,
+        "/console/login",
+        form(&[("name", name), ("password", pw)]),
+    )
+    .0
+}
+
+#[test]
+fn a_district_cannot_reach_the_city_wide_account_or_another_districts_token() {
+    let w = World::new();
+    for op in ["reset", "disable", "unlock"] {
+        let (s, b) = status(
+            &w,
+            Who::DistrictA,
+            Method::Post,
+            "/console/accounts/change",
+            form(&[("name", "市管"), ("op", op)]),
+        );
+        assert_eq!(s, 404, "{op}: {b}");
+        assert!(b.contains("没有找到，或不在您的范围内"), "{b}");
+    }
+    // By the API: setting a password is the operator's alone.
+    let (s, _) = status(
+        &w,
+        Who::DistrictA,
+        Method::Post,
+        "/admin/accounts",
+        Body::Json(
+            serde_json::json!({"name": "市管", "role": "city", "scope": "all",
+            "password": "chosen by a district", "reset": true}),
+        ),
+    );
+    assert_eq!(s, 404);
+    // Another district's token.
+    let theirs: String = "DistrictB".chars().cycle().take(12).collect();
+    let (s, _) = status(
+        &w,
+        Who::DistrictA,
+        Method::Post,
+        "/console/tokens/revoke",
+        form(&[("id", &theirs)]),
+    );
+    assert_eq!(s, 404);
+    assert_eq!(
+        w.count(&format!(
+            "SELECT COUNT(*) AS n FROM tokens WHERE id = '{theirs}' AND revoked_at IS NULL"
+        )),
+        1
+    );
+    // The city-wide account is as it was: its password still works, it is enabled.
+    assert_eq!(login(&w, "市管", PASSWORD), 303);
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM accounts WHERE name = '市管' AND disabled = 0"),
+        1
+    );
+    // Within its own district, the same administrator may: a reset is a generated password,
+    // to be changed at the next login.
+    let (s, b) = status(
+        &w,
+        Who::DistrictA,
+        Method::Post,
+        "/console/accounts/change",
+        form(&[("name", "大厅甲"), ("op", "reset")]),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        login(&w, "大厅甲", PASSWORD),
+        401,
+        "the old password is gone"
+    );
+    let new = b
+        .split("class=\"secret mono\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the new password, shown once")
+        .to_owned();
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Post,
+        "/console/login",
+        form(&[("name", "大厅甲"), ("password", &new)]),
+    ));
+    assert_eq!(r.header("location"), Some("/console/password"));
+    // Until it is changed, every other page goes to the password page.
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut req = request(Who::Citizen, Method::Get, "/console/ratings", Body::None);
+    req.set_header("Cookie", &cookie);
+    assert_eq!(w.send(req).header("location"), Some("/console/password"));
+}
+
+#[test]
+fn a_hall_cannot_upload_into_another_authoritys_region_nor_get_its_card() {
+    let w = World::new();
+    // Hall A's administrator names hall B's place (the same hall name) under B's authority, and
+    // under its own authority.
+    let theirs = wire::directory::Directory::new(vec![b1()]).to_json();
+    for authority in ["330106", "330105"] {
+        let (s, b) = status(
+            &w,
+            Who::HallA,
+            Method::Put,
+            &format!("/admin/directory?authority={authority}"),
+            Body::Raw("application/json", theirs.clone().into_bytes()),
+        );
+        assert_eq!(s, 400, "{authority}: {b}");
+        assert!(b.contains("第 1 项"), "{b}");
+    }
+    let upload = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
+--B\r\nContent-Disposition: form-data; name=\"authority\"\r\n\r\n330106\r\n\
+--B\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\ndirectory\r\n\
+--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.json\"\r\n\r\n{theirs}\r\n--B--\r\n",
+        Who::HallA.session().unwrap().1
+    );
+    let (s, b) = status(
+        &w,
+        Who::HallA,
+        Method::Post,
+        "/console/directory",
+        Body::Raw("multipart/form-data; boundary=B", upload.into_bytes()),
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("不在您的权限范围"), "{b}");
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM entries WHERE region = '330106'"),
+        1,
+        "B's directory as it was"
+    );
+    // No card of hall B from hall A's console; hall A's own card is signed with its
+    // authority's key (1), never another's.
+    let (s, _) = status(
+        &w,
+        Who::HallA,
+        Method::Get,
+        &format!("/console/codes/{}", b1().code.to_text()),
+        Body::None,
+    );
+    assert_eq!(s, 404);
+    let (s, b) = status(
+        &w,
+        Who::HallA,
+        Method::Get,
+        &format!("/console/codes/{}", a1().code.to_text()),
+        Body::None,
+    );
+    assert_eq!(s, 200);
+    let seg = b
+        .split(&format!("https://{HOST}/"))
+        .nth(1)
+        .and_then(|r| r.get(..44))
+        .expect("the card's URL");
+    let keys =
+        wire::key::Keyring::new(wire::key::KeyPurpose::Qr, vec![qr_key(1), qr_key(2)]).unwrap();
+    assert_eq!(wire::qr::QrPayload::open(seg, &keys).unwrap().kid, 1);
+}
+
+#[test]
+fn two_halls_of_one_name_keep_their_ratings_cases_routes_and_exports_apart() {
+    let w = World::new();
+    // A 差评 in hall B, and a route of hall B's.
+    let (s, b) = w.rate(&b1(), Level::Dissatisfied, 90);
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = status(
+        &w,
+        Who::HallB,
+        Method::Post,
+        "/console/routes",
+        form(&[
+            ("name", "乙群"),
+            ("kind", "wecom"),
+            ("audience", "handlers"),
+            ("place", "330106 便民服务中心"),
+            (
+                "url",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=b",
+            ),
+        ]),
+    );
+    assert_eq!(s, 303, "{b}");
+    // Ratings and cases: each hall sees its own (hall A's windows are A01 and A02, B's B01).
+    for (who, mine, theirs) in [(Who::HallA, ",A01,", ",B01,"), (Who::HallB, ",B01,", ",A0")] {
+        let (_, page) = status(&w, who, Method::Get, "/console/ratings", Body::None);
+        let view = |e: &wire::directory::Entry| e.window.clone();
+        let (me, them) = if who == Who::HallA {
+            (view(&a1()), view(&b1()))
+        } else {
+            (view(&b1()), view(&a1()))
+        };
+        assert!(page.contains(&me) && !page.contains(&them), "{who:?}");
+        let (_, cases) = status(&w, who, Method::Get, "/admin/cases", Body::None);
+        let v: serde_json::Value = serde_json::from_str(&cases).unwrap();
+        assert_eq!(v["cases"].as_array().unwrap().len(), 1, "{who:?}: {cases}");
+        let (_, csv) = status(
+            &w,
+            who,
+            Method::Get,
+            "/admin/export.csv?from=2026-03-01&to=2026-03-03",
+            Body::None,
+        );
+        assert!(
+            csv.contains(mine) && !csv.contains(theirs),
+            "{who:?}: {csv}"
+        );
+        let (_, routes) = status(&w, who, Method::Get, "/admin/routes", Body::None);
+        let v: serde_json::Value = serde_json::from_str(&routes).unwrap();
+        let names: Vec<&str> = v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [if who == Who::HallA {
+                "甲群"
+            } else {
+                "乙群"
+            }],
+            "{who:?}"
+        );
+    }
+    // And the fast lane alerts each hall's route of its own hall's 差评 only.
+    let lane = edge::fastlane::Settings::default();
+    struct Lite<'a>(&'a World);
+    impl edge::fastlane::Sql for Lite<'_> {
+        fn query(&self, s: edge::sql::Stmt) -> Result<serde_json::Value, String> {
+            self.0
+                .h
+                .db
+                .run(&[s])
+                .map(|mut v| v.remove(0))
+                .map_err(|e| e.to_string())
+        }
+        fn exec(&self, s: Vec<edge::sql::Stmt>) -> Result<(), String> {
+            self.0.h.db.run(&s).map(|_| ()).map_err(|e| e.to_string())
+        }
+    }
+    let messages = edge::fastlane::tick(&Lite(&w), &lane, NOW, NOW * 1000).unwrap();
+    let to = |key: &str| -> String {
+        messages
+            .iter()
+            .filter(|m| m.url.ends_with(&format!("key={key}")))
+            .map(|m| m.body.clone())
+            .collect()
+    };
+    let (a, b) = (to("k"), to("b"));
+    assert!(
+        a.contains("A01") && !a.contains("B01"),
+        "hall A's group: {a}"
+    );
+    assert!(
+        b.contains("B01") && !b.contains("A01"),
+        "hall B's group: {b}"
+    );
+}
+
+#[test]
+fn a_queue_systems_token_does_links_and_nothing_else() {
+    let w = World::new();
+    let code = a1().code.to_text();
+    let matter = a1().matters[0].code.clone();
+    let (s, b) = status(
+        &w,
+        Who::Queue,
+        Method::Post,
+        "/api/v1/links",
+        Body::Json(serde_json::json!({"code": code, "matter": matter, "project_no": "BJ-77"})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let link: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let token = link["token"].as_str().unwrap();
+    let (s, _) = status(
+        &w,
+        Who::Queue,
+        Method::Post,
+        &format!("/api/v1/links/{token}/revoke"),
+        Body::None,
+    );
+    assert_eq!(s, 200);
+    for (m, path, body) in [
+        (Method::Get, "/admin/export.csv", Body::None),
+        (Method::Get, "/admin/export.xlsx", Body::None),
+        (
+            Method::Put,
+            "/admin/directory?authority=330105",
+            Body::Raw("application/json", b"{}".to_vec()),
+        ),
+        (
+            Method::Post,
+            "/admin/revocations?authority=330105",
+            Body::None,
+        ),
+        (Method::Get, "/admin/routes", Body::None),
+        (
+            Method::Post,
+            "/admin/routes",
+            Body::Json(serde_json::json!({})),
+        ),
+        (
+            Method::Post,
+            &format!("/admin/ratings/{}/release", w.held),
+            Body::None,
+        ),
+        (Method::Get, "/admin/cases", Body::None),
+        (
+            Method::Post,
+            "/admin/tokens",
+            Body::Json(serde_json::json!({})),
+        ),
+        (Method::Get, "/metrics", Body::None),
+    ] {
+        let (s, b) = status(&w, Who::Queue, m, path, body);
+        assert_eq!(s, 404, "{path}: {b}");
+    }
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold = 1"),
+        1,
+        "the held rating waits still"
+    );
+}
