@@ -9,7 +9,8 @@ use crate::submit::Checked;
 use serde::Deserialize;
 use wire::directory::Entry;
 use wire::qr::{CodeId, Revocation, StaffRef};
-use wire::rating::{Id128, Level, Phone, Rating, ValidRating};
+use wire::envelope::Rating;
+use wire::rating::{Id128, Level, Phone, ValidRating};
 use wire::time::Day;
 
 // ---- landing and lookup ----

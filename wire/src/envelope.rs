@@ -23,10 +23,30 @@
 
 use crate::directory::Entry;
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
-use crate::rating::Rating;
 use crate::time::{format_cst, format_rfc3339_cst};
 use crate::{Coded, mac};
 use serde::Serialize;
+
+/// A stored rating: the record the edge commits before it answers, and forwards upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rating {
+    /// The idempotency key: the same rating sent twice is stored once.
+    pub id: crate::rating::Id128,
+    pub code: crate::qr::CodeId,
+    /// The device as the edge named it (`Challenge::device_id`); never sent upstream.
+    pub device: crate::rating::Id128,
+    /// 1 for the first rating, 2 for the same-day 追评 that amends it.
+    pub assess_number: u8,
+    /// When the edge accepted it, Unix seconds (the edge's clock, not the phone's).
+    pub rated_at: i64,
+    pub rating: crate::rating::ValidRating,
+    /// Held for review as 疑似刷评 and released by an administrator.
+    pub flagged: bool,
+    /// The 办件号 of a 一事一评 link the rating was made through.
+    pub project_no: Option<String>,
+    /// 评价渠道 (`pf`): [`crate::rating::CHANNEL_QR`], or [`crate::rating::CHANNEL_HALL_TABLET`] for a kiosk's rating.
+    pub channel: u8,
+}
 
 pub const ENVELOPE_VERSION: u32 = 2;
 pub const HEADER_VERSION: &str = "Zsp-Envelope";

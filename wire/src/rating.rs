@@ -514,27 +514,6 @@ impl fmt::Display for Id128 {
     }
 }
 
-/// A stored rating: the record the edge commits before it answers, and forwards upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rating {
-    /// The idempotency key: the same rating sent twice is stored once.
-    pub id: Id128,
-    pub code: crate::qr::CodeId,
-    /// The device as the edge named it (`Challenge::device_id`); never sent upstream.
-    pub device: Id128,
-    /// 1 for the first rating, 2 for the same-day 追评 that amends it.
-    pub assess_number: u8,
-    /// When the edge accepted it, Unix seconds (the edge's clock, not the phone's).
-    pub rated_at: i64,
-    pub rating: ValidRating,
-    /// Held for review as 疑似刷评 and released by an administrator.
-    pub flagged: bool,
-    /// The 办件号 of a 一事一评 link the rating was made through.
-    pub project_no: Option<String>,
-    /// 评价渠道 (`pf`): [`CHANNEL_QR`], or [`CHANNEL_HALL_TABLET`] for a kiosk's rating.
-    pub channel: u8,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! come back. The object runs the batch in one transaction; a constraint that fails comes back
 //! as `DbError::Sql` with SQLite's words, for `store::conflict` to read.
 
-use super::object::{BINDING, OBJECT_NAME, SQL_ERROR};
+use super::storage::{BINDING, OBJECT_NAME, SQL_ERROR};
 use crate::error::ApiError;
 use crate::host::DbError;
 use crate::sql::{Batch, Stmt};
@@ -19,7 +19,7 @@ impl Db {
             .durable_object(BINDING)
             .and_then(|ns| ns.id_from_name(OBJECT_NAME)?.get_stub())
             .map_err(|e| {
-                super::internal_log("binding STORE", e);
+                super::env::internal_log("binding STORE", e);
                 crate::error::UNAVAILABLE
             })?;
         Ok(Db(stub))

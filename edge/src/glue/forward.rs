@@ -5,8 +5,8 @@
 //! address of `UPSTREAM_URL` (workerd lets a worker reach no private address otherwise). On
 //! Cloudflare, without that binding, the worker's own fetch goes to `UPSTREAM_URL`.
 
-use super::internal_log;
-use super::object::{rows, run};
+use super::env::{self, internal_log};
+use super::storage::{rows, run};
 use crate::config::Config;
 use crate::outbox;
 use crate::store::RatingRow;
@@ -28,7 +28,7 @@ pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> bo
         };
     let sends = due.iter().map(|row| send(env, cfg, row, now));
     let results = futures_util::future::join_all(sends).await;
-    let at = super::now();
+    let at = env::now();
     let mut failed = 0;
     let records = due
         .iter()

@@ -5,8 +5,8 @@
 //! only the categories the operator set (`ZSP_ALERT_NETWORKS`); on Cloudflare, the worker's own
 //! fetch.
 
-use super::internal_log;
-use super::object::run;
+use super::env::{self, internal_log};
+use super::storage::run;
 use crate::fastlane::{self, Message, Sql};
 use crate::sql::Stmt;
 use wasm_bindgen::JsValue;
@@ -49,7 +49,7 @@ pub async fn deliver(
     };
     let sends = messages.iter().map(|m| send(env, m));
     let results = futures_util::future::join_all(sends).await;
-    let at = super::now();
+    let at = env::now();
     let mut records = vec![];
     for (m, r) in messages.iter().zip(results) {
         match &r {
@@ -69,7 +69,7 @@ pub async fn deliver(
     {
         internal_log("record alerts", e);
     }
-    match fastlane::next_wake(&db, lane, super::now()) {
+    match fastlane::next_wake(&db, lane, env::now()) {
         Ok(n) => n,
         Err(e) => {
             internal_log("fast lane", e);

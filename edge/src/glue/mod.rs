@@ -5,218 +5,22 @@
 //! `object`; the alarm's sends are `forward` and `lane`.
 
 mod db;
+mod env;
 mod forward;
+mod host;
 mod lane;
 mod object;
+mod storage;
 
 use crate::error::ApiError;
-use crate::host::{Host, Isolate, Log};
+use crate::host::Isolate;
 use crate::http::{self, Body, Method};
 use crate::routes::{self, Settings};
 use db::Db;
-use std::cell::RefCell;
+use env::{internal_log, settings};
+use host::Runtime;
 use std::rc::Rc;
-use wasm_bindgen::prelude::*;
 use worker::*;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    fn get_random_values(buf: &mut [u8]);
-}
-
-fn now() -> i64 {
-    (Date::now().as_millis() / 1000) as i64
-}
-
-thread_local! {
-    static SETTINGS: RefCell<Option<Rc<Settings>>> = const { RefCell::new(None) };
-    static ISOLATE: Rc<Isolate> = Rc::new(Isolate::default());
-}
-
-/// Logs an internal failure.
-fn internal_log(what: &str, e: impl std::fmt::Display) {
-    console_error!("{what}: {e}");
-}
-
-/// Every feature's settings, parsed once per isolate. A bad value stops every request with a log
-/// line that names the variable.
-fn settings(env: &Env) -> std::result::Result<Rc<Settings>, ApiError> {
-    if let Some(s) = SETTINGS.with(|c| c.borrow().clone()) {
-        return Ok(s);
-    }
-    // Vars and secrets are strings; self-hosted, a setting missing from the environment is
-    // `null` (which workers-rs' typed getters cannot take).
-    let get = |name: &str| {
-        js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(name))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match Settings::from_vars(&get) {
-        Ok(s) => {
-            let s = Rc::new(s);
-            SETTINGS.with(|slot| *slot.borrow_mut() = Some(s.clone()));
-            Ok(s)
-        }
-        Err(e) => {
-            console_error!("configuration: {e}");
-            Err(crate::error::UNAVAILABLE)
-        }
-    }
-}
-
-/// The host over this runtime: the storage object, the clock, WebCrypto's randomness and
-/// PBKDF2, `CompressionStream`, the site's files, the log.
-struct Runtime<'a> {
-    env: &'a Env,
-    db: Db,
-    isolate: Rc<Isolate>,
-}
-
-impl Host for Runtime<'_> {
-    type Db = Db;
-
-    fn db(&self) -> &Db {
-        &self.db
-    }
-
-    fn now(&self) -> i64 {
-        now()
-    }
-
-    fn now_ms(&self) -> f64 {
-        Date::now().as_millis() as f64
-    }
-
-    fn fill_random(&self, buf: &mut [u8]) {
-        get_random_values(buf);
-    }
-
-    async fn pbkdf2(
-        &self,
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-    ) -> std::result::Result<Vec<u8>, String> {
-        pbkdf2(password, salt, iterations).await
-    }
-
-    async fn deflate_raw(&self, raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
-        deflate(raw).await
-    }
-
-    async fn site_file(&self, name: &str) -> std::result::Result<String, String> {
-        let mut r = self
-            .env
-            .assets("ASSETS")
-            .map_err(|e| e.to_string())?
-            .fetch(format!("http://assets/{name}"), None)
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status_code() != 200 {
-            return Err(format!("{name}: {}", r.status_code()));
-        }
-        r.text().await.map_err(|e| e.to_string())
-    }
-
-    fn log(&self, level: Log, line: &str) {
-        match level {
-            Log::Info => console_log!("{line}"),
-            Log::Warn => console_warn!("{line}"),
-            Log::Error => console_error!("{line}"),
-        }
-    }
-
-    fn isolate(&self) -> &Isolate {
-        &self.isolate
-    }
-}
-
-fn js_fail(what: &str) -> impl Fn(JsValue) -> String + '_ {
-    move |e| format!("{what}: {e:?}")
-}
-
-/// A method of a JavaScript object, called.
-fn call(on: &JsValue, name: &str, args: &js_sys::Array) -> std::result::Result<JsValue, String> {
-    let f: js_sys::Function = js_sys::Reflect::get(on, &name.into())
-        .map_err(js_fail(name))?
-        .dyn_into()
-        .map_err(|_| format!("{name} is not a function"))?;
-    f.apply(on, args).map_err(js_fail(name))
-}
-
-async fn promised(v: JsValue) -> std::result::Result<JsValue, String> {
-    let p: js_sys::Promise = v.dyn_into().map_err(|_| "not a promise".to_owned())?;
-    wasm_bindgen_futures::JsFuture::from(p)
-        .await
-        .map_err(js_fail("promise"))
-}
-
-/// PBKDF2-HMAC-SHA-256 through WebCrypto (native code in the runtime, not wasm).
-async fn pbkdf2(
-    password: &[u8],
-    salt: &[u8],
-    iterations: u32,
-) -> std::result::Result<Vec<u8>, String> {
-    let crypto =
-        js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).map_err(js_fail("crypto"))?;
-    let subtle = js_sys::Reflect::get(&crypto, &"subtle".into()).map_err(js_fail("subtle"))?;
-    let usages = js_sys::Array::of1(&"deriveBits".into());
-    let key = promised(call(
-        &subtle,
-        "importKey",
-        &js_sys::Array::of5(
-            &"raw".into(),
-            &js_sys::Uint8Array::from(password).into(),
-            &"PBKDF2".into(),
-            &false.into(),
-            &usages,
-        ),
-    )?)
-    .await?;
-    let params = js_sys::Object::new();
-    for (k, v) in [
-        ("name", JsValue::from("PBKDF2")),
-        ("hash", "SHA-256".into()),
-        ("salt", js_sys::Uint8Array::from(salt).into()),
-        ("iterations", f64::from(iterations).into()),
-    ] {
-        js_sys::Reflect::set(&params, &k.into(), &v).map_err(js_fail("params"))?;
-    }
-    let bits = promised(call(
-        &subtle,
-        "deriveBits",
-        &js_sys::Array::of3(&params, &key, &256.into()),
-    )?)
-    .await?;
-    Ok(js_sys::Uint8Array::new(&bits).to_vec())
-}
-
-/// Raw DEFLATE by the runtime's `CompressionStream` (native code, not wasm):
-/// `new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate-raw"))).arrayBuffer()`.
-async fn deflate(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    use js_sys::{Array, Function, Reflect};
-    let global = js_sys::global();
-    let ctor = |name: &str| -> std::result::Result<Function, String> {
-        Reflect::get(&global, &name.into())
-            .map_err(js_fail(name))?
-            .dyn_into()
-            .map_err(|_| format!("{name} is not a constructor"))
-    };
-    let cs = Reflect::construct(
-        &ctor("CompressionStream")?,
-        &Array::of1(&"deflate-raw".into()),
-    )
-    .map_err(js_fail("CompressionStream"))?;
-    let parts = Array::of1(&js_sys::Uint8Array::from(raw).into());
-    let blob = Reflect::construct(&ctor("Blob")?, &Array::of1(&parts)).map_err(js_fail("Blob"))?;
-    let stream = call(&blob, "stream", &Array::new())?;
-    let piped = call(&stream, "pipeThrough", &Array::of1(&cs))?;
-    let resp =
-        Reflect::construct(&ctor("Response")?, &Array::of1(&piped)).map_err(js_fail("Response"))?;
-    let buf = promised(call(&resp, "arrayBuffer", &Array::new())?).await?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
-}
 
 // ---- requests and answers ----
 
@@ -370,7 +174,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
     let method = Method::parse(req.method().as_ref());
     let route = routes::log_name(method, &req.path());
-    let isolate = ISOLATE.with(Rc::clone);
+    let isolate = env::isolate();
     let (h, plain) = match run(req, &env, isolate.clone()).await {
         Ok((h, r)) => (h, Some(r)),
         // Before the table: the settings, the storage object's binding, the body's size.

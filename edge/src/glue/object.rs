@@ -7,23 +7,14 @@
 //! is a SQLite Durable Object. A response leaves only after its writes are on disk (the
 //! runtime's output gate), so a citizen never hears "success" for a rating that a crash loses.
 
-use super::{forward, internal_log, now};
+use super::env::{internal_log, now, settings};
+use super::storage::{SQL_ERROR, migrate, rows, run};
+use super::{forward, lane};
 use crate::outbox;
-use crate::schema;
-use crate::sql::{Batch, Stmt, Val};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-use wasm_bindgen::JsCast;
+use crate::sql::Batch;
+use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use worker::*;
-
-/// The binding's name in the worker's config, and the one object's name (see ARCHITECTURE.md,
-/// "One storage object").
-pub const BINDING: &str = "STORE";
-pub const OBJECT_NAME: &str = "main";
-
-/// Status codes of the object's answers to the worker.
-pub const SQL_ERROR: u16 = 409;
 
 #[durable_object(alarm)]
 pub struct Store {
@@ -79,7 +70,7 @@ impl DurableObject for Store {
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(None);
         let storage = self.state.storage();
-        let s = match super::settings(&self.env) {
+        let s = match settings(&self.env) {
             Ok(s) => s,
             Err(_) => {
                 // The log names the setting; try again in a minute.
@@ -94,7 +85,7 @@ impl DurableObject for Store {
             more = forward::deliver(&storage, &self.env, cfg, now_s).await;
             now_s = now();
         }
-        let lane = super::lane::deliver(&storage, &self.env, &s.lane, now_s).await;
+        let lane = lane::deliver(&storage, &self.env, &s.lane, now_s).await;
         now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
             match run(&storage, crate::store::prune(now_s, cfg.retention_days)) {
@@ -147,96 +138,3 @@ impl Store {
     }
 }
 
-fn to_js(v: &Val) -> SqlStorageValue {
-    match v {
-        Val::Int(i) => SqlStorageValue::Integer(*i),
-        Val::Text(t) => SqlStorageValue::String(t.clone()),
-        Val::Null => SqlStorageValue::Null,
-    }
-}
-
-/// Runs `f` inside `storage.transactionSync`: everything it executes commits together, or, when
-/// it fails, none of it does. (workers-rs exposes only the asynchronous transaction.)
-fn transaction(
-    storage: &Storage,
-    f: impl FnOnce() -> std::result::Result<(), String> + 'static,
-) -> std::result::Result<(), String> {
-    let raw: &JsValue = storage.as_raw().as_ref();
-    let sync = js_sys::Reflect::get(raw, &JsValue::from_str("transactionSync"))
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or("storage.transactionSync is missing (an SQLite-backed object is needed)")?;
-    let body = Closure::once(move || -> std::result::Result<JsValue, JsValue> {
-        f().map(|()| JsValue::UNDEFINED)
-            .map_err(|e| js_sys::Error::new(&e).into())
-    });
-    sync.call1(raw, body.as_ref().unchecked_ref())
-        .map(|_| ())
-        .map_err(|e| Error::from(e).to_string())
-}
-
-/// Runs statements in one transaction; their rows, as a JSON array of arrays of row objects.
-pub fn run(storage: &Storage, stmts: Vec<Stmt>) -> std::result::Result<String, String> {
-    let sql = storage.sql();
-    let out = Rc::new(RefCell::new(String::new()));
-    let result = out.clone();
-    transaction(storage, move || {
-        let all = js_sys::Array::new();
-        for s in &stmts {
-            let args: Vec<SqlStorageValue> = s.args.iter().map(to_js).collect();
-            let cursor = sql.exec(&s.sql, args).map_err(|e| e.to_string())?;
-            let rows = js_sys::Array::new();
-            for row in cursor {
-                rows.push(&row.map_err(|e| e.to_string())?);
-            }
-            all.push(&rows);
-        }
-        let json = js_sys::JSON::stringify(&all).map_err(|e| Error::from(e).to_string())?;
-        *result.borrow_mut() = String::from(json);
-        Ok(())
-    })?;
-    Ok(out.take())
-}
-
-/// One statement's rows, typed.
-pub fn rows<T: serde::de::DeserializeOwned>(
-    storage: &Storage,
-    s: Stmt,
-) -> std::result::Result<Vec<T>, String> {
-    let json = run(storage, vec![s])?;
-    let mut all: Vec<Vec<T>> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    Ok(all.pop().unwrap_or_default())
-}
-
-/// Brings the schema up to date: each pending migration and its record in one transaction.
-fn migrate(storage: &Storage) -> std::result::Result<(), String> {
-    let sql = storage.sql();
-    sql.exec(schema::VERSIONS_TABLE, None)
-        .map_err(|e| e.to_string())?;
-    #[derive(serde::Deserialize)]
-    struct Applied {
-        version: i64,
-    }
-    let applied: Applied = sql
-        .exec(schema::APPLIED, None)
-        .and_then(|c| c.one())
-        .map_err(|e| e.to_string())?;
-    for m in schema::pending(applied.version)? {
-        let sql = storage.sql();
-        transaction(storage, move || {
-            for s in schema::statements(m.sql) {
-                sql.exec(&s, None).map_err(|e| format!("{}: {e}", m.name))?;
-            }
-            sql.exec(
-                schema::RECORD,
-                vec![m.version.into(), m.name.into(), now().into()],
-            )
-            .map_err(|e| e.to_string())?;
-            Ok(())
-        })?;
-        console_log!("storage schema: applied {}", m.name);
-    }
-    sql.exec(schema::OPENED, vec![schema::RELEASE.into(), now().into()])
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
