@@ -294,7 +294,7 @@ fn notify_host(detail: &str) {
         && !JsValue::from(parent.clone()).loose_eq(&JsValue::from(w.clone()))
     {
         let msg = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&msg, &"type".into(), &"zsp:done".into());
+        let _ = js_sys::Reflect::set(&msg, &"type".into(), &wire::page::DONE_TYPE.into());
         let _ = js_sys::Reflect::set(&msg, &"detail".into(), &detail.into());
         let _ = parent.post_message(&msg, "*");
     }
@@ -599,10 +599,13 @@ impl Submitting {
                         receipt: token,
                     };
                     page.update(|p| p.phase = phase);
-                    notify_host(&format!(
-                        "{{\"type\":\"zsp:done\",\"id\":\"{}\",\"assess_number\":{n}}}",
-                        r.id
-                    ));
+                    notify_host(
+                        &wire::page::Done {
+                            id: &r.id,
+                            assess_number: n,
+                        }
+                        .to_json(),
+                    );
                     return;
                 }
                 Sent::Refused(code, msg) => {

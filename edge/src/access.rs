@@ -592,6 +592,15 @@ pub fn parse_token(t: &str) -> Option<(&str, &str)> {
     (secret.len() >= 32 && secret.len() <= 64).then_some((id, secret))
 }
 
+/// A capability token as a URL holds it (a 一事一评 link's, a tablet's, a status link's): exactly
+/// `len` base32 letters (A–Z, 2–7), or nothing.
+pub fn capability(s: &str, len: usize) -> Option<&str> {
+    (s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
+    .then_some(s)
+}
+
 /// Base64url without padding: session ids and token parts.
 pub fn url_safe(bytes: &[u8]) -> String {
     wire::base64::encode(bytes)

@@ -238,7 +238,7 @@ impl Settings {
     /// Whether a rating at `now` falls outside the rating hours.
     pub fn outside_hours(&self, now: i64) -> bool {
         self.hours.is_some_and(|h| {
-            let minute = ((now + 8 * 3600).rem_euclid(86_400) / 60) as u32;
+            let minute = ((now + wire::time::CST_OFFSET).rem_euclid(86_400) / 60) as u32;
             minute < h.open || minute >= h.close
         })
     }

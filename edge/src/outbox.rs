@@ -24,9 +24,9 @@ pub const BACKLOG_ALERT_SECS: i64 = 3600;
 pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
     stmt(
         concat!(
-            "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings \
-             WHERE forwarded_rev < rev AND hold IN (0, 3) AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) \
-             RETURNING ",
+            "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings WHERE ",
+            crate::pending!(),
+            " AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) RETURNING ",
             rating_columns!()
         ),
         vec![now.into(), lease_until.into(), limit.into()],
@@ -55,20 +55,14 @@ pub fn mark_failed(id: &str, retry_at: i64, why: &str) -> Stmt {
     )
 }
 
-/// An administrator's "retry now" after an outage: every pending rating is due at once.
-pub fn retry_now(now: i64) -> Stmt {
-    stmt(
-        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND hold IN (0, 3) AND next_attempt_at > ?1",
-        vec![now.into()],
-    )
-}
-
 /// The earliest time any pending rating is due (`at` is null when none is pending), and the
 /// oldest pending rating's time, for the backlog alert.
 pub fn pending() -> Stmt {
     stmt(
-        "SELECT MIN(next_attempt_at) AS at, MIN(rated_at) AS oldest FROM ratings \
-         WHERE forwarded_rev < rev AND hold IN (0, 3)",
+        concat!(
+            "SELECT MIN(next_attempt_at) AS at, MIN(rated_at) AS oldest FROM ratings WHERE ",
+            crate::pending!()
+        ),
         vec![],
     )
 }

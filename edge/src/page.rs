@@ -415,14 +415,7 @@ pub fn common_headers(host: &str) -> Vec<(&'static str, &'static str)> {
         "Permissions-Policy",
         "camera=(), microphone=(), geolocation=(), payment=(), usb=(), display-capture=()",
     )];
-    let name = host.rsplit_once(':').map_or(host, |(n, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            n
-        } else {
-            host
-        }
-    });
-    if !matches!(name, "127.0.0.1" | "localhost" | "[::1]" | "") {
+    if !host.is_empty() && !crate::http::loopback(host) {
         h.push(("Strict-Transport-Security", "max-age=31536000"));
     }
     h

@@ -368,9 +368,10 @@ pub fn find(method: Method, path: &str) -> Result<(&'static Route, Params), u16>
     Err(if path_known { 405 } else { 404 })
 }
 
-/// How many bytes of body the adapter may read for a request before refusing it (413).
-pub fn body_limit(method: Method, path: &str) -> usize {
-    find(method, path).map_or(0, |(r, _)| r.limit)
+/// How many bytes of body the adapter may read for a request before refusing it (413); `None`
+/// when no route takes it (the table answers 404 or 405 without reading any).
+pub fn body_limit(method: Method, path: &str) -> Option<usize> {
+    find(method, path).ok().map(|(r, _)| r.limit)
 }
 
 /// The route's name for the log and the metrics ("other" when none matches).

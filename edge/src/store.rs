@@ -8,8 +8,8 @@ use crate::sql::{Stmt, stmt};
 use crate::submit::Checked;
 use serde::Deserialize;
 use wire::directory::Entry;
-use wire::qr::{CodeId, Revocation, StaffRef};
 use wire::envelope::Rating;
+use wire::qr::{CodeId, Revocation, StaffRef};
 use wire::rating::{Id128, Level, Phone, ValidRating};
 use wire::time::Day;
 

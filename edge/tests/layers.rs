@@ -50,7 +50,10 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+            if matches!(
+                parts.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
                 parts.pop();
             }
             (parts.join("::"), p)
@@ -87,7 +90,8 @@ fn paths(src: &str, heads: &[&str]) -> Vec<Vec<String>> {
             let at = from + i;
             from = at + pat.len();
             // A whole word: not the tail of another path or identifier.
-            if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_' || b[at - 1] == b':')
+            if at > 0
+                && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_' || b[at - 1] == b':')
             {
                 continue;
             }

@@ -1,5 +1,7 @@
 //! What the edge and the page exchange besides the submission itself: the boot data the edge
-//! writes into the landing page, the success body of `POST /api/rate`, and every error body.
+//! writes into the landing page, the success body of `POST /api/rate`, every error body, a hall
+//! tablet's standby state (`GET /kiosk/<token>/state`), and the message the page gives an
+//! embedding host when the citizen is done (`zsp:done`).
 //! Written with `jsonw` (the page links no serde, and the output is safe inside `<script>`); the
 //! page reads them by the key names here. `vectors.json` pins each shape.
 
@@ -45,7 +47,24 @@ pub mod key {
     pub const MESSAGE_EN: &str = "message_en";
     pub const FIELD: &str = "field";
     pub const DETAIL: &str = "detail";
+    pub const TYPE: &str = "type";
+    pub const HALL: &str = "hall";
+    pub const WINDOW: &str = "window";
+    pub const DEPT: &str = "dept";
+    pub const STAFF: &str = "staff";
+    pub const NAME: &str = "name";
+    pub const STAFF_NO: &str = "staff_no";
+    pub const PHOTO: &str = "photo";
+    pub const ARM: &str = "arm";
+    pub const LINK: &str = "link";
+    pub const MATTER: &str = "matter";
+    pub const MATTER_NAME: &str = "matter_name";
+    pub const PROJECT_NO: &str = "project_no";
+    pub const IDLE_SECS: &str = "idle_secs";
 }
+
+/// The `type` of the message an embedding host receives when the citizen is done.
+pub const DONE_TYPE: &str = "zsp:done";
 
 /// What the page needs from the edge to send a rating; everything it shows is in the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +188,110 @@ impl ErrorBody<'_> {
             jsonw::string(&mut o, d);
         }
         o.push_str("}}");
+        o
+    }
+}
+
+/// What the page tells an embedding host (a WeChat mini program's web-view, an app's webview, a
+/// framing page) once a rating is stored: `{"type":"zsp:done","id":…,"assess_number":…}`, the
+/// same text through every channel the README's integrators' section names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done<'a> {
+    pub id: &'a str,
+    pub assess_number: u8,
+}
+
+impl Done<'_> {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        jsonw::key(&mut o, key::TYPE);
+        jsonw::string(&mut o, DONE_TYPE);
+        jsonw::key(&mut o, key::ID);
+        jsonw::string(&mut o, self.id);
+        jsonw::key(&mut o, key::ASSESS_NUMBER);
+        o.push_str(&self.assess_number.to_string());
+        o.push('}');
+        o
+    }
+}
+
+/// A hall tablet's standby state: its window, the staff member on duty, and a queue system's
+/// arming when one waited (taken by this answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskState<'a> {
+    pub hall: &'a str,
+    pub window: &'a str,
+    pub dept: &'a str,
+    pub staff: Option<OnDuty<'a>>,
+    pub arm: Option<Arming<'a>>,
+    /// An armed tablet untouched this long returns to standby.
+    pub idle_secs: u32,
+}
+
+/// The staff member on duty; `photo` is its address when there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnDuty<'a> {
+    pub name: &'a str,
+    pub staff_no: &'a str,
+    pub photo: Option<&'a str>,
+}
+
+/// A queue system's arming: the 一事一评 link to rate through, its matter and 办件号.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arming<'a> {
+    pub link: &'a str,
+    pub matter: &'a str,
+    pub matter_name: &'a str,
+    pub project_no: &'a str,
+}
+
+impl KioskState<'_> {
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        jsonw::key(&mut o, key::OK);
+        o.push_str("true");
+        for (k, v) in [
+            (key::HALL, self.hall),
+            (key::WINDOW, self.window),
+            (key::DEPT, self.dept),
+        ] {
+            jsonw::key(&mut o, k);
+            jsonw::string(&mut o, v);
+        }
+        jsonw::key(&mut o, key::STAFF);
+        match &self.staff {
+            None => o.push_str("null"),
+            Some(s) => {
+                o.push('{');
+                jsonw::key(&mut o, key::NAME);
+                jsonw::string(&mut o, s.name);
+                jsonw::key(&mut o, key::STAFF_NO);
+                jsonw::string(&mut o, s.staff_no);
+                jsonw::key(&mut o, key::PHOTO);
+                jsonw::opt_string(&mut o, s.photo);
+                o.push('}');
+            }
+        }
+        jsonw::key(&mut o, key::ARM);
+        match &self.arm {
+            None => o.push_str("null"),
+            Some(a) => {
+                o.push('{');
+                for (k, v) in [
+                    (key::LINK, a.link),
+                    (key::MATTER, a.matter),
+                    (key::MATTER_NAME, a.matter_name),
+                    (key::PROJECT_NO, a.project_no),
+                ] {
+                    jsonw::key(&mut o, k);
+                    jsonw::string(&mut o, v);
+                }
+                o.push('}');
+            }
+        }
+        jsonw::key(&mut o, key::IDLE_SECS);
+        o.push_str(&self.idle_secs.to_string());
+        o.push('}');
         o
     }
 }

@@ -8,10 +8,10 @@
 
 use crate::challenge::{self, Challenge, ChallengePolicy};
 use crate::directory::Entry;
+use crate::envelope::Rating;
 use crate::envelope::{self, Mapping};
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};
 use crate::qr::{BaseUrl, CodeId, QrPayload, Revocation, Revocations, StaffRef, WindowRef};
-use crate::envelope::Rating;
 use crate::rating::{Id128, Level, RatingInput, ValidRating};
 use crate::submission::Submission;
 use crate::time::Day;
@@ -193,6 +193,20 @@ pub enum PageBody {
         field: Option<String>,
         detail: Option<String>,
     },
+    Done {
+        id: String,
+        assess_number: u8,
+    },
+    KioskState {
+        hall: String,
+        window: String,
+        dept: String,
+        /// Name, 工号, photo address.
+        staff: Option<(String, String, Option<String>)>,
+        /// Link, matter, matter's name, 办件号.
+        arm: Option<(String, String, String, String)>,
+        idle_secs: u32,
+    },
 }
 
 /// The JSON `crate::page` writes for a case's fields.
@@ -244,6 +258,36 @@ fn render_page(b: &PageBody) -> Result<String, String> {
             message_en,
             field: field.as_deref(),
             detail: detail.as_deref(),
+        }
+        .to_json(),
+        PageBody::Done { id, assess_number } => crate::page::Done {
+            id,
+            assess_number: *assess_number,
+        }
+        .to_json(),
+        PageBody::KioskState {
+            hall,
+            window,
+            dept,
+            staff,
+            arm,
+            idle_secs,
+        } => crate::page::KioskState {
+            hall,
+            window,
+            dept,
+            staff: staff.as_ref().map(|(n, s, p)| crate::page::OnDuty {
+                name: n,
+                staff_no: s,
+                photo: p.as_deref(),
+            }),
+            arm: arm.as_ref().map(|(l, m, mn, p)| crate::page::Arming {
+                link: l,
+                matter: m,
+                matter_name: mn,
+                project_no: p,
+            }),
+            idle_secs: *idle_secs,
         }
         .to_json(),
     })
@@ -1504,6 +1548,47 @@ fn page_cases() -> Vec<PageCase> {
                 message_en: "The uploaded file is not valid.".into(),
                 field: None,
                 detail: Some("entry 3: region \"33010\" is not 6 digits".into()),
+            },
+        ),
+        page_case(
+            "done",
+            "what an embedding host receives once the citizen's 追评 is stored",
+            PageBody::Done {
+                id: "AAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                assess_number: 2,
+            },
+        ),
+        page_case(
+            "kiosk_standby",
+            "a hall tablet standing by: nobody on duty, nothing armed",
+            PageBody::KioskState {
+                hall: "上城区市民中心".into(),
+                window: "A07".into(),
+                dept: "区市场监督管理局".into(),
+                staff: None,
+                arm: None,
+                idle_secs: 60,
+            },
+        ),
+        page_case(
+            "kiosk_armed",
+            "a hall tablet with its staff member on duty, armed by the queue system for one 办件",
+            PageBody::KioskState {
+                hall: "上城区市民中心".into(),
+                window: "A07".into(),
+                dept: "区市场监督管理局".into(),
+                staff: Some((
+                    "李<强>".into(),
+                    "HZ-0108".into(),
+                    Some("/kiosk/TOKEN/photo?v=1793500000".into()),
+                )),
+                arm: Some((
+                    "KFGQ2RLMYB4DAAAA".into(),
+                    "330102-SC-001".into(),
+                    "食品经营许可（新办）".into(),
+                    "BJ-2026-000123".into(),
+                )),
+                idle_secs: 90,
             },
         ),
     ]

@@ -296,19 +296,19 @@ impl Tablet {
                 return;
             }
         }
-        let idle = get(&v, "idle_secs").as_f64().unwrap_or(0.0);
+        let idle = get(&v, key::IDLE_SECS).as_f64().unwrap_or(0.0);
         if idle > 0.0 {
             self.kiosk.borrow_mut().idle_ms = idle * 1000.0;
         }
-        let staff = get(&v, "staff");
+        let staff = get(&v, key::STAFF);
         let s = &self.screen;
         if staff.is_object() {
-            s.name.set_text_content(Some(&get_str(&staff, "name")));
+            s.name.set_text_content(Some(&get_str(&staff, key::NAME)));
             if let Some(n) = s.no.last_element_child() {
-                n.set_text_content(Some(&get_str(&staff, "staff_no")));
+                n.set_text_content(Some(&get_str(&staff, key::STAFF_NO)));
             }
             s.no.set_hidden(false);
-            let photo = get_str(&staff, "photo");
+            let photo = get_str(&staff, key::PHOTO);
             if photo.is_empty() {
                 s.photo.set_hidden(true);
             } else {
@@ -323,13 +323,13 @@ impl Tablet {
             s.no.set_hidden(true);
             s.photo.set_hidden(true);
         }
-        let arm = get(&v, "arm");
+        let arm = get(&v, key::ARM);
         if arm.is_object() {
             let link = Link {
-                token: get_str(&arm, "link"),
-                matter: get_str(&arm, "matter"),
-                matter_name: get_str(&arm, "matter_name"),
-                project_no: get_str(&arm, "project_no"),
+                token: get_str(&arm, key::LINK),
+                matter: get_str(&arm, key::MATTER),
+                matter_name: get_str(&arm, key::MATTER_NAME),
+                project_no: get_str(&arm, key::PROJECT_NO),
             };
             let mut k = self.kiosk.borrow_mut();
             k.arm(random_id(), Some(link), now_ms());

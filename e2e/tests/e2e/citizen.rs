@@ -61,6 +61,7 @@ fn a_citizen_follows_their_complaint_and_the_results_are_public() {
     );
     let (_, j) = get(&w.base, &format!("/results.json?{q}"));
     let j: serde_json::Value = serde_json::from_str(&j).unwrap();
+    crate::contract::fits("Results", &j);
     assert_eq!(j["format"], "zsp.results");
     assert_eq!(
         (j["total"]["ratings"].as_i64(), j["total"]["bad"].as_i64()),

@@ -79,10 +79,16 @@ pub(crate) fn openapi() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// Asserts that a worker's answer fits the named schema of the OpenAPI document.
+pub(crate) fn fits(schema: &str, v: &serde_json::Value) {
+    let e = against(&openapi(), schema, v);
+    assert!(e.is_empty(), "{schema}: {e:?} in {v}");
+}
+
 /// Checks `v` against the named schema of the OpenAPI document: the JSON Schema subset it uses
 /// (local `$ref`, `type` or a list of types, `enum`, `properties`, `required`,
-/// `additionalProperties: false`, `items`, `oneOf`, `pattern`, `minimum`, `maximum`,
-/// `minLength`). Returns what does not match, with where.
+/// `additionalProperties: false`, `items`, `prefixItems`, `minItems`, `maxItems`, `oneOf`,
+/// `pattern`, `minimum`, `maximum`, `minLength`). Returns what does not match, with where.
 pub(crate) fn against(doc: &serde_json::Value, schema: &str, v: &serde_json::Value) -> Vec<String> {
     let mut errs = vec![];
     let s = &doc["components"]["schemas"][schema];
@@ -183,6 +189,17 @@ fn check(
             check(doc, items, x, &format!("{at}[{i}]"), errs);
         }
     }
+    if let (Some(prefix), Some(a)) = (s["prefixItems"].as_array(), v.as_array()) {
+        for (i, (p, x)) in prefix.iter().zip(a).enumerate() {
+            check(doc, p, x, &format!("{at}[{i}]"), errs);
+        }
+    }
+    if let Some(a) = v.as_array()
+        && (s["minItems"].as_u64().is_some_and(|m| (a.len() as u64) < m)
+            || s["maxItems"].as_u64().is_some_and(|m| (a.len() as u64) > m))
+    {
+        errs.push(format!("{at}: {} items", a.len()));
+    }
 }
 
 /// The OpenAPI document describes what the vectors pin: every envelope the receiver takes fits
@@ -230,5 +247,35 @@ fn the_openapi_document_matches_the_vectors() {
     let mut wrong = project;
     wrong["assess_number"] = 3.into();
     assert!(!against(&doc, "ProjectRating", &wrong).is_empty());
-    println!("docs/openapi.json: {checked} envelope bodies of the vectors fit their schemas");
+    // What the page and a tablet read, and what an embedding host receives: the page cases.
+    let mut pages = 0;
+    for c in v["page"].as_array().unwrap() {
+        let schema = match c["body"]["kind"].as_str().unwrap() {
+            "done" => "Done",
+            "kiosk_state" => "KioskState",
+            "error" => "Error",
+            _ => continue,
+        };
+        let body: serde_json::Value = serde_json::from_str(c["json"].as_str().unwrap()).unwrap();
+        let errs = against(&doc, schema, &body);
+        assert!(errs.is_empty(), "{}: {errs:?}", c["name"]);
+        pages += 1;
+    }
+    assert!(pages >= 5, "{pages}");
+    let mut armed: serde_json::Value = serde_json::from_str(
+        v["page"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "kiosk_armed")
+            .unwrap()["json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    armed["arm"]["link"] = "l/NOT-A-TOKEN".into();
+    assert!(!against(&doc, "KioskState", &armed).is_empty());
+    println!(
+        "docs/openapi.json: {checked} envelope bodies and {pages} page bodies of the vectors fit their schemas"
+    );
 }

@@ -41,7 +41,12 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     );
     assert_eq!(s, 201, "{b}");
     let made: serde_json::Value = serde_json::from_str(&b).unwrap();
+    crate::contract::fits("KioskCreated", &made);
     let url = made["url"].as_str().unwrap().to_owned();
+    // Its state, as the tablet reads it while standing by.
+    let (s, _, st) = http("GET", &format!("{url}/state"), &[], None);
+    assert_eq!(s, 200);
+    crate::contract::fits("KioskState", &serde_json::from_slice(&st).unwrap());
     let id = made["id"].as_str().unwrap().to_owned();
     let (s, b) = admin(
         &w,

@@ -16,10 +16,9 @@ use xtask::robots::{Receiver, Robot, add_route, receiver};
 fn open_cases(w: &xtask::edge::Worker) -> Vec<serde_json::Value> {
     let (s, b) = admin(w, "GET", "/admin/cases", "");
     assert_eq!(s, 200, "{b}");
-    serde_json::from_str::<serde_json::Value>(&b).unwrap()["cases"]
-        .as_array()
-        .unwrap()
-        .clone()
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    crate::contract::fits("Cases", &v);
+    v["cases"].as_array().unwrap().clone()
 }
 
 /// How many of `texts` name `case` (its number followed by a non-digit).
@@ -64,6 +63,9 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
         &serde_json::json!({"name": "x", "kind": "dingtalk", "url": ding.url(Robot::Dingtalk), "secret": "nope", "audience": "handlers"}).to_string(),
     );
     assert!(s == 400 && b.contains("SEC"), "{s} {b}");
+    let (s, b) = admin(&w, "GET", "/admin/routes", "");
+    assert_eq!(s, 200);
+    crate::contract::fits("Routes", &serde_json::from_str(&b).unwrap());
 
     // One 差评: both handlers' routes within 10 s of the citizen's success.
     let t = Instant::now();

@@ -45,10 +45,9 @@ pub(crate) fn token_as(
         &serde_json::json!({"name": name, "role": role, "scope": scope}).to_string(),
     );
     assert_eq!(s, 201, "{b}");
-    serde_json::from_str::<serde_json::Value>(&b).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    crate::contract::fits("TokenCreated", &v);
+    v["token"].as_str().unwrap().to_owned()
 }
 
 #[test]

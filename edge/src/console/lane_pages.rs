@@ -6,7 +6,7 @@ use super::pages::{Flash, hidden, layout};
 use crate::access::{Action, Actor};
 use crate::fastlane::NOTE_MAX_CHARS;
 use crate::fastlane::{
-    APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, State,
+    APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, Step,
     StepRow, label,
 };
 use maud::{Markup, html};
@@ -217,7 +217,7 @@ pub fn case(
             }
             section {
                 h2 { "下一步" }
-                @if st == State::Callback {
+                @if Step::offered("callback", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="callback";
                         label { "回访结果" select name="value" { @for (k, v) in OUTCOMES { option value=(k) { (v) } } } }
@@ -225,21 +225,21 @@ pub fn case(
                         button type="submit" { "记录回访" }
                     }
                 }
-                @if st == State::Called {
+                @if Step::offered("start_fix", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="start_fix";
                         label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "开始整改" }
                     }
                 }
-                @if matches!(st, State::Called | State::Fixing) {
+                @if Step::offered("fixed", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="fixed";
                         label { "整改措施" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
                         button type="submit" { "记录整改措施" }
                     }
                 }
-                @if st == State::Fixed {
+                @if Step::offered("replied", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="replied";
                         label { "给评价人的反馈" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
@@ -247,14 +247,14 @@ pub fn case(
                         button type="submit" { "记录反馈" }
                     }
                 }
-                @if st == State::Replied {
+                @if Step::offered("close", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="close";
                         label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "办结" }
                     }
                 }
-                @if matches!(st, State::Callback | State::Called | State::Fixing) {
+                @if Step::offered("appeal", st) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="appeal";
                         label { "工作人员申诉" select name="value" { @for (k, v) in APPEALS { option value=(k) { (v) } } } }
@@ -262,8 +262,8 @@ pub fn case(
                         button.plain type="submit" { "登记申诉" }
                     }
                 }
-                @if st == State::Appealed {
-                    @if me.role.may(Action::ReviewCase) {
+                @if Step::offered("review", st) {
+                    @if me.may(Action::ReviewCase) {
                         form.row method="post" action=(action) {
                             (hidden(csrf)) input type="hidden" name="action" value="review";
                             label { "复核结论" select name="value" { option value="upheld" { "维持差评" } option value="overturned" { "撤销差评（保留记录，不计入统计）" } } }

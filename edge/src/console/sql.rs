@@ -346,12 +346,17 @@ impl Hold {
 /// The filter's conditions; the actor's role adds its own (a 差评处理人 sees only 差评).
 fn rating_where(f: &Filter, role: Role) -> (&'static str, Vec<Val>) {
     (
-        "rated_at >= ?1 AND rated_at < ?2 AND (?3 = '' OR hall = ?3) \
-         AND (?4 = '' OR json_extract(entry, '$.dept') = ?4) \
-         AND (?5 = '' OR instr(COALESCE(json_extract(entry, '$.staff_id'), ''), ?5) > 0 \
-              OR instr(COALESCE(json_extract(entry, '$.staff_name'), ''), ?5) > 0) \
-         AND (?6 = '' OR level = ?6) AND (?7 = 0 AND hold IN (0, 3) OR ?7 > 0 AND hold = ?7) \
-         AND (?8 = 0 OR level IN ('dissatisfied', 'very_dissatisfied')) AND {scope}",
+        concat!(
+            "rated_at >= ?1 AND rated_at < ?2 AND (?3 = '' OR hall = ?3) \
+             AND (?4 = '' OR json_extract(entry, '$.dept') = ?4) \
+             AND (?5 = '' OR instr(COALESCE(json_extract(entry, '$.staff_id'), ''), ?5) > 0 \
+                  OR instr(COALESCE(json_extract(entry, '$.staff_name'), ''), ?5) > 0) \
+             AND (?6 = '' OR level = ?6) AND (?7 = 0 AND ",
+            crate::counted!(),
+            " OR ?7 > 0 AND hold = ?7) AND (?8 = 0 OR ",
+            crate::bad_level!(),
+            ") AND {scope}"
+        ),
         vec![
             f.from.into(),
             f.to.into(),
@@ -444,12 +449,16 @@ pub struct StatusRow {
 
 pub fn status(scope: &Scope) -> Stmt {
     scoped(
-        "SELECT \
-         (SELECT COUNT(*) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope}) AS backlog, \
-         (SELECT MIN(rated_at) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope}) AS oldest_pending, \
+        concat!(
+            "SELECT (SELECT COUNT(*) FROM ratings WHERE ",
+            crate::pending!(),
+            " AND {scope}) AS backlog, (SELECT MIN(rated_at) FROM ratings WHERE ",
+            crate::pending!(),
+            " AND {scope}) AS oldest_pending, \
          (SELECT COUNT(*) FROM ratings WHERE {scope}) AS stored, \
          (SELECT COUNT(*) FROM ratings WHERE hold = 1 AND {scope}) AS held, \
-         (SELECT COUNT(*) FROM entries WHERE {scope}) AS codes",
+         (SELECT COUNT(*) FROM entries WHERE {scope}) AS codes"
+        ),
         scope,
         vec![],
     )
@@ -530,8 +539,11 @@ pub fn review(a: &Actor, id: &str, release: bool, now: i64) -> Vec<Stmt> {
 /// Every pending rating in scope is due now.
 pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
     scoped(
-        "UPDATE ratings SET next_attempt_at = ?1 WHERE forwarded_rev < rev AND hold IN (0, 3) AND {scope} \
-         RETURNING id",
+        concat!(
+            "UPDATE ratings SET next_attempt_at = ?1 WHERE ",
+            crate::pending!(),
+            " AND {scope} RETURNING id"
+        ),
         scope,
         vec![now.into()],
     )

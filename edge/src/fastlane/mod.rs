@@ -273,13 +273,17 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
     )];
     if bad {
         out.push(stmt(
-            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
-             SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
-             WHERE code = ?1 AND device = ?2 AND day = ?3 AND hold IN (0, 3) \
-             AND level IN ('dissatisfied', 'very_dissatisfied') \
-             ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
-             matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
-             WHERE cases.state != 'closed'",
+            concat!(
+                "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
+                 SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
+                 WHERE code = ?1 AND device = ?2 AND day = ?3 AND ",
+                crate::counted!(),
+                " AND ",
+                crate::bad_level!(),
+                " ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
+                 matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
+                 WHERE cases.state != 'closed'"
+            ),
             key(),
         ));
     }
@@ -290,10 +294,13 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
 /// opens now, so its clock starts when it counts, and the alarm alerts its route.
 pub fn open_released(rating: &str, now: i64) -> Stmt {
     stmt(
-        "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
-         SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
-         WHERE id = ?1 AND hold = 3 AND level IN ('dissatisfied', 'very_dissatisfied') \
-         ON CONFLICT (rating) DO NOTHING",
+        concat!(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
+             SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
+             WHERE id = ?1 AND hold = 3 AND ",
+            crate::bad_level!(),
+            " ON CONFLICT (rating) DO NOTHING"
+        ),
         vec![rating.into(), now.into()],
     )
 }
@@ -483,6 +490,30 @@ impl Step {
             }
         };
         Ok(to)
+    }
+
+    /// Whether a step of this kind (the form's `action`) may be taken from `from`: what the
+    /// case page offers, read from [`Step::next`] itself.
+    pub fn offered(action: &str, from: State) -> bool {
+        let probe = match action {
+            "callback" => Step::Callback {
+                outcome: String::new(),
+            },
+            "start_fix" => Step::StartFix,
+            "fixed" => Step::Fixed {
+                measures: String::new(),
+            },
+            "replied" => Step::Replied {
+                reply: String::new(),
+            },
+            "close" => Step::Close,
+            "appeal" => Step::Appeal {
+                kind: String::new(),
+            },
+            "review" => Step::Review { overturn: true },
+            _ => return false,
+        };
+        probe.next(from, false).is_ok()
     }
 
     pub fn label_zh(&self) -> &'static str {
@@ -1346,6 +1377,33 @@ pub fn alerts_of(case: i64) -> Stmt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_case_page_offers_what_the_state_machine_takes() {
+        use State::*;
+        let offered = |s: State| -> Vec<&str> {
+            [
+                "callback",
+                "start_fix",
+                "fixed",
+                "replied",
+                "close",
+                "appeal",
+                "review",
+            ]
+            .into_iter()
+            .filter(|a| Step::offered(a, s))
+            .collect()
+        };
+        assert_eq!(offered(Callback), ["callback", "appeal"]);
+        assert_eq!(offered(Called), ["start_fix", "fixed", "appeal"]);
+        assert_eq!(offered(Fixing), ["fixed", "appeal"]);
+        assert_eq!(offered(Fixed), ["replied"]);
+        assert_eq!(offered(Replied), ["close"]);
+        assert_eq!(offered(Appealed), ["review"]);
+        assert!(offered(Closed).is_empty());
+        assert!(!Step::offered("jump", Callback));
+    }
     use crate::access::Scope;
     use crate::console::sql::tests::{db, run};
     use rusqlite::Connection;

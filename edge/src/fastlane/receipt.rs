@@ -24,10 +24,8 @@ pub fn normalize(s: &str) -> Option<String> {
             c => c,
         })
         .collect();
-    (t.len() == TOKEN_LEN
-        && t.bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
-    .then_some(t)
+    crate::access::capability(&t, TOKEN_LEN)?;
+    Some(t)
 }
 
 pub fn digest(token: &str) -> String {

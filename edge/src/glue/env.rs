@@ -54,4 +54,3 @@ pub fn settings(env: &Env) -> std::result::Result<Rc<Settings>, ApiError> {
         }
     }
 }
-

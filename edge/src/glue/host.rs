@@ -166,4 +166,3 @@ async fn deflate(raw: &[u8]) -> std::result::Result<Vec<u8>, String> {
     let buf = promised(call(&resp, "arrayBuffer", &Array::new())?).await?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
-

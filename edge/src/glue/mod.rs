@@ -88,8 +88,9 @@ async fn plain(mut req: Request, s: &Settings) -> std::result::Result<http::Requ
             out.set_header(name, &v);
         }
     }
-    if matches!(method, Method::Post | Method::Put | Method::Delete) {
-        let limit = routes::body_limit(method, &out.path);
+    if matches!(method, Method::Post | Method::Put | Method::Delete)
+        && let Some(limit) = routes::body_limit(method, &out.path)
+    {
         out.body = body(&mut req, limit).await?;
     }
     Ok(out)

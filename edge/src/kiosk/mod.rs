@@ -63,10 +63,7 @@ pub fn new_token(random: [u8; 16]) -> String {
 
 /// A token as the URL holds it, if it could be one.
 pub fn parse_token(s: &str) -> Option<&str> {
-    (s.len() == TOKEN_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
-    .then_some(s)
+    crate::access::capability(s, TOKEN_LEN)
 }
 
 /// The token's stored digest (hex).
@@ -384,7 +381,7 @@ pub struct ArmRow {
 }
 
 /// What the tablet asks for while it stands by (`GET /kiosk/<token>/state`): its window, who is
-/// on duty, and an arming by the queue system if one was waiting.
+/// on duty, and an arming by the queue system if one was waiting (`wire::page::KioskState`).
 pub fn state_json(
     e: &Entry,
     duty: Option<&DutyRow>,
@@ -392,25 +389,31 @@ pub fn state_json(
     idle_secs: u32,
     token: &str,
 ) -> String {
-    serde_json::json!({
-        "ok": true,
-        "hall": e.hall,
-        "window": e.window,
-        "dept": e.dept,
-        "staff": duty.map(|d| serde_json::json!({
-            "name": d.name,
-            "staff_no": d.staff_no,
-            "photo": (d.photo != 0).then(|| format!("/kiosk/{token}/photo?v={}", d.set_at)),
-        })),
-        "arm": arm.map(|a| serde_json::json!({
-            "link": a.token,
-            "matter": a.matter,
-            "matter_name": e.matters.iter().find(|m| m.code == a.matter).map_or(a.matter.as_str(), |m| m.name.as_str()),
-            "project_no": a.project_no,
-        })),
-        "idle_secs": idle_secs,
-    })
-    .to_string()
+    let photo = duty
+        .filter(|d| d.photo != 0)
+        .map(|d| format!("/kiosk/{token}/photo?v={}", d.set_at));
+    wire::page::KioskState {
+        hall: &e.hall,
+        window: &e.window,
+        dept: &e.dept,
+        staff: duty.map(|d| wire::page::OnDuty {
+            name: &d.name,
+            staff_no: &d.staff_no,
+            photo: photo.as_deref(),
+        }),
+        arm: arm.map(|a| wire::page::Arming {
+            link: &a.token,
+            matter: &a.matter,
+            matter_name: e
+                .matters
+                .iter()
+                .find(|m| m.code == a.matter)
+                .map_or(a.matter.as_str(), |m| m.name.as_str()),
+            project_no: &a.project_no,
+        }),
+        idle_secs,
+    }
+    .to_json()
 }
 
 // ---- a tablet's rating ----

@@ -28,10 +28,7 @@ pub fn new_token(random: [u8; 10]) -> String {
 
 /// A token as the URL holds it, if it could be one.
 pub fn parse_token(s: &str) -> Option<&str> {
-    (s.len() == TOKEN_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
-    .then_some(s)
+    crate::access::capability(s, TOKEN_LEN)
 }
 
 /// What an integrator posts.

@@ -309,8 +309,16 @@ pub fn check_backup(file: &Path) -> Result<Summary> {
     Ok(Summary {
         schema: v,
         ratings: count(&c, "SELECT count(*) FROM ratings").map_err(bad)?,
-        unforwarded: count(&c, "SELECT count(*) FROM ratings WHERE forwarded_rev < rev")
-            .map_err(bad)?,
+        // Held and rejected ratings are never forwarded: not owed (from schema 6, which has them).
+        unforwarded: count(
+            &c,
+            if v >= 6 {
+                concat!("SELECT count(*) FROM ratings WHERE ", crate::pending!())
+            } else {
+                "SELECT count(*) FROM ratings WHERE forwarded_rev < rev"
+            },
+        )
+        .map_err(bad)?,
         codes: count(&c, "SELECT count(*) FROM entries").map_err(bad)?,
         bytes,
         taken_at,
