@@ -19,12 +19,12 @@ const HOST: &str = "https://pj.example.gov.cn/";
 /// (one PNG per code) and Debian's qrencode (one process per code, as a shell loop would).
 pub fn qr_gen(root: &Path) -> Result<()> {
     sh::run(sh::cargo(root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
-    let bin = root.join("target/release/qr-gen");
-    let dir = root.join("target/bench/qr-gen");
+    let bin = xtask::setup::target_dir().join("release/qr-gen");
+    let dir = xtask::setup::target_dir().join("bench/qr-gen");
     if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
+        xtask::fs::remove_dir_all(&dir)?;
     }
-    std::fs::create_dir_all(&dir)?;
+    xtask::fs::create_dir_all(&dir)?;
     let roster = dir.join("roster.csv");
     let key = dir.join("bench.key");
     sh::run(
@@ -60,10 +60,10 @@ pub fn qr_gen(root: &Path) -> Result<()> {
     times.sort_by(f64::total_cmp);
     let ours = times[1];
     let out = dir.join("out0");
-    let pdf_mb = std::fs::metadata(out.join("sheets.pdf"))?.len() as f64 / 1e6;
-    let halls = std::fs::read_dir(out.join("halls"))?.count();
+    let pdf_mb = xtask::fs::metadata(out.join("sheets.pdf"))?.len() as f64 / 1e6;
+    let halls = xtask::fs::read_dir(out.join("halls"))?.count();
     let manifest = out.join("manifest.csv");
-    let urls: Vec<String> = std::fs::read_to_string(&manifest)?
+    let urls: Vec<String> = xtask::fs::read_to_string(&manifest)?
         .lines()
         .skip(1)
         .filter_map(|l| {
@@ -94,7 +94,7 @@ pub fn qr_gen(root: &Path) -> Result<()> {
         .context("segno's time")?;
 
     let qd = dir.join("qrencode");
-    std::fs::create_dir_all(&qd)?;
+    xtask::fs::create_dir_all(&qd)?;
     let t = Instant::now();
     for (i, url) in urls.iter().enumerate() {
         let st = Command::new("qrencode")
@@ -238,7 +238,7 @@ fn wrk(
         ),
         None => WRK_REPORT.to_owned(),
     };
-    std::fs::write(&script, lua)?;
+    xtask::fs::write(&script, lua)?;
     let mut c = Command::new("wrk");
     c.args([
         &format!("-t{WRK_THREADS}"),
@@ -310,9 +310,9 @@ fn fresh_worker(
     vars: &[(&str, String)],
 ) -> Result<(xtask::edge::Worker, std::path::PathBuf)> {
     use xtask::edge;
-    let state = root.join("target/bench").join(name);
-    let _ = std::fs::remove_dir_all(&state);
-    std::fs::create_dir_all(&state)?;
+    let state = xtask::setup::target_dir().join("bench").join(name);
+    let _ = xtask::fs::remove_dir_all(&state);
+    xtask::fs::create_dir_all(&state)?;
     let worker = edge::start(
         tools,
         root,
@@ -360,7 +360,7 @@ pub fn edge(root: &Path) -> Result<()> {
         .collect();
     let body = Directory::new(entries.clone()).to_json();
     // Kept beside the run's data, to replay the run by hand (under a profiler, say).
-    std::fs::write(state.join("directory.json"), &body)?;
+    xtask::fs::write(state.join("directory.json"), &body)?;
     ureq::put(&format!("{}/admin/directory", worker.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .send_string(&body)?;
@@ -428,7 +428,7 @@ pub fn edge(root: &Path) -> Result<()> {
     });
 
     let bodies = state.join("bodies.txt");
-    std::fs::write(&bodies, subs.concat().join("\n"))?;
+    xtask::fs::write(&bodies, subs.concat().join("\n"))?;
     let landing = wrk(
         &worker,
         "landing",
@@ -475,8 +475,8 @@ pub fn edge(root: &Path) -> Result<()> {
     )?;
     drop(hello);
 
-    let wasm = std::fs::read(root.join("edge/build/index_bg.wasm"))?;
-    let js = std::fs::read(root.join("edge/build/index.js"))?;
+    let wasm = xtask::fs::read(root.join("edge/build/index_bg.wasm"))?;
+    let js = xtask::fs::read(root.join("edge/build/index.js"))?;
     let bundle_gz = gzip_len(&wasm)? + gzip_len(&js)?;
     println!(
         "edge benchmark: self-hosted workerd (storage object on local disk) on 127.0.0.1, wrk with {CONNS} keep-alive connections, {SECS:.0} s a phase, {} cores shared with the load",
@@ -659,15 +659,15 @@ pub fn app(root: &Path) -> Result<()> {
         html_br
     );
     // What the page loads: the files its HTML names (the stylesheet is inlined in it).
-    let dir = root.join("target/site/assets");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)?
+    let dir = xtask::setup::target_dir().join("site/assets");
+    let mut names: Vec<String> = xtask::fs::read_dir(&dir)?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| (n.ends_with(".js") || n.ends_with(".wasm")) && html.contains(n.as_str()))
         .collect();
     names.sort();
     for n in &names {
         let len = |suffix: &str| -> Result<usize> {
-            Ok(std::fs::metadata(dir.join(format!("{n}{suffix}")))?.len() as usize)
+            Ok(xtask::fs::metadata(dir.join(format!("{n}{suffix}")))?.len() as usize)
         };
         let br = len(".br")?;
         println!("  {:<28} {:>9} {:>9} {:>9}", n, len("")?, len(".gz")?, br);

@@ -89,10 +89,10 @@ pub fn run(root: &Path) -> Result<()> {
     xtask::site::build(&tools, root)?;
     edge::build_worker(root, &tools)?;
     let archive = pack::pack(root, &tools, Profile::Release, Arch::host())?;
-    let size = std::fs::metadata(&archive)?.len();
-    let dir = root.join("target/bench-pack");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let size = xtask::fs::metadata(&archive)?.len();
+    let dir = xtask::setup::target_dir().join("bench-pack");
+    let _ = xtask::fs::remove_dir_all(&dir);
+    xtask::fs::create_dir_all(&dir)?;
     sh::run(
         Command::new("tar")
             .arg("-xzf")
@@ -107,7 +107,7 @@ pub fn run(root: &Path) -> Result<()> {
 
     let keys = zsp(&p, &["keys"])?;
     qr_key(&p, &dir.join("qr.key"))?;
-    let qr = std::fs::read_to_string(dir.join("qr.key"))?;
+    let qr = xtask::fs::read_to_string(dir.join("qr.key"))?;
     let token = keys
         .lines()
         .find_map(|l| l.strip_prefix("ADMIN_TOKEN="))
@@ -115,7 +115,7 @@ pub fn run(root: &Path) -> Result<()> {
         .to_owned();
     let env = |name: &str, port: u16| -> Result<PathBuf> {
         let f = dir.join(format!("{name}.env"));
-        std::fs::write(
+        xtask::fs::write(
             &f,
             format!(
                 "{keys}QR_KEYS={}\nZSP_LISTEN=127.0.0.1:{port}\nZSP_DATA={name}-data\nPOW_DIFFICULTY=0\nCHALLENGE_MIN_AGE_SECS=0\nHOLD_RATE=off\nHOLD_ADDRESS=off\n",
@@ -168,8 +168,8 @@ pub fn run(root: &Path) -> Result<()> {
     let (said, backup_time) = best_of(3, || {
         timed(|| zsp(&p, &["backup", backup.to_str().unwrap(), "--env", a]))
     })?;
-    let backup_bytes = std::fs::metadata(&backup)?.len();
-    let db_bytes = std::fs::metadata(&db)?.len();
+    let backup_bytes = xtask::fs::metadata(&backup)?.len();
+    let db_bytes = xtask::fs::metadata(&db)?.len();
     let (_, cp_db) = best_of(3, || {
         timed(|| sh::run(Command::new("cp").arg(&db).arg(dir.join("raw-copy.sqlite"))))
     })?;
@@ -205,7 +205,8 @@ pub fn run(root: &Path) -> Result<()> {
     let exported = csv.lines().count() - 1;
     let xlsx = dir.join("export.xlsx");
     let (_, xlsx_time) = timed(|| {
-        let mut f = std::fs::File::create(&xlsx)?;
+        let mut f =
+            std::fs::File::create(&xlsx).with_context(|| format!("writing {}", xlsx.display()))?;
         std::io::copy(
             &mut ureq::get(&format!("{}/admin/export.xlsx", wb.base))
                 .set("Authorization", &format!("Bearer {token}"))
@@ -216,7 +217,7 @@ pub fn run(root: &Path) -> Result<()> {
         Ok(())
     })?;
     drop(wb);
-    let xlsx_bytes = std::fs::metadata(&xlsx)?.len();
+    let xlsx_bytes = xtask::fs::metadata(&xlsx)?.len();
     let (read_back, openpyxl_time) = timed(|| openpyxl_rows(&xlsx))?;
 
     let s = |d: Duration| format!("{:.2} s", d.as_secs_f64());
@@ -294,7 +295,7 @@ fn openpyxl_rows(xlsx: &Path) -> Result<usize> {
 }
 
 fn qr_key(p: &Path, out: &Path) -> Result<()> {
-    let _ = std::fs::remove_file(out);
+    let _ = xtask::fs::remove_file(out);
     sh::run(
         Command::new(p.join("qr-gen"))
             .args(["keys", "new", "--kid", "3301", "--out"])

@@ -70,9 +70,9 @@ fn timed_get(url: &str, n: usize) -> Result<(Duration, Duration, usize)> {
 pub fn run(root: &Path) -> Result<()> {
     let tools = setup::all()?;
     let keys = edge::build_stack(&tools, root)?;
-    let state = root.join("target/bench/results");
-    let _ = std::fs::remove_dir_all(&state);
-    std::fs::create_dir_all(&state)?;
+    let state = xtask::setup::target_dir().join("bench/results");
+    let _ = xtask::fs::remove_dir_all(&state);
+    xtask::fs::create_dir_all(&state)?;
     let vars = [
         ("POW_DIFFICULTY", "0".to_owned()),
         ("CHALLENGE_MIN_AGE_SECS", "0".to_owned()),

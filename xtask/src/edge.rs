@@ -27,27 +27,27 @@ pub struct LocalKeys {
     pub admin_token: String,
 }
 
-pub fn local_keys(root: &Path) -> Result<LocalKeys> {
-    let dir = root.join("target/local-keys");
-    std::fs::create_dir_all(&dir)?;
+pub fn local_keys() -> Result<LocalKeys> {
+    let dir = crate::setup::target_dir().join("local-keys");
+    crate::fs::create_dir_all(&dir)?;
     let key = |name: &str, purpose| -> Result<String> {
         let f = dir.join(name);
-        if let Ok(t) = std::fs::read_to_string(&f) {
+        if let Ok(t) = crate::fs::read_to_string(&f) {
             return Ok(t.trim().to_owned());
         }
         let t = Key::new(purpose, 1, random()?).to_text();
-        std::fs::write(&f, format!("{t}\n"))?;
+        crate::fs::write(&f, format!("{t}\n"))?;
         Ok(t)
     };
     let qr = key("qr.key", KeyPurpose::Qr)?;
     let challenge = key("challenge.key", KeyPurpose::Challenge)?;
     let upstream = key("upstream.key", KeyPurpose::Upstream)?;
     let tok = dir.join("admin-token");
-    let admin_token = match std::fs::read_to_string(&tok) {
+    let admin_token = match crate::fs::read_to_string(&tok) {
         Ok(t) => t.trim().to_owned(),
         Err(_) => {
             let t = wire::key::hex(&random::<16>()?);
-            std::fs::write(&tok, &t)?;
+            crate::fs::write(&tok, &t)?;
             t
         }
     };
@@ -68,7 +68,7 @@ pub fn local_keys(root: &Path) -> Result<LocalKeys> {
 /// esbuild. Nothing is downloaded. The bundle is `edge/build/index.js` and `index_bg.wasm`
 /// (and `worker/shim.mjs`, the entry `wrangler.toml` names).
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
-    let target = root.join("target/worker");
+    let target = crate::setup::target_dir().join("worker");
     sh::run(
         sh::cargo(root)
             .args(["build", "--lib", "-p", "edge", "--profile", "wasm-release"])
@@ -80,9 +80,9 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     )
     .context("building the worker")?;
     let out = root.join("edge/build");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join(".gitignore"), "*\n")?;
+    let _ = crate::fs::remove_dir_all(&out);
+    crate::fs::create_dir_all(&out)?;
+    crate::fs::write(out.join(".gitignore"), "*\n")?;
     sh::run(
         Command::new(tools.wasm_bindgen_bin.join("wasm-bindgen"))
             .arg(target.join("wasm32-unknown-unknown/wasm-release/edge.wasm"))
@@ -113,14 +113,14 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
             .arg(&wasm),
     )
     .context("wasm-opt on the worker")?;
-    let glue = std::fs::read_to_string(out.join("index.js"))?;
+    let glue = crate::fs::read_to_string(out.join("index.js"))?;
     let mut shim = include_str!("worker-shim.js").replace("$HANDLERS", &handlers(&glue));
     for class in exported_classes(&glue) {
         shim.push_str(&format!(
             "export const {class} = new Proxy(exports.{class}, classProxyHooks);\n"
         ));
     }
-    std::fs::write(out.join("shim.js"), shim)?;
+    crate::fs::write(out.join("shim.js"), shim)?;
     sh::run(
         Command::new(tools.node_bin.join("esbuild"))
             .args(["--external:./index_bg.wasm", "--external:cloudflare:*"])
@@ -136,15 +136,15 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     .context("bundling the worker")?;
     // The glue imports the module with `import source` (a source phase import); workerd and
     // wrangler take the plain import of a `.wasm` file as the compiled module.
-    let bundle = std::fs::read_to_string(out.join("index.js"))?;
-    std::fs::write(
+    let bundle = crate::fs::read_to_string(out.join("index.js"))?;
+    crate::fs::write(
         out.join("index.js"),
         bundle.replace("import source ", "import "),
     )?;
-    std::fs::remove_file(out.join("shim.js"))?;
-    let _ = std::fs::remove_dir_all(out.join("snippets"));
-    std::fs::create_dir_all(out.join("worker"))?;
-    std::fs::write(
+    crate::fs::remove_file(out.join("shim.js"))?;
+    let _ = crate::fs::remove_dir_all(out.join("snippets"));
+    crate::fs::create_dir_all(out.join("worker"))?;
+    crate::fs::write(
         out.join("worker/shim.mjs"),
         "export * from '../index.js';\nexport { default } from '../index.js';\n",
     )?;
@@ -282,7 +282,7 @@ impl Worker {
 
     /// The process's resident memory, in MiB (from /proc).
     pub fn rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let status = crate::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let kb: f64 = status
             .lines()
             .find(|l| l.starts_with("VmRSS:"))?
@@ -295,7 +295,7 @@ impl Worker {
 
     /// The CPU time the process has used so far, in seconds (user + system, from /proc).
     pub fn cpu_secs(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let stat = crate::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
         let ticks: f64 =
             fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
@@ -334,11 +334,11 @@ pub fn start(
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let data = o.state.join("data");
-    std::fs::create_dir_all(&data)?;
+    crate::fs::create_dir_all(&data)?;
     let config = Runtime {
         listen: format!("127.0.0.1:{}", o.port),
         worker: root.join("edge/build"),
-        site: root.join("target/site"),
+        site: crate::setup::target_dir().join("site"),
         data,
         upstream,
         // The demo's and the tests' alert receivers are on 127.0.0.1; nothing else is reachable.
@@ -348,7 +348,7 @@ pub fn start(
     .config(o.state)
     .map_err(anyhow::Error::msg)?;
     let file = o.state.join("workerd.capnp");
-    std::fs::write(&file, config)?;
+    crate::fs::write(&file, config)?;
     let mut c = Command::new(workerd_bin(tools));
     c.arg("serve").arg(&file).arg("--experimental");
     // Only what the config binds from the environment reaches the worker.
@@ -372,14 +372,14 @@ pub fn start(
 /// Starts workerd with a worker of one line of JavaScript that answers every request with `ok`:
 /// what this machine's workerd serves at best, the ceiling of the edge benchmark.
 pub fn start_hello(tools: &Tools, dir: &Path) -> Result<Worker> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(
+    crate::fs::create_dir_all(dir)?;
+    crate::fs::write(
         dir.join("index.js"),
         "export default { fetch() { return new Response(\"ok\"); } };\n",
     )?;
     let port = free_port()?;
     let file = dir.join("workerd.capnp");
-    std::fs::write(
+    crate::fs::write(
         &file,
         hello_config(&format!("127.0.0.1:{port}"), "index.js").map_err(anyhow::Error::msg)?,
     )?;
@@ -391,7 +391,7 @@ pub fn start_hello(tools: &Tools, dir: &Path) -> Result<Worker> {
 /// Spawns a prepared workerd (or `zsp serve`, which becomes workerd), logging to `log`, and
 /// waits until it answers `/status` on `port`.
 pub fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result<Worker> {
-    let file = std::fs::File::create(log)?;
+    let file = std::fs::File::create(log).with_context(|| format!("writing {}", log.display()))?;
     c.stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file);
@@ -405,7 +405,7 @@ pub fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = w.child.try_wait() {
-            let log = std::fs::read_to_string(&w.log).unwrap_or_default();
+            let log = crate::fs::read_to_string(&w.log).unwrap_or_default();
             bail!("workerd exited ({status}):\n{log}");
         }
         if let Ok(r) = ureq::get(&format!("{}/status", w.base)).call()
@@ -415,7 +415,7 @@ pub fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result
         }
         if Instant::now() > deadline {
             w.stop();
-            let log = std::fs::read_to_string(&w.log).unwrap_or_default();
+            let log = crate::fs::read_to_string(&w.log).unwrap_or_default();
             bail!("workerd did not answer /status within 60 s:\n{log}");
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -429,7 +429,7 @@ impl Worker {
             ("directory.json", "/admin/directory"),
             ("revocations.json", "/admin/revocations"),
         ] {
-            let body = std::fs::read_to_string(sheets.join(file))
+            let body = crate::fs::read_to_string(sheets.join(file))
                 .with_context(|| format!("reading {}", sheets.join(file).display()))?;
             let r = ureq::put(&format!("{}{path}", self.base))
                 .set("Authorization", &format!("Bearer {}", self.admin_token))
@@ -451,7 +451,7 @@ impl Worker {
 /// Cloudflare would be given (the bindings, the Durable Object's SQLite migration), checked by
 /// wrangler itself, offline. Returns what wrangler printed.
 pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
-    let out = root.join("target/wrangler-dry-run");
+    let out = crate::setup::target_dir().join("wrangler-dry-run");
     let o = Command::new(tools.node_bin.join("wrangler"))
         .args(["deploy", "--dry-run", "--outdir"])
         .arg(&out)
@@ -459,7 +459,10 @@ pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
         .env("CI", "true")
         .env("WRANGLER_SEND_METRICS", "false")
         .env("DO_NOT_TRACK", "1")
-        .env("XDG_CONFIG_HOME", root.join("target/wrangler-home"))
+        .env(
+            "XDG_CONFIG_HOME",
+            crate::setup::target_dir().join("wrangler-home"),
+        )
         .stdin(Stdio::null())
         .output()
         .context("running wrangler")?;
@@ -483,7 +486,7 @@ pub fn build_stack(tools: &Tools, root: &Path) -> Result<LocalKeys> {
     stage("build: the worker (edge, wasm-release)", || {
         build_worker(root, tools)
     })?;
-    local_keys(root)
+    local_keys()
 }
 
 /// Builds `target/debug/qr-gen` for `sample_sheets`. Not for `cargo xtask test`: its
@@ -497,7 +500,7 @@ pub fn build_qr_gen(root: &Path) -> Result<()> {
 /// Runs qr-gen (`target/debug/qr-gen`) on the committed sample roster with this machine's local
 /// key.
 pub fn sample_sheets(root: &Path, keys: &LocalKeys, host: &str, out: &Path) -> Result<()> {
-    let bin = root.join("target/debug/qr-gen");
+    let bin = crate::setup::target_dir().join("debug/qr-gen");
     if !bin.is_file() {
         bail!(
             "{} is missing: run the tests through `cargo xtask test`, which builds it",
@@ -535,7 +538,7 @@ pub fn roster_sheets(
 
 /// The printed URLs of a qr-gen output folder, in its manifest's order.
 pub fn printed_urls(sheets: &Path, host: &str) -> Result<Vec<String>> {
-    let manifest = std::fs::read_to_string(sheets.join("manifest.csv"))
+    let manifest = crate::fs::read_to_string(sheets.join("manifest.csv"))
         .with_context(|| format!("reading {}", sheets.join("manifest.csv").display()))?;
     Ok(manifest
         .lines()

@@ -2,6 +2,7 @@
 //! stack (`e2e/tests/`): setup, the app build, the local worker.
 
 pub mod edge;
+pub mod fs;
 pub mod pack;
 pub mod robots;
 pub mod setup;

@@ -25,7 +25,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls A,B] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|results|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls 330102:大厅,…] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|results|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -46,7 +46,7 @@ fn run() -> Result<()> {
             let reset = opts.contains(&"--reset");
             let opts: Vec<&str> = opts.iter().copied().filter(|o| *o != "--reset").collect();
             let (role, scope) = edge::zsp_admin_options(&opts)?;
-            let keys = edge::local_keys(&setup::root())?;
+            let keys = edge::local_keys()?;
             let password = edge::new_password();
             edge::add_account(
                 DEMO_PORT,
@@ -89,8 +89,8 @@ fn vectors() -> Result<()> {
     let path = setup::root().join("wire").join(wire::vectors::PATH);
     let fresh = wire::vectors::generate();
     let n = wire::vectors::check(&fresh).map_err(anyhow::Error::msg)?;
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
-    std::fs::write(&path, &fresh)?;
+    let old = xtask::fs::read_to_string(&path).unwrap_or_default();
+    xtask::fs::write(&path, &fresh)?;
     let state = if old == fresh {
         "unchanged"
     } else {
@@ -107,11 +107,11 @@ const DEMO_HOST: &str = "http://127.0.0.1:8787/";
 fn demo() -> Result<()> {
     let tools = setup::all()?;
     let root = setup::root();
-    let dir = root.join("target/demo");
+    let dir = xtask::setup::target_dir().join("demo");
     let state = dir.join("state");
     let keys = edge::build_stack(&tools, &root)?;
     edge::build_qr_gen(&root)?;
-    std::fs::create_dir_all(&state)?;
+    xtask::fs::create_dir_all(&state)?;
     let out = dir.join("sheets");
     edge::sample_sheets(&root, &keys, DEMO_HOST, &out)?;
     let worker = edge::start(
@@ -205,7 +205,7 @@ fn demo() -> Result<()> {
 /// that mints a 一事一评 link with it for one of the hall's codes, and a hall tablet for that
 /// code (kiosk mode) with its staff member on duty.
 fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String, String)> {
-    let d = wire::directory::Directory::from_json(&std::fs::read_to_string(
+    let d = wire::directory::Directory::from_json(&xtask::fs::read_to_string(
         sheets.join("directory.json"),
     )?)
     .map_err(|e| anyhow::anyhow!("directory.json: {}", e.0))?;
@@ -274,9 +274,15 @@ fn build() -> Result<()> {
     edge::build_worker(&root, &tools)?;
     edge::deploy_dry_run(&tools, &root)?;
     sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
-    println!("page:   {}", root.join("target/site").display());
+    println!(
+        "page:   {}",
+        xtask::setup::target_dir().join("site").display()
+    );
     println!("worker: {}", root.join("edge/build").display());
-    println!("qr-gen: {}", root.join("target/release/qr-gen").display());
+    println!(
+        "qr-gen: {}",
+        xtask::setup::target_dir().join("release/qr-gen").display()
+    );
     println!("Cloudflare: cd edge && npx wrangler deploy   (README, \"For operators\")");
     Ok(())
 }
@@ -289,7 +295,7 @@ fn pack(arch: xtask::pack::Arch) -> Result<()> {
     xtask::site::build(&tools, &root)?;
     edge::build_worker(&root, &tools)?;
     let archive = xtask::pack::pack(&root, &tools, xtask::pack::Profile::Release, arch)?;
-    let mb = std::fs::metadata(&archive)?.len() as f64 / 1e6;
+    let mb = xtask::fs::metadata(&archive)?.len() as f64 / 1e6;
     println!("pack: {} ({mb:.1} MB)", archive.display());
     println!("install: OPERATORS.md (inside the archive, and in the repository)");
     Ok(())
@@ -299,14 +305,13 @@ fn pack(arch: xtask::pack::Arch) -> Result<()> {
 const DEMO_ADMIN: &str = "demo-admin";
 
 fn export(file: &str) -> Result<()> {
-    let root = setup::root();
-    let keys = edge::local_keys(&root)?;
+    let keys = edge::local_keys()?;
     let r = ureq::get(&format!("http://127.0.0.1:{DEMO_PORT}/admin/export.csv"))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .call()
         .map_err(|e| anyhow::anyhow!("is `cargo xtask demo` running? {e}"))?;
     let body = r.into_string()?;
-    std::fs::write(file, &body)?;
+    xtask::fs::write(file, &body)?;
     println!(
         "wrote {file} ({} ratings)",
         body.lines().count().saturating_sub(1)
@@ -397,7 +402,7 @@ fn test_stages() -> Result<()> {
                 let host = xtask::pack::Arch::host();
                 xtask::pack::pack(&root, &tools, xtask::pack::Profile::Dev, host).map(drop)
             })?;
-            edge::local_keys(&root)?;
+            edge::local_keys()?;
             stage("run: native tests", || {
                 tally.cargo_test(
                     "native tests",
@@ -431,7 +436,10 @@ fn wasm_test(tools: &setup::Tools, root: &Path, package: &str) -> Command {
     let mut c = sh::cargo(root);
     c.args(["test", "-p", package, "--target", WASM_TARGET])
         // A target folder of its own: these build while the native tests run.
-        .env("CARGO_TARGET_DIR", root.join("target/wasm-tests"))
+        .env(
+            "CARGO_TARGET_DIR",
+            xtask::setup::target_dir().join("wasm-tests"),
+        )
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
             tools.wasm_bindgen_bin.join("wasm-bindgen-test-runner"),

@@ -106,7 +106,7 @@ fn release_programs(root: &Path, arch: Arch) -> Result<PathBuf> {
     .arg("qr-gen");
     if arch == Arch::host() {
         sh::run(&mut c).context("building zsp and qr-gen")?;
-        return Ok(root.join("target/release"));
+        return Ok(crate::setup::target_dir().join("release"));
     }
     let triple = arch.rust_target();
     crate::setup::rust_target(triple)?;
@@ -130,14 +130,14 @@ fn release_programs(root: &Path, arch: Arch) -> Result<PathBuf> {
         .env(format!("CC_{env_triple}"), format!("{gcc}-gcc"))
         .env(format!("AR_{env_triple}"), format!("{gcc}-ar"));
     sh::run(&mut c).with_context(|| format!("building zsp and qr-gen for {}", arch.name()))?;
-    Ok(root.join("target").join(triple).join("release"))
+    Ok(crate::setup::target_dir().join(triple).join("release"))
 }
 
 /// workerd for `arch`: npm's, at package-lock.json's version; another machine's is fetched
 /// beside (`target/npm-<arch>`) and checked against the lock's integrity.
 fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, String)> {
     let lock: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("package-lock.json"))?)?;
+        serde_json::from_str(&crate::fs::read_to_string(root.join("package-lock.json"))?)?;
     let entry = &lock["packages"][format!("node_modules/{}", arch.workerd_package())];
     let (version, integrity) = match (entry["version"].as_str(), entry["integrity"].as_str()) {
         (Some(v), Some(i)) => (v.to_owned(), i.to_owned()),
@@ -148,10 +148,10 @@ fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, Strin
     }
     // npm refuses to install a package for another cpu; `npm pack` fetches its tarball from the
     // registry as it is, with the integrity npm computed of it.
-    let dir = root.join(format!("target/npm-{}", arch.name()));
+    let dir = crate::setup::target_dir().join(format!("npm-{}", arch.name()));
     let bin = dir.join("package/bin/workerd");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let _ = crate::fs::remove_dir_all(&dir);
+    crate::fs::create_dir_all(&dir)?;
     let said = sh::output(
         Command::new("npm")
             .args(["pack", "--json", "--pack-destination"])
@@ -188,14 +188,14 @@ fn workerd_for(root: &Path, tools: &Tools, arch: Arch) -> Result<(PathBuf, Strin
 pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<PathBuf> {
     let bins = match profile {
         Profile::Release => release_programs(root, arch)?,
-        Profile::Dev if arch == Arch::host() => root.join("target/debug"),
+        Profile::Dev if arch == Arch::host() => crate::setup::target_dir().join("debug"),
         Profile::Dev => bail!("the tests' pack is for this machine only"),
     };
     let (workerd, workerd_version) = workerd_for(root, tools, arch)?;
-    let dist = root.join("target/dist");
+    let dist = crate::setup::target_dir().join("dist");
     let out = dist.join(name(arch));
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(out.join("bin"))?;
+    let _ = crate::fs::remove_dir_all(&out);
+    crate::fs::create_dir_all(out.join("bin"))?;
     copy(&bins.join("zsp"), &out.join("zsp"))?;
     copy(&bins.join("qr-gen"), &out.join("qr-gen"))?;
     copy(&workerd, &out.join("bin/workerd"))?;
@@ -205,15 +205,15 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<
             &out.join("worker").join(f),
         )?;
     }
-    copy_tree(&root.join("target/site"), &out.join("site"))?;
+    copy_tree(&crate::setup::target_dir().join("site"), &out.join("site"))?;
     copy_tree(&root.join("edge/migrations"), &out.join("migrations"))?;
-    std::fs::write(out.join("zsp.env.example"), ::edge::zsp::envfile::example())?;
+    crate::fs::write(out.join("zsp.env.example"), ::edge::zsp::envfile::example())?;
     let files = root.join("xtask/pack");
     for f in ["zhangshangping.service", "nginx.conf.example"] {
         copy(&files.join(f), &out.join(f))?;
     }
     copy(&root.join("OPERATORS.md"), &out.join("OPERATORS.md"))?;
-    std::fs::write(
+    crate::fs::write(
         out.join("VERSION"),
         format!(
             "zhangshangping {} for linux-{}\nschema {}\nworkerd {workerd_version} (npm)\nbuilt from {}\n",
@@ -247,9 +247,10 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
     if let Some(p) = to.parent() {
-        std::fs::create_dir_all(p)?;
+        crate::fs::create_dir_all(p)?;
     }
-    std::fs::copy(from, to).with_context(|| format!("copying {} into the pack", from.display()))?;
+    crate::fs::copy(from, to)
+        .with_context(|| format!("copying {} into the pack", from.display()))?;
     Ok(())
 }
 
@@ -257,7 +258,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     if !from.is_dir() {
         bail!("{} is missing (build it first)", from.display());
     }
-    for e in std::fs::read_dir(from)? {
+    for e in crate::fs::read_dir(from)? {
         let p = e?.path();
         let dest = to.join(p.file_name().unwrap_or_default());
         if p.is_dir() {
@@ -276,15 +277,15 @@ fn sums(dir: &Path) -> Result<()> {
     files.sort();
     let mut out = String::new();
     for rel in files {
-        let bytes = std::fs::read(dir.join(&rel))?;
+        let bytes = crate::fs::read(dir.join(&rel))?;
         out.push_str(&format!("{:x}  {rel}\n", Sha256::digest(&bytes)));
     }
-    std::fs::write(dir.join("SHA256SUMS"), out)?;
+    crate::fs::write(dir.join("SHA256SUMS"), out)?;
     Ok(())
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-    for e in std::fs::read_dir(dir)? {
+    for e in crate::fs::read_dir(dir)? {
         let p = e?.path();
         if p.is_dir() {
             walk(base, &p, out)?;

@@ -54,6 +54,33 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo puts what it builds, and where xtask keeps what it makes (the site, the worker,
+/// the pack, the tests' state): cargo's own answer (`cargo metadata`), which honours
+/// `CARGO_TARGET_DIR` and the build settings. Asked once.
+pub fn target_dir() -> PathBuf {
+    static T: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| v["target_directory"].as_str().map(PathBuf::from))
+            .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| root().join("target"))
+    })
+    .clone()
+}
+
 pub fn tools_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("ZSP_TOOLS_DIR") {
         return PathBuf::from(d);
@@ -61,7 +88,7 @@ pub fn tools_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| root().join("target"));
+        .unwrap_or_else(target_dir);
     cache.join("zhangshangping").join("tools")
 }
 
@@ -89,7 +116,7 @@ pub fn tools(node_bin: PathBuf) -> Result<Tools> {
             &["wasm-bindgen", "wasm-bindgen-test-runner"],
         )
     })?;
-    let _ = std::fs::remove_dir_all(tools_dir().join("build"));
+    let _ = crate::fs::remove_dir_all(tools_dir().join("build"));
     Ok(Tools {
         wasm_bindgen_bin,
         node_bin,
@@ -112,15 +139,15 @@ fn npm_ci() -> Result<PathBuf> {
     let root = root();
     let lock = root.join("package-lock.json");
     let stamp = root.join("node_modules/.zsp-lock");
-    let want = std::fs::read(&lock).context("package-lock.json is missing")?;
-    if std::fs::read(&stamp).ok().as_deref() != Some(&want[..]) {
+    let want = crate::fs::read(&lock).context("package-lock.json is missing")?;
+    if crate::fs::read(&stamp).ok().as_deref() != Some(&want[..]) {
         sh::run(
             Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                 .current_dir(&root),
         )
         .context("npm ci failed (Node 20 and npm are needed)")?;
-        std::fs::write(&stamp, &want)?;
+        crate::fs::write(&stamp, &want)?;
     }
     Ok(root.join("node_modules/.bin"))
 }
@@ -146,7 +173,8 @@ pub fn rust_target(target: &str) -> Result<()> {
 
 /// The version of `name` recorded in Cargo.lock.
 pub fn lock_version(name: &str) -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let lock =
+        crate::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let needle = format!("name = \"{name}\"\nversion = \"");
     let start = lock
         .find(&needle)
@@ -165,7 +193,7 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
     }
     // Install into a side folder and rename, so an interrupted install is never taken as done.
     let partial = tools_dir().join(format!("{krate}-{version}.partial"));
-    std::fs::create_dir_all(&partial)?;
+    crate::fs::create_dir_all(&partial)?;
     eprintln!(
         "installing {krate} {version} into {} (once; takes minutes)",
         dir.display()
@@ -184,9 +212,9 @@ pub fn cargo_tool(krate: &str, version: &str, bins: &[&str]) -> Result<PathBuf> 
             .current_dir(tools_dir()),
     )?;
     if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
+        crate::fs::remove_dir_all(&dir)?;
     }
-    std::fs::rename(&partial, &dir)?;
+    crate::fs::rename(&partial, &dir)?;
     if let Some(missing) = bins.iter().find(|b| !bin.join(b).is_file()) {
         bail!("{krate} {version} installed no {missing}");
     }
@@ -214,7 +242,7 @@ pub fn pip_package(spec: &str) -> Result<PathBuf> {
             .arg(&dir)
             .arg(spec),
     )?;
-    std::fs::write(dir.join(".done"), spec)?;
+    crate::fs::write(dir.join(".done"), spec)?;
     Ok(dir)
 }
 

@@ -30,14 +30,14 @@ pub fn compile(root: &Path) -> Result<()> {
             "--profile",
             "wasm-release",
         ]))?;
-        let built = module_path(root);
-        std::fs::copy(&built, built.with_file_name(format!("{name}.wasm")))?;
+        let built = module_path();
+        crate::fs::copy(&built, built.with_file_name(format!("{name}.wasm")))?;
     }
     Ok(())
 }
 
-fn module_path(root: &Path) -> PathBuf {
-    root.join("target")
+fn module_path() -> PathBuf {
+    crate::setup::target_dir()
         .join(WASM_TARGET)
         .join("wasm-release/app.wasm")
 }
@@ -55,8 +55,8 @@ fn compress(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let gz = gz.finish()?;
-    std::fs::write(with_suffix(path, ".gz"), &gz)?;
-    std::fs::write(with_suffix(path, ".br"), brotli(bytes)?)?;
+    crate::fs::write(with_suffix(path, ".gz"), &gz)?;
+    crate::fs::write(with_suffix(path, ".br"), brotli(bytes)?)?;
     Ok(())
 }
 
@@ -182,7 +182,7 @@ fn page_module(
     loader: &str,
     entry: &str,
 ) -> Result<(String, Vec<u8>)> {
-    let _ = std::fs::remove_dir_all(bindgen);
+    let _ = crate::fs::remove_dir_all(bindgen);
     sh::run(
         Command::new(tools.wasm_bindgen_bin.join("wasm-bindgen"))
             .args([
@@ -201,14 +201,14 @@ fn page_module(
     // of. The loader imports only `init` and the entry, so the classes go, and with them their
     // exports and code in the module.
     let glue_path = bindgen.join("app.js");
-    let glue = without_classes(&std::fs::read_to_string(&glue_path)?)?;
-    std::fs::write(&glue_path, glue)?;
+    let glue = without_classes(&crate::fs::read_to_string(&glue_path)?)?;
+    crate::fs::write(&glue_path, glue)?;
 
     // The loader imports the glue and instantiates the module itself, so an Android webview
     // whose instantiateStreaming fails falls back to arrayBuffer + instantiate. The module's
     // hashed name goes in once the module is final.
     let loader_path = bindgen.join("loader.js");
-    std::fs::write(&loader_path, loader)?;
+    crate::fs::write(&loader_path, loader)?;
     let bundled = bindgen.join("bundle.js");
     sh::run(
         Command::new(tools.node_bin.join("esbuild"))
@@ -228,12 +228,12 @@ fn page_module(
             ])
             .arg(format!("--outfile={}", bundled.display())),
     )?;
-    let bundle = std::fs::read_to_string(&bundled)?;
+    let bundle = crate::fs::read_to_string(&bundled)?;
 
     // Only the exports the bundled JavaScript names stay (wasm-metadce), then wasm-opt.
     let wasm = bindgen.join("app_bg.wasm");
     let graph = bindgen.join("graph.json");
-    let kept: Vec<String> = wasm_exports(&std::fs::read(&wasm)?)?
+    let kept: Vec<String> = wasm_exports(&crate::fs::read(&wasm)?)?
         .into_iter()
         .filter(|e| names(&bundle, e))
         .collect();
@@ -243,7 +243,7 @@ fn page_module(
             wasm.display()
         );
     }
-    std::fs::write(&graph, metadce_graph(&kept))?;
+    crate::fs::write(&graph, metadce_graph(&kept))?;
     let dce = bindgen.join("app_dce.wasm");
     quiet(
         Command::new(tools.node_bin.join("wasm-metadce"))
@@ -264,14 +264,14 @@ fn page_module(
             .arg(&opt),
     )
     .context("wasm-opt (npm binaryen)")?;
-    Ok((bundle, std::fs::read(&opt)?))
+    Ok((bundle, crate::fs::read(&opt)?))
 }
 
 /// `style/<name>`, inlined into a page: checked (no `</style`, no heavier font weight), then
 /// minified (esbuild) into `dir`; the comments that explain it stay in the source.
 fn stylesheet(tools: &Tools, root: &Path, name: &str, dir: &Path) -> Result<String> {
     let src = root.join("style").join(name);
-    let text = std::fs::read_to_string(&src)?;
+    let text = crate::fs::read_to_string(&src)?;
     if text.contains("</style") {
         bail!("style/{name} holds </style, which would end the page's inline stylesheet");
     }
@@ -288,16 +288,16 @@ fn stylesheet(tools: &Tools, root: &Path, name: &str, dir: &Path) -> Result<Stri
             .args(["--minify", "--legal-comments=none"])
             .arg(format!("--outfile={}", out.display())),
     )?;
-    Ok(std::fs::read_to_string(&out)?)
+    Ok(crate::fs::read_to_string(&out)?)
 }
 
 /// Builds `target/site`.
 pub fn build(tools: &Tools, root: &Path) -> Result<()> {
-    let target = root.join("target");
+    let target = crate::setup::target_dir();
     compile(root)?;
     // Two pages: the citizen's (`start`) and the hall tablet's (`start_kiosk`), each its own
     // module, glue and loader bundle.
-    let loader = std::fs::read_to_string(root.join("app/loader.js"))?;
+    let loader = crate::fs::read_to_string(root.join("app/loader.js"))?;
     let kiosk_loader = loader.replacen(LOADER_IMPORT, KIOSK_IMPORT, 1);
     if kiosk_loader == loader {
         bail!("app/loader.js should import the glue as {LOADER_IMPORT}");
@@ -305,23 +305,23 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let bindgen = target.join("app-bindgen");
     let (bundle, wasm_bytes) = page_module(
         tools,
-        &module_path(root).with_file_name("citizen.wasm"),
+        &module_path().with_file_name("citizen.wasm"),
         &bindgen,
         &loader,
         "start",
     )?;
     let (kiosk_bundle, kiosk_wasm) = page_module(
         tools,
-        &module_path(root).with_file_name("kiosk.wasm"),
+        &module_path().with_file_name("kiosk.wasm"),
         &target.join("kiosk-bindgen"),
         &kiosk_loader,
         "start_kiosk",
     )?;
 
     let site = target.join("site");
-    let _ = std::fs::remove_dir_all(&site);
+    let _ = crate::fs::remove_dir_all(&site);
     let assets_dir = site.join("assets");
-    std::fs::create_dir_all(&assets_dir)?;
+    crate::fs::create_dir_all(&assets_dir)?;
     let put = |name: &str, bytes: &[u8], hash: bool| -> Result<String> {
         let final_name = if hash {
             hashed(name, bytes)
@@ -329,7 +329,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
             name.to_owned()
         };
         let path = assets_dir.join(&final_name);
-        std::fs::write(&path, bytes)?;
+        crate::fs::write(&path, bytes)?;
         compress(&path, bytes)?;
         Ok(final_name)
     };
@@ -347,15 +347,15 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let (js_name, wasm_name) = put_module("app", &bundle, &wasm_bytes)?;
     let (kiosk_js, kiosk_wasm_name) = put_module("kiosk", &kiosk_bundle, &kiosk_wasm)?;
 
-    for f in std::fs::read_dir(root.join("public"))? {
+    for f in crate::fs::read_dir(root.join("public"))? {
         let f = f?;
         if f.file_type()?.is_file() {
             let name = f.file_name().to_string_lossy().into_owned();
-            put(&name, &std::fs::read(f.path())?, false)?;
+            put(&name, &crate::fs::read(f.path())?, false)?;
         }
     }
 
-    let template = std::fs::read_to_string(root.join("app/index.html"))?;
+    let template = crate::fs::read_to_string(root.join("app/index.html"))?;
     for mark in wire::page::mark::ALL {
         if !template.contains(mark) {
             bail!("app/index.html lacks the edge's marker {mark}");
@@ -364,7 +364,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     // The stylesheet is inlined (about 1.2 KB compressed): the first paint, header and levels
     // included, then needs nothing but the HTML. The edge allows it by its hash in the CSP.
     const CSS_LINK: &str = r#"<link rel="stylesheet" href="/assets/app.css">"#;
-    let css = std::fs::read_to_string(root.join("style/app.css"))?;
+    let css = crate::fs::read_to_string(root.join("style/app.css"))?;
     if !template.contains(CSS_LINK) {
         bail!("app/index.html must link the stylesheet as {CSS_LINK}");
     }
@@ -394,7 +394,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     let kiosk_html = with_css(&format!("{}{}", css.trim(), kiosk_css.trim()))
         .replace("/assets/app.js", &format!("/assets/{kiosk_js}"))
         .replace("/assets/app_bg.wasm", &format!("/assets/{kiosk_wasm_name}"));
-    std::fs::write(site.join("kiosk.html"), &kiosk_html)?;
+    crate::fs::write(site.join("kiosk.html"), &kiosk_html)?;
     let weight = PageWeight::of(&html, bundle.as_bytes(), &wasm_bytes)?;
     println!("{weight}");
     if weight.total() > PAGE_BUDGET_BROTLI {
@@ -407,7 +407,7 @@ pub fn build(tools: &Tools, root: &Path) -> Result<()> {
     }
     let index = site.join("index.html");
     // The edge fills the template per request: it is read raw, never sent as it is.
-    std::fs::write(&index, &html)?;
+    crate::fs::write(&index, &html)?;
     Ok(())
 }
 

@@ -223,9 +223,7 @@ fn one_client_cannot_sink_a_staff_members_record() {
             .to_string(),
     )
     .unwrap();
-    let shots = crate::workerd::stack()
-        .root
-        .join("target/e2e-screenshots/console");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/console");
     std::fs::create_dir_all(&shots).unwrap();
     let n = rx.got.lock().unwrap().len();
     let seen = crate::workerd::browser("held.mjs", &[cfg.as_ref(), shots.as_ref()]);
@@ -258,9 +256,7 @@ fn an_expired_card_says_it_is_out_of_date() {
         "no form on an expired card"
     );
     // Kept to look at (its stylesheet is inline): `target/e2e-screenshots/citizen/expired.html`.
-    let dir = crate::workerd::stack()
-        .root
-        .join("target/e2e-screenshots/citizen");
+    let dir = xtask::setup::target_dir().join("e2e-screenshots/citizen");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("expired.html"), &page).unwrap();
 }

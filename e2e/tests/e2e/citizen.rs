@@ -15,7 +15,7 @@ fn get(base: &str, path: &str) -> (u16, String) {
 #[test]
 #[ignore = "needs workerd, the built worker and Chromium: `cargo xtask test` runs it"]
 fn a_citizen_follows_their_complaint_and_the_results_are_public() {
-    let s = stack();
+    stack();
     let vars = [("POW_DIFFICULTY", "8".to_owned())];
     let (w, state) = worker("citizen", &vars);
     let a1 = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
@@ -38,7 +38,7 @@ fn a_citizen_follows_their_complaint_and_the_results_are_public() {
     });
     let file = state.join("receipt.json");
     std::fs::write(&file, config.to_string()).unwrap();
-    let shots = s.root.join("target/e2e-screenshots/citizen");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/citizen");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser("receipt.mjs", &[file.as_ref(), shots.as_ref()]);
     println!("citizen: {seen}");

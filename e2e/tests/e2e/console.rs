@@ -55,7 +55,7 @@ pub(crate) fn rate(w: &Worker, e: &Entry, level: Level, phone: bool) {
 #[test]
 #[ignore = "needs workerd, the built worker and Chromium: `cargo xtask test` runs it"]
 fn the_console_in_chromium_and_the_scoped_api() {
-    let s = stack();
+    stack();
     let vars = [("POW_DIFFICULTY", "2".to_owned())];
     let (w, state) = worker("console", &vars);
     let dir = directory();
@@ -118,7 +118,7 @@ fn the_console_in_chromium_and_the_scoped_api() {
     });
     let file = tmp.join("config.json");
     std::fs::write(&file, config.to_string()).unwrap();
-    let shots = s.root.join("target/e2e-screenshots/console");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/console");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser(
         "console.mjs",

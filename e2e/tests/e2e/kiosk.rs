@@ -6,7 +6,7 @@
 
 use crate::console::{HALL_A, HALL_B, entry};
 use crate::links::token;
-use crate::workerd::{admin, bearer, browser, http, load, receiver, stack, wait_for, worker};
+use crate::workerd::{admin, bearer, browser, http, load, receiver, wait_for, worker};
 
 #[test]
 #[ignore = "needs workerd, the built worker and Chromium: `cargo xtask test` runs it"]
@@ -142,7 +142,7 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     );
     assert_eq!(s, 404);
 
-    let shots = stack().root.join("target/e2e-screenshots/kiosk");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/kiosk");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser(
         "kiosk.mjs",
@@ -239,7 +239,7 @@ fn a_hall_admin_sets_up_a_tablet_in_the_console() {
     );
     let photo = state.join("photo.png");
     std::fs::write(&photo, photo_png()).unwrap();
-    let shots = stack().root.join("target/e2e-screenshots/kiosk");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/kiosk");
     std::fs::create_dir_all(&shots).unwrap();
     let code = window.code.to_text();
     let seen = browser(

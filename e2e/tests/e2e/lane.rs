@@ -216,7 +216,7 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
 fn the_ledger_in_chromium() {
     use crate::console::account;
     use crate::workerd::{browser, stack};
-    let s = stack();
+    stack();
     let (w, state) = worker("ledger", &[("POW_DIFFICULTY", "2".to_owned())]);
     let a1 = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
     let a2 = entry("330102", HALL_A, "A02", Some(("SC02", "李强")));
@@ -256,7 +256,7 @@ fn the_ledger_in_chromium() {
     });
     let file = state.join("ledger.json");
     std::fs::write(&file, config.to_string()).unwrap();
-    let shots = s.root.join("target/e2e-screenshots/ledger");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/ledger");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser("ledger.mjs", &[file.as_ref(), shots.as_ref(), tmp.as_ref()]);
     println!("ledger: {seen}");

@@ -147,7 +147,7 @@ fn a_queue_system_mints_a_link_and_the_citizen_rates_that_case() {
     assert_eq!(v["status"], 401, "{v}");
 
     // The citizen: rates, then opens the same link again and amends.
-    let shots = stack().root.join("target/e2e-screenshots/links");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/links");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser("link.mjs", &[url.as_ref(), shots.as_ref()]);
     println!("the citizen's link in Chromium: {seen}");

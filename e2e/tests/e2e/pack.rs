@@ -23,8 +23,7 @@ use xtask::setup;
 /// The archive `cargo xtask test` built, unpacked into `target/pack-tests/<name>`; the release
 /// folder.
 fn unpack(name: &str) -> PathBuf {
-    let root = setup::root();
-    let archive = root.join("target/dist").join(format!(
+    let archive = xtask::setup::target_dir().join("dist").join(format!(
         "{}.tar.gz",
         xtask::pack::name(xtask::pack::Arch::host())
     ));
@@ -33,7 +32,7 @@ fn unpack(name: &str) -> PathBuf {
         "{} is missing: run `cargo xtask test`",
         archive.display()
     );
-    let dir = root.join("target/pack-tests").join(name);
+    let dir = xtask::setup::target_dir().join("pack-tests").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let ok = Command::new("tar")

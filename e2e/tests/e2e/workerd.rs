@@ -31,10 +31,10 @@ pub(crate) fn stack() -> &'static Stack {
         let root = setup::root();
         assert!(
             root.join("edge/build/index.js").exists()
-                && root.join("target/site/index.html").exists(),
+                && xtask::setup::target_dir().join("site/index.html").exists(),
             "the worker and the app are not built: run `cargo xtask test`"
         );
-        let keys = edge::local_keys(&root).unwrap();
+        let keys = edge::local_keys().unwrap();
         Stack {
             keys,
             tools: setup::tools_present(),
@@ -45,8 +45,8 @@ pub(crate) fn stack() -> &'static Stack {
 
 /// A worker with its own fresh local state.
 pub(crate) fn worker(name: &str, vars: &[(&str, String)]) -> (Worker, PathBuf) {
-    let s = stack();
-    let state = s.root.join(format!("target/workerd-tests/{name}"));
+    stack();
+    let state = xtask::setup::target_dir().join(format!("workerd-tests/{name}"));
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state).unwrap();
     let w = start(&state, vars);
@@ -435,7 +435,8 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
 }
 
 fn assets_are_typed_precompressed_and_immutable(w: &Worker) {
-    let index = std::fs::read_to_string(stack().root.join("target/site/index.html")).unwrap();
+    let index =
+        std::fs::read_to_string(xtask::setup::target_dir().join("site/index.html")).unwrap();
     let wasm = index
         .split("href=\"/assets/")
         .filter_map(|s| s.split('"').next())
@@ -452,7 +453,8 @@ fn assets_are_typed_precompressed_and_immutable(w: &Worker) {
     assert_eq!(h["content-type"], "application/wasm");
     assert_eq!(h["content-encoding"], "br");
     assert!(h["cache-control"].contains("immutable"));
-    let br = std::fs::read(stack().root.join(format!("target/site/assets/{wasm}.br"))).unwrap();
+    let br =
+        std::fs::read(xtask::setup::target_dir().join(format!("site/assets/{wasm}.br"))).unwrap();
     assert_eq!(
         body.len(),
         br.len(),
@@ -1250,7 +1252,7 @@ fn journey_from_printed_sheet_to_upstream() {
         },
     );
 
-    let shots = s.root.join("target/e2e-screenshots");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser("rate.mjs", &[url.as_ref(), shots.as_ref(), row[8].as_ref()]);
     println!("browser saw: {seen}");
@@ -1289,7 +1291,7 @@ fn journey_from_printed_sheet_to_upstream() {
 #[test]
 #[ignore = "needs workerd, the built stack and Chromium: `cargo xtask test` runs it"]
 fn page_cases_in_chromium() {
-    let s = stack();
+    stack();
     let (w, state) = worker("page-cases", &[]);
     let windows = [
         ("levels.5", "P5"),
@@ -1318,7 +1320,7 @@ fn page_cases_in_chromium() {
     }
     let file = state.join("cases.json");
     std::fs::write(&file, cases.to_string()).unwrap();
-    let shots = s.root.join("target/e2e-screenshots/cases");
+    let shots = xtask::setup::target_dir().join("e2e-screenshots/cases");
     std::fs::create_dir_all(&shots).unwrap();
     let seen = browser("cases.mjs", &[file.as_ref(), shots.as_ref()]);
     println!("browser cases: {seen}");

@@ -27,7 +27,7 @@ mod run {
   backup FILE    copy the data into FILE while the service runs
   restore FILE   replace the data with a backup (the service must be stopped)
   admin add NAME a console account (the service must run): the first 市级管理员, or
-                 --role hall|handler with --halls A,B or --regions 3301; prints its password
+                 --role hall|handler with --halls 330102:上城区市民中心,… or --regions 3301; prints its password
                  (--reset: an existing account gets a new password)
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
   version        this release, its schema and its workerd
