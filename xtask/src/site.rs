@@ -288,7 +288,7 @@ fn stylesheet(tools: &Tools, root: &Path, name: &str, dir: &Path) -> Result<Stri
             .args(["--minify", "--legal-comments=none"])
             .arg(format!("--outfile={}", out.display())),
     )?;
-    Ok(crate::fs::read_to_string(&out)?)
+    crate::fs::read_to_string(&out)
 }
 
 /// Builds `target/site`.
