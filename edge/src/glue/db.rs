@@ -3,30 +3,42 @@
 //! as `DbError::Sql` with SQLite's words, for `store::conflict` to read.
 
 use super::storage::{BINDING, OBJECT_NAME, SQL_ERROR};
-use crate::error::ApiError;
 use crate::host::DbError;
 use crate::sql::{Batch, Stmt};
 use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::*;
 
-pub struct Db(Stub);
+/// The storage object's stub, opened on the first batch: a request that needs no storage (a
+/// file, a landing page whose code this isolate looked up a moment ago) never opens it.
+pub struct Db<'a> {
+    env: &'a Env,
+    stub: std::cell::OnceCell<std::result::Result<Stub, String>>,
+}
 
-impl Db {
+impl<'a> Db<'a> {
+    pub fn new(env: &'a Env) -> Db<'a> {
+        Db {
+            env,
+            stub: std::cell::OnceCell::new(),
+        }
+    }
+
     /// The one storage object of this deployment.
-    pub fn open(env: &Env) -> std::result::Result<Db, ApiError> {
-        let stub = env
-            .durable_object(BINDING)
-            .and_then(|ns| ns.id_from_name(OBJECT_NAME)?.get_stub())
-            .map_err(|e| {
-                super::env::internal_log("binding STORE", e);
-                crate::error::UNAVAILABLE
-            })?;
-        Ok(Db(stub))
+    fn stub(&self) -> std::result::Result<&Stub, DbError> {
+        self.stub
+            .get_or_init(|| {
+                self.env
+                    .durable_object(BINDING)
+                    .and_then(|ns| ns.id_from_name(OBJECT_NAME)?.get_stub())
+                    .map_err(|e| format!("binding {BINDING}: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| DbError::Runtime(e.clone()))
     }
 }
 
-impl crate::host::Db for Db {
+impl crate::host::Db for Db<'_> {
     async fn batch(
         &self,
         stmts: Vec<Stmt>,
@@ -40,7 +52,7 @@ impl crate::host::Db for Db {
         let req = Request::new_with_init("http://store/batch", &init)
             .map_err(|e| DbError::Runtime(e.to_string()))?;
         let r = self
-            .0
+            .stub()?
             .fetch_with_request(req)
             .await
             .map_err(|e| DbError::Runtime(e.to_string()))?;

@@ -18,14 +18,14 @@ extern "C" {
 /// PBKDF2, `CompressionStream`, the site's files, the log.
 pub struct Runtime<'a> {
     pub env: &'a Env,
-    pub db: Db,
+    pub db: Db<'a>,
     pub isolate: Rc<Isolate>,
 }
 
-impl Host for Runtime<'_> {
-    type Db = Db;
+impl<'a> Host for Runtime<'a> {
+    type Db = Db<'a>;
 
-    fn db(&self) -> &Db {
+    fn db(&self) -> &Db<'a> {
         &self.db
     }
 

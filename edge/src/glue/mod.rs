@@ -25,17 +25,15 @@ use worker::*;
 // ---- requests and answers ----
 
 /// The headers the handlers and the adapter read (and the configured client-address header):
-/// each is one crossing into JavaScript, so only these.
-const READ: [&str; 8] = [
+/// each is one crossing into JavaScript, so only these, and a post's only for a post.
+const READ: [&str; 5] = [
     "host",
     "cookie",
-    "content-type",
-    "origin",
-    "sec-fetch-site",
     "accept-language",
     "authorization",
     "accept-encoding",
 ];
+const READ_POST: [&str; 3] = ["content-type", "origin", "sec-fetch-site"];
 
 /// The body, refused as soon as it is known to exceed `limit`: by its declared length, or while
 /// it streams in, never after reading it whole.
@@ -77,20 +75,25 @@ async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, A
 }
 
 /// The runtime's request as a plain one, its body read within the route's limit.
-async fn plain(mut req: Request, s: &Settings) -> std::result::Result<http::Request, ApiError> {
-    let url = req.url().map_err(|_| crate::error::NOT_FOUND)?;
-    let method = Method::parse(req.method().as_ref());
-    let mut out = http::Request::new(method, url.as_str());
+async fn plain(
+    mut req: Request,
+    mut out: http::Request,
+    s: &Settings,
+) -> std::result::Result<http::Request, ApiError> {
     let h = req.headers();
+    let post = matches!(out.method, Method::Post | Method::Put | Method::Delete);
     let extra = s.core.client_ip_header.as_deref();
-    for name in READ.iter().copied().chain(extra) {
+    let names = READ
+        .iter()
+        .chain(READ_POST.iter().filter(|_| post))
+        .copied()
+        .chain(extra);
+    for name in names {
         if let Ok(Some(v)) = h.get(name) {
             out.set_header(name, &v);
         }
     }
-    if matches!(method, Method::Post | Method::Put | Method::Delete)
-        && let Some(limit) = routes::body_limit(method, &out.path)
-    {
+    if post && let Some(limit) = routes::body_limit(out.method, &out.path) {
         out.body = body(&mut req, limit).await?;
     }
     Ok(out)
@@ -104,9 +107,14 @@ async fn answer(
     head: bool,
 ) -> Result<Response> {
     let accept = req.and_then(|r| r.header("accept-encoding")).unwrap_or("");
+    // An asset passed through precompressed keeps its bytes as they are.
+    let mut encoded = false;
     let mut out = match r.body {
         Body::Asset(path) => match asset(env, accept, &path).await? {
-            Some(a) => a,
+            Some((a, e)) => {
+                encoded = e;
+                a
+            }
             None => Response::from_bytes(ApiError::to_json(&crate::error::NOT_FOUND).into_bytes())?
                 .with_status(404),
         },
@@ -114,12 +122,11 @@ async fn answer(
         Body::Empty => Response::empty()?.with_status(r.status),
         Body::Bytes(b) => Response::from_bytes(b)?.with_status(r.status),
     };
-    let asset = out.headers().has("Content-Encoding").unwrap_or(false);
     let h = out.headers_mut();
     for (k, v) in &r.headers {
         h.set(k, v)?;
     }
-    if asset {
+    if encoded {
         out = out.with_encode_body(EncodeBody::Manual);
     }
     Ok(out)
@@ -127,7 +134,7 @@ async fn answer(
 
 /// Streams `/assets/<name>` (and the like) from the build output, precompressed: brotli, then
 /// gzip, then raw. The same body stream under our headers: no copy through WebAssembly memory.
-async fn asset(env: &Env, accept: &str, path: &str) -> Result<Option<Response>> {
+async fn asset(env: &Env, accept: &str, path: &str) -> Result<Option<(Response, bool)>> {
     let assets = env.assets("ASSETS")?;
     let mut tried = vec![];
     if accept.contains("br") {
@@ -148,7 +155,7 @@ async fn asset(env: &Env, accept: &str, path: &str) -> Result<Option<Response>> 
         if !encoding.is_empty() {
             out.headers().set("Content-Encoding", encoding)?;
         }
-        return Ok(Some(out));
+        return Ok(Some((out, !encoding.is_empty())));
     }
     Ok(None)
 }
@@ -156,16 +163,17 @@ async fn asset(env: &Env, accept: &str, path: &str) -> Result<Option<Response>> 
 /// Runs the table over this runtime's host.
 async fn run(
     req: Request,
+    first: http::Request,
     env: &Env,
     isolate: Rc<Isolate>,
 ) -> std::result::Result<(routes::Handled, http::Request), ApiError> {
     let s = settings(env)?;
     let host = Runtime {
         env,
-        db: Db::open(env)?,
+        db: Db::new(env),
         isolate,
     };
-    let r = plain(req, &s).await?;
+    let r = plain(req, first, &s).await?;
     Ok((routes::handle(&host, &s, &r).await, r))
 }
 
@@ -173,17 +181,19 @@ async fn run(
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
-    let method = Method::parse(req.method().as_ref());
-    let route = routes::log_name(method, &req.path());
+    // The URL as the runtime has it: split here, not parsed by the url crate.
+    let method = Method::parse(&req.inner().method());
+    let first = http::Request::new(method, &req.inner().url());
+    let path = first.path.clone();
     let isolate = env::isolate();
-    let (h, plain) = match run(req, &env, isolate.clone()).await {
+    let (h, plain) = match run(req, first, &env, isolate.clone()).await {
         Ok((h, r)) => (h, Some(r)),
         // Before the table: the settings, the storage object's binding, the body's size.
         Err(e) => (
             routes::Handled {
                 response: http::Response::json(e.status, e.to_json()),
                 error: Some(e.code),
-                route,
+                route: routes::log_name(method, &path),
             },
             None,
         ),
