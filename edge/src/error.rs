@@ -114,19 +114,6 @@ pub const CODE_EXPIRED: ApiError = ApiError::new(
     wire::text::CODE_EXPIRED.0,
     wire::text::CODE_EXPIRED.1,
 );
-pub const ADMIN_DISABLED: ApiError = ApiError::new(
-    403,
-    "admin.disabled",
-    "管理接口未启用（未设置 ADMIN_TOKEN）。",
-    "Administration is disabled: ADMIN_TOKEN is not set.",
-);
-pub const ADMIN_AUTH: ApiError = ApiError::new(
-    401,
-    "admin.unauthorized",
-    "管理口令不正确。",
-    "Missing or wrong bearer token.",
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,11 @@ impl Sqlite {
         }
     }
 
+    /// The connection itself, for tests that run statements one by one.
+    pub fn into_conn(self) -> Connection {
+        self.conn.into_inner()
+    }
+
     /// The connection, for a test's own statements.
     pub fn conn(&self) -> std::cell::Ref<'_, Connection> {
         self.conn.borrow()
@@ -57,7 +62,7 @@ impl Sqlite {
     }
 }
 
-fn bind(v: &Val) -> rusqlite::types::Value {
+pub fn bind(v: &Val) -> rusqlite::types::Value {
     match v {
         Val::Int(i) => (*i).into(),
         Val::Text(t) => t.clone().into(),

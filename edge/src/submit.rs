@@ -253,46 +253,6 @@ fn media_type(ct: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// A plain form post, as fields in order (repeated names kept).
-pub fn parse_urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    let bad = ApiError::new(
-        400,
-        "request.malformed",
-        "提交的内容格式不正确。",
-        "The form data could not be read.",
-    );
-    let text = std::str::from_utf8(body).map_err(|_| bad.clone())?;
-    let mut out = Vec::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.push((
-            percent_decode(k).ok_or(bad.clone())?,
-            percent_decode(v).ok_or(bad.clone())?,
-        ));
-    }
-    Ok(out)
-}
-
-/// One form-encoded name or value: `+` is a space, then percent-decoding (`percent-encoding`).
-/// A `%` not followed by two hex digits is refused, as is text that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let stray = b.iter().enumerate().any(|(i, &c)| {
-        c == b'%'
-            && !b
-                .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-    });
-    if stray {
-        return None;
-    }
-    let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
-}
-
 /// A plain form post: the submission, the draft to send back if it is refused, and the page's
 /// language (a hidden field).
 #[derive(Debug, Clone)]
@@ -312,7 +272,7 @@ pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, Ap
     if body.len() > MAX_BODY_BYTES {
         return Err(error::TOO_LARGE);
     }
-    let fields = parse_urlencoded(body)?;
+    let fields = crate::http::urlencoded(body)?;
     let one = |name: &str| {
         fields
             .iter()
@@ -812,7 +772,7 @@ mod tests {
     #[test]
     fn form_fields_decode_and_bad_escapes_are_refused() {
         assert_eq!(
-            parse_urlencoded(b"a=%E5%A4%AA+%26&b&c=1%2B1").unwrap(),
+            crate::http::urlencoded(b"a=%E5%A4%AA+%26&b&c=1%2B1").unwrap(),
             vec![
                 ("a".into(), "太 &".into()),
                 ("b".into(), String::new()),
@@ -820,7 +780,7 @@ mod tests {
             ]
         );
         for bad in [&b"a=%zz"[..], b"a=%4", b"a=%FF%FE", b"\xff=1"] {
-            let e = parse_urlencoded(bad).unwrap_err();
+            let e = crate::http::urlencoded(bad).unwrap_err();
             assert_eq!(e.code, "request.malformed", "{bad:?}");
         }
     }

@@ -556,28 +556,12 @@ pub(crate) mod tests {
         AccountRow, Failures, SessionRow, account, add_account, failures, open_session,
         record_failure, touch_session,
     };
-    use crate::schema;
     use rusqlite::Connection;
     use wire::directory::Entry;
 
-    /// A database with every migration applied.
+    /// A database with every migration applied (the native tests' storage object).
     pub(crate) fn db() -> Connection {
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(schema::VERSIONS_TABLE).unwrap();
-        for m in schema::MIGRATIONS {
-            for s in schema::statements(m.sql) {
-                c.execute_batch(&s).unwrap();
-            }
-        }
-        c
-    }
-
-    fn bind(v: &Val) -> rusqlite::types::Value {
-        match v {
-            Val::Int(i) => (*i).into(),
-            Val::Text(t) => t.clone().into(),
-            Val::Null => rusqlite::types::Value::Null,
-        }
+        crate::native::Sqlite::memory().into_conn()
     }
 
     /// Runs a statement; its rows as JSON objects (as the storage object returns them).
@@ -587,27 +571,7 @@ pub(crate) mod tests {
 
     /// [`run`], with a failing constraint as an error (SQLite's words, as the object's).
     pub(crate) fn try_run(c: &Connection, s: &Stmt) -> rusqlite::Result<Vec<serde_json::Value>> {
-        let mut q = c.prepare(&s.sql)?;
-        let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
-        let args: Vec<_> = s.args.iter().map(bind).collect();
-        let mut rows = q.query(rusqlite::params_from_iter(args))?;
-        let mut out = vec![];
-        while let Some(r) = rows.next()? {
-            let mut o = serde_json::Map::new();
-            for (i, n) in names.iter().enumerate() {
-                let v = match r.get_ref(i).unwrap() {
-                    rusqlite::types::ValueRef::Integer(i) => i.into(),
-                    rusqlite::types::ValueRef::Text(t) => {
-                        String::from_utf8_lossy(t).into_owned().into()
-                    }
-                    rusqlite::types::ValueRef::Null => serde_json::Value::Null,
-                    other => panic!("{other:?}"),
-                };
-                o.insert(n.clone(), v);
-            }
-            out.push(serde_json::Value::Object(o));
-        }
-        Ok(out)
+        crate::native::query(c, s)
     }
 
     pub(crate) fn typed<T: serde::de::DeserializeOwned>(c: &Connection, s: &Stmt) -> Vec<T> {
@@ -776,8 +740,11 @@ pub(crate) mod tests {
         // A second account of the same name is refused by the table.
         let s = add_account(&me, "pw", "operator", 0, false);
         assert!(
-            c.execute(&s.sql, rusqlite::params_from_iter(s.args.iter().map(bind)))
-                .is_err()
+            c.execute(
+                &s.sql,
+                rusqlite::params_from_iter(s.args.iter().map(crate::native::bind))
+            )
+            .is_err()
         );
     }
 
@@ -793,7 +760,7 @@ pub(crate) mod tests {
         run(&c, &check);
         run(&c, &mark);
         let again = c.prepare(&check.sql).unwrap().query_row(
-            rusqlite::params_from_iter(check.args.iter().map(bind)),
+            rusqlite::params_from_iter(check.args.iter().map(crate::native::bind)),
             |r| r.get::<_, i64>(0),
         );
         assert!(again.is_err(), "a second apply fails its batch");
