@@ -5,6 +5,7 @@
 //! storage through the host and answers.
 
 use crate::config::Config;
+use crate::directory;
 use crate::error::{self, ApiError, Lang};
 use crate::host::{self, Host};
 use crate::http::{self, Answer, Body, Request, Response};
@@ -79,48 +80,6 @@ pub fn lang_of(req: &Request) -> Lang {
     )
 }
 
-// ---- the directory, as the citizen's path reads it ----
-
-#[derive(Default)]
-struct Lookups(Option<crate::cache::TtlCache<CodeId, submit::Lookup>>);
-
-/// What the directory says about a code: from this isolate's memory (`DIRECTORY_CACHE_SECS`),
-/// else one query.
-pub async fn lookup(
-    h: &impl Host,
-    cfg: &Config,
-    guard: &crate::guard::Settings,
-    code: CodeId,
-) -> Result<submit::Lookup, ApiError> {
-    let t = h.now_ms();
-    let ttl = f64::from(cfg.directory_cache_secs) * 1000.0;
-    let cached = h.isolate().with(|c: &mut Lookups| {
-        c.0.get_or_insert_with(|| crate::cache::TtlCache::new(ttl, 50_000))
-            .get(&code, t)
-    });
-    if let Some(l) = cached {
-        return Ok(l);
-    }
-    let rows: Vec<store::LookupRow> =
-        host::rows(h, store::lookup(code, h.now(), guard.pow_rise.minutes)).await?;
-    let l = store::read_lookup(rows).map_err(|e| host::internal(h, "lookup", e))?;
-    h.isolate().with(|c: &mut Lookups| {
-        if let Some(c) = c.0.as_mut() {
-            c.put(code, l.clone(), t);
-        }
-    });
-    Ok(l)
-}
-
-/// After a directory or revocation change: this isolate asks storage again at once.
-pub fn forget_lookups(h: &impl Host) {
-    h.isolate().with(|c: &mut Lookups| {
-        if let Some(c) = c.0.as_mut() {
-            c.clear();
-        }
-    });
-}
-
 fn today(h: &impl Host) -> wire::time::Day {
     wire::time::Day::from_unix(h.now()).unwrap_or(wire::time::Day(0))
 }
@@ -146,7 +105,7 @@ pub async fn resolve(
         let link = rows.into_iter().next().ok_or(links::NOT_FOUND)?;
         link.usable(h.now())?;
         let code = link.code_id().ok_or(links::NOT_FOUND)?;
-        let l = lookup(h, cfg, guard, code).await?;
+        let l = directory::lookup(h, cfg, guard, code).await?;
         let recent = l.recent;
         let entry = links::entry_for_link(&link, l)?;
         return Ok(Resolved {
@@ -161,7 +120,7 @@ pub async fn resolve(
         });
     }
     let payload = submit::open_code(segment, cfg)?;
-    let l = lookup(h, cfg, guard, payload.code).await?;
+    let l = directory::lookup(h, cfg, guard, payload.code).await?;
     let recent = l.recent;
     let entry = submit::entry_for(&payload, l, cfg, guard, today(h))?;
     Ok(Resolved {

@@ -18,6 +18,7 @@ pub mod schema;
 pub mod sql;
 // The citizen's path, forwarding and the fast lane.
 pub mod citizen;
+pub mod directory;
 pub mod fastlane;
 pub mod guard;
 pub mod links;

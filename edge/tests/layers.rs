@@ -229,6 +229,21 @@ fn uses(me: &str, text: &str, all: &BTreeMap<String, PathBuf>) -> BTreeSet<Strin
     out
 }
 
+/// Whether `to` is reachable from any of `from` in `edges`.
+fn reaches(edges: &BTreeMap<String, BTreeSet<String>>, from: &BTreeSet<String>, to: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<&String> = from.iter().collect();
+    while let Some(n) = todo.pop() {
+        if n == to {
+            return true;
+        }
+        if seen.insert(n.clone()) {
+            todo.extend(edges.get(n).into_iter().flatten());
+        }
+    }
+    false
+}
+
 fn check(krate: &str) {
     let src = root().join(krate).join("src");
     let all = modules(&src);
@@ -239,6 +254,25 @@ fn check(krate: &str) {
         .map(|(i, m)| (m.as_str(), i))
         .collect();
     let mut wrong = vec![];
+    // The top-level modules too: no two import each other (through any of their files).
+    let top = |m: &str| m.split("::").next().unwrap_or("").to_owned();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (m, path) in &all {
+        let text = std::fs::read_to_string(path).unwrap();
+        for used in uses(m, &text, &all) {
+            let (a, b) = (top(m), top(&used));
+            if a != b && !a.is_empty() {
+                edges.entry(a).or_default().insert(b);
+            }
+        }
+    }
+    for (a, bs) in &edges {
+        for b in bs {
+            if edges.get(b).is_some_and(|back| reaches(&edges, back, a)) {
+                wrong.push(format!("{krate}: {a} and {b} import each other"));
+            }
+        }
+    }
     for m in all.keys().filter(|m| !m.is_empty()) {
         if !index.contains_key(m.as_str()) {
             wrong.push(format!("{m}: not in ARCHITECTURE.md's layers of {krate}"));

@@ -172,7 +172,7 @@ pub async fn kiosk_add(h: &impl Host, cfg: &Config, me: &Actor, req: &Request) -
         ..error::MALFORMED_JSON
     })?;
     let label = crate::kiosk::label_ok(&n.label)?;
-    let (row, e) = sql::code_in_scope(h, me, &n.code).await?;
+    let (row, e) = crate::directory::code_in_scope(h, me, &n.code).await?;
     let (id, url) = handlers::new_tablet(h, cfg, req, me, &e, label).await?;
     Ok(Response::json(
         201,

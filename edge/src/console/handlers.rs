@@ -74,7 +74,7 @@ pub fn upload_error(d: String) -> ApiError {
 /// effect at once here); a name taken or a preview applied twice is said in words.
 pub async fn write(h: &impl Host, stmts: Vec<Stmt>) -> Result<Vec<serde_json::Value>, ApiError> {
     let r = host::try_run(h, stmts, false).await;
-    crate::citizen::forget_lookups(h);
+    crate::directory::forget_lookups(h);
     match r {
         Ok(v) => Ok(v),
         Err(DbError::Sql(m)) if m.contains("UNIQUE") => {
@@ -539,7 +539,7 @@ pub async fn card_page(
     flash: &Flash,
 ) -> Answer {
     let me = &s.me;
-    let (row, e) = sql::code_in_scope(h, me, code).await?;
+    let (row, e) = crate::directory::code_in_scope(h, me, code).await?;
     let url = card_url(h, cfg, req, &e);
     let tablets = if me.may(Action::Kiosks) {
         let mut res = host::run(
@@ -758,7 +758,7 @@ pub async fn review_post(h: &impl Host, s: &Session, id: &str, release: bool) ->
 /// `POST /console/codes/<code>/revoke`: one printed code withdrawn, with its reason.
 pub async fn revoke_code(h: &impl Host, cfg: &Config, s: &Session, code: &str, f: &Form) -> Answer {
     let me = &s.me;
-    let (_, e) = sql::code_in_scope(h, me, code).await?;
+    let (_, e) = crate::directory::code_in_scope(h, me, code).await?;
     let note: String = f.get("note").chars().take(200).collect();
     let reason = match note.as_str() {
         "" => f.get("reason"),
@@ -832,7 +832,7 @@ pub async fn tablets_post(
     f: &Form,
 ) -> Answer {
     let me = &s.me;
-    let (row, e) = sql::code_in_scope(h, me, code).await?;
+    let (row, e) = crate::directory::code_in_scope(h, me, code).await?;
     let back = format!("/console/codes/{code}");
     let t = h.now();
     match what {

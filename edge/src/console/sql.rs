@@ -3,6 +3,8 @@
 //! can reach past it; the tests run these statements on SQLite with the real migrations.
 
 use crate::access::{Actor, Role, Scope, scoped};
+use crate::directory::CODE_SELECT;
+pub use crate::directory::CodeRow;
 use crate::sql::{Stmt, Val, stmt};
 use crate::store::rating_columns;
 use serde::Deserialize;
@@ -51,18 +53,6 @@ pub fn audit_log(
 
 // ---- codes and revocations ----
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct CodeRow {
-    pub code: String,
-    pub json: String,
-    /// The reason of a revocation naming this code or its staff member, if any.
-    pub revoked: Option<String>,
-}
-
-const CODE_SELECT: &str = "SELECT code, json, \
-     (SELECT COALESCE(reason, '已作废') FROM revocations r WHERE r.ref = entries.code \
-        OR (r.kind = 'staff' AND r.ref = substr(entries.code, 9)) LIMIT 1) AS revoked FROM entries";
-
 /// Codes in scope whose staff name, 工号, window or hall contains `q` (every code for "").
 pub fn codes(scope: &Scope, q: &str, limit: i64) -> Stmt {
     scoped(
@@ -76,27 +66,6 @@ pub fn codes(scope: &Scope, q: &str, limit: i64) -> Stmt {
         scope,
         vec![q.into(), limit.into()],
     )
-}
-
-pub fn code(scope: &Scope, code: &str) -> Stmt {
-    scoped(
-        &format!("{CODE_SELECT} WHERE code = ?1 AND {{scope}}"),
-        scope,
-        vec![code.into()],
-    )
-}
-
-/// A code of the directory within the actor's scope, with its entry; out of scope and unknown
-/// are the same answer (`access::NOT_FOUND`).
-pub async fn code_in_scope(
-    h: &impl crate::host::Host,
-    me: &Actor,
-    code: &str,
-) -> Result<(CodeRow, wire::directory::Entry), crate::error::ApiError> {
-    let rows: Vec<CodeRow> = crate::host::rows(h, self::code(&me.scope, code)).await?;
-    let row = rows.into_iter().next().ok_or(crate::access::NOT_FOUND)?;
-    let e = serde_json::from_str(&row.json).map_err(|e| crate::host::internal(h, "entry", e))?;
-    Ok((row, e))
 }
 
 /// The names of the actors whose records a scoped administrator sees (accounts and tokens within
@@ -644,8 +613,11 @@ pub(crate) mod tests {
         // Codes: search and one code.
         assert_eq!(run(&c, &codes(&hall.scope, "", 50)).len(), 1);
         assert_eq!(run(&c, &codes(&Scope::All, "B1", 50)).len(), 1);
-        assert!(run(&c, &code(&hall.scope, &b.code.to_text())).is_empty());
-        assert_eq!(run(&c, &code(&hall.scope, &a.code.to_text())).len(), 1);
+        assert!(run(&c, &crate::directory::code(&hall.scope, &b.code.to_text())).is_empty());
+        assert_eq!(
+            run(&c, &crate::directory::code(&hall.scope, &a.code.to_text())).len(),
+            1
+        );
         // Replacing the directory inside a scope leaves the rest.
         for s in replace_entries(&hall.scope, "", &[]) {
             run(&c, &s);

@@ -29,7 +29,7 @@ async fn tablet(
     let k = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
     k.usable()?;
     let code = k.code_id().ok_or(super::NOT_FOUND)?;
-    let l = citizen::lookup(h, cfg, &rules.guard, code).await?;
+    let l = crate::directory::lookup(h, cfg, &rules.guard, code).await?;
     let e = crate::submit::entry_on(code, k.day(), l, super::NOT_FOUND)?;
     Ok((k, e))
 }
@@ -150,7 +150,7 @@ pub async fn photo(h: &impl Host, cfg: &Config, rules: &Rules, token: &str) -> A
 /// `POST /api/v1/kiosk/<code>/staff` (who is on duty at the window, from the queue system) and
 /// `DELETE` (nobody). The code must lie in the token's scope.
 pub async fn feed(h: &impl Host, me: &Actor, req: &Request, code: &str) -> Answer {
-    let (row, _) = crate::console::sql::code_in_scope(h, me, code).await?;
+    let (row, _) = crate::directory::code_in_scope(h, me, code).await?;
     let t = h.now();
     if req.method == crate::http::Method::Delete {
         host::run(

@@ -4,7 +4,6 @@
 
 use super::LinkRow;
 use crate::access::{self, Actor};
-use crate::citizen;
 use crate::config::Config;
 use crate::error::{self, ApiError};
 use crate::host::{self, Host};
@@ -14,7 +13,7 @@ use crate::store::Rules;
 /// `POST /api/v1/links`: a link for one 办件, idempotent on its 办件号.
 pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &Request) -> Answer {
     let m = super::parse_mint(&req.body)?;
-    let l = citizen::lookup(h, cfg, &rules.guard, m.code).await?;
+    let l = crate::directory::lookup(h, cfg, &rules.guard, m.code).await?;
     let entry = l
         .entry
         .filter(|e| e.code == m.code && me.scope.covers(&e.region, &e.hall))
