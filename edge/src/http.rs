@@ -211,6 +211,35 @@ pub fn site(req: &Request, public_url: Option<&str>) -> String {
     format!("{scheme}://{host}")
 }
 
+/// The content coding an answer goes out in: `gzip` (or brotli, `br`, where the client takes it)
+/// for text the edge renders (HTML, JSON, CSV, plain text, SVG) when the client accepts it and
+/// the body is worth it; `None` to send it as it is. The runtime encodes the body as it streams,
+/// so the first byte is not held up.
+pub fn encoding_for(accept: &str, content_type: &str, len: usize) -> Option<&'static str> {
+    const WORTH: usize = 860;
+    let textual = ["text/", "application/json", "image/svg+xml"]
+        .iter()
+        .any(|t| content_type.starts_with(t));
+    if !textual || len < WORTH {
+        return None;
+    }
+    let takes = |coding: &str| {
+        accept.split(',').any(|a| {
+            let mut p = a.split(';');
+            let name = p.next().unwrap_or("").trim();
+            let q0 = p.any(|x| matches!(x.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case(coding) && !q0
+        })
+    };
+    if takes("br") {
+        Some("br")
+    } else if takes("gzip") {
+        Some("gzip")
+    } else {
+        None
+    }
+}
+
 // ---- answers ----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,6 +552,29 @@ mod tests {
         let r = r.with_header("Host", "pj.example.gov.cn");
         assert_eq!(site(&r, None), "https://pj.example.gov.cn");
         assert_eq!(site(&r, Some("https://a.gov.cn/")), "https://a.gov.cn");
+    }
+
+    #[test]
+    fn what_is_compressed() {
+        let html = "text/html; charset=utf-8";
+        assert_eq!(encoding_for("gzip, deflate, br", html, 5000), Some("br"));
+        assert_eq!(encoding_for("gzip, deflate", html, 5000), Some("gzip"));
+        assert_eq!(encoding_for("gzip;q=0, br;q=0", html, 5000), None);
+        assert_eq!(encoding_for("", html, 5000), None);
+        assert_eq!(
+            encoding_for("gzip", html, 100),
+            None,
+            "too small to be worth it"
+        );
+        assert_eq!(encoding_for("gzip", "image/png", 5000), None);
+        assert_eq!(
+            encoding_for("GZIP", "text/csv; charset=utf-8", 5000),
+            Some("gzip")
+        );
+        assert_eq!(
+            encoding_for("gzip", "application/json; charset=utf-8", 900),
+            Some("gzip")
+        );
     }
 
     #[test]

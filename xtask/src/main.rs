@@ -214,11 +214,8 @@ fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String, St
         .iter()
         .find(|e| !e.matters.is_empty())
         .ok_or_else(|| anyhow::anyhow!("no code with a matter in the sample directory"))?;
-    let request = serde_json::json!({
-        "name": "演示叫号系统",
-        "role": "queue",
-        "scope": {"places": [{"region": e.region, "hall": e.hall}]},
-    });
+    let scope = serde_json::json!({"places": [{"region": e.region, "hall": e.hall}]});
+    let request = serde_json::json!({"name": "演示叫号系统", "role": "queue", "scope": scope});
     let call = |path: &str, bearer: &str, body: serde_json::Value| -> Result<serde_json::Value> {
         Ok(serde_json::from_str(
             &ureq::post(&format!("{}{path}", worker.base))
@@ -241,9 +238,18 @@ fn demo_link(worker: &edge::Worker, sheets: &Path) -> Result<(String, String, St
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("no url in {tablet}"))?
         .to_owned();
+    // Who is on duty comes from the rota's own token: the `feed` role, nothing else.
+    let feed = call(
+        "/admin/tokens",
+        &worker.admin_token,
+        serde_json::json!({"name": "演示在岗接口", "role": "feed", "scope": scope}),
+    )?;
+    let feed = feed["token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token in {feed}"))?;
     call(
         &format!("/api/v1/kiosk/{}/staff", e.code.to_text()),
-        token,
+        feed,
         serde_json::json!({
             "name": e.staff_name.as_deref().unwrap_or("王芳"),
             "staff_no": e.staff_id.as_deref().unwrap_or("DEMO-001"),

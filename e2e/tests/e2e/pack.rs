@@ -867,6 +867,27 @@ fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
     let (page, s) = curl(&format!("/{seg}"), &[]);
     assert_eq!(s, "2 200");
     assert!(page.contains(&entries[7].hall), "{page}");
+    // Compressed once on the way, whoever compresses it; the metrics too (nginx does those if
+    // the service does not).
+    for (path, extra) in [
+        (format!("/{seg}"), ""),
+        ("/metrics".to_string(), auth.as_str()),
+    ] {
+        let mut args = vec!["-D", "-", "--compressed", "-H", "Accept-Encoding: gzip"];
+        if !extra.is_empty() {
+            args.extend(["-H", extra]);
+        }
+        let (out, s) = curl(&path, &args);
+        assert_eq!(s, "2 200", "{path}");
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("content-encoding: gzip"), "{path}: {head}");
+        assert_eq!(head.matches("content-encoding").count(), 1, "{head}");
+        assert!(
+            body.contains("zsp_") || body.contains(&entries[7].hall),
+            "{path}: {body}"
+        );
+    }
     let o = Command::new("curl")
         .args([
             "-s",

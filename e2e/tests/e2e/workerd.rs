@@ -339,6 +339,7 @@ fn edge_rules_against_workerd() {
     assert_eq!(status(&w)["codes"], 6, "the administrator sees the figures");
     landing_shows_the_header_first_and_refuses_bad_codes(&w);
     assets_are_typed_precompressed_and_immutable(&w);
+    rendered_answers_go_out_compressed(&w);
     every_bad_submission_is_refused_with_its_code(&w);
     replays_amends_floods_and_export(&w);
     the_plain_form_works_and_has_a_budget(&w);
@@ -474,6 +475,50 @@ fn assets_are_typed_precompressed_and_immutable(w: &Worker) {
         None,
     );
     assert_eq!(s, 404);
+}
+
+/// What the edge renders goes out compressed to a client that takes it (the landing page within
+/// the 5 KB the citizen's first round trip is given), and as it is to one that does not.
+fn rendered_answers_go_out_compressed(w: &Worker) {
+    use std::io::Read;
+    let url = format!("{}/{}", w.base, segment(&Entry::example("L01", Some("L1"))));
+    let (s, h, raw) = http("GET", &url, &[("Accept-Encoding", "identity")], None);
+    assert_eq!(s, 200);
+    assert!(!h.contains_key("content-encoding"), "{h:?}");
+    let raw = String::from_utf8(raw).unwrap();
+    for (accept, coding) in [("gzip, deflate", "gzip"), ("gzip, deflate, br, zstd", "br")] {
+        let (s, h, body) = http("GET", &url, &[("Accept-Encoding", accept)], None);
+        assert_eq!(s, 200);
+        assert_eq!(h["content-encoding"], coding, "{accept}");
+        assert!(h["vary"].to_ascii_lowercase().contains("accept-encoding"));
+        assert!(body.len() <= 5 * 1024, "{coding}: {} bytes", body.len());
+        let mut html = String::new();
+        match coding {
+            "gzip" => flate2::read::GzDecoder::new(&body[..])
+                .read_to_string(&mut html)
+                .unwrap(),
+            _ => brotli::Decompressor::new(&body[..], 4096)
+                .read_to_string(&mut html)
+                .unwrap(),
+        };
+        // The same page but for the challenge minted for each request.
+        assert!(html.contains("上城区市民中心") && html.trim_end().ends_with("</html>"));
+        assert!(
+            html.len().abs_diff(raw.len()) < 64,
+            "{} vs {}",
+            html.len(),
+            raw.len()
+        );
+    }
+    // A body too small to gain from it is sent as it is.
+    let (_, h, body) = http(
+        "GET",
+        &format!("{}/status", w.base),
+        &[("Accept-Encoding", "gzip")],
+        None,
+    );
+    assert!(!h.contains_key("content-encoding"), "{h:?}");
+    assert_eq!(body, b"{\"ok\":true}");
 }
 
 fn every_bad_submission_is_refused_with_its_code(w: &Worker) {

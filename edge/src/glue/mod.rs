@@ -109,6 +109,11 @@ async fn answer(
     let accept = req.and_then(|r| r.header("accept-encoding")).unwrap_or("");
     // An asset passed through precompressed keeps its bytes as they are.
     let mut encoded = false;
+    let coding = http::encoding_for(
+        accept,
+        r.header("content-type").unwrap_or(""),
+        r.body_bytes().len(),
+    );
     let mut out = match r.body {
         Body::Asset(path) => match asset(env, accept, &path).await? {
             Some((a, e)) => {
@@ -125,6 +130,15 @@ async fn answer(
     let h = out.headers_mut();
     for (k, v) in &r.headers {
         h.set(k, v)?;
+    }
+    // What the edge renders goes out compressed where the client takes it: the runtime encodes
+    // the body as it streams (`encodeBody: "automatic"`, the default).
+    if !encoded
+        && !head
+        && let Some(coding) = coding
+    {
+        h.set("Content-Encoding", coding)?;
+        h.append("Vary", "Accept-Encoding")?;
     }
     if encoded {
         out = out.with_encode_body(EncodeBody::Manual);
