@@ -522,23 +522,34 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 // ---- sessions, CSRF, lockout ----
 
+/// The session cookie's name on the loopback (plain http); everywhere else it is
+/// [`SESSION_COOKIE_HOST`]: `Secure`, for this host alone, never set by a sibling domain.
 pub const SESSION_COOKIE: &str = "zsp_console";
+pub const SESSION_COOKIE_HOST: &str = "__Host-zsp_console";
 /// A session ends after this long without a request…
 pub const SESSION_IDLE_SECS: i64 = 30 * 60;
 /// …and after this long in any case.
 pub const SESSION_MAX_SECS: i64 = 12 * 3600;
 
-/// The session cookie. `Secure` except on the loopback.
-pub fn session_cookie(value: &str, host: &str, max_age: i64) -> String {
-    format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
-        if http::loopback(host) { "" } else { "; Secure" }
-    )
+/// The session cookie: `__Host-` and `Secure` unless on the loopback
+/// ([`Request::secure_cookies`]).
+pub fn session_cookie(value: &str, req: &Request, max_age: i64) -> String {
+    let (name, secure) = if req.secure_cookies() {
+        (SESSION_COOKIE_HOST, "; Secure")
+    } else {
+        (SESSION_COOKIE, "")
+    };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
 }
 
-/// The session id from a `Cookie` header.
-pub fn session_of(cookie: Option<&str>) -> Option<&str> {
-    http::cookie(cookie, SESSION_COOKIE).filter(|v| v.len() == 43)
+/// The session id from the request's cookie: by the name its cookie was set under.
+pub fn session_of(req: &Request) -> Option<&str> {
+    let name = if req.secure_cookies() {
+        SESSION_COOKIE_HOST
+    } else {
+        SESSION_COOKIE
+    };
+    http::cookie(req.header("cookie"), name).filter(|v| v.len() == 43)
 }
 
 /// What is stored of a session id or a token secret: its SHA-256, hex. Both are 256-bit random
@@ -561,23 +572,214 @@ pub fn csrf_ok(
     token && !expected.is_empty() && http::same_site(origin, fetch_site, host)
 }
 
-/// The lockout rule: within `WINDOW_SECS`, this many failures lock the account (for everyone)
-/// for `LOCK_SECS`…
-pub const ACCOUNT_FAILURES: i64 = 10;
-/// …and this many from one client lock the account for that client.
+/// The lockout rule. Failures lock an account first for the client they came from: this many
+/// within `WINDOW_SECS` from one client lock the account for that client…
 pub const CLIENT_FAILURES: i64 = 5;
+/// …and this many from anywhere lock it for `LOCK_SECS`, except for the clients it has logged in
+/// from before ([`KNOWN_CLIENT_SECS`]): the right client always has a way in.
+pub const ACCOUNT_FAILURES: i64 = 10;
 pub const WINDOW_SECS: i64 = 15 * 60;
-pub const LOCK_SECS: i64 = 15 * 60;
+pub const LOCK_SECS: i64 = 5 * 60;
+/// A client an account logged in from within this long is its own, past the account-wide lock.
+pub const KNOWN_CLIENT_SECS: i64 = 90 * 86_400;
 
-/// Whether a login may be tried: `account_failures` and `client_failures` counted within the
-/// window, `locked_until` the account's lock.
-pub fn login_allowed(
-    account_failures: i64,
-    client_failures: i64,
-    locked_until: i64,
+/// Whether a login may be tried: `client_failures` within the window from this client,
+/// `locked_until` the account's lock, `known` whether the account has logged in from this client.
+pub fn login_allowed(client_failures: i64, locked_until: i64, known: bool, now: i64) -> bool {
+    client_failures < CLIENT_FAILURES && (known || locked_until <= now)
+}
+
+/// How many password hashes the edge computes: at most `per_sec` a second for everyone and
+/// `per_client` a minute for one client (`LOGIN_HASHES_PER_SEC`, `LOGIN_HASHES_PER_CLIENT`).
+/// Past either a login is answered at once, without hashing: each hash is some 20–25 ms of the
+/// one thread that also serves every citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashBudget {
+    pub per_sec: u32,
+    pub per_client: u32,
+}
+
+/// Takes one hash from the budget for a login to `name` from `client` at `now`: a row when
+/// granted, none when the login is locked for this client ([`login_allowed`]) or the budget is
+/// spent. A client the account has logged in from is not held to the global budget, so a flood
+/// from elsewhere never keeps the right client out. Forgets what is older than an hour.
+pub fn spend_hash(name: &str, client: &str, now: i64, b: HashBudget) -> Vec<Stmt> {
+    vec![
+        stmt(
+            "DELETE FROM login_spend WHERE second < ?1",
+            vec![(now - 3600).into()],
+        ),
+        stmt(
+            "INSERT INTO login_spend (second, client, n) SELECT ?1, ?2, 1 FROM (SELECT EXISTS \
+             (SELECT 1 FROM login_clients WHERE account = ?5 AND client = ?2 AND last_at >= ?6) AS known) \
+             WHERE (SELECT COUNT(*) FROM login_failures WHERE account = ?5 AND client = ?2 AND at >= ?7) < ?8 \
+             AND (known OR COALESCE((SELECT locked_until FROM accounts WHERE name = ?5), 0) <= ?1) \
+             AND (known OR (SELECT COALESCE(SUM(n), 0) FROM login_spend WHERE second = ?1) < ?3) \
+             AND (SELECT COALESCE(SUM(n), 0) FROM login_spend WHERE client = ?2 AND second > ?1 - 60) < ?4 \
+             ON CONFLICT (second, client) DO UPDATE SET n = n + 1 RETURNING n",
+            vec![
+                now.into(),
+                client.into(),
+                i64::from(b.per_sec).into(),
+                i64::from(b.per_client).into(),
+                name.into(),
+                (now - KNOWN_CLIENT_SECS).into(),
+                (now - WINDOW_SECS).into(),
+                CLIENT_FAILURES.into(),
+            ],
+        ),
+    ]
+}
+
+/// The hashes of the last ten minutes: the busiest second's count (`peak`) and the sum
+/// (`total`), for `/metrics`.
+pub fn hash_spend(now: i64) -> Stmt {
+    stmt(
+        "SELECT COALESCE(MAX(s), 0) AS peak, COALESCE(SUM(s), 0) AS total FROM \
+         (SELECT SUM(n) AS s FROM login_spend WHERE second > ?1 GROUP BY second)",
+        vec![(now - 600).into()],
+    )
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct HashSpend {
+    pub peak: i64,
+    pub total: i64,
+}
+
+/// Whether the account has logged in from this client lately (a row if so).
+pub fn known_client(name: &str, client: &str, now: i64) -> Stmt {
+    stmt(
+        "SELECT 1 AS known FROM login_clients WHERE account = ?1 AND client = ?2 AND last_at >= ?3",
+        vec![name.into(), client.into(), (now - KNOWN_CLIENT_SECS).into()],
+    )
+}
+
+/// Why a login was turned away before its password was looked at, or failed for a name that
+/// is no account: counted, one audit entry per client, reason and quarter of an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// Locked for this client, or for the account.
+    Locked,
+    /// Past the hashing budget.
+    Budget,
+    /// A password tried for a name that is no account.
+    Unknown,
+}
+
+impl Refusal {
+    fn words(self) -> &'static str {
+        match self {
+            Refusal::Locked => "locked",
+            Refusal::Budget => "over the hashing budget",
+            Refusal::Unknown => "no such account",
+        }
+    }
+}
+
+/// The audit log's actor for what was tried under names that are no account.
+pub const NO_ACCOUNT: &str = "（非账户名）";
+
+/// Refusals counted in the isolate and not yet written: a flood of refused logins would
+/// otherwise be a flood of commits. Each key (quarter of an hour, account, client, reason) is
+/// written at its first refusal, then at most every [`REFUSALS_WRITTEN_SECS`].
+#[derive(Debug, Default)]
+pub struct RefusalTally {
+    pending: std::collections::HashMap<RefusalKey, (i64, Option<i64>)>,
+}
+
+/// A quarter of an hour, the account (or [`NO_ACCOUNT`]), the client and the reason.
+type RefusalKey = (i64, String, String, Refusal);
+
+pub const REFUSALS_WRITTEN_SECS: i64 = 10;
+
+/// Counts a refused login; the statements to run now ([`refusal`]), or none while its count
+/// waits in the isolate.
+pub fn refused(h: &impl Host, who: &Actor, account: bool, client: &str, why: Refusal) -> Vec<Stmt> {
+    let now = h.now();
+    let slot = now / WINDOW_SECS;
+    let name = if account {
+        who.name.as_str()
+    } else {
+        NO_ACCOUNT
+    };
+    let due = h.isolate().with(|t: &mut RefusalTally| {
+        // Bounded: past quarters go, and a tally grown past its bound writes every refusal.
+        if t.pending.len() > 10_000 {
+            t.pending.clear();
+        }
+        t.pending.retain(|k, _| k.0 >= slot - 1);
+        let key = (slot, name.to_owned(), client.to_owned(), why);
+        let e = t.pending.entry(key).or_insert((0, None));
+        e.0 += 1;
+        if e.1.is_none_or(|at| now - at >= REFUSALS_WRITTEN_SECS) {
+            let n = e.0;
+            *e = (0, Some(now));
+            Some(n)
+        } else {
+            None
+        }
+    });
+    due.map_or_else(Vec::new, |n| refusal(who, account, client, why, n, now))
+}
+
+/// Counts `n` refused logins in their quarter of an hour: the first writes an audit entry
+/// (`login.refused`, the account or [`NO_ACCOUNT`]), the rest update its count.
+pub fn refusal(
+    who: &Actor,
+    account: bool,
+    client: &str,
+    why: Refusal,
+    n: i64,
     now: i64,
-) -> bool {
-    locked_until <= now && account_failures < ACCOUNT_FAILURES && client_failures < CLIENT_FAILURES
+) -> Vec<Stmt> {
+    let slot = now / WINDOW_SECS;
+    let name = if account {
+        who.name.as_str()
+    } else {
+        NO_ACCOUNT
+    };
+    let key = "slot = ?1 AND account = ?2 AND client = ?3 AND reason = ?4";
+    let args = || -> Vec<Val> { vec![slot.into(), name.into(), client.into(), why.words().into()] };
+    let with = |extra: Vec<Val>| {
+        let mut a = args();
+        a.extend(extra);
+        a
+    };
+    vec![
+        stmt(
+            "DELETE FROM login_refusals WHERE slot < ?1",
+            vec![(slot - 96).into()],
+        ),
+        stmt(
+            "INSERT INTO login_refusals (slot, account, client, reason, n, first_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (slot, account, client, reason) DO UPDATE SET n = n + ?5",
+            with(vec![n.into(), now.into()]),
+        ),
+        stmt(
+            format!(
+                "INSERT INTO audit (at, actor, role, action, target, detail) \
+                 SELECT ?5, ?2, ?6, 'login.refused', ?2, '' \
+                 WHERE (SELECT seq FROM login_refusals WHERE {key}) IS NULL"
+            ),
+            with(vec![now.into(), who.role.as_str().into()]),
+        ),
+        stmt(
+            format!(
+                "UPDATE login_refusals SET seq = last_insert_rowid() WHERE {key} AND seq IS NULL"
+            ),
+            args(),
+        ),
+        stmt(
+            format!(
+                "UPDATE audit SET detail = (SELECT printf('%s; client %s; %d attempts from %s (CST)', \
+                 reason, client, n, strftime('%H:%M', first_at + 28800, 'unixepoch')) \
+                 FROM login_refusals WHERE {key}) \
+                 WHERE seq = (SELECT seq FROM login_refusals WHERE {key})"
+            ),
+            args(),
+        ),
+    ]
 }
 
 // ---- automation tokens ----
@@ -780,6 +982,15 @@ pub fn open_session(id: &str, account: &str, csrf: &str, client: &str, now: i64)
             vec![account.into(), client.into()],
         ),
         stmt(
+            "INSERT INTO login_clients (account, client, last_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (account, client) DO UPDATE SET last_at = excluded.last_at",
+            vec![account.into(), client.into(), now.into()],
+        ),
+        stmt(
+            "DELETE FROM login_clients WHERE last_at < ?1",
+            vec![(now - KNOWN_CLIENT_SECS).into()],
+        ),
+        stmt(
             "INSERT INTO sessions (id, account, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             vec![id.into(), account.into(), csrf.into(), now.into()],
         ),
@@ -929,7 +1140,7 @@ pub struct Session {
 
 /// The session of a request's cookie, if it is live.
 pub async fn session(h: &impl Host, req: &Request) -> Result<Option<Session>, ApiError> {
-    let Some(id) = session_of(req.header("cookie")) else {
+    let Some(id) = session_of(req) else {
         return Ok(None);
     };
     let id = digest(id);
@@ -1111,14 +1322,37 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_secure_off_loopback() {
-        let c = session_cookie("v", "zsp.hz.gov.cn", 100);
+    fn cookies_are_host_only_and_secure_off_loopback() {
+        use crate::http::Method;
+        let public = |cookie: &str| {
+            Request::new(Method::Get, "http://zsp.hz.gov.cn/console")
+                .with_header("Host", "zsp.hz.gov.cn")
+                .with_header("Cookie", cookie)
+        };
+        let local = |cookie: &str| {
+            Request::new(Method::Get, "http://127.0.0.1:8787/console")
+                .with_header("Host", "127.0.0.1:8787")
+                .with_header("Cookie", cookie)
+        };
+        let c = session_cookie("v", &public(""), 100);
+        assert!(c.starts_with("__Host-zsp_console=v; Path=/;"), "{c}");
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.ends_with("; Secure"));
-        assert!(!session_cookie("v", "127.0.0.1:8787", 100).contains("Secure"));
+        assert!(!c.contains("Domain"));
+        let c = session_cookie("v", &local(""), 100);
+        assert!(
+            c.starts_with("zsp_console=v;") && !c.contains("Secure"),
+            "{c}"
+        );
         let id = "a".repeat(43);
-        let header = format!("x=1; {SESSION_COOKIE}={id}");
-        assert_eq!(session_of(Some(&header)), Some(id.as_str()));
-        assert_eq!(session_of(Some("zsp_console=short")), None);
+        let r = public(&format!("x=1; {SESSION_COOKIE_HOST}={id}"));
+        assert_eq!(session_of(&r), Some(id.as_str()));
+        // Off the loopback a cookie without the prefix (one a sibling domain could set) is none.
+        assert_eq!(session_of(&public(&format!("{SESSION_COOKIE}={id}"))), None);
+        assert_eq!(
+            session_of(&local(&format!("{SESSION_COOKIE}={id}"))),
+            Some(id.as_str())
+        );
+        assert_eq!(session_of(&local("zsp_console=short")), None);
     }
 
     #[test]
@@ -1146,10 +1380,18 @@ mod tests {
 
     #[test]
     fn lockout() {
-        assert!(login_allowed(0, 0, 0, 100));
-        assert!(!login_allowed(ACCOUNT_FAILURES, 0, 0, 100));
-        assert!(!login_allowed(0, CLIENT_FAILURES, 0, 100));
-        assert!(!login_allowed(0, 0, 101, 100));
+        assert!(login_allowed(0, 0, false, 100));
+        assert!(!login_allowed(CLIENT_FAILURES, 0, false, 100));
+        assert!(
+            !login_allowed(CLIENT_FAILURES, 0, true, 100),
+            "per client first"
+        );
+        assert!(!login_allowed(0, 101, false, 100), "the account-wide lock…");
+        assert!(
+            login_allowed(0, 101, true, 100),
+            "…not for a client it knows"
+        );
+        assert!(login_allowed(0, 100, false, 100));
     }
 
     #[test]

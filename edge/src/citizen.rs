@@ -158,7 +158,7 @@ fn new_challenge(
 
 /// The device cookie of a request, if it came with one.
 fn cookie_of(req: &Request) -> Option<Id128> {
-    submit::cookie_device(req.header("cookie"))
+    submit::cookie_device(req)
 }
 
 /// Where a submission came from: its device cookie, and its address's digest of the day when
@@ -241,7 +241,7 @@ async fn landing_as(
             "Set-Cookie",
             &format!(
                 "{}={}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax{secure}",
-                submit::DEVICE_COOKIE,
+                submit::device_cookie_name(req),
                 device.to_text()
             ),
         );

@@ -46,6 +46,12 @@ pub struct Config {
     /// The header with the client's address, set by the trusted proxy (`X-Real-IP`) or
     /// Cloudflare (`CF-Connecting-IP`): nothing else a client sends says who it is.
     pub client_ip_header: Option<String>,
+    /// Password hashes (console logins) a second for everyone, and a minute for one client.
+    pub login_hashes_per_sec: u32,
+    pub login_hashes_per_client: u32,
+    /// The header with the scheme the client spoke, set by the trusted proxy
+    /// (`X-Forwarded-Proto`): `https` there makes the cookies `__Host-` and `Secure`.
+    pub https_header: Option<String>,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -216,6 +222,21 @@ pub const SETTINGS: &[Setting] = &[
         "issuing authorities: region prefix and its QR key ids, e.g. 330102:1,2 330105:3; unset: one",
     ),
     setting(
+        "HTTPS_HEADER",
+        "",
+        "the header in which the trusted proxy says the client spoke https (X-Forwarded-Proto): the cookies are then __Host- and Secure",
+    ),
+    setting(
+        "LOGIN_HASHES_PER_SEC",
+        "4",
+        "console logins whose password is checked each second, for everyone; past it: 429 at once",
+    ),
+    setting(
+        "LOGIN_HASHES_PER_CLIENT",
+        "10",
+        "console logins whose password is checked each minute from one client address",
+    ),
+    setting(
         "PUBLIC_URL",
         "",
         "the console's public address for links in 差评 alerts, e.g. https://pj.example.gov.cn",
@@ -278,6 +299,21 @@ pub fn number(
             .ok()
             .filter(|n| (lo..=hi).contains(n))
             .ok_or_else(|| err(var, format!("must be a whole number from {lo} to {hi}"))),
+    }
+}
+
+/// A setting that names a header (letters, digits and `-`), e.g. `example`.
+fn header_name(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    example: &str,
+) -> Result<Option<String>, ConfigError> {
+    match get(var) {
+        None => Ok(None),
+        Some(h) if h.len() <= 64 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            Ok(Some(h))
+        }
+        Some(_) => Err(err(var, format!("a header name, e.g. {example}"))),
     }
 }
 
@@ -391,6 +427,8 @@ impl Config {
                 None => vec![],
                 Some(v) => parse_authorities(&v).map_err(|why| err("AUTHORITIES", why))?,
             },
+            login_hashes_per_sec: num("LOGIN_HASHES_PER_SEC", 4, 1, 100)?,
+            login_hashes_per_client: num("LOGIN_HASHES_PER_CLIENT", 10, 1, 1000)?,
             public_url: match get("PUBLIC_URL") {
                 None => None,
                 Some(v) => {
@@ -399,16 +437,8 @@ impl Config {
                     Some(v)
                 }
             },
-            client_ip_header: match get("CLIENT_IP_HEADER") {
-                None => None,
-                Some(h)
-                    if h.len() <= 64
-                        && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
-                {
-                    Some(h)
-                }
-                Some(_) => return Err(err("CLIENT_IP_HEADER", "a header name, e.g. X-Real-IP")),
-            },
+            client_ip_header: header_name(&get, "CLIENT_IP_HEADER", "X-Real-IP")?,
+            https_header: header_name(&get, "HTTPS_HEADER", "X-Forwarded-Proto")?,
         })
     }
 

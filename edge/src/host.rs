@@ -100,6 +100,9 @@ pub async fn run(
     stmts: Vec<Stmt>,
     wake: bool,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
+    if stmts.is_empty() && !wake {
+        return Ok(vec![]);
+    }
     h.db()
         .batch(stmts, wake)
         .await

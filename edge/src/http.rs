@@ -80,6 +80,19 @@ impl Request {
         }
     }
 
+    /// Trusts the proxy's word (`header`: `HTTPS_HEADER`) that the client spoke https.
+    pub fn trust_https_header(&mut self, header: Option<&str>) {
+        if let Some(v) = header.and_then(|h| self.header(h)) {
+            self.tls |= v.trim().eq_ignore_ascii_case("https");
+        }
+    }
+
+    /// Whether the browser keeps `Secure` cookies from this answer: over https, or anywhere but
+    /// the loopback (behind a proxy that does not say).
+    pub fn secure_cookies(&self) -> bool {
+        self.tls || !loopback(self.host())
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Request {
         self.set_header(name, value);
         self

@@ -127,6 +127,8 @@ pub struct TestHost {
     rng: Cell<u64>,
     isolate: Isolate,
     pub logs: RefCell<Vec<String>>,
+    /// Password hashes computed (PBKDF2 runs).
+    pub hashes: Cell<u32>,
 }
 
 impl TestHost {
@@ -137,6 +139,7 @@ impl TestHost {
             rng: Cell::new(0x9e37_79b9_7f4a_7c15),
             isolate: Isolate::default(),
             logs: RefCell::new(vec![]),
+            hashes: Cell::new(0),
         }
     }
 
@@ -187,6 +190,7 @@ impl Host for TestHost {
         salt: &[u8],
         iterations: u32,
     ) -> impl Future<Output = Result<Vec<u8>, String>> {
+        self.hashes.set(self.hashes.get() + 1);
         std::future::ready(Ok(pbkdf2_sha256(password, salt, iterations).to_vec()))
     }
 

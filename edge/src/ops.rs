@@ -39,7 +39,9 @@ pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
 pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
     let s = figures(h).await?;
     let now = h.now();
-    let gauges: [metrics::Gauge; 6] = [
+    let spend: Option<access::HashSpend> = host::rows(h, access::hash_spend(now)).await?.pop();
+    let spend = spend.unwrap_or(access::HashSpend { peak: 0, total: 0 });
+    let gauges: [metrics::Gauge; 8] = [
         (
             "zsp_forward_backlog",
             "Ratings stored here that the upstream has not acknowledged.",
@@ -62,6 +64,16 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
             s.held,
         ),
         ("zsp_codes", "Printed codes in the directory.", s.codes),
+        (
+            "zsp_login_hashes_peak_per_second",
+            "Console password hashes in the busiest second of the last ten minutes (LOGIN_HASHES_PER_SEC bounds it).",
+            spend.peak,
+        ),
+        (
+            "zsp_login_hashes_last_10m",
+            "Console password hashes in the last ten minutes.",
+            spend.total,
+        ),
     ];
     let text = h
         .isolate()

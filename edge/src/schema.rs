@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_links.sql"),
     migration!(8, "0008_kiosk.sql"),
     migration!(9, "0009_places.sql"),
+    migration!(10, "0010_abuse.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -328,14 +328,22 @@ pub fn from_form(content_type: Option<&str>, body: &[u8]) -> Result<FormPost, Ap
 
 /// The device cookie the landing page sets (HttpOnly): the edge's name for the device, which
 /// every challenge it serves is bound to.
+/// Over https it is `__Host-` and `Secure` ([`DEVICE_COOKIE_HOST`]).
 pub const DEVICE_COOKIE: &str = "zsp_d";
+pub const DEVICE_COOKIE_HOST: &str = "__Host-zsp_d";
 
-pub fn cookie_device(header: Option<&str>) -> Option<Id128> {
-    header?
-        .split(';')
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == DEVICE_COOKIE)
-        .and_then(|(_, v)| Id128::parse(v))
+/// The device cookie's name for this request: `__Host-` over https.
+pub fn device_cookie_name(req: &crate::http::Request) -> &'static str {
+    if req.tls {
+        DEVICE_COOKIE_HOST
+    } else {
+        DEVICE_COOKIE
+    }
+}
+
+/// The device the request's cookie names (by the name it was set under).
+pub fn cookie_device(req: &crate::http::Request) -> Option<Id128> {
+    req.cookie(device_cookie_name(req)).and_then(Id128::parse)
 }
 
 #[cfg(test)]
@@ -787,12 +795,24 @@ mod tests {
 
     #[test]
     fn device_cookie() {
+        use crate::http::{Method, Request};
         let id = Id128([7; 16]).to_text();
-        assert_eq!(
-            cookie_device(Some(&format!("a=b; zsp_d={id}; c=d"))),
-            Some(Id128([7; 16]))
-        );
-        assert_eq!(cookie_device(Some("zsp_d=junk")), None);
-        assert_eq!(cookie_device(None), None);
+        let at = |url: &str, cookie: &str| {
+            let mut r = Request::new(Method::Get, url).with_header("Cookie", cookie);
+            r.trust_https_header(Some("X-Forwarded-Proto"));
+            r
+        };
+        let plain = at("http://127.0.0.1/x", &format!("a=b; zsp_d={id}; c=d"));
+        assert_eq!(cookie_device(&plain), Some(Id128([7; 16])));
+        assert_eq!(device_cookie_name(&plain), DEVICE_COOKIE);
+        assert_eq!(cookie_device(&at("http://127.0.0.1/x", "zsp_d=junk")), None);
+        assert_eq!(cookie_device(&at("http://127.0.0.1/x", "")), None);
+        // Behind a proxy that says https: the __Host- cookie, and only it.
+        let mut r = at("http://127.0.0.1/x", &format!("{DEVICE_COOKIE_HOST}={id}"));
+        assert_eq!(cookie_device(&r), None, "the proxy has not said https yet");
+        r.set_header("X-Forwarded-Proto", "https");
+        r.trust_https_header(Some("X-Forwarded-Proto"));
+        assert_eq!(device_cookie_name(&r), DEVICE_COOKIE_HOST);
+        assert_eq!(cookie_device(&r), Some(Id128([7; 16])));
     }
 }

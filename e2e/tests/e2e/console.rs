@@ -299,6 +299,7 @@ print(json.dumps({"sheet": ws.title, "rows": rows}, ensure_ascii=False, default=
         set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.ends_with("Secure"),
         "{set}"
     );
+    assert!(set.contains(": __Host-zsp_console="), "{set}");
     let sid = set
         .split_once(':')
         .unwrap()

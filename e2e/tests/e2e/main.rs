@@ -7,5 +7,6 @@ mod contract;
 mod kiosk;
 mod lane;
 mod links;
+mod logins;
 mod pack;
 mod workerd;

@@ -648,15 +648,16 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
     let latest = ::edge::zsp::data::latest();
     assert_eq!(
-        latest, 9,
+        latest, 10,
         "this test turns data into what schema 1 left; see below"
     );
-    // What the first release (schema 1) left: the same data without what migrations 2 to 9 add
+    // What the first release (schema 1) left: the same data without what migrations 2 to 10 add
     // (tables, indexes, columns, triggers) and without their records: exactly their undoing.
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE kiosks; DROP TABLE on_duty; DROP INDEX links_kiosk; \
+            "DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
+             DROP TABLE kiosks; DROP TABLE on_duty; DROP INDEX links_kiosk; \
              DROP TABLE links; ALTER TABLE ratings DROP COLUMN project_no; DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
              DROP TABLE tallies; DROP TABLE reviews; DROP TABLE addresses; DROP TABLE form_spend; \
              CREATE TABLE form_budget (code TEXT NOT NULL, slot INTEGER NOT NULL, \
@@ -678,7 +679,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 9 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 10 on start, once"),
         "{}",
         said(&o)
     );
@@ -693,7 +694,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let migrated = schema_rows(&db);
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     );
     // Started again: nothing runs twice.
     let (w, _) = i.serve(&env, port);
@@ -758,7 +759,12 @@ fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
     let pack = unpack("nginx");
     let i = install(&pack);
     let port = edge::free_port().unwrap();
-    let env = i.env("n", port, "");
+    // As OPERATORS.md has it behind nginx: the client's address and scheme from its headers.
+    let env = i.env(
+        "n",
+        port,
+        "CLIENT_IP_HEADER=X-Real-IP\nHTTPS_HEADER=X-Forwarded-Proto\n",
+    );
     let (w, _) = i.serve(&env, port);
     let dir = pack.join("../nginx");
     std::fs::create_dir_all(dir.join("logs")).unwrap();
@@ -888,6 +894,35 @@ fn the_nginx_example_fronts_the_service_with_tls_and_http2() {
             "{path}: {body}"
         );
     }
+    // Over https through nginx the device cookie is __Host- and Secure.
+    let (out, _) = curl(&format!("/{seg}"), &["-D", "-", "-o", "/dev/null"]);
+    let cookie = out
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_default();
+    assert!(
+        cookie.contains("__Host-zsp_d=") && cookie.trim_end().ends_with("Secure"),
+        "{out}"
+    );
+    // Logins are rate-limited by nginx too: a burst of 5, then 429 before the service is asked.
+    let codes: Vec<String> = (0..9)
+        .map(|i| {
+            curl(
+                "/console/login",
+                &[
+                    "-o",
+                    "/dev/null",
+                    "-H",
+                    "Origin: https://pj.example.gov.cn",
+                    "--data",
+                    &format!("name=nobody{i}&password=whatever"),
+                ],
+            )
+            .1
+        })
+        .collect();
+    assert!(codes.iter().any(|c| c == "2 429"), "{codes:?}");
+    assert!(codes.iter().any(|c| c == "2 401"), "{codes:?}");
     let o = Command::new("curl")
         .args([
             "-s",

@@ -231,65 +231,72 @@ fn client_of(cfg: &Config, req: &Request) -> String {
     http::client_address(req, cfg.client_ip_header.as_deref()).unwrap_or_else(|| "local".into())
 }
 
-/// `POST /console/login`.
+/// `POST /console/login`. What an anonymous script can make it cost: a name that could be no
+/// account is refused before anything is read or written; a password is hashed only within the
+/// global and per-client budgets (past them: 429 at once); failures lock the account for their
+/// client first, and an account-wide lock never for a client it has logged in from; refusals
+/// are audited as one counted entry per client and quarter of an hour.
 pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
     let f = Form::of(req)?;
     let (name, pw) = (f.get("name"), f.raw("password").to_owned());
+    let refuse = |name: &str, why: &str, status| {
+        Ok(page(pages::login(name, &Flash::Err(why.into())), status))
+    };
     // A login form from another site is refused like any other write.
     if !req.same_site() {
-        return Ok(page(
-            pages::login(&name, &Flash::Err("请求来源无法确认。".into())),
-            403,
-        ));
+        return refuse(&name, "请求来源无法确认。", 403);
+    }
+    if let Err(why) = access::name_ok(&name) {
+        return refuse("", &format!("{why}。"), 400);
+    }
+    if pw.is_empty() || pw.len() > 1024 {
+        return refuse(&name, "请输入密码（最多 200 个字符）。", 400);
     }
     let client = client_of(cfg, req);
     let t = h.now();
-    let mut res = host::run(
-        h,
-        vec![
-            access::account(&name),
-            access::failures(&name, &client, t - access::WINDOW_SECS),
-        ],
-        false,
-    )
-    .await?;
+    let budget = access::HashBudget {
+        per_sec: cfg.login_hashes_per_sec,
+        per_client: cfg.login_hashes_per_client,
+    };
+    // One round trip: a hash from the budget (none for a locked login), the account, its
+    // failures and whether it knows this client.
+    let mut stmts = access::spend_hash(&name, &client, t, budget);
+    stmts.extend([
+        access::account(&name),
+        access::failures(&name, &client, t - access::WINDOW_SECS),
+        access::known_client(&name, &client, t),
+    ]);
+    let mut res = host::run(h, stmts, false).await?;
+    let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty())) == Some(true);
     let fails: Vec<access::Failures> = host::typed(h, res.pop())?;
     let acc: Vec<access::AccountRow> = host::typed(h, res.pop())?;
     let acc = acc.into_iter().next();
-    let fails = fails.first().copied().unwrap_or(access::Failures {
-        account: 0,
-        client: 0,
-    });
+    let granted = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty())) == Some(true);
+    let client_fails = fails.first().map_or(0, |f| f.client);
     let actor = acc.as_ref().and_then(access::AccountRow::actor);
     let who = actor.clone().unwrap_or(Actor {
         name: name.clone(),
         role: Role::Handler,
         scope: Scope::Places(vec![]),
     });
+    let is_account = acc.is_some();
+    let refused = |why| access::refused(h, &who, is_account, &client, why);
     let locked_msg = format!(
-        "该账户已暂时锁定（{} 分钟内连续输错密码），请 {} 分钟后再试，或请市级管理员解锁。",
-        access::WINDOW_SECS / 60,
-        access::LOCK_SECS / 60
+        "该账户在本机已暂时锁定（连续输错密码），请 {} 分钟后再试，或请市级管理员解锁。",
+        access::WINDOW_SECS / 60
     );
-    if !access::login_allowed(
-        fails.account,
-        fails.client,
-        acc.as_ref().map_or(0, |a| a.locked_until),
-        t,
-    ) {
-        host::run(
-            h,
-            vec![access::audit(
-                &who,
-                "login.refused",
-                &name,
-                &format!("locked; client {client}"),
-                t,
-            )],
-            false,
+    let locked_until = acc.as_ref().map_or(0, |a| a.locked_until);
+    if !access::login_allowed(client_fails, locked_until, known, t) {
+        host::run(h, refused(access::Refusal::Locked), false).await?;
+        return refuse(&name, &locked_msg, 429);
+    }
+    if !granted {
+        host::run(h, refused(access::Refusal::Budget), false).await?;
+        return Ok(page(
+            pages::login(&name, &Flash::Err("登录尝试过多，请一分钟后再试。".into())),
+            429,
         )
-        .await?;
-        return Ok(page(pages::login(&name, &Flash::Err(locked_msg)), 429));
+        .with("Retry-After", "60"));
     }
     let ok = access::verify_password(h, acc.as_ref().map(|a| a.password.as_str()), &pw).await?;
     match (ok, acc, actor) {
@@ -312,16 +319,15 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
             };
             Ok(Response::redirect(to).with(
                 "Set-Cookie",
-                &access::session_cookie(&sid, req.host(), access::SESSION_MAX_SECS),
+                &access::session_cookie(&sid, req, access::SESSION_MAX_SECS),
             ))
         }
-        (true, Some(_), _) => Ok(page(
-            pages::login(
-                &name,
-                &Flash::Err("该账户已停用，请联系市级管理员。".into()),
-            ),
-            403,
-        )),
+        (true, Some(_), _) => refuse(&name, "该账户已停用，请联系市级管理员。", 403),
+        (_, None, _) => {
+            // A name that is no account: counted with the others from this client, no row each.
+            host::run(h, refused(access::Refusal::Unknown), false).await?;
+            refuse(&name, "账户名或密码不正确。", 401)
+        }
         _ => {
             let mut stmts = access::record_failure(&name, &client, t);
             stmts.push(access::audit(
@@ -337,12 +343,14 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
                 .pop()
                 .and_then(|v| v.as_array().map(|a| !a.is_empty()))
                 .unwrap_or(false);
-            let client_locked = fails.client + 1 >= access::CLIENT_FAILURES;
-            if locked_now || client_locked {
+            if locked_now || client_fails + 1 >= access::CLIENT_FAILURES {
                 let detail = if locked_now {
-                    "account locked"
+                    format!(
+                        "account locked for {} minutes but for the clients it knows",
+                        access::LOCK_SECS / 60
+                    )
                 } else {
-                    "account locked for this client"
+                    "account locked for this client".to_owned()
                 };
                 host::run(
                     h,
@@ -356,12 +364,11 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
                     false,
                 )
                 .await?;
-                return Ok(page(pages::login(&name, &Flash::Err(locked_msg)), 429));
+                if client_fails + 1 >= access::CLIENT_FAILURES || !known {
+                    return refuse(&name, &locked_msg, 429);
+                }
             }
-            Ok(page(
-                pages::login(&name, &Flash::Err("账户名或密码不正确。".into())),
-                401,
-            ))
+            refuse(&name, "账户名或密码不正确。", 401)
         }
     }
 }
@@ -369,8 +376,10 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
 /// `POST /console/logout`.
 pub async fn logout(h: &impl Host, req: &Request, s: &Session) -> Answer {
     host::run(h, vec![access::close_session(&s.id)], false).await?;
-    Ok(Response::redirect("/console/login")
-        .with("Set-Cookie", &access::session_cookie("", req.host(), 0)))
+    Ok(
+        Response::redirect("/console/login")
+            .with("Set-Cookie", &access::session_cookie("", req, 0)),
+    )
 }
 
 /// `/console`: a role's first page.

@@ -82,17 +82,21 @@ async fn plain(
 ) -> std::result::Result<http::Request, ApiError> {
     let h = req.headers();
     let post = matches!(out.method, Method::Post | Method::Put | Method::Delete);
-    let extra = s.core.client_ip_header.as_deref();
+    let extra = [
+        s.core.client_ip_header.as_deref(),
+        s.core.https_header.as_deref(),
+    ];
     let names = READ
         .iter()
         .chain(READ_POST.iter().filter(|_| post))
         .copied()
-        .chain(extra);
+        .chain(extra.into_iter().flatten());
     for name in names {
         if let Ok(Some(v)) = h.get(name) {
             out.set_header(name, &v);
         }
     }
+    out.trust_https_header(s.core.https_header.as_deref());
     if post && let Some(limit) = routes::body_limit(out.method, &out.path) {
         out.body = body(&mut req, limit).await?;
     }

@@ -53,7 +53,15 @@ pub fn vars() -> HashMap<&'static str, String> {
 }
 
 pub fn settings() -> Settings {
-    let v = vars();
+    settings_with(&[])
+}
+
+/// The settings with some changed, as an operator's env file would.
+pub fn settings_with(extra: &[(&'static str, &str)]) -> Settings {
+    let mut v = vars();
+    for (k, x) in extra {
+        v.insert(k, (*x).to_owned());
+    }
     Settings::from_vars(&|n| v.get(n).cloned()).unwrap()
 }
 
@@ -406,7 +414,7 @@ pub fn request(who: Who, method: Method, path: &str, body: Body) -> Request {
         r.set_header("Sec-Fetch-Site", "same-origin");
     }
     if let Some((sid, _)) = who.session() {
-        r.set_header("Cookie", &format!("{}={sid}", access::SESSION_COOKIE));
+        r.set_header("Cookie", &format!("{}={sid}", access::SESSION_COOKIE_HOST));
     }
     if let Some(t) = who.bearer() {
         r.set_header("Authorization", &format!("Bearer {t}"));

@@ -3,5 +3,6 @@
 
 mod fixture;
 mod holes;
+mod logins;
 mod matrix;
 mod panics;
