@@ -1,6 +1,7 @@
 // The 疑似刷评 queue in Debian's chromium at an office PC's 1366×768: a 大厅管理员 opens it from
-// the bar, reads what held each rating, releases one and rejects one by their buttons, and finds
-// the rejected one listed as such. Screenshots: held, held-decided.
+// the bar, reads what held each rating, releases one and rejects one by their buttons, finds the
+// rejected one listed as such, then rejects the rest at once by the rule that held them.
+// Screenshots: held, held-decided, held-bulk.
 // usage: node e2e/held.mjs <config.json> <screenshot-dir>
 //   config.json: {"base", "admin": [name, pw]}
 // Prints one JSON line of what it measured; exits non-zero naming the first failed check.
@@ -17,7 +18,7 @@ function check(ok, what) {
 }
 const shot = (page, name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
 const body = (page) => page.locator("body").innerText();
-const count = (t) => Number((t.match(/共 (\d+) 条/) || [])[1]);
+const count = (t) => Number((t.match(/共 (\d+) 条，按时间倒序/) || [])[1]);
 
 try {
   step = "login";
@@ -38,16 +39,27 @@ try {
   await shot(page, "held");
 
   step = "release";
-  await Promise.all([page.waitForNavigation(), page.locator("form[action$='/release'] button").first().click()]);
+  await Promise.all([page.waitForNavigation(), page.locator("table form[action$='/release'] button").first().click()]);
   t = await body(page);
-  check(t.includes("已放行"), `released: ${t}`);
+  check(t.includes("已放行：这条评价"), `released: ${t}`);
   step = "reject";
-  await Promise.all([page.waitForNavigation(), page.locator("form[action$='/reject'] button").first().click()]);
+  await Promise.all([page.waitForNavigation(), page.locator("table form[action$='/reject'] button").first().click()]);
   t = await body(page);
-  check(t.includes("已驳回"), `rejected: ${t}`);
+  check(t.includes("已驳回：这条评价"), `rejected: ${t}`);
   out.held_after = count(t);
   check(out.held_after === out.held_before - 2, `two fewer held: ${out.held_before} → ${out.held_after}`);
   await shot(page, "held-decided");
+
+  step = "bulk";
+  await page.selectOption("form[action='/console/held/reject'] select[name=signal]", "rate");
+  await Promise.all([page.waitForNavigation(), page.click("form[action='/console/held/reject'] >> text=全部驳回")]);
+  t = await body(page);
+  const m = t.match(/共 (\d+) 条，记入审计日志一条/);
+  check(m, `the bulk rejection says how many: ${t}`);
+  out.bulk_rejected = Number(m[1]);
+  out.held_left = count(t);
+  check(out.bulk_rejected > 0 && out.held_left < out.held_after, `fewer held: ${out.held_after} → ${out.held_left}`);
+  await shot(page, "held-bulk");
 
   step = "rejected list";
   await page.goto(`${cfg.base}/console/ratings?hold=rejected`);

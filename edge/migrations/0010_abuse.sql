@@ -30,3 +30,16 @@ CREATE TABLE login_refusals (
   seq INTEGER,
   PRIMARY KEY (slot, account, client, reason)
 ) WITHOUT ROWID;
+
+-- A code's minute counts only the ratings that counted (a held flood no longer raises its
+-- signal or its proof of work), and `f` of them came through the plain form (they do not raise
+-- the work asked of the app's citizens either).
+ALTER TABLE bursts ADD COLUMN f INTEGER NOT NULL DEFAULT 0;
+
+-- Held submissions past a code's day's keep (HELD_KEEP): counted, not stored.
+CREATE TABLE held_overflow (
+  code TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (code, day)
+) WITHOUT ROWID;

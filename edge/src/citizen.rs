@@ -266,7 +266,8 @@ pub async fn home(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
 pub type Accepted = (store::Accepted, submit::Checked, Option<String>);
 
 /// Checks a submission and commits it in one transaction of the storage object, which wakes its
-/// outbox. The citizen hears "success" only after the commit. A 差评 gets a fresh status token,
+/// outbox. The citizen hears "success" only after the commit. A 差评 gets a status token of its
+/// own (derived from the submission under the edge's key, so a replay of it gets the same one),
 /// whose digest is stored in the same transaction.
 async fn accept(
     h: &impl Host,
@@ -282,17 +283,20 @@ async fn accept(
         Some(link) => links::through_link(c, link),
         None => c,
     };
-    let token = c
-        .rating
-        .level
-        .is_bad()
-        .then(|| crate::fastlane::receipt::new_token(host::random(h)));
+    let token = c.rating.level.is_bad().then(|| {
+        crate::fastlane::receipt::token_for(
+            &cfg.challenge_keys.current().secret,
+            c.payload.code,
+            c.submission,
+        )
+    });
     commit(h, rules, c, token).await
 }
 
 /// Commits a checked rating in one transaction (`store::accept`), which wakes the outbox. A
-/// retry of a stored submission (its answer lost) gets the same answer again; a 差评's status
-/// `token`, when given, is stored with it.
+/// retry of a stored submission (its answer lost) gets the same answer again, and its status
+/// `token` is the one stored the first time; a held submission past its code's keep is answered
+/// as if stored (`store::unstored`).
 pub async fn commit(
     h: &impl Host,
     rules: &Rules,
@@ -307,7 +311,7 @@ pub async fn commit(
                 .nth(upsert)
                 .and_then(|rows| serde_json::from_value::<Vec<store::Accepted>>(rows).ok())
                 .and_then(|mut v| v.pop())
-                .ok_or_else(|| host::internal(h, "accept", "no row returned"))?;
+                .unwrap_or_else(|| store::unstored(&c));
             Ok((accepted, c, token))
         }
         Err(host::DbError::Sql(msg)) => match store::conflict(&msg) {
@@ -315,22 +319,9 @@ pub async fn commit(
             Some(store::Conflict::Replayed) => {
                 let again: Vec<store::Accepted> =
                     host::rows(h, store::by_submission(c.submission, c.payload.code)).await?;
+                // The token is the submission's own: stored with it the first time.
                 match again.into_iter().next() {
-                    // The first answer's token was lost with it: a new one for the same case.
-                    Some(a) => {
-                        if let Some(t) = &token {
-                            let code = c.payload.code.to_text();
-                            let add = crate::fastlane::receipt::add(
-                                t,
-                                &code,
-                                &c.device.to_text(),
-                                i64::from(c.day.0),
-                                h.now(),
-                            );
-                            host::run(h, vec![add], false).await?;
-                        }
-                        Ok((a, c, token))
-                    }
+                    Some(a) => Ok((a, c, token)),
                     None => Err(error::REPLAYED),
                 }
             }

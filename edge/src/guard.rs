@@ -68,6 +68,12 @@ pub struct Settings {
     pub pow_max: u8,
     /// Validity periods of printed codes by authority (region prefix). Empty: no expiry.
     pub validity: Vec<Validity>,
+    /// Held ratings kept per code and day for review; past it a held submission is counted, not
+    /// stored (`HELD_KEEP`).
+    pub held_keep: u32,
+    /// Held ratings nobody decided are rejected after this many days (`HELD_DAYS`), then pruned
+    /// with the retention.
+    pub held_days: u32,
 }
 
 impl Default for Settings {
@@ -94,6 +100,8 @@ impl Default for Settings {
             },
             pow_max: 20,
             validity: vec![],
+            held_keep: 200,
+            held_days: 14,
         }
     }
 }
@@ -154,6 +162,16 @@ pub const SETTINGS: &[Setting] = &[
         "the highest proof of work a rising code asks",
     ),
     Setting::new(
+        "HELD_KEEP",
+        "200",
+        "held ratings kept per code and day for review; past it a held post is only counted (bounds storage under a flood)",
+    ),
+    Setting::new(
+        "HELD_DAYS",
+        "14",
+        "held ratings nobody released or rejected are rejected after this many days",
+    ),
+    Setting::new(
         "CODE_VALID_DAYS",
         "",
         "days a printed code stays valid, e.g. 365 or 365 330105:180 per authority; unset: no expiry",
@@ -162,6 +180,7 @@ pub const SETTINGS: &[Setting] = &[
 
 /// Reads the guard's settings ([`SETTINGS`]).
 pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let get_raw = get;
     let get = |n: &str| crate::config::value(get, n);
     let d = Settings::default();
     let off = |v: &str| v.eq_ignore_ascii_case("off");
@@ -212,6 +231,8 @@ pub fn settings(get: &dyn Fn(&str) -> Option<String>) -> Result<Settings, Config
         pow_rise,
         pow_max,
         validity,
+        held_keep: crate::config::number(&get_raw, "HELD_KEEP", d.held_keep, 1, 100_000)?,
+        held_days: crate::config::number(&get_raw, "HELD_DAYS", d.held_days, 1, 365)?,
     })
 }
 
@@ -282,6 +303,9 @@ pub fn client_address(header_value: Option<&str>) -> Option<String> {
     (!first.is_empty() && first.len() <= 64).then(|| first.to_owned())
 }
 
+/// Every signal's name, as the `signals` column keeps them.
+pub const SIGNALS: &[&str] = &["rate", "address", "hours", "form", "busy"];
+
 /// The names of signals, as the `signals` column keeps them and the review queue shows them.
 pub fn signal_label(name: &str) -> &'static str {
     match name {
@@ -289,6 +313,7 @@ pub fn signal_label(name: &str) -> &'static str {
         "address" => "同一网络地址多次评价",
         "hours" => "非办公时间评价",
         "form" => "无脚本表单提交过多",
+        "busy" => "二维码评价密集时的无脚本提交",
         _ => "其他",
     }
 }
@@ -436,7 +461,7 @@ mod storage {
         cfg: crate::config::Config,
         rules: store::Rules,
         entry: Entry,
-        n: u8,
+        n: u32,
     }
 
     impl Hall {
@@ -461,9 +486,22 @@ mod storage {
 
         /// One accepted submission; `device` and `address` as the edge named them.
         fn rate(&mut self, device: u8, address: Option<&str>, level: Level, via: Via, at: i64) {
+            self.rate_as(Id128([device; 16]), address, level, via, at)
+        }
+
+        /// [`Hall::rate`] with any device id (a new device for each post of a cookieless flood).
+        fn rate_as(
+            &mut self,
+            device: Id128,
+            address: Option<&str>,
+            level: Level,
+            via: Via,
+            at: i64,
+        ) {
             self.n += 1;
-            let mut nonce = [0u8; 8];
-            nonce[..8].copy_from_slice(&(u64::from(self.n) << 8 | u64::from(device)).to_be_bytes());
+            let nonce = u64::from(self.n).to_be_bytes();
+            let mut submission = [0u8; 16];
+            submission[..4].copy_from_slice(&self.n.to_be_bytes());
             let c = Checked {
                 payload: QrPayload {
                     kid: 1,
@@ -472,8 +510,8 @@ mod storage {
                 },
                 nonce,
                 nonce_until: at - 10 + self.cfg.policy.max_age_secs as i64,
-                submission: Id128([self.n; 16]),
-                device: Id128([device; 16]),
+                submission: Id128(submission),
+                device,
                 address: address
                     .map(|a| super::address_digest(b"k", Day::from_unix(at).unwrap(), a)),
                 project_no: None,
@@ -722,11 +760,212 @@ mod storage {
             ),
             2
         );
-        // Retention: a rejected rating goes after the retention period; a held one never.
-        for s in store::prune(T0 + 31 * 86_400, h.cfg.retention_days) {
+        // Retention: a rejected rating goes after the retention period.
+        for s in store::prune(T0 + 31 * 86_400, h.cfg.retention_days, 14) {
             run(&h.c, &s);
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM ratings WHERE hold = 2"), 0);
+    }
+
+    #[test]
+    fn held_ratings_nobody_decides_are_rejected_after_held_days_then_pruned() {
+        let mut h = Hall::new(&[("HELD_DAYS", "14")]);
+        for i in 0..5u8 {
+            h.rate(i + 1, None, Level::Satisfied, Via::App, T0 + i64::from(i));
+        }
+        assert_eq!(h.held(), 3);
+        let prune = |h: &Hall, days: i64| {
+            h.batch(&store::prune(
+                T0 + days * 86_400,
+                h.cfg.retention_days,
+                h.rules.guard.held_days,
+            ));
+        };
+        prune(&h, 13);
+        assert_eq!(h.held(), 3, "still waiting for a decision");
+        assert_eq!(h.count("SELECT COUNT(*) FROM audit"), 0);
+        prune(&h, 15);
+        assert_eq!(h.held(), 0);
+        assert_eq!(h.count("SELECT COUNT(*) FROM ratings WHERE hold = 2"), 3);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM reviews WHERE decision = 'reject' AND by_actor = '（逾期未处理）'"),
+            3
+        );
+        let detail: String =
+            h.c.query_row(
+                "SELECT detail FROM audit WHERE action = 'rating.reject.expired'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            detail,
+            "3 held ratings nobody decided within 14 days rejected"
+        );
+        assert_eq!(
+            h.due(T0 + 15 * 86_400),
+            2,
+            "the two that counted: a rejected rating is never forwarded"
+        );
+        // Pruned with the retention, like any rejected rating.
+        prune(&h, 31);
+        assert_eq!(h.count("SELECT COUNT(*) FROM ratings WHERE hold = 2"), 0);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM audit"),
+            1,
+            "one entry, not one each"
+        );
+    }
+
+    /// The difficulty the code's landing page asks at `now`, from its recent counted ratings.
+    fn difficulty(h: &Hall, now: i64) -> u8 {
+        let rows: Vec<store::LookupRow> = crate::console::sql::tests::typed(
+            &h.c,
+            &store::lookup(h.entry.code, now, h.rules.guard.pow_rise.minutes),
+        );
+        h.rules
+            .guard
+            .difficulty(13, store::read_lookup(rows).unwrap().recent)
+    }
+
+    #[test]
+    fn a_flood_from_one_address_is_held_on_its_own() {
+        let mut h = Hall::new(&[]);
+        let attacker = Some("198.51.100.66");
+        // Twelve cookieless form posts and twenty solved JSON posts, from one address, in a
+        // minute and a half.
+        for i in 0..12u8 {
+            h.rate(
+                100 + i,
+                attacker,
+                Level::VeryDissatisfied,
+                Via::Form,
+                T0 + i64::from(i) * 3,
+            );
+        }
+        for i in 0..20u8 {
+            h.rate(
+                150 + i,
+                attacker,
+                Level::VeryDissatisfied,
+                Via::App,
+                T0 + 40 + i64::from(i) * 3,
+            );
+        }
+        let counted = h.count("SELECT COUNT(*) FROM ratings WHERE hold = 0");
+        assert!(counted <= 2, "{counted} of the attacker's counted");
+        assert_eq!(h.held(), 32 - counted);
+        // Citizens from other addresses right after: counted, and the next one too; and another
+        // from the second one's hall network four minutes on.
+        let at = T0 + 110;
+        h.rate(1, Some("203.0.113.10"), Level::Satisfied, Via::App, at);
+        h.rate(2, Some("203.0.113.20"), Level::Satisfied, Via::App, at + 20);
+        h.rate(
+            3,
+            Some("203.0.113.20"),
+            Level::Satisfied,
+            Via::App,
+            at + 260,
+        );
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM ratings WHERE hold = 0 AND device IN (SELECT device FROM ratings ORDER BY rated_at DESC LIMIT 3)"),
+            3,
+            "the citizens are counted"
+        );
+        // The work the app asks has not risen: the flood was held, and form posts never count.
+        assert_eq!(difficulty(&h, at + 270), 13);
+    }
+
+    #[test]
+    fn without_an_address_a_busy_code_holds_every_newcomer() {
+        // No CLIENT_IP_HEADER: no client can be told from another, so the code's own rate holds.
+        let mut h = Hall::new(&[]);
+        for i in 0..10u8 {
+            h.rate(
+                i + 1,
+                None,
+                Level::Satisfied,
+                Via::App,
+                T0 + i64::from(i) * 5,
+            );
+        }
+        assert_eq!(h.tallied(), 2);
+        assert_eq!(h.held(), 8);
+    }
+
+    #[test]
+    fn form_posts_while_a_code_is_busy_are_held_and_never_raise_the_apps_work() {
+        let mut h = Hall::new(&[("POW_RISE", "1/10")]);
+        // Two app citizens make the code busy (2 in 2 minutes)…
+        h.rate(1, Some("203.0.113.1"), Level::Satisfied, Via::App, T0);
+        h.rate(2, Some("203.0.113.2"), Level::Satisfied, Via::App, T0 + 10);
+        // …then plain-form posts from new addresses are held, as a third app citizen is not.
+        h.rate(3, Some("203.0.113.3"), Level::Satisfied, Via::Form, T0 + 20);
+        h.rate(4, Some("203.0.113.4"), Level::Satisfied, Via::App, T0 + 30);
+        let signals: Vec<String> =
+            h.c.prepare("SELECT signals FROM ratings ORDER BY rated_at")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(signals, ["", "", "busy", ""]);
+        // A quiet code takes form posts, and they do not count towards the app's work.
+        let mut q = Hall::new(&[("POW_RISE", "1/10")]);
+        q.rate(5, Some("203.0.113.5"), Level::Satisfied, Via::Form, T0);
+        q.rate(
+            6,
+            Some("203.0.113.6"),
+            Level::Satisfied,
+            Via::Form,
+            T0 + 200,
+        );
+        assert_eq!(q.tallied(), 2);
+        assert_eq!(difficulty(&q, T0 + 210), 13);
+    }
+
+    #[test]
+    fn a_flood_of_100_000_posts_grows_storage_by_a_bounded_amount() {
+        let mut h = Hall::new(&[]);
+        let size = |h: &Hall| {
+            h.count("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+        };
+        let before = size(&h);
+        let n: u32 = std::env::var("ZSP_FLOOD_POSTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            // A fresh device each time (no cookie), one address, ten a second.
+            let mut device = [7u8; 16];
+            device[..4].copy_from_slice(&i.to_be_bytes());
+            h.rate_as(
+                Id128(device),
+                Some("198.51.100.66"),
+                Level::VeryDissatisfied,
+                Via::App,
+                T0 + i64::from(i / 10),
+            );
+        }
+        let grown = size(&h) - before;
+        let kept = h.count("SELECT COUNT(*) FROM ratings");
+        let overflow = h.count("SELECT COALESCE(SUM(n), 0) FROM held_overflow");
+        println!(
+            "{n} posts on one code in {:.1} s: storage grew {:.1} MB; {kept} ratings kept, {overflow} held past the keep counted",
+            started.elapsed().as_secs_f64(),
+            grown as f64 / 1e6
+        );
+        assert!(
+            kept <= 2 + 200,
+            "{kept}: at most HELD_KEEP held besides what counted"
+        );
+        assert_eq!(
+            kept + overflow,
+            i64::from(n),
+            "every post stored or counted"
+        );
+        assert!(grown < 16_000_000, "{grown} bytes");
     }
 
     #[test]

@@ -405,6 +405,17 @@ impl Form {
             .unwrap_or("")
     }
 
+    /// The text fields as name and value pairs, in order.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter_map(|(k, f)| match f {
+                Field::Text(v) => Some((k.clone(), v.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every text value of a repeated field.
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0

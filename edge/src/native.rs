@@ -72,7 +72,7 @@ pub fn bind(v: &Val) -> rusqlite::types::Value {
 
 /// One statement's rows as JSON objects, as the storage object returns them.
 pub fn query(c: &Connection, s: &Stmt) -> rusqlite::Result<Vec<serde_json::Value>> {
-    let mut q = c.prepare(&s.sql)?;
+    let mut q = c.prepare_cached(&s.sql)?;
     let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
     let args: Vec<_> = s.args.iter().map(bind).collect();
     let mut rows = q.query(rusqlite::params_from_iter(args))?;

@@ -85,8 +85,13 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
 }
 
 /// `POST /admin/prune`: retention now, as the alarm runs it hourly.
-pub async fn prune(h: &impl Host, cfg: &Config) -> Answer {
-    host::run(h, crate::store::prune(h.now(), cfg.retention_days), false).await?;
+pub async fn prune(h: &impl Host, cfg: &Config, held_days: u32) -> Answer {
+    host::run(
+        h,
+        crate::store::prune(h.now(), cfg.retention_days, held_days),
+        false,
+    )
+    .await?;
     Ok(Response::json(
         200,
         serde_json::json!({"ok": true}).to_string(),

@@ -20,9 +20,11 @@ use wire::time::Day;
 /// `issued_before`). One round trip.
 pub const LOOKUP: &str = "SELECT 'entry' AS kind, json AS ref, NULL AS issued_before FROM entries WHERE code = ?1 \
      UNION ALL SELECT kind, ref, issued_before FROM revocations WHERE ref = ?1 OR ref = ?2 \
-     UNION ALL SELECT 'recent', '', COALESCE(SUM(n), 0) FROM bursts WHERE code = ?1 AND minute >= ?3";
+     UNION ALL SELECT 'recent', '', COALESCE(SUM(n - f), 0) FROM bursts WHERE code = ?1 AND minute >= ?3";
 
-/// The lookup of `code` at `now`, counting its ratings over the last `recent_minutes`.
+/// The lookup of `code` at `now`, counting its ratings over the last `recent_minutes`: those
+/// that counted (a held one is not) and came through the app, so neither a flood that is held
+/// nor the plain form's posts raise the work asked of the page.
 pub fn lookup(code: CodeId, now: i64, recent_minutes: u32) -> Stmt {
     let staff = code.staff.map(StaffRef::to_text).unwrap_or_default();
     let since = now / 60 - i64::from(recent_minutes) + 1;
@@ -94,8 +96,16 @@ pub fn conflict(message: &str) -> Option<Conflict> {
 const USE_CHALLENGE: &str = "INSERT INTO used_challenges (nonce, expires_at) VALUES (?1, ?2)";
 const SPEND_FORM: &str = "INSERT INTO form_spend (code, device, slot, n) VALUES (?1, ?2, ?3, 1) \
      ON CONFLICT (code, device, slot) DO UPDATE SET n = n + 1";
-const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n) VALUES (?1, ?2, 1) \
-     ON CONFLICT (code, minute) DO UPDATE SET n = n + 1";
+/// After the upsert: the rating counted on its code's minute if it counts (?1 code, ?2 minute,
+/// ?3 1 for the plain form, ?4 device, ?5 day, ?6 submission).
+const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n, f) SELECT ?1, ?2, 1, ?3 FROM ratings \
+     WHERE code = ?1 AND device = ?4 AND day = ?5 AND last_submission = ?6 AND hold IN (0, 3) \
+     ON CONFLICT (code, minute) DO UPDATE SET n = n + 1, f = f + excluded.f";
+/// After the upsert: a held submission past the code's day's keep (?1 code, ?2 day, ?3 device,
+/// ?4 submission) was not stored; it is counted.
+const COUNT_OVERFLOW: &str = "INSERT INTO held_overflow (code, day, n) SELECT ?1, ?2, 1 \
+     WHERE NOT EXISTS (SELECT 1 FROM ratings WHERE code = ?1 AND device = ?3 AND day = ?2 AND last_submission = ?4) \
+     ON CONFLICT (code, day) DO UPDATE SET n = n + 1";
 const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES (?1, ?2, ?3, 1) \
      ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
 /// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
@@ -107,7 +117,8 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
      entry, next_attempt_at, hold, signals, project_no) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, \
      ?8, ?9, ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals, ?18 \
-     FROM ({signals}) AS s WHERE true \
+     FROM ({signals}) AS s WHERE s.signals = '' \
+     OR (SELECT COUNT(*) FROM ratings WHERE code = ?2 AND day = ?4 AND hold = 1) < {held_keep} \
      ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
      last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
@@ -122,26 +133,41 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
      RETURNING id, assess_number, rev, flagged";
 
 /// The signals of `guard`, as one SQL row (`signals`: their names, space-separated; empty when
-/// none fires), over the counters the same transaction has just counted this rating in.
+/// none fires). The client's own counters (its address's, counted with this rating before the
+/// upsert) hold that client alone; the code's (`bursts`: the ratings that counted, this one not
+/// yet) stand in for the client only when no address is known, since then no client can be told
+/// from another. While a code is that busy, plain-form posts are held even from a new address
+/// (`busy`): the form asks for no proof of work.
 fn signals_sql(g: &crate::guard::Settings) -> String {
     let mut parts = vec!["CASE WHEN ?17 THEN 'hours ' ELSE '' END".to_owned()];
-    let over = |table: &str, filter: &str, r: &crate::guard::Rate| {
+    let over = |table: &str, filter: &str, plus: &str, r: &crate::guard::Rate| {
         format!(
-            "(SELECT COALESCE(SUM(n), 0) FROM {table} WHERE code = ?2{filter} AND minute > ?12 - {}) > {}",
+            "(SELECT COALESCE(SUM(n), 0) FROM {table} WHERE code = ?2{filter} AND minute > ?12 - {}){plus} > {}",
             r.minutes, r.count
         )
     };
     if !g.code_rates.is_empty() {
-        let any: Vec<String> = g.code_rates.iter().map(|r| over("bursts", "", r)).collect();
+        let any = |table: &str, filter: &str, plus: &str| {
+            let all: Vec<String> = g
+                .code_rates
+                .iter()
+                .map(|r| over(table, filter, plus, r))
+                .collect();
+            all.join(" OR ")
+        };
+        let client = any("addresses", " AND net = ?15", "");
+        let code = any("bursts", "", " + 1");
         parts.push(format!(
-            "CASE WHEN {} THEN 'rate ' ELSE '' END",
-            any.join(" OR ")
+            "CASE WHEN ?15 IS NOT NULL AND ({client}) OR ?15 IS NULL AND ({code}) THEN 'rate ' ELSE '' END"
+        ));
+        parts.push(format!(
+            "CASE WHEN ?15 IS NOT NULL AND ?13 = 'form' AND ({code}) THEN 'busy ' ELSE '' END"
         ));
     }
     if let Some(r) = &g.address_rate {
         parts.push(format!(
             "CASE WHEN ?15 IS NOT NULL AND {} THEN 'address ' ELSE '' END",
-            over("addresses", " AND net = ?15", r)
+            over("addresses", " AND net = ?15", "", r)
         ));
     }
     parts.push(format!(
@@ -155,7 +181,9 @@ fn signals_sql(g: &crate::guard::Settings) -> String {
 /// The submission's upsert with the signals of `g`: made once, when the settings are read, not
 /// for every submission.
 pub fn upsert_sql(g: &crate::guard::Settings) -> String {
-    UPSERT_RATING.replace("{signals}", &signals_sql(g))
+    UPSERT_RATING
+        .replace("{signals}", &signals_sql(g))
+        .replace("{held_keep}", &g.held_keep.to_string())
 }
 
 /// The rules a submission's transaction applies: the guard's settings, and the upsert made from
@@ -178,12 +206,14 @@ impl Rules {
 /// The form budget's window.
 pub const FORM_SLOT_SECS: i64 = 600;
 
-/// One batch (a transaction): use the challenge, count the rating on its code (and its network
-/// address, and the form's budget of its device), then insert or amend the rating, held when a
-/// signal of `guard` fires, due for forwarding at once (a held one is not forwarded), and open or
-/// amend its 差评 case (`fastlane::open_case`; a held rating opens none). Any constraint failure
-/// undoes all of it. Returns the statements and the index of the upsert, whose row
-/// ([`Accepted`]) is the answer.
+/// One batch (a transaction): use the challenge, count the rating on its network address (and
+/// the form's budget of its device), then insert or amend the rating, held when a signal of
+/// `guard` fires, due for forwarding at once (a held one is not forwarded); count it on its code
+/// if it counts; and open or amend its 差评 case (`fastlane::open_case`; a held rating opens none).
+/// A held rating past the code's day's keep (`HELD_KEEP`) is not stored, only counted
+/// (`held_overflow`), so a flood grows storage by a bounded amount; its upsert returns no row.
+/// Any constraint failure undoes all of it. Returns the statements and the index of the upsert,
+/// whose row ([`Accepted`]) is the answer.
 pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, usize) {
     let code = c.payload.code.to_text();
     let device = c.device.to_text();
@@ -199,7 +229,6 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
             vec![code.clone().into(), device.clone().into(), slot.into()],
         ));
     }
-    out.push(stmt(COUNT_BURST, vec![code.clone().into(), minute.into()]));
     if let Some(net) = &c.address {
         out.push(stmt(
             COUNT_ADDRESS,
@@ -235,6 +264,27 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
     ));
     let upsert = out.len() - 1;
     let day = i64::from(c.day.0);
+    let submission = c.submission.to_text();
+    out.push(stmt(
+        COUNT_BURST,
+        vec![
+            code.clone().into(),
+            minute.into(),
+            i64::from(c.via == crate::submit::Via::Form).into(),
+            device.clone().into(),
+            day.into(),
+            submission.clone().into(),
+        ],
+    ));
+    out.push(stmt(
+        COUNT_OVERFLOW,
+        vec![
+            code.clone().into(),
+            day.into(),
+            device.clone().into(),
+            submission.into(),
+        ],
+    ));
     let bad = c.rating.level.is_bad();
     out.extend(crate::fastlane::open_case(&code, &device, day, c.now, bad));
     if let Some(token) = receipt {
@@ -252,6 +302,17 @@ pub struct Accepted {
     pub assess_number: i64,
     pub rev: i64,
     pub flagged: i64,
+}
+
+/// The answer to a submission held past its code's day's keep and not stored: what a stored one
+/// would have answered, so its sender learns nothing.
+pub fn unstored(c: &Checked) -> Accepted {
+    Accepted {
+        id: c.submission.to_text(),
+        assess_number: 1,
+        rev: 1,
+        flagged: 1,
+    }
 }
 
 /// After a replay conflict: was this exact submission stored already (a retry whose answer was
@@ -424,12 +485,45 @@ impl RatingRow {
 
 // ---- retention ----
 
+/// The reviewer named on what nobody decided in time.
+pub const EXPIRED_REVIEW: &str = "（逾期未处理）";
+
 /// Retention (PIPL art. 19): used challenges after they expire, counters (and the address
-/// digests) after a day, forwarded and rejected ratings after `retention_days`. Ratings still to
-/// be forwarded, or held for a decision, are never pruned.
-pub fn prune(now: i64, retention_days: u32) -> Vec<Stmt> {
+/// digests) after a day, forwarded and rejected ratings after `retention_days`. Held ratings
+/// nobody decided within `held_days` are rejected first (one audit entry with their count), so
+/// they go with the rejected. Ratings still to be forwarded are never pruned.
+pub fn prune(now: i64, retention_days: u32, held_days: u32) -> Vec<Stmt> {
     let keep = now - i64::from(retention_days) * 86_400;
+    let held_before = now - i64::from(held_days) * 86_400;
     vec![
+        stmt(
+            "INSERT INTO audit (at, actor, role, action, target, detail) \
+             SELECT ?1, ?4, 'city', 'rating.reject.expired', '', \
+             printf('%d held ratings nobody decided within %d days rejected', COUNT(*), ?3) \
+             FROM ratings WHERE hold = 1 AND rated_at < ?2 HAVING COUNT(*) > 0",
+            vec![
+                now.into(),
+                held_before.into(),
+                i64::from(held_days).into(),
+                EXPIRED_REVIEW.into(),
+            ],
+        ),
+        stmt(
+            "INSERT INTO reviews (rating, decision, by_actor, at, signals) \
+             SELECT id, 'reject', ?3, ?1, signals FROM ratings WHERE hold = 1 AND rated_at < ?2",
+            vec![now.into(), held_before.into(), EXPIRED_REVIEW.into()],
+        ),
+        stmt(
+            "UPDATE ratings SET hold = 2 WHERE hold = 1 AND rated_at < ?1",
+            vec![held_before.into()],
+        ),
+        stmt(
+            "DELETE FROM held_overflow WHERE day < ?1",
+            vec![
+                (i64::from(Day::from_unix(now).map_or(0, |d| d.0)) - i64::from(retention_days))
+                    .into(),
+            ],
+        ),
         crate::fastlane::receipt::prune(now, i64::from(retention_days) * 86_400),
         stmt(
             "DELETE FROM used_challenges WHERE expires_at < ?1",

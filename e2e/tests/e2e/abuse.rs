@@ -125,7 +125,9 @@ fn one_client_cannot_sink_a_staff_members_record() {
     });
     std::thread::sleep(Duration::from_secs(3));
     let ever = rx.got.lock().unwrap().len();
-    assert!(ever == drop_counted || ever == drop_counted + 1, "{ever}");
+    // The keeper's first two revisions counted (2 in 2 minutes): each went upstream if the
+    // alarm ran before the next post.
+    assert!((drop_counted..=drop_counted + 2).contains(&ever), "{ever}");
     let (s, cases) = admin(&w, "GET", "/admin/cases", "");
     assert_eq!(s, 200, "{cases}");
     let cases: serde_json::Value = serde_json::from_str(&cases).unwrap();
@@ -163,7 +165,8 @@ fn one_client_cannot_sink_a_staff_members_record() {
     assert!(body.get("device").is_none(), "{body}");
     assert_eq!(body["rater"].as_str().map(str::len), Some(32), "{body}");
 
-    // The proof of work rises on the attacked code, not on its neighbour.
+    // A held flood does not raise the work asked of the next citizen (only what counts does:
+    // `a_flood_from_one_address_is_held_on_its_own`).
     std::thread::sleep(Duration::from_millis(1100));
     let difficulty = |seg: &str| {
         Challenge::decode(&land_as(&w, seg, None))
@@ -174,8 +177,7 @@ fn one_client_cannot_sink_a_staff_members_record() {
     let attacked = difficulty(&seg2);
     let calm = difficulty(&segment(&neighbour));
     println!("proof of work: attacked code {attacked} bits, its neighbour {calm} bits (base 4)");
-    assert!(attacked > 4, "{attacked}");
-    assert_eq!(calm, 4);
+    assert_eq!((attacked, calm), (4, 4));
 
     // A 追评 made before the first forward: the receiver takes revision 1, then 2.
     rx.down.store(true, Ordering::SeqCst);
@@ -259,4 +261,180 @@ fn an_expired_card_says_it_is_out_of_date() {
     let dir = xtask::setup::target_dir().join("e2e-screenshots/citizen");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("expired.html"), &page).unwrap();
+}
+
+/// A landing page as a client at `address` (as the proxy names it) gets it, with its device
+/// cookie if any: the app's challenge and the plain form's.
+fn land_from(
+    w: &xtask::edge::Worker,
+    seg: &str,
+    address: &str,
+    device: Option<Id128>,
+) -> (String, String) {
+    let cookie = device.map(|d| format!("zsp_d={}", d.to_text()));
+    let mut headers = vec![("X-Real-IP", address)];
+    if let Some(c) = &cookie {
+        headers.push(("Cookie", c.as_str()));
+    }
+    let (s, _, body) = http("GET", &format!("{}/{seg}", w.base), &headers, None);
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(s, 200, "{html}");
+    let boot = html.split("id=\"zsp-boot\">").nth(1).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(boot.split("</script>").next().unwrap()).unwrap();
+    let i = html.find("name=\"challenge\" value=\"").unwrap() + 24;
+    let form = html[i..].split('"').next().unwrap().to_owned();
+    (v["challenge"].as_str().unwrap().to_owned(), form)
+}
+
+fn post_from(
+    w: &xtask::edge::Worker,
+    address: &str,
+    device: Option<Id128>,
+    body: &[u8],
+    form: bool,
+) -> u16 {
+    let cookie = device.map(|d| format!("zsp_d={}", d.to_text()));
+    let (path, ct) = if form {
+        ("/rate", "application/x-www-form-urlencoded")
+    } else {
+        ("/api/rate", "application/json")
+    };
+    let mut headers = vec![("X-Real-IP", address), ("Content-Type", ct)];
+    if let Some(c) = &cookie {
+        headers.push(("Cookie", c.as_str()));
+    }
+    http("POST", &format!("{}{path}", w.base), &headers, Some(body)).0
+}
+
+/// Behind a proxy that names the client: a flood of form and app posts from one address is held
+/// on its own; the citizens after it, from other addresses, are counted and asked no more work;
+/// a bulk rejection of the flood is one audit entry with its count, and none of it goes upstream.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn a_flood_from_one_address_is_held_on_its_own() {
+    let rx = receiver();
+    let vars = [
+        (
+            "UPSTREAM_URL",
+            format!("http://127.0.0.1:{}/ratings", rx.port),
+        ),
+        ("CLIENT_IP_HEADER", "X-Real-IP".to_owned()),
+        ("POW_DIFFICULTY", "4".to_owned()),
+        ("HOLD_RATE", "2/2 10/30".to_owned()),
+        ("HOLD_ADDRESS", "4/10".to_owned()),
+        ("POW_RISE", "6/10".to_owned()),
+        ("DIRECTORY_CACHE_SECS", "1".to_owned()),
+    ];
+    let (w, state) = worker("flood", &vars);
+    let e = Entry::example("Y01", Some("Y1"));
+    let neighbour = Entry::example("Y02", Some("Y2"));
+    load(&w, vec![e.clone(), neighbour.clone()]);
+    let seg = segment(&e);
+    let attacker = "198.51.100.66";
+    // Twelve cookieless form posts and twenty solved app posts, from one address.
+    let forms: Vec<String> = (0..12)
+        .map(|_| land_from(&w, &seg, attacker, None).1)
+        .collect();
+    let apps: Vec<String> = (0..20)
+        .map(|_| land_from(&w, &seg, attacker, None).0)
+        .collect();
+    std::thread::sleep(Duration::from_millis(1100));
+    for (i, fc) in forms.iter().enumerate() {
+        let body = format!(
+            "code={seg}&challenge={fc}&lang=zh&level=very_dissatisfied&tag=108&comment=flood{i}&phone=&website="
+        );
+        assert_eq!(post_from(&w, attacker, None, body.as_bytes(), true), 200);
+    }
+    for ch in &apps {
+        let s = sub(&seg, ch, rand_id(), input(Level::VeryDissatisfied, &[108]));
+        assert_eq!(
+            post_from(&w, attacker, None, s.to_json().as_bytes(), false),
+            200
+        );
+    }
+    // Two citizens from other addresses, each with the browser's cookie.
+    let mut difficulties = vec![];
+    for (n, address) in ["203.0.113.10", "203.0.113.20"].iter().enumerate() {
+        let me = rand_id();
+        let (ch, _) = land_from(&w, &seg, address, Some(me));
+        difficulties.push(Challenge::decode(&ch).unwrap().0.difficulty);
+        std::thread::sleep(Duration::from_millis(1100));
+        let mut r = input(Level::Satisfied, &[]);
+        r.comment = format!("citizen{n}");
+        let s = sub(&seg, &ch, me, r);
+        assert_eq!(
+            post_from(&w, address, Some(me), s.to_json().as_bytes(), false),
+            200
+        );
+    }
+    let counted = export_with(&w, "");
+    let held = export_with(&w, "hold=held");
+    let attacker_counted = lines_of(&counted, "Y01") - lines_of(&counted, "citizen");
+    println!(
+        "12 form and 20 app posts from one address: {attacker_counted} counted, {} held; the citizens after it: {} of 2 counted, asked {difficulties:?} bits (base 4)",
+        lines_of(&held, "Y01"),
+        lines_of(&counted, "citizen")
+    );
+    assert_eq!(lines_of(&counted, "citizen"), 2, "both citizens counted");
+    assert!(attacker_counted <= 2, "{attacker_counted}");
+    assert_eq!(
+        attacker_counted + lines_of(&held, "Y01"),
+        32,
+        "kept, never dropped"
+    );
+    assert_eq!(difficulties, [4, 4], "the work asked has not risen");
+
+    // The flood rejected in one decision: one audit entry with its count, nothing forwarded.
+    let today = Day::from_unix(now()).unwrap().to_string();
+    let (s, b) = admin(
+        &w,
+        "POST",
+        "/admin/held/reject",
+        &serde_json::json!({"code": e.code.to_text(), "from": today, "to": today}).to_string(),
+    );
+    assert_eq!(s, 200, "{b}");
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["count"], 32 - attacker_counted as i64);
+    assert_eq!(lines_of(&export_with(&w, "hold=held"), "Y01"), 0);
+    let audit: i64 = crate::logins::count(
+        &state,
+        "SELECT COUNT(*) FROM audit WHERE action = 'rating.reject.bulk' AND detail = printf('%d ratings', 32 - (SELECT COUNT(*) FROM ratings WHERE hold = 0 AND comment NOT LIKE 'citizen%'))",
+    );
+    assert_eq!(audit, 1);
+    wait_for("the counted ratings forwarded", 30, || {
+        rx.got.lock().unwrap().len() >= attacker_counted + 2
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rx.got.lock().unwrap().len(),
+        attacker_counted + 2,
+        "none of the rejected went upstream"
+    );
+
+    // Many clients that each count do raise the work on this code, and not on its neighbour.
+    for i in 0..8 {
+        let address = format!("192.0.2.{i}");
+        let me = rand_id();
+        let (ch, _) = land_from(&w, &seg, &address, Some(me));
+        std::thread::sleep(Duration::from_millis(1050));
+        let s = sub(&seg, &ch, me, input(Level::Satisfied, &[]));
+        assert_eq!(
+            post_from(&w, &address, Some(me), s.to_json().as_bytes(), false),
+            200
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    let bits = |seg: &str| {
+        Challenge::decode(&land_from(&w, seg, "203.0.113.99", None).0)
+            .unwrap()
+            .0
+            .difficulty
+    };
+    let (attacked, calm) = (bits(&seg), bits(&segment(&neighbour)));
+    println!(
+        "after 8 more counted ratings from 8 addresses: {attacked} bits on the code, {calm} on its neighbour"
+    );
+    assert!(attacked > 4, "{attacked}");
+    assert_eq!(calm, 4);
 }

@@ -81,7 +81,7 @@ fn db(state: &std::path::Path) -> rusqlite::Connection {
         .unwrap()
 }
 
-fn count(state: &std::path::Path, sql: &str) -> i64 {
+pub(crate) fn count(state: &std::path::Path, sql: &str) -> i64 {
     db(state).query_row(sql, [], |r| r.get(0)).unwrap()
 }
 

@@ -149,6 +149,44 @@ pub async fn review(h: &impl Host, me: &Actor, id: &str, release: bool) -> Answe
     ))
 }
 
+/// `POST /admin/held/release|reject` `{"code", "signal", "from", "to"}` (each optional but the
+/// range's days, `2026-11-27`): every held rating they take within scope decided; the count.
+pub async fn review_bulk(h: &impl Host, me: &Actor, req: &Request, release: bool) -> Answer {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Bulk {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        signal: String,
+        from: String,
+        to: String,
+    }
+    let b: Bulk = serde_json::from_slice(&req.body).map_err(|e| ApiError {
+        detail: Some(format!(
+            "{e} (fields: code, signal, from, to; from and to required)"
+        )),
+        ..error::MALFORMED_JSON
+    })?;
+    let pairs: Vec<(String, String)> = [
+        ("code", b.code),
+        ("signal", b.signal),
+        ("from", b.from),
+        ("to", b.to),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let f = handlers::held_filter_of(h.now(), &pairs)?;
+    let n = handlers::review_bulk(h, me, &f, release).await?;
+    Ok(Response::json(
+        200,
+        serde_json::json!({"ok": true, "count": n,
+            "decision": if release { "release" } else { "reject" }})
+        .to_string(),
+    ))
+}
+
 /// `POST /admin/retry`.
 pub async fn retry(h: &impl Host, me: &Actor) -> Answer {
     handlers::retry_now(h, me, "retry now (API)").await?;

@@ -449,6 +449,7 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
             sql::halls(&me.scope),
             sql::count(me, &filter),
             sql::ratings(me, &filter, PER_PAGE, pg * PER_PAGE),
+            sql::held_overflow(&me.scope, &filter),
         ],
         false,
     )
@@ -457,6 +458,7 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
     struct Count {
         n: i64,
     }
+    let overflow: Vec<Count> = host::typed(h, res.pop())?;
     let rows: Vec<RatingRow> = host::typed(h, res.pop())?;
     let n: Vec<Count> = host::typed(h, res.pop())?;
     let halls: Vec<sql::Name> = host::typed(h, res.pop())?;
@@ -478,6 +480,7 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
             n.first().map_or(0, |c| c.n),
             pg,
             PER_PAGE,
+            overflow.first().map_or(0, |c| c.n),
         ),
         200,
     ))
@@ -488,6 +491,7 @@ fn view(r: &RatingRow) -> Result<pages::RatingView, String> {
     let v = rating.rating;
     Ok(pages::RatingView {
         id: r.id.clone(),
+        code: r.code.clone(),
         at: r.rated_at,
         hall: e.hall,
         window: e.window,
@@ -747,6 +751,71 @@ pub fn not_held() -> ApiError {
         detail: Some("这条评价不在待复核队列中（可能已由他人处理）".into()),
         ..access::NOT_FOUND
     }
+}
+
+/// The held ratings a bulk decision takes, from a form or the API's fields: a code (or every
+/// one), a signal (or any) and a range of days; each bad field named.
+pub fn held_filter_of(now: i64, p: &[(String, String)]) -> Result<sql::HeldFilter, ApiError> {
+    let code = match q(p, "code").trim() {
+        "" => None,
+        c => Some(
+            wire::qr::CodeId::parse(c)
+                .ok_or_else(|| form_error(format!("二维码“{c}”不是有效的码号")))?
+                .to_text(),
+        ),
+    };
+    let signal = match q(p, "signal") {
+        "" => None,
+        s if crate::guard::SIGNALS.contains(&s) => Some(s.to_owned()),
+        s => {
+            return Err(form_error(format!(
+                "未知的信号“{s}”（可选：{}）",
+                crate::guard::SIGNALS.join("、")
+            )));
+        }
+    };
+    let (from, to) = range(now, q(p, "from"), q(p, "to"), false)?;
+    Ok(sql::HeldFilter {
+        code,
+        signal,
+        from,
+        to,
+    })
+}
+
+/// Decides every held rating `f` takes within `me`'s scope: how many.
+pub async fn review_bulk(
+    h: &impl Host,
+    me: &Actor,
+    f: &sql::HeldFilter,
+    release: bool,
+) -> Result<i64, ApiError> {
+    let res = host::run(h, sql::review_bulk(me, f, release, h.now()), true).await?;
+    Ok(res
+        .first()
+        .and_then(|rows| rows.get(0))
+        .and_then(|r| r["n"].as_i64())
+        .unwrap_or(0))
+}
+
+/// `POST /console/held/release|reject`: the held ratings of a code, a signal and a range of
+/// days decided at once.
+pub async fn review_bulk_post(h: &impl Host, s: &Session, f: &Form, release: bool) -> Answer {
+    let filter = held_filter_of(h.now(), &f.pairs())?;
+    let n = review_bulk(h, &s.me, &filter, release).await?;
+    let what = if release {
+        "放行：它们现在计入统计，并将上报省平台；差评已开案并提醒处理人"
+    } else {
+        "驳回：它们保留记录，不计入统计，永不上报"
+    };
+    Ok(done(
+        "/console/ratings?hold=held",
+        &if n == 0 {
+            "没有符合条件的待复核评价，未做任何更改".to_owned()
+        } else {
+            format!("已{what}（共 {n} 条，记入审计日志一条）")
+        },
+    ))
 }
 
 /// `POST /console/ratings/<id>/release|reject`.

@@ -158,6 +158,8 @@ fn day_text(secs: i64) -> String {
 
 pub struct RatingView {
     pub id: String,
+    /// The printed code's text.
+    pub code: String,
     pub at: i64,
     pub hall: String,
     pub window: String,
@@ -223,6 +225,45 @@ fn filter_fields(ff: &FilterForm, halls: &[String], hidden_only: bool) -> Markup
     }
 }
 
+/// The held queue's bulk decision: every held rating of a code (those on this page, or all),
+/// a signal (or any) and a range of days, released or rejected at once.
+fn bulk_review(csrf: &str, ff: &FilterForm, rows: &[RatingView], overflow: i64) -> Markup {
+    let mut codes: Vec<(&str, String)> = vec![];
+    for r in rows {
+        if !codes.iter().any(|(c, _)| *c == r.code) {
+            codes.push((&r.code, format!("{} {} {}", r.hall, r.window, r.staff)));
+        }
+    }
+    html! {
+        section {
+            h2 { "批量处理" }
+            form.row method="post" action="/console/held/reject" {
+                (hidden(csrf))
+                label { "二维码"
+                    select name="code" {
+                        option value="" { "全部（本人范围内）" }
+                        @for (c, label) in &codes { option value=(c) { (label) } }
+                    }
+                }
+                label { "触发的规则"
+                    select name="signal" {
+                        option value="" { "任一" }
+                        @for s in crate::guard::SIGNALS { option value=(s) { (crate::guard::signal_label(s)) } }
+                    }
+                }
+                label { "起始日期" input name="from" type="date" value=(ff.from); }
+                label { "截止日期" input name="to" type="date" value=(ff.to); }
+                button.danger type="submit" { "全部驳回" }
+                button type="submit" formaction="/console/held/release" { "全部放行" }
+            }
+            p.muted { "对符合条件的全部待复核评价一次性处理，审计日志记一条并注明条数。" }
+            @if overflow > 0 {
+                p.warn { "另有 " (overflow) " 条疑似刷评因超过每个二维码每日的保存上限（HELD_KEEP）只计数、未保存。" }
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn ratings(
     me: &Actor,
@@ -234,6 +275,7 @@ pub fn ratings(
     total: i64,
     page: i64,
     per_page: i64,
+    overflow: i64,
 ) -> String {
     let body = html! {
         section {
@@ -261,7 +303,10 @@ pub fn ratings(
             }
         }
         @if ff.filter.hold == Hold::Held {
-            p.muted { "疑似刷评：触发了防刷规则的评价。它们已保存，但不计入统计、不发提醒、不上报省平台，直到放行；驳回的评价保留记录，永不上报。每次决定都记入审计日志。" }
+            p.muted { "疑似刷评：触发了防刷规则的评价。它们已保存，但不计入统计、不发提醒、不上报省平台，直到放行；驳回的评价保留记录，永不上报。每次决定都记入审计日志；无人处理的在保存期满（HELD_DAYS）后自动驳回。" }
+            @if me.role.may(Action::ReviewRatings) {
+                (bulk_review(csrf, ff, rows, overflow))
+            }
         }
         p { "共 " (total) " 条，按时间倒序。" }
         table {

@@ -505,6 +505,104 @@ pub fn review(a: &Actor, id: &str, release: bool, now: i64) -> Vec<Stmt> {
     out
 }
 
+/// Held submissions counted but not stored (past `HELD_KEEP`) on the codes in scope, within the
+/// filter's days (`n`).
+pub fn held_overflow(scope: &Scope, f: &Filter) -> Stmt {
+    let day = |t: i64, none: i64| wire::time::Day::from_unix(t).map_or(none, |d| i64::from(d.0));
+    scoped(
+        "SELECT COALESCE(SUM(n), 0) AS n FROM held_overflow WHERE day >= ?1 AND day < ?2 \
+         AND code IN (SELECT code FROM entries WHERE {scope})",
+        scope,
+        vec![day(f.from, 0).into(), day(f.to, i64::MAX).into()],
+    )
+}
+
+/// Which held ratings a bulk decision takes: those of one code (or every code in scope), held
+/// by one signal (or any), rated within `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldFilter {
+    pub code: Option<String>,
+    pub signal: Option<String>,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl HeldFilter {
+    /// In words, for the audit log.
+    pub fn describe(&self) -> String {
+        format!(
+            "code {}; signal {}; rated {}..{}",
+            self.code.as_deref().unwrap_or("any"),
+            self.signal.as_deref().unwrap_or("any"),
+            self.from,
+            self.to
+        )
+    }
+}
+
+/// A decision on every held rating `f` takes within the actor's scope, in one transaction: one
+/// audit entry with the count (first, so it counts what is decided), a review each, the
+/// ratings released or rejected as [`review`] does one, and the released 差评's cases opened. The
+/// first statement's row is the count (`n`).
+pub fn review_bulk(a: &Actor, f: &HeldFilter, release: bool, now: i64) -> Vec<Stmt> {
+    let decision = if release { "release" } else { "reject" };
+    let target = if release { 3 } else { 2 };
+    let which = "hold = 1 AND {scope} AND (?1 IS NULL OR code = ?1) \
+         AND (?2 IS NULL OR instr(' ' || signals || ' ', ' ' || ?2 || ' ') > 0) \
+         AND rated_at >= ?3 AND rated_at < ?4";
+    let args = |extra: Vec<Val>| -> Vec<Val> {
+        let mut v: Vec<Val> = vec![
+            f.code.clone().into(),
+            f.signal.clone().into(),
+            f.from.into(),
+            f.to.into(),
+        ];
+        v.extend(extra);
+        v
+    };
+    let mut out = vec![
+        scoped(
+            &format!("SELECT COUNT(*) AS n FROM ratings WHERE {which}"),
+            &a.scope,
+            args(vec![]),
+        ),
+        scoped(
+            &format!(
+                "INSERT INTO audit (at, actor, role, action, target, detail) \
+                 SELECT ?5, ?6, ?7, 'rating.' || ?8 || '.bulk', ?9, printf('%d ratings', COUNT(*)) \
+                 FROM ratings WHERE {which} HAVING COUNT(*) > 0"
+            ),
+            &a.scope,
+            args(vec![
+                now.into(),
+                a.name.as_str().into(),
+                a.role.as_str().into(),
+                decision.into(),
+                f.describe().into(),
+            ]),
+        ),
+        scoped(
+            &format!(
+                "INSERT INTO reviews (rating, decision, by_actor, at, signals) \
+                 SELECT id, ?5, ?6, ?7, signals FROM ratings WHERE {which}"
+            ),
+            &a.scope,
+            args(vec![decision.into(), a.name.as_str().into(), now.into()]),
+        ),
+        scoped(
+            &format!(
+                "UPDATE ratings SET hold = ?5, next_attempt_at = ?6, attempts = 0 WHERE {which}"
+            ),
+            &a.scope,
+            args(vec![i64::from(target).into(), now.into()]),
+        ),
+    ];
+    if release {
+        out.push(crate::fastlane::open_released_by(&a.name, now));
+    }
+    out
+}
+
 /// Every pending rating in scope is due now.
 pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
     scoped(

@@ -305,6 +305,22 @@ pub fn open_released(rating: &str, now: i64) -> Stmt {
     )
 }
 
+/// The held 差评 `by` released at `now` in bulk (after the release, in its transaction): their
+/// cases open now, as [`open_released`] opens one.
+pub fn open_released_by(by: &str, now: i64) -> Stmt {
+    stmt(
+        concat!(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
+             SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
+             WHERE hold = 3 AND id IN (SELECT rating FROM reviews WHERE by_actor = ?1 AND at = ?2 \
+             AND decision = 'release') AND ",
+            crate::bad_level!(),
+            " ON CONFLICT (rating) DO NOTHING"
+        ),
+        vec![by.into(), now.into()],
+    )
+}
+
 // ---- the states of a case ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

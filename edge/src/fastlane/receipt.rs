@@ -7,6 +7,21 @@ use crate::sql::{Stmt, stmt};
 pub const TOKEN_LEN: usize = 12;
 
 /// A token from 8 random bytes: 12 base32 letters (60 bits).
+/// A submission's status token: its code and idempotency key under the edge's own key, so the
+/// same submission (a retry, a replay) always has the same one and nobody else can make it.
+pub fn token_for(secret: &[u8], code: wire::qr::CodeId, submission: wire::rating::Id128) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::new()
+        .chain_update(b"zsp-receipt-v1")
+        .chain_update(secret)
+        .chain_update(code.to_text().as_bytes())
+        .chain_update(submission.0)
+        .finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    new_token(b)
+}
+
 pub fn new_token(random: [u8; 8]) -> String {
     wire::base32::encode(&random)[..TOKEN_LEN].to_owned()
 }

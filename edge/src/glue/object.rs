@@ -88,7 +88,10 @@ impl DurableObject for Store {
         let lane = lane::deliver(&storage, &self.env, &s.lane, now_s).await;
         now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
-            match run(&storage, crate::store::prune(now_s, cfg.retention_days)) {
+            match run(
+                &storage,
+                crate::store::prune(now_s, cfg.retention_days, s.rules.guard.held_days),
+            ) {
                 Ok(_) => self.last_prune.set(now_s),
                 Err(e) => internal_log("prune", e),
             }

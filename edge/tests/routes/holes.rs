@@ -346,3 +346,62 @@ fn a_queue_systems_token_does_links_and_nothing_else() {
         "the held rating waits still"
     );
 }
+
+#[test]
+fn a_bulk_decision_reaches_no_further_than_its_scope() {
+    let w = World::new();
+    let bulk = |who: Who, decision: &str, body: serde_json::Value| {
+        let (s, b) = status(
+            &w,
+            who,
+            Method::Post,
+            &format!("/admin/held/{decision}"),
+            Body::Json(body),
+        );
+        assert_eq!(s, 200, "{b}");
+        serde_json::from_str::<serde_json::Value>(&b).unwrap()["count"].clone()
+    };
+    let range = serde_json::json!({"from": "2026-03-01", "to": "2026-03-03"});
+    // Hall B's administrator (a hall of the same name in another district) and the other
+    // district's: nothing of hall A's decided.
+    assert_eq!(bulk(Who::HallB, "reject", range.clone()), 0);
+    assert_eq!(bulk(Who::DistrictB, "release", range.clone()), 0);
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold = 1"),
+        1
+    );
+    // Bad fields are named.
+    let (s, b) = status(
+        &w,
+        Who::HallA,
+        Method::Post,
+        "/admin/held/reject",
+        Body::Json(serde_json::json!({"from": "2026-03-01", "to": "2026-03-03", "signal": "x"})),
+    );
+    assert_eq!(s, 400);
+    assert!(b.contains("未知的信号"), "{b}");
+    let (s, b) = status(
+        &w,
+        Who::HallA,
+        Method::Post,
+        "/admin/held/reject",
+        Body::Json(serde_json::json!({})),
+    );
+    assert_eq!(s, 400);
+    assert!(b.contains("from"), "{b}");
+    // Hall A's: decided, one audit entry with its count, nothing forwarded.
+    let by_code = serde_json::json!({"from": "2026-03-01", "to": "2026-03-03", "code": a2().code.to_text(), "signal": "rate"});
+    assert_eq!(bulk(Who::HallA, "reject", by_code), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold = 2"),
+        1
+    );
+    let audit = w.one("SELECT detail, target FROM audit WHERE action = 'rating.reject.bulk'");
+    assert_eq!(audit["detail"], "1 ratings");
+    assert!(
+        audit["target"].as_str().unwrap().contains("signal rate"),
+        "{audit}"
+    );
+    assert_eq!(bulk(Who::HallA, "release", range), 0, "decided once");
+}
+
