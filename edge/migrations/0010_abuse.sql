@@ -43,3 +43,14 @@ CREATE TABLE held_overflow (
   n INTEGER NOT NULL,
   PRIMARY KEY (code, day)
 ) WITHOUT ROWID;
+
+-- Status-link lookups that found nothing, per minute and client (the day's digest of its
+-- address, '' when no proxy names it): a budget per client under a ceiling for everyone, instead
+-- of one budget that a stranger could spend for every citizen. Kept ten minutes.
+DROP TABLE receipt_misses;
+CREATE TABLE status_misses (
+  minute INTEGER NOT NULL,
+  client TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (minute, client)
+) WITHOUT ROWID;

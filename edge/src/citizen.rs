@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::directory;
 use crate::error::{self, ApiError, Lang};
 use crate::host::{self, Host};
-use crate::http::{self, Answer, Body, Request, Response};
+use crate::http::{Answer, Body, Request, Response};
 use crate::links::{self, LinkRow};
 use crate::page::{self, Landing};
 use crate::store::{self, Rules};
@@ -164,14 +164,12 @@ fn cookie_of(req: &Request) -> Option<Id128> {
 /// Where a submission came from: its device cookie, and its address's digest of the day when
 /// the address is known (`CLIENT_IP_HEADER`).
 fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
-    let address = http::client_address(req, cfg.client_ip_header.as_deref()).and_then(|a| {
-        let day = wire::time::Day::from_unix(h.now())?;
-        Some(crate::guard::address_digest(
-            &cfg.challenge_keys.current().secret,
-            day,
-            &a,
-        ))
-    });
+    let address = crate::guard::client_key(
+        &cfg.challenge_keys.current().secret,
+        cfg.client_ip_header.as_deref(),
+        req,
+        h.now(),
+    );
     submit::Sender {
         cookie: cookie_of(req),
         address,

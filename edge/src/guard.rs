@@ -297,6 +297,18 @@ pub fn address_digest(secret: &[u8], day: Day, address: &str) -> String {
     wire::key::hex(&h[..12])
 }
 
+/// The client as the counters know it: its address as the trusted proxy names it (`header`,
+/// `CLIENT_IP_HEADER`), as the day's digest ([`address_digest`]); none without the header.
+pub fn client_key(
+    secret: &[u8],
+    header: Option<&str>,
+    req: &crate::http::Request,
+    now: i64,
+) -> Option<String> {
+    let a = crate::http::client_address(req, header)?;
+    Some(address_digest(secret, Day::from_unix(now)?, &a))
+}
+
 /// The first address of a header's value (a proxy may append its own).
 pub fn client_address(header_value: Option<&str>) -> Option<String> {
     let first = header_value?.split(',').next()?.trim();

@@ -551,7 +551,16 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
         Id::RateJson => citizen::rate_json(h, cfg, rules, req).await,
         Id::RateForm => citizen::rate_form(h, cfg, rules, req).await,
         Id::StatusAsk => status::ask_page(req),
-        Id::StatusLink => status::page(h, cfg.retention_days, req, p.get("token")).await,
+        Id::StatusLink => {
+            let client = guard::client_key(
+                &cfg.challenge_keys.current().secret,
+                cfg.client_ip_header.as_deref(),
+                req,
+                h.now(),
+            );
+            let client = client.as_deref().unwrap_or("");
+            status::page(h, cfg.retention_days, req, p.get("token"), client).await
+        }
         Id::Results => results::answer(h, &s.results, req, results::Form::Page).await,
         Id::ResultsJson => results::answer(h, &s.results, req, results::Form::Json).await,
         Id::ResultsCsv => results::answer(h, &s.results, req, results::Form::Csv).await,

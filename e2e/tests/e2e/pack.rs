@@ -657,14 +657,14 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
         .unwrap()
         .execute_batch(
             "DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
-             DROP TABLE held_overflow; ALTER TABLE bursts DROP COLUMN f; \
+             DROP TABLE held_overflow; ALTER TABLE bursts DROP COLUMN f; DROP TABLE status_misses; \
              DROP TABLE kiosks; DROP TABLE on_duty; DROP INDEX links_kiosk; \
              DROP TABLE links; ALTER TABLE ratings DROP COLUMN project_no; DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
              DROP TABLE tallies; DROP TABLE reviews; DROP TABLE addresses; DROP TABLE form_spend; \
              CREATE TABLE form_budget (code TEXT NOT NULL, slot INTEGER NOT NULL, \
                n INTEGER NOT NULL CONSTRAINT form_budget_spent CHECK (n <= 6), PRIMARY KEY (code, slot)) WITHOUT ROWID; \
              DROP INDEX ratings_held; ALTER TABLE ratings DROP COLUMN hold; ALTER TABLE ratings DROP COLUMN signals; \
-             ALTER TABLE ratings DROP COLUMN first; DROP TABLE receipts; DROP TABLE receipt_misses; DROP TABLE case_steps; DROP TABLE alerts; DROP TABLE route_sends; DROP TABLE repeats; \
+             ALTER TABLE ratings DROP COLUMN first; DROP TABLE receipts; DROP TABLE case_steps; DROP TABLE alerts; DROP TABLE route_sends; DROP TABLE repeats; \
              DROP TABLE calendars; DROP TABLE routes; DROP TABLE cases; \
              DROP TABLE accounts; DROP TABLE sessions; DROP TABLE login_failures; \
              DROP TABLE tokens; DROP TABLE audit; DROP TABLE uploads; \

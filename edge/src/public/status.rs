@@ -3,7 +3,8 @@
 //! keeps the token's SHA-256, never the token. The page shows the case's progress in plain words
 //! and the reply the handler chose to publish, never a phone, comment or internal note; once the
 //! case is 办结 the citizen may give one 追评 (仍不满意 reopens it). A wrong token and an expired
-//! one get the same answer, and lookups that miss are budgeted per minute.
+//! one get the same answer. Lookups that miss are budgeted per client and minute, under a high
+//! ceiling for everyone; a token that exists is always answered.
 
 use crate::error::ApiError;
 use crate::fastlane::receipt::digest;
@@ -14,22 +15,25 @@ use crate::sql::{Stmt, stmt};
 use maud::{DOCTYPE, html};
 use wire::time::format_cst_minute;
 
-/// Lookups that found nothing, per minute, before every lookup of that minute is refused (the
-/// `receipt_misses` CHECK).
+/// Lookups that found nothing, per client and minute, before that client's misses are answered
+/// 429 (with nothing counted)…
 pub const MISS_BUDGET: i64 = 30;
+/// …and for everyone together: the ceiling that bounds what misses can write.
+pub const MISS_CEILING: i64 = 1200;
 
 fn minute(now: i64) -> i64 {
     now / 60
 }
 
-/// The minute's misses so far, a rating that has no case because it is held for review (its
-/// time and hall), then the case (if the token is known and not expired: a case closed more
-/// than `keep_secs` ago has let its links go).
-pub fn lookup(token: &str, now: i64, keep_secs: i64) -> Vec<Stmt> {
+/// The minute's misses so far (this client's, everyone's), a rating that has no case because it
+/// is held for review (its time and hall), then the case (if the token is known and not
+/// expired: a case closed more than `keep_secs` ago has let its links go).
+pub fn lookup(token: &str, client: &str, now: i64, keep_secs: i64) -> Vec<Stmt> {
     vec![
         stmt(
-            "SELECT COALESCE((SELECT n FROM receipt_misses WHERE minute = ?1), 0) AS n",
-            vec![minute(now).into()],
+            "SELECT COALESCE((SELECT n FROM status_misses WHERE minute = ?1 AND client = ?2), 0) AS client, \
+             COALESCE((SELECT SUM(n) FROM status_misses WHERE minute = ?1), 0) AS total",
+            vec![minute(now).into(), client.into()],
         ),
         stmt(
             "SELECT r.rated_at AS at, COALESCE(json_extract(r.entry, '$.hall'), '') AS hall \
@@ -53,19 +57,33 @@ pub struct Held {
     pub hall: String,
 }
 
-/// Counts a miss (fails past the budget, which is the point).
-pub fn miss(now: i64) -> Vec<Stmt> {
+/// Counts a client's miss (the earlier minutes' counts go).
+pub fn miss(client: &str, now: i64) -> Vec<Stmt> {
     vec![
         stmt(
-            "DELETE FROM receipt_misses WHERE minute < ?1",
+            "DELETE FROM status_misses WHERE minute < ?1",
             vec![(minute(now) - 10).into()],
         ),
         stmt(
-            "INSERT INTO receipt_misses (minute, n) VALUES (?1, 1) \
-             ON CONFLICT (minute) DO UPDATE SET n = n + 1",
-            vec![minute(now).into()],
+            "INSERT INTO status_misses (minute, client, n) VALUES (?1, ?2, 1) \
+             ON CONFLICT (minute, client) DO UPDATE SET n = n + 1",
+            vec![minute(now).into(), client.into()],
         ),
     ]
+}
+
+/// The misses counted so far this minute ([`lookup`]'s first row).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct Misses {
+    pub client: i64,
+    pub total: i64,
+}
+
+impl Misses {
+    /// Whether one more miss is past this client's budget or everyone's ceiling.
+    pub fn spent(&self) -> bool {
+        self.client >= MISS_BUDGET || self.total >= MISS_CEILING
+    }
 }
 
 /// The citizen's one 追评 on a closed case (not an overturned one): satisfied, or unsatisfied,
@@ -223,7 +241,7 @@ pub fn gone() -> String {
     )
 }
 
-/// The minute's budget of misses is spent.
+/// The client's budget of misses is spent.
 pub fn busy() -> String {
     shell(
         "请稍后再试",
@@ -272,31 +290,34 @@ pub fn ask_page(req: &Request) -> Answer {
     )
 }
 
-/// `GET /s/<token>` (the status) and `POST /s/<token>` (the one 追评).
-pub async fn page(h: &impl Host, retention_days: u32, req: &Request, token: &str) -> Answer {
+/// `GET /s/<token>` (the status) and `POST /s/<token>` (the one 追评). `client` is the
+/// client's key (`guard::client_key`; "" when no proxy names it: then everyone shares one).
+pub async fn page(
+    h: &impl Host,
+    retention_days: u32,
+    req: &Request,
+    token: &str,
+    client: &str,
+) -> Answer {
     let Some(token) = crate::fastlane::receipt::normalize(token) else {
         return Ok(answer(gone(), 404));
     };
     let t = h.now();
     let keep = i64::from(retention_days) * 86_400;
-    let mut res = host::run(h, lookup(&token, t, keep), false).await?;
+    let mut res = host::run(h, lookup(&token, client, t, keep), false).await?;
     let case: Vec<CaseRow> = host::typed(h, res.pop())?;
     let held: Vec<Held> = host::typed(h, res.pop())?;
-    #[derive(serde::Deserialize)]
-    struct N {
-        n: i64,
-    }
-    let misses: Vec<N> = host::typed(h, res.pop())?;
-    if misses.first().is_some_and(|m| m.n >= MISS_BUDGET) {
-        return Ok(answer(busy(), 429));
-    }
+    let misses: Vec<Misses> = host::typed(h, res.pop())?;
     let post = req.method == Method::Post;
     if let (None, Some(held), false) = (case.first(), held.first(), post) {
         return Ok(answer(received(held, &token), 200));
     }
     let Some(c) = case.into_iter().next() else {
-        // Counted; past the budget the count itself fails, which changes nothing here.
-        let _ = host::try_run(h, miss(t), false).await;
+        // A miss: past the client's budget (or everyone's ceiling) refused with nothing written.
+        if misses.first().is_some_and(Misses::spent) {
+            return Ok(answer(busy(), 429));
+        }
+        host::run(h, miss(client, t), false).await?;
         return Ok(answer(gone(), 404));
     };
     if !post {
@@ -338,16 +359,31 @@ mod tests {
     use crate::console::sql::tests::{db, run};
 
     #[test]
-    fn the_minutes_misses_are_budgeted() {
+    fn misses_are_counted_per_client_and_minute() {
         let c = db();
         for _ in 0..MISS_BUDGET {
-            for s in miss(600) {
+            for s in miss("a", 600) {
                 run(&c, &s);
             }
         }
-        let mut q = c.prepare(&miss(600)[1].sql).unwrap();
-        assert!(q.execute([10]).is_err(), "past the budget the count fails");
-        assert_eq!(run(&c, &lookup("X", 600, 0)[0])[0]["n"], MISS_BUDGET);
-        assert_eq!(run(&c, &lookup("X", 660, 0)[0])[0]["n"], 0, "a new minute");
+        for s in miss("b", 600) {
+            run(&c, &s);
+        }
+        let m = |client, at| -> Misses {
+            serde_json::from_value(run(&c, &lookup("X", client, at, 0)[0])[0].clone()).unwrap()
+        };
+        let a = m("a", 600);
+        assert_eq!((a.client, a.total), (MISS_BUDGET, MISS_BUDGET + 1));
+        assert!(a.spent());
+        assert!(!m("b", 600).spent());
+        assert!(!m("a", 660).spent(), "a new minute");
+        assert!(
+            Misses {
+                client: 0,
+                total: MISS_CEILING
+            }
+            .spent(),
+            "everyone's ceiling"
+        );
     }
 }

@@ -404,4 +404,3 @@ fn a_bulk_decision_reaches_no_further_than_its_scope() {
     );
     assert_eq!(bulk(Who::HallA, "release", range), 0, "decided once");
 }
-
