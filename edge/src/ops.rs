@@ -41,7 +41,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
     let now = h.now();
     let spend: Option<access::HashSpend> = host::rows(h, access::hash_spend(now)).await?.pop();
     let spend = spend.unwrap_or(access::HashSpend { peak: 0, total: 0 });
-    let gauges: [metrics::Gauge; 8] = [
+    let gauges: [metrics::Gauge; 9] = [
         (
             "zsp_forward_backlog",
             "Ratings stored here that the upstream has not acknowledged.",
@@ -68,6 +68,11 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
             "zsp_login_hashes_peak_per_second",
             "Console password hashes in the busiest second of the last ten minutes (LOGIN_HASHES_PER_SEC bounds it).",
             spend.peak,
+        ),
+        (
+            "zsp_results_computed",
+            "Public results computed (not read from the memo) since this isolate started.",
+            crate::public::results::computed(h) as i64,
         ),
         (
             "zsp_login_hashes_last_10m",

@@ -52,8 +52,17 @@ fn month_start(y: i64, m: u32) -> i64 {
 }
 
 impl Period {
+    /// A period in its one spelling: `2026-11` or `2026-Q4` (no sign, no padding, no other case).
     pub fn parse(s: &str) -> Result<Period, String> {
         let bad = || format!("period {s:?}: a month like 2026-11 or a quarter like 2026-Q4");
+        let canonical = s.len() == 7
+            && s.as_bytes()[4] == b'-'
+            && s[..4].bytes().all(|b| b.is_ascii_digit())
+            && (s[5..].bytes().all(|b| b.is_ascii_digit())
+                || (s.as_bytes()[5] == b'Q' && s.as_bytes()[6].is_ascii_digit()));
+        if !canonical {
+            return Err(bad());
+        }
         let (y, rest) = s.split_once('-').ok_or_else(bad)?;
         let y: i64 = y
             .parse()
@@ -143,6 +152,15 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 }
 
 /// The halls with ratings in the period (the city page's links).
+/// Whether a hall of this name is in the directory or has ratings (a row if so).
+pub fn hall_known(hall: &str) -> Stmt {
+    stmt(
+        "SELECT 1 AS known WHERE EXISTS (SELECT 1 FROM entries WHERE hall = ?1) \
+         OR EXISTS (SELECT 1 FROM tallies WHERE hall = ?1)",
+        vec![hall.into()],
+    )
+}
+
 pub fn halls(p: &Period) -> Stmt {
     stmt(
         "SELECT DISTINCT hall FROM tallies WHERE month IN (SELECT value FROM json_each(?1)) AND hall != '' ORDER BY hall",
@@ -528,35 +546,99 @@ pub fn params(pairs: &[(String, String)], now: i64) -> Result<(Option<String>, P
 /// How long an isolate reuses a period's computed results (the answers say the same to any
 /// cache in front, for longer).
 const MEMO_SECS: i64 = 60;
+/// The memo's size: past it the least recently used entry goes, never all at once.
+const MEMO_ENTRIES: usize = 64;
+/// The city's figures are the costly ones: computed at most once in this long, whatever the
+/// period; a period not in the memo meanwhile is asked to come back.
+pub const CITY_EVERY_SECS: i64 = 60;
 
-/// A memo's key (the hall, or the city, and the period) and what it keeps: when, the figures,
-/// the halls with ratings.
+/// A memo's key (the hall, or the city, and the period) and what it keeps: when it was
+/// computed, when last used, the figures, the halls with ratings.
 type MemoKey = (Option<String>, String);
-type Memoised = (i64, Results, Vec<String>);
 
-/// Computed results by hall and period.
+struct Memoised {
+    at: i64,
+    used: i64,
+    results: Results,
+    halls: Vec<String>,
+}
+
+/// Computed results by hall and period, and when the city's were last computed.
 #[derive(Default)]
-struct Memo(std::collections::HashMap<MemoKey, Memoised>);
+pub struct Memo {
+    entries: std::collections::HashMap<MemoKey, Memoised>,
+    city_at: Option<i64>,
+    /// Computations since the isolate started (`zsp_results_computed_total`).
+    pub computed: u64,
+}
 
-/// The figures of `hall` (or the city) for `period`, and the halls with ratings in it.
+impl Memo {
+    fn get(&mut self, key: &MemoKey, now: i64) -> Option<(Results, Vec<String>)> {
+        let e = self
+            .entries
+            .get_mut(key)
+            .filter(|e| now - e.at < MEMO_SECS)?;
+        e.used = now;
+        Some((e.results.clone(), e.halls.clone()))
+    }
+
+    fn put(&mut self, key: MemoKey, now: i64, results: Results, halls: Vec<String>) {
+        self.entries.retain(|_, e| now - e.at < MEMO_SECS);
+        if self.entries.len() >= MEMO_ENTRIES
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+        {
+            self.entries.remove(&oldest);
+        }
+        self.entries.insert(
+            key,
+            Memoised {
+                at: now,
+                used: now,
+                results,
+                halls,
+            },
+        );
+    }
+
+    /// Takes the city's computation for `now`, if its minute allows.
+    fn city_turn(&mut self, now: i64) -> bool {
+        if self.city_at.is_some_and(|at| now - at < CITY_EVERY_SECS) {
+            return false;
+        }
+        self.city_at = Some(now);
+        true
+    }
+}
+
+/// The figures of `hall` (or the city) for `period`, and the halls with ratings in it; a hall
+/// that is neither in the directory nor rated is `None`.
 async fn figures(
     h: &impl crate::host::Host,
     s: &Settings,
     hall: Option<&str>,
     period: &Period,
-) -> Result<(Results, Vec<String>), crate::error::ApiError> {
+) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
-    let mut res = host::run(
-        h,
-        vec![tallies(period, hall), cases(period, hall), halls(period)],
-        false,
-    )
-    .await?;
+    let mut stmts = vec![tallies(period, hall), cases(period, hall), halls(period)];
+    if let Some(name) = hall {
+        stmts.push(hall_known(name));
+    }
+    let mut res = host::run(h, stmts, false).await?;
+    if hall.is_some() {
+        let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
+        if known != Some(true) {
+            return Ok(None);
+        }
+    }
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
     let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
     let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
     let r = compute(hall, period, &rows, &facts, i64::from(s.min_staff));
-    Ok((r, names.into_iter().map(|n| n.hall).collect()))
+    Ok(Some((r, names.into_iter().map(|n| n.hall).collect())))
 }
 
 /// Which form of the results a path asks for.
@@ -567,8 +649,24 @@ pub enum Form {
     Csv,
 }
 
+fn refused(
+    status: u16,
+    code: &'static str,
+    zh: &'static str,
+    en: &'static str,
+    detail: String,
+) -> crate::error::ApiError {
+    crate::error::ApiError {
+        detail: Some(detail),
+        ..crate::error::ApiError::new(status, code, zh, en)
+    }
+}
+
 /// `/results`, `/results.json`, `/results.csv`: `?hall=…&period=2026-11|2026-Q4`. From this
-/// isolate's memo for a minute; the answers may be cached for five.
+/// isolate's memo for a minute (the least recently used entry making room); the answers may be
+/// cached for five. A period in any other spelling, or a hall that does not exist, is 400; the
+/// city's figures are computed at most once a minute, whatever the period (another period
+/// meanwhile is 429 with `Retry-After`).
 pub async fn answer(
     h: &impl crate::host::Host,
     s: &Settings,
@@ -577,31 +675,46 @@ pub async fn answer(
 ) -> crate::http::Answer {
     use crate::http::Response;
     let pairs = req.query_pairs();
-    let (hall, period) = params(&pairs, h.now()).map_err(|d| crate::error::ApiError {
-        detail: Some(d),
-        ..crate::error::ApiError::new(
+    let (hall, period) = params(&pairs, h.now()).map_err(|d| {
+        refused(
             400,
             "results.params",
             "统计期或大厅有误。",
             "Bad period or hall.",
+            d,
         )
     })?;
     let t = h.now();
     let key = (hall.clone(), period.label.clone());
-    let memo = h.isolate().with(|m: &mut Memo| {
-        m.0.get(&key)
-            .filter(|(at, _, _)| t - at < MEMO_SECS)
-            .map(|(_, r, n)| (r.clone(), n.clone()))
-    });
+    let memo = h.isolate().with(|m: &mut Memo| m.get(&key, t));
     let (r, names) = match memo {
         Some(v) => v,
         None => {
-            let (r, names) = figures(h, s, hall.as_deref(), &period).await?;
+            if hall.is_none() && !h.isolate().with(|m: &mut Memo| m.city_turn(t)) {
+                return Ok(Response::html(
+                    429,
+                    "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+                     <title>请稍后再试</title><p>全市统计每分钟最多计算一次，请一分钟后刷新本页。</p><p><a href=\"/results\">查看本月结果</a></p></html>"
+                        .to_owned(),
+                )
+                .with("Retry-After", &CITY_EVERY_SECS.to_string())
+                .with("Cache-Control", "no-store"));
+            }
+            let Some((r, names)) = figures(h, s, hall.as_deref(), &period).await? else {
+                return Err(refused(
+                    400,
+                    "results.hall",
+                    "没有这个大厅。",
+                    "No such hall.",
+                    format!(
+                        "hall {:?}: not in the directory and never rated",
+                        hall.unwrap_or_default()
+                    ),
+                ));
+            };
             h.isolate().with(|m: &mut Memo| {
-                if m.0.len() >= 64 {
-                    m.0.clear();
-                }
-                m.0.insert(key, (t, r.clone(), names.clone()));
+                m.computed += 1;
+                m.put(key, t, r.clone(), names.clone());
             });
             (r, names)
         }
@@ -629,6 +742,11 @@ pub async fn answer(
         }
     }
     .with("Cache-Control", cache))
+}
+
+/// The results computed since the isolate started, for `/metrics`.
+pub fn computed(h: &impl crate::host::Host) -> u64 {
+    h.isolate().with(|m: &mut Memo| m.computed)
 }
 
 #[cfg(test)]
@@ -798,7 +916,23 @@ mod tests {
         assert_eq!(q.months, ["2026-10", "2026-11", "2026-12"]);
         assert_eq!(q.to, Day::from_ymd(2027, 1, 1).unwrap().start_unix());
         assert_eq!(Period::parse("2026-02").unwrap().months, ["2026-02"]);
-        for bad in ["2026", "2026-13", "2026-Q5", "26-01", "2026-1", "x-01"] {
+        for bad in [
+            "2026",
+            "2026-13",
+            "2026-Q5",
+            "26-01",
+            "2026-1",
+            "x-01",
+            "02026-Q4",
+            "+2026-11",
+            "0002026-12",
+            "2026-q4",
+            "2026-Q04",
+            "2026-011",
+            " 2026-11",
+            "２０２６-11",
+            "2026-Q0",
+        ] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
         let pairs = vec![("period".to_owned(), "2026-Q9".to_owned())];

@@ -42,3 +42,63 @@ fn status_link_misses_are_the_clients_own() {
     let rows = w.count("SELECT SUM(n) AS n FROM status_misses");
     assert_eq!(rows, 31);
 }
+
+fn results(w: &World, query: &str) -> (u16, String) {
+    let r = w.send(
+        Request::new(Method::Get, &format!("https://{HOST}/results.json?{query}"))
+            .with_header("Host", HOST),
+    );
+    (
+        r.status,
+        String::from_utf8_lossy(r.body_bytes()).into_owned(),
+    )
+}
+
+fn computed(w: &World) -> u64 {
+    edge::public::results::computed(&w.h)
+}
+
+#[test]
+fn results_take_canonical_periods_and_known_halls_and_compute_the_city_once_a_minute() {
+    let w = world();
+    for bad in [
+        "period=02026-Q4",
+        "period=%2B2026-11",
+        "period=0002026-12",
+        "period=2026-q4",
+    ] {
+        let (s, b) = results(&w, bad);
+        assert_eq!(s, 400, "{bad}: {b}");
+        assert!(b.contains("2026-Q4"), "the error says the spelling: {b}");
+    }
+    let (s, b) = results(
+        &w,
+        "hall=%E6%B2%A1%E6%9C%89%E7%9A%84%E5%A4%A7%E5%8E%85&period=2026-03",
+    );
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b.contains("No such hall") || b.contains("没有这个大厅"),
+        "{b}"
+    );
+    assert_eq!(computed(&w), 0, "nothing computed for a refused key");
+    // A known hall (two halls of this name in two districts share its name here).
+    let hall = percent_encoding::utf8_percent_encode(HALL, percent_encoding::NON_ALPHANUMERIC);
+    assert_eq!(results(&w, &format!("hall={hall}&period=2026-03")).0, 200);
+    assert_eq!(computed(&w), 1);
+    // 60 different periods for the city within a minute: computed once, the rest asked to come
+    // back (and the computed one answered from the memo).
+    let mut statuses = vec![];
+    for i in 0..60 {
+        let period = format!("20{:02}-{:02}", 10 + i / 12, 1 + i % 12);
+        statuses.push(results(&w, &format!("period={period}")).0);
+        w.h.advance(0);
+    }
+    assert_eq!(computed(&w), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 59);
+    assert_eq!(results(&w, "period=2010-01").0, 200, "from the memo");
+    assert_eq!(computed(&w), 2);
+    w.h.advance(60);
+    assert_eq!(results(&w, "period=2010-02").0, 200, "a minute later");
+    assert_eq!(computed(&w), 3);
+}
