@@ -109,6 +109,28 @@ pub async fn run(
         .map_err(|e| internal(h, "storage", e))
 }
 
+/// A paged body read whole: each page's statement run in turn until the last (the native
+/// tests).
+pub async fn drain(h: &impl Host, p: &crate::http::Paged) -> Result<Vec<u8>, ApiError> {
+    let mut out = vec![];
+    let mut cursor: Option<Vec<crate::sql::Val>> = None;
+    let mut first = true;
+    loop {
+        let stmt = p.0.borrow().query(cursor.as_deref());
+        let rows = run(h, vec![stmt], false).await?.pop().unwrap_or_default();
+        let (bytes, next) =
+            p.0.borrow_mut()
+                .page(rows, first)
+                .map_err(|e| internal(h, "page", e))?;
+        out.extend(bytes);
+        first = false;
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// One statement's rows, typed.
 pub async fn rows<T: serde::de::DeserializeOwned>(
     h: &impl Host,

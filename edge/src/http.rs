@@ -5,6 +5,7 @@
 //! comes from this site, whether the host is the loopback, and who the client is.
 
 use crate::error::{self, ApiError};
+use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -262,7 +263,54 @@ pub enum Body {
     /// A file of the site's build, served by the adapter from the runtime's asset service
     /// (precompressed where the client takes it): `/assets/<name>` and the like.
     Asset(String),
+    /// Read from storage a page at a time as the client takes it (an export), so memory holds
+    /// a page whatever the size. The adapter streams it; `host::drain` reads it whole.
+    Paged(Paged),
 }
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Body {
+        Body::Bytes(b)
+    }
+}
+
+/// A body in pages: each page one statement's rows, turned into bytes; the next page's
+/// statement follows from the last row of the one before (its cursor).
+pub trait Pages {
+    /// The statement for the page after `cursor` (the previous page's; `None` for the first).
+    fn query(&self, cursor: Option<&[crate::sql::Val]>) -> crate::sql::Stmt;
+    /// A page's rows (a JSON array of row objects) as bytes (the first with whatever goes
+    /// before it), and the next page's cursor; `None` when this was the last.
+    fn page(
+        &mut self,
+        rows: serde_json::Value,
+        first: bool,
+    ) -> Result<(Vec<u8>, Option<Vec<crate::sql::Val>>), String>;
+}
+
+/// A [`Pages`] as a body holds it.
+#[derive(Clone)]
+pub struct Paged(pub std::rc::Rc<std::cell::RefCell<dyn Pages>>);
+
+impl Paged {
+    pub fn new(p: impl Pages + 'static) -> Paged {
+        Paged(std::rc::Rc::new(std::cell::RefCell::new(p)))
+    }
+}
+
+impl fmt::Debug for Paged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Paged")
+    }
+}
+
+impl PartialEq for Paged {
+    fn eq(&self, other: &Paged) -> bool {
+        std::rc::Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Paged {}
 
 /// An answer as the handlers make it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,8 +356,10 @@ impl Response {
     }
 
     /// A file to save (`Content-Disposition: attachment`), never cached.
-    pub fn download(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
-        Response::bytes(200, content_type, bytes)
+    pub fn download(body: impl Into<Body>, content_type: &str, name: &str) -> Response {
+        Response::new(200, body.into())
+            .with("Content-Type", content_type)
+            .with("X-Content-Type-Options", "nosniff")
             .with(
                 "Content-Disposition",
                 &format!("attachment; filename=\"{name}\""),

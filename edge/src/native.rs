@@ -240,6 +240,15 @@ pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] 
     t
 }
 
+/// An answer as a client receives it: a paged body (an export) read whole.
+pub fn settle(h: &TestHost, mut r: crate::http::Response) -> crate::http::Response {
+    if let crate::http::Body::Paged(p) = &r.body {
+        let bytes = block_on(crate::host::drain(h, p)).expect("the pages read");
+        r.body = crate::http::Body::Bytes(bytes);
+    }
+    r
+}
+
 /// Runs a handler's future to its end. Natively nothing waits (storage, PBKDF2 and DEFLATE
 /// answer at once), so one poll finishes it; a future that would wait is a bug here.
 pub fn block_on<F: Future>(f: F) -> F::Output {

@@ -663,14 +663,30 @@ pub fn hold_label(hold: i64) -> &'static str {
 
 /// The export as Excel opens it: UTF-8 with BOM, the phone masked unless `full_phone`.
 pub fn export_csv(rows: &[RatingRow], full_phone: bool) -> Result<String, String> {
+    let mut out = export_csv_head();
+    export_csv_lines(&mut out, rows, full_phone)?;
+    Ok(out)
+}
+
+/// What an export CSV starts with: Excel's BOM and the header line.
+pub fn export_csv_head() -> String {
     let mut out = String::from(wire::csv::BOM);
     wire::csv::line(&mut out, &EXPORT_HEADER);
+    out
+}
+
+/// Rows of an export CSV, appended to `out`.
+pub fn export_csv_lines(
+    out: &mut String,
+    rows: &[RatingRow],
+    full_phone: bool,
+) -> Result<(), String> {
     for row in rows {
         let cells = export_cells(row, full_phone)?;
         let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
-        wire::csv::line(&mut out, &refs);
+        wire::csv::line(out, &refs);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The export as an .xlsx worksheet's XML (the codes columns as numbers).

@@ -303,21 +303,6 @@ fn qr_key(p: &Path, out: &Path) -> Result<()> {
     )
 }
 
-/// Six base32 letters for `n.i` (SQL), to put inside a copied id: ids are 26 base32 letters
-/// (16 bytes), so characters 20 to 25 carry 30 bits freely.
-fn b32(shift: u32) -> String {
-    format!("substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', ((n.i >> {shift}) & 31) + 1, 1)")
-}
-
-/// `col` of the real rating with its 20th to 25th letters replaced by `n.i`.
-pub(crate) fn numbered(col: &str) -> String {
-    let digits: Vec<String> = (0..6).rev().map(|k| b32(5 * k)).collect();
-    format!(
-        "substr(r.{col}, 1, 19) || {} || substr(r.{col}, 26)",
-        digits.join(" || ")
-    )
-}
-
 /// 100,000 copies of the one real rating, each with its own id and device, as forwarding would
 /// find them (not yet forwarded: `UPSTREAM_URL` is unset).
 fn fill(db: &Path) -> Result<()> {
@@ -332,9 +317,9 @@ fn fill(db: &Path) -> Result<()> {
                r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, r.entry, \
                r.forwarded_rev, r.forwarded_at, r.attempts, r.next_attempt_at, r.last_error \
              FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
-            numbered("id"),
-            numbered("device"),
-            numbered("last_submission")
+            xtask::seed::numbered("id"),
+            xtask::seed::numbered("device"),
+            xtask::seed::numbered("last_submission")
         ),
         [],
     )?;

@@ -13,30 +13,9 @@ use xtask::setup;
 
 const RATINGS: i64 = 1_000_000;
 
-/// A million copies of the one real rating over the last 81 days (7 s apart), across 12 halls,
-/// 40 units and 800 staff, mostly satisfied.
+/// A million copies of the one real rating (`xtask::seed::ratings`).
 fn fill(c: &rusqlite::Connection) -> Result<Duration> {
-    let n = |col: &str| crate::bench_pack::numbered(col);
-    let t = Instant::now();
-    c.execute(
-        &format!(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {RATINGS}) \
-             INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
-               level, tags, tag_version, matter, comment, phone, flagged, via, entry, next_attempt_at) \
-             SELECT {}, r.code, {}, r.day, 1, 1, {}, r.rated_at - n.i * 7, \
-               CASE WHEN n.i % 50 = 0 THEN 'dissatisfied' WHEN n.i % 97 = 0 THEN 'very_dissatisfied' \
-                 WHEN n.i % 7 = 0 THEN 'basic' WHEN n.i % 3 = 0 THEN 'satisfied' ELSE 'very_satisfied' END, \
-               r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, \
-               json_set(r.entry, '$.hall', '大厅' || (n.i % 12), '$.dept', '单位' || (n.i % 40), '$.staff_id', 'S' || (n.i % 800)), \
-               r.next_attempt_at \
-             FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
-            n("id"),
-            n("device"),
-            n("last_submission")
-        ),
-        [],
-    )?;
-    Ok(t.elapsed())
+    xtask::seed::ratings(c, RATINGS)
 }
 
 /// A case for every 差评 of the fill, most called back and fixed, some late.

@@ -280,6 +280,11 @@ impl Worker {
         let _ = self.child.wait();
     }
 
+    /// The process id (for a test that reads /proc itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's resident memory, in MiB (from /proc).
     pub fn rss_mib(&self) -> Option<f64> {
         let status = crate::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

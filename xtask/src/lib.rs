@@ -5,6 +5,7 @@ pub mod edge;
 pub mod fs;
 pub mod pack;
 pub mod robots;
+pub mod seed;
 pub mod setup;
 pub mod sh;
 pub mod site;

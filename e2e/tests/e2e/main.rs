@@ -4,6 +4,7 @@ mod abuse;
 mod citizen;
 mod console;
 mod contract;
+mod exports;
 mod kiosk;
 mod lane;
 mod links;

@@ -296,8 +296,17 @@ pub(crate) fn export(w: &Worker) -> String {
     export_with(w, "")
 }
 
-/// The export with a query (e.g. `hold=held`: the 疑似刷评 queue).
+/// The export with a query (e.g. `hold=held`: the 疑似刷评 queue); the last year's when the
+/// query names no range (the API asks for one).
 pub(crate) fn export_with(w: &Worker, query: &str) -> String {
+    let ranged;
+    let query = if query.contains("from=") {
+        query
+    } else {
+        let today = Day::from_unix(now()).unwrap();
+        ranged = format!("{query}&from={}&to={today}", Day(today.0 - 364));
+        &ranged
+    };
     let auth = format!("Bearer {}", w.admin_token);
     let (s, h, b) = http(
         "GET",

@@ -119,11 +119,15 @@ pub async fn revocations(h: &impl Host, cfg: &Config, me: &Actor, req: &Request)
 /// `GET /admin/export.csv` and `.xlsx`: the ratings of a range within scope (as the console's).
 pub async fn export(h: &impl Host, me: &Actor, req: &Request, xlsx: bool) -> Answer {
     let pairs = req.query_pairs();
-    let (mut filter, from, to) = handlers::filter_of(h.now(), &pairs, true)?;
-    // The API's export keeps its old default: everything when no range is given.
-    if req.param("from").is_empty() {
-        filter.from = 0;
+    // A range of at most a year, both ends given: a script names what it takes.
+    for end in ["from", "to"] {
+        if req.param(end).is_empty() {
+            return Err(handlers::form_error(format!(
+                "缺少参数 {end}：导出须给出起止日期（from、to，格式 2026-11-27，最长一年）"
+            )));
+        }
     }
+    let (filter, from, to) = handlers::filter_of(h.now(), &pairs, true)?;
     let full = req.param("phones") == "full";
     if full && !me.may(access::Action::ExportUnmasked) {
         return Err(access::NOT_FOUND);

@@ -176,8 +176,64 @@ pub async fn workbook(h: &impl Host, sheet_name: &str, sheet: String) -> Result<
     Ok(wire::xlsx::zip(&members))
 }
 
+/// Rows a page of an export reads from storage.
+pub const EXPORT_PAGE_ROWS: i64 = 1000;
+/// An .xlsx is built whole: at most this many rows (a CSV streams any number).
+pub const XLSX_MAX_ROWS: i64 = 50_000;
+
+/// The ratings export as pages: each the next [`EXPORT_PAGE_ROWS`] by time and id (a range of
+/// the time index, however far in), as lines of CSV.
+struct ExportPages {
+    me: Actor,
+    filter: Filter,
+    full_phones: bool,
+}
+
+/// The next page's cursor after `rows`: the last one's time and id, if the page was full.
+fn export_cursor(rows: &[RatingRow]) -> Option<Vec<crate::sql::Val>> {
+    (rows.len() as i64 == EXPORT_PAGE_ROWS)
+        .then(|| {
+            rows.last()
+                .map(|r| vec![r.rated_at.into(), r.id.clone().into()])
+        })
+        .flatten()
+}
+
+fn export_after(cursor: Option<&[crate::sql::Val]>) -> Option<(i64, &str)> {
+    match cursor {
+        Some([crate::sql::Val::Int(at), crate::sql::Val::Text(id)]) => Some((*at, id.as_str())),
+        _ => None,
+    }
+}
+
+impl http::Pages for ExportPages {
+    fn query(&self, cursor: Option<&[crate::sql::Val]>) -> crate::sql::Stmt {
+        sql::export_page(
+            &self.me,
+            &self.filter,
+            export_after(cursor),
+            EXPORT_PAGE_ROWS,
+        )
+    }
+
+    fn page(
+        &mut self,
+        rows: serde_json::Value,
+        first: bool,
+    ) -> Result<(Vec<u8>, Option<Vec<crate::sql::Val>>), String> {
+        let rows: Vec<RatingRow> = serde_json::from_value(rows).map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        if first {
+            out.push_str(&store::export_csv_head());
+        }
+        store::export_csv_lines(&mut out, &rows, self.full_phones)?;
+        Ok((out.into_bytes(), export_cursor(&rows)))
+    }
+}
+
 /// The ratings export (CSV, or .xlsx), audited in the same breath: the console's form and the
-/// API's `GET /admin/export.*` alike.
+/// API's `GET /admin/export.*` alike. A CSV streams from storage a page at a time, whatever its
+/// size; an .xlsx is built whole, up to [`XLSX_MAX_ROWS`].
 pub async fn export(
     h: &impl Host,
     me: &Actor,
@@ -185,16 +241,25 @@ pub async fn export(
     full_phones: bool,
     xlsx: bool,
     range: &str,
-) -> Result<Vec<u8>, ApiError> {
-    let rows: Vec<RatingRow> = host::rows(h, sql::export(me, f)).await?;
+) -> Result<http::Body, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let n: Vec<Count> = host::rows(h, sql::count(me, f)).await?;
+    let n = n.first().map_or(0, |c| c.n);
+    if xlsx && n > XLSX_MAX_ROWS {
+        return Err(form_error(format!(
+            "筛选结果 {n} 条，Excel 文件最多 {XLSX_MAX_ROWS} 条：请导出 CSV，或缩小范围"
+        )));
+    }
     let action = if full_phones {
         "export.unmasked"
     } else {
         "export"
     };
     let detail = format!(
-        "{} 条，{}，{range}{}",
-        rows.len(),
+        "{n} 条，{}，{range}{}",
         if xlsx { "xlsx" } else { "csv" },
         if f.hall.is_empty() {
             String::new()
@@ -209,14 +274,31 @@ pub async fn export(
     )
     .await?;
     if !xlsx {
-        return Ok(store::export_csv(&rows, full_phones)
-            .map_err(|e| host::internal(h, "export", e))?
-            .into_bytes());
+        return Ok(http::Body::Paged(http::Paged::new(ExportPages {
+            me: me.clone(),
+            filter: f.clone(),
+            full_phones,
+        })));
+    }
+    // A worksheet, whole: its rows by the same pages (at most XLSX_MAX_ROWS).
+    let mut rows: Vec<RatingRow> = vec![];
+    let mut cursor = None;
+    loop {
+        let page: Vec<RatingRow> = host::rows(
+            h,
+            sql::export_page(me, f, export_after(cursor.as_deref()), EXPORT_PAGE_ROWS),
+        )
+        .await?;
+        cursor = export_cursor(&page);
+        rows.extend(page);
+        if cursor.is_none() {
+            break;
+        }
     }
     let sheet =
         store::export_sheet(&rows, full_phones).map_err(|e| host::internal(h, "export", e))?;
     drop(rows);
-    workbook(h, "评价", sheet).await
+    Ok(http::Body::Bytes(workbook(h, "评价", sheet).await?))
 }
 
 // ---- login and the account's own password ----

@@ -363,12 +363,16 @@ pub fn count(a: &Actor, f: &Filter) -> Stmt {
     )
 }
 
-/// The export: every match, oldest first.
-pub fn export(a: &Actor, f: &Filter) -> Stmt {
-    let (cond, args) = rating_where(f, a.role);
+/// The export, a page at a time: up to `limit` matches after `after` (the previous page's last
+/// time and id), oldest first.
+pub fn export_page(a: &Actor, f: &Filter, after: Option<(i64, &str)>, limit: i64) -> Stmt {
+    let (cond, mut args) = rating_where(f, a.role);
+    let (at, id) = after.unwrap_or((i64::MIN, ""));
+    args.extend([at.into(), id.into(), limit.into()]);
     scoped(
         &format!(
-            "SELECT {} FROM ratings WHERE {cond} ORDER BY rated_at, id",
+            "SELECT {} FROM ratings WHERE {cond} AND (rated_at > ?9 OR rated_at = ?9 AND id > ?10) \
+             ORDER BY rated_at, id LIMIT ?11",
             rating_columns!()
         ),
         &a.scope,
@@ -699,7 +703,23 @@ pub(crate) mod tests {
             ..all.clone()
         };
         assert!(ids(&hall, &other).is_empty());
-        assert_eq!(run(&c, &export(&hall, &all)).len(), 1);
+        assert_eq!(run(&c, &export_page(&hall, &all, None, 10)).len(), 1);
+        // Pages follow one another by time and id.
+        let city_all = actor(Role::City, Scope::All);
+        let page = |after: Option<(i64, &str)>| run(&c, &export_page(&city_all, &all, after, 1));
+        let first = page(None);
+        let key = |r: &serde_json::Value| {
+            (
+                r["rated_at"].as_i64().unwrap(),
+                r["id"].as_str().unwrap().to_owned(),
+            )
+        };
+        let (at, id) = key(&first[0]);
+        let second = page(Some((at, &id)));
+        assert_eq!(second.len(), 1);
+        assert_ne!(second[0]["id"], first[0]["id"]);
+        let (at, id) = key(&second[0]);
+        assert!(page(Some((at, &id))).is_empty());
         assert_eq!(run(&c, &count(&hall, &all))[0]["n"], 1);
         let city = actor(Role::City, Scope::All);
         assert_eq!(ids(&city, &all), ["r2", "r1"]);

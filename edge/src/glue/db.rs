@@ -11,15 +11,17 @@ use worker::*;
 
 /// The storage object's stub, opened on the first batch: a request that needs no storage (a
 /// file, a landing page whose code this isolate looked up a moment ago) never opens it.
-pub struct Db<'a> {
-    env: &'a Env,
+/// It holds its own handle on the environment (a reference to the runtime's object), so a
+/// streamed answer can keep asking after the handler has returned.
+pub struct Db {
+    env: Env,
     stub: std::cell::OnceCell<std::result::Result<Stub, String>>,
 }
 
-impl<'a> Db<'a> {
-    pub fn new(env: &'a Env) -> Db<'a> {
+impl Db {
+    pub fn new(env: &Env) -> Db {
         Db {
-            env,
+            env: env.clone(),
             stub: std::cell::OnceCell::new(),
         }
     }
@@ -38,7 +40,7 @@ impl<'a> Db<'a> {
     }
 }
 
-impl crate::host::Db for Db<'_> {
+impl crate::host::Db for Db {
     async fn batch(
         &self,
         stmts: Vec<Stmt>,

@@ -18,14 +18,14 @@ extern "C" {
 /// PBKDF2, `CompressionStream`, the site's files, the log.
 pub struct Runtime<'a> {
     pub env: &'a Env,
-    pub db: Db<'a>,
+    pub db: Db,
     pub isolate: Rc<Isolate>,
 }
 
 impl<'a> Host for Runtime<'a> {
-    type Db = Db<'a>;
+    type Db = Db;
 
-    fn db(&self) -> &Db<'a> {
+    fn db(&self) -> &Db {
         &self.db
     }
 

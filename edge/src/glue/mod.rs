@@ -113,11 +113,12 @@ async fn answer(
     let accept = req.and_then(|r| r.header("accept-encoding")).unwrap_or("");
     // An asset passed through precompressed keeps its bytes as they are.
     let mut encoded = false;
-    let coding = http::encoding_for(
-        accept,
-        r.header("content-type").unwrap_or(""),
-        r.body_bytes().len(),
-    );
+    // A streamed body's size is unknown: worth compressing.
+    let len = match &r.body {
+        Body::Paged(_) => usize::MAX,
+        _ => r.body_bytes().len(),
+    };
+    let coding = http::encoding_for(accept, r.header("content-type").unwrap_or(""), len);
     let mut out = match r.body {
         Body::Asset(path) => match asset(env, accept, &path).await? {
             Some((a, e)) => {
@@ -128,6 +129,7 @@ async fn answer(
                 .with_status(404),
         },
         _ if head => Response::empty()?.with_status(r.status),
+        Body::Paged(p) => Response::from_stream(pages(Db::new(env), p))?.with_status(r.status),
         Body::Empty => Response::empty()?.with_status(r.status),
         Body::Bytes(b) => Response::from_bytes(b)?.with_status(r.status),
     };
@@ -148,6 +150,38 @@ async fn answer(
         out = out.with_encode_body(EncodeBody::Manual);
     }
     Ok(out)
+}
+
+/// A paged body as a stream: each page's statement asked of the storage object when the client
+/// has taken the page before (and after a turn of the event loop, so what else waits, a
+/// citizen's landing page, goes first); memory holds a page, whatever the size.
+fn pages(
+    db: Db,
+    p: http::Paged,
+) -> impl futures_util::Stream<Item = std::result::Result<Vec<u8>, String>> {
+    use crate::host::Db as _;
+    futures_util::stream::unfold(
+        (db, p, Some(None::<Vec<crate::sql::Val>>)),
+        |(db, p, state)| async move {
+            let cursor = state?;
+            let first = cursor.is_none();
+            if !first {
+                worker::Delay::from(std::time::Duration::from_millis(0)).await;
+            }
+            let stmt = p.0.borrow().query(cursor.as_deref());
+            let page = match db.batch(vec![stmt], false).await {
+                Ok(mut rows) => p.0.borrow_mut().page(rows.pop().unwrap_or_default(), first),
+                Err(e) => Err(e.to_string()),
+            };
+            Some(match page {
+                Ok((bytes, next)) => (Ok(bytes), (db, p, next.map(Some))),
+                Err(e) => {
+                    console_error!("export page: {e}");
+                    (Err(e), (db, p, None))
+                }
+            })
+        },
+    )
 }
 
 /// Streams `/assets/<name>` (and the like) from the build output, precompressed: brotli, then

@@ -391,8 +391,12 @@ impl World {
         )
     }
 
+    /// The answer as a client gets it (an export's pages read whole).
     pub fn send(&self, req: Request) -> Response {
-        block_on(routes::handle(&self.h, &self.s, &req)).response
+        edge::native::settle(
+            &self.h,
+            block_on(routes::handle(&self.h, &self.s, &req)).response,
+        )
     }
 }
 
