@@ -90,7 +90,14 @@ try {
   await page.goto(`${cfg.base}/console/routes`);
   await page.fill("input[name=name]", "上城区差评群");
   await page.selectOption("select[name=kind]", "wecom");
-  await page.fill("input[name=url]", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send");
+  await page.fill("input[name=url]", "https://intranet.example.gov.cn/cgi-bin/webhook/send?key=1");
+  await submit(page, "form[action='/console/routes'] button[type=submit]");
+  t = await body(page);
+  check(t.includes("地址：企业微信机器人只能发往"), `a 企业微信 route to another host is refused by field: ${t}`);
+  await page.goto(`${cfg.base}/console/routes`);
+  await page.fill("input[name=name]", "上城区差评群");
+  await page.selectOption("select[name=kind]", "wecom");
+  await page.fill("input[name=url]", cfg.route_url.split("?")[0]);
   await submit(page, "form[action='/console/routes'] button[type=submit]");
   t = await body(page);
   check(t.includes("key="), `a 企业微信 address without its key is refused by field: ${t}`);
@@ -99,7 +106,7 @@ try {
   await page.fill("input[name=url]", cfg.route_url);
   await submit(page, "form[action='/console/routes'] button[type=submit]");
   t = await body(page);
-  check(t.includes("已添加提醒路由") && !t.includes("SECRETKEY"), `added, its key hidden: ${t}`);
+  check(t.includes("已添加提醒路由") && !t.includes(cfg.route_url.split("key=")[1]), `added, its key hidden: ${t}`);
   await shot(page, "routes");
   await ctx.close();
 

@@ -17,10 +17,13 @@ pub struct Link {
 pub enum Mode {
     /// The window and the staff member on duty; taps do nothing but "请评价".
     Standby,
-    /// One rating may be given: `id` is its idempotency key, `link` the queue system's 办件.
+    /// One rating may be given: `id` is its idempotency key, `link` the queue system's 办件,
+    /// `server` the edge's arming of the staff member's press (once it came): the rating names it,
+    /// or the edge holds the rating for review.
     Armed {
         id: Id128,
         link: Option<Link>,
+        server: Option<String>,
         last_touch_ms: f64,
     },
     /// Thanks, shown until `until_ms`.
@@ -61,9 +64,27 @@ impl Kiosk {
         self.mode = Mode::Armed {
             id,
             link,
+            server: None,
             last_touch_ms: now_ms,
         };
         true
+    }
+
+    /// The edge's arming for the press that armed it as `id`; too late (the citizen was done,
+    /// or left) it changes nothing. Whether it is still wanted.
+    pub fn armed_by_server(&mut self, for_id: Id128, arm: String) -> bool {
+        match &mut self.mode {
+            Mode::Armed { id, server, .. } if *id == for_id => {
+                *server = Some(arm);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the press that armed it as `id` still waits for the edge's arming.
+    pub fn wants_arming(&self, for_id: Id128) -> bool {
+        matches!(&self.mode, Mode::Armed { id, link: None, server: None, .. } if *id == for_id)
     }
 
     /// The citizen touched the screen: the idle clock starts again.
@@ -210,6 +231,29 @@ mod tests {
         assert!(k.arm(Id128([4; 16]), Some(link()), 9000.0));
         k.cancel();
         assert!(k.standing_by());
+    }
+
+    #[test]
+    fn the_edges_arming_joins_the_press_that_asked_for_it_only() {
+        let mut k = Kiosk::new(60);
+        assert!(
+            !k.armed_by_server(Id128([1; 16]), "A".into()),
+            "standing by"
+        );
+        k.arm(Id128([1; 16]), None, 0.0);
+        assert!(k.wants_arming(Id128([1; 16])));
+        assert!(!k.wants_arming(Id128([2; 16])));
+        assert!(
+            !k.armed_by_server(Id128([2; 16]), "B".into()),
+            "another press"
+        );
+        assert!(k.armed_by_server(Id128([1; 16]), "A".into()));
+        assert!(!k.wants_arming(Id128([1; 16])), "armed");
+        assert!(matches!(&k.mode, Mode::Armed { server: Some(a), .. } if a == "A"));
+        k.cancel();
+        assert!(!k.armed_by_server(Id128([1; 16]), "C".into()), "cancelled");
+        k.arm(Id128([3; 16]), Some(link()), 0.0);
+        assert!(!k.wants_arming(Id128([3; 16])), "a link is its own arming");
     }
 
     #[test]

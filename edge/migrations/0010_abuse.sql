@@ -54,3 +54,51 @@ CREATE TABLE status_misses (
   n INTEGER NOT NULL,
   PRIMARY KEY (minute, client)
 ) WITHOUT ROWID;
+
+-- A tablet's arming by the staff member's press is a row on the server, not only the tablet's
+-- script: its one live arming (arm, a random token), when it was made, and the submission that
+-- took it. A tablet arms again only KIOSK_ARM_SECS after an arming that was taken; a rating that
+-- names no live arming is held for review (signal `unarmed`).
+ALTER TABLE kiosks ADD COLUMN arm TEXT;
+ALTER TABLE kiosks ADD COLUMN armed_at INTEGER;
+ALTER TABLE kiosks ADD COLUMN arm_taken TEXT;
+
+-- A token may carry its last moment (the end of the day an administrator chose); a leaked
+-- token then stops by itself.
+ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+
+-- A 办件号 is unique within its issuing authority (AUTHORITIES; '' when the deployment is one),
+-- not across the deployment: one authority's hall can neither take another's 办件号 nor learn
+-- that it exists. Links minted before this release keep authority ''.
+CREATE TABLE links_v10 (
+  token TEXT PRIMARY KEY,
+  code TEXT NOT NULL,
+  matter TEXT NOT NULL,
+  project_no TEXT NOT NULL,
+  authority TEXT NOT NULL DEFAULT '',
+  region TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  by_actor TEXT NOT NULL,
+  kiosk INTEGER NOT NULL DEFAULT 0,
+  armed_at INTEGER,
+  UNIQUE (authority, project_no)
+) WITHOUT ROWID;
+INSERT INTO links_v10 (token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at, by_actor, kiosk, armed_at)
+  SELECT token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at, by_actor, kiosk, armed_at FROM links;
+DROP TABLE links;
+ALTER TABLE links_v10 RENAME TO links;
+CREATE INDEX links_expiry ON links (expires_at);
+CREATE INDEX links_kiosk ON links (code, created_at) WHERE kiosk = 1 AND armed_at IS NULL;
+
+-- Who gave a link's rating (the device its page's cookie named, keyed by the link's rating
+-- device) and on which day: only that device, that day, may amend it. `elsewhere` is set by an
+-- attempt from another device or day, and its CHECK undoes that attempt's whole transaction.
+CREATE TABLE link_raters (
+  device TEXT PRIMARY KEY,
+  rater TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  elsewhere INTEGER NOT NULL DEFAULT 0 CONSTRAINT link_rated_elsewhere CHECK (elsewhere = 0)
+) WITHOUT ROWID;

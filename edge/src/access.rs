@@ -1041,6 +1041,9 @@ pub struct TokenRow {
     pub created_at: i64,
     pub created_by: String,
     pub revoked_at: Option<i64>,
+    /// After this (unix seconds) the token is refused; none: until revoked.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 impl TokenRow {
@@ -1054,12 +1057,16 @@ impl TokenRow {
 }
 
 const TOKEN_COLUMNS: &str =
-    "SELECT id, name, role, scope, created_at, created_by, revoked_at FROM tokens";
+    "SELECT id, name, role, scope, created_at, created_by, revoked_at, expires_at FROM tokens";
 
-pub fn token(id: &str, secret_hash: &str) -> Stmt {
+/// The token of `id` and this secret's digest, if usable at `now` (not revoked, not expired).
+pub fn token(id: &str, secret_hash: &str, now: i64) -> Stmt {
     stmt(
-        format!("{TOKEN_COLUMNS} WHERE id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL"),
-        vec![id.into(), secret_hash.into()],
+        format!(
+            "{TOKEN_COLUMNS} WHERE id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?3)"
+        ),
+        vec![id.into(), secret_hash.into(), now.into()],
     )
 }
 
@@ -1073,10 +1080,17 @@ pub fn tokens() -> Stmt {
     stmt(format!("{TOKEN_COLUMNS} ORDER BY created_at DESC"), vec![])
 }
 
-pub fn add_token(id: &str, a: &Actor, secret_hash: &str, by: &str, now: i64) -> Stmt {
+pub fn add_token(
+    id: &str,
+    a: &Actor,
+    secret_hash: &str,
+    by: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Stmt {
     stmt(
-        "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO tokens (id, name, role, scope, secret_hash, created_at, created_by, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         vec![
             id.into(),
             a.name.as_str().into(),
@@ -1085,8 +1099,21 @@ pub fn add_token(id: &str, a: &Actor, secret_hash: &str, by: &str, now: i64) -> 
             secret_hash.into(),
             now.into(),
             by.into(),
+            expires_at.into(),
         ],
     )
+}
+
+/// A token's last day as given (`YYYY-MM-DD`, China time), checked: from tomorrow to two years
+/// ahead. The token works to the end of that day.
+pub fn expiry(text: &str, now: i64) -> Result<i64, String> {
+    let day = wire::time::Day::parse(text.trim())
+        .ok_or_else(|| format!("有效期至：{text} 不是日期（例如 2027-06-30）"))?;
+    let end = day.start_unix() + 86_400;
+    if end <= now + 86_400 / 2 || end > now + 2 * 366 * 86_400 {
+        return Err("有效期至：须在明天到两年之内".into());
+    }
+    Ok(end)
 }
 
 /// Returns the revoked token's row (none if unknown or revoked already).
@@ -1166,6 +1193,45 @@ pub const ADMIN_DISABLED: ApiError = ApiError::new(
     "管理接口未启用（未设置 ADMIN_TOKEN）。",
     "Administration is disabled: ADMIN_TOKEN is not set.",
 );
+/// Wrong tokens a client (its address, as the trusted proxy names it) may send in a minute;
+/// past them it is answered 429 without a lookup until the minute ends.
+pub const BEARER_FAILS_PER_MIN: u32 = 20;
+
+/// Wrong tokens per client in this minute, in the isolate (nothing is written for them).
+#[derive(Debug, Default)]
+pub struct BearerFailures {
+    minute: i64,
+    by_client: std::collections::HashMap<String, u32>,
+}
+
+impl BearerFailures {
+    fn turn(&mut self, minute: i64) {
+        // Bounded: a new minute, or more clients than any office has, starts afresh.
+        if self.minute != minute || self.by_client.len() > 10_000 {
+            self.minute = minute;
+            self.by_client.clear();
+        }
+    }
+
+    /// Whether `client` has spent its wrong tokens for `minute`.
+    pub fn spent(&mut self, client: &str, minute: i64) -> bool {
+        self.turn(minute);
+        self.by_client.get(client).copied().unwrap_or(0) >= BEARER_FAILS_PER_MIN
+    }
+
+    pub fn failed(&mut self, client: &str, minute: i64) {
+        self.turn(minute);
+        *self.by_client.entry(client.to_owned()).or_insert(0) += 1;
+    }
+}
+
+pub const BEARER_THROTTLED: ApiError = ApiError::new(
+    429,
+    "admin.throttled",
+    "错误的令牌过多，请一分钟后再试。",
+    "Too many wrong tokens from this client; try again in a minute.",
+);
+
 pub const ADMIN_AUTH: ApiError = ApiError::new(
     401,
     "admin.unauthorized",
@@ -1177,6 +1243,7 @@ pub const ADMIN_AUTH: ApiError = ApiError::new(
 pub async fn bearer(
     h: &impl Host,
     admin_token: Option<&str>,
+    client: Option<&str>,
     req: &Request,
 ) -> Result<Actor, ApiError> {
     let got = req
@@ -1189,9 +1256,20 @@ pub async fn bearer(
         return Ok(Actor::operator());
     }
     if let Some((id, secret)) = parse_token(got) {
-        let rows: Vec<TokenRow> = host::rows(h, token(id, &digest(secret))).await?;
+        let now = h.now();
+        if let Some(c) = client
+            && h.isolate()
+                .with(|f: &mut BearerFailures| f.spent(c, now / 60))
+        {
+            return Err(BEARER_THROTTLED);
+        }
+        let rows: Vec<TokenRow> = host::rows(h, token(id, &digest(secret), now)).await?;
         if let Some(a) = rows.first().and_then(TokenRow::actor) {
             return Ok(a);
+        }
+        if let Some(c) = client {
+            h.isolate()
+                .with(|f: &mut BearerFailures| f.failed(c, now / 60));
         }
     }
     if admin_token.is_none() && got.is_empty() {

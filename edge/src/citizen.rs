@@ -163,7 +163,7 @@ fn cookie_of(req: &Request) -> Option<Id128> {
 
 /// Where a submission came from: its device cookie, and its address's digest of the day when
 /// the address is known (`CLIENT_IP_HEADER`).
-fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
+pub fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
     let address = crate::guard::client_key(
         &cfg.challenge_keys.current().secret,
         cfg.client_ip_header.as_deref(),
@@ -323,6 +323,8 @@ pub async fn commit(
                     None => Err(error::REPLAYED),
                 }
             }
+            Some(store::Conflict::IdTaken) => Err(error::REPLAYED),
+            Some(store::Conflict::LinkRatedElsewhere) => Err(links::RATED_ELSEWHERE),
             None => Err(host::internal(h, "accept", msg)),
         },
         Err(e) => Err(host::internal(h, "storage", e)),

@@ -316,7 +316,7 @@ pub fn client_address(header_value: Option<&str>) -> Option<String> {
 }
 
 /// Every signal's name, as the `signals` column keeps them.
-pub const SIGNALS: &[&str] = &["rate", "address", "hours", "form", "busy"];
+pub const SIGNALS: &[&str] = &["rate", "address", "hours", "form", "busy", "unarmed"];
 
 /// The names of signals, as the `signals` column keeps them and the review queue shows them.
 pub fn signal_label(name: &str) -> &'static str {
@@ -326,6 +326,7 @@ pub fn signal_label(name: &str) -> &'static str {
         "hours" => "非办公时间评价",
         "form" => "无脚本表单提交过多",
         "busy" => "二维码评价密集时的无脚本提交",
+        "unarmed" => "评价平板未经工作人员发起",
         _ => "其他",
     }
 }
@@ -527,6 +528,8 @@ mod storage {
                 address: address
                     .map(|a| super::address_digest(b"k", Day::from_unix(at).unwrap(), a)),
                 project_no: None,
+                flag: None,
+                link_rater: None,
                 rating: ValidRating {
                     level,
                     tags: vec![],

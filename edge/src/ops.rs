@@ -21,7 +21,13 @@ pub fn city_wide(me: &Actor) -> bool {
 
 /// `GET /status`.
 pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
-    let me = access::bearer(h, cfg.admin_token.as_deref(), req).await;
+    let client = crate::guard::client_key(
+        &cfg.challenge_keys.current().secret,
+        cfg.client_ip_header.as_deref(),
+        req,
+        h.now(),
+    );
+    let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await;
     if !me.as_ref().is_ok_and(city_wide) {
         return Ok(Response::json(
             200,

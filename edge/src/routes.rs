@@ -118,6 +118,7 @@ pub enum Id {
     ResultsCsv,
     KioskPage,
     KioskState,
+    KioskArm,
     KioskRate,
     KioskPhoto,
     KioskFeed,
@@ -248,6 +249,7 @@ pub const ROUTES: &[Route] = &[
     // Hall tablets, by their device token.
     r(PAGE, "/kiosk/{token}", Public, Capability, 0, "kiosk", Id::KioskPage),
     r(GET, "/kiosk/{token}/state", Public, Capability, 0, "kiosk", Id::KioskState),
+    r(POST, "/kiosk/{token}/arm", Citizen, Capability, 0, "kiosk", Id::KioskArm),
     r(POST, "/kiosk/{token}/rate", Citizen, Capability, MAX_BODY_BYTES, "kiosk_rate", Id::KioskRate),
     r(GET, "/kiosk/{token}/photo", Public, Capability, 0, "kiosk", Id::KioskPhoto),
     // Integrations.
@@ -473,7 +475,13 @@ async fn checked(
             Ok(public(h, s, req, r.id, p).await?)
         }
         Caller::Bearer(action) => {
-            let me = access::bearer(h, cfg.admin_token.as_deref(), req).await?;
+            let client = guard::client_key(
+                &cfg.challenge_keys.current().secret,
+                cfg.client_ip_header.as_deref(),
+                req,
+                h.now(),
+            );
+            let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await?;
             if !me.may(action) {
                 return Err(access::NOT_FOUND.into());
             }
@@ -566,6 +574,7 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
         Id::ResultsCsv => results::answer(h, &s.results, req, results::Form::Csv).await,
         Id::KioskPage => tablets::page(h, cfg, rules, req, p.get("token")).await,
         Id::KioskState => tablets::state(h, cfg, rules, &s.kiosk, p.get("token")).await,
+        Id::KioskArm => tablets::arm(h, cfg, rules, &s.kiosk, p.get("token")).await,
         Id::KioskRate => tablets::rate(h, cfg, rules, req, p.get("token")).await,
         Id::KioskPhoto => tablets::photo(h, cfg, rules, p.get("token")).await,
         Id::Status => ops::status(h, cfg, req).await,
@@ -610,7 +619,7 @@ async fn bearer(
         Id::AdminTokenAdd => api::token_add(h, me, req).await,
         Id::AdminAccountAdd => api::account_add(h, me, req).await,
         Id::AdminRoutes => cases::api_routes(h, me).await,
-        Id::AdminRouteAdd => cases::api_route_add(h, me, req).await,
+        Id::AdminRouteAdd => cases::api_route_add(h, &s.lane, me, req).await,
         Id::AdminCases => cases::api_cases(h, me).await,
         _ => Err(error::NOT_FOUND),
     }
@@ -672,7 +681,7 @@ async fn in_session(
         Id::CasePhone => cases::phone(h, session, p.get("id")).await,
         Id::CaseStep => cases::step(h, session, p.get("id"), f).await,
         Id::Routes => cases::routes_page(h, req, session).await,
-        Id::RouteAdd => cases::route_add(h, session, f).await,
+        Id::RouteAdd => cases::route_add(h, &s.lane, session, f).await,
         Id::RouteDelete => cases::route_delete(h, session, f).await,
         Id::Calendar => cases::calendar_page(h, req, session).await,
         Id::CalendarSave => cases::calendar_save(h, session, f).await,

@@ -85,12 +85,22 @@ pub fn read_lookup(rows: Vec<LookupRow>) -> Result<crate::submit::Lookup, String
 pub enum Conflict {
     /// The challenge was used before: a replay, or the page's retry of a stored rating.
     Replayed,
+    /// Another rating has this idempotency key (only a script chooses one that way).
+    IdTaken,
+    /// A 一事一评 link's rating, from another device than the one that gave it or on a later day.
+    LinkRatedElsewhere,
 }
 
 pub fn conflict(message: &str) -> Option<Conflict> {
-    message
-        .contains("used_challenges")
-        .then_some(Conflict::Replayed)
+    if message.contains("used_challenges") {
+        Some(Conflict::Replayed)
+    } else if message.contains("ratings.id") {
+        Some(Conflict::IdTaken)
+    } else if message.contains("link_rated_elsewhere") {
+        Some(Conflict::LinkRatedElsewhere)
+    } else {
+        None
+    }
 }
 
 const USE_CHALLENGE: &str = "INSERT INTO used_challenges (nonce, expires_at) VALUES (?1, ?2)";
@@ -106,11 +116,16 @@ const COUNT_BURST: &str = "INSERT INTO bursts (code, minute, n, f) SELECT ?1, ?2
 const COUNT_OVERFLOW: &str = "INSERT INTO held_overflow (code, day, n) SELECT ?1, ?2, 1 \
      WHERE NOT EXISTS (SELECT 1 FROM ratings WHERE code = ?1 AND device = ?3 AND day = ?2 AND last_submission = ?4) \
      ON CONFLICT (code, day) DO UPDATE SET n = n + 1";
+/// A 一事一评 link's rater (?1 the link's rating device, ?2 the device that rates, ?3 today): the
+/// first is kept; another device, or another day, fails `link_rated_elsewhere` and undoes the
+/// whole submission.
+const KEEP_LINK_RATER: &str = "INSERT INTO link_raters (device, rater, day) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (device) DO UPDATE SET elsewhere = (rater != excluded.rater OR day != excluded.day)";
 const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES (?1, ?2, ?3, 1) \
      ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
 /// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
 /// ?9 matter, ?10 comment, ?11 phone, ?12 minute, ?13 via, ?14 entry, ?15 address digest,
-/// ?16 form slot, ?17 outside the rating hours, ?18 the link's 办件号; `{signals}` is [`signals_sql`]. An amendment
+/// ?16 form slot, ?17 the signals found before storage ([`found_before`]), ?18 the link's 办件号; `{signals}` is [`signals_sql`]. An amendment
 /// keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
 /// revision aside while the upstream has none of it (revisions go upstream in order).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
@@ -139,7 +154,7 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
 /// from another. While a code is that busy, plain-form posts are held even from a new address
 /// (`busy`): the form asks for no proof of work.
 fn signals_sql(g: &crate::guard::Settings) -> String {
-    let mut parts = vec!["CASE WHEN ?17 THEN 'hours ' ELSE '' END".to_owned()];
+    let mut parts = vec!["?17".to_owned()];
     let over = |table: &str, filter: &str, plus: &str, r: &crate::guard::Rate| {
         format!(
             "(SELECT COALESCE(SUM(n), 0) FROM {table} WHERE code = ?2{filter} AND minute > ?12 - {}){plus} > {}",
@@ -176,6 +191,20 @@ fn signals_sql(g: &crate::guard::Settings) -> String {
         crate::guard::FORM_PER_DEVICE
     ));
     format!("SELECT RTRIM({}) AS signals", parts.join(" || "))
+}
+
+/// The signals found before storage, each followed by a space: outside the rating hours, and
+/// the handler's own (`Checked::flag`).
+fn found_before(c: &Checked, rules: &Rules) -> String {
+    let mut s = String::new();
+    if rules.guard.outside_hours(c.now) {
+        s.push_str("hours ");
+    }
+    if let Some(f) = c.flag {
+        s.push_str(f);
+        s.push(' ');
+    }
+    s
 }
 
 /// The submission's upsert with the signals of `g`: made once, when the settings are read, not
@@ -235,6 +264,16 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
             vec![code.clone().into(), net.clone().into(), minute.into()],
         ));
     }
+    if let Some((rater, day)) = c.link_rater {
+        out.push(stmt(
+            KEEP_LINK_RATER,
+            vec![
+                device.clone().into(),
+                rater.to_text().into(),
+                i64::from(day.0).into(),
+            ],
+        ));
+    }
     let r = &c.rating;
     let tags = tag_list(&r.tags);
     out.push(stmt(
@@ -258,7 +297,7 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
                 .into(),
             c.address.clone().into(),
             slot.into(),
-            i64::from(rules.guard.outside_hours(c.now)).into(),
+            found_before(c, rules).into(),
             c.project_no.clone().into(),
         ],
     ));
@@ -536,6 +575,16 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32) -> Vec<Stmt> {
         stmt(
             "DELETE FROM addresses WHERE minute < ?1",
             vec![(now / 60 - 1440).into()],
+        ),
+        // Who rated a link is kept while its link lives (30 days at most) and as long as the
+        // ratings are.
+        stmt(
+            "DELETE FROM link_raters WHERE day < ?1",
+            vec![
+                (i64::from(Day::from_unix(now).map_or(0, |d| d.0))
+                    - i64::from(retention_days).max(31))
+                .into(),
+            ],
         ),
         stmt(
             "DELETE FROM form_spend WHERE slot < ?1",

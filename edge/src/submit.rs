@@ -71,6 +71,11 @@ pub struct Checked {
     pub address: Option<String>,
     /// The 办件号 of the 一事一评 link it came through.
     pub project_no: Option<String>,
+    /// A signal found before storage that holds it for review (a tablet's rating that names no
+    /// live arming: `kiosk::UNARMED`).
+    pub flag: Option<&'static str>,
+    /// Through a 一事一评 link: the device that gives it and the day (only they may amend it).
+    pub link_rater: Option<(Id128, Day)>,
     pub rating: ValidRating,
     pub via: Via,
     pub now: i64,
@@ -205,6 +210,8 @@ pub fn check(
         submission: sub.id,
         address: sender.address,
         project_no: None,
+        flag: None,
+        link_rater: None,
         rating,
         via,
         now,

@@ -457,9 +457,31 @@ impl Worker {
 /// wrangler itself, offline. Returns what wrangler printed.
 pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
     let out = crate::setup::target_dir().join("wrangler-dry-run");
+    crate::fs::create_dir_all(&out)?;
+    // The config as committed, its two paths made absolute: the worker's build in the clone and
+    // the page in cargo's target folder, wherever that is (CI keeps it outside the clone).
+    let toml = crate::fs::read_to_string(&root.join("edge/wrangler.toml"))?;
+    let site = crate::setup::target_dir().join("site");
+    let main = root.join("edge/build/worker/shim.mjs");
+    let config = out.join("wrangler.toml");
+    let rewritten = toml
+        .replace(
+            "directory = \"../target/site\"",
+            &format!("directory = {:?}", site.display().to_string()),
+        )
+        .replace(
+            "main = \"build/worker/shim.mjs\"",
+            &format!("main = {:?}", main.display().to_string()),
+        );
+    if rewritten == toml {
+        bail!("edge/wrangler.toml no longer names ../target/site and build/worker/shim.mjs");
+    }
+    crate::fs::write(&config, rewritten)?;
     let o = Command::new(tools.node_bin.join("wrangler"))
-        .args(["deploy", "--dry-run", "--outdir"])
-        .arg(&out)
+        .args(["deploy", "--dry-run", "--config"])
+        .arg(&config)
+        .arg("--outdir")
+        .arg(out.join("bundle"))
         .current_dir(root.join("edge"))
         .env("CI", "true")
         .env("WRANGLER_SEND_METRICS", "false")

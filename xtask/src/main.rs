@@ -121,7 +121,13 @@ fn demo() -> Result<()> {
         &edge::WorkerOptions {
             port: DEMO_PORT,
             state: &state,
-            vars: &[("PUBLIC_URL", DEMO_HOST.trim_end_matches('/').to_owned())],
+            vars: &[
+                ("PUBLIC_URL", DEMO_HOST.trim_end_matches('/').to_owned()),
+                // The demo's alert routes go to local stand-ins of the robots (below).
+                ("WECOM_HOST", "127.0.0.1".to_owned()),
+                ("DINGTALK_HOST", "127.0.0.1".to_owned()),
+                ("ALERT_HOSTS", "127.0.0.1".to_owned()),
+            ],
             log: dir.join("workerd.log"),
         },
     )?;

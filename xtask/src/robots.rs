@@ -23,6 +23,8 @@ pub enum Robot {
 
 const DING_SECRET: &str = "SECd3f1a9b8c7e6d5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0";
 const HOOK_SECRET: &str = "webhook-secret-for-the-bridge-2026";
+/// The page a receiver that is down answers with (its title must never reach a case page).
+pub const DOWN_PAGE: &str = "<html><head><title>intranet-gateway 10.1.2.3</title></head></html>";
 const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
 
 /// One message a receiver took: when, and its text (the markdown, or the webhook's JSON).
@@ -233,8 +235,11 @@ pub fn receiver(robot: Robot, echo: bool) -> Receiver {
             let (target, headers, body) = read_request(&c);
             let answer = if d.load(Ordering::SeqCst) {
                 r.lock().unwrap().push("down".into());
-                "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown"
-                    .to_owned()
+                // What a proxy in front of a host says: a page no one of ours should ever see.
+                format!(
+                    "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DOWN_PAGE}",
+                    DOWN_PAGE.len()
+                )
             } else {
                 match check(robot, &target, &headers, &body) {
                     Ok(text) => {

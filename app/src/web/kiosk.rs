@@ -93,11 +93,19 @@ pub fn start() {
             listen(e.as_ref(), "click", move |_| f(&t));
         }
     };
-    on("#arm", |t| {
-        if t.kiosk.borrow_mut().arm(random_id(), None, now_ms()) {
-            t.show();
+    {
+        let t = t.clone();
+        if let Some(e) = el::<web_sys::HtmlElement>("#arm") {
+            listen(e.as_ref(), "click", move |_| {
+                let id = random_id();
+                if t.kiosk.borrow_mut().arm(id, None, now_ms()) {
+                    t.show();
+                    let t = t.clone();
+                    wasm_bindgen_futures::spawn_local(async move { t.arm(id).await });
+                }
+            });
         }
-    });
+    }
     on("#cancel", |t| {
         t.kiosk.borrow_mut().cancel();
         t.forget();
@@ -218,8 +226,10 @@ impl Tablet {
     /// The citizen's rating: checked as the page checks it, queued (it survives a reload or a
     /// power cut), then thanks and standby. Sent by `deliver`.
     fn submit(self: &Rc<Self>) {
-        let (id, link) = match &self.kiosk.borrow().mode {
-            Mode::Armed { id, link, .. } => (*id, link.clone()),
+        let (id, link, server) = match &self.kiosk.borrow().mode {
+            Mode::Armed {
+                id, link, server, ..
+            } => (*id, link.clone(), server.clone()),
             _ => return,
         };
         let d = self.form.read();
@@ -238,7 +248,7 @@ impl Tablet {
             }
             None => wire::submission::ARMED_BY_STAFF.to_owned(),
         };
-        let body = model::submission_json(&code, "", 0, id, input);
+        let body = model::submission_json(&code, server.as_deref().unwrap_or(""), 0, id, input);
         self.outbox.borrow_mut().push(body);
         self.save();
         self.kiosk.borrow_mut().rated(now_ms());
@@ -246,6 +256,26 @@ impl Tablet {
         self.show();
         let t = self.clone();
         wasm_bindgen_futures::spawn_local(async move { t.deliver().await });
+    }
+
+    /// Asks the edge to arm this tablet for the press `id`: the arming is a row there, taken by
+    /// the one rating that names it. Too soon after the last rating (429), it asks again while
+    /// the citizen is still rating; offline, the rating goes without it and waits for review.
+    async fn arm(&self, id: Id128) {
+        while self.kiosk.borrow().wants_arming(id) {
+            let (status, v) =
+                request("POST", &format!("/kiosk/{}/arm", self.token), Some("")).await;
+            match status {
+                Some(200) => {
+                    self.kiosk
+                        .borrow_mut()
+                        .armed_by_server(id, get_str(&v, key::ARM));
+                    return;
+                }
+                Some(429) => sleep_ms(POLL_MS).await,
+                _ => return,
+            }
+        }
     }
 
     /// Sends the queued ratings, oldest first, each until the edge has it.

@@ -1,7 +1,8 @@
 //! Kiosk mode on real workerd and Chromium at a tablet's 1280×800 (`e2e/kiosk.mjs`): a tablet
 //! made for a window by the bearer API, the staff member on duty set by the queue system with a
 //! photo; standby, an unarmed tap, one rating per arming, the idle reset, three ratings made
-//! offline, the queue system's arming for a 办件, and the tablet withdrawn. The upstream receives
+//! offline (held for review, since the press could not reach the server, then released), the
+//! queue system's arming for a 办件, and the tablet withdrawn. The upstream receives
 //! every rating once, on 评价渠道 4; bad inputs are refused in words.
 
 use crate::console::{HALL_A, HALL_B, entry};
@@ -159,6 +160,32 @@ fn a_hall_tablet_stands_by_takes_one_rating_per_arming_and_queues_offline() {
     );
     println!("the tablet in Chromium: {seen}");
 
+    // The three made offline named no arming of the server's (the press could not reach it):
+    // held for review, not lost, and released by the hall in one decision.
+    wait_for("the armed ratings upstream", 60, || {
+        rx.got.lock().unwrap().len() == 2
+    });
+    let today = wire::time::Day::from_unix(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    )
+    .unwrap()
+    .to_string();
+    let (s, b) = admin(
+        &w,
+        "POST",
+        "/admin/held/release",
+        &serde_json::json!({"code": code, "signal": "unarmed", "from": today, "to": today})
+            .to_string(),
+    );
+    assert_eq!(s, 200, "{b}");
+    let released: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(
+        released["count"], 3,
+        "the offline ones, held as unarmed: {b}"
+    );
     // 1 armed + 3 offline + 1 armed by the queue system; the idle one never rated.
     wait_for("five ratings upstream", 60, || {
         rx.got.lock().unwrap().len() == 5

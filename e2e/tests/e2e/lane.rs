@@ -63,6 +63,28 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
         &serde_json::json!({"name": "x", "kind": "dingtalk", "url": ding.url(Robot::Dingtalk), "secret": "nope", "audience": "handlers"}).to_string(),
     );
     assert!(s == 400 && b.contains("SEC"), "{s} {b}");
+    // A route sends only where its kind may: the robots' hosts, the operator's ALERT_HOSTS.
+    for (kind, url, secret) in [
+        ("wecom", "http://10.0.0.5/cgi-bin/webhook/send?key=1", ""),
+        (
+            "dingtalk",
+            "http://localhost/robot/send?access_token=t",
+            "SECabc",
+        ),
+        (
+            "webhook",
+            "http://127.0.0.2:9/admin/prune",
+            "0123456789abcdef",
+        ),
+    ] {
+        let (s, b) = admin(
+            &w,
+            "POST",
+            "/admin/routes",
+            &serde_json::json!({"name": "x", "kind": kind, "url": url, "secret": secret, "audience": "handlers"}).to_string(),
+        );
+        assert!(s == 400 && b.contains("地址："), "{url}: {s} {b}");
+    }
     let (s, b) = admin(&w, "GET", "/admin/routes", "");
     assert_eq!(s, 200);
     crate::contract::fits("Routes", &serde_json::from_str(&b).unwrap());
@@ -137,14 +159,43 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
     });
     let before = wecom.texts().len();
     std::thread::sleep(Duration::from_secs(6));
-    wecom.down.store(false, Ordering::SeqCst);
-    let c2 = open_cases(&w)
-        .iter()
-        .find(|c| c["staff"] == "SC02")
-        .unwrap()["case"]
-        .as_str()
+    let open = open_cases(&w);
+    let case = open.iter().find(|c| c["staff"] == "SC02").unwrap();
+    let c2 = case["case"].as_str().unwrap().to_owned();
+    // The case page says what happened in our words: the status, never the host's page.
+    crate::console::account(
+        &w,
+        "市管理员",
+        "city",
+        serde_json::json!("all"),
+        "city-password-2026",
+    );
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{}/console/login", w.base))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string("name=%E5%B8%82%E7%AE%A1%E7%90%86%E5%91%98&password=city-password-2026")
+        .unwrap();
+    let cookie = r
+        .header("Set-Cookie")
+        .unwrap()
+        .split(';')
+        .next()
         .unwrap()
         .to_owned();
+    let page = agent
+        .get(&format!("{}/console/cases/{}", w.base, case["id"]))
+        .set("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(page.contains("HTTP 502：对方服务出错"), "{page}");
+    assert!(
+        !page.contains("intranet-gateway") && !page.contains("10.1.2.3"),
+        "{page}"
+    );
+    wecom.down.store(false, Ordering::SeqCst);
     wait_for("the retried alert", 60, || naming(&wecom.texts(), &c2) > 0);
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(naming(&wecom.texts(), &c2), 1, "delivered once");
@@ -246,13 +297,15 @@ fn the_ledger_in_chromium() {
         .unwrap();
     let tmp = state.join("downloads");
     std::fs::create_dir_all(&tmp).unwrap();
+    // The route the hall administrator adds in the console goes to a stand-in robot.
+    let robot = receiver(Robot::Wecom, false);
     let config = serde_json::json!({
         "base": w.base,
         "handler": ["上城处理人", "handler-password-2026"],
         "hall": ["上城管理员", "hall-password-2026"],
         "city": ["市管理员", "city-password-2026"],
         "other_case": other,
-        "route_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=SECRETKEY",
+        "route_url": robot.url(Robot::Wecom),
     });
     let file = state.join("ledger.json");
     std::fs::write(&file, config.to_string()).unwrap();
@@ -305,4 +358,49 @@ print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)], ensure_ascii
             .unwrap()
             .contains("申诉：恶意")
     );
+}
+
+/// An upstream that accepts the connection and never answers: the 差评's alert reaches the robot
+/// within seconds all the same (forwarding and alerts run side by side, each send with its own
+/// timeout), and the ratings stay owed to the upstream.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn a_silent_upstream_holds_back_no_alert() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for c in silent.incoming().flatten() {
+            // Read nothing, answer nothing, close nothing.
+            keep.lock().unwrap().push(c);
+        }
+    });
+    let vars = [
+        ("POW_DIFFICULTY", "2".to_owned()),
+        ("UPSTREAM_URL", format!("http://127.0.0.1:{port}/ratings")),
+    ];
+    let (w, _) = worker("silent-upstream", &vars);
+    let a1 = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
+    load(&w, vec![a1.clone()]);
+    let wecom = receiver(Robot::Wecom, false);
+    add_route(&w, "上城区差评群", &wecom, Some(HALL_A), "handlers").unwrap();
+    // A rating whose forwarding the upstream now holds open.
+    rate(&w, &a1, Level::Satisfied, false);
+    wait_for("the upstream's first connection", 10, || {
+        !held.lock().unwrap().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let t0 = Instant::now();
+    rate(&w, &a1, Level::Dissatisfied, false);
+    wait_for("the 差评's alert", 10, || !wecom.texts().is_empty());
+    let took = t0.elapsed();
+    println!(
+        "silent upstream ({} connections held open): the 差评's alert in {took:.1?}",
+        held.lock().unwrap().len()
+    );
+    let (s, b) = admin(&w, "GET", "/status", "");
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert!(v["backlog"].as_i64().unwrap_or(0) >= 2, "still owed: {v}");
 }

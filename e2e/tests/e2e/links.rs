@@ -164,6 +164,28 @@ fn a_queue_system_mints_a_link_and_the_citizen_rates_that_case() {
         "upstream took {} then {} with projectNo {}",
         got[0].0, got[1].0, got[0].1["projectNo"]
     );
+    // Another phone with the same link: refused in words; the citizen's rating stands.
+    let seg = format!("l/{}", url.rsplit("/l/").next().unwrap());
+    let phone = wire::rating::Id128(crate::workerd::rand16());
+    let ch = crate::workerd::land_as(&w, &seg, Some(phone));
+    // As a person would: a challenge is taken only a moment after the page was served.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let level = wire::rating::Level::VeryDissatisfied;
+    let mut r = wire::rating::RatingInput::new(level, &level.tag_codes()[..1]);
+    r.comment = "不是我办的".into();
+    let (s, v) = crate::workerd::post(
+        &w,
+        crate::workerd::sub(&seg, &ch, phone, r)
+            .to_json()
+            .as_bytes(),
+    );
+    assert_eq!(
+        (s, crate::workerd::err_code(&v).as_str()),
+        (409, "links.rated_elsewhere"),
+        "{v}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(rx.got.lock().unwrap().len(), 2, "nothing more upstream");
 
     // Revoked: the invalid-code page in its own words, and the rating refused.
     let (_, other) = mint(&w.base, &queue, &code, &matter, "BJ-2026-000124");

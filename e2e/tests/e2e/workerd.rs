@@ -66,6 +66,10 @@ pub(crate) fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker 
         ("RETRY_BASE_SECS", "1".into()),
         ("RETRY_MAX_SECS", "2".into()),
         ("FORWARD_LEASE_SECS", "3".into()),
+        // The stand-in robots and webhook receivers (`xtask::robots`) listen here.
+        ("WECOM_HOST", "127.0.0.1".into()),
+        ("DINGTALK_HOST", "127.0.0.1".into()),
+        ("ALERT_HOSTS", "127.0.0.1".into()),
     ];
     all.extend(vars.iter().cloned());
     edge::start(

@@ -253,6 +253,9 @@ struct Grant {
     /// `zsp admin add NAME --reset`).
     #[serde(default)]
     reset: bool,
+    /// A token's last day (`YYYY-MM-DD`); none: until revoked.
+    #[serde(default)]
+    expires: Option<String>,
 }
 
 fn grant_of(
@@ -297,9 +300,15 @@ fn grant_of(
 
 /// `POST /admin/tokens`: an automation token (a queue system's, for 一事一评 links), shown once.
 pub async fn token_add(h: &impl Host, me: &Actor, req: &Request) -> Answer {
-    let (_, new) = grant_of(me, req, false, "admin.token", "令牌信息有误。")?;
+    let (g, new) = grant_of(me, req, false, "admin.token", "令牌信息有误。")?;
     let detail = format!("{}，{}（接口）", new.role.label(), new.scope);
-    let (stmts, token) = handlers::new_token(h, me, &new, &detail);
+    let expires = g
+        .expires
+        .as_deref()
+        .map(|d| access::expiry(d, h.now()))
+        .transpose()
+        .map_err(|e| refused(400, "admin.token", "令牌信息有误。", e))?;
+    let (stmts, token) = handlers::new_token(h, me, &new, &detail, expires);
     write(h, stmts).await?;
     Ok(Response::json(
         201,

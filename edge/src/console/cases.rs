@@ -213,8 +213,13 @@ fn step_note(step: &Step, note: &str) -> String {
 }
 
 /// Adds a route for `me`: checked, within its places, audited (never its address or secret).
-async fn add_route(h: &impl Host, me: &Actor, r: NewRoute) -> Result<i64, ApiError> {
-    let r = r.check().map_err(form_error)?;
+async fn add_route(
+    h: &impl Host,
+    lane: &fastlane::Settings,
+    me: &Actor,
+    r: NewRoute,
+) -> Result<i64, ApiError> {
+    let r = r.check(lane).map_err(form_error)?;
     if !me
         .scope
         .covers_place(r.region.as_deref(), r.hall.as_deref())
@@ -328,7 +333,7 @@ pub async fn step(h: &impl Host, s: &Session, id: &str, f: &Form) -> Answer {
 }
 
 /// `POST /console/routes`: a new alert route for a hall within scope.
-pub async fn route_add(h: &impl Host, s: &Session, f: &Form) -> Answer {
+pub async fn route_add(h: &impl Host, lane: &fastlane::Settings, s: &Session, f: &Form) -> Answer {
     let opt = |k: &str| Some(f.get(k)).filter(|v| !v.is_empty());
     let (region, hall) = match f.get("place").split_once(' ') {
         Some((r, h)) => (Some(r.to_owned()), Some(h.trim().to_owned())),
@@ -346,7 +351,7 @@ pub async fn route_add(h: &impl Host, s: &Session, f: &Form) -> Answer {
         audience: f.get("audience"),
     };
     let name = r.name.clone();
-    add_route(h, &s.me, r).await?;
+    add_route(h, lane, &s.me, r).await?;
     Ok(done("/console/routes", &format!("已添加提醒路由：{name}")))
 }
 
@@ -433,7 +438,12 @@ pub async fn api_routes(h: &impl Host, me: &Actor) -> Answer {
 }
 
 /// `POST /admin/routes`: a new route (JSON), within scope.
-pub async fn api_route_add(h: &impl Host, me: &Actor, req: &Request) -> Answer {
+pub async fn api_route_add(
+    h: &impl Host,
+    lane: &fastlane::Settings,
+    me: &Actor,
+    req: &Request,
+) -> Answer {
     #[derive(serde::Deserialize)]
     struct In {
         name: String,
@@ -455,6 +465,7 @@ pub async fn api_route_add(h: &impl Host, me: &Actor, req: &Request) -> Answer {
         .map_err(|e| refused(400, "admin.route", "路由信息有误。", e.to_string()))?;
     let id = add_route(
         h,
+        lane,
         me,
         NewRoute {
             name: i.name,

@@ -756,7 +756,7 @@ pub async fn tokens_page(h: &impl Host, s: &Session, f: &Flash) -> Answer {
         .into_iter()
         .cloned()
         .collect();
-    Ok(page(pages::tokens(&s.me, &s.csrf, f, &mine), 200))
+    Ok(page(pages::tokens(&s.me, &s.csrf, f, &mine, h.now()), 200))
 }
 
 /// `GET /console/audit`: the audit log of the actors within scope.
@@ -1285,13 +1285,19 @@ pub fn new_actor(
 
 /// A new automation token for `new`, made by `me`: its statements (the token's digest, the audit
 /// record) and the token itself, shown once.
-pub fn new_token(h: &impl Host, me: &Actor, new: &Actor, detail: &str) -> (Vec<Stmt>, String) {
+pub fn new_token(
+    h: &impl Host,
+    me: &Actor,
+    new: &Actor,
+    detail: &str,
+    expires_at: Option<i64>,
+) -> (Vec<Stmt>, String) {
     let id = access::url_safe(&host::random::<9>(h));
     let secret = access::url_safe(&host::random::<32>(h));
     let t = h.now();
     (
         vec![
-            access::add_token(&id, new, &access::digest(&secret), &me.name, t),
+            access::add_token(&id, new, &access::digest(&secret), &me.name, t, expires_at),
             access::audit(me, "token.add", &format!("{}（{id}）", new.name), detail, t),
         ],
         format!("{}{id}_{secret}", access::TOKEN_PREFIX),
@@ -1323,7 +1329,11 @@ pub async fn grant(h: &impl Host, s: &Session, f: &Form, account: bool) -> Answe
         };
         accounts_page(h, s, &f).await
     } else {
-        let (stmts, token) = new_token(h, me, &new, &detail);
+        let expires = match f.get("expires").trim() {
+            "" => None,
+            day => Some(access::expiry(day, t).map_err(form_error)?),
+        };
+        let (stmts, token) = new_token(h, me, &new, &detail, expires);
         write(h, stmts).await?;
         let f = Flash::Secret {
             what: format!("已新建令牌 {}", new.name),

@@ -739,12 +739,20 @@ fn role_scope_fields(roles: &[Role]) -> Markup {
 
 /// An account's or token's role, scope and creation, as table cells.
 /// A new account's or token's form: its name, role and scope.
-fn grant_form(csrf: &str, action: &str, name: &str, button: &str, roles: &[Role]) -> Markup {
+fn grant_form(
+    csrf: &str,
+    action: &str,
+    name: &str,
+    button: &str,
+    roles: &[Role],
+    extra: Markup,
+) -> Markup {
     html! {
         form.row method="post" action=(action) {
             (hidden(csrf))
             label { (name) input name="name" required maxlength="32"; }
             (role_scope_fields(roles))
+            (extra)
             button type="submit" { (button) }
         }
     }
@@ -762,7 +770,7 @@ pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64
     let body = html! {
         section {
             h2 { "新建账户" }
-            (grant_form(csrf, "/console/accounts", "账户名", "新建（生成初始密码）", &Role::PEOPLE))
+            (grant_form(csrf, "/console/accounts", "账户名", "新建（生成初始密码）", &Role::PEOPLE, html! {}))
             p.muted { "初始密码和重置后的密码只显示一次，首次登录时须改为自己的密码。" }
         }
         table {
@@ -797,21 +805,33 @@ pub fn accounts(me: &Actor, csrf: &str, f: &Flash, rows: &[AccountRow], now: i64
     layout("账户", me, csrf, "/console/accounts", f, body)
 }
 
-pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow]) -> String {
+pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow], now: i64) -> String {
     let body = html! {
         section {
             h2 { "新建接口令牌" }
             p.muted { "供自动化程序调用管理接口（Authorization: Bearer 令牌），权限与账户相同地受角色和范围限制。令牌只显示一次，本机只保存其摘要。" }
             p.muted { "排队叫号或业务系统请选“" (Role::Queue.label()) "”（只能生成和作废一事一评链接、唤起平板），平板在岗信息请选“" (Role::Feed.label()) "”：它们不能导出、上传或改动其他设置。" }
-            (grant_form(csrf, "/console/tokens", "用途名称", "新建令牌", &Role::ALL))
+            (grant_form(csrf, "/console/tokens", "用途名称", "新建令牌", &Role::ALL, html! {
+                label { "有效期至（可不填）" input name="expires" type="date"; }
+            }))
+            p.muted { "建议为令牌设定有效期：到期当天结束后令牌失效，需要时再新建。" }
         }
         table {
-            thead { tr { th { "名称" } th { "编号" } th { "角色" } th { "范围" } th { "创建" } th { "状态" } } }
+            thead { tr { th { "名称" } th { "编号" } th { "角色" } th { "范围" } th { "创建" } th { "有效期至" } th { "状态" } } }
             tbody {
                 @for t in rows {
                     tr {
                         td { (t.name) } td.mono { (t.id) }
                         (grant_cells(&t.role, &t.scope, t.created_at, &t.created_by))
+                        td {
+                            @match t.expires_at {
+                                Some(at) => {
+                                    (day_text(at - 1))
+                                    @if at <= now { " " span.warn { "已过期" } }
+                                }
+                                None => span.muted { "长期（至吊销）" },
+                            }
+                        }
                         td {
                             @if let Some(at) = t.revoked_at { "已吊销 " (day_text(at)) }
                             @else {

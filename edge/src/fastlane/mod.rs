@@ -45,6 +45,11 @@ pub struct Settings {
     pub remind_before_secs: i64,
     /// The console's public address, for the links in alerts (`https://pj.example.gov.cn`).
     pub public_url: Option<String>,
+    /// Where a route of each kind may send: the 企业微信 robots' host, 钉钉's, and the
+    /// operator's list for generic webhooks (host names, lower case; any port).
+    pub wecom_host: String,
+    pub dingtalk_host: String,
+    pub alert_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -65,6 +70,9 @@ impl Default for Settings {
             repeat_days: 30,
             remind_before_secs: 2 * 3600,
             public_url: None,
+            wecom_host: "qyapi.weixin.qq.com".into(),
+            dingtalk_host: "oapi.dingtalk.com".into(),
+            alert_hosts: vec![],
         }
     }
 }
@@ -91,7 +99,53 @@ pub const SETTINGS: &[Setting] = &[
         "120",
         "a 临期 reminder goes this long before a case's deadline",
     ),
+    Setting::new(
+        "WECOM_HOST",
+        "qyapi.weixin.qq.com",
+        "the only host a 企业微信 robot route may send to (a 政务微信 deployment has its own)",
+    ),
+    Setting::new(
+        "DINGTALK_HOST",
+        "oapi.dingtalk.com",
+        "the only host a 钉钉 robot route may send to (a 浙政钉-style deployment has its own)",
+    ),
+    Setting::new(
+        "ALERT_HOSTS",
+        "",
+        "the hosts a generic webhook route may send to, separated by spaces; unset: none",
+    ),
 ];
+
+/// A host setting: a DNS name or IPv4 address, lower-cased.
+fn host_name(var: &'static str, v: &str) -> Result<String, ConfigError> {
+    let h = v.trim().to_ascii_lowercase();
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if ok {
+        Ok(h)
+    } else {
+        Err(err(
+            var,
+            format!("{v}: a host name, e.g. qyapi.weixin.qq.com"),
+        ))
+    }
+}
+
+/// A URL's host, lower-cased, without its port; `None` for one with a user part or no host.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') || authority.is_empty() {
+        return None;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    Some(host.to_ascii_lowercase())
+}
 
 impl Settings {
     /// Reads [`SETTINGS`]; `public_url` is the core setting's (`config::Config::public_url`).
@@ -119,6 +173,10 @@ impl Settings {
             Some(v) => parse_repeat(&v).map_err(|why| err("REPEAT_RULE", why))?,
         };
         let remind = crate::config::number(&get, "REMIND_BEFORE_MINUTES", 120, 1, 1440)?;
+        let host = |var: &'static str, default: String| match get(var) {
+            None => Ok(default),
+            Some(v) => host_name(var, &v),
+        };
         Ok(Settings {
             deadlines,
             hours,
@@ -126,6 +184,15 @@ impl Settings {
             repeat_days,
             remind_before_secs: i64::from(remind) * 60,
             public_url,
+            wecom_host: host("WECOM_HOST", d.wecom_host)?,
+            dingtalk_host: host("DINGTALK_HOST", d.dingtalk_host)?,
+            alert_hosts: match get("ALERT_HOSTS") {
+                None => vec![],
+                Some(v) => v
+                    .split_whitespace()
+                    .map(|h| host_name("ALERT_HOSTS", h))
+                    .collect::<Result<_, _>>()?,
+            },
         })
     }
 }
@@ -804,7 +871,10 @@ pub struct NewRoute {
 }
 
 impl NewRoute {
-    pub fn check(self) -> Result<NewRoute, String> {
+    /// The route as given, checked: each problem named by its field. A robot route sends only to
+    /// its robots' host (`WECOM_HOST`, `DINGTALK_HOST`), a generic webhook only to a host on
+    /// `ALERT_HOSTS`: an administrator cannot point the server at anything else.
+    pub fn check(self, s: &Settings) -> Result<NewRoute, String> {
         let url = self.url.trim();
         if self.name.trim().is_empty() || self.name.chars().count() > 32 {
             return Err("名称：请填写 1 到 32 个字".into());
@@ -821,6 +891,33 @@ impl NewRoute {
             || url.contains(char::is_whitespace)
         {
             return Err("地址：须以 https:// 开头（本机测试可用 http://127.0.0.1:端口）".into());
+        }
+        let host = url_host(url).ok_or("地址：无法识别其中的主机名")?;
+        match self.kind.as_str() {
+            "wecom" if host != s.wecom_host => {
+                return Err(format!(
+                    "地址：企业微信机器人只能发往 {}（在群机器人设置中复制 Webhook 地址）",
+                    s.wecom_host
+                ));
+            }
+            "dingtalk" if host != s.dingtalk_host => {
+                return Err(format!(
+                    "地址：钉钉机器人只能发往 {}（在机器人设置中复制 Webhook 地址）",
+                    s.dingtalk_host
+                ));
+            }
+            "webhook" if !s.alert_hosts.contains(&host) => {
+                return Err(if s.alert_hosts.is_empty() {
+                    "地址：本系统未允许任何通用 Webhook 主机（请运维在 zsp.env 的 ALERT_HOSTS 中列出）"
+                        .to_owned()
+                } else {
+                    format!(
+                        "地址：通用 Webhook 只能发往运维允许的主机：{}",
+                        s.alert_hosts.join("、")
+                    )
+                });
+            }
+            _ => {}
         }
         let secret = self.secret.trim().to_owned();
         match self.kind.as_str() {
@@ -1284,24 +1381,41 @@ pub fn next_wake(db: &dyn Sql, s: &Settings, now: i64) -> Result<Option<i64>, St
 /// While alerts wait for a robot's room or a digest's interval, the alarm looks again this often.
 pub const ALERT_POLL_SECS: i64 = 2;
 
-/// Whether a route took the message: HTTP 2xx, and for the robots `errcode` 0.
+/// Whether a route took the message: HTTP 2xx, and for the robots `errcode` 0. A failure is
+/// told in our own words, with the status and the robot's error number, never the answer's text:
+/// whatever a host answers is not shown to anyone.
 pub fn accepted(kind: &str, status: u16, body: &str) -> Result<(), String> {
     if !(200..300).contains(&status) {
-        return Err(format!(
-            "HTTP {status}: {}",
-            body.chars().take(200).collect::<String>()
-        ));
+        let why = match status {
+            301..=308 => "地址已迁移，请更新提醒路由",
+            400 => "对方认为请求格式有误",
+            401 | 403 => "对方拒绝：地址或密钥无效",
+            404 => "地址不存在",
+            413 => "消息过长",
+            429 => "发送过于频繁，对方限流",
+            500..=599 => "对方服务出错",
+            _ => "对方未接收",
+        };
+        return Err(format!("HTTP {status}：{why}"));
     }
     if kind == "webhook" {
         return Ok(());
     }
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(v) if v["errcode"] == 0 => Ok(()),
-        Ok(v) => Err(format!("errcode {}: {}", v["errcode"], v["errmsg"])),
-        Err(_) => Err(format!(
-            "not a robot's answer: {}",
-            body.chars().take(200).collect::<String>()
-        )),
+    match serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["errcode"].as_i64())
+    {
+        Some(0) => Ok(()),
+        Some(code) => {
+            let why = match code {
+                93000 | 300001 | 310000 => "机器人地址或签名无效",
+                45009 | 130101 => "发送过于频繁，机器人限流",
+                40058 | 400013 => "消息格式不被接受",
+                _ => "机器人拒收",
+            };
+            Err(format!("HTTP {status}，errcode {code}：{why}"))
+        }
+        None => Err(format!("HTTP {status}：应答不是机器人的格式")),
     }
 }
 
@@ -1483,7 +1597,12 @@ mod tests {
             names: false,
             audience: audience.into(),
         }
-        .check()
+        .check(&Settings {
+            wecom_host: "127.0.0.1".into(),
+            dingtalk_host: "127.0.0.1".into(),
+            alert_hosts: vec!["127.0.0.1".into()],
+            ..Settings::default()
+        })
         .unwrap();
         run(&c.0, &add_route(&r, "市管理员", 0))[0]["id"]
             .as_i64()
@@ -1766,6 +1885,10 @@ mod tests {
         assert!(parse_deadlines("abc:1w/2w").unwrap_err().contains("prefix"));
         assert_eq!(parse_repeat("3/14"), Ok((3, 14)));
         assert!(parse_repeat("1/30").is_err() && parse_repeat("2").is_err());
+        let hosts = Settings {
+            alert_hosts: vec!["bridge.example.gov.cn".into()],
+            ..Settings::default()
+        };
         let r = |kind: &str, url: &str, secret: &str| {
             NewRoute {
                 name: "群".into(),
@@ -1778,8 +1901,66 @@ mod tests {
                 names: false,
                 audience: "handlers".into(),
             }
-            .check()
+            .check(&hosts)
         };
+        // Each kind only to its hosts: no other host, no loopback, no user part, no look-alike.
+        for (kind, url, secret) in [
+            (
+                "wecom",
+                "https://example.com/cgi-bin/webhook/send?key=1",
+                "",
+            ),
+            (
+                "wecom",
+                "https://qyapi.weixin.qq.com.evil.example/send?key=1",
+                "",
+            ),
+            (
+                "wecom",
+                "https://qyapi.weixin.qq.com@evil.example/send?key=1",
+                "",
+            ),
+            ("wecom", "http://127.0.0.1:8787/admin/prune?key=1", ""),
+            (
+                "dingtalk",
+                "https://qyapi.weixin.qq.com/robot/send?access_token=t",
+                "SEC1",
+            ),
+            (
+                "webhook",
+                "https://intranet.example.gov.cn/hook",
+                "0123456789abcdef",
+            ),
+            ("webhook", "https://10.0.0.5/hook", "0123456789abcdef"),
+        ] {
+            let e = r(kind, url, secret).unwrap_err();
+            assert!(e.starts_with("地址："), "{url}: {e}");
+        }
+        assert!(
+            r(
+                "wecom",
+                "https://QYAPI.weixin.qq.com:443/cgi-bin/webhook/send?key=1",
+                ""
+            )
+            .is_ok(),
+            "the host in any case, with its port"
+        );
+        assert!(
+            r(
+                "webhook",
+                "https://bridge.example.gov.cn:8443/zsp",
+                "0123456789abcdef"
+            )
+            .is_ok()
+        );
+        assert!(
+            Settings::from_vars(
+                &|n| (n == "ALERT_HOSTS").then(|| "ok.gov.cn bad/host".into()),
+                None
+            )
+            .unwrap_err()
+            .var == "ALERT_HOSTS"
+        );
         assert!(
             r("wecom", "http://example.com/?key=1", "")
                 .unwrap_err()
@@ -1847,5 +2028,14 @@ mod tests {
                 .unwrap_err()
                 .contains("500")
         );
+        // Whatever a host answers is never repeated: the status and our own words.
+        let html = "<html><title>intranet secret</title></html>";
+        for (kind, status) in [("wecom", 200), ("wecom", 404), ("webhook", 403)] {
+            let e = accepted(kind, status, html).unwrap_err();
+            assert!(!e.contains("intranet") && !e.contains('<'), "{e}");
+            assert!(e.contains(&status.to_string()), "{e}");
+        }
+        let e = accepted("dingtalk", 200, r#"{"errcode":310000,"errmsg":"leak me"}"#).unwrap_err();
+        assert!(!e.contains("leak"), "{e}");
     }
 }

@@ -24,6 +24,18 @@ pub fn isolate() -> Rc<Isolate> {
     ISOLATE.with(Rc::clone)
 }
 
+/// A send's answer within `ms` milliseconds, or none: no host that accepts a connection and never
+/// answers holds the alarm (and the alerts behind it).
+pub async fn within<T>(ms: u64, f: impl std::future::Future<Output = T>) -> Option<T> {
+    let timeout = Delay::from(std::time::Duration::from_millis(ms));
+    futures_util::pin_mut!(f);
+    futures_util::pin_mut!(timeout);
+    match futures_util::future::select(f, timeout).await {
+        futures_util::future::Either::Left((a, _)) => Some(a),
+        futures_util::future::Either::Right(_) => None,
+    }
+}
+
 /// Logs an internal failure.
 pub fn internal_log(what: &str, e: impl std::fmt::Display) {
     console_error!("{what}: {e}");

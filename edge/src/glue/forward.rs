@@ -15,6 +15,11 @@ use worker::*;
 
 pub const UPSTREAM_BINDING: &str = "UPSTREAM";
 
+/// How long the upstream may take to answer before the send counts as failed (and is retried
+/// with the outbox's backoff). The alerts run beside it, and an alarm that is still waiting for
+/// the upstream delays the next one's alerts by at most this.
+const SEND_TIMEOUT_MS: u64 = 5_000;
+
 /// One round of delivery. Returns whether more may be due at once (the claim was full).
 pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> bool {
     let lease = now + i64::from(cfg.forward_lease_secs);
@@ -72,9 +77,14 @@ async fn send(
         Request::new_with_init(url, &init)
     };
     let req = request().map_err(|e| format!("request: {e}"))?;
-    let answer = match env.service(UPSTREAM_BINDING) {
-        Ok(upstream) => upstream.fetch_request(req).await,
-        Err(_) => Fetch::Request(req).send().await,
+    let fetch = async {
+        match env.service(UPSTREAM_BINDING) {
+            Ok(upstream) => upstream.fetch_request(req).await,
+            Err(_) => Fetch::Request(req).send().await,
+        }
+    };
+    let Some(answer) = env::within(SEND_TIMEOUT_MS, fetch).await else {
+        return Err("upstream gave no answer within 5 s".into());
     };
     match answer {
         Ok(r) if (200..300).contains(&r.status_code()) => Ok(rev),

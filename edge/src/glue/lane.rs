@@ -105,17 +105,18 @@ async fn send(env: &Env, m: &Message) -> std::result::Result<(), String> {
             Err(_) => Fetch::Request(req).send().await,
         }
     };
-    let timeout = Delay::from(std::time::Duration::from_millis(SEND_TIMEOUT_MS));
-    futures_util::pin_mut!(fetch);
-    futures_util::pin_mut!(timeout);
-    let answer = match futures_util::future::select(fetch, timeout).await {
-        futures_util::future::Either::Left((a, _)) => a,
-        futures_util::future::Either::Right(_) => return Err("no answer within 10 s".into()),
+    let Some(answer) = env::within(SEND_TIMEOUT_MS, fetch).await else {
+        return Err("no answer within 10 s".into());
     };
     match answer {
         Ok(mut r) => {
             let status = r.status_code();
-            let body = r.text().await.unwrap_or_default();
+            // Only a robot's success is read (for its errcode); no other answer is kept.
+            let body = if (200..300).contains(&status) && m.kind != "webhook" {
+                r.text().await.unwrap_or_default()
+            } else {
+                String::new()
+            };
             fastlane::accepted(&m.kind, status, &body)
         }
         Err(e) => Err(format!("unreachable: {e}")),

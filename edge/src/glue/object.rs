@@ -79,14 +79,19 @@ impl DurableObject for Store {
             }
         };
         let cfg = &s.core;
-        let mut now_s = now();
-        let mut more = false;
-        if cfg.forwarding() {
-            more = forward::deliver(&storage, &self.env, cfg, now_s).await;
-            now_s = now();
-        }
-        let lane = lane::deliver(&storage, &self.env, &s.lane, now_s).await;
-        now_s = now();
+        let now_s = now();
+        // Forwarding and the fast lane side by side: a 差评's alert never waits for a slow
+        // upstream (each send has its own timeout).
+        let forwarding = async {
+            if cfg.forwarding() {
+                forward::deliver(&storage, &self.env, cfg, now_s).await
+            } else {
+                false
+            }
+        };
+        let alerts = lane::deliver(&storage, &self.env, &s.lane, now_s);
+        let (more, lane) = futures_util::future::join(forwarding, alerts).await;
+        let now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
             match run(
                 &storage,

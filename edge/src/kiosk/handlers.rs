@@ -110,9 +110,44 @@ pub async fn state(
     ))
 }
 
+/// `POST /kiosk/<token>/arm`: the staff member's "请评价" arms the tablet for one rating, as a row
+/// here; at most once every `KIOSK_ARM_SECS` after an arming a rating took (429 with when).
+pub async fn arm(
+    h: &impl Host,
+    cfg: &Config,
+    rules: &Rules,
+    kiosk: &Settings,
+    token: &str,
+) -> Answer {
+    let (k, _) = tablet(h, cfg, rules, token).await?;
+    let arm = super::new_token(host::random(h));
+    let now = h.now();
+    let rows: Vec<serde_json::Value> =
+        host::rows(h, super::arm(&k.id, &arm, now, kiosk.arm_secs)).await?;
+    if rows.is_empty() {
+        let at: Vec<NextArm> = host::rows(h, super::next_arm(&k.id, kiosk.arm_secs)).await?;
+        let wait = at.first().map_or(1, |a| (a.at - now).max(1));
+        let e = super::TOO_SOON;
+        return Ok(Response::json(e.status, e.to_json())
+            .with("Retry-After", &wait.to_string())
+            .with("Cache-Control", "no-store"));
+    }
+    Ok(
+        Response::json(200, serde_json::json!({ "arm": arm }).to_string())
+            .with("Cache-Control", "no-store"),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct NextArm {
+    at: i64,
+}
+
 /// `POST /kiosk/<token>/rate`: a tablet's rating. Its device token and arming stand for the proof
-/// of work and the cookie; sent again by its offline queue, it is stored once and answered the
-/// same.
+/// of work and the cookie: a rating that names no live arming of this tablet (made by the staff
+/// member's press, or a queue system's link) is held for review, never counted unseen. It passes
+/// the address signal like any rating. Sent again by its offline queue, it is stored once and
+/// answered the same.
 pub async fn rate(
     h: &impl Host,
     cfg: &Config,
@@ -129,7 +164,17 @@ pub async fn rate(
             Some(rows.into_iter().next().ok_or(links::NOT_FOUND)?)
         }
     };
-    let c = super::check(&sub, &k, e, link.as_ref(), h.now())?;
+    let mut c = super::check(&sub, &k, e, link.as_ref(), h.now())?;
+    c.address = citizen::sender_of(h, cfg, req).address;
+    if link.is_none() {
+        let taken: Vec<serde_json::Value> = match super::arm_of(&sub) {
+            Some(arm) => host::rows(h, super::take(&k.id, arm, sub.id, h.now())).await?,
+            None => vec![],
+        };
+        if taken.is_empty() {
+            c.flag = Some(super::UNARMED);
+        }
+    }
     let (a, c, _) = citizen::commit(h, rules, c, None).await?;
     Ok(Response::json(
         200,

@@ -25,18 +25,30 @@ pub const TOKEN_LEN: usize = 26;
 /// How long a tablet stays armed without a touch before it returns to standby (`KIOSK_IDLE_SECS`).
 pub const IDLE_DEFAULT_SECS: u32 = 60;
 
+/// A tablet arms again this long after an arming that a rating took (`KIOSK_ARM_SECS`).
+pub const ARM_DEFAULT_SECS: u32 = 20;
+
 /// What [`Settings::from_vars`] reads.
-pub const SETTINGS: &[crate::config::Setting] = &[crate::config::Setting::new(
-    "KIOSK_IDLE_SECS",
-    "60",
-    "seconds an armed hall tablet waits untouched before it returns to standby",
-)];
+pub const SETTINGS: &[crate::config::Setting] = &[
+    crate::config::Setting::new(
+        "KIOSK_IDLE_SECS",
+        "60",
+        "seconds an armed hall tablet waits untouched before it returns to standby",
+    ),
+    crate::config::Setting::new(
+        "KIOSK_ARM_SECS",
+        "20",
+        "a hall tablet is armed again at most this many seconds after its last rating",
+    ),
+];
 
 /// Kiosk mode's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// An armed tablet untouched this long returns to standby.
     pub idle_secs: u32,
+    /// A tablet's arming that a rating took is followed by the next only this much later.
+    pub arm_secs: u32,
 }
 
 impl Settings {
@@ -45,6 +57,7 @@ impl Settings {
     ) -> Result<Settings, crate::config::ConfigError> {
         Ok(Settings {
             idle_secs: crate::config::number(get, "KIOSK_IDLE_SECS", IDLE_DEFAULT_SECS, 10, 600)?,
+            arm_secs: crate::config::number(get, "KIOSK_ARM_SECS", ARM_DEFAULT_SECS, 1, 600)?,
         })
     }
 }
@@ -188,6 +201,12 @@ pub const REVOKED: ApiError = ApiError::new(
     "kiosk.revoked",
     "此评价平板已停用。如需继续使用，请大厅管理员在管理台重新生成设备令牌。",
     "This rating tablet has been withdrawn; a hall administrator can make a new device token.",
+);
+pub const TOO_SOON: ApiError = ApiError::new(
+    429,
+    "kiosk.too_soon",
+    "上一位群众刚评价完，请稍候再点“请评价”。",
+    "The last rating was moments ago; press 请评价 again shortly.",
 );
 pub const NOT_FOUND: ApiError = ApiError::new(
     404,
@@ -359,6 +378,59 @@ pub struct PhotoRow {
     pub photo_type: String,
 }
 
+// ---- arming by the staff member's press ----
+
+/// A staff member's arming is taken by a rating at most this long after it was made (a tablet's
+/// offline queue may send it late).
+pub const ARM_VALID_SECS: i64 = REPLAY_SECS;
+
+/// The signal a tablet's rating that names no live arming is held with (`guard::SIGNALS`).
+pub const UNARMED: &str = "unarmed";
+
+/// Arms the tablet `id` with the new token `arm` (`POST /kiosk/<token>/arm`): replaces an arming
+/// nobody took, or follows a taken one after `arm_secs`. Returns the arming (none: too soon).
+pub fn arm(id: &str, arm: &str, now: i64, arm_secs: u32) -> Stmt {
+    stmt(
+        "UPDATE kiosks SET arm = ?2, armed_at = ?3, arm_taken = NULL WHERE id = ?1 \
+         AND revoked_at IS NULL AND (arm_taken IS NULL OR armed_at <= ?3 - ?4) RETURNING arm",
+        vec![
+            id.into(),
+            arm.into(),
+            now.into(),
+            i64::from(arm_secs).into(),
+        ],
+    )
+}
+
+/// When the tablet `id` may be armed again (none: now).
+pub fn next_arm(id: &str, arm_secs: u32) -> Stmt {
+    stmt(
+        "SELECT armed_at + ?2 AS at FROM kiosks WHERE id = ?1 AND arm_taken IS NOT NULL",
+        vec![id.into(), i64::from(arm_secs).into()],
+    )
+}
+
+/// Takes the tablet's live arming `arm` for the rating `submission` (again for the same
+/// submission: an offline queue's resend). Returns a row when it was the tablet's arming.
+pub fn take(id: &str, arm: &str, submission: Id128, now: i64) -> Stmt {
+    stmt(
+        "UPDATE kiosks SET arm_taken = ?3 WHERE id = ?1 AND arm = ?2 \
+         AND (arm_taken IS NULL OR arm_taken = ?3) AND armed_at >= ?4 - ?5 RETURNING id",
+        vec![
+            id.into(),
+            arm.into(),
+            submission.to_text().into(),
+            now.into(),
+            ARM_VALID_SECS.into(),
+        ],
+    )
+}
+
+/// The arming a tablet's rating names (its `challenge`), if it could be one.
+pub fn arm_of(sub: &Submission) -> Option<&str> {
+    crate::access::capability(&sub.challenge, TOKEN_LEN)
+}
+
 // ---- arming by the queue system ----
 
 /// Takes the oldest arming of the window `code` not yet taken: a usable link minted for it with
@@ -482,6 +554,8 @@ pub fn check(
         device: k.derive(b"zsp-kiosk-device-v1", sub.id),
         address: None,
         project_no: None,
+        flag: None,
+        link_rater: None,
         rating,
         via: Via::Kiosk,
         now,
@@ -634,7 +708,17 @@ mod tests {
                 days: 3,
                 kiosk,
             };
-            for s in crate::links::mint(&m, &e.region, &e.hall, token, "queue", now) {
+            for s in crate::links::mint(
+                &m,
+                crate::links::Place {
+                    authority: "",
+                    region: &e.region,
+                    hall: &e.hall,
+                },
+                token,
+                "queue",
+                now,
+            ) {
                 run(&c, &s);
             }
         };

@@ -112,13 +112,23 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
 const COLUMNS: &str =
     "token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at";
 
-/// Minting, in one transaction: a new link unless the 办件号 has one, then the 办件号's link
-/// (the new one, or the one minted before: minting is idempotent on the 办件号).
-pub fn mint(m: &Mint, region: &str, hall: &str, token: &str, by: &str, now: i64) -> Vec<Stmt> {
+/// Where a link is minted: the code's region and hall, and the issuing authority whose 办件号s
+/// are unique (`Config::authority_of`; '' for a deployment of one).
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub authority: &'a str,
+    pub region: &'a str,
+    pub hall: &'a str,
+}
+
+/// Minting, in one transaction: a new link unless the authority's 办件号 has one, then the
+/// 办件号's link (the new one, or the one minted before: minting is idempotent on the 办件号).
+pub fn mint(m: &Mint, at: Place<'_>, token: &str, by: &str, now: i64) -> Vec<Stmt> {
+    let (region, hall) = (at.region, at.hall);
     vec![
         stmt(
-            "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor, kiosk) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (project_no) DO NOTHING",
+            "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor, kiosk, authority) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (authority, project_no) DO NOTHING",
             vec![
                 token.into(),
                 m.code.to_text().into(),
@@ -130,16 +140,17 @@ pub fn mint(m: &Mint, region: &str, hall: &str, token: &str, by: &str, now: i64)
                 (now + i64::from(m.days) * 86_400).into(),
                 by.into(),
                 i64::from(m.kiosk).into(),
+                at.authority.into(),
             ],
         ),
-        by_project_no(&m.project_no),
+        by_project_no(at.authority, &m.project_no),
     ]
 }
 
-pub fn by_project_no(project_no: &str) -> Stmt {
+pub fn by_project_no(authority: &str, project_no: &str) -> Stmt {
     stmt(
-        format!("SELECT {COLUMNS} FROM links WHERE project_no = ?1"),
-        vec![project_no.into()],
+        format!("SELECT {COLUMNS} FROM links WHERE authority = ?1 AND project_no = ?2"),
+        vec![authority.into(), project_no.into()],
     )
 }
 
@@ -238,6 +249,12 @@ pub const NOT_FOUND: ApiError = ApiError::new(
     "评价链接无效，请核对链接或重新扫码。",
     "This rating link is not known; check it or scan again.",
 );
+pub const RATED_ELSEWHERE: ApiError = ApiError::new(
+    409,
+    "links.rated_elsewhere",
+    "此办件已经评价过。追评只能在当天、用评价时的同一部手机进行；如有问题请联系窗口或拨打 12345。",
+    "This 办件 was rated already; it can be changed only the same day from the same phone.",
+);
 pub const TAKEN: ApiError = ApiError::new(
     409,
     "links.project_no_taken",
@@ -281,8 +298,10 @@ pub fn entry_for_link(
 }
 
 /// A checked submission made through a 一事一评 link: one rating per link (its device and day),
-/// the link's matter, its 办件号.
+/// the link's matter, its 办件号; amended only by the device that gave it, the day it gave it
+/// (`store::accept` keeps who that was).
 pub fn through_link(mut c: crate::submit::Checked, link: &LinkRow) -> crate::submit::Checked {
+    c.link_rater = Some((c.device, c.day));
     c.device = link.device();
     c.day = link.day();
     c.rating.matter = Some(link.matter.clone());
@@ -359,7 +378,17 @@ mod tests {
         };
         let mint_as = |token: &str, now| -> LinkRow {
             let mut rows = vec![];
-            for s in mint(&m, &e.region, &e.hall, token, "queue", now) {
+            for s in mint(
+                &m,
+                Place {
+                    authority: "",
+                    region: &e.region,
+                    hall: &e.hall,
+                },
+                token,
+                "queue",
+                now,
+            ) {
                 rows = typed::<LinkRow>(&c, &s);
             }
             rows.pop().unwrap()
@@ -367,6 +396,18 @@ mod tests {
         let first = mint_as("AAAAAAAAAAAAAAAA", 1000);
         let again = mint_as("BBBBBBBBBBBBBBBB", 2000);
         assert_eq!(first, again, "the same 办件号, the same link");
+        // Another authority's 办件号 of the same spelling is another link.
+        let elsewhere = Place {
+            authority: "330105",
+            region: "330105",
+            hall: "别的大厅",
+        };
+        let mut theirs = vec![];
+        for s in mint(&m, elsewhere, "DDDDDDDDDDDDDDDD", "queue", 2000) {
+            theirs = typed::<LinkRow>(&c, &s);
+        }
+        assert_eq!(theirs[0].token, "DDDDDDDDDDDDDDDD");
+        assert_eq!(mint_as("EEEEEEEEEEEEEEEE", 2500).token, first.token);
         assert_eq!(first.expires_at, 1000 + 3 * 86_400);
         assert!(first.usable(1000 + 3 * 86_400).is_ok());
         assert_eq!(

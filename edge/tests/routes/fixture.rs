@@ -290,6 +290,7 @@ impl World {
                         &access::digest(secret),
                         "operator",
                         t,
+                        None,
                     )],
                 );
             }
@@ -357,7 +358,17 @@ impl World {
         };
         exec(
             &w.h,
-            edge::links::mint(&m, "330105", HALL, &link, "operator", t),
+            edge::links::mint(
+                &m,
+                edge::links::Place {
+                    authority: "",
+                    region: "330105",
+                    hall: HALL,
+                },
+                &link,
+                "operator",
+                t,
+            ),
         );
         w.link = link;
         let d = wire::directory::Directory::new(vec![a1(), a2()]).to_json();

@@ -7,3 +7,5 @@ mod holes;
 mod logins;
 mod matrix;
 mod panics;
+mod tablets;
+mod tokens;

@@ -122,6 +122,9 @@ fn rows(w: &World) -> Vec<Cell> {
           [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         c(Get, "/kiosk/{token}/state", format!("/kiosk/{}/state", w.tablet.1), Body::None,
           [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        // An arming nobody took is replaced: every press from this site arms.
+        c(Post, "/kiosk/{token}/arm", format!("/kiosk/{}/arm", w.tablet.1), Body::None,
+          [403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         c(Post, "/kiosk/{token}/rate", format!("/kiosk/{}/rate", w.tablet.1), json(kiosk_rating),
           [403, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
         // Nobody on duty: no photo.
