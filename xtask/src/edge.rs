@@ -460,7 +460,7 @@ pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
     crate::fs::create_dir_all(&out)?;
     // The config as committed, its two paths made absolute: the worker's build in the clone and
     // the page in cargo's target folder, wherever that is (CI keeps it outside the clone).
-    let toml = crate::fs::read_to_string(&root.join("edge/wrangler.toml"))?;
+    let toml = crate::fs::read_to_string(root.join("edge/wrangler.toml"))?;
     let site = crate::setup::target_dir().join("site");
     let main = root.join("edge/build/worker/shim.mjs");
     let config = out.join("wrangler.toml");
