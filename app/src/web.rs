@@ -110,6 +110,8 @@ struct Form {
     groups: Vec<web_sys::HtmlElement>,
     matter: Option<web_sys::HtmlSelectElement>,
     comment: Option<web_sys::HtmlTextAreaElement>,
+    /// Says that personal numbers in the comment will be hidden (`wire::mask`).
+    comment_mask: Option<web_sys::HtmlElement>,
     callback: Option<web_sys::HtmlElement>,
     phone: Option<web_sys::HtmlInputElement>,
     consent: Option<web_sys::HtmlInputElement>,
@@ -127,6 +129,7 @@ impl Form {
             groups: all("#zsp-form .tag-group"),
             matter: el("#zsp-form select[name=matter]"),
             comment: el("#zsp-form textarea[name=comment]"),
+            comment_mask: el("#comment-mask"),
             callback: el("#zsp-form .callback"),
             phone: el("#zsp-form input[name=phone]"),
             consent: el("#zsp-form input[name=consent]"),
@@ -190,6 +193,9 @@ impl Form {
             && e.value() != d.comment
         {
             e.set_value(&d.comment);
+        }
+        if let Some(e) = &self.comment_mask {
+            e.set_hidden(!d.hides_numbers());
         }
         if let Some(e) = &self.matter
             && e.value() != d.matter

@@ -214,6 +214,7 @@ fn form_html(v: &Landing<'_>) -> Markup {
             }
             label.field for="comment" { (text::COMMENT.get(lang)) }
             textarea #comment name="comment" rows="4" maxlength=(COMMENT_MAX_CHARS) { (d.comment) }
+            p #comment-mask.hint role="status" hidden { (text::COMMENT_MASKED.get(lang)) }
             fieldset.callback {
                 legend { (text::CALLBACK.get(lang)) }
                 label.field for="phone" { (text::MOBILE.get(lang)) }

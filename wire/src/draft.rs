@@ -18,6 +18,12 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// Whether the comment holds numbers the edge will hide (`crate::mask`): the page says so
+    /// before it is sent.
+    pub fn hides_numbers(&self) -> bool {
+        !crate::mask::mask(&self.comment).1.is_empty()
+    }
+
     /// Choosing a level keeps only the reasons that belong to it, and a good level drops the
     /// callback phone and its consent.
     pub fn choose_level(&mut self, l: Level) {

@@ -47,6 +47,7 @@ pub mod draft;
 pub mod jsonw;
 pub mod key;
 pub mod mac;
+pub mod mask;
 pub mod page;
 pub mod png;
 pub mod qr;

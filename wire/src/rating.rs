@@ -274,7 +274,8 @@ pub struct ValidRating {
     pub tags: Vec<u16>,
     pub tag_version: u16,
     pub matter: Option<String>,
-    /// Cleaned by [`clean_comment`], at most [`COMMENT_MAX_CHARS`].
+    /// Cleaned by [`clean_comment`], at most [`COMMENT_MAX_CHARS`], its personal numbers hidden
+    /// ([`crate::mask`]).
     pub comment: String,
     /// Only for 差评, only with consent.
     pub phone: Option<Phone>,
@@ -453,6 +454,8 @@ impl RatingInput {
         if n > COMMENT_MAX_CHARS {
             return Err(RatingError::CommentTooLong(n));
         }
+        // ID, mobile and card numbers typed into it never go further (`mask`).
+        let comment = crate::mask::mask(&comment).0;
         let phone = match self.phone.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(_) if !self.level.is_bad() => return Err(RatingError::PhoneNotAllowed),

@@ -135,6 +135,11 @@ pub const COMMENT: Bilingual = Bilingual(
         " characters)"
     ),
 );
+/// Shown under the comment as soon as it holds an ID, mobile or bank card number (`mask`).
+pub const COMMENT_MASKED: Bilingual = Bilingual(
+    "留言中的身份证号、手机号、银行卡号会被隐去（只留几位），请勿填写这类信息。",
+    "ID, mobile and bank card numbers in a comment are hidden (a few digits kept); please leave them out.",
+);
 /// After the count of characters typed.
 pub const COUNTER: Bilingual = Bilingual("字", " characters");
 pub const CALLBACK: Bilingual = Bilingual(

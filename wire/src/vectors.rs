@@ -1135,6 +1135,18 @@ fn rating_cases(s: &Seeds) -> Vec<RatingCase> {
         None,
     ));
     rating.push(rating_case(
+        "comment_personal_numbers_hidden",
+        "an ID number (check digit X), a full-width mobile, a dashed mobile and a bank card \
+         (Luhn) are hidden; an 18-digit 办件号 whose check digit fails is kept",
+        with(Level::VeryDissatisfied, &[115], &|r| {
+            r.comment = "身份证11010519491231002X，手机１３８１２３４５６７８，\
+                         另一个139-1234-5678，卡号6222 0212 3456 7894，\
+                         办件号330102202611270001"
+                .into();
+        }),
+        None,
+    ));
+    rating.push(rating_case(
         "comment_500",
         "exactly 500 characters",
         with(Level::Satisfied, &[], &|r| r.comment = "好".repeat(500)),

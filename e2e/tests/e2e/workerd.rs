@@ -1503,3 +1503,55 @@ fn crafted_paths_never_reset_the_worker() {
         assert!(!log.contains(sign), "the log shows {sign:?}:\n{log}");
     }
 }
+
+/// Personal numbers typed into a comment: an ID number (valid check digit), a mobile in
+/// full-width digits and one with dashes, and a bank card are hidden in storage, the export and
+/// the upstream body; an 18-digit 办件号 whose check digit fails is kept as typed.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn personal_numbers_in_comments_never_leave_unmasked() {
+    let rx = receiver();
+    let vars = [
+        (
+            "UPSTREAM_URL",
+            format!("http://127.0.0.1:{}/ratings", rx.port),
+        ),
+        ("UPSTREAM_MAPPING", "provincial".to_owned()),
+        ("POW_DIFFICULTY", "2".to_owned()),
+    ];
+    let (w, _) = worker("masking", &vars);
+    let e = Entry::example("M01", Some("M1"));
+    load(&w, vec![e.clone()]);
+    let typed = "身份证11010519491231002X，手机１３８１２３４５６７８，另一个139-1234-5678，\
+                 卡号6222 0212 3456 7894，办件号330102202611270001";
+    let mut r = input(Level::VeryDissatisfied, &[115]);
+    r.comment = typed.into();
+    let s = sealed(&qr_key(), &challenge_key(), &e, 2, rand16(), r);
+    let (status, v) = post(&w, s.to_json().as_bytes());
+    assert_eq!(status, 200, "{v}");
+    wait_for("the rating upstream", 30, || {
+        rx.got.lock().unwrap().len() == 1
+    });
+    let body = rx.got.lock().unwrap()[0].1.to_string();
+    let csv = export(&w);
+    for (place, text) in [("upstream", &body), ("export", &csv)] {
+        for secret in [
+            "11010519491231002X",
+            "13812345678",
+            "１３８１２３４５６７８",
+            "139-1234-5678",
+            "6222 0212 3456 7894",
+        ] {
+            assert!(!text.contains(secret), "{secret} in the {place}: {text}");
+        }
+        for kept in [
+            "1****************X",
+            "138****5678",
+            "139****5678",
+            "************7894",
+            "330102202611270001",
+        ] {
+            assert!(text.contains(kept), "{kept} not in the {place}: {text}");
+        }
+    }
+}
