@@ -223,10 +223,12 @@ pub fn check(
 /// The rating's own rules (`wire::rating`), and its matter one the window handles (when its
 /// entry lists any): the same for every door.
 pub fn rating_of(sub: &Submission, entry: &Entry) -> Result<ValidRating, ApiError> {
-    let rating = sub
+    let mut rating = sub
         .rating
         .validate()
         .map_err(|e| ApiError::from_coded(422, &e).with_field(e.field().as_str()))?;
+    // ID, mobile and card numbers typed into the comment go no further, whatever the page did.
+    rating.comment = wire::mask::mask(&rating.comment).0;
     match &rating.matter {
         Some(m) if !entry.matters.is_empty() && !entry.matters.iter().any(|x| &x.code == m) => {
             Err(ApiError::new(

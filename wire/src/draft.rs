@@ -21,7 +21,7 @@ impl Draft {
     /// Whether the comment holds numbers the edge will hide (`crate::mask`): the page says so
     /// before it is sent.
     pub fn hides_numbers(&self) -> bool {
-        !crate::mask::mask(&self.comment).1.is_empty()
+        crate::mask::finds(&self.comment)
     }
 
     /// Choosing a level keeps only the reasons that belong to it, and a good level drops the

@@ -86,63 +86,125 @@ pub fn classify(d: &[u8], x: bool) -> Option<Kind> {
     None
 }
 
+/// The longest run that can be anything (a 19-digit card); a longer one is kept.
+const MAX_DIGITS: usize = 19;
+
+/// One number found: its bytes in the text, its digits (the first [`MAX_DIGITS`]) and whether
+/// a final X follows 17 of them.
+struct Run {
+    start: usize,
+    end: usize,
+    digits: [u8; MAX_DIGITS],
+    len: usize,
+    x: bool,
+}
+
+impl Run {
+    fn kind(&self) -> Option<Kind> {
+        (self.len <= MAX_DIGITS)
+            .then(|| classify(&self.digits[..self.len], self.x))
+            .flatten()
+    }
+}
+
+/// The numbers of `text`, in order, without allocating (the page runs this on every keystroke).
+fn runs(text: &str) -> impl Iterator<Item = Run> + '_ {
+    let mut it = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, first) = loop {
+            let (i, c) = it.next()?;
+            if let Some(d) = digit(c) {
+                break (i, d);
+            }
+        };
+        let mut r = Run {
+            start,
+            end: text.len(),
+            digits: [0; MAX_DIGITS],
+            len: 0,
+            x: false,
+        };
+        let push = |r: &mut Run, d: u8| {
+            if r.len < MAX_DIGITS {
+                r.digits[r.len] = d;
+            }
+            r.len += 1;
+        };
+        push(&mut r, first);
+        loop {
+            let Some(&(i, c)) = it.peek() else { break };
+            if let Some(d) = digit(c) {
+                push(&mut r, d);
+                it.next();
+                continue;
+            }
+            if joiner(c) {
+                // A joiner counts only between two digits.
+                let mut ahead = it.clone();
+                ahead.next();
+                if let Some(&(_, n)) = ahead.peek()
+                    && digit(n).is_some()
+                {
+                    it.next();
+                    continue;
+                }
+            }
+            if r.len == 17 && is_x(c) {
+                r.x = true;
+                it.next();
+                r.end = i + c.len_utf8();
+            } else {
+                r.end = i;
+            }
+            break;
+        }
+        Some(r)
+    })
+}
+
+/// Whether `text` holds a number [`mask`] would hide.
+pub fn finds(text: &str) -> bool {
+    runs(text).any(|r| r.kind().is_some())
+}
+
 /// The hidden form: a mobile number keeps its first 3 and last 4 digits (`138****5678`, as the
 /// callback phone is shown), an ID number its first and last character, a card its last 4.
-fn hidden(kind: Kind, d: &[u8], x: bool) -> String {
-    let digits: String = d.iter().map(|x| char::from(b'0' + x)).collect();
+fn hidden(kind: Kind, r: &Run) -> String {
+    let digits: String = r.digits[..r.len]
+        .iter()
+        .map(|x| char::from(b'0' + x))
+        .collect();
     match kind {
         Kind::Mobile => {
             let (cc, m) = digits.split_at(digits.len() - 11);
             format!("{cc}{}****{}", &m[..3], &m[7..])
         }
         Kind::Id => {
-            let last = if x { 'X' } else { char::from(b'0' + d[17]) };
+            let last = if r.x {
+                'X'
+            } else {
+                char::from(b'0' + r.digits[17])
+            };
             format!("{}{}{last}", &digits[..1], "*".repeat(16))
         }
-        Kind::Card => format!("{}{}", "*".repeat(d.len() - 4), &digits[d.len() - 4..]),
+        Kind::Card => format!("{}{}", "*".repeat(r.len - 4), &digits[r.len - 4..]),
     }
 }
 
 /// `text` with every ID, mobile and card number hidden, and what was hidden (in order).
 pub fn mask(text: &str) -> (String, Vec<Kind>) {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut found = vec![];
-    let mut i = 0;
-    while i < chars.len() {
-        if digit(chars[i]).is_none() {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        // The run: digits, with single joiners between two of them, and a final X.
-        let start = i;
-        let mut d = vec![];
-        let mut end = i;
-        while i < chars.len() {
-            if let Some(v) = digit(chars[i]) {
-                d.push(v);
-                i += 1;
-                end = i;
-            } else if joiner(chars[i]) && i + 1 < chars.len() && digit(chars[i + 1]).is_some() {
-                i += 1;
-            } else {
-                break;
-            }
-        }
-        let x = d.len() == 17 && end < chars.len() && is_x(chars[end]);
-        if x {
-            end += 1;
-        }
-        i = end;
-        match classify(&d, x) {
-            Some(kind) => {
-                found.push(kind);
-                out.push_str(&hidden(kind, &d, x));
-            }
-            None => out.extend(&chars[start..end]),
+    let mut at = 0;
+    for r in runs(text) {
+        if let Some(kind) = r.kind() {
+            out.push_str(&text[at..r.start]);
+            out.push_str(&hidden(kind, &r));
+            found.push(kind);
+            at = r.end;
         }
     }
+    out.push_str(&text[at..]);
     (out, found)
 }
 
@@ -176,6 +238,11 @@ mod tests {
             "138****5678 和 139****5678"
         );
         assert_eq!(mask("138  12345678").0, "138  12345678");
+        assert!(finds("我的手机１３８ １２３４ ５６７８") && !finds("等了 45 分钟"));
+        // A run too long to be any of them is kept whole, however it ends.
+        let long = "1".repeat(30) + "13812345678";
+        assert_eq!(mask(&long).0, long);
+        assert_eq!(mask("尾号 6222021234567894-").0, "尾号 ************7894-");
     }
 
     #[test]

@@ -274,8 +274,9 @@ pub struct ValidRating {
     pub tags: Vec<u16>,
     pub tag_version: u16,
     pub matter: Option<String>,
-    /// Cleaned by [`clean_comment`], at most [`COMMENT_MAX_CHARS`], its personal numbers hidden
-    /// ([`crate::mask`]).
+    /// Cleaned by [`clean_comment`], at most [`COMMENT_MAX_CHARS`]. The edge hides the personal
+    /// numbers in it ([`crate::mask`]) before it is stored; the page only says that it will (the
+    /// rule's string building stays out of the page's module).
     pub comment: String,
     /// Only for 差评, only with consent.
     pub phone: Option<Phone>,
@@ -454,8 +455,6 @@ impl RatingInput {
         if n > COMMENT_MAX_CHARS {
             return Err(RatingError::CommentTooLong(n));
         }
-        // ID, mobile and card numbers typed into it never go further (`mask`).
-        let comment = crate::mask::mask(&comment).0;
         let phone = match self.phone.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(_) if !self.level.is_bad() => return Err(RatingError::PhoneNotAllowed),

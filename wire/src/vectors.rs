@@ -117,6 +117,8 @@ pub struct RatingOk {
     pub tag_version: u16,
     pub matter: Option<String>,
     pub comment: String,
+    /// The comment as the edge stores and forwards it: personal numbers hidden (`mask`).
+    pub comment_stored: String,
     pub phone: Option<String>,
     pub phone_masked: Option<String>,
 }
@@ -417,6 +419,7 @@ fn eval_rating(c: &RatingCase) -> Expect<RatingOk> {
             tag_version: v.tag_version,
             matter: v.matter.clone(),
             comment: v.comment.clone(),
+            comment_stored: crate::mask::mask(&v.comment).0,
             phone: v.phone.as_ref().map(|p| p.as_str().to_string()),
             phone_masked: v.phone.as_ref().map(|p| p.masked()),
         }),
