@@ -297,6 +297,18 @@ pub fn address_digest(secret: &[u8], day: Day, address: &str) -> String {
     wire::key::hex(&h[..12])
 }
 
+/// A client as the console's login rules keep it (budgets, locks, the clients an account knows
+/// for 90 days, the audit): a digest of its address under the deployment's key, stable while the
+/// key is and never the address itself.
+pub fn login_client(secret: &[u8], address: &str) -> String {
+    let h = Sha256::new()
+        .chain_update(b"zsp-login-client-v1")
+        .chain_update(secret)
+        .chain_update(address.trim().as_bytes())
+        .finalize();
+    wire::key::hex(&h[..8])
+}
+
 /// The client as the counters know it: its address as the trusted proxy names it (`header`,
 /// `CLIENT_IP_HEADER`), as the day's digest ([`address_digest`]); none without the header.
 pub fn client_key(

@@ -131,8 +131,7 @@ fn runs(text: &str) -> impl Iterator<Item = Run> + '_ {
             r.len += 1;
         };
         push(&mut r, first);
-        loop {
-            let Some(&(i, c)) = it.peek() else { break };
+        while let Some(&(i, c)) = it.peek() {
             if let Some(d) = digit(c) {
                 push(&mut r, d);
                 it.next();

@@ -307,10 +307,14 @@ pub fn login_page() -> Answer {
     Ok(page(pages::login("", &Flash::None), 200))
 }
 
-/// The client, for the lockout rule: the address the trusted proxy names (`CLIENT_IP_HEADER`),
-/// "local" without one.
+/// The client, for the lockout rule: the address the trusted proxy names (`CLIENT_IP_HEADER`)
+/// as its keyed digest (`guard::login_client`: no raw address is stored or audited), "local"
+/// without one.
 fn client_of(cfg: &Config, req: &Request) -> String {
-    http::client_address(req, cfg.client_ip_header.as_deref()).unwrap_or_else(|| "local".into())
+    http::client_address(req, cfg.client_ip_header.as_deref()).map_or_else(
+        || "local".into(),
+        |a| crate::guard::login_client(&cfg.challenge_keys.current().secret, &a),
+    )
 }
 
 /// `POST /console/login`. What an anonymous script can make it cost: a name that could be no
