@@ -25,7 +25,8 @@ mod run {
   serve          run the service in the foreground (systemd runs this)
   check          check zsp.env, the data folder and the port, and say what is wrong and where
   backup FILE    copy the data into FILE while the service runs
-  restore FILE   replace the data with a backup (the service must be stopped)
+  restore FILE   replace the data with a backup (the service must be stopped); the data it
+                 replaces is kept in one before-restore-* folder (--keep-all: every earlier one too)
   admin add NAME a console account (the service must run): the first 市级管理员, or
                  --role hall|handler with --halls 330102:上城区市民中心,… or --regions 3301; prints its password
                  (--reset: an existing account gets a new password)
@@ -59,10 +60,13 @@ mod run {
                 );
                 Ok(())
             }
-            ["restore", file] => {
+            ["restore", file]
+            | ["restore", file, "--keep-all"]
+            | ["restore", "--keep-all", file] => {
+                let keep_all = args.contains(&"--keep-all");
                 let dir = folder(&env)?;
                 let t = std::time::Instant::now();
-                let (s, aside) = data::restore(&dir, &PathBuf::from(file))?;
+                let (s, aside) = data::restore(&dir, &PathBuf::from(file), keep_all)?;
                 println!(
                     "restored {file} into {}: {s}; took {:.1} s",
                     dir.display(),

@@ -245,6 +245,9 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
     }
     let tmp = out.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
+    // Readable by its owner only from its first byte, whatever the caller's umask (SQLite
+    // writes into an empty file it is given).
+    private_file(&tmp)?;
     let tmp_text = tmp
         .to_str()
         .ok_or_else(|| format!("{}: not a UTF-8 path", tmp.display()))?;
@@ -271,6 +274,17 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
     std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
     fsync_dir(folder);
     Ok(summary)
+}
+
+/// Creates `path` empty, readable and writable by its owner only (0600).
+fn private_file(path: &Path) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .map(drop)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Opens a backup and checks it whole: SQLite's integrity check, the table that makes it ours,
@@ -329,8 +343,9 @@ pub fn check_backup(file: &Path) -> Result<Summary> {
 
 /// Replaces the data in `data` with a backup: the service must be stopped (its lock is taken
 /// for the whole restore) and the file is checked first. The replaced files move to
-/// `<data>/before-restore-<unix time>/`.
-pub fn restore(data: &Path, file: &Path) -> Result<(Summary, Option<PathBuf>)> {
+/// `<data>/before-restore-<unix time>/`; earlier such copies are removed unless `keep_all`
+/// (personal data is not kept in copies nobody asked for).
+pub fn restore(data: &Path, file: &Path, keep_all: bool) -> Result<(Summary, Option<PathBuf>)> {
     let summary = check_backup(file)?;
     std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
     let _lock = ServeLock::take(data)?;
@@ -338,7 +353,13 @@ pub fn restore(data: &Path, file: &Path) -> Result<(Summary, Option<PathBuf>)> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let target = dir.join(&summary.database);
     let tmp = dir.join(format!("{}.restoring", summary.database));
+    let _ = std::fs::remove_file(&tmp);
+    private_file(&tmp)?;
     std::fs::copy(file, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    // A copy takes its source's mode: the data is its owner's alone, whatever the backup's was.
+    #[cfg(unix)]
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
     {
         let c = open(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         c.execute_batch(&format!("DROP TABLE {BACKUP_TABLE}"))
@@ -358,6 +379,20 @@ pub fn restore(data: &Path, file: &Path) -> Result<(Summary, Option<PathBuf>)> {
         .filter(|p| !p.ends_with("metadata.sqlite"))
         .collect();
     if !old.is_empty() {
+        if !keep_all {
+            let earlier = std::fs::read_dir(data)
+                .map_err(|e| format!("{}: {e}", data.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("before-restore-"))
+                });
+            for p in earlier {
+                std::fs::remove_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+        }
         let to = data.join(format!("before-restore-{}", now()));
         std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
         for p in old {
@@ -415,12 +450,40 @@ mod tests {
                 .contains("does not exist")
         );
         let b = served("b", latest());
-        let (r, aside) = restore(&b, &out).unwrap();
+        let (r, aside) = restore(&b, &out, false).unwrap();
         assert_eq!(r, s);
         assert!(aside.unwrap().join("abc123.sqlite").exists());
         let db = database(&b).unwrap().unwrap();
         assert!(!has_table(&read_only(&db).unwrap(), BACKUP_TABLE).unwrap());
         assert_eq!(data_version(&b).unwrap(), Some(latest()));
+        // Owner-only, whatever the umask (the test runs under the caller's, commonly 022).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&out), 0o600, "the backup");
+            assert_eq!(mode(&db), 0o600, "the restored data");
+        }
+        // Restored again (a second later): only the last copy of what it replaced is kept…
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        restore(&b, &out, false).unwrap();
+        let copies = || {
+            std::fs::read_dir(&b)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("before-restore-")
+                })
+                .count()
+        };
+        assert_eq!(copies(), 1);
+        // …unless the operator asks for all.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        restore(&b, &out, true).unwrap();
+        assert_eq!(copies(), 2);
     }
 
     #[test]
@@ -429,13 +492,13 @@ mod tests {
         let out = a.join("b.sqlite");
         backup(&a, &out, "1").unwrap();
         let lock = ServeLock::take(&a).unwrap();
-        let e = restore(&a, &out).unwrap_err();
+        let e = restore(&a, &out, false).unwrap_err();
         assert!(e.contains("zsp serve is running"), "{e}");
         drop(lock);
         let junk = a.join("junk.sqlite");
         std::fs::write(&junk, b"not a database at all").unwrap();
         assert!(
-            restore(&a, &junk)
+            restore(&a, &junk, false)
                 .unwrap_err()
                 .contains("not a usable backup")
         );
@@ -445,12 +508,12 @@ mod tests {
             .execute_batch("CREATE TABLE t (x)")
             .unwrap();
         assert!(
-            restore(&a, &plain)
+            restore(&a, &plain, false)
                 .unwrap_err()
                 .contains("not made by zsp backup")
         );
         assert!(
-            restore(&a, &a.join("missing.sqlite"))
+            restore(&a, &a.join("missing.sqlite"), false)
                 .unwrap_err()
                 .contains("missing.sqlite")
         );
