@@ -255,8 +255,10 @@ enum Sent {
     Failed,
 }
 
-async fn send(body: &str) -> Sent {
-    let (status, json) = request("POST", "/api/rate", Some(body)).await;
+/// Posts the rating; the answer's words (what happens next) come in the page's language.
+async fn send(body: &str, lang: Lang) -> Sent {
+    let url = format!("/api/rate?lang={}", lang.as_str());
+    let (status, json) = request("POST", &url, Some(body)).await;
     match status {
         Some(200..=299) => Sent::Ok(json),
         s if model::should_retry(s) => Sent::Failed,
@@ -347,9 +349,11 @@ enum Phase {
     Sending,
     Retrying,
     /// `receipt`: a 差评's status token.
+    /// `next`: what happens next, in the edge's words (its authority's callback deadline, and
+    /// whether the rating was passed on).
     Done {
         amended: bool,
-        phone: bool,
+        next: String,
         receipt: Option<String>,
     },
 }
@@ -584,7 +588,7 @@ impl Submitting {
         let body = model::submission_json(&boot.code, &boot.challenge, nonce, self.id, input);
         let mut attempt = 0;
         loop {
-            match send(&body).await {
+            match send(&body, boot.lang).await {
                 Sent::Ok(v) => {
                     let n = get(&v, key::ASSESS_NUMBER).as_f64().unwrap_or(1.0) as u8;
                     let token = Some(get_str(&v, key::RECEIPT)).filter(|t| !t.is_empty());
@@ -601,7 +605,7 @@ impl Submitting {
                     }
                     let phase = Phase::Done {
                         amended: n > 1,
-                        phone: get(&v, key::CALLBACK).as_bool().unwrap_or(false),
+                        next: get_str(&v, key::NEXT),
                         receipt: token,
                     };
                     page.update(|p| p.phase = phase);
@@ -722,12 +726,8 @@ fn view_done(lang: Lang, page: RwSignal<Page>) -> impl IntoView {
             <p hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { amended: true, .. }))>
                 {text::AMENDED.get(lang)}
             </p>
-            <p>{follow(page, lang, |p, l| match &p.phase {
-                Phase::Done { phone, .. } => {
-                    let phone = *phone;
-                    let level = p.draft.level.unwrap_or(Level::Satisfied);
-                    text::next_steps(level, phone).get(l).to_owned()
-                }
+            <p>{follow(page, lang, |p, _| match &p.phase {
+                Phase::Done { next, .. } => next.clone(),
                 _ => String::new(),
             })}</p>
             <p id="receipt" hidden=follow(page, lang, |p, _| !matches!(p.phase, Phase::Done { receipt: Some(_), .. }))>

@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::directory;
 use crate::error::{self, ApiError, Lang};
+use crate::fastlane;
 use crate::host::{self, Host};
 use crate::http::{Answer, Body, Request, Response};
 use crate::links::{self, LinkRow};
@@ -14,6 +15,7 @@ use crate::page::{self, Landing};
 use crate::store::{self, Rules};
 use crate::submit::{self, Via};
 use std::rc::Rc;
+use wire::calendar::Span;
 use wire::challenge::Challenge;
 use wire::qr::CodeId;
 use wire::rating::Id128;
@@ -181,10 +183,28 @@ pub async fn landing(
     h: &impl Host,
     cfg: &Config,
     rules: &Rules,
+    lane: &fastlane::Settings,
     req: &Request,
     segment: &str,
 ) -> Answer {
-    landing_as(h, cfg, rules, req, lang_of(req), segment, 200, None).await
+    landing_as(h, cfg, rules, lane, req, lang_of(req), segment, 200, None).await
+}
+
+/// The callback deadline the page promises for a code: its authority's (`CASE_DEADLINES`).
+pub fn callback_of(lane: &fastlane::Settings, entry: &wire::directory::Entry) -> Span {
+    lane.deadlines_for(&entry.region).callback
+}
+
+/// What the thank-you says comes next for a stored rating: by when a 差评 is called back (its
+/// authority's deadline), and for a good one whether it was passed on (an upstream is set).
+pub fn next_of(lane: &fastlane::Settings, cfg: &Config, c: &submit::Checked, lang: Lang) -> String {
+    text::next_steps(
+        c.rating.level,
+        c.rating.phone.is_some(),
+        &callback_of(lane, &c.entry).words(lang),
+        cfg.forwarding(),
+        lang,
+    )
 }
 
 /// Renders the landing page, or the invalid-code page. `refused` is a plain-form post sent back.
@@ -193,6 +213,7 @@ async fn landing_as(
     h: &impl Host,
     cfg: &Config,
     rules: &Rules,
+    lane: &fastlane::Settings,
     req: &Request,
     lang: Lang,
     segment: &str,
@@ -225,6 +246,7 @@ async fn landing_as(
             form_challenge: &new_challenge(h, cfg, r.payload.code, &device, 0),
             now: h.now(),
             retention_days: cfg.retention_days,
+            callback: callback_of(lane, &r.entry),
             refused,
             project_no: r.link.as_ref().map(|l| l.project_no.as_str()),
         },
@@ -332,9 +354,16 @@ pub async fn commit(
 }
 
 /// `POST /api/rate`: the app's JSON.
-pub async fn rate_json(h: &impl Host, cfg: &Config, rules: &Rules, req: &Request) -> Answer {
+pub async fn rate_json(
+    h: &impl Host,
+    cfg: &Config,
+    rules: &Rules,
+    lane: &fastlane::Settings,
+    req: &Request,
+) -> Answer {
     let sub = submit::parse_json(req.header("content-type"), &req.body)?;
     let (a, c, token) = accept(h, cfg, rules, &sub, Via::App, sender_of(h, cfg, req)).await?;
+    let next = next_of(lane, cfg, &c, lang_of(req));
     Ok(Response::json(
         200,
         store::accepted_json(
@@ -343,13 +372,20 @@ pub async fn rate_json(h: &impl Host, cfg: &Config, rules: &Rules, req: &Request
             c.rating.phone.is_some(),
             c.day,
             token.as_deref(),
+            &next,
         ),
     ))
 }
 
 /// `POST /rate`: the plain form. A refusal sends the form back as it was filled in, with a
 /// fresh challenge and the reason on top; a code's refusal is the invalid-code page.
-pub async fn rate_form(h: &impl Host, cfg: &Config, rules: &Rules, req: &Request) -> Answer {
+pub async fn rate_form(
+    h: &impl Host,
+    cfg: &Config,
+    rules: &Rules,
+    lane: &fastlane::Settings,
+    req: &Request,
+) -> Answer {
     let tpl = template(h, cfg, "index.html").await?;
     let lang = lang_of(req);
     let error_page = |e: &ApiError, lang| {
@@ -367,8 +403,7 @@ pub async fn rate_form(h: &impl Host, cfg: &Config, rules: &Rules, req: &Request
             page::thanks(
                 &tpl.plain,
                 lang,
-                c.rating.level,
-                c.rating.phone.is_some(),
+                &next_of(lane, cfg, &c, lang),
                 a.assess_number > 1,
                 token.as_deref(),
             ),
@@ -387,6 +422,7 @@ pub async fn rate_form(h: &impl Host, cfg: &Config, rules: &Rules, req: &Request
                 h,
                 cfg,
                 rules,
+                lane,
                 req,
                 lang,
                 seg,

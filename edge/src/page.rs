@@ -111,6 +111,8 @@ pub struct Landing<'a> {
     pub now: i64,
     /// How long a forwarded rating (and its phone) is kept: the page says so.
     pub retention_days: u32,
+    /// The code's authority's callback deadline: the page promises it.
+    pub callback: wire::calendar::Span,
     /// A refused plain-form post: what was filled in, and why it was refused.
     pub refused: Option<(&'a Draft, &'a ApiError)>,
     /// The 办件号 of the 一事一评 link the page is for (its matter is the entry's only one).
@@ -224,7 +226,7 @@ fn form_html(v: &Landing<'_>) -> Markup {
                     input type="checkbox" name="consent" value="1" checked[d.consent];
                     span { (text::CONSENT.get(lang)) }
                 }
-                p.why { (text::phone_why(lang, v.retention_days)) }
+                p.why { (text::phone_why(lang, v.retention_days, &v.callback.words(lang))) }
             }
             div.hp aria-hidden="true" {
                 label {
@@ -286,6 +288,7 @@ pub struct Kiosk<'a> {
     pub entry: &'a Entry,
     pub duty: Option<Duty<'a>>,
     pub retention_days: u32,
+    pub callback: wire::calendar::Span,
     pub now: i64,
 }
 
@@ -315,6 +318,7 @@ pub fn kiosk(template: &str, v: &Kiosk<'_>) -> String {
         form_challenge: "",
         now: v.now,
         retention_days: v.retention_days,
+        callback: v.callback,
         refused: None,
         project_no: None,
     });
@@ -435,11 +439,12 @@ pub fn invalid_code(template: &str, lang: Lang, why: &ApiError) -> String {
 }
 
 /// What the citizen reads after a successful plain-form rating.
+/// `next`: what happens next (`citizen::next_of`: the authority's deadline, and whether the
+/// rating was passed on).
 pub fn thanks(
     template: &str,
     lang: Lang,
-    level: Level,
-    phone: bool,
+    next: &str,
     amended: bool,
     receipt: Option<&str>,
 ) -> String {
@@ -447,7 +452,7 @@ pub fn thanks(
     if amended {
         lines.push(text::AMENDED.get(lang));
     }
-    lines.push(text::next_steps(level, phone).get(lang));
+    lines.push(next);
     let link = html! {
         @if let Some(t) = receipt {
             p { (text::RECEIPT.get(lang)) " " a href={ "/s/" (t) } { (text::RECEIPT_LINK.get(lang)) } }
@@ -497,6 +502,7 @@ mod tests {
                 // 2026-11-22 12:00 China Standard Time.
                 now: 1_795_320_000,
                 retention_days: 30,
+                callback: wire::calendar::Span::WorkingDays(1),
                 refused: None,
                 project_no: None,
             },
@@ -535,6 +541,7 @@ mod tests {
                 form_challenge: "FC",
                 now: 1,
                 retention_days: 7,
+                callback: wire::calendar::Span::WorkingDays(1),
                 refused: None,
                 project_no: None,
             },
@@ -576,6 +583,7 @@ mod tests {
             entry: &e,
             duty,
             retention_days: 30,
+            callback: wire::calendar::Span::WorkingDays(1),
             now: 1,
         };
         let html = kiosk(TEMPLATE, &v(Some(duty)));
@@ -622,6 +630,7 @@ mod tests {
                 form_challenge: "FC",
                 now: 1,
                 retention_days: 30,
+                callback: wire::calendar::Span::WorkingDays(1),
                 refused: Some((&d, &err)),
                 project_no: None,
             },
@@ -720,17 +729,17 @@ mod tests {
         let html = invalid_code(TEMPLATE, Lang::Zh, &crate::error::NOT_FOUND);
         assert!(html.contains("二维码无效或已停用，请联系窗口工作人员"));
         assert!(!html.contains("<form"));
-        let html = thanks(TEMPLATE, Lang::Zh, Level::Dissatisfied, true, false, None);
-        assert!(html.contains("工作人员将在1个工作日内与您联系"));
-        assert!(!html.contains("/s/"));
-        let html = thanks(
-            TEMPLATE,
-            Lang::Zh,
+        let next = text::next_steps(
             Level::Dissatisfied,
             true,
-            false,
-            Some("KFGQ2RLMYB4D"),
+            &wire::calendar::Span::NaturalDays(1).words(Lang::Zh),
+            true,
+            Lang::Zh,
         );
+        let html = thanks(TEMPLATE, Lang::Zh, &next, false, None);
+        assert!(html.contains("工作人员将在当天与您联系"));
+        assert!(!html.contains("/s/"));
+        let html = thanks(TEMPLATE, Lang::Zh, &next, false, Some("KFGQ2RLMYB4D"));
         assert!(html.contains("href=\"/s/KFGQ2RLMYB4D\"") && html.contains("KFGQ-2RLM-YB4D"));
     }
 }

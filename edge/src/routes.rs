@@ -551,13 +551,21 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
     match id {
         Id::Asset => citizen::asset(&req.path),
         Id::Home => citizen::home(h, cfg, req).await,
-        Id::Landing => citizen::landing(h, cfg, rules, req, p.get("code")).await,
+        Id::Landing => citizen::landing(h, cfg, rules, &s.lane, req, p.get("code")).await,
         Id::LinkPage => {
-            citizen::landing(h, cfg, rules, req, &format!("l/{}", p.get("token"))).await
+            citizen::landing(
+                h,
+                cfg,
+                rules,
+                &s.lane,
+                req,
+                &format!("l/{}", p.get("token")),
+            )
+            .await
         }
         Id::LinkPng => links::api::png(h, cfg, req, p.get("token")).await,
-        Id::RateJson => citizen::rate_json(h, cfg, rules, req).await,
-        Id::RateForm => citizen::rate_form(h, cfg, rules, req).await,
+        Id::RateJson => citizen::rate_json(h, cfg, rules, &s.lane, req).await,
+        Id::RateForm => citizen::rate_form(h, cfg, rules, &s.lane, req).await,
         Id::StatusAsk => status::ask_page(req),
         Id::StatusLink => {
             let client = guard::client_key(
@@ -572,10 +580,10 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
         Id::Results => results::answer(h, &s.results, req, results::Form::Page).await,
         Id::ResultsJson => results::answer(h, &s.results, req, results::Form::Json).await,
         Id::ResultsCsv => results::answer(h, &s.results, req, results::Form::Csv).await,
-        Id::KioskPage => tablets::page(h, cfg, rules, req, p.get("token")).await,
+        Id::KioskPage => tablets::page(h, cfg, rules, &s.lane, req, p.get("token")).await,
         Id::KioskState => tablets::state(h, cfg, rules, &s.kiosk, p.get("token")).await,
         Id::KioskArm => tablets::arm(h, cfg, rules, &s.kiosk, p.get("token")).await,
-        Id::KioskRate => tablets::rate(h, cfg, rules, req, p.get("token")).await,
+        Id::KioskRate => tablets::rate(h, cfg, rules, &s.lane, req, p.get("token")).await,
         Id::KioskPhoto => tablets::photo(h, cfg, rules, p.get("token")).await,
         Id::Status => ops::status(h, cfg, req).await,
         Id::LoginPage => console::login_page(),

@@ -370,6 +370,7 @@ pub fn accepted_json(
     phone: bool,
     day: Day,
     receipt: Option<&str>,
+    next: &str,
 ) -> String {
     wire::page::Accepted {
         id: &a.id,
@@ -378,6 +379,7 @@ pub fn accepted_json(
         callback: phone,
         day,
         receipt,
+        next,
     }
     .to_json()
 }

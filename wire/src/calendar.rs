@@ -191,6 +191,22 @@ pub enum Span {
     NaturalDays(u32),
 }
 
+impl Span {
+    /// The deadline in the citizen's words: "1个工作日内", "当天", "3个自然日内".
+    pub fn words(self, lang: crate::text::Lang) -> String {
+        use crate::text::Lang;
+        match (self, lang) {
+            (Span::WorkingDays(n), Lang::Zh) => format!("{n}个工作日内"),
+            (Span::NaturalDays(1), Lang::Zh) => "当天".to_owned(),
+            (Span::NaturalDays(n), Lang::Zh) => format!("{n}个自然日内"),
+            (Span::WorkingDays(1), Lang::En) => "within one working day".to_owned(),
+            (Span::WorkingDays(n), Lang::En) => format!("within {n} working days"),
+            (Span::NaturalDays(1), Lang::En) => "the same day".to_owned(),
+            (Span::NaturalDays(n), Lang::En) => format!("within {n} days"),
+        }
+    }
+}
+
 /// When a deadline falls, and the years whose days were counted Monday to Friday for want of a
 /// calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]

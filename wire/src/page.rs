@@ -41,6 +41,7 @@ pub mod key {
     pub const BAD: &str = "bad";
     pub const CALLBACK: &str = "callback";
     pub const RECEIPT: &str = "receipt";
+    pub const NEXT: &str = "next";
     pub const DAY: &str = "day";
     pub const ERROR: &str = "error";
     pub const MESSAGE: &str = "message";
@@ -118,6 +119,9 @@ pub struct Accepted<'a> {
     pub day: Day,
     /// A 差评's status token (`/s/<token>`), given once, to this answer only.
     pub receipt: Option<&'a str>,
+    /// What happens next, in the citizen's language (`text::next_steps`: the authority's own
+    /// callback deadline, and whether the rating was passed on).
+    pub next: &'a str,
 }
 
 /// A 差评's status token as the citizen types it: `ABCD-EFGH-JKLM`.
@@ -151,6 +155,8 @@ impl Accepted<'_> {
             jsonw::key(&mut o, key::RECEIPT);
             jsonw::string(&mut o, r);
         }
+        jsonw::key(&mut o, key::NEXT);
+        jsonw::string(&mut o, self.next);
         o.push('}');
         o
     }
@@ -328,10 +334,11 @@ mod tests {
             callback: false,
             day: Day(20_000),
             receipt: None,
+            next: "您的差评将在1个工作日内核实处理。",
         };
         assert_eq!(
             a.to_json(),
-            "{\"ok\":true,\"id\":\"ID\",\"assess_number\":2,\"amended\":true,\"bad\":true,\"callback\":false,\"day\":\"2024-10-04\"}"
+            "{\"ok\":true,\"id\":\"ID\",\"assess_number\":2,\"amended\":true,\"bad\":true,\"callback\":false,\"day\":\"2024-10-04\",\"next\":\"您的差评将在1个工作日内核实处理。\"}"
         );
         let e = ErrorBody {
             code: "x.y",

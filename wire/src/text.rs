@@ -106,15 +106,16 @@ pub const CONSENT: Bilingual = Bilingual(
     "我同意工作人员使用此号码就本次评价与我联系",
     "I agree to be called back about this rating on this number",
 );
-/// Said wherever a phone is asked for: why, and how long it is kept (the edge's configured
-/// retention, so the promise and the pruning can never disagree).
-pub fn phone_why(lang: Lang, retention_days: u32) -> String {
+/// Said wherever a phone is asked for: why, by when the call comes (the code's authority's
+/// callback deadline), and how long it is kept (the edge's configured retention, so the promise
+/// and the pruning can never disagree).
+pub fn phone_why(lang: Lang, retention_days: u32, when: &str) -> String {
     match lang {
         Lang::Zh => format!(
-            "留下号码仅用于差评回访：工作人员将在1个工作日内与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留{retention_days}天。"
+            "留下号码仅用于差评回访：工作人员将在{when}与您联系。号码只转交本地好差评平台，不向被评价人员展示，转交后在本系统中最多保留{retention_days}天。"
         ),
         Lang::En => format!(
-            "The number is used only to call you back about a bad rating, within one working day. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most {retention_days} days after hand-over."
+            "The number is used only to call you back about a bad rating, {when}. It goes only to the local review platform, is never shown to the staff rated, and is kept here at most {retention_days} days after hand-over."
         ),
     }
 }
@@ -217,27 +218,22 @@ pub const CODE_EXPIRED: Bilingual = Bilingual(
     "此二维码已过有效期，请扫描窗口现在张贴的新二维码，或联系窗口工作人员",
     "This QR card is out of date. Please scan the new code at the window, or ask the staff.",
 );
-const NEXT_GOOD: Bilingual = Bilingual(
-    "您的评价已提交至政务服务“好差评”平台。",
-    "Your rating has been passed to the government service review platform.",
-);
-const NEXT_BAD_PHONE: Bilingual = Bilingual(
-    "工作人员将在1个工作日内与您联系。",
-    "Staff will call you back within one working day.",
-);
-const NEXT_BAD: Bilingual = Bilingual(
-    "您的差评将在1个工作日内核实处理。",
-    "Your bad rating will be looked into within one working day.",
-);
-
-/// What the thank-you says will happen next.
-pub fn next_steps(level: Level, phone: bool) -> &'static Bilingual {
-    if !level.is_bad() {
-        &NEXT_GOOD
-    } else if phone {
-        &NEXT_BAD_PHONE
-    } else {
-        &NEXT_BAD
+/// What the thank-you says will happen next: for a 差评, by when (`when`: the code's
+/// authority's callback deadline in words, `calendar::Span::words`); for a good rating, that it
+/// was passed on only when an upstream is configured (`forwarded`), else that the hall recorded
+/// it.
+pub fn next_steps(level: Level, phone: bool, when: &str, forwarded: bool, lang: Lang) -> String {
+    match (lang, level.is_bad(), phone, forwarded) {
+        (Lang::Zh, false, _, true) => "您的评价已提交至政务服务“好差评”平台。".to_owned(),
+        (Lang::Zh, false, _, false) => "您的评价已由本大厅记录。".to_owned(),
+        (Lang::Zh, true, true, _) => format!("工作人员将在{when}与您联系。"),
+        (Lang::Zh, true, false, _) => format!("您的差评将在{when}核实处理。"),
+        (Lang::En, false, _, true) => {
+            "Your rating has been passed to the government service review platform.".to_owned()
+        }
+        (Lang::En, false, _, false) => "Your rating has been recorded by the hall.".to_owned(),
+        (Lang::En, true, true, _) => format!("Staff will call you back {when}."),
+        (Lang::En, true, false, _) => format!("Your bad rating will be looked into {when}."),
     }
 }
 
@@ -258,13 +254,30 @@ mod tests {
 
     #[test]
     fn next_steps_promise_the_callback_only_with_a_phone() {
-        assert!(
-            next_steps(Level::Dissatisfied, true)
-                .0
-                .contains("1个工作日内与您联系")
+        let next =
+            |level, phone, forwarded| next_steps(level, phone, "1个工作日内", forwarded, Lang::Zh);
+        assert!(next(Level::Dissatisfied, true, true).contains("1个工作日内与您联系"));
+        assert!(!next(Level::Dissatisfied, false, true).contains("联系"));
+        assert!(next(Level::Satisfied, true, true).contains("好差评"));
+        // Nothing configured upstream: the hall recorded it, no more.
+        assert_eq!(
+            next(Level::Satisfied, false, false),
+            "您的评价已由本大厅记录。"
         );
-        assert!(!next_steps(Level::Dissatisfied, false).0.contains("联系"));
-        assert!(next_steps(Level::Satisfied, true).0.contains("好差评"));
+        // The authority's own deadline, in words.
+        let d1 = next_steps(Level::Dissatisfied, true, "当天", true, Lang::Zh);
+        assert_eq!(d1, "工作人员将在当天与您联系。");
+        assert!(phone_why(Lang::Zh, 30, "2个工作日内").contains("2个工作日内与您联系"));
+        assert!(
+            next_steps(
+                Level::Dissatisfied,
+                true,
+                "within one working day",
+                true,
+                Lang::En
+            )
+            .contains("Staff will call you back within one working day")
+        );
         assert_eq!(
             Level::VeryDissatisfied
                 .stars()

@@ -187,6 +187,8 @@ pub enum PageBody {
         day: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         receipt: Option<String>,
+        #[serde(default)]
+        next: String,
     },
     Error {
         code: String,
@@ -239,6 +241,7 @@ fn render_page(b: &PageBody) -> Result<String, String> {
             callback,
             day,
             receipt,
+            next,
         } => Accepted {
             id,
             assess_number: *assess_number,
@@ -246,6 +249,7 @@ fn render_page(b: &PageBody) -> Result<String, String> {
             callback: *callback,
             day: Day::parse(day).ok_or_else(|| format!("day {day:?}"))?,
             receipt: receipt.as_deref(),
+            next,
         }
         .to_json(),
         PageBody::Error {
@@ -1529,6 +1533,7 @@ fn page_cases() -> Vec<PageCase> {
                 callback: false,
                 day: "2026-11-01".into(),
                 receipt: None,
+                next: "您的评价已提交至政务服务“好差评”平台。".into(),
             },
         ),
         page_case(
@@ -1541,6 +1546,7 @@ fn page_cases() -> Vec<PageCase> {
                 callback: true,
                 day: "2026-11-01".into(),
                 receipt: Some("KFGQ2RLMYB4D".into()),
+                next: "工作人员将在1个工作日内与您联系。".into(),
             },
         ),
         page_case(

@@ -438,6 +438,7 @@ impl PageWeight {
                 form_challenge: &challenge,
                 now: 1_795_305_600,
                 retention_days: 30,
+                callback: wire::calendar::Span::WorkingDays(1),
                 refused: None,
                 project_no: None,
             },

@@ -40,6 +40,7 @@ pub async fn page(
     h: &impl Host,
     cfg: &Config,
     rules: &Rules,
+    lane: &crate::fastlane::Settings,
     req: &Request,
     token: &str,
 ) -> Answer {
@@ -80,6 +81,7 @@ pub async fn page(
                 photo: photo.as_deref(),
             }),
             retention_days: cfg.retention_days,
+            callback: citizen::callback_of(lane, &e),
             now: h.now(),
         },
     );
@@ -152,6 +154,7 @@ pub async fn rate(
     h: &impl Host,
     cfg: &Config,
     rules: &Rules,
+    lane: &crate::fastlane::Settings,
     req: &Request,
     token: &str,
 ) -> Answer {
@@ -178,7 +181,14 @@ pub async fn rate(
     let (a, c, _) = citizen::commit(h, rules, c, None).await?;
     Ok(Response::json(
         200,
-        store::accepted_json(&a, c.rating.level, c.rating.phone.is_some(), c.day, None),
+        store::accepted_json(
+            &a,
+            c.rating.level,
+            c.rating.phone.is_some(),
+            c.day,
+            None,
+            &citizen::next_of(lane, cfg, &c, citizen::lang_of(req)),
+        ),
     ))
 }
 

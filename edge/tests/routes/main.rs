@@ -7,5 +7,6 @@ mod holes;
 mod logins;
 mod matrix;
 mod panics;
+mod promises;
 mod tablets;
 mod tokens;
