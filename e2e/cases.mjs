@@ -91,6 +91,14 @@ try {
     await shot(page, "gating-2-no-consent");
     await page.locator(".consent input").check();
     check(await page.locator(".alert").count() <= 1, "more than one alert");
+    // A number typed into the comment: the page says it will be hidden, before it is sent.
+    check(!(await page.locator("#comment-mask").isVisible()), "the masking note before any number");
+    await page.locator("#comment").fill("请打我电话１３８-１２３４-５６７８");
+    await page.locator("#comment-mask").waitFor({ state: "visible", timeout: 5000 });
+    await page.locator("#comment-mask").scrollIntoViewIfNeeded();
+    await shot(page, "gating-2b-comment-mask");
+    await page.locator("#comment").fill("让我跑了三趟");
+    await page.locator("#comment-mask").waitFor({ state: "hidden", timeout: 5000 });
     const thanks = await rate(page);
     check(thanks.includes("工作人员将在1个工作日内与您联系"), `thank-you: ${JSON.stringify(thanks)}`);
     seen.gating = { noTag, noConsent, thanks };
@@ -113,7 +121,7 @@ try {
     const { ctx, page } = await phone();
     const bodies = [];
     let failures = ["abort", "503"];
-    await page.route("**/api/rate", async (route) => {
+    await page.route((url) => url.pathname === "/api/rate", async (route) => {
       bodies.push(JSON.parse(route.request().postData()));
       const f = failures.shift();
       if (f === "abort") return route.abort("internetdisconnected");

@@ -47,7 +47,21 @@ pub fn lookup(token: &str, client: &str, now: i64, keep_secs: i64) -> Vec<Stmt> 
             ),
             vec![digest(token).into(), (now - keep_secs).into()],
         ),
+        // Who looked at the callback phone: the role and the time, never a name.
+        stmt(
+            "SELECT s.role AS role, s.at AS at FROM case_steps s JOIN cases c ON c.id = s.case_id \
+             WHERE c.rating = (SELECT rating FROM receipts WHERE digest = ?1) AND s.step = 'phone' \
+             ORDER BY s.at",
+            vec![digest(token).into()],
+        ),
     ]
+}
+
+/// A view of the callback phone, as the citizen's status page lists it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PhoneView {
+    pub role: String,
+    pub at: i64,
 }
 
 /// A held rating's time and hall ([`lookup`]'s second statement).
@@ -148,7 +162,7 @@ fn shell(title: &str, body: maud::Markup) -> String {
 }
 
 /// The case's progress as the citizen sees it.
-pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
+pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView]) -> String {
     let st = c.state();
     let reached = |s: &[State]| s.contains(&st);
     let fixing = reached(&[State::Fixing, State::Fixed, State::Replied, State::Closed]);
@@ -179,6 +193,17 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>) -> String {
                 form method="post" {
                     button type="submit" name="choice" value="satisfied" { "满意" }
                     button.plain type="submit" name="choice" value="unsatisfied" { "仍不满意" }
+                }
+            }
+            @if !views.is_empty() {
+                h2 { "谁查看过您的回访电话" }
+                ul.views {
+                    @for v in views {
+                        li {
+                            (crate::access::Role::parse(&v.role).map_or("工作人员", |r| r.label()))
+                            " " (format_cst_minute(v.at)) " 查看回访电话"
+                        }
+                    }
                 }
             }
             @if let Some(f) = &c.followup {
@@ -305,6 +330,7 @@ pub async fn page(
     let t = h.now();
     let keep = i64::from(retention_days) * 86_400;
     let mut res = host::run(h, lookup(&token, client, t, keep), false).await?;
+    let views: Vec<PhoneView> = host::typed(h, res.pop())?;
     let case: Vec<CaseRow> = host::typed(h, res.pop())?;
     let held: Vec<Held> = host::typed(h, res.pop())?;
     let misses: Vec<Misses> = host::typed(h, res.pop())?;
@@ -321,7 +347,7 @@ pub async fn page(
         return Ok(answer(gone(), 404));
     };
     if !post {
-        return Ok(answer(status(&c, &token, None), 200));
+        return Ok(answer(status(&c, &token, None, &views), 200));
     }
     let unsatisfied = match String::from_utf8_lossy(&req.body).trim() {
         "choice=satisfied" => false,
@@ -348,7 +374,7 @@ pub async fn page(
         (true, true) => "已收到：您的差评将重新办理，工作人员会再次与您联系。",
     };
     Ok(answer(
-        status(&now_case.unwrap_or(c), &token, Some(said)),
+        status(&now_case.unwrap_or(c), &token, Some(said), &views),
         if done { 200 } else { 409 },
     ))
 }

@@ -54,3 +54,39 @@ fn a_good_rating_is_passed_on_only_when_an_upstream_is_set() {
         "您的评价已提交至政务服务“好差评”平台。"
     );
 }
+
+#[test]
+fn the_citizen_sees_who_looked_at_the_callback_phone_by_role_and_time() {
+    use edge::http::Method;
+    let w = World::new();
+    let status = || {
+        let r = w.send(request(
+            Who::Citizen,
+            Method::Get,
+            &format!("/s/{}", w.status_token),
+            Body::None,
+        ));
+        assert_eq!(r.status, 200);
+        String::from_utf8_lossy(r.body_bytes()).into_owned()
+    };
+    assert!(!status().contains("查看回访电话"), "nobody has looked yet");
+    for who in [Who::HandlerA, Who::HallA] {
+        let r = w.send(request(
+            who,
+            Method::Post,
+            &format!("/console/cases/{}/phone", w.case),
+            form(&[]),
+        ));
+        assert_eq!(r.status, 200, "{who:?}");
+        w.h.advance(60);
+    }
+    let page = status();
+    assert_eq!(page.matches("查看回访电话").count(), 2, "{page}");
+    assert!(
+        page.contains("差评处理人") && page.contains("大厅管理员"),
+        "{page}"
+    );
+    for name in ["处理人甲", "大厅甲"] {
+        assert!(!page.contains(name), "a name on the citizen's page: {page}");
+    }
+}
