@@ -788,10 +788,54 @@ mod storage {
             2
         );
         // Retention: a rejected rating goes after the retention period.
-        for s in store::prune(T0 + 31 * 86_400, h.cfg.retention_days, 14) {
+        for s in store::prune(T0 + 31 * 86_400, h.cfg.retention_days, 14, true) {
             run(&h.c, &s);
         }
         assert_eq!(h.count("SELECT COUNT(*) FROM ratings WHERE hold = 2"), 0);
+    }
+
+    #[test]
+    fn with_forwarding_off_ratings_leave_after_the_retention_and_closed_cases_their_words() {
+        let mut h = Hall::new(&[("HOLD_RATE", "off")]);
+        h.rate(1, None, Level::Satisfied, Via::App, T0);
+        h.rate(2, None, Level::Dissatisfied, Via::App, T0 + 300);
+        h.rate(3, None, Level::VeryDissatisfied, Via::App, T0 + 600);
+        assert_eq!(h.held(), 0);
+        assert_eq!(h.count("SELECT COUNT(*) FROM cases"), 2);
+        h.c.execute_batch(&format!(
+            "UPDATE cases SET comment = '等了两个小时', state = 'closed', closed_at = {} \
+             WHERE rating = (SELECT id FROM ratings WHERE level = 'dissatisfied')",
+            T0 + 900
+        ))
+        .unwrap();
+        let tallied = h.tallied();
+        let prune = |h: &Hall, days: i64| {
+            h.batch(&store::prune(
+                T0 + days * 86_400,
+                h.cfg.retention_days,
+                14,
+                false,
+            ));
+        };
+        prune(&h, 29);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM ratings"),
+            3,
+            "within the retention"
+        );
+        prune(&h, 31);
+        // The good one and the closed case's go; the open case keeps its rating.
+        assert_eq!(h.count("SELECT COUNT(*) FROM ratings"), 1);
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM ratings WHERE level = 'very_dissatisfied'"),
+            1
+        );
+        assert_eq!(h.count("SELECT COUNT(*) FROM cases"), 2, "the cases stay");
+        assert_eq!(
+            h.count("SELECT COUNT(*) FROM cases WHERE comment != '' AND closed_at IS NOT NULL"),
+            0
+        );
+        assert_eq!(h.tallied(), tallied, "the public figures are unchanged");
     }
 
     #[test]
@@ -806,6 +850,7 @@ mod storage {
                 T0 + days * 86_400,
                 h.cfg.retention_days,
                 h.rules.guard.held_days,
+                true,
             ));
         };
         prune(&h, 13);

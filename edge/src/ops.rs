@@ -99,7 +99,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
 pub async fn prune(h: &impl Host, cfg: &Config, held_days: u32) -> Answer {
     host::run(
         h,
-        crate::store::prune(h.now(), cfg.retention_days, held_days),
+        crate::store::prune(h.now(), cfg.retention_days, held_days, cfg.forwarding()),
         false,
     )
     .await?;

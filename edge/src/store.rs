@@ -533,10 +533,26 @@ pub const EXPIRED_REVIEW: &str = "（逾期未处理）";
 /// digests) after a day, forwarded and rejected ratings after `retention_days`. Held ratings
 /// nobody decided within `held_days` are rejected first (one audit entry with their count), so
 /// they go with the rejected. Ratings still to be forwarded are never pruned.
-pub fn prune(now: i64, retention_days: u32, held_days: u32) -> Vec<Stmt> {
+pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) -> Vec<Stmt> {
     let keep = now - i64::from(retention_days) * 86_400;
     let held_before = now - i64::from(held_days) * 86_400;
-    vec![
+    let mut out = vec![
+        // Forwarding off: nothing is owed upstream, so a rating leaves after the retention too
+        // (never while its case is open; a held one waits for its decision). The public tallies
+        // keep their counts (their triggers count writes, not deletions).
+        stmt(
+            "DELETE FROM ratings WHERE ?2 = 0 AND rated_at < ?1 AND hold != 1 \
+             AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.rating = ratings.id AND cases.closed_at IS NULL)",
+            vec![keep.into(), i64::from(forwarding).into()],
+        ),
+        // A closed case keeps its steps, dates, tags and figures for the statistics; the
+        // citizen's words leave with the retention.
+        stmt(
+            "UPDATE cases SET comment = '' WHERE closed_at < ?1 AND comment != ''",
+            vec![keep.into()],
+        ),
+    ];
+    out.extend(vec![
         stmt(
             "INSERT INTO audit (at, actor, role, action, target, detail) \
              SELECT ?1, ?4, 'city', 'rating.reject.expired', '', \
@@ -597,7 +613,8 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32) -> Vec<Stmt> {
              OR hold = 2 AND rated_at < ?1",
             vec![keep.into()],
         ),
-    ]
+    ]);
+    out
 }
 
 // ---- administration ----

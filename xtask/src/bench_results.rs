@@ -57,6 +57,8 @@ pub fn run(root: &Path) -> Result<()> {
         ("CHALLENGE_MIN_AGE_SECS", "0".to_owned()),
         ("HOLD_RATE", "off".to_owned()),
         ("HOLD_ADDRESS", "off".to_owned()),
+        // Nothing is forwarded here: a year's retention keeps the seeded months.
+        ("RETENTION_DAYS", "365".to_owned()),
     ];
     let port = edge::free_port()?;
     let start_on = |port: u16| {

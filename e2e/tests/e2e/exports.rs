@@ -17,7 +17,11 @@ const RATINGS: i64 = 1_000_000;
 #[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn a_million_ratings_export_in_flat_memory() {
     // The difficulty `console::rate` solves.
-    let vars = [("POW_DIFFICULTY", "2".to_owned())];
+    // Nothing is forwarded here: without a year's retention the seeded months would be pruned.
+    let vars = [
+        ("POW_DIFFICULTY", "2".to_owned()),
+        ("RETENTION_DAYS", "365".to_owned()),
+    ];
     let (w, state) = worker("export", &vars);
     let e = Entry::example("E01", Some("E1"));
     load(&w, vec![e.clone()]);

@@ -95,7 +95,12 @@ impl DurableObject for Store {
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {
             match run(
                 &storage,
-                crate::store::prune(now_s, cfg.retention_days, s.rules.guard.held_days),
+                crate::store::prune(
+                    now_s,
+                    cfg.retention_days,
+                    s.rules.guard.held_days,
+                    cfg.forwarding(),
+                ),
             ) {
                 Ok(_) => self.last_prune.set(now_s),
                 Err(e) => internal_log("prune", e),
