@@ -154,7 +154,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "UPSTREAM_URL",
         "",
-        "the province's 好差评 receiver (https, or http on 127.0.0.1); unset: ratings stay here",
+        "the province's 好差评 receiver (https, or http on 127.0.0.1); unset: nothing is forwarded and ratings leave after RETENTION_DAYS",
     ),
     setting(
         "UPSTREAM_MAPPING",

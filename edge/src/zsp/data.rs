@@ -89,6 +89,23 @@ pub fn data_version(data: &Path) -> Result<Option<i64>> {
     }
 }
 
+/// When the oldest rating that is not waiting for review was given (none: no data or no rating).
+pub fn oldest_rating(data: &Path) -> Result<Option<i64>> {
+    let Some(db) = database(data)? else {
+        return Ok(None);
+    };
+    let c = read_only(&db)?;
+    if !has_table(&c, "ratings")? {
+        return Ok(None);
+    }
+    c.query_row(
+        "SELECT MIN(rated_at) FROM ratings WHERE hold != 1",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(|e| format!("{}: {e}", db.display()))
+}
+
 /// The newest schema this build knows.
 pub fn latest() -> i64 {
     schema::MIGRATIONS.last().map_or(0, |m| m.version)

@@ -86,6 +86,23 @@ fn source_of(name: &str) -> &'static str {
 /// Every setting checked: the file, the worker's settings by its own parser, the data folder
 /// (writable), the data's schema, the listen address (free, unless the service runs on this data
 /// and so holds it). Every problem found is returned, each naming its setting and where it is.
+/// What `check` and `serve` say when nothing is forwarded: ratings leave after the retention
+/// (`store::prune`), and when the oldest one will go.
+pub fn no_upstream(retention_days: u32, oldest: Option<i64>) -> String {
+    let first = oldest
+        .and_then(|t| {
+            let given = wire::time::Day::from_unix(t)?;
+            let goes = wire::time::Day::from_unix(t + i64::from(retention_days) * 86_400)?;
+            Some(format!(
+                " (the oldest kept now, given {given}, goes on {goes} unless its 差评 case is open)"
+            ))
+        })
+        .unwrap_or_default();
+    format!(
+        "UPSTREAM_URL is not set: nothing is forwarded, and each rating leaves {retention_days} days (RETENTION_DAYS) after it was given{first}"
+    )
+}
+
 pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
     let mut problems = pack.problems();
     let env = match EnvFile::read(env_path) {
@@ -178,7 +195,12 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             );
         }
         if c.core.upstream_url.is_none() {
-            notes.push("UPSTREAM_URL is not set: ratings stay here, nothing is forwarded".into());
+            let oldest = if data_ok {
+                data::oldest_rating(&data).ok().flatten()
+            } else {
+                None
+            };
+            notes.push(no_upstream(c.core.retention_days, oldest));
         }
         if listen.is_some_and(|a| !a.ip().is_loopback()) {
             notes.push(format!(
@@ -355,6 +377,18 @@ pub fn admin_options(opts: &[&str]) -> Result<(String, String), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn without_an_upstream_check_says_when_the_oldest_rating_goes() {
+        let t = wire::time::Day::parse("2026-11-27").unwrap().start_unix() + 3600;
+        let n = super::no_upstream(30, Some(t));
+        assert!(
+            n.contains("30 days") && n.contains("given 2026-11-27, goes on 2026-12-27"),
+            "{n}"
+        );
+        assert!(!super::no_upstream(30, None).contains("oldest"));
+    }
+
     use super::*;
 
     #[test]
