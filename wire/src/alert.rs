@@ -74,6 +74,9 @@ pub struct Alert {
     /// The matter (事项) named by the rater, if any (a national item name, not personal data).
     pub matter: Option<String>,
     pub rated_at: i64,
+    /// The rating's time only as its date and 上午/下午: the route's readers work beside the
+    /// window, and the minute would point at the citizen who stood there.
+    pub coarse: bool,
     /// The deadline the alert is about: the callback's for a new 差评, the current step's for a
     /// reminder.
     pub due: i64,
@@ -124,6 +127,21 @@ impl Alert {
         }
     }
 
+    /// When it was rated, as this route may know it.
+    fn when(&self) -> String {
+        self.at(self.rated_at)
+    }
+
+    /// A time of this alert as its route may see it: the callback deadline is counted from the
+    /// rating, so for the window's colleagues it is coarse too (the console has the minute).
+    fn at(&self, t: i64) -> String {
+        if self.coarse {
+            crate::time::format_cst_half_day(t)
+        } else {
+            minute(t)
+        }
+    }
+
     /// One alert as a markdown message.
     pub fn markdown(&self) -> String {
         let matter = self
@@ -148,9 +166,9 @@ impl Alert {
             md(&self.dept),
             self.staff(),
             md(&self.reasons()),
-            minute(self.rated_at),
+            self.when(),
             self.due_what,
-            minute(self.due),
+            self.at(self.due),
             md(&self.case),
             self.link
         )
@@ -170,7 +188,7 @@ impl Alert {
             self.staff(),
             md(&self.reasons()),
             self.due_what,
-            minute(self.due),
+            self.at(self.due),
             md(&self.case),
             self.link
         )
@@ -257,8 +275,16 @@ impl Alert {
             "staff_id": self.staff_id,
             "staff_name": self.staff_name,
             "matter": self.matter,
-            "rated_at": crate::time::format_cst(self.rated_at),
-            "due": crate::time::format_cst(self.due),
+            "rated_at": if self.coarse {
+                crate::time::format_cst_half_day(self.rated_at)
+            } else {
+                crate::time::format_cst(self.rated_at)
+            },
+            "due": if self.coarse {
+                crate::time::format_cst_half_day(self.due)
+            } else {
+                crate::time::format_cst(self.due)
+            },
             "due_what": self.due_what,
             "link": self.link,
             "text": self.markdown(),
@@ -345,6 +371,7 @@ mod tests {
             staff_name: None,
             matter: None,
             rated_at: t,
+            coarse: false,
             due: t + 86_400,
             due_what: "回访",
             link: format!("https://pj.example.gov.cn/console/cases/C2026-{n:05}"),
@@ -362,6 +389,21 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("- 工号：S0002\n"), "{m}");
+        // For the window's colleagues: the half-day, never the minute.
+        let coarse = Alert {
+            coarse: true,
+            ..alert(2)
+        };
+        let cm = coarse.markdown();
+        assert!(cm.contains("- 评价时间：2026-11-27 上午\n"), "{cm}");
+        assert!(!cm.contains("10:02"), "{cm}");
+        assert!(
+            cm.contains("回访时限：<font color=\"warning\">2026-11-28 上午 前"),
+            "{cm}"
+        );
+        let w = coarse.webhook_body(1);
+        assert!(w.contains("\"rated_at\":\"2026-11-27 上午\""), "{w}");
+        assert!(!w.contains("10:02"), "{w}");
         assert!(
             m.contains("- 原因：没有提供材料样本、服务态度生硬\n"),
             "{m}"

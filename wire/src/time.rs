@@ -115,6 +115,13 @@ pub fn format_cst_minute(secs: i64) -> String {
     s
 }
 
+/// `YYYY-MM-DD 上午` or `下午`, China Standard Time: a time that does not point at one person.
+pub fn format_cst_half_day(secs: i64) -> String {
+    let (y, mo, d, h, _, _) = cst_parts(secs);
+    let half = if h < 12 { "上午" } else { "下午" };
+    format!("{y:04}-{mo:02}-{d:02} {half}")
+}
+
 pub fn format_gbt39046(secs: i64) -> String {
     let (y, mo, d, h, mi, s) = cst_parts(secs);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}")

@@ -404,3 +404,68 @@ fn a_silent_upstream_holds_back_no_alert() {
     let v: serde_json::Value = serde_json::from_str(&b).unwrap();
     assert!(v["backlog"].as_i64().unwrap_or(0) >= 2, "still owed: {v}");
 }
+
+/// Rater-safe alerts on workerd: the handlers' robot hears of a 差评 only once its window has had
+/// `ALERT_K` more ratings, or after `ALERT_DELAY`, and reads the half-day, never the minute.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn the_handlers_hear_of_a_bad_rating_after_the_next_citizens_and_coarsely() {
+    let vars = [
+        ("POW_DIFFICULTY", "2".to_owned()),
+        ("ALERT_DELAY", "1".to_owned()),
+        ("ALERT_K", "3".to_owned()),
+    ];
+    let (w, _) = worker("rater-safe", &vars);
+    let busy = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
+    let quiet = entry("330102", HALL_A, "A02", Some(("SC02", "李强")));
+    load(&w, vec![busy.clone(), quiet.clone()]);
+    let wecom = receiver(Robot::Wecom, false);
+    add_route(&w, "上城区差评群", &wecom, Some(HALL_A), "handlers").unwrap();
+    // The busy window: a 差评, then three more citizens.
+    let t0 = Instant::now();
+    rate(&w, &busy, Level::Dissatisfied, false);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        wecom.texts().is_empty(),
+        "not while the rater may be at the window"
+    );
+    for _ in 0..3 {
+        rate(&w, &busy, Level::Satisfied, false);
+    }
+    let released = Instant::now();
+    wait_for("the alert after the third rating", 10, || {
+        wecom.texts().len() == 1
+    });
+    let after_third = released.elapsed();
+    let after_bad = t0.elapsed();
+    let text = wecom.texts()[0].clone();
+    assert!(
+        text.contains("评价时间：") && (text.contains(" 上午") || text.contains(" 下午")),
+        "{text}"
+    );
+    let minute = regex_free_minute(&text);
+    assert!(minute.is_none(), "a minute in the handlers' alert: {text}");
+    // The quiet window: the delay alone.
+    let t1 = Instant::now();
+    rate(&w, &quiet, Level::VeryDissatisfied, false);
+    wait_for("the quiet window's alert", 90, || wecom.texts().len() == 2);
+    let delayed = t1.elapsed();
+    assert!(delayed >= Duration::from_secs(55), "{delayed:?}");
+    println!(
+        "rater-safe alerts: released {after_third:.1?} after the third citizen ({after_bad:.1?} after the 差评); a quiet window's after {delayed:.1?} (ALERT_DELAY 1 min)"
+    );
+}
+
+/// An `HH:MM` in `text`, if any (the alert's other times are dates or half-days).
+fn regex_free_minute(text: &str) -> Option<String> {
+    let b: Vec<char> = text.chars().collect();
+    b.windows(5)
+        .find(|w| {
+            w[0].is_ascii_digit()
+                && w[1].is_ascii_digit()
+                && w[2] == ':'
+                && w[3].is_ascii_digit()
+                && w[4].is_ascii_digit()
+        })
+        .map(|w| w.iter().collect())
+}

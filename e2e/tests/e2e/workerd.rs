@@ -70,6 +70,8 @@ pub(crate) fn start(state: &std::path::Path, vars: &[(&str, String)]) -> Worker 
         ("WECOM_HOST", "127.0.0.1".into()),
         ("DINGTALK_HOST", "127.0.0.1".into()),
         ("ALERT_HOSTS", "127.0.0.1".into()),
+        // Alerts at once (the rater-safe delay has its own test in `lane.rs`).
+        ("ALERT_DELAY", "0".into()),
     ];
     all.extend(vars.iter().cloned());
     edge::start(

@@ -50,6 +50,11 @@ pub struct Settings {
     pub wecom_host: String,
     pub dingtalk_host: String,
     pub alert_hosts: Vec<String>,
+    /// A new 差评's alert to the handlers' routes (read beside the window) leaves once the same
+    /// window has had this many more ratings (0: not by count)…
+    pub alert_k: u32,
+    /// …or this long after the rating, whichever comes first (0: at once).
+    pub alert_delay_secs: i64,
 }
 
 impl Default for Settings {
@@ -73,6 +78,8 @@ impl Default for Settings {
             wecom_host: "qyapi.weixin.qq.com".into(),
             dingtalk_host: "oapi.dingtalk.com".into(),
             alert_hosts: vec![],
+            alert_k: 3,
+            alert_delay_secs: 120 * 60,
         }
     }
 }
@@ -93,6 +100,16 @@ pub const SETTINGS: &[Setting] = &[
         "REPEAT_RULE",
         "2/30",
         "the Nth 差评 on one staff member (or staff member and matter) within D days escalates: N/D",
+    ),
+    Setting::new(
+        "ALERT_K",
+        "3",
+        "a new 差评's alert to the handlers' routes waits until its window has had this many more ratings…",
+    ),
+    Setting::new(
+        "ALERT_DELAY",
+        "120",
+        "…or this many minutes, whichever comes first (0: at once); the rater's time shows as 上午/下午",
     ),
     Setting::new(
         "REMIND_BEFORE_MINUTES",
@@ -193,6 +210,9 @@ impl Settings {
                     .map(|h| host_name("ALERT_HOSTS", h))
                     .collect::<Result<_, _>>()?,
             },
+            alert_k: crate::config::number(&get, "ALERT_K", 3, 0, 100)?,
+            alert_delay_secs: i64::from(crate::config::number(&get, "ALERT_DELAY", 120, 0, 1440)?)
+                * 60,
         })
     }
 }
@@ -753,7 +773,9 @@ impl CaseRow {
         )
     }
 
-    fn alert(&self, kind: Kind, names: bool, s: &Settings) -> Alert {
+    /// The alert of this case for a route: with the staff member's name if it asks, and the
+    /// rating's time only as its half-day (`coarse`) when the window's colleagues read it.
+    fn alert(&self, kind: Kind, names: bool, coarse: bool, s: &Settings) -> Alert {
         let e = self.entry();
         let (due, due_what) = match kind {
             Kind::New | Kind::Repeat { .. } | Kind::Reopened => {
@@ -778,6 +800,7 @@ impl CaseRow {
                 .filter(|_| names),
             matter: self.matter.clone(),
             rated_at: self.opened_at,
+            coarse,
             due,
             due_what,
             link: s.link(self.id),
@@ -1029,9 +1052,14 @@ fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
 /// The routes an event goes to: `audience`'s, for the case's region, hall and unit (a hall is
 /// named within its region: two halls of one name in two regions are two places).
 fn enqueue(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64) -> Stmt {
+    enqueue_at(case, kind, audience, detail, now, now)
+}
+
+/// [`enqueue`], first due at `at` (a new 差评's alert to the handlers, rater-safe).
+fn enqueue_at(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64, at: i64) -> Stmt {
     stmt(
         "INSERT OR IGNORE INTO alerts (case_id, kind, route, detail, created_at, next_attempt_at) \
-         SELECT ?1, ?2, id, ?6, ?3, ?3 FROM routes WHERE deleted_at IS NULL AND audience = ?7 \
+         SELECT ?1, ?2, id, ?6, ?3, ?9 FROM routes WHERE deleted_at IS NULL AND audience = ?7 \
          AND (region IS NULL OR substr(?8, 1, length(region)) = region) \
          AND (hall IS NULL OR hall = ?4) AND (dept IS NULL OR dept = ?5)",
         vec![
@@ -1043,8 +1071,26 @@ fn enqueue(case: &CaseRow, kind: &str, audience: &str, detail: &str, now: i64) -
             detail.into(),
             audience.into(),
             case.region.clone().unwrap_or_default().into(),
+            at.into(),
         ],
     )
+}
+
+/// Rater-safe alerts: a new 差评's alert to the handlers waits (`ALERT_DELAY`), and leaves as
+/// soon as its window has had `ALERT_K` more ratings, so that its time does not point at the
+/// one citizen who stood there.
+fn release(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
+    if s.alert_k == 0 {
+        return Ok(());
+    }
+    db.exec(vec![stmt(
+        "UPDATE alerts SET next_attempt_at = ?1 WHERE sent_at IS NULL AND attempts = 0 \
+         AND kind = 'new' AND next_attempt_at > ?1 AND (SELECT COUNT(*) FROM cases c \
+           JOIN ratings r ON r.hall = c.hall AND r.rated_at > c.opened_at \
+             AND json_extract(r.entry, '$.window') = json_extract(c.entry, '$.window') \
+           WHERE c.id = alerts.case_id) >= ?2",
+        vec![now.into(), i64::from(s.alert_k).into()],
+    )])
 }
 
 #[derive(Deserialize)]
@@ -1103,7 +1149,8 @@ fn open_new(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
             continue;
         }
         if !c.overturned() {
-            out.push(enqueue(&c, "new", "handlers", "", now));
+            let at = (c.opened_at + s.alert_delay_secs).max(now);
+            out.push(enqueue_at(&c, "new", "handlers", "", now, at));
         }
         // The repeat rule: the Nth 差评 on the staff member (matter ''), and on the staff member
         // and matter, within D days; once a pair has fired, not again within D days.
@@ -1280,8 +1327,12 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
         let alerts: Vec<Alert> = pending
             .iter()
             .map(|p| {
-                p.case
-                    .alert(kind_of(&p.kind, &p.detail, s), r.names != 0, s)
+                p.case.alert(
+                    kind_of(&p.kind, &p.detail, s),
+                    r.names != 0,
+                    r.audience == "handlers",
+                    s,
+                )
             })
             .collect();
         if r.kind == "webhook" {
@@ -1346,6 +1397,7 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
 pub fn tick(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
     open_new(db, s, now)?;
     remind(db, s, now)?;
+    release(db, s, now)?;
     messages(db, s, now, now_ms)
 }
 
@@ -1609,8 +1661,16 @@ mod tests {
             .unwrap()
     }
 
+    /// The settings with alerts sent at once (the rater-safe delay has its own test).
+    fn immediate() -> Settings {
+        Settings {
+            alert_delay_secs: 0,
+            ..Settings::default()
+        }
+    }
+
     fn send_all(c: &Lite, now: i64) -> Vec<Message> {
-        let ms = tick(c, &Settings::default(), now, now * 1000).unwrap();
+        let ms = tick(c, &immediate(), now, now * 1000).unwrap();
         for m in &ms {
             c.exec(record(m, Ok(()), now)).unwrap();
         }
@@ -1691,8 +1751,9 @@ mod tests {
         let body: serde_json::Value = serde_json::from_str(&ms[0].body).unwrap();
         let text = body["markdown"]["content"].as_str().unwrap();
         assert!(text.contains("差评提醒：不满意"), "{text}");
+        // The handlers' route is read beside the window: the deadline's half-day, not its minute.
         assert!(
-            text.contains("回访时限：<font color=\"warning\">2026-03-03 10:00 前"),
+            text.contains("回访时限：<font color=\"warning\">2026-03-03 上午 前"),
             "{text}"
         );
         assert!(
@@ -1707,21 +1768,60 @@ mod tests {
         );
         // A failed send is retried later, not at once; then sent.
         rate(&c, "D2", "S2", "", "dissatisfied", t + 60);
-        let ms = tick(&c, &Settings::default(), t + 61, 0).unwrap();
+        let ms = tick(&c, &immediate(), t + 61, 0).unwrap();
         assert_eq!(ms.len(), 2);
         for m in &ms {
             c.exec(record(m, Err("HTTP 502: bad gateway".into()), t + 61))
                 .unwrap();
         }
-        let next = next_wake(&c, &Settings::default(), t + 61).unwrap();
+        let next = next_wake(&c, &immediate(), t + 61).unwrap();
         assert_eq!(next, Some(t + 61 + 5), "back for the retry");
-        assert!(
-            tick(&c, &Settings::default(), t + 62, 0)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(tick(&c, &immediate(), t + 62, 0).unwrap().is_empty());
         assert_eq!(send_all(&c, t + 61 + 5).len(), 2);
         let _ = hook;
+    }
+
+    #[test]
+    fn the_handlers_hear_of_a_bad_rating_only_after_more_ratings_or_the_delay_and_coarsely() {
+        let c = Lite(db());
+        let t = monday_10() + 120; // 10:02
+        let s = Settings::default();
+        assert_eq!((s.alert_k, s.alert_delay_secs), (3, 7200));
+        let wecom = route(&c, "wecom", "handlers", None);
+        let tick_at = |now: i64| {
+            let ms = tick(&c, &s, now, now * 1000).unwrap();
+            for m in &ms {
+                c.exec(record(m, Ok(()), now)).unwrap();
+            }
+            ms
+        };
+        rate(&c, "D1", "S1", "", "dissatisfied", t);
+        assert!(
+            tick_at(t + 1).is_empty(),
+            "not while the rater may still be at the window"
+        );
+        rate(&c, "D2", "S1", "", "satisfied", t + 60);
+        rate(&c, "D3", "S1", "", "satisfied", t + 120);
+        assert!(
+            tick_at(t + 121).is_empty(),
+            "two more ratings are not yet three"
+        );
+        rate(&c, "D4", "S1", "", "basic", t + 300);
+        let ms = tick_at(t + 301);
+        assert_eq!(ms.iter().map(|m| m.route).collect::<Vec<_>>(), [wecom]);
+        let body: serde_json::Value = serde_json::from_str(&ms[0].body).unwrap();
+        let text = body["markdown"]["content"].as_str().unwrap();
+        assert!(text.contains("评价时间：2026-03-02 上午"), "{text}");
+        assert!(!text.contains("10:02"), "{text}");
+        // A quiet window: the delay alone lets it go.
+        let later = t + 3600;
+        rate(&c, "D5", "S1", "", "very_dissatisfied", later);
+        assert!(tick_at(later + 7199).is_empty());
+        assert_eq!(
+            next_wake(&c, &s, later + 7199).unwrap(),
+            Some(later + 7199 + ALERT_POLL_SECS)
+        );
+        assert_eq!(tick_at(later + 7200).len(), 1);
     }
 
     #[test]
@@ -1773,8 +1873,8 @@ mod tests {
         rate(&c, "D1", "S1", "", "dissatisfied", t);
         assert_eq!(send_all(&c, t).len(), 1);
         let due = case_of(&c, 1).callback_due.unwrap();
-        tick(&c, &Settings::default(), t + 10, 0).unwrap();
-        let next = next_wake(&c, &Settings::default(), t + 10).unwrap();
+        tick(&c, &immediate(), t + 10, 0).unwrap();
+        let next = next_wake(&c, &immediate(), t + 10).unwrap();
         assert_eq!(
             next,
             Some(due - 2 * 3600),
