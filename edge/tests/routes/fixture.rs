@@ -49,6 +49,8 @@ pub fn vars() -> HashMap<&'static str, String> {
         ("HOLD_RATE", "off".to_owned()),
         ("HOLD_ADDRESS", "off".to_owned()),
         ("PUBLIC_URL", format!("https://{HOST}")),
+        // Alerts at once (the rater-safe delay is `fastlane`'s own test).
+        ("ALERT_DELAY", "0".to_owned()),
     ])
 }
 

@@ -248,7 +248,7 @@ fn two_halls_of_one_name_keep_their_ratings_cases_routes_and_exports_apart() {
         );
     }
     // And the fast lane alerts each hall's route of its own hall's 差评 only.
-    let lane = edge::fastlane::Settings::default();
+    let lane = w.s.lane.clone();
     struct Lite<'a>(&'a World);
     impl edge::fastlane::Sql for Lite<'_> {
         fn query(&self, s: edge::sql::Stmt) -> Result<serde_json::Value, String> {
