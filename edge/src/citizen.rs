@@ -165,13 +165,8 @@ fn cookie_of(req: &Request) -> Option<Id128> {
 
 /// Where a submission came from: its device cookie, and its address's digest of the day when
 /// the address is known (`CLIENT_IP_HEADER`).
-pub fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
-    let address = crate::guard::client_key(
-        &cfg.challenge_keys.current().secret,
-        cfg.client_ip_header.as_deref(),
-        req,
-        h.now(),
-    );
+fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
+    let address = crate::guard::client_of(cfg, req, h.now());
     submit::Sender {
         cookie: cookie_of(req),
         address,
@@ -366,14 +361,7 @@ pub async fn rate_json(
     let next = next_of(lane, cfg, &c, lang_of(req));
     Ok(Response::json(
         200,
-        store::accepted_json(
-            &a,
-            c.rating.level,
-            c.rating.phone.is_some(),
-            c.day,
-            token.as_deref(),
-            &next,
-        ),
+        store::accepted_json(&a, &c, token.as_deref(), &next),
     ))
 }
 

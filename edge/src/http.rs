@@ -191,14 +191,15 @@ pub fn same_site(origin: Option<&str>, fetch_site: Option<&str>, host: &str) -> 
 /// Whether a host (with or without its port) is this machine's loopback: the demo and the tests
 /// on 127.0.0.1, where a browser drops a `Secure` cookie sent over http and HSTS means nothing.
 pub fn loopback(host: &str) -> bool {
-    let bare = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    matches!(bare, "127.0.0.1" | "localhost" | "[::1]")
+    matches!(without_port(host), "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// A host as `Host` or a URL's authority gives it, without its port (`pj.gov.cn:8443`).
+pub fn without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
 }
 
 /// Who the client is: the first address of the header the trusted proxy (or Cloudflare) sets,
@@ -680,6 +681,14 @@ mod tests {
         assert_eq!(client_address(&r, Some("X-Forwarded-For")), None);
         let long = Request::new(Method::Get, "http://x/").with_header("X-Real-IP", &"9".repeat(65));
         assert_eq!(client_address(&long, Some("X-Real-IP")), None);
+        let blank = Request::new(Method::Get, "http://x/").with_header("X-Real-IP", " ");
+        assert_eq!(client_address(&blank, Some("X-Real-IP")), None);
+        let proxied = Request::new(Method::Get, "http://x/")
+            .with_header("X-Real-IP", "203.0.113.7, 10.0.0.1");
+        assert_eq!(
+            client_address(&proxied, Some("X-Real-IP")).as_deref(),
+            Some("203.0.113.7")
+        );
     }
 
     #[test]

@@ -21,12 +21,7 @@ pub fn city_wide(me: &Actor) -> bool {
 
 /// `GET /status`.
 pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
-    let client = crate::guard::client_key(
-        &cfg.challenge_keys.current().secret,
-        cfg.client_ip_header.as_deref(),
-        req,
-        h.now(),
-    );
+    let client = crate::guard::client_of(cfg, req, h.now());
     let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await;
     if !me.as_ref().is_ok_and(city_wide) {
         return Ok(Response::json(

@@ -475,12 +475,7 @@ async fn checked(
             Ok(public(h, s, req, r.id, p).await?)
         }
         Caller::Bearer(action) => {
-            let client = guard::client_key(
-                &cfg.challenge_keys.current().secret,
-                cfg.client_ip_header.as_deref(),
-                req,
-                h.now(),
-            );
+            let client = guard::client_of(cfg, req, h.now());
             let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await?;
             if !me.may(action) {
                 return Err(access::NOT_FOUND.into());
@@ -568,12 +563,7 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
         Id::RateForm => citizen::rate_form(h, cfg, rules, &s.lane, req).await,
         Id::StatusAsk => status::ask_page(req),
         Id::StatusLink => {
-            let client = guard::client_key(
-                &cfg.challenge_keys.current().secret,
-                cfg.client_ip_header.as_deref(),
-                req,
-                h.now(),
-            );
+            let client = guard::client_of(cfg, req, h.now());
             let client = client.as_deref().unwrap_or("");
             status::page(h, cfg.retention_days, req, p.get("token"), client).await
         }

@@ -364,20 +364,13 @@ pub fn by_submission(submission: Id128, code: CodeId) -> Stmt {
 }
 
 /// The success body of `POST /api/rate` (`wire::page::Accepted`).
-pub fn accepted_json(
-    a: &Accepted,
-    level: Level,
-    phone: bool,
-    day: Day,
-    receipt: Option<&str>,
-    next: &str,
-) -> String {
+pub fn accepted_json(a: &Accepted, c: &Checked, receipt: Option<&str>, next: &str) -> String {
     wire::page::Accepted {
         id: &a.id,
         assess_number: a.assess_number.clamp(1, 2) as u8,
-        bad: level.is_bad(),
-        callback: phone,
-        day,
+        bad: c.rating.level.is_bad(),
+        callback: c.rating.phone.is_some(),
+        day: c.day,
         receipt,
         next,
     }
@@ -536,23 +529,13 @@ pub const EXPIRED_REVIEW: &str = "（逾期未处理）";
 pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) -> Vec<Stmt> {
     let keep = now - i64::from(retention_days) * 86_400;
     let held_before = now - i64::from(held_days) * 86_400;
-    let mut out = vec![
-        // Forwarding off: nothing is owed upstream, so a rating leaves after the retention too
-        // (never while its case is open; a held one waits for its decision). The public tallies
-        // keep their counts (their triggers count writes, not deletions).
-        stmt(
-            "DELETE FROM ratings WHERE ?2 = 0 AND rated_at < ?1 AND hold != 1 \
-             AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.rating = ratings.id AND cases.closed_at IS NULL)",
-            vec![keep.into(), i64::from(forwarding).into()],
-        ),
+    vec![
         // A closed case keeps its steps, dates, tags and figures for the statistics; the
         // citizen's words leave with the retention.
         stmt(
             "UPDATE cases SET comment = '' WHERE closed_at < ?1 AND comment != ''",
             vec![keep.into()],
         ),
-    ];
-    out.extend(vec![
         stmt(
             "INSERT INTO audit (at, actor, role, action, target, detail) \
              SELECT ?1, ?4, 'city', 'rating.reject.expired', '', \
@@ -608,13 +591,17 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) ->
             "DELETE FROM form_spend WHERE slot < ?1",
             vec![(now / FORM_SLOT_SECS - 144).into()],
         ),
+        // A rating leaves after the retention once the upstream has it, or rejected; with
+        // forwarding off nothing is owed, so any decided one (never while its case is open). The
+        // public tallies keep their counts (their triggers count writes, not deletions).
         stmt(
             "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1 \
-             OR hold = 2 AND rated_at < ?1",
-            vec![keep.into()],
+             OR hold = 2 AND rated_at < ?1 \
+             OR ?2 = 0 AND hold != 1 AND rated_at < ?1 AND NOT EXISTS \
+               (SELECT 1 FROM cases WHERE cases.rating = ratings.id AND cases.closed_at IS NULL)",
+            vec![keep.into(), i64::from(forwarding).into()],
         ),
-    ]);
-    out
+    ]
 }
 
 // ---- administration ----

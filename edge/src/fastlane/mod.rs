@@ -157,11 +157,7 @@ pub fn url_host(url: &str) -> Option<String> {
     if authority.contains('@') || authority.is_empty() {
         return None;
     }
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    Some(host.to_ascii_lowercase())
+    Some(crate::http::without_port(authority).to_ascii_lowercase())
 }
 
 impl Settings {

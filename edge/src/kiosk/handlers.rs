@@ -168,7 +168,7 @@ pub async fn rate(
         }
     };
     let mut c = super::check(&sub, &k, e, link.as_ref(), h.now())?;
-    c.address = citizen::sender_of(h, cfg, req).address;
+    c.address = crate::guard::client_of(cfg, req, h.now());
     if link.is_none() {
         let taken: Vec<serde_json::Value> = match super::arm_of(&sub) {
             Some(arm) => host::rows(h, super::take(&k.id, arm, sub.id, h.now())).await?,
@@ -183,9 +183,7 @@ pub async fn rate(
         200,
         store::accepted_json(
             &a,
-            c.rating.level,
-            c.rating.phone.is_some(),
-            c.day,
+            &c,
             None,
             &citizen::next_of(lane, cfg, &c, citizen::lang_of(req)),
         ),

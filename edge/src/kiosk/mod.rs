@@ -708,19 +708,7 @@ mod tests {
                 days: 3,
                 kiosk,
             };
-            for s in crate::links::mint(
-                &m,
-                crate::links::Place {
-                    authority: "",
-                    region: &e.region,
-                    hall: &e.hall,
-                },
-                token,
-                "queue",
-                now,
-            ) {
-                run(&c, &s);
-            }
+            crate::links::tests::minted(&c, &m, "", &e, token, now);
         };
         mint("P-1", false, "AAAAAAAAAAAAAAAA", 1000);
         assert!(

@@ -30,12 +30,12 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     let token = super::new_token(host::random(h));
     let t = h.now();
     let authority = cfg.authority_of(&entry.region);
-    let at = super::Place {
-        authority: &authority,
-        region: &entry.region,
-        hall: &entry.hall,
-    };
-    let mut res = host::run(h, super::mint(&m, at, &token, &me.name, t), false).await?;
+    let mut res = host::run(
+        h,
+        super::mint(&m, &authority, &entry, &token, &me.name, t),
+        false,
+    )
+    .await?;
     let rows: Vec<LinkRow> = host::typed(h, res.pop())?;
     let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
     // Another code's or matter's, or a link outside the caller's scope: the same refusal, which

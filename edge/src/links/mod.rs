@@ -112,19 +112,18 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
 const COLUMNS: &str =
     "token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at";
 
-/// Where a link is minted: the code's region and hall, and the issuing authority whose 办件号s
-/// are unique (`Config::authority_of`; '' for a deployment of one).
-#[derive(Debug, Clone, Copy)]
-pub struct Place<'a> {
-    pub authority: &'a str,
-    pub region: &'a str,
-    pub hall: &'a str,
-}
-
-/// Minting, in one transaction: a new link unless the authority's 办件号 has one, then the
-/// 办件号's link (the new one, or the one minted before: minting is idempotent on the 办件号).
-pub fn mint(m: &Mint, at: Place<'_>, token: &str, by: &str, now: i64) -> Vec<Stmt> {
-    let (region, hall) = (at.region, at.hall);
+/// Minting, in one transaction: a new link for the window `e` unless the issuing `authority`'s
+/// 办件号 has one (`Config::authority_of`; '' for a deployment of one), then the 办件号's link
+/// (the new one, or the one minted before: minting is idempotent on the 办件号).
+pub fn mint(
+    m: &Mint,
+    authority: &str,
+    e: &wire::directory::Entry,
+    token: &str,
+    by: &str,
+    now: i64,
+) -> Vec<Stmt> {
+    let (region, hall) = (e.region.as_str(), e.hall.as_str());
     vec![
         stmt(
             "INSERT INTO links (token, code, matter, project_no, region, hall, created_at, expires_at, by_actor, kiosk, authority) \
@@ -140,10 +139,10 @@ pub fn mint(m: &Mint, at: Place<'_>, token: &str, by: &str, now: i64) -> Vec<Stm
                 (now + i64::from(m.days) * 86_400).into(),
                 by.into(),
                 i64::from(m.kiosk).into(),
-                at.authority.into(),
+                authority.into(),
             ],
         ),
-        by_project_no(at.authority, &m.project_no),
+        by_project_no(authority, &m.project_no),
     ]
 }
 
@@ -310,10 +309,27 @@ pub fn through_link(mut c: crate::submit::Checked, link: &LinkRow) -> crate::sub
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::console::sql::tests::{db, run, typed};
     use wire::directory::Entry;
+
+    /// Mints as `links::api::mint` does (one transaction's statements, in order); the 办件号's
+    /// link.
+    pub(crate) fn minted(
+        c: &rusqlite::Connection,
+        m: &Mint,
+        authority: &str,
+        e: &Entry,
+        token: &str,
+        now: i64,
+    ) -> LinkRow {
+        let mut rows = vec![];
+        for s in mint(m, authority, e, token, "queue", now) {
+            rows = typed::<LinkRow>(c, &s);
+        }
+        rows.pop().expect("minting answers with the 办件号's link")
+    }
 
     fn body(v: serde_json::Value) -> Result<Mint, ApiError> {
         parse_mint(v.to_string().as_bytes())
@@ -376,37 +392,16 @@ mod tests {
             days: 3,
             kiosk: false,
         };
-        let mint_as = |token: &str, now| -> LinkRow {
-            let mut rows = vec![];
-            for s in mint(
-                &m,
-                Place {
-                    authority: "",
-                    region: &e.region,
-                    hall: &e.hall,
-                },
-                token,
-                "queue",
-                now,
-            ) {
-                rows = typed::<LinkRow>(&c, &s);
-            }
-            rows.pop().unwrap()
-        };
+        let mint_as = |token: &str, now| minted(&c, &m, "", &e, token, now);
         let first = mint_as("AAAAAAAAAAAAAAAA", 1000);
         let again = mint_as("BBBBBBBBBBBBBBBB", 2000);
         assert_eq!(first, again, "the same 办件号, the same link");
         // Another authority's 办件号 of the same spelling is another link.
-        let elsewhere = Place {
-            authority: "330105",
-            region: "330105",
-            hall: "别的大厅",
-        };
-        let mut theirs = vec![];
-        for s in mint(&m, elsewhere, "DDDDDDDDDDDDDDDD", "queue", 2000) {
-            theirs = typed::<LinkRow>(&c, &s);
-        }
-        assert_eq!(theirs[0].token, "DDDDDDDDDDDDDDDD");
+        let mut elsewhere = Entry::example("A01", Some("SC1"));
+        elsewhere.region = "330105".into();
+        elsewhere.hall = "别的大厅".into();
+        let theirs = minted(&c, &m, "330105", &elsewhere, "DDDDDDDDDDDDDDDD", 2000);
+        assert_eq!(theirs.token, "DDDDDDDDDDDDDDDD");
         assert_eq!(mint_as("EEEEEEEEEEEEEEEE", 2500).token, first.token);
         assert_eq!(first.expires_at, 1000 + 3 * 86_400);
         assert!(first.usable(1000 + 3 * 86_400).is_ok());

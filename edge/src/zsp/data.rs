@@ -264,7 +264,7 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
     let _ = std::fs::remove_file(&tmp);
     // Readable by its owner only from its first byte, whatever the caller's umask (SQLite
     // writes into an empty file it is given).
-    private_file(&tmp)?;
+    drop(private_file(&tmp)?);
     let tmp_text = tmp
         .to_str()
         .ok_or_else(|| format!("{}: not a UTF-8 path", tmp.display()))?;
@@ -294,14 +294,12 @@ pub fn backup(data: &Path, out: &Path, release: &str) -> Result<Summary> {
 }
 
 /// Creates `path` empty, readable and writable by its owner only (0600).
-fn private_file(path: &Path) -> Result<()> {
+fn private_file(path: &Path) -> Result<File> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    o.open(path)
-        .map(drop)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    o.open(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Opens a backup and checks it whole: SQLite's integrity check, the table that makes it ours,
@@ -371,11 +369,10 @@ pub fn restore(data: &Path, file: &Path, keep_all: bool) -> Result<(Summary, Opt
     let target = dir.join(&summary.database);
     let tmp = dir.join(format!("{}.restoring", summary.database));
     let _ = std::fs::remove_file(&tmp);
-    private_file(&tmp)?;
-    std::fs::copy(file, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    // A copy takes its source's mode: the data is its owner's alone, whatever the backup's was.
-    #[cfg(unix)]
-    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+    // Copied into a file that is its owner's alone from its first byte, whatever the backup's
+    // mode was (`fs::copy` would give it the source's).
+    let mut from = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    std::io::copy(&mut from, &mut private_file(&tmp)?)
         .map_err(|e| format!("{}: {e}", tmp.display()))?;
     {
         let c = open(&tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;

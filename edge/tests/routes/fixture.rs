@@ -358,20 +358,7 @@ impl World {
             days: 3,
             kiosk: false,
         };
-        exec(
-            &w.h,
-            edge::links::mint(
-                &m,
-                edge::links::Place {
-                    authority: "",
-                    region: "330105",
-                    hall: HALL,
-                },
-                &link,
-                "operator",
-                t,
-            ),
-        );
+        exec(&w.h, edge::links::mint(&m, "", &a1(), &link, "operator", t));
         w.link = link;
         let d = wire::directory::Directory::new(vec![a1(), a2()]).to_json();
         let rows = exec(
