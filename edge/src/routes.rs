@@ -617,7 +617,9 @@ async fn bearer(
         Id::AdminTokenAdd => api::token_add(h, me, req).await,
         Id::AdminAccountAdd => api::account_add(h, me, req).await,
         Id::AdminRoutes => cases::api_routes(h, me).await,
-        Id::AdminRouteAdd => cases::api_route_add(h, &s.lane, me, req).await,
+        Id::AdminRouteAdd => {
+            cases::api_route_add(h, (&s.lane, s.core.challenge_keys.current()), me, req).await
+        }
         Id::AdminCases => cases::api_cases(h, me).await,
         _ => Err(error::NOT_FOUND),
     }
@@ -679,7 +681,9 @@ async fn in_session(
         Id::CasePhone => cases::phone(h, session, p.get("id")).await,
         Id::CaseStep => cases::step(h, session, p.get("id"), f).await,
         Id::Routes => cases::routes_page(h, req, session).await,
-        Id::RouteAdd => cases::route_add(h, &s.lane, session, f).await,
+        Id::RouteAdd => {
+            cases::route_add(h, (&s.lane, s.core.challenge_keys.current()), session, f).await
+        }
         Id::RouteDelete => cases::route_delete(h, session, f).await,
         Id::Calendar => cases::calendar_page(h, req, session).await,
         Id::CalendarSave => cases::calendar_save(h, session, f).await,

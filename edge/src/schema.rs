@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_kiosk.sql"),
     migration!(9, "0009_places.sql"),
     migration!(10, "0010_abuse.sql"),
+    migration!(11, "0011_sealed.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -52,6 +52,7 @@ pub mod page;
 pub mod png;
 pub mod qr;
 pub mod rating;
+pub mod seal;
 pub mod submission;
 pub mod text;
 pub mod time;

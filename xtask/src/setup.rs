@@ -35,6 +35,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "curl",
     // systemd-analyze checks the operator's unit file.
     "systemd",
+    // SQLite's own shell reads a backup as anyone who finds the file would.
+    "sqlite3",
 ];
 
 /// Python packages from PyPI, pinned: the benchmark's peer.

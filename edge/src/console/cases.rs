@@ -15,7 +15,12 @@ use crate::fastlane::{
 use crate::host::{self, Host};
 use crate::http::{Answer, Form, Request, Response};
 use wire::calendar::YearCalendar;
+use wire::key::Key;
 use wire::time::Day;
+
+/// What adding a route needs: where routes may send, and the key their secrets are sealed under
+/// (the edge's current challenge key).
+pub type Lane<'a> = (&'a fastlane::Settings, &'a Key);
 
 /// The case `id` within the actor's scope (out of scope and unknown are one answer).
 async fn case_in_scope(h: &impl Host, me: &Actor, id: &str) -> Result<CaseRow, ApiError> {
@@ -215,7 +220,7 @@ fn step_note(step: &Step, note: &str) -> String {
 /// Adds a route for `me`: checked, within its places, audited (never its address or secret).
 async fn add_route(
     h: &impl Host,
-    lane: &fastlane::Settings,
+    (lane, key): Lane<'_>,
     me: &Actor,
     r: NewRoute,
 ) -> Result<i64, ApiError> {
@@ -238,7 +243,7 @@ async fn add_route(
     let res = write(
         h,
         vec![
-            fastlane::add_route(&r, &me.name, t),
+            fastlane::add_route(&r, &me.name, t, key).map_err(|e| host::internal(h, "route", e))?,
             access::audit(me, "route.add", &r.name, &detail, t),
         ],
     )
@@ -333,7 +338,7 @@ pub async fn step(h: &impl Host, s: &Session, id: &str, f: &Form) -> Answer {
 }
 
 /// `POST /console/routes`: a new alert route for a hall within scope.
-pub async fn route_add(h: &impl Host, lane: &fastlane::Settings, s: &Session, f: &Form) -> Answer {
+pub async fn route_add(h: &impl Host, lane: Lane<'_>, s: &Session, f: &Form) -> Answer {
     let opt = |k: &str| Some(f.get(k)).filter(|v| !v.is_empty());
     let (region, hall) = match f.get("place").split_once(' ') {
         Some((r, h)) => (Some(r.to_owned()), Some(h.trim().to_owned())),
@@ -428,7 +433,7 @@ pub async fn api_routes(h: &impl Host, me: &Actor) -> Answer {
         .filter(|r| route_visible(r, me))
         .map(|r| {
             serde_json::json!({"id": r.id, "name": r.name, "kind": r.kind, "audience": r.audience,
-                "region": r.region, "hall": r.hall, "dept": r.dept, "url": r.masked_url(), "names": r.names != 0})
+                "region": r.region, "hall": r.hall, "dept": r.dept, "url": r.shown, "names": r.names != 0})
         })
         .collect();
     Ok(Response::json(
@@ -438,12 +443,7 @@ pub async fn api_routes(h: &impl Host, me: &Actor) -> Answer {
 }
 
 /// `POST /admin/routes`: a new route (JSON), within scope.
-pub async fn api_route_add(
-    h: &impl Host,
-    lane: &fastlane::Settings,
-    me: &Actor,
-    req: &Request,
-) -> Answer {
+pub async fn api_route_add(h: &impl Host, lane: Lane<'_>, me: &Actor, req: &Request) -> Answer {
     #[derive(serde::Deserialize)]
     struct In {
         name: String,

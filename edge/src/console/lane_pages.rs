@@ -361,7 +361,7 @@ pub fn routes(
                     tr {
                         td { (r.name) } td { (label(&ROUTE_KINDS, &r.kind)) } td { (label(&AUDIENCES, &r.audience)) }
                         td { (r.hall.as_deref().unwrap_or("全部")) @if let Some(g) = &r.region { span.muted { "（" (g) "）" } } } td { (r.dept.as_deref().unwrap_or("全部")) }
-                        td.mono { (r.masked_url()) } td { (if r.names != 0 { "含姓名" } else { "只含工号" }) }
+                        td.mono { (r.shown) } td { (if r.names != 0 { "含姓名" } else { "只含工号" }) }
                         td { (r.created_by) " " span.muted { (minute(r.created_at)) } }
                         td { form method="post" action="/console/routes/delete" {
                             (hidden(csrf)) input type="hidden" name="id" value=(r.id);

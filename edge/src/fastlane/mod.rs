@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 use wire::alert::{self, Alert, Kind};
 use wire::calendar::{Calendar, OfficeHours, Span, YearCalendar};
 use wire::directory::Entry;
+use wire::key::{Key, Keyring};
 use wire::rating::Level;
+use wire::seal;
 
 /// The longest note, measure or reply a handler writes on a case (characters).
 pub const NOTE_MAX_CHARS: usize = 500;
@@ -844,8 +846,12 @@ pub struct RouteRow {
     pub hall: Option<String>,
     pub dept: Option<String>,
     pub kind: String,
+    /// The address and the signing secret as stored: sealed (`wire::seal`) under the edge's
+    /// challenge key, opened only to send.
     pub url: String,
     pub secret: String,
+    /// The address as the console shows it ([`shown_url`]), kept beside the sealed one.
+    pub shown: String,
     pub names: i64,
     pub audience: String,
     pub created_by: String,
@@ -862,15 +868,25 @@ pub const AUDIENCES: [(&str, &str); 2] = [
     ("supervisors", "主管（重复差评、超期升级）"),
 ];
 
+/// An address as the console shows it: the scheme, host and path, never the key.
+pub fn shown_url(url: &str) -> String {
+    let base = url.split('?').next().unwrap_or("");
+    if base.len() < url.len() {
+        format!("{base}?…（已隐藏）")
+    } else {
+        base.to_owned()
+    }
+}
+
 impl RouteRow {
-    /// The address as the console shows it: the scheme, host and path, never the key.
-    pub fn masked_url(&self) -> String {
-        let base = self.url.split('?').next().unwrap_or("");
-        if base.len() < self.url.len() {
-            format!("{base}?…（已隐藏）")
-        } else {
-            base.to_owned()
-        }
+    /// The address and secret to send with, opened with a key of `ring`.
+    pub fn opened(&self, ring: &Keyring) -> Result<(String, String), String> {
+        let open = |t: &str| {
+            seal::open(ring, t).map_err(|e| {
+                format!("路由的地址或密钥无法解开（{e}）：请把旧密钥放回 CHALLENGE_KEYS，或删除并重新添加此路由")
+            })
+        };
+        Ok((open(&self.url)?, open(&self.secret)?))
     }
 }
 
@@ -979,28 +995,81 @@ impl NewRoute {
     }
 }
 
-pub fn add_route(r: &NewRoute, by: &str, now: i64) -> Stmt {
-    stmt(
-        "INSERT INTO routes (name, hall, dept, kind, url, secret, names, audience, created_by, created_at, region) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+/// The address and secret are stored sealed under `key` (the edge's current challenge key), so
+/// the database and its backups never hold a robot's key or a signing secret in clear.
+pub fn add_route(r: &NewRoute, by: &str, now: i64, key: &Key) -> Result<Stmt, String> {
+    let sealed = |t: &str| seal::seal(key, t).map_err(|e| e.to_string());
+    Ok(stmt(
+        "INSERT INTO routes (name, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at, region) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         vec![
             r.name.as_str().into(),
             r.hall.clone().into(),
             r.dept.clone().into(),
             r.kind.as_str().into(),
-            r.url.as_str().into(),
-            r.secret.as_str().into(),
+            sealed(&r.url)?.into(),
+            sealed(&r.secret)?.into(),
+            shown_url(&r.url).into(),
             i64::from(r.names).into(),
             r.audience.as_str().into(),
             by.into(),
             now.into(),
             r.region.clone().into(),
         ],
-    )
+    ))
 }
 
-const ROUTE_COLUMNS: &str =
-    "id, name, region, hall, dept, kind, url, secret, names, audience, created_by, created_at";
+/// Seals under the current key what is not yet sealed under it: routes stored in clear before
+/// sealing existed, or under a key since rotated (which must stay in `CHALLENGE_KEYS` until
+/// this ran once, at the storage object's start). A deleted route keeps neither. Returns how many
+/// were sealed anew; one that does not open is left as it is (its alerts say why).
+pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
+    #[derive(Deserialize)]
+    struct Stored {
+        id: i64,
+        url: String,
+        secret: String,
+    }
+    let key = ring.current();
+    let stored: Vec<Stored> = rows(
+        db,
+        stmt(
+            "SELECT id, url, secret FROM routes WHERE deleted_at IS NULL",
+            vec![],
+        ),
+    )?;
+    let plain = |t: &str| match seal::kid_of(t) {
+        None => Some(t.to_owned()),
+        Some(_) => seal::open(ring, t).ok(),
+    };
+    let mut out = vec![stmt(
+        "UPDATE routes SET url = '', secret = '' WHERE deleted_at IS NOT NULL AND (url <> '' OR secret <> '')",
+        vec![],
+    )];
+    for r in stored {
+        if seal::kid_of(&r.url) == Some(key.kid) && seal::kid_of(&r.secret) == Some(key.kid) {
+            continue;
+        }
+        let (Some(url), Some(secret)) = (plain(&r.url), plain(&r.secret)) else {
+            continue;
+        };
+        let sealed = |t: &str| seal::seal(key, t).map_err(|e| e.to_string());
+        out.push(stmt(
+            "UPDATE routes SET url = ?2, secret = ?3, shown = ?4 WHERE id = ?1",
+            vec![
+                r.id.into(),
+                sealed(&url)?.into(),
+                sealed(&secret)?.into(),
+                shown_url(&url).into(),
+            ],
+        ));
+    }
+    let n = out.len() - 1;
+    db.exec(out)?;
+    Ok(n)
+}
+
+const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at";
 
 pub fn route(id: i64) -> Stmt {
     stmt(
@@ -1022,7 +1091,7 @@ pub fn routes() -> Stmt {
 pub fn delete_route(id: i64, now: i64) -> Vec<Stmt> {
     vec![
         stmt(
-            "UPDATE routes SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL RETURNING id",
+            "UPDATE routes SET deleted_at = ?2, url = '', secret = '' WHERE id = ?1 AND deleted_at IS NULL RETURNING id",
             vec![id.into(), now.into()],
         ),
         stmt(
@@ -1292,7 +1361,13 @@ fn kind_of(kind: &str, detail: &str, s: &Settings) -> Kind {
 
 /// What each route sends now: robots through `wire::alert::plan` (single alerts while the
 /// minute has room, then digests, never over 20 a minute), webhooks one event a request.
-fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
+fn messages(
+    db: &dyn Sql,
+    s: &Settings,
+    ring: &Keyring,
+    now: i64,
+    now_ms: i64,
+) -> Result<Vec<Message>, String> {
     let routes: Vec<RouteRow> = rows(
         db,
         stmt(
@@ -1305,6 +1380,18 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
     )?;
     let mut out = vec![];
     for r in routes {
+        let (url, secret) = match r.opened(ring) {
+            Ok(o) => o,
+            Err(e) => {
+                // Nothing can be sent on it: its alerts say why, and wait an hour.
+                db.exec(vec![stmt(
+                    "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
+                     WHERE route = ?1 AND sent_at IS NULL AND next_attempt_at <= ?4",
+                    vec![r.id.into(), e.into(), (now + 3600).into(), now.into()],
+                )])?;
+                continue;
+            }
+        };
         let cols = CASE_COLUMNS
             .split(", ")
             .map(|c| format!("c.{c}"))
@@ -1338,11 +1425,11 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
                     route: r.id,
                     kind: r.kind.clone(),
                     alerts: vec![p.alert],
-                    url: r.url.clone(),
+                    url: url.clone(),
                     headers: vec![
                         (
                             "Zsp-Signature".into(),
-                            alert::webhook_sign(r.secret.as_bytes(), now, body.as_bytes()),
+                            alert::webhook_sign(secret.as_bytes(), now, body.as_bytes()),
                         ),
                         ("Idempotency-Key".into(), format!("alert-{}", p.alert)),
                     ],
@@ -1369,11 +1456,11 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
             next += k;
             let (url, body) = if r.kind == "dingtalk" {
                 (
-                    alert::dingtalk_url(&r.url, &r.secret, now_ms),
+                    alert::dingtalk_url(&url, &secret, now_ms),
                     alert::dingtalk_body("差评提醒", &text),
                 )
             } else {
-                (r.url.clone(), alert::wecom_body(&text))
+                (url.clone(), alert::wecom_body(&text))
             };
             out.push(Message {
                 route: r.id,
@@ -1390,11 +1477,18 @@ fn messages(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Mes
 
 /// The alarm's work: open what is new, queue reminders, and what to send now. (After the sends
 /// are recorded, [`next_wake`] says when the alarm should come back.)
-pub fn tick(db: &dyn Sql, s: &Settings, now: i64, now_ms: i64) -> Result<Vec<Message>, String> {
+/// `ring` opens the routes' sealed addresses and secrets (the edge's `CHALLENGE_KEYS`).
+pub fn tick(
+    db: &dyn Sql,
+    s: &Settings,
+    ring: &Keyring,
+    now: i64,
+    now_ms: i64,
+) -> Result<Vec<Message>, String> {
     open_new(db, s, now)?;
     remind(db, s, now)?;
     release(db, s, now)?;
-    messages(db, s, now, now_ms)
+    messages(db, s, ring, now, now_ms)
 }
 
 /// When the lane next has work: a pending alert due (waiting for a robot's room or a digest: a
@@ -1652,9 +1746,21 @@ mod tests {
             ..Settings::default()
         })
         .unwrap();
-        run(&c.0, &add_route(&r, "市管理员", 0))[0]["id"]
+        run(
+            &c.0,
+            &add_route(&r, "市管理员", 0, ring().current()).unwrap(),
+        )[0]["id"]
             .as_i64()
             .unwrap()
+    }
+
+    /// The edge's challenge keys, which seal the routes' secrets.
+    fn ring() -> Keyring {
+        Keyring::new(
+            wire::key::KeyPurpose::Challenge,
+            vec![Key::new(wire::key::KeyPurpose::Challenge, 1, [1; 32])],
+        )
+        .unwrap()
     }
 
     /// The settings with alerts sent at once (the rater-safe delay has its own test).
@@ -1666,7 +1772,7 @@ mod tests {
     }
 
     fn send_all(c: &Lite, now: i64) -> Vec<Message> {
-        let ms = tick(c, &immediate(), now, now * 1000).unwrap();
+        let ms = tick(c, &immediate(), &ring(), now, now * 1000).unwrap();
         for m in &ms {
             c.exec(record(m, Ok(()), now)).unwrap();
         }
@@ -1764,7 +1870,7 @@ mod tests {
         );
         // A failed send is retried later, not at once; then sent.
         rate(&c, "D2", "S2", "", "dissatisfied", t + 60);
-        let ms = tick(&c, &immediate(), t + 61, 0).unwrap();
+        let ms = tick(&c, &immediate(), &ring(), t + 61, 0).unwrap();
         assert_eq!(ms.len(), 2);
         for m in &ms {
             c.exec(record(m, Err("HTTP 502: bad gateway".into()), t + 61))
@@ -1772,9 +1878,98 @@ mod tests {
         }
         let next = next_wake(&c, &immediate(), t + 61).unwrap();
         assert_eq!(next, Some(t + 61 + 5), "back for the retry");
-        assert!(tick(&c, &immediate(), t + 62, 0).unwrap().is_empty());
+        assert!(
+            tick(&c, &immediate(), &ring(), t + 62, 0)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(send_all(&c, t + 61 + 5).len(), 2);
         let _ = hook;
+    }
+
+    #[test]
+    fn route_secrets_are_stored_sealed_and_follow_the_current_key() {
+        let c = Lite(db());
+        let t = monday_10();
+        let ding = route(&c, "dingtalk", "handlers", None);
+        let stored = |id: i64| -> (String, String, String) {
+            c.0.query_row(
+                "SELECT url, secret, shown FROM routes WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+        };
+        let (url, secret, shown) = stored(ding);
+        for v in [&url, &secret] {
+            assert!(v.starts_with("zsp-sealed:v1:1:"), "{v}");
+            assert!(!v.contains("access_token") && !v.contains("SEC0123"), "{v}");
+        }
+        assert_eq!(shown, "http://127.0.0.1:9/robot/send?…（已隐藏）");
+        // A route an older release stored in clear.
+        c.0.execute(
+            "INSERT INTO routes (name, kind, url, secret, audience, created_by, created_at) VALUES \
+             ('old', 'wecom', 'http://127.0.0.1:9/send?key=OLDKEY', '', 'handlers', 'x', 0)",
+            [],
+        )
+        .unwrap();
+        let old = c.0.last_insert_rowid();
+        // Rotated: key 2 appended, key 1 kept until the object has started once.
+        let rotated = Keyring::new(
+            wire::key::KeyPurpose::Challenge,
+            vec![
+                Key::new(wire::key::KeyPurpose::Challenge, 1, [1; 32]),
+                Key::new(wire::key::KeyPurpose::Challenge, 2, [2; 32]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(reseal(&c, &rotated).unwrap(), 2);
+        assert_eq!(reseal(&c, &rotated).unwrap(), 0, "once");
+        for id in [ding, old] {
+            let (url, secret, _) = stored(id);
+            assert!(url.starts_with("zsp-sealed:v1:2:") && secret.starts_with("zsp-sealed:v1:2:"));
+        }
+        assert_eq!(stored(old).2, "http://127.0.0.1:9/send?…（已隐藏）");
+        let only_new = Keyring::new(
+            wire::key::KeyPurpose::Challenge,
+            vec![Key::new(wire::key::KeyPurpose::Challenge, 2, [2; 32])],
+        )
+        .unwrap();
+        // Sent with the opened address and secret (钉钉 signs with the secret).
+        rate(&c, "D1", "S1", "", "dissatisfied", t);
+        let ms = tick(&c, &immediate(), &only_new, t, t * 1000).unwrap();
+        assert_eq!(ms.len(), 2);
+        let d = ms.iter().find(|m| m.route == ding).unwrap();
+        assert!(
+            d.url
+                .starts_with("http://127.0.0.1:9/robot/send?access_token=t&timestamp=")
+        );
+        assert!(
+            ms.iter()
+                .any(|m| m.url == "http://127.0.0.1:9/send?key=OLDKEY")
+        );
+        // A key removed before the routes were resealed: nothing sent, the alerts say why.
+        rate(&c, "D2", "S2", "", "dissatisfied", t + 60);
+        assert!(
+            tick(&c, &immediate(), &ring(), t + 61, 0)
+                .unwrap()
+                .is_empty()
+        );
+        let why: String =
+            c.0.query_row(
+                "SELECT last_error FROM alerts WHERE route = ?1 AND sent_at IS NULL",
+                [ding],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            why.contains("CHALLENGE_KEYS") && why.contains("key 2"),
+            "{why}"
+        );
+        // Deleting a route keeps neither its address nor its secret.
+        c.exec(delete_route(ding, t)).unwrap();
+        assert_eq!(stored(ding).0, "");
+        assert_eq!(stored(ding).1, "");
     }
 
     #[test]
@@ -1785,7 +1980,7 @@ mod tests {
         assert_eq!((s.alert_k, s.alert_delay_secs), (3, 7200));
         let wecom = route(&c, "wecom", "handlers", None);
         let tick_at = |now: i64| {
-            let ms = tick(&c, &s, now, now * 1000).unwrap();
+            let ms = tick(&c, &s, &ring(), now, now * 1000).unwrap();
             for m in &ms {
                 c.exec(record(m, Ok(()), now)).unwrap();
             }
@@ -1869,7 +2064,7 @@ mod tests {
         rate(&c, "D1", "S1", "", "dissatisfied", t);
         assert_eq!(send_all(&c, t).len(), 1);
         let due = case_of(&c, 1).callback_due.unwrap();
-        tick(&c, &immediate(), t + 10, 0).unwrap();
+        tick(&c, &immediate(), &ring(), t + 10, 0).unwrap();
         let next = next_wake(&c, &immediate(), t + 10).unwrap();
         assert_eq!(
             next,
@@ -2091,21 +2286,11 @@ mod tests {
             "",
         )
         .unwrap();
-        let row = RouteRow {
-            region: None,
-            id: 1,
-            name: ok.name,
-            hall: None,
-            dept: None,
-            kind: ok.kind,
-            url: ok.url,
-            secret: ok.secret,
-            names: 0,
-            audience: ok.audience,
-            created_by: String::new(),
-            created_at: 0,
-        };
-        assert!(!row.masked_url().contains("SECRETKEY"));
+        assert_eq!(
+            shown_url(&ok.url),
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…（已隐藏）"
+        );
+        assert_eq!(shown_url("https://a.gov.cn/hook"), "https://a.gov.cn/hook");
         assert_eq!(
             accepted("wecom", 200, r#"{"errcode":0,"errmsg":"ok"}"#),
             Ok(())

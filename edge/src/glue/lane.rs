@@ -31,16 +31,27 @@ impl Sql for ObjectSql<'_> {
     }
 }
 
+/// At the object's start: the routes' secrets sealed under the current challenge key (those
+/// stored in clear by an older release, or under a key since rotated).
+pub fn reseal(storage: &Storage, ring: &wire::key::Keyring) {
+    match fastlane::reseal(&ObjectSql(storage), ring) {
+        Ok(0) => {}
+        Ok(n) => console_log!("alert routes: {n} sealed under the current CHALLENGE_KEYS key"),
+        Err(e) => internal_log("alert routes reseal", e),
+    }
+}
+
 /// One round: open, remind, send. Returns when the lane wants the alarm back.
 pub async fn deliver(
     storage: &Storage,
     env: &Env,
-    lane: &crate::fastlane::Settings,
+    s: &crate::routes::Settings,
     now: i64,
 ) -> Option<i64> {
+    let lane = &s.lane;
     let db = ObjectSql(storage);
     let now_ms = js_sys::Date::now() as i64;
-    let messages = match fastlane::tick(&db, lane, now, now_ms) {
+    let messages = match fastlane::tick(&db, lane, &s.core.challenge_keys, now, now_ms) {
         Ok(m) => m,
         Err(e) => {
             internal_log("fast lane", e);

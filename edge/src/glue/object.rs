@@ -35,6 +35,8 @@ impl DurableObject for Store {
         let schema_error = migrate(&state.storage()).err();
         if let Some(e) = &schema_error {
             console_error!("storage schema: {e}");
+        } else if let Ok(s) = settings(&env) {
+            lane::reseal(&state.storage(), &s.core.challenge_keys);
         }
         Store {
             state,
@@ -89,7 +91,7 @@ impl DurableObject for Store {
                 false
             }
         };
-        let alerts = lane::deliver(&storage, &self.env, &s.lane, now_s);
+        let alerts = lane::deliver(&storage, &self.env, &s, now_s);
         let (more, lane) = futures_util::future::join(forwarding, alerts).await;
         let now_s = now();
         if now_s - self.last_prune.get() >= outbox::PRUNE_EVERY_SECS {

@@ -336,11 +336,25 @@ impl World {
         );
         let rows = exec(
             &w.h,
-            vec![stmt(
-                "INSERT INTO routes (name, region, hall, kind, url, secret, names, audience, created_by, created_at) \
-                 VALUES ('甲群', '330105', ?1, 'wecom', 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k', '', 0, 'handlers', 'operator', ?2) RETURNING id",
-                vec![HALL.into(), t.into()],
-            )],
+            vec![
+                edge::fastlane::add_route(
+                    &edge::fastlane::NewRoute {
+                        name: "甲群".into(),
+                        region: Some("330105".into()),
+                        hall: Some(HALL.into()),
+                        dept: None,
+                        kind: "wecom".into(),
+                        url: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k".into(),
+                        secret: String::new(),
+                        names: false,
+                        audience: "handlers".into(),
+                    },
+                    "operator",
+                    t,
+                    w.s.core.challenge_keys.current(),
+                )
+                .unwrap(),
+            ],
         );
         w.route = rows[0][0]["id"].as_i64().unwrap();
         let token = edge::kiosk::new_token([5; 16]);

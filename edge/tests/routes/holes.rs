@@ -263,7 +263,8 @@ fn two_halls_of_one_name_keep_their_ratings_cases_routes_and_exports_apart() {
             self.0.h.db.run(&s).map(|_| ()).map_err(|e| e.to_string())
         }
     }
-    let messages = edge::fastlane::tick(&Lite(&w), &lane, NOW, NOW * 1000).unwrap();
+    let messages =
+        edge::fastlane::tick(&Lite(&w), &lane, &w.s.core.challenge_keys, NOW, NOW * 1000).unwrap();
     let to = |key: &str| -> String {
         messages
             .iter()

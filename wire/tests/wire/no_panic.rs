@@ -67,6 +67,11 @@ fn decoders_never_panic() {
     seeds.push(b"2026-11-22".to_vec());
     seeds.push(include_bytes!("../../calendars/2026.json").to_vec());
     seeds.push(b"09:00-17:30".to_vec());
+    seeds.push(
+        wire::seal::seal(ch.current(), "SECabc")
+            .unwrap()
+            .into_bytes(),
+    );
     let code = CodeId::parse(&v.challenge[0].code).unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let rounds = if cfg!(target_arch = "wasm32") {
@@ -108,5 +113,6 @@ fn decoders_never_panic() {
         };
         let _ = envelope::verify(&up, &text, &signed, 1_795_305_610, 300);
         let _ = wire::key::unhex(&text);
+        let _ = wire::seal::open(&ch, &text);
     }
 }
