@@ -31,6 +31,7 @@ mod run {
                  --role hall|handler with --halls 330102:上城区市民中心,… or --regions 3301; prints its password
                  (--reset: an existing account gets a new password)
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
+                 (--kid N: keys with id N, to append to a key list when changing a key)
   version        this release, its schema and its workerd
   --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)";
 
@@ -103,11 +104,17 @@ mod run {
                 println!("log in at http://{listen}/console/login (or your site's address)");
                 Ok(())
             }
-            ["keys"] => {
+            ["keys"] | ["keys", "--kid", _] => {
+                let kid = match args.get(2) {
+                    None => 1,
+                    Some(k) => k
+                        .parse::<u16>()
+                        .map_err(|_| format!("--kid {k}: a key id is a number from 0 to 65535"))?,
+                };
                 let mut rng = |b: &mut [u8]| {
                     getrandom::fill(b).expect("the system's randomness");
                 };
-                print!("{}", zsp::keys(&mut rng));
+                print!("{}", zsp::keys(&mut rng, kid));
                 Ok(())
             }
             ["version"] => {

@@ -265,12 +265,13 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
     Ok(c)
 }
 
-/// New secrets for `zsp.env`, as lines to append to it.
-pub fn keys(random: &mut dyn FnMut(&mut [u8])) -> String {
+/// New secrets for `zsp.env`, as lines to append to it; the keys carry id `kid` (1 for a new
+/// install; another to append to a key list when changing a key).
+pub fn keys(random: &mut dyn FnMut(&mut [u8]), kid: u16) -> String {
     let mut key = |purpose| {
         let mut b = [0u8; 32];
         random(&mut b);
-        Key::new(purpose, 1, b).to_text()
+        Key::new(purpose, kid, b).to_text()
     };
     let challenge = key(KeyPurpose::Challenge);
     let upstream = key(KeyPurpose::Upstream);
@@ -435,7 +436,8 @@ mod tests {
                 *x = n;
             }
         };
-        let text = keys(&mut rng);
+        let text = keys(&mut rng, 1);
+        assert!(keys(&mut rng, 2).contains("CHALLENGE_KEYS=zspk1:challenge:2:"));
         let mut all = text.clone();
         all.push_str(&format!(
             "QR_KEYS={}\n",
@@ -447,6 +449,6 @@ mod tests {
             .core;
         assert_eq!(c.admin_token.as_deref().map(str::len), Some(32));
         assert!(c.upstream_keys.is_some());
-        assert_ne!(keys(&mut rng), text, "two runs, two sets of keys");
+        assert_ne!(keys(&mut rng, 1), text, "two runs, two sets of keys");
     }
 }
