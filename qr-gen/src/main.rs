@@ -26,6 +26,19 @@ struct Cli {
     command: Command,
 }
 
+/// The roster's columns, under `qr-gen sheets --help` (ROSTER.md has the whole of it).
+const ROSTER_HELP: &str =
+    "名册（The roster）: .xlsx (first sheet) or .csv (UTF-8 or GBK); row 1 is the header:
+  区划代码  required  6 to 9 digits, e.g. 330102
+  大厅      required  the hall's name, at most 30 characters
+  窗口单位  required  the department at the window, at most 50
+  窗口号    required  e.g. A01, at most 12
+  工号      optional  leave 工号 and 姓名 empty for one code for the window
+  姓名      optional  at most 20
+  事项      optional  编码:名称;编码:名称, e.g. 330102-SC-001:食品经营许可（新办）
+English headers work too: region_code, hall, dept, window, staff_id, staff_name, matters.
+A sample: samples/roster.xlsx and samples/roster.csv; the rules: ROSTER.md (both in the archive).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Keys: for signing QR codes, and the edge's challenge and upstream keys.
@@ -35,6 +48,7 @@ enum Command {
     },
     /// Turn a roster (.xlsx or .csv) into sheets.pdf (cards, or table tents with --layout tent),
     /// per-hall PDFs, PNGs, a manifest, the edge's directory and the revocation list.
+    #[command(after_help = ROSTER_HELP)]
     Sheets(sheets::Args),
     /// Write a realistic generated roster (for demos and benchmarks).
     #[command(hide = true)]
@@ -121,9 +135,31 @@ fn keys_new(purpose: KeyPurpose, kid: u16, out: &PathBuf) -> Result<()> {
         out.display()
     );
     println!();
-    println!("把它交给 edge 作为机密（多把密钥用逗号分隔，轮换时先追加新密钥）：");
     let secret = format!("{}_KEYS", purpose.as_str().to_ascii_uppercase());
-    println!("  npx wrangler secret put {secret} < {}", out.display());
-    println!("本地运行时写入 edge/.dev.vars 的 {secret}=… 一行。");
+    if in_release() {
+        // The operator's archive: zsp.env is where the service reads it.
+        println!(
+            "把文件中的这一行文字填入 zsp.env 的 {secret}= 之后（多把密钥用逗号分隔，换钥时在末尾追加新密钥），"
+        );
+        println!(
+            "然后运行 zsp check。密钥文件与 zsp.env 一起离线另存一份：丢失后已印制的二维码全部失效。"
+        );
+    } else {
+        println!("把它交给 edge 作为机密（多把密钥用逗号分隔，轮换时先追加新密钥）：");
+        println!("  npx wrangler secret put {secret} < {}", out.display());
+        println!("本地运行时写入 edge/.dev.vars 的 {secret}=… 一行。");
+    }
     Ok(())
+}
+
+/// Run from the operator's archive (`zsp` and `zsp.env.example` beside this program), not from a
+/// checkout (whose build folder has a `zsp` too).
+fn in_release() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| {
+            p.parent()
+                .map(|d| d.join("zsp").is_file() && d.join("zsp.env.example").is_file())
+        })
+        .unwrap_or(false)
 }

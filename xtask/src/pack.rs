@@ -11,6 +11,7 @@
 //! zsp.env.example        every setting, its line of explanation and its default
 //! zhangshangping.service the systemd unit;  nginx.conf.example  the proxy in front
 //! OPERATORS.md           install, backup, restore, upgrade, logs, monitoring
+//! ROSTER.md, samples/    the roster's columns for administrators; a sample as .csv and .xlsx
 //! VERSION, SHA256SUMS
 //! ```
 
@@ -213,6 +214,14 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<
         copy(&files.join(f), &out.join(f))?;
     }
     copy(&root.join("OPERATORS.md"), &out.join("OPERATORS.md"))?;
+    // The administrator's documents: the roster's columns, and a sample in both forms.
+    copy(&root.join("qr-gen/ROSTER.md"), &out.join("ROSTER.md"))?;
+    let csv = root.join("qr-gen/samples/roster.csv");
+    copy(&csv, &out.join("samples/roster.csv"))?;
+    crate::fs::write(
+        out.join("samples/roster.xlsx"),
+        sample_xlsx(&crate::fs::read_to_string(&csv)?),
+    )?;
     crate::fs::write(
         out.join("VERSION"),
         format!(
@@ -242,7 +251,35 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<
             .arg(name(arch)),
     )
     .context("writing the archive")?;
+    // Its checksum beside it, published apart from it: verified before anything is unpacked.
+    let file = archive
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    crate::fs::write(
+        dist.join(format!("{file}.sha256")),
+        format!("{:x}  {file}\n", Sha256::digest(crate::fs::read(&archive)?)),
+    )?;
     Ok(archive)
+}
+
+/// The sample roster (a CSV without quoted fields) as an Excel workbook, as an office's export
+/// would come: every cell text, the header frozen.
+fn sample_xlsx(csv: &str) -> Vec<u8> {
+    use wire::xlsx::{Cell, Member, SheetWriter, parts, zip};
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let mut sheet = SheetWriter::new(&header);
+    for l in lines.filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<Cell> = l.split(',').map(Cell::Text).collect();
+        sheet.row(&cells);
+    }
+    let members: Vec<Member> = parts("名册", sheet.finish())
+        .into_iter()
+        .map(|(name, bytes)| Member::stored(name, bytes))
+        .collect();
+    zip(&members)
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {

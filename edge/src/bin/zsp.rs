@@ -21,19 +21,25 @@ mod run {
     use std::path::PathBuf;
 
     const USAGE: &str =
-        "usage: zsp <serve | check | backup FILE | restore FILE | admin add NAME | keys | version> [--env FILE]
+        "usage: zsp <serve | check | backup FILE | restore FILE | admin add NAME | keys | token | version> [--env FILE]
   serve          run the service in the foreground (systemd runs this)
   check          check zsp.env, the data folder and the port, and say what is wrong and where
   backup FILE    copy the data into FILE while the service runs
   restore FILE   replace the data with a backup (the service must be stopped); the data it
                  replaces is kept in one before-restore-* folder (--keep-all: every earlier one too)
+  restore --drill FILE --to DIR
+                 a restore drill beside the service: DIR/data and DIR/zsp.env with a port of its
+                 own, forwarding off and no alerts
   admin add NAME a console account (the service must run): the first 市级管理员, or
                  --role hall|handler with --halls 330102:上城区市民中心,… or --regions 3301; prints its password
                  (--reset: an existing account gets a new password)
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
                  (--kid N: keys with id N, to append to a key list when changing a key)
+  token          print ADMIN_TOKEN as zsp reads it, for curl -H \"Authorization: Bearer $(zsp token)\"
   version        this release, its schema and its workerd
-  --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)";
+  --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)
+  --as-root      serve, backup, restore and admin refuse to run as root; with this they run
+                 as the data folder's owner instead";
 
     pub fn run() -> Result<(), String> {
         let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,12 +53,31 @@ mod run {
             Some(_) => return Err(format!("--env needs a file\n{USAGE}")),
             None => pack.env_file(),
         };
+        // Root is refused where files are written, unless told; then zsp becomes the data
+        // folder's owner first.
+        let as_root = match args.iter().position(|a| a == "--as-root") {
+            Some(i) => {
+                args.remove(i);
+                true
+            }
+            None => false,
+        };
+        let become_owner = |command: &str, data: Option<&std::path::Path>| {
+            if let Some(uid) = zsp::user::not_root(command, data, as_root)? {
+                eprintln!("zsp: --as-root: running as uid {uid}, the data folder's owner");
+            }
+            Ok::<(), String>(())
+        };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         match args.as_slice() {
-            ["serve"] => serve(&pack, &env),
+            ["serve"] => {
+                become_owner("serve", Some(&folder(&env)?))?;
+                serve(&pack, &env)
+            }
             ["check"] => check(&pack, &env),
             ["backup", file] => {
                 let dir = folder(&env)?;
+                become_owner("backup", Some(&dir))?;
                 let t = std::time::Instant::now();
                 let s = data::backup(&dir, &PathBuf::from(file), RELEASE)?;
                 println!(
@@ -61,11 +86,48 @@ mod run {
                 );
                 Ok(())
             }
+            ["restore", "--drill", file, "--to", to] => {
+                become_owner("restore", Some(&folder(&env)?))?;
+                let to = std::path::absolute(to).map_err(|e| format!("--to {to}: {e}"))?;
+                let data_dir = to.join("data");
+                std::fs::create_dir_all(&data_dir)
+                    .map_err(|e| format!("{}: {e}", data_dir.display()))?;
+                let (s, _) = data::restore(&data_dir, &PathBuf::from(file), false)?;
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| format!("a free port for the drill: {e}"))?
+                    .port();
+                let real =
+                    std::fs::read_to_string(&env).map_err(|e| format!("{}: {e}", env.display()))?;
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).expect("the system's randomness");
+                let challenge =
+                    wire::key::Key::new(wire::key::KeyPurpose::Challenge, 1, key).to_text();
+                let drill_env = to.join("zsp.env");
+                let text = zsp::drill_env(&real, &data_dir, port, &challenge);
+                let mut o = std::fs::OpenOptions::new();
+                o.write(true).create(true).truncate(true);
+                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+                std::io::Write::write_all(
+                    &mut o
+                        .open(&drill_env)
+                        .map_err(|e| format!("{}: {e}", drill_env.display()))?,
+                    text.as_bytes(),
+                )
+                .map_err(|e| format!("{}: {e}", drill_env.display()))?;
+                println!("drill: restored {file} into {}: {s}", data_dir.display());
+                println!(
+                    "serve it: zsp serve --env {} (http://127.0.0.1:{port}); it forwards nothing and sends no alert",
+                    drill_env.display()
+                );
+                Ok(())
+            }
             ["restore", file]
             | ["restore", file, "--keep-all"]
             | ["restore", "--keep-all", file] => {
                 let keep_all = args.contains(&"--keep-all");
                 let dir = folder(&env)?;
+                become_owner("restore", Some(&dir))?;
                 let t = std::time::Instant::now();
                 let (s, aside) = data::restore(&dir, &PathBuf::from(file), keep_all)?;
                 println!(
@@ -80,6 +142,7 @@ mod run {
             }
             ["admin", "add", name, opts @ ..] => {
                 // --reset: an existing account (a forgotten password) gets a new one.
+                become_owner("admin", None)?;
                 let reset = opts.contains(&"--reset");
                 let opts: Vec<&str> = opts.iter().copied().filter(|o| *o != "--reset").collect();
                 let (role, scope) = zsp::admin_options(&opts)?;
@@ -102,6 +165,16 @@ mod run {
                     "account {name} ({role}) {done}. Its password, shown this once: {password}"
                 );
                 println!("log in at http://{listen}/console/login (or your site's address)");
+                Ok(())
+            }
+            ["token"] => {
+                // The admin token as zsp reads it (quotes, CRLF line endings), for scripts:
+                // curl -H "Authorization: Bearer $(zsp token)".
+                let f = zsp::envfile::EnvFile::read(&env).map_err(problems)?;
+                let t = f
+                    .get("ADMIN_TOKEN")
+                    .ok_or("ADMIN_TOKEN is not set in the config file: zsp keys >> zsp.env")?;
+                println!("{t}");
                 Ok(())
             }
             ["keys"] | ["keys", "--kid", _] => {

@@ -145,6 +145,12 @@ pub fn startable(data: &Path) -> Result<String> {
     }
 }
 
+/// Whether a `zsp serve` holds the data folder's lock (false when the lock cannot be opened:
+/// that is no proof of a service).
+pub fn serving(data: &Path) -> bool {
+    matches!(ServeLock::take(data), Err(e) if e.contains("is in use"))
+}
+
 /// The lock `zsp serve` holds (through workerd) for as long as the service runs.
 pub struct ServeLock {
     file: File,

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod envfile;
+pub mod user;
 
 use crate::routes::{Settings, settings};
 use crate::runtime::{Runtime, Upstream};
@@ -134,8 +135,22 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
         })
         .is_ok();
     let mut notes = vec![];
-    // Serving already: its port is its own, its data in use.
-    let running = data_ok && data::ServeLock::take(&data).is_err();
+    // Files left by a command run as root stop the service: named, with the repair.
+    let stuck = if data_ok {
+        user::unwritable(&data, 50)
+    } else {
+        vec![]
+    };
+    if !stuck.is_empty() {
+        problems.push(format!(
+            "{}: {}",
+            env.place("ZSP_DATA"),
+            user::unwritable_problem(&data, &stuck)
+        ));
+    }
+    // Serving already: its port is its own, its data in use. A lock this user cannot open says
+    // nothing about a service (it was named above).
+    let running = data_ok && stuck.is_empty() && data::serving(&data);
     if running {
         notes.push(format!(
             "zsp serve is running on {}: the port is its own",
@@ -263,6 +278,32 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
         }
     }
     Ok(c)
+}
+
+/// Settings a restore drill's env never takes from the real one: its own data and port, no
+/// upstream (nothing forwarded), its own challenge key (the alert routes, sealed under the real
+/// one, cannot open: no alert leaves).
+const DRILL_OWN: [&str; 4] = ["ZSP_DATA", "ZSP_LISTEN", "UPSTREAM_URL", "CHALLENGE_KEYS"];
+
+/// The env of a restore drill (`zsp restore --drill`): the real one's lines but [`DRILL_OWN`],
+/// then those, `challenge` being a fresh `CHALLENGE_KEYS` value.
+pub fn drill_env(real: &str, data: &Path, port: u16, challenge: &str) -> String {
+    let mut out = String::from(
+        "# A restore drill (zsp restore --drill): its own data and port; it forwards nothing and\n\
+         # sends no alert. Delete the folder when the drill is over.\n",
+    );
+    for l in real.lines() {
+        let name = l.trim_start().split('=').next().unwrap_or("").trim();
+        if !DRILL_OWN.contains(&name) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "ZSP_DATA={}\nZSP_LISTEN=127.0.0.1:{port}\nCHALLENGE_KEYS={challenge}\n",
+        data.display()
+    ));
+    out
 }
 
 /// New secrets for `zsp.env`, as lines to append to it; the keys carry id `kid` (1 for a new
@@ -425,6 +466,30 @@ mod tests {
                 .contains("needs a value")
         );
         assert_eq!(new_password(&mut |b| b.fill(0)).len(), 16);
+    }
+
+    #[test]
+    fn a_drills_env_has_its_own_data_port_and_challenge_key_and_no_upstream() {
+        let real = "QR_KEYS=zspk1:qr:1:aa\r\nZSP_DATA=/var/lib/zsp\r\n  UPSTREAM_URL = https://up.gov.cn/\n\
+                    CHALLENGE_KEYS=zspk1:challenge:1:old\nZSP_LISTEN=127.0.0.1:8787\nUPSTREAM_KEYS=k\n";
+        let d = drill_env(
+            real,
+            Path::new("/tmp/drill/data"),
+            40000,
+            "zspk1:challenge:1:new",
+        );
+        assert!(
+            d.contains("QR_KEYS=zspk1:qr:1:aa\n") && d.contains("UPSTREAM_KEYS=k\n"),
+            "{d}"
+        );
+        for gone in ["/var/lib/zsp", "up.gov.cn", ":old", ":8787"] {
+            assert!(!d.contains(gone), "{gone}: {d}");
+        }
+        assert!(d.ends_with(
+            "ZSP_DATA=/tmp/drill/data\nZSP_LISTEN=127.0.0.1:40000\nCHALLENGE_KEYS=zspk1:challenge:1:new\n"
+        ));
+        let f = EnvFile::parse(Path::new("drill.env"), &d).unwrap();
+        assert_eq!(f.get("UPSTREAM_URL"), None);
     }
 
     #[test]
