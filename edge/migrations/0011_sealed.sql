@@ -6,3 +6,15 @@ UPDATE routes SET shown = CASE WHEN instr(url, '?') > 0
   THEN substr(url, 1, instr(url, '?') - 1) || '?…（已隐藏）' ELSE url END;
 -- A deleted route keeps neither.
 UPDATE routes SET url = '', secret = '' WHERE deleted_at IS NOT NULL;
+
+-- What the printed cards were signed with (each directory upload: the key's id and fingerprint,
+-- never the key) and what the service last served with (`zsp serve`: the fingerprints of its
+-- own secrets). `zsp check` compares them with zsp.env: data restored under other keys is
+-- named before a single card fails. name: 'qr:<kid>', 'CHALLENGE_KEYS', 'UPSTREAM_KEYS',
+-- 'ADMIN_TOKEN'.
+CREATE TABLE key_prints (
+  name TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  authority TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -219,11 +219,11 @@ async fn landing_as(
     let r = match resolve(h, cfg, &rules.guard, segment).await {
         Ok(r) => r,
         Err(e) if names_the_code(&e) => {
-            return Ok(html(
-                page::invalid_code(&tpl.plain, lang, &e),
-                e.status,
-                &tpl,
-            ));
+            // The citizen reads one plain answer; the log says which check refused the card
+            // (`qr.unknown_key`: not in QR_KEYS; `qr.bad_tag`: another key of that id).
+            let mut page = html(page::invalid_code(&tpl.plain, lang, &e), e.status, &tpl);
+            page.logged = Some(e.code);
+            return Ok(page);
         }
         Err(e) => return Err(e),
     };

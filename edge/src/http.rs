@@ -319,6 +319,9 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Body,
+    /// The error code the log line names for an answer that is a page, not an error (the
+    /// invalid-code page: which check refused the card, e.g. `qr.unknown_key`).
+    pub logged: Option<&'static str>,
 }
 
 pub type Answer = Result<Response, ApiError>;
@@ -329,6 +332,7 @@ impl Response {
             status,
             headers: vec![],
             body,
+            logged: None,
         }
     }
 

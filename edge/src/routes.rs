@@ -421,7 +421,10 @@ pub async fn handle(h: &impl Host, s: &Settings, req: &Request) -> Handled {
         }
         Ok((r, p)) => {
             let (response, error) = match checked(h, s, req, r, &p).await {
-                Ok(resp) => (resp, None),
+                Ok(resp) => {
+                    let logged = resp.logged;
+                    (resp, logged)
+                }
                 Err(Refused::Json(e)) => (json_error(&e), Some(e.code)),
                 Err(Refused::Page(resp, code)) => (resp, Some(code)),
             };

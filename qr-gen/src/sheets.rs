@@ -142,6 +142,8 @@ struct Plan {
     /// When encoding and checking ended, from the start.
     t_encode: std::time::Duration,
     t_checked: std::time::Duration,
+    /// The key the codes are signed with, by id and fingerprint (directory.json carries it).
+    key: wire::directory::KeyPrint,
 }
 
 /// The card faces, checked to have a glyph for every character of every card; a missing one is
@@ -272,6 +274,10 @@ fn check(a: &Args, started: Instant) -> Result<Plan> {
     }
 
     Ok(Plan {
+        key: wire::directory::KeyPrint {
+            kid: key.kid,
+            fingerprint: key.fingerprint(),
+        },
         out: a.out.clone(),
         roster: a.roster.clone(),
         layout,
@@ -459,12 +465,13 @@ fn write(plan: Plan, started: Instant) -> Result<()> {
         skipped,
         t_encode,
         t_checked,
+        key,
     } = plan;
     let (halls, sheets_size) = print_files(&out, &kept, &cards, &fonts, layout)?;
     let t_pdf = started.elapsed();
 
     let manifest = manifest(&kept, &cards, layout);
-    let directory = Directory::new(
+    let mut directory = Directory::new(
         kept.iter()
             .map(|c| Entry {
                 code: c.code,
@@ -478,6 +485,7 @@ fn write(plan: Plan, started: Instant) -> Result<()> {
             })
             .collect(),
     );
+    directory.keys = vec![key];
     let (revocations, withdrawn) = withdraw(&out, &previous, &kept, today)?;
     std::fs::write(out.join("manifest.csv"), manifest)?;
     std::fs::write(out.join("directory.json"), directory.to_json())?;

@@ -69,6 +69,18 @@ pub struct Directory {
     pub format: String,
     pub version: u32,
     pub entries: Vec<Entry>,
+    /// The keys the cards were printed with, by id and fingerprint (never the key): the service
+    /// keeps them, and `zsp check` refuses `QR_KEYS` that cannot verify the printed cards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyPrint>,
+}
+
+/// A key by its id and [`crate::key::Key::fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPrint {
+    pub kid: u16,
+    pub fingerprint: String,
 }
 
 impl Entry {
@@ -133,6 +145,7 @@ impl Directory {
             format: DIRECTORY_FORMAT.into(),
             version: VERSION,
             entries,
+            keys: vec![],
         }
     }
 

@@ -97,6 +97,17 @@ impl Key {
         }
     }
 
+    /// Names the key without revealing it (16 hex digits): what a directory records of the key
+    /// its cards were printed with, and what `zsp check` compares with the keys it holds.
+    pub fn fingerprint(&self) -> String {
+        let t = crate::mac::tag(
+            &self.secret,
+            "zsp.key.fingerprint.v1",
+            &[self.purpose.as_str().as_bytes(), &self.kid.to_be_bytes()],
+        );
+        hex(&t[..8])
+    }
+
     pub fn to_text(&self) -> String {
         format!(
             "{PREFIX}:{}:{}:{}",

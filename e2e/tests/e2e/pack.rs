@@ -881,7 +881,44 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
         !text.contains("UPSTREAM_URL") && !text.contains(&format!(":{up}")),
         "{text}"
     );
+    // Restored under another QR key (same id, another secret): refused by name, both
+    // fingerprints given, before a single printed card fails.
+    let other = Key::new(KeyPurpose::Qr, 3301, [0x5a; 32]);
+    let wrong_env = to.join("wrong.env");
+    let qr_line = text
+        .lines()
+        .find(|l| l.starts_with("QR_KEYS="))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &wrong_env,
+        text.replace(&qr_line, &format!("QR_KEYS={}", other.to_text())),
+    )
+    .unwrap();
+    let o = run(&pack, &["check", "--env", wrong_env.to_str().unwrap()]);
+    let said_check = said(&o);
+    assert!(!o.status.success(), "{said_check}");
+    for part in [
+        "the printed cards of",
+        "signed with key 3301",
+        &i.qr.fingerprint(),
+        &other.fingerprint(),
+    ] {
+        assert!(said_check.contains(part), "{part}: {said_check}");
+    }
+    let refused = refused_to_serve(&pack, &wrong_env, drill_port);
+    assert!(refused.contains(&other.fingerprint()), "{refused}");
+    println!("zsp check with another QR key: {}", said_check.trim());
     let (d, _) = i.serve(&drill_env, drill_port);
+    // A card printed with a key the service lacks: the log names why it was refused.
+    let stranger = Key::new(KeyPurpose::Qr, 4401, [0x33; 32]);
+    let (s, _, _) = http(
+        "GET",
+        &format!("{}/{}", d.base, printed(&stranger, &entries[0])),
+        &[],
+        None,
+    );
+    assert_eq!(s, 404);
     let seg = printed(&i.qr, &entries[0]);
     let (s, _, _) = http("GET", &format!("{}/{seg}", d.base), &[], None);
     assert_eq!(s, 200);
@@ -896,6 +933,9 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
         before,
         "the drill copy sent something upstream"
     );
+    drop(d);
+    let log = std::fs::read_to_string(drill_env.with_extension("log")).unwrap();
+    assert!(log.contains("GET landing 404 qr.unknown_key"), "{log}");
     println!(
         "restore drill: served on its own port, 3 ratings owed, 0 requests to the upstream in 5 s"
     );
@@ -1109,7 +1149,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE link_raters; DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
+            "DROP TABLE key_prints; DROP TABLE link_raters; DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
              DROP TABLE held_overflow; ALTER TABLE bursts DROP COLUMN f; DROP TABLE status_misses; \
              DROP TABLE kiosks; DROP TABLE on_duty; DROP INDEX links_kiosk; \
              DROP TABLE links; ALTER TABLE ratings DROP COLUMN project_no; DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \

@@ -245,6 +245,10 @@ mod run {
         let plan = plan(pack, env)?;
         let lock = data::ServeLock::take(&plan.data)?;
         lock.inherit()?;
+        // What it serves with, by fingerprint: `zsp check` names a later change of secrets.
+        let settings = edge::routes::Settings::from_vars(&|n| plan.env.get(n).map(str::to_owned))
+            .map_err(|e| e.to_string())?;
+        data::record_served(&plan.data, &zsp::served_prints(&settings.core))?;
         let mut c = zsp::workerd_command(pack, &plan)?;
         for n in &plan.notes {
             eprintln!("zsp: {n}");

@@ -63,7 +63,7 @@ pub async fn directory(h: &impl Host, cfg: &Config, me: &Actor, req: &Request) -
         .await
         .map_err(|e| file_error("admin.directory", FileError(e)))?;
     let n = d.entries.len();
-    let mut stmts = sql::replace_entries(&me.scope, &authority, &d.entries);
+    let mut stmts = sql::replace_entries(&me.scope, &authority, &d, h.now());
     stmts.push(access::audit(
         me,
         "directory.apply",

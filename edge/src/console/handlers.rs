@@ -1206,7 +1206,7 @@ pub async fn apply(h: &impl Host, s: &Session, f: &Form) -> Answer {
         check_upload(h, &d, &u.authority, me)
             .await
             .map_err(upload_error)?;
-        stmts.extend(sql::replace_entries(&me.scope, &u.authority, &d.entries));
+        stmts.extend(sql::replace_entries(&me.scope, &u.authority, &d, h.now()));
     } else {
         let r = Revocations::from_json(&body).map_err(|e| upload_error(e.0))?;
         let (rows, _) = resolve_upload(h, &r, &u.authority, me, "作废清单").await?;

@@ -143,6 +143,7 @@ mod tests {
             format: "zsp.directory".into(),
             version: 1,
             entries: vec![e.clone()],
+            keys: vec![],
         };
         let hall = Actor {
             name: "h".into(),

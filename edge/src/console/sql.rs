@@ -118,17 +118,37 @@ pub fn entries_elsewhere(authority: &str) -> Stmt {
 
 /// Replaces the entries of one authority within scope. The caller has checked that every new
 /// entry lies inside both.
+/// The directory's entries within scope replaced, and the keys its cards were printed with
+/// recorded by id and fingerprint (`key_prints`, which `zsp check` compares with `QR_KEYS`).
 pub fn replace_entries(
     scope: &Scope,
     authority: &str,
-    entries: &[wire::directory::Entry],
+    d: &wire::directory::Directory,
+    now: i64,
 ) -> Vec<Stmt> {
     let mut out = vec![scoped(
         "DELETE FROM entries WHERE substr(region, 1, length(?1)) = ?1 AND {scope}",
         scope,
         vec![authority.into()],
     )];
-    out.extend(crate::store::replace_directory(entries).into_iter().skip(1));
+    out.extend(
+        crate::store::replace_directory(&d.entries)
+            .into_iter()
+            .skip(1),
+    );
+    for k in &d.keys {
+        out.push(stmt(
+            "INSERT INTO key_prints (name, fingerprint, authority, at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             authority = excluded.authority, at = excluded.at",
+            vec![
+                format!("qr:{}", k.kid).into(),
+                k.fingerprint.as_str().into(),
+                authority.into(),
+                now.into(),
+            ],
+        ));
+    }
     out
 }
 
@@ -737,7 +757,7 @@ pub(crate) mod tests {
             1
         );
         // Replacing the directory inside a scope leaves the rest.
-        for s in replace_entries(&hall.scope, "", &[]) {
+        for s in replace_entries(&hall.scope, "", &wire::directory::Directory::new(vec![]), 0) {
             run(&c, &s);
         }
         assert_eq!(run(&c, &codes(&Scope::All, "", 50)).len(), 1);

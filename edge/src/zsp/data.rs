@@ -106,6 +106,47 @@ pub fn oldest_rating(data: &Path) -> Result<Option<i64>> {
     .map_err(|e| format!("{}: {e}", db.display()))
 }
 
+/// What the data records of keys (`key_prints`): name, fingerprint, authority. Empty before the
+/// service made the data, or at a schema without the table.
+pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
+    let Some(db) = database(data)? else {
+        return Ok(vec![]);
+    };
+    let c = read_only(&db)?;
+    if !has_table(&c, "key_prints")? {
+        return Ok(vec![]);
+    }
+    let mut q = c
+        .prepare("SELECT name, fingerprint, authority FROM key_prints ORDER BY name")
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let rows = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|r| r.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    Ok(rows)
+}
+
+/// Records the fingerprints of the secrets `zsp serve` starts with (the service is not running:
+/// `serve` holds the lock). Nothing before the service made the data.
+pub fn record_served(data: &Path, prints: &[(&str, String)]) -> Result<()> {
+    let Some(db) = database(data)? else {
+        return Ok(());
+    };
+    let c = open(&db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    if !has_table(&c, "key_prints")? {
+        return Ok(());
+    }
+    for (name, fp) in prints {
+        c.execute(
+            "INSERT INTO key_prints (name, fingerprint, authority, at) VALUES (?1, ?2, '', ?3) \
+             ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
+            rusqlite::params![name, fp, now()],
+        )
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    }
+    Ok(())
+}
+
 /// The newest schema this build knows.
 pub fn latest() -> i64 {
     schema::MIGRATIONS.last().map_or(0, |m| m.version)

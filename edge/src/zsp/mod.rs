@@ -203,6 +203,17 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             env.place("ZSP_ALERT_NETWORKS")
         ));
     }
+    if let (Some(c), true) = (&config, data_ok) {
+        match data::key_prints(&data) {
+            Ok(prints) => {
+                let (mut p, mut n) = key_checks(&prints, &c.core);
+                let place = env.place("QR_KEYS");
+                problems.extend(p.drain(..).map(|p| format!("{place}: {p}")));
+                notes.append(&mut n);
+            }
+            Err(e) => problems.push(e),
+        }
+    }
     if let Some(c) = config {
         if c.core.admin_token.is_none() {
             notes.push(
@@ -278,6 +289,90 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
         }
     }
     Ok(c)
+}
+
+/// The fingerprint recorded for `ADMIN_TOKEN` (it is no key): its SHA-256, 16 hex digits.
+pub fn token_print(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    wire::key::hex(&Sha256::digest(token.as_bytes())[..8])
+}
+
+/// The fingerprints `zsp serve` records of the secrets it starts with.
+pub fn served_prints(c: &crate::config::Config) -> Vec<(&'static str, String)> {
+    let mut out = vec![("CHALLENGE_KEYS", c.challenge_keys.current().fingerprint())];
+    if let Some(u) = &c.upstream_keys {
+        out.push(("UPSTREAM_KEYS", u.current().fingerprint()));
+    }
+    if let Some(t) = &c.admin_token {
+        out.push(("ADMIN_TOKEN", token_print(t)));
+    }
+    out
+}
+
+/// What the data records of keys against what zsp.env holds: problems (the printed cards
+/// cannot be verified: nothing starts) and notes (another secret than last time).
+pub fn key_checks(
+    prints: &[(String, String, String)],
+    c: &crate::config::Config,
+) -> (Vec<String>, Vec<String>) {
+    let (mut problems, mut notes) = (vec![], vec![]);
+    let held = c
+        .qr_keys
+        .keys()
+        .iter()
+        .map(|k| format!("{} ({})", k.kid, k.fingerprint()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (name, fp, authority) in prints {
+        if let Some(kid) = name.strip_prefix("qr:").and_then(|k| k.parse::<u16>().ok()) {
+            let whose = if authority.is_empty() {
+                "every region".to_owned()
+            } else {
+                authority.clone()
+            };
+            let found = match c.qr_keys.get(kid) {
+                None => format!("QR_KEYS holds no key {kid} (it holds {held})"),
+                Some(k) if k.fingerprint() != *fp => {
+                    format!(
+                        "QR_KEYS holds a key {kid} whose fingerprint is {}",
+                        k.fingerprint()
+                    )
+                }
+                Some(_) => continue,
+            };
+            problems.push(format!(
+                "QR_KEYS: the printed cards of {whose} were signed with key {kid}, whose fingerprint is {fp}; {found}.                  Every such card would answer 二维码无效: put that key's file text in QR_KEYS (the copy kept with the backups)"
+            ));
+            continue;
+        }
+        let now = served_prints(c)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f);
+        let same = match name.as_str() {
+            "CHALLENGE_KEYS" => c
+                .challenge_keys
+                .keys()
+                .iter()
+                .any(|k| k.fingerprint() == *fp),
+            _ => now.as_deref() == Some(fp.as_str()),
+        };
+        if !same {
+            let what = match name.as_str() {
+                "CHALLENGE_KEYS" => {
+                    "the alert routes, sealed under the old one, cannot send until it is back in the list (after a comma) or the routes are added again"
+                }
+                "UPSTREAM_KEYS" => {
+                    "the upstream verifies with the key it was handed: give it the new one"
+                }
+                _ => "scripts and uploads that use the old token will be refused",
+            };
+            notes.push(format!(
+                "{name} is not the one this data was last served with (fingerprint {fp}): {what}"
+            ));
+        }
+    }
+    (problems, notes)
 }
 
 /// Settings a restore drill's env never takes from the real one: its own data and port, no
@@ -466,6 +561,69 @@ mod tests {
                 .contains("needs a value")
         );
         assert_eq!(new_password(&mut |b| b.fill(0)).len(), 16);
+    }
+
+    #[test]
+    fn keys_other_than_the_cards_were_printed_with_are_named_with_both_fingerprints() {
+        let cfg = |qr: &str| {
+            let env = format!(
+                "QR_KEYS={qr}\nCHALLENGE_KEYS={}\nADMIN_TOKEN=0123456789abcdef0123\n",
+                Key::new(KeyPurpose::Challenge, 1, [3; 32]).to_text()
+            );
+            let f = EnvFile::parse(Path::new("zsp.env"), &env).unwrap();
+            Settings::from_vars(&|n| f.get(n).map(str::to_owned))
+                .unwrap()
+                .core
+        };
+        let printed = Key::new(KeyPurpose::Qr, 3301, [1; 32]);
+        let other = Key::new(KeyPurpose::Qr, 3301, [2; 32]);
+        let prints = vec![(
+            "qr:3301".to_owned(),
+            printed.fingerprint(),
+            "3301".to_owned(),
+        )];
+        let good = cfg(&printed.to_text());
+        assert_eq!(key_checks(&prints, &good), (vec![], vec![]));
+        let (p, _) = key_checks(&prints, &cfg(&other.to_text()));
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].contains("printed cards of 3301")
+                && p[0].contains(&printed.fingerprint())
+                && p[0].contains(&other.fingerprint()),
+            "{}",
+            p[0]
+        );
+        let (p, _) = key_checks(
+            &prints,
+            &cfg(&Key::new(KeyPurpose::Qr, 7, [1; 32]).to_text()),
+        );
+        assert!(
+            p[0].contains("QR_KEYS holds no key 3301 (it holds 7 ("),
+            "{}",
+            p[0]
+        );
+        // Other secrets than last time: notes, not problems.
+        let served: Vec<(String, String, String)> = served_prints(&good)
+            .into_iter()
+            .map(|(n, f)| (n.to_owned(), f, String::new()))
+            .collect();
+        assert_eq!(key_checks(&served, &good), (vec![], vec![]));
+        let changed: Vec<_> = served
+            .iter()
+            .map(|(n, _, a)| (n.clone(), "0000000000000000".to_owned(), a.clone()))
+            .collect();
+        let (p, n) = key_checks(&changed, &good);
+        assert!(p.is_empty());
+        assert!(
+            n.iter()
+                .any(|n| n.starts_with("CHALLENGE_KEYS is not the one")),
+            "{n:?}"
+        );
+        assert!(
+            n.iter()
+                .any(|n| n.starts_with("ADMIN_TOKEN is not the one")),
+            "{n:?}"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ pub fn is_root() -> bool {
 }
 
 /// Run as root? Refused without `as_root`. With it, the process becomes the owner of `data`
-/// (its group too, no supplementary groups) before anything is written; returns who that is,
-/// for the log line. Not root: nothing to do.
+/// (its group too, no supplementary groups; a folder not made yet: its nearest parent's)
+/// before anything is written; returns who that is, for the log line. Not root: nothing to do.
 pub fn not_root(command: &str, data: Option<&Path>, as_root: bool) -> Result<Option<u32>, String> {
     if !is_root() {
         return Ok(None);
@@ -30,14 +30,13 @@ pub fn not_root(command: &str, data: Option<&Path>, as_root: bool) -> Result<Opt
     let Some(data) = data else {
         return Ok(None);
     };
-    let m = std::fs::metadata(data).map_err(|e| {
-        format!(
-            "--as-root: the data folder {} must exist, owned by the service's user \
-             (install -d -o zhangshangping -g zhangshangping -m 0750 {}): {e}",
-            data.display(),
-            data.display()
-        )
-    })?;
+    // The data folder's owner; before it exists, its nearest existing parent's (which then
+    // makes it, as zsp check would).
+    let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    let m = data
+        .ancestors()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .ok_or_else(|| format!("--as-root: no folder of {} exists", data.display()))?;
     let (uid, gid) = (m.uid(), m.gid());
     if uid == 0 {
         return Ok(Some(0));

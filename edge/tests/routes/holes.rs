@@ -6,7 +6,12 @@
 
 use crate::fixture::*;
 use edge::http::Method;
+use edge::http::Request;
+use edge::native::block_on;
+use wire::key::{Key, KeyPurpose};
+use wire::qr::QrPayload;
 use wire::rating::Level;
+use wire::time::Day;
 
 fn status(w: &World, who: Who, m: Method, path: &str, body: Body) -> (u16, String) {
     let r = w.send(request(who, m, path, body));
@@ -404,4 +409,28 @@ fn a_bulk_decision_reaches_no_further_than_its_scope() {
         "{audit}"
     );
     assert_eq!(bulk(Who::HallA, "release", range), 0, "decided once");
+}
+
+#[test]
+fn a_refused_card_logs_which_check_refused_it() {
+    // A card printed with a key the service lacks, and one with another secret under a key id
+    // it has: the citizen reads one plain page; the log line names the cause.
+    let w = World::new();
+    let e = a1();
+    let today = Day::from_unix(NOW).unwrap();
+    for (key, code) in [
+        (Key::new(KeyPurpose::Qr, 77, [7; 32]), "qr.unknown_key"),
+        (Key::new(KeyPurpose::Qr, 1, [9; 32]), "qr.bad_tag"),
+    ] {
+        let seg = QrPayload::seal(e.code, today, &key);
+        let req =
+            Request::new(Method::Get, &format!("https://{HOST}/{seg}")).with_header("Host", HOST);
+        let h = block_on(edge::routes::handle(&w.h, &w.s, &req));
+        assert_eq!(h.response.status, 404);
+        assert_eq!(h.error, Some(code));
+    }
+    let req = Request::new(Method::Get, &format!("https://{HOST}/{}", printed(&e)))
+        .with_header("Host", HOST);
+    let h = block_on(edge::routes::handle(&w.h, &w.s, &req));
+    assert_eq!((h.response.status, h.error), (200, None));
 }
