@@ -1240,6 +1240,16 @@ pub const ADMIN_AUTH: ApiError = ApiError::new(
 );
 
 /// The bearer API's actor: the operator's `ADMIN_TOKEN`, or an automation token.
+/// The request carries the operator's `ADMIN_TOKEN` as its bearer (`zsp selftest` on a
+/// citizen's route: its rating is a test).
+pub fn is_operator(admin_token: Option<&str>, req: &Request) -> bool {
+    let got = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    admin_token.is_some_and(|want| ct_eq(got.as_bytes(), want.as_bytes()))
+}
+
 pub async fn bearer(
     h: &impl Host,
     admin_token: Option<&str>,

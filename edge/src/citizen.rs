@@ -170,6 +170,7 @@ fn sender_of(h: &impl Host, cfg: &Config, req: &Request) -> submit::Sender {
     submit::Sender {
         cookie: cookie_of(req),
         address,
+        selftest: crate::access::is_operator(cfg.admin_token.as_deref(), req),
     }
 }
 
@@ -359,10 +360,10 @@ pub async fn rate_json(
     let sub = submit::parse_json(req.header("content-type"), &req.body)?;
     let (a, c, token) = accept(h, cfg, rules, &sub, Via::App, sender_of(h, cfg, req)).await?;
     let next = next_of(lane, cfg, &c, lang_of(req));
-    Ok(Response::json(
-        200,
-        store::accepted_json(&a, &c, token.as_deref(), &next),
-    ))
+    let mut answer = Response::json(200, store::accepted_json(&a, &c, token.as_deref(), &next));
+    // The log line names the operator's test rating (and `/metrics` leaves it out).
+    answer.logged = c.flag.filter(|f| *f == crate::guard::SELFTEST);
+    Ok(answer)
 }
 
 /// `POST /rate`: the plain form. A refusal sends the form back as it was filled in, with a

@@ -337,7 +337,13 @@ pub fn client_key(
 }
 
 /// Every signal's name, as the `signals` column keeps them.
-pub const SIGNALS: &[&str] = &["rate", "address", "hours", "form", "busy", "unarmed"];
+pub const SIGNALS: &[&str] = &[
+    "rate", "address", "hours", "form", "busy", "unarmed", "selftest",
+];
+
+/// The signal of the operator's test rating (`zsp selftest`): stored rejected at once, counted
+/// nowhere, never forwarded or alerted, and gone at the first prune an hour after.
+pub const SELFTEST: &str = "selftest";
 
 /// The names of signals, as the `signals` column keeps them and the review queue shows them.
 pub fn signal_label(name: &str) -> &'static str {
@@ -348,6 +354,7 @@ pub fn signal_label(name: &str) -> &'static str {
         "form" => "无脚本表单提交过多",
         "busy" => "二维码评价密集时的无脚本提交",
         "unarmed" => "评价平板未经工作人员发起",
+        "selftest" => "运维自检（zsp selftest）的测试评价：不计入统计，不转发，一小时后清除",
         _ => "其他",
     }
 }

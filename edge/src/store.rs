@@ -304,6 +304,20 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
     let upsert = out.len() - 1;
     let day = i64::from(c.day.0);
     let submission = c.submission.to_text();
+    if c.flag == Some(crate::guard::SELFTEST) {
+        // The operator's test: rejected at once (held ones wait in the review queue, where a
+        // release would count it), so it counts nowhere and is never forwarded.
+        out.push(stmt(
+            "UPDATE ratings SET hold = 2 WHERE code = ?1 AND device = ?2 AND day = ?3 \
+             AND last_submission = ?4 AND hold = 1",
+            vec![
+                code.clone().into(),
+                device.clone().into(),
+                day.into(),
+                submission.clone().into(),
+            ],
+        ));
+    }
     out.push(stmt(
         COUNT_BURST,
         vec![
@@ -594,6 +608,12 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) ->
         // A rating leaves after the retention once the upstream has it, or rejected; with
         // forwarding off nothing is owed, so any decided one (never while its case is open). The
         // public tallies keep their counts (their triggers count writes, not deletions).
+        // The operator's test ratings (`zsp selftest`) leave at the first prune an hour after.
+        stmt(
+            "DELETE FROM ratings WHERE hold = 2 AND (' ' || signals || ' ') LIKE '% selftest %' \
+             AND rated_at < ?1",
+            vec![(now - 3600).into()],
+        ),
         stmt(
             "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1 \
              OR hold = 2 AND rated_at < ?1 \

@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `zsp` as the service's user would run it; the tests may run as root (CI's user), hence
+/// `--as-root` (zsp then runs as the data folder's owner; for another user, nothing changes).
 fn zsp(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zsp"))
         .args(args)
+        .arg("--as-root")
         .env_remove("ZSP_ENV")
         .output()
         .unwrap()

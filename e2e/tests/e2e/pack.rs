@@ -941,6 +941,113 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
     );
 }
 
+/// `zsp selftest` against the running pack: one test rating through the public routes, stored
+/// as a test (the console's rejected list names it), absent from `/results`, from `/metrics`'
+/// counted figures and from the upstream receiver, its log line marked, and gone after a prune.
+#[test]
+#[ignore = "needs the pack `cargo xtask test` builds"]
+fn selftest_rates_through_the_service_and_counts_nowhere() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = l.local_addr().unwrap().port();
+    let hits = Arc::new(Mutex::new(0usize));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            *h.lock().unwrap() += 1;
+            let _ = xtask::robots::read_request(&c);
+            let _ = std::io::Write::write_all(
+                &mut c,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let pack = unpack("selftest");
+    let i = install(&pack);
+    let port = edge::free_port().unwrap();
+    let env = i.env(
+        "st",
+        port,
+        &format!("UPSTREAM_URL=http://127.0.0.1:{up}/ratings\n"),
+    );
+    let o = run(&pack, &["selftest", "--env", env.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && said(&o).contains("does not answer"),
+        "{}",
+        said(&o)
+    );
+    let (w, _) = i.serve(&env, port);
+    let o = run(&pack, &["selftest", "--env", env.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && said(&o).contains("upload directory.json first"),
+        "{}",
+        said(&o)
+    );
+    let _entries = load_sample(&i, &w);
+    let results = |w: &Worker| {
+        let (s, _, b) = http("GET", &format!("{}/results.json", w.base), &[], None);
+        assert_eq!(s, 200);
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    let before = results(&w);
+    let t = Instant::now();
+    let o = run(&pack, &["selftest", "--env", env.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(
+        said(&o).contains("a test rating was stored"),
+        "{}",
+        said(&o)
+    );
+    println!("{} ({} ms)", said(&o).trim(), t.elapsed().as_millis());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(*hits.lock().unwrap(), 0, "the test rating went upstream");
+    assert_eq!(
+        results(&w),
+        before,
+        "the test rating is in the public results"
+    );
+    let (_, metrics) = admin(&w, "GET", "/metrics", "");
+    assert!(
+        !metrics.contains("zsp_submissions_total{outcome=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    let rejected = crate::workerd::export_with(&w, "hold=rejected");
+    assert_eq!(rows(&rejected).len(), 1, "{rejected}");
+    assert!(
+        rows(&export(&w)).is_empty(),
+        "the test rating is among the counted ones"
+    );
+    drop(w);
+    let log = std::fs::read_to_string(env.with_extension("log")).unwrap();
+    assert!(log.contains("POST rate 200 selftest"), "{log}");
+    // A prune an hour later (the data folder read directly: what the alarm runs).
+    let db = ::edge::zsp::data::database(&pack.join("../st-data"))
+        .unwrap()
+        .unwrap();
+    let c = Connection::open(&db).unwrap();
+    for s in ::edge::store::prune(now() + 3700, 30, 14, true) {
+        let params: Vec<rusqlite::types::Value> = s
+            .args
+            .iter()
+            .map(|v| match v {
+                ::edge::sql::Val::Int(n) => rusqlite::types::Value::Integer(*n),
+                ::edge::sql::Val::Text(t) => rusqlite::types::Value::Text(t.clone()),
+                ::edge::sql::Val::Null => rusqlite::types::Value::Null,
+            })
+            .collect();
+        c.execute(&s.sql, rusqlite::params_from_iter(params))
+            .unwrap();
+    }
+    let left: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM ratings WHERE signals LIKE '%selftest%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the test rating outlived the prune");
+}
+
 /// `zsp serve` that must refuse: it exits (within 30 s) with a message, and nothing listens.
 fn refused_to_serve(pack: &Path, env: &Path, port: u16) -> String {
     let mut child = Command::new(pack.join("zsp"))

@@ -21,7 +21,7 @@ mod run {
     use std::path::PathBuf;
 
     const USAGE: &str =
-        "usage: zsp <serve | check | backup FILE | restore FILE | admin add NAME | keys | token | version> [--env FILE]
+        "usage: zsp <serve | check | backup FILE | restore FILE | admin add NAME | selftest | keys | token | version> [--env FILE]
   serve          run the service in the foreground (systemd runs this)
   check          check zsp.env, the data folder and the port, and say what is wrong and where
   backup FILE    copy the data into FILE while the service runs
@@ -35,6 +35,8 @@ mod run {
                  (--reset: an existing account gets a new password)
   keys           print new secrets for zsp.env: zsp keys >> zsp.env
                  (--kid N: keys with id N, to append to a key list when changing a key)
+  selftest       a test rating through the running service, as a phone makes one: stored as a
+                 test, counted nowhere, never forwarded or alerted, gone an hour later
   token          print ADMIN_TOKEN as zsp reads it, for curl -H \"Authorization: Bearer $(zsp token)\"
   version        this release, its schema and its workerd
   --env FILE     the config file (default: $ZSP_ENV, else zsp.env beside zsp)
@@ -44,15 +46,6 @@ mod run {
     pub fn run() -> Result<(), String> {
         let mut args: Vec<String> = std::env::args().skip(1).collect();
         let pack = Pack::here()?;
-        let env = match args.iter().position(|a| a == "--env") {
-            Some(i) if i + 1 < args.len() => {
-                let f = PathBuf::from(args.remove(i + 1));
-                args.remove(i);
-                f
-            }
-            Some(_) => return Err(format!("--env needs a file\n{USAGE}")),
-            None => pack.env_file(),
-        };
         // Root is refused where files are written, unless told; then zsp becomes the data
         // folder's owner first.
         let as_root = match args.iter().position(|a| a == "--as-root") {
@@ -61,6 +54,15 @@ mod run {
                 true
             }
             None => false,
+        };
+        let env = match args.iter().position(|a| a == "--env") {
+            Some(i) if i + 1 < args.len() => {
+                let f = PathBuf::from(args.remove(i + 1));
+                args.remove(i);
+                f
+            }
+            Some(_) => return Err(format!("--env needs a file\n{USAGE}")),
+            None => pack.env_file(),
         };
         let become_owner = |command: &str, data: Option<&std::path::Path>| {
             if let Some(uid) = zsp::user::not_root(command, data, as_root)? {
@@ -165,6 +167,17 @@ mod run {
                     "account {name} ({role}) {done}. Its password, shown this once: {password}"
                 );
                 println!("log in at http://{listen}/console/login (or your site's address)");
+                Ok(())
+            }
+            ["selftest"] => {
+                let plan = plan(&pack, &env)?;
+                let settings =
+                    edge::routes::Settings::from_vars(&|n| plan.env.get(n).map(str::to_owned))
+                        .map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    zsp::selftest::run(plan.listen, &plan.data, &settings)?
+                );
                 Ok(())
             }
             ["token"] => {

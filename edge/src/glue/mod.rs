@@ -251,8 +251,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         ),
     };
     let status = h.response.status;
-    isolate
-        .with(|c: &mut crate::metrics::Counters| c.count(h.route, method == Method::Post, status));
+    // The operator's test rating counts nowhere, not even here (its log line names it).
+    let post = method == Method::Post && h.error != Some(crate::guard::SELFTEST);
+    isolate.with(|c: &mut crate::metrics::Counters| c.count(h.route, post, status));
     console_log!(
         "{}",
         crate::metrics::log_line(

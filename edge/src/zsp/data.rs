@@ -126,6 +126,25 @@ pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
     Ok(rows)
 }
 
+/// The first code of the directory (by code), for `zsp selftest`.
+pub fn first_entry(data: &Path) -> Result<Option<wire::directory::Entry>> {
+    let Some(db) = database(data)? else {
+        return Ok(None);
+    };
+    let c = read_only(&db)?;
+    let json: Option<String> = c
+        .query_row("SELECT json FROM entries ORDER BY code LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(format!("{}: {e}", db.display())),
+        })?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| format!("{}: an entry: {e}", db.display())))
+        .transpose()
+}
+
 /// Records the fingerprints of the secrets `zsp serve` starts with (the service is not running:
 /// `serve` holds the lock). Nothing before the service made the data.
 pub fn record_served(data: &Path, prints: &[(&str, String)]) -> Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod envfile;
+pub mod selftest;
 pub mod user;
 
 use crate::routes::{Settings, settings};

@@ -434,3 +434,55 @@ fn a_refused_card_logs_which_check_refused_it() {
     let h = block_on(edge::routes::handle(&w.h, &w.s, &req));
     assert_eq!((h.response.status, h.error), (200, None));
 }
+
+#[test]
+fn the_operators_test_rating_is_stored_as_a_test_and_counts_nowhere() {
+    let w = World::new();
+    let e = a1();
+    let before = w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold IN (0, 3)");
+    let cases = w.count("SELECT COUNT(*) AS n FROM cases");
+    let post = |bearer: &str, level: Level, n: u8| {
+        let req = Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
+            .with_header("Host", HOST)
+            .with_header("Content-Type", "application/json")
+            .with_header("Authorization", &format!("Bearer {bearer}"))
+            .with_body(submission(&e, level, n).to_json());
+        block_on(edge::routes::handle(&w.h, &w.s, &req))
+    };
+    // A wrong token is no test: an ordinary rating.
+    let h = post("not-the-token", Level::Satisfied, 40);
+    assert_eq!((h.response.status, h.error), (200, None));
+    let h = post(ADMIN_TOKEN, Level::VeryDissatisfied, 41);
+    assert_eq!((h.response.status, h.error), (200, Some("selftest")));
+    let row = w.one("SELECT hold, signals, rated_at FROM ratings WHERE signals LIKE '%selftest%'");
+    assert_eq!(
+        (row["hold"].as_i64(), row["signals"].as_str()),
+        (Some(2), Some("selftest"))
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold IN (0, 3)"),
+        before + 1,
+        "only the ordinary rating counts"
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM cases"),
+        cases,
+        "a test 差评 opens no case"
+    );
+    // Gone at the first prune an hour after; the ordinary rating stays.
+    let t = row["rated_at"].as_i64().unwrap();
+    exec(&w.h, edge::store::prune(t + 1800, 30, 14, true));
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE signals = 'selftest'"),
+        1
+    );
+    exec(&w.h, edge::store::prune(t + 3601, 30, 14, true));
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE signals = 'selftest'"),
+        0
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE hold IN (0, 3)"),
+        before + 1
+    );
+}
