@@ -37,6 +37,8 @@ pub const APT_PACKAGES: &[&str] = &[
     "systemd",
     // SQLite's own shell reads a backup as anyone who finds the file would.
     "sqlite3",
+    // The age tool opens `zsp backup --with-secrets` files, as an operator's machine would.
+    "age",
 ];
 
 /// Python packages from PyPI, pinned: the benchmark's peer.

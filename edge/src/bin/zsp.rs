@@ -25,8 +25,13 @@ mod run {
   serve          run the service in the foreground (systemd runs this)
   check          check zsp.env, the data folder and the port, and say what is wrong and where
   backup FILE    copy the data into FILE while the service runs
+  backup --with-secrets FILE
+                 zsp.env and the key files beside it (*.key), encrypted with a passphrase
+                 (ZSP_PASSPHRASE, or asked) in the age format; keep it offline
   restore FILE   replace the data with a backup (the service must be stopped); the data it
                  replaces is kept in one before-restore-* folder (--keep-all: every earlier one too)
+  restore --secrets FILE --to DIR
+                 open such a file into DIR (files 0600, none overwritten)
   restore --drill FILE --to DIR
                  a restore drill beside the service: DIR/data and DIR/zsp.env with a port of its
                  own, forwarding off and no alerts
@@ -77,6 +82,42 @@ mod run {
                 serve(&pack, &env)
             }
             ["check"] => check(&pack, &env),
+            ["backup", "--with-secrets", file] => {
+                // The secrets apart from the data: zsp.env and the key files, encrypted.
+                let files = zsp::vault::gather(&env)?;
+                let pass = zsp::vault::passphrase(true)?;
+                let mut rng = |b: &mut [u8]| getrandom::fill(b).expect("the system's randomness");
+                let sealed = zsp::vault::encrypt(
+                    &zsp::vault::tar(&files)?,
+                    &pass,
+                    zsp::vault::LOG_N,
+                    &mut rng,
+                )?;
+                let path = PathBuf::from(file);
+                let mut o = std::fs::OpenOptions::new();
+                o.write(true).create_new(true);
+                std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+                std::io::Write::write_all(
+                    &mut o.open(&path).map_err(|e| format!("{file}: {e}"))?,
+                    &sealed,
+                )
+                .map_err(|e| format!("{file}: {e}"))?;
+                let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+                println!(
+                    "secrets {file}: {} encrypted with the passphrase (age format: `age -d {file} | tar -x` opens it, as does zsp restore --secrets); keep it offline, apart from the backups",
+                    names.join(", ")
+                );
+                Ok(())
+            }
+            ["restore", "--secrets", file, "--to", dir] => {
+                let sealed = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+                let pass = zsp::vault::passphrase(false)?;
+                let files = zsp::vault::untar(&zsp::vault::decrypt(&sealed, &pass)?)?;
+                zsp::vault::unpack(&files, std::path::Path::new(dir))?;
+                let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+                println!("secrets {file} opened into {dir}: {}", names.join(", "));
+                Ok(())
+            }
             ["backup", file] => {
                 let dir = folder(&env)?;
                 become_owner("backup", Some(&dir))?;

@@ -8,6 +8,7 @@ pub mod data;
 pub mod envfile;
 pub mod selftest;
 pub mod user;
+pub mod vault;
 
 use crate::routes::{Settings, settings};
 use crate::runtime::{Runtime, Upstream};

@@ -90,6 +90,10 @@ pub fn run(listen: SocketAddr, data_dir: &Path, s: &Settings) -> Result<String, 
         .admin_token
         .as_deref()
         .ok_or("ADMIN_TOKEN is not set in the config file: zsp keys >> zsp.env")?;
+    // The service first: without it there is nothing to test.
+    std::net::TcpStream::connect(listen).map_err(|e| {
+        format!("the service at {listen} does not answer ({e}): start it first (systemctl start zhangshangping)")
+    })?;
     let entry: Entry = data::first_entry(data_dir)?.ok_or(
         "no printed code is known yet: upload directory.json first (OPERATORS.md, step 7)",
     )?;
