@@ -672,8 +672,22 @@ fn root_is_refused_and_what_root_left_is_named_with_its_repair() {
     );
     let o = as_nobody(&["check"]);
     assert!(o.status.success(), "{}", said(&o));
-    // From root with --as-root: served as nobody, everything it writes nobody's.
     std::fs::remove_file(data.join("zhangshangping-store/left.sqlite")).unwrap();
+    // Served as the service's user from a folder it cannot read (`sudo -u … zsp serve` typed in
+    // /root): workerd works in the data folder, not the caller's.
+    let closed = pack.join("../closed");
+    std::fs::create_dir_all(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(pack.join("zsp"))
+        .args(["serve", "--env"])
+        .arg(&env)
+        .env_remove("ZSP_ENV")
+        .current_dir(&closed);
+    let w = edge::spawn(c, port, &i.admin_token, &pack.join("../closed.log")).unwrap();
+    drop(w);
+    // From root with --as-root: served as nobody, everything it writes nobody's.
     let (w, _) = i.serve(&env, port);
     let entries = load_sample(&i, &w);
     rate(&i, &w.base, &entries[0], Level::Satisfied);

@@ -186,10 +186,11 @@ fn edits(a: &str, b: &str) -> usize {
 /// `zsp.env.example`: every setting with its line of explanation and its default, commented out.
 pub fn example() -> String {
     let mut out = String::from(
-        "# 掌上评: the settings of `zsp serve`. Copy this file to zsp.env (mode 0600, owned by the\n\
-         # service's user), add the secrets (`zsp keys >> zsp.env`; QR_KEYS from qr-gen's key\n\
-         # file), uncomment what you change, then `zsp check`. A line is NAME=value; unset\n\
-         # settings take the default shown.\n",
+        "# 掌上评: the settings of `zsp serve`. Copy this file to zsp.env, readable by root and the\n\
+         # service's user only (install -m 0640 -o root -g zhangshangping), add the secrets\n\
+         # (`zsp keys >> zsp.env`; QR_KEYS= the text of qr-gen's key file), uncomment or append\n\
+         # what you change, then `zsp check`. A line is NAME=value; unset settings take the\n\
+         # default shown. OPERATORS.md, beside this file, has every step.\n",
     );
     for s in known() {
         out.push('\n');

@@ -282,6 +282,9 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
     std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut c = Command::new(pack.workerd());
     c.arg("serve").arg(&file).arg("--experimental");
+    // workerd opens its working folder; the caller's may be one the service's user cannot read
+    // (`sudo -u zhangshangping zsp serve` from /root): the data folder is its own.
+    c.current_dir(&plan.data);
     for s in envfile::known() {
         c.env_remove(s.name);
     }
@@ -343,7 +346,7 @@ pub fn key_checks(
                 Some(_) => continue,
             };
             problems.push(format!(
-                "QR_KEYS: the printed cards of {whose} were signed with key {kid}, whose fingerprint is {fp}; {found}.                  Every such card would answer 二维码无效: put that key's file text in QR_KEYS (the copy kept with the backups)"
+                "QR_KEYS: the printed cards of {whose} were signed with key {kid}, whose fingerprint is {fp}; {found}. Every such card would answer 二维码无效: put that key's file text in QR_KEYS (the copy kept with the backups)"
             ));
             continue;
         }
