@@ -818,13 +818,9 @@ fn the_archive_carries_the_administrators_documents() {
     );
 }
 
-/// `zsp restore --drill`: the backup restored beside the service into a folder of its own, with
-/// an env of its own (port, no upstream, its own challenge key); served, it answers the printed
-/// cards and sends nothing to the upstream, though ratings are owed to it.
-#[test]
-#[ignore = "needs the pack `cargo xtask test` builds"]
-fn a_restore_drill_serves_apart_and_sends_nothing() {
-    // An upstream that is down: every request to it counted.
+/// An upstream on 127.0.0.1 that answers every request with `status` and counts them: its port
+/// and the count.
+fn counting_upstream(status: &'static str) -> (u16, Arc<Mutex<usize>>) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let up = l.local_addr().unwrap().port();
     let hits = Arc::new(Mutex::new(0usize));
@@ -836,10 +832,22 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
             let _ = xtask::robots::read_request(&c);
             let _ = std::io::Write::write_all(
                 &mut c,
-                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
             );
         }
     });
+    (up, hits)
+}
+
+/// `zsp restore --drill`: the backup restored beside the service into a folder of its own, with
+/// an env of its own (port, no upstream, its own challenge key); served, it answers the printed
+/// cards and sends nothing to the upstream, though ratings are owed to it.
+#[test]
+#[ignore = "needs the pack `cargo xtask test` builds"]
+fn a_restore_drill_serves_apart_and_sends_nothing() {
+    // An upstream that is down: every request to it counted.
+    let (up, hits) = counting_upstream("503 Service Unavailable");
     let pack = unpack("drill");
     let i = install(&pack);
     let port = edge::free_port().unwrap();
@@ -961,21 +969,7 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
 #[test]
 #[ignore = "needs the pack `cargo xtask test` builds"]
 fn selftest_rates_through_the_service_and_counts_nowhere() {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let up = l.local_addr().unwrap().port();
-    let hits = Arc::new(Mutex::new(0usize));
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut c) = c else { continue };
-            *h.lock().unwrap() += 1;
-            let _ = xtask::robots::read_request(&c);
-            let _ = std::io::Write::write_all(
-                &mut c,
-                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
+    let (up, hits) = counting_upstream("200 OK");
     let pack = unpack("selftest");
     let i = install(&pack);
     let port = edge::free_port().unwrap();
