@@ -18,3 +18,22 @@ CREATE TABLE key_prints (
   authority TEXT NOT NULL DEFAULT '',
   at INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- 办件 served: the denominator of 评价率, each 办件 once. A 一事一评 link minted ('link') and a
+-- queue or business system's report of one 办件 ('report') share the key of its 办件号 within its
+-- authority; a tablet armed by its staff member ('kiosk') is one citizen served; a day's ticket
+-- count for a window's code ('count', n) is replaced by a later report for the same code and day.
+CREATE TABLE served (
+  key TEXT PRIMARY KEY,
+  source TEXT NOT NULL CHECK (source IN ('link', 'kiosk', 'report', 'count')),
+  code TEXT NOT NULL,
+  region TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  day INTEGER NOT NULL,
+  n INTEGER NOT NULL CHECK (n >= 0),
+  project_no TEXT,
+  matter TEXT,
+  at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX served_place ON served (region, hall, day);
+CREATE INDEX served_code ON served (code, day);

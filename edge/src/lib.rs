@@ -24,6 +24,7 @@ pub mod guard;
 pub mod links;
 pub mod outbox;
 pub mod page;
+pub mod served;
 pub mod store;
 pub mod submit;
 // The console, the public pages, tablets, links' API, the operator's.

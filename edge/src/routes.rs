@@ -123,6 +123,7 @@ pub enum Id {
     KioskPhoto,
     KioskFeed,
     LinksMint,
+    Served,
     LinksRevoke,
     Status,
     Metrics,
@@ -255,6 +256,7 @@ pub const ROUTES: &[Route] = &[
     // Integrations.
     r(&[Method::Post, Method::Delete], "/api/v1/kiosk/{code}/staff", Bearer(Action::OnDuty), Code, PHOTO, "kiosk_api", Id::KioskFeed),
     r(POST, "/api/v1/links", Bearer(Action::Links), Code, 4096, "links", Id::LinksMint),
+    r(POST, "/api/v1/served", Bearer(Action::Links), Code, 4096, "served", Id::Served),
     r(POST, "/api/v1/links/{token}/revoke", Bearer(Action::Links), Link, 0, "links", Id::LinksRevoke),
     // The operator's.
     r(GET, "/status", Public, Nothing, 0, "status", Id::Status),
@@ -597,6 +599,7 @@ async fn bearer(
     match id {
         Id::KioskFeed => tablets::feed(h, me, req, p.get("code")).await,
         Id::LinksMint => links::api::mint(h, cfg, &s.rules, me, req).await,
+        Id::Served => links::api::served(h, cfg, &s.rules, me, req).await,
         Id::LinksRevoke => links::api::revoke(h, cfg, me, req, p.get("token")).await,
         Id::Metrics => ops::prometheus(h, cfg).await,
         Id::AdminPrune => ops::prune(h, cfg, s.rules.guard.held_days).await,

@@ -116,6 +116,25 @@ fn a_queue_system_mints_a_link_and_the_citizen_rates_that_case() {
         (Some(200), Some(url.as_str()))
     );
     fits("Link", &again);
+    // The same 办件 reported served by the queue system: counted once with its link; a day's
+    // ticket count at the code, as the contract has it.
+    for (body, n) in [
+        (
+            serde_json::json!({"code": code, "project_no": "BJ-2026-000123", "matter": matter}),
+            1,
+        ),
+        (
+            serde_json::json!({"code": code, "day": wire::time::Day::from_unix(now()).unwrap().to_string(), "count": 40}),
+            40,
+        ),
+    ] {
+        let (s, b) =
+            crate::workerd::bearer(&w, &queue, "POST", "/api/v1/served", &body.to_string());
+        assert_eq!(s, 200, "{b}");
+        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+        fits("Served", &v);
+        assert_eq!(v["served"], n, "{v}");
+    }
     println!(
         "minted {url} ({} characters), its QR a {}-byte PNG; minting again: the same link",
         url.len(),

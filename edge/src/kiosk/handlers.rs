@@ -124,8 +124,18 @@ pub async fn arm(
     let (k, _) = tablet(h, cfg, rules, token).await?;
     let arm = super::new_token(host::random(h));
     let now = h.now();
-    let rows: Vec<serde_json::Value> =
-        host::rows(h, super::arm(&k.id, &arm, now, kiosk.arm_secs)).await?;
+    // Armed by its staff member: a citizen served at the tablet's code (only if the arming took).
+    let mut res = host::run(
+        h,
+        vec![
+            super::arm(&k.id, &arm, now, kiosk.arm_secs),
+            crate::served::record_arming(&k.id, &arm, &k.code, &k.region, &k.hall, now),
+        ],
+        false,
+    )
+    .await?;
+    res.truncate(1);
+    let rows: Vec<serde_json::Value> = host::typed(h, res.pop())?;
     if rows.is_empty() {
         let at: Vec<NextArm> = host::rows(h, super::next_arm(&k.id, kiosk.arm_secs)).await?;
         let wait = at.first().map_or(1, |a| (a.at - now).max(1));

@@ -30,12 +30,19 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     let token = super::new_token(host::random(h));
     let t = h.now();
     let authority = cfg.authority_of(&entry.region);
-    let mut res = host::run(
-        h,
-        super::mint(&m, &authority, &entry, &token, &me.name, t),
-        false,
-    )
-    .await?;
+    // The 办件 served, once by its 办件号 (a report of it may have come first).
+    let served = crate::served::record_project(
+        &authority,
+        &m.project_no,
+        "link",
+        &entry,
+        &m.matter,
+        wire::time::Day::from_unix(t).ok_or(error::UNAVAILABLE)?,
+        t,
+    );
+    let mut batch = vec![served];
+    batch.extend(super::mint(&m, &authority, &entry, &token, &me.name, t));
+    let mut res = host::run(h, batch, false).await?;
     let rows: Vec<LinkRow> = host::typed(h, res.pop())?;
     let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
     // Another code's or matter's, or a link outside the caller's scope: the same refusal, which
@@ -51,6 +58,86 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     Ok(Response::json(
         if created { 201 } else { 200 },
         row.answer(&base, created),
+    ))
+}
+
+/// `POST /api/v1/served`: a queue or business system reports one 办件 served (by its 办件号, once,
+/// whether or not a link was minted for it) or a day's ticket count at a window's code (the last
+/// count stands). Only for codes within the token's scope; a 办件号 known for another code: 409.
+pub async fn served(
+    h: &impl Host,
+    cfg: &Config,
+    rules: &Rules,
+    me: &Actor,
+    req: &Request,
+) -> Answer {
+    use crate::served::{self, Report};
+    let t = h.now();
+    let r = served::parse(&req.body, t)?;
+    let l = crate::directory::lookup(h, cfg, &rules.guard, r.code()).await?;
+    let entry = l
+        .entry
+        .filter(|e| e.code == r.code() && me.scope.covers(&e.region, &e.hall))
+        .ok_or(access::NOT_FOUND.with_field("code"))?;
+    let authority = cfg.authority_of(&entry.region);
+    let code = entry.code.to_text();
+    let (record, key) = match &r {
+        Report::One {
+            project_no,
+            matter,
+            day,
+            ..
+        } => {
+            if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == *matter) {
+                return Err(ApiError::new(
+                    422,
+                    "links.matter_unknown",
+                    "该窗口不办理此事项。",
+                    "That matter is not handled at this window.",
+                )
+                .with_field("matter"));
+            }
+            (
+                served::record_project(&authority, project_no, "report", &entry, matter, *day, t),
+                served::project_key(&authority, project_no),
+            )
+        }
+        Report::Count { day, count, .. } => (
+            served::record_count(&entry, *day, *count, t),
+            format!("c:{code}:{}", day.0),
+        ),
+    };
+    let mut res = host::run(
+        h,
+        vec![
+            record,
+            crate::sql::stmt(
+                "SELECT code, n FROM served WHERE key = ?1",
+                vec![key.into()],
+            ),
+        ],
+        true,
+    )
+    .await?;
+    #[derive(serde::Deserialize)]
+    struct Row {
+        code: String,
+        n: i64,
+    }
+    let rows: Vec<Row> = host::typed(h, res.pop())?;
+    let row = rows.into_iter().next().ok_or(error::UNAVAILABLE)?;
+    if row.code != code {
+        return Err(ApiError::new(
+            409,
+            "served.project_no_taken",
+            "此办件号已为另一窗口的办件。",
+            "That 办件号 belongs to another window's 办件.",
+        )
+        .with_field("project_no"));
+    }
+    Ok(Response::json(
+        200,
+        serde_json::json!({"ok": true, "served": row.n}).to_string(),
     ))
 }
 

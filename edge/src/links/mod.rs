@@ -20,7 +20,7 @@ pub const TOKEN_LEN: usize = 16;
 pub const DEFAULT_DAYS: u32 = 3;
 pub const MAX_DAYS: u32 = 30;
 /// The longest 办件号 taken.
-pub const PROJECT_NO_MAX: usize = 64;
+pub use crate::served::PROJECT_NO_MAX;
 
 pub fn new_token(random: [u8; 10]) -> String {
     wire::base32::encode(&random)
@@ -80,12 +80,7 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
         ));
     }
     let project_no = b.project_no.trim().to_owned();
-    if project_no.is_empty()
-        || project_no.len() > PROJECT_NO_MAX
-        || !project_no
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_./".contains(&c))
-    {
+    if !crate::served::project_no_ok(&project_no) {
         return Err(bad(
             "project_no",
             "project_no（办件号）应为 1 至 64 位字母、数字或 - _ . /。",

@@ -8,5 +8,6 @@ mod logins;
 mod matrix;
 mod panics;
 mod promises;
+mod served;
 mod tablets;
 mod tokens;

@@ -140,6 +140,10 @@ fn rows(w: &World) -> Vec<Cell> {
         c(Post, "/api/v1/links", "/api/v1/links".into(),
           json(serde_json::json!({"code": code1, "matter": matter, "project_no": "BJ-9"})),
           [401, 401, 404, 404, 201, 404, 201, 404, 201, 201, 404, 201]),
+        // Served 办件: the queue role and administrators of the code's place.
+        c(Post, "/api/v1/served", "/api/v1/served".into(),
+          json(serde_json::json!({"code": code1, "day": "2026-03-02", "count": 40})),
+          [401, 401, 404, 404, 200, 404, 200, 404, 200, 200, 404, 200]),
         c(Post, "/api/v1/links/{token}/revoke", format!("/api/v1/links/{}/revoke", w.link), Body::None,
           [401, 401, 404, 404, 200, 404, 200, 404, 200, 200, 404, 200]),
         // For anyone that the edge answers; its figures for a city-wide bearer only.

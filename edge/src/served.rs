@@ -1,0 +1,307 @@
+//! 办件 served, counted: the denominator of 评价率. Three sources, each 办件 once (`served`):
+//! a 一事一评 link minted (its 办件号), a tablet armed by its staff member, and a queue or
+//! business system's report (`POST /api/v1/served`) of one 办件 (`project_no`, code, matter,
+//! finished time: the same key as a link of that 办件号) or of a day's ticket count at a window's
+//! static code (`{"code","day","count"}`: the last count for that code and day stands).
+//!
+//! Invariants: one row a 办件 (the key); a count is never negative and never for a day to come;
+//! a report reaches only codes within its token's scope (else 404, naming nothing).
+
+use crate::error::ApiError;
+use crate::sql::{Stmt, stmt};
+use serde::Deserialize;
+use wire::directory::Entry;
+use wire::qr::CodeId;
+use wire::time::Day;
+
+/// The longest 办件号.
+pub const PROJECT_NO_MAX: usize = 64;
+
+/// A 办件号: 1 to 64 letters, digits or `- _ . /`.
+pub fn project_no_ok(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= PROJECT_NO_MAX
+        && p.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./".contains(&c))
+}
+
+/// The key of a 办件 by its 办件号 within its authority (a link and a report of it agree).
+pub fn project_key(authority: &str, project_no: &str) -> String {
+    format!("p:{authority}:{project_no}")
+}
+
+const RECORD: &str = "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (key) DO NOTHING";
+
+/// A 办件 with its 办件号 (a link minted, or a report): once, whichever comes first.
+pub fn record_project(
+    authority: &str,
+    project_no: &str,
+    source: &str,
+    entry: &Entry,
+    matter: &str,
+    day: Day,
+    now: i64,
+) -> Stmt {
+    stmt(
+        RECORD,
+        vec![
+            project_key(authority, project_no).into(),
+            source.into(),
+            entry.code.to_text().into(),
+            entry.region.as_str().into(),
+            entry.hall.as_str().into(),
+            i64::from(day.0).into(),
+            1i64.into(),
+            project_no.into(),
+            matter.into(),
+            now.into(),
+        ],
+    )
+}
+
+/// A tablet armed (`kiosk::arm`'s new arming `arm`): a citizen served at its code, recorded
+/// only when the arming took (the same batch).
+pub fn record_arming(
+    kiosk: &str,
+    arm: &str,
+    code: &str,
+    region: &str,
+    hall: &str,
+    now: i64,
+) -> Stmt {
+    stmt(
+        "INSERT INTO served (key, source, code, region, hall, day, n, at) \
+         SELECT ?1, 'kiosk', ?3, ?4, ?5, ?6, 1, ?7 FROM kiosks WHERE id = ?2 AND arm = ?8 \
+         ON CONFLICT (key) DO NOTHING",
+        vec![
+            format!("k:{kiosk}:{arm}").into(),
+            kiosk.into(),
+            code.into(),
+            region.into(),
+            hall.into(),
+            i64::from(Day::from_unix(now).map_or(0, |d| d.0)).into(),
+            now.into(),
+            arm.into(),
+        ],
+    )
+}
+
+/// A day's ticket count at a window's code: the last one for that code and day stands.
+pub fn record_count(entry: &Entry, day: Day, count: u32, now: i64) -> Stmt {
+    let code = entry.code.to_text();
+    stmt(
+        "INSERT INTO served (key, source, code, region, hall, day, n, at) \
+         VALUES (?1, 'count', ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (key) DO UPDATE SET n = excluded.n, at = excluded.at",
+        vec![
+            format!("c:{code}:{}", day.0).into(),
+            code.into(),
+            entry.region.as_str().into(),
+            entry.hall.as_str().into(),
+            i64::from(day.0).into(),
+            i64::from(count).into(),
+            now.into(),
+        ],
+    )
+}
+
+/// What a report says, checked: one 办件, or a day's count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    One {
+        code: CodeId,
+        project_no: String,
+        matter: String,
+        /// The day it was finished (the report's `finished_at`, or today).
+        day: Day,
+    },
+    Count {
+        code: CodeId,
+        day: Day,
+        count: u32,
+    },
+}
+
+impl Report {
+    pub fn code(&self) -> CodeId {
+        match self {
+            Report::One { code, .. } | Report::Count { code, .. } => *code,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    code: String,
+    #[serde(default)]
+    project_no: Option<String>,
+    #[serde(default)]
+    matter: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    finished_at: Option<i64>,
+    #[serde(default)]
+    day: Option<String>,
+    #[serde(default)]
+    count: Option<i64>,
+}
+
+/// The largest day's count a window may report (a window serves a citizen every few minutes).
+pub const COUNT_MAX: i64 = 10_000;
+
+fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
+    ApiError::new(422, "served.invalid", zh, en).with_field(field)
+}
+
+/// Parses and checks a report (`now`: the edge's clock); what is wrong names its field.
+pub fn parse(body: &[u8], now: i64) -> Result<Report, ApiError> {
+    let b: Body = serde_json::from_slice(body).map_err(|e| ApiError {
+        detail: Some(e.to_string()),
+        ..crate::error::MALFORMED_JSON
+    })?;
+    let today = Day::from_unix(now).ok_or(crate::error::UNAVAILABLE)?;
+    let code = CodeId::parse(b.code.trim()).ok_or(bad(
+        "code",
+        "code 不是二维码编号（管理台“二维码”页所示的 16 位编号）。",
+        "code is not a code id (the 16 characters the console's codes page shows).",
+    ))?;
+    match (b.project_no, b.count) {
+        (Some(_), Some(_)) | (None, None) => Err(bad(
+            "project_no",
+            "请报一件（project_no）或一天的办件数（day 与 count），二者选一。",
+            "Report one 办件 (project_no) or a day's count (day and count), not both.",
+        )),
+        (None, Some(count)) => {
+            if !(0..=COUNT_MAX).contains(&count) {
+                return Err(bad(
+                    "count",
+                    "count（办件数）应为 0 至 10000 的整数。",
+                    "count must be a whole number from 0 to 10000.",
+                ));
+            }
+            let day = b.day.as_deref().and_then(Day::parse).ok_or(bad(
+                "day",
+                "day 应为日期，如 2026-12-06。",
+                "day must be a date such as 2026-12-06.",
+            ))?;
+            if day > today {
+                return Err(bad(
+                    "day",
+                    "day 不能是将来的日期。",
+                    "day cannot be a day to come.",
+                ));
+            }
+            Ok(Report::Count {
+                code,
+                day,
+                count: count as u32,
+            })
+        }
+        (Some(project_no), None) => {
+            let project_no = project_no.trim().to_owned();
+            if !project_no_ok(&project_no) {
+                return Err(bad(
+                    "project_no",
+                    "project_no（办件号）应为 1 至 64 位字母、数字或 - _ . /。",
+                    "project_no must be 1 to 64 letters, digits or - _ . /.",
+                ));
+            }
+            let matter = b.matter.unwrap_or_default().trim().to_owned();
+            if !wire::rating::matter_code_ok(&matter) {
+                return Err(bad(
+                    "matter",
+                    "matter 不是事项编码。",
+                    "matter is not a matter code.",
+                ));
+            }
+            let day = match b.finished_at {
+                None => today,
+                Some(t) if t > now + 300 => {
+                    return Err(bad(
+                        "finished_at",
+                        "finished_at 不能是将来的时间。",
+                        "finished_at cannot be a time to come.",
+                    ));
+                }
+                Some(t) => Day::from_unix(t).ok_or(bad(
+                    "finished_at",
+                    "finished_at 应为 Unix 秒。",
+                    "finished_at must be unix seconds.",
+                ))?,
+            };
+            Ok(Report::One {
+                code,
+                project_no,
+                matter,
+                day,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_796_518_800; // 2026-12-06 (CST)
+
+    fn field(body: &str) -> Option<&'static str> {
+        parse(body.as_bytes(), NOW).err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn reports_are_checked_field_by_field() {
+        let code = wire::directory::Entry::example("A01", None).code.to_text();
+        let ok = parse(
+            format!(r#"{{"code":"{code}","day":"2026-12-05","count":40}}"#).as_bytes(),
+            NOW,
+        )
+        .unwrap();
+        assert!(matches!(ok, Report::Count { count: 40, .. }));
+        let one = parse(
+            format!(r#"{{"code":"{code}","project_no":"BJ-1","matter":"M1"}}"#).as_bytes(),
+            NOW,
+        )
+        .unwrap();
+        assert!(matches!(one, Report::One { ref project_no, .. } if project_no == "BJ-1"));
+        for (body, f) in [
+            (
+                format!(r#"{{"code":"{code}","day":"2026-12-05","count":-1}}"#),
+                "count",
+            ),
+            (
+                format!(r#"{{"code":"{code}","day":"2099-01-01","count":1}}"#),
+                "day",
+            ),
+            (
+                format!(r#"{{"code":"{code}","day":"12/05","count":1}}"#),
+                "day",
+            ),
+            (
+                r#"{"code":"nope","day":"2026-12-05","count":1}"#.to_owned(),
+                "code",
+            ),
+            (format!(r#"{{"code":"{code}"}}"#), "project_no"),
+            (
+                format!(r#"{{"code":"{code}","project_no":"a b","matter":"M1"}}"#),
+                "project_no",
+            ),
+            (
+                format!(r#"{{"code":"{code}","project_no":"BJ-1"}}"#),
+                "matter",
+            ),
+            (
+                format!(
+                    r#"{{"code":"{code}","project_no":"BJ-1","matter":"M1","finished_at":{}}}"#,
+                    NOW + 86_400
+                ),
+                "finished_at",
+            ),
+        ] {
+            assert_eq!(field(&body), Some(f), "{body}");
+        }
+        assert!(parse(b"{\"code\":1}", NOW).is_err());
+    }
+}
