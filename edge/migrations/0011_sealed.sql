@@ -33,7 +33,36 @@ CREATE TABLE served (
   n INTEGER NOT NULL CHECK (n >= 0),
   project_no TEXT,
   matter TEXT,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  -- A 办件 with its 办件号 rated through its link (by a citizen): 1.
+  rated INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX served_place ON served (region, hall, day);
 CREATE INDEX served_code ON served (code, day);
+
+-- Counted ratings by month and code: 评价率's numerator by window, kept after the ratings leave
+-- (as `tallies` keeps the levels). The ratings still stored are counted in.
+CREATE TABLE code_tallies (
+  month TEXT NOT NULL,
+  code TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (month, code)
+) WITHOUT ROWID;
+INSERT INTO code_tallies (month, code, n)
+  SELECT strftime('%Y-%m', rated_at + 28800, 'unixepoch'), code, COUNT(*) FROM ratings
+  WHERE hold IN (0, 3) GROUP BY 1, 2;
+CREATE TRIGGER ratings_code_tally_insert AFTER INSERT ON ratings WHEN NEW.hold IN (0, 3) BEGIN
+  INSERT INTO code_tallies (month, code, n) SELECT strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch'), NEW.code, 0
+    WHERE NOT EXISTS (SELECT 1 FROM code_tallies WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch') AND code = NEW.code);
+  UPDATE code_tallies SET n = n + 1 WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch') AND code = NEW.code;
+  UPDATE served SET rated = 1 WHERE NEW.project_no IS NOT NULL AND project_no = NEW.project_no AND code = NEW.code;
+END;
+CREATE TRIGGER ratings_code_tally_out AFTER UPDATE OF rated_at, hold ON ratings WHEN OLD.hold IN (0, 3) BEGIN
+  UPDATE code_tallies SET n = n - 1 WHERE month = strftime('%Y-%m', OLD.rated_at + 28800, 'unixepoch') AND code = OLD.code;
+END;
+CREATE TRIGGER ratings_code_tally_in AFTER UPDATE OF rated_at, hold ON ratings WHEN NEW.hold IN (0, 3) BEGIN
+  INSERT INTO code_tallies (month, code, n) SELECT strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch'), NEW.code, 0
+    WHERE NOT EXISTS (SELECT 1 FROM code_tallies WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch') AND code = NEW.code);
+  UPDATE code_tallies SET n = n + 1 WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch') AND code = NEW.code;
+  UPDATE served SET rated = 1 WHERE NEW.project_no IS NOT NULL AND project_no = NEW.project_no AND code = NEW.code;
+END;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod host;
 pub mod http;
 pub mod metrics;
+pub mod period;
 pub mod schema;
 pub mod sql;
 // The citizen's path, forwarding and the fast lane.

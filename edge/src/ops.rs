@@ -42,7 +42,30 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
     let now = h.now();
     let spend: Option<access::HashSpend> = host::rows(h, access::hash_spend(now)).await?.pop();
     let spend = spend.unwrap_or(access::HashSpend { peak: 0, total: 0 });
-    let gauges: [metrics::Gauge; 9] = [
+    // 评价率 of this month, city-wide: over the codes that have served figures.
+    let month = crate::period::Period::current(now);
+    let codes: Vec<crate::served::CodeRate> = host::rows(
+        h,
+        crate::served::code_rates(&access::Scope::All, &month.months, month.from, month.to),
+    )
+    .await?;
+    let rate = crate::served::Rate::of(&codes);
+    let gauges: [metrics::Gauge; 12] = [
+        (
+            "zsp_served_this_month",
+            "办件 served this month (links minted, tablets armed, queue systems' reports): 评价率's denominator.",
+            rate.served,
+        ),
+        (
+            "zsp_rated_where_served_this_month",
+            "Ratings given by citizens this month at the codes that have served figures (主动评价率 = this ÷ zsp_served_this_month).",
+            rate.rated,
+        ),
+        (
+            "zsp_served_never_rated_this_month",
+            "办件 with a 办件号 served this month and never rated.",
+            rate.never,
+        ),
         (
             "zsp_forward_backlog",
             "Ratings stored here that the upstream has not acknowledged.",

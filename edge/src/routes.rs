@@ -124,6 +124,7 @@ pub enum Id {
     KioskFeed,
     LinksMint,
     Served,
+    Rates,
     LinksRevoke,
     Status,
     Metrics,
@@ -312,6 +313,7 @@ pub const ROUTES: &[Route] = &[
     r(GET, "/console/cases/{id}", S(Some(Action::Cases)), Case, 0, "console", Id::Case),
     r(POST, "/console/cases/{id}/phone", S(Some(Action::Cases)), Case, FORM, "console", Id::CasePhone),
     r(POST, "/console/cases/{id}/step", S(Some(Action::Cases)), Case, FORM, "console", Id::CaseStep),
+    r(GET, "/console/rates", S(Some(Action::ReadRatings)), Nothing, 0, "console", Id::Rates),
     r(GET, "/console/routes", S(Some(Action::Routes)), Nothing, 0, "console", Id::Routes),
     r(POST, "/console/routes", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteAdd),
     r(POST, "/console/routes/delete", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteDelete),
@@ -687,6 +689,7 @@ async fn in_session(
         Id::CasePhone => cases::phone(h, session, p.get("id")).await,
         Id::CaseStep => cases::step(h, session, p.get("id"), f).await,
         Id::Routes => cases::routes_page(h, req, session).await,
+        Id::Rates => console::rates_page(h, req, session).await,
         Id::RouteAdd => {
             cases::route_add(h, (&s.lane, s.core.challenge_keys.current()), session, f).await
         }

@@ -106,6 +106,103 @@ pub fn record_count(entry: &Entry, day: Day, count: u32, now: i64) -> Stmt {
     )
 }
 
+// ---- the rates ----
+
+/// A window's (or staff member's) code in a period: 办件 served, ratings given by citizens (counted
+/// ones, kept by month after the ratings leave: `code_tallies`), and 办件 with a 办件号 never rated.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CodeRate {
+    pub code: String,
+    pub region: String,
+    pub hall: String,
+    pub window: String,
+    pub dept: String,
+    pub staff_name: Option<String>,
+    pub served: i64,
+    pub rated: i64,
+    pub never: i64,
+}
+
+/// The codes within `scope`, each with its figures for the months `months` (`YYYY-MM`) whose days
+/// run from `from` to `to` (unix seconds, [from, to)).
+pub fn code_rates(scope: &crate::access::Scope, months: &[String], from: i64, to: i64) -> Stmt {
+    let day = |t: i64| i64::from(Day::from_unix(t).map_or(0, |d| d.0));
+    crate::access::scoped(
+        "SELECT e.code AS code, e.region AS region, e.hall AS hall, \
+         json_extract(e.json, '$.window') AS window, json_extract(e.json, '$.dept') AS dept, \
+         json_extract(e.json, '$.staff_name') AS staff_name, \
+         COALESCE((SELECT SUM(n) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2), 0) AS served, \
+         COALESCE((SELECT SUM(n) FROM code_tallies t WHERE t.code = e.code \
+           AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
+         (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
+           AND s.project_no IS NOT NULL AND s.rated = 0) AS never \
+         FROM entries e WHERE {scope} ORDER BY e.region, e.hall, window, e.code",
+        scope,
+        vec![
+            day(from).into(),
+            day(to).into(),
+            serde_json::to_string(months).expect("strings").into(),
+        ],
+    )
+}
+
+/// 评价率 of a code or a sum of them: `None` without served figures ("无办件数据", never 0% or
+/// 100%).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rate {
+    pub served: i64,
+    pub rated: i64,
+    pub never: i64,
+}
+
+impl Rate {
+    /// 主动评价率: ratings given by citizens ÷ 办件 served, in per mille (705 = 70.5%).
+    pub fn active_permille(&self) -> Option<i64> {
+        (self.served > 0).then(|| self.rated * 1000 / self.served)
+    }
+
+    /// As the console and the public page show it.
+    pub fn shown(&self) -> String {
+        match self.active_permille() {
+            None => "无办件数据".into(),
+            Some(p) => format!("{}.{}%", p / 10, p % 10),
+        }
+    }
+
+    /// The sum over codes that have served figures (a code without any says nothing of a rate).
+    pub fn of<'a>(codes: impl IntoIterator<Item = &'a CodeRate>) -> Rate {
+        codes
+            .into_iter()
+            .filter(|c| c.served > 0)
+            .fold(Rate::default(), |r, c| Rate {
+                served: r.served + c.served,
+                rated: r.rated + c.rated,
+                never: r.never + c.never,
+            })
+    }
+}
+
+impl CodeRate {
+    pub fn rate(&self) -> Rate {
+        Rate {
+            served: self.served,
+            rated: self.rated,
+            never: self.never,
+        }
+    }
+}
+
+/// Lowest first (the windows to look at); those without served figures last.
+pub fn lowest_first(mut codes: Vec<CodeRate>) -> Vec<CodeRate> {
+    codes.sort_by_key(|c| {
+        (
+            c.rate().active_permille().unwrap_or(i64::MAX),
+            c.code.clone(),
+        )
+    });
+    codes
+}
+
 /// What a report says, checked: one 办件, or a day's count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
@@ -249,6 +346,38 @@ mod tests {
 
     fn field(body: &str) -> Option<&'static str> {
         parse(body.as_bytes(), NOW).err().and_then(|e| e.field)
+    }
+
+    fn code(c: &str, served: i64, rated: i64) -> CodeRate {
+        CodeRate {
+            code: c.into(),
+            region: "330105".into(),
+            hall: "便民服务中心".into(),
+            window: c.into(),
+            dept: "局".into(),
+            staff_name: None,
+            served,
+            rated,
+            never: 0,
+        }
+    }
+
+    #[test]
+    fn rates_say_no_data_rather_than_zero_and_sort_lowest_first() {
+        assert_eq!(code("A", 10, 7).rate().shown(), "70.0%");
+        assert_eq!(code("B", 40, 12).rate().shown(), "30.0%");
+        assert_eq!(code("C", 0, 5).rate().shown(), "无办件数据");
+        assert_eq!(code("D", 3, 1).rate().shown(), "33.3%");
+        let sorted: Vec<String> =
+            lowest_first(vec![code("A", 10, 7), code("C", 0, 5), code("B", 40, 12)])
+                .into_iter()
+                .map(|c| c.code)
+                .collect();
+        assert_eq!(sorted, ["B", "A", "C"]);
+        // A code without served figures adds nothing to a sum.
+        let all = [code("A", 10, 7), code("C", 0, 5), code("B", 40, 12)];
+        assert_eq!(Rate::of(&all).shown(), "38.0%");
+        assert_eq!(Rate::of(&[]).shown(), "无办件数据");
     }
 
     #[test]

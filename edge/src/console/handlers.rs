@@ -764,6 +764,38 @@ pub async fn tokens_page(h: &impl Host, s: &Session, f: &Flash) -> Answer {
 }
 
 /// `GET /console/audit`: the audit log of the actors within scope.
+/// `GET /console/rates?period=2026-12`: 评价率 of the windows in scope (this month by default).
+pub async fn rates_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
+    let asked = req.param("period");
+    let p = if asked.is_empty() {
+        crate::period::Period::current(h.now())
+    } else {
+        crate::period::Period::parse(&asked).map_err(|e| {
+            refused(
+                400,
+                "console.period",
+                "月份或季度应写成 2026-12 或 2026-Q4。",
+                e,
+            )
+        })?
+    };
+    let rows: Vec<crate::served::CodeRate> = host::rows(
+        h,
+        crate::served::code_rates(&s.me.scope, &p.months, p.from, p.to),
+    )
+    .await?;
+    Ok(page(
+        pages::rates(
+            &s.me,
+            &s.csrf,
+            &flash_of(req),
+            &p.label,
+            &crate::served::lowest_first(rows),
+        ),
+        200,
+    ))
+}
+
 pub async fn audit_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
     let pairs = req.query_pairs();
     let (from, to) = (q(&pairs, "from"), q(&pairs, "to"));

@@ -19,7 +19,7 @@ header a[aria-current]{background:rgba(255,255,255,.2);font-weight:600}header fo
 main{max-width:1300px;margin:0 auto;padding:16px 24px}h1{font-size:20px;margin:4px 0 12px}h2{font-size:16px;margin:18px 0 8px}\
 section{background:#fff;border:1px solid #dfe1e5;border-radius:6px;padding:14px 16px;margin-bottom:14px}\
 table{border-collapse:collapse;width:100%;background:#fff}th,td{border-bottom:1px solid #e5e6eb;padding:6px 8px;text-align:left;vertical-align:top;font-size:14px}\
-th{background:#f0f1f3;font-weight:600}td.num{text-align:right}\
+th{background:#f0f1f3;font-weight:600}td.num,th.num{text-align:right}\
 .row{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-end}.row+.row{margin-top:8px}label{display:flex;flex-direction:column;font-size:13px;gap:2px}\
 input,select,textarea,button{font:inherit;padding:5px 8px;border:1px solid #b8bcc4;border-radius:4px;background:#fff}\
 button{background:#8b1a1a;color:#fff;border-color:#8b1a1a;cursor:pointer}button.plain{background:#fff;color:#8b1a1a}\
@@ -61,9 +61,10 @@ fn flash(f: &Flash) -> Markup {
     }
 }
 
-const PAGES: [(&str, &str, Action); 11] = [
+const PAGES: [(&str, &str, Action); 12] = [
     ("/console/cases", "差评案件", Action::Cases),
     ("/console/ratings", "评价", Action::ReadRatings),
+    ("/console/rates", "评价率", Action::ReadRatings),
     (
         "/console/ratings?hold=held",
         "疑似刷评",
@@ -851,6 +852,48 @@ pub fn tokens(me: &Actor, csrf: &str, f: &Flash, rows: &[TokenRow], now: i64) ->
 }
 
 // ---- audit ----
+
+/// 评价率 of the windows in scope for a month or quarter, lowest first (the windows to look at);
+/// those without served figures say "无办件数据" and come last.
+pub fn rates(
+    me: &Actor,
+    csrf: &str,
+    f: &Flash,
+    period: &str,
+    rows: &[crate::served::CodeRate],
+) -> String {
+    let all = crate::served::Rate::of(rows);
+    let body = html! {
+        section {
+            form.row method="get" action="/console/rates" {
+                label { "月份或季度" input name="period" value=(period) size="9" placeholder="2026-12 或 2026-Q4"; }
+                button type="submit" { "查看" }
+            }
+            p {
+                "本范围 " (period) "：办件 " (all.served) " 件，群众评价 " (all.rated) " 次，主动评价率 "
+                strong { (all.shown()) } "，从未评价的办件 " (all.never) " 件。"
+            }
+            p.muted {
+                "主动评价率 = 群众评价次数 ÷ 办件数（一事一评链接、平板发起与叫号系统报送的办件）。"
+                "没有办件数据的窗口显示“无办件数据”，不计入合计。"
+            }
+        }
+        table {
+            thead { tr { th { "大厅" } th { "窗口" } th { "单位" } th { "工作人员" } th.num { "办件" } th.num { "评价" } th.num { "主动评价率" } th.num { "未评价办件" } } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td { (r.hall) } td { (r.window) } td { (r.dept) }
+                        td { (r.staff_name.as_deref().unwrap_or("（窗口）")) }
+                        td.num { (r.served) } td.num { (r.rated) }
+                        td.num { (r.rate().shown()) } td.num { (r.never) }
+                    }
+                }
+            }
+        }
+    };
+    layout("评价率", me, csrf, "/console/rates", f, body)
+}
 
 pub fn audit(
     me: &Actor,

@@ -3,6 +3,7 @@
 //! by field with nothing stored.
 
 use crate::fixture::*;
+use edge::host::Host;
 use edge::http::Method;
 
 fn send(w: &World, who: Who, m: Method, path: &str, body: Body) -> (u16, serde_json::Value) {
@@ -147,4 +148,170 @@ fn a_bad_report_names_its_field_and_stores_nothing() {
         assert_eq!(b["error"]["field"].as_str(), Some(field), "{body}: {b}");
     }
     assert_eq!(served(&w), before_bad, "a refused report stored something");
+}
+
+/// A rating through the link `token` from its own phone.
+fn through(w: &World, token: &str, n: u8, level: wire::rating::Level) -> u16 {
+    let c = wire::challenge::Challenge {
+        kid: 0,
+        code: a1().code,
+        issued_at: (w.h.now() - 5) as u64,
+        nonce: [n; 8],
+        device: wire::challenge::device_tag(&[n; 16]),
+        difficulty: 0,
+    };
+    let s = wire::submission::Submission {
+        code: format!("l/{token}"),
+        challenge: c.seal(&challenge_key()),
+        pow: 0,
+        id: wire::rating::Id128([n; 16]),
+        device: None,
+        rating: wire::rating::RatingInput::new(level, &level.tag_codes()[..1]),
+        website: String::new(),
+    };
+    w.send(
+        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
+            .with_header("Host", HOST)
+            .with_header("Origin", &format!("https://{HOST}"))
+            .with_header("Content-Type", "application/json")
+            .with_body(s.to_json()),
+    )
+    .status
+}
+
+fn rates(w: &World) -> Vec<edge::served::CodeRate> {
+    let p = edge::period::Period::current(w.h.now());
+    let rows = exec(
+        &w.h,
+        vec![edge::served::code_rates(
+            &edge::access::Scope::All,
+            &p.months,
+            p.from,
+            p.to,
+        )],
+    );
+    serde_json::from_value(rows[0].clone()).unwrap()
+}
+
+#[test]
+fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator() {
+    use wire::rating::Level;
+    let w = World::new();
+    let of = |w: &World, e: &wire::directory::Entry| {
+        rates(w)
+            .into_iter()
+            .find(|r| r.code == e.code.to_text())
+            .unwrap()
+    };
+    let (a, b) = (a1(), a2());
+    let before = (of(&w, &a), of(&w, &b));
+    let matter = a.matters[0].code.clone();
+    let mut tokens = vec![];
+    for i in 0..10 {
+        let (s, v) = send(
+            &w,
+            Who::Queue,
+            Method::Post,
+            "/api/v1/links",
+            Body::Json(
+                serde_json::json!({"code": a.code.to_text(), "matter": matter, "project_no": format!("RATE-{i}")}),
+            ),
+        );
+        assert_eq!(s, 201, "{v}");
+        tokens.push(v["token"].as_str().unwrap().to_owned());
+    }
+    for (i, t) in tokens.iter().take(7).enumerate() {
+        let level = if i == 3 {
+            Level::Dissatisfied
+        } else {
+            Level::Satisfied
+        };
+        assert_eq!(through(&w, t, 120 + i as u8, level), 200);
+    }
+    let after = of(&w, &a);
+    assert_eq!(after.served - before.0.served, 10);
+    assert_eq!(after.rated - before.0.rated, 7);
+    assert_eq!(after.never - before.0.never, 3, "three 办件 never rated");
+    let mine = edge::served::Rate {
+        served: after.served - before.0.served,
+        rated: after.rated - before.0.rated,
+        never: after.never - before.0.never,
+    };
+    assert_eq!(mine.shown(), "70.0%");
+    // A day's ticket count of 40 at a static code with 12 ratings that day: 30%.
+    let today = wire::time::Day::from_unix(w.h.now()).unwrap().to_string();
+    let (s, _) = report(
+        &w,
+        serde_json::json!({"code": b.code.to_text(), "day": today, "count": 40}),
+    );
+    assert_eq!(s, 200);
+    for n in 0..12 {
+        assert_eq!(w.rate(&b, Level::VerySatisfied, 200 + n).0, 200);
+    }
+    let after = of(&w, &b);
+    assert_eq!(after.served, 40);
+    assert_eq!(after.rated - before.1.rated, 12);
+    assert_eq!(
+        edge::served::Rate {
+            served: 40,
+            rated: after.rated - before.1.rated,
+            never: 0
+        }
+        .shown(),
+        "30.0%"
+    );
+    // A window with no served figures says so.
+    assert_eq!(of(&w, &b1()).rate().shown(), "无办件数据");
+    // The console's 评价率 page: the windows of the caller's scope, lowest first; B-hall's
+    // administrator sees none of hall A's.
+    let page = |who: Who, q: &str| {
+        let r = w.send(request(
+            who,
+            Method::Get,
+            &format!("/console/rates{q}"),
+            Body::None,
+        ));
+        (
+            r.status,
+            String::from_utf8_lossy(r.body_bytes()).into_owned(),
+        )
+    };
+    let (s, html) = page(Who::HallA, "");
+    assert_eq!(s, 200);
+    let (low, high) = (
+        html.find("30.0%").unwrap(),
+        html.find("70.0%").unwrap_or(usize::MAX),
+    );
+    assert!(low < high, "lowest first");
+    let (_, city) = page(Who::City, "");
+    let none = city
+        .find("<td class=\"num\">无办件数据</td>")
+        .expect("a window without served figures");
+    assert!(
+        none > city.find("30.0%").unwrap(),
+        "those without figures come last"
+    );
+    if let Ok(f) = std::env::var("ZSP_RATES_PAGE") {
+        std::fs::write(f, &html).unwrap();
+    }
+    let (s, other) = page(Who::HallB, "");
+    assert_eq!(s, 200);
+    assert!(
+        !other.contains("30.0%") && !other.contains(&a.window),
+        "{other}"
+    );
+    let (s, bad) = page(Who::HallA, "?period=2026-13");
+    assert_eq!(s, 400, "{bad}");
+    // `/metrics`: this month's figures over the codes that have served ones.
+    let r = w.send(request(Who::Operator, Method::Get, "/metrics", Body::None));
+    let text = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    let all = edge::served::Rate::of(&rates(&w));
+    assert_eq!((all.served, all.never), (50, 3));
+    for line in [
+        format!("zsp_served_this_month {}", all.served),
+        format!("zsp_rated_where_served_this_month {}", all.rated),
+        format!("zsp_served_never_rated_this_month {}", all.never),
+    ] {
+        assert!(text.contains(&line), "{line}: {text}");
+    }
 }
