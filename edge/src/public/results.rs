@@ -10,7 +10,8 @@ use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 
 pub const RESULTS_FORMAT: &str = "zsp.results";
-pub const RESULTS_VERSION: u32 = 1;
+/// 2: with 评价率 (`rate`, `group_rates`).
+pub const RESULTS_VERSION: u32 = 2;
 
 /// What [`Settings::from_vars`] reads.
 pub const SETTINGS: &[crate::config::Setting] = &[crate::config::Setting::new(
@@ -120,6 +121,28 @@ pub struct Figures {
     pub fix_on_time_pct: Option<f64>,
 }
 
+/// 评价率 of a group: 办件 served, ratings given by citizens at its codes that have served
+/// figures, 办件 with a 办件号 never rated, and 主动评价率 (none without served figures: "无办件数据").
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RateFigures {
+    pub served: i64,
+    pub rated: i64,
+    pub never_rated: i64,
+    pub active_pct: Option<f64>,
+}
+
+impl RateFigures {
+    fn of<'a>(codes: impl IntoIterator<Item = &'a crate::served::CodeRate>) -> RateFigures {
+        let r = crate::served::Rate::of(codes);
+        RateFigures {
+            served: r.served,
+            rated: r.rated,
+            never_rated: r.never,
+            active_pct: pct(r.rated, r.served),
+        }
+    }
+}
+
 fn pct(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| (1000.0 * a as f64 / b as f64).round() / 10.0)
 }
@@ -221,6 +244,9 @@ pub struct Results {
     pub min_staff_ratings: i64,
     /// How many staff members are not shown for having fewer.
     pub staff_hidden: usize,
+    /// 评价率 of the scope, and of each group (by `group_by`).
+    pub rate: RateFigures,
+    pub group_rates: Vec<(String, RateFigures)>,
 }
 
 pub fn compute(
@@ -228,6 +254,7 @@ pub fn compute(
     period: &Period,
     tallies: &[TallyRow],
     cases: &[CaseFacts],
+    codes: &[crate::served::CodeRate],
     min_staff: i64,
 ) -> Results {
     use std::collections::BTreeMap;
@@ -272,7 +299,23 @@ pub fn compute(
             hidden += 1;
         }
     }
+    // 评价率 from the codes of the scope, grouped as the figures are.
+    let mine: Vec<&crate::served::CodeRate> = codes
+        .iter()
+        .filter(|c| hall.is_none_or(|h| c.hall == h))
+        .collect();
+    let mut by_rate_group: BTreeMap<&str, Vec<&crate::served::CodeRate>> = BTreeMap::new();
+    for c in &mine {
+        let g = if hall.is_some() { &c.dept } else { &c.hall };
+        by_rate_group.entry(g.as_str()).or_default().push(c);
+    }
+    let group_rates = by_rate_group
+        .into_iter()
+        .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
+        .collect();
     Results {
+        rate: RateFigures::of(mine),
+        group_rates,
         format: RESULTS_FORMAT,
         version: RESULTS_VERSION,
         scope: hall.unwrap_or("全市").to_owned(),
@@ -286,7 +329,7 @@ pub fn compute(
     }
 }
 
-pub const CSV_HEADER: [&str; 15] = [
+pub const CSV_HEADER: [&str; 18] = [
     "范围",
     "名称",
     "评价数",
@@ -302,14 +345,17 @@ pub const CSV_HEADER: [&str; 15] = [
     "整改用时中位数（小时）",
     "按时回访%",
     "按时整改%",
+    "办件数",
+    "主动评价率%",
+    "未评价办件",
 ];
 
 fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| format!("{x:.1}"))
 }
 
-fn cells(kind: &str, name: &str, f: &Figures) -> Vec<String> {
-    vec![
+fn cells(kind: &str, name: &str, f: &Figures, r: Option<&RateFigures>) -> Vec<String> {
+    let mut out = vec![
         kind.to_owned(),
         name.to_owned(),
         f.ratings.to_string(),
@@ -325,10 +371,28 @@ fn cells(kind: &str, name: &str, f: &Figures) -> Vec<String> {
         opt(f.median_fix_hours),
         opt(f.callback_on_time_pct),
         opt(f.fix_on_time_pct),
-    ]
+    ];
+    // A staff member's row, or a group without served figures: the rate's cells stay empty.
+    match r {
+        Some(r) if r.served > 0 => out.extend([
+            r.served.to_string(),
+            opt(r.active_pct),
+            r.never_rated.to_string(),
+        ]),
+        _ => out.extend([String::new(), String::new(), String::new()]),
+    }
+    out
 }
 
 impl Results {
+    /// A group's 评价率, if its codes have any figures.
+    pub fn group_rate(&self, group: &str) -> Option<&RateFigures> {
+        self.group_rates
+            .iter()
+            .find(|(g, _)| g == group)
+            .map(|(_, r)| r)
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("plain data")
     }
@@ -340,12 +404,12 @@ impl Results {
             let refs: Vec<&str> = c.iter().map(String::as_str).collect();
             wire::csv::line(&mut out, &refs);
         };
-        row(cells("合计", &self.scope, &self.total));
+        row(cells("合计", &self.scope, &self.total, Some(&self.rate)));
         for (g, f) in &self.groups {
-            row(cells(self.group_by, g, f));
+            row(cells(self.group_by, g, f, self.group_rate(g)));
         }
         for (s, f) in &self.staff {
-            row(cells("工作人员", s, f));
+            row(cells("工作人员", s, f, None));
         }
         out
     }
@@ -369,6 +433,11 @@ pub fn csp() -> String {
 
 fn pct_text(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{x:.1}%"))
+}
+
+fn rate_text(r: &RateFigures) -> String {
+    r.active_pct
+        .map_or("无办件数据".into(), |x| format!("{x:.1}%"))
 }
 
 fn hours_text(v: Option<f64>) -> String {
@@ -437,10 +506,21 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                     div { b { (pct_text(t.callback_on_time_pct)) } span { "按时回访" } }
                     div { b { (pct_text(t.fix_on_time_pct)) } span { "按时整改" } }
                     div { b { (t.overturned) } span { "申诉成立（不计入）" } }
+                    div { b { (rate_text(&r.rate)) } span { "主动评价率（评价 ÷ 办件）" } }
                 }
                 h2 { "各" (r.group_by) "满意率" }
                 (bars(&r.groups))
                 (table(r.group_by, &r.groups))
+                @if !r.group_rates.is_empty() {
+                    h2 { "各" (r.group_by) "评价率" }
+                    div.wide { table {
+                        thead { tr { th { (r.group_by) } th { "办件" } th { "评价" } th { "主动评价率" } th { "未评价办件" } } }
+                        tbody { @for (g, x) in &r.group_rates {
+                            tr { td { (g) } td.num { (x.served) } td.num { (x.rated) } td.num { (rate_text(x)) } td.num { (x.never_rated) } }
+                        } }
+                    } }
+                    p.muted { "办件：一事一评链接、评价平板与叫号系统报送的办件。没有办件数据的显示“无办件数据”。" }
+                }
                 h2 { "工作人员（评价满 " (r.min_staff_ratings) " 条才公布）" }
                 @if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
                 @else { (table("工号", &r.staff)) }
@@ -552,7 +632,17 @@ async fn figures(
     period: &Period,
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
-    let mut stmts = vec![tallies(period, hall), cases(period, hall), halls(period)];
+    let mut stmts = vec![
+        crate::served::code_rates(
+            &crate::access::Scope::All,
+            &period.months,
+            period.from,
+            period.to,
+        ),
+        tallies(period, hall),
+        cases(period, hall),
+        halls(period),
+    ];
     if let Some(name) = hall {
         stmts.push(hall_known(name));
     }
@@ -566,7 +656,8 @@ async fn figures(
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
     let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
     let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
-    let r = compute(hall, period, &rows, &facts, i64::from(s.min_staff));
+    let codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
+    let r = compute(hall, period, &rows, &facts, &codes, i64::from(s.min_staff));
     Ok(Some((r, names.into_iter().map(|n| n.hall).collect())))
 }
 
@@ -792,7 +883,7 @@ mod tests {
             serde_json::from_value(rows(tallies(&p, Some("上城区市民中心")))).unwrap();
         let cases: Vec<CaseFacts> =
             serde_json::from_value(rows(cases(&p, Some("上城区市民中心")))).unwrap();
-        let r = compute(Some("上城区市民中心"), &p, &tallies, &cases, 20);
+        let r = compute(Some("上城区市民中心"), &p, &tallies, &cases, &[], 20);
         let t = &r.total;
         assert_eq!(
             (t.ratings, t.satisfied, t.satisfaction_pct),
@@ -835,7 +926,7 @@ mod tests {
         assert!(html.contains("88.0%") && html.contains("66.7%") && !html.contains(">S2<"));
         // The city: its halls are the groups.
         let all: Vec<TallyRow> = serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
-        let city = compute(None, &p, &all, &cases, 20);
+        let city = compute(None, &p, &all, &cases, &[], 20);
         assert_eq!(city.groups.len(), 1);
         assert_eq!(city.groups[0].1, r.total);
     }

@@ -302,6 +302,46 @@ fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator(
     );
     let (s, bad) = page(Who::HallA, "?period=2026-13");
     assert_eq!(s, 400, "{bad}");
+    // The public results (`zsp.results` 2): the hall's 评价率, its units', in JSON and CSV.
+    let hall = percent_encoding::utf8_percent_encode(HALL, percent_encoding::NON_ALPHANUMERIC);
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Get,
+        &format!("/results.json?hall={hall}"),
+        Body::None,
+    ));
+    let j: serde_json::Value = serde_json::from_slice(r.body_bytes()).unwrap();
+    assert_eq!(j["version"], 2, "{j}");
+    let all = edge::served::Rate::of(&rates(&w));
+    assert_eq!(j["rate"]["served"], all.served, "{j}");
+    assert_eq!(j["rate"]["never_rated"], 3, "{j}");
+    assert!(j["rate"]["active_pct"].as_f64().is_some(), "{j}");
+    if let Ok(f) = std::env::var("ZSP_RESULTS_PAGE") {
+        let page = format!("/results?hall={hall}");
+        let r = w.send(request(Who::Citizen, Method::Get, &page, Body::None));
+        std::fs::write(f, r.body_bytes()).unwrap();
+    }
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Get,
+        &format!("/results.csv?hall={hall}"),
+        Body::None,
+    ));
+    let csv = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with("办件数,主动评价率%,未评价办件"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!(",{},{},3", all.served, j["rate"]["active_pct"])),
+        "{csv}"
+    );
     // `/metrics`: this month's figures over the codes that have served ones.
     let r = w.send(request(Who::Operator, Method::Get, "/metrics", Body::None));
     let text = String::from_utf8_lossy(r.body_bytes()).into_owned();
