@@ -116,10 +116,10 @@ pub fn entries_elsewhere(authority: &str) -> Stmt {
     )
 }
 
-/// Replaces the entries of one authority within scope. The caller has checked that every new
-/// entry lies inside both.
-/// The directory's entries within scope replaced, and the keys its cards were printed with
-/// recorded by id and fingerprint (`key_prints`, which `zsp check` compares with `QR_KEYS`).
+/// Replaces the entries of one authority within scope (the caller has checked that every new
+/// entry lies inside both), and records the keys its cards were printed with by id and
+/// fingerprint in place of the authority's earlier ones (`key_prints`, which `zsp check`
+/// compares with `QR_KEYS`).
 pub fn replace_entries(
     scope: &Scope,
     authority: &str,
@@ -136,6 +136,14 @@ pub fn replace_entries(
             .into_iter()
             .skip(1),
     );
+    // The authority's cards are now this directory's: its keys replace the ones recorded (a key
+    // retired after a reprint is no longer asked for).
+    if !d.keys.is_empty() {
+        out.push(stmt(
+            "DELETE FROM key_prints WHERE name LIKE 'qr:%' AND authority = ?1",
+            vec![authority.into()],
+        ));
+    }
     for k in &d.keys {
         out.push(stmt(
             "INSERT INTO key_prints (name, fingerprint, authority, at) VALUES (?1, ?2, ?3, ?4) \
@@ -767,6 +775,42 @@ pub(crate) mod tests {
             (1, 1, 0)
         );
         assert_eq!(run(&c, &retry_now(&hall.scope, 5)).len(), 1);
+    }
+
+    #[test]
+    fn a_directory_upload_records_its_keys_in_place_of_its_authoritys_earlier_ones() {
+        let c = db();
+        let print = |kid: u16, fp: &str| wire::directory::KeyPrint {
+            kid,
+            fingerprint: fp.into(),
+        };
+        let upload = |authority: &str, keys: Vec<wire::directory::KeyPrint>| {
+            let d = wire::directory::Directory {
+                keys,
+                ..wire::directory::Directory::new(vec![])
+            };
+            for s in replace_entries(&Scope::All, authority, &d, 1) {
+                run(&c, &s);
+            }
+        };
+        let names = || -> Vec<String> {
+            run(
+                &c,
+                &stmt("SELECT name FROM key_prints ORDER BY name", vec![]),
+            )
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+        };
+        upload("330102", vec![print(1, "aa")]);
+        upload("330105", vec![print(3, "cc")]);
+        assert_eq!(names(), ["qr:1", "qr:3"]);
+        // 330102 reprinted with key 2: key 1 is no longer asked for; 330105's stays.
+        upload("330102", vec![print(2, "bb")]);
+        assert_eq!(names(), ["qr:2", "qr:3"]);
+        // A directory that names no key (an older qr-gen's) changes nothing recorded.
+        upload("330102", vec![]);
+        assert_eq!(names(), ["qr:2", "qr:3"]);
     }
 
     #[test]
