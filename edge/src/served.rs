@@ -60,6 +60,34 @@ pub fn record_project(
     )
 }
 
+/// A link minted: its 办件 served, recorded only when the link of that 办件号 is this code's (a
+/// 办件号 taken by another code's link records nothing here; the same batch, after the mint).
+pub fn record_link(
+    authority: &str,
+    project_no: &str,
+    entry: &Entry,
+    matter: &str,
+    now: i64,
+) -> Stmt {
+    stmt(
+        "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at) \
+         SELECT ?1, 'link', ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8 FROM links \
+         WHERE authority = ?9 AND project_no = ?6 AND code = ?2 \
+         ON CONFLICT (key) DO NOTHING",
+        vec![
+            project_key(authority, project_no).into(),
+            entry.code.to_text().into(),
+            entry.region.as_str().into(),
+            entry.hall.as_str().into(),
+            i64::from(Day::from_unix(now).map_or(0, |d| d.0)).into(),
+            project_no.into(),
+            matter.into(),
+            now.into(),
+            authority.into(),
+        ],
+    )
+}
+
 /// A tablet armed (`kiosk::arm`'s new arming `arm`): a citizen served at its code, recorded
 /// only when the arming took (the same batch).
 pub fn record_arming(

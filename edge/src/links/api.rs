@@ -30,19 +30,19 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     let token = super::new_token(host::random(h));
     let t = h.now();
     let authority = cfg.authority_of(&entry.region);
-    // The 办件 served, once by its 办件号 (a report of it may have come first).
-    let served = crate::served::record_project(
+    // The 办件 served, once by its 办件号 (a report of it may have come first), and only when the
+    // link is this code's.
+    let mut batch = super::mint(&m, &authority, &entry, &token, &me.name, t);
+    let link_at = batch.len() - 1;
+    batch.push(crate::served::record_link(
         &authority,
         &m.project_no,
-        "link",
         &entry,
         &m.matter,
-        wire::time::Day::from_unix(t).ok_or(error::UNAVAILABLE)?,
         t,
-    );
-    let mut batch = vec![served];
-    batch.extend(super::mint(&m, &authority, &entry, &token, &me.name, t));
+    ));
     let mut res = host::run(h, batch, false).await?;
+    res.truncate(link_at + 1);
     let rows: Vec<LinkRow> = host::typed(h, res.pop())?;
     let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;
     // Another code's or matter's, or a link outside the caller's scope: the same refusal, which

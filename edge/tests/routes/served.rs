@@ -84,7 +84,30 @@ fn each_source_counts_a_served_citizen_once() {
         Body::None,
     );
     assert_eq!(s, 200);
+    // A 办件号 whose link is another code's, minted before served 办件 were counted: 409, and
+    // nothing recorded for the code that asked.
+    let mint = |e: &wire::directory::Entry| {
+        let body = serde_json::json!({"code": e.code.to_text(), "matter": e.matters[0].code, "project_no": "OLD-1"});
+        send(
+            &w,
+            Who::Queue,
+            Method::Post,
+            "/api/v1/links",
+            Body::Json(body),
+        )
+        .0
+    };
+    assert_eq!(mint(&a1()), 201);
+    exec(
+        &w.h,
+        vec![edge::sql::stmt(
+            "DELETE FROM served WHERE key LIKE '%:OLD-1'",
+            vec![],
+        )],
+    );
+    assert_eq!(mint(&a2()), 409);
     let rows = served(&w);
+    assert!(!rows.iter().any(|r| r.0.ends_with(":OLD-1")), "{rows:?}");
     assert_eq!(rows.len(), before + 4, "{rows:?}");
     let of = |source: &str| -> Vec<&(String, String, i64)> {
         rows.iter().filter(|r| r.1 == source).collect()
