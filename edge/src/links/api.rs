@@ -18,15 +18,7 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
         .entry
         .filter(|e| e.code == m.code && me.scope.covers(&e.region, &e.hall))
         .ok_or(access::NOT_FOUND.with_field("code"))?;
-    if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == m.matter) {
-        return Err(ApiError::new(
-            422,
-            "links.matter_unknown",
-            "该窗口不办理此事项。",
-            "That matter is not handled at this window.",
-        )
-        .with_field("matter"));
-    }
+    handled_at(&entry, &m.matter)?;
     let token = super::new_token(host::random(h));
     let t = h.now();
     let authority = cfg.authority_of(&entry.region);
@@ -61,6 +53,20 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     ))
 }
 
+/// A matter the window handles (any, when its entry lists none).
+fn handled_at(entry: &wire::directory::Entry, matter: &str) -> Result<(), ApiError> {
+    if entry.matters.is_empty() || entry.matters.iter().any(|x| x.code == matter) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        422,
+        "links.matter_unknown",
+        "该窗口不办理此事项。",
+        "That matter is not handled at this window.",
+    )
+    .with_field("matter"))
+}
+
 /// `POST /api/v1/served`: a queue or business system reports one 办件 served (by its 办件号, once,
 /// whether or not a link was minted for it) or a day's ticket count at a window's code (the last
 /// count stands). Only for codes within the token's scope; a 办件号 known for another code: 409.
@@ -88,15 +94,7 @@ pub async fn served(
             day,
             ..
         } => {
-            if !entry.matters.is_empty() && !entry.matters.iter().any(|x| x.code == *matter) {
-                return Err(ApiError::new(
-                    422,
-                    "links.matter_unknown",
-                    "该窗口不办理此事项。",
-                    "That matter is not handled at this window.",
-                )
-                .with_field("matter"));
-            }
+            handled_at(&entry, matter)?;
             (
                 served::record_project(&authority, project_no, "report", &entry, matter, *day, t),
                 served::project_key(&authority, project_no),
