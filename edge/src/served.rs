@@ -33,11 +33,10 @@ pub fn project_key(authority: &str, project_no: &str) -> String {
 const RECORD: &str = "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (key) DO NOTHING";
 
-/// A 办件 with its 办件号 (a link minted, or a report): once, whichever comes first.
-pub fn record_project(
+/// A 办件 a queue system reports by its 办件号: once, whether or not its link came first.
+pub fn record_report(
     authority: &str,
     project_no: &str,
-    source: &str,
     entry: &Entry,
     matter: &str,
     day: Day,
@@ -47,7 +46,7 @@ pub fn record_project(
         RECORD,
         vec![
             project_key(authority, project_no).into(),
-            source.into(),
+            "report".into(),
             entry.code.to_text().into(),
             entry.region.as_str().into(),
             entry.hall.as_str().into(),
@@ -58,6 +57,11 @@ pub fn record_project(
             now.into(),
         ],
     )
+}
+
+/// The key of a day's count at a code.
+pub fn count_key(code: &str, day: Day) -> String {
+    format!("c:{code}:{}", day.0)
 }
 
 /// A link minted: its 办件 served, recorded only when the link of that 办件号 is this code's (a
@@ -123,7 +127,7 @@ pub fn record_count(entry: &Entry, day: Day, count: u32, now: i64) -> Stmt {
          VALUES (?1, 'count', ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (key) DO UPDATE SET n = excluded.n, at = excluded.at",
         vec![
-            format!("c:{code}:{}", day.0).into(),
+            count_key(&code, day).into(),
             code.into(),
             entry.region.as_str().into(),
             entry.hall.as_str().into(),
@@ -151,9 +155,16 @@ pub struct CodeRate {
     pub never: i64,
 }
 
-/// The codes within `scope`, each with its figures for the months `months` (`YYYY-MM`) whose days
-/// run from `from` to `to` (unix seconds, [from, to)).
-pub fn code_rates(scope: &crate::access::Scope, months: &[String], from: i64, to: i64) -> Stmt {
+/// The codes within `scope` (and of the hall named `hall`, in any region, as the public
+/// results name halls), each with its figures for the months `months` (`YYYY-MM`) whose days run
+/// from `from` to `to` (unix seconds, [from, to)).
+pub fn code_rates(
+    scope: &crate::access::Scope,
+    hall: Option<&str>,
+    months: &[String],
+    from: i64,
+    to: i64,
+) -> Stmt {
     let day = |t: i64| i64::from(Day::from_unix(t).map_or(0, |d| d.0));
     crate::access::scoped(
         "SELECT e.code AS code, e.region AS region, e.hall AS hall, \
@@ -164,12 +175,14 @@ pub fn code_rates(scope: &crate::access::Scope, months: &[String], from: i64, to
            AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
          (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
            AND s.project_no IS NOT NULL AND s.rated = 0) AS never \
-         FROM entries e WHERE {scope} ORDER BY e.region, e.hall, window, e.code",
+         FROM entries e WHERE (?4 IS NULL OR e.hall = ?4) AND {scope} \
+         ORDER BY e.region, e.hall, window, e.code",
         scope,
         vec![
             day(from).into(),
             day(to).into(),
             serde_json::to_string(months).expect("strings").into(),
+            hall.map(str::to_owned).into(),
         ],
     )
 }

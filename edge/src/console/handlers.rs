@@ -781,7 +781,7 @@ pub async fn rates_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
     };
     let rows: Vec<crate::served::CodeRate> = host::rows(
         h,
-        crate::served::code_rates(&s.me.scope, &p.months, p.from, p.to),
+        crate::served::code_rates(&s.me.scope, None, &p.months, p.from, p.to),
     )
     .await?;
     Ok(page(

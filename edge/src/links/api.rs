@@ -96,13 +96,13 @@ pub async fn served(
         } => {
             handled_at(&entry, matter)?;
             (
-                served::record_project(&authority, project_no, "report", &entry, matter, *day, t),
+                served::record_report(&authority, project_no, &entry, matter, *day, t),
                 served::project_key(&authority, project_no),
             )
         }
         Report::Count { day, count, .. } => (
             served::record_count(&entry, *day, *count, t),
-            format!("c:{code}:{}", day.0),
+            served::count_key(&code, *day),
         ),
     };
     let mut res = host::run(

@@ -299,13 +299,9 @@ pub fn compute(
             hidden += 1;
         }
     }
-    // 评价率 from the codes of the scope, grouped as the figures are.
-    let mine: Vec<&crate::served::CodeRate> = codes
-        .iter()
-        .filter(|c| hall.is_none_or(|h| c.hall == h))
-        .collect();
+    // 评价率 from the codes of the scope (`codes` holds only those), grouped as the figures are.
     let mut by_rate_group: BTreeMap<&str, Vec<&crate::served::CodeRate>> = BTreeMap::new();
-    for c in &mine {
+    for c in codes {
         let g = if hall.is_some() { &c.dept } else { &c.hall };
         by_rate_group.entry(g.as_str()).or_default().push(c);
     }
@@ -314,7 +310,7 @@ pub fn compute(
         .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
         .collect();
     Results {
-        rate: RateFigures::of(mine),
+        rate: RateFigures::of(codes),
         group_rates,
         format: RESULTS_FORMAT,
         version: RESULTS_VERSION,
@@ -635,6 +631,7 @@ async fn figures(
     let mut stmts = vec![
         crate::served::code_rates(
             &crate::access::Scope::All,
+            hall,
             &period.months,
             period.from,
             period.to,

@@ -89,15 +89,21 @@ pub fn data_version(data: &Path) -> Result<Option<i64>> {
     }
 }
 
-/// When the oldest rating that is not waiting for review was given (none: no data or no rating).
-pub fn oldest_rating(data: &Path) -> Result<Option<i64>> {
+/// The data's database opened read-only, when the service has made it and its schema has
+/// `table`; with its path, for the messages.
+fn with_table(data: &Path, table: &str) -> Result<Option<(Connection, PathBuf)>> {
     let Some(db) = database(data)? else {
         return Ok(None);
     };
     let c = read_only(&db)?;
-    if !has_table(&c, "ratings")? {
+    Ok(has_table(&c, table)?.then_some((c, db)))
+}
+
+/// When the oldest rating that is not waiting for review was given (none: no data or no rating).
+pub fn oldest_rating(data: &Path) -> Result<Option<i64>> {
+    let Some((c, db)) = with_table(data, "ratings")? else {
         return Ok(None);
-    }
+    };
     c.query_row(
         "SELECT MIN(rated_at) FROM ratings WHERE hold != 1",
         [],
@@ -109,13 +115,9 @@ pub fn oldest_rating(data: &Path) -> Result<Option<i64>> {
 /// What the data records of keys (`key_prints`): name, fingerprint, authority. Empty before the
 /// service made the data, or at a schema without the table.
 pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
-    let Some(db) = database(data)? else {
+    let Some((c, db)) = with_table(data, "key_prints")? else {
         return Ok(vec![]);
     };
-    let c = read_only(&db)?;
-    if !has_table(&c, "key_prints")? {
-        return Ok(vec![]);
-    }
     let mut q = c
         .prepare("SELECT name, fingerprint, authority FROM key_prints ORDER BY name")
         .map_err(|e| format!("{}: {e}", db.display()))?;
@@ -128,10 +130,9 @@ pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
 
 /// The first code of the directory (by code), for `zsp selftest`.
 pub fn first_entry(data: &Path) -> Result<Option<wire::directory::Entry>> {
-    let Some(db) = database(data)? else {
+    let Some((c, db)) = with_table(data, "entries")? else {
         return Ok(None);
     };
-    let c = read_only(&db)?;
     let json: Option<String> = c
         .query_row("SELECT json FROM entries ORDER BY code LIMIT 1", [], |r| {
             r.get(0)

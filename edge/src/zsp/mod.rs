@@ -4,6 +4,7 @@
 //! config ([`crate::runtime`]) and becomes workerd (`exec`), holding the data folder's lock
 //! ([`data::ServeLock`]) for as long as workerd runs.
 
+pub mod client;
 pub mod data;
 pub mod envfile;
 pub mod selftest;
@@ -321,6 +322,7 @@ pub fn key_checks(
     c: &crate::config::Config,
 ) -> (Vec<String>, Vec<String>) {
     let (mut problems, mut notes) = (vec![], vec![]);
+    let served = served_prints(c);
     let held = c
         .qr_keys
         .keys()
@@ -350,17 +352,17 @@ pub fn key_checks(
             ));
             continue;
         }
-        let now = served_prints(c)
-            .into_iter()
+        let now = served
+            .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, f)| f);
+            .map(|(_, f)| f.as_str());
         let same = match name.as_str() {
             "CHALLENGE_KEYS" => c
                 .challenge_keys
                 .keys()
                 .iter()
                 .any(|k| k.fingerprint() == *fp),
-            _ => now.as_deref() == Some(fp.as_str()),
+            _ => now == Some(fp.as_str()),
         };
         if !same {
             let what = match name.as_str() {
@@ -438,7 +440,6 @@ pub fn admin_add(
     password: &str,
     reset: bool,
 ) -> Result<(), String> {
-    use std::io::{Read, Write};
     let body = serde_json::json!({
         "name": name,
         "role": role,
@@ -447,30 +448,21 @@ pub fn admin_add(
         "reset": reset,
     })
     .to_string();
-    let mut c = std::net::TcpStream::connect(listen)
-        .map_err(|e| format!("the service at {listen} does not answer ({e}): start it first (zsp serve, or systemctl start zhangshangping)"))?;
-    write!(
-        c,
-        "POST /admin/accounts HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut out = String::new();
-    c.read_to_string(&mut out).map_err(|e| e.to_string())?;
-    let status = out.split(' ').nth(1).unwrap_or("");
-    if status == "200" {
+    let bearer = format!("Bearer {token}");
+    let (status, _, answer) = client::exchange(
+        listen,
+        "POST",
+        "/admin/accounts",
+        &[
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    )?;
+    if status == 200 {
         return Ok(());
     }
-    let answer = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let said = answer
-        .find('{')
-        .and_then(|i| {
-            serde_json::from_str::<serde_json::Value>(
-                answer[i..].trim_end_matches(|c: char| c != '}'),
-            )
-            .ok()
-        })
+    let said = serde_json::from_slice::<serde_json::Value>(&answer)
         .map(|v| {
             format!(
                 "{} {}",
@@ -478,7 +470,7 @@ pub fn admin_add(
                 v["error"]["detail"].as_str().unwrap_or("")
             )
         })
-        .unwrap_or_else(|| answer.chars().take(200).collect());
+        .unwrap_or_else(|_| String::from_utf8_lossy(&answer).chars().take(200).collect());
     Err(format!(
         "the service refused the account ({status}): {}",
         said.trim()
