@@ -17,6 +17,9 @@ pub struct Config {
     pub upstream_keys: Option<Keyring>,
     pub upstream_url: Option<String>,
     pub mapping: Mapping,
+    /// The 评价渠道 code a system default rating is forwarded with (`UPSTREAM_DEFAULT_CHANNEL`:
+    /// the platforms differ, and the national list has none).
+    pub default_channel: Option<u8>,
     pub admin_token: Option<String>,
     pub difficulty: u8,
     pub policy: ChallengePolicy,
@@ -160,6 +163,11 @@ pub const SETTINGS: &[Setting] = &[
         "UPSTREAM_MAPPING",
         "project",
         "the upstream's field names: project or provincial",
+    ),
+    setting(
+        "UPSTREAM_DEFAULT_CHANNEL",
+        "",
+        "the 评价渠道 (pf) code a system default rating (DEFAULT_RATING) is forwarded with, 1 to 99: Zhejiang's is 7 系统默认评价; the national list has none",
     ),
     setting(
         "POW_DIFFICULTY",
@@ -382,6 +390,20 @@ impl Config {
             Some(m) => Mapping::parse(&m)
                 .ok_or_else(|| err("UPSTREAM_MAPPING", "must be project or provincial"))?,
         };
+        let default_channel = match get("UPSTREAM_DEFAULT_CHANNEL") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<u8>()
+                    .ok()
+                    .filter(|c| (1..=99).contains(c))
+                    .ok_or_else(|| {
+                        err(
+                            "UPSTREAM_DEFAULT_CHANNEL",
+                            format!("{v}: a channel code, 1 to 99"),
+                        )
+                    })?,
+            ),
+        };
         let admin_token = get("ADMIN_TOKEN");
         if admin_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(err("ADMIN_TOKEN", "must be at least 16 characters"));
@@ -409,6 +431,7 @@ impl Config {
             upstream_keys,
             upstream_url,
             mapping,
+            default_channel,
             admin_token,
             difficulty,
             policy,

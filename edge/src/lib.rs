@@ -28,6 +28,7 @@ pub mod page;
 pub mod served;
 pub mod store;
 pub mod submit;
+pub mod unrated;
 // The console, the public pages, tablets, links' API, the operator's.
 pub mod console;
 pub mod kiosk;

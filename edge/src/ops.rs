@@ -56,7 +56,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
     )
     .await?;
     let rate = crate::served::Rate::of(&codes);
-    let gauges: [metrics::Gauge; 12] = [
+    let gauges: [metrics::Gauge; 13] = [
         (
             "zsp_served_this_month",
             "办件 served this month (links minted, tablets armed, queue systems' reports): 评价率's denominator.",
@@ -69,8 +69,13 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
         ),
         (
             "zsp_served_never_rated_this_month",
-            "办件 with a 办件号 served this month and never rated.",
+            "办件 with a 办件号 served this month and never rated (by a citizen or by default).",
             rate.never,
+        ),
+        (
+            "zsp_default_ratings_this_month",
+            "System default ratings (DEFAULT_RATING) standing for 办件 served this month (实际评价率 = (rated + this) ÷ served).",
+            rate.defaults,
         ),
         (
             "zsp_forward_backlog",

@@ -106,7 +106,12 @@ pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<(Outbound, i6
         .as_ref()
         .ok_or("forwarding without UPSTREAM_KEYS")?;
     let row = row.next_revision()?;
-    let (rating, entry) = row.to_rating()?;
+    let (mut rating, entry) = row.to_rating()?;
+    if row.via == crate::served::DEFAULT_VIA {
+        rating.channel = cfg.default_channel.ok_or(
+            "a system default rating waits: set UPSTREAM_DEFAULT_CHANNEL to the channel code the platform expects for it",
+        )?;
+    }
     let body = envelope::body(cfg.mapping, &rating, &entry);
     let key = row.idempotency_key();
     let revision = row.rev.to_string();

@@ -37,6 +37,7 @@ pub struct Settings {
     pub lane: fastlane::Settings,
     pub kiosk: kiosk::Settings,
     pub results: results::Settings,
+    pub served: crate::served::Settings,
 }
 
 impl Settings {
@@ -48,6 +49,7 @@ impl Settings {
             lane: fastlane::Settings::from_vars(get, core.public_url.clone())?,
             kiosk: kiosk::Settings::from_vars(get)?,
             results: results::Settings::from_vars(get)?,
+            served: crate::served::Settings::from_vars(get, &core)?,
             core,
         })
     }
@@ -61,6 +63,7 @@ pub fn settings() -> Vec<Setting> {
         kiosk::SETTINGS,
         fastlane::SETTINGS,
         results::SETTINGS,
+        crate::served::SETTINGS,
     ]
     .concat()
 }
@@ -600,7 +603,9 @@ async fn bearer(
     let cfg = &s.core;
     match id {
         Id::KioskFeed => tablets::feed(h, me, req, p.get("code")).await,
-        Id::LinksMint => links::api::mint(h, cfg, &s.rules, me, req).await,
+        Id::LinksMint => {
+            links::api::mint(h, cfg, &s.rules, (&s.served, s.lane.hours), me, req).await
+        }
         Id::Served => links::api::served(h, cfg, &s.rules, me, req).await,
         Id::LinksRevoke => links::api::revoke(h, cfg, me, req, p.get("token")).await,
         Id::Metrics => ops::prometheus(h, cfg).await,

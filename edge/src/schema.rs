@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_places.sql"),
     migration!(10, "0010_abuse.sql"),
     migration!(11, "0011_sealed.sql"),
+    migration!(12, "0012_unrated.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -7,12 +7,204 @@
 //! Invariants: one row a 办件 (the key); a count is never negative and never for a day to come;
 //! a report reaches only codes within its token's scope (else 404, naming nothing).
 
+use crate::config::{ConfigError, Setting, err};
 use crate::error::ApiError;
 use crate::sql::{Stmt, stmt};
 use serde::Deserialize;
+use wire::calendar::{Calendar, OfficeHours, Span};
 use wire::directory::Entry;
 use wire::qr::CodeId;
 use wire::time::Day;
+
+// ---- settings: what happens to a 办件 left unrated ----
+
+/// How long after a 办件 was served something happens to it, if it is still unrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Off,
+    /// A plain duration (`30m`, `24h`; `s` for drills and tests).
+    Secs(i64),
+    /// Working days (`5w`, by the calendar and office hours) or natural days (`7d`).
+    Span(Span),
+}
+
+impl After {
+    /// `off`, `Ns`, `Nm`, `Nh`, `Nd` (natural days) or, where `working` allows, `Nw`.
+    fn parse(v: &str, working: bool) -> Option<After> {
+        if v == "off" {
+            return Some(After::Off);
+        }
+        let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+        let n: u32 = n.parse().ok().filter(|n| *n >= 1)?;
+        let secs = |k: i64, max: u32| (n <= max).then(|| After::Secs(i64::from(n) * k));
+        match unit {
+            "s" => secs(1, 86_400),
+            "m" => secs(60, 1440),
+            "h" => secs(3600, 720),
+            "d" if n <= 60 => Some(After::Span(Span::NaturalDays(n))),
+            "w" if working && n <= 60 => Some(After::Span(Span::WorkingDays(n))),
+            _ => None,
+        }
+    }
+
+    /// When it falls due for a 办件 served at `at`; `None` when off.
+    pub fn due(self, at: i64, hours: OfficeHours, cal: &Calendar) -> Option<i64> {
+        match self {
+            After::Off => None,
+            After::Secs(s) => Some(at + s),
+            After::Span(Span::NaturalDays(n)) => Some(at + i64::from(n) * 86_400),
+            After::Span(span) => Some(wire::calendar::due(at, span, hours, cal).at),
+        }
+    }
+
+    /// The least time it can take (a working day has at least a day's length after `at`, less
+    /// the office hours' part of the first: one day fewer is a safe bound).
+    pub fn at_least(self) -> Option<i64> {
+        match self {
+            After::Off => None,
+            After::Secs(s) => Some(s),
+            After::Span(Span::NaturalDays(n)) => Some(i64::from(n) * 86_400),
+            After::Span(Span::WorkingDays(n)) => Some(i64::from(n.saturating_sub(1)) * 86_400),
+        }
+    }
+
+    /// As the README and the console say it.
+    pub fn words(self) -> String {
+        match self {
+            After::Off => "关闭".into(),
+            After::Secs(s) if s % 3600 == 0 => format!("{} 小时", s / 3600),
+            After::Secs(s) if s % 60 == 0 => format!("{} 分钟", s / 60),
+            After::Secs(s) => format!("{s} 秒"),
+            After::Span(Span::WorkingDays(n)) => format!("{n} 个工作日"),
+            After::Span(Span::NaturalDays(n)) => format!("{n} 个自然日"),
+        }
+    }
+}
+
+/// A setting given by authority: `24h 330105:48h` (an item with a region prefix is that
+/// authority's; one without, the default).
+pub fn parse_by_authority(
+    v: &str,
+    default: After,
+    working: bool,
+    example: &str,
+) -> Result<Vec<(String, After)>, String> {
+    let mut out = vec![(String::new(), default)];
+    let mut seen_default = false;
+    for item in v.split_whitespace() {
+        let (prefix, value) = item.split_once(':').unwrap_or(("", item));
+        if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 12 {
+            return Err(format!("{item}: {prefix:?} is not a region-code prefix"));
+        }
+        let after = After::parse(value, working)
+            .ok_or_else(|| format!("{item}: {value:?} is not a period ({example}, or off)",))?;
+        if prefix.is_empty() {
+            if seen_default {
+                return Err(format!("{item}: the default is given twice"));
+            }
+            seen_default = true;
+            out[0].1 = after;
+        } else if out.iter().any(|(p, _)| p == prefix) {
+            return Err(format!("{item}: {prefix:?} is given twice"));
+        } else {
+            out.push((prefix.to_owned(), after));
+        }
+    }
+    Ok(out)
+}
+
+/// The longest matching prefix's value.
+fn for_region(list: &[(String, After)], region: &str) -> After {
+    list.iter()
+        .filter(|(p, _)| region.starts_with(p.as_str()))
+        .max_by_key(|(p, _)| p.len())
+        .map_or(After::Off, |(_, a)| *a)
+}
+
+/// What happens to 办件 left unrated ([`SETTINGS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// A served 办件 with a live link, unrated this long after, sends one invitation.
+    pub invite_after: Vec<(String, After)>,
+    /// A served 办件 with a link, still unrated when this runs out, gets a 基本满意 of channel
+    /// "system default".
+    pub default_rating: Vec<(String, After)>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            invite_after: vec![(String::new(), After::Secs(24 * 3600))],
+            default_rating: vec![(String::new(), After::Off)],
+        }
+    }
+}
+
+pub const SETTINGS: &[Setting] = &[
+    Setting::new(
+        "INVITE_AFTER",
+        "24h",
+        "a served 办件 still unrated this long after sends one invitation to the routes of audience 邀评: Nm, Nh, Nd or off; per authority e.g. 24h 330105:48h",
+    ),
+    Setting::new(
+        "DEFAULT_RATING",
+        "off",
+        "a served 办件 still unrated when this runs out gets a 基本满意 of channel 系统默认评价: 5w working days, 7d days, or off; per authority e.g. off 530900:5w 44:7d",
+    ),
+];
+
+impl Settings {
+    /// Reads [`SETTINGS`]. A default rating forwarded upstream needs the channel code its
+    /// platform expects (`UPSTREAM_DEFAULT_CHANNEL`, the core's): its absence is named here.
+    pub fn from_vars(
+        get: &dyn Fn(&str) -> Option<String>,
+        core: &crate::config::Config,
+    ) -> Result<Settings, ConfigError> {
+        let get = |n: &str| crate::config::value(get, n);
+        let d = Settings::default();
+        let invite_after = match get("INVITE_AFTER") {
+            None => d.invite_after,
+            Some(v) => parse_by_authority(&v, d.invite_after[0].1, false, "30m, 24h, 2d")
+                .map_err(|why| err("INVITE_AFTER", why))?,
+        };
+        let default_rating = match get("DEFAULT_RATING") {
+            None => d.default_rating,
+            Some(v) => parse_by_authority(&v, After::Off, true, "5w, 7d")
+                .map_err(|why| err("DEFAULT_RATING", why))?,
+        };
+        let defaults_on = default_rating.iter().any(|(_, a)| *a != After::Off);
+        if defaults_on && core.upstream_url.is_some() && core.default_channel.is_none() {
+            return Err(err(
+                "UPSTREAM_DEFAULT_CHANNEL",
+                "DEFAULT_RATING forwards system default ratings upstream: set the 评价渠道 code \
+                 your platform expects for them (Zhejiang: 7 系统默认评价; the national list has \
+                 no such channel, its 7 is 短信)",
+            ));
+        }
+        Ok(Settings {
+            invite_after,
+            default_rating,
+        })
+    }
+
+    pub fn invite_after(&self, region: &str) -> After {
+        for_region(&self.invite_after, region)
+    }
+
+    pub fn default_rating(&self, region: &str) -> After {
+        for_region(&self.default_rating, region)
+    }
+
+    /// The least of each setting's times (`None`: off everywhere): how old a 办件 must be to be
+    /// looked at.
+    pub fn least(list: &[(String, After)]) -> Option<i64> {
+        list.iter().filter_map(|(_, a)| a.at_least()).min()
+    }
+}
+
+/// The `via` of a system default rating (a 办件 left unrated when `DEFAULT_RATING` ran out):
+/// counted apart from the citizens' ratings, forwarded with `UPSTREAM_DEFAULT_CHANNEL`.
+pub const DEFAULT_VIA: &str = "default";
 
 /// The longest 办件号.
 pub const PROJECT_NO_MAX: usize = 64;
@@ -153,6 +345,8 @@ pub struct CodeRate {
     pub served: i64,
     pub rated: i64,
     pub never: i64,
+    /// 办件 whose rating is the system default (no citizen's rating since).
+    pub defaults: i64,
 }
 
 /// The codes within `scope` (and of the hall named `hall`, in any region, as the public
@@ -174,7 +368,9 @@ pub fn code_rates(
          COALESCE((SELECT SUM(n) FROM code_tallies t WHERE t.code = e.code \
            AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
          (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
-           AND s.project_no IS NOT NULL AND s.rated = 0) AS never \
+           AND s.project_no IS NOT NULL AND s.rated = 0 AND COALESCE(s.defaulted_at, 0) = 0) AS never, \
+         (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
+           AND s.rated = 0 AND s.defaulted_at > 0) AS defaults \
          FROM entries e WHERE (?4 IS NULL OR e.hall = ?4) AND {scope} \
          ORDER BY e.region, e.hall, window, e.code",
         scope,
@@ -193,7 +389,18 @@ pub fn code_rates(
 pub struct Rate {
     pub served: i64,
     pub rated: i64,
+    /// 办件 with a 办件号 never rated, by a citizen or by default.
     pub never: i64,
+    /// System default ratings standing (`DEFAULT_RATING`).
+    pub defaults: i64,
+}
+
+/// A per mille figure as the console and the public page show it; "无办件数据" without one.
+pub fn shown_permille(p: Option<i64>) -> String {
+    match p {
+        None => "无办件数据".into(),
+        Some(p) => format!("{}.{}%", p / 10, p % 10),
+    }
 }
 
 impl Rate {
@@ -202,12 +409,19 @@ impl Rate {
         (self.served > 0).then(|| self.rated * 1000 / self.served)
     }
 
-    /// As the console and the public page show it.
+    /// 实际评价率: all ratings, the system defaults included, ÷ 办件 served.
+    pub fn actual_permille(&self) -> Option<i64> {
+        (self.served > 0).then(|| (self.rated + self.defaults) * 1000 / self.served)
+    }
+
+    /// 主动评价率 as shown.
     pub fn shown(&self) -> String {
-        match self.active_permille() {
-            None => "无办件数据".into(),
-            Some(p) => format!("{}.{}%", p / 10, p % 10),
-        }
+        shown_permille(self.active_permille())
+    }
+
+    /// 实际评价率 as shown.
+    pub fn shown_actual(&self) -> String {
+        shown_permille(self.actual_permille())
     }
 
     /// The sum over codes that have served figures (a code without any says nothing of a rate).
@@ -219,6 +433,7 @@ impl Rate {
                 served: r.served + c.served,
                 rated: r.rated + c.rated,
                 never: r.never + c.never,
+                defaults: r.defaults + c.defaults,
             })
     }
 }
@@ -229,6 +444,7 @@ impl CodeRate {
             served: self.served,
             rated: self.rated,
             never: self.never,
+            defaults: self.defaults,
         }
     }
 }
@@ -400,6 +616,7 @@ mod tests {
             served,
             rated,
             never: 0,
+            defaults: 0,
         }
     }
 

@@ -125,16 +125,19 @@ const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES
      ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
 /// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
 /// ?9 matter, ?10 comment, ?11 phone, ?12 minute, ?13 via, ?14 entry, ?15 address digest,
-/// ?16 form slot, ?17 the signals found before storage ([`found_before`]), ?18 the link's 办件号; `{signals}` is [`signals_sql`]. An amendment
-/// keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
-/// revision aside while the upstream has none of it (revisions go upstream in order).
+/// ?16 form slot, ?17 the signals found before storage ([`found_before`]), ?18 the link's 办件号;
+/// `{signals}` is [`signals_sql`]. An amendment keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
+/// revision aside while the upstream has none of it (revisions go upstream in order). A citizen's
+/// rating of a 办件 that had its system default (`served::DEFAULT_VIA`) replaces it as the
+/// first rating (its assessNumber stays 1, its revision is the next).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
      entry, next_attempt_at, hold, signals, project_no) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, \
      ?8, ?9, ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals, ?18 \
      FROM ({signals}) AS s WHERE s.signals = '' \
      OR (SELECT COUNT(*) FROM ratings WHERE code = ?2 AND day = ?4 AND hold = 1) < {held_keep} \
-     ON CONFLICT (code, device, day) DO UPDATE SET assess_number = 2, rev = rev + 1, \
+     ON CONFLICT (code, device, day) DO UPDATE SET \
+     assess_number = CASE WHEN via = 'default' THEN assess_number ELSE 2 END, rev = rev + 1, \
      last_submission = excluded.last_submission, rated_at = excluded.rated_at, \
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
      matter = excluded.matter, comment = excluded.comment, phone = excluded.phone, \
@@ -144,7 +147,7 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
      signals = CASE WHEN excluded.signals != '' THEN excluded.signals ELSE signals END, \
      first = CASE WHEN forwarded_rev = 0 AND first IS NULL THEN json_object('rated_at', rated_at, \
      'level', level, 'tags', tags, 'tag_version', tag_version, 'matter', matter, 'comment', comment, \
-     'phone', phone, 'entry', entry) ELSE first END \
+     'phone', phone, 'entry', entry, 'via', via) ELSE first END \
      RETURNING id, assess_number, rev, flagged";
 
 /// The signals of `guard`, as one SQL row (`signals`: their names, space-separated; empty when
@@ -435,6 +438,9 @@ struct FirstRevision {
     comment: String,
     phone: Option<String>,
     entry: String,
+    /// Absent in what releases before the system default rating kept.
+    #[serde(default)]
+    via: Option<String>,
 }
 
 /// Every `RatingRow` column, for a `SELECT` or a `RETURNING`.
@@ -445,6 +451,9 @@ macro_rules! rating_columns {
     };
 }
 pub(crate) use rating_columns;
+
+/// Every `RatingRow` column, for a test's own `SELECT`.
+pub const RATING_COLUMNS: &str = rating_columns!();
 
 /// The `tags` column and the export's tag codes: the codes in the order chosen, joined by commas.
 fn tag_list(tags: &[u16]) -> String {
@@ -516,6 +525,7 @@ impl RatingRow {
             comment: f.comment,
             phone: f.phone,
             entry: f.entry,
+            via: f.via.unwrap_or_else(|| self.via.clone()),
             first: None,
             ..self.clone()
         })

@@ -296,6 +296,49 @@ impl Alert {
 pub const WEBHOOK_FORMAT: &str = "zsp.alert";
 pub const WEBHOOK_VERSION: u32 = 1;
 
+/// An invitation to rate (`zsp.invite` version 1), sent to the routes of audience `invites`: a
+/// 办件 served and still unrated after `INVITE_AFTER`. It carries the 办件号 and the link, never
+/// the citizen's contact: the business system that holds it sends the SMS. Signed as the alerts'
+/// webhook ([`webhook_sign`]); `id` is also its `Idempotency-Key` (`invite-<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: i64,
+    pub project_no: String,
+    pub code: String,
+    pub matter: Option<String>,
+    pub hall: String,
+    pub window: Option<String>,
+    /// Unix seconds.
+    pub served_at: i64,
+    pub expires_at: i64,
+    /// The link's path (`/l/<token>`) and, with the site's public address set, its URL.
+    pub path: String,
+    pub url: Option<String>,
+}
+
+pub const INVITE_FORMAT: &str = "zsp.invite";
+pub const INVITE_VERSION: u32 = 1;
+
+impl Invitation {
+    pub fn webhook_body(&self) -> String {
+        serde_json::json!({
+            "format": INVITE_FORMAT,
+            "version": INVITE_VERSION,
+            "id": self.id,
+            "project_no": self.project_no,
+            "code": self.code,
+            "matter": self.matter,
+            "hall": self.hall,
+            "window": self.window,
+            "served_at": crate::time::format_cst(self.served_at),
+            "expires_at": crate::time::format_cst(self.expires_at),
+            "path": self.path,
+            "url": self.url,
+        })
+        .to_string()
+    }
+}
+
 /// The generic webhook's `Zsp-Signature` header, as the upstream envelope's but with the route's
 /// own secret and plain HMAC, so that a bridge checks it in a few lines:
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.

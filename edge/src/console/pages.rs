@@ -871,22 +871,25 @@ pub fn rates(
             }
             p {
                 "本范围 " (period) "：办件 " (all.served) " 件，群众评价 " (all.rated) " 次，主动评价率 "
-                strong { (all.shown()) } "，从未评价的办件 " (all.never) " 件。"
+                strong { (all.shown()) } "；系统默认评价 " (all.defaults) " 件，实际评价率 "
+                strong { (all.shown_actual()) } "；从未评价的办件 " (all.never) " 件。"
             }
             p.muted {
-                "主动评价率 = 群众评价次数 ÷ 办件数（一事一评链接、平板发起与叫号系统报送的办件）。"
+                "主动评价率 = 群众评价次数 ÷ 办件数（一事一评链接、平板发起与叫号系统报送的办件）；"
+                "实际评价率另计逾期未评价、按规定给出的系统默认评价。"
                 "没有办件数据的窗口显示“无办件数据”，不计入合计。"
             }
         }
         table {
-            thead { tr { th { "大厅" } th { "窗口" } th { "单位" } th { "工作人员" } th.num { "办件" } th.num { "评价" } th.num { "主动评价率" } th.num { "未评价办件" } } }
+            thead { tr { th { "大厅" } th { "窗口" } th { "单位" } th { "工作人员" } th.num { "办件" } th.num { "评价" } th.num { "主动评价率" } th.num { "默认评价" } th.num { "实际评价率" } th.num { "未评价办件" } } }
             tbody {
                 @for r in rows {
                     tr {
                         td { (r.hall) } td { (r.window) } td { (r.dept) }
                         td { (r.staff_name.as_deref().unwrap_or("（窗口）")) }
                         td.num { (r.served) } td.num { (r.rated) }
-                        td.num { (r.rate().shown()) } td.num { (r.never) }
+                        td.num { (r.rate().shown()) } td.num { (r.defaults) }
+                        td.num { (r.rate().shown_actual()) } td.num { (r.never) }
                     }
                 }
             }

@@ -863,9 +863,13 @@ pub const ROUTE_KINDS: [(&str, &str); 3] = [
     ("dingtalk", "钉钉自定义机器人（加签）"),
     ("webhook", "通用 Webhook（HMAC 签名）"),
 ];
-pub const AUDIENCES: [(&str, &str); 2] = [
+pub const AUDIENCES: [(&str, &str); 3] = [
     ("handlers", "处理人（每条差评、临期与超期提醒）"),
     ("supervisors", "主管（重复差评、超期升级）"),
+    (
+        "invites",
+        "邀评（未评价办件的邀请，发给业务系统，仅通用 Webhook）",
+    ),
 ];
 
 /// An address as the console shows it: the scheme, host and path, never the key.
@@ -918,7 +922,13 @@ impl NewRoute {
             return Err("类型：请选择企业微信、钉钉或通用 Webhook".into());
         }
         if !AUDIENCES.iter().any(|(k, _)| *k == self.audience) {
-            return Err("接收对象：请选择处理人或主管".into());
+            return Err("接收对象：请选择处理人、主管或邀评".into());
+        }
+        if self.audience == "invites" && self.kind != "webhook" {
+            return Err(
+                "接收对象：邀评只发往业务系统的通用 Webhook（由持有办事人联系方式的业务系统发短信）"
+                    .into(),
+            );
         }
         let local = url.starts_with("http://127.0.0.1:") || url.starts_with("http://[::1]:");
         if !(url.starts_with("https://") || local)
@@ -1071,6 +1081,16 @@ pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
 
 const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at";
 
+/// The routes (not deleted) of the ids in `ids` (a JSON array).
+pub fn routes_of(ids: &str) -> Stmt {
+    stmt(
+        format!(
+            "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))"
+        ),
+        vec![ids.into()],
+    )
+}
+
 pub fn route(id: i64) -> Stmt {
     stmt(
         format!("SELECT {ROUTE_COLUMNS} FROM routes WHERE id = ?1 AND deleted_at IS NULL"),
@@ -1110,7 +1130,7 @@ pub trait Sql {
     fn exec(&self, s: Vec<Stmt>) -> Result<(), String>;
 }
 
-fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
+pub fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
     serde_json::from_value(db.query(s)?).map_err(|e| format!("rows: {e}"))
 }
 

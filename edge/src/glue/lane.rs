@@ -58,6 +58,16 @@ pub async fn deliver(
             return Some(now + 60);
         }
     };
+    let mut messages = messages;
+    match crate::unrated::messages(
+        &db,
+        &s.core.challenge_keys,
+        s.core.public_url.as_deref(),
+        now,
+    ) {
+        Ok(m) => messages.extend(m),
+        Err(e) => internal_log("invitations", e),
+    }
     let sends = messages.iter().map(|m| send(env, m));
     let results = futures_util::future::join_all(sends).await;
     let at = env::now();
@@ -65,7 +75,7 @@ pub async fn deliver(
     for (m, r) in messages.iter().zip(results) {
         match &r {
             Ok(()) => console_log!(
-                "alert: route {} took {} alert(s) ({})",
+                "alert: route {} took {} message(s) ({})",
                 m.route,
                 m.alerts.len(),
                 m.kind
@@ -84,6 +94,18 @@ pub async fn deliver(
         Ok(n) => n,
         Err(e) => {
             internal_log("fast lane", e);
+            Some(now + 60)
+        }
+    }
+}
+
+/// 办件 left unrated: invitations queued and defaults given (`unrated::tick`). Returns when the
+/// next falls due.
+pub fn unrated(storage: &Storage, s: &crate::routes::Settings, now: i64) -> Option<i64> {
+    match crate::unrated::tick(&ObjectSql(storage), &s.served, s.lane.hours, now) {
+        Ok(next) => next,
+        Err(e) => {
+            internal_log("unrated 办件", e);
             Some(now + 60)
         }
     }

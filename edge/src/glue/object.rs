@@ -25,6 +25,9 @@ pub struct Store {
     /// When this instance last set the alarm (unix seconds), if it did.
     alarm_at: Cell<Option<i64>>,
     last_prune: Cell<i64>,
+    /// When unrated 办件 were last looked at, and when the next falls due (`unrated`).
+    last_unrated: Cell<i64>,
+    unrated_next: Cell<Option<i64>>,
     /// Set until the first request: it then makes sure the alarm is set (after a restore, whose
     /// data comes without workerd's alarm table, or any start whose alarm was lost).
     unwoken: Cell<bool>,
@@ -44,6 +47,8 @@ impl DurableObject for Store {
             schema_error,
             alarm_at: Cell::new(None),
             last_prune: Cell::new(0),
+            last_unrated: Cell::new(0),
+            unrated_next: Cell::new(None),
             unwoken: Cell::new(true),
         }
     }
@@ -82,6 +87,11 @@ impl DurableObject for Store {
         };
         let cfg = &s.core;
         let now_s = now();
+        // 办件 left unrated first: a default rating given now is forwarded in this round.
+        if now_s - self.last_unrated.get() >= crate::unrated::EVERY_SECS {
+            self.last_unrated.set(now_s);
+            self.unrated_next.set(lane::unrated(&storage, &s, now_s));
+        }
         // Forwarding and the fast lane side by side: a 差评's alert never waits for a slow
         // upstream (each send has its own timeout).
         let forwarding = async {
@@ -119,7 +129,15 @@ impl DurableObject for Store {
                     now_s
                 } else {
                     let next = outbox::next_wake(now_s, due, self.last_prune.get());
-                    lane.map_or(next, |l| next.min(l))
+                    let unrated = self
+                        .unrated_next
+                        .get()
+                        .map(|u| u.max(self.last_unrated.get() + crate::unrated::EVERY_SECS));
+                    [Some(next), lane, unrated]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                        .unwrap_or(next)
                 }
             }
             Err(e) => {

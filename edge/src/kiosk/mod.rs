@@ -705,7 +705,7 @@ mod tests {
                 code: e.code,
                 matter: "330102-SC-001".into(),
                 project_no: project_no.into(),
-                days: 3,
+                days: Some(3),
                 kiosk,
             };
             crate::links::tests::minted(&c, &m, "", &e, token, now);

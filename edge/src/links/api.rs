@@ -11,7 +11,17 @@ use crate::http::{self, Answer, Request, Response};
 use crate::store::Rules;
 
 /// `POST /api/v1/links`: a link for one 办件, idempotent on its 办件号.
-pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &Request) -> Answer {
+/// The unrated 办件's settings and the office hours (for a default-rating period in working days).
+pub type Unrated<'a> = (&'a crate::served::Settings, wire::calendar::OfficeHours);
+
+pub async fn mint(
+    h: &impl Host,
+    cfg: &Config,
+    rules: &Rules,
+    (unrated, hours): Unrated<'_>,
+    me: &Actor,
+    req: &Request,
+) -> Answer {
     let m = super::parse_mint(&req.body)?;
     let l = crate::directory::lookup(h, cfg, &rules.guard, m.code).await?;
     let entry = l
@@ -24,7 +34,28 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
     let authority = cfg.authority_of(&entry.region);
     // The 办件 served, once by its 办件号 (a report of it may have come first), and only when the
     // link is this code's.
-    let mut batch = super::mint(&m, &authority, &entry, &token, &me.name, t);
+    // Without a lifetime asked for, the link lives as long as the citizen's own chance before
+    // the authority's default rating (if it has one).
+    let default_until = match (m.days, unrated.default_rating(&entry.region)) {
+        (None, after @ crate::served::After::Span(wire::calendar::Span::WorkingDays(_))) => {
+            let rows = host::run(h, vec![crate::fastlane::calendars()], false).await?;
+            let edited: Vec<crate::fastlane::CalendarRow> =
+                host::typed(h, rows.into_iter().next())?;
+            let cal =
+                crate::fastlane::calendar(&edited).map_err(|e| host::internal(h, "calendar", e))?;
+            after.due(t, hours, &cal)
+        }
+        (None, after) => after.due(t, hours, &wire::calendar::Calendar::default()),
+        (Some(_), _) => None,
+    };
+    let mut batch = super::mint(
+        &m,
+        &authority,
+        &entry,
+        &token,
+        &me.name,
+        (t, m.expires_at(t, default_until)),
+    );
     let link_at = batch.len() - 1;
     batch.push(crate::served::record_link(
         &authority,
@@ -33,7 +64,8 @@ pub async fn mint(h: &impl Host, cfg: &Config, rules: &Rules, me: &Actor, req: &
         &m.matter,
         t,
     ));
-    let mut res = host::run(h, batch, false).await?;
+    // The alarm learns of the new 办件 (its invitation and default fall due from it).
+    let mut res = host::run(h, batch, true).await?;
     res.truncate(link_at + 1);
     let rows: Vec<LinkRow> = host::typed(h, res.pop())?;
     let row = rows.into_iter().next().ok_or(super::NOT_FOUND)?;

@@ -51,7 +51,9 @@ pub struct Mint {
     pub code: CodeId,
     pub matter: String,
     pub project_no: String,
-    pub days: u32,
+    /// The lifetime asked for; `None`: the authority's default-rating period when it has one
+    /// (the citizen's own chance and the default agree), else [`DEFAULT_DAYS`].
+    pub days: Option<u32>,
     /// Arms the window's hall tablet for this 办件 (`crate::kiosk::take_arm`).
     pub kiosk: bool,
 }
@@ -87,8 +89,8 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
             "project_no must be 1 to 64 letters, digits or - _ . /.",
         ));
     }
-    let days = b.lifetime_days.unwrap_or(DEFAULT_DAYS);
-    if !(1..=MAX_DAYS).contains(&days) {
+    let days = b.lifetime_days;
+    if days.is_some_and(|d| !(1..=MAX_DAYS).contains(&d)) {
         return Err(bad(
             "lifetime_days",
             "lifetime_days 应为 1 至 30 天。",
@@ -107,6 +109,18 @@ pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
 const COLUMNS: &str =
     "token, code, matter, project_no, region, hall, created_at, expires_at, revoked_at";
 
+impl Mint {
+    /// When the link expires: `default_until` is the end of the authority's default-rating
+    /// period from `now`, if it has one.
+    pub fn expires_at(&self, now: i64, default_until: Option<i64>) -> i64 {
+        match (self.days, default_until) {
+            (Some(d), _) => now + i64::from(d) * 86_400,
+            (None, Some(until)) => until,
+            (None, None) => now + i64::from(DEFAULT_DAYS) * 86_400,
+        }
+    }
+}
+
 /// Minting, in one transaction: a new link for the window `e` unless the issuing `authority`'s
 /// 办件号 has one (`Config::authority_of`; '' for a deployment of one), then the 办件号's link
 /// (the new one, or the one minted before: minting is idempotent on the 办件号).
@@ -116,7 +130,7 @@ pub fn mint(
     e: &wire::directory::Entry,
     token: &str,
     by: &str,
-    now: i64,
+    (now, expires_at): (i64, i64),
 ) -> Vec<Stmt> {
     let (region, hall) = (e.region.as_str(), e.hall.as_str());
     vec![
@@ -131,7 +145,7 @@ pub fn mint(
                 region.into(),
                 hall.into(),
                 now.into(),
-                (now + i64::from(m.days) * 86_400).into(),
+                expires_at.into(),
                 by.into(),
                 i64::from(m.kiosk).into(),
                 authority.into(),
@@ -320,7 +334,14 @@ pub(crate) mod tests {
         now: i64,
     ) -> LinkRow {
         let mut rows = vec![];
-        for s in mint(m, authority, e, token, "queue", now) {
+        for s in mint(
+            m,
+            authority,
+            e,
+            token,
+            "queue",
+            (now, m.expires_at(now, None)),
+        ) {
             rows = typed::<LinkRow>(c, &s);
         }
         rows.pop().expect("minting answers with the 办件号's link")
@@ -335,7 +356,24 @@ pub(crate) mod tests {
         let code = Entry::example("A01", Some("SC1")).code.to_text();
         let m = body(serde_json::json!({"code": code, "matter": "330102-SC-001", "project_no": "BJ-2026-0001"}))
             .unwrap();
-        assert_eq!(m.days, DEFAULT_DAYS);
+        assert_eq!(m.days, None);
+        assert_eq!(
+            m.expires_at(100, None),
+            100 + i64::from(DEFAULT_DAYS) * 86_400
+        );
+        assert_eq!(
+            m.expires_at(100, Some(5000)),
+            5000,
+            "the default-rating period"
+        );
+        assert_eq!(
+            Mint {
+                days: Some(2),
+                ..m.clone()
+            }
+            .expires_at(100, Some(5000)),
+            100 + 2 * 86_400
+        );
         for (v, field) in [
             (
                 serde_json::json!({"code": "nope", "matter": "330102-SC-001", "project_no": "1"}),
@@ -384,7 +422,7 @@ pub(crate) mod tests {
             code: e.code,
             matter: "330102-SC-001".into(),
             project_no: "BJ-2026-0001".into(),
-            days: 3,
+            days: Some(3),
             kiosk: false,
         };
         let mint_as = |token: &str, now| minted(&c, &m, "", &e, token, now);

@@ -10,21 +10,31 @@ use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 
 pub const RESULTS_FORMAT: &str = "zsp.results";
-/// 2: with 评价率 (`rate`, `group_rates`).
+/// 2: with 评价率 (`rate`, `group_rates`: 主动 and 实际, never-rated 办件, system defaults) and
+/// `defaults_in_satisfaction`.
 pub const RESULTS_VERSION: u32 = 2;
 
 /// What [`Settings::from_vars`] reads.
-pub const SETTINGS: &[crate::config::Setting] = &[crate::config::Setting::new(
-    "RESULTS_MIN_STAFF",
-    "20",
-    "the public results show a staff member only from this many ratings in the period",
-)];
+pub const SETTINGS: &[crate::config::Setting] = &[
+    crate::config::Setting::new(
+        "RESULTS_MIN_STAFF",
+        "20",
+        "the public results show a staff member only from this many ratings in the period",
+    ),
+    crate::config::Setting::new(
+        "DEFAULT_RATING_COUNTS",
+        "no",
+        "yes: 满意率 counts the system default ratings (DEFAULT_RATING) as 基本满意; the public results say which",
+    ),
+];
 
 /// The public results' settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// A staff member is shown only from this many ratings in the period.
     pub min_staff: u32,
+    /// Whether 满意率 counts the system default ratings as 基本满意.
+    pub defaults_count: bool,
 }
 
 impl Settings {
@@ -33,6 +43,16 @@ impl Settings {
     ) -> Result<Settings, crate::config::ConfigError> {
         Ok(Settings {
             min_staff: crate::config::number(get, "RESULTS_MIN_STAFF", 20, 5, 1000)?,
+            defaults_count: match crate::config::value(get, "DEFAULT_RATING_COUNTS").as_deref() {
+                None | Some("no") => false,
+                Some("yes") => true,
+                Some(v) => {
+                    return Err(crate::config::err(
+                        "DEFAULT_RATING_COUNTS",
+                        format!("{v}: yes or no"),
+                    ));
+                }
+            },
         })
     }
 }
@@ -129,6 +149,10 @@ pub struct RateFigures {
     pub rated: i64,
     pub never_rated: i64,
     pub active_pct: Option<f64>,
+    /// System default ratings standing (a 办件 left unrated, `DEFAULT_RATING`).
+    pub defaults: i64,
+    /// 实际评价率: ratings and defaults ÷ 办件.
+    pub actual_pct: Option<f64>,
 }
 
 impl RateFigures {
@@ -139,6 +163,8 @@ impl RateFigures {
             rated: r.rated,
             never_rated: r.never,
             active_pct: pct(r.rated, r.served),
+            defaults: r.defaults,
+            actual_pct: pct(r.rated + r.defaults, r.served),
         }
     }
 }
@@ -247,6 +273,9 @@ pub struct Results {
     /// 评价率 of the scope, and of each group (by `group_by`).
     pub rate: RateFigures,
     pub group_rates: Vec<(String, RateFigures)>,
+    /// Whether `satisfied` and 满意率 count the system default ratings as 基本满意
+    /// (`DEFAULT_RATING_COUNTS`); `rate.defaults` says how many there are either way.
+    pub defaults_in_satisfaction: bool,
 }
 
 pub fn compute(
@@ -255,9 +284,29 @@ pub fn compute(
     tallies: &[TallyRow],
     cases: &[CaseFacts],
     codes: &[crate::served::CodeRate],
-    min_staff: i64,
+    (min_staff, defaults_count): (i64, bool),
 ) -> Results {
     use std::collections::BTreeMap;
+    // The system default ratings, as 基本满意 of their codes' units and halls, where the setting
+    // counts them (never a staff member's: no citizen rated one).
+    let defaults: Vec<TallyRow> = codes
+        .iter()
+        .filter(|c| defaults_count && c.defaults > 0)
+        .map(|c| TallyRow {
+            hall: c.hall.clone(),
+            dept: c.dept.clone(),
+            staff: String::new(),
+            level: wire::rating::Level::Basic.as_str().into(),
+            n: c.defaults,
+        })
+        .collect();
+    let all: Vec<TallyRow>;
+    let tallies = if defaults.is_empty() {
+        tallies
+    } else {
+        all = tallies.iter().cloned().chain(defaults).collect();
+        &all
+    };
     // One pass over each list: rows by group and by staff member, then each set's figures.
     type Rows<'a> = (Vec<&'a TallyRow>, Vec<&'a CaseFacts>);
     let mut by_group: BTreeMap<&str, Rows> = BTreeMap::new();
@@ -312,6 +361,7 @@ pub fn compute(
     Results {
         rate: RateFigures::of(codes),
         group_rates,
+        defaults_in_satisfaction: defaults_count,
         format: RESULTS_FORMAT,
         version: RESULTS_VERSION,
         scope: hall.unwrap_or("全市").to_owned(),
@@ -325,7 +375,7 @@ pub fn compute(
     }
 }
 
-pub const CSV_HEADER: [&str; 18] = [
+pub const CSV_HEADER: [&str; 20] = [
     "范围",
     "名称",
     "评价数",
@@ -344,6 +394,8 @@ pub const CSV_HEADER: [&str; 18] = [
     "办件数",
     "主动评价率%",
     "未评价办件",
+    "实际评价率%",
+    "系统默认评价",
 ];
 
 fn opt(v: Option<f64>) -> String {
@@ -374,8 +426,10 @@ fn cells(kind: &str, name: &str, f: &Figures, r: Option<&RateFigures>) -> Vec<St
             r.served.to_string(),
             opt(r.active_pct),
             r.never_rated.to_string(),
+            opt(r.actual_pct),
+            r.defaults.to_string(),
         ]),
-        _ => out.extend([String::new(), String::new(), String::new()]),
+        _ => out.extend(std::iter::repeat_n(String::new(), 5)),
     }
     out
 }
@@ -431,9 +485,8 @@ fn pct_text(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{x:.1}%"))
 }
 
-fn rate_text(r: &RateFigures) -> String {
-    r.active_pct
-        .map_or("无办件数据".into(), |x| format!("{x:.1}%"))
+fn rate_text(v: Option<f64>) -> String {
+    v.map_or("无办件数据".into(), |x| format!("{x:.1}%"))
 }
 
 fn hours_text(v: Option<f64>) -> String {
@@ -502,7 +555,15 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                     div { b { (pct_text(t.callback_on_time_pct)) } span { "按时回访" } }
                     div { b { (pct_text(t.fix_on_time_pct)) } span { "按时整改" } }
                     div { b { (t.overturned) } span { "申诉成立（不计入）" } }
-                    div { b { (rate_text(&r.rate)) } span { "主动评价率（评价 ÷ 办件）" } }
+                    div { b { (rate_text(r.rate.active_pct)) } span { "主动评价率（评价 ÷ 办件）" } }
+                    div { b { (rate_text(r.rate.actual_pct)) } span { "实际评价率（含系统默认评价）" } }
+                }
+                p.muted {
+                    @if r.defaults_in_satisfaction {
+                        "满意率含系统默认评价 " (r.rate.defaults) " 条（逾期未评价的办件按“基本满意”计）。"
+                    } @else {
+                        "满意率只计办事人的评价，不含系统默认评价（本期 " (r.rate.defaults) " 条）。"
+                    }
                 }
                 h2 { "各" (r.group_by) "满意率" }
                 (bars(&r.groups))
@@ -510,9 +571,9 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                 @if !r.group_rates.is_empty() {
                     h2 { "各" (r.group_by) "评价率" }
                     div.wide { table {
-                        thead { tr { th { (r.group_by) } th { "办件" } th { "评价" } th { "主动评价率" } th { "未评价办件" } } }
+                        thead { tr { th { (r.group_by) } th { "办件" } th { "评价" } th { "主动评价率" } th { "实际评价率" } th { "未评价办件" } } }
                         tbody { @for (g, x) in &r.group_rates {
-                            tr { td { (g) } td.num { (x.served) } td.num { (x.rated) } td.num { (rate_text(x)) } td.num { (x.never_rated) } }
+                            tr { td { (g) } td.num { (x.served) } td.num { (x.rated) } td.num { (rate_text(x.active_pct)) } td.num { (rate_text(x.actual_pct)) } td.num { (x.never_rated) } }
                         } }
                     } }
                     p.muted { "办件：一事一评链接、评价平板与叫号系统报送的办件。没有办件数据的显示“无办件数据”。" }
@@ -654,7 +715,14 @@ async fn figures(
     let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
     let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
     let codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
-    let r = compute(hall, period, &rows, &facts, &codes, i64::from(s.min_staff));
+    let r = compute(
+        hall,
+        period,
+        &rows,
+        &facts,
+        &codes,
+        (i64::from(s.min_staff), s.defaults_count),
+    );
     Ok(Some((r, names.into_iter().map(|n| n.hall).collect())))
 }
 
@@ -880,7 +948,14 @@ mod tests {
             serde_json::from_value(rows(tallies(&p, Some("上城区市民中心")))).unwrap();
         let cases: Vec<CaseFacts> =
             serde_json::from_value(rows(cases(&p, Some("上城区市民中心")))).unwrap();
-        let r = compute(Some("上城区市民中心"), &p, &tallies, &cases, &[], 20);
+        let r = compute(
+            Some("上城区市民中心"),
+            &p,
+            &tallies,
+            &cases,
+            &[],
+            (20, false),
+        );
         let t = &r.total;
         assert_eq!(
             (t.ratings, t.satisfied, t.satisfaction_pct),
@@ -923,7 +998,7 @@ mod tests {
         assert!(html.contains("88.0%") && html.contains("66.7%") && !html.contains(">S2<"));
         // The city: its halls are the groups.
         let all: Vec<TallyRow> = serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
-        let city = compute(None, &p, &all, &cases, &[], 20);
+        let city = compute(None, &p, &all, &cases, &[], (20, false));
         assert_eq!(city.groups.len(), 1);
         assert_eq!(city.groups[0].1, r.total);
     }

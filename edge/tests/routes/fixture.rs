@@ -248,6 +248,24 @@ pub struct World {
     pub upload: i64,
 }
 
+/// The storage object's SQL as the alarm's work sees it (`fastlane::Sql`), over the test's
+/// database.
+pub struct Lite<'a>(pub &'a World);
+
+impl edge::fastlane::Sql for Lite<'_> {
+    fn query(&self, s: Stmt) -> Result<serde_json::Value, String> {
+        self.0
+            .h
+            .db
+            .run(&[s])
+            .map(|mut v| v.remove(0))
+            .map_err(|e| e.to_string())
+    }
+    fn exec(&self, s: Vec<Stmt>) -> Result<(), String> {
+        self.0.h.db.run(&s).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
 pub fn exec(h: &TestHost, stmts: Vec<Stmt>) -> Vec<serde_json::Value> {
     block_on(edge::host::run(h, stmts, false)).unwrap()
 }
@@ -369,10 +387,13 @@ impl World {
             code: a1().code,
             matter: a1().matters[0].code.clone(),
             project_no: "BJ-1".into(),
-            days: 3,
+            days: Some(3),
             kiosk: false,
         };
-        exec(&w.h, edge::links::mint(&m, "", &a1(), &link, "operator", t));
+        exec(
+            &w.h,
+            edge::links::mint(&m, "", &a1(), &link, "operator", (t, t + 3 * 86_400)),
+        );
         w.link = link;
         let d = wire::directory::Directory::new(vec![a1(), a2()]).to_json();
         let rows = exec(

@@ -254,20 +254,6 @@ fn two_halls_of_one_name_keep_their_ratings_cases_routes_and_exports_apart() {
     }
     // And the fast lane alerts each hall's route of its own hall's 差评 only.
     let lane = w.s.lane.clone();
-    struct Lite<'a>(&'a World);
-    impl edge::fastlane::Sql for Lite<'_> {
-        fn query(&self, s: edge::sql::Stmt) -> Result<serde_json::Value, String> {
-            self.0
-                .h
-                .db
-                .run(&[s])
-                .map(|mut v| v.remove(0))
-                .map_err(|e| e.to_string())
-        }
-        fn exec(&self, s: Vec<edge::sql::Stmt>) -> Result<(), String> {
-            self.0.h.db.run(&s).map(|_| ()).map_err(|e| e.to_string())
-        }
-    }
     let messages =
         edge::fastlane::tick(&Lite(&w), &lane, &w.s.core.challenge_keys, NOW, NOW * 1000).unwrap();
     let to = |key: &str| -> String {

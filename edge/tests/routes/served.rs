@@ -260,6 +260,7 @@ fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator(
         served: after.served - before.0.served,
         rated: after.rated - before.0.rated,
         never: after.never - before.0.never,
+        defaults: 0,
     };
     assert_eq!(mine.shown(), "70.0%");
     // A day's ticket count of 40 at a static code with 12 ratings that day: 30%.
@@ -279,7 +280,8 @@ fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator(
         edge::served::Rate {
             served: 40,
             rated: after.rated - before.1.rated,
-            never: 0
+            never: 0,
+            defaults: 0,
         }
         .shown(),
         "30.0%"
@@ -359,14 +361,14 @@ fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator(
         csv.lines()
             .next()
             .unwrap()
-            .ends_with("办件数,主动评价率%,未评价办件"),
+            .ends_with("办件数,主动评价率%,未评价办件,实际评价率%,系统默认评价"),
         "{csv}"
     );
     assert!(
-        csv.lines()
-            .nth(1)
-            .unwrap()
-            .ends_with(&format!(",{},{},3", all.served, j["rate"]["active_pct"])),
+        csv.lines().nth(1).unwrap().ends_with(&format!(
+            ",{},{},3,{},0",
+            all.served, j["rate"]["active_pct"], j["rate"]["actual_pct"]
+        )),
         "{csv}"
     );
     // `/metrics`: this month's figures over the codes that have served ones.
@@ -381,4 +383,410 @@ fn ten_links_seven_rated_is_seventy_percent_and_a_days_count_is_its_denominator(
     ] {
         assert!(text.contains(&line), "{line}: {text}");
     }
+}
+
+/// 2026-02-12 (Thu) 10:00 CST, before the Spring Festival (2026-02-15 to 23 off; Saturday the
+/// 14th and the 28th are 调休 working days).
+const FEB_12: i64 = 1_770_861_600;
+
+fn get(w: &World, who: Who, path: &str) -> String {
+    let r = w.send(request(who, Method::Get, path, Body::None));
+    assert_eq!(r.status, 200, "{path}");
+    String::from_utf8_lossy(r.body_bytes()).into_owned()
+}
+
+fn unrated(w: &World) -> Option<i64> {
+    edge::unrated::tick(&Lite(w), &w.s.served, w.s.lane.hours, w.h.now()).unwrap()
+}
+
+fn at(w: &World, t: i64) {
+    w.h.advance(t - w.h.now());
+}
+
+fn mint(w: &World, project_no: &str, days: Option<u32>) -> serde_json::Value {
+    let mut body = serde_json::json!({"code": a1().code.to_text(), "matter": a1().matters[0].code, "project_no": project_no});
+    if let Some(d) = days {
+        body["lifetime_days"] = d.into();
+    }
+    let (s, v) = send(
+        w,
+        Who::Queue,
+        Method::Post,
+        "/api/v1/links",
+        Body::Json(body),
+    );
+    assert_eq!(s, 201, "{v}");
+    v
+}
+
+#[test]
+fn one_default_after_five_working_days_across_the_spring_festival() {
+    use wire::rating::Level;
+    let mut w = World::new();
+    w.s = settings_with(&[
+        ("DEFAULT_RATING", "off 3301:5w"),
+        ("INVITE_AFTER", "off"),
+        ("UPSTREAM_URL", "https://hcp.example.gov.cn/ratings"),
+        (
+            "UPSTREAM_KEYS",
+            &wire::key::Key::new(wire::key::KeyPurpose::Upstream, 1, [4; 32]).to_text(),
+        ),
+        ("UPSTREAM_MAPPING", "provincial"),
+        ("UPSTREAM_DEFAULT_CHANNEL", "7"),
+    ]);
+    at(&w, FEB_12);
+    // Ten 办件 at one window: eight on the 12th (one of them given a month to be rated in), two
+    // on the 25th.
+    let mut tokens = vec![];
+    for i in 0..8 {
+        let v = mint(&w, &format!("SF-{i}"), (i == 7).then_some(30));
+        tokens.push(v["token"].as_str().unwrap().to_owned());
+    }
+    // Seven rated, one of them 不满意.
+    for (i, t) in tokens.iter().take(7).enumerate() {
+        let level = if i == 3 {
+            Level::Dissatisfied
+        } else {
+            Level::Satisfied
+        };
+        assert_eq!(through(&w, t, 150 + i as u8, level), 200);
+    }
+    let defaults = |w: &World| w.count("SELECT COUNT(*) AS n FROM ratings WHERE via = 'default'");
+    // Five working days from Thursday 10:00: Friday, the 调休 Saturday, then (after the
+    // festival) Tuesday 24th, Wednesday, Thursday 26th 10:00, not Thursday 19th.
+    at(&w, 1_771_480_800); // 2026-02-19 14:00, five calendar working days without the festival
+    unrated(&w);
+    assert_eq!(defaults(&w), 0);
+    at(&w, 1_772_006_400); // 2026-02-25 16:00
+    for i in 8..10 {
+        let v = mint(&w, &format!("SF-{i}"), None);
+        tokens.push(v["token"].as_str().unwrap().to_owned());
+        // Item 5: without a lifetime asked for, the link lives until its default (5 working
+        // days from Wednesday 16:00, the 28th a 调休 working Saturday: Tuesday 3 March 16:00).
+        assert_eq!(v["expires_at"], "2026-03-03T16:00:00+08:00", "{v}");
+    }
+    unrated(&w);
+    assert_eq!(defaults(&w), 0);
+    at(&w, 1_772_071_140); // 2026-02-26 09:59
+    let next = unrated(&w);
+    assert_eq!(defaults(&w), 0);
+    assert_eq!(next, Some(1_772_071_200), "the alarm comes back at 10:00");
+    at(&w, 1_772_071_260); // 10:01
+    unrated(&w);
+    unrated(&w);
+    assert_eq!(defaults(&w), 1, "once");
+    let d = w.one("SELECT * FROM ratings WHERE via = 'default'");
+    assert_eq!(
+        (
+            d["level"].as_str(),
+            d["project_no"].as_str(),
+            d["tags"].as_str(),
+            d["comment"].as_str()
+        ),
+        (Some("basic"), Some("SF-7"), Some(""), Some(""))
+    );
+    assert_eq!(
+        w.count(&format!(
+            "SELECT COUNT(*) AS n FROM cases WHERE rating = '{}'",
+            d["id"].as_str().unwrap()
+        )),
+        0,
+        "no case"
+    );
+    // The figures for February: 主动评价率 70%, 实际评价率 80%, 2 never rated.
+    let p = edge::period::Period::parse("2026-02").unwrap();
+    let codes: Vec<edge::served::CodeRate> = serde_json::from_value(
+        exec(
+            &w.h,
+            vec![edge::served::code_rates(
+                &edge::access::Scope::All,
+                None,
+                &p.months,
+                p.from,
+                p.to,
+            )],
+        )[0]
+        .clone(),
+    )
+    .unwrap();
+    let r = edge::served::Rate::of(&codes);
+    assert_eq!(
+        (r.served, r.rated, r.defaults, r.never),
+        (10, 7, 1, 2),
+        "{codes:?}"
+    );
+    assert_eq!(
+        (r.shown(), r.shown_actual()),
+        ("70.0%".into(), "80.0%".into())
+    );
+    // The same in the console, the public results (page, JSON, CSV) and /metrics.
+    let console = get(&w, Who::HallA, "/console/rates?period=2026-02");
+    assert!(
+        console.contains("主动评价率 <strong>70.0%</strong>")
+            && console.contains("实际评价率 <strong>80.0%</strong>")
+            && console.contains("从未评价的办件 2 件"),
+        "{console}"
+    );
+    let hall = percent_encoding::utf8_percent_encode(HALL, percent_encoding::NON_ALPHANUMERIC);
+    let j: serde_json::Value = serde_json::from_str(&get(
+        &w,
+        Who::Citizen,
+        &format!("/results.json?hall={hall}&period=2026-02"),
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            &j["rate"]["active_pct"],
+            &j["rate"]["actual_pct"],
+            &j["rate"]["never_rated"],
+            &j["rate"]["defaults"]
+        ),
+        (
+            &serde_json::json!(70.0),
+            &serde_json::json!(80.0),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        ),
+        "{j}"
+    );
+    assert_eq!(j["defaults_in_satisfaction"], false);
+    // Not counted in 满意率 by default: seven ratings, six satisfied.
+    assert_eq!(
+        (&j["total"]["ratings"], &j["total"]["satisfied"]),
+        (&serde_json::json!(7), &serde_json::json!(6)),
+        "{j}"
+    );
+    let page = get(
+        &w,
+        Who::Citizen,
+        &format!("/results?hall={hall}&period=2026-02"),
+    );
+    assert!(
+        page.contains("70.0%")
+            && page.contains("80.0%")
+            && page.contains("不含系统默认评价（本期 1 条）"),
+        "{page}"
+    );
+    let csv = get(
+        &w,
+        Who::Citizen,
+        &format!("/results.csv?hall={hall}&period=2026-02"),
+    );
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with(",10,70.0,2,80.0,1"),
+        "{csv}"
+    );
+    let metrics = get(&w, Who::Operator, "/metrics");
+    for line in [
+        "zsp_served_this_month 10",
+        "zsp_rated_where_served_this_month 7",
+        "zsp_served_never_rated_this_month 2",
+        "zsp_default_ratings_this_month 1",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
+    // Counted as 基本满意 where the office's rule says so, and the page says which.
+    w.s.results.defaults_count = true;
+    w.h.advance(61); // past the results' memo
+    let j: serde_json::Value = serde_json::from_str(&get(
+        &w,
+        Who::Citizen,
+        &format!("/results.json?hall={hall}&period=2026-02"),
+    ))
+    .unwrap();
+    assert_eq!(j["defaults_in_satisfaction"], true);
+    assert_eq!(
+        (&j["total"]["ratings"], &j["total"]["satisfied"]),
+        (&serde_json::json!(8), &serde_json::json!(7)),
+        "{j}"
+    );
+    let page = get(
+        &w,
+        Who::Citizen,
+        &format!("/results?hall={hall}&period=2026-02"),
+    );
+    assert!(page.contains("满意率含系统默认评价 1 条"), "{page}");
+    // The default goes upstream on the configured channel: 7.
+    let row = |w: &World| -> edge::store::RatingRow {
+        serde_json::from_value(w.one(&format!(
+            "SELECT {} FROM ratings WHERE project_no = 'SF-7'",
+            edge::store::RATING_COLUMNS
+        )))
+        .unwrap()
+    };
+    let (out, rev) = edge::outbox::outbound(&row(&w), &w.s.core, w.h.now()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
+    assert_eq!(
+        (rev, &body["pf"], &body["assessNumber"]),
+        (1, &serde_json::json!("7"), &serde_json::json!("1")),
+        "{body}"
+    );
+    assert_eq!(
+        body["satisfaction"], "3",
+        "基本满意 in the provincial direction"
+    );
+    exec(
+        &w.h,
+        vec![edge::outbox::mark_forwarded(
+            d["id"].as_str().unwrap(),
+            1,
+            w.h.now(),
+        )],
+    );
+    // A citizen rates the 办件 afterwards, within the link's lifetime: their rating replaces the
+    // default, upstream as revision 2 on the QR channel, still the first assessment.
+    assert_eq!(through(&w, &tokens[7], 170, Level::VerySatisfied), 200);
+    let after = row(&w);
+    assert_eq!(
+        (after.via.as_str(), after.rev, after.assess_number),
+        ("app", 2, 1)
+    );
+    let (out, rev) = edge::outbox::outbound(&after, &w.s.core, w.h.now()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
+    assert_eq!(
+        (rev, &body["pf"], &body["satisfaction"]),
+        (2, &serde_json::json!("3"), &serde_json::json!("5")),
+        "{body}"
+    );
+    let r = edge::served::Rate::of(
+        &serde_json::from_value::<Vec<edge::served::CodeRate>>(
+            exec(
+                &w.h,
+                vec![edge::served::code_rates(
+                    &edge::access::Scope::All,
+                    None,
+                    &p.months,
+                    p.from,
+                    p.to,
+                )],
+            )[0]
+            .clone(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.rated, r.defaults, r.never),
+        (8, 0, 2),
+        "no default stands"
+    );
+    // The two waiting 办件 get theirs when their links run out, and nothing else does.
+    at(&w, 1_772_524_800 + 60); // 2026-03-03 16:01
+    unrated(&w);
+    assert_eq!(defaults(&w), 2);
+}
+
+#[test]
+fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
+    use wire::rating::Level;
+    let mut w = World::new();
+    w.s = settings_with(&[
+        ("INVITE_AFTER", "24h 3399:1h"),
+        ("ALERT_HOSTS", "queue.example.gov.cn"),
+        ("PUBLIC_URL", "https://pj.example.gov.cn"),
+    ]);
+    let route = |name: &str, kind: &str, hall: &str| edge::fastlane::NewRoute {
+        name: name.into(),
+        region: None,
+        hall: Some(hall.into()),
+        dept: None,
+        kind: kind.into(),
+        url: "https://queue.example.gov.cn/invite".into(),
+        secret: "invite-secret-0123456789".into(),
+        names: false,
+        audience: "invites".into(),
+    };
+    // Only a generic webhook takes invitations: the business system sends the SMS.
+    let robot = route("短信", "wecom", HALL).check(&w.s.lane);
+    assert!(
+        robot
+            .unwrap_err()
+            .contains("邀评只发往业务系统的通用 Webhook")
+    );
+    let key = w.s.core.challenge_keys.current().clone();
+    let add = |r: edge::fastlane::NewRoute| -> i64 {
+        let r = r.check(&w.s.lane).unwrap();
+        exec(
+            &w.h,
+            vec![edge::fastlane::add_route(&r, "operator", w.h.now(), &key).unwrap()],
+        )[0][0]["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let mine = add(route("甲业务系统", "webhook", HALL));
+    let theirs = add(route("乙业务系统", "webhook", "别的大厅"));
+    let start = w.h.now();
+    let a = mint(&w, "INV-1", None);
+    let b = mint(&w, "INV-2", None);
+    // INV-2 is rated at once: it is never invited.
+    assert_eq!(
+        through(&w, b["token"].as_str().unwrap(), 180, Level::Satisfied),
+        200
+    );
+    let invites = |w: &World| w.count("SELECT COUNT(*) AS n FROM alerts WHERE served IS NOT NULL");
+    let next = unrated(&w);
+    assert_eq!(invites(&w), 0);
+    assert!(
+        next.is_some_and(|n| n > start && n <= start + 24 * 3600),
+        "the alarm comes back by then (sooner: another authority's INVITE_AFTER is an hour): {next:?}"
+    );
+    at(&w, start + 24 * 3600 - 1);
+    unrated(&w);
+    assert_eq!(invites(&w), 0, "not before INVITE_AFTER");
+    at(&w, start + 24 * 3600);
+    unrated(&w);
+    unrated(&w);
+    assert_eq!(invites(&w), 1, "once, to hall A's route only");
+    let ring = w.s.core.challenge_keys.clone();
+    let m = edge::unrated::messages(&Lite(&w), &ring, w.s.core.public_url.as_deref(), w.h.now())
+        .unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        (m[0].route, m[0].url.as_str()),
+        (mine, "https://queue.example.gov.cn/invite")
+    );
+    assert_ne!(m[0].route, theirs);
+    // Signed as the alerts' webhook: the receiver's check, written out.
+    let sig = &m[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "Zsp-Signature")
+        .unwrap()
+        .1;
+    let (t, v1) = sig.split_once(',').unwrap();
+    let t: i64 = t.strip_prefix("t=").unwrap().parse().unwrap();
+    let mut msg = format!("{t}.").into_bytes();
+    msg.extend_from_slice(m[0].body.as_bytes());
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"invite-secret-0123456789").unwrap();
+    mac.update(&msg);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v1, format!("v1={hex}"));
+    let body: serde_json::Value = serde_json::from_str(&m[0].body).unwrap();
+    assert_eq!(
+        (&body["format"], &body["project_no"], &body["url"]),
+        (
+            &serde_json::json!("zsp.invite"),
+            &serde_json::json!("INV-1"),
+            &a["url"]
+        ),
+        "{body}"
+    );
+    for k in ["phone", "comment", "device"] {
+        assert!(body.get(k).is_none(), "no {k}: {body}");
+    }
+    // Acknowledged: nothing more, ever, for this 办件.
+    exec(&w.h, edge::fastlane::record(&m[0], Ok(()), w.h.now()));
+    at(&w, start + 48 * 3600);
+    unrated(&w);
+    assert!(
+        edge::unrated::messages(&Lite(&w), &ring, None, w.h.now())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(invites(&w), 1);
 }
