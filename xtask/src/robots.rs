@@ -184,8 +184,15 @@ fn check(
             if want != mac {
                 return Err("bad signature".into());
             }
-            if v["format"] != "zsp.alert" || v["version"] != 1 {
-                return Err("format".into());
+            // A 差评's alert (`zsp.alert`) or an invitation to rate (`zsp.invite`, to the
+            // business system of audience 邀评: a 办件号 and the link, never a phone).
+            match (v["format"].as_str(), v["version"].as_i64()) {
+                (Some("zsp.alert"), Some(1)) => {}
+                (Some("zsp.invite"), Some(1))
+                    if v["project_no"].is_string()
+                        && v["path"].as_str().is_some_and(|p| p.starts_with("/l/"))
+                        && v.get("phone").is_none() => {}
+                _ => return Err("format".into()),
             }
             if headers.get("idempotency-key").is_none() {
                 return Err("no Idempotency-Key".into());

@@ -244,3 +244,187 @@ fn a_queue_system_mints_a_link_and_the_citizen_rates_that_case() {
     let (s, _, _) = http("GET", &format!("{}/l/AAAAAAAAAAAAAAAA", w.base), &[], None);
     assert_eq!(s, 404);
 }
+
+/// #34 on real workerd: a 办件 left unrated is invited once, at `INVITE_AFTER`, through the 邀评
+/// route (the webhook stand-in checks the HMAC); then given its system default, forwarded on the
+/// configured channel with no case and no alert; a citizen's rating afterwards replaces it
+/// upstream as revision 2. A 办件 rated at once gets neither.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn an_unrated_banjian_is_invited_then_defaulted_and_a_later_rating_replaces_it() {
+    use std::time::{Duration, Instant};
+    use wire::rating::{Id128, Level, RatingInput};
+    use xtask::robots::{Robot, add_route, receiver as robot};
+    let rx = receiver();
+    let vars = [
+        (
+            "UPSTREAM_URL",
+            format!("http://127.0.0.1:{}/ratings", rx.port),
+        ),
+        ("UPSTREAM_MAPPING", "provincial".to_owned()),
+        ("UPSTREAM_DEFAULT_CHANNEL", "7".to_owned()),
+        ("INVITE_AFTER", "3s".to_owned()),
+        ("DEFAULT_RATING", "15s".to_owned()),
+        ("POW_DIFFICULTY", "2".to_owned()),
+    ];
+    let (w, _) = worker("unrated", &vars);
+    let e = crate::console::entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
+    load(&w, vec![e.clone()]);
+    let queue = token_as(
+        &w,
+        "上城业务系统",
+        "queue",
+        serde_json::json!({"places": [{"region": "330102", "hall": HALL_A}]}),
+    );
+    let invites = robot(Robot::Webhook, false);
+    let handlers = robot(Robot::Wecom, false);
+    add_route(&w, "业务系统邀评", &invites, Some(HALL_A), "invites").unwrap();
+    add_route(&w, "差评群", &handlers, Some(HALL_A), "handlers").unwrap();
+    let (code, matter) = (e.code.to_text(), e.matters[0].code.clone());
+    let t = Instant::now();
+    // Given a day to be rated in (without, the link would live only until its default).
+    let (s, b) = crate::workerd::bearer(
+        &w,
+        &queue,
+        "POST",
+        "/api/v1/links",
+        &serde_json::json!({"code": code, "matter": matter, "project_no": "UN-1", "lifetime_days": 1})
+            .to_string(),
+    );
+    assert_eq!(s, 201, "{b}");
+    let waiting: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let (ok, rated) = mint(&w.base, &queue, &code, &matter, "UN-2");
+    assert!(ok, "{rated}");
+    // Item 5: a link minted without a lifetime lives until the authority's default.
+    let until = |from: i64, to: i64| {
+        (from..=to)
+            .map(wire::time::format_rfc3339_cst)
+            .any(|t| rated["expires_at"] == t)
+    };
+    assert!(until(now() + 10, now() + 15), "{rated}");
+    let rate = |url: &str, phone: Id128, level: Level| {
+        let seg = format!("l/{}", url.rsplit("/l/").next().unwrap());
+        let ch = crate::workerd::land_as(&w, &seg, Some(phone));
+        std::thread::sleep(Duration::from_millis(1200));
+        let r = RatingInput::new(level, &level.tag_codes()[..1]);
+        crate::workerd::post(
+            &w,
+            crate::workerd::sub(&seg, &ch, phone, r)
+                .to_json()
+                .as_bytes(),
+        )
+    };
+    let (s, v) = rate(
+        rated["url"].as_str().unwrap(),
+        Id128(crate::workerd::rand16()),
+        Level::Satisfied,
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_for("the invitation", 30, || !invites.texts().is_empty());
+    let took = t.elapsed();
+    let texts = invites.texts();
+    let inv: serde_json::Value = serde_json::from_str(&texts[0]).unwrap();
+    println!(
+        "invitation after {} ms (INVITE_AFTER 3 s, looked at every {} s): {inv}",
+        took.as_millis(),
+        ::edge::unrated::EVERY_SECS
+    );
+    assert!(took >= Duration::from_secs(3), "not before INVITE_AFTER");
+    // Without PUBLIC_URL the event carries the link's path (the URL is the site's address and it).
+    let path = format!("/l/{}", waiting["token"].as_str().unwrap());
+    assert_eq!(
+        (&inv["format"], &inv["project_no"], &inv["path"], &inv["url"]),
+        (
+            &serde_json::json!("zsp.invite"),
+            &serde_json::json!("UN-1"),
+            &serde_json::json!(path),
+            &serde_json::Value::Null
+        ),
+        "{inv}"
+    );
+    assert!(invites.refused.lock().unwrap().is_empty(), "signed");
+    // The default: upstream on channel 7, 基本满意, the first assessment.
+    wait_for("the default upstream", 40, || {
+        rx.got
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, b)| b["projectNo"] == "UN-1")
+    });
+    println!(
+        "default upstream after {} ms (DEFAULT_RATING 15 s)",
+        t.elapsed().as_millis()
+    );
+    let default = rx
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, b)| b["projectNo"] == "UN-1")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            &default.1["pf"],
+            &default.1["satisfaction"],
+            &default.1["assessNumber"]
+        ),
+        (
+            &serde_json::json!("7"),
+            &serde_json::json!("3"),
+            &serde_json::json!("1")
+        ),
+        "{}",
+        default.1
+    );
+    assert_eq!(
+        invites.texts().len(),
+        1,
+        "one invitation, none for the rated 办件"
+    );
+    assert!(handlers.texts().is_empty(), "no alert");
+    let (s, b) = admin(&w, "GET", "/admin/cases", "");
+    assert_eq!(s, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&b).unwrap()["cases"],
+        serde_json::json!([]),
+        "no case"
+    );
+    // The citizen rates afterwards, within the link's lifetime: revision 2, on the QR channel.
+    let (s, v) = rate(
+        waiting["url"].as_str().unwrap(),
+        Id128(crate::workerd::rand16()),
+        Level::VerySatisfied,
+    );
+    assert_eq!(s, 200, "{v}");
+    wait_for("the citizen's rating upstream", 30, || {
+        rx.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| b["projectNo"] == "UN-1")
+            .count()
+            == 2
+    });
+    let got = rx.got.lock().unwrap().clone();
+    let (key, citizen) = got
+        .iter()
+        .filter(|(_, b)| b["projectNo"] == "UN-1")
+        .nth(1)
+        .unwrap();
+    assert!(key.ends_with(".2"), "revision 2: {key}");
+    assert_eq!(
+        (
+            &citizen["pf"],
+            &citizen["satisfaction"],
+            &citizen["assessNumber"]
+        ),
+        (
+            &serde_json::json!("3"),
+            &serde_json::json!("5"),
+            &serde_json::json!("1")
+        ),
+        "{citizen}"
+    );
+    assert_eq!(invites.texts().len(), 1);
+}

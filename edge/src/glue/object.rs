@@ -25,9 +25,8 @@ pub struct Store {
     /// When this instance last set the alarm (unix seconds), if it did.
     alarm_at: Cell<Option<i64>>,
     last_prune: Cell<i64>,
-    /// When unrated 办件 were last looked at, and when the next falls due (`unrated`).
+    /// When unrated 办件 were last looked at (`unrated`).
     last_unrated: Cell<i64>,
-    unrated_next: Cell<Option<i64>>,
     /// Set until the first request: it then makes sure the alarm is set (after a restore, whose
     /// data comes without workerd's alarm table, or any start whose alarm was lost).
     unwoken: Cell<bool>,
@@ -48,7 +47,6 @@ impl DurableObject for Store {
             alarm_at: Cell::new(None),
             last_prune: Cell::new(0),
             last_unrated: Cell::new(0),
-            unrated_next: Cell::new(None),
             unwoken: Cell::new(true),
         }
     }
@@ -87,11 +85,15 @@ impl DurableObject for Store {
         };
         let cfg = &s.core;
         let now_s = now();
-        // 办件 left unrated first: a default rating given now is forwarded in this round.
-        if now_s - self.last_unrated.get() >= crate::unrated::EVERY_SECS {
+        // 办件 left unrated first (a default rating given now is forwarded in this round), at
+        // most every `EVERY_SECS`; skipped, the alarm comes back for it then (a batch may have
+        // brought a new 办件).
+        let unrated_wake = if now_s - self.last_unrated.get() >= crate::unrated::EVERY_SECS {
             self.last_unrated.set(now_s);
-            self.unrated_next.set(lane::unrated(&storage, &s, now_s));
-        }
+            lane::unrated(&storage, &s, now_s).map(|n| n.max(now_s + crate::unrated::EVERY_SECS))
+        } else {
+            Some(self.last_unrated.get() + crate::unrated::EVERY_SECS)
+        };
         // Forwarding and the fast lane side by side: a 差评's alert never waits for a slow
         // upstream (each send has its own timeout).
         let forwarding = async {
@@ -129,11 +131,7 @@ impl DurableObject for Store {
                     now_s
                 } else {
                     let next = outbox::next_wake(now_s, due, self.last_prune.get());
-                    let unrated = self
-                        .unrated_next
-                        .get()
-                        .map(|u| u.max(self.last_unrated.get() + crate::unrated::EVERY_SECS));
-                    [Some(next), lane, unrated]
+                    [Some(next), lane, unrated_wake]
                         .into_iter()
                         .flatten()
                         .min()
