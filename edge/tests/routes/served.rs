@@ -567,6 +567,11 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
             && page.contains("不含系统默认评价（本期 1 条）"),
         "{page}"
     );
+    // For a look in Chromium (`ZSP_UNRATED_PAGES=dir`): the console's and the public page.
+    if let Ok(dir) = std::env::var("ZSP_UNRATED_PAGES") {
+        std::fs::write(format!("{dir}/rates.html"), &console).unwrap();
+        std::fs::write(format!("{dir}/results.html"), &page).unwrap();
+    }
     let csv = get(
         &w,
         Who::Citizen,
