@@ -675,7 +675,7 @@ pub(crate) fn revocation_stmt(r: &Revocation) -> Stmt {
     )
 }
 
-pub const EXPORT_HEADER: [&str; 19] = [
+pub const EXPORT_HEADER: [&str; 20] = [
     "评价编号",
     "评价时间",
     "评价次数",
@@ -695,10 +695,11 @@ pub const EXPORT_HEADER: [&str; 19] = [
     "回访电话",
     "疑似刷评",
     "已转发",
+    "评价渠道",
 ];
 
 /// One rating's export columns (`EXPORT_HEADER`), the phone masked unless `full_phone`.
-pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 19], String> {
+pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 20], String> {
     let (r, e) = row.to_rating()?;
     let v = &r.rating;
     let tag_names = v
@@ -733,7 +734,17 @@ pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 19], S
         phone,
         hold_label(row.hold).to_owned(),
         yes(row.forwarded_rev >= row.rev),
+        via_label(&row.via).to_owned(),
     ])
+}
+
+/// How a rating came (the export's 评价渠道 column): a system default rating is told apart.
+pub fn via_label(via: &str) -> &'static str {
+    match via {
+        "kiosk" => "政务大厅平板",
+        v if v == crate::served::DEFAULT_VIA => "系统默认评价",
+        _ => "二维码",
+    }
 }
 
 /// A rating's review state in words (the export's 疑似刷评 column).

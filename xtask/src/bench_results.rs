@@ -31,6 +31,19 @@ fn cases(c: &rusqlite::Connection) -> Result<i64> {
     )? as i64)
 }
 
+/// A served 办件 (a link minted) for each of the million ratings, on the days they were given:
+/// 7 in 10 rated, 1 in 10 given its system default, the rest never rated.
+fn served(c: &rusqlite::Connection, e: &wire::directory::Entry) -> Result<i64> {
+    Ok(c.execute(
+        "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at, rated, defaulted_at) \
+         SELECT 'p::BENCH-' || rowid, 'link', ?1, ?2, json_extract(entry, '$.hall'), \
+           CAST((rated_at + 28800) / 86400 AS INTEGER), 1, 'BENCH-' || rowid, matter, rated_at, \
+           rowid % 10 < 7, CASE WHEN rowid % 10 = 7 THEN rated_at + 432000 END \
+         FROM ratings WHERE rowid > 1",
+        rusqlite::params![e.code.to_text(), e.region.as_str()],
+    )? as i64)
+}
+
 /// `n` GETs of `url`: the first (computed), the median of the rest (the isolate's memo), bytes.
 fn timed_get(url: &str, n: usize) -> Result<(Duration, Duration, usize)> {
     let mut all = vec![];
@@ -106,7 +119,10 @@ pub fn run(root: &Path) -> Result<()> {
     c.execute("VACUUM INTO ?1", [bare.to_str().context("path")?])?;
     drop(c);
     let c = rusqlite::Connection::open(&bare)?;
-    c.execute_batch("DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_update;")?;
+    c.execute_batch(
+        "DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
+         DROP TRIGGER ratings_code_tally_insert; DROP TRIGGER ratings_code_tally_out; DROP TRIGGER ratings_code_tally_in;",
+    )?;
     let without = fill(&c)?;
     drop(c);
     let c = rusqlite::Connection::open(&db)?;
@@ -127,6 +143,17 @@ pub fn run(root: &Path) -> Result<()> {
         |r| r.get(0),
     )?;
     let scan = t.elapsed();
+    drop(c);
+
+    // The pages before the served 办件 (#34): no 评价率 figures to compute.
+    let w = start_on(port)?;
+    let before = timed_get(&format!("{}/results?period={quarter}", w.base), 7)?;
+    drop(w);
+    // A served 办件 for each rating: 7 in 10 rated, 1 given its system default, the rest never.
+    let c = rusqlite::Connection::open(&db)?;
+    let t = Instant::now();
+    let n_served = served(&c, &e)?;
+    let serve_fill = t.elapsed();
     drop(c);
 
     let w = start_on(port)?;
@@ -167,6 +194,17 @@ pub fn run(root: &Path) -> Result<()> {
         ms(hall.1),
         ms(json.0),
         ms(json.1)
+    );
+    println!(
+        "  before the served 办件 (#34): city {} / {}; with {n_served} served 办件 (written in {:.2} s): city {} / {}, its 评价率 {}% (实际 {}%, {} never rated)",
+        ms(before.0),
+        ms(before.1),
+        serve_fill.as_secs_f64(),
+        ms(city.0),
+        ms(city.1),
+        j["rate"]["active_pct"],
+        j["rate"]["actual_pct"],
+        j["rate"]["never_rated"]
     );
     println!(
         "  peer: scanning the quarter's {scanned} ratings for the same tallies (SQLite, same file): {}",

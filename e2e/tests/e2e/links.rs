@@ -333,7 +333,12 @@ fn an_unrated_banjian_is_invited_then_defaulted_and_a_later_rating_replaces_it()
     // Without PUBLIC_URL the event carries the link's path (the URL is the site's address and it).
     let path = format!("/l/{}", waiting["token"].as_str().unwrap());
     assert_eq!(
-        (&inv["format"], &inv["project_no"], &inv["path"], &inv["url"]),
+        (
+            &inv["format"],
+            &inv["project_no"],
+            &inv["path"],
+            &inv["url"]
+        ),
         (
             &serde_json::json!("zsp.invite"),
             &serde_json::json!("UN-1"),

@@ -607,6 +607,7 @@ fn view(r: &RatingRow) -> Result<pages::RatingView, String> {
             .collect::<Vec<_>>()
             .join("、"),
         forwarded: r.forwarded_rev >= r.rev,
+        by_default: r.via == crate::served::DEFAULT_VIA,
     })
 }
 

@@ -176,6 +176,8 @@ pub struct RatingView {
     /// Why it was held, in words.
     pub signals: String,
     pub forwarded: bool,
+    /// A system default rating (a 办件 left unrated), not a citizen's.
+    pub by_default: bool,
 }
 
 /// The filter as the form shows it (dates as typed).
@@ -317,7 +319,10 @@ pub fn ratings(
                     tr {
                         td.mono { (format_cst(r.at)) }
                         td { (r.hall) } td { (r.window) } td { (r.dept) } td { (r.staff) }
-                        td { @if r.level.is_bad() { span.warn { (r.level.label_zh()) } } @else { (r.level.label_zh()) } }
+                        td {
+                            @if r.level.is_bad() { span.warn { (r.level.label_zh()) } } @else { (r.level.label_zh()) }
+                            @if r.by_default { div.muted { "系统默认评价" } }
+                        }
                         td { (r.tags) } td.mono { (r.matter) } td { (r.comment) } td.mono { (r.phone) }
                         td {
                             @match r.hold {

@@ -165,6 +165,12 @@ fn a_bad_report_names_its_field_and_stores_nothing() {
             "matter",
         ),
         (serde_json::json!({"code": code}), 422, "project_no"),
+        // A 办件 of another authority's window (330106): outside the token's places, 404.
+        (
+            serde_json::json!({"code": b1().code.to_text(), "project_no": "BJ-9", "matter": b1().matters[0].code}),
+            404,
+            "code",
+        ),
     ] {
         let (s, b) = report(&w, body.clone());
         assert_eq!(s, status, "{body}: {b}");
@@ -619,6 +625,11 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
         )))
         .unwrap()
     };
+    // Told apart in the administrators' export.
+    assert_eq!(
+        edge::store::export_cells(&row(&w), false).unwrap()[19],
+        "系统默认评价"
+    );
     let (out, rev) = edge::outbox::outbound(&row(&w), &w.s.core, w.h.now()).unwrap();
     let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
     assert_eq!(
