@@ -55,6 +55,12 @@ CREATE UNIQUE INDEX alerts_invite ON alerts (served, route) WHERE served IS NOT 
 ALTER TABLE served ADD COLUMN invited_at INTEGER;
 ALTER TABLE served ADD COLUMN defaulted_at INTEGER;
 CREATE INDEX served_unrated ON served (at) WHERE rated = 0 AND project_no IS NOT NULL;
+-- 评价率 by code and period read from the index alone (`served::code_rates`); a rating through a
+-- link finds its 办件 by 办件号 (the tally triggers), and the alarm a 办件's link.
+DROP INDEX served_code;
+CREATE INDEX served_rates ON served (code, day, source, n, rated, defaulted_at);
+CREATE INDEX served_project ON served (project_no) WHERE project_no IS NOT NULL;
+CREATE INDEX links_project ON links (project_no);
 
 -- A system default rating (via 'default') is stored as a rating, forwarded upstream on its own
 -- channel, and counted apart: never in the level tallies (满意率), never in 主动评价率's numerator,

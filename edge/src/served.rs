@@ -363,15 +363,18 @@ pub fn code_rates(
     crate::access::scoped(
         "SELECT e.code AS code, e.region AS region, e.hall AS hall, \
          json_extract(e.json, '$.window') AS window, json_extract(e.json, '$.dept') AS dept, \
-         json_extract(e.json, '$.staff_name') AS staff_name, \
-         COALESCE((SELECT SUM(n) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2), 0) AS served, \
+         json_extract(e.json, '$.staff_name') AS staff_name, COALESCE(s.served, 0) AS served, \
          COALESCE((SELECT SUM(n) FROM code_tallies t WHERE t.code = e.code \
            AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
-         (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
-           AND s.project_no IS NOT NULL AND s.rated = 0 AND COALESCE(s.defaulted_at, 0) = 0) AS never, \
-         (SELECT COUNT(*) FROM served s WHERE s.code = e.code AND s.day >= ?1 AND s.day < ?2 \
-           AND s.rated = 0 AND s.defaulted_at > 0) AS defaults \
-         FROM entries e WHERE (?4 IS NULL OR e.hall = ?4) AND {scope} \
+         COALESCE(s.never, 0) AS never, COALESCE(s.defaults, 0) AS defaults \
+         FROM entries e LEFT JOIN ( \
+           SELECT code, SUM(n) AS served, \
+             SUM(source IN ('link', 'report') AND rated = 0 AND COALESCE(defaulted_at, 0) = 0) AS never, \
+             SUM(rated = 0 AND defaulted_at > 0) AS defaults \
+           FROM served WHERE day >= ?1 AND day < ?2 \
+             AND code IN (SELECT code FROM entries WHERE (?4 IS NULL OR hall = ?4) AND {scope}) \
+           GROUP BY code) s ON s.code = e.code \
+         WHERE (?4 IS NULL OR e.hall = ?4) AND {scope} \
          ORDER BY e.region, e.hall, window, e.code",
         scope,
         vec![
