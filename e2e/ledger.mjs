@@ -55,14 +55,14 @@ try {
   step = "handler: to 办结";
   t = await act(page, "callback", { value: "reached", note: "已电话联系评价人" });
   check(t.includes("已回访"), "callback recorded");
-  t = await act(page, "start_fix", {});
-  check(t.includes("整改中"), "fixing");
+  t = await act(page, "check", { value: "true", about: "staff", track: "simple" });
+  check(t.includes("整改中") && t.includes("属实；所涉：工作人员；整改类型：简易"), "checked: fixing on the simple track");
   t = await act(page, "fixed", { value: "窗口增设材料样本，组织业务培训" });
   check(t.includes("已整改") && t.includes("窗口增设材料样本"), "fixed with measures");
   t = await act(page, "replied", { value: "已电话告知整改结果，评价人表示认可" });
   t = await act(page, "close", {});
   check(t.includes("办结") && !t.includes("查看回访电话") && !t.includes("13812345678"), "closed: no phone any more");
-  for (const s of ["记录回访：已联系", "开始整改", "整改措施：", "反馈：", "办结"]) check(t.includes(s), `history has ${s}`);
+  for (const s of ["记录回访：已联系", "核实：属实，所涉工作人员，简易整改", "整改措施：", "反馈：", "办结"]) check(t.includes(s), `history has ${s}`);
   await shot(page, "case");
 
   step = "handler: appeal";

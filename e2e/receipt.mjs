@@ -77,7 +77,7 @@ try {
   await act(console_, "callback", { value: "reached", note: "内部备注：评价人情绪激动" });
   await status(["已回访"], ["内部备注"]);
   check((await citizen.locator("li.done").count()) === 2, "已回访 done");
-  await act(console_, "start_fix", {});
+  await act(console_, "check", { value: "true", about: "staff", track: "complex" });
   await status(["正在整改"]);
   await act(console_, "fixed", { value: "对窗口人员进行服务规范培训" });
   await status(["已整改"], ["服务规范培训"]);

@@ -692,7 +692,7 @@ async fn in_session(
         Id::Ledger => cases::ledger(h, req, session).await,
         Id::Case => cases::case(h, req, session, p.get("id")).await,
         Id::CasePhone => cases::phone(h, session, p.get("id")).await,
-        Id::CaseStep => cases::step(h, session, p.get("id"), f).await,
+        Id::CaseStep => cases::step(h, &s.lane, session, p.get("id"), f).await,
         Id::Routes => cases::routes_page(h, req, session).await,
         Id::Rates => console::rates_page(h, req, session).await,
         Id::RouteAdd => {

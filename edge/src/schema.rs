@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_abuse.sql"),
     migration!(11, "0011_sealed.sql"),
     migration!(12, "0012_unrated.sql"),
+    migration!(13, "0013_checks.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -208,6 +208,22 @@ fn step_note(step: &Step, note: &str) -> String {
         Step::Appeal { kind } => label(&APPEALS, kind).to_owned(),
         Step::Fixed { measures } => measures.clone(),
         Step::Replied { reply } => reply.clone(),
+        Step::Check {
+            finding,
+            about,
+            track,
+        } => {
+            let mut t = format!(
+                "{}，所涉{}",
+                label(&fastlane::FINDINGS, finding),
+                label(&fastlane::ABOUTS, about)
+            );
+            if let Some(k) = track {
+                t.push_str(&format!("，{}整改", label(&fastlane::TRACKS, k)));
+            }
+            t
+        }
+        Step::Extend { reason, until } => format!("至 {until}：{reason}"),
         _ => String::new(),
     };
     match (choice.is_empty(), note.is_empty()) {
@@ -281,10 +297,16 @@ pub async fn phone(h: &impl Host, s: &Session, id: &str) -> Answer {
 }
 
 /// `POST /console/cases/<id>/step`: a step of the case's state machine (`Step::next`).
-pub async fn step(h: &impl Host, s: &Session, id: &str, f: &Form) -> Answer {
+pub async fn step(
+    h: &impl Host,
+    lane: &fastlane::Settings,
+    s: &Session,
+    id: &str,
+    f: &Form,
+) -> Answer {
     let me = &s.me;
     let c = case_in_scope(h, me, id).await?;
-    let step = Step::from_form(&f.get("action"), &f.get("value")).map_err(form_error)?;
+    let step = Step::from_form(&f.get("action"), &|k| f.get(k)).map_err(form_error)?;
     if step.supervisors_only() && !me.may(Action::ReviewCase) {
         return Err(access::FORBIDDEN);
     }
@@ -296,12 +318,35 @@ pub async fn step(h: &impl Host, s: &Session, id: &str, f: &Form) -> Answer {
     if matches!(step, Step::Appeal { .. } | Step::Review { .. }) && note.is_empty() {
         return Err(form_error(format!("{}：请填写理由或意见", step.label_zh())));
     }
-    let to = step
-        .next(c.state(), c.called_at.is_some())
-        .map_err(form_error)?;
+    let to = step.next(c.at()).map_err(form_error)?;
+    if let Step::Extend { until, .. } = &step {
+        // A new date after the running deadline, within the calendar's reach.
+        let today = wire::time::Day::from_unix(h.now()).unwrap_or(wire::time::Day(0));
+        let running = c
+            .fix_due
+            .and_then(wire::time::Day::from_unix)
+            .unwrap_or(today);
+        if *until <= running || until.0 > today.0.saturating_add(366) {
+            return Err(form_error(format!(
+                "延期：新的整改期限须晚于现在的期限（{running}），且在一年之内"
+            )));
+        }
+    }
+    // A check's track, or an approved extension, sets the fix deadline.
+    let due = match step {
+        Step::Check { track: Some(_), .. } | Step::Decide { approve: true } => {
+            let rows = host::run(h, vec![fastlane::calendars()], false).await?;
+            let edited: Vec<fastlane::CalendarRow> = host::typed(h, rows.into_iter().next())?;
+            let cal = fastlane::calendar(&edited).map_err(|e| host::internal(h, "calendar", e))?;
+            step.due(&c, lane, &cal)
+        }
+        _ => None,
+    };
     let key = match step {
         Step::Review { overturn: true } => "review_overturned",
         Step::Review { overturn: false } => "review_upheld",
+        Step::Decide { approve: true } => "decide_approved",
+        Step::Decide { approve: false } => "decide_refused",
         _ => step.as_str(),
     };
     let text = step_note(&step, &note);
@@ -310,7 +355,7 @@ pub async fn step(h: &impl Host, s: &Session, id: &str, f: &Form) -> Answer {
     let res = write(
         h,
         vec![
-            step.apply(c.id, c.state(), to, t),
+            step.apply(c.id, (c.state(), to), t, due),
             fastlane::publish_reply(c.id, publish),
             fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
             access::audit(

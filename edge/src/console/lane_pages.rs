@@ -6,8 +6,8 @@ use super::pages::{Flash, hidden, layout};
 use crate::access::{Action, Actor};
 use crate::fastlane::NOTE_MAX_CHARS;
 use crate::fastlane::{
-    APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, OUTCOMES, ROUTE_KINDS, RouteRow, Step,
-    StepRow, label,
+    ABOUTS, APPEALS, AUDIENCES, AlertRow, CalendarRow, CaseRow, EXTENSIONS, FINDINGS, OUTCOMES,
+    ROUTE_KINDS, RouteRow, Step, StepRow, TRACKS, label,
 };
 use maud::{Markup, html};
 use wire::calendar::Calendar;
@@ -142,6 +142,10 @@ fn step_text(s: &StepRow) -> String {
         }
         "callback" => "记录回访",
         "start_fix" => "开始整改",
+        "check" => "核实",
+        "extend" => "申请延期",
+        "decide_approved" => "批准延期",
+        "decide_refused" => "不批准延期",
         "fixed" => "整改措施",
         "replied" => "反馈",
         "close" => "办结",
@@ -180,6 +184,7 @@ pub fn case(
 ) -> String {
     let e = c.entry();
     let st = c.state();
+    let at = c.at();
     let (cb, fx) = c.on_time();
     let on = |v: Option<bool>| match v {
         Some(true) => "按时",
@@ -199,6 +204,18 @@ pub fn case(
                 @if let Some((d, what)) = c.due() { tr { th { "剩余时间" } td colspan="3" { (what) "：" (left(d, now)) } } }
                 @if let Some(g) = &c.guessed { tr { th { "日历" } td.warn colspan="3" { (g) " 年未载入工作日历，期限按周一至周五计算。" } } }
                 @if let Some(o) = &c.outcome { tr { th { "回访结果" } td colspan="3" { (label(&OUTCOMES, o)) } } }
+                @if let Some(fd) = &c.finding {
+                    tr { th { "核实" } td colspan="3" {
+                        (label(&FINDINGS, fd)) "；所涉：" (c.about.as_deref().map_or("", |a| label(&ABOUTS, a)))
+                        @if let Some(t) = &c.track { "；整改类型：" (label(&TRACKS, t)) }
+                    } }
+                }
+                @if let Some(x) = &c.ext_state {
+                    tr { th { "延期" } td colspan="3" {
+                        (label(&EXTENSIONS, x)) "：至 " (c.ext_until.and_then(|d| u16::try_from(d).ok()).map_or(String::new(), |d| Day(d).to_string()))
+                        "；理由：" (c.ext_reason.as_deref().unwrap_or(""))
+                    } }
+                }
                 @if let Some(m) = &c.measures { tr { th { "整改措施" } td colspan="3" { (m) } } }
                 @if let Some(r) = &c.reply { tr { th { "反馈内容" } td colspan="3" { (r) } } }
                 @if let Some(a) = &c.appeal { tr { th { "申诉" } td colspan="3" { (label(&APPEALS, a)) @if let Some(r) = &c.review { "；复核：" (if r == "overturned" { "撤销差评（保留记录，不计入统计）" } else { "维持差评" }) } } } }
@@ -217,7 +234,7 @@ pub fn case(
             }
             section {
                 h2 { "下一步" }
-                @if Step::offered("callback", st) {
+                @if Step::offered("callback", at) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="callback";
                         label { "回访结果" select name="value" { @for (k, v) in OUTCOMES { option value=(k) { (v) } } } }
@@ -225,21 +242,45 @@ pub fn case(
                         button type="submit" { "记录回访" }
                     }
                 }
-                @if Step::offered("start_fix", st) {
+                @if Step::offered("check", at) {
                     form.row method="post" action=(action) {
-                        (hidden(csrf)) input type="hidden" name="action" value="start_fix";
-                        label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
-                        button type="submit" { "开始整改" }
+                        (hidden(csrf)) input type="hidden" name="action" value="check";
+                        label { "核实结论" select name="value" { @for (k, v) in FINDINGS { option value=(k) { (v) } } } }
+                        label { "差评所涉" select name="about" { @for (k, v) in ABOUTS { option value=(k) { (v) } } } }
+                        label { "整改类型" select name="track" { @for (k, v) in TRACKS { option value=(k) { (v) } } } }
+                        label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="30"; }
+                        button type="submit" { "记录核实" }
+                    }
+                    p.muted { "属实、部分属实：按所选整改类型的期限整改；不属实：交大厅管理员复核。只有“工作人员”类差评计入工作人员的统计。" }
+                }
+                @if Step::offered("extend", at) {
+                    form.row method="post" action=(action) {
+                        (hidden(csrf)) input type="hidden" name="action" value="extend";
+                        label { "延期理由（评价人可见）" input name="value" maxlength=(NOTE_MAX_CHARS) size="30" required; }
+                        label { "新的整改期限" input type="date" name="until" required; }
+                        button.plain type="submit" { "申请延期" }
                     }
                 }
-                @if Step::offered("fixed", st) {
+                @if Step::offered("decide", at) {
+                    @if me.may(Action::ReviewCase) {
+                        form.row method="post" action=(action) {
+                            (hidden(csrf)) input type="hidden" name="action" value="decide";
+                            label { "延期审批" select name="value" { option value="approve" { "批准" } option value="refuse" { "不批准" } } }
+                            label { "意见" input name="note" maxlength=(NOTE_MAX_CHARS) size="30"; }
+                            button type="submit" { "提交审批" }
+                        }
+                    } @else {
+                        p.muted { "延期申请待大厅管理员审批。" }
+                    }
+                }
+                @if Step::offered("fixed", at) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="fixed";
                         label { "整改措施" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
                         button type="submit" { "记录整改措施" }
                     }
                 }
-                @if Step::offered("replied", st) {
+                @if Step::offered("replied", at) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="replied";
                         label { "给评价人的反馈" textarea name="value" rows="2" cols="50" maxlength=(NOTE_MAX_CHARS) required {} }
@@ -247,14 +288,14 @@ pub fn case(
                         button type="submit" { "记录反馈" }
                     }
                 }
-                @if Step::offered("close", st) {
+                @if Step::offered("close", at) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="close";
                         label { "备注" input name="note" maxlength=(NOTE_MAX_CHARS) size="40"; }
                         button type="submit" { "办结" }
                     }
                 }
-                @if Step::offered("appeal", st) {
+                @if Step::offered("appeal", at) {
                     form.row method="post" action=(action) {
                         (hidden(csrf)) input type="hidden" name="action" value="appeal";
                         label { "工作人员申诉" select name="value" { @for (k, v) in APPEALS { option value=(k) { (v) } } } }
@@ -262,7 +303,7 @@ pub fn case(
                         button.plain type="submit" { "登记申诉" }
                     }
                 }
-                @if Step::offered("review", st) {
+                @if Step::offered("review", at) {
                     @if me.may(Action::ReviewCase) {
                         form.row method="post" action=(action) {
                             (hidden(csrf)) input type="hidden" name="action" value="review";

@@ -27,11 +27,25 @@ pub const NOTE_MAX_CHARS: usize = 500;
 
 // ---- settings ----
 
-/// How long the callback and the rectification may take, for one authority's cases.
+/// How long the callback and the rectification may take, for one authority's cases: a 差评
+/// checked true goes on the simple or the complex track (the seed city's 1-2-3: contact within a
+/// working day, a simple matter fixed within two, a complex one within three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadlines {
     pub callback: Span,
-    pub fix: Span,
+    pub simple: Span,
+    pub complex: Span,
+}
+
+impl Deadlines {
+    /// The fix deadline's span of a track (`simple` until a check chose one).
+    pub fn fix(&self, track: Option<&str>) -> Span {
+        if track == Some("complex") {
+            self.complex
+        } else {
+            self.simple
+        }
+    }
 }
 
 /// The fast lane's settings ([`SETTINGS`]; the public address is the core's `PUBLIC_URL`).
@@ -66,7 +80,8 @@ impl Default for Settings {
                 String::new(),
                 Deadlines {
                     callback: Span::WorkingDays(1),
-                    fix: Span::WorkingDays(5),
+                    simple: Span::WorkingDays(5),
+                    complex: Span::WorkingDays(5),
                 },
             )],
             hours: OfficeHours {
@@ -91,7 +106,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new(
         "CASE_DEADLINES",
         "1w/5w",
-        "差评 callback/rectification deadlines, w working days or d days; per authority e.g. 1w/5w 330105:1d/15d",
+        "差评 deadlines: callback/fix, or callback/simple fix/complex fix (the track chosen at 核实), w working days or d days; per authority e.g. 1w/5w 330105:1w/2w/3w",
     ),
     Setting::new(
         "OFFICE_HOURS",
@@ -225,8 +240,9 @@ fn span(s: &str) -> Option<Span> {
     }
 }
 
-/// `1w/5w 330105:1d/15d`: callback/rectification, `w` working days or `d` natural days; an
-/// item with a region prefix is that authority's, one without is the default (1w/5w if none).
+/// `1w/5w 330105:1w/2w/3w`: callback/rectification (both tracks), or callback/simple/complex,
+/// `w` working days or `d` natural days; an item with a region prefix is that authority's, one
+/// without is the default (1w/5w if none).
 pub fn parse_deadlines(v: &str) -> Result<Vec<(String, Deadlines)>, String> {
     let mut out = vec![(String::new(), Settings::default().deadlines[0].1)];
     for item in v.split_whitespace() {
@@ -234,20 +250,26 @@ pub fn parse_deadlines(v: &str) -> Result<Vec<(String, Deadlines)>, String> {
         if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 12 {
             return Err(format!("{item}: {prefix:?} is not a region-code prefix"));
         }
-        let (c, f) = spans.split_once('/').ok_or_else(|| {
-            format!("{item}: expected callback/rectification, e.g. 1w/5w or 330105:1d/15d")
-        })?;
+        let parts: Vec<&str> = spans.split('/').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(format!(
+                "{item}: expected callback/fix or callback/simple/complex, e.g. 1w/5w or 330105:1w/2w/3w"
+            ));
+        }
+        let spans = parts
+            .iter()
+            .map(|p| {
+                span(p).ok_or_else(|| {
+                    format!(
+                        "{item}: {p:?} is not a span (1 to 60, then w for working days or d for days)"
+                    )
+                })
+            })
+            .collect::<Result<Vec<Span>, String>>()?;
         let d = Deadlines {
-            callback: span(c).ok_or_else(|| {
-                format!(
-                    "{item}: {c:?} is not a span (1 to 60, then w for working days or d for days)"
-                )
-            })?,
-            fix: span(f).ok_or_else(|| {
-                format!(
-                    "{item}: {f:?} is not a span (1 to 60, then w for working days or d for days)"
-                )
-            })?,
+            callback: spans[0],
+            simple: spans[1],
+            complex: *spans.last().expect("two or three"),
         };
         if let Some(slot) = out.iter_mut().find(|(p, _)| p == prefix) {
             if !prefix.is_empty() || slot.1 != Settings::default().deadlines[0].1 {
@@ -480,7 +502,24 @@ pub enum Step {
     Callback {
         outcome: String,
     },
-    StartFix,
+    /// 核实 (GB/T 39734 §9): the finding ([`FINDINGS`]), what the 差评 was about ([`ABOUTS`]) and,
+    /// for a true one, the track ([`TRACKS`]) whose fix deadline runs. A 差评 found untrue goes to
+    /// 复核 by a 大厅管理员, as an appeal does.
+    Check {
+        finding: String,
+        about: String,
+        track: Option<String>,
+    },
+    /// A fix deadline extended once: the reason and the new date (a day, China time), asked by a
+    /// handler…
+    Extend {
+        reason: String,
+        until: wire::time::Day,
+    },
+    /// …and approved or refused by a 大厅管理员.
+    Decide {
+        approve: bool,
+    },
     /// 已整改, with the measures taken.
     Fixed {
         measures: String,
@@ -506,6 +545,35 @@ pub const OUTCOMES: [(&str, &str); 3] = [
     ("no_phone", "无回访电话"),
 ];
 pub const APPEALS: [(&str, &str); 2] = [("misrated", "误评"), ("malicious", "恶意")];
+pub const FINDINGS: [(&str, &str); 3] = [
+    ("true", "属实"),
+    ("partial", "部分属实"),
+    ("false", "不属实"),
+];
+/// What a 差评 was about: only `staff` counts against the staff member rated.
+pub const ABOUTS: [(&str, &str); 5] = [
+    ("staff", "工作人员"),
+    ("process", "流程与材料"),
+    ("waiting", "等候与叫号"),
+    ("system", "系统与设备"),
+    ("policy", "政策"),
+];
+pub const TRACKS: [(&str, &str); 2] = [("simple", "简易"), ("complex", "复杂")];
+pub const EXTENSIONS: [(&str, &str); 3] = [
+    ("asked", "延期待审批"),
+    ("approved", "延期已批准"),
+    ("refused", "延期未批准"),
+];
+
+/// Where a case stands, as the state machine reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At<'a> {
+    pub state: State,
+    /// Whether the callback was made.
+    pub called: bool,
+    /// The extension's state, if one was asked.
+    pub extension: Option<&'a str>,
+}
 
 pub fn label(pairs: &[(&'static str, &'static str)], v: &str) -> &'static str {
     pairs
@@ -515,8 +583,10 @@ pub fn label(pairs: &[(&'static str, &'static str)], v: &str) -> &'static str {
 }
 
 impl Step {
-    /// From the case page's form: `action` and its field (`value`); the note is separate.
-    pub fn from_form(action: &str, value: &str) -> Result<Step, String> {
+    /// From the case page's form: `action` and its fields (`get`: `value`, and for a check
+    /// `about` and `track`, for an extension `until`); the note is separate.
+    pub fn from_form(action: &str, get: &dyn Fn(&str) -> String) -> Result<Step, String> {
+        let value = get("value");
         let value = value.trim();
         let need = |what: &str| -> Result<String, String> {
             if value.is_empty() {
@@ -527,12 +597,46 @@ impl Step {
                 Ok(value.to_owned())
             }
         };
+        let one_of = |pairs: &[(&str, &str)], v: &str| pairs.iter().any(|(k, _)| *k == v);
         Ok(match action {
-            "callback" if OUTCOMES.iter().any(|(k, _)| *k == value) => Step::Callback {
+            "callback" if one_of(&OUTCOMES, value) => Step::Callback {
                 outcome: value.into(),
             },
             "callback" => return Err("请选择回访结果（已联系、未接通或无回访电话）".into()),
-            "start_fix" => Step::StartFix,
+            "check" => {
+                if !one_of(&FINDINGS, value) {
+                    return Err("核实：请选择属实、部分属实或不属实".into());
+                }
+                let about = get("about");
+                if !one_of(&ABOUTS, &about) {
+                    return Err(
+                        "核实：请选择差评所涉（工作人员、流程与材料、等候与叫号、系统与设备或政策）"
+                            .into(),
+                    );
+                }
+                let track = get("track");
+                let track = match (value, track.as_str()) {
+                    ("false", _) => None,
+                    (_, t) if one_of(&TRACKS, t) => Some(t.to_owned()),
+                    _ => {
+                        return Err("核实：属实或部分属实的差评请选择整改类型（简易或复杂）".into());
+                    }
+                };
+                Step::Check {
+                    finding: value.into(),
+                    about,
+                    track,
+                }
+            }
+            "extend" => {
+                let reason = need("延期理由")?;
+                let until = wire::time::Day::parse(get("until").trim())
+                    .ok_or("延期：请填写新的整改期限（日期，如 2026-12-20）")?;
+                Step::Extend { reason, until }
+            }
+            "decide" if value == "approve" => Step::Decide { approve: true },
+            "decide" if value == "refuse" => Step::Decide { approve: false },
+            "decide" => return Err("请选择审批结论（批准或不批准）".into()),
             "fixed" => Step::Fixed {
                 measures: need("整改措施")?,
             },
@@ -540,9 +644,7 @@ impl Step {
                 reply: need("反馈内容")?,
             },
             "close" => Step::Close,
-            "appeal" if APPEALS.iter().any(|(k, _)| *k == value) => {
-                Step::Appeal { kind: value.into() }
-            }
+            "appeal" if one_of(&APPEALS, value) => Step::Appeal { kind: value.into() },
             "appeal" => return Err("请选择申诉理由（误评或恶意）".into()),
             "review" if value == "upheld" => Step::Review { overturn: false },
             "review" if value == "overturned" => Step::Review { overturn: true },
@@ -554,7 +656,9 @@ impl Step {
     pub fn as_str(&self) -> &'static str {
         match self {
             Step::Callback { .. } => "callback",
-            Step::StartFix => "start_fix",
+            Step::Check { .. } => "check",
+            Step::Extend { .. } => "extend",
+            Step::Decide { .. } => "decide",
             Step::Fixed { .. } => "fixed",
             Step::Replied { .. } => "replied",
             Step::Close => "close",
@@ -565,17 +669,24 @@ impl Step {
 
     /// A supervisor's step (大厅管理员 or 市级管理员), not a handler's.
     pub fn supervisors_only(&self) -> bool {
-        matches!(self, Step::Review { .. })
+        matches!(self, Step::Review { .. } | Step::Decide { .. })
     }
 
-    /// The state after this step from `from` (`called`: whether the callback was made), or why
-    /// it cannot be taken now.
-    pub fn next(&self, from: State, called: bool) -> Result<State, String> {
+    /// The state after this step from where the case is, or why it cannot be taken now.
+    pub fn next(&self, at: At<'_>) -> Result<State, String> {
         use State::*;
+        let (from, called) = (at.state, at.called);
         let to = match (self, from) {
             (Step::Callback { .. }, Callback) => Called,
-            (Step::StartFix, Called) => Fixing,
-            (Step::Fixed { .. }, Called | Fixing) => Fixed,
+            (Step::Check { finding, .. }, Called) if finding == "false" => Appealed,
+            (Step::Check { .. }, Called) => Fixing,
+            (Step::Extend { .. }, Called | Fixing) if at.extension.is_some() => {
+                return Err("整改期限只能延期一次".into());
+            }
+            (Step::Extend { .. }, Called | Fixing) => from,
+            (Step::Decide { .. }, Called | Fixing) if at.extension == Some("asked") => from,
+            (Step::Decide { .. }, _) => return Err("没有待审批的延期申请".into()),
+            (Step::Fixed { .. }, Fixing) => Fixed,
             (Step::Replied { .. }, Fixed) => Replied,
             (Step::Close, Replied) => Closed,
             (Step::Appeal { .. }, Callback | Called | Fixing) => Appealed,
@@ -593,14 +704,23 @@ impl Step {
         Ok(to)
     }
 
-    /// Whether a step of this kind (the form's `action`) may be taken from `from`: what the
-    /// case page offers, read from [`Step::next`] itself.
-    pub fn offered(action: &str, from: State) -> bool {
+    /// Whether a step of this kind (the form's `action`) may be taken now: what the case page
+    /// offers, read from [`Step::next`] itself.
+    pub fn offered(action: &str, at: At<'_>) -> bool {
         let probe = match action {
             "callback" => Step::Callback {
                 outcome: String::new(),
             },
-            "start_fix" => Step::StartFix,
+            "check" => Step::Check {
+                finding: "true".into(),
+                about: String::new(),
+                track: None,
+            },
+            "extend" => Step::Extend {
+                reason: String::new(),
+                until: wire::time::Day(0),
+            },
+            "decide" => Step::Decide { approve: true },
             "fixed" => Step::Fixed {
                 measures: String::new(),
             },
@@ -614,13 +734,16 @@ impl Step {
             "review" => Step::Review { overturn: true },
             _ => return false,
         };
-        probe.next(from, false).is_ok()
+        probe.next(at).is_ok()
     }
 
     pub fn label_zh(&self) -> &'static str {
         match self {
             Step::Callback { .. } => "记录回访",
-            Step::StartFix => "开始整改",
+            Step::Check { .. } => "记录核实",
+            Step::Extend { .. } => "申请延期",
+            Step::Decide { approve: true } => "批准延期",
+            Step::Decide { approve: false } => "不批准延期",
             Step::Fixed { .. } => "记录整改措施",
             Step::Replied { .. } => "记录反馈",
             Step::Close => "办结",
@@ -630,22 +753,55 @@ impl Step {
     }
 
     /// The case's update for this step (the state check is in the statement too: a step taken
-    /// twice at once changes nothing the second time).
-    pub fn apply(&self, case: i64, from: State, to: State, now: i64) -> Stmt {
+    /// twice at once changes nothing the second time). `due` is the new fix deadline a check's
+    /// track or an approved extension sets ([`Step::due`]).
+    pub fn apply(&self, case: i64, (from, to): (State, State), now: i64, due: Option<i64>) -> Stmt {
+        // ?5 the step's text, ?6 the new deadline, ?7 and ?8 a check's about and track or an
+        // extension's day.
+        let mut extra: [Val; 2] = [Val::Null, Val::Null];
         let (set, v): (&str, Option<String>) = match self {
             Step::Callback { outcome } => ("outcome = ?5, called_at = ?4", Some(outcome.clone())),
-            Step::StartFix => ("called_at = COALESCE(called_at, ?4)", None),
+            Step::Check {
+                finding,
+                about,
+                track,
+            } => {
+                extra = [about.as_str().into(), track.clone().into()];
+                (
+                    "finding = ?5, about = ?7, track = ?8, checked_at = ?4, \
+                     called_at = COALESCE(called_at, ?4), fix_due = COALESCE(?6, fix_due)",
+                    Some(finding.clone()),
+                )
+            }
+            Step::Extend { reason, until } => {
+                extra[0] = i64::from(until.0).into();
+                (
+                    "ext_state = 'asked', ext_reason = ?5, ext_until = ?7",
+                    Some(reason.clone()),
+                )
+            }
+            Step::Decide { approve: true } => (
+                "ext_state = 'approved', fix_due = COALESCE(?6, fix_due)",
+                None,
+            ),
+            Step::Decide { approve: false } => ("ext_state = 'refused'", None),
             Step::Fixed { measures } => ("measures = ?5, fixed_at = ?4", Some(measures.clone())),
             Step::Replied { reply } => ("reply = ?5, replied_at = ?4", Some(reply.clone())),
             Step::Close => ("closed_at = ?4", None),
             Step::Appeal { kind } => ("appeal = ?5", Some(kind.clone())),
             Step::Review { overturn: true } => ("review = 'overturned', closed_at = ?4", None),
-            Step::Review { overturn: false } => ("review = 'upheld'", None),
+            // Upheld: the 差评 stands, and is checked again.
+            Step::Review { overturn: false } => (
+                "review = 'upheld', finding = NULL, about = NULL, track = NULL, checked_at = NULL",
+                None,
+            ),
         };
+        let [x7, x8] = extra;
         stmt(
             format!(
                 "UPDATE cases SET state = ?3, {set}, soon_sent = NULL, overdue_sent = NULL \
-                 WHERE id = ?1 AND state = ?2 AND ?5 IS ?5 RETURNING id"
+                 WHERE id = ?1 AND state = ?2 AND ?5 IS ?5 AND ?6 IS ?6 AND ?7 IS ?7 AND ?8 IS ?8 \
+                 RETURNING id"
             ),
             vec![
                 case.into(),
@@ -653,8 +809,33 @@ impl Step {
                 to.as_str().into(),
                 now.into(),
                 v.into(),
+                due.into(),
+                x7,
+                x8,
             ],
         )
+    }
+}
+
+impl Step {
+    /// The fix deadline this step sets, if any: a check's track counted from the case's start
+    /// (its opening, or its reopening) by `deadlines`; an approved extension's day at the office's
+    /// closing time (`ext_until` of the case, as asked).
+    pub fn due(&self, c: &CaseRow, s: &Settings, cal: &Calendar) -> Option<i64> {
+        match self {
+            Step::Check {
+                track: Some(track), ..
+            } => {
+                let d = s.deadlines_for(c.region.as_deref().unwrap_or(""));
+                let start = c.reopened_at.unwrap_or(c.opened_at);
+                Some(wire::calendar::due(start, d.fix(Some(track)), s.hours, cal).at)
+            }
+            Step::Decide { approve: true } => c
+                .ext_until
+                .and_then(|d| u16::try_from(d).ok())
+                .map(|d| wire::time::Day(d).start_unix() + i64::from(s.hours.close) * 60),
+            _ => None,
+        }
     }
 }
 
@@ -718,15 +899,33 @@ pub struct CaseRow {
     pub followup: Option<String>,
     /// When an unsatisfied 追评 reopened the case (its clock runs from here).
     pub reopened_at: Option<i64>,
+    /// 核实: the finding, what it was about, the track ([`FINDINGS`], [`ABOUTS`], [`TRACKS`]).
+    pub finding: Option<String>,
+    pub about: Option<String>,
+    pub track: Option<String>,
+    /// The extension: its state ([`EXTENSIONS`]), reason and day (a `Day` number).
+    pub ext_state: Option<String>,
+    pub ext_reason: Option<String>,
+    pub ext_until: Option<i64>,
 }
 
 pub const CASE_COLUMNS: &str = "id, rating, opened_at, code, entry, region, hall, dept, staff, level, tags, matter, comment, \
      callback_due, fix_due, guessed, state, appeal, review, outcome, measures, reply, called_at, fixed_at, \
-     replied_at, closed_at, soon_sent, overdue_sent, reply_public, followup, reopened_at";
+     replied_at, closed_at, soon_sent, overdue_sent, reply_public, followup, reopened_at, finding, about, \
+     track, ext_state, ext_reason, ext_until";
 
 impl CaseRow {
     pub fn state(&self) -> State {
         State::parse(&self.state).unwrap_or(State::Callback)
+    }
+
+    /// Where it stands, for the state machine.
+    pub fn at(&self) -> At<'_> {
+        At {
+            state: self.state(),
+            called: self.called_at.is_some(),
+            extension: self.ext_state.as_deref(),
+        }
     }
 
     pub fn entry(&self) -> Option<Entry> {
@@ -1202,7 +1401,7 @@ fn open_new(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
         // A case reopened by the citizen's 追评 runs its clock again from then.
         let start = c.reopened_at.unwrap_or(c.opened_at);
         let callback = wire::calendar::due(start, d.callback, s.hours, cal);
-        let fix = wire::calendar::due(start, d.fix, s.hours, cal);
+        let fix = wire::calendar::due(start, d.fix(c.track.as_deref()), s.hours, cal);
         let mut guessed = callback.guessed_years.clone();
         guessed.extend(fix.guessed_years.iter().copied());
         guessed.sort_unstable();
@@ -1670,31 +1869,241 @@ pub fn alerts_of(case: i64) -> Stmt {
 mod tests {
     use super::*;
 
+    /// A step from the case form's `action` and `value` alone.
+    fn form(action: &str, value: &str) -> Result<Step, String> {
+        Step::from_form(action, &|k| {
+            if k == "value" {
+                value.into()
+            } else {
+                String::new()
+            }
+        })
+    }
+
+    /// Where a case stands: `state`, whether it was called, no extension asked.
+    fn at(state: State, called: bool) -> At<'static> {
+        At {
+            state,
+            called,
+            extension: None,
+        }
+    }
+
+    const ACTIONS: [&str; 10] = [
+        "callback",
+        "check",
+        "extend",
+        "decide",
+        "fixed",
+        "replied",
+        "close",
+        "appeal",
+        "review",
+        "start_fix",
+    ];
+
     #[test]
     fn the_case_page_offers_what_the_state_machine_takes() {
         use State::*;
-        let offered = |s: State| -> Vec<&str> {
-            [
-                "callback",
-                "start_fix",
-                "fixed",
-                "replied",
-                "close",
-                "appeal",
-                "review",
-            ]
-            .into_iter()
-            .filter(|a| Step::offered(a, s))
-            .collect()
+        let offered = |a: At<'static>| -> Vec<&str> {
+            ACTIONS
+                .into_iter()
+                .filter(|x| Step::offered(x, a))
+                .collect()
         };
-        assert_eq!(offered(Callback), ["callback", "appeal"]);
-        assert_eq!(offered(Called), ["start_fix", "fixed", "appeal"]);
-        assert_eq!(offered(Fixing), ["fixed", "appeal"]);
-        assert_eq!(offered(Fixed), ["replied"]);
-        assert_eq!(offered(Replied), ["close"]);
-        assert_eq!(offered(Appealed), ["review"]);
-        assert!(offered(Closed).is_empty());
-        assert!(!Step::offered("jump", Callback));
+        assert_eq!(offered(at(Callback, false)), ["callback", "appeal"]);
+        assert_eq!(offered(at(Called, true)), ["check", "extend", "appeal"]);
+        assert_eq!(offered(at(Fixing, true)), ["extend", "fixed", "appeal"]);
+        let asked = At {
+            extension: Some("asked"),
+            ..at(Fixing, true)
+        };
+        assert_eq!(offered(asked), ["decide", "fixed", "appeal"]);
+        let done = At {
+            extension: Some("approved"),
+            ..at(Fixing, true)
+        };
+        assert_eq!(offered(done), ["fixed", "appeal"]);
+        assert_eq!(offered(at(Fixed, true)), ["replied"]);
+        assert_eq!(offered(at(Replied, true)), ["close"]);
+        assert_eq!(offered(at(Appealed, true)), ["review"]);
+        assert!(offered(at(Closed, true)).is_empty());
+        assert!(!Step::offered("jump", at(Callback, false)));
+    }
+
+    #[test]
+    fn every_step_from_every_state_is_taken_or_refused_in_words() {
+        use State::*;
+        let check = |finding: &str, track: Option<&str>| Step::Check {
+            finding: finding.into(),
+            about: "waiting".into(),
+            track: track.map(str::to_owned),
+        };
+        let steps = [
+            form("callback", "reached").unwrap(),
+            check("true", Some("simple")),
+            check("partial", Some("complex")),
+            check("false", None),
+            Step::Extend {
+                reason: "需协调外单位".into(),
+                until: Day(20_450),
+            },
+            Step::Decide { approve: true },
+            Step::Decide { approve: false },
+            form("fixed", "加强培训").unwrap(),
+            form("replied", "已电话告知").unwrap(),
+            Step::Close,
+            form("appeal", "misrated").unwrap(),
+            form("review", "upheld").unwrap(),
+            form("review", "overturned").unwrap(),
+        ];
+        // (state, extension asked?) → what each step above leads to ("" refused).
+        let table: [(State, Option<&str>, [&str; 13]); 9] = [
+            (
+                Callback,
+                None,
+                [
+                    "called", "", "", "", "", "", "", "", "", "", "appealed", "", "",
+                ],
+            ),
+            (
+                Called,
+                None,
+                [
+                    "", "fixing", "fixing", "appealed", "called", "", "", "", "", "", "appealed",
+                    "", "",
+                ],
+            ),
+            (
+                Called,
+                Some("asked"),
+                [
+                    "", "fixing", "fixing", "appealed", "", "called", "called", "", "", "",
+                    "appealed", "", "",
+                ],
+            ),
+            (
+                Fixing,
+                None,
+                [
+                    "", "", "", "", "fixing", "", "", "fixed", "", "", "appealed", "", "",
+                ],
+            ),
+            (
+                Fixing,
+                Some("refused"),
+                [
+                    "", "", "", "", "", "", "", "fixed", "", "", "appealed", "", "",
+                ],
+            ),
+            (
+                Fixed,
+                None,
+                ["", "", "", "", "", "", "", "", "replied", "", "", "", ""],
+            ),
+            (
+                Replied,
+                None,
+                ["", "", "", "", "", "", "", "", "", "closed", "", "", ""],
+            ),
+            (
+                Appealed,
+                None,
+                [
+                    "", "", "", "", "", "", "", "", "", "", "", "called", "closed",
+                ],
+            ),
+            (
+                Closed,
+                None,
+                ["", "", "", "", "", "", "", "", "", "", "", "", ""],
+            ),
+        ];
+        for (state, extension, want) in table {
+            let a = At {
+                state,
+                called: state != Callback,
+                extension,
+            };
+            for (step, want) in steps.iter().zip(want) {
+                match step.next(a) {
+                    Ok(to) => assert_eq!(to.as_str(), want, "{step:?} from {a:?}"),
+                    Err(why) => {
+                        assert_eq!(want, "", "{step:?} from {a:?}: {why}");
+                        assert!(
+                            why.contains(state.label_zh())
+                                || why.contains("延期")
+                                || why.contains("一次"),
+                            "{why}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            Step::Extend {
+                reason: "x".into(),
+                until: Day(1)
+            }
+            .next(At {
+                extension: Some("approved"),
+                ..at(Fixing, true)
+            })
+            .unwrap_err()
+            .contains("只能延期一次")
+        );
+        // The form names what is missing.
+        let get = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map_or(String::new(), |(_, v)| (*v).to_owned())
+            }
+        };
+        for (action, pairs, says) in [
+            ("check", &[("value", "maybe")][..], "属实、部分属实或不属实"),
+            (
+                "check",
+                &[("value", "true"), ("about", "x")][..],
+                "差评所涉",
+            ),
+            (
+                "check",
+                &[("value", "true"), ("about", "staff")][..],
+                "整改类型",
+            ),
+            ("extend", &[("value", "外单位")][..], "新的整改期限"),
+            ("extend", &[("until", "2026-12-20")][..], "延期理由"),
+            ("decide", &[("value", "maybe")][..], "审批结论"),
+        ] {
+            let e = Step::from_form(action, &get(pairs)).unwrap_err();
+            assert!(e.contains(says), "{action} {pairs:?}: {e}");
+        }
+        assert_eq!(
+            Step::from_form(
+                "check",
+                &get(&[
+                    ("value", "false"),
+                    ("about", "policy"),
+                    ("track", "complex")
+                ])
+            ),
+            Ok(Step::Check {
+                finding: "false".into(),
+                about: "policy".into(),
+                track: None
+            }),
+            "an untrue 差评 has no track"
+        );
+        assert!(Step::Decide { approve: false }.supervisors_only());
+        assert!(
+            !Step::Extend {
+                reason: String::new(),
+                until: Day(0)
+            }
+            .supervisors_only()
+        );
     }
     use crate::access::Scope;
     use crate::console::sql::tests::{db, run};
@@ -2106,8 +2515,13 @@ mod tests {
         let s = Step::Callback {
             outcome: "reached".into(),
         };
-        c.exec(vec![s.apply(1, State::Callback, State::Called, due + 7200)])
-            .unwrap();
+        c.exec(vec![s.apply(
+            1,
+            (State::Callback, State::Called),
+            due + 7200,
+            None,
+        )])
+        .unwrap();
         let fix_due = case_of(&c, 1).fix_due.unwrap();
         assert_eq!(send_all(&c, fix_due + 1).len(), 2);
     }
@@ -2115,22 +2529,22 @@ mod tests {
     #[test]
     fn steps_follow_the_ledger_and_an_overturned_case_is_kept_marked() {
         use State::*;
-        let cb = Step::from_form("callback", "reached").unwrap();
-        assert_eq!(cb.next(Callback, false), Ok(Called));
-        assert!(cb.next(Called, true).unwrap_err().contains("已回访"));
-        assert_eq!(Step::StartFix.next(Called, true), Ok(Fixing));
-        let fixed = Step::from_form("fixed", "加强培训").unwrap();
-        assert_eq!(fixed.next(Fixing, true), Ok(Fixed));
-        let rep = Step::from_form("replied", "已电话告知").unwrap();
-        assert_eq!(rep.next(Fixed, true), Ok(Replied));
-        assert_eq!(Step::Close.next(Replied, true), Ok(Closed));
-        assert!(Step::Close.next(Fixing, true).is_err());
-        let ap = Step::from_form("appeal", "malicious").unwrap();
-        assert_eq!(ap.next(Called, true), Ok(Appealed));
-        assert!(ap.next(Closed, true).is_err());
-        let up = Step::from_form("review", "upheld").unwrap();
+        let cb = form("callback", "reached").unwrap();
+        assert_eq!(cb.next(at(Callback, false)), Ok(Called));
+        assert!(cb.next(at(Called, true)).unwrap_err().contains("已回访"));
+        let fixed = form("fixed", "加强培训").unwrap();
+        assert_eq!(fixed.next(at(Fixing, true)), Ok(Fixed));
+        assert!(fixed.next(at(Called, true)).is_err(), "checked first");
+        let rep = form("replied", "已电话告知").unwrap();
+        assert_eq!(rep.next(at(Fixed, true)), Ok(Replied));
+        assert_eq!(Step::Close.next(at(Replied, true)), Ok(Closed));
+        assert!(Step::Close.next(at(Fixing, true)).is_err());
+        let ap = form("appeal", "malicious").unwrap();
+        assert_eq!(ap.next(at(Called, true)), Ok(Appealed));
+        assert!(ap.next(at(Closed, true)).is_err());
+        let up = form("review", "upheld").unwrap();
         assert_eq!(
-            (up.next(Appealed, true), up.next(Appealed, false)),
+            (up.next(at(Appealed, true)), up.next(at(Appealed, false))),
             (Ok(Called), Ok(Callback))
         );
         assert!(up.supervisors_only());
@@ -2141,10 +2555,10 @@ mod tests {
             ("review", "", "复核结论"),
             ("delete", "", "未知的操作"),
         ] {
-            assert!(Step::from_form(a, v).unwrap_err().contains(says), "{a}");
+            assert!(form(a, v).unwrap_err().contains(says), "{a}");
         }
         assert!(
-            Step::from_form("replied", &"长".repeat(501))
+            form("replied", &"长".repeat(501))
                 .unwrap_err()
                 .contains("500")
         );
@@ -2152,14 +2566,20 @@ mod tests {
         let c = Lite(db());
         rate(&c, "D1", "S1", "", "dissatisfied", monday_10());
         let t = monday_10() + 60;
-        let ov = Step::from_form("review", "overturned").unwrap();
+        let ov = form("review", "overturned").unwrap();
         let ap = Step::Appeal {
             kind: "misrated".into(),
         };
-        assert_eq!(run(&c.0, &ap.apply(1, Callback, Appealed, t)).len(), 1);
+        assert_eq!(
+            run(&c.0, &ap.apply(1, (Callback, Appealed), t, None)).len(),
+            1
+        );
         // The same step twice at once: the second finds the state moved on.
-        assert!(run(&c.0, &ap.apply(1, Callback, Appealed, t)).is_empty());
-        assert_eq!(run(&c.0, &ov.apply(1, Appealed, Closed, t)).len(), 1);
+        assert!(run(&c.0, &ap.apply(1, (Callback, Appealed), t, None)).is_empty());
+        assert_eq!(
+            run(&c.0, &ov.apply(1, (Appealed, Closed), t, None)).len(),
+            1
+        );
         let k = case_of(&c, 1);
         assert!(k.overturned() && k.state() == Closed && k.closed_at == Some(t));
         assert!(
@@ -2174,18 +2594,32 @@ mod tests {
 
     #[test]
     fn settings_are_checked_and_name_what_is_wrong() {
-        let d = parse_deadlines("1w/5w 330105:1d/15d").unwrap();
+        let d = parse_deadlines("1w/5w 330105:1d/15d 330106:1w/2w/3w").unwrap();
         let s = Settings {
             deadlines: d,
             ..Settings::default()
         };
-        assert_eq!(s.deadlines_for("330105001").fix, Span::NaturalDays(15));
-        assert_eq!(s.deadlines_for("330102").fix, Span::WorkingDays(5));
-        assert!(
-            parse_deadlines("1w")
-                .unwrap_err()
-                .contains("callback/rectification")
+        assert_eq!(
+            s.deadlines_for("330105001").fix(None),
+            Span::NaturalDays(15)
         );
+        assert_eq!(
+            s.deadlines_for("330105001").fix(Some("complex")),
+            Span::NaturalDays(15),
+            "the two-value form: both tracks"
+        );
+        assert_eq!(s.deadlines_for("330102").fix(None), Span::WorkingDays(5));
+        let t = s.deadlines_for("330106");
+        assert_eq!(
+            (t.callback, t.fix(Some("simple")), t.fix(Some("complex"))),
+            (
+                Span::WorkingDays(1),
+                Span::WorkingDays(2),
+                Span::WorkingDays(3)
+            )
+        );
+        assert!(parse_deadlines("1w").unwrap_err().contains("callback/fix"));
+        assert!(parse_deadlines("1w/2w/3w/4w").is_err());
         assert!(parse_deadlines("1x/5w").unwrap_err().contains("\"1x\""));
         assert!(parse_deadlines("0w/5w").is_err());
         assert!(

@@ -186,7 +186,13 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
             (heading(c.hall.as_deref().unwrap_or(""), c.opened_at))
             @if c.reopened_at.is_some() { p.muted { "您表示仍不满意，案件已重新办理。" } }
             (progress(&steps))
-            @if st == State::Appealed { p.muted { "工作人员对此条评价提出了申诉，正在核实。" } }
+            @if st == State::Appealed { p.muted { "您的差评正在复核。" } }
+            @if c.ext_state.as_deref() == Some("approved") {
+                @if let (Some(reason), Some(until)) = (&c.ext_reason, c.ext_until.and_then(|d| u16::try_from(d).ok())) {
+                    h2 { "整改期限已延长" }
+                    p.reply { "新的期限：" b { (wire::time::Day(until).to_string()) } "。原因：" (reason) }
+                }
+            }
             @if c.reply_public != 0 { @if let Some(r) = &c.reply { h2 { "办理答复" } p.reply { (r) } } }
             @if may_follow {
                 h2 { "对处理结果还满意吗？（只能追评一次）" }

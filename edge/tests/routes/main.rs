@@ -2,6 +2,7 @@
 //! runs them (`edge::native`).
 
 mod budgets;
+mod checks;
 mod fixture;
 mod holes;
 mod logins;

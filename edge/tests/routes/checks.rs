@@ -1,0 +1,280 @@
+//! 差评 handled the way local rules say (#35.1): 核实 after the callback chooses a track whose
+//! fix deadline runs by the calendar; an untrue 差评 goes to 复核; a deadline is extended once,
+//! asked by a handler and decided by a 大厅管理员, and the citizen's status page shows why and
+//! until when.
+
+use crate::fixture::*;
+use edge::http::Method;
+use wire::rating::Level;
+
+/// Thursday 2026-04-30 10:00 CST, the day before the May Day holiday (1 to 5 May; Saturday the
+/// 9th is a 调休 working day).
+const APR_30: i64 = 1_777_514_400;
+
+fn step(w: &World, who: Who, case: i64, pairs: &[(&str, &str)]) -> (u16, String) {
+    let r = w.send(request(
+        who,
+        Method::Post,
+        &format!("/console/cases/{case}/step"),
+        form(pairs),
+    ));
+    (
+        r.status,
+        String::from_utf8_lossy(r.body_bytes()).into_owned(),
+    )
+}
+
+fn case(w: &World, id: i64) -> serde_json::Value {
+    w.one(&format!(
+        "SELECT state, finding, about, track, fix_due, ext_state, ext_reason, ext_until FROM cases WHERE id = {id}"
+    ))
+}
+
+/// A 差评 at hall A's staff code now: its case and its status token.
+fn bad_rating(w: &World, n: u8) -> (i64, String) {
+    let (s, body) = w.rate(&a1(), Level::Dissatisfied, n);
+    assert_eq!(s, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = w.one("SELECT MAX(id) AS id FROM cases")["id"]
+        .as_i64()
+        .unwrap();
+    // Opened the day before the holiday (a rating's challenge is the fixture's day's).
+    exec(
+        &w.h,
+        vec![edge::sql::stmt(
+            "UPDATE cases SET opened_at = ?2 WHERE id = ?1",
+            vec![id.into(), APR_30.into()],
+        )],
+    );
+    (id, v["receipt"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn a_checked_case_runs_its_tracks_deadline_and_an_extension_is_decided_once() {
+    let mut w = World::new();
+    w.s = settings_with(&[("CASE_DEADLINES", "1w/2w/3w")]);
+    let (simple, _) = bad_rating(&w, 60);
+    let (complex, token) = bad_rating(&w, 61);
+    let (untrue, _) = bad_rating(&w, 62);
+    for id in [simple, complex, untrue] {
+        let (s, b) = step(
+            &w,
+            Who::HallA,
+            id,
+            &[("action", "callback"), ("value", "reached")],
+        );
+        assert_eq!(s, 303, "{b}");
+    }
+    // Fixing needs the check first.
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        simple,
+        &[("action", "fixed"), ("value", "已整改")],
+    );
+    assert!(s == 400 && b.contains("不能记录整改措施"), "{s} {b}");
+    // A track must be chosen for a true 差评; the form says so.
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        simple,
+        &[("action", "check"), ("value", "true"), ("about", "staff")],
+    );
+    assert!(s == 400 && b.contains("整改类型"), "{s} {b}");
+    for (id, finding, about, track) in [
+        (simple, "true", "staff", "simple"),
+        (complex, "partial", "waiting", "complex"),
+        (untrue, "false", "policy", "simple"),
+    ] {
+        let (s, b) = step(
+            &w,
+            Who::HallA,
+            id,
+            &[
+                ("action", "check"),
+                ("value", finding),
+                ("about", about),
+                ("track", track),
+            ],
+        );
+        assert_eq!(s, 303, "{b}");
+    }
+    // Two and three working days from Thursday 10:00 across the May Day holiday: Thursday and
+    // Friday 7 and 8 May, not Monday 4 and Tuesday 5.
+    let c = case(&w, simple);
+    assert_eq!(
+        (&c["state"], &c["track"], &c["fix_due"]),
+        (&"fixing".into(), &"simple".into(), &1_778_119_200i64.into()),
+        "{c}"
+    );
+    let c = case(&w, complex);
+    assert_eq!(
+        (&c["finding"], &c["about"], &c["fix_due"]),
+        (
+            &"partial".into(),
+            &"waiting".into(),
+            &1_778_205_600i64.into()
+        ),
+        "{c}"
+    );
+    // Untrue: to 复核, no track.
+    let c = case(&w, untrue);
+    assert_eq!(
+        (&c["state"], &c["track"]),
+        (&"appealed".into(), &serde_json::Value::Null),
+        "{c}"
+    );
+    let (s, _) = step(
+        &w,
+        Who::HandlerA,
+        untrue,
+        &[("action", "review"), ("value", "upheld"), ("note", "属实")],
+    );
+    assert_eq!(s, 403, "a handler does not review");
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        untrue,
+        &[
+            ("action", "review"),
+            ("value", "upheld"),
+            ("note", "评价人所述属实"),
+        ],
+    );
+    assert_eq!(s, 303, "{b}");
+    let c = case(&w, untrue);
+    assert_eq!(
+        (&c["state"], &c["finding"]),
+        (&"called".into(), &serde_json::Value::Null),
+        "checked again: {c}"
+    );
+
+    // An extension: a reason and a later date, asked by the handler.
+    let ask = |who: Who, until: &str| {
+        step(
+            &w,
+            who,
+            complex,
+            &[
+                ("action", "extend"),
+                ("value", "需协调不动产登记中心"),
+                ("until", until),
+            ],
+        )
+    };
+    let (s, b) = ask(Who::HandlerA, "2026-05-06");
+    assert!(s == 400 && b.contains("须晚于现在的期限"), "{s} {b}");
+    let (s, b) = ask(Who::HandlerA, "2026-05-20");
+    assert_eq!(s, 303, "{b}");
+    let (s, b) = ask(Who::HandlerA, "2026-05-22");
+    assert!(
+        s == 400 && b.contains("只能延期一次"),
+        "asked twice: {s} {b}"
+    );
+    assert_eq!(
+        case(&w, complex)["fix_due"],
+        1_778_205_600i64,
+        "unchanged until approved"
+    );
+    let (s, _) = step(
+        &w,
+        Who::HandlerA,
+        complex,
+        &[("action", "decide"), ("value", "approve")],
+    );
+    assert_eq!(s, 403, "a handler does not approve");
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        complex,
+        &[("action", "decide"), ("value", "approve")],
+    );
+    assert_eq!(s, 303, "{b}");
+    let c = case(&w, complex);
+    // 20 May at the office's closing time (17:00 CST).
+    assert_eq!(
+        (&c["ext_state"], &c["fix_due"]),
+        (&"approved".into(), &1_779_267_600i64.into()),
+        "{c}"
+    );
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        complex,
+        &[("action", "decide"), ("value", "refuse")],
+    );
+    assert!(s == 400 && b.contains("没有待审批的延期申请"), "{s} {b}");
+    // Refused: the deadline stands, and no second extension.
+    let (s, _) = step(
+        &w,
+        Who::HandlerA,
+        simple,
+        &[
+            ("action", "extend"),
+            ("value", "系统升级"),
+            ("until", "2026-05-15"),
+        ],
+    );
+    assert_eq!(s, 303);
+    let (s, _) = step(
+        &w,
+        Who::HallA,
+        simple,
+        &[
+            ("action", "decide"),
+            ("value", "refuse"),
+            ("note", "期限内可完成"),
+        ],
+    );
+    assert_eq!(s, 303);
+    let c = case(&w, simple);
+    assert_eq!(
+        (&c["ext_state"], &c["fix_due"]),
+        (&"refused".into(), &1_778_119_200i64.into()),
+        "{c}"
+    );
+    let (s, b) = step(
+        &w,
+        Who::HandlerA,
+        simple,
+        &[
+            ("action", "extend"),
+            ("value", "再次"),
+            ("until", "2026-05-16"),
+        ],
+    );
+    assert!(s == 400 && b.contains("只能延期一次"), "{s} {b}");
+
+    // The citizen's page shows the new date and why.
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Get,
+        &format!("/s/{token}"),
+        Body::None,
+    ));
+    let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(
+        page.contains("整改期限已延长")
+            && page.contains("2026-05-20")
+            && page.contains("需协调不动产登记中心"),
+        "{page}"
+    );
+    if let Ok(f) = std::env::var("ZSP_STATUS_PAGE") {
+        std::fs::write(f, &page).unwrap();
+    }
+    // The case page says what was checked and decided.
+    let r = w.send(request(
+        Who::HallA,
+        Method::Get,
+        &format!("/console/cases/{complex}"),
+        Body::None,
+    ));
+    let html = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(
+        html.contains("部分属实；所涉：等候与叫号；整改类型：复杂") && html.contains("延期已批准"),
+        "{html}"
+    );
+    if let Ok(f) = std::env::var("ZSP_CASE_PAGE") {
+        std::fs::write(f, &html).unwrap();
+    }
+}
