@@ -10,3 +10,43 @@ ALTER TABLE cases ADD COLUMN checked_at INTEGER;
 ALTER TABLE cases ADD COLUMN ext_state TEXT CHECK (ext_state IN ('asked', 'approved', 'refused'));
 ALTER TABLE cases ADD COLUMN ext_reason TEXT;
 ALTER TABLE cases ADD COLUMN ext_until INTEGER;
+
+-- Fair attribution: a 差评 counts against the staff member only when it is about them
+-- (`ratings.about`: suggested by its reasons when stored, `wire::rating::suggested_about`, then
+-- the case's 核实); otherwise its tally goes to the hall and unit with no staff member. A new
+-- classification moves the tally (the triggers below, on `about`).
+ALTER TABLE ratings ADD COLUMN about TEXT;
+DROP TRIGGER ratings_tally_insert;
+DROP TRIGGER ratings_tally_out;
+DROP TRIGGER ratings_tally_in;
+CREATE TRIGGER ratings_tally_insert AFTER INSERT ON ratings WHEN NEW.hold IN (0, 3) AND NEW.via != 'default' BEGIN
+  INSERT INTO tallies (month, hall, dept, staff, level, n) SELECT
+    strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch'),
+    COALESCE(json_extract(NEW.entry, '$.hall'), ''), COALESCE(json_extract(NEW.entry, '$.dept'), ''),
+    CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END, NEW.level, 0
+    WHERE NOT EXISTS (SELECT 1 FROM tallies WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch')
+      AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND dept = COALESCE(json_extract(NEW.entry, '$.dept'), '')
+      AND staff = CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END AND level = NEW.level);
+  UPDATE tallies SET n = n + 1 WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch')
+    AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND dept = COALESCE(json_extract(NEW.entry, '$.dept'), '')
+    AND staff = CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END AND level = NEW.level;
+END;
+CREATE TRIGGER ratings_tally_out AFTER UPDATE OF level, rated_at, entry, hold, via, about ON ratings
+WHEN OLD.hold IN (0, 3) AND OLD.via != 'default' BEGIN
+  UPDATE tallies SET n = n - 1 WHERE month = strftime('%Y-%m', OLD.rated_at + 28800, 'unixepoch')
+    AND hall = COALESCE(json_extract(OLD.entry, '$.hall'), '') AND dept = COALESCE(json_extract(OLD.entry, '$.dept'), '')
+    AND staff = CASE WHEN OLD.about IS NOT NULL AND OLD.about != 'staff' THEN '' ELSE COALESCE(json_extract(OLD.entry, '$.staff_id'), '') END AND level = OLD.level;
+END;
+CREATE TRIGGER ratings_tally_in AFTER UPDATE OF level, rated_at, entry, hold, via, about ON ratings
+WHEN NEW.hold IN (0, 3) AND NEW.via != 'default' BEGIN
+  INSERT INTO tallies (month, hall, dept, staff, level, n) SELECT
+    strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch'),
+    COALESCE(json_extract(NEW.entry, '$.hall'), ''), COALESCE(json_extract(NEW.entry, '$.dept'), ''),
+    CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END, NEW.level, 0
+    WHERE NOT EXISTS (SELECT 1 FROM tallies WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch')
+      AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND dept = COALESCE(json_extract(NEW.entry, '$.dept'), '')
+      AND staff = CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END AND level = NEW.level);
+  UPDATE tallies SET n = n + 1 WHERE month = strftime('%Y-%m', NEW.rated_at + 28800, 'unixepoch')
+    AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND dept = COALESCE(json_extract(NEW.entry, '$.dept'), '')
+    AND staff = CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END AND level = NEW.level;
+END;

@@ -125,15 +125,17 @@ const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES
      ON CONFLICT (code, net, minute) DO UPDATE SET n = n + 1";
 /// The upsert: ?1 id, ?2 code, ?3 device, ?4 day, ?5 now, ?6 level, ?7 tags, ?8 tag version,
 /// ?9 matter, ?10 comment, ?11 phone, ?12 minute, ?13 via, ?14 entry, ?15 address digest,
-/// ?16 form slot, ?17 the signals found before storage ([`found_before`]), ?18 the link's 办件号;
+/// ?16 form slot, ?17 the signals found before storage ([`found_before`]), ?18 the link's 办件号,
+/// ?19 whom a 差评 counts against as its reasons suggest (`wire::rating::suggested_about`; a
+/// checked case's classification stands through a 追评);
 /// `{signals}` is [`signals_sql`]. An amendment keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
 /// revision aside while the upstream has none of it (revisions go upstream in order). A citizen's
 /// rating of a 办件 that had its system default (`served::DEFAULT_VIA`) replaces it as the
 /// first rating (its assessNumber stays 1, its revision is the next).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
      last_submission, rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, \
-     entry, next_attempt_at, hold, signals, project_no) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, \
-     ?8, ?9, ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals, ?18 \
+     entry, next_attempt_at, hold, signals, project_no, about) SELECT ?1, ?2, ?3, ?4, 1, 1, ?1, ?5, ?6, ?7, \
+     ?8, ?9, ?10, ?11, s.signals != '', ?13, ?14, ?5, s.signals != '', s.signals, ?18, ?19 \
      FROM ({signals}) AS s WHERE s.signals = '' \
      OR (SELECT COUNT(*) FROM ratings WHERE code = ?2 AND day = ?4 AND hold = 1) < {held_keep} \
      ON CONFLICT (code, device, day) DO UPDATE SET \
@@ -142,6 +144,8 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
      level = excluded.level, tags = excluded.tags, tag_version = excluded.tag_version, \
      matter = excluded.matter, comment = excluded.comment, phone = excluded.phone, \
      flagged = MAX(flagged, excluded.flagged), via = excluded.via, entry = excluded.entry, \
+     about = CASE WHEN EXISTS (SELECT 1 FROM cases WHERE cases.rating = ratings.id \
+       AND cases.finding IS NOT NULL) THEN about ELSE excluded.about END, \
      attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL, \
      hold = CASE WHEN hold = 2 THEN 2 WHEN excluded.hold = 1 THEN 1 ELSE hold END, \
      signals = CASE WHEN excluded.signals != '' THEN excluded.signals ELSE signals END, \
@@ -302,6 +306,7 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
             slot.into(),
             found_before(c, rules).into(),
             c.project_no.clone().into(),
+            wire::rating::suggested_about(r.level, &r.tags).into(),
         ],
     ));
     let upsert = out.len() - 1;

@@ -192,6 +192,44 @@ pub fn tag(code: u16) -> Option<&'static Tag> {
     TAGS.iter().find(|t| t.code == code)
 }
 
+/// What a 差评 was about (核实's classification): only `staff` counts against the staff member
+/// rated; the others count for the hall and its unit.
+pub const ABOUTS: [(&str, &str); 5] = [
+    ("staff", "工作人员"),
+    ("process", "流程与材料"),
+    ("waiting", "等候与叫号"),
+    ("system", "系统与设备"),
+    ("policy", "政策"),
+];
+
+/// What a 差评 reason usually points at (`shared/spec/assessment.md`, "Learning from ratings"):
+/// the staff member (213, 214, 115), the queue (212), the systems (211), the process and its
+/// materials (209, 110, 108, 109, 113); `None` for the mixed ones, which a handler's 核实 decides.
+pub fn tag_about(code: u16) -> Option<&'static str> {
+    match code {
+        213 | 214 | 115 => Some("staff"),
+        212 => Some("waiting"),
+        211 => Some("system"),
+        209 | 110 | 108 | 109 | 113 => Some("process"),
+        _ => None,
+    }
+}
+
+/// Whom a 差评 counts against until it is checked, as its reasons suggest: the staff member if
+/// any reason points at them, or if none points anywhere (the code rated is theirs); else the
+/// first reason's place. `None` for a rating that is not a 差评.
+pub fn suggested_about(level: Level, tags: &[u16]) -> Option<&'static str> {
+    if !level.is_bad() {
+        return None;
+    }
+    let abouts: Vec<&str> = tags.iter().filter_map(|t| tag_about(*t)).collect();
+    Some(if abouts.is_empty() || abouts.contains(&"staff") {
+        "staff"
+    } else {
+        abouts[0]
+    })
+}
+
 /// Longest comment, in characters (Unicode scalar values), after cleaning.
 pub const COMMENT_MAX_CHARS: usize = comment_max_chars!();
 /// Longest matter code (事项编码 / 实施编码) accepted.
@@ -519,6 +557,32 @@ impl fmt::Display for Id128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_suggest_whom_a_bad_rating_counts_against() {
+        use Level::*;
+        assert_eq!(suggested_about(Dissatisfied, &[212]), Some("waiting"));
+        assert_eq!(suggested_about(Dissatisfied, &[212, 214]), Some("staff"));
+        assert_eq!(
+            suggested_about(VeryDissatisfied, &[113, 110]),
+            Some("process")
+        );
+        assert_eq!(suggested_about(Dissatisfied, &[211]), Some("system"));
+        assert_eq!(
+            suggested_about(Dissatisfied, &[207]),
+            Some("staff"),
+            "mixed: the code rated"
+        );
+        assert_eq!(suggested_about(Dissatisfied, &[]), Some("staff"));
+        assert_eq!(suggested_about(Basic, &[212]), None);
+        // Every code the table names is a current 差评 reason, and every category is one.
+        for t in TAGS.iter() {
+            if let Some(a) = tag_about(t.code) {
+                assert!(t.level.is_bad(), "{}", t.code);
+                assert!(ABOUTS.iter().any(|(k, _)| *k == a));
+            }
+        }
+    }
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -1272,7 +1272,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
              CREATE TABLE form_budget (code TEXT NOT NULL, slot INTEGER NOT NULL, \
                n INTEGER NOT NULL CONSTRAINT form_budget_spent CHECK (n <= 6), PRIMARY KEY (code, slot)) WITHOUT ROWID; \
              DROP INDEX ratings_held; ALTER TABLE ratings DROP COLUMN hold; ALTER TABLE ratings DROP COLUMN signals; \
-             ALTER TABLE ratings DROP COLUMN first; DROP TABLE receipts; DROP TABLE case_steps; DROP TABLE alerts; DROP TABLE route_sends; DROP TABLE repeats; \
+             ALTER TABLE ratings DROP COLUMN first; ALTER TABLE ratings DROP COLUMN about; DROP TABLE receipts; DROP TABLE case_steps; DROP TABLE alerts; DROP TABLE route_sends; DROP TABLE repeats; \
              DROP TABLE calendars; DROP TABLE routes; DROP TABLE cases; \
              DROP TABLE accounts; DROP TABLE sessions; DROP TABLE login_failures; \
              DROP TABLE tokens; DROP TABLE audit; DROP TABLE uploads; \

@@ -224,6 +224,7 @@ fn step_note(step: &Step, note: &str) -> String {
             t
         }
         Step::Extend { reason, until } => format!("至 {until}：{reason}"),
+        Step::Classify { about } => label(&fastlane::ABOUTS, about).to_owned(),
         _ => String::new(),
     };
     match (choice.is_empty(), note.is_empty()) {
@@ -352,10 +353,18 @@ pub async fn step(
     let text = step_note(&step, &note);
     let publish = matches!(step, Step::Replied { .. }) && f.get("publish") == "1";
     let t = h.now();
+    // A classification moves the 差评's tally to whom it is about.
+    let attribute = match &step {
+        Step::Check { about, .. } | Step::Classify { about } => {
+            Some(fastlane::attribute(c.id, about))
+        }
+        _ => None,
+    };
     let res = write(
         h,
         vec![
             step.apply(c.id, (c.state(), to), t, due),
+            attribute.unwrap_or_else(|| crate::sql::stmt("SELECT 1 WHERE 0", vec![])),
             fastlane::publish_reply(c.id, publish),
             fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
             access::audit(

@@ -146,6 +146,7 @@ fn step_text(s: &StepRow) -> String {
         "extend" => "申请延期",
         "decide_approved" => "批准延期",
         "decide_refused" => "不批准延期",
+        "classify" => "复核：改判所涉",
         "fixed" => "整改措施",
         "replied" => "反馈",
         "close" => "办结",
@@ -271,6 +272,14 @@ pub fn case(
                         }
                     } @else {
                         p.muted { "延期申请待大厅管理员审批。" }
+                    }
+                }
+                @if Step::offered("classify", at) && me.may(Action::ReviewCase) {
+                    form.row method="post" action=(action) {
+                        (hidden(csrf)) input type="hidden" name="action" value="classify";
+                        label { "复核：差评所涉" select name="value" { @for (k, v) in ABOUTS { option value=(k) selected[c.about.as_deref() == Some(k)] { (v) } } } }
+                        label { "意见" input name="note" maxlength=(NOTE_MAX_CHARS) size="30"; }
+                        button.plain type="submit" { "改判所涉" }
                     }
                 }
                 @if Step::offered("fixed", at) {

@@ -381,14 +381,15 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
     if bad {
         out.push(stmt(
             concat!(
-                "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
-                 SELECT id, rated_at, rev, code, entry, level, tags, matter, comment FROM ratings \
+                "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment, about) \
+                 SELECT id, rated_at, rev, code, entry, level, tags, matter, comment, about FROM ratings \
                  WHERE code = ?1 AND device = ?2 AND day = ?3 AND ",
                 crate::counted!(),
                 " AND ",
                 crate::bad_level!(),
                 " ON CONFLICT (rating) DO UPDATE SET level = excluded.level, tags = excluded.tags, \
-                 matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev \
+                 matter = excluded.matter, comment = excluded.comment, opened_rev = excluded.opened_rev, \
+                 about = CASE WHEN cases.finding IS NULL THEN excluded.about ELSE cases.about END \
                  WHERE cases.state != 'closed'"
             ),
             key(),
@@ -402,8 +403,8 @@ pub fn open_case(code: &str, device: &str, day: i64, now: i64, bad: bool) -> Vec
 pub fn open_released(rating: &str, now: i64) -> Stmt {
     stmt(
         concat!(
-            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
-             SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment, about) \
+             SELECT id, ?2, rev, code, entry, level, tags, matter, comment, about FROM ratings \
              WHERE id = ?1 AND hold = 3 AND ",
             crate::bad_level!(),
             " ON CONFLICT (rating) DO NOTHING"
@@ -417,8 +418,8 @@ pub fn open_released(rating: &str, now: i64) -> Stmt {
 pub fn open_released_by(by: &str, now: i64) -> Stmt {
     stmt(
         concat!(
-            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment) \
-             SELECT id, ?2, rev, code, entry, level, tags, matter, comment FROM ratings \
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, matter, comment, about) \
+             SELECT id, ?2, rev, code, entry, level, tags, matter, comment, about FROM ratings \
              WHERE hold = 3 AND id IN (SELECT rating FROM reviews WHERE by_actor = ?1 AND at = ?2 \
              AND decision = 'release') AND ",
             crate::bad_level!(),
@@ -520,6 +521,10 @@ pub enum Step {
     Decide {
         approve: bool,
     },
+    /// 复核 of what a 差评 was about, by a 大厅管理员, at any time: the staff figures follow.
+    Classify {
+        about: String,
+    },
     /// 已整改, with the measures taken.
     Fixed {
         measures: String,
@@ -551,13 +556,7 @@ pub const FINDINGS: [(&str, &str); 3] = [
     ("false", "不属实"),
 ];
 /// What a 差评 was about: only `staff` counts against the staff member rated.
-pub const ABOUTS: [(&str, &str); 5] = [
-    ("staff", "工作人员"),
-    ("process", "流程与材料"),
-    ("waiting", "等候与叫号"),
-    ("system", "系统与设备"),
-    ("policy", "政策"),
-];
+pub use wire::rating::ABOUTS;
 pub const TRACKS: [(&str, &str); 2] = [("simple", "简易"), ("complex", "复杂")];
 pub const EXTENSIONS: [(&str, &str); 3] = [
     ("asked", "延期待审批"),
@@ -637,6 +636,14 @@ impl Step {
             "decide" if value == "approve" => Step::Decide { approve: true },
             "decide" if value == "refuse" => Step::Decide { approve: false },
             "decide" => return Err("请选择审批结论（批准或不批准）".into()),
+            "classify" if one_of(&ABOUTS, value) => Step::Classify {
+                about: value.into(),
+            },
+            "classify" => {
+                return Err(
+                    "请选择差评所涉（工作人员、流程与材料、等候与叫号、系统与设备或政策）".into(),
+                );
+            }
             "fixed" => Step::Fixed {
                 measures: need("整改措施")?,
             },
@@ -659,6 +666,7 @@ impl Step {
             Step::Check { .. } => "check",
             Step::Extend { .. } => "extend",
             Step::Decide { .. } => "decide",
+            Step::Classify { .. } => "classify",
             Step::Fixed { .. } => "fixed",
             Step::Replied { .. } => "replied",
             Step::Close => "close",
@@ -669,7 +677,10 @@ impl Step {
 
     /// A supervisor's step (大厅管理员 or 市级管理员), not a handler's.
     pub fn supervisors_only(&self) -> bool {
-        matches!(self, Step::Review { .. } | Step::Decide { .. })
+        matches!(
+            self,
+            Step::Review { .. } | Step::Decide { .. } | Step::Classify { .. }
+        )
     }
 
     /// The state after this step from where the case is, or why it cannot be taken now.
@@ -686,6 +697,10 @@ impl Step {
             (Step::Extend { .. }, Called | Fixing) => from,
             (Step::Decide { .. }, Called | Fixing) if at.extension == Some("asked") => from,
             (Step::Decide { .. }, _) => return Err("没有待审批的延期申请".into()),
+            (Step::Classify { .. }, Callback | Appealed) => {
+                return Err(format!("案件处于“{}”，请先核实或复核", from.label_zh()));
+            }
+            (Step::Classify { .. }, _) => from,
             (Step::Fixed { .. }, Fixing) => Fixed,
             (Step::Replied { .. }, Fixed) => Replied,
             (Step::Close, Replied) => Closed,
@@ -721,6 +736,9 @@ impl Step {
                 until: wire::time::Day(0),
             },
             "decide" => Step::Decide { approve: true },
+            "classify" => Step::Classify {
+                about: String::new(),
+            },
             "fixed" => Step::Fixed {
                 measures: String::new(),
             },
@@ -744,6 +762,7 @@ impl Step {
             Step::Extend { .. } => "申请延期",
             Step::Decide { approve: true } => "批准延期",
             Step::Decide { approve: false } => "不批准延期",
+            Step::Classify { .. } => "改判所涉",
             Step::Fixed { .. } => "记录整改措施",
             Step::Replied { .. } => "记录反馈",
             Step::Close => "办结",
@@ -785,6 +804,7 @@ impl Step {
                 None,
             ),
             Step::Decide { approve: false } => ("ext_state = 'refused'", None),
+            Step::Classify { about } => ("about = ?5", Some(about.clone())),
             Step::Fixed { measures } => ("measures = ?5, fixed_at = ?4", Some(measures.clone())),
             Step::Replied { reply } => ("reply = ?5, replied_at = ?4", Some(reply.clone())),
             Step::Close => ("closed_at = ?4", None),
@@ -837,6 +857,19 @@ impl Step {
             _ => None,
         }
     }
+}
+
+/// A case's 差评 counted against whom its classification says (after a check or a 复核 set the
+/// case's `about` to `about`): the tally triggers move it.
+pub fn attribute(case: i64, about: &str) -> Stmt {
+    stmt(
+        concat!(
+            "UPDATE ratings SET about = ?2 WHERE id = (SELECT rating FROM cases WHERE id = ?1 AND about = ?2) \
+             AND about IS NOT ?2 AND ",
+            crate::bad_level!()
+        ),
+        vec![case.into(), about.into()],
+    )
 }
 
 /// Whether the citizen's status page shows the reply (set with 已反馈).
@@ -1889,7 +1922,7 @@ mod tests {
         }
     }
 
-    const ACTIONS: [&str; 10] = [
+    const ACTIONS: [&str; 11] = [
         "callback",
         "check",
         "extend",
@@ -1900,6 +1933,7 @@ mod tests {
         "appeal",
         "review",
         "start_fix",
+        "classify",
     ];
 
     #[test]
@@ -1912,22 +1946,28 @@ mod tests {
                 .collect()
         };
         assert_eq!(offered(at(Callback, false)), ["callback", "appeal"]);
-        assert_eq!(offered(at(Called, true)), ["check", "extend", "appeal"]);
-        assert_eq!(offered(at(Fixing, true)), ["extend", "fixed", "appeal"]);
+        assert_eq!(
+            offered(at(Called, true)),
+            ["check", "extend", "appeal", "classify"]
+        );
+        assert_eq!(
+            offered(at(Fixing, true)),
+            ["extend", "fixed", "appeal", "classify"]
+        );
         let asked = At {
             extension: Some("asked"),
             ..at(Fixing, true)
         };
-        assert_eq!(offered(asked), ["decide", "fixed", "appeal"]);
+        assert_eq!(offered(asked), ["decide", "fixed", "appeal", "classify"]);
         let done = At {
             extension: Some("approved"),
             ..at(Fixing, true)
         };
-        assert_eq!(offered(done), ["fixed", "appeal"]);
-        assert_eq!(offered(at(Fixed, true)), ["replied"]);
-        assert_eq!(offered(at(Replied, true)), ["close"]);
+        assert_eq!(offered(done), ["fixed", "appeal", "classify"]);
+        assert_eq!(offered(at(Fixed, true)), ["replied", "classify"]);
+        assert_eq!(offered(at(Replied, true)), ["close", "classify"]);
         assert_eq!(offered(at(Appealed, true)), ["review"]);
-        assert!(offered(at(Closed, true)).is_empty());
+        assert_eq!(offered(at(Closed, true)), ["classify"]);
         assert!(!Step::offered("jump", at(Callback, false)));
     }
 
@@ -1956,68 +1996,20 @@ mod tests {
             form("appeal", "misrated").unwrap(),
             form("review", "upheld").unwrap(),
             form("review", "overturned").unwrap(),
+            form("classify", "staff").unwrap(),
         ];
         // (state, extension asked?) → what each step above leads to ("" refused).
-        let table: [(State, Option<&str>, [&str; 13]); 9] = [
-            (
-                Callback,
-                None,
-                [
-                    "called", "", "", "", "", "", "", "", "", "", "appealed", "", "",
-                ],
-            ),
-            (
-                Called,
-                None,
-                [
-                    "", "fixing", "fixing", "appealed", "called", "", "", "", "", "", "appealed",
-                    "", "",
-                ],
-            ),
-            (
-                Called,
-                Some("asked"),
-                [
-                    "", "fixing", "fixing", "appealed", "", "called", "called", "", "", "",
-                    "appealed", "", "",
-                ],
-            ),
-            (
-                Fixing,
-                None,
-                [
-                    "", "", "", "", "fixing", "", "", "fixed", "", "", "appealed", "", "",
-                ],
-            ),
-            (
-                Fixing,
-                Some("refused"),
-                [
-                    "", "", "", "", "", "", "", "fixed", "", "", "appealed", "", "",
-                ],
-            ),
-            (
-                Fixed,
-                None,
-                ["", "", "", "", "", "", "", "", "replied", "", "", "", ""],
-            ),
-            (
-                Replied,
-                None,
-                ["", "", "", "", "", "", "", "", "", "closed", "", "", ""],
-            ),
-            (
-                Appealed,
-                None,
-                [
-                    "", "", "", "", "", "", "", "", "", "", "", "called", "closed",
-                ],
-            ),
-            (
-                Closed,
-                None,
-                ["", "", "", "", "", "", "", "", "", "", "", "", ""],
-            ),
+        #[rustfmt::skip]
+        let table: [(State, Option<&str>, [&str; 14]); 9] = [
+            (Callback, None, ["called", "", "", "", "", "", "", "", "", "", "appealed", "", "", ""]),
+            (Called, None, ["", "fixing", "fixing", "appealed", "called", "", "", "", "", "", "appealed", "", "", "called"]),
+            (Called, Some("asked"), ["", "fixing", "fixing", "appealed", "", "called", "called", "", "", "", "appealed", "", "", "called"]),
+            (Fixing, None, ["", "", "", "", "fixing", "", "", "fixed", "", "", "appealed", "", "", "fixing"]),
+            (Fixing, Some("refused"), ["", "", "", "", "", "", "", "fixed", "", "", "appealed", "", "", "fixing"]),
+            (Fixed, None, ["", "", "", "", "", "", "", "", "replied", "", "", "", "", "fixed"]),
+            (Replied, None, ["", "", "", "", "", "", "", "", "", "closed", "", "", "", "replied"]),
+            (Appealed, None, ["", "", "", "", "", "", "", "", "", "", "", "called", "closed", ""]),
+            (Closed, None, ["", "", "", "", "", "", "", "", "", "", "", "", "", "closed"]),
         ];
         for (state, extension, want) in table {
             let a = At {

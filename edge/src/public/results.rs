@@ -3,7 +3,9 @@
 //! from `tallies` (ratings by month, hall, unit, staff member and level, kept by triggers as
 //! ratings are written: no request scans the ratings) and from the period's `cases` (a 差评 is a
 //! case; there are few). Overturned (申诉成立) 差评 are left out and counted apart; a staff member
-//! is shown only above a minimum number of ratings, below which one rater could be singled out.
+//! is shown only above a minimum number of ratings, below which one rater could be singled out. A
+//! 差评 counts in a staff member's figures only when it is about them (its reasons' suggestion,
+//! then its case's 核实 or 复核: `ratings.about`, `cases.about`); else in its hall's and unit's.
 
 use crate::sql::{Stmt, stmt};
 use maud::{DOCTYPE, Markup, html};
@@ -95,7 +97,8 @@ pub struct CaseFacts {
 
 pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     stmt(
-        "SELECT hall, dept, staff, opened_at, called_at, fixed_at, callback_due, fix_due, review \
+        "SELECT hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
+         opened_at, called_at, fixed_at, callback_due, fix_due, review \
          FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND (?3 IS NULL OR hall = ?3)",
         vec![p.from.into(), p.to.into(), hall.map(str::to_owned).into()],
     )

@@ -278,3 +278,112 @@ fn a_checked_case_runs_its_tracks_deadline_and_an_extension_is_decided_once() {
         std::fs::write(f, &html).unwrap();
     }
 }
+
+/// A 差评 of one reason (`tag`) at hall A's staff code: its case.
+fn bad_with(w: &World, tag: u16, n: u8) -> i64 {
+    let mut sub = submission(&a1(), Level::Dissatisfied, n);
+    sub.rating.tags = vec![tag];
+    let r = w.send(
+        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
+            .with_header("Host", HOST)
+            .with_header("Origin", &format!("https://{HOST}"))
+            .with_header("Content-Type", "application/json")
+            .with_body(sub.to_json()),
+    );
+    assert_eq!(r.status, 200);
+    w.one("SELECT MAX(id) AS id FROM cases")["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// 差评 at hall A in the tallies: the staff member's (`A-SC1`), and the hall's whole.
+fn bad_counts(w: &World) -> (i64, i64) {
+    let n = |sql: &str| w.count(sql);
+    (
+        n(
+            "SELECT COALESCE(SUM(n), 0) AS n FROM tallies WHERE staff = 'A-SC1' AND level = 'dissatisfied'",
+        ),
+        n(&format!(
+            "SELECT COALESCE(SUM(n), 0) AS n FROM tallies WHERE hall = '{HALL}' AND level = 'dissatisfied'"
+        )),
+    )
+}
+
+/// The period's cases at hall A that the public results count for no staff member.
+fn hall_only(w: &World) -> usize {
+    let facts: Vec<serde_json::Value> = serde_json::from_value(
+        exec(
+            &w.h,
+            vec![edge::public::results::cases(
+                &edge::period::Period::parse("2026-03").unwrap(),
+                Some(HALL),
+            )],
+        )[0]
+        .clone(),
+    )
+    .unwrap();
+    facts.iter().filter(|f| f["staff"].is_null()).count()
+}
+
+#[test]
+fn a_bad_rating_counts_against_the_staff_member_only_when_it_is_about_them() {
+    let w = World::new();
+    let before = bad_counts(&w);
+    let hall_only_before = hall_only(&w);
+    // 212 (queuing again after booking online): the queue's, as the reason suggests.
+    let queue = bad_with(&w, 212, 70);
+    assert_eq!(
+        bad_counts(&w),
+        (before.0, before.1 + 1),
+        "the hall's, not the staff member's"
+    );
+    // 214 (a curt manner): the staff member's.
+    let manner = bad_with(&w, 214, 71);
+    assert_eq!(bad_counts(&w), (before.0 + 1, before.1 + 2));
+    // Checked: the queue one was about waiting (unchanged); the manner one about the process.
+    for (id, about) in [(queue, "waiting"), (manner, "process")] {
+        let (s, b) = step(
+            &w,
+            Who::HallA,
+            id,
+            &[("action", "callback"), ("value", "reached")],
+        );
+        assert_eq!(s, 303, "{b}");
+        let (s, b) = step(
+            &w,
+            Who::HandlerA,
+            id,
+            &[
+                ("action", "check"),
+                ("value", "partial"),
+                ("about", about),
+                ("track", "simple"),
+            ],
+        );
+        assert_eq!(s, 303, "{b}");
+    }
+    assert_eq!(bad_counts(&w), (before.0, before.1 + 2));
+    // 复核 re-classifies the queue one as the staff member's: their figures change.
+    let (s, _) = step(
+        &w,
+        Who::HandlerA,
+        queue,
+        &[("action", "classify"), ("value", "staff")],
+    );
+    assert_eq!(s, 403, "a handler does not re-classify");
+    let (s, b) = step(
+        &w,
+        Who::HallA,
+        queue,
+        &[
+            ("action", "classify"),
+            ("value", "staff"),
+            ("note", "录像显示为窗口人员原因"),
+        ],
+    );
+    assert_eq!(s, 303, "{b}");
+    assert_eq!(bad_counts(&w), (before.0 + 1, before.1 + 2));
+    // The public results' case figures follow the same attribution: of the two new cases, the
+    // process one is the hall's alone.
+    assert_eq!(hall_only(&w), hall_only_before + 1);
+}
