@@ -50,3 +50,8 @@ WHEN NEW.hold IN (0, 3) AND NEW.via != 'default' BEGIN
     AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND dept = COALESCE(json_extract(NEW.entry, '$.dept'), '')
     AND staff = CASE WHEN NEW.about IS NOT NULL AND NEW.about != 'staff' THEN '' ELSE COALESCE(json_extract(NEW.entry, '$.staff_id'), '') END AND level = NEW.level;
 END;
+
+-- The citizen's verdict on the fix (a municipal 接诉即办 rule): 满意, 基本满意 or 不满意, the last
+-- reopening the case (`followup` keeps 'satisfied' / 'unsatisfied', whether it reopened).
+ALTER TABLE cases ADD COLUMN verdict TEXT CHECK (verdict IN ('satisfied', 'basic', 'unsatisfied'));
+UPDATE cases SET verdict = followup WHERE followup IS NOT NULL;

@@ -160,7 +160,7 @@ fn step_text(s: &StepRow) -> String {
             return if s.note == "unsatisfied" {
                 "评价人追评：仍不满意，案件重办".into()
             } else {
-                "评价人追评：满意".into()
+                format!("评价人追评：{}", label(&crate::fastlane::VERDICTS, &s.note))
             };
         }
         other => other,

@@ -557,6 +557,13 @@ pub const FINDINGS: [(&str, &str); 3] = [
 ];
 /// What a 差评 was about: only `staff` counts against the staff member rated.
 pub use wire::rating::ABOUTS;
+/// The citizen's verdict on the fix (their one 追评 after 办结): 满意, 基本满意, or 不满意, which
+/// reopens the case.
+pub const VERDICTS: [(&str, &str); 3] = [
+    ("satisfied", "满意"),
+    ("basic", "基本满意"),
+    ("unsatisfied", "不满意"),
+];
 pub const TRACKS: [(&str, &str); 2] = [("simple", "简易"), ("complex", "复杂")];
 pub const EXTENSIONS: [(&str, &str); 3] = [
     ("asked", "延期待审批"),
@@ -940,12 +947,14 @@ pub struct CaseRow {
     pub ext_state: Option<String>,
     pub ext_reason: Option<String>,
     pub ext_until: Option<i64>,
+    /// The citizen's verdict on the fix ([`VERDICTS`]).
+    pub verdict: Option<String>,
 }
 
 pub const CASE_COLUMNS: &str = "id, rating, opened_at, code, entry, region, hall, dept, staff, level, tags, matter, comment, \
      callback_due, fix_due, guessed, state, appeal, review, outcome, measures, reply, called_at, fixed_at, \
      replied_at, closed_at, soon_sent, overdue_sent, reply_public, followup, reopened_at, finding, about, \
-     track, ext_state, ext_reason, ext_until";
+     track, ext_state, ext_reason, ext_until, verdict";
 
 impl CaseRow {
     pub fn state(&self) -> State {

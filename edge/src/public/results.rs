@@ -93,12 +93,15 @@ pub struct CaseFacts {
     pub callback_due: Option<i64>,
     pub fix_due: Option<i64>,
     pub review: Option<String>,
+    /// The citizen's verdict on the fix (`fastlane::VERDICTS`), if given.
+    #[serde(default)]
+    pub verdict: Option<String>,
 }
 
 pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     stmt(
         "SELECT hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
-         opened_at, called_at, fixed_at, callback_due, fix_due, review \
+         opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
          FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND (?3 IS NULL OR hall = ?3)",
         vec![p.from.into(), p.to.into(), hall.map(str::to_owned).into()],
     )
@@ -142,6 +145,11 @@ pub struct Figures {
     pub median_fix_hours: Option<f64>,
     pub callback_on_time_pct: Option<f64>,
     pub fix_on_time_pct: Option<f64>,
+    /// The citizens' verdicts on the fix (their 追评 after 办结): how many, and how many 满意 or
+    /// 基本满意 (整改后满意度).
+    pub verdicts: i64,
+    pub verdicts_satisfied: i64,
+    pub post_fix_pct: Option<f64>,
 }
 
 /// 评价率 of a group: 办件 served, ratings given by citizens at its codes that have served
@@ -222,7 +230,15 @@ impl Figures {
                 .count() as i64
         };
         let ratings = (all - overturned).max(0);
+        let verdicts = counted.iter().filter(|c| c.verdict.is_some()).count() as i64;
+        let verdicts_satisfied = counted
+            .iter()
+            .filter(|c| matches!(c.verdict.as_deref(), Some("satisfied" | "basic")))
+            .count() as i64;
         Figures {
+            verdicts,
+            verdicts_satisfied,
+            post_fix_pct: pct(verdicts_satisfied, verdicts),
             ratings,
             satisfied,
             satisfaction_pct: pct(satisfied, ratings),
@@ -378,7 +394,7 @@ pub fn compute(
     }
 }
 
-pub const CSV_HEADER: [&str; 20] = [
+pub const CSV_HEADER: [&str; 21] = [
     "范围",
     "名称",
     "评价数",
@@ -394,6 +410,7 @@ pub const CSV_HEADER: [&str; 20] = [
     "整改用时中位数（小时）",
     "按时回访%",
     "按时整改%",
+    "整改后满意度%",
     "办件数",
     "主动评价率%",
     "未评价办件",
@@ -422,6 +439,7 @@ fn cells(kind: &str, name: &str, f: &Figures, r: Option<&RateFigures>) -> Vec<St
         opt(f.median_fix_hours),
         opt(f.callback_on_time_pct),
         opt(f.fix_on_time_pct),
+        opt(f.post_fix_pct),
     ];
     // A staff member's row, or a group without served figures: the rate's cells stay empty.
     match r {
@@ -557,6 +575,7 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                     div { b { (hours_text(t.median_fix_hours)) } span { "整改用时（中位数）" } }
                     div { b { (pct_text(t.callback_on_time_pct)) } span { "按时回访" } }
                     div { b { (pct_text(t.fix_on_time_pct)) } span { "按时整改" } }
+                    div { b { (pct_text(t.post_fix_pct)) } span { "整改后满意度（评价人追评）" } }
                     div { b { (t.overturned) } span { "申诉成立（不计入）" } }
                     div { b { (rate_text(r.rate.active_pct)) } span { "主动评价率（评价 ÷ 办件）" } }
                     div { b { (rate_text(r.rate.actual_pct)) } span { "实际评价率（含系统默认评价）" } }

@@ -100,10 +100,12 @@ impl Misses {
     }
 }
 
-/// The citizen's one 追评 on a closed case (not an overturned one): satisfied, or unsatisfied,
-/// which reopens the case (its clock runs again from now and its route is alerted by the alarm).
-/// The first statement returns the case as it now is (nothing if the 追评 was not taken).
-pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
+/// The citizen's one 追评 on a closed case (not an overturned one): their verdict on the fix
+/// (`fastlane::VERDICTS`); `unsatisfied` reopens the case (its clock runs again from now and its route is
+/// alerted by the alarm). The first statement returns the case as it now is (nothing if the 追评
+/// was not taken).
+pub fn followup(case: i64, verdict: &str, now: i64) -> Vec<Stmt> {
+    let unsatisfied = verdict == "unsatisfied";
     let reopen = if unsatisfied {
         ", state = 'callback', reopened_at = ?3, closed_at = NULL, called_at = NULL, fixed_at = NULL, \
          replied_at = NULL, outcome = NULL, callback_due = NULL, fix_due = NULL, soon_sent = NULL, \
@@ -119,16 +121,16 @@ pub fn followup(case: i64, unsatisfied: bool, now: i64) -> Vec<Stmt> {
     vec![
         stmt(
             format!(
-                "UPDATE cases SET followup = ?2, followup_at = ?3{reopen} WHERE id = ?1 AND state = 'closed' \
-                 AND followup IS NULL AND review IS NOT 'overturned' RETURNING {CASE_COLUMNS}"
+                "UPDATE cases SET followup = ?2, verdict = ?4, followup_at = ?3{reopen} WHERE id = ?1 \
+                 AND state = 'closed' AND followup IS NULL AND review IS NOT 'overturned' RETURNING {CASE_COLUMNS}"
             ),
-            vec![case.into(), choice.into(), now.into()],
+            vec![case.into(), choice.into(), now.into(), verdict.into()],
         ),
         stmt(
             "INSERT INTO case_steps (case_id, at, actor, role, step, note) \
              SELECT id, ?3, '评价人', 'citizen', 'followup', ?2 FROM cases WHERE id = ?1 AND followup_at = ?3 \
              AND NOT EXISTS (SELECT 1 FROM case_steps WHERE case_id = ?1 AND step = 'followup')",
-            vec![case.into(), choice.into(), now.into()],
+            vec![case.into(), verdict.into(), now.into()],
         ),
     ]
 }
@@ -195,10 +197,11 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
             }
             @if c.reply_public != 0 { @if let Some(r) = &c.reply { h2 { "办理答复" } p.reply { (r) } } }
             @if may_follow {
-                h2 { "对处理结果还满意吗？（只能追评一次）" }
+                h2 { "您对整改结果满意吗？（只能追评一次）" }
                 form method="post" {
                     button type="submit" name="choice" value="satisfied" { "满意" }
-                    button.plain type="submit" name="choice" value="unsatisfied" { "仍不满意" }
+                    button.plain type="submit" name="choice" value="basic" { "基本满意" }
+                    button.plain type="submit" name="choice" value="unsatisfied" { "不满意，重新办理" }
                 }
             }
             @if !views.is_empty() {
@@ -212,8 +215,8 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
                     }
                 }
             }
-            @if let Some(f) = &c.followup {
-                p.muted { "您的追评：" (if f == "satisfied" { "满意" } else { "仍不满意" }) }
+            @if let Some(f) = c.verdict.as_deref().or(c.followup.as_deref()) {
+                p.muted { "您的追评：" (crate::fastlane::label(&crate::fastlane::VERDICTS, f)) }
             }
             p.muted { "查询码 " span.code { (wire::page::receipt_code(token)) } "。本页不显示您的电话和评价内容；请勿转发此链接。" }
         },
@@ -355,20 +358,22 @@ pub async fn page(
     if !post {
         return Ok(answer(status(&c, &token, None, &views), 200));
     }
-    let unsatisfied = match String::from_utf8_lossy(&req.body).trim() {
-        "choice=satisfied" => false,
-        "choice=unsatisfied" => true,
+    let verdict = match String::from_utf8_lossy(&req.body).trim() {
+        "choice=satisfied" => "satisfied",
+        "choice=basic" => "basic",
+        "choice=unsatisfied" => "unsatisfied",
         _ => {
             return Err(ApiError::new(
                 400,
                 "receipt.choice",
-                "请选择满意或仍不满意。",
+                "请选择满意、基本满意或不满意。",
                 "Choose one.",
             ));
         }
     };
+    let unsatisfied = verdict == "unsatisfied";
     let now_case: Option<CaseRow> =
-        match host::try_run(h, followup(c.id, unsatisfied, t), unsatisfied).await {
+        match host::try_run(h, followup(c.id, verdict, t), unsatisfied).await {
             Ok(v) => host::typed::<CaseRow>(h, v.into_iter().next())?.pop(),
             Err(host::DbError::Sql(_)) => None,
             Err(e) => return Err(host::internal(h, "storage", e)),
