@@ -55,3 +55,15 @@ END;
 -- reopening the case (`followup` keeps 'satisfied' / 'unsatisfied', whether it reopened).
 ALTER TABLE cases ADD COLUMN verdict TEXT CHECK (verdict IN ('satisfied', 'basic', 'unsatisfied'));
 UPDATE cases SET verdict = followup WHERE followup IS NOT NULL;
+
+-- 好评 leads somewhere: a 非常满意 comment (masked as stored) a 大厅管理员 marked publishable; the
+-- hall's results page shows the last few, without names or times. Kept after the rating leaves.
+CREATE TABLE praise (
+  rating TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  by_actor TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX praise_hall ON praise (hall, at);

@@ -659,6 +659,8 @@ async fn in_session(
         Id::Review => match p.get("decision") {
             "release" => console::review_post(h, session, p.get("id"), true).await,
             "reject" => console::review_post(h, session, p.get("id"), false).await,
+            "praise" => console::praise_post(h, session, p.get("id"), true).await,
+            "unpraise" => console::praise_post(h, session, p.get("id"), false).await,
             _ => Err(error::NOT_FOUND),
         },
         Id::ReviewBulk => match p.get("decision") {

@@ -536,6 +536,7 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
             sql::count(me, &filter),
             sql::ratings(me, &filter, PER_PAGE, pg * PER_PAGE),
             sql::held_overflow(&me.scope, &filter),
+            sql::praised(&me.scope),
         ],
         false,
     )
@@ -544,11 +545,19 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
     struct Count {
         n: i64,
     }
+    let praised: Vec<sql::Name> = host::typed(h, res.pop())?;
     let overflow: Vec<Count> = host::typed(h, res.pop())?;
     let rows: Vec<RatingRow> = host::typed(h, res.pop())?;
     let n: Vec<Count> = host::typed(h, res.pop())?;
     let halls: Vec<sql::Name> = host::typed(h, res.pop())?;
-    let views = rows.iter().filter_map(|r| view(r).ok()).collect::<Vec<_>>();
+    let views = rows
+        .iter()
+        .filter_map(|r| view(r).ok())
+        .map(|v| pages::RatingView {
+            praised: praised.iter().any(|p| p.name == v.id),
+            ..v
+        })
+        .collect::<Vec<_>>();
     let halls: Vec<String> = halls.into_iter().map(|h| h.name).collect();
     let ff = pages::FilterForm {
         filter: &filter,
@@ -608,7 +617,42 @@ fn view(r: &RatingRow) -> Result<pages::RatingView, String> {
             .join("、"),
         forwarded: r.forwarded_rev >= r.rev,
         by_default: r.via == crate::served::DEFAULT_VIA,
+        praised: false,
     })
+}
+
+/// `POST /console/ratings/<id>/praise` (or `unpraise`): a 非常满意 comment shown on, or taken
+/// off, its hall's public results page (audited).
+pub async fn praise_post(h: &impl Host, s: &Session, id: &str, publish: bool) -> Answer {
+    let me = &s.me;
+    let t = h.now();
+    // What may be done, read first, so that the audit records only what was done.
+    let found: Vec<sql::Name> = host::rows(h, sql::praisable(id, &me.scope, publish)).await?;
+    if found.is_empty() {
+        return Err(form_error(if publish {
+            "只有本范围内、带文字的“非常满意”评价可以公开".into()
+        } else {
+            "这条表扬没有公开".into()
+        }));
+    }
+    let (stmt, action, what) = if publish {
+        (
+            sql::praise(id, &me.scope, &me.name, t),
+            "rating.praise",
+            "公开表扬",
+        )
+    } else {
+        (sql::unpraise(id, &me.scope), "rating.unpraise", "撤下表扬")
+    };
+    write(h, vec![stmt, access::audit(me, action, id, what, t)]).await?;
+    Ok(done(
+        "/console/ratings?level=very_satisfied",
+        if publish {
+            "已公开：这条表扬将显示在大厅的公开结果页（不含姓名和时间）"
+        } else {
+            "已撤下：这条表扬不再公开"
+        },
+    ))
 }
 
 /// `GET /console/codes`: codes in scope, searched.

@@ -178,6 +178,8 @@ pub struct RatingView {
     pub forwarded: bool,
     /// A system default rating (a 办件 left unrated), not a citizen's.
     pub by_default: bool,
+    /// A 非常满意 comment shown on its hall's public page.
+    pub praised: bool,
 }
 
 /// The filter as the form shows it (dates as typed).
@@ -323,7 +325,18 @@ pub fn ratings(
                             @if r.level.is_bad() { span.warn { (r.level.label_zh()) } } @else { (r.level.label_zh()) }
                             @if r.by_default { div.muted { "系统默认评价" } }
                         }
-                        td { (r.tags) } td.mono { (r.matter) } td { (r.comment) } td.mono { (r.phone) }
+                        td { (r.tags) } td.mono { (r.matter) }
+                        td {
+                            (r.comment)
+                            @if r.level == Level::VerySatisfied && !r.comment.is_empty() && me.role.may(Action::ReviewRatings) && matches!(r.hold, 0 | 3) {
+                                @let (to, label) = if r.praised { ("unpraise", "撤下表扬") } else { ("praise", "公开表扬") };
+                                form.inline method="post" action={ "/console/ratings/" (r.id) "/" (to) } {
+                                    (hidden(csrf)) button.plain type="submit" { (label) }
+                                }
+                                @if r.praised { span.muted { "（已在公开结果页显示）" } }
+                            }
+                        }
+                        td.mono { (r.phone) }
                         td {
                             @match r.hold {
                                 1 => {

@@ -537,6 +537,52 @@ pub fn review(a: &Actor, id: &str, release: bool, now: i64) -> Vec<Stmt> {
     out
 }
 
+/// 好评 made public: a counted 非常满意 rating with a comment, in scope, its comment copied as
+/// stored (masked); returns it (none: not such a rating there).
+pub fn praise(id: &str, scope: &Scope, by: &str, now: i64) -> Stmt {
+    scoped(
+        "INSERT INTO praise (rating, region, hall, comment, at, by_actor) \
+         SELECT id, region, hall, comment, ?2, ?3 FROM ratings WHERE id = ?1 \
+         AND level = 'very_satisfied' AND comment != '' AND hold IN (0, 3) AND {scope} \
+         ON CONFLICT (rating) DO UPDATE SET at = at RETURNING rating",
+        scope,
+        vec![id.into(), now.into(), by.into()],
+    )
+}
+
+/// Whether rating `id` may be made public (`publish`: a counted 非常满意 with a comment, in scope)
+/// or withdrawn (public, in scope): its id if so.
+pub fn praisable(id: &str, scope: &Scope, publish: bool) -> Stmt {
+    scoped(
+        if publish {
+            "SELECT id AS name FROM ratings WHERE id = ?1 AND level = 'very_satisfied' \
+             AND comment != '' AND hold IN (0, 3) AND {scope}"
+        } else {
+            "SELECT rating AS name FROM praise WHERE rating = ?1 AND {scope}"
+        },
+        scope,
+        vec![id.into()],
+    )
+}
+
+/// A 好评 withdrawn from the public page (within scope); returns it.
+pub fn unpraise(id: &str, scope: &Scope) -> Stmt {
+    scoped(
+        "DELETE FROM praise WHERE rating = ?1 AND {scope} RETURNING rating",
+        scope,
+        vec![id.into()],
+    )
+}
+
+/// The public 好评 of the scope, newest first (the ratings page marks them).
+pub fn praised(scope: &Scope) -> Stmt {
+    scoped(
+        "SELECT rating AS name FROM praise WHERE {scope} ORDER BY at DESC LIMIT 500",
+        scope,
+        vec![],
+    )
+}
+
 /// Held submissions counted but not stored (past `HELD_KEEP`) on the codes in scope, within the
 /// filter's days (`n`).
 pub fn held_overflow(scope: &Scope, f: &Filter) -> Stmt {

@@ -295,6 +295,8 @@ pub struct Results {
     /// Whether `satisfied` and 满意率 count the system default ratings as 基本满意
     /// (`DEFAULT_RATING_COUNTS`); `rate.defaults` says how many there are either way.
     pub defaults_in_satisfaction: bool,
+    /// A hall's 好评 made public (the newest few comments, masked as stored; none for the city).
+    pub praise: Vec<String>,
 }
 
 pub fn compute(
@@ -381,6 +383,7 @@ pub fn compute(
         rate: RateFigures::of(codes),
         group_rates,
         defaults_in_satisfaction: defaults_count,
+        praise: vec![],
         format: RESULTS_FORMAT,
         version: RESULTS_VERSION,
         scope: hall.unwrap_or("全市").to_owned(),
@@ -493,6 +496,7 @@ main{max-width:900px;margin:0 auto;padding:12px 16px}h1{font-size:20px;margin:8p
 .kpi b{display:block;font-size:22px}.kpi span{font-size:14px;color:#555}\
 .wide{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e5e6eb;padding:5px 6px;text-align:left;font-size:14px;white-space:nowrap}\
 td.num{text-align:right}svg{display:block;width:100%;max-width:600px}.muted{color:#646a73;font-size:13px}\
+.praise{border-left:3px solid #1a7f37;padding:4px 10px;margin:6px 0;background:#f3faf5}\
 nav a{margin-right:10px}form{margin:8px 0}@media print{nav,form{display:none}body{font-size:12px}}";
 
 pub fn csp() -> String {
@@ -580,12 +584,10 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                     div { b { (rate_text(r.rate.active_pct)) } span { "主动评价率（评价 ÷ 办件）" } }
                     div { b { (rate_text(r.rate.actual_pct)) } span { "实际评价率（含系统默认评价）" } }
                 }
-                p.muted {
-                    @if r.defaults_in_satisfaction {
-                        "满意率含系统默认评价 " (r.rate.defaults) " 条（逾期未评价的办件按“基本满意”计）。"
-                    } @else {
-                        "满意率只计办事人的评价，不含系统默认评价（本期 " (r.rate.defaults) " 条）。"
-                    }
+                @if r.defaults_in_satisfaction {
+                    p.muted { "满意率含系统默认评价 " (r.rate.defaults) " 条（逾期未评价的办件按“基本满意”计）。" }
+                } @else if r.rate.defaults > 0 {
+                    p.muted { "满意率只计办事人的评价，不含系统默认评价（本期 " (r.rate.defaults) " 条）。" }
                 }
                 h2 { "各" (r.group_by) "满意率" }
                 (bars(&r.groups))
@@ -599,6 +601,10 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                         } }
                     } }
                     p.muted { "办件：一事一评链接、评价平板与叫号系统报送的办件。没有办件数据的显示“无办件数据”。" }
+                }
+                @if !r.praise.is_empty() {
+                    h2 { "群众表扬" }
+                    @for text in &r.praise { p.praise { "“" (text) "”" } }
                 }
                 h2 { "工作人员（评价满 " (r.min_staff_ratings) " 条才公布）" }
                 @if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
@@ -724,14 +730,22 @@ async fn figures(
         halls(period),
     ];
     if let Some(name) = hall {
+        stmts.push(praise(name));
         stmts.push(hall_known(name));
     }
     let mut res = host::run(h, stmts, false).await?;
+    let mut praised = vec![];
     if hall.is_some() {
         let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
         if known != Some(true) {
             return Ok(None);
         }
+        #[derive(Deserialize)]
+        struct Praise {
+            comment: String,
+        }
+        let rows: Vec<Praise> = host::typed(h, res.pop())?;
+        praised = rows.into_iter().map(|p| p.comment).collect();
     }
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
     let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
@@ -745,8 +759,25 @@ async fn figures(
         &codes,
         (i64::from(s.min_staff), s.defaults_count),
     );
-    Ok(Some((r, names.into_iter().map(|n| n.hall).collect())))
+    Ok(Some((
+        Results {
+            praise: praised,
+            ..r
+        },
+        names.into_iter().map(|n| n.hall).collect(),
+    )))
 }
+
+/// The hall's public 好评: the newest few comments a 大厅管理员 marked (no names, no times).
+pub fn praise(hall: &str) -> Stmt {
+    stmt(
+        format!("SELECT comment FROM praise WHERE hall = ?1 ORDER BY at DESC LIMIT {PRAISE_SHOWN}"),
+        vec![hall.into()],
+    )
+}
+
+/// How many 好评 a hall's page shows.
+pub const PRAISE_SHOWN: usize = 5;
 
 /// Which form of the results a path asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -465,3 +465,86 @@ fn the_citizen_judges_the_fix_in_three_words_and_the_figures_show_it() {
         "{j}"
     );
 }
+
+#[test]
+fn a_hall_administrator_makes_a_good_comment_public_without_names_or_times() {
+    let w = World::new();
+    let mut sub = submission(&a1(), Level::VerySatisfied, 90);
+    sub.rating.tags = vec![517];
+    sub.rating.comment = "王老师很耐心，一次就办好了，电话13812345678".into();
+    let r = w.send(
+        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
+            .with_header("Host", HOST)
+            .with_header("Origin", &format!("https://{HOST}"))
+            .with_header("Content-Type", "application/json")
+            .with_body(sub.to_json()),
+    );
+    assert_eq!(r.status, 200);
+    let id = w.one(&format!(
+        "SELECT id FROM ratings WHERE level = 'very_satisfied' AND code = '{}'",
+        a1().code.to_text()
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let post = |who: Who, decision: &str, rating: &str| {
+        let r = w.send(request(
+            who,
+            Method::Post,
+            &format!("/console/ratings/{rating}/{decision}"),
+            form(&[]),
+        ));
+        (
+            r.status,
+            String::from_utf8_lossy(r.body_bytes()).into_owned(),
+        )
+    };
+    let hall = percent_encoding::utf8_percent_encode(HALL, percent_encoding::NON_ALPHANUMERIC);
+    let public = |w: &World| {
+        w.h.advance(61); // past the results' memo
+        let r = w.send(request(
+            Who::Citizen,
+            Method::Get,
+            &format!("/results?hall={hall}"),
+            Body::None,
+        ));
+        String::from_utf8_lossy(r.body_bytes()).into_owned()
+    };
+    // Another hall's administrator and a handler cannot; a 差评 cannot be made public.
+    assert_eq!(post(Who::HallB, "praise", &id).0, 400);
+    assert_eq!(post(Who::HandlerA, "praise", &id).0, 403);
+    let bad = w.one("SELECT rating FROM cases LIMIT 1")["rating"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, b) = post(Who::HallA, "praise", &bad);
+    assert!(s == 400 && b.contains("非常满意"), "{s} {b}");
+    assert!(!public(&w).contains("群众表扬"));
+    let (s, b) = post(Who::HallA, "praise", &id);
+    assert_eq!(s, 303, "{b}");
+    let page = public(&w);
+    assert!(
+        page.contains("群众表扬") && page.contains("一次就办好了"),
+        "{page}"
+    );
+    if let Ok(f) = std::env::var("ZSP_PRAISE_PAGE") {
+        std::fs::write(f, &page).unwrap();
+    }
+    // Masked as stored: no phone; and no staff name, no time beside it.
+    assert!(
+        !page.contains("13812345678") && !page.contains("A-SC1"),
+        "{page}"
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM audit WHERE action = 'rating.praise'"),
+        1
+    );
+    // Withdrawn: gone from the page.
+    assert_eq!(post(Who::HallA, "unpraise", &id).0, 303);
+    assert!(!public(&w).contains("群众表扬"));
+    assert_eq!(
+        post(Who::HallA, "unpraise", &id).0,
+        400,
+        "not public any more"
+    );
+}
