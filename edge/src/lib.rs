@@ -34,6 +34,7 @@ pub mod console;
 pub mod kiosk;
 pub mod ops;
 pub mod public;
+pub mod report;
 // Every route.
 pub mod routes;
 // The runtime.

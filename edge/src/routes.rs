@@ -128,6 +128,7 @@ pub enum Id {
     LinksMint,
     Served,
     Rates,
+    Report,
     LinksRevoke,
     Status,
     Metrics,
@@ -317,6 +318,7 @@ pub const ROUTES: &[Route] = &[
     r(POST, "/console/cases/{id}/phone", S(Some(Action::Cases)), Case, FORM, "console", Id::CasePhone),
     r(POST, "/console/cases/{id}/step", S(Some(Action::Cases)), Case, FORM, "console", Id::CaseStep),
     r(GET, "/console/rates", S(Some(Action::ReadRatings)), Nothing, 0, "console", Id::Rates),
+    r(GET, "/console/report", S(Some(Action::Export)), Nothing, 0, "console", Id::Report),
     r(GET, "/console/routes", S(Some(Action::Routes)), Nothing, 0, "console", Id::Routes),
     r(POST, "/console/routes", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteAdd),
     r(POST, "/console/routes/delete", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteDelete),
@@ -697,6 +699,7 @@ async fn in_session(
         Id::CaseStep => cases::step(h, &s.lane, session, p.get("id"), f).await,
         Id::Routes => cases::routes_page(h, req, session).await,
         Id::Rates => console::rates_page(h, req, session).await,
+        Id::Report => crate::report::xlsx(h, &session.me, req).await,
         Id::RouteAdd => {
             cases::route_add(h, (&s.lane, s.core.challenge_keys.current()), session, f).await
         }

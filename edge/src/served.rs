@@ -341,6 +341,8 @@ pub struct CodeRate {
     pub hall: String,
     pub window: String,
     pub dept: String,
+    #[serde(default)]
+    pub staff_id: Option<String>,
     pub staff_name: Option<String>,
     pub served: i64,
     pub rated: i64,
@@ -363,6 +365,7 @@ pub fn code_rates(
     crate::access::scoped(
         "SELECT e.code AS code, e.region AS region, e.hall AS hall, \
          json_extract(e.json, '$.window') AS window, json_extract(e.json, '$.dept') AS dept, \
+         json_extract(e.json, '$.staff_id') AS staff_id, \
          json_extract(e.json, '$.staff_name') AS staff_name, COALESCE(s.served, 0) AS served, \
          COALESCE((SELECT SUM(n) FROM code_tallies t WHERE t.code = e.code \
            AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
@@ -615,6 +618,7 @@ mod tests {
             hall: "便民服务中心".into(),
             window: c.into(),
             dept: "局".into(),
+            staff_id: None,
             staff_name: None,
             served,
             rated,

@@ -887,6 +887,13 @@ pub fn rates(
                 label { "月份或季度" input name="period" value=(period) size="9" placeholder="2026-12 或 2026-Q4"; }
                 button type="submit" { "查看" }
             }
+            @if me.role.may(Action::Export) {
+                form.row method="get" action="/console/report" {
+                    input type="hidden" name="period" value=(period);
+                    button.plain type="submit" { "导出考核通报（Excel）" }
+                    span.muted { "本范围每个窗口和每位工作人员一行：评价数、好评、满意率、复核后归属的差评、按时回访与整改、评价率；不含评价内容和具体时间。" }
+                }
+            }
             p {
                 "本范围 " (period) "：办件 " (all.served) " 件，群众评价 " (all.rated) " 次，主动评价率 "
                 strong { (all.shown()) } "；系统默认评价 " (all.defaults) " 件，实际评价率 "

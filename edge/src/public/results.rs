@@ -84,6 +84,9 @@ pub fn tallies(p: &Period, hall: Option<&str>) -> Stmt {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CaseFacts {
+    /// The code rated (the internal report's windows).
+    #[serde(default)]
+    pub code: String,
     pub hall: Option<String>,
     pub dept: Option<String>,
     pub staff: Option<String>,
@@ -100,7 +103,7 @@ pub struct CaseFacts {
 
 pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     stmt(
-        "SELECT hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
+        "SELECT code, hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
          opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
          FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND (?3 IS NULL OR hall = ?3)",
         vec![p.from.into(), p.to.into(), hall.map(str::to_owned).into()],

@@ -548,3 +548,96 @@ fn a_hall_administrator_makes_a_good_comment_public_without_names_or_times() {
         "not public any more"
     );
 }
+
+#[test]
+#[ignore = "needs Debian's python3-openpyxl: `cargo xtask test` installs it"]
+fn the_internal_report_has_every_window_and_staff_member_and_no_comment_or_time() {
+    let w = World::new();
+    let mut sub = submission(&a2(), Level::VerySatisfied, 95);
+    sub.rating.tags = vec![517];
+    sub.rating.comment = "这句评价内容不得出现在通报里".into();
+    let r = w.send(
+        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
+            .with_header("Host", HOST)
+            .with_header("Origin", &format!("https://{HOST}"))
+            .with_header("Content-Type", "application/json")
+            .with_body(sub.to_json()),
+    );
+    assert_eq!(r.status, 200);
+    // The staff member's one rating of their own (the fixture's 差评 at their code gives a reason
+    // of the process, 108: the hall's, not theirs).
+    assert_eq!(w.rate(&a1(), Level::Satisfied, 96).0, 200);
+    let get = |who: Who, q: &str| {
+        w.send(request(
+            who,
+            Method::Get,
+            &format!("/console/report{q}"),
+            Body::None,
+        ))
+    };
+    let bad = get(Who::HallA, "?period=2026-13");
+    assert_eq!(bad.status, 400);
+    assert!(String::from_utf8_lossy(bad.body_bytes()).contains("period"));
+    let r = get(Who::HallA, "?period=2026-03");
+    assert_eq!(r.status, 200);
+    let file = std::env::temp_dir().join(format!("zsp-report-{}.xlsx", std::process::id()));
+    std::fs::write(&file, r.body_bytes()).unwrap();
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, openpyxl\n\
+             wb = openpyxl.load_workbook(sys.argv[1])\n\
+             print(json.dumps([[c for c in row] for ws in wb.worksheets for row in ws.iter_rows(values_only=True)], ensure_ascii=False, default=str))",
+        ])
+        .arg(&file)
+        .output()
+        .expect("Debian's python3 runs");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Vec<serde_json::Value>> = serde_json::from_slice(&out.stdout).unwrap();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    assert_eq!(
+        rows[0].iter().map(text).collect::<Vec<_>>(),
+        edge::report::HEADER
+    );
+    // Hall A's two codes: the staff member's (one rating) and the window's; hall B's staff
+    // member is not in hall A's report.
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let staff = rows
+        .iter()
+        .find(|r| text(&r[4]) == "A-SC1")
+        .expect("the staff member with one rating is a row");
+    assert_eq!(
+        (text(&staff[0]), text(&staff[6])),
+        ("工作人员".into(), "1".into())
+    );
+    let window = rows.iter().find(|r| text(&r[0]) == "窗口").unwrap();
+    assert_eq!(text(&window[6]), "1", "the window's one rating");
+    assert!(!rows.iter().any(|r| text(&r[4]) == "B-SC1"));
+    // Nothing of a comment, nor a time of day, anywhere in the file.
+    let all: String = rows
+        .iter()
+        .flatten()
+        .map(text)
+        .collect::<Vec<_>>()
+        .join("|");
+    assert!(!all.contains("评价内容不得出现"), "{all}");
+    let time_of_day = all.as_bytes().windows(5).any(|w| {
+        w[0].is_ascii_digit()
+            && w[1].is_ascii_digit()
+            && w[2] == b':'
+            && w[3].is_ascii_digit()
+            && w[4].is_ascii_digit()
+    });
+    assert!(!time_of_day, "{all}");
+    // A handler does not export.
+    assert_eq!(get(Who::HandlerA, "?period=2026-03").status, 403);
+}
