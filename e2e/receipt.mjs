@@ -84,7 +84,7 @@ try {
   await act(console_, "replied", { value: "已对窗口人员进行培训，感谢您的监督。", publish: "1" });
   await status(["办理答复", "已对窗口人员进行培训"]);
   await act(console_, "close", {});
-  t = await status(["已办结", "对处理结果还满意吗"]);
+  t = await status(["已办结", "您对整改结果满意吗"]);
   await citizen.screenshot({ path: `${shots}/status.png`, fullPage: true });
 
   step = "citizen: 仍不满意";

@@ -24,6 +24,11 @@ pub const SETTINGS: &[crate::config::Setting] = &[
         "the public results show a staff member only from this many ratings in the period",
     ),
     crate::config::Setting::new(
+        "REGION_NAMES",
+        "",
+        "the public results' names of region codes, e.g. 321202:海陵区 321203:高港区 (unset: the codes)",
+    ),
+    crate::config::Setting::new(
         "DEFAULT_RATING_COUNTS",
         "no",
         "yes: 满意率 counts the system default ratings (DEFAULT_RATING) as 基本满意; the public results say which",
@@ -37,6 +42,8 @@ pub struct Settings {
     pub min_staff: u32,
     /// Whether 满意率 counts the system default ratings as 基本满意.
     pub defaults_count: bool,
+    /// Names of region codes for the drill-down (`REGION_NAMES`).
+    pub region_names: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -45,6 +52,12 @@ impl Settings {
     ) -> Result<Settings, crate::config::ConfigError> {
         Ok(Settings {
             min_staff: crate::config::number(get, "RESULTS_MIN_STAFF", 20, 5, 1000)?,
+            region_names: match crate::config::value(get, "REGION_NAMES") {
+                None => vec![],
+                Some(v) => {
+                    parse_region_names(&v).map_err(|why| crate::config::err("REGION_NAMES", why))?
+                }
+            },
             defaults_count: match crate::config::value(get, "DEFAULT_RATING_COUNTS").as_deref() {
                 None | Some("no") => false,
                 Some("yes") => true,
@@ -57,6 +70,48 @@ impl Settings {
             },
         })
     }
+}
+
+/// `321202:海陵区 321203:高港区`: region codes and their names.
+pub fn parse_region_names(v: &str) -> Result<Vec<(String, String)>, String> {
+    v.split_whitespace()
+        .map(|item| {
+            let (code, name) = item
+                .split_once(':')
+                .ok_or_else(|| format!("{item}: expected code:name, e.g. 321202:海陵区"))?;
+            if !crate::access::region_ok(code) {
+                return Err(format!(
+                    "{item}: {code:?} is not a region code (2 to 12 digits)"
+                ));
+            }
+            if name.is_empty() || name.chars().count() > 32 {
+                return Err(format!("{item}: a name of 1 to 32 characters"));
+            }
+            Ok((code.to_owned(), name.to_owned()))
+        })
+        .collect()
+}
+
+/// The levels of a region code (province, city, county, town, village) by length.
+const REGION_LEVELS: [usize; 5] = [2, 4, 6, 9, 12];
+
+/// Where a hall of region `region` falls on the page of `within` (`None`: the city, whose rows
+/// are its counties and districts): a child area's code (`Ok`), the hall itself when it sits
+/// at `within`'s own level (`Err(())`), or nowhere (`None`, another region's).
+pub fn area_of(region: &str, within: Option<&str>) -> Option<Result<String, ()>> {
+    let depth = within.map_or(4, str::len);
+    if within.is_some_and(|p| !region.starts_with(p)) {
+        return None;
+    }
+    if region.len() <= depth {
+        return Some(Err(()));
+    }
+    let next = REGION_LEVELS
+        .into_iter()
+        .find(|l| *l > depth)
+        .unwrap_or(region.len())
+        .min(region.len());
+    Some(Ok(region[..next].to_owned()))
 }
 
 pub use crate::period::Period;
@@ -300,6 +355,9 @@ pub struct Results {
     pub defaults_in_satisfaction: bool,
     /// A hall's 好评 made public (the newest few comments, masked as stored; none for the city).
     pub praise: Vec<String>,
+    /// The groups that are areas (the city's counties, a region's towns), with their region
+    /// codes: `[label, code]` (the page links to each).
+    pub areas: Vec<(String, String)>,
 }
 
 pub fn compute(
@@ -387,6 +445,7 @@ pub fn compute(
         group_rates,
         defaults_in_satisfaction: defaults_count,
         praise: vec![],
+        areas: vec![],
         format: RESULTS_FORMAT,
         version: RESULTS_VERSION,
         scope: hall.unwrap_or("全市").to_owned(),
@@ -500,7 +559,9 @@ main{max-width:900px;margin:0 auto;padding:12px 16px}h1{font-size:20px;margin:8p
 .wide{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e5e6eb;padding:5px 6px;text-align:left;font-size:14px;white-space:nowrap}\
 td.num{text-align:right}svg{display:block;width:100%;max-width:600px}.muted{color:#646a73;font-size:13px}\
 .praise{border-left:3px solid #1a7f37;padding:4px 10px;margin:6px 0;background:#f3faf5}\
-nav a{margin-right:10px}form{margin:8px 0}@media print{nav,form{display:none}body{font-size:12px}}";
+nav a{margin-right:10px;display:inline-block;padding:2px 0}form{margin:8px 0}\
+@media (max-width:420px){table.figs th:nth-child(n+7),table.figs td:nth-child(n+7){display:none}}\
+dl{font-size:14px}dt{font-weight:600}dd{margin:0 0 6px 0}@media print{nav,form{display:none}body{font-size:12px}}";
 
 pub fn csp() -> String {
     crate::page::styled_csp(
@@ -531,7 +592,8 @@ fn bars(groups: &[(String, Figures)]) -> Markup {
             @for (i, (name, f)) in groups.iter().enumerate() {
                 @let y = i * h;
                 @let w = f.satisfaction_pct.unwrap_or(0.0) * 1.6;
-                text x="0" y=(y + 19) font-size="14" { (name.chars().take(8).collect::<String>()) }
+                // About 8 CJK characters fit before the bars, or a region code's 12 digits.
+                text x="0" y=(y + 19) font-size="14" { (name.chars().take(if name.is_ascii() { 12 } else { 8 }).collect::<String>()) }
                 rect x="124" y=(y + 6) width=(format!("{w:.1}")) height="16" fill="#8b1a1a" {}
                 text x=(format!("{:.1}", 128.0 + w)) y=(y + 19) font-size="14" { (pct_text(f.satisfaction_pct)) }
             }
@@ -551,7 +613,7 @@ fn row(name: &str, f: &Figures) -> Markup {
 
 fn table(first: &str, rows: &[(String, Figures)]) -> Markup {
     html! {
-        div.wide { table {
+        div.wide { table.figs {
             thead { tr { th { (first) } th { "评价" } th { "满意率" } th { "差评" } th { "回访率" } th { "整改率" } th { "回访用时中位数" } th { "按时回访" } } }
             tbody { @for (n, f) in rows { (row(n, f)) } }
         } }
@@ -595,7 +657,7 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                 h2 { "各" (r.group_by) "满意率" }
                 (bars(&r.groups))
                 (table(r.group_by, &r.groups))
-                @if !r.group_rates.is_empty() {
+                @if r.group_rates.iter().any(|(_, x)| x.served > 0) {
                     h2 { "各" (r.group_by) "评价率" }
                     div.wide { table {
                         thead { tr { th { (r.group_by) } th { "办件" } th { "评价" } th { "主动评价率" } th { "实际评价率" } th { "未评价办件" } } }
@@ -613,11 +675,27 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                 @if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
                 @else { (table("工号", &r.staff)) }
                 @if r.staff_hidden > 0 { p.muted { (r.staff_hidden) " 位工作人员评价不足 " (r.min_staff_ratings) " 条，不单独公布，以免识别评价人。" } }
+                @if !r.areas.is_empty() {
+                    h2 { "下级区划" }
+                    nav { @for (label, code) in &r.areas { a href={ "/results?region=" (code) "&period=" (r.period) } { (label) } } }
+                }
+                @if r.scope != "全市" { p { a href={ "/results?period=" (r.period) } { "返回全市" } } }
                 @if !halls.is_empty() {
                     h2 { "各大厅" }
                     nav { @for h in halls { a href={ "/results?hall=" (percent_encoding::utf8_percent_encode(h, percent_encoding::NON_ALPHANUMERIC)) "&period=" (r.period) } { (h) } } }
                 }
-                p.muted { "数据下载：" a href={ "/results.json?" (query) } { "JSON" } " · " a href={ "/results.csv?" (query) } { "CSV" } "（字段说明见 README）" }
+                p.muted { "数据下载：" a href={ "/results.json?" (query) } { "JSON" } " · " a href={ "/results.csv?" (query) } { "CSV" } "（手机上表格省略的列在下载数据中都有）" }
+                details {
+                    summary { "数据项说明" }
+                    dl {
+                        dt { "评价数、满意数、满意率" } dd { "本期计入统计的评价；满意为非常满意、满意、基本满意；申诉成立的差评不计入。" }
+                        dt { "差评、回访率、整改率" } dd { "不满意与非常满意的评价各立一案；已回访、已整改的案件占比。" }
+                        dt { "用时中位数、按时回访、按时整改" } dd { "从评价到回访、到整改的小时数中位数；在期限内完成的占比（期限按工作日计算）。" }
+                        dt { "整改后满意度" } dd { "办结后评价人追评满意或基本满意的占比。" }
+                        dt { "办件、主动评价率、实际评价率" } dd { "报送的办件数；办事人评价数 ÷ 办件数；另计逾期未评价时的系统默认评价。没有办件数据显示“无办件数据”。" }
+                        dt { "工作人员" } dd { "评价满规定条数才单独公布，以免识别评价人；只有核实为工作人员原因的差评计入其本人。" }
+                    }
+                }
             } }
         }
     }
@@ -625,17 +703,48 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
 }
 
 /// The hall and period a request asks for (`hall`, `period`), checked.
-pub fn params(pairs: &[(String, String)], now: i64) -> Result<(Option<String>, Period), String> {
+/// What a request asks for: a hall, a region (its code, for the drill-down), or the city.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum View {
+    City,
+    Region(String),
+    Hall(String),
+}
+
+impl View {
+    fn parts(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            View::City => (None, None),
+            View::Region(r) => (None, Some(r)),
+            View::Hall(h) => (Some(h), None),
+        }
+    }
+}
+
+pub fn params(pairs: &[(String, String)], now: i64) -> Result<(View, Period), String> {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim());
     let hall = get("hall").filter(|h| !h.is_empty()).map(str::to_owned);
     if hall.as_ref().is_some_and(|h| h.chars().count() > 64) {
         return Err("hall: at most 64 characters".into());
     }
+    let region = get("region").filter(|r| !r.is_empty()).map(str::to_owned);
+    if region
+        .as_ref()
+        .is_some_and(|r| !crate::access::region_ok(r))
+    {
+        return Err("region: a region code of 2 to 12 digits".into());
+    }
+    let view = match (hall, region) {
+        (Some(_), Some(_)) => return Err("hall or region, not both".into()),
+        (Some(h), None) => View::Hall(h),
+        (None, Some(r)) => View::Region(r),
+        (None, None) => View::City,
+    };
     let period = match get("period").filter(|p| !p.is_empty()) {
         Some(p) => Period::parse(p)?,
         None => Period::current(now),
     };
-    Ok((hall, period))
+    Ok((view, period))
 }
 
 // ---- the handlers ----
@@ -651,7 +760,7 @@ pub const CITY_EVERY_SECS: i64 = 60;
 
 /// A memo's key (the hall, or the city, and the period) and what it keeps: when it was
 /// computed, when last used, the figures, the halls with ratings.
-type MemoKey = (Option<String>, String);
+type MemoKey = (View, String);
 
 struct Memoised {
     at: i64,
@@ -664,7 +773,8 @@ struct Memoised {
 #[derive(Default)]
 pub struct Memo {
     entries: std::collections::HashMap<MemoKey, Memoised>,
-    city_at: Option<i64>,
+    /// When the city's, and each region's, results were last computed.
+    turns: std::collections::HashMap<View, i64>,
     /// Computations since the isolate started (`zsp_results_computed_total`).
     pub computed: u64,
 }
@@ -702,11 +812,16 @@ impl Memo {
     }
 
     /// Takes the city's computation for `now`, if its minute allows.
-    fn city_turn(&mut self, now: i64) -> bool {
-        if self.city_at.is_some_and(|at| now - at < CITY_EVERY_SECS) {
+    /// Whether the city (or a region: `view`) may be computed now: once a minute each.
+    fn city_turn(&mut self, view: &View, now: i64) -> bool {
+        if self
+            .turns
+            .get(view)
+            .is_some_and(|at| now - at < CITY_EVERY_SECS)
+        {
             return false;
         }
-        self.city_at = Some(now);
+        self.turns.insert(view.clone(), now);
         true
     }
 }
@@ -716,7 +831,7 @@ impl Memo {
 async fn figures(
     h: &impl crate::host::Host,
     s: &Settings,
-    hall: Option<&str>,
+    (hall, region): (Option<&str>, Option<&str>),
     period: &Period,
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
@@ -735,9 +850,12 @@ async fn figures(
     if let Some(name) = hall {
         stmts.push(praise(name));
         stmts.push(hall_known(name));
+    } else {
+        stmts.push(stmt("SELECT DISTINCT region, hall FROM entries", vec![]));
     }
     let mut res = host::run(h, stmts, false).await?;
     let mut praised = vec![];
+    let mut places: Vec<Place> = vec![];
     if hall.is_some() {
         let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
         if known != Some(true) {
@@ -749,11 +867,62 @@ async fn figures(
         }
         let rows: Vec<Praise> = host::typed(h, res.pop())?;
         praised = rows.into_iter().map(|p| p.comment).collect();
+    } else {
+        places = host::typed(h, res.pop())?;
     }
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
-    let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
-    let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
-    let codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
+    let mut facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
+    let mut rows: Vec<TallyRow> = host::typed(h, res.pop())?;
+    let mut codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
+    let mut names: Vec<String> = names.into_iter().map(|n| n.hall).collect();
+    // The city and a region: each hall's rows go to its area (the city's counties, a region's
+    // towns), or stay the hall's own where it sits at the page's level; a region's page keeps
+    // only its halls.
+    let mut areas: Vec<(String, String)> = vec![];
+    if hall.is_none() {
+        let label = |code: &str| match s.region_names.iter().find(|(c, _)| c == code) {
+            Some((_, n)) => format!("{n}（{code}）"),
+            None => code.to_owned(),
+        };
+        let mut group: std::collections::HashMap<&str, String> = Default::default();
+        for p in &places {
+            match area_of(&p.region, region) {
+                Some(Ok(code)) => {
+                    let l = label(&code);
+                    if !areas.iter().any(|(a, _)| *a == l) {
+                        areas.push((l.clone(), code));
+                    }
+                    group.entry(p.hall.as_str()).or_insert(l);
+                }
+                Some(Err(())) => {
+                    group
+                        .entry(p.hall.as_str())
+                        .or_insert_with(|| p.hall.clone());
+                }
+                None => {}
+            }
+        }
+        if region.is_some() && group.is_empty() {
+            return Ok(None);
+        }
+        areas.sort();
+        let keep = |h: &str| region.is_none() || group.contains_key(h);
+        rows.retain(|t| keep(&t.hall));
+        facts.retain(|c| keep(c.hall.as_deref().unwrap_or("")));
+        codes.retain(|c| keep(&c.hall));
+        names.retain(|n| keep(n));
+        // Halls no longer in the directory keep their own row at the city.
+        let to = |h: &str| group.get(h).cloned().unwrap_or_else(|| h.to_owned());
+        for t in &mut rows {
+            t.hall = to(&t.hall);
+        }
+        for c in &mut facts {
+            c.hall = c.hall.as_deref().map(to);
+        }
+        for c in &mut codes {
+            c.hall = to(&c.hall);
+        }
+    }
     let r = compute(
         hall,
         period,
@@ -762,13 +931,33 @@ async fn figures(
         &codes,
         (i64::from(s.min_staff), s.defaults_count),
     );
+    let (scope, group_by) = match (hall, region) {
+        (Some(_), _) => (r.scope.clone(), r.group_by),
+        (None, Some(code)) => (
+            s.region_names
+                .iter()
+                .find(|(c, _)| c == code)
+                .map_or_else(|| format!("区划 {code}"), |(_, n)| n.clone()),
+            "乡镇（街道）与大厅",
+        ),
+        (None, None) => (r.scope.clone(), "区县与大厅"),
+    };
     Ok(Some((
         Results {
             praise: praised,
+            areas,
+            scope,
+            group_by,
             ..r
         },
-        names.into_iter().map(|n| n.hall).collect(),
+        names,
     )))
+}
+
+#[derive(Debug, Deserialize)]
+struct Place {
+    region: String,
+    hall: String,
 }
 
 /// The hall's public 好评: the newest few comments a 大厅管理员 marked (no names, no times).
@@ -816,22 +1005,51 @@ pub async fn answer(
 ) -> crate::http::Answer {
     use crate::http::Response;
     let pairs = req.query_pairs();
-    let (hall, period) = params(&pairs, h.now()).map_err(|d| {
+    let (view, period) = params(&pairs, h.now()).map_err(|d| {
         refused(
             400,
             "results.params",
-            "统计期或大厅有误。",
-            "Bad period or hall.",
+            "统计期、大厅或区划有误。",
+            "Bad period, hall or region.",
             d,
         )
     })?;
+    let hall = match &view {
+        View::Hall(h) => Some(h.clone()),
+        _ => None,
+    };
     let t = h.now();
-    let key = (hall.clone(), period.label.clone());
+    let key = (view.clone(), period.label.clone());
     let memo = h.isolate().with(|m: &mut Memo| m.get(&key, t));
     let (r, names) = match memo {
         Some(v) => v,
         None => {
-            if hall.is_none() && !h.isolate().with(|m: &mut Memo| m.city_turn(t)) {
+            if let View::Region(code) = &view {
+                // A region of the directory, before anything is computed for it.
+                let known = crate::host::run(
+                    h,
+                    vec![stmt(
+                        "SELECT 1 AS known FROM entries WHERE substr(region, 1, length(?1)) = ?1 LIMIT 1",
+                        vec![code.as_str().into()],
+                    )],
+                    false,
+                )
+                .await?;
+                if known
+                    .first()
+                    .and_then(|v| v.as_array())
+                    .is_none_or(|a| a.is_empty())
+                {
+                    return Err(refused(
+                        400,
+                        "results.region",
+                        "没有这个区划的大厅。",
+                        "No hall in that region.",
+                        format!("region {code:?}: no hall of the directory there"),
+                    ));
+                }
+            }
+            if hall.is_none() && !h.isolate().with(|m: &mut Memo| m.city_turn(&view, t)) {
                 return Ok(Response::html(
                     429,
                     "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
@@ -841,17 +1059,26 @@ pub async fn answer(
                 .with("Retry-After", &CITY_EVERY_SECS.to_string())
                 .with("Cache-Control", "no-store"));
             }
-            let Some((r, names)) = figures(h, s, hall.as_deref(), &period).await? else {
-                return Err(refused(
-                    400,
-                    "results.hall",
-                    "没有这个大厅。",
-                    "No such hall.",
-                    format!(
-                        "hall {:?}: not in the directory and never rated",
-                        hall.unwrap_or_default()
+            let Some((r, names)) = figures(h, s, view.parts(), &period).await? else {
+                return Err(match &view {
+                    View::Region(code) => refused(
+                        400,
+                        "results.region",
+                        "没有这个区划的大厅。",
+                        "No hall in that region.",
+                        format!("region {code:?}: no hall of the directory there"),
                     ),
-                ));
+                    _ => refused(
+                        400,
+                        "results.hall",
+                        "没有这个大厅。",
+                        "No such hall.",
+                        format!(
+                            "hall {:?}: not in the directory and never rated",
+                            hall.unwrap_or_default()
+                        ),
+                    ),
+                });
             };
             h.isolate().with(|m: &mut Memo| {
                 m.computed += 1;

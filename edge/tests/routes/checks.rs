@@ -641,3 +641,112 @@ fn the_internal_report_has_every_window_and_staff_member_and_no_comment_or_time(
     // A handler does not export.
     assert_eq!(get(Who::HandlerA, "?period=2026-03").status, 403);
 }
+
+#[test]
+fn the_city_drills_down_to_its_districts_and_a_district_to_its_towns_and_halls() {
+    let mut w = World::new();
+    w.s = settings_with(&[("REGION_NAMES", "321202:海陵区 321203:高港区")]);
+    // 1,625 halls in 7 districts: one in 25 at the district's own level, the rest in 12 towns.
+    let district = |i: usize| format!("3212{:02}", i % 7 + 2);
+    let region = |i: usize| {
+        if i.is_multiple_of(25) {
+            district(i)
+        } else {
+            format!("{}{:03}", district(i), (i / 7) % 12 + 1)
+        }
+    };
+    let entries: Vec<wire::directory::Entry> = (0..1625)
+        .map(|i| {
+            let mut e = entry(&region(i), &format!("W{i}"), None);
+            e.hall = format!("大厅{i:04}");
+            e
+        })
+        .collect();
+    exec(&w.h, edge::store::replace_directory(&entries));
+    let mut stmts = vec![];
+    for i in 0..1625usize {
+        for (level, n) in [("satisfied", i % 5 + 1), ("dissatisfied", i % 3)] {
+            stmts.push(edge::sql::stmt(
+                "INSERT INTO tallies (month, hall, dept, staff, level, n) VALUES ('2026-01', ?1, '单位', '', ?2, ?3)",
+                vec![format!("大厅{i:04}").into(), level.into(), (n as i64).into()],
+            ));
+        }
+    }
+    exec(&w.h, stmts);
+    let json = |q: &str| {
+        let r = w.send(request(
+            Who::Citizen,
+            Method::Get,
+            &format!("/results.json?{q}"),
+            Body::None,
+        ));
+        (
+            r.status,
+            serde_json::from_slice::<serde_json::Value>(r.body_bytes()).unwrap_or_default(),
+        )
+    };
+    let sum = |j: &serde_json::Value| -> i64 {
+        j["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g[1]["ratings"].as_i64().unwrap())
+            .sum()
+    };
+    let (s, city) = json("period=2026-01");
+    assert_eq!(s, 200, "{city}");
+    assert_eq!(
+        city["groups"].as_array().unwrap().len(),
+        7,
+        "{}",
+        city["groups"]
+    );
+    assert_eq!(sum(&city), city["total"]["ratings"].as_i64().unwrap());
+    assert_eq!(city["areas"][0], serde_json::json!(["321204", "321204"]));
+    assert!(
+        city["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a[0] == "海陵区（321202）"),
+        "{}",
+        city["areas"]
+    );
+    // A district: its 12 towns and the halls at its own level, summing to its row at the city.
+    let (s, d) = json("period=2026-01&region=321202");
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["scope"], "海陵区");
+    let halls_here = (0..1625).filter(|i| i % 25 == 0 && i % 7 == 0).count();
+    assert_eq!(d["groups"].as_array().unwrap().len(), 12 + halls_here);
+    let row = city["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g[0] == "海陵区（321202）")
+        .unwrap()
+        .clone();
+    assert_eq!(sum(&d), row[1]["ratings"].as_i64().unwrap());
+    assert_eq!(d["total"], row[1], "a region's figures are its halls' sum");
+    // A town: its halls.
+    let (s, t) = json("period=2026-01&region=321202001");
+    assert_eq!(s, 200);
+    assert!(t["areas"].as_array().unwrap().is_empty());
+    // The page links down and back; bad asks are refused in words.
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Get,
+        "/results?period=2026-01&region=321202",
+        Body::None,
+    ));
+    let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(
+        page.contains("/results?region=321202001&amp;period=2026-01") && page.contains("返回全市"),
+        "{page}"
+    );
+    if let Ok(f) = std::env::var("ZSP_REGION_PAGE") {
+        std::fs::write(f, &page).unwrap();
+    }
+    for q in ["region=999999", "region=32x", "region=321202&hall=大厅0001"] {
+        assert_eq!(json(&format!("period=2026-01&{q}")).0, 400, "{q}");
+    }
+}
