@@ -209,7 +209,11 @@ fn through(w: &World, token: &str, n: u8, level: wire::rating::Level) -> u16 {
 }
 
 fn rates(w: &World) -> Vec<edge::served::CodeRate> {
-    let p = edge::period::Period::current(w.h.now());
+    rates_in(w, &edge::period::Period::current(w.h.now()))
+}
+
+/// Every code's 评价率 figures in `p`.
+fn rates_in(w: &World, p: &edge::period::Period) -> Vec<edge::served::CodeRate> {
     let rows = exec(
         &w.h,
         vec![edge::served::code_rates(
@@ -501,20 +505,7 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
     );
     // The figures for February: 主动评价率 70%, 实际评价率 80%, 2 never rated.
     let p = edge::period::Period::parse("2026-02").unwrap();
-    let codes: Vec<edge::served::CodeRate> = serde_json::from_value(
-        exec(
-            &w.h,
-            vec![edge::served::code_rates(
-                &edge::access::Scope::All,
-                None,
-                &p.months,
-                p.from,
-                p.to,
-            )],
-        )[0]
-        .clone(),
-    )
-    .unwrap();
+    let codes = rates_in(&w, &p);
     let r = edge::served::Rate::of(&codes);
     assert_eq!(
         (r.served, r.rated, r.defaults, r.never),
@@ -664,22 +655,7 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
         (2, &serde_json::json!("3"), &serde_json::json!("5")),
         "{body}"
     );
-    let r = edge::served::Rate::of(
-        &serde_json::from_value::<Vec<edge::served::CodeRate>>(
-            exec(
-                &w.h,
-                vec![edge::served::code_rates(
-                    &edge::access::Scope::All,
-                    None,
-                    &p.months,
-                    p.from,
-                    p.to,
-                )],
-            )[0]
-            .clone(),
-        )
-        .unwrap(),
-    );
+    let r = edge::served::Rate::of(&rates_in(&w, &p));
     assert_eq!(
         (r.rated, r.defaults, r.never),
         (8, 0, 2),
