@@ -336,10 +336,7 @@ pub async fn step(
     // A check's track, or an approved extension, sets the fix deadline.
     let due = match step {
         Step::Check { track: Some(_), .. } | Step::Decide { approve: true } => {
-            let rows = host::run(h, vec![fastlane::calendars()], false).await?;
-            let edited: Vec<fastlane::CalendarRow> = host::typed(h, rows.into_iter().next())?;
-            let cal = fastlane::calendar(&edited).map_err(|e| host::internal(h, "calendar", e))?;
-            step.due(&c, lane, &cal)
+            step.due(&c, lane, &fastlane::calendar_of(h).await?)
         }
         _ => None,
     };
@@ -360,21 +357,26 @@ pub async fn step(
         }
         _ => None,
     };
+    // The step's update first: its answer says whether the state was still the one read.
+    let mut batch = vec![step.apply(c.id, (c.state(), to), t, due)];
+    batch.extend(attribute);
     let res = write(
         h,
-        vec![
-            step.apply(c.id, (c.state(), to), t, due),
-            attribute.unwrap_or_else(|| crate::sql::stmt("SELECT 1 WHERE 0", vec![])),
-            fastlane::publish_reply(c.id, publish),
-            fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
-            access::audit(
-                me,
-                &format!("case.{key}"),
-                &c.number(),
-                &format!("{} → {}：{text}", c.state().label_zh(), to.label_zh()),
-                t,
-            ),
-        ],
+        [
+            batch,
+            vec![
+                fastlane::publish_reply(c.id, publish),
+                fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
+                access::audit(
+                    me,
+                    &format!("case.{key}"),
+                    &c.number(),
+                    &format!("{} → {}：{text}", c.state().label_zh(), to.label_zh()),
+                    t,
+                ),
+            ],
+        ]
+        .concat(),
     )
     .await?;
     // The state moved on meanwhile (another handler): the step row is undone with it.

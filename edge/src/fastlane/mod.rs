@@ -336,6 +336,12 @@ pub fn calendar(edited: &[CalendarRow]) -> Result<Calendar, String> {
     Calendar::new(years).map_err(|e| e.0)
 }
 
+/// The calendars in force, read through a handler's host (an edit, else the shipped year).
+pub async fn calendar_of(h: &impl crate::host::Host) -> Result<Calendar, crate::error::ApiError> {
+    let edited: Vec<CalendarRow> = crate::host::rows(h, calendars()).await?;
+    calendar(&edited).map_err(|e| crate::host::internal(h, "calendar", e))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct CalendarRow {
     pub year: i64,

@@ -38,12 +38,7 @@ pub async fn mint(
     // the authority's default rating (if it has one).
     let default_until = match (m.days, unrated.default_rating(&entry.region)) {
         (None, after @ crate::served::After::Span(wire::calendar::Span::WorkingDays(_))) => {
-            let rows = host::run(h, vec![crate::fastlane::calendars()], false).await?;
-            let edited: Vec<crate::fastlane::CalendarRow> =
-                host::typed(h, rows.into_iter().next())?;
-            let cal =
-                crate::fastlane::calendar(&edited).map_err(|e| host::internal(h, "calendar", e))?;
-            after.due(t, hours, &cal)
+            after.due(t, hours, &crate::fastlane::calendar_of(h).await?)
         }
         (None, after) => after.due(t, hours, &wire::calendar::Calendar::default()),
         (Some(_), _) => None,
