@@ -67,3 +67,47 @@ CREATE TABLE praise (
   by_actor TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX praise_hall ON praise (hall, at);
+
+-- What the office learns (#35.4): the reasons given and the matters rated, by week (its Monday's
+-- day number, China time), region and hall, kept as counts after the ratings leave (as
+-- `tallies` keeps the levels). Counted ratings only, system defaults left out.
+CREATE TABLE reason_tallies (
+  week INTEGER NOT NULL,
+  region TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  tag INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (week, region, hall, tag)
+) WITHOUT ROWID;
+CREATE TABLE matter_tallies (
+  week INTEGER NOT NULL,
+  region TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  matter TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  bad INTEGER NOT NULL,
+  PRIMARY KEY (week, region, hall, matter)
+) WITHOUT ROWID;
+CREATE TRIGGER ratings_reason_insert AFTER INSERT ON ratings WHEN NEW.hold IN (0, 3) AND NEW.via != 'default' BEGIN
+  INSERT INTO reason_tallies (week, region, hall, tag, n) SELECT (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)), COALESCE(json_extract(NEW.entry, '$.region'), ''), COALESCE(json_extract(NEW.entry, '$.hall'), ''), j.value, 0 FROM json_each('[' || NEW.tags || ']') AS j
+    WHERE NOT EXISTS (SELECT 1 FROM reason_tallies WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND tag = j.value);
+  INSERT INTO matter_tallies (week, region, hall, matter, n, bad) SELECT (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)), COALESCE(json_extract(NEW.entry, '$.region'), ''), COALESCE(json_extract(NEW.entry, '$.hall'), ''), COALESCE(NEW.matter, ''), 0, 0
+    WHERE NOT EXISTS (SELECT 1 FROM matter_tallies WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND matter = COALESCE(NEW.matter, ''));
+  UPDATE reason_tallies SET n = n + 1 WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '')
+    AND tag IN (SELECT value FROM json_each('[' || NEW.tags || ']'));
+  UPDATE matter_tallies SET n = n + 1, bad = bad + (NEW.level IN ('dissatisfied', 'very_dissatisfied')) WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND matter = COALESCE(NEW.matter, '');
+END;
+CREATE TRIGGER ratings_reason_out AFTER UPDATE OF level, tags, matter, rated_at, entry, hold, via ON ratings WHEN OLD.hold IN (0, 3) AND OLD.via != 'default' BEGIN
+  UPDATE reason_tallies SET n = n - 1 WHERE week = (CAST((OLD.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((OLD.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(OLD.entry, '$.region'), '') AND hall = COALESCE(json_extract(OLD.entry, '$.hall'), '')
+    AND tag IN (SELECT value FROM json_each('[' || OLD.tags || ']'));
+  UPDATE matter_tallies SET n = n - 1, bad = bad - (OLD.level IN ('dissatisfied', 'very_dissatisfied')) WHERE week = (CAST((OLD.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((OLD.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(OLD.entry, '$.region'), '') AND hall = COALESCE(json_extract(OLD.entry, '$.hall'), '') AND matter = COALESCE(OLD.matter, '');
+END;
+CREATE TRIGGER ratings_reason_in AFTER UPDATE OF level, tags, matter, rated_at, entry, hold, via ON ratings WHEN NEW.hold IN (0, 3) AND NEW.via != 'default' BEGIN
+  INSERT INTO reason_tallies (week, region, hall, tag, n) SELECT (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)), COALESCE(json_extract(NEW.entry, '$.region'), ''), COALESCE(json_extract(NEW.entry, '$.hall'), ''), j.value, 0 FROM json_each('[' || NEW.tags || ']') AS j
+    WHERE NOT EXISTS (SELECT 1 FROM reason_tallies WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND tag = j.value);
+  INSERT INTO matter_tallies (week, region, hall, matter, n, bad) SELECT (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)), COALESCE(json_extract(NEW.entry, '$.region'), ''), COALESCE(json_extract(NEW.entry, '$.hall'), ''), COALESCE(NEW.matter, ''), 0, 0
+    WHERE NOT EXISTS (SELECT 1 FROM matter_tallies WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND matter = COALESCE(NEW.matter, ''));
+  UPDATE reason_tallies SET n = n + 1 WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '')
+    AND tag IN (SELECT value FROM json_each('[' || NEW.tags || ']'));
+  UPDATE matter_tallies SET n = n + 1, bad = bad + (NEW.level IN ('dissatisfied', 'very_dissatisfied')) WHERE week = (CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) - ((CAST((NEW.rated_at + 28800) / 86400 AS INTEGER) + 3) % 7)) AND region = COALESCE(json_extract(NEW.entry, '$.region'), '') AND hall = COALESCE(json_extract(NEW.entry, '$.hall'), '') AND matter = COALESCE(NEW.matter, '');
+END;

@@ -129,6 +129,7 @@ pub enum Id {
     Served,
     Rates,
     Report,
+    Analysis,
     LinksRevoke,
     Status,
     Metrics,
@@ -319,6 +320,7 @@ pub const ROUTES: &[Route] = &[
     r(POST, "/console/cases/{id}/step", S(Some(Action::Cases)), Case, FORM, "console", Id::CaseStep),
     r(GET, "/console/rates", S(Some(Action::ReadRatings)), Nothing, 0, "console", Id::Rates),
     r(GET, "/console/report", S(Some(Action::Export)), Nothing, 0, "console", Id::Report),
+    r(GET, "/console/analysis", S(Some(Action::ReadRatings)), Nothing, 0, "console", Id::Analysis),
     r(GET, "/console/routes", S(Some(Action::Routes)), Nothing, 0, "console", Id::Routes),
     r(POST, "/console/routes", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteAdd),
     r(POST, "/console/routes/delete", S(Some(Action::Routes)), AlertRoute, FORM, "console", Id::RouteDelete),
@@ -700,6 +702,7 @@ async fn in_session(
         Id::Routes => cases::routes_page(h, req, session).await,
         Id::Rates => console::rates_page(h, req, session).await,
         Id::Report => crate::report::xlsx(h, &session.me, req).await,
+        Id::Analysis => crate::console::analysis::answer(h, req, &session.me, &session.csrf).await,
         Id::RouteAdd => {
             cases::route_add(h, (&s.lane, s.core.challenge_keys.current()), session, f).await
         }

@@ -123,7 +123,8 @@ pub fn run(root: &Path) -> Result<()> {
     let c = rusqlite::Connection::open(&bare)?;
     c.execute_batch(
         "DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \
-         DROP TRIGGER ratings_code_tally_insert; DROP TRIGGER ratings_code_tally_out; DROP TRIGGER ratings_code_tally_in;",
+         DROP TRIGGER ratings_code_tally_insert; DROP TRIGGER ratings_code_tally_out; DROP TRIGGER ratings_code_tally_in; \
+         DROP TRIGGER ratings_reason_insert; DROP TRIGGER ratings_reason_out; DROP TRIGGER ratings_reason_in;",
     )?;
     let without = fill(&c)?;
     drop(c);

@@ -1264,7 +1264,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TRIGGER ratings_code_tally_insert; DROP TRIGGER ratings_code_tally_out; DROP TRIGGER ratings_code_tally_in; DROP TABLE code_tallies; DROP TABLE served; DROP TABLE praise; DROP TABLE key_prints; DROP TABLE link_raters; DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
+            "DROP TRIGGER ratings_code_tally_insert; DROP TRIGGER ratings_code_tally_out; DROP TRIGGER ratings_code_tally_in; DROP TABLE code_tallies; DROP TRIGGER ratings_reason_insert; DROP TRIGGER ratings_reason_out; DROP TRIGGER ratings_reason_in; DROP TABLE reason_tallies; DROP TABLE matter_tallies; DROP TABLE served; DROP TABLE praise; DROP TABLE key_prints; DROP TABLE link_raters; DROP TABLE login_spend; DROP TABLE login_clients; DROP TABLE login_refusals; \
              DROP TABLE held_overflow; ALTER TABLE bursts DROP COLUMN f; DROP TABLE status_misses; \
              DROP TABLE kiosks; DROP TABLE on_duty; DROP INDEX links_kiosk; \
              DROP TABLE links; ALTER TABLE ratings DROP COLUMN project_no; DROP TRIGGER ratings_tally_insert; DROP TRIGGER ratings_tally_out; DROP TRIGGER ratings_tally_in; \

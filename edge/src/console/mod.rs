@@ -9,6 +9,7 @@ pub mod lane_pages;
 pub mod pages;
 pub mod sql;
 
+pub mod analysis;
 pub mod api;
 pub mod cases;
 pub mod handlers;

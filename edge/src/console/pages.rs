@@ -61,10 +61,11 @@ fn flash(f: &Flash) -> Markup {
     }
 }
 
-const PAGES: [(&str, &str, Action); 12] = [
+const PAGES: [(&str, &str, Action); 13] = [
     ("/console/cases", "差评案件", Action::Cases),
     ("/console/ratings", "评价", Action::ReadRatings),
     ("/console/rates", "评价率", Action::ReadRatings),
+    ("/console/analysis", "分析", Action::ReadRatings),
     (
         "/console/ratings?hold=held",
         "疑似刷评",

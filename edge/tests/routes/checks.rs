@@ -4,6 +4,7 @@
 //! until when.
 
 use crate::fixture::*;
+use edge::host::Host;
 use edge::http::Method;
 use wire::rating::Level;
 
@@ -740,4 +741,159 @@ fn the_city_drills_down_to_its_districts_and_a_district_to_its_towns_and_halls()
     for q in ["region=999999", "region=32x", "region=321202&hall=大厅0001"] {
         assert_eq!(json(&format!("period=2026-01&{q}")).0, 400, "{q}");
     }
+}
+
+#[test]
+fn the_analysis_shows_the_reasons_mix_and_keeps_it_after_the_ratings_leave() {
+    let w = World::new();
+    // Eight weeks of 差评 at hall A: 212 (queuing) once more each week, 214 (manner) twice a
+    // week, on the Tuesday of each week from 13 January 2026.
+    let first =
+        edge::console::analysis::monday(wire::time::Day::from_unix(w.h.now()).unwrap()) - 49;
+    let mut stmts = vec![];
+    let mut n = 0;
+    for week in 0..8u16 {
+        let at = wire::time::Day(first + 7 * week + 1).start_unix() + 10 * 3600;
+        for (tag, times) in [("212", week + 1), ("214", 2)] {
+            for _ in 0..times {
+                n += 1;
+                stmts.push(edge::sql::stmt(
+                    "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, \
+                     rated_at, level, tags, tag_version, matter, comment, phone, flagged, via, entry, \
+                     next_attempt_at, hold, signals) SELECT ?1, code, ?1, day, 1, 1, ?1, ?2, 'dissatisfied', \
+                     ?3, tag_version, '330105-QY-007', '', NULL, 0, via, entry, ?2, 0, '' FROM ratings \
+                     WHERE level = 'very_dissatisfied' LIMIT 1",
+                    vec![format!("GEN{n:04}").into(), at.into(), tag.into()],
+                ));
+            }
+        }
+    }
+    exec(&w.h, stmts);
+    // Recurrence, by hand: a case closed with 212 and another 212 at the hall 10 days later; a
+    // case closed with 214 and nothing after.
+    let closed = wire::time::Day(first + 14).start_unix() + 12 * 3600;
+    let entry = w.one("SELECT entry FROM ratings LIMIT 1")["entry"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let case = |rating: &str, tags: &str, opened: i64, closed_at: Option<i64>| {
+        edge::sql::stmt(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, comment, state, closed_at) \
+             VALUES (?1, ?2, 1, 'X', ?3, 'dissatisfied', ?4, '', ?5, ?6)",
+            vec![
+                rating.into(),
+                opened.into(),
+                entry.as_str().into(),
+                tags.into(),
+                if closed_at.is_some() {
+                    "closed"
+                } else {
+                    "callback"
+                }
+                .into(),
+                closed_at.into(),
+            ],
+        )
+    };
+    exec(
+        &w.h,
+        vec![
+            case("R-A", "212", closed - 86_400, Some(closed)),
+            case("R-B", "207,212", closed + 10 * 86_400, None),
+            case("R-C", "214", closed - 86_400, Some(closed + 3600)),
+        ],
+    );
+    let json = |w: &World| -> serde_json::Value {
+        let r = w.send(request(
+            Who::HallA,
+            Method::Get,
+            "/console/analysis?format=json",
+            Body::None,
+        ));
+        assert_eq!(r.status, 200);
+        serde_json::from_slice(r.body_bytes()).unwrap()
+    };
+    let a = json(&w);
+    // 212: 1 + 2 + … + 8 = 36; 214: 16; the fixture's own 差评 this week: 108, once.
+    let reason = |a: &serde_json::Value, tag: u64| {
+        a["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["tag"] == tag)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let r212 = reason(&a, 212);
+    assert_eq!(
+        (&r212["total"], &r212["share_pct"], &r212["trend"]),
+        (
+            &serde_json::json!(36),
+            &serde_json::json!(67.9),
+            &serde_json::json!(16)
+        ),
+        "{a}"
+    );
+    assert_eq!(r212["weekly"], serde_json::json!([1, 2, 3, 4, 5, 6, 7, 8]));
+    assert_eq!(reason(&a, 214)["share_pct"], 30.2);
+    assert_eq!(reason(&a, 108)["total"], 1);
+    assert_eq!(
+        a["matters"][0],
+        serde_json::json!({"matter": "330105-QY-007", "n": 52, "bad": 52})
+    );
+    assert_eq!(
+        (&a["closed"], &a["recurred"], &a["recurrence_pct"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!(50.0)
+        ),
+        "{a}"
+    );
+    // Hall B sees none of it.
+    let r = w.send(request(
+        Who::HallB,
+        Method::Get,
+        "/console/analysis?format=json",
+        Body::None,
+    ));
+    let b: serde_json::Value = serde_json::from_slice(r.body_bytes()).unwrap();
+    assert!(reason(&b, 212).is_null());
+    // After the retention, the ratings are gone and the shares are not.
+    exec(
+        &w.h,
+        edge::store::prune(w.h.now() + 400 * 86_400, 30, 7, false),
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM ratings WHERE id LIKE 'GEN%'"),
+        0
+    );
+    let after = json(&w);
+    assert_eq!(reason(&after, 212), r212, "{after}");
+    let html = {
+        let r = w.send(request(
+            Who::HallA,
+            Method::Get,
+            "/console/analysis",
+            Body::None,
+        ));
+        String::from_utf8_lossy(r.body_bytes()).into_owned()
+    };
+    assert!(
+        html.contains("在线预约办理后到实体大厅重复取号排队") && html.contains("67.9%"),
+        "{html}"
+    );
+    if let Ok(f) = std::env::var("ZSP_ANALYSIS_PAGE") {
+        std::fs::write(f, &html).unwrap();
+    }
+    assert_eq!(
+        w.send(request(
+            Who::HallA,
+            Method::Get,
+            "/console/analysis?weeks=99",
+            Body::None
+        ))
+        .status,
+        400
+    );
 }

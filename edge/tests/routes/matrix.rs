@@ -214,6 +214,8 @@ fn rows(w: &World) -> Vec<Cell> {
           [303, 303, 200, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
         c(Get, "/console/rates", "/console/rates".into(), Body::None,
           [303, 303, 200, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
+        c(Get, "/console/analysis", "/console/analysis".into(), Body::None,
+          [303, 303, 200, 200, 200, 200, 200, 200, 200, 303, 303, 303]),
         c(Get, "/console/report", "/console/report?period=2026-03".into(), Body::None,
           [303, 303, 403, 403, 200, 200, 200, 200, 200, 303, 303, 303]),
         c(Post, "/console/export", "/console/export".into(), form(&[("from", "2026-03-01"), ("to", "2026-03-03")]),
