@@ -22,7 +22,7 @@ pub const RECUR_DAYS: i64 = 30;
 
 /// The Monday of the week of `day` (day 0, 1970-01-01, was a Thursday).
 pub fn monday(day: Day) -> u16 {
-    day.0 - ((day.0 + 3) % 7)
+    day.0.saturating_sub((day.0 % 7 + 3) % 7)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,7 +159,9 @@ pub fn compute(
     Analysis {
         format: "zsp.analysis",
         version: 1,
-        weeks: (0..weeks).map(|i| Day(first + 7 * i).to_string()).collect(),
+        weeks: (0..weeks)
+            .map(|i| Day(first.saturating_add(7 * i)).to_string())
+            .collect(),
         reasons,
         matters,
         closed: r.closed,
@@ -269,4 +271,22 @@ pub async fn answer(
         layout("分析", me, csrf, "/console/analysis", &flash_of(req), body),
         200,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_and_no_day_panics() {
+        // 2026-03-03 is a Tuesday; 2026-03-02 the Monday.
+        let tue = Day::parse("2026-03-03").unwrap();
+        assert_eq!(Day(monday(tue)).to_string(), "2026-03-02");
+        assert_eq!(monday(Day(monday(tue))), monday(tue));
+        for d in [0, 1, 2, 3, 6, u16::MAX] {
+            assert!(monday(Day(d)) <= d);
+        }
+        let a = compute(u16::MAX - 3, 8, &[], vec![], Recurrence::default());
+        assert_eq!(a.weeks.len(), 8);
+    }
 }
