@@ -77,8 +77,7 @@ pub fn rows(codes: &[CodeRate], tallies: &[TallyRow], cases: &[CaseFacts]) -> Ve
                     let mut f = Figures::of(std::iter::empty(), its.into_iter());
                     f.ratings = (c.rated - f.overturned).max(0);
                     f.satisfied = (f.ratings - f.bad).max(0);
-                    f.satisfaction_pct = (f.ratings > 0)
-                        .then(|| (1000.0 * f.satisfied as f64 / f.ratings as f64).round() / 10.0);
+                    f.satisfaction_pct = crate::public::results::pct(f.satisfied, f.ratings);
                     ("窗口", f, String::new())
                 }
             };

@@ -98,11 +98,12 @@ fn enqueue_invite(c: &Candidate, now: i64) -> Stmt {
     )
 }
 
-/// The rating key of a link's rating (`links::LinkRow::device` and `day`).
+/// The rating key of a link's rating (as `links::LinkRow` gives it).
 fn link_key(c: &Candidate) -> (String, i64) {
-    let device = wire::rating::Id128::digest(b"zsp-link-v1", &[c.token.as_bytes()]).to_text();
-    let day = wire::time::Day::from_unix(c.link_created).map_or(0, |d| i64::from(d.0));
-    (device, day)
+    (
+        crate::links::device_of(&c.token).to_text(),
+        i64::from(crate::links::day_of(c.link_created).0),
+    )
 }
 
 /// The default rating of a 办件, under its link's rating key: 基本满意, no tags or comment, the
@@ -161,12 +162,20 @@ pub fn tick(
     if kinds.iter().all(|(_, least)| least.is_none()) {
         return Ok(None);
     }
-    let cal = fastlane::calendar(&rows::<fastlane::CalendarRow>(db, fastlane::calendars())?)?;
+    // The calendar is read only when some 办件 is looked at (most rounds find none).
+    let mut cal: Option<wire::calendar::Calendar> = None;
     let mut next = vec![];
     for (kind, least) in kinds {
         let Some(least) = least else { continue };
         let mark = kind.mark();
         let due: Vec<Candidate> = rows(db, candidates(mark, now - least))?;
+        if !due.is_empty() && cal.is_none() {
+            cal = Some(fastlane::calendar(&rows::<fastlane::CalendarRow>(
+                db,
+                fastlane::calendars(),
+            )?)?);
+        }
+        let cal = cal.as_ref();
         let mut out = vec![];
         for c in &due {
             let usable = c.revoked_at.is_none() && (kind == Kind::Default || c.expires_at > now);
@@ -174,7 +183,8 @@ pub fn tick(
                 Kind::Invite => s.invite_after(&c.region),
                 Kind::Default => s.default_rating(&c.region),
             };
-            match after.due(c.at, hours, &cal) {
+            let Some(cal) = cal else { break };
+            match after.due(c.at, hours, cal) {
                 Some(at) if usable && at > now => next.push(at),
                 Some(_) if usable => match kind {
                     Kind::Invite => {
@@ -265,9 +275,12 @@ pub fn messages(
     )?;
     let mut out = vec![];
     for r in routes.iter().filter(|r| r.kind == "webhook") {
-        // A route that cannot be opened: `fastlane::tick` has told its alerts why.
-        let Ok((url, secret)) = r.opened(ring) else {
-            continue;
+        let (url, secret) = match r.opened(ring) {
+            Ok(o) => o,
+            Err(e) => {
+                db.exec(vec![fastlane::unopenable(r.id, &e, now)])?;
+                continue;
+            }
         };
         for p in pending.iter().filter(|p| p.route == r.id) {
             let path = format!("/l/{}", p.token);

@@ -1640,7 +1640,8 @@ fn messages(
         stmt(
             format!(
                 "SELECT {ROUTE_COLUMNS} FROM routes WHERE deleted_at IS NULL AND id IN \
-                 (SELECT route FROM alerts WHERE sent_at IS NULL AND next_attempt_at <= ?1)"
+                 (SELECT route FROM alerts WHERE case_id IS NOT NULL AND sent_at IS NULL \
+                  AND next_attempt_at <= ?1)"
             ),
             vec![now.into()],
         ),
@@ -1650,12 +1651,7 @@ fn messages(
         let (url, secret) = match r.opened(ring) {
             Ok(o) => o,
             Err(e) => {
-                // Nothing can be sent on it: its alerts say why, and wait an hour.
-                db.exec(vec![stmt(
-                    "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
-                     WHERE route = ?1 AND sent_at IS NULL AND next_attempt_at <= ?4",
-                    vec![r.id.into(), e.into(), (now + 3600).into(), now.into()],
-                )])?;
+                db.exec(vec![unopenable(r.id, &e, now)])?;
                 continue;
             }
         };
@@ -1740,6 +1736,16 @@ fn messages(
         }
     }
     Ok(out)
+}
+
+/// A route whose address or secret cannot be opened: nothing can be sent on it, so its due
+/// messages (alerts and invitations) say why, and wait an hour.
+pub fn unopenable(route: i64, why: &str, now: i64) -> Stmt {
+    stmt(
+        "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
+         WHERE route = ?1 AND sent_at IS NULL AND next_attempt_at <= ?4",
+        vec![route.into(), why.into(), (now + 3600).into(), now.into()],
+    )
 }
 
 /// The alarm's work: open what is new, queue reminders, and what to send now. (After the sends

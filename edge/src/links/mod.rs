@@ -194,6 +194,16 @@ pub struct LinkRow {
     pub revoked_at: Option<i64>,
 }
 
+/// The device a link's rating is stored under ([`LinkRow::device`]), from its token.
+pub fn device_of(token: &str) -> Id128 {
+    Id128::digest(b"zsp-link-v1", &[token.as_bytes()])
+}
+
+/// The day a link's rating is stored under ([`LinkRow::day`]), from when it was minted.
+pub fn day_of(created_at: i64) -> Day {
+    Day::from_unix(created_at).unwrap_or(Day(0))
+}
+
 impl LinkRow {
     /// Whether it may be rated now: revoked and expired links are refused in words that fit.
     pub fn usable(&self, now: i64) -> Result<(), ApiError> {
@@ -213,12 +223,12 @@ impl LinkRow {
     /// The device a link's rating is stored under: the link itself, so a 办件 is rated once
     /// and amended by a 追评, whichever phone opens it.
     pub fn device(&self) -> Id128 {
-        Id128::digest(b"zsp-link-v1", &[self.token.as_bytes()])
+        device_of(&self.token)
     }
 
     /// The day a link's rating is stored under: the day it was minted, whenever it is rated.
     pub fn day(&self) -> Day {
-        Day::from_unix(self.created_at).unwrap_or(Day(0))
+        day_of(self.created_at)
     }
 
     /// The answer of `POST /api/v1/links`: the short URL, its QR as a PNG, and the link.

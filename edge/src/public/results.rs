@@ -238,7 +238,8 @@ impl RateFigures {
     }
 }
 
-fn pct(a: i64, b: i64) -> Option<f64> {
+/// `a` of `b` in percent, one decimal; `None` of nothing.
+pub fn pct(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| (1000.0 * a as f64 / b as f64).round() / 10.0)
 }
 

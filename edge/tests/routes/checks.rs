@@ -280,23 +280,11 @@ fn a_checked_case_runs_its_tracks_deadline_and_an_extension_is_decided_once() {
     }
 }
 
-/// Posts `sub` as the app does; its status.
-fn post(w: &World, sub: &wire::submission::Submission) -> u16 {
-    w.send(
-        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
-            .with_header("Host", HOST)
-            .with_header("Origin", &format!("https://{HOST}"))
-            .with_header("Content-Type", "application/json")
-            .with_body(sub.to_json()),
-    )
-    .status
-}
-
 /// A 差评 of one reason (`tag`) at hall A's staff code: its case.
 fn bad_with(w: &World, tag: u16, n: u8) -> i64 {
     let mut sub = submission(&a1(), Level::Dissatisfied, n);
     sub.rating.tags = vec![tag];
-    assert_eq!(post(w, &sub), 200);
+    assert_eq!(w.post(&sub).0, 200);
     w.one("SELECT MAX(id) AS id FROM cases")["id"]
         .as_i64()
         .unwrap()
@@ -478,7 +466,7 @@ fn a_hall_administrator_makes_a_good_comment_public_without_names_or_times() {
     let mut sub = submission(&a1(), Level::VerySatisfied, 90);
     sub.rating.tags = vec![517];
     sub.rating.comment = "王老师很耐心，一次就办好了，电话13812345678".into();
-    assert_eq!(post(&w, &sub), 200);
+    assert_eq!(w.post(&sub).0, 200);
     let id = w.one(&format!(
         "SELECT id FROM ratings WHERE level = 'very_satisfied' AND code = '{}'",
         a1().code.to_text()
@@ -555,7 +543,7 @@ fn the_internal_report_has_every_window_and_staff_member_and_no_comment_or_time(
     let mut sub = submission(&a2(), Level::VerySatisfied, 95);
     sub.rating.tags = vec![517];
     sub.rating.comment = "这句评价内容不得出现在通报里".into();
-    assert_eq!(post(&w, &sub), 200);
+    assert_eq!(w.post(&sub).0, 200);
     // The staff member's one rating of their own (the fixture's 差评 at their code gives a reason
     // of the process, 108: the hall's, not theirs).
     assert_eq!(w.rate(&a1(), Level::Satisfied, 96).0, 200);

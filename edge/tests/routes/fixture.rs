@@ -414,11 +414,16 @@ impl World {
 
     /// A citizen's rating through the route table.
     pub fn rate(&self, e: &Entry, level: Level, n: u8) -> (u16, String) {
+        self.post(&submission(e, level, n))
+    }
+
+    /// A submission posted as the app posts it: the status and the answer.
+    pub fn post(&self, sub: &Submission) -> (u16, String) {
         let req = Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
             .with_header("Host", HOST)
             .with_header("Origin", &format!("https://{HOST}"))
             .with_header("Content-Type", "application/json")
-            .with_body(submission(e, level, n).to_json());
+            .with_body(sub.to_json());
         let r = self.send(req);
         (
             r.status,

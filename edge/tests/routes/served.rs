@@ -198,14 +198,7 @@ fn through(w: &World, token: &str, n: u8, level: wire::rating::Level) -> u16 {
         rating: wire::rating::RatingInput::new(level, &level.tag_codes()[..1]),
         website: String::new(),
     };
-    w.send(
-        edge::http::Request::new(Method::Post, &format!("https://{HOST}/api/rate"))
-            .with_header("Host", HOST)
-            .with_header("Origin", &format!("https://{HOST}"))
-            .with_header("Content-Type", "application/json")
-            .with_body(s.to_json()),
-    )
-    .status
+    w.post(&s).0
 }
 
 fn rates(w: &World) -> Vec<edge::served::CodeRate> {
