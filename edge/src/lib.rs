@@ -18,6 +18,7 @@ pub mod period;
 pub mod schema;
 pub mod sql;
 // The citizen's path, forwarding and the fast lane.
+pub mod analysis;
 pub mod citizen;
 pub mod directory;
 pub mod fastlane;

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_sealed.sql"),
     migration!(12, "0012_unrated.sql"),
     migration!(13, "0013_checks.sql"),
+    migration!(14, "0014_digest.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

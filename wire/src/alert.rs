@@ -339,6 +339,177 @@ impl Invitation {
     }
 }
 
+/// The weekly digest (`zsp.digest` version 1) a supervisors' route gets on the set morning: the
+/// 分析 of its place over the weeks before — the 差评 reasons with their shares, last week's count
+/// and the trend, the matters with most 差评, and 同类差评复发率. Counts only: no comment, no
+/// name, no time of a rating. Kept as it was made (JSON in the outbox), so a retry sends the same.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Weekly {
+    /// The place it covers, in words (`区划 3204`, `区划 320402 某大厅`, `全部`).
+    pub place: String,
+    /// The Mondays of the weeks, oldest first (`YYYY-MM-DD`); the last is last week's.
+    pub weeks: Vec<String>,
+    /// Largest share first.
+    pub reasons: Vec<WeeklyReason>,
+    /// Most 差评 first.
+    pub matters: Vec<WeeklyMatter>,
+    /// Cases closed in the weeks, and those followed within `recur_days` by a 差评 of the same
+    /// reason at the same hall.
+    pub closed: i64,
+    pub recurred: i64,
+    pub recurrence_pct: Option<f64>,
+    pub recur_days: i64,
+    /// The console's 分析 page (behind login).
+    pub link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WeeklyReason {
+    pub tag: u16,
+    pub name: String,
+    pub total: i64,
+    pub share_pct: f64,
+    pub last_week: i64,
+    /// The later half of the weeks against the earlier.
+    pub trend: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WeeklyMatter {
+    pub matter: String,
+    pub bad: i64,
+    pub n: i64,
+}
+
+pub const DIGEST_FORMAT: &str = "zsp.digest";
+pub const DIGEST_VERSION: u32 = 1;
+
+impl Weekly {
+    /// The last day of the last week (`YYYY-MM-DD`, a Sunday).
+    fn last_day(&self) -> String {
+        self.weeks
+            .last()
+            .and_then(|w| crate::time::Day::parse(w))
+            .map_or(String::new(), |d| {
+                crate::time::Day(d.0.saturating_add(6)).to_string()
+            })
+    }
+
+    /// The robots' markdown, within [`MARKDOWN_MAX_BYTES`]: the reasons (at most 10) and the
+    /// matters (at most 5) that fit, the rest counted and left to the console.
+    pub fn markdown(&self) -> String {
+        let mut r = self.reasons.len().min(10);
+        let mut m = self.matters.len().min(5);
+        loop {
+            let text = self.markdown_with(r, m);
+            if text.len() <= MARKDOWN_MAX_BYTES || (r == 0 && m == 0) {
+                return text;
+            }
+            if m > 0 {
+                m -= 1;
+            } else {
+                r -= 1;
+            }
+        }
+    }
+
+    fn markdown_with(&self, r: usize, m: usize) -> String {
+        let total: i64 = self.reasons.iter().map(|x| x.total).sum();
+        let last: i64 = self.reasons.iter().map(|x| x.last_week).sum();
+        let mut out = format!(
+            "### 差评周报：{}\n{} 至 {}，{} 周共有差评原因 {total} 次，上周 {last} 次。\n",
+            md(&self.place),
+            self.weeks.first().map_or("", String::as_str),
+            self.last_day(),
+            self.weeks.len(),
+        );
+        if self.reasons.is_empty() {
+            out.push_str("\n这几周没有差评原因。\n");
+        } else {
+            let half = self.weeks.len() / 2;
+            out.push_str(&format!(
+                "\n**差评原因**（{} 周的次数与占比 · 上周 · 趋势：后 {half} 周比前 {half} 周）\n",
+                self.weeks.len()
+            ));
+            for (i, x) in self.reasons[..r].iter().enumerate() {
+                out.push_str(&format!(
+                    "{}. {} {}：{} 次 {:.1}% · 上周 {} · {}\n",
+                    i + 1,
+                    x.tag,
+                    md(&x.name),
+                    x.total,
+                    x.share_pct,
+                    x.last_week,
+                    trend(x.trend)
+                ));
+            }
+            if r < self.reasons.len() {
+                out.push_str(&format!(
+                    "另有 {} 项原因，见控制台。\n",
+                    self.reasons.len() - r
+                ));
+            }
+        }
+        if !self.matters.is_empty() {
+            out.push_str("\n**差评最多的事项**\n");
+            for (i, x) in self.matters[..m].iter().enumerate() {
+                out.push_str(&format!(
+                    "{}. {}：差评 {} / 评价 {}\n",
+                    i + 1,
+                    md(&x.matter),
+                    x.bad,
+                    x.n
+                ));
+            }
+            if m < self.matters.len() {
+                out.push_str(&format!(
+                    "另有 {} 项事项，见控制台。\n",
+                    self.matters.len() - m
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "\n**同类差评复发率**：{}（办结 {} 件，其后 {} 天内同一大厅同类差评 {} 件）\n\n[在控制台查看分析]({})\n",
+            self.recurrence_pct
+                .map_or("—".into(), |p| format!("{p:.1}%")),
+            self.closed,
+            self.recur_days,
+            self.recurred,
+            self.link
+        ));
+        out
+    }
+
+    /// The generic webhook's body: the same figures as data, with the robots' text. `id` is the
+    /// event's number (also its `Idempotency-Key`, `digest-<id>`).
+    pub fn webhook_body(&self, id: i64) -> String {
+        serde_json::json!({
+            "format": DIGEST_FORMAT,
+            "version": DIGEST_VERSION,
+            "id": id,
+            "place": self.place,
+            "weeks": self.weeks,
+            "reasons": self.reasons,
+            "matters": self.matters,
+            "closed": self.closed,
+            "recurred": self.recurred,
+            "recurrence_pct": self.recurrence_pct,
+            "recur_days": self.recur_days,
+            "link": self.link,
+            "text": self.markdown(),
+        })
+        .to_string()
+    }
+}
+
+fn trend(t: i64) -> String {
+    match t {
+        0 => "持平".into(),
+        t if t > 0 => format!("↑{t}"),
+        t => format!("↓{}", -t),
+    }
+}
+
 /// The generic webhook's `Zsp-Signature` header, as the upstream envelope's but with the route's
 /// own secret and plain HMAC, so that a bridge checks it in a few lines:
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
@@ -597,5 +768,106 @@ mod tests {
             "https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1795305610000&sign="
         ));
         assert_ne!(s, dingtalk_sign("SEC0123456789abcdeg", 1_795_305_610_000));
+    }
+
+    fn weekly(reasons: usize, matters: usize) -> Weekly {
+        Weekly {
+            place: "区划 320402 新北区政务服务中心".into(),
+            weeks: (0..8)
+                .map(|i| Day(Day::from_ymd(2026, 10, 12).unwrap().0 + 7 * i).to_string())
+                .collect(),
+            reasons: (0..reasons)
+                .map(|i| WeeklyReason {
+                    tag: 201 + i as u16,
+                    name: "等候时间过长".into(),
+                    total: 40 - i as i64,
+                    share_pct: 12.5,
+                    last_week: 3,
+                    trend: 2 - i as i64,
+                })
+                .collect(),
+            matters: (0..matters)
+                .map(|i| WeeklyMatter {
+                    matter: format!("{}{}", "1132040200000000000000000000", i),
+                    bad: 9,
+                    n: 120,
+                })
+                .collect(),
+            closed: 2,
+            recurred: 1,
+            recurrence_pct: Some(50.0),
+            recur_days: 30,
+            link: "https://pj.example.gov.cn/console/analysis".into(),
+        }
+    }
+
+    #[test]
+    fn a_weekly_digest_says_its_weeks_and_every_figure() {
+        let w = weekly(2, 1);
+        let m = w.markdown();
+        assert!(
+            m.starts_with("### 差评周报：区划 320402 新北区政务服务中心\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("2026-10-12 至 2026-12-06，8 周共有差评原因 79 次，上周 6 次。"),
+            "{m}"
+        );
+        assert!(
+            m.contains("1. 201 等候时间过长：40 次 12.5% · 上周 3 · ↑2\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("2. 202 等候时间过长：39 次 12.5% · 上周 3 · ↑1\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("1. 11320402000000000000000000000：差评 9 / 评价 120\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("**同类差评复发率**：50.0%（办结 2 件，其后 30 天内同一大厅同类差评 1 件）"),
+            "{m}"
+        );
+        assert!(!m.contains("另有"), "{m}");
+        let v: serde_json::Value = serde_json::from_str(&w.webhook_body(7)).unwrap();
+        assert_eq!(v["format"], "zsp.digest");
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["reasons"][0]["tag"], 201);
+        assert_eq!(v["reasons"][1]["trend"], 1);
+        assert_eq!(v["matters"][0]["bad"], 9);
+        assert_eq!(v["text"], m);
+        let quiet = Weekly {
+            reasons: vec![],
+            matters: vec![],
+            closed: 0,
+            recurred: 0,
+            recurrence_pct: None,
+            ..w
+        };
+        let m = quiet.markdown();
+        assert!(m.contains("这几周没有差评原因。"), "{m}");
+        assert!(m.contains("**同类差评复发率**：—（办结 0 件"), "{m}");
+    }
+
+    #[test]
+    fn a_weekly_digest_fits_the_robots_limit_and_says_what_it_left_out() {
+        let mut w = weekly(40, 40);
+        for m in &mut w.matters {
+            m.matter = m.matter.repeat(8);
+        }
+        w.place = "某".repeat(300);
+        let m = w.markdown();
+        assert!(m.len() <= MARKDOWN_MAX_BYTES, "{} bytes", m.len());
+        assert!(m.contains("另有 30 项原因，见控制台。"), "{m}");
+        assert!(m.contains("项事项，见控制台。"), "{m}");
+        assert!(
+            m.contains("[在控制台查看分析](https://pj.example.gov.cn/console/analysis)"),
+            "{m}"
+        );
+        // Fewer lines are not cut when they fit.
+        assert!(weekly(10, 5).markdown().len() <= MARKDOWN_MAX_BYTES);
+        assert!(!weekly(10, 5).markdown().contains("另有"));
     }
 }

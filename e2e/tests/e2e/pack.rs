@@ -1256,10 +1256,10 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
     let latest = ::edge::zsp::data::latest();
     assert_eq!(
-        latest, 13,
+        latest, 14,
         "this test turns data into what schema 1 left; see below"
     );
-    // What the first release (schema 1) left: the same data without what migrations 2 to 13 add
+    // What the first release (schema 1) left: the same data without what migrations 2 to 14 add
     // (tables, indexes, columns, triggers) and without their records: exactly their undoing.
     Connection::open(&db)
         .unwrap()
@@ -1288,7 +1288,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 13 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 14 on start, once"),
         "{}",
         said(&o)
     );
@@ -1303,7 +1303,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let migrated = schema_rows(&db);
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     );
     // Started again: nothing runs twice.
     let (w, _) = i.serve(&env, port);

@@ -71,6 +71,9 @@ pub struct Settings {
     pub alert_k: u32,
     /// …or this long after the rating, whichever comes first (0: at once).
     pub alert_delay_secs: i64,
+    /// When the weekly digest goes to the supervisors' routes: minutes after Monday 00:00 CST
+    /// (`WEEKLY_DIGEST`, [`parse_weekly`]); `None`: never.
+    pub weekly_digest: Option<u32>,
 }
 
 impl Default for Settings {
@@ -97,6 +100,7 @@ impl Default for Settings {
             alert_hosts: vec![],
             alert_k: 3,
             alert_delay_secs: 120 * 60,
+            weekly_digest: Some(9 * 60),
         }
     }
 }
@@ -147,6 +151,11 @@ pub const SETTINGS: &[Setting] = &[
         "ALERT_HOSTS",
         "",
         "the hosts a generic webhook route may send to, separated by spaces; unset: none",
+    ),
+    Setting::new(
+        "WEEKLY_DIGEST",
+        "mon 09:00",
+        "when the supervisors' routes get the weekly 分析 digest (CST): a day mon…sun and HH:MM, or off",
     ),
 ];
 
@@ -226,6 +235,10 @@ impl Settings {
             alert_k: crate::config::number(&get, "ALERT_K", 3, 0, 100)?,
             alert_delay_secs: i64::from(crate::config::number(&get, "ALERT_DELAY", 120, 0, 1440)?)
                 * 60,
+            weekly_digest: match get("WEEKLY_DIGEST") {
+                None => d.weekly_digest,
+                Some(v) => parse_weekly(&v).map_err(|why| err("WEEKLY_DIGEST", why))?,
+            },
         })
     }
 }
@@ -318,6 +331,33 @@ impl Settings {
             "{}/console/cases/{case}",
             self.public_url.as_deref().unwrap_or("")
         )
+    }
+}
+
+/// `WEEKLY_DIGEST`: `off`, or a day (`mon` … `sun`) and a time `HH:MM` (CST), as minutes after
+/// Monday 00:00.
+pub fn parse_weekly(v: &str) -> Result<Option<u32>, String> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let v = v.trim().to_ascii_lowercase();
+    if v == "off" {
+        return Ok(None);
+    }
+    let wrong = || format!("expected a day mon…sun and HH:MM (e.g. mon 09:00), or off; got {v:?}");
+    let (day, time) = v.split_once(' ').ok_or_else(wrong)?;
+    let day = DAYS.iter().position(|d| *d == day).ok_or_else(wrong)? as u32;
+    let (h, m) = time.trim().split_once(':').ok_or_else(wrong)?;
+    let (h, m) = (
+        h.parse::<u32>()
+            .ok()
+            .filter(|h| *h < 24 && h.to_string().len() <= 2),
+        m.parse::<u32>()
+            .ok()
+            .filter(|_| m.len() == 2)
+            .filter(|m| *m < 60),
+    );
+    match (h, m) {
+        (Some(h), Some(m)) => Ok(Some(day * 1440 + h * 60 + m)),
+        _ => Err(wrong()),
     }
 }
 
@@ -1112,7 +1152,7 @@ pub const ROUTE_KINDS: [(&str, &str); 3] = [
 ];
 pub const AUDIENCES: [(&str, &str); 3] = [
     ("handlers", "处理人（每条差评、临期与超期提醒）"),
-    ("supervisors", "主管（重复差评、超期升级）"),
+    ("supervisors", "主管（重复差评、超期升级、每周分析周报）"),
     (
         "invites",
         "邀评（未评价办件的邀请，发给业务系统，仅通用 Webhook）",
@@ -1326,7 +1366,7 @@ pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
     Ok(n)
 }
 
-const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at";
+pub const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at";
 
 /// The routes (not deleted) of the ids in `ids` (a JSON array).
 pub fn routes_of(ids: &str) -> Stmt {

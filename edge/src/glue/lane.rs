@@ -68,6 +68,18 @@ pub async fn deliver(
         Ok(m) => messages.extend(m),
         Err(e) => internal_log("invitations", e),
     }
+    let digest_wake = match crate::analysis::queue(&db, lane, now) {
+        Ok(w) => w,
+        Err(e) => {
+            internal_log("weekly digest", e);
+            Some(now + 60)
+        }
+    };
+    let busy: Vec<i64> = messages.iter().map(|m| m.route).collect();
+    match crate::analysis::messages(&db, &s.core.challenge_keys, &busy, now, now_ms) {
+        Ok(m) => messages.extend(m),
+        Err(e) => internal_log("weekly digest", e),
+    }
     let sends = messages.iter().map(|m| send(env, m));
     let results = futures_util::future::join_all(sends).await;
     let at = env::now();
@@ -90,13 +102,14 @@ pub async fn deliver(
     {
         internal_log("record alerts", e);
     }
-    match fastlane::next_wake(&db, lane, env::now()) {
+    let lane_wake = match fastlane::next_wake(&db, lane, env::now()) {
         Ok(n) => n,
         Err(e) => {
             internal_log("fast lane", e);
             Some(now + 60)
         }
-    }
+    };
+    [lane_wake, digest_wake].into_iter().flatten().min()
 }
 
 /// 办件 left unrated: invitations queued and defaults given (`unrated::tick`). Returns when the

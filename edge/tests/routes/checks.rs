@@ -731,13 +731,11 @@ fn the_city_drills_down_to_its_districts_and_a_district_to_its_towns_and_halls()
     }
 }
 
-#[test]
-fn the_analysis_shows_the_reasons_mix_and_keeps_it_after_the_ratings_leave() {
-    let w = World::new();
-    // Eight weeks of 差评 at hall A: 212 (queuing) once more each week, 214 (manner) twice a
-    // week, on the Tuesday of each week from 13 January 2026.
-    let first =
-        edge::console::analysis::monday(wire::time::Day::from_unix(w.h.now()).unwrap()) - 49;
+/// Eight weeks of 差评 at hall A, up to this week: 212 (queuing) once more each week, 214
+/// (manner) twice a week, on the Tuesday of each week, all on one matter. Returns the first
+/// week's Monday.
+fn eight_weeks(w: &World) -> u16 {
+    let first = edge::analysis::monday(wire::time::Day::from_unix(w.h.now()).unwrap()) - 49;
     let mut stmts = vec![];
     let mut n = 0;
     for week in 0..8u16 {
@@ -757,6 +755,13 @@ fn the_analysis_shows_the_reasons_mix_and_keeps_it_after_the_ratings_leave() {
         }
     }
     exec(&w.h, stmts);
+    first
+}
+
+#[test]
+fn the_analysis_shows_the_reasons_mix_and_keeps_it_after_the_ratings_leave() {
+    let w = World::new();
+    let first = eight_weeks(&w);
     // Recurrence, by hand: a case closed with 212 and another 212 at the hall 10 days later; a
     // case closed with 214 and nothing after.
     let closed = wire::time::Day(first + 14).start_unix() + 12 * 3600;
@@ -884,4 +889,215 @@ fn the_analysis_shows_the_reasons_mix_and_keeps_it_after_the_ratings_leave() {
         .status,
         400
     );
+}
+
+#[test]
+fn the_weekly_digest_reaches_each_supervisors_route_once_on_monday_morning() {
+    use edge::fastlane::NewRoute;
+    let mut w = World::new();
+    w.s = settings_with(&[
+        ("ALERT_HOSTS", "hub.example.gov.cn"),
+        ("PUBLIC_URL", "https://pj.example.gov.cn"),
+    ]);
+    eight_weeks(&w);
+    let key = w.s.core.challenge_keys.current().clone();
+    let add = |w: &World,
+               name: &str,
+               kind: &str,
+               audience: &str,
+               region: Option<&str>,
+               hall: Option<&str>| {
+        let url = match kind {
+            "wecom" => "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=digest-robot",
+            _ => "https://hub.example.gov.cn/digest",
+        };
+        let r = NewRoute {
+            name: name.into(),
+            region: region.map(Into::into),
+            hall: hall.map(Into::into),
+            dept: None,
+            kind: kind.into(),
+            url: url.into(),
+            secret: if kind == "webhook" {
+                "digest-secret-0123456789"
+            } else {
+                ""
+            }
+            .into(),
+            names: false,
+            audience: audience.into(),
+        }
+        .check(&w.s.lane)
+        .unwrap();
+        exec(
+            &w.h,
+            vec![edge::fastlane::add_route(&r, "operator", w.h.now(), &key).unwrap()],
+        )[0][0]["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let hall_a = add(
+        &w,
+        "甲主管群",
+        "wecom",
+        "supervisors",
+        Some("330105"),
+        Some(HALL),
+    );
+    let city = add(&w, "市监督平台", "webhook", "supervisors", None, None);
+    let hall_b = add(
+        &w,
+        "乙主管群",
+        "wecom",
+        "supervisors",
+        Some("330106"),
+        Some(HALL),
+    );
+    let handlers = add(
+        &w,
+        "甲处理群",
+        "wecom",
+        "handlers",
+        Some("330105"),
+        Some(HALL),
+    );
+    let ring = w.s.core.challenge_keys.clone();
+    let queue = |w: &World| edge::analysis::queue(&Lite(w), &w.s.lane, w.h.now()).unwrap();
+    let sent = |w: &World, busy: &[i64]| {
+        edge::analysis::messages(&Lite(w), &ring, busy, w.h.now(), w.h.now() * 1000).unwrap()
+    };
+    let digests = |w: &World| w.count("SELECT COUNT(*) AS n FROM alerts WHERE week IS NOT NULL");
+    // Next Monday 09:00 CST (the default `WEEKLY_DIGEST`, mon 09:00).
+    let monday =
+        wire::time::Day(edge::analysis::monday(wire::time::Day::from_unix(w.h.now()).unwrap()) + 7)
+            .start_unix()
+            + 9 * 3600;
+    assert_eq!(
+        queue(&w),
+        Some(monday),
+        "the alarm comes back at the moment"
+    );
+    w.h.advance(monday - 1 - w.h.now());
+    assert_eq!(queue(&w), Some(monday));
+    assert_eq!(digests(&w), 0, "not before Monday 09:00");
+    w.h.advance(1);
+    assert_eq!(queue(&w), Some(monday + 7 * 86_400));
+    queue(&w);
+    assert_eq!(
+        digests(&w),
+        3,
+        "one for each supervisors' route, none for the handlers'"
+    );
+    let late = add(&w, "新主管群", "wecom", "supervisors", None, None);
+    queue(&w);
+    assert_eq!(
+        digests(&w),
+        3,
+        "a route added after the moment waits for the next week"
+    );
+    // The hall A robot sends alerts in this round: its digest waits for the next.
+    let m = sent(&w, &[hall_a]);
+    assert_eq!(
+        m.iter().map(|m| m.route).collect::<Vec<_>>(),
+        vec![city, hall_b]
+    );
+    let m = sent(&w, &[]);
+    let of = |route: i64| m.iter().find(|m| m.route == route).unwrap();
+    assert!(m.iter().all(|m| m.route != handlers && m.route != late));
+    // The hall's robot: the eight weeks before Monday, within the robot's limit.
+    let body: serde_json::Value = serde_json::from_str(&of(hall_a).body).unwrap();
+    let text = body["markdown"]["content"].as_str().unwrap();
+    let queuing = wire::rating::tag(212).unwrap().zh;
+    assert!(text.len() <= wire::alert::MARKDOWN_MAX_BYTES);
+    assert!(
+        text.starts_with(&format!("### 差评周报：区划 330105 {HALL}\n"))
+            && text.contains(&format!("1. 212 {queuing}：36 次 67.9% · 上周 8 · ↑16\n"))
+            && text.contains("1. 330105-QY-007：差评 52 / 评价 52")
+            && text.contains("[在控制台查看分析](https://pj.example.gov.cn/console/analysis)"),
+        "{text}"
+    );
+    for word in ["处理人", "工号", "电话", "评价时间"] {
+        assert!(!text.contains(word), "{word}: {text}");
+    }
+    if std::env::var("ZSP_DIGEST").is_ok() {
+        eprintln!("{text}\n{}", of(city).body);
+    }
+    // Hall B's: its own place, none of hall A's.
+    let b: serde_json::Value = serde_json::from_str(&of(hall_b).body).unwrap();
+    let b = b["markdown"]["content"].as_str().unwrap();
+    assert!(b.contains("区划 330106") && !b.contains("212 "), "{b}");
+    // The city's webhook: the same figures as data, signed.
+    let c = of(city);
+    let v: serde_json::Value = serde_json::from_str(&c.body).unwrap();
+    assert_eq!(
+        (
+            &v["format"],
+            &v["place"],
+            &v["reasons"][0]["tag"],
+            &v["reasons"][0]["total"]
+        ),
+        (
+            &serde_json::json!("zsp.digest"),
+            &serde_json::json!("全部"),
+            &serde_json::json!(212),
+            &serde_json::json!(36)
+        ),
+        "{v}"
+    );
+    assert_eq!(v["weeks"].as_array().unwrap().len(), 8);
+    assert!(
+        c.headers
+            .iter()
+            .any(|(k, v)| k == "Zsp-Signature" && v.contains(",v1="))
+    );
+    assert!(
+        c.headers
+            .iter()
+            .any(|(k, h)| k == "Idempotency-Key" && *h == format!("digest-{}", v["id"]))
+    );
+    // A robot whose minute is nearly full waits, leaving the alerts their reserve.
+    let now = w.h.now();
+    let fill = |n: i64| {
+        exec(
+            &w.h,
+            (0..n)
+                .map(|i| {
+                    edge::sql::stmt(
+                        "INSERT INTO route_sends (route, at, alerts) VALUES (?1, ?2, 1)",
+                        vec![hall_b.into(), (now - i).into()],
+                    )
+                })
+                .collect(),
+        )
+    };
+    fill(14);
+    assert!(sent(&w, &[]).iter().all(|m| m.route != hall_b));
+    exec(
+        &w.h,
+        vec![edge::sql::stmt(
+            "DELETE FROM route_sends WHERE route = ?1 AND at = ?2",
+            vec![hall_b.into(), (now - 13).into()],
+        )],
+    );
+    assert!(sent(&w, &[]).iter().any(|m| m.route == hall_b));
+    // Taken: nothing more this week, whatever the rounds; the next Monday again.
+    for m in sent(&w, &[]) {
+        exec(&w.h, edge::fastlane::record(&m, Ok(()), w.h.now()));
+    }
+    assert!(sent(&w, &[]).is_empty());
+    w.h.advance(86_400);
+    queue(&w);
+    assert_eq!(digests(&w), 3);
+    w.h.advance(6 * 86_400);
+    queue(&w);
+    assert_eq!(
+        digests(&w),
+        7,
+        "the next week: the three and the route added since"
+    );
+    // Off: nothing queued, no wake.
+    w.s = settings_with(&[("WEEKLY_DIGEST", "off")]);
+    w.h.advance(7 * 86_400);
+    assert_eq!(queue(&w), None);
+    assert_eq!(digests(&w), 7);
 }
