@@ -37,28 +37,89 @@ fn cases(c: &rusqlite::Connection) -> Result<i64> {
 fn served(c: &rusqlite::Connection, e: &wire::directory::Entry) -> Result<i64> {
     Ok(c.execute(
         "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at, rated, defaulted_at) \
-         SELECT 'p::BENCH-' || x || rowid, 'link', ?1, ?2, json_extract(entry, '$.hall'), \
+         SELECT 'p::BENCH-' || x || rowid, 'link', ?1, json_extract(entry, '$.region'), json_extract(entry, '$.hall'), \
            CAST((rated_at + 28800) / 86400 AS INTEGER), 1, 'BENCH-' || x || rowid, matter, rated_at, \
            x = '', CASE WHEN x = 'U' AND rowid % 7 = 0 THEN rated_at + 432000 END \
          FROM ratings, (SELECT '' AS x UNION ALL SELECT 'U') \
          WHERE rowid > 1 AND (x = '' OR rowid % 7 < 3)",
-        rusqlite::params![e.code.to_text(), e.region.as_str()],
+        rusqlite::params![e.code.to_text()],
     )? as i64)
+}
+
+/// The real entry and a window in each of the city's 1,625 halls (`xtask::seed::hall_region`),
+/// where the copies of the rating are spread.
+fn directory(real: &wire::directory::Entry) -> wire::directory::Directory {
+    use wire::directory::Entry;
+    use wire::qr::{CodeId, WindowRef};
+    let mut entries = vec![real.clone()];
+    for i in 0..xtask::seed::HALLS {
+        let region = xtask::seed::hall_region(i);
+        let hall = format!("大厅{i:04}");
+        entries.push(Entry {
+            code: CodeId {
+                window: WindowRef::derive(&region, &hall, "W1"),
+                staff: None,
+            },
+            region,
+            hall,
+            window: "W1".into(),
+            staff_id: None,
+            staff_name: None,
+            ..real.clone()
+        });
+    }
+    wire::directory::Directory::new(entries)
 }
 
 /// `n` GETs of `url`: the first (computed), the median of the rest (the isolate's memo), bytes.
 fn timed_get(url: &str, n: usize) -> Result<(Duration, Duration, usize)> {
+    timed_get_as(url, n, None)
+}
+
+/// [`timed_get`] with a console session's cookie.
+fn timed_get_as(url: &str, n: usize, cookie: Option<&str>) -> Result<(Duration, Duration, usize)> {
     let mut all = vec![];
     let mut bytes = 0;
     for _ in 0..n {
         let t = Instant::now();
-        let body = ureq::get(url).call()?.into_string()?;
+        let mut r = ureq::get(url);
+        if let Some(c) = cookie {
+            r = r.set("Cookie", c);
+        }
+        let body = r.call()?.into_string()?;
         all.push(t.elapsed());
         bytes = body.len();
     }
     let first = all.remove(0);
     all.sort();
     Ok((first, all[all.len() / 2], bytes))
+}
+
+/// A console account (made with the operator's token) logged in: its session cookie.
+fn login(
+    w: &xtask::edge::Worker,
+    admin_token: &str,
+    name: &str,
+    scope: serde_json::Value,
+) -> Result<String> {
+    let password = "bench-password-2026";
+    ureq::post(&format!("{}/admin/accounts", w.base))
+        .set("Authorization", &format!("Bearer {admin_token}"))
+        .send_string(
+            &serde_json::json!({"name": name, "role": "city", "scope": scope, "password": password})
+                .to_string(),
+        )?;
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{}/console/login", w.base))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!("name={name}&password={password}"))?;
+    Ok(r.header("Set-Cookie")
+        .context("no session cookie")?
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned())
 }
 
 pub fn run(root: &Path) -> Result<()> {
@@ -93,7 +154,7 @@ pub fn run(root: &Path) -> Result<()> {
     let e = wire::directory::Entry::example("A01", Some("SC1"));
     ureq::put(&format!("{}/admin/directory", w.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&wire::directory::Directory::new(vec![e.clone()]).to_json())?;
+        .send_string(&directory(&e).to_json())?;
     let qr = wire::key::Keyring::parse(wire::key::KeyPurpose::Qr, &keys.qr)?
         .current()
         .clone();
@@ -163,12 +224,43 @@ pub fn run(root: &Path) -> Result<()> {
     let city = timed_get(&format!("{}/results?period={quarter}", w.base), 7)?;
     let hall = timed_get(
         &format!(
-            "{}/results?hall=%E5%A4%A7%E5%8E%853&period={quarter}",
+            "{}/results?hall=%E5%A4%A7%E5%8E%850003&period={quarter}",
             w.base
         ),
         7,
     )?;
     let json = timed_get(&format!("{}/results.json?period={quarter}", w.base), 7)?;
+    let district = timed_get(
+        &format!("{}/results?region=321202&period={quarter}", w.base),
+        7,
+    )?;
+    let town = timed_get(
+        &format!("{}/results?region=321202001&period={quarter}", w.base),
+        7,
+    )?;
+    // 分析, through the console as a city administrator and a district's (no memo: each view
+    // reads the weekly tallies and the cases).
+    let city_cookie = login(
+        &w,
+        &keys.admin_token,
+        "bench-city",
+        serde_json::json!("all"),
+    )?;
+    let district_cookie = login(
+        &w,
+        &keys.admin_token,
+        "bench-district",
+        serde_json::json!({"regions": ["321202"]}),
+    )?;
+    let analysis_url = format!("{}/console/analysis", w.base);
+    let analysis_city = timed_get_as(&analysis_url, 7, Some(&city_cookie))?;
+    let analysis_district = timed_get_as(&analysis_url, 7, Some(&district_cookie))?;
+    let a: serde_json::Value = serde_json::from_str(
+        &ureq::get(&format!("{analysis_url}?format=json"))
+            .set("Cookie", &city_cookie)
+            .call()?
+            .into_string()?,
+    )?;
     let j: serde_json::Value = serde_json::from_str(
         &ureq::get(&format!("{}/results.json?period={quarter}", w.base))
             .call()?
@@ -208,6 +300,30 @@ pub fn run(root: &Path) -> Result<()> {
         j["rate"]["active_pct"],
         j["rate"]["actual_pct"],
         j["rate"]["never_rated"]
+    );
+    println!(
+        "  drill-down ({} halls in 7 districts), computed / from the memo: district 321202 {} / {} ({} KB), its town 321202001 {} / {}; against the city {} / {}",
+        xtask::seed::HALLS,
+        ms(district.0),
+        ms(district.1),
+        district.2 / 1024,
+        ms(town.0),
+        ms(town.1),
+        ms(city.0),
+        ms(city.1)
+    );
+    println!(
+        "  分析 through the console (computed every view; first / median of 6): the city {} / {}, district 321202 {} / {}; the city's {} 差评 reasons over 8 weeks, top {} at {}%",
+        ms(analysis_city.0),
+        ms(analysis_city.1),
+        ms(analysis_district.0),
+        ms(analysis_district.1),
+        a["reasons"].as_array().map_or(0, |r| r
+            .iter()
+            .map(|x| x["total"].as_i64().unwrap_or(0))
+            .sum::<i64>()),
+        a["reasons"][0]["tag"],
+        a["reasons"][0]["share_pct"]
     );
     println!(
         "  peer: scanning the quarter's {scanned} ratings for the same tallies (SQLite, same file): {}",

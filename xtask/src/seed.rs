@@ -20,8 +20,10 @@ pub fn numbered(col: &str) -> String {
     )
 }
 
-/// `count` copies of the one real rating over the days before it (7 s apart), across 12 halls,
-/// 40 units and 800 staff, mostly satisfied; how long the writing took.
+/// `count` copies of the one real rating over the days before it (7 s apart), across the
+/// [`HALLS`] halls of [`hall_region`] (a city of 7 districts), 40 units, 800 staff and 300
+/// matters, mostly satisfied; a 差评 carries one of its level's national reasons. How long the
+/// writing took.
 pub fn ratings(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
     let t = Instant::now();
     c.execute(
@@ -32,15 +34,40 @@ pub fn ratings(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
              SELECT {}, r.code, {}, r.day, 1, 1, {}, r.rated_at - n.i * 7, \
                CASE WHEN n.i % 50 = 0 THEN 'dissatisfied' WHEN n.i % 97 = 0 THEN 'very_dissatisfied' \
                  WHEN n.i % 7 = 0 THEN 'basic' WHEN n.i % 3 = 0 THEN 'satisfied' ELSE 'very_satisfied' END, \
-               r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, \
-               json_set(r.entry, '$.hall', '大厅' || (n.i % 12), '$.dept', '单位' || (n.i % 40), '$.staff_id', 'S' || (n.i % 800)), \
+               CASE WHEN n.i % 50 = 0 THEN CAST(207 + n.i % 8 AS TEXT) WHEN n.i % 97 = 0 THEN CAST(108 + n.i % 8 AS TEXT) \
+                 ELSE r.tags END, r.tag_version, '3212-QY-' || printf('%03d', n.i % 300), r.comment, r.phone, r.flagged, r.via, \
+               json_set(r.entry, '$.hall', printf('大厅%04d', n.i % {HALLS}), '$.region', {region}, \
+                 '$.dept', '单位' || (n.i % 40), '$.staff_id', 'S' || (n.i % 800)), \
                r.next_attempt_at \
              FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
             numbered("id"),
             numbered("device"),
-            numbered("last_submission")
+            numbered("last_submission"),
+            region = region_sql("(n.i % 1625)"),
         ),
         [],
     )?;
     Ok(t.elapsed())
+}
+
+/// The halls the copies spread over: a city of 1,625 halls in 7 districts, as the seed city.
+pub const HALLS: i64 = 1625;
+
+/// Hall `i`'s region: one in 25 at its district's own level (`3212NN`), the rest in the
+/// district's 12 towns (`3212NNTTT`).
+pub fn hall_region(i: i64) -> String {
+    let district = format!("3212{:02}", i % 7 + 2);
+    if i % 25 == 0 {
+        district
+    } else {
+        format!("{district}{:03}", (i / 7) % 12 + 1)
+    }
+}
+
+/// [`hall_region`] in SQL, of the expression `i`.
+fn region_sql(i: &str) -> String {
+    format!(
+        "CASE WHEN {i} % 25 = 0 THEN '3212' || printf('%02d', {i} % 7 + 2) \
+         ELSE '3212' || printf('%02d', {i} % 7 + 2) || printf('%03d', ({i} / 7) % 12 + 1) END"
+    )
 }
