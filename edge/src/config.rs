@@ -162,7 +162,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "UPSTREAM_MAPPING",
         "project",
-        "the upstream's field names: project or provincial",
+        "the upstream's body: project (our JSON), provincial (the provincial interfaces' fields; needs every unit's 统一社会信用代码) or gbt39046 (GB/T 39046-2020's data items)",
     ),
     setting(
         "UPSTREAM_DEFAULT_CHANNEL",
@@ -387,8 +387,12 @@ impl Config {
         }
         let mapping = match get("UPSTREAM_MAPPING") {
             None => Mapping::Project,
-            Some(m) => Mapping::parse(&m)
-                .ok_or_else(|| err("UPSTREAM_MAPPING", "must be project or provincial"))?,
+            Some(m) => Mapping::parse(&m).ok_or_else(|| {
+                err(
+                    "UPSTREAM_MAPPING",
+                    "must be project, provincial or gbt39046",
+                )
+            })?,
         };
         let default_channel = match get("UPSTREAM_DEFAULT_CHANNEL") {
             None => None,

@@ -112,7 +112,7 @@ pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<(Outbound, i6
             "a system default rating waits: set UPSTREAM_DEFAULT_CHANNEL to the channel code the platform expects for it",
         )?;
     }
-    let body = envelope::body(cfg.mapping, &rating, &entry);
+    let body = envelope::body(cfg.mapping, &rating, &entry)?;
     let key = row.idempotency_key();
     let revision = row.rev.to_string();
     let sig = envelope::sign(

@@ -816,7 +816,10 @@ pub(crate) mod tests {
 
     /// A stored 差评, amended twice, its first revision forwarded.
     pub(crate) fn row() -> RatingRow {
-        let entry = Entry::example("A01", None);
+        let entry = Entry {
+            dept_code: Some("11330102MB1234567B".into()),
+            ..Entry::example("A01", None)
+        };
         RatingRow {
             id: Id128([1; 16]).to_text(),
             code: entry.code.to_text(),

@@ -36,7 +36,8 @@ const ROSTER_HELP: &str =
   工号      optional  leave 工号 and 姓名 empty for one code for the window
   姓名      optional  at most 20
   事项      optional  编码:名称;编码:名称, e.g. 330102-SC-001:食品经营许可（新办）
-English headers work too: region_code, hall, dept, window, staff_id, staff_name, matters.
+  统一社会信用代码  optional  the unit's 18 characters, checked (the provincial mapping's deptCode)
+English headers work too: region_code, hall, dept, window, staff_id, staff_name, matters, dept_code.
 A sample: samples/roster.xlsx and samples/roster.csv; the rules: ROSTER.md (both in the archive).";
 
 #[derive(Subcommand)]

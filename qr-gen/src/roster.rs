@@ -23,11 +23,12 @@ pub enum Col {
     StaffId,
     StaffName,
     Matters,
+    DeptCode,
 }
 
 impl Col {
     /// In the order of the template roster's header (`qr-gen template`, the sample).
-    pub const ALL: [Col; 7] = [
+    pub const ALL: [Col; 8] = [
         Col::Region,
         Col::Hall,
         Col::Dept,
@@ -35,6 +36,7 @@ impl Col {
         Col::StaffId,
         Col::StaffName,
         Col::Matters,
+        Col::DeptCode,
     ];
 
     /// The Chinese name, used in every message.
@@ -47,11 +49,12 @@ impl Col {
             Col::StaffId => "工号",
             Col::StaffName => "姓名",
             Col::Matters => "事项",
+            Col::DeptCode => "统一社会信用代码",
         }
     }
 
     /// The template's header row: each column's Chinese name, in order.
-    pub fn header() -> [&'static str; 7] {
+    pub fn header() -> [&'static str; 8] {
         Col::ALL.map(Col::zh)
     }
 
@@ -64,6 +67,13 @@ impl Col {
             Col::StaffId => &["工号", "staff_id"],
             Col::StaffName => &["姓名", "staff_name", "name"],
             Col::Matters => &["事项", "matters"],
+            Col::DeptCode => &[
+                "统一社会信用代码",
+                "单位统一社会信用代码",
+                "信用代码",
+                "dept_code",
+                "uscc",
+            ],
         }
     }
 
@@ -91,6 +101,9 @@ pub struct Row {
     /// Both present (a staff member's code) or both absent (a window code for rotating staff).
     pub staff: Option<(String, String)>,
     pub matters: Vec<Matter>,
+    /// The window unit's 统一社会信用代码, where the roster gives it (checked by its check
+    /// character): the provincial upstream's `deptCode`.
+    pub dept_code: Option<String>,
 }
 
 impl Row {
@@ -323,7 +336,7 @@ fn columns(
         .collect();
     if !missing.is_empty() {
         bail!(
-            "第{line}行（表头）缺少列：{}。表头应为 {}（工号、姓名、事项可留空）",
+            "第{line}行（表头）缺少列：{}。表头应为 {}（工号、姓名、事项、统一社会信用代码可留空）",
             missing.join("、"),
             header_hint()
         );
@@ -399,6 +412,25 @@ fn check_row(
         err(Some(Col::Matters), m);
         vec![]
     });
+    let dept_code = match get(Col::DeptCode).to_ascii_uppercase() {
+        c if c.is_empty() => None,
+        c if wire::directory::uscc_ok(&c) => Some(c),
+        c => {
+            let why = match (
+                c.chars().count(),
+                c.get(..17).and_then(wire::directory::uscc_check),
+            ) {
+                (18, Some(want)) => format!("校验位应为「{want}」，请核对是否抄错"),
+                (18, None) => "含有不属于统一社会信用代码的字符（不用 I、O、S、V、Z）".into(),
+                (n, _) => format!("应为18位，这里是{n}位"),
+            };
+            err(
+                Some(Col::DeptCode),
+                format!("「{c}」不是有效的统一社会信用代码：{why}"),
+            );
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -410,6 +442,7 @@ fn check_row(
         window,
         staff,
         matters,
+        dept_code,
     })
 }
 
@@ -610,6 +643,28 @@ mod tests {
             assert!(g.starts_with(w), "{g} should start with {w}");
         }
         assert_eq!(r.rows.len(), 1);
+    }
+
+    #[test]
+    fn the_units_credit_code_is_optional_and_checked_where_given() {
+        let r = csv("区划代码,大厅,窗口单位,窗口号,统一社会信用代码\n\
+             330102,市民中心,区市场监管局,A1,91350100m000100y43\n\
+             330102,市民中心,区税务局,A2,\n\
+             330102,市民中心,区人社局,A3,91350100M000100Y44\n\
+             330102,市民中心,区医保局,A4,91350100M000100Y4\n\
+             330102,市民中心,区民政局,A5,91350100O000100Y43\n")
+        .unwrap();
+        assert_eq!(r.rows[0].dept_code.as_deref(), Some("91350100M000100Y43"));
+        assert_eq!(r.rows[1].dept_code, None);
+        let got: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "第4行「统一社会信用代码」：「91350100M000100Y44」不是有效的统一社会信用代码：校验位应为「3」，请核对是否抄错",
+                "第5行「统一社会信用代码」：「91350100M000100Y4」不是有效的统一社会信用代码：应为18位，这里是17位",
+                "第6行「统一社会信用代码」：「91350100O000100Y43」不是有效的统一社会信用代码：含有不属于统一社会信用代码的字符（不用 I、O、S、V、Z）",
+            ]
+        );
     }
 
     #[test]

@@ -482,6 +482,7 @@ fn write(plan: Plan, started: Instant) -> Result<()> {
                 staff_id: c.row.staff_id().map(str::to_string),
                 staff_name: c.row.staff_name().map(str::to_string),
                 matters: c.row.matters.clone(),
+                dept_code: c.row.dept_code.clone(),
             })
             .collect(),
     );

@@ -61,6 +61,10 @@ pub struct Entry {
     pub staff_name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matters: Vec<Matter>,
+    /// The window unit's 统一社会信用代码 (18 characters, its check character right: [`uscc_ok`]),
+    /// where the roster gives it: the provincial upstream's `deptCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dept_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +109,7 @@ impl Entry {
                 code: "330102-SC-001".into(),
                 name: "食品经营许可（新办）".into(),
             }],
+            dept_code: None,
         }
     }
 }
@@ -120,6 +125,33 @@ impl fmt::Display for FileError {
 }
 
 impl std::error::Error for FileError {}
+
+/// The 31 characters of a 统一社会信用代码 (GB 32100-2015: digits and capitals without I, O, S,
+/// V and Z), in the order of their values.
+const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+
+/// The check character (the 18th) a 统一社会信用代码's first 17 call for, if they are of its
+/// alphabet (GB 32100-2015: 31 − Σ value × weight mod 31, with 31 written as 0).
+pub fn uscc_check(first17: &str) -> Option<char> {
+    let b = first17.as_bytes();
+    if b.len() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, w) in b.iter().zip(USCC_WEIGHTS) {
+        sum += USCC_CHARS.iter().position(|x| x == c)? as u32 * w;
+    }
+    let v = (31 - sum % 31) % 31;
+    Some(USCC_CHARS[v as usize] as char)
+}
+
+/// Whether `s` is a 统一社会信用代码: 18 characters of its alphabet, the last its check character.
+pub fn uscc_ok(s: &str) -> bool {
+    s.len() == 18 && s.is_ascii() && uscc_check(&s[..17]).is_some_and(|c| s.ends_with(c))
+}
 
 pub fn region_code_ok(r: &str) -> bool {
     (6..=9).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_digit())
@@ -175,6 +207,11 @@ impl Directory {
             }
             if let Some(m) = e.matters.iter().find(|m| !matter_code_ok(&m.code)) {
                 return Err(at(&format!("matter code {:?} is not valid", m.code)));
+            }
+            if let Some(c) = e.dept_code.as_deref().filter(|c| !uscc_ok(c)) {
+                return Err(at(&format!(
+                    "dept_code {c:?} is not a 统一社会信用代码 (18 characters, the last its check character)"
+                )));
             }
         }
         Ok(d)
@@ -278,6 +315,39 @@ mod tests {
 
     fn entry() -> Entry {
         Entry::example("A12", Some("SC0042"))
+    }
+
+    #[test]
+    fn a_unified_social_credit_code_is_checked_by_its_check_character() {
+        // GB 32100-2015's own example, and two more.
+        for good in [
+            "91350100M000100Y43",
+            "91110000600037341L",
+            "91320000134794946Q",
+        ] {
+            assert!(uscc_ok(good), "{good}");
+        }
+        for bad in [
+            "91350100M000100Y44",  // another check character
+            "91350100M000100Y4",   // 17 characters
+            "91350100M000100Y433", // 19
+            "91350100I000100Y43",  // I is not of the alphabet
+            "91350100m000100Y43",  // nor lower case
+            "９1350100M000100Y4",  // nor a full-width digit
+            "",
+        ] {
+            assert!(!uscc_ok(bad), "{bad}");
+        }
+        let mut e = entry();
+        e.dept_code = Some("91350100M000100Y43".into());
+        let d = Directory::new(vec![e.clone()]);
+        assert_eq!(Directory::from_json(&d.to_json()).unwrap(), d);
+        e.dept_code = Some("91350100M000100Y44".into());
+        let err = Directory::from_json(&Directory::new(vec![e]).to_json()).unwrap_err();
+        assert!(
+            err.0.contains("entry 1: dept_code \"91350100M000100Y44\""),
+            "{err}"
+        );
     }
 
     #[test]

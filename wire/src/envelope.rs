@@ -57,21 +57,267 @@ pub const HEADER_REVISION: &str = "Zsp-Revision";
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
 const DOMAIN: &str = "zsp-envelope-v2";
 
+/// The shape of the body, chosen per deployment (`UPSTREAM_MAPPING`): the project's own JSON,
+/// or a table of fields ([`Field`]) for the provincial interfaces and GB/T 39046-2020.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mapping {
     Project,
     Provincial,
+    Gbt39046,
 }
 
 impl Mapping {
+    pub const ALL: [Mapping; 3] = [Mapping::Project, Mapping::Provincial, Mapping::Gbt39046];
+
     pub fn parse(s: &str) -> Option<Mapping> {
-        match s.trim() {
-            "project" => Some(Mapping::Project),
-            "provincial" => Some(Mapping::Provincial),
-            _ => None,
+        Mapping::ALL.into_iter().find(|m| m.name() == s.trim())
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mapping::Project => "project",
+            Mapping::Provincial => "provincial",
+            Mapping::Gbt39046 => "gbt39046",
         }
     }
+
+    /// A table mapping's fields, in the body's order; the project's JSON has none (its struct).
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Mapping::Project => &[],
+            Mapping::Provincial => PROVINCIAL,
+            Mapping::Gbt39046 => GBT39046,
+        }
+    }
+
+    /// The required fields a directory entry cannot fill (today: `deptCode` without the unit's
+    /// 统一社会信用代码): such an entry's ratings could never be accepted.
+    pub fn missing(self, e: &Entry) -> Vec<&'static Field> {
+        self.fields()
+            .iter()
+            .filter(|f| f.required && f.source == Source::DeptCode && e.dept_code.is_none())
+            .collect()
+    }
 }
+
+/// One field of a table mapping: its name in the body, the data item it carries (in words),
+/// whether the receiver requires it, and where its value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub item: &'static str,
+    pub required: bool,
+    pub source: Source,
+}
+
+/// Where a field's value comes from, and its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// 行政区划 of the hall (6 to 9 digits), text.
+    Region,
+    /// The window unit's 统一社会信用代码 (the directory's `dept_code`), text.
+    DeptCode,
+    /// 事项编码 and 事项名称 as rated ("" when none), text.
+    MatterCode,
+    MatterName,
+    /// The 办件号 of a 一事一评 link or armed tablet; absent (the field left out) when none.
+    ProjectNo,
+    /// The 办件号, or for a rating without one the rating's id: one record either way.
+    ProjectNoOrId,
+    /// The staff member's name ("" for a window code), text.
+    StaffName,
+    /// 评价渠道 (`pf`), text.
+    Channel,
+    /// The level as a code in the provincial direction (5 = 非常满意), text.
+    LevelProvincial,
+    /// The level as GB/T 39046 A.8's 满意度代码 (1 = 非常满意), a number.
+    LevelGbt,
+    /// The level in words (非常满意 …), text.
+    LevelZh,
+    /// The reason codes, comma-separated, text.
+    Tags,
+    /// 文字评价, text.
+    Comment,
+    /// `yyyy-MM-dd HH:mm:ss` (CST), text.
+    TimeCst,
+    /// GB/T 39046's `YYYYMMDDThhmmss` (CST), text.
+    TimeGbt,
+    /// 评价次数 / `assessNumber` (1 first, 2 追评), as text or as a number.
+    AssessText,
+    AssessNumber,
+    /// 评价人: the rater's pseudonym ([`rater`]), its first 30 characters (a..30), text.
+    Rater,
+    /// `anonymityFlag`: "1" when the rater left no contact, "0" when a callback phone was given
+    /// with consent.
+    Anonymity,
+    /// A fixed value, text.
+    Const(&'static str),
+}
+
+/// The provincial interfaces' field set (`shared/spec/haochaping-codes.md`), then `zsp` with
+/// what they have no field for.
+pub const PROVINCIAL: &[Field] = &[
+    Field {
+        name: "areaCode",
+        item: "行政区划",
+        required: true,
+        source: Source::Region,
+    },
+    Field {
+        name: "deptCode",
+        item: "窗口单位统一社会信用代码",
+        required: true,
+        source: Source::DeptCode,
+    },
+    Field {
+        name: "taskCode",
+        item: "事项编码",
+        required: true,
+        source: Source::MatterCode,
+    },
+    Field {
+        name: "taskName",
+        item: "事项名称",
+        required: true,
+        source: Source::MatterName,
+    },
+    Field {
+        name: "projectNo",
+        item: "办件号",
+        required: false,
+        source: Source::ProjectNo,
+    },
+    Field {
+        name: "proManager",
+        item: "办理人员",
+        required: true,
+        source: Source::StaffName,
+    },
+    Field {
+        name: "pf",
+        item: "评价渠道",
+        required: true,
+        source: Source::Channel,
+    },
+    Field {
+        name: "satisfaction",
+        item: "满意度（5 = 非常满意）",
+        required: true,
+        source: Source::LevelProvincial,
+    },
+    Field {
+        name: "evalDetail",
+        item: "测评内容",
+        required: true,
+        source: Source::Tags,
+    },
+    Field {
+        name: "writingEvaluation",
+        item: "文字评价",
+        required: true,
+        source: Source::Comment,
+    },
+    Field {
+        name: "assessTime",
+        item: "评价时间",
+        required: true,
+        source: Source::TimeCst,
+    },
+    Field {
+        name: "assessNumber",
+        item: "评价次数",
+        required: true,
+        source: Source::AssessText,
+    },
+    Field {
+        name: "userProp",
+        item: "服务对象（1 自然人）",
+        required: true,
+        source: Source::Const("1"),
+    },
+    Field {
+        name: "anonymityFlag",
+        item: "匿名评价（1 未留联系方式）",
+        required: true,
+        source: Source::Anonymity,
+    },
+    Field {
+        name: "publicFlag",
+        item: "公开（0 不公开）",
+        required: true,
+        source: Source::Const("0"),
+    },
+    Field {
+        name: "status",
+        item: "状态（1 有效）",
+        required: true,
+        source: Source::Const("1"),
+    },
+];
+
+/// GB/T 39046-2020 Table 9's data items under their own names and formats, then `zsp`.
+pub const GBT39046: &[Field] = &[
+    Field {
+        name: "办件编号",
+        item: "an..50",
+        required: true,
+        source: Source::ProjectNoOrId,
+    },
+    Field {
+        name: "评价渠道",
+        item: "an..50",
+        required: true,
+        source: Source::Channel,
+    },
+    Field {
+        name: "评价人",
+        item: "a..30",
+        required: true,
+        source: Source::Rater,
+    },
+    Field {
+        name: "评价时间",
+        item: "YYYYMMDDThhmmss",
+        required: true,
+        source: Source::TimeGbt,
+    },
+    Field {
+        name: "评价次数",
+        item: "n..2",
+        required: true,
+        source: Source::AssessNumber,
+    },
+    Field {
+        name: "满意度",
+        item: "an..20",
+        required: true,
+        source: Source::LevelZh,
+    },
+    Field {
+        name: "满意度代码",
+        item: "n1（A.8：1 = 非常满意）",
+        required: true,
+        source: Source::LevelGbt,
+    },
+    Field {
+        name: "测评内容",
+        item: "国家测评内容代码，逗号分隔",
+        required: true,
+        source: Source::Tags,
+    },
+    Field {
+        name: "文字评价",
+        item: "文字评价",
+        required: true,
+        source: Source::Comment,
+    },
+    Field {
+        name: "行政区划",
+        item: "n..9",
+        required: true,
+        source: Source::Region,
+    },
+];
 
 #[derive(Serialize)]
 struct ProjectBody<'a> {
@@ -105,26 +351,7 @@ struct ProjectBody<'a> {
     flagged: bool,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProvincialBody<'a> {
-    area_code: &'a str,
-    task_code: &'a str,
-    task_name: &'a str,
-    pro_manager: &'a str,
-    pf: String,
-    satisfaction: String,
-    eval_detail: String,
-    writing_evaluation: &'a str,
-    assess_time: String,
-    assess_number: String,
-    /// The 办件号, for a rating made through a 一事一评 link.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    project_no: Option<&'a str>,
-    /// What the provincial interfaces have no field for.
-    zsp: ProvincialExtra<'a>,
-}
-
+/// What a table mapping has no field for: the `zsp` object of `provincial` and `gbt39046`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ProvincialExtra<'a> {
@@ -135,14 +362,17 @@ struct ProvincialExtra<'a> {
     window: &'a str,
     dept: &'a str,
     staff_id: Option<&'a str>,
+    matter_code: Option<&'a str>,
     tag_version: u16,
     callback_phone: Option<&'a str>,
     flagged: bool,
 }
 
-/// The request body for one rating, with the directory entry of its code. Field order is fixed
-/// by the structs above, so the bytes are the same whatever serde_json features are enabled.
-pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
+/// The request body for one rating, with the directory entry of its code: the project's JSON
+/// (its struct's field order), or a table mapping's fields in the table's order and `zsp`.
+/// A required field the entry cannot fill (a `deptCode` without the unit's 统一社会信用代码) is an
+/// error that names it: the rating waits, and says why, until the directory has it.
+pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> Result<String, String> {
     let v = &r.rating;
     let matter_name = v.matter.as_ref().and_then(|c| {
         e.matters
@@ -151,8 +381,8 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             .map(|m| m.name.as_str())
     });
     let phone = v.phone.as_ref().map(|p| p.as_str());
-    let out = match mapping {
-        Mapping::Project => serde_json::to_string(&ProjectBody {
+    if mapping == Mapping::Project {
+        return Ok(serde_json::to_string(&ProjectBody {
             schema: "zsp.rating",
             version: ENVELOPE_VERSION,
             id: r.id.to_text(),
@@ -179,39 +409,87 @@ pub fn body(mapping: Mapping, r: &Rating, e: &Entry) -> String {
             rater: rater(r),
             rated_at: format_rfc3339_cst(r.rated_at),
             flagged: r.flagged,
-        }),
-        Mapping::Provincial => serde_json::to_string(&ProvincialBody {
-            area_code: &e.region,
-            task_code: v.matter.as_deref().unwrap_or(""),
-            task_name: matter_name.unwrap_or(""),
-            pro_manager: e.staff_name.as_deref().unwrap_or(""),
-            pf: r.channel.to_string(),
-            satisfaction: v.level.provincial_code().to_string(),
-            eval_detail: v
-                .tags
+        })
+        .expect("plain structs always serialise"));
+    }
+    enum Val {
+        Text(String),
+        Number(i64),
+        Absent,
+    }
+    let value = |s: Source| match s {
+        Source::Region => Val::Text(e.region.clone()),
+        Source::DeptCode => e.dept_code.clone().map_or(Val::Absent, Val::Text),
+        Source::MatterCode => Val::Text(v.matter.clone().unwrap_or_default()),
+        Source::MatterName => Val::Text(matter_name.unwrap_or("").into()),
+        Source::ProjectNo => r.project_no.clone().map_or(Val::Absent, Val::Text),
+        Source::ProjectNoOrId => Val::Text(r.project_no.clone().unwrap_or_else(|| r.id.to_text())),
+        Source::StaffName => Val::Text(e.staff_name.clone().unwrap_or_default()),
+        Source::Channel => Val::Text(r.channel.to_string()),
+        Source::LevelProvincial => Val::Text(v.level.provincial_code().to_string()),
+        Source::LevelGbt => Val::Number(v.level.gbt39046_code().into()),
+        Source::LevelZh => Val::Text(v.level.label_zh().into()),
+        Source::Tags => Val::Text(
+            v.tags
                 .iter()
                 .map(u16::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
-            writing_evaluation: &v.comment,
-            assess_time: format_cst(r.rated_at),
-            assess_number: r.assess_number.to_string(),
-            project_no: r.project_no.as_deref(),
-            zsp: ProvincialExtra {
-                version: ENVELOPE_VERSION,
-                id: r.id.to_text(),
-                code: r.code.to_text(),
-                hall: &e.hall,
-                window: &e.window,
-                dept: &e.dept,
-                staff_id: e.staff_id.as_deref(),
-                tag_version: v.tag_version,
-                callback_phone: phone,
-                flagged: r.flagged,
-            },
-        }),
+        ),
+        Source::Comment => Val::Text(v.comment.clone()),
+        Source::TimeCst => Val::Text(format_cst(r.rated_at)),
+        Source::TimeGbt => Val::Text(crate::time::format_gbt39046(r.rated_at)),
+        Source::AssessText => Val::Text(r.assess_number.to_string()),
+        Source::AssessNumber => Val::Number(r.assess_number.into()),
+        Source::Rater => Val::Text(rater(r)[..30].to_owned()),
+        Source::Anonymity => Val::Text(if phone.is_some() { "0" } else { "1" }.into()),
+        Source::Const(c) => Val::Text(c.into()),
     };
-    out.expect("plain structs always serialise")
+    let mut out = String::from("{");
+    for f in mapping.fields() {
+        let val = value(f.source);
+        if matches!(val, Val::Absent) {
+            if f.required {
+                return Err(format!(
+                    "{} mapping: {} ({}) cannot be filled for code {}: give the unit's 统一社会信用代码 in the roster and upload the directory again",
+                    mapping.name(),
+                    f.name,
+                    f.item,
+                    r.code.to_text()
+                ));
+            }
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        crate::jsonw::string(&mut out, f.name);
+        out.push(':');
+        match val {
+            Val::Text(t) => crate::jsonw::string(&mut out, &t),
+            Val::Number(n) => out.push_str(&n.to_string()),
+            Val::Absent => {}
+        }
+    }
+    out.push_str(",\"zsp\":");
+    out.push_str(
+        &serde_json::to_string(&ProvincialExtra {
+            version: ENVELOPE_VERSION,
+            id: r.id.to_text(),
+            code: r.code.to_text(),
+            hall: &e.hall,
+            window: &e.window,
+            dept: &e.dept,
+            staff_id: e.staff_id.as_deref(),
+            matter_code: v.matter.as_deref(),
+            tag_version: v.tag_version,
+            callback_phone: phone,
+            flagged: r.flagged,
+        })
+        .expect("plain structs always serialise"),
+    );
+    out.push('}');
+    Ok(out)
 }
 
 /// The device as the upstream sees it: a digest of the code and the device, so one device's

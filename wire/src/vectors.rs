@@ -451,7 +451,7 @@ fn envelope_body(c: &EnvelopeCase, ctx: &Ctx) -> Result<String, String> {
         project_no: c.project_no.clone(),
         channel: c.channel.unwrap_or(crate::rating::CHANNEL_QR),
     };
-    Ok(envelope::body(mapping, &rating, &ctx.entry))
+    envelope::body(mapping, &rating, &ctx.entry)
 }
 
 fn eval_envelope(c: &EnvelopeCase, ctx: &Ctx) -> Expect<String> {
@@ -687,7 +687,12 @@ impl Seeds {
 /// The vectors file, from the fixed seed. Deterministic: the same bytes on every machine.
 pub fn generate() -> String {
     let s = Seeds::new();
-    let entry = Entry::example("A12", Some("SC0042"));
+    // The unit's 统一社会信用代码 (an 11… 机关 code of 区划 330102, its check character computed):
+    // the provincial mapping's deptCode.
+    let entry = Entry {
+        dept_code: Some("11330102MB1234567B".into()),
+        ..Entry::example("A12", Some("SC0042"))
+    };
     debug_assert_eq!(entry.code, s.staff_code);
     let mut v = Vectors {
         format: FILE_FORMAT.into(),
@@ -1339,6 +1344,9 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
     };
     let none = &|_: &mut EnvelopeCase| {};
     let amend = s.submission(Level::Satisfied, &[406], &|_| {});
+    let praise = s.submission(Level::VerySatisfied, &[510, 517], &|r| {
+        r.comment = "一次就办好了".into();
+    });
     // Through a 一事一评 link: the same, with its 办件号 (projectNo).
     let link = {
         let mut c = env_case(
@@ -1401,6 +1409,36 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
             "provincial",
             &amend,
             2,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "provincial_very_satisfied",
+            "the other end of the scale: 非常满意 is satisfaction 5 in the provincial direction",
+            "provincial",
+            &praise,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "gbt39046",
+            "GB/T 39046-2020's data items: 非常不满意 is 满意度代码 5 (A.8), 评价时间 YYYYMMDDThhmmss",
+            "gbt39046",
+            &bad_review,
+            1,
+            rated_at + 6,
+            none,
+            None,
+        ),
+        env_case(
+            "gbt39046_very_satisfied",
+            "GB/T 39046-2020: 非常满意 is 满意度代码 1 (A.8), the opposite of the provincial direction",
+            "gbt39046",
+            &praise,
+            1,
             rated_at + 6,
             none,
             None,

@@ -931,6 +931,35 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
     let refused = refused_to_serve(&pack, &wrong_env, drill_port);
     assert!(refused.contains(&other.fingerprint()), "{refused}");
     println!("zsp check with another QR key: {}", said_check.trim());
+    // Forwarding under the provincial mapping, whose deptCode the directory cannot fill (its
+    // units have no 统一社会信用代码): refused by name, with the field and an entry.
+    let provincial_env = to.join("provincial.env");
+    let upstream_key = Key::new(KeyPurpose::Upstream, 1, [0x17; 32]).to_text();
+    std::fs::write(
+        &provincial_env,
+        format!(
+            "{}\nUPSTREAM_URL=http://127.0.0.1:9/ratings\nUPSTREAM_KEYS={upstream_key}\nUPSTREAM_MAPPING=provincial\n",
+            text.lines()
+                .filter(|l| !l.starts_with("UPSTREAM_"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    )
+    .unwrap();
+    let o = run(&pack, &["check", "--env", provincial_env.to_str().unwrap()]);
+    let said_check = said(&o);
+    assert!(!o.status.success(), "{said_check}");
+    for part in [
+        "UPSTREAM_MAPPING=provincial cannot fill a required field",
+        "deptCode（窗口单位统一社会信用代码）",
+        "统一社会信用代码 in the roster's column",
+    ] {
+        assert!(said_check.contains(part), "{part}: {said_check}");
+    }
+    println!(
+        "zsp check, provincial without the units' codes: {}",
+        said_check.trim()
+    );
     let (d, _) = i.serve(&drill_env, drill_port);
     // A card printed with a key the service lacks: the log names why it was refused.
     let stranger = Key::new(KeyPurpose::Qr, 4401, [0x33; 32]);

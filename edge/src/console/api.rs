@@ -59,6 +59,7 @@ fn entries(n: usize) -> Answer {
 pub async fn directory(h: &impl Host, cfg: &Config, me: &Actor, req: &Request) -> Answer {
     let authority = authority(cfg, req)?;
     let d = Directory::from_json(text(&req.body)?).map_err(|e| file_error("admin.directory", e))?;
+    super::check_mapping(&d, cfg).map_err(|e| file_error("admin.directory", FileError(e)))?;
     handlers::check_upload(h, &d, &authority, me)
         .await
         .map_err(|e| file_error("admin.directory", FileError(e)))?;

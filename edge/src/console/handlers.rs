@@ -1228,6 +1228,7 @@ pub async fn upload(h: &impl Host, cfg: &Config, s: &Session, f: &Form) -> Answe
         ));
     }
     let d = Directory::from_json(text).map_err(|e| upload_error(e.0))?;
+    super::check_mapping(&d, cfg).map_err(upload_error)?;
     check_upload(h, &d, &authority, me)
         .await
         .map_err(upload_error)?;

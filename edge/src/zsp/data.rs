@@ -128,6 +128,45 @@ pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
     Ok(rows)
 }
 
+/// The directory entries whose ratings `mapping` could not fill (a required field without its
+/// value: `wire::envelope::Mapping::missing`), each as `区划 大厅 窗口 (code): fields`.
+pub fn unmappable(data: &Path, mapping: wire::envelope::Mapping) -> Result<Vec<String>> {
+    if mapping.fields().is_empty() {
+        return Ok(vec![]);
+    }
+    let Some((c, db)) = with_table(data, "entries")? else {
+        return Ok(vec![]);
+    };
+    let mut q = c
+        .prepare("SELECT json FROM entries ORDER BY code")
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let jsons = q
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|r| r.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", db.display()))?;
+    let mut out = vec![];
+    for j in jsons {
+        let e: wire::directory::Entry =
+            serde_json::from_str(&j).map_err(|e| format!("{}: an entry: {e}", db.display()))?;
+        let missing = mapping.missing(&e);
+        if !missing.is_empty() {
+            out.push(format!(
+                "{} {} {} ({}): {}",
+                e.region,
+                e.hall,
+                e.window,
+                e.code,
+                missing
+                    .iter()
+                    .map(|f| format!("{}（{}）", f.name, f.item))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// The first code of the directory (by code), for `zsp selftest`.
 pub fn first_entry(data: &Path) -> Result<Option<wire::directory::Entry>> {
     let Some((c, db)) = with_table(data, "entries")? else {

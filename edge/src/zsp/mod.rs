@@ -217,6 +217,24 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             Err(e) => problems.push(e),
         }
     }
+    // A mapping that cannot fill a required field for some code: its ratings could never be
+    // taken upstream. Named, with the entries.
+    if let (Some(c), true) = (&config, data_ok)
+        && c.core.upstream_url.is_some()
+    {
+        match data::unmappable(&data, c.core.mapping) {
+            Ok(bad) if !bad.is_empty() => problems.push(format!(
+                "{}: UPSTREAM_MAPPING={} cannot fill a required field for {} directory entr{}, e.g. {}: give each unit's 统一社会信用代码 in the roster's column of that name, make the sheets' directory.json again and upload it",
+                env.place("UPSTREAM_MAPPING"),
+                c.core.mapping.name(),
+                bad.len(),
+                if bad.len() == 1 { "y" } else { "ies" },
+                bad.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
+        }
+    }
     if let Some(c) = config {
         if c.core.admin_token.is_none() {
             notes.push(

@@ -77,8 +77,13 @@ pub fn entry(region: &str, window: &str, staff: Option<&str>) -> Entry {
         window: WindowRef::derive(region, HALL, window),
         staff: staff.map(|s| StaffRef::derive(region, s)),
     };
+    // The unit's 统一社会信用代码 (an 11… 机关 code, its check character right).
+    e.dept_code = Some(UNIT_CODE.into());
     e
 }
+
+/// The fixture's units' 统一社会信用代码.
+pub const UNIT_CODE: &str = "11330102MB1234567B";
 
 /// Hall A's window and staff member, its plain window, and hall B's.
 pub fn a1() -> Entry {

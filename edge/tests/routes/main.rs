@@ -12,3 +12,4 @@ mod promises;
 mod served;
 mod tablets;
 mod tokens;
+mod upstreams;
