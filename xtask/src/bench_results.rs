@@ -13,7 +13,8 @@ use xtask::setup;
 
 const RATINGS: i64 = 1_000_000;
 
-/// A million copies of the one real rating (`xtask::seed::ratings`).
+/// A million copies of the one real rating over the seeded city's 3,400 codes
+/// (`xtask::seed::ratings`).
 fn fill(c: &rusqlite::Connection) -> Result<Duration> {
     xtask::seed::ratings(c, RATINGS)
 }
@@ -34,41 +35,16 @@ fn cases(c: &rusqlite::Connection) -> Result<i64> {
 /// The served 办件 (links minted) of the million ratings, on the days they were given: one for
 /// each rating, and as many again, in 3 of 7, never rated (1 of those 3 given its system
 /// default): a 主动评价率 of 70%.
-fn served(c: &rusqlite::Connection, e: &wire::directory::Entry) -> Result<i64> {
+fn served(c: &rusqlite::Connection) -> Result<i64> {
     Ok(c.execute(
         "INSERT INTO served (key, source, code, region, hall, day, n, project_no, matter, at, rated, defaulted_at) \
-         SELECT 'p::BENCH-' || x || rowid, 'link', ?1, json_extract(entry, '$.region'), json_extract(entry, '$.hall'), \
+         SELECT 'p::BENCH-' || x || rowid, 'link', code, json_extract(entry, '$.region'), json_extract(entry, '$.hall'), \
            CAST((rated_at + 28800) / 86400 AS INTEGER), 1, 'BENCH-' || x || rowid, matter, rated_at, \
            x = '', CASE WHEN x = 'U' AND rowid % 7 = 0 THEN rated_at + 432000 END \
          FROM ratings, (SELECT '' AS x UNION ALL SELECT 'U') \
          WHERE rowid > 1 AND (x = '' OR rowid % 7 < 3)",
-        rusqlite::params![e.code.to_text()],
+        [],
     )? as i64)
-}
-
-/// The real entry and a window in each of the city's 1,625 halls (`xtask::seed::hall_region`),
-/// where the copies of the rating are spread.
-fn directory(real: &wire::directory::Entry) -> wire::directory::Directory {
-    use wire::directory::Entry;
-    use wire::qr::{CodeId, WindowRef};
-    let mut entries = vec![real.clone()];
-    for i in 0..xtask::seed::HALLS {
-        let region = xtask::seed::hall_region(i);
-        let hall = format!("大厅{i:04}");
-        entries.push(Entry {
-            code: CodeId {
-                window: WindowRef::derive(&region, &hall, "W1"),
-                staff: None,
-            },
-            region,
-            hall,
-            window: "W1".into(),
-            staff_id: None,
-            staff_name: None,
-            ..real.clone()
-        });
-    }
-    wire::directory::Directory::new(entries)
 }
 
 /// `n` GETs of `url`: the first (computed), the median of the rest (the isolate's memo), bytes.
@@ -154,7 +130,7 @@ pub fn run(root: &Path) -> Result<()> {
     let e = wire::directory::Entry::example("A01", Some("SC1"));
     ureq::put(&format!("{}/admin/directory", w.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&directory(&e).to_json())?;
+        .send_string(&xtask::seed::directory(&e).to_json())?;
     let qr = wire::key::Keyring::parse(wire::key::KeyPurpose::Qr, &keys.qr)?
         .current()
         .clone();
@@ -216,7 +192,7 @@ pub fn run(root: &Path) -> Result<()> {
     // A served 办件 for each rating: 7 in 10 rated, 1 given its system default, the rest never.
     let c = rusqlite::Connection::open(&db)?;
     let t = Instant::now();
-    let n_served = served(&c, &e)?;
+    let n_served = served(&c)?;
     let serve_fill = t.elapsed();
     drop(c);
 

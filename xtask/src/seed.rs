@@ -20,38 +20,44 @@ pub fn numbered(col: &str) -> String {
     )
 }
 
-/// `count` copies of the one real rating over the days before it (7 s apart), across the
-/// [`HALLS`] halls of [`hall_region`] (a city of 7 districts), 40 units, 800 staff and 300
-/// matters, mostly satisfied; a 差评 carries one of its level's national reasons. How long the
-/// writing took.
+/// `count` copies of the one real rating over the days before it (7 s apart), spread over the
+/// directory's codes other than the real one (as [`directory`] makes them: each copy carries its
+/// code and that code's entry, so every tally is as a real roster's), mostly satisfied, over 300
+/// matters; a 差评 carries one of its level's national reasons. How long the writing took.
 pub fn ratings(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
     let t = Instant::now();
+    c.execute_batch(
+        "CREATE TEMP TABLE seed_codes (i INTEGER PRIMARY KEY, code TEXT NOT NULL, json TEXT NOT NULL); \
+         INSERT INTO seed_codes (i, code, json) SELECT ROW_NUMBER() OVER (ORDER BY code) - 1, code, json \
+           FROM entries WHERE code != (SELECT code FROM ratings LIMIT 1);",
+    )?;
     c.execute(
         &format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
              INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
                level, tags, tag_version, matter, comment, phone, flagged, via, entry, next_attempt_at) \
-             SELECT {}, r.code, {}, r.day, 1, 1, {}, r.rated_at - n.i * 7, \
+             SELECT {}, m.code, {}, r.day, 1, 1, {}, r.rated_at - n.i * 7, \
                CASE WHEN n.i % 50 = 0 THEN 'dissatisfied' WHEN n.i % 97 = 0 THEN 'very_dissatisfied' \
                  WHEN n.i % 7 = 0 THEN 'basic' WHEN n.i % 3 = 0 THEN 'satisfied' ELSE 'very_satisfied' END, \
                CASE WHEN n.i % 50 = 0 THEN CAST(207 + n.i % 8 AS TEXT) WHEN n.i % 97 = 0 THEN CAST(108 + n.i % 8 AS TEXT) \
                  ELSE r.tags END, r.tag_version, '3212-QY-' || printf('%03d', n.i % 300), r.comment, r.phone, r.flagged, r.via, \
-               json_set(r.entry, '$.hall', printf('大厅%04d', n.i % {HALLS}), '$.region', {region}, \
-                 '$.dept', '单位' || (n.i % 40), '$.staff_id', 'S' || (n.i % 800)), \
-               r.next_attempt_at \
-             FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
+               m.json, r.next_attempt_at \
+             FROM n, (SELECT * FROM ratings LIMIT 1) AS r \
+             JOIN seed_codes m ON m.i = n.i % (SELECT COUNT(*) FROM seed_codes)",
             numbered("id"),
             numbered("device"),
             numbered("last_submission"),
-            region = region_sql("(n.i % 1625)"),
         ),
         [],
     )?;
+    c.execute_batch("DROP TABLE seed_codes")?;
     Ok(t.elapsed())
 }
 
-/// The halls the copies spread over: a city of 1,625 halls in 7 districts, as the seed city.
+/// The halls of the seeded city: 1,625 in 7 districts, as the seed city.
 pub const HALLS: i64 = 1625;
+/// Its printed codes: 3,400, as the seed city prints (two or three a hall).
+pub const CODES: i64 = 3400;
 
 /// Hall `i`'s region: one in 25 at its district's own level (`3212NN`), the rest in the
 /// district's 12 towns (`3212NNTTT`).
@@ -64,10 +70,30 @@ pub fn hall_region(i: i64) -> String {
     }
 }
 
-/// [`hall_region`] in SQL, of the expression `i`.
-fn region_sql(i: &str) -> String {
-    format!(
-        "CASE WHEN {i} % 25 = 0 THEN '3212' || printf('%02d', {i} % 7 + 2) \
-         ELSE '3212' || printf('%02d', {i} % 7 + 2) || printf('%03d', ({i} / 7) % 12 + 1) END"
-    )
+/// The seeded city's roster beside `real`: [`CODES`] staff members' codes over its [`HALLS`]
+/// halls, each with a window, a unit (one of 40) and a 工号, as qr-gen makes them.
+pub fn directory(real: &wire::directory::Entry) -> wire::directory::Directory {
+    use wire::directory::Entry;
+    use wire::qr::{CodeId, StaffRef, WindowRef};
+    let mut entries = vec![real.clone()];
+    for i in 0..CODES {
+        let region = hall_region(i % HALLS);
+        let hall = format!("大厅{:04}", i % HALLS);
+        let window = format!("W{}", i / HALLS + 1);
+        let staff = format!("S{i:04}");
+        entries.push(Entry {
+            code: CodeId {
+                window: WindowRef::derive(&region, &hall, &window),
+                staff: Some(StaffRef::derive(&region, &staff)),
+            },
+            region,
+            hall,
+            window,
+            dept: format!("单位{:02}", i % 40),
+            staff_id: Some(staff),
+            staff_name: Some(format!("员工{i}")),
+            ..real.clone()
+        });
+    }
+    wire::directory::Directory::new(entries)
 }

@@ -22,6 +22,8 @@ pub(crate) fn entry(region: &str, hall: &str, window: &str, staff: Option<(&str,
         window: WindowRef::derive(region, hall, window),
         staff: staff.map(|s| StaffRef::derive(region, s.0)),
     };
+    // The unit's 统一社会信用代码: the provincial mapping's deptCode.
+    e.dept_code = Some("11330102MB1234567B".into());
     e
 }
 

@@ -931,8 +931,24 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
     let refused = refused_to_serve(&pack, &wrong_env, drill_port);
     assert!(refused.contains(&other.fingerprint()), "{refused}");
     println!("zsp check with another QR key: {}", said_check.trim());
-    // Forwarding under the provincial mapping, whose deptCode the directory cannot fill (its
-    // units have no 统一社会信用代码): refused by name, with the field and an entry.
+    // Forwarding under the provincial mapping, whose deptCode one entry cannot fill (its unit's
+    // 统一社会信用代码 gone, as in a directory from before the column): refused by name, with the
+    // field and the entry.
+    let drill_data = std::path::PathBuf::from(
+        text.lines()
+            .find_map(|l| l.strip_prefix("ZSP_DATA="))
+            .expect("the drill's data folder"),
+    );
+    let drill_db = ::edge::zsp::data::database(&drill_data).unwrap().unwrap();
+    let holed: String = Connection::open(&drill_db)
+        .unwrap()
+        .query_row(
+            "UPDATE entries SET json = json_remove(json, '$.dept_code') \
+             WHERE code = (SELECT MIN(code) FROM entries) RETURNING code",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     let provincial_env = to.join("provincial.env");
     let upstream_key = Key::new(KeyPurpose::Upstream, 1, [0x17; 32]).to_text();
     std::fs::write(
@@ -950,8 +966,9 @@ fn a_restore_drill_serves_apart_and_sends_nothing() {
     let said_check = said(&o);
     assert!(!o.status.success(), "{said_check}");
     for part in [
-        "UPSTREAM_MAPPING=provincial cannot fill a required field",
+        "UPSTREAM_MAPPING=provincial cannot fill a required field for 1 directory entry",
         "deptCode（窗口单位统一社会信用代码）",
+        &format!("({holed})"),
         "统一社会信用代码 in the roster's column",
     ] {
         assert!(said_check.contains(part), "{part}: {said_check}");

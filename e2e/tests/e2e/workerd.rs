@@ -1000,7 +1000,11 @@ fn forwarding_survives_an_outage_and_a_restart() {
         ("UPSTREAM_MAPPING", "provincial".to_owned()),
     ];
     let (mut w, state) = worker("forward", &vars);
-    let e = Entry::example("U01", Some("U1"));
+    // The unit's 统一社会信用代码: the provincial mapping's deptCode.
+    let e = Entry {
+        dept_code: Some("11330102MB1234567B".into()),
+        ..Entry::example("U01", Some("U1"))
+    };
     load(&w, vec![e.clone()]);
     let seg = segment(&e);
 
@@ -1522,7 +1526,11 @@ fn personal_numbers_in_comments_never_leave_unmasked() {
         ("POW_DIFFICULTY", "2".to_owned()),
     ];
     let (w, _) = worker("masking", &vars);
-    let e = Entry::example("M01", Some("M1"));
+    // The unit's 统一社会信用代码: the provincial mapping's deptCode.
+    let e = Entry {
+        dept_code: Some("11330102MB1234567B".into()),
+        ..Entry::example("M01", Some("M1"))
+    };
     load(&w, vec![e.clone()]);
     let typed = "身份证11010519491231002X，手机１３８１２３４５６７８，另一个139-1234-5678，\
                  卡号6222 0212 3456 7894，办件号330102202611270001";
