@@ -46,13 +46,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
     let month = crate::period::Period::current(now);
     let codes: Vec<crate::served::CodeRate> = host::rows(
         h,
-        crate::served::code_rates(
-            &access::Scope::All,
-            None,
-            &month.months,
-            month.from,
-            month.to,
-        ),
+        crate::served::code_rates(&access::Scope::All, None, &month.months),
     )
     .await?;
     let rate = crate::served::Rate::of(&codes);

@@ -132,7 +132,7 @@ pub async fn xlsx(h: &impl Host, me: &Actor, req: &Request) -> Result<Response, 
     let mut res = host::run(
         h,
         vec![
-            crate::served::code_rates(&me.scope, None, &period.months, period.from, period.to),
+            crate::served::code_rates(&me.scope, None, &period.months),
             crate::public::results::tallies(&period, None),
             crate::public::results::cases(&period, None),
         ],

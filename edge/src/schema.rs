@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_unrated.sql"),
     migration!(13, "0013_checks.sql"),
     migration!(14, "0014_digest.sql"),
+    migration!(15, "0015_served_tallies.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

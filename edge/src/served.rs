@@ -352,37 +352,25 @@ pub struct CodeRate {
 }
 
 /// The codes within `scope` (and of the hall named `hall`, in any region, as the public
-/// results name halls), each with its figures for the months `months` (`YYYY-MM`) whose days run
-/// from `from` to `to` (unix seconds, [from, to)).
-pub fn code_rates(
-    scope: &crate::access::Scope,
-    hall: Option<&str>,
-    months: &[String],
-    from: i64,
-    to: i64,
-) -> Stmt {
-    let day = |t: i64| i64::from(Day::from_unix(t).map_or(0, |d| d.0));
+/// results name halls), each with its figures for the months `months` (`YYYY-MM`): read from the
+/// running tallies (`served_tallies`, `code_tallies`), never by grouping the served rows.
+pub fn code_rates(scope: &crate::access::Scope, hall: Option<&str>, months: &[String]) -> Stmt {
     crate::access::scoped(
         "SELECT e.code AS code, e.region AS region, e.hall AS hall, \
          json_extract(e.json, '$.window') AS window, json_extract(e.json, '$.dept') AS dept, \
          json_extract(e.json, '$.staff_id') AS staff_id, \
          json_extract(e.json, '$.staff_name') AS staff_name, COALESCE(s.served, 0) AS served, \
          COALESCE((SELECT SUM(n) FROM code_tallies t WHERE t.code = e.code \
-           AND t.month IN (SELECT value FROM json_each(?3))), 0) AS rated, \
+           AND t.month IN (SELECT value FROM json_each(?1))), 0) AS rated, \
          COALESCE(s.never, 0) AS never, COALESCE(s.defaults, 0) AS defaults \
          FROM entries e LEFT JOIN ( \
-           SELECT code, SUM(n) AS served, \
-             SUM(source IN ('link', 'report') AND rated = 0 AND COALESCE(defaulted_at, 0) = 0) AS never, \
-             SUM(rated = 0 AND defaulted_at > 0) AS defaults \
-           FROM served WHERE day >= ?1 AND day < ?2 \
-             AND code IN (SELECT code FROM entries WHERE (?4 IS NULL OR hall = ?4) AND {scope}) \
+           SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
+           FROM served_tallies WHERE month IN (SELECT value FROM json_each(?1)) \
            GROUP BY code) s ON s.code = e.code \
-         WHERE (?4 IS NULL OR e.hall = ?4) AND {scope} \
+         WHERE (?2 IS NULL OR e.hall = ?2) AND {scope} \
          ORDER BY e.region, e.hall, window, e.code",
         scope,
         vec![
-            day(from).into(),
-            day(to).into(),
             serde_json::to_string(months).expect("strings").into(),
             hall.map(str::to_owned).into(),
         ],

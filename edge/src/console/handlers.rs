@@ -824,11 +824,8 @@ pub async fn rates_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
             )
         })?
     };
-    let rows: Vec<crate::served::CodeRate> = host::rows(
-        h,
-        crate::served::code_rates(&s.me.scope, None, &p.months, p.from, p.to),
-    )
-    .await?;
+    let rows: Vec<crate::served::CodeRate> =
+        host::rows(h, crate::served::code_rates(&s.me.scope, None, &p.months)).await?;
     Ok(page(
         pages::rates(
             &s.me,

@@ -837,13 +837,7 @@ async fn figures(
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
     let mut stmts = vec![
-        crate::served::code_rates(
-            &crate::access::Scope::All,
-            hall,
-            &period.months,
-            period.from,
-            period.to,
-        ),
+        crate::served::code_rates(&crate::access::Scope::All, hall, &period.months),
         tallies(period, hall),
         cases(period, hall),
         halls(period),

@@ -205,7 +205,8 @@ fn rates(w: &World) -> Vec<edge::served::CodeRate> {
     rates_in(w, &edge::period::Period::current(w.h.now()))
 }
 
-/// Every code's 评价率 figures in `p`.
+/// Every code's 评价率 figures in `p`, as the running tallies give them; checked each time
+/// against the served rows themselves, grouped by hand.
 fn rates_in(w: &World, p: &edge::period::Period) -> Vec<edge::served::CodeRate> {
     let rows = exec(
         &w.h,
@@ -213,11 +214,37 @@ fn rates_in(w: &World, p: &edge::period::Period) -> Vec<edge::served::CodeRate> 
             &edge::access::Scope::All,
             None,
             &p.months,
-            p.from,
-            p.to,
         )],
     );
-    serde_json::from_value(rows[0].clone()).unwrap()
+    let rates: Vec<edge::served::CodeRate> = serde_json::from_value(rows[0].clone()).unwrap();
+    let day = |t: i64| i64::from(wire::time::Day::from_unix(t).unwrap().0);
+    let scanned = exec(
+        &w.h,
+        vec![edge::sql::stmt(
+            "SELECT code, SUM(n) AS served, \
+             SUM(source IN ('link', 'report') AND rated = 0 AND COALESCE(defaulted_at, 0) = 0) AS never, \
+             SUM(rated = 0 AND COALESCE(defaulted_at, 0) > 0) AS defaults \
+             FROM served WHERE day >= ?1 AND day < ?2 GROUP BY code",
+            vec![day(p.from).into(), day(p.to).into()],
+        )],
+    );
+    // (A code no longer in the directory has no row here.)
+    for s in scanned[0].as_array().unwrap() {
+        let Some(r) = rates.iter().find(|r| r.code == s["code"]) else {
+            continue;
+        };
+        assert_eq!(
+            (r.served, r.never, r.defaults),
+            (
+                s["served"].as_i64().unwrap(),
+                s["never"].as_i64().unwrap(),
+                s["defaults"].as_i64().unwrap()
+            ),
+            "the tallies of {} against its served rows",
+            r.code
+        );
+    }
+    rates
 }
 
 #[test]
