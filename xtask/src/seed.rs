@@ -22,14 +22,16 @@ pub fn numbered(col: &str) -> String {
 
 /// `count` copies of the one real rating over the days before it (7 s apart), spread over the
 /// directory's codes other than the real one (as [`directory`] makes them: each copy carries its
-/// code and that code's entry, so every tally is as a real roster's), mostly satisfied, over 300
+/// code and that code's entry, so every tally is as a real roster's; with no other code, the
+/// real one's), mostly satisfied, over 300
 /// matters; a 差评 carries one of its level's national reasons. How long the writing took.
 pub fn ratings(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
     let t = Instant::now();
     c.execute_batch(
         "CREATE TEMP TABLE seed_codes (i INTEGER PRIMARY KEY, code TEXT NOT NULL, json TEXT NOT NULL); \
          INSERT INTO seed_codes (i, code, json) SELECT ROW_NUMBER() OVER (ORDER BY code) - 1, code, json \
-           FROM entries WHERE code != (SELECT code FROM ratings LIMIT 1);",
+           FROM entries WHERE code != (SELECT code FROM ratings LIMIT 1) \
+             OR NOT EXISTS (SELECT 1 FROM entries WHERE code != (SELECT code FROM ratings LIMIT 1));",
     )?;
     c.execute(
         &format!(
