@@ -337,13 +337,7 @@ pub fn messages(
     if pending.is_empty() {
         return Ok(vec![]);
     }
-    let mut ids: Vec<i64> = pending.iter().map(|p| p.route).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let routes: Vec<RouteRow> = rows(
-        db,
-        fastlane::routes_of(&serde_json::to_string(&ids).expect("numbers")),
-    )?;
+    let routes = fastlane::routes_named(db, pending.iter().map(|p| p.route).collect())?;
     let mut out = vec![];
     for r in &routes {
         let robot = r.kind != "webhook";
@@ -375,31 +369,32 @@ pub fn messages(
         for p in pending.iter().filter(|p| p.route == r.id) {
             let w: Weekly =
                 serde_json::from_str(&p.detail).map_err(|e| format!("digest {}: {e}", p.alert))?;
-            let (url, headers, body) = match r.kind.as_str() {
-                "webhook" => {
-                    let body = w.webhook_body(p.alert);
-                    let headers = vec![
-                        (
-                            "Zsp-Signature".into(),
-                            alert::webhook_sign(secret.as_bytes(), now, body.as_bytes()),
-                        ),
-                        ("Idempotency-Key".into(), format!("digest-{}", p.alert)),
-                    ];
-                    (url.clone(), headers, body)
-                }
-                "dingtalk" => (
+            if !robot {
+                let body = w.webhook_body(p.alert);
+                out.push(fastlane::webhook_message(
+                    r,
+                    (&url, &secret),
+                    p.alert,
+                    "digest",
+                    body,
+                    now,
+                ));
+                continue;
+            }
+            let (url, body) = if r.kind == "dingtalk" {
+                (
                     alert::dingtalk_url(&url, &secret, now_ms),
-                    vec![],
                     alert::dingtalk_body("差评周报", &w.markdown()),
-                ),
-                _ => (url.clone(), vec![], alert::wecom_body(&w.markdown())),
+                )
+            } else {
+                (url.clone(), alert::wecom_body(&w.markdown()))
             };
             out.push(Message {
                 route: r.id,
                 kind: r.kind.clone(),
                 alerts: vec![p.alert],
                 url,
-                headers,
+                headers: vec![],
                 body,
             });
             if robot {

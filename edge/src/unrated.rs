@@ -266,13 +266,7 @@ pub fn messages(
     if pending.is_empty() {
         return Ok(vec![]);
     }
-    let mut ids: Vec<i64> = pending.iter().map(|p| p.route).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let routes: Vec<fastlane::RouteRow> = rows(
-        db,
-        fastlane::routes_of(&serde_json::to_string(&ids).expect("numbers")),
-    )?;
+    let routes = fastlane::routes_named(db, pending.iter().map(|p| p.route).collect())?;
     let mut out = vec![];
     for r in routes.iter().filter(|r| r.kind == "webhook") {
         let (url, secret) = match r.opened(ring) {
@@ -297,20 +291,14 @@ pub fn messages(
                 path,
             }
             .webhook_body();
-            out.push(Message {
-                route: r.id,
-                kind: r.kind.clone(),
-                alerts: vec![p.alert],
-                url: url.clone(),
-                headers: vec![
-                    (
-                        "Zsp-Signature".into(),
-                        wire::alert::webhook_sign(secret.as_bytes(), now, body.as_bytes()),
-                    ),
-                    ("Idempotency-Key".into(), format!("invite-{}", p.alert)),
-                ],
+            out.push(fastlane::webhook_message(
+                r,
+                (&url, &secret),
+                p.alert,
+                "invite",
                 body,
-            });
+                now,
+            ));
         }
     }
     Ok(out)

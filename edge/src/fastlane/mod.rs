@@ -1724,20 +1724,14 @@ fn messages(
         if r.kind == "webhook" {
             for (p, a) in pending.iter().zip(&alerts) {
                 let body = a.webhook_body(p.alert);
-                out.push(Message {
-                    route: r.id,
-                    kind: r.kind.clone(),
-                    alerts: vec![p.alert],
-                    url: url.clone(),
-                    headers: vec![
-                        (
-                            "Zsp-Signature".into(),
-                            alert::webhook_sign(secret.as_bytes(), now, body.as_bytes()),
-                        ),
-                        ("Idempotency-Key".into(), format!("alert-{}", p.alert)),
-                    ],
+                out.push(webhook_message(
+                    &r,
+                    (&url, &secret),
+                    p.alert,
+                    "alert",
                     body,
-                });
+                    now,
+                ));
             }
             continue;
         }
@@ -1776,6 +1770,42 @@ fn messages(
         }
     }
     Ok(out)
+}
+
+/// One event to a generic webhook route: its body signed with the route's secret
+/// (`Zsp-Signature`) and `Idempotency-Key: <what>-<alert>` (alerts, invitations, digests alike).
+pub fn webhook_message(
+    r: &RouteRow,
+    (url, secret): (&str, &str),
+    alert: i64,
+    what: &str,
+    body: String,
+    now: i64,
+) -> Message {
+    Message {
+        route: r.id,
+        kind: r.kind.clone(),
+        alerts: vec![alert],
+        url: url.to_owned(),
+        headers: vec![
+            (
+                "Zsp-Signature".into(),
+                alert::webhook_sign(secret.as_bytes(), now, body.as_bytes()),
+            ),
+            ("Idempotency-Key".into(), format!("{what}-{alert}")),
+        ],
+        body,
+    }
+}
+
+/// The routes, as stored, of these numbers (each once).
+pub fn routes_named(db: &dyn Sql, mut ids: Vec<i64>) -> Result<Vec<RouteRow>, String> {
+    ids.sort_unstable();
+    ids.dedup();
+    rows(
+        db,
+        routes_of(&serde_json::to_string(&ids).expect("numbers")),
+    )
 }
 
 /// A route whose address or secret cannot be opened: nothing can be sent on it, so its due

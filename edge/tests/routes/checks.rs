@@ -900,7 +900,6 @@ fn the_weekly_digest_reaches_each_supervisors_route_once_on_monday_morning() {
         ("PUBLIC_URL", "https://pj.example.gov.cn"),
     ]);
     eight_weeks(&w);
-    let key = w.s.core.challenge_keys.current().clone();
     let add = |w: &World,
                name: &str,
                kind: &str,
@@ -926,15 +925,8 @@ fn the_weekly_digest_reaches_each_supervisors_route_once_on_monday_morning() {
             .into(),
             names: false,
             audience: audience.into(),
-        }
-        .check(&w.s.lane)
-        .unwrap();
-        exec(
-            &w.h,
-            vec![edge::fastlane::add_route(&r, "operator", w.h.now(), &key).unwrap()],
-        )[0][0]["id"]
-            .as_i64()
-            .unwrap()
+        };
+        w.add_route(r)
     };
     let hall_a = add(
         &w,

@@ -418,6 +418,21 @@ impl World {
     }
 
     /// A citizen's rating through the route table.
+    /// An alert route, checked under this world's settings and added as the operator: its id.
+    pub fn add_route(&self, r: edge::fastlane::NewRoute) -> i64 {
+        let r = r.check(&self.s.lane).unwrap();
+        let key = self.s.core.challenge_keys.current();
+        exec(
+            &self.h,
+            vec![
+                edge::fastlane::add_route(&r, "operator", edge::host::Host::now(&self.h), key)
+                    .unwrap(),
+            ],
+        )[0][0]["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub fn rate(&self, e: &Entry, level: Level, n: u8) -> (u16, String) {
         self.post(&submission(e, level, n))
     }

@@ -714,16 +714,7 @@ fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
             .unwrap_err()
             .contains("邀评只发往业务系统的通用 Webhook")
     );
-    let key = w.s.core.challenge_keys.current().clone();
-    let add = |r: edge::fastlane::NewRoute| -> i64 {
-        let r = r.check(&w.s.lane).unwrap();
-        exec(
-            &w.h,
-            vec![edge::fastlane::add_route(&r, "operator", w.h.now(), &key).unwrap()],
-        )[0][0]["id"]
-            .as_i64()
-            .unwrap()
-    };
+    let add = |r: edge::fastlane::NewRoute| w.add_route(r);
     let mine = add(route("甲业务系统", "webhook", HALL));
     let theirs = add(route("乙业务系统", "webhook", "别的大厅"));
     let start = w.h.now();
