@@ -359,12 +359,8 @@ pub fn messages(
         if robot && room <= alert::DIGEST_RESERVE as i64 {
             continue;
         }
-        let (url, secret) = match r.opened(ring) {
-            Ok(o) => o,
-            Err(e) => {
-                db.exec(vec![fastlane::unopenable(r.id, &e, now)])?;
-                continue;
-            }
+        let Some((url, secret)) = fastlane::open_route(db, r, ring, now)? else {
+            continue;
         };
         for p in pending.iter().filter(|p| p.route == r.id) {
             let w: Weekly =

@@ -269,12 +269,8 @@ pub fn messages(
     let routes = fastlane::routes_named(db, pending.iter().map(|p| p.route).collect())?;
     let mut out = vec![];
     for r in routes.iter().filter(|r| r.kind == "webhook") {
-        let (url, secret) = match r.opened(ring) {
-            Ok(o) => o,
-            Err(e) => {
-                db.exec(vec![fastlane::unopenable(r.id, &e, now)])?;
-                continue;
-            }
+        let Some((url, secret)) = fastlane::open_route(db, r, ring, now)? else {
+            continue;
         };
         for p in pending.iter().filter(|p| p.route == r.id) {
             let path = format!("/l/{}", p.token);

@@ -1688,12 +1688,8 @@ fn messages(
     )?;
     let mut out = vec![];
     for r in routes {
-        let (url, secret) = match r.opened(ring) {
-            Ok(o) => o,
-            Err(e) => {
-                db.exec(vec![unopenable(r.id, &e, now)])?;
-                continue;
-            }
+        let Some((url, secret)) = open_route(db, &r, ring, now)? else {
+            continue;
         };
         let cols = CASE_COLUMNS
             .split(", ")
@@ -1806,6 +1802,23 @@ pub fn routes_named(db: &dyn Sql, mut ids: Vec<i64>) -> Result<Vec<RouteRow>, St
         db,
         routes_of(&serde_json::to_string(&ids).expect("numbers")),
     )
+}
+
+/// A route's address and secret, opened to send; `None` when they cannot be (the route's due
+/// messages then say why: [`unopenable`]).
+pub fn open_route(
+    db: &dyn Sql,
+    r: &RouteRow,
+    ring: &Keyring,
+    now: i64,
+) -> Result<Option<(String, String)>, String> {
+    match r.opened(ring) {
+        Ok(o) => Ok(Some(o)),
+        Err(e) => {
+            db.exec(vec![unopenable(r.id, &e, now)])?;
+            Ok(None)
+        }
+    }
 }
 
 /// A route whose address or secret cannot be opened: nothing can be sent on it, so its due
