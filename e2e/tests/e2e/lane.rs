@@ -410,10 +410,27 @@ fn a_silent_upstream_holds_back_no_alert() {
 #[test]
 #[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn the_handlers_hear_of_a_bad_rating_after_the_next_citizens_and_coarsely() {
+    // The weekly digest rides along: its moment set to a minute boundary 20 to 80 s from now
+    // (day and CST time, as an operator writes it), so that it falls within this test.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let moment = ((now + 20) / 60 + 1) * 60;
+    let day = wire::time::Day::from_unix(moment).unwrap();
+    let weekday = usize::from(day.0 - ::edge::analysis::monday(day));
+    let cst = moment + 8 * 3600;
+    let digest_at = format!(
+        "{} {:02}:{:02}",
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][weekday],
+        cst % 86_400 / 3600,
+        cst % 3600 / 60
+    );
     let vars = [
         ("POW_DIFFICULTY", "2".to_owned()),
         ("ALERT_DELAY", "1".to_owned()),
         ("ALERT_K", "3".to_owned()),
+        ("WEEKLY_DIGEST", digest_at.clone()),
     ];
     let (w, _) = worker("rater-safe", &vars);
     let busy = entry("330102", HALL_A, "A01", Some(("SC01", "王芳")));
@@ -421,6 +438,8 @@ fn the_handlers_hear_of_a_bad_rating_after_the_next_citizens_and_coarsely() {
     load(&w, vec![busy.clone(), quiet.clone()]);
     let wecom = receiver(Robot::Wecom, false);
     add_route(&w, "上城区差评群", &wecom, Some(HALL_A), "handlers").unwrap();
+    let chiefs = receiver(Robot::Wecom, false);
+    add_route(&w, "上城区主管群", &chiefs, Some(HALL_A), "supervisors").unwrap();
     // The busy window: a 差评, then three more citizens.
     let t0 = Instant::now();
     rate(&w, &busy, Level::Dissatisfied, false);
@@ -453,6 +472,29 @@ fn the_handlers_hear_of_a_bad_rating_after_the_next_citizens_and_coarsely() {
     assert!(delayed >= Duration::from_secs(55), "{delayed:?}");
     println!(
         "rater-safe alerts: released {after_third:.1?} after the third citizen ({after_bad:.1?} after the 差评); a quiet window's after {delayed:.1?} (ALERT_DELAY 1 min)"
+    );
+    // The supervisors' robot: the weekly digest once, at its moment, within the robot's limit.
+    wait_for("the weekly digest", 100, || !chiefs.texts().is_empty());
+    let late = chiefs.got.lock().unwrap()[0].at.elapsed();
+    let arrived = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - late.as_secs_f64();
+    std::thread::sleep(Duration::from_secs(3));
+    let digests = chiefs.texts();
+    assert_eq!(digests.len(), 1, "once: {digests:?}");
+    assert!(
+        digests[0].starts_with(&format!("### 差评周报：{HALL_A}\n"))
+            && digests[0].len() <= 4096
+            && digests[0].contains("8 周"),
+        "{}",
+        digests[0]
+    );
+    assert!(arrived >= moment as f64, "not before {digest_at}");
+    println!(
+        "weekly digest (WEEKLY_DIGEST={digest_at}): at the supervisors' robot {:.1} s after its moment",
+        arrived - moment as f64
     );
 }
 
