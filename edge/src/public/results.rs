@@ -758,6 +758,11 @@ const MEMO_ENTRIES: usize = 64;
 /// The city's figures are the costly ones: computed at most once in this long, whatever the
 /// period; a period not in the memo meanwhile is asked to come back.
 pub const CITY_EVERY_SECS: i64 = 60;
+/// What computing results may cost in any minute, in milliseconds of this isolate's time (the
+/// storage object's reads and the worker's grouping): a tenth. Past it, a page not in the memo
+/// is asked to come back; a script asking for every hall and period in turn costs the office no
+/// more than this, whatever it sends, and the citizens' ratings keep the rest.
+pub const COMPUTE_BUDGET_MS: f64 = 6_000.0;
 
 /// A memo's key (the hall, or the city, and the period) and what it keeps: when it was
 /// computed, when last used, the figures, the halls with ratings.
@@ -778,6 +783,8 @@ pub struct Memo {
     turns: std::collections::HashMap<View, i64>,
     /// Computations since the isolate started (`zsp_results_computed_total`).
     pub computed: u64,
+    /// What each computation of the last minute cost: (unix seconds, milliseconds).
+    spent: std::collections::VecDeque<(i64, f64)>,
 }
 
 impl Memo {
@@ -810,6 +817,30 @@ impl Memo {
                 halls,
             },
         );
+    }
+
+    /// Whether a computation may start at `now` within [`COMPUTE_BUDGET_MS`]; if not, in how
+    /// many seconds enough of the last minute's cost will have aged out.
+    pub fn within_budget(&mut self, now: i64) -> Result<(), i64> {
+        while self.spent.front().is_some_and(|(at, _)| now - at >= 60) {
+            self.spent.pop_front();
+        }
+        let mut total: f64 = self.spent.iter().map(|(_, ms)| ms).sum();
+        if total < COMPUTE_BUDGET_MS {
+            return Ok(());
+        }
+        for (at, ms) in &self.spent {
+            total -= ms;
+            if total < COMPUTE_BUDGET_MS {
+                return Err((at + 60 - now).max(1));
+            }
+        }
+        Err(60)
+    }
+
+    /// A computation at `now` cost `ms`.
+    pub fn charge(&mut self, now: i64, ms: f64) {
+        self.spent.push_back((now, ms.max(0.0)));
     }
 
     /// Takes the city's computation for `now`, if its minute allows.
@@ -1044,6 +1075,17 @@ pub async fn answer(
                     ));
                 }
             }
+            if let Err(wait) = h.isolate().with(|m: &mut Memo| m.within_budget(t)) {
+                return Ok(Response::html(
+                    429,
+                    format!(
+                        "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+                         <title>请稍后再试</title><p>统计结果正在计算，请 {wait} 秒后刷新本页。</p><p><a href=\"/results\">查看本月结果</a></p></html>"
+                    ),
+                )
+                .with("Retry-After", &wait.to_string())
+                .with("Cache-Control", "no-store"));
+            }
             if hall.is_none() && !h.isolate().with(|m: &mut Memo| m.city_turn(&view, t)) {
                 return Ok(Response::html(
                     429,
@@ -1054,7 +1096,11 @@ pub async fn answer(
                 .with("Retry-After", &CITY_EVERY_SECS.to_string())
                 .with("Cache-Control", "no-store"));
             }
-            let Some((r, names)) = figures(h, s, view.parts(), &period).await? else {
+            let started = h.now_ms();
+            let figured = figures(h, s, view.parts(), &period).await;
+            let cost = h.now_ms() - started;
+            h.isolate().with(|m: &mut Memo| m.charge(t, cost));
+            let Some((r, names)) = figured? else {
                 return Err(match &view {
                     View::Region(code) => refused(
                         400,
@@ -1118,6 +1164,25 @@ mod tests {
     use crate::console::sql::tests::{db, run};
     use rusqlite::Connection;
     use wire::time::Day;
+
+    #[test]
+    fn the_compute_budget_waits_only_until_enough_of_the_minute_has_aged_out() {
+        let mut m = Memo::default();
+        assert_eq!(m.within_budget(1_000), Ok(()));
+        m.charge(1_000, 2_500.0);
+        m.charge(1_020, 2_500.0);
+        assert_eq!(m.within_budget(1_030), Ok(()), "5 s of 6");
+        m.charge(1_030, 1_500.0);
+        // 6.5 s spent: the first charge's leaving (at 1,060) brings it under.
+        assert_eq!(m.within_budget(1_040), Err(20));
+        assert_eq!(m.within_budget(1_059), Err(1));
+        assert_eq!(m.within_budget(1_060), Ok(()));
+        // One computation dearer than the whole budget waits its minute out.
+        let mut m = Memo::default();
+        m.charge(5, 9_000.0);
+        assert_eq!(m.within_budget(5), Err(60));
+        assert_eq!(m.within_budget(65), Ok(()));
+    }
 
     fn entry(dept: &str, staff: &str) -> String {
         serde_json::json!({"code": "x", "region": "330102", "hall": "上城区市民中心", "window": "A01",

@@ -102,3 +102,39 @@ fn results_take_canonical_periods_and_known_halls_and_compute_the_city_once_a_mi
     assert_eq!(results(&w, "period=2010-02").0, 200, "a minute later");
     assert_eq!(computed(&w), 3);
 }
+
+#[test]
+fn results_cost_no_more_than_a_tenth_of_each_minute_whatever_a_script_asks() {
+    use edge::host::Host;
+    use edge::public::results::{COMPUTE_BUDGET_MS, Memo};
+    let w = world();
+    let hall = percent_encoding::utf8_percent_encode(HALL, percent_encoding::NON_ALPHANUMERIC);
+    let ask = |period: &str| {
+        let r = w.send(
+            Request::new(
+                Method::Get,
+                &format!("https://{HOST}/results?hall={hall}&period={period}"),
+            )
+            .with_header("Host", HOST)
+            .with_header("X-Real-IP", "198.51.100.9"),
+        );
+        (r.status, r.header("Retry-After").map(str::to_owned))
+    };
+    assert_eq!(ask("2026-03").0, 200);
+    // The minute's budget spent (as a script asking for every hall in turn would spend it).
+    let now = w.h.now();
+    w.h.isolate()
+        .with(|m: &mut Memo| m.charge(now, COMPUTE_BUDGET_MS));
+    assert_eq!(
+        ask("2026-02"),
+        (429, Some("60".to_owned())),
+        "a page not in the memo waits"
+    );
+    assert_eq!(ask("2026-03").0, 200, "one in the memo is still answered");
+    assert_eq!(computed(&w), 1);
+    w.h.advance(30);
+    assert_eq!(ask("2026-02"), (429, Some("30".to_owned())));
+    w.h.advance(30);
+    assert_eq!(ask("2026-02").0, 200, "the minute after");
+    assert_eq!(computed(&w), 2);
+}
