@@ -231,6 +231,22 @@ pub fn run(root: &Path) -> Result<()> {
     let analysis_url = format!("{}/console/analysis", w.base);
     let analysis_city = timed_get_as(&analysis_url, 7, Some(&city_cookie))?;
     let analysis_district = timed_get_as(&analysis_url, 7, Some(&district_cookie))?;
+    // A script asking for every hall's quarter in turn: what the compute budget lets it spend.
+    let t = Instant::now();
+    let (mut computed, mut refused) = (0, 0);
+    for i in 0..400 {
+        let url = format!(
+            "{}/results.json?hall=%E5%A4%A7%E5%8E%85{:04}&period={quarter}",
+            w.base,
+            (i * 4) % xtask::seed::HALLS
+        );
+        match ureq::get(&url).call() {
+            Ok(_) => computed += 1,
+            Err(ureq::Error::Status(429, _)) => refused += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let script = t.elapsed();
     let a: serde_json::Value = serde_json::from_str(
         &ureq::get(&format!("{analysis_url}?format=json"))
             .set("Cookie", &city_cookie)
@@ -300,6 +316,10 @@ pub fn run(root: &Path) -> Result<()> {
             .sum::<i64>()),
         a["reasons"][0]["tag"],
         a["reasons"][0]["share_pct"]
+    );
+    println!(
+        "  a script asking 400 halls' quarters in turn: {computed} computed, {refused} asked to come back (429), in {:.1} s (budget: 6 s of reads a minute)",
+        script.as_secs_f64()
     );
     println!(
         "  peer: scanning the quarter's {scanned} ratings for the same tallies (SQLite, same file): {}",

@@ -758,8 +758,9 @@ const MEMO_ENTRIES: usize = 64;
 /// The city's figures are the costly ones: computed at most once in this long, whatever the
 /// period; a period not in the memo meanwhile is asked to come back.
 pub const CITY_EVERY_SECS: i64 = 60;
-/// What computing results may cost in any minute, in milliseconds of this isolate's time (the
-/// storage object's reads and the worker's grouping): a tenth. Past it, a page not in the memo
+/// What computing results may cost in any minute, in milliseconds of this isolate's time spent
+/// from the start of a computation's reads to their answer (on workerd the clock moves only
+/// across such waits, so the grouping after them is not counted): a tenth. Past it, a page not in the memo
 /// is asked to come back; a script asking for every hall and period in turn costs the office no
 /// more than this, whatever it sends, and the citizens' ratings keep the rest.
 pub const COMPUTE_BUDGET_MS: f64 = 6_000.0;
