@@ -753,7 +753,8 @@ pub fn params(pairs: &[(String, String)], now: i64) -> Result<(View, Period), St
 /// How long an isolate reuses a period's computed results (the answers say the same to any
 /// cache in front, for longer).
 const MEMO_SECS: i64 = 60;
-/// The memo's size: past it the least recently used entry goes, never all at once.
+/// The memo's size: past it the least recently used entry goes (a hall's before the city's or a
+/// region's), never all at once.
 const MEMO_ENTRIES: usize = 64;
 /// The city's figures are the costly ones: computed at most once in this long, whatever the
 /// period; a period not in the memo meanwhile is asked to come back.
@@ -800,11 +801,13 @@ impl Memo {
 
     fn put(&mut self, key: MemoKey, now: i64, results: Results, halls: Vec<String>) {
         self.entries.retain(|_, e| now - e.at < MEMO_SECS);
+        // A hall's entry goes first: the city's and the regions' are the costly ones, and a
+        // script asking for every hall must not push them out.
         if self.entries.len() >= MEMO_ENTRIES
             && let Some(oldest) = self
                 .entries
                 .iter()
-                .min_by_key(|(_, e)| e.used)
+                .min_by_key(|((view, _), e)| (!matches!(view, View::Hall(_)), e.used))
                 .map(|(k, _)| k.clone())
         {
             self.entries.remove(&oldest);
@@ -1165,6 +1168,34 @@ mod tests {
     use crate::console::sql::tests::{db, run};
     use rusqlite::Connection;
     use wire::time::Day;
+
+    #[test]
+    fn a_script_asking_for_halls_never_pushes_the_city_out_of_the_memo() {
+        let p = Period::parse("2026-Q4").unwrap();
+        let r = compute(None, &p, &[], &[], &[], (3, false));
+        let mut m = Memo::default();
+        m.put((View::City, p.label.clone()), 100, r.clone(), vec![]);
+        m.put(
+            (View::Region("321202".into()), p.label.clone()),
+            101,
+            r.clone(),
+            vec![],
+        );
+        for i in 0..(MEMO_ENTRIES * 2) {
+            m.put(
+                (View::Hall(format!("大厅{i:04}")), p.label.clone()),
+                102,
+                r.clone(),
+                vec![],
+            );
+        }
+        assert!(m.get(&(View::City, p.label.clone()), 110).is_some());
+        assert!(
+            m.get(&(View::Region("321202".into()), p.label.clone()), 110)
+                .is_some()
+        );
+        assert_eq!(m.entries.len(), MEMO_ENTRIES);
+    }
 
     #[test]
     fn the_compute_budget_waits_only_until_enough_of_the_minute_has_aged_out() {
