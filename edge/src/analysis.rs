@@ -116,7 +116,7 @@ pub struct Analysis {
     pub recurrence_pct: Option<f64>,
 }
 
-/// The figures from the rows: only 差评 reasons (the tags of 不满意 and 非常满意的 levels: the
+/// The figures from the rows: only 差评 reasons (the tags of the 不满意 and 非常不满意 levels: the
 /// national list's 1xx and 2xx), largest share first.
 pub fn compute(
     first: u16,

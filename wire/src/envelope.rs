@@ -18,8 +18,9 @@
 //! The device that rated never leaves: `rater` is a pseudonym of it that is stable for one code
 //! only ([`rater`]). Version 1 signed the body alone and carried the device id.
 //!
-//! The body has one of two shapes, chosen per deployment: the project's own JSON ([`Mapping::Project`])
-//! or the provincial interface's field names ([`Mapping::Provincial`]).
+//! The body has one of three shapes, chosen per deployment: the project's own JSON
+//! ([`Mapping::Project`]), the provincial interfaces' field set ([`PROVINCIAL`]) or GB/T
+//! 39046-2020's data items ([`GBT39046`]), the last two tables of fields.
 
 use crate::directory::Entry;
 use crate::key::{Key, KeyPurpose, Keyring, hex, unhex};

@@ -18,8 +18,6 @@ use crate::access::Actor;
 
 // ---- uploads ----
 
-/// Every entry of a directory upload must lie in the authority (a region prefix) and in the
-/// uploader's scope: the upload replaces exactly that part of the directory.
 /// With a table mapping forwarding upstream, every entry can fill its required fields (the
 /// provincial `deptCode` needs the unit's 统一社会信用代码): else its ratings could never be taken.
 pub fn check_mapping(
@@ -46,6 +44,8 @@ pub fn check_mapping(
     Ok(())
 }
 
+/// Every entry of a directory upload must lie in the authority (a region prefix) and in the
+/// uploader's scope: the upload replaces exactly that part of the directory.
 pub fn check_directory(
     d: &wire::directory::Directory,
     authority: &str,
