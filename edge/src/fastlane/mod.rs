@@ -346,14 +346,16 @@ pub fn parse_weekly(v: &str) -> Result<Option<u32>, String> {
     let (day, time) = v.split_once(' ').ok_or_else(wrong)?;
     let day = DAYS.iter().position(|d| *d == day).ok_or_else(wrong)? as u32;
     let (h, m) = time.trim().split_once(':').ok_or_else(wrong)?;
+    let digits = |t: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit())
+    };
     let (h, m) = (
         h.parse::<u32>()
             .ok()
-            .filter(|h| *h < 24 && h.to_string().len() <= 2),
+            .filter(|v| *v < 24 && digits(h, 1..=2)),
         m.parse::<u32>()
             .ok()
-            .filter(|_| m.len() == 2)
-            .filter(|m| *m < 60),
+            .filter(|v| *v < 60 && digits(m, 2..=2)),
     );
     match (h, m) {
         (Some(h), Some(m)) => Ok(Some(day * 1440 + h * 60 + m)),
@@ -2726,6 +2728,39 @@ mod tests {
         assert!(parse_deadlines("abc:1w/2w").unwrap_err().contains("prefix"));
         assert_eq!(parse_repeat("3/14"), Ok((3, 14)));
         assert!(parse_repeat("1/30").is_err() && parse_repeat("2").is_err());
+        // WEEKLY_DIGEST: a day and a CST time, as minutes after Monday 00:00, or off.
+        assert_eq!(parse_weekly("mon 09:00"), Ok(Some(9 * 60)));
+        assert_eq!(
+            parse_weekly(" Sun  23:59 "),
+            Ok(Some(6 * 1440 + 23 * 60 + 59))
+        );
+        assert_eq!(parse_weekly("wed 7:30"), Ok(Some(2 * 1440 + 7 * 60 + 30)));
+        assert_eq!(parse_weekly("OFF"), Ok(None));
+        for bad in [
+            "",
+            "09:00",
+            "mon",
+            "monday 09:00",
+            "mon 24:00",
+            "mon 09:60",
+            "mon 09:5",
+            "mon 009:00",
+            "mon 9",
+            "周一 09:00",
+            "mon -1:00",
+            "mon +9:00",
+            "mon 09:+5",
+        ] {
+            let why = parse_weekly(bad).unwrap_err();
+            assert!(why.contains("mon 09:00"), "{bad:?}: {why}");
+        }
+        let cfg =
+            |v: &str| Settings::from_vars(&|n| (n == "WEEKLY_DIGEST").then(|| v.to_owned()), None);
+        assert_eq!(
+            cfg("fri 17:30").unwrap().weekly_digest,
+            Some(4 * 1440 + 17 * 60 + 30)
+        );
+        assert_eq!(cfg("tomorrow").unwrap_err().var, "WEEKLY_DIGEST");
         let hosts = Settings {
             alert_hosts: vec!["bridge.example.gov.cn".into()],
             ..Settings::default()
