@@ -343,7 +343,8 @@ pub struct Results {
     /// What `groups` are: 单位 (a hall's units) or 大厅 (the city's halls).
     pub group_by: &'static str,
     pub groups: Vec<(String, Figures)>,
-    /// Staff members with at least `min_staff_ratings` ratings, by 工号.
+    /// A hall's staff members with at least `min_staff_ratings` ratings, by 工号 (none for the
+    /// city or a region: a 工号 is unique only within its region, and each hall's page has them).
     pub staff: Vec<(String, Figures)>,
     pub min_staff_ratings: i64,
     /// How many staff members are not shown for having fewer.
@@ -397,7 +398,9 @@ pub fn compute(
     for t in tallies {
         let g = if hall.is_some() { &t.dept } else { &t.hall };
         by_group.entry(g).or_default().0.push(t);
-        if !t.staff.is_empty() {
+        // Staff members on a hall's page only: a 工号 is unique within a region, not across a
+        // city, and the hall's page is where its staff are read.
+        if hall.is_some() && !t.staff.is_empty() {
             by_staff.entry(&t.staff).or_default().0.push(t);
         }
     }
@@ -673,7 +676,8 @@ pub fn page(r: &Results, query: &str, halls: &[String]) -> String {
                     @for text in &r.praise { p.praise { "“" (text) "”" } }
                 }
                 h2 { "工作人员（评价满 " (r.min_staff_ratings) " 条才公布）" }
-                @if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
+                @if r.group_by != "单位" { p.muted { "各工作人员的结果在其所在大厅的页面上。" } }
+                @else if r.staff.is_empty() { p.muted { "本期没有评价满 " (r.min_staff_ratings) " 条的工作人员。" } }
                 @else { (table("工号", &r.staff)) }
                 @if r.staff_hidden > 0 { p.muted { (r.staff_hidden) " 位工作人员评价不足 " (r.min_staff_ratings) " 条，不单独公布，以免识别评价人。" } }
                 @if !r.areas.is_empty() {
@@ -1376,6 +1380,11 @@ mod tests {
         let city = compute(None, &p, &all, &cases, &[], (20, false));
         assert_eq!(city.groups.len(), 1);
         assert_eq!(city.groups[0].1, r.total);
+        // Staff on the hall's page only: the city's would merge one 工号 of two regions.
+        assert!(city.staff.is_empty() && city.staff_hidden == 0);
+        assert!(
+            page(&city, "period=2026-11", &[]).contains("各工作人员的结果在其所在大厅的页面上")
+        );
     }
 
     #[test]
