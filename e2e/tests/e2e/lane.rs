@@ -410,13 +410,14 @@ fn a_silent_upstream_holds_back_no_alert() {
 #[test]
 #[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn the_handlers_hear_of_a_bad_rating_after_the_next_citizens_and_coarsely() {
-    // The weekly digest rides along: its moment set to a minute boundary 20 to 80 s from now
-    // (day and CST time, as an operator writes it), so that it falls within this test.
+    // The weekly digest rides along: its moment set to a minute boundary 10 to 70 s from now
+    // (day and CST time, as an operator writes it), so that it falls within this test's own
+    // minute of waiting below.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let moment = ((now + 20) / 60 + 1) * 60;
+    let moment = ((now + 10) / 60 + 1) * 60;
     let day = wire::time::Day::from_unix(moment).unwrap();
     let weekday = usize::from(day.0 - ::edge::analysis::monday(day));
     let cst = moment + 8 * 3600;
