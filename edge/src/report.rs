@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::host::{self, Host};
 use crate::http::{Request, Response};
 use crate::period::Period;
-use crate::public::results::{CaseFacts, Figures, TallyRow};
+use crate::public::results::{CaseFacts, Figures, TallyRow, opt};
 use crate::served::CodeRate;
 
 pub const HEADER: [&str; 16] = [
@@ -34,10 +34,6 @@ pub const HEADER: [&str; 16] = [
     "主动评价率%",
     "实际评价率%",
 ];
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |x| format!("{x:.1}"))
-}
 
 fn permille(p: Option<i64>) -> String {
     p.map_or(String::new(), |p| format!("{}.{}", p / 10, p % 10))

@@ -502,7 +502,8 @@ impl Weekly {
     }
 }
 
-fn trend(t: i64) -> String {
+/// A trend in words: 持平, ↑N or ↓N (the digest and the console's 分析 page).
+pub fn trend(t: i64) -> String {
     match t {
         0 => "持平".into(),
         t if t > 0 => format!("↑{t}"),

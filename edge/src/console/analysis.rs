@@ -13,14 +13,6 @@ use crate::http::{Request, Response};
 use maud::html;
 use wire::time::Day;
 
-fn trend_text(t: i64) -> String {
-    match t {
-        0 => "持平".into(),
-        t if t > 0 => format!("↑ {t}"),
-        t => format!("↓ {}", -t),
-    }
-}
-
 /// `GET /console/analysis` (`?weeks=8`, `&format=json`): the scope's analysis.
 pub async fn answer(
     h: &impl Host,
@@ -86,7 +78,7 @@ pub async fn answer(
                     tr {
                         td { (r.tag) " " (r.name) } td.num { (r.total) } td.num { (format!("{:.1}%", r.share_pct)) }
                         td.mono { (r.weekly.iter().map(i64::to_string).collect::<Vec<_>>().join(" · ")) }
-                        td { (trend_text(r.trend)) }
+                        td { (wire::alert::trend(r.trend)) }
                     }
                 }
             }

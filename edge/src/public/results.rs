@@ -487,7 +487,8 @@ pub const CSV_HEADER: [&str; 21] = [
     "系统默认评价",
 ];
 
-fn opt(v: Option<f64>) -> String {
+/// A percentage or hours with one decimal, or nothing (the CSV's and the report's cells).
+pub fn opt(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| format!("{x:.1}"))
 }
 
