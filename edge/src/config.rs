@@ -6,17 +6,18 @@
 use std::fmt;
 use wire::challenge::{ChallengePolicy, DEFAULT_DIFFICULTY, MAX_DIFFICULTY};
 use wire::envelope::Mapping;
-use wire::key::{KeyPurpose, Keyring};
+use wire::key::{Key, KeyPurpose, Keyring};
 use wire::qr::BaseUrl;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub qr_keys: Keyring,
     pub challenge_keys: Keyring,
-    /// Signs the upstream envelope; required when `upstream_url` is set.
+    /// Signs the upstream envelopes (`UPSTREAM_KEYS`); required with a receiver.
     pub upstream_keys: Option<Keyring>,
-    pub upstream_url: Option<String>,
-    pub mapping: Mapping,
+    /// The upstream receivers (`UPSTREAMS`, or `UPSTREAM_URL` alone: one named `upstream`);
+    /// empty: nothing is forwarded.
+    pub receivers: Vec<Receiver>,
     /// The 评价渠道 code a system default rating is forwarded with (`UPSTREAM_DEFAULT_CHANNEL`:
     /// the platforms differ, and the national list has none).
     pub default_channel: Option<u8>,
@@ -148,21 +149,26 @@ pub const SETTINGS: &[Setting] = &[
     ),
     secret(
         "UPSTREAM_KEYS",
-        "signs what is forwarded upstream; required with UPSTREAM_URL",
+        "signs what is forwarded upstream (each receiver its own key=N of it, else the last); required with UPSTREAMS or UPSTREAM_URL",
     ),
     secret(
         "ADMIN_TOKEN",
         "bearer token of the admin API, at least 16 characters; unset: admin API off",
     ),
     setting(
+        "UPSTREAMS",
+        "",
+        "several receivers, separated by ';': name url [project|provincial|gbt39046] [all|bad] [region=PREFIX] [key=N], e.g. province https://hcp.js.gov.cn/r provincial; dept https://x.gov.cn/r gbt39046 bad region=3212 key=2 (instead of UPSTREAM_URL)",
+    ),
+    setting(
         "UPSTREAM_URL",
         "",
-        "the province's 好差评 receiver (https, or http on 127.0.0.1); unset: nothing is forwarded and ratings leave after RETENTION_DAYS",
+        "the province's 好差评 receiver when there is one (https, or http on 127.0.0.1); unset with UPSTREAMS unset: nothing is forwarded and ratings leave after RETENTION_DAYS",
     ),
     setting(
         "UPSTREAM_MAPPING",
         "project",
-        "the upstream's body: project (our JSON), provincial (the provincial interfaces' fields; needs every unit's 统一社会信用代码) or gbt39046 (GB/T 39046-2020's data items)",
+        "UPSTREAM_URL's body: project (our JSON), provincial (the provincial interfaces' fields; needs every unit's 统一社会信用代码) or gbt39046 (GB/T 39046-2020's data items)",
     ),
     setting(
         "UPSTREAM_DEFAULT_CHANNEL",
@@ -360,6 +366,188 @@ fn frame_ancestors_ok(v: &str) -> Result<String, String> {
     Ok(sources.join(" "))
 }
 
+/// One upstream receiver: where it is, how its body is shaped, what it takes and the key that
+/// signs for it. Each keeps its own backlog, backoff and order (`outbox`).
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    /// `[a-z][a-z0-9_]*`, at most 24: the name in `/status`, `/metrics`, the console and its
+    /// workerd binding (`glue::forward::binding`).
+    pub name: String,
+    pub url: String,
+    pub mapping: Mapping,
+    /// Every rating, or 差评 only (`bad`).
+    pub bad_only: bool,
+    /// The region-code prefix of the ratings it takes ('' every region).
+    pub region: String,
+    /// Signs its envelopes: `key=N` of `UPSTREAM_KEYS`, else the ring's current key.
+    pub key: Key,
+}
+
+impl Receiver {
+    /// Whether a rating of `level` and `region` is this receiver's (what the `ratings_owed_*`
+    /// triggers decide in SQL; a test keeps the two in step).
+    pub fn takes(&self, bad: bool, region: &str) -> bool {
+        (!self.bad_only || bad) && region.starts_with(self.region.as_str())
+    }
+}
+
+/// The name `UPSTREAM_URL` alone gives its one receiver (and the one the upgrade to several
+/// receivers gives the earlier releases' forwarding state).
+pub const DEFAULT_RECEIVER: &str = "upstream";
+
+/// The workerd binding a receiver is reached through, self-hosted: `UPSTREAM` for the one
+/// `UPSTREAM_URL` names (as in earlier releases), else `UPSTREAM_<NAME>`.
+pub fn upstream_binding(name: &str) -> String {
+    if name == DEFAULT_RECEIVER {
+        "UPSTREAM".to_owned()
+    } else {
+        format!("UPSTREAM_{}", name.to_ascii_uppercase())
+    }
+}
+
+/// `UPSTREAMS`' receivers, each its text (`name url …`).
+fn receiver_texts(list: &str) -> impl Iterator<Item = &str> {
+    list.split([';', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+}
+
+/// Each receiver's name and URL as the settings give them, for the runtime's bindings (the
+/// worker checks the rest and says what is wrong).
+pub fn receiver_urls(get: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    let get = |name: &str| value(get, name);
+    match get("UPSTREAMS") {
+        Some(list) => receiver_texts(&list)
+            .filter_map(|p| {
+                let mut w = p.split_whitespace();
+                Some((w.next()?.to_owned(), w.next()?.to_owned()))
+            })
+            .collect(),
+        None => get("UPSTREAM_URL")
+            .map(|u| (DEFAULT_RECEIVER.to_owned(), u))
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn receiver_name_ok(n: &str) -> bool {
+    n.len() <= 24
+        && n.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `UPSTREAMS` (receivers separated by `;` or new lines, each `name url` and then, in any
+/// order, a mapping, `all` or `bad`, `region=PREFIX` and `key=N`), or else `UPSTREAM_URL` with
+/// `UPSTREAM_MAPPING`: one receiver named `upstream` taking every rating.
+fn receivers(
+    get: &dyn Fn(&str) -> Option<String>,
+    keys: Option<&Keyring>,
+) -> Result<Vec<Receiver>, ConfigError> {
+    let need_keys = |var: &'static str| {
+        keys.ok_or_else(|| err("UPSTREAM_KEYS", format!("required when {var} is set")))
+    };
+    let Some(list) = get("UPSTREAMS") else {
+        let mapping = match get("UPSTREAM_MAPPING") {
+            None => Mapping::Project,
+            Some(m) => Mapping::parse(&m).ok_or_else(|| {
+                err(
+                    "UPSTREAM_MAPPING",
+                    "must be project, provincial or gbt39046",
+                )
+            })?,
+        };
+        let Some(url) = get("UPSTREAM_URL") else {
+            return Ok(vec![]);
+        };
+        upstream_origin_ok(&url).map_err(|why| err("UPSTREAM_URL", why))?;
+        return Ok(vec![Receiver {
+            name: DEFAULT_RECEIVER.to_owned(),
+            url,
+            mapping,
+            bad_only: false,
+            region: String::new(),
+            key: need_keys("UPSTREAM_URL")?.current().clone(),
+        }]);
+    };
+    for var in ["UPSTREAM_URL", "UPSTREAM_MAPPING"] {
+        if get(var).is_some() {
+            return Err(err(
+                var,
+                "set with UPSTREAMS: give each receiver's address and mapping in UPSTREAMS instead",
+            ));
+        }
+    }
+    let keys = need_keys("UPSTREAMS")?;
+    let bad = |n: usize, why: String| err("UPSTREAMS", format!("receiver {n}: {why}"));
+    let mut out: Vec<Receiver> = vec![];
+    for (i, part) in receiver_texts(&list).enumerate() {
+        let n = i + 1;
+        let mut words = part.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        if !receiver_name_ok(name) {
+            return Err(bad(
+                n,
+                format!(
+                    "{name:?}: a name of lower-case letters, digits and _ (at most 24, a letter first)"
+                ),
+            ));
+        }
+        if out.iter().any(|r| r.name == name) {
+            return Err(bad(n, format!("{name}: named twice")));
+        }
+        let url = words
+            .next()
+            .ok_or_else(|| bad(n, format!("{name}: no address (name url …)")))?;
+        upstream_origin_ok(url).map_err(|why| bad(n, format!("{name}: {url}: {why}")))?;
+        let mut r = Receiver {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            mapping: Mapping::Project,
+            bad_only: false,
+            region: String::new(),
+            key: keys.current().clone(),
+        };
+        for w in words {
+            if let Some(m) = Mapping::parse(w) {
+                r.mapping = m;
+            } else if w == "all" || w == "bad" {
+                r.bad_only = w == "bad";
+            } else if let Some(p) = w.strip_prefix("region=") {
+                if p.is_empty() || p.len() > 12 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad(
+                        n,
+                        format!(
+                            "{name}: region={p}: a region code's first digits, e.g. region=3212"
+                        ),
+                    ));
+                }
+                r.region = p.to_owned();
+            } else if let Some(k) = w.strip_prefix("key=") {
+                let kid = k.parse::<u16>().ok();
+                r.key = kid.and_then(|kid| keys.get(kid)).cloned().ok_or_else(|| {
+                    bad(
+                        n,
+                        format!("{name}: key={k}: UPSTREAM_KEYS has no key of that number"),
+                    )
+                })?;
+            } else {
+                return Err(bad(
+                    n,
+                    format!(
+                        "{name}: {w:?}: expected project, provincial or gbt39046, all or bad, region=PREFIX or key=N"
+                    ),
+                ));
+            }
+        }
+        out.push(r);
+    }
+    if out.is_empty() {
+        return Err(err("UPSTREAMS", "set but names no receiver"));
+    }
+    Ok(out)
+}
+
 impl Config {
     /// `get` answers a var or secret by name (`None` or empty when unset).
     pub fn from_vars(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -378,22 +566,7 @@ impl Config {
         let challenge_keys = ring("CHALLENGE_KEYS", KeyPurpose::Challenge)?
             .ok_or_else(|| err("CHALLENGE_KEYS", "not set"))?;
         let upstream_keys = ring("UPSTREAM_KEYS", KeyPurpose::Upstream)?;
-        let upstream_url = get("UPSTREAM_URL");
-        if let Some(u) = &upstream_url {
-            upstream_origin_ok(u).map_err(|why| err("UPSTREAM_URL", why))?;
-            if upstream_keys.is_none() {
-                return Err(err("UPSTREAM_KEYS", "required when UPSTREAM_URL is set"));
-            }
-        }
-        let mapping = match get("UPSTREAM_MAPPING") {
-            None => Mapping::Project,
-            Some(m) => Mapping::parse(&m).ok_or_else(|| {
-                err(
-                    "UPSTREAM_MAPPING",
-                    "must be project, provincial or gbt39046",
-                )
-            })?,
-        };
+        let receivers = receivers(&get, upstream_keys.as_ref())?;
         let default_channel = match get("UPSTREAM_DEFAULT_CHANNEL") {
             None => None,
             Some(v) => Some(
@@ -433,8 +606,7 @@ impl Config {
             qr_keys,
             challenge_keys,
             upstream_keys,
-            upstream_url,
-            mapping,
+            receivers,
             default_channel,
             admin_token,
             difficulty,
@@ -478,7 +650,11 @@ impl Config {
     }
 
     pub fn forwarding(&self) -> bool {
-        self.upstream_url.is_some()
+        !self.receivers.is_empty()
+    }
+
+    pub fn receiver(&self, name: &str) -> Option<&Receiver> {
+        self.receivers.iter().find(|r| r.name == name)
     }
 
     /// Whether key `kid` may sign a code of `region`: its authority's prefix must lead the
@@ -601,7 +777,7 @@ pub(crate) mod tests {
         let c = parse(&vars()).unwrap();
         assert!(!c.forwarding());
         assert_eq!(c.difficulty, DEFAULT_DIFFICULTY);
-        assert_eq!(c.mapping, Mapping::Project);
+        assert!(c.receivers.is_empty());
         assert_eq!(c.policy.min_age_secs, 3);
         assert_eq!(c.retry_delay(1), 30);
         assert_eq!(c.retry_delay(2), 60);
@@ -682,6 +858,128 @@ pub(crate) mod tests {
         v.insert("UPSTREAM_MAPPING", "provincial".into());
         let c = parse(&v).unwrap();
         assert!(c.forwarding());
-        assert_eq!(c.mapping, Mapping::Provincial);
+        assert_eq!(c.receivers.len(), 1);
+        let r = &c.receivers[0];
+        assert_eq!(
+            (
+                r.name.as_str(),
+                r.mapping,
+                r.bad_only,
+                r.region.as_str(),
+                r.key.kid
+            ),
+            ("upstream", Mapping::Provincial, false, "", 7)
+        );
+        assert_eq!(upstream_binding(&r.name), "UPSTREAM");
+    }
+
+    /// Several receivers, each with what it takes and its key.
+    #[test]
+    fn upstreams_name_each_receiver() {
+        let mut v = vars();
+        let keys = format!(
+            "{} {}",
+            Key::new(KeyPurpose::Upstream, 1, [3; 32]).to_text(),
+            Key::new(KeyPurpose::Upstream, 2, [4; 32]).to_text()
+        );
+        v.insert("UPSTREAM_KEYS", keys);
+        v.insert(
+            "UPSTREAMS",
+            "province https://hcp.js.gov.cn/r provincial;\n dept_x http://127.0.0.1:9/in gbt39046 bad region=3212 key=1 ;".into(),
+        );
+        let c = parse(&v).unwrap();
+        let got: Vec<_> = c
+            .receivers
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.url.as_str(),
+                    r.mapping,
+                    r.bad_only,
+                    r.region.as_str(),
+                    r.key.kid,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "province",
+                    "https://hcp.js.gov.cn/r",
+                    Mapping::Provincial,
+                    false,
+                    "",
+                    2
+                ),
+                (
+                    "dept_x",
+                    "http://127.0.0.1:9/in",
+                    Mapping::Gbt39046,
+                    true,
+                    "3212",
+                    1
+                ),
+            ]
+        );
+        assert_eq!(upstream_binding("dept_x"), "UPSTREAM_DEPT_X");
+        let dept = c.receiver("dept_x").unwrap();
+        assert!(
+            dept.takes(true, "321202")
+                && !dept.takes(false, "321202")
+                && !dept.takes(true, "330105")
+        );
+        assert!(c.receiver("province").unwrap().takes(false, "330105"));
+        assert_eq!(
+            receiver_urls(&|n| v.get(n).cloned()),
+            [
+                ("province".to_owned(), "https://hcp.js.gov.cn/r".to_owned()),
+                ("dept_x".to_owned(), "http://127.0.0.1:9/in".to_owned())
+            ]
+        );
+        // Each mistake is named, with the receiver.
+        for (bad, var, says) in [
+            (
+                "Province https://x.gov.cn/r",
+                "UPSTREAMS",
+                "receiver 1: \"Province\"",
+            ),
+            (
+                "a https://x.gov.cn/r; a https://y.gov.cn/r",
+                "UPSTREAMS",
+                "receiver 2: a: named twice",
+            ),
+            ("a", "UPSTREAMS", "receiver 1: a: no address"),
+            (
+                "a http://x.gov.cn/r",
+                "UPSTREAMS",
+                "receiver 1: a: http://x.gov.cn/r:",
+            ),
+            (
+                "a https://x.gov.cn/r zhejiang",
+                "UPSTREAMS",
+                "\"zhejiang\": expected project",
+            ),
+            ("a https://x.gov.cn/r region=32x", "UPSTREAMS", "region=32x"),
+            (
+                "a https://x.gov.cn/r key=9",
+                "UPSTREAMS",
+                "key=9: UPSTREAM_KEYS has no key",
+            ),
+            (" ; ", "UPSTREAMS", "names no receiver"),
+        ] {
+            let mut w = v.clone();
+            w.insert("UPSTREAMS", bad.into());
+            let e = parse(&w).unwrap_err();
+            assert_eq!(e.var, var, "{bad}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+        let mut w = v.clone();
+        w.insert("UPSTREAM_URL", "https://hcp.example.gov.cn/r".into());
+        assert_eq!(parse(&w).unwrap_err().var, "UPSTREAM_URL");
+        let mut w = v.clone();
+        w.remove("UPSTREAM_KEYS");
+        assert_eq!(parse(&w).unwrap_err().var, "UPSTREAM_KEYS");
     }
 }

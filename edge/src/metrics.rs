@@ -31,8 +31,12 @@ pub fn log_line(method: &str, route: &str, status: u16, error: Option<&str>, ms:
 /// One gauge: its name, its help line and its value.
 pub type Gauge = (&'static str, &'static str, i64);
 
-/// The Prometheus text exposition of the counters and `gauges`.
-pub fn prometheus(c: &Counters, gauges: &[Gauge]) -> String {
+/// A gauge with labels: its name, its help line and each sample's labels (`{receiver="x"}`)
+/// and value.
+pub type Family = (&'static str, &'static str, Vec<(String, i64)>);
+
+/// The Prometheus text exposition of the counters, `gauges` and `labelled` gauges.
+pub fn prometheus(c: &Counters, gauges: &[Gauge], labelled: &[Family]) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, i64)>| {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -63,6 +67,9 @@ pub fn prometheus(c: &Counters, gauges: &[Gauge]) -> String {
     );
     for (name, help, v) in gauges {
         family(name, "gauge", help, vec![(String::new(), *v)]);
+    }
+    for (name, help, samples) in labelled {
+        family(name, "gauge", help, samples.clone());
     }
     out
 }
@@ -95,6 +102,14 @@ mod tests {
                 ("zsp_forwarding_enabled", "On.", 1),
                 ("zsp_codes", "Codes.", 57),
             ],
+            &[(
+                "zsp_receiver_backlog",
+                "Backlog by receiver.",
+                vec![
+                    ("{receiver=\"province\"}".into(), 0),
+                    ("{receiver=\"dept\"}".into(), 50),
+                ],
+            )],
         );
         for line in [
             "zsp_requests_total{route=\"landing\",status=\"2xx\"} 2",
@@ -106,6 +121,9 @@ mod tests {
             "zsp_forward_oldest_age_seconds 90",
             "zsp_forwarding_enabled 1",
             "zsp_codes 57",
+            "zsp_receiver_backlog{receiver=\"province\"} 0",
+            "zsp_receiver_backlog{receiver=\"dept\"} 50",
+            "# TYPE zsp_receiver_backlog gauge",
             "# TYPE zsp_forward_backlog gauge",
             "# TYPE zsp_requests_total counter",
         ] {

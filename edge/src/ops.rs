@@ -9,9 +9,17 @@ use crate::http::{Answer, Request, Response};
 use crate::metrics::{self, Counters};
 use crate::outbox::{self, Status};
 
-async fn figures(h: &impl Host) -> Result<Status, crate::error::ApiError> {
-    let s: Option<Status> = host::rows(h, outbox::status()).await?.pop();
-    s.ok_or_else(|| host::internal(h, "status", "no row"))
+async fn figures(
+    h: &impl Host,
+) -> Result<(Status, Vec<outbox::ReceiverStatus>), crate::error::ApiError> {
+    let mut res = host::run(h, outbox::status(), false).await?;
+    let receivers: Vec<outbox::ReceiverStatus> = host::typed(h, res.pop())?;
+    let s: Vec<Status> = host::typed(h, res.pop())?;
+    let s = s
+        .into_iter()
+        .next()
+        .ok_or_else(|| host::internal(h, "status", "no row"))?;
+    Ok((s, receivers))
 }
 
 /// Whether an actor sees the whole deployment: the operator, or a city-wide 市级管理员 token.
@@ -21,6 +29,7 @@ pub fn city_wide(me: &Actor) -> bool {
 
 /// `GET /status`.
 pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
+    // `receivers` holds those of the settings (`outbox::sync`, at the object's start).
     let client = crate::guard::client_of(cfg, req, h.now());
     let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await;
     if !me.as_ref().is_ok_and(city_wide) {
@@ -29,16 +38,16 @@ pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
             serde_json::json!({"ok": true}).to_string(),
         ));
     }
-    let s = figures(h).await?;
+    let (s, receivers) = figures(h).await?;
     Ok(Response::json(
         200,
-        outbox::status_json(&s, cfg.forwarding(), h.now()),
+        outbox::status_json(&s, &receivers, h.now()),
     ))
 }
 
 /// `GET /metrics`: this isolate's counters and the outbox's figures.
 pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
-    let s = figures(h).await?;
+    let (s, receivers) = figures(h).await?;
     let now = h.now();
     let spend: Option<access::HashSpend> = host::rows(h, access::hash_spend(now)).await?.pop();
     let spend = spend.unwrap_or(access::HashSpend { peak: 0, total: 0 });
@@ -73,7 +82,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
         ),
         (
             "zsp_forward_backlog",
-            "Ratings stored here that the upstream has not acknowledged.",
+            "Ratings stored here that some receiver has not acknowledged.",
             s.backlog,
         ),
         (
@@ -83,7 +92,7 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
         ),
         (
             "zsp_forwarding_enabled",
-            "1 when UPSTREAM_URL is set and ratings are forwarded.",
+            "1 when a receiver is set (UPSTREAMS or UPSTREAM_URL) and ratings are forwarded.",
             i64::from(cfg.forwarding()),
         ),
         ("zsp_ratings_stored", "Ratings in storage.", s.stored),
@@ -109,9 +118,32 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
             spend.total,
         ),
     ];
+    let per = |f: &dyn Fn(&outbox::ReceiverStatus) -> i64| -> Vec<(String, i64)> {
+        receivers
+            .iter()
+            .map(|r| (format!("{{receiver=\"{}\"}}", r.name), f(r)))
+            .collect()
+    };
+    let labelled: [metrics::Family; 3] = [
+        (
+            "zsp_receiver_backlog",
+            "Ratings a receiver has not acknowledged, by receiver.",
+            per(&|r| r.backlog),
+        ),
+        (
+            "zsp_receiver_oldest_age_seconds",
+            "Age of the oldest revision a receiver is owed (0 when none), by receiver.",
+            per(&|r| r.oldest.map_or(0, |t| (now - t).max(0))),
+        ),
+        (
+            "zsp_receiver_failing_rounds",
+            "Rounds in a row a receiver was down (no answer, 5xx, 408, 429, 401, 403, 404); 0 when it answered last.",
+            per(&|r| r.attempts),
+        ),
+    ];
     let text = h
         .isolate()
-        .with(|c: &mut Counters| metrics::prometheus(c, &gauges));
+        .with(|c: &mut Counters| metrics::prometheus(c, &gauges, &labelled));
     Ok(
         Response::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text)
             .with("Cache-Control", "no-store"),

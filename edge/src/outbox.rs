@@ -1,68 +1,233 @@
-//! The outbox: the ratings whose current revision the upstream has not acknowledged, when each is
-//! tried next, the signed request that carries it, and when the storage object's alarm must
-//! wake. Plain Rust, tested natively; `glue::forward` sends what this decides.
+//! The outbox: what each upstream receiver is owed (a row of `deliveries` a rating and
+//! receiver, migration 0016), in which order it is sent, the signed request that carries it,
+//! and when the storage object's alarm must wake. Plain Rust, tested natively;
+//! `glue::forward` sends what this decides.
 //!
-//! Delivery is at least once: a rating is claimed for a lease before it is sent, marked
-//! forwarded when the upstream answers 2xx, and otherwise tried again after an exponential
-//! backoff. The receiver deduplicates on `Idempotency-Key`. Nothing unforwarded is ever pruned.
+//! Delivery is at least once: a receiver's due ratings are claimed for a lease, sent one after
+//! another in the order they became owed, each marked when the receiver answers 2xx. A receiver
+//! that is down (no answer, 5xx, 408, 429, or 401/403/404: nothing of it can succeed) stops its
+//! round and backs off as a whole, the rest of its claim left due in its place; one that refuses
+//! one rating (another 4xx, or a rating that cannot be mapped) backs off that rating alone and
+//! goes on. Receivers never wait for one another. The receiver deduplicates on
+//! `Idempotency-Key`. Nothing owed is ever pruned.
 
-use crate::config::Config;
+use crate::config::{Config, Receiver};
 use crate::sql::{Stmt, stmt};
 use crate::store::{RatingRow, rating_columns};
 use serde::Deserialize;
 use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_REVISION, HEADER_SIGNATURE, HEADER_VERSION};
 
-/// How many ratings one alarm claims; more due means the alarm wakes again at once.
+/// How many ratings one alarm claims for a receiver; more due means the alarm wakes again at
+/// once.
 pub const CLAIM_LIMIT: i64 = 25;
 /// Retention runs from the alarm at most this often.
 pub const PRUNE_EVERY_SECS: i64 = 3600;
 /// A backlog whose oldest entry is older than this is reported by `/status` and the log.
 pub const BACKLOG_ALERT_SECS: i64 = 3600;
 
-/// Claims up to `limit` due ratings for a lease (so a crash mid-send only delays them), in one
-/// statement, and returns them whole.
-pub fn claim_due(now: i64, lease_until: i64, limit: i64) -> Stmt {
-    stmt(
-        concat!(
-            "UPDATE ratings SET next_attempt_at = ?2 WHERE id IN (SELECT id FROM ratings WHERE ",
-            crate::pending!(),
-            " AND next_attempt_at <= ?1 ORDER BY next_attempt_at LIMIT ?3) RETURNING ",
-            rating_columns!()
+/// The receivers of the settings into `receivers` (at every start of the storage object): one
+/// no longer named is kept inactive (owed nothing, its place kept); one new, put back or taking
+/// something else is first owed every stored counted rating it takes (what forwarding switched
+/// on has always sent), in the order they were given.
+pub fn sync(receivers: &[Receiver]) -> Vec<Stmt> {
+    let names: Vec<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
+    let mut out = vec![stmt(
+        "UPDATE receivers SET active = 0 WHERE name NOT IN (SELECT value FROM json_each(?1))",
+        vec![serde_json::to_string(&names).expect("strings").into()],
+    )];
+    for r in receivers {
+        let args = || {
+            vec![
+                r.name.as_str().into(),
+                if r.bad_only { "bad" } else { "all" }.into(),
+                r.region.as_str().into(),
+            ]
+        };
+        out.push(stmt(
+            concat!(
+                "INSERT OR IGNORE INTO deliveries (receiver, id, want, queued_at, due_at) \
+                 SELECT ?1, id, rev, next_attempt_at, next_attempt_at FROM ratings \
+                 WHERE NOT EXISTS (SELECT 1 FROM receivers WHERE name = ?1 AND active = 1 \
+                 AND takes = ?2 AND region = ?3) AND ",
+                crate::counted!(),
+                " AND (?2 = 'all' OR ",
+                crate::bad_level!(),
+                ") AND substr(COALESCE(region, ''), 1, length(?3)) = ?3"
+            ),
+            args(),
+        ));
+        out.push(stmt(
+            "INSERT INTO receivers (name, takes, region, active) VALUES (?1, ?2, ?3, 1) \
+             ON CONFLICT (name) DO UPDATE SET takes = excluded.takes, region = excluded.region, \
+             active = 1",
+            args(),
+        ));
+    }
+    out
+}
+
+/// The rows a receiver's claim selects: its due deliveries in their order, while the receiver
+/// itself is not backing off. `?1` receiver, `?2` now, `?3` limit.
+macro_rules! due {
+    () => {
+        "SELECT id AS cid, rev AS acked, attempts AS tries, queued_at AS q FROM deliveries \
+         WHERE receiver = ?1 AND rev < want AND due_at <= ?2 \
+         AND (SELECT retry_at FROM receivers WHERE name = ?1 AND active = 1) <= ?2 \
+         ORDER BY queued_at, id LIMIT ?3"
+    };
+}
+
+/// A rating as a receiver takes it: the revision it acknowledged, its own failed attempts, the
+/// receiver's failed rounds, and the rating.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claimed {
+    pub acked: i64,
+    pub tries: i64,
+    pub down_tries: i64,
+    #[serde(flatten)]
+    pub row: RatingRow,
+}
+
+/// Claims up to `limit` of `receiver`'s due ratings for a lease (so that a crash mid-send only
+/// delays them): the first statement returns them whole, in order; the second leases them (the
+/// same rows: one transaction).
+pub fn claim(receiver: &str, now: i64, lease_until: i64, limit: i64) -> Vec<Stmt> {
+    let args = || vec![receiver.into(), now.into(), limit.into()];
+    vec![
+        stmt(
+            concat!(
+                "WITH c AS (",
+                due!(),
+                ") SELECT acked, tries, (SELECT attempts FROM receivers WHERE name = ?1) AS down_tries, ",
+                rating_columns!(),
+                " FROM c JOIN ratings ON ratings.id = c.cid ORDER BY q, cid"
+            ),
+            args(),
         ),
-        vec![now.into(), lease_until.into(), limit.into()],
-    )
+        stmt(
+            concat!(
+                "UPDATE deliveries SET due_at = ?4 WHERE receiver = ?1 AND id IN (SELECT cid FROM (",
+                due!(),
+                "))"
+            ),
+            [args(), vec![lease_until.into()]].concat(),
+        ),
+    ]
 }
 
-/// The upstream acknowledged revision `rev`; a later revision (an amendment made meanwhile, or
-/// the one that waited behind the first) is due at once.
-pub fn mark_forwarded(id: &str, rev: i64, now: i64) -> Stmt {
+/// What one send came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Acknowledged (2xx): the revision sent.
+    Taken(i64),
+    /// This rating refused, or not sendable: it backs off alone.
+    Refused(String),
+    /// The receiver is down: its round stops and it backs off as a whole.
+    Down(String),
+}
+
+/// What an answer's status says (`None`: no answer at all, which is `Down`).
+pub fn judge(status: u16, rev: i64) -> Sent {
+    match status {
+        200..=299 => Sent::Taken(rev),
+        401 | 403 | 404 | 408 | 429 | 500..=599 => Sent::Down(format!("upstream status {status}")),
+        _ => Sent::Refused(format!("upstream status {status}")),
+    }
+}
+
+/// What one receiver's round came to, as statements: each sent rating's outcome in claim order
+/// (`outcomes` may be shorter than `claimed`: the rest were not tried after the receiver went
+/// down, and are due again in their place).
+pub fn record(
+    receiver: &str,
+    claimed: &[Claimed],
+    outcomes: &[Sent],
+    cfg: &Config,
+    now: i64,
+) -> Vec<Stmt> {
+    let mut out = vec![];
+    let mut down = None;
+    for (i, c) in claimed.iter().enumerate() {
+        let id = c.row.id.as_str();
+        match outcomes.get(i) {
+            Some(Sent::Taken(rev)) => {
+                out.push(stmt(
+                    "UPDATE deliveries SET rev = MAX(rev, ?3), forwarded_at = ?4, attempts = 0, \
+                     last_error = NULL, due_at = ?4 WHERE receiver = ?1 AND id = ?2",
+                    vec![receiver.into(), id.into(), (*rev).into(), now.into()],
+                ));
+                // The first revision kept aside goes once every receiver has it.
+                out.push(stmt(
+                    concat!(
+                        "UPDATE ratings SET first = NULL WHERE id = ?1 AND first IS NOT NULL \
+                         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ?1 AND d.rev = 0 AND ",
+                        crate::owed!(),
+                        ")"
+                    ),
+                    vec![id.into()],
+                ));
+            }
+            Some(Sent::Refused(why)) => {
+                let why: String = why.chars().take(200).collect();
+                let attempt = u32::try_from(c.tries + 1).unwrap_or(u32::MAX);
+                out.push(stmt(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, due_at = ?4 \
+                     WHERE receiver = ?1 AND id = ?2",
+                    vec![
+                        receiver.into(),
+                        id.into(),
+                        why.into(),
+                        (now + i64::from(cfg.retry_delay(attempt))).into(),
+                    ],
+                ));
+            }
+            Some(Sent::Down(why)) => {
+                down = Some((why.clone(), c.down_tries));
+                out.push(due_again(receiver, id, now));
+            }
+            None => out.push(due_again(receiver, id, now)),
+        }
+    }
+    match down {
+        Some((why, tries)) => {
+            let why: String = why.chars().take(200).collect();
+            let attempt = u32::try_from(tries + 1).unwrap_or(u32::MAX);
+            out.push(stmt(
+                "UPDATE receivers SET attempts = attempts + 1, last_error = ?2, retry_at = ?3 \
+                 WHERE name = ?1",
+                vec![
+                    receiver.into(),
+                    why.into(),
+                    (now + i64::from(cfg.retry_delay(attempt))).into(),
+                ],
+            ));
+        }
+        None if outcomes.iter().any(|o| matches!(o, Sent::Taken(_))) => out.push(stmt(
+            "UPDATE receivers SET attempts = 0, last_error = NULL, retry_at = 0, last_ok_at = ?2 \
+             WHERE name = ?1",
+            vec![receiver.into(), now.into()],
+        )),
+        None => {}
+    }
+    out
+}
+
+/// A claimed rating not tried: due again at once, in its place (the receiver's own backoff
+/// gates it).
+fn due_again(receiver: &str, id: &str, now: i64) -> Stmt {
     stmt(
-        "UPDATE ratings SET forwarded_rev = MAX(forwarded_rev, ?2), forwarded_at = ?3, \
-         attempts = 0, last_error = NULL, first = NULL, \
-         next_attempt_at = CASE WHEN rev > ?2 THEN ?3 ELSE next_attempt_at END WHERE id = ?1",
-        vec![id.into(), rev.into(), now.into()],
+        "UPDATE deliveries SET due_at = ?3 WHERE receiver = ?1 AND id = ?2",
+        vec![receiver.into(), id.into(), now.into()],
     )
 }
 
-/// A failed attempt: counted, with its reason (a status or a network error; never the body),
-/// and due again after the backoff (which replaces the lease).
-pub fn mark_failed(id: &str, retry_at: i64, why: &str) -> Stmt {
-    let why: String = why.chars().take(200).collect();
-    stmt(
-        "UPDATE ratings SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
-         WHERE id = ?1",
-        vec![id.into(), why.into(), retry_at.into()],
-    )
-}
-
-/// The earliest time any pending rating is due (`at` is null when none is pending), and the
-/// oldest pending rating's time, for the backlog alert.
+/// The earliest time any receiver is owed something it may be sent (`at` is null when
+/// nothing is owed), and when the oldest owed revision became owed, for the backlog alert.
 pub fn pending() -> Stmt {
     stmt(
-        concat!(
-            "SELECT MIN(next_attempt_at) AS at, MIN(rated_at) AS oldest FROM ratings WHERE ",
-            crate::pending!()
-        ),
+        "SELECT MIN(MAX(d.due_at, u.retry_at)) AS at, MIN(d.queued_at) AS oldest \
+         FROM deliveries d JOIN receivers u ON u.name = d.receiver AND u.active = 1 \
+         WHERE d.rev < d.want",
         vec![],
     )
 }
@@ -98,25 +263,27 @@ pub struct Outbound {
     pub headers: Vec<(&'static str, String)>,
 }
 
-/// The signed envelope of the revision a rating sends next (`RatingRow::next_revision`), and
-/// that revision's number.
-pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<(Outbound, i64), String> {
-    let keys = cfg
-        .upstream_keys
-        .as_ref()
-        .ok_or("forwarding without UPSTREAM_KEYS")?;
-    let row = row.next_revision()?;
+/// The signed envelope of the revision `receiver` gets next (`RatingRow::next_revision` after
+/// the revision `acked` it has), and that revision's number.
+pub fn outbound(
+    row: &RatingRow,
+    acked: i64,
+    receiver: &Receiver,
+    cfg: &Config,
+    now: i64,
+) -> Result<(Outbound, i64), String> {
+    let row = row.next_revision(acked)?;
     let (mut rating, entry) = row.to_rating()?;
     if row.via == crate::served::DEFAULT_VIA {
         rating.channel = cfg.default_channel.ok_or(
             "a system default rating waits: set UPSTREAM_DEFAULT_CHANNEL to the channel code the platform expects for it",
         )?;
     }
-    let body = envelope::body(cfg.mapping, &rating, &entry)?;
+    let body = envelope::body(receiver.mapping, &rating, &entry)?;
     let key = row.idempotency_key();
     let revision = row.rev.to_string();
     let sig = envelope::sign(
-        keys.current(),
+        &receiver.key,
         now,
         &envelope::Signed {
             idempotency_key: &key,
@@ -139,36 +306,37 @@ pub fn outbound(row: &RatingRow, cfg: &Config, now: i64) -> Result<(Outbound, i6
     ))
 }
 
-/// What one attempt came to, as the statement that records it: `Ok(revision)` acknowledged.
-pub fn record(row: &RatingRow, cfg: &Config, now: i64, result: Result<i64, String>) -> Stmt {
-    match result {
-        Ok(rev) => mark_forwarded(&row.id, rev, now),
-        Err(why) => {
-            let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
-            mark_failed(&row.id, now + i64::from(cfg.retry_delay(attempt)), &why)
-        }
-    }
-}
-
 // ---- status ----
 
-pub fn status() -> Stmt {
-    stmt(STATUS, vec![])
+pub fn status() -> Vec<Stmt> {
+    vec![stmt(STATUS, vec![]), receivers_status()]
 }
 
 const STATUS: &str = concat!(
-    "SELECT (SELECT COUNT(*) FROM ratings WHERE ",
-    crate::pending!(),
-    ") AS backlog, (SELECT MIN(rated_at) FROM ratings WHERE ",
-    crate::pending!(),
+    "SELECT (SELECT COUNT(DISTINCT d.id) FROM deliveries d WHERE ",
+    crate::owed!(),
+    ") AS backlog, (SELECT MIN(d.queued_at) FROM deliveries d WHERE ",
+    crate::owed!(),
     ") AS oldest_pending, \
      (SELECT COUNT(*) FROM ratings) AS stored, \
      (SELECT COUNT(*) FROM ratings WHERE hold = 1) AS held, \
      (SELECT COUNT(*) FROM entries) AS codes"
 );
 
+/// Each receiver in the settings: its backlog, its oldest owed revision and how it last went.
+fn receivers_status() -> Stmt {
+    stmt(
+        "SELECT u.name, u.attempts, u.retry_at, u.last_error, u.last_ok_at, \
+         (SELECT COUNT(*) FROM deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS backlog, \
+         (SELECT MIN(d.queued_at) FROM deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS oldest \
+         FROM receivers u WHERE u.active = 1 ORDER BY u.name",
+        vec![],
+    )
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Status {
+    /// Ratings some receiver is owed.
     pub backlog: i64,
     pub oldest_pending: Option<i64>,
     pub stored: i64,
@@ -177,14 +345,38 @@ pub struct Status {
     pub codes: i64,
 }
 
-/// What `/status` tells an administrator. `alert` says when the backlog has stalled.
-pub fn status_json(s: &Status, forwarding: bool, now: i64) -> String {
+/// One receiver's standing (`receivers` and its deliveries).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceiverStatus {
+    pub name: String,
+    /// Rounds failed in a row (0: it answered last time, or was not tried yet).
+    pub attempts: i64,
+    pub retry_at: i64,
+    pub last_error: Option<String>,
+    pub last_ok_at: Option<i64>,
+    pub backlog: i64,
+    pub oldest: Option<i64>,
+}
+
+/// What `/status` tells an administrator. `alert` says when a backlog has stalled.
+pub fn status_json(s: &Status, receivers: &[ReceiverStatus], now: i64) -> String {
+    let age = |t: Option<i64>| t.map(|t| (now - t).max(0));
     serde_json::json!({
         "ok": true,
-        "forwarding": if forwarding { "on" } else { "off (UPSTREAM_URL unset: ratings stay in storage)" },
+        "forwarding": if receivers.is_empty() { "off (neither UPSTREAMS nor UPSTREAM_URL set: ratings stay in storage)" } else { "on" },
         "backlog": s.backlog,
-        "oldest_pending_age_secs": s.oldest_pending.map(|t| (now - t).max(0)),
+        "oldest_pending_age_secs": age(s.oldest_pending),
         "alert": backlog_alert(s.oldest_pending, now),
+        "receivers": receivers.iter().map(|r| serde_json::json!({
+            "name": r.name,
+            "backlog": r.backlog,
+            "oldest_pending_age_secs": age(r.oldest),
+            "failing_rounds": r.attempts,
+            "retry_in_secs": (r.attempts > 0).then(|| (r.retry_at - now).max(0)),
+            "last_error": r.last_error,
+            "last_ok_age_secs": age(r.last_ok_at),
+            "alert": backlog_alert(r.oldest, now),
+        })).collect::<Vec<_>>(),
         "stored": s.stored,
         "held": s.held,
         "codes": s.codes,
@@ -195,7 +387,10 @@ pub fn status_json(s: &Status, forwarding: bool, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::sql::tests::{db, run, typed};
     use crate::store::tests::row;
+    use rusqlite::Connection;
+    use wire::directory::Entry;
     use wire::key::{Key, KeyPurpose, Keyring};
 
     fn header_of<'a>(o: &'a Outbound, name: &str) -> &'a str {
@@ -215,7 +410,7 @@ mod tests {
     #[test]
     fn outbound_is_signed_and_verifiable() {
         let (cfg, k) = upstream("provincial");
-        let (o, rev) = outbound(&row(), &cfg, 1_795_000_100).unwrap();
+        let (o, rev) = outbound(&row(), 1, &cfg.receivers[0], &cfg, 1_795_000_100).unwrap();
         assert_eq!(rev, 3);
         let sig = header_of(&o, HEADER_SIGNATURE);
         let header = |name| header_of(&o, name);
@@ -239,15 +434,15 @@ mod tests {
     #[test]
     fn a_first_revision_kept_aside_goes_first() {
         let (cfg, _) = upstream("project");
+        let to = &cfg.receivers[0];
         let mut r = row();
-        r.forwarded_rev = 0;
         r.first = Some(
             serde_json::json!({"rated_at": 1_794_999_000, "level": "satisfied", "tags": "406",
                 "tag_version": r.tag_version, "matter": null, "comment": "first", "phone": null,
                 "entry": r.entry})
             .to_string(),
         );
-        let (o, rev) = outbound(&r, &cfg, 1_795_000_100).unwrap();
+        let (o, rev) = outbound(&r, 0, to, &cfg, 1_795_000_100).unwrap();
         assert_eq!(rev, 1);
         let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
         assert_eq!(b["assess_number"], 1);
@@ -255,24 +450,22 @@ mod tests {
         assert_eq!(b["level"], "satisfied");
         let key = header_of(&o, HEADER_IDEMPOTENCY);
         assert_eq!(key, r.id, "revision 1 under the rating's own key");
-        // Once revision 1 is taken, the current one follows.
-        r.forwarded_rev = 1;
-        let (o, rev) = outbound(&r, &cfg, 1_795_000_100).unwrap();
+        // Once the receiver has revision 1, the current one follows.
+        let (o, rev) = outbound(&r, 1, to, &cfg, 1_795_000_100).unwrap();
         assert_eq!(rev, 3);
         assert!(o.body.contains("\"assess_number\":2"));
     }
 
     #[test]
-    fn failures_back_off_and_successes_clear() {
-        let cfg = crate::config::tests::parse(&crate::config::tests::vars()).unwrap();
-        let mut r = row();
-        r.attempts = 2;
-        let failed = record(&r, &cfg, 1000, Err("upstream status 503".into()));
-        // The third attempt failed: 30 s doubled twice.
-        assert_eq!(failed.args[2], 1120.into());
-        assert_eq!(failed.args[1], "upstream status 503".into());
-        let ok = record(&r, &cfg, 1000, Ok(3));
-        assert_eq!(ok.args, vec![r.id.clone().into(), 3.into(), 1000.into()]);
+    fn an_answer_says_whether_the_rating_or_the_receiver_failed() {
+        assert_eq!(judge(200, 3), Sent::Taken(3));
+        assert_eq!(judge(204, 1), Sent::Taken(1));
+        for down in [401, 403, 404, 408, 429, 500, 502, 503] {
+            assert!(matches!(judge(down, 1), Sent::Down(_)), "{down}");
+        }
+        for refused in [400, 409, 413, 422] {
+            assert!(matches!(judge(refused, 1), Sent::Refused(_)), "{refused}");
+        }
     }
 
     #[test]
@@ -294,10 +487,312 @@ mod tests {
         assert!(a.contains("70 min"), "{a}");
     }
 
+    // ---- several receivers, on SQLite ----
+
+    /// Two receivers: `province` takes every rating (key 1), `dept` 差评 of region 3302… only
+    /// (key 2).
+    fn two() -> Config {
+        let mut v = crate::config::tests::vars();
+        v.insert(
+            "UPSTREAM_KEYS",
+            format!(
+                "{} {}",
+                Key::new(KeyPurpose::Upstream, 1, [1; 32]).to_text(),
+                Key::new(KeyPurpose::Upstream, 2, [2; 32]).to_text()
+            ),
+        );
+        v.insert(
+            "UPSTREAMS",
+            "province https://hcp.example.gov.cn/r provincial key=1; \
+             dept https://dept.example.gov.cn/r gbt39046 bad region=3302 key=2"
+                .into(),
+        );
+        crate::config::tests::parse(&v).unwrap()
+    }
+
+    fn exec(c: &Connection, stmts: &[Stmt]) {
+        for s in stmts {
+            run(c, s);
+        }
+    }
+
+    fn entry(region: &str) -> Entry {
+        let mut e = Entry::example("A01", None);
+        e.region = region.into();
+        e.code.window = wire::qr::WindowRef::derive(region, &e.hall, &e.window);
+        e
+    }
+
+    /// A counted rating (`hold` 0) or a held one, given at `at` (a rating's own time is when it
+    /// became owed).
+    fn rate(c: &Connection, id: &str, region: &str, level: &str, at: i64, hold: i64) {
+        c.execute(
+            "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, \
+             rated_at, level, tags, tag_version, comment, flagged, via, entry, next_attempt_at, hold) \
+             VALUES (?1, ?2, ?1, 0, 1, 1, ?1, ?3, ?4, '', 1, '', 0, 'app', ?5, ?3, ?6)",
+            rusqlite::params![
+                id,
+                entry(region).code.to_text(),
+                at,
+                level,
+                serde_json::to_string(&entry(region)).unwrap(),
+                hold
+            ],
+        )
+        .unwrap();
+    }
+
+    /// A 追评: the next revision, owed from `at`.
+    fn amend(c: &Connection, id: &str, level: &str, at: i64) {
+        c.execute(
+            "UPDATE ratings SET rev = rev + 1, assess_number = 2, level = ?2, next_attempt_at = ?3 \
+             WHERE id = ?1",
+            rusqlite::params![id, level, at],
+        )
+        .unwrap();
+    }
+
+    fn claimed(c: &Connection, to: &str, now: i64) -> Vec<Claimed> {
+        let s = claim(to, now, now + 600, CLAIM_LIMIT);
+        let rows: Vec<Claimed> = typed(c, &s[0]);
+        run(c, &s[1]);
+        rows
+    }
+
+    fn ids(cl: &[Claimed]) -> Vec<&str> {
+        cl.iter().map(|c| c.row.id.as_str()).collect()
+    }
+
+    fn owed(c: &Connection, to: &str) -> Vec<(String, i64, i64)> {
+        let rows = run(
+            c,
+            &stmt(
+                "SELECT id, rev, want FROM deliveries WHERE receiver = ?1 AND rev < want ORDER BY queued_at, id",
+                vec![to.into()],
+            ),
+        );
+        rows.iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_owned(),
+                    r["rev"].as_i64().unwrap(),
+                    r["want"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     #[test]
-    fn claims_return_whole_rows() {
-        let s = claim_due(10, 610, CLAIM_LIMIT);
-        assert!(s.sql.contains("RETURNING id, code, device"));
-        assert!(s.sql.ends_with("hold, signals, first, project_no"));
+    fn each_receiver_is_owed_what_it_takes_and_keeps_its_own_order_and_backoff() {
+        let cfg = two();
+        let c = db();
+        // Given before the receivers were set: owed once they are (forwarding switched on).
+        rate(&c, "a", "330201", "satisfied", 100, 0);
+        exec(&c, &sync(&cfg.receivers));
+        rate(&c, "b", "330201", "very_dissatisfied", 110, 0);
+        rate(&c, "c", "330105", "dissatisfied", 120, 0);
+        rate(&c, "d", "330201", "dissatisfied", 130, 1);
+        assert_eq!(
+            owed(&c, "province")
+                .iter()
+                .map(|o| o.0.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b", "c"],
+            "every counted rating, in the order given; the held one waits"
+        );
+        assert_eq!(
+            owed(&c, "dept"),
+            [("b".to_owned(), 0, 1)],
+            "差评 of its region only"
+        );
+
+        // province is down at its second rating: the round stops, the rest stays in its place,
+        // and province backs off as a whole; dept is not held back.
+        let p = claimed(&c, "province", 200);
+        assert_eq!(ids(&p), ["a", "b", "c"]);
+        assert!(claimed(&c, "province", 200).is_empty(), "leased");
+        exec(
+            &c,
+            &record(
+                "province",
+                &p,
+                &[Sent::Taken(1), Sent::Down("upstream status 503".into())],
+                &cfg,
+                201,
+            ),
+        );
+        assert_eq!(owed(&c, "province").len(), 2);
+        let st: Vec<ReceiverStatus> = typed(&c, &status()[1]);
+        let prov = st.iter().find(|r| r.name == "province").unwrap();
+        assert_eq!((prov.attempts, prov.retry_at, prov.backlog), (1, 231, 2));
+        assert_eq!(prov.last_error.as_deref(), Some("upstream status 503"));
+        assert!(claimed(&c, "province", 230).is_empty(), "backing off");
+        let d = claimed(&c, "dept", 201);
+        assert_eq!(ids(&d), ["b"]);
+        exec(&c, &record("dept", &d, &[Sent::Taken(1)], &cfg, 202));
+        assert!(owed(&c, "dept").is_empty());
+        // The alarm wakes for province's retry.
+        let p: Vec<Pending> = typed(&c, &pending());
+        assert_eq!(p[0].at, Some(231));
+        // Back: the two left, in their order; then it answered, so no backoff.
+        let p = claimed(&c, "province", 231);
+        assert_eq!(ids(&p), ["b", "c"]);
+        // One rating refused (a 4xx of its own) backs off alone; the next is sent.
+        exec(
+            &c,
+            &record(
+                "province",
+                &p,
+                &[Sent::Refused("upstream status 422".into()), Sent::Taken(1)],
+                &cfg,
+                232,
+            ),
+        );
+        assert_eq!(owed(&c, "province"), [("b".to_owned(), 0, 1)]);
+        let st: Vec<ReceiverStatus> = typed(&c, &status()[1]);
+        let prov = st.iter().find(|r| r.name == "province").unwrap();
+        assert_eq!((prov.attempts, prov.last_ok_at), (0, Some(232)));
+        assert!(
+            claimed(&c, "province", 233).is_empty(),
+            "b waits its own 30 s"
+        );
+        assert_eq!(ids(&claimed(&c, "province", 262)), ["b"]);
+
+        // A 追评 is owed to each receiver that had the rating, in its new place; a 满意 amended to
+        // a 差评 becomes dept's when its region is dept's.
+        amend(&c, "a", "very_dissatisfied", 300);
+        assert_eq!(owed(&c, "dept"), [("a".to_owned(), 0, 2)]);
+        assert!(owed(&c, "province").contains(&("a".to_owned(), 1, 2)));
+        // Released from hold: owed now.
+        run(
+            &c,
+            &stmt(
+                "UPDATE ratings SET hold = 3, next_attempt_at = 400 WHERE id = 'd'",
+                vec![],
+            ),
+        );
+        assert_eq!(owed(&c, "dept").last().unwrap().0, "d");
+    }
+
+    #[test]
+    fn receivers_come_and_go_with_the_settings_and_nothing_owed_is_pruned() {
+        let cfg = two();
+        let c = db();
+        exec(&c, &sync(&cfg.receivers));
+        rate(&c, "b", "330201", "very_dissatisfied", 100, 0);
+        rate(&c, "g", "330201", "satisfied", 100, 0);
+        let p = claimed(&c, "province", 200);
+        exec(
+            &c,
+            &record("province", &p, &[Sent::Taken(1), Sent::Taken(1)], &cfg, 200),
+        );
+        let st: Vec<Status> = typed(&c, &status()[0]);
+        assert_eq!(st[0].backlog, 1, "b: dept still owed");
+        // Long after: the rating dept still waits for stays; the one everybody has goes.
+        let later = 200 + 40 * 86_400;
+        exec(&c, &crate::store::prune(later, 30, 7, true));
+        let left: Vec<String> = run(&c, &stmt("SELECT id FROM ratings", vec![]))
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(left, ["b"]);
+
+        // dept taken out of the settings: owed nothing, counted nowhere, kept in its place.
+        let province_only = &cfg.receivers[..1];
+        exec(&c, &sync(province_only));
+        let st: Vec<Status> = typed(&c, &status()[0]);
+        assert_eq!(st[0].backlog, 0);
+        assert_eq!(typed::<ReceiverStatus>(&c, &status()[1]).len(), 1);
+        assert!(claimed(&c, "dept", later).is_empty());
+        rate(&c, "n", "330201", "dissatisfied", later, 0);
+        // Put back: what it was owed and what came meanwhile, once each.
+        exec(&c, &sync(&cfg.receivers));
+        exec(&c, &sync(&cfg.receivers));
+        assert_eq!(
+            owed(&c, "dept"),
+            [("b".to_owned(), 0, 1), ("n".to_owned(), 0, 1)]
+        );
+        // And now the last of b goes at the next prune after dept has it.
+        let d = claimed(&c, "dept", later);
+        exec(
+            &c,
+            &record("dept", &d, &[Sent::Taken(1), Sent::Taken(1)], &cfg, later),
+        );
+        exec(&c, &crate::store::prune(later + 31 * 86_400, 30, 7, true));
+        let left = run(&c, &stmt("SELECT id FROM ratings", vec![]));
+        assert_eq!(left.len(), 1, "n: province has not had it");
+        let p = claimed(&c, "province", later);
+        assert_eq!(ids(&p), ["n"]);
+        exec(&c, &record("province", &p, &[Sent::Taken(1)], &cfg, later));
+        exec(&c, &crate::store::prune(later + 31 * 86_400, 30, 7, true));
+        assert_eq!(run(&c, &stmt("SELECT id FROM ratings", vec![])).len(), 0);
+        assert_eq!(
+            run(&c, &stmt("SELECT id FROM deliveries", vec![])).len(),
+            0,
+            "a pruned rating's deliveries go with it"
+        );
+    }
+
+    #[test]
+    fn the_first_revision_kept_aside_goes_once_every_receiver_has_it() {
+        let cfg = two();
+        let c = db();
+        exec(&c, &sync(&cfg.receivers));
+        rate(&c, "b", "330201", "very_dissatisfied", 100, 0);
+        c.execute(
+            "UPDATE ratings SET first = '{}', rev = 2 WHERE id = 'b'",
+            [],
+        )
+        .unwrap();
+        let first = || -> bool {
+            !run(
+                &c,
+                &stmt(
+                    "SELECT 1 FROM ratings WHERE id = 'b' AND first IS NOT NULL",
+                    vec![],
+                ),
+            )
+            .is_empty()
+        };
+        let p = claimed(&c, "province", 200);
+        assert_eq!(p[0].acked, 0);
+        exec(&c, &record("province", &p, &[Sent::Taken(1)], &cfg, 200));
+        assert!(first(), "dept has not had revision 1 yet");
+        let d = claimed(&c, "dept", 200);
+        exec(&c, &record("dept", &d, &[Sent::Taken(1)], &cfg, 200));
+        assert!(!first());
+        // Each then is owed revision 2.
+        assert_eq!(owed(&c, "province"), [("b".to_owned(), 1, 2)]);
+        assert_eq!(owed(&c, "dept"), [("b".to_owned(), 1, 2)]);
+    }
+
+    #[test]
+    fn the_sql_takes_what_the_receiver_says_it_takes() {
+        let cfg = two();
+        let c = db();
+        exec(&c, &sync(&cfg.receivers));
+        let mut n = 0;
+        for region in ["330201", "3302", "330105", "320102"] {
+            for level in wire::rating::Level::ALL {
+                n += 1;
+                let id = format!("r{n}");
+                rate(&c, &id, region, level.as_str(), n, 0);
+                for r in &cfg.receivers {
+                    let has = run(
+                        &c,
+                        &stmt(
+                            "SELECT 1 FROM deliveries WHERE receiver = ?1 AND id = ?2",
+                            vec![r.name.as_str().into(), id.as_str().into()],
+                        ),
+                    );
+                    assert_eq!(
+                        !has.is_empty(),
+                        r.takes(level.is_bad(), region),
+                        "{} {region} {level:?}",
+                        r.name
+                    );
+                }
+            }
+        }
     }
 }

@@ -685,7 +685,7 @@ async fn in_session(
         Id::Directory => console::directory_page(h, cfg, req, session).await,
         Id::Upload => console::upload(h, cfg, session, f).await,
         Id::Apply => console::apply(h, session, f).await,
-        Id::StatusPage => console::status_page(h, cfg, req, session).await,
+        Id::StatusPage => console::status_page(h, req, session).await,
         Id::Retry => console::retry_post(h, session).await,
         Id::Accounts => console::accounts_page(h, session, &flash).await,
         Id::AccountAdd => console::grant(h, session, f, true).await,

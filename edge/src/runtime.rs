@@ -1,7 +1,7 @@
 //! The self-hosted runtime's config: the Cap'n Proto text `workerd serve` reads. One generator
 //! for the demo, the tests, the benchmarks and `zsp serve` (what an operator runs): the worker's modules, the
-//! site from a disk folder, the storage object's SQLite on a writable disk folder, the upstream
-//! as an `external` server, 差评 alert routes through a network service limited to the
+//! site from a disk folder, the storage object's SQLite on a writable disk folder, each upstream
+//! receiver as an `external` server, 差评 alert routes through a network service limited to the
 //! categories the operator allows (the worker reaches no other address), every setting from the
 //! environment (secrets never enter the file), and one socket.
 
@@ -15,7 +15,7 @@ pub const UNIQUE_KEY: &str = "zhangshangping-store";
 /// The worker's compatibility date, the same as `edge/wrangler.toml`'s.
 pub const COMPATIBILITY_DATE: &str = "2026-01-01";
 
-/// Where the upstream is, from `UPSTREAM_URL`: the address workerd connects to, and TLS or not.
+/// Where a receiver is, from its URL: the address workerd connects to, and TLS or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     pub address: String,
@@ -23,22 +23,33 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// Every receiver the settings name (`UPSTREAMS`, or `UPSTREAM_URL`), with its address.
+    pub fn all(get: &dyn Fn(&str) -> Option<String>) -> Result<Vec<(String, Upstream)>> {
+        crate::config::receiver_urls(get)
+            .into_iter()
+            .map(|(name, url)| {
+                let u = Upstream::from_url(&url).map_err(|e| format!("receiver {name}: {e}"))?;
+                Ok((name, u))
+            })
+            .collect()
+    }
+
     /// `https://host[:port]/…` or `http://127.0.0.1:port/…` (the worker's own config check
     /// refuses anything else, and says so in its log).
     pub fn from_url(url: &str) -> Result<Upstream> {
         let (scheme, rest) = url
             .split_once("://")
-            .ok_or_else(|| format!("UPSTREAM_URL {url:?}: no scheme"))?;
+            .ok_or_else(|| format!("{url:?}: no scheme"))?;
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         if authority.is_empty() || authority.contains('@') {
-            return Err(format!("UPSTREAM_URL {url:?}: no host"));
+            return Err(format!("{url:?}: no host"));
         }
         let (tls, port) = match scheme {
             "https" => (true, 443),
             "http" => (false, 80),
             _ => {
                 return Err(format!(
-                    "UPSTREAM_URL {url:?}: must be https:// (or http:// on 127.0.0.1)"
+                    "{url:?}: must be https:// (or http:// on 127.0.0.1)"
                 ));
             }
         };
@@ -69,7 +80,8 @@ pub struct Runtime {
     pub site: PathBuf,
     /// Where the storage object's SQLite files live (created if missing).
     pub data: PathBuf,
-    pub upstream: Option<Upstream>,
+    /// The upstream receivers: each its name and address ([`Upstream::all`]).
+    pub upstreams: Vec<(String, Upstream)>,
     /// Where 差评 alert routes (robots, webhooks: addresses set in the console) may be, as
     /// workerd's network categories: `public` for the robots; `private` adds an intranet bridge;
     /// `local` is for the demo's and the tests' receivers on 127.0.0.1.
@@ -144,7 +156,7 @@ impl Runtime {
             ));
             bindings.push("(name = \"ALERTS\", service = \"alerts\")".to_owned());
         }
-        if let Some(u) = &self.upstream {
+        for (name, u) in &self.upstreams {
             let protocol = match &u.tls_host {
                 None => "http = ()".to_owned(),
                 Some(h) => format!(
@@ -152,11 +164,21 @@ impl Runtime {
                     text(h)?
                 ),
             };
+            let service = if name == crate::config::DEFAULT_RECEIVER {
+                "upstream".to_owned()
+            } else {
+                format!("upstream-{name}")
+            };
             services.push(format!(
-                "(name = \"upstream\", external = (address = {}, {protocol}))",
+                "(name = {}, external = (address = {}, {protocol}))",
+                text(&service)?,
                 text(&u.address)?
             ));
-            bindings.push("(name = \"UPSTREAM\", service = \"upstream\")".to_owned());
+            bindings.push(format!(
+                "(name = {}, service = {})",
+                text(&crate::config::upstream_binding(name))?,
+                text(&service)?
+            ));
         }
         for s in &self.settings {
             bindings.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
@@ -250,7 +272,16 @@ mod tests {
             worker: "/srv/zsp/worker".into(),
             site: "/srv/zsp/site".into(),
             data: "/var/lib/zsp".into(),
-            upstream: Some(Upstream::from_url("http://127.0.0.1:9/r").unwrap()),
+            upstreams: vec![
+                (
+                    "upstream".into(),
+                    Upstream::from_url("http://127.0.0.1:9/r").unwrap(),
+                ),
+                (
+                    "dept_x".into(),
+                    Upstream::from_url("https://x.gov.cn/r").unwrap(),
+                ),
+            ],
             alert_networks: vec!["public".into()],
             settings: vec!["QR_KEYS", "UPSTREAM_URL"],
         };
@@ -258,6 +289,9 @@ mod tests {
         assert!(c.contains("esModule = embed \"../../srv/zsp/worker/index.js\""));
         assert!(c.contains("(name = \"QR_KEYS\", fromEnvironment = \"QR_KEYS\")"));
         assert!(c.contains("external = (address = \"127.0.0.1:9\", http = ())"));
+        assert!(c.contains("(name = \"UPSTREAM\", service = \"upstream\")"));
+        assert!(c.contains("(name = \"upstream-dept_x\", external = (address = \"x.gov.cn:443\""));
+        assert!(c.contains("(name = \"UPSTREAM_DEPT_X\", service = \"upstream-dept_x\")"));
         assert!(c.contains("globalOutbound = \"nowhere\""));
         assert!(c.contains("network = (allow = [])"));
         assert!(c.contains(

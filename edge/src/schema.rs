@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_checks.sql"),
     migration!(14, "0014_digest.sql"),
     migration!(15, "0015_served_tallies.sql"),
+    migration!(16, "0016_receivers.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -173,7 +173,7 @@ impl Settings {
                 .map_err(|why| err("DEFAULT_RATING", why))?,
         };
         let defaults_on = default_rating.iter().any(|(_, a)| *a != After::Off);
-        if defaults_on && core.upstream_url.is_some() && core.default_channel.is_none() {
+        if defaults_on && core.forwarding() && core.default_channel.is_none() {
             return Err(err(
                 "UPSTREAM_DEFAULT_CHANNEL",
                 "DEFAULT_RATING forwards system default ratings upstream: set the 评价渠道 code \

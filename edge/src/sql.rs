@@ -15,11 +15,25 @@ macro_rules! counted {
     };
 }
 
-/// A counted rating whose newest revision the upstream does not have yet.
+/// A delivery (`d`) still owed to a receiver in the settings: a revision of a counted rating
+/// it has not acknowledged (`want` follows the rating's `rev` while the rating counts; see
+/// migration 0016).
+#[macro_export]
+macro_rules! owed {
+    () => {
+        "d.rev < d.want AND d.receiver IN (SELECT name FROM receivers WHERE active = 1)"
+    };
+}
+
+/// A rating (`ratings`) some receiver in the settings is still owed.
 #[macro_export]
 macro_rules! pending {
     () => {
-        "forwarded_rev < rev AND hold IN (0, 3)"
+        concat!(
+            "EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND ",
+            $crate::owed!(),
+            ")"
+        )
     };
 }
 

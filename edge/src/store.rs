@@ -129,7 +129,8 @@ const COUNT_ADDRESS: &str = "INSERT INTO addresses (code, net, minute, n) VALUES
 /// ?19 whom a 差评 counts against as its reasons suggest (`wire::rating::suggested_about`; a
 /// checked case's classification stands through a 追评);
 /// `{signals}` is [`signals_sql`]. An amendment keeps a rejected rating rejected, holds a rating when a signal fires, and keeps the first
-/// revision aside while the upstream has none of it (revisions go upstream in order). A citizen's
+/// revision aside while a receiver has none of it, or none has been owed it yet (revisions go
+/// upstream in order). A citizen's
 /// rating of a 办件 that had its system default (`served::DEFAULT_VIA`) replaces it as the
 /// first rating (its assessNumber stays 1, its revision is the next).
 const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_number, rev, \
@@ -146,10 +147,12 @@ const UPSERT_RATING: &str = "INSERT INTO ratings (id, code, device, day, assess_
      flagged = MAX(flagged, excluded.flagged), via = excluded.via, entry = excluded.entry, \
      about = CASE WHEN EXISTS (SELECT 1 FROM cases WHERE cases.rating = ratings.id \
        AND cases.finding IS NOT NULL) THEN about ELSE excluded.about END, \
-     attempts = 0, next_attempt_at = excluded.next_attempt_at, last_error = NULL, \
+     next_attempt_at = excluded.next_attempt_at, \
      hold = CASE WHEN hold = 2 THEN 2 WHEN excluded.hold = 1 THEN 1 ELSE hold END, \
      signals = CASE WHEN excluded.signals != '' THEN excluded.signals ELSE signals END, \
-     first = CASE WHEN forwarded_rev = 0 AND first IS NULL THEN json_object('rated_at', rated_at, \
+     first = CASE WHEN first IS NULL AND (EXISTS (SELECT 1 FROM deliveries d \
+       WHERE d.id = ratings.id AND d.rev = 0) OR NOT EXISTS (SELECT 1 FROM deliveries d \
+       WHERE d.id = ratings.id)) THEN json_object('rated_at', rated_at, \
      'level', level, 'tags', tags, 'tag_version', tag_version, 'matter', matter, 'comment', comment, \
      'phone', phone, 'entry', entry, 'via', via) ELSE first END \
      RETURNING id, assess_number, rev, flagged";
@@ -419,9 +422,9 @@ pub struct RatingRow {
     pub flagged: i64,
     pub via: String,
     pub entry: String,
-    pub forwarded_rev: i64,
-    pub forwarded_at: Option<i64>,
-    pub attempts: i64,
+    /// Every receiver that takes it has its newest revision (1), or not yet, or there is none
+    /// (0).
+    pub forwarded: i64,
     /// 0 counted, 1 held, 2 rejected, 3 released.
     pub hold: i64,
     /// The signals that held it (`guard::signal_label`'s names, space-separated).
@@ -452,7 +455,11 @@ struct FirstRevision {
 macro_rules! rating_columns {
     () => {
         "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, forwarded_rev, forwarded_at, attempts, hold, signals, first, project_no"
+         matter, comment, phone, flagged, via, entry, \
+         (EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND d.rev > 0) AND NOT \
+         EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND d.rev < d.want AND \
+         d.receiver IN (SELECT name FROM receivers WHERE active = 1))) AS forwarded, \
+         hold, signals, first, project_no"
     };
 }
 pub(crate) use rating_columns;
@@ -511,10 +518,11 @@ impl RatingRow {
         ))
     }
 
-    /// The revision the upstream gets next: the first, kept aside while a 追评 made before the
-    /// first forward waits behind it (the upstream sees assessNumber 1 before 2), else this one.
-    pub fn next_revision(&self) -> Result<RatingRow, String> {
-        let Some(first) = self.first.as_deref().filter(|_| self.forwarded_rev == 0) else {
+    /// The revision a receiver that acknowledged revision `acked` gets next: the first, kept
+    /// aside while a 追评 made before the first forward waits behind it (the receiver sees
+    /// assessNumber 1 before 2), else this one.
+    pub fn next_revision(&self, acked: i64) -> Result<RatingRow, String> {
+        let Some(first) = self.first.as_deref().filter(|_| acked == 0) else {
             return Ok(self.clone());
         };
         let f: FirstRevision = serde_json::from_str(first)
@@ -620,8 +628,9 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) ->
             "DELETE FROM form_spend WHERE slot < ?1",
             vec![(now / FORM_SLOT_SECS - 144).into()],
         ),
-        // A rating leaves after the retention once the upstream has it, or rejected; with
-        // forwarding off nothing is owed, so any decided one (never while its case is open). The
+        // A rating leaves after the retention once every receiver has it (or none takes it),
+        // or rejected; with forwarding off nothing is owed, so any decided one (never while its
+        // case is open). The
         // public tallies keep their counts (their triggers count writes, not deletions).
         // The operator's test ratings (`zsp selftest`) leave at the first prune an hour after.
         stmt(
@@ -630,10 +639,15 @@ pub fn prune(now: i64, retention_days: u32, held_days: u32, forwarding: bool) ->
             vec![(now - 3600).into()],
         ),
         stmt(
-            "DELETE FROM ratings WHERE forwarded_rev >= rev AND forwarded_at < ?1 \
-             OR hold = 2 AND rated_at < ?1 \
-             OR ?2 = 0 AND hold != 1 AND rated_at < ?1 AND NOT EXISTS \
-               (SELECT 1 FROM cases WHERE cases.rating = ratings.id AND cases.closed_at IS NULL)",
+            concat!(
+                "DELETE FROM ratings WHERE rated_at < ?1 AND (hold = 2 \
+                 OR ?2 = 1 AND hold IN (0, 3) AND NOT ",
+                crate::pending!(),
+                " AND COALESCE((SELECT MAX(d.forwarded_at) FROM deliveries d \
+                   WHERE d.id = ratings.id), 0) < ?1 \
+                 OR ?2 = 0 AND hold != 1 AND NOT EXISTS \
+                   (SELECT 1 FROM cases WHERE cases.rating = ratings.id AND cases.closed_at IS NULL))"
+            ),
             vec![keep.into(), i64::from(forwarding).into()],
         ),
     ]
@@ -738,7 +752,7 @@ pub fn export_cells(row: &RatingRow, full_phone: bool) -> Result<[String; 20], S
         v.comment.clone(),
         phone,
         hold_label(row.hold).to_owned(),
-        yes(row.forwarded_rev >= row.rev),
+        yes(row.forwarded != 0),
         via_label(&row.via).to_owned(),
     ])
 }
@@ -814,7 +828,7 @@ pub(crate) mod tests {
     use super::*;
     use wire::rating::TAG_CONTENT_VERSION;
 
-    /// A stored 差评, amended twice, its first revision forwarded.
+    /// A stored 差评, amended twice.
     pub(crate) fn row() -> RatingRow {
         let entry = Entry {
             dept_code: Some("11330102MB1234567B".into()),
@@ -837,9 +851,7 @@ pub(crate) mod tests {
             flagged: 1,
             via: "app".into(),
             entry: serde_json::to_string(&entry).unwrap(),
-            forwarded_rev: 1,
-            forwarded_at: None,
-            attempts: 0,
+            forwarded: 0,
             hold: 3,
             signals: "rate".into(),
             first: None,

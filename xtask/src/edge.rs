@@ -331,13 +331,13 @@ pub fn start(
     keys: &LocalKeys,
     o: &WorkerOptions<'_>,
 ) -> Result<Worker> {
-    let upstream = o
-        .vars
-        .iter()
-        .find(|(k, _)| *k == "UPSTREAM_URL")
-        .map(|(_, v)| Upstream::from_url(v))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let upstreams = Upstream::all(&|name| {
+        o.vars
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .map_err(anyhow::Error::msg)?;
     let data = o.state.join("data");
     crate::fs::create_dir_all(&data)?;
     let config = Runtime {
@@ -345,7 +345,7 @@ pub fn start(
         worker: root.join("edge/build"),
         site: crate::setup::target_dir().join("site"),
         data,
-        upstream,
+        upstreams,
         // The demo's and the tests' alert receivers are on 127.0.0.1; nothing else is reachable.
         alert_networks: vec!["local".into()],
         settings: edge::routes::settings().iter().map(|s| s.name).collect(),

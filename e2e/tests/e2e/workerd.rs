@@ -915,19 +915,28 @@ pub(crate) struct Receiver {
     pub(crate) port: u16,
     pub(crate) down: Arc<AtomicBool>,
     pub(crate) got: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    /// Every request that reached it, answered or not.
+    pub(crate) asked: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// A receiver that verifies with this machine's upstream key (`UPSTREAM_KEYS` of the stack).
 pub(crate) fn receiver() -> Receiver {
+    receiver_with(Keyring::parse(KeyPurpose::Upstream, &stack().keys.upstream).unwrap())
+}
+
+/// A receiver that verifies with `ring` (its own key, as each receiver of `UPSTREAMS` has).
+pub(crate) fn receiver_with(ring: Keyring) -> Receiver {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let down = Arc::new(AtomicBool::new(false));
     let got = Arc::new(Mutex::new(vec![]));
-    let ring = Keyring::parse(KeyPurpose::Upstream, &stack().keys.upstream).unwrap();
-    let (d, g) = (down.clone(), got.clone());
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (d, g, a) = (down.clone(), got.clone(), asked.clone());
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { continue };
             let (_, headers, body) = xtask::robots::read_request(&c);
+            a.fetch_add(1, Ordering::SeqCst);
             let status = if d.load(Ordering::SeqCst) {
                 "503 Service Unavailable"
             } else {
@@ -973,7 +982,12 @@ pub(crate) fn receiver() -> Receiver {
             );
         }
     });
-    Receiver { port, down, got }
+    Receiver {
+        port,
+        down,
+        got,
+        asked,
+    }
 }
 
 /// Waits for the storage object's alarm to have done something (nothing nudges it).
@@ -991,13 +1005,27 @@ pub(crate) fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
 #[test]
 #[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn forwarding_survives_an_outage_and_a_restart() {
-    let rx = receiver();
+    // Two receivers (UPSTREAMS), each with its own key: the province (provincial mapping, this
+    // machine's key) and a department (the project's JSON, key 9).
+    let province = receiver();
+    let own = Key::new(KeyPurpose::Upstream, 9, [0x5a; 32]);
+    let dept = receiver_with(Keyring::new(KeyPurpose::Upstream, vec![own.clone()]).unwrap());
+    let kid = Keyring::parse(KeyPurpose::Upstream, &stack().keys.upstream)
+        .unwrap()
+        .current()
+        .kid;
     let vars = [
         (
-            "UPSTREAM_URL",
-            format!("http://127.0.0.1:{}/ratings", rx.port),
+            "UPSTREAMS",
+            format!(
+                "province http://127.0.0.1:{}/ratings provincial key={kid}; dept http://127.0.0.1:{}/in project key=9",
+                province.port, dept.port
+            ),
         ),
-        ("UPSTREAM_MAPPING", "provincial".to_owned()),
+        (
+            "UPSTREAM_KEYS",
+            format!("{} {}", stack().keys.upstream, own.to_text()),
+        ),
     ];
     let (mut w, state) = worker("forward", &vars);
     // The unit's 统一社会信用代码: the provincial mapping's deptCode.
@@ -1008,11 +1036,12 @@ fn forwarding_survives_an_outage_and_a_restart() {
     load(&w, vec![e.clone()]);
     let seg = segment(&e);
 
-    // The upstream is down during 50 submissions.
-    rx.down.store(true, Ordering::SeqCst);
+    // The province is down during 50 submissions.
+    province.down.store(true, Ordering::SeqCst);
     let chs: Vec<String> = (0..50).map(|_| land(&w, &seg)).collect();
     std::thread::sleep(Duration::from_millis(1100));
     let mut accepted = BTreeSet::new();
+    let t = Instant::now();
     for ch in &chs {
         let (s, v) = post(
             &w,
@@ -1023,40 +1052,82 @@ fn forwarding_survives_an_outage_and_a_restart() {
         assert_eq!(s, 200, "{v}");
         accepted.insert(v["id"].as_str().unwrap().to_owned());
     }
-    std::thread::sleep(Duration::from_secs(2));
-    let st = status(&w);
-    println!("upstream down: backlog {} after 50 accepted", st["backlog"]);
-    assert_eq!(st["backlog"], 50);
-    let t = Instant::now();
-    rx.down.store(false, Ordering::SeqCst);
-    wait_for("all 50 delivered", 90, || {
-        let ids: BTreeSet<String> = rx
-            .got
+    let keys = |rx: &Receiver| -> BTreeSet<String> {
+        rx.got
             .lock()
             .unwrap()
             .iter()
             .map(|(k, _)| k.clone())
-            .collect();
-        ids == accepted
+            .collect()
+    };
+    // The department is not held back: all 50 while the province is down.
+    wait_for("the department's 50", 30, || keys(&dept) == accepted);
+    let dept_all = t.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(2));
+    let st = status(&w);
+    let of = |name: &str| -> serde_json::Value {
+        st["receivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {st}"))
+    };
+    println!(
+        "province down: dept had all 50 {dept_all:.1} s after the first submission; province backlog {}, asked {} times meanwhile (it backs off as a whole: {})",
+        of("province")["backlog"],
+        province.asked.load(Ordering::SeqCst),
+        of("province")["last_error"]
+    );
+    assert_eq!(st["backlog"], 50, "{st}");
+    assert_eq!(of("province")["backlog"], 50, "{st}");
+    assert_eq!(of("dept")["backlog"], 0, "{st}");
+    assert!(
+        of("province")["failing_rounds"].as_i64().unwrap() >= 1,
+        "{st}"
+    );
+    assert!(
+        province.asked.load(Ordering::SeqCst) < 50,
+        "a receiver that is down is not asked for every rating"
+    );
+    // The province back: all 50 in the order they were given, none twice. Its backoff may
+    // have grown during the outage; the console's 立即重试 sends at once.
+    let t = Instant::now();
+    province.down.store(false, Ordering::SeqCst);
+    let asked_before = province.asked.load(Ordering::SeqCst);
+    wait_for("all 50 delivered to the province", 90, || {
+        keys(&province) == accepted
     });
     wait_for("backlog 0", 30, || status(&w)["backlog"] == 0);
-    let got = rx.got.lock().unwrap().clone();
-    let distinct: BTreeSet<&String> = got.iter().map(|(k, _)| k).collect();
+    let got = province.got.lock().unwrap().clone();
+    let asked = province.asked.load(Ordering::SeqCst) - asked_before;
     println!(
-        "upstream back: all {} delivered in {:.1} s ({} requests, {} repeats the receiver dropped by Idempotency-Key)",
-        distinct.len(),
-        t.elapsed().as_secs_f64(),
+        "province back: all {} delivered in {:.1} s ({asked} requests, none twice)",
         got.len(),
-        got.len() - distinct.len()
+        t.elapsed().as_secs_f64(),
     );
+    assert_eq!(got.len(), 50);
+    assert_eq!(asked, 50, "each rating once");
+    let times: Vec<String> = got
+        .iter()
+        .map(|(k, b)| format!("{} {k}", b["assessTime"].as_str().unwrap()))
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "in the order given (time, then id)");
     let body = &got[0].1;
     assert_eq!(body["pf"], "3");
     assert_eq!(body["satisfaction"], "4");
     assert_eq!(body["evalDetail"], "413");
     assert_eq!(body["areaCode"], "330102");
     assert_eq!(body["proManager"], "王芳");
+    // The department's body is the project's JSON.
+    let d = dept.got.lock().unwrap()[0].1.clone();
+    assert_eq!(d["level"], "satisfied", "{d}");
 
     // workerd is killed (SIGKILL) between a submission and its forwarding.
+    let rx = province;
     rx.down.store(true, Ordering::SeqCst);
     let ch = land(&w, &seg);
     std::thread::sleep(Duration::from_millis(1100));

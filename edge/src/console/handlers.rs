@@ -615,7 +615,7 @@ fn view(r: &RatingRow) -> Result<pages::RatingView, String> {
             .map(crate::guard::signal_label)
             .collect::<Vec<_>>()
             .join("、"),
-        forwarded: r.forwarded_rev >= r.rev,
+        forwarded: r.forwarded != 0,
         by_default: r.via == crate::served::DEFAULT_VIA,
         praised: false,
     })
@@ -757,15 +757,20 @@ pub async fn directory_page(h: &impl Host, cfg: &Config, req: &Request, s: &Sess
 }
 
 /// `GET /console/status`: forwarding within scope, with the last errors.
-pub async fn status_page(h: &impl Host, cfg: &Config, req: &Request, s: &Session) -> Answer {
+pub async fn status_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
     let me = &s.me;
     let mut res = host::run(
         h,
-        vec![sql::status(&me.scope), sql::last_errors(&me.scope, 20)],
+        vec![
+            sql::status(&me.scope),
+            sql::receivers(&me.scope),
+            sql::last_errors(&me.scope, 20),
+        ],
         false,
     )
     .await?;
     let errors: Vec<sql::ErrorRow> = host::typed(h, res.pop())?;
+    let receivers: Vec<crate::outbox::ReceiverStatus> = host::typed(h, res.pop())?;
     let st: Vec<sql::StatusRow> = host::typed(h, res.pop())?;
     let st = st
         .into_iter()
@@ -777,8 +782,8 @@ pub async fn status_page(h: &impl Host, cfg: &Config, req: &Request, s: &Session
             &s.csrf,
             &flash_of(req),
             &st,
+            &receivers,
             &errors,
-            cfg.forwarding(),
             h.now(),
         ),
         200,
@@ -1314,10 +1319,10 @@ pub async fn retry_now(h: &impl Host, me: &Actor, detail: &str) -> Result<usize,
     let t = h.now();
     let res = host::run(
         h,
-        vec![
-            sql::retry_now(&me.scope, t),
-            access::audit(me, "retry", "forwarding", detail, t),
-        ],
+        sql::retry_now(&me.scope, t)
+            .into_iter()
+            .chain([access::audit(me, "retry", "forwarding", detail, t)])
+            .collect(),
         true,
     )
     .await?;

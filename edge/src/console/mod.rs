@@ -18,27 +18,31 @@ use crate::access::Actor;
 
 // ---- uploads ----
 
-/// With a table mapping forwarding upstream, every entry can fill its required fields (the
-/// provincial `deptCode` needs the unit's 统一社会信用代码): else its ratings could never be taken.
+/// For each receiver with a table mapping, every entry it takes can fill its required fields
+/// (the provincial `deptCode` needs the unit's 统一社会信用代码): else its ratings could never be
+/// taken.
 pub fn check_mapping(
     d: &wire::directory::Directory,
     cfg: &crate::config::Config,
 ) -> Result<(), String> {
-    if cfg.upstream_url.is_none() {
-        return Ok(());
-    }
-    for (i, e) in d.entries.iter().enumerate() {
-        if let Some(f) = cfg.mapping.missing(e).first() {
-            return Err(format!(
-                "第 {} 个二维码（{} {} 窗口 {}）缺少{}：上报接口（{} 映射）的 {} 必填。请在名册的“统一社会信用代码”列填写后重新生成名录",
-                i + 1,
-                e.region,
-                e.hall,
-                e.window,
-                f.item,
-                cfg.mapping.name(),
-                f.name
-            ));
+    for r in &cfg.receivers {
+        for (i, e) in d.entries.iter().enumerate() {
+            if !e.region.starts_with(r.region.as_str()) {
+                continue;
+            }
+            if let Some(f) = r.mapping.missing(e).first() {
+                return Err(format!(
+                    "第 {} 个二维码（{} {} 窗口 {}）缺少{}：上报接口 {}（{} 映射）的 {} 必填。请在名册的“统一社会信用代码”列填写后重新生成名录",
+                    i + 1,
+                    e.region,
+                    e.hall,
+                    e.window,
+                    f.item,
+                    r.name,
+                    r.mapping.name(),
+                    f.name
+                ));
+            }
         }
     }
     Ok(())

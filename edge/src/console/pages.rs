@@ -703,17 +703,20 @@ pub fn status(
     csrf: &str,
     f: &Flash,
     s: &StatusRow,
+    receivers: &[crate::outbox::ReceiverStatus],
     errors: &[ErrorRow],
-    forwarding: bool,
     now: i64,
 ) -> String {
+    // The receivers are those of the settings (`outbox::sync`): none, nothing is forwarded.
+    let forwarding = !receivers.is_empty();
+    let ago = |t: i64| format!("{}（{} 分钟前）", format_cst(t), (now - t).max(0) / 60);
     let body = html! {
         section {
-            @if !forwarding { p.warn { "未配置上游地址（UPSTREAM_URL）：评价只保存在本机，不转发。" } }
+            @if !forwarding { p.warn { "未配置上报接收方（UPSTREAMS 或 UPSTREAM_URL）：评价只保存在本机，不转发。" } }
             table {
                 tbody {
                     tr { th { "待转发" } td.num { (s.backlog) } }
-                    tr { th { "最早的待转发评价" } td { @if let Some(t) = s.oldest_pending { (format_cst(t)) "（" ((now - t).max(0) / 60) " 分钟前）" } @else { "无" } } }
+                    tr { th { "最早的待转发评价" } td { @if let Some(t) = s.oldest_pending { (ago(t)) } @else { "无" } } }
                     tr { th { "本机保存的评价" } td.num { (s.stored) } }
                     tr { th { a href="/console/ratings?hold=held" { "疑似刷评（待复核）" } } td.num { (s.held) } }
                     tr { th { "二维码" } td.num { (s.codes) } }
@@ -726,12 +729,35 @@ pub fn status(
                 }
             }
         }
+        @if !receivers.is_empty() {
+            h2 { "各接收方" }
+            table.receivers {
+                thead { tr { th { "接收方" } th.num { "待转发" } th { "最早的待转发评价" } th { "状态" } th { "上次成功" } } }
+                tbody {
+                    @for r in receivers {
+                        tr {
+                            td.mono { (r.name) }
+                            td.num { (r.backlog) }
+                            td { @if let Some(t) = r.oldest { (ago(t)) } @else { "无" } }
+                            @if r.attempts > 0 {
+                                td.warn { "连续 " (r.attempts) " 轮未送达：" (r.last_error.as_deref().unwrap_or("")) "；" ((r.retry_at - now).max(0)) " 秒后重试" }
+                            } @else {
+                                td { "正常" }
+                            }
+                            td { @if let Some(t) = r.last_ok_at { (ago(t)) } @else { "尚未" } }
+                        }
+                    }
+                }
+            }
+            p.muted { "每个接收方各自排队、各自重试：一个接收方不可达，不耽误其他接收方。" }
+        }
         h2 { "最近的转发错误" }
         table {
-            thead { tr { th { "评价编号" } th { "大厅" } th { "评价时间" } th.num { "尝试次数" } th { "下次重试" } th { "上游返回" } } }
+            thead { tr { th { "接收方" } th { "评价编号" } th { "大厅" } th { "评价时间" } th.num { "尝试次数" } th { "下次重试" } th { "接收方返回" } } }
             tbody {
                 @for e in errors {
                     tr {
+                        td.mono { (e.receiver) }
                         td.mono { (e.id) } td { (e.hall.as_deref().unwrap_or("")) } td.mono { (format_cst(e.rated_at)) }
                         td.num { (e.attempts) } td.mono { (format_cst(e.next_attempt_at)) } td.mono { (e.last_error) }
                     }
@@ -1019,9 +1045,21 @@ mod tests {
                 held: 0,
                 codes: 3,
             },
+            &[crate::outbox::ReceiverStatus {
+                name: "province".into(),
+                attempts: 3,
+                retry_at: 180,
+                last_error: Some("upstream status <503>".into()),
+                last_ok_at: None,
+                backlog: 1,
+                oldest: Some(0),
+            }],
             &[],
-            false,
             120,
+        );
+        assert!(
+            p.contains("连续 3 轮未送达：upstream status &lt;503&gt;；60 秒后重试"),
+            "{p}"
         );
         assert!(p.contains("&lt;王&gt;") && p.contains("坏&lt;"));
         assert!(p.contains("name=\"csrf\" value=\"TOKEN\""));

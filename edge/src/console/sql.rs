@@ -451,10 +451,10 @@ pub struct StatusRow {
 pub fn status(scope: &Scope) -> Stmt {
     scoped(
         concat!(
-            "SELECT (SELECT COUNT(*) FROM ratings WHERE ",
-            crate::pending!(),
-            " AND {scope}) AS backlog, (SELECT MIN(rated_at) FROM ratings WHERE ",
-            crate::pending!(),
+            "SELECT (SELECT COUNT(DISTINCT d.id) FROM deliveries d JOIN ratings ON ratings.id = d.id WHERE ",
+            crate::owed!(),
+            " AND {scope}) AS backlog, (SELECT MIN(d.queued_at) FROM deliveries d JOIN ratings ON ratings.id = d.id WHERE ",
+            crate::owed!(),
             " AND {scope}) AS oldest_pending, \
          (SELECT COUNT(*) FROM ratings WHERE {scope}) AS stored, \
          (SELECT COUNT(*) FROM ratings WHERE hold = 1 AND {scope}) AS held, \
@@ -465,8 +465,24 @@ pub fn status(scope: &Scope) -> Stmt {
     )
 }
 
+/// Each receiver of the settings: how it last went, and its backlog within scope
+/// (`outbox::ReceiverStatus`).
+pub fn receivers(scope: &Scope) -> Stmt {
+    scoped(
+        "SELECT u.name, u.attempts, u.retry_at, u.last_error, u.last_ok_at, \
+         (SELECT COUNT(*) FROM deliveries d JOIN ratings ON ratings.id = d.id \
+           WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS backlog, \
+         (SELECT MIN(d.queued_at) FROM deliveries d JOIN ratings ON ratings.id = d.id \
+           WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS oldest \
+         FROM receivers u WHERE u.active = 1 ORDER BY u.name",
+        scope,
+        vec![],
+    )
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorRow {
+    pub receiver: String,
     pub id: String,
     pub hall: Option<String>,
     pub rated_at: i64,
@@ -475,12 +491,15 @@ pub struct ErrorRow {
     pub last_error: String,
 }
 
-/// The last errors of the forwarding: each pending rating's own upstream answer.
+/// The last errors of the forwarding: each owed rating's own answer from its receiver.
 pub fn last_errors(scope: &Scope, limit: i64) -> Stmt {
     scoped(
-        "SELECT id, hall, rated_at, attempts, next_attempt_at, last_error FROM ratings \
-         WHERE forwarded_rev < rev AND last_error IS NOT NULL AND {scope} \
-         ORDER BY next_attempt_at DESC LIMIT ?1",
+        concat!(
+            "SELECT d.receiver, ratings.id, hall, rated_at, d.attempts, d.due_at AS next_attempt_at, \
+             d.last_error FROM deliveries d JOIN ratings ON ratings.id = d.id WHERE ",
+            crate::owed!(),
+            " AND d.last_error IS NOT NULL AND {scope} ORDER BY d.due_at DESC LIMIT ?1"
+        ),
         scope,
         vec![limit.into()],
     )
@@ -520,7 +539,7 @@ pub fn review(a: &Actor, id: &str, release: bool, now: i64) -> Vec<Stmt> {
             },
         ),
         scoped(
-            "UPDATE ratings SET hold = ?5, next_attempt_at = ?3, attempts = 0 \
+            "UPDATE ratings SET hold = ?5, next_attempt_at = ?3 \
              WHERE id = ?1 AND hold = 1 AND {scope}",
             &a.scope,
             args(),
@@ -668,9 +687,7 @@ pub fn review_bulk(a: &Actor, f: &HeldFilter, release: bool, now: i64) -> Vec<St
             args(vec![decision.into(), a.name.as_str().into(), now.into()]),
         ),
         scoped(
-            &format!(
-                "UPDATE ratings SET hold = ?5, next_attempt_at = ?6, attempts = 0 WHERE {which}"
-            ),
+            &format!("UPDATE ratings SET hold = ?5, next_attempt_at = ?6 WHERE {which}"),
             &a.scope,
             args(vec![i64::from(target).into(), now.into()]),
         ),
@@ -681,17 +698,19 @@ pub fn review_bulk(a: &Actor, f: &HeldFilter, release: bool, now: i64) -> Vec<St
     out
 }
 
-/// Every pending rating in scope is due now.
-pub fn retry_now(scope: &Scope, now: i64) -> Stmt {
-    scoped(
-        concat!(
-            "UPDATE ratings SET next_attempt_at = ?1 WHERE ",
-            crate::pending!(),
-            " AND {scope} RETURNING id"
+/// Every rating in scope owed to a receiver is due now (one row returned for each receiver
+/// and rating), and no receiver waits out its backoff before it is tried again.
+pub fn retry_now(scope: &Scope, now: i64) -> Vec<Stmt> {
+    vec![
+        scoped(
+            "UPDATE deliveries SET due_at = ?1 WHERE rev < want \
+             AND receiver IN (SELECT name FROM receivers WHERE active = 1) \
+             AND id IN (SELECT id FROM ratings WHERE {scope}) RETURNING id",
+            scope,
+            vec![now.into()],
         ),
-        scope,
-        vec![now.into()],
-    )
+        stmt("UPDATE receivers SET retry_at = 0 WHERE active = 1", vec![]),
+    ]
 }
 
 #[cfg(test)]
@@ -752,6 +771,14 @@ pub(crate) mod tests {
     #[test]
     fn a_hall_admin_reads_and_revokes_only_inside_their_halls() {
         let c = db();
+        // One receiver taking every rating: the status counts what it is owed.
+        run(
+            &c,
+            &stmt(
+                "UPDATE receivers SET active = 1 WHERE name = 'upstream'",
+                vec![],
+            ),
+        );
         let a = entry("330102", "上城区市民中心", "A1");
         let b = entry("330105", "拱墅区行政服务中心", "B1");
         for s in crate::store::replace_directory(&[a.clone(), b.clone()]) {
@@ -820,7 +847,7 @@ pub(crate) mod tests {
             (status[0].stored, status[0].backlog, status[0].codes),
             (1, 1, 0)
         );
-        assert_eq!(run(&c, &retry_now(&hall.scope, 5)).len(), 1);
+        assert_eq!(run(&c, &retry_now(&hall.scope, 5)[0]).len(), 1);
     }
 
     #[test]

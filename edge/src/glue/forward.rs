@@ -1,70 +1,93 @@
-//! Forwarding, run by the storage object's alarm: claim what is due, send each rating's signed
-//! envelope upstream, record what happened. What is due and what is sent are `outbox`'s rules.
+//! Forwarding, run by the storage object's alarm: for each receiver, claim what it is due, send
+//! each rating's signed envelope in order, record what happened. Receivers run side by side, so
+//! one that is down or slow holds none of the others back. What is due, in which order, what is
+//! sent and what a failure means are `outbox`'s rules.
 //!
-//! Self-hosted, the upstream is the `UPSTREAM` service binding, an `external` server at the
-//! address of `UPSTREAM_URL` (workerd lets a worker reach no private address otherwise). On
-//! Cloudflare, without that binding, the worker's own fetch goes to `UPSTREAM_URL`.
+//! Self-hosted, a receiver is a service binding ([`binding`]), an `external` server at its URL's
+//! address (workerd lets a worker reach no private address otherwise). On Cloudflare, without
+//! that binding, the worker's own fetch goes to the URL.
 
 use super::env::{self, internal_log};
-use super::storage::{rows, run};
-use crate::config::Config;
-use crate::outbox;
-use crate::store::RatingRow;
+use super::storage::{rows_of, run};
+use crate::config::{Config, Receiver};
+use crate::outbox::{self, Claimed, Sent};
 use wasm_bindgen::JsValue;
 use worker::*;
 
-pub const UPSTREAM_BINDING: &str = "UPSTREAM";
+pub use crate::config::upstream_binding as binding;
 
-/// How long the upstream may take to answer before the send counts as failed (and is retried
-/// with the outbox's backoff). The alerts run beside it, and an alarm that is still waiting for
-/// the upstream delays the next one's alerts by at most this.
+/// How long a receiver may take to answer before the send counts as failed (and the receiver
+/// backs off). The alerts run beside it, and an alarm that is still waiting for a receiver
+/// delays the next one's alerts by at most this.
 const SEND_TIMEOUT_MS: u64 = 5_000;
 
-/// One round of delivery. Returns whether more may be due at once (the claim was full).
+/// One round of delivery to every receiver. Returns whether more may be due at once (a claim
+/// was full).
 pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> bool {
-    let lease = now + i64::from(cfg.forward_lease_secs);
-    let due: Vec<RatingRow> =
-        match rows(storage, outbox::claim_due(now, lease, outbox::CLAIM_LIMIT)) {
-            Ok(d) => d,
-            Err(e) => {
-                internal_log("claim", e);
-                return false;
-            }
-        };
-    let sends = due.iter().map(|row| send(env, cfg, row, now));
-    let results = futures_util::future::join_all(sends).await;
-    let at = env::now();
-    let mut failed = 0;
-    let records = due
+    let rounds = cfg
+        .receivers
         .iter()
-        .zip(results)
-        .map(|(row, r)| {
-            if let Err(why) = &r {
-                failed += 1;
-                console_warn!("forward {} failed: {why}", row.id);
+        .map(|r| round(storage, env, cfg, r, now));
+    futures_util::future::join_all(rounds)
+        .await
+        .into_iter()
+        .any(|full| full)
+}
+
+/// One receiver's round: its claim sent one after another, in order, until the end or until the
+/// receiver is down.
+async fn round(storage: &Storage, env: &Env, cfg: &Config, r: &Receiver, now: i64) -> bool {
+    let lease = now + i64::from(cfg.forward_lease_secs);
+    let due: Vec<Claimed> = match rows_of(
+        storage,
+        outbox::claim(&r.name, now, lease, outbox::CLAIM_LIMIT),
+        0,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            internal_log("claim", e);
+            return false;
+        }
+    };
+    if due.is_empty() {
+        return false;
+    }
+    let mut outcomes = Vec::with_capacity(due.len());
+    for c in &due {
+        let sent = send(env, cfg, r, c, now).await;
+        let down = matches!(sent, Sent::Down(_));
+        match &sent {
+            Sent::Taken(_) => {}
+            Sent::Refused(why) | Sent::Down(why) => {
+                console_warn!("forward {} to {} failed: {why}", c.row.id, r.name);
             }
-            outbox::record(row, cfg, at, r)
-        })
-        .collect();
-    if let Err(e) = run(storage, records) {
+        }
+        outcomes.push(sent);
+        if down {
+            break;
+        }
+    }
+    let taken = outcomes
+        .iter()
+        .filter(|o| matches!(o, Sent::Taken(_)))
+        .count();
+    if let Err(e) = run(
+        storage,
+        outbox::record(&r.name, &due, &outcomes, cfg, env::now()),
+    ) {
         // The lease runs out and they are sent again: at least once.
         internal_log("record forwards", e);
     }
-    if !due.is_empty() {
-        console_log!("forwarded {} of {} due", due.len() - failed, due.len());
-    }
-    due.len() as i64 == outbox::CLAIM_LIMIT
+    console_log!("forwarded {taken} of {} due to {}", due.len(), r.name);
+    due.len() as i64 == outbox::CLAIM_LIMIT && taken == due.len()
 }
 
-/// Sends one rating's next revision; `Ok` (with that revision) only on a 2xx answer.
-async fn send(
-    env: &Env,
-    cfg: &Config,
-    row: &RatingRow,
-    now: i64,
-) -> std::result::Result<i64, String> {
-    let url = cfg.upstream_url.as_deref().ok_or("UPSTREAM_URL unset")?;
-    let (out, rev) = outbox::outbound(row, cfg, now)?;
+/// Sends one rating's next revision to `r`.
+async fn send(env: &Env, cfg: &Config, r: &Receiver, c: &Claimed, now: i64) -> Sent {
+    let (out, rev) = match outbox::outbound(&c.row, c.acked, r, cfg, now) {
+        Ok(o) => o,
+        Err(why) => return Sent::Refused(why),
+    };
     let request = || -> Result<Request> {
         let headers = Headers::new();
         for (k, v) in &out.headers {
@@ -74,21 +97,21 @@ async fn send(
         init.with_method(Method::Post)
             .with_headers(headers)
             .with_body(Some(JsValue::from_str(&out.body)));
-        Request::new_with_init(url, &init)
+        Request::new_with_init(&r.url, &init)
     };
-    let req = request().map_err(|e| format!("request: {e}"))?;
+    let req = match request() {
+        Ok(req) => req,
+        Err(e) => return Sent::Refused(format!("request: {e}")),
+    };
     let fetch = async {
-        match env.service(UPSTREAM_BINDING) {
+        match env.service(&binding(&r.name)) {
             Ok(upstream) => upstream.fetch_request(req).await,
             Err(_) => Fetch::Request(req).send().await,
         }
     };
-    let Some(answer) = env::within(SEND_TIMEOUT_MS, fetch).await else {
-        return Err("upstream gave no answer within 5 s".into());
-    };
-    match answer {
-        Ok(r) if (200..300).contains(&r.status_code()) => Ok(rev),
-        Ok(r) => Err(format!("upstream status {}", r.status_code())),
-        Err(e) => Err(format!("upstream unreachable: {e}")),
+    match env::within(SEND_TIMEOUT_MS, fetch).await {
+        None => Sent::Down("upstream gave no answer within 5 s".into()),
+        Some(Ok(answer)) => outbox::judge(answer.status_code(), rev),
+        Some(Err(e)) => Sent::Down(format!("upstream unreachable: {e}")),
     }
 }

@@ -39,6 +39,10 @@ impl DurableObject for Store {
             console_error!("storage schema: {e}");
         } else if let Ok(s) = settings(&env) {
             lane::reseal(&state.storage(), &s.core.challenge_keys);
+            // The receivers of the settings, each owed what it takes.
+            if let Err(e) = run(&state.storage(), outbox::sync(&s.core.receivers)) {
+                internal_log("receivers", e);
+            }
         }
         Store {
             state,

@@ -130,7 +130,11 @@ pub fn key_prints(data: &Path) -> Result<Vec<(String, String, String)>> {
 
 /// The directory entries whose ratings `mapping` could not fill (a required field without its
 /// value: `wire::envelope::Mapping::missing`), each as `区划 大厅 窗口 (code): fields`.
-pub fn unmappable(data: &Path, mapping: wire::envelope::Mapping) -> Result<Vec<String>> {
+pub fn unmappable(
+    data: &Path,
+    mapping: wire::envelope::Mapping,
+    region: &str,
+) -> Result<Vec<String>> {
     if mapping.fields().is_empty() {
         return Ok(vec![]);
     }
@@ -149,7 +153,7 @@ pub fn unmappable(data: &Path, mapping: wire::envelope::Mapping) -> Result<Vec<S
         let e: wire::directory::Entry =
             serde_json::from_str(&j).map_err(|e| format!("{}: an entry: {e}", db.display()))?;
         let missing = mapping.missing(&e);
-        if !missing.is_empty() {
+        if !missing.is_empty() && e.region.starts_with(region) {
             out.push(format!(
                 "{} {} {} ({}): {}",
                 e.region,

@@ -72,7 +72,8 @@ pub struct Plan {
     pub env: EnvFile,
     pub listen: SocketAddr,
     pub data: PathBuf,
-    pub upstream: Option<Upstream>,
+    /// The receivers, each its name and address.
+    pub upstreams: Vec<(String, Upstream)>,
     pub alert_networks: Vec<String>,
     /// What a start will do to the data (migrations), and warnings worth a line.
     pub notes: Vec<String>,
@@ -103,7 +104,7 @@ pub fn no_upstream(retention_days: u32, oldest: Option<i64>) -> String {
         })
         .unwrap_or_default();
     format!(
-        "UPSTREAM_URL is not set: nothing is forwarded, and each rating leaves {retention_days} days (RETENTION_DAYS) after it was given{first}"
+        "neither UPSTREAMS nor UPSTREAM_URL is set: nothing is forwarded, and each rating leaves {retention_days} days (RETENTION_DAYS) after it was given{first}"
     )
 }
 
@@ -187,11 +188,17 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
         },
         Ok(a) => Some(a),
     };
-    let upstream = env.get("UPSTREAM_URL").and_then(|u| {
-        Upstream::from_url(u)
-            .map_err(|e| problems.push(format!("{}: {e}", env.place("UPSTREAM_URL"))))
-            .ok()
-    });
+    let upstreams = {
+        let var = if env.get("UPSTREAMS").is_some() {
+            "UPSTREAMS"
+        } else {
+            "UPSTREAM_URL"
+        };
+        Upstream::all(&|n| env.get(n).map(str::to_owned)).unwrap_or_else(|e| {
+            problems.push(format!("{}: {var}: {e}", env.place(var)));
+            vec![]
+        })
+    };
     let alert_networks: Vec<String> = env
         .runner("ZSP_ALERT_NETWORKS")
         .split_whitespace()
@@ -219,20 +226,26 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
     }
     // A mapping that cannot fill a required field for some code: its ratings could never be
     // taken upstream. Named, with the entries.
-    if let (Some(c), true) = (&config, data_ok)
-        && c.core.upstream_url.is_some()
-    {
-        match data::unmappable(&data, c.core.mapping) {
-            Ok(bad) if !bad.is_empty() => problems.push(format!(
-                "{}: UPSTREAM_MAPPING={} cannot fill a required field for {} directory entr{}, e.g. {}: give each unit's 统一社会信用代码 in the roster's column of that name, make the sheets' directory.json again and upload it",
-                env.place("UPSTREAM_MAPPING"),
-                c.core.mapping.name(),
-                bad.len(),
-                if bad.len() == 1 { "y" } else { "ies" },
-                bad.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
-            )),
-            Ok(_) => {}
-            Err(e) => problems.push(e),
+    if let (Some(c), true) = (&config, data_ok) {
+        for r in &c.core.receivers {
+            let var = if r.name == crate::config::DEFAULT_RECEIVER {
+                "UPSTREAM_MAPPING"
+            } else {
+                "UPSTREAMS"
+            };
+            match data::unmappable(&data, r.mapping, &r.region) {
+                Ok(bad) if !bad.is_empty() => problems.push(format!(
+                    "{}: receiver {} ({var}): mapping {} cannot fill a required field for {} directory entr{}, e.g. {}: give each unit's 统一社会信用代码 in the roster's column of that name, make the sheets' directory.json again and upload it",
+                    env.place(var),
+                    r.name,
+                    r.mapping.name(),
+                    bad.len(),
+                    if bad.len() == 1 { "y" } else { "ies" },
+                    bad.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )),
+                Ok(_) => {}
+                Err(e) => problems.push(e),
+            }
         }
     }
     if let Some(c) = config {
@@ -241,7 +254,7 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
                 "ADMIN_TOKEN is not set: the admin API (directory, export, metrics) is off".into(),
             );
         }
-        if c.core.upstream_url.is_none() {
+        if !c.core.forwarding() {
             let oldest = if data_ok {
                 data::oldest_rating(&data).ok().flatten()
             } else {
@@ -260,7 +273,7 @@ pub fn check(pack: &Pack, env_path: &Path) -> Result<Plan, Vec<String>> {
             data: data.canonicalize().unwrap_or(data),
             env,
             listen,
-            upstream,
+            upstreams,
             alert_networks,
             notes,
         }),
@@ -292,7 +305,7 @@ pub fn workerd_command(pack: &Pack, plan: &Plan) -> Result<Command, String> {
         worker: pack.root.join("worker"),
         site: pack.root.join("site"),
         data: plan.data.clone(),
-        upstream: plan.upstream.clone(),
+        upstreams: plan.upstreams.clone(),
         alert_networks: plan.alert_networks.clone(),
         settings: settings().iter().map(|s| s.name).collect(),
     }
@@ -403,7 +416,13 @@ pub fn key_checks(
 /// Settings a restore drill's env never takes from the real one: its own data and port, no
 /// upstream (nothing forwarded), its own challenge key (the alert routes, sealed under the real
 /// one, cannot open: no alert leaves).
-const DRILL_OWN: [&str; 4] = ["ZSP_DATA", "ZSP_LISTEN", "UPSTREAM_URL", "CHALLENGE_KEYS"];
+const DRILL_OWN: [&str; 5] = [
+    "ZSP_DATA",
+    "ZSP_LISTEN",
+    "UPSTREAM_URL",
+    "UPSTREAMS",
+    "CHALLENGE_KEYS",
+];
 
 /// The env of a restore drill (`zsp restore --drill`): the real one's lines but [`DRILL_OWN`],
 /// then those, `challenge` being a fresh `CHALLENGE_KEYS` value.

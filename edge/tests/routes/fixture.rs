@@ -417,6 +417,39 @@ impl World {
         self.one(sql)["n"].as_i64().unwrap_or(-1)
     }
 
+    /// The receivers of this world's settings into storage (what the storage object does at
+    /// its start), then one round of each: everything each is due sent and acknowledged, as the
+    /// alarm would record it. Returns each receiver's name and the (id, revision) it took.
+    pub fn forward_all(&self) -> Vec<(String, Vec<(String, i64)>)> {
+        let now = edge::host::Host::now(&self.h);
+        exec(&self.h, edge::outbox::sync(&self.s.core.receivers));
+        let mut out = vec![];
+        for r in &self.s.core.receivers {
+            let rows = exec(
+                &self.h,
+                edge::outbox::claim(&r.name, now, now + 600, edge::outbox::CLAIM_LIMIT),
+            );
+            let claimed: Vec<edge::outbox::Claimed> =
+                serde_json::from_value(rows[0].clone()).unwrap();
+            let mut took = vec![];
+            let sent: Vec<edge::outbox::Sent> = claimed
+                .iter()
+                .map(|c| {
+                    let (_, rev) =
+                        edge::outbox::outbound(&c.row, c.acked, r, &self.s.core, now).unwrap();
+                    took.push((c.row.id.clone(), rev));
+                    edge::outbox::Sent::Taken(rev)
+                })
+                .collect();
+            exec(
+                &self.h,
+                edge::outbox::record(&r.name, &claimed, &sent, &self.s.core, now),
+            );
+            out.push((r.name.clone(), took));
+        }
+        out
+    }
+
     /// A citizen's rating through the route table.
     /// An alert route, checked under this world's settings and added as the operator: its id.
     pub fn add_route(&self, r: edge::fastlane::NewRoute) -> i64 {

@@ -641,7 +641,8 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
         edge::store::export_cells(&row(&w), false).unwrap()[19],
         "系统默认评价"
     );
-    let (out, rev) = edge::outbox::outbound(&row(&w), &w.s.core, w.h.now()).unwrap();
+    let upstream = &w.s.core.receivers[0];
+    let (out, rev) = edge::outbox::outbound(&row(&w), 0, upstream, &w.s.core, w.h.now()).unwrap();
     let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
     assert_eq!(
         (rev, &body["pf"], &body["assessNumber"]),
@@ -652,13 +653,12 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
         body["satisfaction"], "3",
         "基本满意 in the provincial direction"
     );
-    exec(
-        &w.h,
-        vec![edge::outbox::mark_forwarded(
-            d["id"].as_str().unwrap(),
-            1,
-            w.h.now(),
-        )],
+    let took = w.forward_all();
+    assert!(
+        took[0]
+            .1
+            .contains(&(d["id"].as_str().unwrap().to_owned(), 1)),
+        "{took:?}"
     );
     // A citizen rates the 办件 afterwards, within the link's lifetime: their rating replaces the
     // default, upstream as revision 2 on the QR channel, still the first assessment.
@@ -668,7 +668,8 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
         (after.via.as_str(), after.rev, after.assess_number),
         ("app", 2, 1)
     );
-    let (out, rev) = edge::outbox::outbound(&after, &w.s.core, w.h.now()).unwrap();
+    let upstream = &w.s.core.receivers[0];
+    let (out, rev) = edge::outbox::outbound(&after, 1, upstream, &w.s.core, w.h.now()).unwrap();
     let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
     assert_eq!(
         (rev, &body["pf"], &body["satisfaction"]),

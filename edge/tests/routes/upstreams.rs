@@ -85,12 +85,14 @@ fn a_provincial_upstream_needs_every_units_credit_code_and_names_the_one_missing
         e
     })
     .unwrap();
-    let err = edge::outbox::outbound(&holed, &w.s.core, w.h.now()).unwrap_err();
+    let err = edge::outbox::outbound(&holed, 0, &w.s.core.receivers[0], &w.s.core, w.h.now())
+        .unwrap_err();
     assert!(
         err.contains("deptCode (窗口单位统一社会信用代码) cannot be filled for code"),
         "{err}"
     );
-    let (out, _) = edge::outbox::outbound(&row, &w.s.core, w.h.now()).unwrap();
+    let (out, _) =
+        edge::outbox::outbound(&row, 0, &w.s.core.receivers[0], &w.s.core, w.h.now()).unwrap();
     let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
     assert_eq!(
         (
@@ -122,7 +124,8 @@ fn gbt39046_sends_the_national_items_in_their_formats_and_direction() {
         w.h.advance(60);
         assert_eq!(w.rate(&a2(), level, 60 + code).0, 200);
         let row = newest(&w);
-        let (out, _) = edge::outbox::outbound(&row, &w.s.core, w.h.now()).unwrap();
+        let (out, _) =
+            edge::outbox::outbound(&row, 0, &w.s.core.receivers[0], &w.s.core, w.h.now()).unwrap();
         let b: serde_json::Value = serde_json::from_str(&out.body).unwrap();
         assert_eq!(
             (
@@ -157,4 +160,118 @@ fn gbt39046_sends_the_national_items_in_their_formats_and_direction() {
             "the table's order"
         );
     }
+}
+
+/// Two receivers (`UPSTREAMS`): the province takes every rating with its key, the district's
+/// department 差评 of 330105 only with its own.
+fn two_receivers() -> edge::routes::Settings {
+    let keys = format!(
+        "{} {}",
+        wire::key::Key::new(wire::key::KeyPurpose::Upstream, 1, [3; 32]).to_text(),
+        wire::key::Key::new(wire::key::KeyPurpose::Upstream, 2, [4; 32]).to_text()
+    );
+    settings_with(&[
+        (
+            "UPSTREAMS",
+            "province https://hcp.example.gov.cn/ratings provincial key=1; \
+             dept https://dept.example.gov.cn/in gbt39046 bad region=330105 key=2",
+        ),
+        ("UPSTREAM_KEYS", &keys),
+    ])
+}
+
+#[test]
+fn several_receivers_each_take_what_they_take_and_are_shown_apart() {
+    let mut w = World::new();
+    w.s = two_receivers();
+    assert_eq!(w.forward_all().len(), 2, "nothing yet");
+    assert_eq!(w.rate(&a1(), Level::Satisfied, 11).0, 200);
+    assert_eq!(w.rate(&a2(), Level::VeryDissatisfied, 12).0, 200);
+    assert_eq!(w.rate(&b1(), Level::Dissatisfied, 13).0, 200);
+    let took = w.forward_all();
+    let (province, dept) = (&took[0], &took[1]);
+    assert_eq!((province.0.as_str(), province.1.len()), ("province", 3));
+    // a2's (330105) and not b1's (330106) nor a1's 满意.
+    assert_eq!(
+        (dept.0.as_str(), dept.1.len()),
+        ("dept", 1),
+        "the one 差评 of 330105: {took:?}"
+    );
+    // Nothing twice.
+    let again = w.forward_all();
+    assert!(again.iter().all(|(_, t)| t.is_empty()), "{again:?}");
+
+    // A receiver that is down: its backlog and its trouble on /status, /metrics and the
+    // console's 转发状态, the other's not.
+    assert_eq!(w.rate(&a2(), Level::Dissatisfied, 14).0, 200);
+    let now = w.h.now();
+    let rows = exec(
+        &w.h,
+        edge::outbox::claim("province", now, now + 600, edge::outbox::CLAIM_LIMIT),
+    );
+    let claimed: Vec<edge::outbox::Claimed> = serde_json::from_value(rows[0].clone()).unwrap();
+    assert_eq!(claimed.len(), 1);
+    exec(
+        &w.h,
+        edge::outbox::record(
+            "province",
+            &claimed,
+            &[edge::outbox::Sent::Down("upstream status 503".into())],
+            &w.s.core,
+            now,
+        ),
+    );
+    let r = w.send(request(Who::Operator, Method::Get, "/status", Body::None));
+    let st: serde_json::Value = serde_json::from_slice(r.body_bytes()).unwrap();
+    let of = |name: &str| {
+        st["receivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of("province")["backlog"], 1, "{st}");
+    assert_eq!(of("province")["failing_rounds"], 1, "{st}");
+    assert_eq!(of("province")["retry_in_secs"], 30, "{st}");
+    assert_eq!(of("province")["last_error"], "upstream status 503", "{st}");
+    assert_eq!(of("dept")["backlog"], 1, "{st}");
+    assert_eq!(of("dept")["failing_rounds"], 0, "{st}");
+    let r = w.send(request(Who::Operator, Method::Get, "/metrics", Body::None));
+    let m = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    for line in [
+        "zsp_receiver_backlog{receiver=\"province\"} 1",
+        "zsp_receiver_backlog{receiver=\"dept\"} 1",
+        "zsp_receiver_failing_rounds{receiver=\"province\"} 1",
+        "zsp_receiver_failing_rounds{receiver=\"dept\"} 0",
+    ] {
+        assert!(m.lines().any(|l| l == line), "{line}\n{m}");
+    }
+    let r = w.send(request(
+        Who::City,
+        Method::Get,
+        "/console/status",
+        Body::None,
+    ));
+    assert_eq!(r.status, 200);
+    let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    if let Ok(p) = std::env::var("ZSP_STATUS_PAGE") {
+        std::fs::write(p, &page).unwrap();
+    }
+    assert!(
+        page.contains("各接收方")
+            && page.contains("连续 1 轮未送达：upstream status 503；30 秒后重试")
+            && page.contains(">dept<"),
+        "{page}"
+    );
+    // Hall B's administrator sees the receivers' backlogs within hall B only.
+    let r = w.send(request(
+        Who::HallB,
+        Method::Get,
+        "/console/status",
+        Body::None,
+    ));
+    let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(page.contains(">province<"), "{page}");
 }
