@@ -348,7 +348,9 @@ pub async fn step(
         _ => step.as_str(),
     };
     let text = step_note(&step, &note);
-    let publish = matches!(step, Step::Replied { .. }) && f.get("publish") == "1";
+    // Set with 已反馈 only: a later step (办结) leaves the citizen's view of the reply as it was.
+    let publish = matches!(step, Step::Replied { .. })
+        .then(|| fastlane::publish_reply(c.id, f.get("publish") == "1"));
     let t = h.now();
     // A classification moves the 差评's tally to whom it is about.
     let attribute = match &step {
@@ -364,8 +366,8 @@ pub async fn step(
         h,
         [
             batch,
+            publish.into_iter().collect(),
             vec![
-                fastlane::publish_reply(c.id, publish),
                 fastlane::add_step(c.id, &me.name, me.role.as_str(), key, &text, t),
                 access::audit(
                     me,
