@@ -140,9 +140,9 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 /// One load phase as wrk measured it, and the server's CPU time during it.
-struct Load {
+pub(crate) struct Load {
     name: &'static str,
-    ok: u64,
+    pub(crate) ok: u64,
     /// Answers other than 2xx/3xx.
     errors: u64,
     /// Connections the server reset or closed under a request (wrk's read and write errors),
@@ -156,12 +156,12 @@ struct Load {
 }
 
 impl Load {
-    fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         self.ok as f64 / self.secs
     }
 
     /// One line of figures; with targets (req/s, p99 ms), whether they are met.
-    fn print(&self, target: Option<(f64, f64)>) {
+    pub(crate) fn print(&self, target: Option<(f64, f64)>) {
         let rps = self.rps();
         let cpu = self.cpu.map_or(String::new(), |c| {
             format!(
@@ -222,7 +222,7 @@ end
 
 /// A bounded load with wrk (2 threads, `CONNS` keep-alive connections, `SECS` seconds) against
 /// `url` on 127.0.0.1, with workerd's CPU time over it. `bodies`: a file of submissions to post.
-fn wrk(
+pub(crate) fn wrk(
     w: &xtask::edge::Worker,
     name: &'static str,
     url: &str,
@@ -302,7 +302,7 @@ const OLD_PATH: &str = "landing 641–765 req/s, submission 209–226 req/s";
 
 /// A worker on self-hosted workerd with a fresh data folder under `target/bench/<name>`, its
 /// directory loaded with `entries`.
-fn fresh_worker(
+pub(crate) fn fresh_worker(
     tools: &setup::Tools,
     root: &Path,
     keys: &xtask::edge::LocalKeys,
@@ -327,16 +327,70 @@ fn fresh_worker(
     Ok((worker, state))
 }
 
+/// Submissions prepared for a load: for each of `entries` (one a thread), `per_thread` ratings,
+/// each a fresh challenge sealed with `key` as a landing page hands it out (issued at `issued`,
+/// of `difficulty`), solved, from a new device: every one a new rating. Each its JSON.
+pub(crate) fn submissions(
+    entries: &[wire::directory::Entry],
+    segments: &[String],
+    key: &wire::key::Key,
+    per_thread: usize,
+    issued: u64,
+    difficulty: u8,
+) -> Vec<Vec<String>> {
+    use wire::challenge::{CHALLENGE_LEN, Challenge};
+    use wire::rating::{Id128, Level, RatingInput};
+    use wire::submission::Submission;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..entries.len())
+            .map(|t| {
+                s.spawn(move || {
+                    (0..per_thread)
+                        .map(|i| {
+                            let mut id = [0u8; 16];
+                            id[..8].copy_from_slice(&(t as u64).to_be_bytes());
+                            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
+                            // A new device each time (no cookie kept): every one a new rating.
+                            let c = Challenge {
+                                kid: 0,
+                                code: entries[t].code,
+                                issued_at: issued,
+                                nonce: ((t as u64) << 32 | i as u64).to_be_bytes(),
+                                device: wire::challenge::device_tag(&id),
+                                difficulty,
+                            };
+                            let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(key);
+                            let pow = wire::challenge::solve(&bytes, c.difficulty, 0, u32::MAX)
+                                .expect("solvable");
+                            Submission {
+                                code: segments[t].clone(),
+                                challenge: c.seal(key),
+                                pow,
+                                id: Id128(id),
+                                device: None,
+                                rating: RatingInput {
+                                    comment: "窗口服务态度好".into(),
+                                    ..RatingInput::new(Level::Satisfied, &[413])
+                                },
+                                website: String::new(),
+                            }
+                            .to_json()
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("solver")).collect()
+    })
+}
+
 /// A bounded load on 127.0.0.1 against the edge on self-hosted workerd (its storage object on
 /// local disk): landing pages, then submissions, 20 connections for 10 s each; the same
 /// workerd serving one line of JavaScript as the ceiling; and the bundle's size.
 pub fn edge(root: &Path) -> Result<()> {
-    use wire::challenge::{CHALLENGE_LEN, Challenge};
     use wire::directory::{Directory, Entry};
     use wire::key::{KeyPurpose, Keyring};
     use wire::qr::QrPayload;
-    use wire::rating::{Id128, Level, RatingInput};
-    use wire::submission::Submission;
     use wire::time::Day;
     use xtask::edge;
 
@@ -382,50 +436,14 @@ pub fn edge(root: &Path) -> Result<()> {
     // Submissions are prepared before the clock starts: each a fresh challenge sealed with this
     // machine's challenge key (what a landing page hands out), solved, from a new device, so
     // every one is a new rating written to disk.
-    let per_thread = 800;
-    let issued = now() - 5;
-    let subs: Vec<Vec<String>> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..CONNS)
-            .map(|t| {
-                let (segments, entries, key) = (&segments, &entries, &challenge_key);
-                s.spawn(move || {
-                    (0..per_thread)
-                        .map(|i| {
-                            let mut id = [0u8; 16];
-                            id[..8].copy_from_slice(&(t as u64).to_be_bytes());
-                            id[8..].copy_from_slice(&(i as u64).to_be_bytes());
-                            // A new device each time (no cookie kept): every one a new rating.
-                            let c = Challenge {
-                                kid: 0,
-                                code: entries[t].code,
-                                issued_at: issued,
-                                nonce: ((t as u64) << 32 | i as u64).to_be_bytes(),
-                                device: wire::challenge::device_tag(&id),
-                                difficulty: DIFFICULTY,
-                            };
-                            let bytes: [u8; CHALLENGE_LEN] = c.seal_bytes(key);
-                            let pow = wire::challenge::solve(&bytes, c.difficulty, 0, u32::MAX)
-                                .expect("solvable");
-                            Submission {
-                                code: segments[t].clone(),
-                                challenge: c.seal(key),
-                                pow,
-                                id: Id128(id),
-                                device: None,
-                                rating: RatingInput {
-                                    comment: "窗口服务态度好".into(),
-                                    ..RatingInput::new(Level::Satisfied, &[413])
-                                },
-                                website: String::new(),
-                            }
-                            .to_json()
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("solver")).collect()
-    });
+    let subs = submissions(
+        &entries,
+        &segments,
+        &challenge_key,
+        800,
+        now() - 5,
+        DIFFICULTY,
+    );
 
     let bodies = state.join("bodies.txt");
     xtask::fs::write(&bodies, subs.concat().join("\n"))?;

@@ -8,11 +8,12 @@
 //!   (`target/dist/zhangshangping-<version>-linux-<arch>.tar.gz`), for this machine or the other.
 //! - `site`: the page alone into `target/site`, with its weight against the budget.
 //! - `vectors`: regenerate `wire/vectors/vectors.json` from its fixed seed.
-//! - `bench [wire|qr-gen|edge|app|pack|results|all]`: print the benchmark figures, each beside its target
+//! - `bench [wire|qr-gen|edge|forward|app|pack|results|all]`: print the benchmark figures, each beside its target
 //!   and a peer.
 //! - `setup`: only install what is missing.
 
 mod bench;
+mod bench_forward;
 mod bench_pack;
 mod bench_results;
 mod tally;
@@ -25,7 +26,7 @@ use anyhow::{Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls 330102:大厅,…] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|app|pack|results|all] | setup>";
+const USAGE: &str = "usage: cargo xtask <demo | admin add NAME [--role R] [--halls 330102:大厅,…] | export [FILE] | test | build | pack [x86_64|arm64] | site | vectors | bench [wire|qr-gen|edge|forward|app|pack|results|all] | setup>";
 
 fn main() -> ExitCode {
     match run() {
@@ -72,9 +73,9 @@ fn run() -> Result<()> {
         ),
         ["site"] => xtask::site::build(&setup::all()?, &setup::root()),
         ["vectors"] => vectors(),
-        ["bench"] | ["bench", "all"] => {
-            bench(&["wire", "qr-gen", "edge", "app", "pack", "results"])
-        }
+        ["bench"] | ["bench", "all"] => bench(&[
+            "wire", "qr-gen", "edge", "forward", "app", "pack", "results",
+        ]),
         ["bench", what] => bench(&[what]),
         ["setup"] => setup::all().map(|_| ()),
         ["help" | "-h" | "--help"] => {
@@ -469,6 +470,7 @@ fn bench(which: &[&str]) -> Result<()> {
             "wire" => bench::wire(&root)?,
             "qr-gen" => bench::qr_gen(&root)?,
             "edge" => bench::edge(&root)?,
+            "forward" => bench_forward::run(&root)?,
             "app" => bench::app(&root)?,
             "pack" => bench_pack::run(&root)?,
             "results" => bench_results::run(&root)?,

@@ -56,6 +56,29 @@ pub fn ratings(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
     Ok(t.elapsed())
 }
 
+/// [`ratings`] without what the ratings' triggers keep beside them (the tallies, the receivers'
+/// deliveries), for a test of what reads the ratings alone (the export): the triggers are set
+/// aside for the writing and put back as they were, in one transaction, so that the machine's
+/// time goes to what the test measures. The tallies then lack these ratings.
+pub fn ratings_untallied(c: &rusqlite::Connection, count: i64) -> Result<Duration> {
+    let triggers: Vec<(String, String)> = c
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ratings'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    c.execute_batch("BEGIN")?;
+    for (name, _) in &triggers {
+        c.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+    }
+    let took = ratings(c, count)?;
+    for (_, sql) in &triggers {
+        c.execute_batch(sql)?;
+    }
+    c.execute_batch("COMMIT")?;
+    Ok(took)
+}
+
 /// The halls of the seeded city: 1,625 in 7 districts, as the seed city.
 pub const HALLS: i64 = 1625;
 /// Its printed codes: 3,400, as the seed city prints (two or three a hall).
