@@ -12,10 +12,15 @@
 -- The ratings' own columns for the one upstream of earlier releases become the deliveries of a
 -- receiver named `upstream` (what `UPSTREAM_URL` alone still configures); `next_attempt_at` stays
 -- on the rating as the time its newest revision became owed.
+-- A receiver that takes results (`results`) is also owed each 差评 case's result (#36.3): a
+-- case's `results` counts its results (办结, and each later 追评 of the citizen's); its row of
+-- `case_deliveries` (keyed by the case's rating) works as a rating's does, and is sent only
+-- once the receiver has the rating.
 CREATE TABLE receivers (
   name TEXT PRIMARY KEY,
   takes TEXT NOT NULL CHECK (takes IN ('all', 'bad')),
   region TEXT NOT NULL DEFAULT '',
+  results INTEGER NOT NULL DEFAULT 0 CHECK (results IN (0, 1)),
   active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
   attempts INTEGER NOT NULL DEFAULT 0,
   retry_at INTEGER NOT NULL DEFAULT 0,
@@ -37,6 +42,21 @@ CREATE TABLE deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX deliveries_owed ON deliveries (receiver, queued_at, id) WHERE rev < want;
 CREATE INDEX deliveries_rating ON deliveries (id);
+
+CREATE TABLE case_deliveries (
+  receiver TEXT NOT NULL,
+  id TEXT NOT NULL,
+  rev INTEGER NOT NULL DEFAULT 0,
+  want INTEGER NOT NULL,
+  queued_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  forwarded_at INTEGER,
+  PRIMARY KEY (receiver, id)
+) WITHOUT ROWID;
+CREATE INDEX case_deliveries_owed ON case_deliveries (receiver, queued_at, id) WHERE rev < want;
+ALTER TABLE cases ADD COLUMN results INTEGER NOT NULL DEFAULT 0;
 
 INSERT INTO receivers (name, takes, region, active) VALUES ('upstream', 'all', '', 0);
 INSERT INTO deliveries (receiver, id, rev, want, queued_at, due_at, attempts, last_error, forwarded_at)
@@ -75,4 +95,24 @@ CREATE TRIGGER ratings_owed_update AFTER UPDATE OF rev, hold, next_attempt_at ON
 END;
 CREATE TRIGGER ratings_owed_delete AFTER DELETE ON ratings BEGIN
   DELETE FROM deliveries WHERE id = OLD.id;
+END;
+
+-- A case's results: 办结, and the citizen's 追评 after it (`verdict`); each owed to the active
+-- receivers that take results and the case's region.
+CREATE TRIGGER cases_result_closed AFTER UPDATE OF state ON cases
+  WHEN NEW.state = 'closed' AND OLD.state != 'closed' BEGIN
+  UPDATE cases SET results = results + 1 WHERE id = NEW.id;
+END;
+CREATE TRIGGER cases_result_verdict AFTER UPDATE OF verdict ON cases
+  WHEN NEW.verdict IS NOT NULL AND NEW.verdict IS NOT OLD.verdict BEGIN
+  UPDATE cases SET results = results + 1 WHERE id = NEW.id;
+END;
+CREATE TRIGGER cases_results_owed AFTER UPDATE OF results ON cases WHEN NEW.results > OLD.results BEGIN
+  UPDATE case_deliveries SET want = NEW.results, queued_at = COALESCE(NEW.closed_at, NEW.followup_at, 0), due_at = 0,
+    attempts = 0, last_error = NULL WHERE id = NEW.rating;
+  INSERT INTO case_deliveries (receiver, id, want, queued_at, due_at)
+    SELECT name, NEW.rating, NEW.results, COALESCE(NEW.closed_at, NEW.followup_at, 0), 0 FROM receivers
+    WHERE active = 1 AND results = 1
+      AND substr(COALESCE(NEW.region, ''), 1, length(region)) = region
+      AND NOT EXISTS (SELECT 1 FROM case_deliveries WHERE receiver = receivers.name AND id = NEW.rating);
 END;

@@ -158,7 +158,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "UPSTREAMS",
         "",
-        "several receivers, separated by ';': name url [project|provincial|gbt39046] [all|bad] [region=PREFIX] [key=N], e.g. province https://hcp.js.gov.cn/r provincial; dept https://x.gov.cn/r gbt39046 bad region=3212 key=2 (instead of UPSTREAM_URL)",
+        "several receivers, separated by ';': name url [project|provincial|gbt39046] [all|bad] [results] [region=PREFIX] [key=N], e.g. province https://hcp.js.gov.cn/r provincial results; dept https://x.gov.cn/r gbt39046 bad region=3212 key=2 (instead of UPSTREAM_URL; results: the 差评 cases' results too)",
     ),
     setting(
         "UPSTREAM_URL",
@@ -379,6 +379,9 @@ pub struct Receiver {
     pub bad_only: bool,
     /// The region-code prefix of the ratings it takes ('' every region).
     pub region: String,
+    /// Whether it takes the results of the 差评 cases of the ratings it takes (`results`: a
+    /// `zsp.case` envelope at 办结 and at each later 追评).
+    pub results: bool,
     /// Signs its envelopes: `key=N` of `UPSTREAM_KEYS`, else the ring's current key.
     pub key: Key,
 }
@@ -438,7 +441,7 @@ fn receiver_name_ok(n: &str) -> bool {
 }
 
 /// `UPSTREAMS` (receivers separated by `;` or new lines, each `name url` and then, in any
-/// order, a mapping, `all` or `bad`, `region=PREFIX` and `key=N`), or else `UPSTREAM_URL` with
+/// order, a mapping, `all` or `bad`, `results`, `region=PREFIX` and `key=N`), or else `UPSTREAM_URL` with
 /// `UPSTREAM_MAPPING`: one receiver named `upstream` taking every rating.
 fn receivers(
     get: &dyn Fn(&str) -> Option<String>,
@@ -467,6 +470,7 @@ fn receivers(
             mapping,
             bad_only: false,
             region: String::new(),
+            results: false,
             key: need_keys("UPSTREAM_URL")?.current().clone(),
         }]);
     };
@@ -506,6 +510,7 @@ fn receivers(
             mapping: Mapping::Project,
             bad_only: false,
             region: String::new(),
+            results: false,
             key: keys.current().clone(),
         };
         for w in words {
@@ -513,6 +518,8 @@ fn receivers(
                 r.mapping = m;
             } else if w == "all" || w == "bad" {
                 r.bad_only = w == "bad";
+            } else if w == "results" {
+                r.results = true;
             } else if let Some(p) = w.strip_prefix("region=") {
                 if p.is_empty() || p.len() > 12 || !p.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(bad(
@@ -535,7 +542,7 @@ fn receivers(
                 return Err(bad(
                     n,
                     format!(
-                        "{name}: {w:?}: expected project, provincial or gbt39046, all or bad, region=PREFIX or key=N"
+                        "{name}: {w:?}: expected project, provincial or gbt39046, all or bad, results, region=PREFIX or key=N"
                     ),
                 ));
             }
@@ -885,7 +892,7 @@ pub(crate) mod tests {
         v.insert("UPSTREAM_KEYS", keys);
         v.insert(
             "UPSTREAMS",
-            "province https://hcp.js.gov.cn/r provincial;\n dept_x http://127.0.0.1:9/in gbt39046 bad region=3212 key=1 ;".into(),
+            "province https://hcp.js.gov.cn/r provincial results;\n dept_x http://127.0.0.1:9/in gbt39046 bad region=3212 key=1 ;".into(),
         );
         let c = parse(&v).unwrap();
         let got: Vec<_> = c
@@ -924,6 +931,7 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(upstream_binding("dept_x"), "UPSTREAM_DEPT_X");
+        assert!(c.receivers[0].results && !c.receivers[1].results);
         let dept = c.receiver("dept_x").unwrap();
         assert!(
             dept.takes(true, "321202")

@@ -1,7 +1,8 @@
 //! The outbox: what each upstream receiver is owed (a row of `deliveries` a rating and
 //! receiver, migration 0016), in which order it is sent, the signed request that carries it,
-//! and when the storage object's alarm must wake. Plain Rust, tested natively;
-//! `glue::forward` sends what this decides.
+//! and when the storage object's alarm must wake. A receiver that takes results is also owed
+//! each 差评 case's result (a row of `case_deliveries`), sent after the ratings of its round.
+//! Plain Rust, tested natively; `glue::forward` sends what this decides.
 //!
 //! Delivery is at least once: a receiver's due ratings are claimed for a lease, sent one after
 //! another in the order they became owed, each marked when the receiver answers 2xx. A receiver
@@ -24,6 +25,10 @@ pub const CLAIM_LIMIT: i64 = 25;
 pub const PRUNE_EVERY_SECS: i64 = 3600;
 /// A backlog whose oldest entry is older than this is reported by `/status` and the log.
 pub const BACKLOG_ALERT_SECS: i64 = 3600;
+/// A receiver that is down is tried again at most this long after its last failed round,
+/// however long it has been down (`RETRY_MAX_SECS` bounds it too): one request is cheap, and a
+/// receiver back from an outage then waits at most this long for its backlog.
+pub const RECEIVER_RETRY_MAX_SECS: u32 = 120;
 
 /// The receivers of the settings into `receivers` (at every start of the storage object): one
 /// no longer named is kept inactive (owed nothing, its place kept); one new, put back or taking
@@ -57,10 +62,10 @@ pub fn sync(receivers: &[Receiver]) -> Vec<Stmt> {
             args(),
         ));
         out.push(stmt(
-            "INSERT INTO receivers (name, takes, region, active) VALUES (?1, ?2, ?3, 1) \
+            "INSERT INTO receivers (name, takes, region, results, active) VALUES (?1, ?2, ?3, ?4, 1) \
              ON CONFLICT (name) DO UPDATE SET takes = excluded.takes, region = excluded.region, \
-             active = 1",
-            args(),
+             results = excluded.results, active = 1",
+            [args(), vec![i64::from(r.results).into()]].concat(),
         ));
     }
     out
@@ -115,6 +120,145 @@ pub fn claim(receiver: &str, now: i64, lease_until: i64, limit: i64) -> Vec<Stmt
     ]
 }
 
+/// What a round needs of a claimed row, whichever its queue.
+pub trait Owed {
+    /// The rating's id (a case result's: its rating's).
+    fn id(&self) -> &str;
+    /// Its own failed attempts, and its receiver's failed rounds.
+    fn tries(&self) -> (i64, i64);
+}
+
+impl Owed for Claimed {
+    fn id(&self) -> &str {
+        &self.row.id
+    }
+    fn tries(&self) -> (i64, i64) {
+        (self.tries, self.down_tries)
+    }
+}
+
+/// A receiver's two queues: the ratings' revisions, and the 差评 cases' results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Ratings,
+    Results,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Ratings => "deliveries",
+            Queue::Results => "case_deliveries",
+        }
+    }
+}
+
+/// The case results a receiver's claim selects: due, while the receiver takes results and is
+/// not backing off, and once it has the case's rating (nothing of the rating still owed to it).
+macro_rules! due_results {
+    () => {
+        "SELECT id AS cid, rev AS acked, attempts AS tries, queued_at AS q FROM case_deliveries cd \
+         WHERE receiver = ?1 AND rev < want AND due_at <= ?2 \
+         AND (SELECT retry_at FROM receivers WHERE name = ?1 AND active = 1 AND results = 1) <= ?2 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.receiver = ?1 AND d.id = cd.id AND d.rev < d.want) \
+         ORDER BY queued_at, id LIMIT ?3"
+    };
+}
+
+/// A case's result as a receiver takes it: the revision it has (0: none), the attempts, and the
+/// case as it is now, its steps as JSON (`[{step, role, at}]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultClaim {
+    pub acked: i64,
+    pub tries: i64,
+    pub down_tries: i64,
+    /// The result's revision: the case's results so far.
+    pub revision: i64,
+    pub rating: String,
+    pub level: String,
+    pub entry: String,
+    pub region: Option<String>,
+    pub hall: Option<String>,
+    pub dept: Option<String>,
+    pub state: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub finding: Option<String>,
+    pub about: Option<String>,
+    pub appeal: Option<String>,
+    pub review: Option<String>,
+    pub reply: Option<String>,
+    pub reply_public: i64,
+    pub verdict: Option<String>,
+    pub reopened_at: Option<i64>,
+    pub steps: String,
+}
+
+impl Owed for ResultClaim {
+    fn id(&self) -> &str {
+        &self.rating
+    }
+    fn tries(&self) -> (i64, i64) {
+        (self.tries, self.down_tries)
+    }
+}
+
+impl ResultClaim {
+    /// What the receiver is told: the reply only where it was marked public.
+    pub fn to_result(&self) -> Result<envelope::CaseResult, String> {
+        let bad = |what: &str| format!("case of rating {}: bad {what}", self.rating);
+        let entry: wire::directory::Entry =
+            serde_json::from_str(&self.entry).map_err(|_| bad("entry"))?;
+        Ok(envelope::CaseResult {
+            rating: self.rating.clone(),
+            level: wire::rating::Level::parse(&self.level).ok_or_else(|| bad("level"))?,
+            region: self.region.clone().unwrap_or_default(),
+            hall: self.hall.clone().unwrap_or_default(),
+            window: entry.window,
+            dept: self.dept.clone().unwrap_or_default(),
+            state: self.state.clone(),
+            opened_at: self.opened_at,
+            closed_at: self.closed_at,
+            steps: serde_json::from_str(&self.steps).map_err(|_| bad("steps"))?,
+            finding: self.finding.clone(),
+            about: self.about.clone(),
+            appeal: self.appeal.clone(),
+            review: self.review.clone(),
+            reply: self.reply.clone().filter(|_| self.reply_public != 0),
+            verdict: self.verdict.clone(),
+            reopened_at: self.reopened_at,
+        })
+    }
+}
+
+/// Claims up to `limit` of `receiver`'s due case results for a lease, as [`claim`] does.
+pub fn claim_results(receiver: &str, now: i64, lease_until: i64, limit: i64) -> Vec<Stmt> {
+    let args = || vec![receiver.into(), now.into(), limit.into()];
+    vec![
+        stmt(
+            concat!(
+                "WITH c AS (",
+                due_results!(),
+                ") SELECT acked, tries, (SELECT attempts FROM receivers WHERE name = ?1) AS down_tries, \
+                 cases.results AS revision, rating, level, entry, region, hall, dept, state, opened_at, \
+                 closed_at, finding, about, appeal, review, reply, reply_public, verdict, reopened_at, \
+                 (SELECT json_group_array(json_object('step', step, 'role', role, 'at', at)) FROM \
+                   (SELECT step, role, at FROM case_steps WHERE case_id = cases.id ORDER BY at, rowid)) AS steps \
+                 FROM c JOIN cases ON cases.rating = c.cid ORDER BY q, cid"
+            ),
+            args(),
+        ),
+        stmt(
+            concat!(
+                "UPDATE case_deliveries SET due_at = ?4 WHERE receiver = ?1 AND id IN (SELECT cid FROM (",
+                due_results!(),
+                "))"
+            ),
+            [args(), vec![lease_until.into()]].concat(),
+        ),
+    ]
+}
+
 /// What one send came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
@@ -138,24 +282,32 @@ pub fn judge(status: u16, rev: i64) -> Sent {
 /// What one receiver's round came to, as statements: each sent rating's outcome in claim order
 /// (`outcomes` may be shorter than `claimed`: the rest were not tried after the receiver went
 /// down, and are due again in their place).
-pub fn record(
+pub fn record<T: Owed>(
+    queue: Queue,
     receiver: &str,
-    claimed: &[Claimed],
+    claimed: &[T],
     outcomes: &[Sent],
     cfg: &Config,
     now: i64,
 ) -> Vec<Stmt> {
+    let table = queue.table();
     let mut out = vec![];
     let mut down = None;
     for (i, c) in claimed.iter().enumerate() {
-        let id = c.row.id.as_str();
+        let id = c.id();
+        let (tries, down_tries) = c.tries();
         match outcomes.get(i) {
             Some(Sent::Taken(rev)) => {
                 out.push(stmt(
-                    "UPDATE deliveries SET rev = MAX(rev, ?3), forwarded_at = ?4, attempts = 0, \
-                     last_error = NULL, due_at = ?4 WHERE receiver = ?1 AND id = ?2",
+                    format!(
+                        "UPDATE {table} SET rev = MAX(rev, ?3), forwarded_at = ?4, attempts = 0, \
+                         last_error = NULL, due_at = ?4 WHERE receiver = ?1 AND id = ?2"
+                    ),
                     vec![receiver.into(), id.into(), (*rev).into(), now.into()],
                 ));
+                if queue == Queue::Results {
+                    continue;
+                }
                 // The first revision kept aside goes once every receiver has it.
                 out.push(stmt(
                     concat!(
@@ -169,10 +321,12 @@ pub fn record(
             }
             Some(Sent::Refused(why)) => {
                 let why: String = why.chars().take(200).collect();
-                let attempt = u32::try_from(c.tries + 1).unwrap_or(u32::MAX);
+                let attempt = u32::try_from(tries + 1).unwrap_or(u32::MAX);
                 out.push(stmt(
-                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?3, due_at = ?4 \
-                     WHERE receiver = ?1 AND id = ?2",
+                    format!(
+                        "UPDATE {table} SET attempts = attempts + 1, last_error = ?3, due_at = ?4 \
+                         WHERE receiver = ?1 AND id = ?2"
+                    ),
                     vec![
                         receiver.into(),
                         id.into(),
@@ -182,24 +336,21 @@ pub fn record(
                 ));
             }
             Some(Sent::Down(why)) => {
-                down = Some((why.clone(), c.down_tries));
-                out.push(due_again(receiver, id, now));
+                down = Some((why.clone(), down_tries));
+                out.push(due_again(table, receiver, id, now));
             }
-            None => out.push(due_again(receiver, id, now)),
+            None => out.push(due_again(table, receiver, id, now)),
         }
     }
     match down {
         Some((why, tries)) => {
             let why: String = why.chars().take(200).collect();
             let attempt = u32::try_from(tries + 1).unwrap_or(u32::MAX);
+            let delay = cfg.retry_delay(attempt).min(RECEIVER_RETRY_MAX_SECS);
             out.push(stmt(
                 "UPDATE receivers SET attempts = attempts + 1, last_error = ?2, retry_at = ?3 \
                  WHERE name = ?1",
-                vec![
-                    receiver.into(),
-                    why.into(),
-                    (now + i64::from(cfg.retry_delay(attempt))).into(),
-                ],
+                vec![receiver.into(), why.into(), (now + i64::from(delay)).into()],
             ));
         }
         None if outcomes.iter().any(|o| matches!(o, Sent::Taken(_))) => out.push(stmt(
@@ -214,9 +365,9 @@ pub fn record(
 
 /// A claimed rating not tried: due again at once, in its place (the receiver's own backoff
 /// gates it).
-fn due_again(receiver: &str, id: &str, now: i64) -> Stmt {
+fn due_again(table: &str, receiver: &str, id: &str, now: i64) -> Stmt {
     stmt(
-        "UPDATE deliveries SET due_at = ?3 WHERE receiver = ?1 AND id = ?2",
+        format!("UPDATE {table} SET due_at = ?3 WHERE receiver = ?1 AND id = ?2"),
         vec![receiver.into(), id.into(), now.into()],
     )
 }
@@ -225,9 +376,13 @@ fn due_again(receiver: &str, id: &str, now: i64) -> Stmt {
 /// nothing is owed), and when the oldest owed revision became owed, for the backlog alert.
 pub fn pending() -> Stmt {
     stmt(
-        "SELECT MIN(MAX(d.due_at, u.retry_at)) AS at, MIN(d.queued_at) AS oldest \
+        "SELECT MIN(at) AS at, MIN(oldest) AS oldest FROM ( \
+         SELECT MIN(MAX(d.due_at, u.retry_at)) AS at, MIN(d.queued_at) AS oldest \
          FROM deliveries d JOIN receivers u ON u.name = d.receiver AND u.active = 1 \
-         WHERE d.rev < d.want",
+         WHERE d.rev < d.want UNION ALL \
+         SELECT MIN(MAX(d.due_at, u.retry_at)), NULL \
+         FROM case_deliveries d JOIN receivers u ON u.name = d.receiver AND u.active = 1 \
+         AND u.results = 1 WHERE d.rev < d.want)",
         vec![],
     )
 }
@@ -280,8 +435,26 @@ pub fn outbound(
         )?;
     }
     let body = envelope::body(receiver.mapping, &rating, &entry)?;
-    let key = row.idempotency_key();
-    let revision = row.rev.to_string();
+    Ok((
+        signed(body, row.idempotency_key(), row.rev, receiver, now),
+        row.rev,
+    ))
+}
+
+/// The signed `zsp.case` envelope of a case's result, and its revision.
+pub fn result_outbound(
+    c: &ResultClaim,
+    receiver: &Receiver,
+    now: i64,
+) -> Result<(Outbound, i64), String> {
+    let r = c.to_result()?;
+    let key = r.idempotency_key(c.revision);
+    Ok((signed(r.body(), key, c.revision, receiver, now), c.revision))
+}
+
+/// A body with its headers, signed with the receiver's key as the envelope says.
+fn signed(body: String, key: String, revision: i64, receiver: &Receiver, now: i64) -> Outbound {
+    let revision = revision.to_string();
     let sig = envelope::sign(
         &receiver.key,
         now,
@@ -291,19 +464,16 @@ pub fn outbound(
             body: body.as_bytes(),
         },
     );
-    Ok((
-        Outbound {
-            headers: vec![
-                ("Content-Type", "application/json; charset=utf-8".into()),
-                (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
-                (HEADER_IDEMPOTENCY, key),
-                (HEADER_REVISION, revision),
-                (HEADER_SIGNATURE, sig),
-            ],
-            body,
-        },
-        row.rev,
-    ))
+    Outbound {
+        headers: vec![
+            ("Content-Type", "application/json; charset=utf-8".into()),
+            (HEADER_VERSION, envelope::ENVELOPE_VERSION.to_string()),
+            (HEADER_IDEMPOTENCY, key),
+            (HEADER_REVISION, revision),
+            (HEADER_SIGNATURE, sig),
+        ],
+        body,
+    }
 }
 
 // ---- status ----
@@ -328,7 +498,8 @@ fn receivers_status() -> Stmt {
     stmt(
         "SELECT u.name, u.attempts, u.retry_at, u.last_error, u.last_ok_at, \
          (SELECT COUNT(*) FROM deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS backlog, \
-         (SELECT MIN(d.queued_at) FROM deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS oldest \
+         (SELECT MIN(d.queued_at) FROM deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS oldest, \
+         (SELECT COUNT(*) FROM case_deliveries d WHERE d.receiver = u.name AND d.rev < d.want) AS results_backlog \
          FROM receivers u WHERE u.active = 1 ORDER BY u.name",
         vec![],
     )
@@ -356,6 +527,8 @@ pub struct ReceiverStatus {
     pub last_ok_at: Option<i64>,
     pub backlog: i64,
     pub oldest: Option<i64>,
+    /// 差评 cases' results it has not acknowledged (a receiver that takes results).
+    pub results_backlog: i64,
 }
 
 /// What `/status` tells an administrator. `alert` says when a backlog has stalled.
@@ -371,6 +544,7 @@ pub fn status_json(s: &Status, receivers: &[ReceiverStatus], now: i64) -> String
             "name": r.name,
             "backlog": r.backlog,
             "oldest_pending_age_secs": age(r.oldest),
+            "results_backlog": r.results_backlog,
             "failing_rounds": r.attempts,
             "retry_in_secs": (r.attempts > 0).then(|| (r.retry_at - now).max(0)),
             "last_error": r.last_error,
@@ -614,6 +788,7 @@ mod tests {
         exec(
             &c,
             &record(
+                Queue::Ratings,
                 "province",
                 &p,
                 &[Sent::Taken(1), Sent::Down("upstream status 503".into())],
@@ -629,7 +804,10 @@ mod tests {
         assert!(claimed(&c, "province", 230).is_empty(), "backing off");
         let d = claimed(&c, "dept", 201);
         assert_eq!(ids(&d), ["b"]);
-        exec(&c, &record("dept", &d, &[Sent::Taken(1)], &cfg, 202));
+        exec(
+            &c,
+            &record(Queue::Ratings, "dept", &d, &[Sent::Taken(1)], &cfg, 202),
+        );
         assert!(owed(&c, "dept").is_empty());
         // The alarm wakes for province's retry.
         let p: Vec<Pending> = typed(&c, &pending());
@@ -641,6 +819,7 @@ mod tests {
         exec(
             &c,
             &record(
+                Queue::Ratings,
                 "province",
                 &p,
                 &[Sent::Refused("upstream status 422".into()), Sent::Taken(1)],
@@ -684,7 +863,14 @@ mod tests {
         let p = claimed(&c, "province", 200);
         exec(
             &c,
-            &record("province", &p, &[Sent::Taken(1), Sent::Taken(1)], &cfg, 200),
+            &record(
+                Queue::Ratings,
+                "province",
+                &p,
+                &[Sent::Taken(1), Sent::Taken(1)],
+                &cfg,
+                200,
+            ),
         );
         let st: Vec<Status> = typed(&c, &status()[0]);
         assert_eq!(st[0].backlog, 1, "b: dept still owed");
@@ -716,14 +902,31 @@ mod tests {
         let d = claimed(&c, "dept", later);
         exec(
             &c,
-            &record("dept", &d, &[Sent::Taken(1), Sent::Taken(1)], &cfg, later),
+            &record(
+                Queue::Ratings,
+                "dept",
+                &d,
+                &[Sent::Taken(1), Sent::Taken(1)],
+                &cfg,
+                later,
+            ),
         );
         exec(&c, &crate::store::prune(later + 31 * 86_400, 30, 7, true));
         let left = run(&c, &stmt("SELECT id FROM ratings", vec![]));
         assert_eq!(left.len(), 1, "n: province has not had it");
         let p = claimed(&c, "province", later);
         assert_eq!(ids(&p), ["n"]);
-        exec(&c, &record("province", &p, &[Sent::Taken(1)], &cfg, later));
+        exec(
+            &c,
+            &record(
+                Queue::Ratings,
+                "province",
+                &p,
+                &[Sent::Taken(1)],
+                &cfg,
+                later,
+            ),
+        );
         exec(&c, &crate::store::prune(later + 31 * 86_400, 30, 7, true));
         assert_eq!(run(&c, &stmt("SELECT id FROM ratings", vec![])).len(), 0);
         assert_eq!(
@@ -756,10 +959,16 @@ mod tests {
         };
         let p = claimed(&c, "province", 200);
         assert_eq!(p[0].acked, 0);
-        exec(&c, &record("province", &p, &[Sent::Taken(1)], &cfg, 200));
+        exec(
+            &c,
+            &record(Queue::Ratings, "province", &p, &[Sent::Taken(1)], &cfg, 200),
+        );
         assert!(first(), "dept has not had revision 1 yet");
         let d = claimed(&c, "dept", 200);
-        exec(&c, &record("dept", &d, &[Sent::Taken(1)], &cfg, 200));
+        exec(
+            &c,
+            &record(Queue::Ratings, "dept", &d, &[Sent::Taken(1)], &cfg, 200),
+        );
         assert!(!first());
         // Each then is owed revision 2.
         assert_eq!(owed(&c, "province"), [("b".to_owned(), 1, 2)]);
@@ -794,5 +1003,133 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_receiver_that_takes_results_gets_each_cases_result_after_its_rating() {
+        let mut cfg = two();
+        cfg.receivers[0].results = true;
+        let c = db();
+        exec(&c, &sync(&cfg.receivers));
+        rate(&c, "b", "330201", "very_dissatisfied", 100, 0);
+        let e = entry("330201");
+        c.execute(
+            "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, comment) \
+             VALUES ('b', 100, 1, ?1, ?2, 'very_dissatisfied', '113', '打我电话 13812345678')",
+            rusqlite::params![e.code.to_text(), serde_json::to_string(&e).unwrap()],
+        )
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO case_steps (case_id, at, actor, role, step, note) VALUES \
+               (1, 150, '张三', 'handler', 'callback', '内部：13900001111 很凶'), \
+               (1, 250, '李四', 'hall', 'close', '');
+             UPDATE cases SET state = 'replied', reply = '已约谈窗口人员', reply_public = 1, \
+               finding = 'true', about = 'staff' WHERE rating = 'b';",
+        )
+        .unwrap();
+        let results = |now: i64| -> Vec<ResultClaim> {
+            let s = claim_results("province", now, now + 600, CLAIM_LIMIT);
+            let rows: Vec<ResultClaim> = typed(&c, &s[0]);
+            run(&c, &s[1]);
+            rows
+        };
+        assert!(results(200).is_empty(), "not closed yet");
+        c.execute_batch("UPDATE cases SET state = 'closed', closed_at = 250 WHERE rating = 'b'")
+            .unwrap();
+        assert!(
+            results(260).is_empty(),
+            "province has not had the rating yet"
+        );
+        let owed_to = |table: &str| -> Vec<String> {
+            run(
+                &c,
+                &stmt(
+                    format!("SELECT receiver FROM {table} WHERE rev < want ORDER BY receiver"),
+                    vec![],
+                ),
+            )
+            .iter()
+            .map(|r| r["receiver"].as_str().unwrap().to_owned())
+            .collect()
+        };
+        assert_eq!(
+            owed_to("case_deliveries"),
+            ["province"],
+            "dept takes no results"
+        );
+        let p = claimed(&c, "province", 260);
+        exec(
+            &c,
+            &record(Queue::Ratings, "province", &p, &[Sent::Taken(1)], &cfg, 260),
+        );
+        let r = results(261);
+        assert_eq!(r.len(), 1);
+        let (o, rev) = result_outbound(&r[0], &cfg.receivers[0], 261).unwrap();
+        assert_eq!(rev, 1);
+        assert_eq!(header_of(&o, HEADER_IDEMPOTENCY), "case-b.1");
+        let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(b["format"], "zsp.case");
+        assert_eq!(b["state"], "closed");
+        assert_eq!(b["finding"], "true");
+        assert_eq!(b["reply"], "已约谈窗口人员");
+        assert_eq!(
+            b["steps"],
+            serde_json::json!([
+                {"step": "callback", "role": "handler", "at": wire::time::format_rfc3339_cst(150)},
+                {"step": "close", "role": "hall", "at": wire::time::format_rfc3339_cst(250)}
+            ])
+        );
+        for never in ["1381234", "1390000", "张三", "李四", "很凶", "打我电话"] {
+            assert!(!o.body.contains(never), "{never}: {}", o.body);
+        }
+        // Signed with the province's own key.
+        let ring = Keyring::new(KeyPurpose::Upstream, vec![cfg.receivers[0].key.clone()]).unwrap();
+        envelope::verify(
+            &ring,
+            header_of(&o, HEADER_SIGNATURE),
+            &envelope::Signed {
+                idempotency_key: header_of(&o, HEADER_IDEMPOTENCY),
+                revision: header_of(&o, HEADER_REVISION),
+                body: o.body.as_bytes(),
+            },
+            261,
+            300,
+        )
+        .unwrap();
+        exec(
+            &c,
+            &record(Queue::Results, "province", &r, &[Sent::Taken(1)], &cfg, 262),
+        );
+        assert!(results(263).is_empty());
+        // The citizen's 追评 reopens it: the new result is owed, without the reply once it is no
+        // longer public.
+        c.execute_batch(
+            "UPDATE cases SET followup = 'unsatisfied', verdict = 'unsatisfied', followup_at = 300, \
+             state = 'callback', reopened_at = 300, closed_at = NULL, reply_public = 0 WHERE rating = 'b'",
+        )
+        .unwrap();
+        let r = results(301);
+        let (o, rev) = result_outbound(&r[0], &cfg.receivers[0], 301).unwrap();
+        assert_eq!((rev, header_of(&o, HEADER_IDEMPOTENCY)), (2, "case-b.2"));
+        let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+        assert_eq!(
+            (b["state"].as_str(), b["verdict"].as_str()),
+            (Some("callback"), Some("unsatisfied"))
+        );
+        assert!(b["reply"].is_null() && b["closed_at"].is_null(), "{b}");
+        // A receiver that is down backs off for its results as for its ratings.
+        exec(
+            &c,
+            &record(
+                Queue::Results,
+                "province",
+                &r,
+                &[Sent::Down("upstream status 502".into())],
+                &cfg,
+                302,
+            ),
+        );
+        assert!(results(303).is_empty());
+        assert_eq!(results(332).len(), 1);
     }
 }

@@ -645,6 +645,130 @@ pub fn verify(
     Ok(())
 }
 
+// ---- a 差评 case's result ----
+
+/// The `format` of a case result's body.
+pub const CASE_FORMAT: &str = "zsp.case";
+pub const CASE_VERSION: u32 = 1;
+
+/// One step of a case as a receiver sees it: what was done, by which kind of actor, when. The
+/// actor's name and the step's note (internal) never leave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CaseStep {
+    /// `callback`, `check`, `fixed`, `replied`, `close`, `appeal`, `review`, `extend`,
+    /// `decide`, `classify`, `amended` (a same-day 追评 of the rating), `followup` (the citizen's
+    /// verdict after 办结), and the like.
+    pub step: String,
+    /// `citizen`, `handler`, `hall`, `city` (the roles of `access`).
+    pub role: String,
+    pub at: i64,
+}
+
+/// A 差评 case's result, sent to the receivers that take results when the case reaches 办结 and
+/// at each later 追评: a whole snapshot, so that a receiver keeps the highest revision it has
+/// (`Zsp-Revision`, under `Idempotency-Key: case-<rating id>.<revision>`) and acknowledges the
+/// rest. Never a phone, a comment, a name or an internal note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseResult {
+    /// The rating the case is about (the `Idempotency-Key` of its envelope).
+    pub rating: String,
+    pub level: crate::rating::Level,
+    pub region: String,
+    pub hall: String,
+    pub window: String,
+    pub dept: String,
+    /// Where the case stands (`closed`, or where a reopening put it).
+    pub state: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub steps: Vec<CaseStep>,
+    /// 核实: 属实 `true` | 部分属实 `partial` | 不属实 `false`, and what the 差评 was about
+    /// (`staff`, `process`, `waiting`, `system`, `policy`).
+    pub finding: Option<String>,
+    pub about: Option<String>,
+    /// 申诉 (`misrated` | `malicious`) and its 复核 (`upheld` | `overturned`).
+    pub appeal: Option<String>,
+    pub review: Option<String>,
+    /// The reply given to the citizen, only where the office marked it public.
+    pub reply: Option<String>,
+    /// The citizen's verdict on the fix (`satisfied` | `basic` | `unsatisfied`) and, when it
+    /// reopened the case, when.
+    pub verdict: Option<String>,
+    pub reopened_at: Option<i64>,
+}
+
+impl CaseResult {
+    /// The idempotency key of result revision `revision`.
+    pub fn idempotency_key(&self, revision: i64) -> String {
+        format!("case-{}.{revision}", self.rating)
+    }
+
+    /// The body: `{"format":"zsp.case","version":1,…}`, times in RFC 3339 China time.
+    pub fn body(&self) -> String {
+        #[derive(Serialize)]
+        struct Step<'a> {
+            step: &'a str,
+            role: &'a str,
+            at: String,
+        }
+        #[derive(Serialize)]
+        struct Body<'a> {
+            format: &'static str,
+            version: u32,
+            rating: &'a str,
+            level: &'static str,
+            #[serde(rename = "satisfactionGbt39046")]
+            gbt39046: u8,
+            region: &'a str,
+            hall: &'a str,
+            window: &'a str,
+            dept: &'a str,
+            state: &'a str,
+            opened_at: String,
+            closed_at: Option<String>,
+            steps: Vec<Step<'a>>,
+            finding: Option<&'a str>,
+            about: Option<&'a str>,
+            appeal: Option<&'a str>,
+            review: Option<&'a str>,
+            reply: Option<&'a str>,
+            verdict: Option<&'a str>,
+            reopened_at: Option<String>,
+        }
+        serde_json::to_string(&Body {
+            format: CASE_FORMAT,
+            version: CASE_VERSION,
+            rating: &self.rating,
+            level: self.level.as_str(),
+            gbt39046: self.level.gbt39046_code(),
+            region: &self.region,
+            hall: &self.hall,
+            window: &self.window,
+            dept: &self.dept,
+            state: &self.state,
+            opened_at: format_rfc3339_cst(self.opened_at),
+            closed_at: self.closed_at.map(format_rfc3339_cst),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| Step {
+                    step: &s.step,
+                    role: &s.role,
+                    at: format_rfc3339_cst(s.at),
+                })
+                .collect(),
+            finding: self.finding.as_deref(),
+            about: self.about.as_deref(),
+            appeal: self.appeal.as_deref(),
+            review: self.review.as_deref(),
+            reply: self.reply.as_deref(),
+            verdict: self.verdict.as_deref(),
+            reopened_at: self.reopened_at.map(format_rfc3339_cst),
+        })
+        .expect("plain structs always serialise")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,5 +857,52 @@ mod tests {
         assert_eq!(admit(Some(1), 1), Admit::Duplicate);
         assert_eq!(admit(Some(1), 3), Admit::New);
         assert_eq!(admit(Some(3), 2), Admit::Duplicate);
+    }
+
+    #[test]
+    fn a_case_result_is_a_snapshot_without_phone_comment_or_names() {
+        let r = CaseResult {
+            rating: "BR7QJOUAYR733TGS7WAN2NMAWE".into(),
+            level: crate::rating::Level::VeryDissatisfied,
+            region: "330102".into(),
+            hall: "上城区市民中心".into(),
+            window: "A12".into(),
+            dept: "区市场监督管理局".into(),
+            state: "closed".into(),
+            opened_at: 1_795_305_625,
+            closed_at: Some(1_795_392_025),
+            steps: vec![
+                CaseStep {
+                    step: "callback".into(),
+                    role: "handler".into(),
+                    at: 1_795_309_225,
+                },
+                CaseStep {
+                    step: "close".into(),
+                    role: "hall".into(),
+                    at: 1_795_392_025,
+                },
+            ],
+            finding: Some("true".into()),
+            about: Some("staff".into()),
+            appeal: None,
+            review: None,
+            reply: Some("已对窗口人员进行批评教育".into()),
+            verdict: None,
+            reopened_at: None,
+        };
+        let b: serde_json::Value = serde_json::from_str(&r.body()).unwrap();
+        assert_eq!(b["format"], "zsp.case");
+        assert_eq!(b["version"], 1);
+        assert_eq!(b["satisfactionGbt39046"], 5);
+        assert_eq!(b["closed_at"], "2026-11-23T08:00:25+08:00");
+        assert_eq!(b["steps"][0]["step"], "callback");
+        assert_eq!(b["steps"][1]["at"], "2026-11-23T08:00:25+08:00");
+        assert_eq!(b["reply"], "已对窗口人员进行批评教育");
+        assert_eq!(r.idempotency_key(2), "case-BR7QJOUAYR733TGS7WAN2NMAWE.2");
+        let keys: Vec<&String> = b.as_object().unwrap().keys().collect();
+        for never in ["phone", "comment", "note", "actor", "staff", "name"] {
+            assert!(!keys.iter().any(|k| k.contains(never)), "{never}: {keys:?}");
+        }
     }
 }

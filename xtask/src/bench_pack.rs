@@ -308,18 +308,17 @@ fn qr_key(p: &Path, out: &Path) -> Result<()> {
 }
 
 /// 100,000 copies of the one real rating, each with its own id and device, as forwarding would
-/// find them (not yet forwarded: `UPSTREAM_URL` is unset).
+/// find them (not yet forwarded: no receiver is set).
 fn fill(db: &Path) -> Result<()> {
     let c = rusqlite::Connection::open(db)?;
     c.execute(
         &format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {RATINGS}) \
              INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, \
-               level, tags, tag_version, matter, comment, phone, flagged, via, entry, forwarded_rev, \
-               forwarded_at, attempts, next_attempt_at, last_error) \
+               level, tags, tag_version, matter, comment, phone, flagged, via, entry, next_attempt_at) \
              SELECT {}, r.code, {}, r.day, r.assess_number, r.rev, {}, r.rated_at - n.i, r.level, \
                r.tags, r.tag_version, r.matter, r.comment, r.phone, r.flagged, r.via, r.entry, \
-               r.forwarded_rev, r.forwarded_at, r.attempts, r.next_attempt_at, r.last_error \
+               r.next_attempt_at \
              FROM n, (SELECT * FROM ratings LIMIT 1) AS r",
             xtask::seed::numbered("id"),
             xtask::seed::numbered("device"),

@@ -249,6 +249,38 @@ fn the_openapi_document_matches_the_vectors() {
     let mut wrong = project;
     wrong["assess_number"] = 3.into();
     assert!(!against(&doc, "ProjectRating", &wrong).is_empty());
+    // A case's result, as the edge writes it (`wire::envelope::CaseResult`), fits its schema and
+    // its key the header's pattern; a phone added to it does not fit.
+    let result = wire::envelope::CaseResult {
+        rating: "BR7QJOUAYR733TGS7WAN2NMAWE".into(),
+        level: wire::rating::Level::Dissatisfied,
+        region: "330102".into(),
+        hall: "上城区市民中心".into(),
+        window: "A12".into(),
+        dept: "区市场监督管理局".into(),
+        state: "closed".into(),
+        opened_at: 1_795_305_625,
+        closed_at: Some(1_795_392_025),
+        steps: vec![wire::envelope::CaseStep {
+            step: "close".into(),
+            role: "hall".into(),
+            at: 1_795_392_025,
+        }],
+        finding: Some("partial".into()),
+        about: Some("waiting".into()),
+        appeal: None,
+        review: None,
+        reply: Some("已调整叫号".into()),
+        verdict: Some("unsatisfied".into()),
+        reopened_at: None,
+    };
+    let body: serde_json::Value = serde_json::from_str(&result.body()).unwrap();
+    let errs = against(&doc, "CaseResult", &body);
+    assert!(errs.is_empty(), "{errs:?}");
+    header("IdempotencyKey", &result.idempotency_key(2));
+    let mut phone = body.clone();
+    phone["phone"] = "13812345678".into();
+    assert!(!against(&doc, "CaseResult", &phone).is_empty());
     // What the page and a tablet read, and what an embedding host receives: the page cases.
     let mut pages = 0;
     for c in v["page"].as_array().unwrap() {

@@ -1157,6 +1157,135 @@ fn forwarding_survives_an_outage_and_a_restart() {
     );
 }
 
+/// A receiver that takes results (`UPSTREAMS` … `results`) hears how a 差评 ended: the rating,
+/// then at 办结 the case's `zsp.case` envelope with its steps, signed with its key, carrying
+/// neither the phone, the comment nor a handler's note.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn a_closed_case_reaches_the_receiver_that_takes_results() {
+    let rx = receiver();
+    let vars = [(
+        "UPSTREAMS",
+        format!(
+            "province http://127.0.0.1:{}/ratings project results",
+            rx.port
+        ),
+    )];
+    let (w, _state) = worker("results", &vars);
+    let e = Entry::example("R01", Some("R1"));
+    load(&w, vec![e.clone()]);
+    let seg = segment(&e);
+    let ch = land(&w, &seg);
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut bad = input(Level::VeryDissatisfied, &[113]);
+    bad.comment = "等了两小时".into();
+    bad.phone = Some("13812345678".into());
+    bad.consent = true;
+    let (s, v) = post(
+        &w,
+        sub(&seg, &ch, Id128(rand16()), bad).to_json().as_bytes(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let rating = v["id"].as_str().unwrap().to_owned();
+    wait_for("the rating", 30, || {
+        rx.got.lock().unwrap().iter().any(|(k, _)| *k == rating)
+    });
+    let (_, b) = admin(&w, "GET", "/admin/cases", "");
+    let cases: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let id = cases["cases"][0]["id"].as_i64().unwrap();
+    crate::console::account(
+        &w,
+        "结果管理员",
+        "city",
+        serde_json::json!("all"),
+        "results-password-2026",
+    );
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{}/console/login", w.base))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(
+            "name=%E7%BB%93%E6%9E%9C%E7%AE%A1%E7%90%86%E5%91%98&password=results-password-2026",
+        )
+        .unwrap();
+    let cookie = r
+        .header("Set-Cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = agent
+        .get(&format!("{}/console/cases/{id}", w.base))
+        .set("Cookie", &cookie)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned();
+    for form in [
+        "action=callback&value=reached&note=%E5%86%85%E9%83%A8%E5%A4%87%E6%B3%A8",
+        "action=check&value=true&about=staff&track=simple",
+        "action=fixed&value=%E5%B7%B2%E5%9F%B9%E8%AE%AD",
+        "action=replied&value=%E5%B7%B2%E5%91%8A%E7%9F%A5&publish=1",
+        "action=close",
+    ] {
+        let r = agent
+            .post(&format!("{}/console/cases/{id}/step", w.base))
+            .set("Cookie", &cookie)
+            .set("Origin", &w.base)
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(&format!("csrf={csrf}&{form}"));
+        let status = match r {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, r)) => panic!("{form}: {s} {}", r.into_string().unwrap()),
+            Err(e) => panic!("{form}: {e}"),
+        };
+        assert_eq!(status, 303, "{form}");
+    }
+    let t = Instant::now();
+    let key = format!("case-{rating}.1");
+    wait_for("the case's result", 30, || {
+        rx.got.lock().unwrap().iter().any(|(k, _)| *k == key)
+    });
+    let got = rx.got.lock().unwrap().clone();
+    let body = &got.iter().find(|(k, _)| *k == key).unwrap().1;
+    println!(
+        "办结 → the receiver had the case's result {:.1} s later: {body}",
+        t.elapsed().as_secs_f64()
+    );
+    crate::contract::fits("CaseResult", body);
+    assert_eq!(body["state"], "closed");
+    assert_eq!(body["reply"], "已告知");
+    let steps: Vec<&str> = body["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["callback", "check", "fixed", "replied", "close"]);
+    let text = body.to_string();
+    for never in ["13812345678", "等了两小时", "内部备注", "已培训"] {
+        assert!(!text.contains(never), "{never}: {text}");
+    }
+    // Once.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rx.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .count(),
+        1
+    );
+}
+
 /// A submission for `e`'s code under this machine's local keys (see [`sealed`]).
 fn sealed_submission(e: &Entry, difficulty: u8, nonce: [u8; 16]) -> Submission {
     sealed(

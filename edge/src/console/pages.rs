@@ -732,13 +732,14 @@ pub fn status(
         @if !receivers.is_empty() {
             h2 { "各接收方" }
             table.receivers {
-                thead { tr { th { "接收方" } th.num { "待转发" } th { "最早的待转发评价" } th { "状态" } th { "上次成功" } } }
+                thead { tr { th { "接收方" } th.num { "待转发" } th { "最早的待转发评价" } th.num { "待转发办结结果" } th { "状态" } th { "上次成功" } } }
                 tbody {
                     @for r in receivers {
                         tr {
                             td.mono { (r.name) }
                             td.num { (r.backlog) }
                             td { @if let Some(t) = r.oldest { (ago(t)) } @else { "无" } }
+                            td.num { (r.results_backlog) }
                             @if r.attempts > 0 {
                                 td.warn { "连续 " (r.attempts) " 轮未送达：" (r.last_error.as_deref().unwrap_or("")) "；" ((r.retry_at - now).max(0)) " 秒后重试" }
                             } @else {
@@ -1053,6 +1054,7 @@ mod tests {
                 last_ok_at: None,
                 backlog: 1,
                 oldest: Some(0),
+                results_backlog: 2,
             }],
             &[],
             120,

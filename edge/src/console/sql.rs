@@ -473,7 +473,9 @@ pub fn receivers(scope: &Scope) -> Stmt {
          (SELECT COUNT(*) FROM deliveries d JOIN ratings ON ratings.id = d.id \
            WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS backlog, \
          (SELECT MIN(d.queued_at) FROM deliveries d JOIN ratings ON ratings.id = d.id \
-           WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS oldest \
+           WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS oldest, \
+         (SELECT COUNT(*) FROM case_deliveries d JOIN cases ON cases.rating = d.id \
+           WHERE d.receiver = u.name AND d.rev < d.want AND {scope}) AS results_backlog \
          FROM receivers u WHERE u.active = 1 ORDER BY u.name",
         scope,
         vec![],

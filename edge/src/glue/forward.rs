@@ -1,5 +1,6 @@
 //! Forwarding, run by the storage object's alarm: for each receiver, claim what it is due, send
-//! each rating's signed envelope in order, record what happened. Receivers run side by side, so
+//! each rating's signed envelope in order (then, to a receiver that takes results, each 差评
+//! case's result), record what happened. Receivers run side by side, so
 //! one that is down or slow holds none of the others back. What is due, in which order, what is
 //! sent and what a failure means are `outbox`'s rules.
 //!
@@ -10,7 +11,7 @@
 use super::env::{self, internal_log};
 use super::storage::{rows_of, run};
 use crate::config::{Config, Receiver};
-use crate::outbox::{self, Claimed, Sent};
+use crate::outbox::{self, Claimed, Outbound, Owed, Queue, ResultClaim, Sent};
 use wasm_bindgen::JsValue;
 use worker::*;
 
@@ -34,33 +35,61 @@ pub async fn deliver(storage: &Storage, env: &Env, cfg: &Config, now: i64) -> bo
         .any(|full| full)
 }
 
-/// One receiver's round: its claim sent one after another, in order, until the end or until the
-/// receiver is down.
+/// One receiver's round: its ratings, then (unless it went down) its cases' results, each
+/// claim sent one after another, in order, until the end or until the receiver is down.
 async fn round(storage: &Storage, env: &Env, cfg: &Config, r: &Receiver, now: i64) -> bool {
     let lease = now + i64::from(cfg.forward_lease_secs);
-    let due: Vec<Claimed> = match rows_of(
-        storage,
-        outbox::claim(&r.name, now, lease, outbox::CLAIM_LIMIT),
-        0,
-    ) {
+    let claim = outbox::claim(&r.name, now, lease, outbox::CLAIM_LIMIT);
+    let Some((full, down)) = queue(storage, cfg, r, Queue::Ratings, claim, |c: &Claimed| {
+        send(env, r, outbox::outbound(&c.row, c.acked, r, cfg, now))
+    })
+    .await
+    else {
+        return false;
+    };
+    if down || !r.results {
+        return full;
+    }
+    let claim = outbox::claim_results(&r.name, now, lease, outbox::CLAIM_LIMIT);
+    let results = queue(storage, cfg, r, Queue::Results, claim, |c: &ResultClaim| {
+        send(env, r, outbox::result_outbound(c, r, now))
+    })
+    .await;
+    full || results.is_some_and(|(full, _)| full)
+}
+
+/// One queue of a receiver's round: claimed, sent in order (stopping when the receiver is down),
+/// recorded. Whether the claim was full and all taken, and whether the receiver went down;
+/// `None` when the claim failed.
+async fn queue<T, F, Fut>(
+    storage: &Storage,
+    cfg: &Config,
+    r: &Receiver,
+    which: Queue,
+    claim: Vec<crate::sql::Stmt>,
+    send_one: F,
+) -> Option<(bool, bool)>
+where
+    T: serde::de::DeserializeOwned + Owed,
+    F: Fn(&T) -> Fut,
+    Fut: std::future::Future<Output = Sent>,
+{
+    let due: Vec<T> = match rows_of(storage, claim, 0) {
         Ok(d) => d,
         Err(e) => {
             internal_log("claim", e);
-            return false;
+            return None;
         }
     };
     if due.is_empty() {
-        return false;
+        return Some((false, false));
     }
     let mut outcomes = Vec::with_capacity(due.len());
     for c in &due {
-        let sent = send(env, cfg, r, c, now).await;
+        let sent = send_one(c).await;
         let down = matches!(sent, Sent::Down(_));
-        match &sent {
-            Sent::Taken(_) => {}
-            Sent::Refused(why) | Sent::Down(why) => {
-                console_warn!("forward {} to {} failed: {why}", c.row.id, r.name);
-            }
+        if let Sent::Refused(why) | Sent::Down(why) = &sent {
+            console_warn!("forward {} to {} failed: {why}", c.id(), r.name);
         }
         outcomes.push(sent);
         if down {
@@ -71,20 +100,28 @@ async fn round(storage: &Storage, env: &Env, cfg: &Config, r: &Receiver, now: i6
         .iter()
         .filter(|o| matches!(o, Sent::Taken(_)))
         .count();
+    let down = outcomes.iter().any(|o| matches!(o, Sent::Down(_)));
     if let Err(e) = run(
         storage,
-        outbox::record(&r.name, &due, &outcomes, cfg, env::now()),
+        outbox::record(which, &r.name, &due, &outcomes, cfg, env::now()),
     ) {
         // The lease runs out and they are sent again: at least once.
         internal_log("record forwards", e);
     }
-    console_log!("forwarded {taken} of {} due to {}", due.len(), r.name);
-    due.len() as i64 == outbox::CLAIM_LIMIT && taken == due.len()
+    console_log!(
+        "forwarded {taken} of {} due to {} ({which:?})",
+        due.len(),
+        r.name
+    );
+    Some((
+        due.len() as i64 == outbox::CLAIM_LIMIT && taken == due.len(),
+        down,
+    ))
 }
 
-/// Sends one rating's next revision to `r`.
-async fn send(env: &Env, cfg: &Config, r: &Receiver, c: &Claimed, now: i64) -> Sent {
-    let (out, rev) = match outbox::outbound(&c.row, c.acked, r, cfg, now) {
+/// Sends one signed request (a rating's next revision, or a case's result) to `r`.
+async fn send(env: &Env, r: &Receiver, out: std::result::Result<(Outbound, i64), String>) -> Sent {
+    let (out, rev) = match out {
         Ok(o) => o,
         Err(why) => return Sent::Refused(why),
     };

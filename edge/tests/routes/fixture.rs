@@ -443,9 +443,53 @@ impl World {
                 .collect();
             exec(
                 &self.h,
-                edge::outbox::record(&r.name, &claimed, &sent, &self.s.core, now),
+                edge::outbox::record(
+                    edge::outbox::Queue::Ratings,
+                    &r.name,
+                    &claimed,
+                    &sent,
+                    &self.s.core,
+                    now,
+                ),
             );
             out.push((r.name.clone(), took));
+        }
+        out
+    }
+
+    /// One round of each receiver's case results, all acknowledged: each receiver's name and
+    /// the signed requests it was sent.
+    pub fn forward_results(&self) -> Vec<(String, Vec<edge::outbox::Outbound>)> {
+        let now = edge::host::Host::now(&self.h);
+        let mut out = vec![];
+        for r in &self.s.core.receivers {
+            let rows = exec(
+                &self.h,
+                edge::outbox::claim_results(&r.name, now, now + 600, edge::outbox::CLAIM_LIMIT),
+            );
+            let claimed: Vec<edge::outbox::ResultClaim> =
+                serde_json::from_value(rows[0].clone()).unwrap();
+            let mut sent_out = vec![];
+            let sent: Vec<edge::outbox::Sent> = claimed
+                .iter()
+                .map(|c| {
+                    let (o, rev) = edge::outbox::result_outbound(c, r, now).unwrap();
+                    sent_out.push(o);
+                    edge::outbox::Sent::Taken(rev)
+                })
+                .collect();
+            exec(
+                &self.h,
+                edge::outbox::record(
+                    edge::outbox::Queue::Results,
+                    &r.name,
+                    &claimed,
+                    &sent,
+                    &self.s.core,
+                    now,
+                ),
+            );
+            out.push((r.name.clone(), sent_out));
         }
         out
     }

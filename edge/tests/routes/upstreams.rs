@@ -214,6 +214,7 @@ fn several_receivers_each_take_what_they_take_and_are_shown_apart() {
     exec(
         &w.h,
         edge::outbox::record(
+            edge::outbox::Queue::Ratings,
             "province",
             &claimed,
             &[edge::outbox::Sent::Down("upstream status 503".into())],
@@ -274,4 +275,158 @@ fn several_receivers_each_take_what_they_take_and_are_shown_apart() {
     ));
     let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
     assert!(page.contains(">province<"), "{page}");
+}
+
+/// A receiver that takes results (`results`) hears how each 差评 ended: after 办结, the case's
+/// steps with their dates, the classification and the reply marked public, never a phone, a
+/// comment, a name or a note; the citizen's 追评 that reopens it is sent as the next result.
+#[test]
+fn a_case_reaching_its_end_goes_to_the_receivers_that_take_results() {
+    let mut w = World::new();
+    let keys = format!(
+        "{} {}",
+        wire::key::Key::new(wire::key::KeyPurpose::Upstream, 1, [3; 32]).to_text(),
+        wire::key::Key::new(wire::key::KeyPurpose::Upstream, 2, [4; 32]).to_text()
+    );
+    w.s = settings_with(&[
+        (
+            "UPSTREAMS",
+            "province https://hcp.example.gov.cn/ratings provincial results key=1; \
+             dept https://dept.example.gov.cn/in gbt39046 bad key=2",
+        ),
+        ("UPSTREAM_KEYS", &keys),
+    ]);
+    w.forward_all();
+    // The fixture's 差评 carry a callback phone with consent.
+    let mut sub = submission(&a1(), Level::VeryDissatisfied, 31);
+    sub.rating.comment = "等了两小时，打我电话".into();
+    let (s, body) = w.post(&sub);
+    assert_eq!(s, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let case = w.one("SELECT MAX(id) AS id FROM cases")["id"]
+        .as_i64()
+        .unwrap();
+    let step = |pairs: &[(&str, &str)]| {
+        let r = w.send(request(
+            Who::HallA,
+            Method::Post,
+            &format!("/console/cases/{case}/step"),
+            form(pairs),
+        ));
+        assert_eq!(r.status, 303, "{pairs:?}");
+    };
+    step(&[
+        ("action", "callback"),
+        ("value", "reached"),
+        ("note", "内部：回访时态度很差"),
+    ]);
+    step(&[
+        ("action", "check"),
+        ("value", "true"),
+        ("about", "staff"),
+        ("track", "simple"),
+    ]);
+    step(&[("action", "fixed"), ("value", "已培训窗口人员")]);
+    // Nothing before 办结.
+    w.forward_all();
+    assert!(w.forward_results().iter().all(|(_, s)| s.is_empty()));
+    step(&[
+        ("action", "replied"),
+        ("value", "已电话告知整改情况"),
+        ("publish", "1"),
+    ]);
+    step(&[("action", "close")]);
+    let sent = w.forward_results();
+    let (province, dept) = (&sent[0], &sent[1]);
+    assert!(dept.1.is_empty(), "dept takes no results");
+    assert_eq!(province.1.len(), 1);
+    let o = &province.1[0];
+    let header = |name: &str| o.headers.iter().find(|h| h.0 == name).unwrap().1.clone();
+    let rating = w.one("SELECT rating FROM cases ORDER BY id DESC LIMIT 1")["rating"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header("Idempotency-Key"), format!("case-{rating}.1"));
+    assert_eq!(header("Zsp-Revision"), "1");
+    let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+    if let Ok(p) = std::env::var("ZSP_CASE_ENVELOPE") {
+        std::fs::write(p, &o.body).unwrap();
+    }
+    assert_eq!(
+        (
+            &b["format"],
+            &b["rating"],
+            &b["state"],
+            &b["finding"],
+            &b["about"]
+        ),
+        (
+            &"zsp.case".into(),
+            &rating.clone().into(),
+            &"closed".into(),
+            &"true".into(),
+            &"staff".into()
+        ),
+        "{b}"
+    );
+    assert_eq!(b["reply"], "已电话告知整改情况");
+    let steps: Vec<&str> = b["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["callback", "check", "fixed", "replied", "close"],
+        "{b}"
+    );
+    for never in [
+        "13812345678",
+        "等了两小时",
+        "态度很差",
+        "已培训窗口人员",
+        "王芳",
+        "A-SC1",
+    ] {
+        assert!(!o.body.contains(never), "{never}: {}", o.body);
+    }
+    // Sent once.
+    assert!(w.forward_results().iter().all(|(_, s)| s.is_empty()));
+    // The citizen's status page still shows the reply after 办结 (it was published with 已反馈).
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Get,
+        &format!("/s/{token}"),
+        Body::None,
+    ));
+    let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
+    assert!(page.contains("已电话告知整改情况"), "{page}");
+    // The citizen, still unhappy, reopens it: the next result.
+    let r = w.send(request(
+        Who::Citizen,
+        Method::Post,
+        &format!("/s/{token}"),
+        Body::Raw(
+            "application/x-www-form-urlencoded",
+            b"choice=unsatisfied".to_vec(),
+        ),
+    ));
+    assert_eq!(r.status, 200);
+    let sent = w.forward_results();
+    let o = &sent[0].1[0];
+    let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();
+    assert_eq!(
+        (&b["verdict"], &b["state"], b["reopened_at"].is_string()),
+        (&"unsatisfied".into(), &"callback".into(), true),
+        "{b}"
+    );
+    assert!(
+        o.headers
+            .iter()
+            .any(|h| h.0 == "Idempotency-Key" && h.1 == format!("case-{rating}.2"))
+    );
 }
