@@ -327,6 +327,32 @@ pub(crate) fn fresh_worker(
     Ok((worker, state))
 }
 
+/// The clock, in Unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// This machine's challenge key (what its landing pages seal), and each of `entries`' card as
+/// printed today under its QR key.
+pub(crate) fn cards(
+    keys: &xtask::edge::LocalKeys,
+    entries: &[wire::directory::Entry],
+) -> Result<(wire::key::Key, Vec<String>)> {
+    use wire::key::{KeyPurpose, Keyring};
+    let qr = Keyring::parse(KeyPurpose::Qr, &keys.qr)?.current().clone();
+    let challenge = Keyring::parse(KeyPurpose::Challenge, &keys.challenge)?
+        .current()
+        .clone();
+    let today = wire::time::Day::from_unix(unix_now() as i64).context("clock")?;
+    let segments = entries
+        .iter()
+        .map(|e| wire::qr::QrPayload::seal(e.code, today, &qr))
+        .collect();
+    Ok((challenge, segments))
+}
+
 /// Submissions prepared for a load: for each of `entries` (one a thread), `per_thread` ratings,
 /// each a fresh challenge sealed with `key` as a landing page hands it out (issued at `issued`,
 /// of `difficulty`), solved, from a new device: every one a new rating. Each its JSON.
@@ -389,9 +415,6 @@ pub(crate) fn submissions(
 /// workerd serving one line of JavaScript as the ceiling; and the bundle's size.
 pub fn edge(root: &Path) -> Result<()> {
     use wire::directory::{Directory, Entry};
-    use wire::key::{KeyPurpose, Keyring};
-    use wire::qr::QrPayload;
-    use wire::time::Day;
     use xtask::edge;
 
     let tools = setup::all()?;
@@ -418,20 +441,7 @@ pub fn edge(root: &Path) -> Result<()> {
     ureq::put(&format!("{}/admin/directory", worker.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .send_string(&body)?;
-    let qr = Keyring::parse(KeyPurpose::Qr, &keys.qr)?.current().clone();
-    let challenge_key = Keyring::parse(KeyPurpose::Challenge, &keys.challenge)?
-        .current()
-        .clone();
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    };
-    let today = Day::from_unix(now() as i64).context("clock")?;
-    let segments: Vec<String> = entries
-        .iter()
-        .map(|e| QrPayload::seal(e.code, today, &qr))
-        .collect();
+    let (challenge_key, segments) = cards(&keys, &entries)?;
 
     // Submissions are prepared before the clock starts: each a fresh challenge sealed with this
     // machine's challenge key (what a landing page hands out), solved, from a new device, so
@@ -441,7 +451,7 @@ pub fn edge(root: &Path) -> Result<()> {
         &segments,
         &challenge_key,
         800,
-        now() - 5,
+        unix_now() - 5,
         DIFFICULTY,
     );
 

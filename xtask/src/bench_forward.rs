@@ -3,8 +3,8 @@
 //! with two, and each receiver's delivery latency through an outage of one of them
 //! (`ZSP_BENCH_OUTAGE_SECS`, 300 by default) while ratings keep coming.
 
-use crate::bench::{fresh_worker, submissions, wrk};
-use anyhow::{Context, Result};
+use crate::bench::{cards, fresh_worker, submissions, unix_now, wrk};
+use anyhow::Result;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
@@ -90,29 +90,13 @@ fn percentile(v: &mut [f64], p: usize) -> f64 {
 
 pub fn run(root: &Path) -> Result<()> {
     use wire::directory::{Directory, Entry};
-    use wire::key::{KeyPurpose, Keyring};
-    use wire::qr::QrPayload;
-    use wire::time::Day;
     let tools = setup::all()?;
     let keys = xtask::edge::build_stack(&tools, root)?;
     const DIFFICULTY: u8 = 8;
     let entries: Vec<Entry> = (0..20)
         .map(|i| Entry::example(&format!("F{i:02}"), Some(&format!("FS{i:02}"))))
         .collect();
-    let qr = Keyring::parse(KeyPurpose::Qr, &keys.qr)?.current().clone();
-    let challenge = Keyring::parse(KeyPurpose::Challenge, &keys.challenge)?
-        .current()
-        .clone();
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    };
-    let today = Day::from_unix(now() as i64).context("clock")?;
-    let segments: Vec<String> = entries
-        .iter()
-        .map(|e| QrPayload::seal(e.code, today, &qr))
-        .collect();
+    let (challenge, segments) = cards(&keys, &entries)?;
     let base_vars = |upstreams: String| {
         vec![
             ("CHALLENGE_MIN_AGE_SECS", "0".to_string()),
@@ -149,7 +133,14 @@ pub fn run(root: &Path) -> Result<()> {
             &base_vars(upstreams),
         )?;
         load_dir(&w)?;
-        let subs = submissions(&entries, &segments, &challenge, 800, now() - 5, DIFFICULTY);
+        let subs = submissions(
+            &entries,
+            &segments,
+            &challenge,
+            800,
+            unix_now() - 5,
+            DIFFICULTY,
+        );
         let bodies = state.join("bodies.txt");
         xtask::fs::write(&bodies, subs.concat().join("\n"))?;
         let t = Instant::now();
@@ -194,7 +185,14 @@ pub fn run(root: &Path) -> Result<()> {
     )?;
     load_dir(&w)?;
     let per = (outage as usize * 10).div_ceil(20) + 1;
-    let subs = submissions(&entries, &segments, &challenge, per, now() - 5, DIFFICULTY);
+    let subs = submissions(
+        &entries,
+        &segments,
+        &challenge,
+        per,
+        unix_now() - 5,
+        DIFFICULTY,
+    );
     b.down.store(true, Ordering::SeqCst);
     let mut sent: Vec<(String, Instant)> = vec![];
     let t0 = Instant::now();

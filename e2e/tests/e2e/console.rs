@@ -42,6 +42,37 @@ pub(crate) fn account(w: &Worker, name: &str, role: &str, scope: serde_json::Val
     assert_eq!(s, 200, "{b}");
 }
 
+/// Logs in to the console at `base` as a browser's form would: an agent that does not follow
+/// redirects, and the session's cookie (`name=value`).
+pub(crate) fn login(base: &str, name: &str, password: &str) -> (ureq::Agent, String) {
+    let enc = |t: &str| -> String {
+        t.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'-' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = agent
+        .post(&format!("{base}/console/login"))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&format!("name={}&password={}", enc(name), enc(password)))
+        .unwrap();
+    assert_eq!(r.status(), 303, "{name} logs in");
+    let cookie = r
+        .header("Set-Cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (agent, cookie)
+}
+
 pub(crate) fn rate(w: &Worker, e: &Entry, level: Level, phone: bool) {
     let tags = level.tag_codes()[..1].to_vec();
     let mut r = input(level, &tags);

@@ -170,19 +170,7 @@ fn alerts_reach_the_robots_in_seconds_under_their_limits_and_once() {
         serde_json::json!("all"),
         "city-password-2026",
     );
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let r = agent
-        .post(&format!("{}/console/login", w.base))
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string("name=%E5%B8%82%E7%AE%A1%E7%90%86%E5%91%98&password=city-password-2026")
-        .unwrap();
-    let cookie = r
-        .header("Set-Cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (agent, cookie) = crate::console::login(&w.base, "市管理员", "city-password-2026");
     let page = agent
         .get(&format!("{}/console/cases/{}", w.base, case["id"]))
         .set("Cookie", &cookie)

@@ -227,22 +227,7 @@ fn admin_add_logs_in_to_its_halls_only(pack: &Path, env: &Path, w: &Worker, entr
         assert!(!o.status.success(), "{args:?}");
         assert!(said(&o).contains(says), "{args:?}: {}", said(&o));
     }
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let r = agent
-        .post(&format!("{}/console/login", w.base))
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(&format!(
-            "name=%E5%A4%A7%E5%8E%85%E7%94%B2&password={password}"
-        ))
-        .unwrap();
-    assert_eq!(r.status(), 303, "the new account logs in");
-    let cookie = r
-        .header("Set-Cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (agent, cookie) = crate::console::login(&w.base, "大厅甲", &password);
     let codes = agent
         .get(&format!("{}/console/codes", w.base))
         .set("Cookie", &cookie)

@@ -1200,21 +1200,7 @@ fn a_closed_case_reaches_the_receiver_that_takes_results() {
         serde_json::json!("all"),
         "results-password-2026",
     );
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let r = agent
-        .post(&format!("{}/console/login", w.base))
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(
-            "name=%E7%BB%93%E6%9E%9C%E7%AE%A1%E7%90%86%E5%91%98&password=results-password-2026",
-        )
-        .unwrap();
-    let cookie = r
-        .header("Set-Cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (agent, cookie) = crate::console::login(&w.base, "结果管理员", "results-password-2026");
     let page = agent
         .get(&format!("{}/console/cases/{id}", w.base))
         .set("Cookie", &cookie)

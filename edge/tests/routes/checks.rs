@@ -12,19 +12,6 @@ use wire::rating::Level;
 /// 9th is a 调休 working day).
 const APR_30: i64 = 1_777_514_400;
 
-fn step(w: &World, who: Who, case: i64, pairs: &[(&str, &str)]) -> (u16, String) {
-    let r = w.send(request(
-        who,
-        Method::Post,
-        &format!("/console/cases/{case}/step"),
-        form(pairs),
-    ));
-    (
-        r.status,
-        String::from_utf8_lossy(r.body_bytes()).into_owned(),
-    )
-}
-
 fn case(w: &World, id: i64) -> serde_json::Value {
     w.one(&format!(
         "SELECT state, finding, about, track, fix_due, ext_state, ext_reason, ext_until FROM cases WHERE id = {id}"

@@ -129,6 +129,21 @@ pub fn submission(e: &Entry, level: Level, n: u8) -> Submission {
     }
 }
 
+/// A step on case `case` as `who` takes it in the console (its form's fields): the status and
+/// the answer.
+pub fn step(w: &World, who: Who, case: i64, pairs: &[(&str, &str)]) -> (u16, String) {
+    let r = w.send(request(
+        who,
+        edge::http::Method::Post,
+        &format!("/console/cases/{case}/step"),
+        form(pairs),
+    ));
+    (
+        r.status,
+        String::from_utf8_lossy(r.body_bytes()).into_owned(),
+    )
+}
+
 /// Who calls: the columns of the permission matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Who {

@@ -310,13 +310,8 @@ fn a_case_reaching_its_end_goes_to_the_receivers_that_take_results() {
         .as_i64()
         .unwrap();
     let step = |pairs: &[(&str, &str)]| {
-        let r = w.send(request(
-            Who::HallA,
-            Method::Post,
-            &format!("/console/cases/{case}/step"),
-            form(pairs),
-        ));
-        assert_eq!(r.status, 303, "{pairs:?}");
+        let (s, b) = step(&w, Who::HallA, case, pairs);
+        assert_eq!(s, 303, "{pairs:?}: {b}");
     };
     step(&[
         ("action", "callback"),
