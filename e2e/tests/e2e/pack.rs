@@ -1295,7 +1295,9 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TRIGGER ratings_owed_insert; DROP TRIGGER ratings_owed_update; DROP TRIGGER ratings_owed_delete; \
+            "DROP TRIGGER cases_result_closed; DROP TRIGGER cases_result_verdict; DROP TRIGGER cases_results_owed; \
+             DROP TABLE case_deliveries; ALTER TABLE cases DROP COLUMN results; \
+             DROP TRIGGER ratings_owed_insert; DROP TRIGGER ratings_owed_update; DROP TRIGGER ratings_owed_delete; \
              ALTER TABLE ratings ADD COLUMN forwarded_rev INTEGER NOT NULL DEFAULT 0; ALTER TABLE ratings ADD COLUMN forwarded_at INTEGER; \
              ALTER TABLE ratings ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0; ALTER TABLE ratings ADD COLUMN last_error TEXT; \
              UPDATE ratings SET forwarded_rev = COALESCE((SELECT rev FROM deliveries WHERE receiver = 'upstream' AND deliveries.id = ratings.id), 0); \
