@@ -3,7 +3,9 @@
 //! takes the actor's scope into its statement (`fastlane::case`, `cases`, `phone`); every write
 //! is audited.
 
-use super::handlers::{XLSX, done, flash_of, form_error, page, range, refused, workbook, write};
+use super::handlers::{
+    XLSX, done, flash_of, form_error, page, range, refused, workbook, write, write_waking,
+};
 use super::lane_pages::{self, LEDGER_HEADER, Tally};
 use super::pages::Flash;
 use super::sql;
@@ -362,7 +364,8 @@ pub async fn step(
     // The step's update first: its answer says whether the state was still the one read.
     let mut batch = vec![step.apply(c.id, (c.state(), to), t, due)];
     batch.extend(attribute);
-    let res = write(
+    // 办结 owes the receivers that take results the case's result: the alarm sends it now.
+    let res = write_waking(
         h,
         [
             batch,
@@ -379,6 +382,7 @@ pub async fn step(
             ],
         ]
         .concat(),
+        matches!(step, Step::Close),
     )
     .await?;
     // The state moved on meanwhile (another handler): the step row is undone with it.

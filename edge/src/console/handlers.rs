@@ -73,7 +73,17 @@ pub fn upload_error(d: String) -> ApiError {
 /// A write's batch. The isolate's directory lookups are forgotten (a revocation or upload takes
 /// effect at once here); a name taken or a preview applied twice is said in words.
 pub async fn write(h: &impl Host, stmts: Vec<Stmt>) -> Result<Vec<serde_json::Value>, ApiError> {
-    let r = host::try_run(h, stmts, false).await;
+    write_waking(h, stmts, false).await
+}
+
+/// [`write`], and with `wake` the storage object's alarm is due at once (it has something to
+/// send: a case's result upstream).
+pub async fn write_waking(
+    h: &impl Host,
+    stmts: Vec<Stmt>,
+    wake: bool,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let r = host::try_run(h, stmts, wake).await;
     crate::directory::forget_lookups(h);
     match r {
         Ok(v) => Ok(v),

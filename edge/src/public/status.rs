@@ -373,7 +373,9 @@ pub async fn page(
     };
     let unsatisfied = verdict == "unsatisfied";
     let now_case: Option<CaseRow> =
-        match host::try_run(h, followup(c.id, verdict, t), unsatisfied).await {
+        // Every 追评 wakes the alarm: a reopening alerts, and any verdict is a case's result to
+        // forward.
+        match host::try_run(h, followup(c.id, verdict, t), true).await {
             Ok(v) => host::typed::<CaseRow>(h, v.into_iter().next())?.pop(),
             Err(host::DbError::Sql(_)) => None,
             Err(e) => return Err(host::internal(h, "storage", e)),
