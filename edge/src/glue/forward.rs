@@ -1,8 +1,8 @@
 //! Forwarding, run by the storage object's alarm: for each receiver, claim what it is due, send
 //! each rating's signed envelope in order (then, to a receiver that takes results, each 差评
-//! case's result), record what happened. Receivers run side by side, so
-//! one that is down or slow holds none of the others back. What is due, in which order, what is
-//! sent and what a failure means are `outbox`'s rules.
+//! case's result), record what happened. Receivers run side by side, so one that is down or
+//! slow holds none of the others back. What is due, in which order, what is sent and what a
+//! failure means are `outbox`'s rules.
 //!
 //! Self-hosted, a receiver is a service binding ([`binding`]), an `external` server at its URL's
 //! address (workerd lets a worker reach no private address otherwise). On Cloudflare, without

@@ -448,11 +448,14 @@ pub fn check_backup(file: &Path) -> Result<Summary> {
     Ok(Summary {
         schema: v,
         ratings: count(&c, "SELECT count(*) FROM ratings").map_err(bad)?,
-        // Held and rejected ratings are never forwarded: not owed (from schema 6, which has them).
+        // Held and rejected ratings are never forwarded: not owed (from schema 6, which has them);
+        // from schema 16 what is owed is each receiver's.
         unforwarded: count(
             &c,
-            if v >= 6 {
+            if v >= 16 {
                 concat!("SELECT count(*) FROM ratings WHERE ", crate::pending!())
+            } else if v >= 6 {
+                "SELECT count(*) FROM ratings WHERE forwarded_rev < rev AND hold IN (0, 3)"
             } else {
                 "SELECT count(*) FROM ratings WHERE forwarded_rev < rev"
             },
@@ -608,6 +611,33 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(1100));
         restore(&b, &out, true).unwrap();
         assert_eq!(copies(), 2);
+    }
+
+    /// A backup a release before several receivers took (its ratings owed by their own
+    /// columns) says what it owes as one taken now does.
+    #[test]
+    fn a_backup_of_any_schema_says_how_many_ratings_are_owed() {
+        for (version, owed) in [(5, 1), (15, 1), (latest(), 0)] {
+            let a = served(&format!("v{version}"), version);
+            let c = Connection::open(a.join(UNIQUE_KEY).join("abc123.sqlite")).unwrap();
+            c.execute(
+                "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, \
+                 rated_at, level, tags, tag_version, comment, flagged, via, entry, next_attempt_at) \
+                 VALUES ('r1', 'c1', 'd', 0, 1, 1, 'r1', 1, 'satisfied', '', 1, '', 0, 'app', '{}', 1)",
+                [],
+            )
+            .unwrap();
+            drop(c);
+            let out = a.join("b.sqlite");
+            let s = backup(&a, &out, "9.9.9").unwrap();
+            // With no receiver in the settings (the latest schema's `receivers`, all inactive),
+            // nothing is owed.
+            assert_eq!(
+                (s.schema, s.ratings, s.unforwarded),
+                (version, 1, owed),
+                "{version}"
+            );
+        }
     }
 
     #[test]
