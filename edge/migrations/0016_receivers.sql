@@ -7,8 +7,9 @@
 --   want      the revision it is owed (the rating's own while the rating counts, else `rev`)
 --   queued_at its place in the receiver's order (when the revision owed became owed)
 --   due_at    not before (a lease while it is being sent, or its own backoff after a refusal)
--- A receiver that is unreachable or fails (5xx, 408, 429, no answer) backs off as a whole
--- (`receivers.retry_at`); one that refuses one rating (another 4xx) only backs that one off.
+-- A receiver that is unreachable or fails (no answer, 5xx, 408, 429, or 401/403/404) backs off
+-- as a whole (`receivers.retry_at`); one that refuses one rating (another 4xx) only backs that
+-- one off.
 -- The ratings' own columns for the one upstream of earlier releases become the deliveries of a
 -- receiver named `upstream` (what `UPSTREAM_URL` alone still configures); `next_attempt_at` stays
 -- on the rating as the time its newest revision became owed.
