@@ -418,21 +418,52 @@ fn test_stages() -> Result<()> {
                 xtask::pack::pack(&root, &tools, xtask::pack::Profile::Dev, host).map(drop)
             })?;
             edge::local_keys()?;
-            stage("run: native tests", || {
-                tally.cargo_test(
-                    "native tests",
-                    // --include-ignored: the tests a bare `cargo test` skips for the tools and
-                    // builds they need, which are all here now. --show-output: the reliability
-                    // scenarios print their figures.
-                    sh::cargo(&root).args([
-                        "test",
-                        "--workspace",
-                        "--",
-                        "--include-ignored",
-                        "--show-output",
-                    ]),
-                )
-            })
+            // --include-ignored: the tests a bare `cargo test` skips for the tools and builds
+            // they need, which are all here now. --show-output: the reliability scenarios print
+            // their figures. The end-to-end tests (mostly waiting on workerd, Chromium and the
+            // clock, two at a time) run beside the rest (mostly CPU), which take one thread so
+            // that the end-to-end lane keeps a core of its own.
+            let e2e = std::thread::scope(|s| {
+                let lane = s.spawn(|| {
+                    let mut t = tally::Tally::buffered();
+                    stage(
+                        "run: end-to-end tests (workerd, Chromium, the pack)",
+                        || {
+                            t.cargo_test(
+                                "end-to-end tests",
+                                sh::cargo(&root).args([
+                                    "test",
+                                    "-p",
+                                    "e2e",
+                                    "--",
+                                    "--include-ignored",
+                                    "--show-output",
+                                ]),
+                            )
+                        },
+                    )?;
+                    Ok::<_, anyhow::Error>(t)
+                });
+                let rest = stage("run: native tests (the rest, one thread)", || {
+                    tally.cargo_test(
+                        "native tests",
+                        sh::cargo(&root).args([
+                            "test",
+                            "--workspace",
+                            "--exclude",
+                            "e2e",
+                            "--",
+                            "--include-ignored",
+                            "--show-output",
+                            "--test-threads=1",
+                        ]),
+                    )
+                });
+                let e2e = joined(lane, "the end-to-end lane");
+                rest.and(e2e)
+            })?;
+            tally.absorb(e2e);
+            Ok(())
         })();
         native.and(joined(wasm, "the wasm32 test lane"))
     })?;
