@@ -454,12 +454,13 @@ struct FirstRevision {
 /// Every `RatingRow` column, for a `SELECT` or a `RETURNING`.
 macro_rules! rating_columns {
     () => {
-        "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
-         matter, comment, phone, flagged, via, entry, \
-         (EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND d.rev > 0) AND NOT \
-         EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND d.rev < d.want AND \
-         d.receiver IN (SELECT name FROM receivers WHERE active = 1))) AS forwarded, \
-         hold, signals, first, project_no"
+        concat!(
+            "id, code, device, day, assess_number, rev, rated_at, level, tags, tag_version, \
+             matter, comment, phone, flagged, via, entry, \
+             (EXISTS (SELECT 1 FROM deliveries d WHERE d.id = ratings.id AND d.rev > 0) AND NOT ",
+            $crate::pending!(),
+            ") AS forwarded, hold, signals, first, project_no"
+        )
     };
 }
 pub(crate) use rating_columns;

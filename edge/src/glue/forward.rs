@@ -9,7 +9,7 @@
 //! that binding, the worker's own fetch goes to the URL.
 
 use super::env::{self, internal_log};
-use super::storage::{rows_of, run};
+use super::storage::{first_rows, run};
 use crate::config::{Config, Receiver};
 use crate::outbox::{self, Claimed, Outbound, Owed, Queue, ResultClaim, Sent};
 use wasm_bindgen::JsValue;
@@ -74,7 +74,7 @@ where
     F: Fn(&T) -> Fut,
     Fut: std::future::Future<Output = Sent>,
 {
-    let due: Vec<T> = match rows_of(storage, claim, 0) {
+    let due: Vec<T> = match first_rows(storage, claim) {
         Ok(d) => d,
         Err(e) => {
             internal_log("claim", e);

@@ -79,18 +79,17 @@ pub fn rows<T: serde::de::DeserializeOwned>(
     Ok(all.pop().unwrap_or_default())
 }
 
-/// Runs statements in one transaction; statement `index`'s rows, typed.
-pub fn rows_of<T: serde::de::DeserializeOwned>(
+/// Runs statements in one transaction; the first one's rows, typed (a claim and its lease).
+pub fn first_rows<T: serde::de::DeserializeOwned>(
     storage: &Storage,
     stmts: Vec<Stmt>,
-    index: usize,
 ) -> std::result::Result<Vec<T>, String> {
     let json = run(storage, stmts)?;
     let mut all: Vec<serde_json::Value> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    if index >= all.len() {
+    if all.is_empty() {
         return Ok(vec![]);
     }
-    serde_json::from_value(all.swap_remove(index)).map_err(|e| e.to_string())
+    serde_json::from_value(all.swap_remove(0)).map_err(|e| e.to_string())
 }
 
 /// Brings the schema up to date: each pending migration and its record in one transaction.
