@@ -1139,12 +1139,25 @@ pub fn within<'a, T>(me: &Actor, rows: &'a [T], scope_of: impl Fn(&T) -> &str) -
 
 /// One audit record; goes in the same batch as the write it records.
 pub fn audit(a: &Actor, action: &str, target: &str, detail: &str, now: i64) -> Stmt {
+    audit_by(&a.name, a.role.as_str(), action, target, detail, now)
+}
+
+/// The audit record of an actor that is not an account: a work-order bridge (role `bridge`,
+/// under its route's name).
+pub fn audit_by(
+    name: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: i64,
+) -> Stmt {
     stmt(
         "INSERT INTO audit (at, actor, role, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         vec![
             now.into(),
-            a.name.as_str().into(),
-            a.role.as_str().into(),
+            name.into(),
+            role.into(),
             action.into(),
             target.into(),
             detail.into(),

@@ -392,6 +392,7 @@ pub fn messages(
                 url,
                 headers: vec![],
                 body,
+                phone_of: None,
             });
             if robot {
                 // One a round: the next waits for the minute's room to be read again.

@@ -13,6 +13,8 @@
 //!   the login page); a post also carries the session's CSRF token;
 //! - `Bearer(action)`: the operator's `ADMIN_TOKEN` or an automation token whose role allows the
 //!   action. A token that may not is answered 404: a machine learns nothing of what it may not do.
+//! - `Bridge`: a 12345 work-order system, by its route's own key (`fastlane::bridge::caller`):
+//!   no account or token opens it, and it opens nothing else.
 //!
 //! Out of scope is 404 in one wording everywhere (`access::NOT_FOUND`); a console user whose role
 //! does not allow a page is told so (403).
@@ -76,6 +78,8 @@ pub enum Caller {
     /// A console session; `None`: any role (the account's own pages).
     Session(Option<Action>),
     Bearer(Action),
+    /// A work-order route's system: the body signed with that route's own key.
+    Bridge,
 }
 
 /// What a route's path or body names that a scope must cover (or that is itself the key).
@@ -184,6 +188,7 @@ pub enum Id {
     AdminRoutes,
     AdminRouteAdd,
     AdminCases,
+    CaseEvents,
 }
 
 /// One route.
@@ -264,6 +269,7 @@ pub const ROUTES: &[Route] = &[
     r(POST, "/api/v1/links", Bearer(Action::Links), Code, 4096, "links", Id::LinksMint),
     r(POST, "/api/v1/served", Bearer(Action::Links), Code, 4096, "served", Id::Served),
     r(POST, "/api/v1/links/{token}/revoke", Bearer(Action::Links), Link, 0, "links", Id::LinksRevoke),
+    r(POST, "/api/v1/cases/{id}/events", Caller::Bridge, Case, 4096, "bridge", Id::CaseEvents),
     // The operator's.
     r(GET, "/status", Public, Nothing, 0, "status", Id::Status),
     r(GET, "/metrics", Bearer(Action::Operate), Nothing, 0, "metrics", Id::Metrics),
@@ -495,6 +501,10 @@ async fn checked(
                 return Err(access::NOT_FOUND.into());
             }
             Ok(bearer(h, s, req, r.id, p, &me).await?)
+        }
+        Caller::Bridge => {
+            let b = fastlane::bridge::caller(h, &cfg.challenge_keys, req).await?;
+            Ok(fastlane::bridge::event(h, &b, req, p.get("id")).await?)
         }
         Caller::Session(action) => {
             let Some(session) = access::session(h, req).await? else {

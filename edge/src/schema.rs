@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_digest.sql"),
     migration!(15, "0015_served_tallies.sql"),
     migration!(16, "0016_receivers.sql"),
+    migration!(17, "0017_workorders.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -68,6 +68,8 @@ pub mod directory;
 pub mod envelope;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+#[cfg(feature = "json")]
+pub mod workorder;
 
 pub use challenge::{Challenge, ChallengeError, ChallengePolicy};
 pub use key::{Key, KeyError, KeyPurpose, Keyring};

@@ -107,7 +107,6 @@ pub fn format_cst(secs: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 
-/// `YYYYMMDDThhmmss` in CST: GB/T 39046's 评价时间.
 /// `YYYY-MM-DD HH:MM`, China Standard Time (what a deadline or an alert shows).
 pub fn format_cst_minute(secs: i64) -> String {
     let mut s = format_cst(secs);
@@ -122,6 +121,7 @@ pub fn format_cst_half_day(secs: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {half}")
 }
 
+/// `YYYYMMDDThhmmss` in CST: GB/T 39046's 评价时间.
 pub fn format_gbt39046(secs: i64) -> String {
     let (y, mo, d, h, mi, s) = cst_parts(secs);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}")

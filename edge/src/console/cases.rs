@@ -416,6 +416,7 @@ pub async fn route_add(h: &impl Host, lane: Lane<'_>, s: &Session, f: &Form) -> 
         secret: f.get("secret"),
         names: f.get("names") == "1",
         audience: f.get("audience"),
+        inbound: f.get("inbound"),
     };
     let name = r.name.clone();
     add_route(h, lane, &s.me, r).await?;
@@ -522,6 +523,9 @@ pub async fn api_route_add(h: &impl Host, lane: Lane<'_>, me: &Actor, req: &Requ
         #[serde(default)]
         names: bool,
         audience: String,
+        /// A work-order route's: the key its system signs events with.
+        #[serde(default)]
+        inbound: String,
     }
     let i: In = serde_json::from_slice(&req.body)
         .map_err(|e| refused(400, "admin.route", "路由信息有误。", e.to_string()))?;
@@ -539,6 +543,7 @@ pub async fn api_route_add(h: &impl Host, lane: Lane<'_>, me: &Actor, req: &Requ
             secret: i.secret,
             names: i.names,
             audience: i.audience,
+            inbound: i.inbound,
         },
     )
     .await?;

@@ -155,7 +155,11 @@ fn step_text(s: &StepRow) -> String {
         "review_overturned" => "复核：撤销差评",
         "repeat_staff" => "重复差评（同一人员）",
         "repeat_matter" => "重复差评（同一人员同一事项）",
+        "phone" if s.role == "bridge" => "回访电话随工单发送",
         "phone" => "调阅回访电话",
+        "order_received" => "工单已受理",
+        "order_handling" => "工单办理中（已回访）",
+        "order_reopened" => "工单重新交办",
         "followup" => {
             return if s.note == "unsatisfied" {
                 "评价人追评：仍不满意，案件重办".into()
@@ -369,7 +373,9 @@ fn alert_kind(k: &str) -> &'static str {
         "soon_fix" => "临期：整改",
         "overdue_callback" => "超期：回访",
         "overdue_fix" => "超期：整改",
-        "reopened" => "评价人仍不满意，重办",
+        k if k.starts_with("reopened") => "案件重新办理",
+        "order" => "工单",
+        k if k.starts_with("reorder-") => "工单：重新交办",
         _ => "",
     }
 }
@@ -398,7 +404,8 @@ pub fn routes(
                 }
                 div.row {
                     label { "Webhook 地址" input name="url" required size="60" placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"; }
-                    label { "密钥（钉钉加签 SEC…；通用 Webhook 签名密钥）" input name="secret" size="36" autocomplete="off"; }
+                    label { "密钥（钉钉加签 SEC…；通用 Webhook、工单系统的签名密钥）" input name="secret" size="36" autocomplete="off"; }
+                    label { "回传密钥（仅 12345 工单系统：对方签名回传事件所用）" input name="inbound" size="36" autocomplete="off"; }
                     label { "消息含姓名" select name="names" { option value="0" { "否（只含工号）" } option value="1" { "是" } } }
                     button type="submit" { "添加路由" }
                 }
@@ -409,7 +416,7 @@ pub fn routes(
             tbody {
                 @for r in rows {
                     tr {
-                        td { (r.name) } td { (label(&ROUTE_KINDS, &r.kind)) } td { (label(&AUDIENCES, &r.audience)) }
+                        td { (r.name) @if r.kind == "workorder" { br; span.muted { "编号 " (r.id) "（回传事件的 Zsp-Bridge）" } } } td { (label(&ROUTE_KINDS, &r.kind)) } td { (label(&AUDIENCES, &r.audience)) }
                         td { (r.hall.as_deref().unwrap_or("全部")) @if let Some(g) = &r.region { span.muted { "（" (g) "）" } } } td { (r.dept.as_deref().unwrap_or("全部")) }
                         td.mono { (r.shown) } td { (if r.names != 0 { "含姓名" } else { "只含工号" }) }
                         td { (r.created_by) " " span.muted { (minute(r.created_at)) } }

@@ -9,6 +9,7 @@
 //! message that carried them: retried, never lost, never queued twice for one event (sent again
 //! only if the object dies between a send and its record).
 
+pub mod bridge;
 pub mod receipt;
 
 use crate::config::{ConfigError, Setting, err};
@@ -66,6 +67,9 @@ pub struct Settings {
     pub wecom_host: String,
     pub dingtalk_host: String,
     pub alert_hosts: Vec<String>,
+    /// The hosts of the office's own systems (`OWN_HOSTS`): a work-order route may send there
+    /// too, and only there does an order carry the callback phone a citizen consented to give.
+    pub own_hosts: Vec<String>,
     /// A new 差评's alert to the handlers' routes (read beside the window) leaves once the same
     /// window has had this many more ratings (0: not by count)…
     pub alert_k: u32,
@@ -98,6 +102,7 @@ impl Default for Settings {
             wecom_host: "qyapi.weixin.qq.com".into(),
             dingtalk_host: "oapi.dingtalk.com".into(),
             alert_hosts: vec![],
+            own_hosts: vec![],
             alert_k: 3,
             alert_delay_secs: 120 * 60,
             weekly_digest: Some(9 * 60),
@@ -151,6 +156,11 @@ pub const SETTINGS: &[Setting] = &[
         "ALERT_HOSTS",
         "",
         "the hosts a generic webhook route may send to, separated by spaces; unset: none",
+    ),
+    Setting::new(
+        "OWN_HOSTS",
+        "",
+        "the hosts of the office's own systems (its 12345 work-order system), separated by spaces: a work-order route may send there, and only there with the callback phone the citizen consented to give",
     ),
     Setting::new(
         "WEEKLY_DIGEST",
@@ -216,6 +226,11 @@ impl Settings {
             None => Ok(default),
             Some(v) => host_name(var, &v),
         };
+        let hosts = |var: &'static str| -> Result<Vec<String>, ConfigError> {
+            get(var).map_or(Ok(vec![]), |v| {
+                v.split_whitespace().map(|h| host_name(var, h)).collect()
+            })
+        };
         Ok(Settings {
             deadlines,
             hours,
@@ -225,13 +240,8 @@ impl Settings {
             public_url,
             wecom_host: host("WECOM_HOST", d.wecom_host)?,
             dingtalk_host: host("DINGTALK_HOST", d.dingtalk_host)?,
-            alert_hosts: match get("ALERT_HOSTS") {
-                None => vec![],
-                Some(v) => v
-                    .split_whitespace()
-                    .map(|h| host_name("ALERT_HOSTS", h))
-                    .collect::<Result<_, _>>()?,
-            },
+            alert_hosts: hosts("ALERT_HOSTS")?,
+            own_hosts: hosts("OWN_HOSTS")?,
             alert_k: crate::config::number(&get, "ALERT_K", 3, 0, 100)?,
             alert_delay_secs: i64::from(crate::config::number(&get, "ALERT_DELAY", 120, 0, 1440)?)
                 * 60,
@@ -1145,19 +1155,27 @@ pub struct RouteRow {
     pub audience: String,
     pub created_by: String,
     pub created_at: i64,
+    /// A work-order route's: the key its system signs events with, sealed; '' for other kinds.
+    #[serde(default)]
+    pub inbound: String,
 }
 
-pub const ROUTE_KINDS: [(&str, &str); 3] = [
+pub const ROUTE_KINDS: [(&str, &str); 4] = [
     ("wecom", "企业微信群机器人"),
     ("dingtalk", "钉钉自定义机器人（加签）"),
     ("webhook", "通用 Webhook（HMAC 签名）"),
+    ("workorder", "12345 工单系统（双向，HMAC 签名）"),
 ];
-pub const AUDIENCES: [(&str, &str); 3] = [
+pub const AUDIENCES: [(&str, &str); 4] = [
     ("handlers", "处理人（每条差评、临期与超期提醒）"),
     ("supervisors", "主管（重复差评、超期升级、每周分析周报）"),
     (
         "invites",
         "邀评（未评价办件的邀请，发给业务系统，仅通用 Webhook）",
+    ),
+    (
+        "orders",
+        "工单（每条差评转为工单，办理进展回传本系统，仅 12345 工单系统）",
     ),
 ];
 
@@ -1181,6 +1199,14 @@ impl RouteRow {
         };
         Ok((open(&self.url)?, open(&self.secret)?))
     }
+
+    /// A work-order route's key for the events its system sends back, opened.
+    pub fn opened_inbound(&self, ring: &Keyring) -> Option<String> {
+        (self.kind == "workorder")
+            .then(|| seal::open(ring, &self.inbound).ok())
+            .flatten()
+            .filter(|k| !k.is_empty())
+    }
 }
 
 /// A new route, checked: what is wrong names the field.
@@ -1196,6 +1222,8 @@ pub struct NewRoute {
     pub secret: String,
     pub names: bool,
     pub audience: String,
+    /// A work-order route's: the key its system signs events with (empty for other kinds).
+    pub inbound: String,
 }
 
 impl NewRoute {
@@ -1212,6 +1240,11 @@ impl NewRoute {
         }
         if !AUDIENCES.iter().any(|(k, _)| *k == self.audience) {
             return Err("接收对象：请选择处理人、主管或邀评".into());
+        }
+        if (self.audience == "orders") != (self.kind == "workorder") {
+            return Err(
+                "接收对象：12345 工单系统的接收对象是“工单”，“工单”也只发往 12345 工单系统".into(),
+            );
         }
         if self.audience == "invites" && self.kind != "webhook" {
             return Err(
@@ -1239,6 +1272,12 @@ impl NewRoute {
                     "地址：钉钉机器人只能发往 {}（在机器人设置中复制 Webhook 地址）",
                     s.dingtalk_host
                 ));
+            }
+            "workorder" if !s.alert_hosts.contains(&host) && !s.own_hosts.contains(&host) => {
+                return Err(
+                    "地址：工单系统只能发往运维允许的主机（zsp.env 的 OWN_HOSTS 或 ALERT_HOSTS）"
+                        .to_owned(),
+                );
             }
             "webhook" if !s.alert_hosts.contains(&host) => {
                 return Err(if s.alert_hosts.is_empty() {
@@ -1269,8 +1308,22 @@ impl NewRoute {
             "dingtalk" if !secret.starts_with("SEC") => {
                 return Err("密钥：钉钉机器人须启用“加签”，密钥以 SEC 开头".into());
             }
-            "webhook" if secret.len() < 16 => {
-                return Err("密钥：通用 Webhook 的签名密钥至少 16 个字符".into());
+            "webhook" | "workorder" if secret.len() < 16 => {
+                return Err("密钥：签名密钥至少 16 个字符".into());
+            }
+            _ => {}
+        }
+        let inbound = self.inbound.trim().to_owned();
+        match self.kind.as_str() {
+            "workorder" if inbound.len() < 16 || inbound.len() > 200 => {
+                return Err("回传密钥：工单系统签名回传事件的密钥，16 到 200 个字符".into());
+            }
+            "workorder" if inbound == secret => {
+                return Err("回传密钥：须与本系统的签名密钥不同（各方各用一把）".into());
+            }
+            "workorder" => {}
+            _ if !inbound.is_empty() => {
+                return Err("回传密钥：只有 12345 工单系统才有回传密钥".into());
             }
             _ => {}
         }
@@ -1289,6 +1342,7 @@ impl NewRoute {
             dept: opt(self.dept),
             url: url.to_owned(),
             secret,
+            inbound,
             ..self
         })
     }
@@ -1299,8 +1353,8 @@ impl NewRoute {
 pub fn add_route(r: &NewRoute, by: &str, now: i64, key: &Key) -> Result<Stmt, String> {
     let sealed = |t: &str| seal::seal(key, t).map_err(|e| e.to_string());
     Ok(stmt(
-        "INSERT INTO routes (name, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at, region) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+        "INSERT INTO routes (name, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at, region, inbound) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         vec![
             r.name.as_str().into(),
             r.hall.clone().into(),
@@ -1314,6 +1368,12 @@ pub fn add_route(r: &NewRoute, by: &str, now: i64, key: &Key) -> Result<Stmt, St
             by.into(),
             now.into(),
             r.region.clone().into(),
+            if r.inbound.is_empty() {
+                String::new()
+            } else {
+                sealed(&r.inbound)?
+            }
+            .into(),
         ],
     ))
 }
@@ -1328,12 +1388,13 @@ pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
         id: i64,
         url: String,
         secret: String,
+        inbound: String,
     }
     let key = ring.current();
     let stored: Vec<Stored> = rows(
         db,
         stmt(
-            "SELECT id, url, secret FROM routes WHERE deleted_at IS NULL",
+            "SELECT id, url, secret, inbound FROM routes WHERE deleted_at IS NULL",
             vec![],
         ),
     )?;
@@ -1342,24 +1403,38 @@ pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
         Some(_) => seal::open(ring, t).ok(),
     };
     let mut out = vec![stmt(
-        "UPDATE routes SET url = '', secret = '' WHERE deleted_at IS NOT NULL AND (url <> '' OR secret <> '')",
+        "UPDATE routes SET url = '', secret = '', inbound = '' WHERE deleted_at IS NOT NULL \
+         AND (url <> '' OR secret <> '' OR inbound <> '')",
         vec![],
     )];
     for r in stored {
-        if seal::kid_of(&r.url) == Some(key.kid) && seal::kid_of(&r.secret) == Some(key.kid) {
+        let current = |t: &str| seal::kid_of(t) == Some(key.kid);
+        if current(&r.url) && current(&r.secret) && (r.inbound.is_empty() || current(&r.inbound)) {
             continue;
         }
-        let (Some(url), Some(secret)) = (plain(&r.url), plain(&r.secret)) else {
+        let inbound = if r.inbound.is_empty() {
+            Some(String::new())
+        } else {
+            plain(&r.inbound)
+        };
+        let (Some(url), Some(secret), Some(inbound)) = (plain(&r.url), plain(&r.secret), inbound)
+        else {
             continue;
         };
         let sealed = |t: &str| seal::seal(key, t).map_err(|e| e.to_string());
         out.push(stmt(
-            "UPDATE routes SET url = ?2, secret = ?3, shown = ?4 WHERE id = ?1",
+            "UPDATE routes SET url = ?2, secret = ?3, shown = ?4, inbound = ?5 WHERE id = ?1",
             vec![
                 r.id.into(),
                 sealed(&url)?.into(),
                 sealed(&secret)?.into(),
                 shown_url(&url).into(),
+                if inbound.is_empty() {
+                    String::new()
+                } else {
+                    sealed(&inbound)?
+                }
+                .into(),
             ],
         ));
     }
@@ -1368,7 +1443,7 @@ pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
     Ok(n)
 }
 
-pub const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at";
+pub const ROUTE_COLUMNS: &str = "id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at, inbound";
 
 /// The routes (not deleted) of the ids in `ids` (a JSON array).
 pub fn routes_of(ids: &str) -> Stmt {
@@ -1400,7 +1475,7 @@ pub fn routes() -> Stmt {
 pub fn delete_route(id: i64, now: i64) -> Vec<Stmt> {
     vec![
         stmt(
-            "UPDATE routes SET deleted_at = ?2, url = '', secret = '' WHERE id = ?1 AND deleted_at IS NULL RETURNING id",
+            "UPDATE routes SET deleted_at = ?2, url = '', secret = '', inbound = '' WHERE id = ?1 AND deleted_at IS NULL RETURNING id",
             vec![id.into(), now.into()],
         ),
         stmt(
@@ -1517,14 +1592,21 @@ fn open_new(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
             fix_due: Some(fix.at),
             ..c
         };
-        if c.reopened_at.is_some() {
-            out.push(enqueue(&c, "reopened", "handlers", "", now));
+        if let Some(t) = c.reopened_at {
+            // Each reopening its own alert: a case may be reopened more than once (the citizen's
+            // 追评, then a work-order system's 重新交办).
+            out.push(enqueue(&c, &format!("reopened-{t}"), "handlers", "", now));
+            // 重新交办: the work-order systems get the case again (a bridge that reopened it
+            // itself has this row already, marked sent).
+            out.push(enqueue(&c, &format!("reorder-{t}"), "orders", "", now));
             db.exec(out)?;
             continue;
         }
         if !c.overturned() {
             let at = (c.opened_at + s.alert_delay_secs).max(now);
             out.push(enqueue_at(&c, "new", "handlers", "", now, at));
+            // A work order leaves at once: it goes to the office's own system, not a chat group.
+            out.push(enqueue(&c, "order", "orders", "", now));
         }
         // The repeat rule: the Nth 差评 on the staff member (matter ''), and on the staff member
         // and matter, within D days; once a pair has fired, not again within D days.
@@ -1637,6 +1719,9 @@ pub struct Message {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// A work order that carries a case's callback phone, and the route's name: once taken, the
+    /// case's ledger (and the citizen's status page) says the phone went with it.
+    pub phone_of: Option<(i64, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1663,7 +1748,7 @@ fn kind_of(kind: &str, detail: &str, s: &Settings) -> Kind {
         },
         k if k.starts_with("soon_") => Kind::Soon,
         k if k.starts_with("overdue_") => Kind::Overdue,
-        "reopened" => Kind::Reopened,
+        k if k.starts_with("reopened") => Kind::Reopened,
         _ => Kind::New,
     }
 }
@@ -1719,6 +1804,21 @@ fn messages(
                 )
             })
             .collect();
+        if r.kind == "workorder" {
+            let own = url_host(&url).is_some_and(|h| s.own_hosts.contains(&h));
+            for p in &pending {
+                let phone = if own {
+                    case_phone(db, p.case.id)?
+                } else {
+                    None
+                };
+                let o = order(p, phone, s);
+                let mut m = webhook_message(&r, (&url, &secret), p.alert, "order", o.body(), now);
+                m.phone_of = o.phone.is_some().then(|| (p.case.id, r.name.clone()));
+                out.push(m);
+            }
+            continue;
+        }
         if r.kind == "webhook" {
             for (p, a) in pending.iter().zip(&alerts) {
                 let body = a.webhook_body(p.alert);
@@ -1764,10 +1864,65 @@ fn messages(
                 url,
                 headers: vec![],
                 body,
+                phone_of: None,
             });
         }
     }
     Ok(out)
+}
+
+/// The callback phone of an open case's rating (given only with the citizen's consent).
+fn case_phone(db: &dyn Sql, case: i64) -> Result<Option<String>, String> {
+    #[derive(Deserialize)]
+    struct Phone {
+        phone: Option<String>,
+    }
+    let p: Vec<Phone> = rows(
+        db,
+        stmt(
+            "SELECT r.phone AS phone FROM cases c JOIN ratings r ON r.id = c.rating \
+             WHERE c.id = ?1 AND c.state != 'closed'",
+            vec![case.into()],
+        ),
+    )?;
+    Ok(p.into_iter().next().and_then(|p| p.phone))
+}
+
+/// A case's work order (`order`, or `reorder-<when>` for a reopening).
+fn order(p: &PendingRow, phone: Option<String>, s: &Settings) -> wire::workorder::Order {
+    let c = &p.case;
+    let e = c.entry();
+    let reopened = p.kind.starts_with("reorder-");
+    let events = format!("/api/v1/cases/{}/events", c.number());
+    wire::workorder::Order {
+        id: p.alert,
+        kind: if reopened {
+            wire::workorder::OrderKind::Reopened
+        } else {
+            wire::workorder::OrderKind::New
+        },
+        case: c.number(),
+        rating: c.rating.clone(),
+        level: c.level().unwrap_or(Level::Dissatisfied),
+        tags: c.tags(),
+        matter: c.matter.clone(),
+        comment: c.comment.clone(),
+        phone,
+        region: c.region.clone().unwrap_or_default(),
+        hall: e.as_ref().map_or(String::new(), |e| e.hall.clone()),
+        window: e.as_ref().map_or(String::new(), |e| e.window.clone()),
+        dept: e.as_ref().map_or(String::new(), |e| e.dept.clone()),
+        staff_id: e.as_ref().and_then(|e| e.staff_id.clone()),
+        rated_at: c.opened_at,
+        callback_due: c.callback_due.unwrap_or(c.opened_at),
+        fix_due: c.fix_due.unwrap_or(c.opened_at),
+        reopened_at: c.reopened_at.filter(|_| reopened),
+        verdict: c.verdict.clone().filter(|_| reopened),
+        events: match &s.public_url {
+            Some(u) => format!("{}{events}", u.trim_end_matches('/')),
+            None => events,
+        },
+    }
 }
 
 /// One event to a generic webhook route: its body signed with the route's secret
@@ -1793,6 +1948,7 @@ pub fn webhook_message(
             ("Idempotency-Key".into(), format!("{what}-{alert}")),
         ],
         body,
+        phone_of: None,
     }
 }
 
@@ -1938,7 +2094,14 @@ pub fn record(m: &Message, outcome: Result<(), String>, now: i64) -> Vec<Stmt> {
                 "DELETE FROM route_sends WHERE at < ?1",
                 vec![(now - 600).into()],
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            m.phone_of
+                .as_ref()
+                .map(|(case, route)| add_step(*case, route, "bridge", "phone", "随工单发送", now)),
+        )
+        .collect(),
         Err(e) => vec![stmt(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, \
              next_attempt_at = ?3 + MIN(120, 5 * (1 << MIN(attempts, 5))) \
@@ -2265,6 +2428,7 @@ mod tests {
             secret: "SEC0123456789abcdef".into(),
             names: false,
             audience: audience.into(),
+            inbound: String::new(),
         }
         .check(&Settings {
             wecom_host: "127.0.0.1".into(),
@@ -2776,6 +2940,7 @@ mod tests {
                 secret: secret.into(),
                 names: false,
                 audience: "handlers".into(),
+                inbound: String::new(),
             }
             .check(&hosts)
         };

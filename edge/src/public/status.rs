@@ -209,8 +209,12 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
                 ul.views {
                     @for v in views {
                         li {
-                            (crate::access::Role::parse(&v.role).map_or("工作人员", |r| r.label()))
-                            " " (format_cst_minute(v.at)) " 查看回访电话"
+                            @if v.role == "bridge" {
+                                "12345 工单系统 " (format_cst_minute(v.at)) " 随工单收到回访电话"
+                            } @else {
+                                (crate::access::Role::parse(&v.role).map_or("工作人员", |r| r.label()))
+                                " " (format_cst_minute(v.at)) " 查看回访电话"
+                            }
                         }
                     }
                 }

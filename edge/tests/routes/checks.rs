@@ -912,6 +912,7 @@ fn the_weekly_digest_reaches_each_supervisors_route_once_on_monday_morning() {
             .into(),
             names: false,
             audience: audience.into(),
+            inbound: String::new(),
         };
         w.add_route(r)
     };

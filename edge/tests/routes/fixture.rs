@@ -386,6 +386,7 @@ impl World {
                         secret: String::new(),
                         names: false,
                         audience: "handlers".into(),
+                        inbound: String::new(),
                     },
                     "operator",
                     t,

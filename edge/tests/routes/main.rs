@@ -1,6 +1,7 @@
 //! The edge's routes, natively: every handler over SQLite through the route table, as workerd
 //! runs them (`edge::native`).
 
+mod bridge;
 mod budgets;
 mod checks;
 mod fixture;

@@ -146,6 +146,10 @@ fn rows(w: &World) -> Vec<Cell> {
           [401, 401, 404, 404, 200, 404, 200, 404, 200, 200, 404, 200]),
         c(Post, "/api/v1/links/{token}/revoke", format!("/api/v1/links/{}/revoke", w.link), Body::None,
           [401, 401, 404, 404, 200, 404, 200, 404, 200, 200, 404, 200]),
+        // A work-order system's, by its route's own key: no session or token opens it (the
+        // bridge's own column is `bridge.rs`).
+        c(Post, "/api/v1/cases/{id}/events", format!("/api/v1/cases/{}/events", w.case), json(serde_json::json!({"format": "zsp.case-event", "version": 1, "id": "e1", "type": "received"})),
+          [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401]),
         // For anyone that the edge answers; its figures for a city-wide bearer only.
         c(Get, "/status", "/status".into(), Body::None,
           [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),

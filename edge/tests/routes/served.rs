@@ -707,6 +707,7 @@ fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
         secret: "invite-secret-0123456789".into(),
         names: false,
         audience: "invites".into(),
+        inbound: String::new(),
     };
     // Only a generic webhook takes invitations: the business system sends the SMS.
     let robot = route("短信", "wecom", HALL).check(&w.s.lane);
