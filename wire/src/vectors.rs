@@ -161,6 +161,26 @@ pub struct EnvelopeCase {
     pub expect: Expect<String>,
 }
 
+/// The 12345 work-order bridge (`crate::workorder`): an order the edge signs with the route's
+/// secret, or an event the bridge signs with its own key, as the other side checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkorderCase {
+    pub name: String,
+    pub what: String,
+    /// `order` (edge → bridge) or `event` (bridge → edge).
+    pub direction: String,
+    /// The shared secret (an order's) or the bridge's key (an event's), as text.
+    pub secret: String,
+    pub body: String,
+    /// `Zsp-Signature`.
+    pub signature: String,
+    /// The receiver's clock.
+    pub now: i64,
+    /// `verified` (and, for an event, a body the edge takes), or why not: a signature error
+    /// (`webhook.*`), or `event.<field>` for an event the edge refuses.
+    pub expect: Expect<String>,
+}
+
 /// A body the edge writes for the page (`crate::page`): its fields, and the exact JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageCase {
@@ -326,6 +346,9 @@ pub struct Vectors {
     pub envelope: Vec<EnvelopeCase>,
     /// What the edge writes for the page: boot data, success and error bodies.
     pub page: Vec<PageCase>,
+    /// The work-order bridge's orders and events.
+    #[serde(default)]
+    pub workorder: Vec<WorkorderCase>,
 }
 
 struct Ctx {
@@ -476,6 +499,24 @@ fn eval_envelope(c: &EnvelopeCase, ctx: &Ctx) -> Expect<String> {
     }
 }
 
+fn eval_workorder(c: &WorkorderCase) -> Expect<String> {
+    if let Err(e) = crate::workorder::verify(
+        c.secret.as_bytes(),
+        &c.signature,
+        c.body.as_bytes(),
+        c.now,
+        crate::workorder::TOLERANCE_SECS,
+    ) {
+        return Expect::Error(e.code().into());
+    }
+    if c.direction == "event" {
+        if let Err(e) = crate::workorder::Event::parse(c.body.as_bytes()) {
+            return Expect::Error(format!("event.{}", e.field));
+        }
+    }
+    Expect::Ok("verified".into())
+}
+
 /// Re-runs every case from the file's own layers; returns how many were checked.
 pub fn check(text: &str) -> Result<usize, String> {
     let v: Vectors = serde_json::from_str(text).map_err(|e| format!("vectors file: {e}"))?;
@@ -554,7 +595,23 @@ pub fn check(text: &str) -> Result<usize, String> {
             return fail("page", &c.name, "not JSON".into(), "JSON".into());
         }
     }
-    Ok(v.qr.len() + v.challenge.len() + v.rating.len() + v.envelope.len() + v.page.len())
+    for c in &v.workorder {
+        let got = eval_workorder(c);
+        if got != c.expect {
+            return fail(
+                "workorder",
+                &c.name,
+                format!("{got:?}"),
+                format!("{:?}", c.expect),
+            );
+        }
+    }
+    Ok(v.qr.len()
+        + v.challenge.len()
+        + v.rating.len()
+        + v.envelope.len()
+        + v.page.len()
+        + v.workorder.len())
 }
 
 /// Asserts that a freshly generated case evaluates to what its author meant, then keeps the
@@ -713,6 +770,7 @@ pub fn generate() -> String {
         rating: vec![],
         envelope: vec![],
         page: vec![],
+        workorder: vec![],
     };
     let ctx = Ctx::from(&v).expect("generated context is valid");
     v.qr = qr_cases(&s, &ctx);
@@ -720,6 +778,7 @@ pub fn generate() -> String {
     v.rating = rating_cases(&s);
     v.envelope = envelope_cases(&s, &ctx);
     v.page = page_cases();
+    v.workorder = workorder_cases();
     let mut out = serde_json::to_string_pretty(&v).expect("vectors serialise");
     out.push('\n');
     out
@@ -1549,6 +1608,170 @@ fn envelope_cases(s: &Seeds, ctx: &Ctx) -> Vec<EnvelopeCase> {
 }
 
 /// What the edge writes for the page: boot data, success and error bodies.
+/// Orders and events: signed well, tampered, stale, malformed, and events the edge refuses.
+fn workorder_cases() -> Vec<WorkorderCase> {
+    use crate::workorder::{Event, EventType, Order, OrderKind};
+    let secret = "orders-secret-0123456789";
+    let key = "events-key-of-12345-0123";
+    let t = T0 as i64 + 3600;
+    let order = Order {
+        id: 17,
+        kind: OrderKind::New,
+        case: "C000042".into(),
+        rating: "AEAQCAIBAEAQCAIBAEAQCAIBAE".into(),
+        level: Level::VeryDissatisfied,
+        tags: vec![113, 115],
+        matter: Some("330102-GS-001".into()),
+        comment: "来回跑了三次".into(),
+        phone: Some("13812345678".into()),
+        region: "330102".into(),
+        hall: "上城区市民中心".into(),
+        window: "A12".into(),
+        dept: "区市场监督管理局".into(),
+        staff_id: Some("SC0042".into()),
+        rated_at: T0 as i64,
+        callback_due: T0 as i64 + 86_400,
+        fix_due: T0 as i64 + 5 * 86_400,
+        reopened_at: None,
+        verdict: None,
+        events: "https://pj.example.gov.cn/api/v1/cases/C000042/events".into(),
+    };
+    let reopened = Order {
+        id: 18,
+        kind: OrderKind::Reopened,
+        phone: None,
+        reopened_at: Some(T0 as i64 + 9 * 86_400),
+        verdict: Some("unsatisfied".into()),
+        ..order.clone()
+    };
+    let event = |kind, reply: Option<&str>| Event {
+        id: format!("JS-{}", kind as u8),
+        kind,
+        order_no: Some("JS2026120600042".into()),
+        reply: reply.map(str::to_owned),
+        note: String::new(),
+    };
+    let sign = |k: &str, body: &str, at: i64| {
+        crate::alert::webhook_sign(k.as_bytes(), at, body.as_bytes())
+    };
+    let case = |name: &str,
+                what: &str,
+                dir: &str,
+                k: &str,
+                body: String,
+                sig: String,
+                want: Option<&str>| {
+        let mut c = WorkorderCase {
+            name: name.into(),
+            what: what.into(),
+            direction: dir.into(),
+            secret: k.into(),
+            body,
+            signature: sig,
+            now: t + 10,
+            expect: Expect::Ok(String::new()),
+        };
+        c.expect = intend(name, eval_workorder(&c), want);
+        c
+    };
+    let mut out = vec![];
+    for (name, o) in [("order_new", &order), ("order_reopened", &reopened)] {
+        let body = o.body();
+        out.push(case(
+            name,
+            "a work order as the edge sends it, signed with the route's secret",
+            "order",
+            secret,
+            body.clone(),
+            sign(secret, &body, t),
+            None,
+        ));
+    }
+    let body = order.body();
+    out.push(case(
+        "order_tampered",
+        "the body changed after signing",
+        "order",
+        secret,
+        body.replace("13812345678", "13900000000"),
+        sign(secret, &body, t),
+        Some("webhook.bad_signature"),
+    ));
+    out.push(case(
+        "order_stale",
+        "signed more than 5 minutes before the receiver's clock",
+        "order",
+        secret,
+        body.clone(),
+        sign(secret, &body, t - 400),
+        Some("webhook.stale"),
+    ));
+    out.push(case(
+        "order_wrong_key",
+        "signed with the bridge's key instead of the route's secret",
+        "order",
+        secret,
+        body.clone(),
+        sign(key, &body, t),
+        Some("webhook.bad_signature"),
+    ));
+    for (name, e) in [
+        ("event_received", event(EventType::Received, None)),
+        ("event_handling", event(EventType::Handling, None)),
+        (
+            "event_replied",
+            event(EventType::Replied, Some("已为您补办并致歉")),
+        ),
+        ("event_closed", event(EventType::Closed, None)),
+        ("event_reopened", event(EventType::Reopened, None)),
+    ] {
+        let body = e.body();
+        out.push(case(
+            name,
+            "an event as a bridge sends it, signed with its own key",
+            "event",
+            key,
+            body.clone(),
+            sign(key, &body, t),
+            None,
+        ));
+    }
+    let body = event(EventType::Closed, None).body();
+    out.push(case(
+        "event_malformed_header",
+        "a signature header without its time",
+        "event",
+        key,
+        body.clone(),
+        sign(key, &body, t)
+            .split_once(',')
+            .map(|x| x.1.to_owned())
+            .unwrap_or_default(),
+        Some("webhook.malformed_header"),
+    ));
+    let bad = r#"{"format":"zsp.case-event","version":1,"id":"JS-9","type":"replied"}"#.to_owned();
+    out.push(case(
+        "event_reply_missing",
+        "a reply event without its reply: refused, naming the field",
+        "event",
+        key,
+        bad.clone(),
+        sign(key, &bad, t),
+        Some("event.reply"),
+    ));
+    let bad = r#"{"format":"zsp.case-event","version":1,"id":"JS-9","type":"done"}"#.to_owned();
+    out.push(case(
+        "event_unknown_type",
+        "an event type the edge does not know",
+        "event",
+        key,
+        bad.clone(),
+        sign(key, &bad, t),
+        Some("event.type"),
+    ));
+    out
+}
+
 fn page_cases() -> Vec<PageCase> {
     vec![
         page_case(

@@ -30,6 +30,33 @@ fn an_independent_receiver_agrees_with_the_vectors() {
     assert!(stdout.contains(&format!("{cases} of {cases} envelope cases agree")));
 }
 
+/// The work-order bridge from the 12345 side: `e2e/workorder-bridge.mjs` agrees with
+/// `wire::workorder` on every work-order case of the vectors (orders and events, good, tampered,
+/// stale, malformed, and events the edge refuses by field).
+#[test]
+#[ignore = "needs Node: `cargo xtask test` runs it"]
+fn the_12345_side_agrees_with_the_work_order_vectors() {
+    let root = xtask::setup::root();
+    let vectors = root.join("wire/vectors/vectors.json");
+    let cases =
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&vectors).unwrap())
+            .unwrap()["workorder"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert!(cases >= 10, "the vectors lost work-order cases: {cases}");
+    let out = std::process::Command::new("node")
+        .arg(root.join("e2e/workorder-bridge.mjs"))
+        .arg("vectors")
+        .arg(&vectors)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("{cases} of {cases} work-order cases agree")));
+}
+
 /// 钉钉's 加签 as the spec gives it (`shared/spec/alerts-and-loop.md`), computed by Node's own
 /// crypto and `encodeURIComponent`, agrees with `wire::alert::dingtalk_sign` for secrets and
 /// timestamps of every shape, including signatures whose base64 has `+`, `/` and `=`.

@@ -1,6 +1,7 @@
 //! One test binary for the whole stack (see `e2e/src/lib.rs`).
 
 mod abuse;
+mod bridge;
 mod citizen;
 mod console;
 mod contract;

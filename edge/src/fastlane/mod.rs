@@ -2054,7 +2054,8 @@ pub fn accepted(kind: &str, status: u16, body: &str) -> Result<(), String> {
         };
         return Err(format!("HTTP {status}：{why}"));
     }
-    if kind == "webhook" {
+    // A system's webhook (alerts, invitations, work orders): its 2xx is the acknowledgment.
+    if kind == "webhook" || kind == "workorder" {
         return Ok(());
     }
     match serde_json::from_str::<serde_json::Value>(body)

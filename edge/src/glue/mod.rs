@@ -34,6 +34,8 @@ const READ: [&str; 5] = [
     "accept-encoding",
 ];
 const READ_POST: [&str; 3] = ["content-type", "origin", "sec-fetch-site"];
+/// A work-order system's event: its route and signature (`fastlane::bridge::caller`).
+const READ_BRIDGE: [&str; 2] = ["zsp-bridge", "zsp-signature"];
 
 /// The body, refused as soon as it is known to exceed `limit`: by its declared length, or while
 /// it streams in, never after reading it whole.
@@ -86,9 +88,13 @@ async fn plain(
         s.core.client_ip_header.as_deref(),
         s.core.https_header.as_deref(),
     ];
+    let bridge = post
+        && routes::find(out.method, &out.path)
+            .is_ok_and(|(r, _)| r.caller == routes::Caller::Bridge);
     let names = READ
         .iter()
         .chain(READ_POST.iter().filter(|_| post))
+        .chain(READ_BRIDGE.iter().filter(|_| bridge))
         .copied()
         .chain(extra.into_iter().flatten());
     for name in names {

@@ -179,6 +179,11 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
         format!("https://pj.example.gov.cn/api/v1/cases/{na}/events")
     );
     let sent = m.iter().find(|x| x.route == a).unwrap();
+    // The system's 2xx is its acknowledgment (not a robot's errcode).
+    assert_eq!(
+        edge::fastlane::accepted(&sent.kind, 200, "{\"ok\":true}"),
+        Ok(())
+    );
     let sig = &sent
         .headers
         .iter()
