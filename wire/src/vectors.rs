@@ -509,10 +509,10 @@ fn eval_workorder(c: &WorkorderCase) -> Expect<String> {
     ) {
         return Expect::Error(e.code().into());
     }
-    if c.direction == "event" {
-        if let Err(e) = crate::workorder::Event::parse(c.body.as_bytes()) {
-            return Expect::Error(format!("event.{}", e.field));
-        }
+    if c.direction == "event"
+        && let Err(e) = crate::workorder::Event::parse(c.body.as_bytes())
+    {
+        return Expect::Error(format!("event.{}", e.field));
     }
     Expect::Ok("verified".into())
 }
