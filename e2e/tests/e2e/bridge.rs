@@ -154,6 +154,7 @@ fn a_bad_rating_taken_through_the_12345_bridge_and_back() {
         (at - t).as_millis()
     );
     let o = &o["order"];
+    crate::contract::fits("WorkOrder", o);
     assert_eq!(
         (&o["kind"], &o["comment"]),
         (&"order".into(), &"来回跑了三次".into()),
@@ -197,6 +198,7 @@ fn a_bad_rating_taken_through_the_12345_bridge_and_back() {
     ] {
         let (s, v) = bridge.send(route, &url, ev(id, kind, extra));
         assert_eq!((s, v["state"].as_str()), (200, Some(state)), "{kind}: {v}");
+        crate::contract::fits("CaseEventAnswer", &v);
     }
     // A replay: 200, nothing changes; out of order on the closed case: 409 with the state.
     let (s, v) = bridge.send(route, &url, ev("JS-2", "handling", serde_json::json!({})));
@@ -211,6 +213,7 @@ fn a_bad_rating_taken_through_the_12345_bridge_and_back() {
         (409, &"closed".into(), &serde_json::json!(["reopened"])),
         "{v}"
     );
+    crate::contract::fits("CaseEventAnswer", &v);
 
     // The citizen's status page shows the reply; their 追评 仍不满意 reopens the case, and the
     // stand-in receives the reopening.
@@ -243,6 +246,7 @@ fn a_bad_rating_taken_through_the_12345_bridge_and_back() {
         (at - t).as_millis()
     );
     let again = &again["order"];
+    crate::contract::fits("WorkOrder", again);
     assert_eq!(
         (&again["kind"], &again["verdict"], &again["case"]),
         (

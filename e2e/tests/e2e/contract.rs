@@ -308,6 +308,44 @@ fn the_openapi_document_matches_the_vectors() {
     let mut phone = body.clone();
     phone["phone"] = "13812345678".into();
     assert!(!against(&doc, "CaseResult", &phone).is_empty());
+    // The work-order bridge: each order and event the vectors take fits its schema, and its
+    // signature the header's pattern; a wrong type does not fit.
+    let mut bridged = 0;
+    for c in v["workorder"].as_array().unwrap() {
+        if !c["expect"]["ok"].is_string() {
+            continue;
+        }
+        let schema = if c["direction"] == "order" {
+            "WorkOrder"
+        } else {
+            "CaseEvent"
+        };
+        let body: serde_json::Value = serde_json::from_str(c["body"].as_str().unwrap()).unwrap();
+        let errs = against(&doc, schema, &body);
+        assert!(errs.is_empty(), "{}: {errs:?}", c["name"]);
+        let sig = &doc["webhooks"]["workorder"]["post"]["parameters"][1]["schema"]["pattern"];
+        assert!(
+            regex::Regex::new(sig.as_str().unwrap())
+                .unwrap()
+                .is_match(c["signature"].as_str().unwrap())
+        );
+        bridged += 1;
+    }
+    assert!(bridged >= 7, "{bridged}");
+    let mut wrong: serde_json::Value = serde_json::from_str(
+        &wire::workorder::Event {
+            id: "x".into(),
+            kind: wire::workorder::EventType::Closed,
+            order_no: None,
+            reply: None,
+            note: String::new(),
+        }
+        .body(),
+    )
+    .unwrap();
+    assert!(against(&doc, "CaseEvent", &wrong).is_empty());
+    wrong["type"] = "done".into();
+    assert!(!against(&doc, "CaseEvent", &wrong).is_empty());
     // What the page and a tablet read, and what an embedding host receives: the page cases.
     let mut pages = 0;
     for c in v["page"].as_array().unwrap() {
@@ -337,6 +375,6 @@ fn the_openapi_document_matches_the_vectors() {
     armed["arm"]["link"] = "l/NOT-A-TOKEN".into();
     assert!(!against(&doc, "KioskState", &armed).is_empty());
     println!(
-        "docs/openapi.json: {checked} envelope bodies and {pages} page bodies of the vectors fit their schemas"
+        "docs/openapi.json: {checked} envelope bodies, {bridged} work orders and events and {pages} page bodies of the vectors fit their schemas"
     );
 }
