@@ -389,7 +389,7 @@ pub fn routes(
 ) -> String {
     let body = html! {
         section {
-            p.muted { "每条差评在数秒内推送到匹配的群（大厅、单位为空表示全部）。消息只含评价等级、原因、大厅窗口单位、工号、时间、期限和控制台链接，不含评价意见、电话或设备。同一群每分钟最多 20 条，超出时自动合并为汇总消息。" }
+            p.muted { "每条差评在数秒内推送到匹配的群（大厅、单位为空表示全部）。消息只含评价等级、原因、大厅窗口单位、工号、时间、期限和控制台链接，不含评价意见、电话或设备。同一群每分钟最多 20 条，超出时自动合并为汇总消息。12345 工单系统（接收对象“工单”）收到每条差评的工单：含评价意见，回访电话仅在评价人同意且对方是运维列入 OWN_HOSTS 的本单位系统时附带；对方用回传密钥签名回传办理进展，本页显示的编号即其 Zsp-Bridge。" }
             form method="post" action="/console/routes" {
                 (hidden(csrf))
                 div.row {
@@ -403,7 +403,7 @@ pub fn routes(
                     label { "单位（可空）" input name="dept" maxlength="64"; }
                 }
                 div.row {
-                    label { "Webhook 地址" input name="url" required size="60" placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"; }
+                    label { "地址（机器人或系统的 Webhook）" input name="url" required size="60" placeholder="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"; }
                     label { "密钥（钉钉加签 SEC…；通用 Webhook、工单系统的签名密钥）" input name="secret" size="36" autocomplete="off"; }
                     label { "回传密钥（仅 12345 工单系统：对方签名回传事件所用）" input name="inbound" size="36" autocomplete="off"; }
                     label { "消息含姓名" select name="names" { option value="0" { "否（只含工号）" } option value="1" { "是" } } }

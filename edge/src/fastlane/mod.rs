@@ -2100,7 +2100,7 @@ pub fn record(m: &Message, outcome: Result<(), String>, now: i64) -> Vec<Stmt> {
         .chain(
             m.phone_of
                 .as_ref()
-                .map(|(case, route)| add_step(*case, route, "bridge", "phone", "随工单发送", now)),
+                .map(|(case, route)| add_step(*case, route, "bridge", "phone", "", now)),
         )
         .collect(),
         Err(e) => vec![stmt(

@@ -186,7 +186,12 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
             h1 { "您的差评处理进度" }
             @if let Some(s) = said { p role="status" { b { (s) } } }
             (heading(c.hall.as_deref().unwrap_or(""), c.opened_at))
-            @if c.reopened_at.is_some() { p.muted { "您表示仍不满意，案件已重新办理。" } }
+            @if c.reopened_at.is_some() {
+                p.muted {
+                    @if c.verdict.as_deref() == Some("unsatisfied") { "您表示仍不满意，" }
+                    "案件已重新办理。"
+                }
+            }
             (progress(&steps))
             @if st == State::Appealed { p.muted { "您的差评正在复核。" } }
             @if c.ext_state.as_deref() == Some("approved") {
@@ -195,7 +200,13 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
                     p.reply { "新的期限：" b { (wire::time::Day(until).to_string()) } "。原因：" (reason) }
                 }
             }
-            @if c.reply_public != 0 { @if let Some(r) = &c.reply { h2 { "办理答复" } p.reply { (r) } } }
+            @if c.reply_public != 0 {
+                @if let Some(r) = &c.reply {
+                    // After a reopening, until the new reply, the one shown is the last one.
+                    h2 { @if c.replied_at.is_none() { "上次办理答复" } @else { "办理答复" } }
+                    p.reply { (r) }
+                }
+            }
             @if may_follow {
                 h2 { "您对整改结果满意吗？（只能追评一次）" }
                 form method="post" {

@@ -339,6 +339,32 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
         "the handlers hear of the second reopening too"
     );
 
+    // The pages as their users see them (for a screenshot: `ZSP_BRIDGE_PAGES=<folder>`).
+    let get = |who: Who, path: &str| {
+        let r = w.send(request(who, Method::Get, path, Body::None));
+        assert_eq!(r.status, 200, "{path}");
+        String::from_utf8_lossy(r.body_bytes()).into_owned()
+    };
+    let routes = get(Who::City, "/console/routes");
+    assert!(
+        routes.contains(&format!("编号 {a}")),
+        "the route's number for Zsp-Bridge"
+    );
+    let case = get(Who::City, &format!("/console/cases/{case_a}"));
+    for said in [
+        "工单已受理",
+        "工单重新交办",
+        "回访电话随工单发送",
+        "市12345",
+    ] {
+        assert!(case.contains(said), "{said}");
+    }
+    if let Ok(dir) = std::env::var("ZSP_BRIDGE_PAGES") {
+        for (name, html) in [("routes", &routes), ("case", &case), ("status", &page(&w))] {
+            std::fs::write(format!("{dir}/{name}.html"), html).unwrap();
+        }
+    }
+
     // What no bridge may do.
     let body = ev("X1", "received").to_string();
     // Hall B's bridge, with its own key, on hall A's case: not its case.
