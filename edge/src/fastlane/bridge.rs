@@ -140,12 +140,10 @@ fn apply(e: &Event, case: i64, (from, to): (State, State), now: i64) -> Stmt {
     )
 }
 
-/// Every statement of a taken event, the first taking its id only while the case is still in
-/// `from` (its answer says whether it did); the rest follow only if it did.
+/// Every statement of a taken event, in one transaction. The first records the event's id only
+/// while the case is still in `from`: otherwise its `type` is NULL, which the table refuses, and
+/// the whole batch is undone ([`MOVED_ON`]).
 fn take(b: &Bridge, e: &Event, c: &CaseRow, (from, to): (State, State), now: i64) -> Vec<Stmt> {
-    let taken = "EXISTS (SELECT 1 FROM case_events WHERE route = ?1 AND id = ?2 AND at = ?3)";
-    let keys =
-        || -> Vec<crate::sql::Val> { vec![b.route.into(), e.id.as_str().into(), now.into()] };
     let detail = format!(
         "{}：{} → {}{}",
         e.kind.label_zh(),
@@ -160,8 +158,7 @@ fn take(b: &Bridge, e: &Event, c: &CaseRow, (from, to): (State, State), now: i64
     let mut out = vec![
         stmt(
             "INSERT INTO case_events (route, id, case_id, type, at) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM cases WHERE id = ?3 AND state = ?6) \
-             RETURNING case_id",
+             SELECT ?1, ?2, id, CASE WHEN state = ?6 THEN ?4 END, ?5 FROM cases WHERE id = ?3",
             vec![
                 b.route.into(),
                 e.id.as_str().into(),
@@ -172,68 +169,45 @@ fn take(b: &Bridge, e: &Event, c: &CaseRow, (from, to): (State, State), now: i64
             ],
         ),
         apply(e, c.id, (from, to), now),
+        add_step(
+            c.id,
+            &b.name,
+            "bridge",
+            step_key(e.kind),
+            &match (&e.reply, &e.order_no) {
+                (Some(r), _) => r.clone(),
+                (None, Some(n)) => format!("工单号 {n}"),
+                _ => e.note.clone(),
+            },
+            now,
+        ),
+        access::audit_by(
+            &b.name,
+            "bridge",
+            &format!("case.{}", step_key(e.kind)),
+            &c.number(),
+            &detail,
+            now,
+        ),
     ];
-    let mut step = add_step(
-        c.id,
-        &b.name,
-        "bridge",
-        step_key(e.kind),
-        &match (&e.reply, &e.order_no) {
-            (Some(r), _) => r.clone(),
-            (None, Some(n)) => format!("工单号 {n}"),
-            _ => e.note.clone(),
-        },
-        now,
-    );
-    let mut audit = access::audit_by(
-        &b.name,
-        "bridge",
-        &format!("case.{}", step_key(e.kind)),
-        &c.number(),
-        &detail,
-        now,
-    );
-    for s in [&mut step, &mut audit] {
-        guard(s, taken, keys());
-    }
-    out.extend([step, audit]);
     if e.kind == EventType::Reopened {
         // This bridge reopened it: the reopening's order is not sent back to it.
-        let mut known = stmt(
-            "INSERT OR IGNORE INTO alerts (case_id, kind, route, created_at, next_attempt_at, sent_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+        out.push(stmt(
+            "INSERT OR IGNORE INTO alerts (case_id, kind, route, detail, created_at, next_attempt_at, sent_at) \
+             VALUES (?1, ?2, ?3, 'own', ?4, ?4, ?4)",
             vec![
                 c.id.into(),
                 format!("reorder-{now}").into(),
                 b.route.into(),
                 now.into(),
             ],
-        );
-        guard(&mut known, taken, keys());
-        out.push(known);
+        ));
     }
     out
 }
 
-/// `INSERT … VALUES (…)` becomes `INSERT … SELECT … WHERE <cond>`, the condition's three values
-/// bound after the statement's own.
-fn guard(s: &mut Stmt, cond: &str, vals: Vec<crate::sql::Val>) {
-    let n = s.args.len();
-    let cond = cond
-        .replace("?1", &format!("?{}", n + 1))
-        .replace("?2", &format!("?{}", n + 2))
-        .replace("?3", &format!("?{}", n + 3));
-    let (head, values) = s
-        .sql
-        .split_once(" VALUES (")
-        .expect("an INSERT … VALUES statement");
-    s.sql = format!(
-        "{head} SELECT {} WHERE {cond}",
-        values.trim_end().trim_end_matches(')')
-    )
-    .into();
-    s.args.extend(vals);
-}
+/// The words of [`take`]'s refusal when the case's state moved on between the read and the write.
+const MOVED_ON: &str = "case_events.type";
 
 fn answer(status: u16, c: &CaseRow, extra: serde_json::Value) -> Response {
     let st = c.state();
@@ -301,11 +275,8 @@ pub async fn event(h: &impl Host, b: &Bridge, req: &Request, case: &str) -> Answ
     // 办结 owes the receivers that take results the case's result, and a reopening alerts the
     // handlers and the other bridges: the alarm runs now.
     let wake = matches!(e.kind, EventType::Closed | EventType::Reopened);
-    let took = match host::try_run(h, take(b, &e, &c, (from, to), t), wake).await {
-        Ok(v) => v
-            .first()
-            .and_then(|r| r.as_array())
-            .is_some_and(|a| !a.is_empty()),
+    match host::try_run(h, take(b, &e, &c, (from, to), t), wake).await {
+        Ok(_) => {}
         // The same id taken meanwhile: a replay.
         Err(DbError::Sql(m)) if m.contains("UNIQUE") || m.contains("PRIMARY KEY") => {
             return Ok(answer(
@@ -314,13 +285,13 @@ pub async fn event(h: &impl Host, b: &Bridge, req: &Request, case: &str) -> Answ
                 serde_json::json!({"duplicate": true}),
             ));
         }
-        Err(e) => return Err(host::internal(h, "storage", e)),
-    };
-    let c = now_case(h, b, id).await?;
-    if !took {
         // The case moved on meanwhile (a handler in the console): nothing was written.
-        return Ok(conflict(&c, e.kind));
+        Err(DbError::Sql(m)) if m.contains(MOVED_ON) => {
+            return Ok(conflict(&now_case(h, b, id).await?, e.kind));
+        }
+        Err(e) => return Err(host::internal(h, "storage", e)),
     }
+    let c = now_case(h, b, id).await?;
     Ok(answer(200, &c, serde_json::json!({"duplicate": false})))
 }
 
@@ -372,19 +343,39 @@ mod tests {
     }
 
     #[test]
-    fn a_guarded_insert_selects_its_values() {
-        let mut s = add_step(1, "桥", "bridge", "close", "", 5);
-        guard(
-            &mut s,
-            "EXISTS (SELECT ?1, ?2, ?3)",
-            vec![1.into(), "e".into(), 5.into()],
+    fn an_event_on_a_case_that_moved_on_is_refused_whole() {
+        use crate::console::sql::tests::{db, run, try_run, typed};
+        let c = db();
+        run(
+            &c,
+            &stmt(
+                "INSERT INTO cases (id, rating, opened_at, opened_rev, code, entry, level, tags, comment) \
+                 VALUES (1, 'r', 0, 1, 'c', '{}', 'dissatisfied', '', '')",
+                vec![],
+            ),
         );
-        assert!(
-            s.sql
-                .contains("SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT ?7, ?8, ?9)"),
-            "{}",
-            s.sql
+        let read: CaseRow = typed(
+            &c,
+            &stmt(
+                format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = 1"),
+                vec![],
+            ),
+        )
+        .remove(0);
+        // A handler's callback in the console, between the bridge's read and its write.
+        run(
+            &c,
+            &stmt("UPDATE cases SET state = 'called' WHERE id = 1", vec![]),
         );
-        assert_eq!(s.args.len(), 9);
+        let b = Bridge {
+            route: 1,
+            name: "市12345".into(),
+        };
+        let e =
+            Event::parse(br#"{"format":"zsp.case-event","version":1,"id":"E1","type":"received"}"#)
+                .unwrap();
+        let batch = take(&b, &e, &read, (State::Callback, State::Callback), 5);
+        let err = try_run(&c, &batch[0]).unwrap_err().to_string();
+        assert!(err.contains(MOVED_ON), "{err}");
     }
 }
