@@ -1239,7 +1239,7 @@ impl NewRoute {
             return Err("类型：请选择企业微信、钉钉或通用 Webhook".into());
         }
         if !AUDIENCES.iter().any(|(k, _)| *k == self.audience) {
-            return Err("接收对象：请选择处理人、主管或邀评".into());
+            return Err("接收对象：请选择处理人、主管、邀评或工单".into());
         }
         if (self.audience == "orders") != (self.kind == "workorder") {
             return Err(
@@ -2606,6 +2606,29 @@ mod tests {
         )
         .unwrap();
         let old = c.0.last_insert_rowid();
+        // A work-order route: its events' key is sealed too, and follows the key.
+        let wo = NewRoute {
+            name: "市12345".into(),
+            region: None,
+            hall: None,
+            dept: None,
+            kind: "workorder".into(),
+            url: "http://127.0.0.1:9/orders".into(),
+            secret: "orders-secret-0123456".into(),
+            names: false,
+            audience: "orders".into(),
+            inbound: "events-key-0123456789".into(),
+        };
+        c.exec(vec![add_route(&wo, "x", 0, ring().current()).unwrap()])
+            .unwrap();
+        let wo = c.0.last_insert_rowid();
+        let inbound = |id: i64| -> String {
+            c.0.query_row("SELECT inbound FROM routes WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert!(inbound(wo).starts_with("zsp-sealed:v1:1:"));
         // Rotated: key 2 appended, key 1 kept until the object has started once.
         let rotated = Keyring::new(
             wire::key::KeyPurpose::Challenge,
@@ -2615,18 +2638,28 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(reseal(&c, &rotated).unwrap(), 2);
+        assert_eq!(reseal(&c, &rotated).unwrap(), 3);
         assert_eq!(reseal(&c, &rotated).unwrap(), 0, "once");
         for id in [ding, old] {
             let (url, secret, _) = stored(id);
             assert!(url.starts_with("zsp-sealed:v1:2:") && secret.starts_with("zsp-sealed:v1:2:"));
         }
         assert_eq!(stored(old).2, "http://127.0.0.1:9/send?…（已隐藏）");
+        assert!(inbound(wo).starts_with("zsp-sealed:v1:2:"));
+        assert_eq!(inbound(old), "", "no key where there was none");
         let only_new = Keyring::new(
             wire::key::KeyPurpose::Challenge,
             vec![Key::new(wire::key::KeyPurpose::Challenge, 2, [2; 32])],
         )
         .unwrap();
+        let wo_row: Vec<RouteRow> = rows(&c, super::route(wo)).unwrap();
+        assert_eq!(
+            wo_row[0].opened_inbound(&only_new).as_deref(),
+            Some("events-key-0123456789")
+        );
+        delete_route(wo, t)
+            .into_iter()
+            .for_each(|s| c.exec(vec![s]).unwrap());
         // Sent with the opened address and secret (钉钉 signs with the secret).
         rate(&c, "D1", "S1", "", "dissatisfied", t);
         let ms = tick(&c, &immediate(), &only_new, t, t * 1000).unwrap();
