@@ -291,16 +291,7 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
     );
 
     // The citizen is still unhappy: the case reopens and 12345 gets it again (重新交办).
-    let r = w.send(request(
-        Who::Citizen,
-        Method::Post,
-        &format!("/s/{token}"),
-        Body::Raw(
-            "application/x-www-form-urlencoded",
-            b"choice=unsatisfied".to_vec(),
-        ),
-    ));
-    assert_eq!(r.status, 200);
+    assert_eq!(w.followup(&token, "unsatisfied"), 200);
     let m = lane(&w);
     let again = orders(&m, a);
     assert_eq!(again.len(), 1, "{again:?}");

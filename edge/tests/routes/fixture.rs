@@ -526,6 +526,21 @@ impl World {
             .unwrap()
     }
 
+    /// The citizen's one 追评 on their status page (`satisfied`, `basic` or `unsatisfied`): the
+    /// status.
+    pub fn followup(&self, token: &str, choice: &str) -> u16 {
+        self.send(request(
+            Who::Citizen,
+            Method::Post,
+            &format!("/s/{token}"),
+            Body::Raw(
+                "application/x-www-form-urlencoded",
+                format!("choice={choice}").into_bytes(),
+            ),
+        ))
+        .status
+    }
+
     pub fn rate(&self, e: &Entry, level: Level, n: u8) -> (u16, String) {
         self.post(&submission(e, level, n))
     }
