@@ -47,19 +47,35 @@ fn transaction(
 }
 
 /// Runs statements in one transaction; their rows, as a JSON array of arrays of row objects.
+/// A JavaScript method of `target`, to call.
+fn method(target: &JsValue, name: &str) -> std::result::Result<js_sys::Function, String> {
+    js_sys::Reflect::get(target, &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| format!("{name} is missing"))
+}
+
 pub fn run(storage: &Storage, stmts: Vec<Stmt>) -> std::result::Result<String, String> {
-    let sql = storage.sql();
+    let sql: JsValue = storage.sql().as_ref().clone();
     let out = Rc::new(RefCell::new(String::new()));
     let result = out.clone();
     transaction(storage, move || {
+        // Each statement's rows in one call (`exec(…).toArray()`): a few crossings into
+        // JavaScript a statement, not four a row.
+        let exec = method(&sql, "exec")?;
         let all = js_sys::Array::new();
         for s in &stmts {
-            let args: Vec<SqlStorageValue> = s.args.iter().map(to_js).collect();
-            let cursor = sql.exec(&s.sql, args).map_err(|e| e.to_string())?;
-            let rows = js_sys::Array::new();
-            for row in cursor {
-                rows.push(&row.map_err(|e| e.to_string())?);
+            let call = js_sys::Array::new();
+            call.push(&JsValue::from_str(&s.sql));
+            for v in &s.args {
+                call.push(&JsValue::from(to_js(v)));
             }
+            let cursor = exec
+                .apply(&sql, &call)
+                .map_err(|e| Error::from(e).to_string())?;
+            let rows = method(&cursor, "toArray")?
+                .call0(&cursor)
+                .map_err(|e| Error::from(e).to_string())?;
             all.push(&rows);
         }
         let json = js_sys::JSON::stringify(&all).map_err(|e| Error::from(e).to_string())?;
