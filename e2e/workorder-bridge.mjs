@@ -148,7 +148,7 @@ function serve() {
       say({ sent: e.id, status: 0, body: String(err) });
     }
   });
-  lines.on("close", () => server.close());
+  // Standard input may end (a demo run without a terminal): the orders are still taken.
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -22,7 +22,7 @@ use xtask::setup::WASM_TARGET;
 use xtask::stages::{self, stage};
 use xtask::{edge, setup, sh};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
@@ -128,6 +128,8 @@ fn demo() -> Result<()> {
                 ("WECOM_HOST", "127.0.0.1".to_owned()),
                 ("DINGTALK_HOST", "127.0.0.1".to_owned()),
                 ("ALERT_HOSTS", "127.0.0.1".to_owned()),
+                // The stand-in 12345 (below) is the office's own: its orders carry the phone.
+                ("OWN_HOSTS", "127.0.0.1".to_owned()),
                 // The demo's robots print a 差评 at once (an office's default waits, rater-safe).
                 ("ALERT_DELAY", "0".to_owned()),
             ],
@@ -151,6 +153,7 @@ fn demo() -> Result<()> {
             audience,
         )?;
     }
+    let bridge = demo_12345(&worker, &root)?;
     println!();
     println!(
         "掌上评 is running on {} (self-hosted workerd; data in {}).",
@@ -200,6 +203,19 @@ fn demo() -> Result<()> {
     println!("  {curl}");
     println!("  (with \"kiosk\":true in the body it also arms the window's hall tablet:)");
     println!("Hall tablet (kiosk mode, open it at 1280×800): {kiosk}");
+    println!(
+        "12345 work orders: each 差评 also reaches a stand-in 12345 (e2e/workorder-bridge.mjs), printed below as"
+    );
+    println!(
+        "  {{\"order\":…}}; type an event into this terminal to send it back, signed, e.g. for case C000001:"
+    );
+    println!(
+        "  {{\"bridge\":{bridge},\"url\":\"{}/api/v1/cases/C000001/events\",\"event\":{{\"id\":\"e1\",\"type\":\"received\"}}}}",
+        worker.base
+    );
+    println!(
+        "  (then handling, replied with \"reply\", closed; the case page and the citizen's status page follow)"
+    );
     println!("Export the ratings: cargo xtask export ratings.csv   (while this runs)");
     println!("Worker log: {}", worker.log.display());
     println!("Runtime config: {}", state.join("workerd.capnp").display());
@@ -208,6 +224,49 @@ fn demo() -> Result<()> {
         state.join("data").display()
     );
     worker.wait()
+}
+
+/// The demo's stand-in 12345: `e2e/workorder-bridge.mjs serve`, its orders printed as they come
+/// and its events read from this terminal, behind a work-order route for every hall. The route's
+/// number (the events' `Zsp-Bridge`).
+fn demo_12345(worker: &edge::Worker, root: &Path) -> Result<i64> {
+    use std::io::BufRead;
+    const ORDER_SECRET: &str = "demo-orders-secret-2026";
+    const EVENT_KEY: &str = "demo-12345-events-key-2026";
+    let mut child = std::process::Command::new("node")
+        .arg(root.join("e2e/workorder-bridge.mjs"))
+        .arg("serve")
+        .env("ORDER_SECRET", ORDER_SECRET)
+        .env("EVENT_KEY", EVENT_KEY)
+        .stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the stand-in 12345 (node)")?;
+    let mut lines = std::io::BufReader::new(child.stdout.take().context("its output")?).lines();
+    let first = lines.next().context("the stand-in 12345 said nothing")??;
+    let port = serde_json::from_str::<serde_json::Value>(&first)?["listening"]
+        .as_u64()
+        .with_context(|| format!("the stand-in 12345 said {first}"))?;
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            println!("12345 stand-in: {l}");
+        }
+        let _ = child.wait();
+    });
+    let answer: serde_json::Value = serde_json::from_str(
+        &ureq::post(&format!("{}/admin/routes", worker.base))
+            .set("Authorization", &format!("Bearer {}", worker.admin_token))
+            .send_string(
+                &serde_json::json!({"name": "演示：12345 工单系统", "kind": "workorder",
+                    "audience": "orders", "url": format!("http://127.0.0.1:{port}/orders"),
+                    "secret": ORDER_SECRET, "inbound": EVENT_KEY})
+                .to_string(),
+            )?
+            .into_string()?,
+    )?;
+    answer["id"]
+        .as_i64()
+        .with_context(|| format!("no route in {answer}"))
 }
 
 /// A hall's automation token for the demo (made through the admin API each run), the curl line
