@@ -165,6 +165,97 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     )
 }
 
+/// The city's and a region's rows, summed by SQL into their groups (the city's counties, a
+/// region's towns, or a hall at the page's own level): `areas` maps each hall of the directory
+/// to its group (JSON, `{"hall": "group"}`); a hall it lacks is its own group on the city's page
+/// and left out of a region's (`region_page`). What crosses out of storage is a row a group, not
+/// a row a case.
+const AREAS: &str = "m AS MATERIALIZED (SELECT key AS hall, value AS g FROM json_each(?3))";
+
+fn area_of_hall(hall: &str) -> String {
+    format!("COALESCE(m.g, CASE WHEN ?4 THEN NULL ELSE COALESCE({hall}, '') END)")
+}
+
+/// Ratings by group and level, of the period's months.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AreaLevel {
+    pub g: String,
+    pub level: String,
+    pub n: i64,
+}
+
+pub fn area_tallies(p: &Period, areas: &str, region_page: bool) -> Stmt {
+    stmt(
+        format!(
+            "WITH {AREAS} SELECT g, level, n FROM (SELECT {} AS g, t.level AS level, SUM(t.n) AS n \
+             FROM tallies t LEFT JOIN m ON m.hall = t.hall WHERE t.month IN (SELECT value FROM json_each(?1)) \
+             AND ?2 IS ?2 GROUP BY 1, 2) WHERE g IS NOT NULL",
+            // ?2 (unbound by the tallies) keeps the groups' parameters where `area_cases` has them.
+            area_of_hall("t.hall")
+        ),
+        vec![
+            serde_json::to_string(&p.months).expect("strings").into(),
+            crate::sql::Val::Null,
+            areas.into(),
+            i64::from(region_page).into(),
+        ],
+    )
+}
+
+/// A group's case sums; `total` 1 for the page's own (every group's cases together).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AreaSums {
+    pub total: i64,
+    pub g: String,
+    #[serde(flatten)]
+    pub sums: CaseSums,
+}
+
+/// The period's cases summed by group and for the page (`total` 1), with the medians of the
+/// callback's and the fix's times (the mean of the middle two of an even count), as
+/// [`CaseSums::of`] sums them.
+pub fn area_cases(p: &Period, areas: &str, region_page: bool) -> Stmt {
+    const COUNTED: &str = "review IS NOT 'overturned'";
+    let median = |done: &str| {
+        format!(
+            "(SELECT total, g, AVG(d) AS median FROM (SELECT total, g, {done} - opened_at AS d, \
+               ROW_NUMBER() OVER (PARTITION BY total, g ORDER BY {done} - opened_at) AS rn, \
+               COUNT(*) OVER (PARTITION BY total, g) AS cnt FROM x WHERE {COUNTED} AND {done} IS NOT NULL) \
+             WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2) GROUP BY total, g)"
+        )
+    };
+    stmt(
+        format!(
+            "WITH {AREAS}, \
+             f AS (SELECT {} AS g, c.opened_at, c.called_at, c.fixed_at, c.callback_due, c.fix_due, \
+               c.review, c.verdict FROM cases c LEFT JOIN m ON m.hall = c.hall \
+               WHERE c.opened_at >= ?1 AND c.opened_at < ?2), \
+             x AS MATERIALIZED (SELECT 0 AS total, * FROM f WHERE g IS NOT NULL \
+               UNION ALL SELECT 1, '', opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
+               FROM f WHERE g IS NOT NULL) \
+             SELECT n.*, mc.median AS median_callback, mf.median AS median_fix FROM ( \
+               SELECT total, g, COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, COUNT(CASE WHEN review IS 'overturned' THEN 1 END) AS overturned, \
+                 COUNT(CASE WHEN {COUNTED} AND called_at IS NOT NULL THEN 1 END) AS called, \
+                 COUNT(CASE WHEN {COUNTED} AND fixed_at IS NOT NULL THEN 1 END) AS fixed, \
+                 COUNT(CASE WHEN {COUNTED} AND called_at <= callback_due THEN 1 END) AS called_on_time, \
+                 COUNT(CASE WHEN {COUNTED} AND fixed_at <= fix_due THEN 1 END) AS fixed_on_time, \
+                 COUNT(CASE WHEN {COUNTED} AND verdict IS NOT NULL THEN 1 END) AS verdicts, \
+                 COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied \
+               FROM x GROUP BY total, g) n \
+             LEFT JOIN {} mc USING (total, g) LEFT JOIN {} mf USING (total, g)",
+            area_of_hall("c.hall"),
+            median("called_at"),
+            median("fixed_at"),
+        ),
+        vec![
+            p.from.into(),
+            p.to.into(),
+            areas.into(),
+            i64::from(region_page).into(),
+        ],
+    )
+}
+
 /// The halls with ratings in the period (the city page's links).
 /// Whether a hall of this name is in the directory or has ratings (a row if so).
 pub fn hall_known(hall: &str) -> Stmt {
@@ -243,18 +334,72 @@ pub fn pct(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| (1000.0 * a as f64 / b as f64).round() / 10.0)
 }
 
-fn median_hours(mut secs: Vec<i64>) -> Option<f64> {
+/// The median of `secs` (the mean of the middle two of an even count).
+fn median_secs(mut secs: Vec<i64>) -> Option<f64> {
     if secs.is_empty() {
         return None;
     }
     secs.sort_unstable();
     let n = secs.len();
-    let m = if n % 2 == 1 {
+    Some(if n % 2 == 1 {
         secs[n / 2] as f64
     } else {
         (secs[n / 2 - 1] + secs[n / 2]) as f64 / 2.0
-    };
-    Some((m / 360.0).round() / 10.0)
+    })
+}
+
+/// Seconds as hours with one decimal.
+fn hours(secs: Option<f64>) -> Option<f64> {
+    secs.map(|m| (m / 360.0).round() / 10.0)
+}
+
+/// What a set of 差评 cases adds up to: the counts and the two medians (in seconds). Summed here
+/// from the cases ([`CaseSums::of`]) or by SQL for the city and its regions ([`area_cases`]):
+/// one definition of each figure either way, in [`Figures::from_parts`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CaseSums {
+    /// 差评 counted (not overturned), and overturned.
+    pub bad: i64,
+    pub overturned: i64,
+    pub called: i64,
+    pub fixed: i64,
+    pub called_on_time: i64,
+    pub fixed_on_time: i64,
+    pub verdicts: i64,
+    pub verdicts_satisfied: i64,
+    pub median_callback: Option<f64>,
+    pub median_fix: Option<f64>,
+}
+
+impl CaseSums {
+    pub fn of<'a>(cases: impl Iterator<Item = &'a CaseFacts>) -> CaseSums {
+        let mut s = CaseSums::default();
+        let (mut called, mut fixed) = (vec![], vec![]);
+        for c in cases {
+            if c.review.as_deref() == Some("overturned") {
+                s.overturned += 1;
+                continue;
+            }
+            s.bad += 1;
+            if let Some(at) = c.called_at {
+                called.push(at - c.opened_at);
+                s.called_on_time += i64::from(c.callback_due.is_some_and(|d| at <= d));
+            }
+            if let Some(at) = c.fixed_at {
+                fixed.push(at - c.opened_at);
+                s.fixed_on_time += i64::from(c.fix_due.is_some_and(|d| at <= d));
+            }
+            if let Some(v) = c.verdict.as_deref() {
+                s.verdicts += 1;
+                s.verdicts_satisfied += i64::from(matches!(v, "satisfied" | "basic"));
+            }
+        }
+        s.called = called.len() as i64;
+        s.fixed = fixed.len() as i64;
+        s.median_callback = median_secs(called);
+        s.median_fix = median_secs(fixed);
+        s
+    }
 }
 
 impl Figures {
@@ -262,71 +407,39 @@ impl Figures {
         tallies: impl Iterator<Item = &'a TallyRow>,
         cases: impl Iterator<Item = &'a CaseFacts>,
     ) -> Figures {
+        Figures::from_parts(
+            tallies.map(|t| (t.level.as_str(), t.n)),
+            &CaseSums::of(cases),
+        )
+    }
+
+    /// The figures of ratings counted by level, and of their 差评 cases' sums.
+    pub fn from_parts<'a>(levels: impl Iterator<Item = (&'a str, i64)>, s: &CaseSums) -> Figures {
         let (mut all, mut satisfied) = (0, 0);
-        for t in tallies {
-            all += t.n;
-            if matches!(t.level.as_str(), "very_satisfied" | "satisfied" | "basic") {
-                satisfied += t.n;
+        for (level, n) in levels {
+            all += n;
+            if matches!(level, "very_satisfied" | "satisfied" | "basic") {
+                satisfied += n;
             }
         }
-        let cases: Vec<&CaseFacts> = cases.collect();
-        let overturned = cases
-            .iter()
-            .filter(|c| c.review.as_deref() == Some("overturned"))
-            .count() as i64;
-        let counted: Vec<&&CaseFacts> = cases
-            .iter()
-            .filter(|c| c.review.as_deref() != Some("overturned"))
-            .collect();
-        let bad = counted.len() as i64;
-        let called: Vec<&&&CaseFacts> = counted.iter().filter(|c| c.called_at.is_some()).collect();
-        let fixed: Vec<&&&CaseFacts> = counted.iter().filter(|c| c.fixed_at.is_some()).collect();
-        let on_time = |v: &[&&&CaseFacts],
-                       done: fn(&CaseFacts) -> Option<i64>,
-                       due: fn(&CaseFacts) -> Option<i64>| {
-            v.iter()
-                .filter(|c| matches!((done(c), due(c)), (Some(d), Some(u)) if d <= u))
-                .count() as i64
-        };
-        let ratings = (all - overturned).max(0);
-        let verdicts = counted.iter().filter(|c| c.verdict.is_some()).count() as i64;
-        let verdicts_satisfied = counted
-            .iter()
-            .filter(|c| matches!(c.verdict.as_deref(), Some("satisfied" | "basic")))
-            .count() as i64;
+        let ratings = (all - s.overturned).max(0);
         Figures {
-            verdicts,
-            verdicts_satisfied,
-            post_fix_pct: pct(verdicts_satisfied, verdicts),
+            verdicts: s.verdicts,
+            verdicts_satisfied: s.verdicts_satisfied,
+            post_fix_pct: pct(s.verdicts_satisfied, s.verdicts),
             ratings,
             satisfied,
             satisfaction_pct: pct(satisfied, ratings),
-            bad,
-            overturned,
-            called: called.len() as i64,
-            callback_pct: pct(called.len() as i64, bad),
-            fixed: fixed.len() as i64,
-            fix_pct: pct(fixed.len() as i64, bad),
-            median_callback_hours: median_hours(
-                called
-                    .iter()
-                    .map(|c| c.called_at.unwrap_or(0) - c.opened_at)
-                    .collect(),
-            ),
-            median_fix_hours: median_hours(
-                fixed
-                    .iter()
-                    .map(|c| c.fixed_at.unwrap_or(0) - c.opened_at)
-                    .collect(),
-            ),
-            callback_on_time_pct: pct(
-                on_time(&called, |c| c.called_at, |c| c.callback_due),
-                called.len() as i64,
-            ),
-            fix_on_time_pct: pct(
-                on_time(&fixed, |c| c.fixed_at, |c| c.fix_due),
-                fixed.len() as i64,
-            ),
+            bad: s.bad,
+            overturned: s.overturned,
+            called: s.called,
+            callback_pct: pct(s.called, s.bad),
+            fixed: s.fixed,
+            fix_pct: pct(s.fixed, s.bad),
+            median_callback_hours: hours(s.median_callback),
+            median_fix_hours: hours(s.median_fix),
+            callback_on_time_pct: pct(s.called_on_time, s.called),
+            fix_on_time_pct: pct(s.fixed_on_time, s.fixed),
         }
     }
 }
@@ -460,6 +573,74 @@ pub fn compute(
         staff,
         min_staff_ratings: min_staff,
         staff_hidden: hidden,
+    }
+}
+
+/// The city's or a region's results from its groups' sums ([`area_tallies`], [`area_cases`]),
+/// as [`compute`] makes them from the rows; `codes` mapped to their groups already.
+pub fn compute_areas(
+    period: &Period,
+    levels: &[AreaLevel],
+    sums: &[AreaSums],
+    codes: &[crate::served::CodeRate],
+    (min_staff, defaults_count): (i64, bool),
+) -> Results {
+    use std::collections::BTreeMap;
+    let mut by_group: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
+    for l in levels {
+        by_group.entry(&l.g).or_default().push((&l.level, l.n));
+    }
+    // The system default ratings, as 基本满意 of their codes' halls where the setting counts them.
+    for c in codes.iter().filter(|c| defaults_count && c.defaults > 0) {
+        by_group
+            .entry(&c.hall)
+            .or_default()
+            .push(("basic", c.defaults));
+    }
+    let none = CaseSums::default();
+    let sums_of = |total: i64, g: &str| {
+        sums.iter()
+            .find(|s| s.total == total && s.g == g)
+            .map_or(&none, |s| &s.sums)
+    };
+    let mut names: Vec<&str> = by_group.keys().copied().collect();
+    names.extend(sums.iter().filter(|s| s.total == 0).map(|s| s.g.as_str()));
+    names.sort_unstable();
+    names.dedup();
+    let groups = names
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            let levels = by_group.get(g).map_or(&[][..], Vec::as_slice);
+            (
+                g.to_owned(),
+                Figures::from_parts(levels.iter().copied(), sums_of(0, g)),
+            )
+        })
+        .collect();
+    let mut by_rate_group: BTreeMap<&str, Vec<&crate::served::CodeRate>> = BTreeMap::new();
+    for c in codes {
+        by_rate_group.entry(c.hall.as_str()).or_default().push(c);
+    }
+    Results {
+        rate: RateFigures::of(codes),
+        group_rates: by_rate_group
+            .into_iter()
+            .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
+            .collect(),
+        defaults_in_satisfaction: defaults_count,
+        praise: vec![],
+        areas: vec![],
+        format: RESULTS_FORMAT,
+        version: RESULTS_VERSION,
+        scope: "全市".to_owned(),
+        period: period.label.clone(),
+        total: Figures::from_parts(by_group.values().flatten().copied(), sums_of(1, "")),
+        group_by: "大厅",
+        groups,
+        staff: vec![],
+        min_staff_ratings: min_staff,
+        staff_hidden: 0,
     }
 }
 
@@ -876,88 +1057,31 @@ async fn figures(
     period: &Period,
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
-    let mut stmts = vec![
+    let Some(name) = hall else {
+        return areas(h, s, region, period).await;
+    };
+    let stmts = vec![
         crate::served::code_rates(&crate::access::Scope::All, hall, &period.months),
         tallies(period, hall),
         cases(period, hall),
         halls(period),
+        praise(name),
+        hall_known(name),
     ];
-    if let Some(name) = hall {
-        stmts.push(praise(name));
-        stmts.push(hall_known(name));
-    } else {
-        stmts.push(stmt("SELECT DISTINCT region, hall FROM entries", vec![]));
-    }
     let mut res = host::run(h, stmts, false).await?;
-    let mut praised = vec![];
-    let mut places: Vec<Place> = vec![];
-    if hall.is_some() {
-        let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
-        if known != Some(true) {
-            return Ok(None);
-        }
-        #[derive(Deserialize)]
-        struct Praise {
-            comment: String,
-        }
-        let rows: Vec<Praise> = host::typed(h, res.pop())?;
-        praised = rows.into_iter().map(|p| p.comment).collect();
-    } else {
-        places = host::typed(h, res.pop())?;
+    let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
+    if known != Some(true) {
+        return Ok(None);
     }
+    #[derive(Deserialize)]
+    struct Praise {
+        comment: String,
+    }
+    let praised: Vec<Praise> = host::typed(h, res.pop())?;
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
-    let mut facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
-    let mut rows: Vec<TallyRow> = host::typed(h, res.pop())?;
-    let mut codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
-    let mut names: Vec<String> = names.into_iter().map(|n| n.hall).collect();
-    // The city and a region: each hall's rows go to its area (the city's counties, a region's
-    // towns), or stay the hall's own where it sits at the page's level; a region's page keeps
-    // only its halls.
-    let mut areas: Vec<(String, String)> = vec![];
-    if hall.is_none() {
-        let label = |code: &str| match s.region_names.iter().find(|(c, _)| c == code) {
-            Some((_, n)) => format!("{n}（{code}）"),
-            None => code.to_owned(),
-        };
-        let mut group: std::collections::HashMap<&str, String> = Default::default();
-        for p in &places {
-            match area_of(&p.region, region) {
-                Some(Ok(code)) => {
-                    let l = label(&code);
-                    if !areas.iter().any(|(a, _)| *a == l) {
-                        areas.push((l.clone(), code));
-                    }
-                    group.entry(p.hall.as_str()).or_insert(l);
-                }
-                Some(Err(())) => {
-                    group
-                        .entry(p.hall.as_str())
-                        .or_insert_with(|| p.hall.clone());
-                }
-                None => {}
-            }
-        }
-        if region.is_some() && group.is_empty() {
-            return Ok(None);
-        }
-        areas.sort();
-        let keep = |h: &str| region.is_none() || group.contains_key(h);
-        rows.retain(|t| keep(&t.hall));
-        facts.retain(|c| keep(c.hall.as_deref().unwrap_or("")));
-        codes.retain(|c| keep(&c.hall));
-        names.retain(|n| keep(n));
-        // Halls no longer in the directory keep their own row at the city.
-        let to = |h: &str| group.get(h).cloned().unwrap_or_else(|| h.to_owned());
-        for t in &mut rows {
-            t.hall = to(&t.hall);
-        }
-        for c in &mut facts {
-            c.hall = c.hall.as_deref().map(to);
-        }
-        for c in &mut codes {
-            c.hall = to(&c.hall);
-        }
-    }
+    let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
+    let rows: Vec<TallyRow> = host::typed(h, res.pop())?;
+    let codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
     let r = compute(
         hall,
         period,
@@ -966,20 +1090,104 @@ async fn figures(
         &codes,
         (i64::from(s.min_staff), s.defaults_count),
     );
-    let (scope, group_by) = match (hall, region) {
-        (Some(_), _) => (r.scope.clone(), r.group_by),
-        (None, Some(code)) => (
+    Ok(Some((
+        Results {
+            praise: praised.into_iter().map(|p| p.comment).collect(),
+            ..r
+        },
+        names.into_iter().map(|n| n.hall).collect(),
+    )))
+}
+
+/// The city's page or a region's: each hall goes to its area (the city's counties, a region's
+/// towns), or stays its own where it sits at the page's level; a region's page keeps only its
+/// halls. The halls' places are read first, then the groups' sums (`area_tallies`,
+/// `area_cases`): a row a group, not a row a case.
+async fn areas(
+    h: &impl crate::host::Host,
+    s: &Settings,
+    region: Option<&str>,
+    period: &Period,
+) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
+    use crate::host;
+    let stmts = vec![
+        crate::served::code_rates(&crate::access::Scope::All, None, &period.months),
+        halls(period),
+        stmt("SELECT DISTINCT region, hall FROM entries", vec![]),
+    ];
+    let mut res = host::run(h, stmts, false).await?;
+    let places: Vec<Place> = host::typed(h, res.pop())?;
+    let names: Vec<HallRow> = host::typed(h, res.pop())?;
+    let mut codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
+    let label = |code: &str| match s.region_names.iter().find(|(c, _)| c == code) {
+        Some((_, n)) => format!("{n}（{code}）"),
+        None => code.to_owned(),
+    };
+    let mut areas: Vec<(String, String)> = vec![];
+    let mut group: std::collections::BTreeMap<&str, String> = Default::default();
+    for p in &places {
+        match area_of(&p.region, region) {
+            Some(Ok(code)) => {
+                let l = label(&code);
+                if !areas.iter().any(|(a, _)| *a == l) {
+                    areas.push((l.clone(), code));
+                }
+                group.entry(p.hall.as_str()).or_insert(l);
+            }
+            Some(Err(())) => {
+                group
+                    .entry(p.hall.as_str())
+                    .or_insert_with(|| p.hall.clone());
+            }
+            None => {}
+        }
+    }
+    if region.is_some() && group.is_empty() {
+        return Ok(None);
+    }
+    areas.sort();
+    let keep = |h: &str| region.is_none() || group.contains_key(h);
+    codes.retain(|c| keep(&c.hall));
+    let mut names: Vec<String> = names.into_iter().map(|n| n.hall).collect();
+    names.retain(|n| keep(n));
+    // Halls no longer in the directory keep their own row at the city.
+    for c in &mut codes {
+        c.hall = group
+            .get(c.hall.as_str())
+            .cloned()
+            .unwrap_or_else(|| c.hall.clone());
+    }
+    let map = serde_json::to_string(&group).expect("strings");
+    let mut res = host::run(
+        h,
+        vec![
+            area_tallies(period, &map, region.is_some()),
+            area_cases(period, &map, region.is_some()),
+        ],
+        false,
+    )
+    .await?;
+    let sums: Vec<AreaSums> = host::typed(h, res.pop())?;
+    let levels: Vec<AreaLevel> = host::typed(h, res.pop())?;
+    let r = compute_areas(
+        period,
+        &levels,
+        &sums,
+        &codes,
+        (i64::from(s.min_staff), s.defaults_count),
+    );
+    let (scope, group_by) = match region {
+        Some(code) => (
             s.region_names
                 .iter()
                 .find(|(c, _)| c == code)
                 .map_or_else(|| format!("区划 {code}"), |(_, n)| n.clone()),
             "乡镇（街道）与大厅",
         ),
-        (None, None) => (r.scope.clone(), "区县与大厅"),
+        None => (r.scope.clone(), "区县与大厅"),
     };
     Ok(Some((
         Results {
-            praise: praised,
             areas,
             scope,
             group_by,
@@ -1254,6 +1462,111 @@ mod tests {
             rusqlite::params![id, at, entry(dept, staff), called, fixed, at + 8 * 3600, at + 5 * 86_400, review],
         )
         .unwrap();
+    }
+
+    /// The city's and a region's figures summed by SQL into their groups (`area_tallies`,
+    /// `area_cases`, `compute_areas`) are the figures `compute` makes from every row: counts,
+    /// medians of odd and even counts, deadlines missing, overturned cases, verdicts, a hall
+    /// the directory no longer has, a case without a hall.
+    #[test]
+    fn groups_summed_by_sql_are_the_groups_computed_from_the_rows() {
+        let c = db();
+        let t = Day::from_ymd(2026, 11, 2).unwrap().start_unix();
+        let halls = [
+            ("330102", "甲中心"),
+            ("330102001", "甲街道站"),
+            ("330105", "乙中心"),
+            ("330105002", "乙街道站"),
+            ("330106", "已撤并大厅"),
+        ];
+        let levels = [
+            "very_satisfied",
+            "satisfied",
+            "basic",
+            "dissatisfied",
+            "very_dissatisfied",
+        ];
+        let mut x: u64 = 7;
+        let mut next = |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for i in 0..600 {
+            let (region, hall) = halls[next(5) as usize];
+            let level = levels[next(5) as usize];
+            let e =
+                serde_json::json!({"code": "x", "region": region, "hall": hall, "window": "A01",
+                "dept": format!("单位{}", next(3)), "staff_id": format!("S{}", next(4))})
+                .to_string();
+            let at = t + i * 3000;
+            c.execute(
+                "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, level, tags, \
+                 tag_version, comment, flagged, via, entry, next_attempt_at) \
+                 VALUES (?1, 'C', ?1, 0, 1, 1, ?1, ?2, ?3, '', 1, '', 0, 'app', ?4, 0)",
+                rusqlite::params![format!("r{i}"), at, level, e],
+            )
+            .unwrap();
+            if level.ends_with("dissatisfied") {
+                let hour = |k: u64| at + 600 * k as i64;
+                let called = (next(5) > 0).then(|| hour(next(40)));
+                let fixed = (next(3) > 0).then(|| hour(next(300)));
+                let callback_due = (next(6) > 0).then_some(at + 8 * 3600);
+                let fix_due = (next(6) > 0).then_some(at + 40 * 3600);
+                let review = ["", "", "", "upheld", "overturned"][next(5) as usize];
+                let verdict = ["", "", "satisfied", "basic", "unsatisfied"][next(5) as usize];
+                let e = if next(20) == 0 { "{}".to_owned() } else { e };
+                c.execute(
+                    "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, comment, called_at, \
+                     fixed_at, callback_due, fix_due, review, verdict, state) \
+                     VALUES (?1, ?2, 1, 'C', ?3, ?4, '', '', ?5, ?6, ?7, ?8, NULLIF(?9, ''), NULLIF(?10, ''), 'closed')",
+                    rusqlite::params![format!("r{i}"), at, e, level, called, fixed, callback_due, fix_due, review, verdict],
+                )
+                .unwrap();
+            }
+        }
+        let p = Period::parse("2026-11").unwrap();
+        let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
+        // The directory's halls (the last one is gone from it) and their groups, as `areas` maps them.
+        for region in [None, Some("330102"), Some("330105")] {
+            let mut group = std::collections::BTreeMap::new();
+            for (r, hall) in &halls[..4] {
+                match area_of(r, region) {
+                    Some(Ok(code)) => {
+                        group.insert(*hall, code);
+                    }
+                    Some(Err(())) => {
+                        group.insert(*hall, (*hall).to_owned());
+                    }
+                    None => {}
+                }
+            }
+            let keep = |h: &str| region.is_none() || group.contains_key(h);
+            let to = |h: &str| group.get(h).cloned().unwrap_or_else(|| h.to_owned());
+            let mut tallies: Vec<TallyRow> =
+                serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
+            let mut facts: Vec<CaseFacts> = serde_json::from_value(rows(cases(&p, None))).unwrap();
+            tallies.retain(|t| keep(&t.hall));
+            facts.retain(|c| keep(c.hall.as_deref().unwrap_or("")));
+            tallies.iter_mut().for_each(|t| t.hall = to(&t.hall));
+            facts
+                .iter_mut()
+                .for_each(|c| c.hall = c.hall.as_deref().map(to));
+            let want = compute(None, &p, &tallies, &facts, &[], (20, false));
+            let map = serde_json::to_string(&group).unwrap();
+            let levels: Vec<AreaLevel> =
+                serde_json::from_value(rows(area_tallies(&p, &map, region.is_some()))).unwrap();
+            let sums: Vec<AreaSums> =
+                serde_json::from_value(rows(area_cases(&p, &map, region.is_some()))).unwrap();
+            let got = compute_areas(&p, &levels, &sums, &[], (20, false));
+            assert!(
+                want.total.bad > 10 && want.groups.len() >= 2,
+                "{region:?}: {want:?}"
+            );
+            assert_eq!(got.total, want.total, "{region:?}");
+            assert_eq!(got.groups, want.groups, "{region:?}");
+        }
     }
 
     /// A hand-computed month: 26 ratings of 上城区市民中心, one amended, four 差评 cases of which one
