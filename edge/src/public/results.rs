@@ -168,13 +168,10 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// The city's and a region's rows, summed by SQL into their groups (the city's counties, a
 /// region's towns, or a hall at the page's own level): `areas` maps each hall of the directory
 /// to its group (JSON, `{"hall": "group"}`); a hall it lacks is its own group on the city's page
-/// and left out of a region's (`region_page`). What crosses out of storage is a row a group, not
-/// a row a case.
+/// and left out of a region's (`region_page`). Each hall of the map is looked up by the tables'
+/// keys (`tallies` by month and hall, `cases_hall`), whatever the planner makes of a JSON table;
+/// what crosses out of storage is a row a group, not a row a case.
 const AREAS: &str = "m AS MATERIALIZED (SELECT key AS hall, value AS g FROM json_each(?3))";
-
-fn area_of_hall(hall: &str) -> String {
-    format!("COALESCE(m.g, CASE WHEN ?4 THEN NULL ELSE COALESCE({hall}, '') END)")
-}
 
 /// Ratings by group and level, of the period's months.
 #[derive(Debug, Clone, Deserialize)]
@@ -187,12 +184,14 @@ pub struct AreaLevel {
 pub fn area_tallies(p: &Period, areas: &str, region_page: bool) -> Stmt {
     stmt(
         format!(
-            "WITH {AREAS} SELECT g, level, n FROM (SELECT {} AS g, t.level AS level, SUM(t.n) AS n \
-             FROM tallies t LEFT JOIN m ON m.hall = t.hall WHERE t.month IN (SELECT value FROM json_each(?1)) \
-             AND ?2 IS ?2 GROUP BY 1, 2) WHERE g IS NOT NULL",
-            // ?2 (unbound by the tallies) keeps the groups' parameters where `area_cases` has them.
-            area_of_hall("t.hall")
+            "WITH {AREAS}, u AS ( \
+               SELECT m.g AS g, t.level AS level, t.n AS n FROM m CROSS JOIN tallies t \
+               WHERE t.month IN (SELECT value FROM json_each(?1)) AND t.hall = m.hall \
+               UNION ALL SELECT t.hall, t.level, t.n FROM tallies t WHERE NOT ?4 \
+               AND t.month IN (SELECT value FROM json_each(?1)) AND t.hall NOT IN (SELECT hall FROM m)) \
+             SELECT g, level, SUM(n) AS n FROM u WHERE ?2 IS ?2 GROUP BY g, level"
         ),
+        // ?2 (unused by the tallies) keeps the groups' parameters where `area_cases` has them.
         vec![
             serde_json::to_string(&p.months).expect("strings").into(),
             crate::sql::Val::Null,
@@ -216,36 +215,44 @@ pub struct AreaSums {
 /// [`CaseSums::of`] sums them.
 pub fn area_cases(p: &Period, areas: &str, region_page: bool) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
-    let median = |done: &str| {
+    const COLUMNS: &str =
+        "c.opened_at, c.called_at, c.fixed_at, c.callback_due, c.fix_due, c.review, c.verdict";
+    let sums = format!(
+        "COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, \
+         COUNT(CASE WHEN review IS 'overturned' THEN 1 END) AS overturned, \
+         COUNT(CASE WHEN {COUNTED} AND called_at IS NOT NULL THEN 1 END) AS called, \
+         COUNT(CASE WHEN {COUNTED} AND fixed_at IS NOT NULL THEN 1 END) AS fixed, \
+         COUNT(CASE WHEN {COUNTED} AND called_at <= callback_due THEN 1 END) AS called_on_time, \
+         COUNT(CASE WHEN {COUNTED} AND fixed_at <= fix_due THEN 1 END) AS fixed_on_time, \
+         COUNT(CASE WHEN {COUNTED} AND verdict IS NOT NULL THEN 1 END) AS verdicts, \
+         COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied"
+    );
+    // A step's median time, of each group and of them all.
+    let median = |name: &str, done: &str| {
+        let times = format!(
+            "SELECT g, {done} - opened_at AS d FROM f WHERE {COUNTED} AND {done} IS NOT NULL"
+        );
         format!(
-            "(SELECT total, g, AVG(d) AS median FROM (SELECT total, g, {done} - opened_at AS d, \
-               ROW_NUMBER() OVER (PARTITION BY total, g ORDER BY {done} - opened_at) AS rn, \
-               COUNT(*) OVER (PARTITION BY total, g) AS cnt FROM x WHERE {COUNTED} AND {done} IS NOT NULL) \
-             WHERE rn IN ((cnt + 1) / 2, (cnt + 2) / 2) GROUP BY total, g)"
+            "{name} AS (SELECT 0 AS total, g, AVG(d) AS median FROM (SELECT g, d, \
+               ROW_NUMBER() OVER (PARTITION BY g ORDER BY d) AS r, COUNT(*) OVER (PARTITION BY g) AS n \
+               FROM ({times})) WHERE r IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g \
+             UNION ALL SELECT 1, '', AVG(d) FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS r, \
+               COUNT(*) OVER () AS n FROM ({times})) WHERE r IN ((n + 1) / 2, (n + 2) / 2))"
         )
     };
     stmt(
         format!(
             "WITH {AREAS}, \
-             f AS (SELECT {} AS g, c.opened_at, c.called_at, c.fixed_at, c.callback_due, c.fix_due, \
-               c.review, c.verdict FROM cases c LEFT JOIN m ON m.hall = c.hall \
-               WHERE c.opened_at >= ?1 AND c.opened_at < ?2), \
-             x AS MATERIALIZED (SELECT 0 AS total, * FROM f WHERE g IS NOT NULL \
-               UNION ALL SELECT 1, '', opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
-               FROM f WHERE g IS NOT NULL) \
-             SELECT n.*, mc.median AS median_callback, mf.median AS median_fix FROM ( \
-               SELECT total, g, COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, COUNT(CASE WHEN review IS 'overturned' THEN 1 END) AS overturned, \
-                 COUNT(CASE WHEN {COUNTED} AND called_at IS NOT NULL THEN 1 END) AS called, \
-                 COUNT(CASE WHEN {COUNTED} AND fixed_at IS NOT NULL THEN 1 END) AS fixed, \
-                 COUNT(CASE WHEN {COUNTED} AND called_at <= callback_due THEN 1 END) AS called_on_time, \
-                 COUNT(CASE WHEN {COUNTED} AND fixed_at <= fix_due THEN 1 END) AS fixed_on_time, \
-                 COUNT(CASE WHEN {COUNTED} AND verdict IS NOT NULL THEN 1 END) AS verdicts, \
-                 COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied \
-               FROM x GROUP BY total, g) n \
-             LEFT JOIN {} mc USING (total, g) LEFT JOIN {} mf USING (total, g)",
-            area_of_hall("c.hall"),
-            median("called_at"),
-            median("fixed_at"),
+             f AS MATERIALIZED (SELECT m.g AS g, {COLUMNS} FROM m CROSS JOIN cases c \
+               WHERE c.hall = m.hall AND c.opened_at >= ?1 AND c.opened_at < ?2 \
+               UNION ALL SELECT COALESCE(c.hall, ''), {COLUMNS} FROM cases c WHERE NOT ?4 \
+               AND c.opened_at >= ?1 AND c.opened_at < ?2 AND (c.hall IS NULL OR c.hall NOT IN (SELECT hall FROM m))), \
+             n AS (SELECT 0 AS total, g, {sums} FROM f GROUP BY g UNION ALL SELECT 1, '', {sums} FROM f), \
+             {}, {} \
+             SELECT n.*, mc.median AS median_callback, mf.median AS median_fix \
+             FROM n LEFT JOIN mc USING (total, g) LEFT JOIN mf USING (total, g)",
+            median("mc", "called_at"),
+            median("mf", "fixed_at"),
         ),
         vec![
             p.from.into(),
