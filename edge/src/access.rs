@@ -1142,6 +1142,16 @@ pub fn audit(a: &Actor, action: &str, target: &str, detail: &str, now: i64) -> S
     audit_by(&a.name, a.role.as_str(), action, target, detail, now)
 }
 
+/// The role under which a work-order bridge acts (its steps and audit records): not an account's.
+pub const BRIDGE_ROLE: &str = "bridge";
+
+/// A stored role in words: an account's ([`Role::label`]) or a bridge's; `None` for another.
+pub fn role_label(role: &str) -> Option<&'static str> {
+    Role::parse(role)
+        .map(Role::label)
+        .or((role == BRIDGE_ROLE).then_some("12345 工单系统"))
+}
+
 /// The audit record of an actor that is not an account: a work-order bridge (role `bridge`,
 /// under its route's name).
 pub fn audit_by(

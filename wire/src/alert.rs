@@ -515,12 +515,70 @@ pub fn trend(t: i64) -> String {
 /// own secret and plain HMAC, so that a bridge checks it in a few lines:
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`.
 pub fn webhook_sign(secret: &[u8], ts: i64, body: &[u8]) -> String {
-    let mut msg = format!("{ts}.").into_bytes();
-    msg.extend_from_slice(body);
     format!(
         "t={ts},v1={}",
-        crate::key::hex(&crate::mac::plain(secret, &msg))
+        crate::key::hex(&crate::mac::plain(secret, &webhook_signed(ts, body)))
     )
+}
+
+/// What a webhook's signature covers: `"<t>." + body`.
+fn webhook_signed(t: impl std::fmt::Display, body: &[u8]) -> Vec<u8> {
+    let mut msg = format!("{t}.").into_bytes();
+    msg.extend_from_slice(body);
+    msg
+}
+
+/// Why a signature is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureError {
+    Malformed,
+    Bad,
+    Stale,
+}
+
+impl SignatureError {
+    pub fn code(self) -> &'static str {
+        match self {
+            SignatureError::Malformed => "webhook.malformed_header",
+            SignatureError::Bad => "webhook.bad_signature",
+            SignatureError::Stale => "webhook.stale",
+        }
+    }
+}
+
+/// Checks `Zsp-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>` (the
+/// format of [`webhook_sign`]) over the raw body, within `tolerance_secs` of `now`.
+pub fn webhook_verify(
+    secret: &[u8],
+    header: &str,
+    body: &[u8],
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<(), SignatureError> {
+    let (mut t, mut sig) = (None, None);
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) if t.is_none() => t = Some(v),
+            Some(("v1", v)) if sig.is_none() => sig = Some(v),
+            _ => return Err(SignatureError::Malformed),
+        }
+    }
+    let t = t.ok_or(SignatureError::Malformed)?;
+    let ts: i64 = (!t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.parse().ok())
+        .flatten()
+        .ok_or(SignatureError::Malformed)?;
+    let sig = sig
+        .and_then(crate::key::unhex)
+        .filter(|s| s.len() == 32)
+        .ok_or(SignatureError::Malformed)?;
+    if !crate::mac::verify_plain(secret, &webhook_signed(t, body), &sig) {
+        return Err(SignatureError::Bad);
+    }
+    if (now - ts).abs() > tolerance_secs {
+        return Err(SignatureError::Stale);
+    }
+    Ok(())
 }
 
 /// 企业微信's body for a markdown message.
@@ -562,6 +620,41 @@ pub fn dingtalk_url(webhook: &str, secret: &str, timestamp_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_is_checked_whole_and_in_time() {
+        let (secret, body, now) = (b"bridge-key-0123456789", br#"{"a":1}"#, 1_800_000_000);
+        let h = webhook_sign(secret, now, body);
+        assert_eq!(webhook_verify(secret, &h, body, now + 300, 300), Ok(()));
+        assert_eq!(
+            webhook_verify(secret, &h, body, now + 301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            webhook_verify(b"another key", &h, body, now, 300),
+            Err(SignatureError::Bad)
+        );
+        assert_eq!(
+            webhook_verify(secret, &h, br#"{"a":2}"#, now, 300),
+            Err(SignatureError::Bad)
+        );
+        for h in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            &h.replace("t=", "t=t"),
+            &format!("{h},t=1"),
+            &h[..h.len() - 2],
+        ] {
+            assert_eq!(
+                webhook_verify(secret, h, body, now, 300),
+                Err(SignatureError::Malformed),
+                "{h}"
+            );
+        }
+    }
+
     use crate::time::Day;
 
     fn alert(n: usize) -> Alert {

@@ -500,7 +500,7 @@ fn eval_envelope(c: &EnvelopeCase, ctx: &Ctx) -> Expect<String> {
 }
 
 fn eval_workorder(c: &WorkorderCase) -> Expect<String> {
-    if let Err(e) = crate::workorder::verify(
+    if let Err(e) = crate::alert::webhook_verify(
         c.secret.as_bytes(),
         &c.signature,
         c.body.as_bytes(),

@@ -155,7 +155,7 @@ fn step_text(s: &StepRow) -> String {
         "review_overturned" => "复核：撤销差评",
         "repeat_staff" => "重复差评（同一人员）",
         "repeat_matter" => "重复差评（同一人员同一事项）",
-        "phone" if s.role == "bridge" => "回访电话随工单发送",
+        "phone" if s.role == crate::access::BRIDGE_ROLE => "回访电话随工单发送",
         "phone" => "调阅回访电话",
         "order_received" => "工单已受理",
         "order_handling" => "工单办理中（已回访）",
@@ -344,7 +344,7 @@ pub fn case(
             tbody {
                 @for a in alerts {
                     tr {
-                        td { (alert_kind(&a.kind)) } td { (a.route) }
+                        td { (alert_kind(&a.kind)) @if a.detail == "own" { span.muted { "（该系统自行重新交办，不回送）" } } } td { (a.route) }
                         td.mono { @match a.sent_at { Some(-1) => "（路由已删除）", Some(t) => (minute(t)), None => "待发送" } }
                         td.num { (a.attempts) } td.mono { (a.last_error.as_deref().unwrap_or("")) }
                     }

@@ -978,7 +978,7 @@ pub fn audit(
                 @for r in rows {
                     tr {
                         td.mono { (format_cst(r.at)) } td { (r.actor) }
-                        td { (Role::parse(&r.role).map_or_else(|| if r.role == "bridge" { "12345 工单系统".to_owned() } else { r.role.clone() }, |x| x.label().to_owned())) }
+                        td { (crate::access::role_label(&r.role).unwrap_or(&r.role)) }
                         td.mono { (r.action) } td { (r.target) } td { (r.detail) }
                     }
                 }

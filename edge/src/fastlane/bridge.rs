@@ -41,20 +41,11 @@ pub async fn caller(h: &impl Host, ring: &Keyring, req: &Request) -> Result<Brid
         .filter(|n| *n > 0)
         .ok_or(UNSIGNED)?;
     let sig = req.header("zsp-signature").ok_or(UNSIGNED)?.to_owned();
-    let routes: Vec<super::RouteRow> = host::rows(
-        h,
-        stmt(
-            format!(
-                "SELECT {} FROM routes WHERE id = ?1 AND kind = 'workorder' AND deleted_at IS NULL",
-                super::ROUTE_COLUMNS
-            ),
-            vec![id.into()],
-        ),
-    )
-    .await?;
+    let routes: Vec<super::RouteRow> = host::rows(h, super::route(id)).await?;
     let r = routes.into_iter().next().ok_or(UNSIGNED)?;
+    // Only a work-order route has a key for events.
     let key = r.opened_inbound(ring).ok_or(UNSIGNED)?;
-    workorder::verify(
+    wire::alert::webhook_verify(
         key.as_bytes(),
         &sig,
         &req.body,
@@ -118,16 +109,13 @@ fn apply(e: &Event, case: i64, (from, to): (State, State), now: i64) -> Stmt {
         }
         EventType::Closed => "closed_at = ?4",
         // As the citizen's 追评 仍不满意 reopens it: the clock runs again from now.
-        EventType::Reopened => {
-            "reopened_at = ?4, closed_at = NULL, called_at = NULL, fixed_at = NULL, \
-             replied_at = NULL, outcome = NULL, callback_due = NULL, fix_due = NULL, \
-             soon_sent = NULL, overdue_sent = NULL, alerted = 0"
-        }
+        EventType::Reopened => &super::reopening("?4"),
     };
+    // The case as it now is comes back with the update.
     stmt(
         format!(
             "UPDATE cases SET state = ?3, {set}, soon_sent = NULL, overdue_sent = NULL \
-             WHERE id = ?1 AND state = ?2 AND ?5 IS ?5 AND ?6 IS ?6"
+             WHERE id = ?1 AND state = ?2 AND ?5 IS ?5 AND ?6 IS ?6 RETURNING {CASE_COLUMNS}"
         ),
         vec![
             case.into(),
@@ -172,7 +160,7 @@ fn take(b: &Bridge, e: &Event, c: &CaseRow, (from, to): (State, State), now: i64
         add_step(
             c.id,
             &b.name,
-            "bridge",
+            access::BRIDGE_ROLE,
             step_key(e.kind),
             &match (&e.reply, &e.order_no) {
                 (Some(r), _) => r.clone(),
@@ -183,7 +171,7 @@ fn take(b: &Bridge, e: &Event, c: &CaseRow, (from, to): (State, State), now: i64
         ),
         access::audit_by(
             &b.name,
-            "bridge",
+            access::BRIDGE_ROLE,
             &format!("case.{}", step_key(e.kind)),
             &c.number(),
             &detail,
@@ -275,8 +263,10 @@ pub async fn event(h: &impl Host, b: &Bridge, req: &Request, case: &str) -> Answ
     // 办结 owes the receivers that take results the case's result, and a reopening alerts the
     // handlers and the other bridges: the alarm runs now.
     let wake = matches!(e.kind, EventType::Closed | EventType::Reopened);
-    match host::try_run(h, take(b, &e, &c, (from, to), t), wake).await {
-        Ok(_) => {}
+    let taken = match host::try_run(h, take(b, &e, &c, (from, to), t), wake).await {
+        // The update's row: the case as it now is.
+        Ok(mut v) if v.len() > 1 => host::typed::<CaseRow>(h, Some(v.swap_remove(1)))?,
+        Ok(_) => vec![],
         // The same id taken meanwhile: a replay.
         Err(DbError::Sql(m)) if m.contains("UNIQUE") || m.contains("PRIMARY KEY") => {
             return Ok(answer(
@@ -290,8 +280,8 @@ pub async fn event(h: &impl Host, b: &Bridge, req: &Request, case: &str) -> Answ
             return Ok(conflict(&now_case(h, b, id).await?, e.kind));
         }
         Err(e) => return Err(host::internal(h, "storage", e)),
-    }
-    let c = now_case(h, b, id).await?;
+    };
+    let c = taken.into_iter().next().ok_or(access::NOT_FOUND)?;
     Ok(answer(200, &c, serde_json::json!({"duplicate": false})))
 }
 

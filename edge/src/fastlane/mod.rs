@@ -937,6 +937,17 @@ pub fn attribute(case: i64, about: &str) -> Stmt {
     )
 }
 
+/// What a reopening resets, `at` the parameter of its time: the citizen's 追评 不满意
+/// (`public::status::followup`) and a work-order system's 重新交办 (`bridge`) alike. The alarm
+/// counts the deadlines again from then.
+pub fn reopening(at: &str) -> String {
+    format!(
+        "reopened_at = {at}, closed_at = NULL, called_at = NULL, fixed_at = NULL, replied_at = NULL, \
+         outcome = NULL, callback_due = NULL, fix_due = NULL, soon_sent = NULL, overdue_sent = NULL, \
+         alerted = 0"
+    )
+}
+
 /// Whether the citizen's status page shows the reply (set with 已反馈).
 pub fn publish_reply(case: i64, publish: bool) -> Stmt {
     stmt(
@@ -1877,14 +1888,7 @@ fn case_phone(db: &dyn Sql, case: i64) -> Result<Option<String>, String> {
     struct Phone {
         phone: Option<String>,
     }
-    let p: Vec<Phone> = rows(
-        db,
-        stmt(
-            "SELECT r.phone AS phone FROM cases c JOIN ratings r ON r.id = c.rating \
-             WHERE c.id = ?1 AND c.state != 'closed'",
-            vec![case.into()],
-        ),
-    )?;
+    let p: Vec<Phone> = rows(db, phone(case, &crate::access::Scope::All))?;
     Ok(p.into_iter().next().and_then(|p| p.phone))
 }
 
@@ -2097,11 +2101,9 @@ pub fn record(m: &Message, outcome: Result<(), String>, now: i64) -> Vec<Stmt> {
             ),
         ]
         .into_iter()
-        .chain(
-            m.phone_of
-                .as_ref()
-                .map(|(case, route)| add_step(*case, route, "bridge", "phone", "", now)),
-        )
+        .chain(m.phone_of.as_ref().map(|(case, route)| {
+            add_step(*case, route, crate::access::BRIDGE_ROLE, "phone", "", now)
+        }))
         .collect(),
         Err(e) => vec![stmt(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?2, \
@@ -2154,6 +2156,8 @@ pub fn phone(id: i64, scope: &crate::access::Scope) -> Stmt {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlertRow {
     pub kind: String,
+    /// `own` for a reopening's order not sent to the work-order system that reopened the case.
+    pub detail: String,
     pub route: String,
     pub sent_at: Option<i64>,
     pub attempts: i64,
@@ -2162,7 +2166,7 @@ pub struct AlertRow {
 
 pub fn alerts_of(case: i64) -> Stmt {
     stmt(
-        "SELECT a.kind, r.name AS route, a.sent_at, a.attempts, a.last_error FROM alerts a \
+        "SELECT a.kind, a.detail, r.name AS route, a.sent_at, a.attempts, a.last_error FROM alerts a \
          JOIN routes r ON r.id = a.route WHERE a.case_id = ?1 ORDER BY a.id",
         vec![case.into()],
     )

@@ -88,9 +88,13 @@ async fn plain(
         s.core.client_ip_header.as_deref(),
         s.core.https_header.as_deref(),
     ];
-    let bridge = post
-        && routes::find(out.method, &out.path)
-            .is_ok_and(|(r, _)| r.caller == routes::Caller::Bridge);
+    // A post's route, found once: its body's limit, and whether it is a bridge's.
+    let route = if post {
+        routes::find(out.method, &out.path).ok().map(|(r, _)| r)
+    } else {
+        None
+    };
+    let bridge = route.is_some_and(|r| r.caller == routes::Caller::Bridge);
     let names = READ
         .iter()
         .chain(READ_POST.iter().filter(|_| post))
@@ -103,8 +107,8 @@ async fn plain(
         }
     }
     out.trust_https_header(s.core.https_header.as_deref());
-    if post && let Some(limit) = routes::body_limit(out.method, &out.path) {
-        out.body = body(&mut req, limit).await?;
+    if let Some(r) = route {
+        out.body = body(&mut req, r.limit).await?;
     }
     Ok(out)
 }

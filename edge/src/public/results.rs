@@ -171,7 +171,8 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// and left out of a region's (`region_page`). Each hall of the map is looked up by the tables'
 /// keys (`tallies` by month and hall, `cases_hall`), whatever the planner makes of a JSON table;
 /// what crosses out of storage is a row a group, not a row a case.
-const AREAS: &str = "m AS MATERIALIZED (SELECT key AS hall, value AS g FROM json_each(?3))";
+/// Both statements bind the map as ?1 and `region_page` as ?2, then their period.
+const AREAS: &str = "m AS MATERIALIZED (SELECT key AS hall, value AS g FROM json_each(?1))";
 
 /// Ratings by group and level, of the period's months.
 #[derive(Debug, Clone, Deserialize)]
@@ -186,17 +187,15 @@ pub fn area_tallies(p: &Period, areas: &str, region_page: bool) -> Stmt {
         format!(
             "WITH {AREAS}, u AS ( \
                SELECT m.g AS g, t.level AS level, t.n AS n FROM m CROSS JOIN tallies t \
-               WHERE t.month IN (SELECT value FROM json_each(?1)) AND t.hall = m.hall \
-               UNION ALL SELECT t.hall, t.level, t.n FROM tallies t WHERE NOT ?4 \
-               AND t.month IN (SELECT value FROM json_each(?1)) AND t.hall NOT IN (SELECT hall FROM m)) \
-             SELECT g, level, SUM(n) AS n FROM u WHERE ?2 IS ?2 GROUP BY g, level"
+               WHERE t.month IN (SELECT value FROM json_each(?3)) AND t.hall = m.hall \
+               UNION ALL SELECT t.hall, t.level, t.n FROM tallies t WHERE NOT ?2 \
+               AND t.month IN (SELECT value FROM json_each(?3)) AND t.hall NOT IN (SELECT hall FROM m)) \
+             SELECT g, level, SUM(n) AS n FROM u GROUP BY g, level"
         ),
-        // ?2 (unused by the tallies) keeps the groups' parameters where `area_cases` has them.
         vec![
-            serde_json::to_string(&p.months).expect("strings").into(),
-            crate::sql::Val::Null,
             areas.into(),
             i64::from(region_page).into(),
+            serde_json::to_string(&p.months).expect("strings").into(),
         ],
     )
 }
@@ -244,9 +243,9 @@ pub fn area_cases(p: &Period, areas: &str, region_page: bool) -> Stmt {
         format!(
             "WITH {AREAS}, \
              f AS MATERIALIZED (SELECT m.g AS g, {COLUMNS} FROM m CROSS JOIN cases c \
-               WHERE c.hall = m.hall AND c.opened_at >= ?1 AND c.opened_at < ?2 \
-               UNION ALL SELECT COALESCE(c.hall, ''), {COLUMNS} FROM cases c WHERE NOT ?4 \
-               AND c.opened_at >= ?1 AND c.opened_at < ?2 AND (c.hall IS NULL OR c.hall NOT IN (SELECT hall FROM m))), \
+               WHERE c.hall = m.hall AND c.opened_at >= ?3 AND c.opened_at < ?4 \
+               UNION ALL SELECT COALESCE(c.hall, ''), {COLUMNS} FROM cases c WHERE NOT ?2 \
+               AND c.opened_at >= ?3 AND c.opened_at < ?4 AND (c.hall IS NULL OR c.hall NOT IN (SELECT hall FROM m))), \
              n AS (SELECT 0 AS total, g, {sums} FROM f GROUP BY g UNION ALL SELECT 1, '', {sums} FROM f), \
              {}, {} \
              SELECT n.*, mc.median AS median_callback, mf.median AS median_fix \
@@ -255,10 +254,10 @@ pub fn area_cases(p: &Period, areas: &str, region_page: bool) -> Stmt {
             median("mf", "fixed_at"),
         ),
         vec![
-            p.from.into(),
-            p.to.into(),
             areas.into(),
             i64::from(region_page).into(),
+            p.from.into(),
+            p.to.into(),
         ],
     )
 }
@@ -554,19 +553,10 @@ pub fn compute(
             hidden += 1;
         }
     }
-    // 评价率 from the codes of the scope (`codes` holds only those), grouped as the figures are.
-    let mut by_rate_group: BTreeMap<&str, Vec<&crate::served::CodeRate>> = BTreeMap::new();
-    for c in codes {
-        let g = if hall.is_some() { &c.dept } else { &c.hall };
-        by_rate_group.entry(g.as_str()).or_default().push(c);
-    }
-    let group_rates = by_rate_group
-        .into_iter()
-        .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
-        .collect();
     Results {
         rate: RateFigures::of(codes),
-        group_rates,
+        // 评价率 from the codes of the scope (`codes` holds only those), grouped as the figures are.
+        group_rates: rates_by(codes, |c| if hall.is_some() { &c.dept } else { &c.hall }),
         defaults_in_satisfaction: defaults_count,
         praise: vec![],
         areas: vec![],
@@ -581,6 +571,21 @@ pub fn compute(
         min_staff_ratings: min_staff,
         staff_hidden: hidden,
     }
+}
+
+/// 评价率 of each group of `codes`, by `group` (a code's unit or hall).
+fn rates_by<'a>(
+    codes: &'a [crate::served::CodeRate],
+    group: impl Fn(&'a crate::served::CodeRate) -> &'a str,
+) -> Vec<(String, RateFigures)> {
+    let mut by: std::collections::BTreeMap<&str, Vec<&crate::served::CodeRate>> =
+        Default::default();
+    for c in codes {
+        by.entry(group(c)).or_default().push(c);
+    }
+    by.into_iter()
+        .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
+        .collect()
 }
 
 /// The city's or a region's results from its groups' sums ([`area_tallies`], [`area_cases`]),
@@ -625,16 +630,9 @@ pub fn compute_areas(
             )
         })
         .collect();
-    let mut by_rate_group: BTreeMap<&str, Vec<&crate::served::CodeRate>> = BTreeMap::new();
-    for c in codes {
-        by_rate_group.entry(c.hall.as_str()).or_default().push(c);
-    }
     Results {
         rate: RateFigures::of(codes),
-        group_rates: by_rate_group
-            .into_iter()
-            .map(|(g, cs)| (g.to_owned(), RateFigures::of(cs)))
-            .collect(),
+        group_rates: rates_by(codes, |c| &c.hall),
         defaults_in_satisfaction: defaults_count,
         praise: vec![],
         areas: vec![],

@@ -107,11 +107,9 @@ impl Misses {
 pub fn followup(case: i64, verdict: &str, now: i64) -> Vec<Stmt> {
     let unsatisfied = verdict == "unsatisfied";
     let reopen = if unsatisfied {
-        ", state = 'callback', reopened_at = ?3, closed_at = NULL, called_at = NULL, fixed_at = NULL, \
-         replied_at = NULL, outcome = NULL, callback_due = NULL, fix_due = NULL, soon_sent = NULL, \
-         overdue_sent = NULL, alerted = 0"
+        format!(", state = 'callback', {}", crate::fastlane::reopening("?3"))
     } else {
-        ""
+        String::new()
     };
     let choice = if unsatisfied {
         "unsatisfied"
@@ -220,12 +218,9 @@ pub fn status(c: &CaseRow, token: &str, said: Option<&str>, views: &[PhoneView])
                 ul.views {
                     @for v in views {
                         li {
-                            @if v.role == "bridge" {
-                                "12345 工单系统 " (format_cst_minute(v.at)) " 随工单收到回访电话"
-                            } @else {
-                                (crate::access::Role::parse(&v.role).map_or("工作人员", |r| r.label()))
-                                " " (format_cst_minute(v.at)) " 查看回访电话"
-                            }
+                            (crate::access::role_label(&v.role).unwrap_or("工作人员"))
+                            " " (format_cst_minute(v.at))
+                            @if v.role == crate::access::BRIDGE_ROLE { " 随工单收到回访电话" } @else { " 查看回访电话" }
                         }
                     }
                 }

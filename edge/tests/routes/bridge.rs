@@ -191,7 +191,7 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
         .unwrap()
         .1;
     assert_eq!(
-        wire::workorder::verify(
+        wire::alert::webhook_verify(
             SECRET_A.as_bytes(),
             sig,
             sent.body.as_bytes(),
@@ -291,7 +291,7 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
     );
 
     // The citizen is still unhappy: the case reopens and 12345 gets it again (重新交办).
-    assert_eq!(w.followup(&token, "unsatisfied"), 200);
+    assert_eq!(w.followup(&token, "unsatisfied").0, 200);
     let m = lane(&w);
     let again = orders(&m, a);
     assert_eq!(again.len(), 1, "{again:?}");
@@ -347,6 +347,7 @@ fn a_bad_rating_goes_to_12345_and_comes_back_closed_then_reopened() {
         "工单重新交办",
         "回访电话随工单发送",
         "市12345",
+        "该系统自行重新交办，不回送",
     ] {
         assert!(case.contains(said), "{said}");
     }

@@ -391,21 +391,7 @@ fn the_citizen_judges_the_fix_in_three_words_and_the_figures_show_it() {
             assert_eq!(s, 303, "{pairs:?}: {b}");
         }
     }
-    let judge = |token: &str, choice: &str| {
-        let r = w.send(request(
-            Who::Citizen,
-            Method::Post,
-            &format!("/s/{token}"),
-            Body::Raw(
-                "application/x-www-form-urlencoded",
-                format!("choice={choice}").into_bytes(),
-            ),
-        ));
-        (
-            r.status,
-            String::from_utf8_lossy(r.body_bytes()).into_owned(),
-        )
-    };
+    let judge = |token: &str, choice: &str| w.followup(token, choice);
     let (s, _) = judge(&basic_token, "maybe");
     assert_eq!(s, 400);
     let (s, page) = judge(&basic_token, "basic");

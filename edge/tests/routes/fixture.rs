@@ -527,9 +527,9 @@ impl World {
     }
 
     /// The citizen's one 追评 on their status page (`satisfied`, `basic` or `unsatisfied`): the
-    /// status.
-    pub fn followup(&self, token: &str, choice: &str) -> u16 {
-        self.send(request(
+    /// status and the page.
+    pub fn followup(&self, token: &str, choice: &str) -> (u16, String) {
+        let r = self.send(request(
             Who::Citizen,
             Method::Post,
             &format!("/s/{token}"),
@@ -537,8 +537,11 @@ impl World {
                 "application/x-www-form-urlencoded",
                 format!("choice={choice}").into_bytes(),
             ),
-        ))
-        .status
+        ));
+        (
+            r.status,
+            String::from_utf8_lossy(r.body_bytes()).into_owned(),
+        )
     }
 
     pub fn rate(&self, e: &Entry, level: Level, n: u8) -> (u16, String) {

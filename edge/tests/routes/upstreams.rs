@@ -401,7 +401,7 @@ fn a_case_reaching_its_end_goes_to_the_receivers_that_take_results() {
     let page = String::from_utf8_lossy(r.body_bytes()).into_owned();
     assert!(page.contains("已电话告知整改情况"), "{page}");
     // The citizen, still unhappy, reopens it: the next result.
-    assert_eq!(w.followup(&token, "unsatisfied"), 200);
+    assert_eq!(w.followup(&token, "unsatisfied").0, 200);
     let sent = w.forward_results();
     let o = &sent[0].1[0];
     let b: serde_json::Value = serde_json::from_str(&o.body).unwrap();

@@ -112,7 +112,7 @@ fn decoders_never_panic() {
             body: &input,
         };
         let _ = envelope::verify(&up, &text, &signed, 1_795_305_610, 300);
-        let _ = wire::workorder::verify(b"k", &text, &input, 1_795_305_610, 300);
+        let _ = wire::alert::webhook_verify(b"k", &text, &input, 1_795_305_610, 300);
         let _ = wire::workorder::Event::parse(&input);
         let _ = wire::key::unhex(&text);
         let _ = wire::seal::open(&ch, &text);
