@@ -36,8 +36,14 @@ pub trait Db {
         &self,
         stmts: Vec<Stmt>,
         wake: bool,
-    ) -> impl Future<Output = Result<Vec<serde_json::Value>, DbError>>;
+    ) -> impl Future<Output = Result<Vec<Rows>, DbError>>;
 }
+
+/// One statement's rows as the storage object sent them: a JSON array of row objects, kept as
+/// text until [`typed`] parses it, once, into the rows' own type (never through a
+/// `serde_json::Value`: that was a second parse of every row, and a decoder of each row type
+/// from a `Value` in the worker's code).
+pub type Rows = Box<serde_json::value::RawValue>;
 
 /// The log's levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,20 +92,12 @@ pub fn internal(h: &impl Host, what: &str, e: impl std::fmt::Display) -> ApiErro
 }
 
 /// One batch, its failure as it came: for a caller that reads a constraint's words.
-pub async fn try_run(
-    h: &impl Host,
-    stmts: Vec<Stmt>,
-    wake: bool,
-) -> Result<Vec<serde_json::Value>, DbError> {
+pub async fn try_run(h: &impl Host, stmts: Vec<Stmt>, wake: bool) -> Result<Vec<Rows>, DbError> {
     h.db().batch(stmts, wake).await
 }
 
 /// One batch, a storage failure logged and answered as `server.unavailable`.
-pub async fn run(
-    h: &impl Host,
-    stmts: Vec<Stmt>,
-    wake: bool,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+pub async fn run(h: &impl Host, stmts: Vec<Stmt>, wake: bool) -> Result<Vec<Rows>, ApiError> {
     if stmts.is_empty() && !wake {
         return Ok(vec![]);
     }
@@ -117,10 +115,10 @@ pub async fn drain(h: &impl Host, p: &crate::http::Paged) -> Result<Vec<u8>, Api
     let mut first = true;
     loop {
         let stmt = p.0.borrow().query(cursor.as_deref());
-        let rows = run(h, vec![stmt], false).await?.pop().unwrap_or_default();
+        let rows = run(h, vec![stmt], false).await?.pop();
         let (bytes, next) =
             p.0.borrow_mut()
-                .page(rows, first)
+                .page(rows.as_deref().map_or("[]", |r| r.get()), first)
                 .map_err(|e| internal(h, "page", e))?;
         out.extend(bytes);
         first = false;
@@ -143,9 +141,18 @@ pub async fn rows<T: serde::de::DeserializeOwned>(
 /// One statement's rows, typed, from a batch's answer.
 pub fn typed<T: serde::de::DeserializeOwned>(
     h: &impl Host,
-    rows: Option<serde_json::Value>,
+    rows: Option<Rows>,
 ) -> Result<Vec<T>, ApiError> {
-    serde_json::from_value(rows.unwrap_or_default()).map_err(|e| internal(h, "rows", e))
+    match rows {
+        Some(r) => serde_json::from_str(r.get()).map_err(|e| internal(h, "rows", e)),
+        None => Ok(vec![]),
+    }
+}
+
+/// How many rows a statement returned (none for a statement not run).
+pub fn count(rows: Option<&Rows>) -> usize {
+    rows.and_then(|r| serde_json::from_str::<Vec<serde::de::IgnoredAny>>(r.get()).ok())
+        .map_or(0, |v| v.len())
 }
 
 /// What an isolate keeps between requests, one value per type: each feature keeps its own

@@ -284,7 +284,7 @@ pub trait Pages {
     /// before it), and the next page's cursor; `None` when this was the last.
     fn page(
         &mut self,
-        rows: serde_json::Value,
+        rows: &str,
         first: bool,
     ) -> Result<(Vec<u8>, Option<Vec<crate::sql::Val>>), String>;
 }

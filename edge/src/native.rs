@@ -103,8 +103,13 @@ impl Db for Sqlite {
         &self,
         stmts: Vec<Stmt>,
         wake: bool,
-    ) -> impl Future<Output = Result<Vec<serde_json::Value>, DbError>> {
-        let r = self.run(&stmts);
+    ) -> impl Future<Output = Result<Vec<crate::host::Rows>, DbError>> {
+        // As the storage object sends them: each statement's rows as JSON text.
+        let r = self.run(&stmts).map(|all| {
+            all.iter()
+                .map(|rows| serde_json::value::to_raw_value(rows).expect("JSON values"))
+                .collect()
+        });
         if wake && r.is_ok() {
             self.wakes.set(self.wakes.get() + 1);
         }
@@ -303,7 +308,7 @@ mod tests {
             false,
         ))
         .unwrap();
-        assert_eq!(n[0][0]["n"], 1);
+        assert_eq!(n[0].get(), r#"[{"n":1}]"#);
         assert_eq!(h.db.wakes.get(), 1);
     }
 }

@@ -259,7 +259,7 @@ async fn add_route(
         r.dept.as_deref().unwrap_or("全部")
     );
     let t = h.now();
-    let res = write(
+    let mut res = write(
         h,
         vec![
             fastlane::add_route(&r, &me.name, t, key).map_err(|e| host::internal(h, "route", e))?,
@@ -267,10 +267,13 @@ async fn add_route(
         ],
     )
     .await?;
-    Ok(res
-        .first()
-        .and_then(|v| v[0]["id"].as_i64())
-        .unwrap_or_default())
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    res.truncate(1);
+    let id: Vec<Id> = host::typed(h, res.pop())?;
+    Ok(id.first().map_or(0, |r| r.id))
 }
 
 /// `POST /console/cases/<id>/phone`: the callback phone, while the case is open (audited as a
@@ -386,10 +389,7 @@ pub async fn step(
     )
     .await?;
     // The state moved on meanwhile (another handler): the step row is undone with it.
-    if res
-        .first()
-        .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
-    {
+    if host::count(res.first()) > 0 {
         Ok(done(
             &format!("/console/cases/{}", c.id),
             &format!("已{}，案件现为“{}”", step.label_zh(), to.label_zh()),

@@ -72,7 +72,7 @@ pub fn upload_error(d: String) -> ApiError {
 
 /// A write's batch. The isolate's directory lookups are forgotten (a revocation or upload takes
 /// effect at once here); a name taken or a preview applied twice is said in words.
-pub async fn write(h: &impl Host, stmts: Vec<Stmt>) -> Result<Vec<serde_json::Value>, ApiError> {
+pub async fn write(h: &impl Host, stmts: Vec<Stmt>) -> Result<Vec<host::Rows>, ApiError> {
     write_waking(h, stmts, false).await
 }
 
@@ -82,7 +82,7 @@ pub async fn write_waking(
     h: &impl Host,
     stmts: Vec<Stmt>,
     wake: bool,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<host::Rows>, ApiError> {
     let r = host::try_run(h, stmts, wake).await;
     crate::directory::forget_lookups(h);
     match r {
@@ -228,10 +228,10 @@ impl http::Pages for ExportPages {
 
     fn page(
         &mut self,
-        rows: serde_json::Value,
+        rows: &str,
         first: bool,
     ) -> Result<(Vec<u8>, Option<Vec<crate::sql::Val>>), String> {
-        let rows: Vec<RatingRow> = serde_json::from_value(rows).map_err(|e| e.to_string())?;
+        let rows: Vec<RatingRow> = serde_json::from_str(rows).map_err(|e| e.to_string())?;
         let mut out = String::new();
         if first {
             out.push_str(&store::export_csv_head());
@@ -363,11 +363,11 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
         access::known_client(&name, &client, t),
     ]);
     let mut res = host::run(h, stmts, false).await?;
-    let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty())) == Some(true);
+    let known = host::count(res.pop().as_ref()) > 0;
     let fails: Vec<access::Failures> = host::typed(h, res.pop())?;
     let acc: Vec<access::AccountRow> = host::typed(h, res.pop())?;
     let acc = acc.into_iter().next();
-    let granted = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty())) == Some(true);
+    let granted = host::count(res.pop().as_ref()) > 0;
     let client_fails = fails.first().map_or(0, |f| f.client);
     let actor = acc.as_ref().and_then(access::AccountRow::actor);
     let who = actor.clone().unwrap_or(Actor {
@@ -435,10 +435,7 @@ pub async fn login(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
             ));
             let mut res = host::run(h, stmts, false).await?;
             res.pop();
-            let locked_now = res
-                .pop()
-                .and_then(|v| v.as_array().map(|a| !a.is_empty()))
-                .unwrap_or(false);
+            let locked_now = host::count(res.pop().as_ref()) > 0;
             if locked_now || client_fails + 1 >= access::CLIENT_FAILURES {
                 let detail = if locked_now {
                     format!(
@@ -965,12 +962,14 @@ pub async fn review_bulk(
     f: &sql::HeldFilter,
     release: bool,
 ) -> Result<i64, ApiError> {
-    let res = host::run(h, sql::review_bulk(me, f, release, h.now()), true).await?;
-    Ok(res
-        .first()
-        .and_then(|rows| rows.get(0))
-        .and_then(|r| r["n"].as_i64())
-        .unwrap_or(0))
+    #[derive(serde::Deserialize)]
+    struct N {
+        n: i64,
+    }
+    let mut res = host::run(h, sql::review_bulk(me, f, release, h.now()), true).await?;
+    res.truncate(1);
+    let n: Vec<N> = host::typed(h, res.pop())?;
+    Ok(n.first().map_or(0, |r| r.n))
 }
 
 /// `POST /console/held/release|reject`: the held ratings of a code, a signal and a range of
@@ -1271,8 +1270,13 @@ async fn stage(
         false,
     )
     .await?;
-    res.pop()
-        .and_then(|v| v[0]["seq"].as_i64())
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: i64,
+    }
+    let seq: Vec<Seq> = host::typed(h, res.pop())?;
+    seq.first()
+        .map(|s| s.seq)
         .ok_or_else(|| host::internal(h, "stage", "no seq"))
 }
 
@@ -1336,10 +1340,7 @@ pub async fn retry_now(h: &impl Host, me: &Actor, detail: &str) -> Result<usize,
         true,
     )
     .await?;
-    Ok(res
-        .first()
-        .and_then(|v| v.as_array().map(Vec::len))
-        .unwrap_or(0))
+    Ok(host::count(res.first()))
 }
 
 /// `POST /console/status/retry`.

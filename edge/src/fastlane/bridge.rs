@@ -247,12 +247,12 @@ pub async fn event(h: &impl Host, b: &Bridge, req: &Request, case: &str) -> Answ
         false,
     )
     .await?;
-    let seen = read.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
+    let seen = host::count(read.pop().as_ref()) > 0;
     let c: CaseRow = host::typed(h, read.pop())?
         .into_iter()
         .next()
         .ok_or(access::NOT_FOUND)?;
-    if seen == Some(true) {
+    if seen {
         return Ok(answer(200, &c, serde_json::json!({"duplicate": true})));
     }
     let from = c.state();

@@ -45,7 +45,7 @@ impl crate::host::Db for Db {
         &self,
         stmts: Vec<Stmt>,
         wake: bool,
-    ) -> std::result::Result<Vec<serde_json::Value>, DbError> {
+    ) -> std::result::Result<Vec<crate::host::Rows>, DbError> {
         let body = serde_json::to_string(&Batch { stmts, wake })
             .map_err(|e| DbError::Runtime(e.to_string()))?;
         let mut init = RequestInit::new();

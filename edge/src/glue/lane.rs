@@ -20,11 +20,13 @@ const SEND_TIMEOUT_MS: u64 = 10_000;
 struct ObjectSql<'a>(&'a Storage);
 
 impl Sql for ObjectSql<'_> {
-    fn query(&self, s: Stmt) -> std::result::Result<serde_json::Value, String> {
+    fn query(&self, s: Stmt) -> std::result::Result<String, String> {
         let json = run(self.0, vec![s])?;
-        let mut all: Vec<serde_json::Value> =
+        let mut all: Vec<crate::host::Rows> =
             serde_json::from_str(&json).map_err(|e| e.to_string())?;
-        Ok(all.pop().unwrap_or_default())
+        Ok(all
+            .pop()
+            .map_or_else(|| "[]".into(), |r| r.get().to_owned()))
     }
     fn exec(&self, s: Vec<Stmt>) -> std::result::Result<(), String> {
         run(self.0, s).map(|_| ())

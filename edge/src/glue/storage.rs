@@ -101,11 +101,11 @@ pub fn first_rows<T: serde::de::DeserializeOwned>(
     stmts: Vec<Stmt>,
 ) -> std::result::Result<Vec<T>, String> {
     let json = run(storage, stmts)?;
-    let mut all: Vec<serde_json::Value> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    if all.is_empty() {
-        return Ok(vec![]);
+    let all: Vec<crate::host::Rows> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    match all.first() {
+        Some(r) => serde_json::from_str(r.get()).map_err(|e| e.to_string()),
+        None => Ok(vec![]),
     }
-    serde_json::from_value(all.swap_remove(0)).map_err(|e| e.to_string())
 }
 
 /// Brings the schema up to date: each pending migration and its record in one transaction.

@@ -1074,8 +1074,7 @@ async fn figures(
         hall_known(name),
     ];
     let mut res = host::run(h, stmts, false).await?;
-    let known = res.pop().and_then(|v| v.as_array().map(|a| !a.is_empty()));
-    if known != Some(true) {
+    if host::count(res.pop().as_ref()) == 0 {
         return Ok(None);
     }
     #[derive(Deserialize)]
@@ -1283,11 +1282,7 @@ pub async fn answer(
                     false,
                 )
                 .await?;
-                if known
-                    .first()
-                    .and_then(|v| v.as_array())
-                    .is_none_or(|a| a.is_empty())
-                {
+                if crate::host::count(known.first()) == 0 {
                     return Err(refused(
                         400,
                         "results.region",

@@ -273,12 +273,12 @@ pub struct World {
 pub struct Lite<'a>(pub &'a World);
 
 impl edge::fastlane::Sql for Lite<'_> {
-    fn query(&self, s: Stmt) -> Result<serde_json::Value, String> {
+    fn query(&self, s: Stmt) -> Result<String, String> {
         self.0
             .h
             .db
             .run(&[s])
-            .map(|mut v| v.remove(0))
+            .map(|mut v| v.remove(0).to_string())
             .map_err(|e| e.to_string())
     }
     fn exec(&self, s: Vec<Stmt>) -> Result<(), String> {
@@ -287,7 +287,7 @@ impl edge::fastlane::Sql for Lite<'_> {
 }
 
 pub fn exec(h: &TestHost, stmts: Vec<Stmt>) -> Vec<serde_json::Value> {
-    block_on(edge::host::run(h, stmts, false)).unwrap()
+    h.db.run(&stmts).unwrap()
 }
 
 impl World {
