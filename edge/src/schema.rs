@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_served_tallies.sql"),
     migration!(16, "0016_receivers.sql"),
     migration!(17, "0017_workorders.sql"),
+    migration!(18, "0018_case_figures.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -165,100 +165,97 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     )
 }
 
-/// The city's and a region's rows, summed by SQL into their groups (the city's counties, a
-/// region's towns, or a hall at the page's own level): `areas` maps each hall of the directory
-/// to its group (JSON, `{"hall": "group"}`); a hall it lacks is its own group on the city's page
-/// and left out of a region's (`region_page`). Each hall of the map is looked up by the tables'
-/// keys (`tallies` by month and hall, `cases_hall`), whatever the planner makes of a JSON table;
-/// what crosses out of storage is a row a group, not a row a case.
-/// Both statements bind the map as ?1 and `region_page` as ?2, then their period.
-const AREAS: &str = "m AS MATERIALIZED (SELECT key AS hall, value AS g FROM json_each(?1))";
-
-/// Ratings by group and level, of the period's months.
+/// What the city's and a region's pages read: each hall's sums of the period, a row a hall (and
+/// a row a region and hall for 评价率), grouped into the page's areas here (`compute_areas`),
+/// where the hall → area map is. No statement reads a case's or a code's row of its own: cases
+/// through the index that holds the columns they sum (`cases_figures`), ratings and 办件 through
+/// their running tallies.
+///
+/// 评价率's sums of each region and hall of the directory over its codes that have served
+/// figures (as [`crate::served::Rate::of`] sums codes), and the system default ratings of all its
+/// codes (`all_defaults`: 基本满意 where `DEFAULT_RATING_COUNTS`). Its rows are the directory's
+/// places too.
 #[derive(Debug, Clone, Deserialize)]
-pub struct AreaLevel {
-    pub g: String,
+pub struct HallRate {
+    pub region: String,
+    pub hall: String,
+    pub served: i64,
+    pub rated: i64,
+    pub never: i64,
+    pub defaults: i64,
+    pub all_defaults: i64,
+}
+
+pub fn hall_rates(months: &[String]) -> Stmt {
+    stmt(
+        "WITH s AS (SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
+           FROM served_tallies WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), \
+         r AS (SELECT code, SUM(n) AS n FROM code_tallies \
+           WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code) \
+         SELECT e.region AS region, e.hall AS hall, \
+           SUM(CASE WHEN s.served > 0 THEN s.served ELSE 0 END) AS served, \
+           SUM(CASE WHEN s.served > 0 THEN COALESCE(r.n, 0) ELSE 0 END) AS rated, \
+           SUM(CASE WHEN s.served > 0 THEN s.never ELSE 0 END) AS never, \
+           SUM(CASE WHEN s.served > 0 THEN s.defaults ELSE 0 END) AS defaults, \
+           SUM(COALESCE(s.defaults, 0)) AS all_defaults \
+         FROM entries e LEFT JOIN s ON s.code = e.code LEFT JOIN r ON r.code = e.code \
+         GROUP BY e.region, e.hall",
+        vec![serde_json::to_string(months).expect("strings").into()],
+    )
+}
+
+/// Ratings by hall and level, of the period's months (a hall rated in the period has a row).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HallLevel {
+    pub hall: String,
     pub level: String,
     pub n: i64,
 }
 
-pub fn area_tallies(p: &Period, areas: &str, region_page: bool) -> Stmt {
+pub fn hall_levels(months: &[String]) -> Stmt {
     stmt(
-        format!(
-            "WITH {AREAS}, u AS ( \
-               SELECT m.g AS g, t.level AS level, t.n AS n FROM m CROSS JOIN tallies t \
-               WHERE t.month IN (SELECT value FROM json_each(?3)) AND t.hall = m.hall \
-               UNION ALL SELECT t.hall, t.level, t.n FROM tallies t WHERE NOT ?2 \
-               AND t.month IN (SELECT value FROM json_each(?3)) AND t.hall NOT IN (SELECT hall FROM m)) \
-             SELECT g, level, SUM(n) AS n FROM u GROUP BY g, level"
-        ),
-        vec![
-            areas.into(),
-            i64::from(region_page).into(),
-            serde_json::to_string(&p.months).expect("strings").into(),
-        ],
+        "SELECT hall, level, SUM(n) AS n FROM tallies \
+         WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY hall, level",
+        vec![serde_json::to_string(months).expect("strings").into()],
     )
 }
 
-/// A group's case sums; `total` 1 for the page's own (every group's cases together).
-#[derive(Debug, Clone, Deserialize)]
-pub struct AreaSums {
-    pub total: i64,
-    pub g: String,
-    #[serde(flatten)]
-    pub sums: CaseSums,
+/// A hall's 差评 cases of the period summed (`hall` none: the cases whose entry names none), with
+/// the times the callback and the fix took (seconds, comma-separated, in no order) for the
+/// medians, which are taken once the halls are grouped ([`CaseSums::of_halls`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HallCases {
+    pub hall: Option<String>,
+    pub bad: i64,
+    pub overturned: i64,
+    pub called_on_time: i64,
+    pub fixed_on_time: i64,
+    pub verdicts: i64,
+    pub verdicts_satisfied: i64,
+    pub callbacks: Option<String>,
+    pub fixes: Option<String>,
 }
 
-/// The period's cases summed by group and for the page (`total` 1), with the medians of the
-/// callback's and the fix's times (the mean of the middle two of an even count), as
-/// [`CaseSums::of`] sums them.
-pub fn area_cases(p: &Period, areas: &str, region_page: bool) -> Stmt {
+pub fn hall_cases(p: &Period) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
-    const COLUMNS: &str =
-        "c.opened_at, c.called_at, c.fixed_at, c.callback_due, c.fix_due, c.review, c.verdict";
     let sums = format!(
         "COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, \
          COUNT(CASE WHEN review IS 'overturned' THEN 1 END) AS overturned, \
-         COUNT(CASE WHEN {COUNTED} AND called_at IS NOT NULL THEN 1 END) AS called, \
-         COUNT(CASE WHEN {COUNTED} AND fixed_at IS NOT NULL THEN 1 END) AS fixed, \
          COUNT(CASE WHEN {COUNTED} AND called_at <= callback_due THEN 1 END) AS called_on_time, \
          COUNT(CASE WHEN {COUNTED} AND fixed_at <= fix_due THEN 1 END) AS fixed_on_time, \
          COUNT(CASE WHEN {COUNTED} AND verdict IS NOT NULL THEN 1 END) AS verdicts, \
-         COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied"
+         COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied, \
+         group_concat(CASE WHEN {COUNTED} THEN called_at - opened_at END) AS callbacks, \
+         group_concat(CASE WHEN {COUNTED} THEN fixed_at - opened_at END) AS fixes"
     );
-    // A step's median time, of each group and of them all.
-    let median = |name: &str, done: &str| {
-        let times = format!(
-            "SELECT g, {done} - opened_at AS d FROM f WHERE {COUNTED} AND {done} IS NOT NULL"
-        );
-        format!(
-            "{name} AS (SELECT 0 AS total, g, AVG(d) AS median FROM (SELECT g, d, \
-               ROW_NUMBER() OVER (PARTITION BY g ORDER BY d) AS r, COUNT(*) OVER (PARTITION BY g) AS n \
-               FROM ({times})) WHERE r IN ((n + 1) / 2, (n + 2) / 2) GROUP BY g \
-             UNION ALL SELECT 1, '', AVG(d) FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS r, \
-               COUNT(*) OVER () AS n FROM ({times})) WHERE r IN ((n + 1) / 2, (n + 2) / 2))"
-        )
-    };
     stmt(
         format!(
-            "WITH {AREAS}, \
-             f AS MATERIALIZED (SELECT m.g AS g, {COLUMNS} FROM m CROSS JOIN cases c \
-               WHERE c.hall = m.hall AND c.opened_at >= ?3 AND c.opened_at < ?4 \
-               UNION ALL SELECT COALESCE(c.hall, ''), {COLUMNS} FROM cases c WHERE NOT ?2 \
-               AND c.opened_at >= ?3 AND c.opened_at < ?4 AND (c.hall IS NULL OR c.hall NOT IN (SELECT hall FROM m))), \
-             n AS (SELECT 0 AS total, g, {sums} FROM f GROUP BY g UNION ALL SELECT 1, '', {sums} FROM f), \
-             {}, {} \
-             SELECT n.*, mc.median AS median_callback, mf.median AS median_fix \
-             FROM n LEFT JOIN mc USING (total, g) LEFT JOIN mf USING (total, g)",
-            median("mc", "called_at"),
-            median("mf", "fixed_at"),
+            "SELECT c.hall AS hall, {sums} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
+             WHERE c.hall = h.hall AND c.opened_at >= ?1 AND c.opened_at < ?2 GROUP BY c.hall \
+             UNION ALL SELECT NULL, {sums} FROM cases c INDEXED BY cases_figures \
+             WHERE c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?2 HAVING COUNT(*) > 0"
         ),
-        vec![
-            areas.into(),
-            i64::from(region_page).into(),
-            p.from.into(),
-            p.to.into(),
-        ],
+        vec![p.from.into(), p.to.into()],
     )
 }
 
@@ -405,6 +402,35 @@ impl CaseSums {
         s.median_callback = median_secs(called);
         s.median_fix = median_secs(fixed);
         s
+    }
+
+    /// The sums of halls' sums ([`hall_cases`]): counts added, the medians of all their times.
+    pub fn of_halls<'a>(halls: impl Iterator<Item = &'a HallCases>) -> Result<CaseSums, String> {
+        let mut s = CaseSums::default();
+        let (mut called, mut fixed) = (vec![], vec![]);
+        for h in halls {
+            s.bad += h.bad;
+            s.overturned += h.overturned;
+            s.called_on_time += h.called_on_time;
+            s.fixed_on_time += h.fixed_on_time;
+            s.verdicts += h.verdicts;
+            s.verdicts_satisfied += h.verdicts_satisfied;
+            for (list, times) in [(&h.callbacks, &mut called), (&h.fixes, &mut fixed)] {
+                for t in list
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                {
+                    times.push(t.parse().map_err(|_| format!("a case's time {t:?}"))?);
+                }
+            }
+        }
+        s.called = called.len() as i64;
+        s.fixed = fixed.len() as i64;
+        s.median_callback = median_secs(called);
+        s.median_fix = median_secs(fixed);
+        Ok(s)
     }
 }
 
@@ -588,51 +614,88 @@ fn rates_by<'a>(
         .collect()
 }
 
-/// The city's or a region's results from its groups' sums ([`area_tallies`], [`area_cases`]),
-/// as [`compute`] makes them from the rows; `codes` mapped to their groups already.
+/// A hall's group on the city's page or a region's (`within`), by the directory's `group` of
+/// each hall: a hall no longer in the directory (and a case naming no hall, `None`) keeps its
+/// own row at the city, and is on no region's page.
+pub fn group_of(
+    group: &std::collections::BTreeMap<&str, String>,
+    within: Option<&str>,
+    hall: Option<&str>,
+) -> Option<String> {
+    match (group.get(hall.unwrap_or_default()), within) {
+        (Some(g), _) => Some(g.clone()),
+        (None, None) => Some(hall.unwrap_or_default().to_owned()),
+        (None, Some(_)) => None,
+    }
+}
+
+/// The city's or a region's results from its halls' sums ([`hall_rates`], [`hall_levels`],
+/// [`hall_cases`]), as [`compute`] makes them from the rows: each hall's sums go to its group on
+/// the page, `group_of` (`None` for a case without a hall), or nowhere (`None`: not on it).
 pub fn compute_areas(
     period: &Period,
-    levels: &[AreaLevel],
-    sums: &[AreaSums],
-    codes: &[crate::served::CodeRate],
+    group_of: impl Fn(Option<&str>) -> Option<String>,
+    (rates, levels, cases): (&[HallRate], &[HallLevel], &[HallCases]),
     (min_staff, defaults_count): (i64, bool),
-) -> Results {
+) -> Result<Results, String> {
     use std::collections::BTreeMap;
-    let mut by_group: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
+    let mut by_group: BTreeMap<String, Vec<(&str, i64)>> = BTreeMap::new();
     for l in levels {
-        by_group.entry(&l.g).or_default().push((&l.level, l.n));
+        if let Some(g) = group_of(Some(&l.hall)) {
+            by_group.entry(g).or_default().push((&l.level, l.n));
+        }
     }
-    // The system default ratings, as 基本满意 of their codes' halls where the setting counts them.
-    for c in codes.iter().filter(|c| defaults_count && c.defaults > 0) {
-        by_group
-            .entry(&c.hall)
-            .or_default()
-            .push(("basic", c.defaults));
+    // 评价率 by group, its sums as one code's (`Rate::of` takes codes); the system default
+    // ratings, as 基本满意 of their halls' groups where the setting counts them.
+    let mut codes = vec![];
+    for r in rates {
+        let Some(g) = group_of(Some(&r.hall)) else {
+            continue;
+        };
+        if defaults_count && r.all_defaults > 0 {
+            by_group
+                .entry(g.clone())
+                .or_default()
+                .push(("basic", r.all_defaults));
+        }
+        codes.push(crate::served::CodeRate {
+            code: String::new(),
+            region: r.region.clone(),
+            hall: g,
+            window: String::new(),
+            dept: String::new(),
+            staff_id: None,
+            staff_name: None,
+            served: r.served,
+            rated: r.rated,
+            never: r.never,
+            defaults: r.defaults,
+        });
     }
-    let none = CaseSums::default();
-    let sums_of = |total: i64, g: &str| {
-        sums.iter()
-            .find(|s| s.total == total && s.g == g)
-            .map_or(&none, |s| &s.sums)
-    };
-    let mut names: Vec<&str> = by_group.keys().copied().collect();
-    names.extend(sums.iter().filter(|s| s.total == 0).map(|s| s.g.as_str()));
+    let mut case_groups: BTreeMap<String, Vec<&HallCases>> = BTreeMap::new();
+    for c in cases {
+        if let Some(g) = group_of(c.hall.as_deref()) {
+            case_groups.entry(g).or_default().push(c);
+        }
+    }
+    let mut names: Vec<&str> = by_group.keys().map(String::as_str).collect();
+    names.extend(case_groups.keys().map(String::as_str));
     names.sort_unstable();
     names.dedup();
-    let groups = names
-        .into_iter()
-        .filter(|g| !g.is_empty())
-        .map(|g| {
-            let levels = by_group.get(g).map_or(&[][..], Vec::as_slice);
-            (
-                g.to_owned(),
-                Figures::from_parts(levels.iter().copied(), sums_of(0, g)),
-            )
-        })
-        .collect();
-    Results {
-        rate: RateFigures::of(codes),
-        group_rates: rates_by(codes, |c| &c.hall),
+    let none = vec![];
+    let mut groups = vec![];
+    for g in names.into_iter().filter(|g| !g.is_empty()) {
+        let levels = by_group.get(g).map_or(&[][..], Vec::as_slice);
+        let sums = CaseSums::of_halls(case_groups.get(g).unwrap_or(&none).iter().copied())?;
+        groups.push((
+            g.to_owned(),
+            Figures::from_parts(levels.iter().copied(), &sums),
+        ));
+    }
+    let total = CaseSums::of_halls(case_groups.values().flatten().copied())?;
+    Ok(Results {
+        rate: RateFigures::of(&codes),
+        group_rates: rates_by(&codes, |c| &c.hall),
         defaults_in_satisfaction: defaults_count,
         praise: vec![],
         areas: vec![],
@@ -640,13 +703,13 @@ pub fn compute_areas(
         version: RESULTS_VERSION,
         scope: "全市".to_owned(),
         period: period.label.clone(),
-        total: Figures::from_parts(by_group.values().flatten().copied(), sums_of(1, "")),
+        total: Figures::from_parts(by_group.values().flatten().copied(), &total),
         group_by: "大厅",
         groups,
         staff: vec![],
         min_staff_ratings: min_staff,
         staff_hidden: 0,
-    }
+    })
 }
 
 pub const CSV_HEADER: [&str; 21] = [
@@ -1105,8 +1168,9 @@ async fn figures(
 
 /// The city's page or a region's: each hall goes to its area (the city's counties, a region's
 /// towns), or stays its own where it sits at the page's level; a region's page keeps only its
-/// halls. The halls' places are read first, then the groups' sums (`area_tallies`,
-/// `area_cases`): a row a group, not a row a case.
+/// halls. One batch reads each hall's sums (a row a hall, never a row a case or a code); the
+/// halls' places are the directory's (its regions and halls, from the same rows), and the halls
+/// are summed into their groups here.
 async fn areas(
     h: &impl crate::host::Host,
     s: &Settings,
@@ -1115,21 +1179,21 @@ async fn areas(
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
     let stmts = vec![
-        crate::served::code_rates(&crate::access::Scope::All, None, &period.months),
-        halls(period),
-        stmt("SELECT DISTINCT region, hall FROM entries", vec![]),
+        hall_rates(&period.months),
+        hall_levels(&period.months),
+        hall_cases(period),
     ];
     let mut res = host::run(h, stmts, false).await?;
-    let places: Vec<Place> = host::typed(h, res.pop())?;
-    let names: Vec<HallRow> = host::typed(h, res.pop())?;
-    let mut codes: Vec<crate::served::CodeRate> = host::typed(h, res.pop())?;
+    let cases: Vec<HallCases> = host::typed(h, res.pop())?;
+    let levels: Vec<HallLevel> = host::typed(h, res.pop())?;
+    let rates: Vec<HallRate> = host::typed(h, res.pop())?;
     let label = |code: &str| match s.region_names.iter().find(|(c, _)| c == code) {
         Some((_, n)) => format!("{n}（{code}）"),
         None => code.to_owned(),
     };
     let mut areas: Vec<(String, String)> = vec![];
     let mut group: std::collections::BTreeMap<&str, String> = Default::default();
-    for p in &places {
+    for p in &rates {
         match area_of(&p.region, region) {
             Some(Ok(code)) => {
                 let l = label(&code);
@@ -1150,36 +1214,21 @@ async fn areas(
         return Ok(None);
     }
     areas.sort();
-    let keep = |h: &str| region.is_none() || group.contains_key(h);
-    codes.retain(|c| keep(&c.hall));
-    let mut names: Vec<String> = names.into_iter().map(|n| n.hall).collect();
-    names.retain(|n| keep(n));
-    // Halls no longer in the directory keep their own row at the city.
-    for c in &mut codes {
-        c.hall = group
-            .get(c.hall.as_str())
-            .cloned()
-            .unwrap_or_else(|| c.hall.clone());
-    }
-    let map = serde_json::to_string(&group).expect("strings");
-    let mut res = host::run(
-        h,
-        vec![
-            area_tallies(period, &map, region.is_some()),
-            area_cases(period, &map, region.is_some()),
-        ],
-        false,
-    )
-    .await?;
-    let sums: Vec<AreaSums> = host::typed(h, res.pop())?;
-    let levels: Vec<AreaLevel> = host::typed(h, res.pop())?;
+    // The halls rated in the period, for the page's links.
+    let mut names: Vec<String> = levels
+        .iter()
+        .filter(|l| !l.hall.is_empty() && (region.is_none() || group.contains_key(&*l.hall)))
+        .map(|l| l.hall.clone())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
     let r = compute_areas(
         period,
-        &levels,
-        &sums,
-        &codes,
+        |hall| group_of(&group, region, hall),
+        (&rates, &levels, &cases),
         (i64::from(s.min_staff), s.defaults_count),
-    );
+    )
+    .map_err(|e| host::internal(h, "results", e))?;
     let (scope, group_by) = match region {
         Some(code) => (
             s.region_names
@@ -1199,12 +1248,6 @@ async fn areas(
         },
         names,
     )))
-}
-
-#[derive(Debug, Deserialize)]
-struct Place {
-    region: String,
-    hall: String,
 }
 
 /// The hall's public 好评: the newest few comments a 大厅管理员 marked (no names, no times).
@@ -1464,12 +1507,12 @@ mod tests {
         .unwrap();
     }
 
-    /// The city's and a region's figures summed by SQL into their groups (`area_tallies`,
-    /// `area_cases`, `compute_areas`) are the figures `compute` makes from every row: counts,
+    /// The city's and a region's figures from their halls' sums (`hall_rates`, `hall_levels`,
+    /// `hall_cases`, `compute_areas`) are the figures `compute` makes from every row: counts,
     /// medians of odd and even counts, deadlines missing, overturned cases, verdicts, a hall
-    /// the directory no longer has, a case without a hall.
+    /// the directory no longer has, a case without a hall, 评价率 and the default ratings.
     #[test]
-    fn groups_summed_by_sql_are_the_groups_computed_from_the_rows() {
+    fn groups_summed_from_the_halls_are_the_groups_computed_from_the_rows() {
         let c = db();
         let t = Day::from_ymd(2026, 11, 2).unwrap().start_unix();
         let halls = [
@@ -1526,6 +1569,32 @@ mod tests {
                 .unwrap();
             }
         }
+        // The directory: two codes a hall, one of them without 办件 served in the month (its
+        // ratings and default ratings count, its 评价率 does not), as the running tallies hold them.
+        for (k, (region, hall)) in halls[..4].iter().enumerate() {
+            for j in 0..2_i64 {
+                let code = format!("E{k}{j}");
+                let e = serde_json::json!({"code": code, "region": region, "hall": hall,
+                    "window": "A01", "dept": "单位0"});
+                c.execute(
+                    "INSERT INTO entries (code, json) VALUES (?1, ?2)",
+                    rusqlite::params![code, e.to_string()],
+                )
+                .unwrap();
+                let k = k as i64;
+                c.execute(
+                    "INSERT INTO served_tallies (month, code, served, never, defaults) \
+                     VALUES ('2026-11', ?1, ?2, ?3, ?4)",
+                    rusqlite::params![code, (1 - j) * (50 + k), k, 2 + j],
+                )
+                .unwrap();
+                c.execute(
+                    "INSERT INTO code_tallies (month, code, n) VALUES ('2026-11', ?1, ?2)",
+                    rusqlite::params![code, 20 + k + j],
+                )
+                .unwrap();
+            }
+        }
         let p = Period::parse("2026-11").unwrap();
         let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
         // The directory's halls (the last one is gone from it) and their groups, as `areas` maps them.
@@ -1553,19 +1622,33 @@ mod tests {
             facts
                 .iter_mut()
                 .for_each(|c| c.hall = c.hall.as_deref().map(to));
-            let want = compute(None, &p, &tallies, &facts, &[], (20, false));
-            let map = serde_json::to_string(&group).unwrap();
-            let levels: Vec<AreaLevel> =
-                serde_json::from_value(rows(area_tallies(&p, &map, region.is_some()))).unwrap();
-            let sums: Vec<AreaSums> =
-                serde_json::from_value(rows(area_cases(&p, &map, region.is_some()))).unwrap();
-            let got = compute_areas(&p, &levels, &sums, &[], (20, false));
+            let mut codes: Vec<crate::served::CodeRate> = serde_json::from_value(rows(
+                crate::served::code_rates(&crate::access::Scope::All, None, &p.months),
+            ))
+            .unwrap();
+            codes.retain(|c| keep(&c.hall));
+            codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
+            let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
+            let rates: Vec<HallRate> = serde_json::from_value(rows(hall_rates(&p.months))).unwrap();
+            let levels: Vec<HallLevel> =
+                serde_json::from_value(rows(hall_levels(&p.months))).unwrap();
+            let sums: Vec<HallCases> = serde_json::from_value(rows(hall_cases(&p))).unwrap();
+            let got = compute_areas(
+                &p,
+                |h| group_of(&group, region, h),
+                (&rates, &levels, &sums),
+                (20, true),
+            )
+            .unwrap();
             assert!(
                 want.total.bad > 10 && want.groups.len() >= 2,
                 "{region:?}: {want:?}"
             );
+            assert!(want.rate.served > 0 && want.rate.defaults > 0, "{want:?}");
             assert_eq!(got.total, want.total, "{region:?}");
             assert_eq!(got.groups, want.groups, "{region:?}");
+            assert_eq!(got.rate, want.rate, "{region:?}");
+            assert_eq!(got.group_rates, want.group_rates, "{region:?}");
         }
     }
 
