@@ -169,7 +169,15 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// a row a region and hall for 评价率), grouped into the page's areas here (`compute_areas`),
 /// where the hall → area map is. No statement reads a case's or a code's row of its own: cases
 /// through the index that holds the columns they sum (`cases_figures`), ratings and 办件 through
-/// their running tallies.
+/// their running tallies. A region's page (`within`, bound as ?2) reads only the halls of the
+/// directory in it, by name, as `areas` keeps them.
+const IN_REGION: &str = "(?2 IS NULL OR {hall} IN (SELECT hall FROM entries \
+     WHERE substr(region, 1, length(?2)) = ?2))";
+
+fn in_region(hall: &str) -> String {
+    IN_REGION.replace("{hall}", hall)
+}
+
 ///
 /// 评价率's sums of each region and hall of the directory over its codes that have served
 /// figures (as [`crate::served::Rate::of`] sums codes), and the system default ratings of all its
@@ -186,9 +194,10 @@ pub struct HallRate {
     pub all_defaults: i64,
 }
 
-pub fn hall_rates(months: &[String]) -> Stmt {
+pub fn hall_rates(months: &[String], within: Option<&str>) -> Stmt {
     stmt(
-        "WITH s AS (SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
+        format!(
+            "WITH s AS (SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
            FROM served_tallies WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), \
          r AS (SELECT code, SUM(n) AS n FROM code_tallies \
            WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code) \
@@ -199,24 +208,66 @@ pub fn hall_rates(months: &[String]) -> Stmt {
            SUM(CASE WHEN s.served > 0 THEN s.defaults ELSE 0 END) AS defaults, \
            SUM(COALESCE(s.defaults, 0)) AS all_defaults \
          FROM entries e LEFT JOIN s ON s.code = e.code LEFT JOIN r ON r.code = e.code \
-         GROUP BY e.region, e.hall",
-        vec![serde_json::to_string(months).expect("strings").into()],
+         WHERE {} GROUP BY e.region, e.hall",
+            in_region("e.hall")
+        ),
+        vec![
+            serde_json::to_string(months).expect("strings").into(),
+            within.map(str::to_owned).into(),
+        ],
     )
 }
 
-/// Ratings by hall and level, of the period's months (a hall rated in the period has a row).
+/// A hall's ratings of the period's months by level, a row a hall (a hall rated in the period
+/// has one), each level a column named as the level is stored (`other`: any other word, counted
+/// as the rows' own figures count it: a rating, never a satisfied one).
 #[derive(Debug, Clone, Deserialize)]
 pub struct HallLevel {
     pub hall: String,
-    pub level: String,
-    pub n: i64,
+    pub very_satisfied: i64,
+    pub satisfied: i64,
+    pub basic: i64,
+    pub dissatisfied: i64,
+    pub very_dissatisfied: i64,
+    pub other: i64,
 }
 
-pub fn hall_levels(months: &[String]) -> Stmt {
+impl HallLevel {
+    /// The hall's ratings by level, as the tallies have them.
+    pub fn levels(&self) -> [(&'static str, i64); 6] {
+        use wire::rating::Level;
+        [
+            (Level::VerySatisfied.as_str(), self.very_satisfied),
+            (Level::Satisfied.as_str(), self.satisfied),
+            (Level::Basic.as_str(), self.basic),
+            (Level::Dissatisfied.as_str(), self.dissatisfied),
+            (Level::VeryDissatisfied.as_str(), self.very_dissatisfied),
+            ("", self.other),
+        ]
+    }
+}
+
+pub fn hall_levels(months: &[String], within: Option<&str>) -> Stmt {
+    let levels = wire::rating::Level::ALL.map(|l| l.as_str());
+    let mut columns: Vec<String> = levels
+        .iter()
+        .map(|l| format!("SUM(CASE WHEN level = '{l}' THEN n ELSE 0 END) AS {l}"))
+        .collect();
+    columns.push(format!(
+        "SUM(CASE WHEN level NOT IN ('{}') THEN n ELSE 0 END) AS other",
+        levels.join("', '")
+    ));
     stmt(
-        "SELECT hall, level, SUM(n) AS n FROM tallies \
-         WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY hall, level",
-        vec![serde_json::to_string(months).expect("strings").into()],
+        format!(
+            "SELECT hall, {} FROM tallies \
+             WHERE month IN (SELECT value FROM json_each(?1)) AND {} GROUP BY hall",
+            columns.join(", "),
+            in_region("hall")
+        ),
+        vec![
+            serde_json::to_string(months).expect("strings").into(),
+            within.map(str::to_owned).into(),
+        ],
     )
 }
 
@@ -236,7 +287,7 @@ pub struct HallCases {
     pub fixes: Option<String>,
 }
 
-pub fn hall_cases(p: &Period) -> Stmt {
+pub fn hall_cases(p: &Period, within: Option<&str>) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
     let sums = format!(
         "COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, \
@@ -251,11 +302,13 @@ pub fn hall_cases(p: &Period) -> Stmt {
     stmt(
         format!(
             "SELECT c.hall AS hall, {sums} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
-             WHERE c.hall = h.hall AND c.opened_at >= ?1 AND c.opened_at < ?2 GROUP BY c.hall \
+             WHERE {} AND c.hall = h.hall AND c.opened_at >= ?1 AND c.opened_at < ?3 GROUP BY c.hall \
              UNION ALL SELECT NULL, {sums} FROM cases c INDEXED BY cases_figures \
-             WHERE c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?2 HAVING COUNT(*) > 0"
+             WHERE ?2 IS NULL AND c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?3 \
+             HAVING COUNT(*) > 0",
+            in_region("h.hall")
         ),
-        vec![p.from.into(), p.to.into()],
+        vec![p.from.into(), within.map(str::to_owned).into(), p.to.into()],
     )
 }
 
@@ -642,7 +695,7 @@ pub fn compute_areas(
     let mut by_group: BTreeMap<String, Vec<(&str, i64)>> = BTreeMap::new();
     for l in levels {
         if let Some(g) = group_of(Some(&l.hall)) {
-            by_group.entry(g).or_default().push((&l.level, l.n));
+            by_group.entry(g).or_default().extend(l.levels());
         }
     }
     // 评价率 by group, its sums as one code's (`Rate::of` takes codes); the system default
@@ -1179,9 +1232,9 @@ async fn areas(
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
     let stmts = vec![
-        hall_rates(&period.months),
-        hall_levels(&period.months),
-        hall_cases(period),
+        hall_rates(&period.months, region),
+        hall_levels(&period.months, region),
+        hall_cases(period, region),
     ];
     let mut res = host::run(h, stmts, false).await?;
     let cases: Vec<HallCases> = host::typed(h, res.pop())?;
@@ -1629,10 +1682,12 @@ mod tests {
             codes.retain(|c| keep(&c.hall));
             codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
             let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
-            let rates: Vec<HallRate> = serde_json::from_value(rows(hall_rates(&p.months))).unwrap();
+            let rates: Vec<HallRate> =
+                serde_json::from_value(rows(hall_rates(&p.months, region))).unwrap();
             let levels: Vec<HallLevel> =
-                serde_json::from_value(rows(hall_levels(&p.months))).unwrap();
-            let sums: Vec<HallCases> = serde_json::from_value(rows(hall_cases(&p))).unwrap();
+                serde_json::from_value(rows(hall_levels(&p.months, region))).unwrap();
+            let sums: Vec<HallCases> =
+                serde_json::from_value(rows(hall_cases(&p, region))).unwrap();
             let got = compute_areas(
                 &p,
                 |h| group_of(&group, region, h),
