@@ -266,6 +266,30 @@ pub fn run(root: &Path) -> Result<()> {
             .into_string()?,
     )?;
     drop(w);
+    // "Computed" is one request a start (the memo answers the rest): four more starts, each
+    // page's first answer, and the median of the five (this machine is noisy).
+    let pages = [
+        format!("results?period={quarter}"),
+        format!("results?hall=%E5%A4%A7%E5%8E%850003&period={quarter}"),
+        format!("results?region=321202&period={quarter}"),
+        format!("results?region=321202001&period={quarter}"),
+    ];
+    let mut cold: Vec<Vec<Duration>> =
+        vec![vec![city.0], vec![hall.0], vec![district.0], vec![town.0]];
+    for _ in 0..4 {
+        let w = start_on(port)?;
+        for (page, times) in pages.iter().zip(&mut cold) {
+            times.push(timed_get(&format!("{}/{page}", w.base), 1)?.0);
+        }
+        drop(w);
+    }
+    let cold: Vec<Duration> = cold
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
 
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     let per = |d: Duration| format!("{:.2} µs", d.as_secs_f64() * 1e6 / RATINGS as f64);
@@ -327,6 +351,18 @@ pub fn run(root: &Path) -> Result<()> {
     println!(
         "  a script asking 400 halls' quarters in turn: {computed} computed, {refused} asked to come back (429), in {:.1} s (budget: 6 s of reads a minute); the city's page meanwhile: {city_after} (from the memo)",
         script.as_secs_f64()
+    );
+    println!(
+        "  computed, the median of 5 starts (each page's first answer after a start): city {} (target ≤ 50 ms: {}), one hall {}, district {}, town {}",
+        ms(cold[0]),
+        if cold[0] <= Duration::from_millis(50) {
+            "met"
+        } else {
+            "MISSED"
+        },
+        ms(cold[1]),
+        ms(cold[2]),
+        ms(cold[3])
     );
     println!(
         "  peer: scanning the quarter's {scanned} ratings for the same tallies (SQLite, same file): {}",
