@@ -118,7 +118,7 @@ pub async fn drain(h: &impl Host, p: &crate::http::Paged) -> Result<Vec<u8>, Api
         let rows = run(h, vec![stmt], false).await?.pop();
         let (bytes, next) =
             p.0.borrow_mut()
-                .page(rows.as_deref().map_or("[]", |r| r.get()), first)
+                .page(text(rows.as_ref()), first)
                 .map_err(|e| internal(h, "page", e))?;
         out.extend(bytes);
         first = false;
@@ -147,6 +147,11 @@ pub fn typed<T: serde::de::DeserializeOwned>(
         Some(r) => serde_json::from_str(r.get()).map_err(|e| internal(h, "rows", e)),
         None => Ok(vec![]),
     }
+}
+
+/// A statement's rows as text: `[]` for a statement not run.
+pub fn text(rows: Option<&Rows>) -> &str {
+    rows.map_or("[]", |r| r.get())
 }
 
 /// How many rows a statement returned (none for a statement not run).

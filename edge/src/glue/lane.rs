@@ -22,11 +22,8 @@ struct ObjectSql<'a>(&'a Storage);
 impl Sql for ObjectSql<'_> {
     fn query(&self, s: Stmt) -> std::result::Result<String, String> {
         let json = run(self.0, vec![s])?;
-        let mut all: Vec<crate::host::Rows> =
-            serde_json::from_str(&json).map_err(|e| e.to_string())?;
-        Ok(all
-            .pop()
-            .map_or_else(|| "[]".into(), |r| r.get().to_owned()))
+        let all: Vec<crate::host::Rows> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        Ok(crate::host::text(all.last()).to_owned())
     }
     fn exec(&self, s: Vec<Stmt>) -> std::result::Result<(), String> {
         run(self.0, s).map(|_| ())

@@ -180,11 +180,7 @@ fn pages(
             }
             let stmt = p.0.borrow().query(cursor.as_deref());
             let page = match db.batch(vec![stmt], false).await {
-                Ok(mut rows) => {
-                    let rows = rows.pop();
-                    p.0.borrow_mut()
-                        .page(rows.as_deref().map_or("[]", |r| r.get()), first)
-                }
+                Ok(rows) => p.0.borrow_mut().page(crate::host::text(rows.last()), first),
                 Err(e) => Err(e.to_string()),
             };
             Some(match page {
