@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_receivers.sql"),
     migration!(17, "0017_workorders.sql"),
     migration!(18, "0018_case_figures.sql"),
+    migration!(19, "0019_unrated_linked.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).

@@ -51,7 +51,8 @@ fn candidates(mark: &str, older_than: i64) -> Stmt {
              l.token, l.created_at AS link_created, l.expires_at, l.revoked_at \
              FROM served s JOIN links l ON l.project_no = s.project_no AND l.code = s.code \
              LEFT JOIN entries e ON e.code = s.code \
-             WHERE s.rated = 0 AND s.project_no IS NOT NULL AND s.{mark} IS NULL AND s.at <= ?1 \
+             WHERE s.rated = 0 AND s.project_no IS NOT NULL AND s.linked = 1 AND s.{mark} IS NULL \
+             AND s.at <= ?1 \
              ORDER BY s.at LIMIT {ROUND}"
         ),
         vec![older_than.into()],
@@ -62,7 +63,7 @@ fn candidates(mark: &str, older_than: i64) -> Stmt {
 fn oldest_younger(mark: &str, older_than: i64) -> Stmt {
     stmt(
         format!(
-            "SELECT MIN(at) AS at FROM served WHERE rated = 0 AND project_no IS NOT NULL \
+            "SELECT MIN(at) AS at FROM served WHERE rated = 0 AND project_no IS NOT NULL AND linked = 1 \
              AND {mark} IS NULL AND at > ?1"
         ),
         vec![older_than.into()],

@@ -1287,15 +1287,18 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     let db = ::edge::zsp::data::database(&data).unwrap().unwrap();
     let latest = ::edge::zsp::data::latest();
     assert_eq!(
-        latest, 18,
+        latest, 19,
         "this test turns data into what schema 1 left; see below"
     );
-    // What the first release (schema 1) left: the same data without what migrations 2 to 18 add
+    // What the first release (schema 1) left: the same data without what migrations 2 to 19 add
     // (tables, indexes, columns, triggers) and without their records: exactly their undoing.
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TRIGGER case_halls_insert; DROP TRIGGER case_halls_entry; DROP TABLE case_halls; \
+            "DROP TRIGGER links_served; DROP TRIGGER served_linked_insert; DROP INDEX served_unrated; \
+             ALTER TABLE served DROP COLUMN linked; \
+             CREATE INDEX served_unrated ON served (at) WHERE rated = 0 AND project_no IS NOT NULL; \
+             DROP TRIGGER case_halls_insert; DROP TRIGGER case_halls_entry; DROP TABLE case_halls; \
              DROP INDEX cases_figures; CREATE INDEX cases_hall ON cases (hall, opened_at); \
              DROP TABLE case_events; ALTER TABLE cases DROP COLUMN order_no; \
              DROP TRIGGER cases_result_closed; DROP TRIGGER cases_result_verdict; DROP TRIGGER cases_results_owed; \
@@ -1331,7 +1334,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(schema_rows(&db).len(), 1);
     let o = run(&pack, &["check", "--env", env.to_str().unwrap()]);
     assert!(
-        said(&o).contains("data at schema 1: this release migrates it to 18 on start, once"),
+        said(&o).contains("data at schema 1: this release migrates it to 19 on start, once"),
         "{}",
         said(&o)
     );
@@ -1347,7 +1350,7 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
     assert_eq!(
         migrated.iter().map(|r| r.0).collect::<Vec<_>>(),
         [
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
+            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19
         ]
     );
     // Started again: nothing runs twice.

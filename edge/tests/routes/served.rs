@@ -688,6 +688,73 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
     assert_eq!(defaults(&w), 2);
 }
 
+/// A queue system's report of a 办件 that has no link: nothing the alarm could send or store
+/// for it (an invitation and a default both go by the link), so it stays out of the alarm's
+/// index (`served.linked`, migration 0019) and costs its rounds nothing, however many there
+/// are — until its link is minted, when it is invited as any other.
+#[test]
+fn a_reported_banjian_without_its_link_is_left_out_of_the_alarm_until_the_link_comes() {
+    let mut w = World::new();
+    w.s = settings_with(&[
+        ("INVITE_AFTER", "24h"),
+        ("ALERT_HOSTS", "queue.example.gov.cn"),
+        ("PUBLIC_URL", "https://pj.example.gov.cn"),
+    ]);
+    w.add_route(edge::fastlane::NewRoute {
+        name: "业务系统".into(),
+        region: None,
+        hall: None,
+        dept: None,
+        kind: "webhook".into(),
+        url: "https://queue.example.gov.cn/invite".into(),
+        secret: "invite-secret-0123456789".into(),
+        names: false,
+        audience: "invites".into(),
+        inbound: String::new(),
+    });
+    let code = a1().code.to_text();
+    let matter = a1().matters[0].code.clone();
+    let start = w.h.now();
+    for no in ["RPT-1", "RPT-2"] {
+        let (s, b) = report(
+            &w,
+            serde_json::json!({"code": code, "project_no": no, "matter": matter}),
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+    // What the alarm's index holds of them: nothing.
+    let looked_at = |w: &World| {
+        w.count(
+            "SELECT COUNT(*) AS n FROM served INDEXED BY served_unrated \
+             WHERE rated = 0 AND project_no IS NOT NULL AND linked = 1",
+        )
+    };
+    assert_eq!(looked_at(&w), 0);
+    // The index holds only linked 办件: a query that would take the others cannot use it.
+    let unlinked = w.h.db.run(&[edge::sql::stmt(
+        "SELECT COUNT(*) AS n FROM served INDEXED BY served_unrated \
+         WHERE rated = 0 AND project_no IS NOT NULL",
+        vec![],
+    )]);
+    assert!(unlinked.is_err(), "{unlinked:?}");
+    let invites = |w: &World| w.count("SELECT COUNT(*) AS n FROM alerts WHERE served IS NOT NULL");
+    at(&w, start + 48 * 3600);
+    assert_eq!(unrated(&w), None, "nothing to come back for");
+    assert_eq!(invites(&w), 0);
+    // RPT-1's link, minted now: in the index, and invited a day later; RPT-2 still out.
+    let minted = w.h.now();
+    mint(&w, "RPT-1", None);
+    assert_eq!(looked_at(&w), 1);
+    assert_eq!(
+        w.count("SELECT COUNT(*) AS n FROM served WHERE source = 'report' AND linked = 1"),
+        1,
+        "the report's own row, not a second one"
+    );
+    at(&w, minted + 24 * 3600);
+    unrated(&w);
+    assert_eq!(invites(&w), 1);
+}
+
 #[test]
 fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
     use wire::rating::Level;
