@@ -125,15 +125,17 @@ pub struct TallyRow {
     pub n: i64,
 }
 
+/// The period's tallies, of one hall (read by the table's key, month and hall) or of all.
 pub fn tallies(p: &Period, hall: Option<&str>) -> Stmt {
+    let mut args = vec![serde_json::to_string(&p.months).expect("strings").into()];
+    args.extend(hall.map(Into::into));
     stmt(
-        "SELECT hall, dept, staff, level, SUM(n) AS n FROM tallies \
-         WHERE month IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR hall = ?2) \
-         GROUP BY hall, dept, staff, level",
-        vec![
-            serde_json::to_string(&p.months).expect("strings").into(),
-            hall.map(str::to_owned).into(),
-        ],
+        format!(
+            "SELECT hall, dept, staff, level, SUM(n) AS n FROM tallies \
+             WHERE month IN (SELECT value FROM json_each(?1)){} GROUP BY hall, dept, staff, level",
+            if hall.is_some() { " AND hall = ?2" } else { "" }
+        ),
+        args,
     )
 }
 
@@ -156,12 +158,21 @@ pub struct CaseFacts {
     pub verdict: Option<String>,
 }
 
+/// The period's cases, of one hall (read by the hall's index, `cases_figures`) or of all.
 pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
+    let which = match hall {
+        Some(_) => "hall = ?3 AND opened_at >= ?1 AND opened_at < ?2",
+        None => "opened_at >= ?1 AND opened_at < ?2",
+    };
+    let mut args = vec![p.from.into(), p.to.into()];
+    args.extend(hall.map(Into::into));
     stmt(
-        "SELECT code, hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
-         opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
-         FROM cases WHERE opened_at >= ?1 AND opened_at < ?2 AND (?3 IS NULL OR hall = ?3)",
-        vec![p.from.into(), p.to.into(), hall.map(str::to_owned).into()],
+        format!(
+            "SELECT code, hall, dept, CASE WHEN about IS NOT NULL AND about != 'staff' THEN NULL ELSE staff END AS staff, \
+             opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict \
+             FROM cases WHERE {which}"
+        ),
+        args,
     )
 }
 
