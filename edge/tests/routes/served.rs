@@ -688,6 +688,22 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
     assert_eq!(defaults(&w), 2);
 }
 
+/// A route of audience `invites` to the queue system's host (of `hall`, or every hall).
+fn invites_route(name: &str, kind: &str, hall: Option<&str>) -> edge::fastlane::NewRoute {
+    edge::fastlane::NewRoute {
+        name: name.into(),
+        region: None,
+        hall: hall.map(Into::into),
+        dept: None,
+        kind: kind.into(),
+        url: "https://queue.example.gov.cn/invite".into(),
+        secret: "invite-secret-0123456789".into(),
+        names: false,
+        audience: "invites".into(),
+        inbound: String::new(),
+    }
+}
+
 /// A queue system's report of a 办件 that has no link: nothing the alarm could send or store
 /// for it (an invitation and a default both go by the link), so it stays out of the alarm's
 /// index (`served.linked`, migration 0019) and costs its rounds nothing, however many there
@@ -700,18 +716,7 @@ fn a_reported_banjian_without_its_link_is_left_out_of_the_alarm_until_the_link_c
         ("ALERT_HOSTS", "queue.example.gov.cn"),
         ("PUBLIC_URL", "https://pj.example.gov.cn"),
     ]);
-    w.add_route(edge::fastlane::NewRoute {
-        name: "业务系统".into(),
-        region: None,
-        hall: None,
-        dept: None,
-        kind: "webhook".into(),
-        url: "https://queue.example.gov.cn/invite".into(),
-        secret: "invite-secret-0123456789".into(),
-        names: false,
-        audience: "invites".into(),
-        inbound: String::new(),
-    });
+    w.add_route(invites_route("业务系统", "webhook", None));
     let code = a1().code.to_text();
     let matter = a1().matters[0].code.clone();
     let start = w.h.now();
@@ -764,18 +769,7 @@ fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
         ("ALERT_HOSTS", "queue.example.gov.cn"),
         ("PUBLIC_URL", "https://pj.example.gov.cn"),
     ]);
-    let route = |name: &str, kind: &str, hall: &str| edge::fastlane::NewRoute {
-        name: name.into(),
-        region: None,
-        hall: Some(hall.into()),
-        dept: None,
-        kind: kind.into(),
-        url: "https://queue.example.gov.cn/invite".into(),
-        secret: "invite-secret-0123456789".into(),
-        names: false,
-        audience: "invites".into(),
-        inbound: String::new(),
-    };
+    let route = |name: &str, kind: &str, hall: &str| invites_route(name, kind, Some(hall));
     // Only a generic webhook takes invitations: the business system sends the SMS.
     let robot = route("短信", "wecom", HALL).check(&w.s.lane);
     assert!(
