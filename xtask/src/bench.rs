@@ -220,23 +220,58 @@ function request()
 end
 "#;
 
+/// Console logins for wrk, each with a new name and a wrong password, from 20 addresses as the
+/// trusted proxy names them (`X-Real-IP`): a script guessing passwords from many machines.
+const WRK_LOGINS: &str = r#"
+local made = 0
+function setup(thread)
+  thread:set("id", made)
+  made = made + 1
+end
+function init(args)
+  origin = args[1]
+  n = 0
+end
+function request()
+  n = n + 1
+  local body = "name=guess-" .. id .. "-" .. n .. "&password=password123"
+  return wrk.format("POST", "/console/login", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Origin"] = origin,
+    ["X-Real-IP"] = "198.51.100." .. ((n * 2 + id) % 20),
+  }, body)
+end
+"#;
+
+/// What a wrk phase sends.
+#[derive(Clone, Copy)]
+pub(crate) enum Requests<'a> {
+    /// GET the URL.
+    Get,
+    /// Post the submissions of a file (one JSON a line), each once.
+    Bodies(&'a Path),
+    /// Console logins with new names (`WRK_LOGINS`), to the URL's origin.
+    Logins,
+}
+
 /// A bounded load with wrk (2 threads, `CONNS` keep-alive connections, `SECS` seconds) against
-/// `url` on 127.0.0.1, with workerd's CPU time over it. `bodies`: a file of submissions to post.
+/// `url` on 127.0.0.1, with workerd's CPU time over it.
 pub(crate) fn wrk(
     w: &xtask::edge::Worker,
     name: &'static str,
     url: &str,
     dir: &Path,
-    bodies: Option<&Path>,
+    requests: Requests<'_>,
     status: u16,
 ) -> Result<Load> {
     let script = dir.join(format!("{}.lua", name.replace(' ', "-")));
-    let lua = match bodies {
-        Some(_) => format!(
+    let lua = match requests {
+        Requests::Get => WRK_REPORT.to_owned(),
+        Requests::Bodies(_) => format!(
             "{}{WRK_REPORT}",
             WRK_POST.replace("WRK_THREADS", &WRK_THREADS.to_string())
         ),
-        None => WRK_REPORT.to_owned(),
+        Requests::Logins => format!("{WRK_LOGINS}{WRK_REPORT}"),
     };
     xtask::fs::write(&script, lua)?;
     let mut c = Command::new("wrk");
@@ -250,8 +285,14 @@ pub(crate) fn wrk(
     ])
     .arg(&script)
     .arg(url);
-    if let Some(b) = bodies {
-        c.arg("--").arg(b);
+    match requests {
+        Requests::Get => {}
+        Requests::Bodies(b) => {
+            c.arg("--").arg(b);
+        }
+        Requests::Logins => {
+            c.arg("--").arg(&w.base);
+        }
     }
     let before = w.cpu_secs();
     let out = sh::output(&mut c).context("running wrk")?;
@@ -430,6 +471,9 @@ pub fn edge(root: &Path) -> Result<()> {
         ("POW_DIFFICULTY", DIFFICULTY.to_string()),
         ("HOLD_RATE", "off".to_string()),
         ("HOLD_ADDRESS", "off".to_string()),
+        // The login flood names its clients as nginx in front would; the other phases send no
+        // such header, and their requests have no address, as without the setting.
+        ("CLIENT_IP_HEADER", "X-Real-IP".to_string()),
     ];
     let (worker, state) = fresh_worker(&tools, root, &keys, "edge", &vars)?;
     let entries: Vec<Entry> = (0..CONNS)
@@ -462,7 +506,7 @@ pub fn edge(root: &Path) -> Result<()> {
         "landing",
         &format!("{}/{}", worker.base, segments[0]),
         &state,
-        None,
+        Requests::Get,
         200,
     )?;
     let submit = wrk(
@@ -470,7 +514,7 @@ pub fn edge(root: &Path) -> Result<()> {
         "submission",
         &format!("{}/api/rate", worker.base),
         &state,
-        Some(&bodies),
+        Requests::Bodies(&bodies),
         200,
     )?;
     let peer = wrk(
@@ -478,16 +522,25 @@ pub fn edge(root: &Path) -> Result<()> {
         "invalid code",
         &forged_code_url(&worker.base),
         &state,
-        None,
+        Requests::Get,
         404,
     )?;
     let rss = worker.rss_mib();
-    let console = console_figures(&worker)?;
     let stored = ureq::get(&format!("{}/status", worker.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .call()?
         .into_string()?;
     let stored: serde_json::Value = serde_json::from_str(&stored)?;
+    // The floods before the console's logins: an account's logins from a client it knows are
+    // outside the global budget (a flood cannot lock the office out), and would count in the
+    // busiest second.
+    let floods = Floods::run(
+        &worker,
+        &keys.admin_token,
+        &format!("{}/{}", worker.base, segments[0]),
+        &state,
+    )?;
+    let console = console_figures(&worker)?;
 
     // The ceiling: the same workerd serving a worker that only answers `ok`, with the edge
     // stopped so that both have the machine to themselves.
@@ -498,7 +551,7 @@ pub fn edge(root: &Path) -> Result<()> {
         "one-line JS",
         &format!("{}/", hello.base),
         &state,
-        None,
+        Requests::Get,
         200,
     )?;
     drop(hello);
@@ -541,7 +594,121 @@ pub fn edge(root: &Path) -> Result<()> {
         verdict(bundle_gz <= 300 * 1024)
     );
     console.print();
+    floods.print();
     Ok(())
+}
+
+/// Landing pages one after another, each one's milliseconds, until `done` (at least one).
+fn landings(url: &str, done: &std::sync::atomic::AtomicBool) -> Result<Vec<f64>> {
+    let agent = ureq::agent();
+    let mut ms = vec![];
+    while ms.is_empty() || !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let t = Instant::now();
+        let r = agent.get(url).set("Accept-Encoding", "gzip").call()?;
+        std::io::copy(&mut r.into_reader(), &mut std::io::sink())?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(ms)
+}
+
+/// The landing page's median and p99 over `ms`.
+fn median_p99(mut ms: Vec<f64>) -> (f64, f64, usize) {
+    ms.sort_by(f64::total_cmp);
+    let at = |p: usize| ms[(ms.len() * p / 100).min(ms.len() - 1)];
+    (at(50), at(99), ms.len())
+}
+
+/// `LOGIN_HASHES_PER_SEC`'s default, which the benchmark's worker runs with.
+const LOGIN_HASHES_PER_SEC: i64 = 4;
+
+/// What a flood of console logins with new names from 20 addresses costs the citizens: their
+/// landing pages timed one after another while it runs, against the same flood of the
+/// cheapest request there is (`/status`, no storage) as the peer; and the password hashes it
+/// got the office to compute.
+struct Floods {
+    idle: (f64, f64, usize),
+    logins: Load,
+    under_logins: (f64, f64, usize),
+    peer: Load,
+    under_peer: (f64, f64, usize),
+    /// The busiest second's password hashes, and the budget.
+    hashes: (i64, i64),
+}
+
+impl Floods {
+    fn run(w: &xtask::edge::Worker, admin_token: &str, landing: &str, dir: &Path) -> Result<Self> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let idle_done = AtomicBool::new(false);
+        let idle = std::thread::scope(|s| {
+            let pages = s.spawn(|| landings(landing, &idle_done));
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            idle_done.store(true, Ordering::SeqCst);
+            pages.join().expect("landings")
+        })?;
+        // A flood with the landing pages timed beside it.
+        let beside = |name, url: &str, requests, status| -> Result<(Load, Vec<f64>)> {
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                let pages = s.spawn(|| landings(landing, &done));
+                let load = wrk(w, name, url, dir, requests, status);
+                done.store(true, Ordering::SeqCst);
+                let pages = pages.join().expect("landings");
+                Ok((load?, pages?))
+            })
+        };
+        let (logins, under_logins) = beside(
+            "login flood",
+            &format!("{}/console/login", w.base),
+            Requests::Logins,
+            401,
+        )?;
+        let (peer, under_peer) = beside(
+            "status flood",
+            &format!("{}/status", w.base),
+            Requests::Get,
+            200,
+        )?;
+        let metrics = ureq::get(&format!("{}/metrics", w.base))
+            .set("Authorization", &format!("Bearer {admin_token}"))
+            .call()?
+            .into_string()?;
+        let peak = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("zsp_login_hashes_peak_per_second "))
+            .context("no zsp_login_hashes_peak_per_second in /metrics")?
+            .trim()
+            .parse()?;
+        Ok(Floods {
+            idle: median_p99(idle),
+            logins,
+            under_logins: median_p99(under_logins),
+            peer,
+            under_peer: median_p99(under_peer),
+            hashes: (peak, LOGIN_HASHES_PER_SEC),
+        })
+    }
+
+    fn print(&self) {
+        println!(
+            "a login flood (new names, a wrong password, 20 addresses through the proxy's X-Real-IP; answered 401 when hashed, 429 past the budget) against the same flood of /status (no storage), each {SECS:.0} s on {CONNS} connections, the landing page timed one after another meanwhile"
+        );
+        self.logins.print(None);
+        self.peer.print(None);
+        let line = |what: &str, (p50, p99, n): (f64, f64, usize)| {
+            println!("  landing {what:<22} median {p50:>6.1} ms   p99 {p99:>6.1} ms   ({n} pages)");
+        };
+        line("idle", self.idle);
+        line("under the logins", self.under_logins);
+        line("under /status", self.under_peer);
+        let ratio = self.under_logins.0 / self.under_peer.0.max(self.idle.0);
+        println!(
+            "  landing median under the logins: {ratio:.2}× the peer's (target ≤ 2×: {}); password hashes in the busiest second: {} (budget {}: {})",
+            verdict(ratio <= 2.0),
+            self.hashes.0,
+            self.hashes.1,
+            verdict(self.hashes.0 <= self.hashes.1)
+        );
+    }
 }
 
 /// The console as an administrator's office browser gets it, after the run above (its ratings

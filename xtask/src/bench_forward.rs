@@ -3,7 +3,7 @@
 //! with two, and each receiver's delivery latency through an outage of one of them
 //! (`ZSP_BENCH_OUTAGE_SECS`, 300 by default) while ratings keep coming.
 
-use crate::bench::{cards, fresh_worker, submissions, unix_now, wrk};
+use crate::bench::{Requests, cards, fresh_worker, submissions, unix_now, wrk};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::io::Write;
@@ -149,7 +149,7 @@ pub fn run(root: &Path) -> Result<()> {
             "submission",
             &format!("{}/api/rate", w.base),
             &state,
-            Some(&bodies),
+            Requests::Bodies(&bodies),
             200,
         )?;
         let ok = load.ok as usize;

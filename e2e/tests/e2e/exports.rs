@@ -124,5 +124,8 @@ fn a_million_ratings_export_in_flat_memory() {
     // SQL's new columns ruled out (an open regression, in the closing note, as the 50 MB
     // target): the bound is a tripwire for a leak, which would grow with the rows.
     assert!(peak - before < 200.0, "{before:.0} → {peak:.0} MiB");
-    assert!(p99 < 500.0, "landing p99 {p99:.0} ms");
+    // The landing pages' times are a figure (150–210 ms p99 here, with the export and this
+    // test's other lanes on two cores); the bound is a tripwire for an export that holds the
+    // storage object's one thread for its 80–100 s, or for many seconds at a time.
+    assert!(p99 < 2000.0, "landing p99 {p99:.0} ms");
 }
