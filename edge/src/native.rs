@@ -35,6 +35,20 @@ impl Sqlite {
         }
     }
 
+    /// A copy of the database as it is now, by SQLite's online backup: a fixture built once and
+    /// copied for each case that must start from it untouched.
+    pub fn fork(&self) -> Sqlite {
+        let mut c = Connection::open_in_memory().expect("SQLite in memory");
+        let step = rusqlite::backup::Backup::new(&self.conn.borrow(), &mut c)
+            .and_then(|b| b.step(-1))
+            .expect("a copy of the test's database");
+        assert_eq!(step, rusqlite::backup::StepResult::Done, "copied whole");
+        Sqlite {
+            conn: RefCell::new(c),
+            wakes: Cell::new(0),
+        }
+    }
+
     /// The connection itself, for tests that run statements one by one.
     pub fn into_conn(self) -> Connection {
         self.conn.into_inner()
@@ -142,6 +156,20 @@ impl TestHost {
             db: Sqlite::memory(),
             clock: Cell::new(now),
             rng: Cell::new(0x9e37_79b9_7f4a_7c15),
+            isolate: Isolate::default(),
+            logs: RefCell::new(vec![]),
+            hashes: Cell::new(0),
+        }
+    }
+
+    /// A host whose storage is a copy of this one's ([`Sqlite::fork`]), at the same time and
+    /// with the same next random numbers; its isolate is a fresh one (no caches, no counters),
+    /// as after a restart, and nothing logged yet.
+    pub fn fork(&self) -> TestHost {
+        TestHost {
+            db: self.db.fork(),
+            clock: Cell::new(self.clock.get()),
+            rng: Cell::new(self.rng.get()),
             isolate: Isolate::default(),
             logs: RefCell::new(vec![]),
             hashes: Cell::new(0),
@@ -310,5 +338,39 @@ mod tests {
         .unwrap();
         assert_eq!(n[0].get(), r#"[{"n":1}]"#);
         assert_eq!(h.db.wakes.get(), 1);
+    }
+
+    #[test]
+    fn a_fork_starts_as_a_copy_and_goes_its_own_way() {
+        let insert = |h: &TestHost, nonce: &str| {
+            block_on(h.db.batch(
+                vec![stmt(
+                    "INSERT INTO used_challenges (nonce, expires_at) VALUES (?1, 1)",
+                    vec![nonce.into()],
+                )],
+                false,
+            ))
+            .unwrap();
+        };
+        let nonces = |h: &TestHost| {
+            let rows = block_on(h.db.batch(
+                vec![stmt(
+                    "SELECT group_concat(nonce) AS n FROM (SELECT nonce FROM used_challenges ORDER BY nonce)",
+                    vec![],
+                )],
+                false,
+            ))
+            .unwrap();
+            rows[0].get().to_owned()
+        };
+        let h = TestHost::new(1_800_000_000);
+        insert(&h, "a");
+        h.advance(5);
+        let f = h.fork();
+        assert_eq!(f.clock.get(), 1_800_000_005);
+        insert(&f, "b");
+        insert(&h, "c");
+        assert_eq!(nonces(&h), r#"[{"n":"a,c"}]"#);
+        assert_eq!(nonces(&f), r#"[{"n":"a,b"}]"#);
     }
 }

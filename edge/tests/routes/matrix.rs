@@ -1,6 +1,6 @@
 //! The permission matrix: every route of the table against every kind of caller, each cell's
 //! status written out here by hand (not derived from the table, so that a wrong table fails it).
-//! Each cell runs on a fresh deployment (`World`), natively over SQLite. The target of each route
+//! Each cell runs on a fresh copy of one deployment (`World::fork`), natively over SQLite. The target of each route
 //! is in hall A's place (330105 便民服务中心): the callers of hall B (330106, a hall of the same
 //! name) are outside it.
 //!
@@ -338,8 +338,9 @@ fn every_route_against_every_caller() {
     let mut wrong = vec![];
     for row in &rows {
         for (i, who) in Who::ALL.iter().enumerate() {
-            // A fresh deployment: a cell's write (a revocation, a release) changes no other's.
-            let w = World::new();
+            // A fresh copy of the deployment: a cell's write (a revocation, a release) changes
+            // no other's.
+            let w = probe.fork();
             let req = request(
                 *who,
                 row.method,
