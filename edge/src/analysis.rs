@@ -352,7 +352,7 @@ pub fn messages(
             db,
             stmt(
                 "SELECT COUNT(*) AS n FROM route_sends WHERE route = ?1 AND at > ?2",
-                vec![r.id.into(), (now - 60).into()],
+                vec![r.id.into(), (now - alert::ROBOT_MINUTE_SECS).into()],
             ),
         )?;
         let room = alert::ROBOT_MESSAGES_PER_MINUTE as i64 - sent.first().map_or(0, |s| s.n);

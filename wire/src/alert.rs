@@ -13,6 +13,10 @@ use crate::time::format_cst_minute as minute;
 
 /// Both robots take at most 20 messages a minute; 钉钉 then blocks the robot for 10 minutes.
 pub const ROBOT_MESSAGES_PER_MINUTE: usize = 20;
+/// The minute as a route's sends are counted here, in seconds: the robots count theirs as the
+/// messages arrive, while this side's clock is whole seconds (up to a second early) and a send
+/// takes its time, so two seconds more than theirs keeps a 21st out of any minute of theirs.
+pub const ROBOT_MINUTE_SECS: i64 = 62;
 /// 企业微信's markdown content limit, in bytes (over it: errcode 40058). Used for 钉钉 too, whose
 /// limit the spec does not give: the smaller known bound.
 pub const MARKDOWN_MAX_BYTES: usize = 4096;
@@ -222,13 +226,17 @@ pub const DIGEST_RESERVE: usize = 6;
 pub const DIGEST_EVERY_SECS: i64 = 10;
 
 /// What a route sends at `now` (Unix seconds): `pending` alerts in order, `sent` the times of the
-/// route's messages (those older than a minute are ignored). One message an alert while the
+/// route's messages (those older than [`ROBOT_MINUTE_SECS`] are ignored). One message an alert while the
 /// minute has more room than [`DIGEST_RESERVE`]; then the rest in a digest, no sooner than
 /// [`DIGEST_EVERY_SECS`] after the route's last message unless it is full (a long burst), never
 /// beyond the minute's room: at most [`ROBOT_MESSAGES_PER_MINUTE`] in any minute. Returns each
 /// message with the number of alerts it carries; what it leaves waits for a later call.
 pub fn plan(pending: &[Alert], sent: &[i64], now: i64) -> Vec<(String, usize)> {
-    let recent: Vec<i64> = sent.iter().copied().filter(|t| now - t < 60).collect();
+    let recent: Vec<i64> = sent
+        .iter()
+        .copied()
+        .filter(|t| now - t < ROBOT_MINUTE_SECS)
+        .collect();
     let room = ROBOT_MESSAGES_PER_MINUTE.saturating_sub(recent.len());
     let mut out = vec![];
     let mut i = 0;
@@ -775,8 +783,10 @@ mod tests {
             sent.len(),
             sent.last().map(|s| s.0)
         );
+        // Each minute as the robot counts it, by arrival: up to a second off this side's whole
+        // seconds either way.
         for w in 0..secs + 120 {
-            let in_minute = sent.iter().filter(|s| s.0 >= w && s.0 < w + 60).count();
+            let in_minute = sent.iter().filter(|s| s.0 >= w && s.0 < w + 61).count();
             assert!(
                 in_minute <= ROBOT_MESSAGES_PER_MINUTE,
                 "{in_minute} in the minute from {w} s"
@@ -823,6 +833,10 @@ mod tests {
         // A full minute sends nothing.
         let full: Vec<i64> = (0..20).map(|s| 100 + s).collect();
         assert!(plan(&many, &full, 130).is_empty());
+        // The robots count by arrival, and this side's seconds are whole: sixty of them after
+        // the first of a full minute is too soon, two more are not.
+        assert!(plan(&many, &full, 161).is_empty());
+        assert!(!plan(&many, &full, 162).is_empty());
         // Within the reserve: one digest, and not again within 10 s unless a full one is
         // waiting.
         let busy: Vec<i64> = (0..14).map(|s| 100 + s).collect();

@@ -1852,7 +1852,7 @@ fn messages(
             db,
             stmt(
                 "SELECT at FROM route_sends WHERE route = ?1 AND at > ?2",
-                vec![r.id.into(), (now - 60).into()],
+                vec![r.id.into(), (now - alert::ROBOT_MINUTE_SECS).into()],
             ),
         )?;
         let sent: Vec<i64> = sent.into_iter().map(|a| a.at).collect();
