@@ -5,9 +5,8 @@
 //! addresses do not lock the administrator out.
 
 use crate::console::account;
-use crate::workerd::{http, load, worker};
+use crate::workerd::{http, worker};
 use std::time::Duration;
-use wire::directory::Entry;
 
 fn login(base: &str, address: &str, name: &str, pw: &str, extra: &[(&str, &str)]) -> u16 {
     let body = format!(
@@ -79,8 +78,6 @@ pub(crate) fn count(state: &std::path::Path, sql: &str) -> i64 {
 #[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
 fn logins_cost_the_attacker_not_the_office() {
     let (w, state) = worker("logins", &[("CLIENT_IP_HEADER", "X-Real-IP".to_owned())]);
-    let e = Entry::example("G01", Some("G1"));
-    load(&w, vec![e.clone()]);
     account(
         &w,
         "city-admin",
