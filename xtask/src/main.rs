@@ -423,6 +423,9 @@ fn test_stages() -> Result<()> {
                     "--no-run",
                     "--quiet",
                 ]))
+            })?;
+            stage("build: the page's WebAssembly (wasm-release)", || {
+                xtask::site::compile(&root)
             })
         });
         let tools = setup::tools(node_bin).and_then(|tools| {
@@ -463,10 +466,6 @@ fn test_stages() -> Result<()> {
             Ok::<_, anyhow::Error>(t)
         });
         let native = (|| -> Result<()> {
-            // The page's LTO is one long link on one core: the wasm32 lane compiles beside it.
-            stage("build: the page's WebAssembly (wasm-release)", || {
-                xtask::site::compile(&root)
-            })?;
             // The workerd and browser tests run the real worker and the built page (and qr-gen,
             // which `cargo test --workspace` built).
             stage("build: the page (wasm-bindgen, bundle, weight)", || {
