@@ -611,11 +611,18 @@ fn landings(url: &str, done: &std::sync::atomic::AtomicBool) -> Result<Vec<f64>>
     Ok(ms)
 }
 
-/// The landing page's median and p99 over `ms`.
+/// The `p`th percentile of `v` (sorted in place); NaN for none.
+pub(crate) fn percentile(v: &mut [f64], p: usize) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[(v.len() * p / 100).min(v.len() - 1)]
+}
+
+/// The median and p99 of landing pages' milliseconds, and how many.
 fn median_p99(mut ms: Vec<f64>) -> (f64, f64, usize) {
-    ms.sort_by(f64::total_cmp);
-    let at = |p: usize| ms[(ms.len() * p / 100).min(ms.len() - 1)];
-    (at(50), at(99), ms.len())
+    (percentile(&mut ms, 50), percentile(&mut ms, 99), ms.len())
 }
 
 /// `LOGIN_HASHES_PER_SEC`'s default, which the benchmark's worker runs with.
@@ -631,8 +638,8 @@ struct Floods {
     under_logins: (f64, f64, usize),
     peer: Load,
     under_peer: (f64, f64, usize),
-    /// The busiest second's password hashes, and the budget.
-    hashes: (i64, i64),
+    /// The busiest second's password hashes.
+    peak_hashes: i64,
 }
 
 impl Floods {
@@ -684,7 +691,7 @@ impl Floods {
             under_logins: median_p99(under_logins),
             peer,
             under_peer: median_p99(under_peer),
-            hashes: (peak, LOGIN_HASHES_PER_SEC),
+            peak_hashes: peak,
         })
     }
 
@@ -704,9 +711,9 @@ impl Floods {
         println!(
             "  landing median under the logins: {ratio:.2}× the peer's (target ≤ 2×: {}); password hashes in the busiest second: {} (budget {}: {})",
             verdict(ratio <= 2.0),
-            self.hashes.0,
-            self.hashes.1,
-            verdict(self.hashes.0 <= self.hashes.1)
+            self.peak_hashes,
+            LOGIN_HASHES_PER_SEC,
+            verdict(self.peak_hashes <= LOGIN_HASHES_PER_SEC)
         );
     }
 }

@@ -3,7 +3,7 @@
 //! with two, and each receiver's delivery latency through an outage of one of them
 //! (`ZSP_BENCH_OUTAGE_SECS`, 300 by default) while ratings keep coming.
 
-use crate::bench::{Requests, cards, fresh_worker, submissions, unix_now, wrk};
+use crate::bench::{Requests, cards, fresh_worker, percentile, submissions, unix_now, wrk};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::io::Write;
@@ -78,14 +78,6 @@ fn until(secs: u64, done: impl Fn() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     true
-}
-
-fn percentile(v: &mut [f64], p: usize) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[(v.len() * p / 100).min(v.len() - 1)]
 }
 
 pub fn run(root: &Path) -> Result<()> {

@@ -5,7 +5,7 @@
 //! addresses do not lock the administrator out.
 
 use crate::console::account;
-use crate::workerd::{http, worker};
+use crate::workerd::{admin, worker};
 use std::time::Duration;
 
 fn login(base: &str, address: &str, name: &str, pw: &str, extra: &[(&str, &str)]) -> u16 {
@@ -47,13 +47,8 @@ fn flood(base: &str, send: fn(&str, usize, usize) -> u16) -> Vec<u16> {
 
 /// A figure of `/metrics`.
 fn metric(w: &xtask::edge::Worker, name: &str) -> i64 {
-    let (_, _, metrics) = http(
-        "GET",
-        &format!("{}/metrics", w.base),
-        &[("Authorization", &format!("Bearer {}", w.admin_token))],
-        None,
-    );
-    let metrics = String::from_utf8(metrics).unwrap();
+    let (s, metrics) = admin(w, "GET", "/metrics", "");
+    assert_eq!(s, 200, "{metrics}");
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))

@@ -688,6 +688,18 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
     assert_eq!(defaults(&w), 2);
 }
 
+/// The deployment inviting unrated 办件 after `invite_after` (`INVITE_AFTER`) through routes to
+/// the queue system's host.
+fn inviting(invite_after: &str) -> World {
+    let mut w = World::new();
+    w.s = settings_with(&[
+        ("INVITE_AFTER", invite_after),
+        ("ALERT_HOSTS", "queue.example.gov.cn"),
+        ("PUBLIC_URL", "https://pj.example.gov.cn"),
+    ]);
+    w
+}
+
 /// A route of audience `invites` to the queue system's host (of `hall`, or every hall).
 fn invites_route(name: &str, kind: &str, hall: Option<&str>) -> edge::fastlane::NewRoute {
     edge::fastlane::NewRoute {
@@ -710,12 +722,7 @@ fn invites_route(name: &str, kind: &str, hall: Option<&str>) -> edge::fastlane::
 /// are — until its link is minted, when it is invited as any other.
 #[test]
 fn a_reported_banjian_without_its_link_is_left_out_of_the_alarm_until_the_link_comes() {
-    let mut w = World::new();
-    w.s = settings_with(&[
-        ("INVITE_AFTER", "24h"),
-        ("ALERT_HOSTS", "queue.example.gov.cn"),
-        ("PUBLIC_URL", "https://pj.example.gov.cn"),
-    ]);
+    let w = inviting("24h");
     w.add_route(invites_route("业务系统", "webhook", None));
     let code = a1().code.to_text();
     let matter = a1().matters[0].code.clone();
@@ -763,12 +770,7 @@ fn a_reported_banjian_without_its_link_is_left_out_of_the_alarm_until_the_link_c
 #[test]
 fn an_unrated_banjian_invites_once_at_invite_after_through_the_invites_route() {
     use wire::rating::Level;
-    let mut w = World::new();
-    w.s = settings_with(&[
-        ("INVITE_AFTER", "24h 3399:1h"),
-        ("ALERT_HOSTS", "queue.example.gov.cn"),
-        ("PUBLIC_URL", "https://pj.example.gov.cn"),
-    ]);
+    let w = inviting("24h 3399:1h");
     let route = |name: &str, kind: &str, hall: &str| invites_route(name, kind, Some(hall));
     // Only a generic webhook takes invitations: the business system sends the SMS.
     let robot = route("短信", "wecom", HALL).check(&w.s.lane);
