@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_workorders.sql"),
     migration!(18, "0018_case_figures.sql"),
     migration!(19, "0019_unrated_linked.sql"),
+    migration!(20, "0020_hall_levels.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).
@@ -253,5 +254,82 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    /// Migration 20's running per-hall tallies start as the sums of the staff members' tallies
+    /// already there, and stay their sums as ratings arrive, change level or move out (held).
+    #[test]
+    fn migration_20_sums_the_tallies_by_hall_and_keeps_them_summed() {
+        use rusqlite::Connection;
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(VERSIONS_TABLE).unwrap();
+        let apply = |ms: &[Migration]| {
+            for m in ms {
+                for s in statements(m.sql) {
+                    c.execute_batch(&s).unwrap();
+                }
+            }
+        };
+        apply(&MIGRATIONS[..19]);
+        let levels = [
+            "very_satisfied",
+            "satisfied",
+            "basic",
+            "dissatisfied",
+            "odd",
+        ];
+        let rate = |i: usize| {
+            let e = serde_json::json!({"hall": format!("厅{}", i % 3), "dept": "单位",
+                "staff_id": format!("S{}", i % 4)})
+            .to_string();
+            c.execute(
+                "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, level, tags, \
+                 tag_version, comment, flagged, via, entry, next_attempt_at) \
+                 VALUES (?1, 'C', ?1, 0, 1, 1, ?1, ?2, ?3, '', 1, '', 0, 'app', ?4, 0)",
+                rusqlite::params![format!("r{i}"), 1_790_000_000 + i as i64 * 200_000, levels[i % 5], e],
+            )
+            .unwrap();
+        };
+        (0..40).for_each(rate);
+        apply(&MIGRATIONS[19..20]);
+        let same = |when: &str| {
+            let sums = "SELECT month, hall, SUM((level = 'very_satisfied') * n), SUM((level = 'satisfied') * n), \
+                 SUM((level = 'basic') * n), SUM((level = 'dissatisfied') * n), \
+                 SUM((level = 'very_dissatisfied') * n), SUM((level = 'odd') * n) FROM tallies GROUP BY 1, 2";
+            let kept = "SELECT month, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, \
+                 other FROM hall_levels";
+            let read = |q: &str| -> Vec<Vec<String>> {
+                let mut st = c.prepare(&format!("{q} ORDER BY 1, 2")).unwrap();
+                st.query_map([], |r| {
+                    (0..8)
+                        .map(|k| r.get_ref(k).map(|v| format!("{v:?}")))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+            };
+            let want = read(sums);
+            assert!(want.len() >= 6, "{when}: {want:?}");
+            assert_eq!(read(kept), want, "{when}");
+        };
+        same("backfilled");
+        (40..80).for_each(rate);
+        c.execute_batch(
+            "UPDATE ratings SET level = 'basic' WHERE id IN ('r1', 'r2', 'r50'); \
+             UPDATE ratings SET hold = 1 WHERE id IN ('r3', 'r60'); \
+             UPDATE ratings SET rated_at = rated_at + 5000000 WHERE id = 'r4';",
+        )
+        .unwrap();
+        same("after ratings, amendments and holds");
+        let moved: i64 = c
+            .query_row(
+                "SELECT SUM(very_satisfied + satisfied + basic + dissatisfied + very_dissatisfied + other) \
+                 FROM hall_levels",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(moved, 78, "80 ratings, 2 held");
     }
 }

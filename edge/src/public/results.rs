@@ -7,7 +7,7 @@
 //! 差评 counts in a staff member's figures only when it is about them (its reasons' suggestion,
 //! then its case's 核实 or 复核: `ratings.about`, `cases.about`); else in its hall's and unit's.
 
-use crate::sql::{Stmt, stmt};
+use crate::sql::{Stmt, Val, stmt};
 use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 
@@ -95,25 +95,6 @@ pub fn parse_region_names(v: &str) -> Result<Vec<(String, String)>, String> {
 /// The levels of a region code (province, city, county, town, village) by length.
 const REGION_LEVELS: [usize; 5] = [2, 4, 6, 9, 12];
 
-/// Where a hall of region `region` falls on the page of `within` (`None`: the city, whose rows
-/// are its counties and districts): a child area's code (`Ok`), the hall itself when it sits
-/// at `within`'s own level (`Err(())`), or nowhere (`None`, another region's).
-pub fn area_of(region: &str, within: Option<&str>) -> Option<Result<String, ()>> {
-    let depth = within.map_or(4, str::len);
-    if within.is_some_and(|p| !region.starts_with(p)) {
-        return None;
-    }
-    if region.len() <= depth {
-        return Some(Err(()));
-    }
-    let next = REGION_LEVELS
-        .into_iter()
-        .find(|l| *l > depth)
-        .unwrap_or(region.len())
-        .min(region.len());
-    Some(Ok(region[..next].to_owned()))
-}
-
 pub use crate::period::Period;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,28 +157,72 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
     )
 }
 
-/// What the city's and a region's pages read: each hall's sums of the period, a row a hall (and
-/// a row a region and hall for 评价率), grouped into the page's areas here (`compute_areas`),
-/// where the hall → area map is. No statement reads a case's or a code's row of its own: cases
-/// through the index that holds the columns they sum (`cases_figures`), ratings and 办件 through
-/// their running tallies. A region's page (`within`, bound as ?2) reads only the halls of the
-/// directory in it, by name, as `areas` keeps them.
-const IN_REGION: &str = "(?2 IS NULL OR {hall} IN (SELECT hall FROM entries \
-     WHERE substr(region, 1, length(?2)) = ?2))";
+/// What the city's and a region's pages read: each group's sums of the period, a row a group,
+/// summed by SQL from a row a hall. A group is an area (`area`: the region of a hall below the
+/// page's level, cut at the page's next level) or a hall that sits at the page's level or is no
+/// longer in the directory (`hall`; on the city's page only). No statement reads a case's, a
+/// code's or a staff member's row of its own: cases through the index that holds the columns they
+/// sum (`cases_figures`), ratings and 办件 through their running tallies (`hall_levels`,
+/// `code_tallies`, `served_tallies`), the directory's places through `entries_place`.
+///
+/// Bound: ?2 the page's region (none: the city), ?3 its level's length, ?4 the next level's.
+/// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
+/// there: where all its rows go.
+const HALL_AREAS: &str = "ha AS (SELECT hall, MIN(region) AS region FROM entries INDEXED BY entries_place \
+     WHERE ?2 IS NULL OR substr(region, 1, length(?2)) = ?2 GROUP BY hall)";
 
-fn in_region(hall: &str) -> String {
-    IN_REGION.replace("{hall}", hall)
+/// A row's group (`area`, `hall`), from the hall `hall` joined to `ha` (by a left join: a hall
+/// not in `ha` is its own group, which a region's page then leaves out, [`ON_PAGE`]).
+fn group_columns(hall: &str) -> String {
+    format!(
+        "CASE WHEN length(ha.region) > ?3 THEN substr(ha.region, 1, ?4) END AS area, \
+         CASE WHEN ha.region IS NULL OR length(ha.region) <= ?3 THEN {hall} END AS hall"
+    )
 }
 
-///
-/// 评价率's sums of each region and hall of the directory over its codes that have served
-/// figures (as [`crate::served::Rate::of`] sums codes), and the system default ratings of all its
-/// codes (`all_defaults`: 基本满意 where `DEFAULT_RATING_COUNTS`). Its rows are the directory's
-/// places too.
+/// On the page: on the city's, every hall; on a region's, those of the directory in it.
+const ON_PAGE: &str = "(?2 IS NULL OR ha.hall IS NOT NULL)";
+
+/// The lengths of the page's level and of the next (`within` none: the city, whose groups are its
+/// counties and districts; a code at the last level: a hall below it keeps its whole region).
+fn levels_of(within: Option<&str>) -> (i64, i64) {
+    let depth = within.map_or(4, str::len);
+    let next = REGION_LEVELS.into_iter().find(|l| *l > depth).unwrap_or(99);
+    (depth as i64, next as i64)
+}
+
+/// The bound values of a page's statement: `first` (the months, or the period's start), then the
+/// page's region and levels.
+fn page_args(first: Val, within: Option<&str>) -> Vec<Val> {
+    let (depth, next) = levels_of(within);
+    vec![
+        first,
+        within.map(str::to_owned).into(),
+        depth.into(),
+        next.into(),
+    ]
+}
+
+fn months_arg(months: &[String]) -> Val {
+    serde_json::to_string(months).expect("strings").into()
+}
+
+/// A group of a page: an area's code, or a hall's name (`hall` none with `area` none: the cases
+/// whose entry names no hall, on the city's page).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Group {
+    pub area: Option<String>,
+    pub hall: Option<String>,
+}
+
+/// 评价率's sums of a group over the directory's codes that have served figures (as
+/// [`crate::served::Rate::of`] sums codes), and the system default ratings of all its codes
+/// (`all_defaults`: 基本满意 where `DEFAULT_RATING_COUNTS`). Every group with a hall of the
+/// directory has a row: its rows are the page's places too.
 #[derive(Debug, Clone, Deserialize)]
-pub struct HallRate {
-    pub region: String,
-    pub hall: String,
+pub struct GroupRate {
+    #[serde(flatten)]
+    pub group: Group,
     pub served: i64,
     pub rated: i64,
     pub never: i64,
@@ -205,36 +230,33 @@ pub struct HallRate {
     pub all_defaults: i64,
 }
 
-pub fn hall_rates(months: &[String], within: Option<&str>) -> Stmt {
+pub fn group_rates(months: &[String], within: Option<&str>) -> Stmt {
     stmt(
         format!(
             "WITH s AS (SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
            FROM served_tallies WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), \
          r AS (SELECT code, SUM(n) AS n FROM code_tallies \
-           WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code) \
-         SELECT e.region AS region, e.hall AS hall, \
+           WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), {HALL_AREAS} \
+         SELECT {}, \
            SUM(CASE WHEN s.served > 0 THEN s.served ELSE 0 END) AS served, \
            SUM(CASE WHEN s.served > 0 THEN COALESCE(r.n, 0) ELSE 0 END) AS rated, \
            SUM(CASE WHEN s.served > 0 THEN s.never ELSE 0 END) AS never, \
            SUM(CASE WHEN s.served > 0 THEN s.defaults ELSE 0 END) AS defaults, \
            SUM(COALESCE(s.defaults, 0)) AS all_defaults \
-         FROM entries e LEFT JOIN s ON s.code = e.code LEFT JOIN r ON r.code = e.code \
-         WHERE {} GROUP BY e.region, e.hall",
-            in_region("e.hall")
+         FROM ha JOIN entries e INDEXED BY entries_place ON e.hall = ha.hall \
+           LEFT JOIN s ON s.code = e.code LEFT JOIN r ON r.code = e.code GROUP BY 1, 2",
+            group_columns("ha.hall")
         ),
-        vec![
-            serde_json::to_string(months).expect("strings").into(),
-            within.map(str::to_owned).into(),
-        ],
+        page_args(months_arg(months), within),
     )
 }
 
-/// A hall's ratings of the period's months by level, a row a hall (a hall rated in the period
-/// has one), each level a column named as the level is stored (`other`: any other word, counted
-/// as the rows' own figures count it: a rating, never a satisfied one).
+/// A group's ratings of the period's months by level (`other`: any other word, counted as the
+/// rows' own figures count it: a rating, never a satisfied one).
 #[derive(Debug, Clone, Deserialize)]
-pub struct HallLevel {
-    pub hall: String,
+pub struct GroupLevels {
+    #[serde(flatten)]
+    pub group: Group,
     pub very_satisfied: i64,
     pub satisfied: i64,
     pub basic: i64,
@@ -243,8 +265,8 @@ pub struct HallLevel {
     pub other: i64,
 }
 
-impl HallLevel {
-    /// The hall's ratings by level, as the tallies have them.
+impl GroupLevels {
+    /// The group's ratings by level, as the tallies have them.
     pub fn levels(&self) -> [(&'static str, i64); 6] {
         use wire::rating::Level;
         [
@@ -258,36 +280,44 @@ impl HallLevel {
     }
 }
 
-pub fn hall_levels(months: &[String], within: Option<&str>) -> Stmt {
-    let levels = wire::rating::Level::ALL.map(|l| l.as_str());
-    let mut columns: Vec<String> = levels
+pub fn group_levels(months: &[String], within: Option<&str>) -> Stmt {
+    let columns: Vec<String> = wire::rating::Level::ALL
         .iter()
-        .map(|l| format!("SUM(CASE WHEN level = '{l}' THEN n ELSE 0 END) AS {l}"))
+        .map(|l| l.as_str())
+        .chain(["other"])
+        .map(|l| format!("SUM(t.{l}) AS {l}"))
         .collect();
-    columns.push(format!(
-        "SUM(CASE WHEN level NOT IN ('{}') THEN n ELSE 0 END) AS other",
-        levels.join("', '")
-    ));
     stmt(
         format!(
-            "SELECT hall, {} FROM tallies \
-             WHERE month IN (SELECT value FROM json_each(?1)) AND {} GROUP BY hall",
-            columns.join(", "),
-            in_region("hall")
+            "WITH {HALL_AREAS} SELECT {}, {} FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
+             WHERE t.month IN (SELECT value FROM json_each(?1)) AND {ON_PAGE} GROUP BY 1, 2",
+            group_columns("t.hall"),
+            columns.join(", ")
         ),
-        vec![
-            serde_json::to_string(months).expect("strings").into(),
-            within.map(str::to_owned).into(),
-        ],
+        page_args(months_arg(months), within),
     )
 }
 
-/// A hall's 差评 cases of the period summed (`hall` none: the cases whose entry names none), with
-/// the times the callback and the fix took (seconds, comma-separated, in no order) for the
-/// medians, which are taken once the halls are grouped ([`CaseSums::of_halls`]).
+/// The halls rated in the period on the page (its links), by name.
+pub fn rated_halls(months: &[String], within: Option<&str>) -> Stmt {
+    stmt(
+        format!(
+            "WITH {HALL_AREAS} SELECT t.hall AS hall FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
+             WHERE t.month IN (SELECT value FROM json_each(?1)) AND t.hall != '' AND {ON_PAGE} \
+             GROUP BY t.hall ORDER BY t.hall"
+        ),
+        vec![months_arg(months), within.map(str::to_owned).into()],
+    )
+}
+
+/// A group's 差评 cases of the period summed, with the times the callback and the fix took
+/// (seconds, comma-separated, in no order) for the medians ([`CaseSums::of_groups`]). Each hall's
+/// are summed first, in `case_halls`' order (grouped by `h.hall`, which SQLite reads in order,
+/// not `c.hall`, which it would sort), then its group's.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct HallCases {
-    pub hall: Option<String>,
+pub struct GroupCases {
+    #[serde(flatten)]
+    pub group: Group,
     pub bad: i64,
     pub overturned: i64,
     pub called_on_time: i64,
@@ -298,7 +328,7 @@ pub struct HallCases {
     pub fixes: Option<String>,
 }
 
-pub fn hall_cases(p: &Period, within: Option<&str>) -> Stmt {
+pub fn group_cases(p: &Period, within: Option<&str>) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
     let sums = format!(
         "COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, \
@@ -310,20 +340,28 @@ pub fn hall_cases(p: &Period, within: Option<&str>) -> Stmt {
          group_concat(CASE WHEN {COUNTED} THEN called_at - opened_at END) AS callbacks, \
          group_concat(CASE WHEN {COUNTED} THEN fixed_at - opened_at END) AS fixes"
     );
+    let mut args = page_args(p.from.into(), within);
+    args.push(p.to.into());
     stmt(
         format!(
-            "SELECT c.hall AS hall, {sums} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
-             WHERE {} AND c.hall = h.hall AND c.opened_at >= ?1 AND c.opened_at < ?3 GROUP BY c.hall \
-             UNION ALL SELECT NULL, {sums} FROM cases c INDEXED BY cases_figures \
-             WHERE ?2 IS NULL AND c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?3 \
-             HAVING COUNT(*) > 0",
-            in_region("h.hall")
+            "WITH {HALL_AREAS}, per AS (\
+               SELECT c.hall AS hall, {sums} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
+               WHERE (?2 IS NULL OR h.hall IN (SELECT hall FROM ha)) AND c.hall = h.hall \
+                 AND c.opened_at >= ?1 AND c.opened_at < ?5 GROUP BY h.hall \
+               UNION ALL SELECT NULL, {sums} FROM cases c INDEXED BY cases_figures \
+               WHERE ?2 IS NULL AND c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?5 \
+               HAVING COUNT(*) > 0) \
+             SELECT {}, SUM(bad) AS bad, SUM(overturned) AS overturned, SUM(called_on_time) AS called_on_time, \
+               SUM(fixed_on_time) AS fixed_on_time, SUM(verdicts) AS verdicts, \
+               SUM(verdicts_satisfied) AS verdicts_satisfied, group_concat(callbacks) AS callbacks, \
+               group_concat(fixes) AS fixes \
+             FROM per LEFT JOIN ha ON ha.hall = per.hall GROUP BY 1, 2",
+            group_columns("per.hall")
         ),
-        vec![p.from.into(), within.map(str::to_owned).into(), p.to.into()],
+        args,
     )
 }
 
-/// The halls with ratings in the period (the city page's links).
 /// Whether a hall of this name is in the directory or has ratings (a row if so).
 pub fn hall_known(hall: &str) -> Stmt {
     stmt(
@@ -468,11 +506,11 @@ impl CaseSums {
         s
     }
 
-    /// The sums of halls' sums ([`hall_cases`]): counts added, the medians of all their times.
-    pub fn of_halls<'a>(halls: impl Iterator<Item = &'a HallCases>) -> Result<CaseSums, String> {
+    /// The sums of groups' sums ([`group_cases`]): counts added, the medians of all their times.
+    pub fn of_groups<'a>(groups: impl Iterator<Item = &'a GroupCases>) -> Result<CaseSums, String> {
         let mut s = CaseSums::default();
         let (mut called, mut fixed) = (vec![], vec![]);
-        for h in halls {
+        for h in groups {
             s.bad += h.bad;
             s.overturned += h.overturned;
             s.called_on_time += h.called_on_time;
@@ -678,44 +716,28 @@ fn rates_by<'a>(
         .collect()
 }
 
-/// A hall's group on the city's page or a region's (`within`), by the directory's `group` of
-/// each hall: a hall no longer in the directory (and a case naming no hall, `None`) keeps its
-/// own row at the city, and is on no region's page.
-pub fn group_of(
-    group: &std::collections::BTreeMap<&str, String>,
-    within: Option<&str>,
-    hall: Option<&str>,
-) -> Option<String> {
-    match (group.get(hall.unwrap_or_default()), within) {
-        (Some(g), _) => Some(g.clone()),
-        (None, None) => Some(hall.unwrap_or_default().to_owned()),
-        (None, Some(_)) => None,
-    }
-}
-
-/// The city's or a region's results from its halls' sums ([`hall_rates`], [`hall_levels`],
-/// [`hall_cases`]), as [`compute`] makes them from the rows: each hall's sums go to its group on
-/// the page, `group_of` (`None` for a case without a hall), or nowhere (`None`: not on it).
+/// The city's or a region's results from its groups' sums ([`group_rates`], [`group_levels`],
+/// [`group_cases`]), as [`compute`] makes them from the rows; `name` is a group's row on the page
+/// (groups of one name are one row).
 pub fn compute_areas(
     period: &Period,
-    group_of: impl Fn(Option<&str>) -> Option<String>,
-    (rates, levels, cases): (&[HallRate], &[HallLevel], &[HallCases]),
+    name: impl Fn(&Group) -> String,
+    (rates, levels, cases): (&[GroupRate], &[GroupLevels], &[GroupCases]),
     (min_staff, defaults_count): (i64, bool),
 ) -> Result<Results, String> {
     use std::collections::BTreeMap;
     let mut by_group: BTreeMap<String, Vec<(&str, i64)>> = BTreeMap::new();
     for l in levels {
-        if let Some(g) = group_of(Some(&l.hall)) {
-            by_group.entry(g).or_default().extend(l.levels());
-        }
+        by_group
+            .entry(name(&l.group))
+            .or_default()
+            .extend(l.levels());
     }
     // 评价率 by group, its sums as one code's (`Rate::of` takes codes); the system default
-    // ratings, as 基本满意 of their halls' groups where the setting counts them.
+    // ratings, as 基本满意 of their groups where the setting counts them.
     let mut codes = vec![];
     for r in rates {
-        let Some(g) = group_of(Some(&r.hall)) else {
-            continue;
-        };
+        let g = name(&r.group);
         if defaults_count && r.all_defaults > 0 {
             by_group
                 .entry(g.clone())
@@ -724,7 +746,7 @@ pub fn compute_areas(
         }
         codes.push(crate::served::CodeRate {
             code: String::new(),
-            region: r.region.clone(),
+            region: String::new(),
             hall: g,
             window: String::new(),
             dept: String::new(),
@@ -736,11 +758,9 @@ pub fn compute_areas(
             defaults: r.defaults,
         });
     }
-    let mut case_groups: BTreeMap<String, Vec<&HallCases>> = BTreeMap::new();
+    let mut case_groups: BTreeMap<String, Vec<&GroupCases>> = BTreeMap::new();
     for c in cases {
-        if let Some(g) = group_of(c.hall.as_deref()) {
-            case_groups.entry(g).or_default().push(c);
-        }
+        case_groups.entry(name(&c.group)).or_default().push(c);
     }
     let mut names: Vec<&str> = by_group.keys().map(String::as_str).collect();
     names.extend(case_groups.keys().map(String::as_str));
@@ -750,13 +770,13 @@ pub fn compute_areas(
     let mut groups = vec![];
     for g in names.into_iter().filter(|g| !g.is_empty()) {
         let levels = by_group.get(g).map_or(&[][..], Vec::as_slice);
-        let sums = CaseSums::of_halls(case_groups.get(g).unwrap_or(&none).iter().copied())?;
+        let sums = CaseSums::of_groups(case_groups.get(g).unwrap_or(&none).iter().copied())?;
         groups.push((
             g.to_owned(),
             Figures::from_parts(levels.iter().copied(), &sums),
         ));
     }
-    let total = CaseSums::of_halls(case_groups.values().flatten().copied())?;
+    let total = CaseSums::of_groups(case_groups.values().flatten().copied())?;
     Ok(Results {
         rate: RateFigures::of(&codes),
         group_rates: rates_by(&codes, |c| &c.hall),
@@ -1232,9 +1252,8 @@ async fn figures(
 
 /// The city's page or a region's: each hall goes to its area (the city's counties, a region's
 /// towns), or stays its own where it sits at the page's level; a region's page keeps only its
-/// halls. One batch reads each hall's sums (a row a hall, never a row a case or a code); the
-/// halls' places are the directory's (its regions and halls, from the same rows), and the halls
-/// are summed into their groups here.
+/// halls. One batch reads each group's sums, summed by SQL from a row a hall (never a row a case,
+/// a code or a staff member): a row a group, not a hall, comes back.
 async fn areas(
     h: &impl crate::host::Host,
     s: &Settings,
@@ -1243,52 +1262,36 @@ async fn areas(
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
     let stmts = vec![
-        hall_rates(&period.months, region),
-        hall_levels(&period.months, region),
-        hall_cases(period, region),
+        group_rates(&period.months, region),
+        group_levels(&period.months, region),
+        group_cases(period, region),
+        rated_halls(&period.months, region),
     ];
     let mut res = host::run(h, stmts, false).await?;
-    let cases: Vec<HallCases> = host::typed(h, res.pop())?;
-    let levels: Vec<HallLevel> = host::typed(h, res.pop())?;
-    let rates: Vec<HallRate> = host::typed(h, res.pop())?;
+    let names: Vec<HallRow> = host::typed(h, res.pop())?;
+    let cases: Vec<GroupCases> = host::typed(h, res.pop())?;
+    let levels: Vec<GroupLevels> = host::typed(h, res.pop())?;
+    let rates: Vec<GroupRate> = host::typed(h, res.pop())?;
+    if region.is_some() && rates.is_empty() {
+        return Ok(None);
+    }
     let label = |code: &str| match s.region_names.iter().find(|(c, _)| c == code) {
         Some((_, n)) => format!("{n}（{code}）"),
         None => code.to_owned(),
     };
-    let mut areas: Vec<(String, String)> = vec![];
-    let mut group: std::collections::BTreeMap<&str, String> = Default::default();
-    for p in &rates {
-        match area_of(&p.region, region) {
-            Some(Ok(code)) => {
-                let l = label(&code);
-                if !areas.iter().any(|(a, _)| *a == l) {
-                    areas.push((l.clone(), code));
-                }
-                group.entry(p.hall.as_str()).or_insert(l);
-            }
-            Some(Err(())) => {
-                group
-                    .entry(p.hall.as_str())
-                    .or_insert_with(|| p.hall.clone());
-            }
-            None => {}
-        }
-    }
-    if region.is_some() && group.is_empty() {
-        return Ok(None);
-    }
-    areas.sort();
-    // The halls rated in the period, for the page's links.
-    let mut names: Vec<String> = levels
+    let mut areas: Vec<(String, String)> = rates
         .iter()
-        .filter(|l| !l.hall.is_empty() && (region.is_none() || group.contains_key(&*l.hall)))
-        .map(|l| l.hall.clone())
+        .filter_map(|r| r.group.area.as_deref())
+        .map(|code| (label(code), code.to_owned()))
         .collect();
-    names.sort_unstable();
-    names.dedup();
+    areas.sort();
+    areas.dedup_by(|a, b| a.0 == b.0);
     let r = compute_areas(
         period,
-        |hall| group_of(&group, region, hall),
+        |g| match (&g.area, &g.hall) {
+            (Some(code), _) => label(code),
+            (None, hall) => hall.clone().unwrap_or_default(),
+        },
         (&rates, &levels, &cases),
         (i64::from(s.min_staff), s.defaults_count),
     )
@@ -1310,7 +1313,7 @@ async fn areas(
             group_by,
             ..r
         },
-        names,
+        names.into_iter().map(|n| n.hall).collect(),
     )))
 }
 
@@ -1571,8 +1574,28 @@ mod tests {
         .unwrap();
     }
 
-    /// The city's and a region's figures from their halls' sums (`hall_rates`, `hall_levels`,
-    /// `hall_cases`, `compute_areas`) are the figures `compute` makes from every row: counts,
+    /// What the statements' groups are, written plainly: where a hall of region `region` falls
+    /// on the page of `within` (`None`: the city, whose rows are its counties and districts): a
+    /// child area's code (`Ok`), the hall itself when it sits at `within`'s own level (`Err(())`),
+    /// or nowhere (`None`, another region's).
+    fn area_of(region: &str, within: Option<&str>) -> Option<Result<String, ()>> {
+        let depth = within.map_or(4, str::len);
+        if within.is_some_and(|p| !region.starts_with(p)) {
+            return None;
+        }
+        if region.len() <= depth {
+            return Some(Err(()));
+        }
+        let next = REGION_LEVELS
+            .into_iter()
+            .find(|l| *l > depth)
+            .unwrap_or(region.len())
+            .min(region.len());
+        Some(Ok(region[..next].to_owned()))
+    }
+
+    /// The city's and a region's figures from their groups' sums (`group_rates`, `group_levels`,
+    /// `group_cases`, `compute_areas`) are the figures `compute` makes from every row: counts,
     /// medians of odd and even counts, deadlines missing, overturned cases, verdicts, a hall
     /// the directory no longer has, a case without a hall, 评价率 and the default ratings.
     #[test]
@@ -1633,9 +1656,19 @@ mod tests {
                 .unwrap();
             }
         }
+        // Amended ratings and a held one leave their old level's tallies.
+        c.execute_batch(
+            "UPDATE ratings SET level = 'satisfied' WHERE id IN ('r1', 'r2', 'r3', 'r40'); \
+             UPDATE ratings SET level = 'very_dissatisfied' WHERE id IN ('r5', 'r6'); \
+             UPDATE ratings SET hold = 1 WHERE id IN ('r7', 'r8');",
+        )
+        .unwrap();
         // The directory: two codes a hall, one of them without 办件 served in the month (its
         // ratings and default ratings count, its 评价率 does not), as the running tallies hold them.
-        for (k, (region, hall)) in halls[..4].iter().enumerate() {
+        // One hall has a place in a second county, of a smaller code: the city counts it there.
+        let mut places = halls[..4].to_vec();
+        places.push(("330104001", "乙街道站"));
+        for (k, (region, hall)) in places.iter().enumerate() {
             for j in 0..2_i64 {
                 let code = format!("E{k}{j}");
                 let e = serde_json::json!({"code": code, "region": region, "hall": hall,
@@ -1663,14 +1696,17 @@ mod tests {
         let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
         // The directory's halls (the last one is gone from it) and their groups, as `areas` maps them.
         for region in [None, Some("330102"), Some("330105")] {
+            // A hall's place: its smallest region on the page.
             let mut group = std::collections::BTreeMap::new();
-            for (r, hall) in &halls[..4] {
+            let mut by_region = places.clone();
+            by_region.sort();
+            for (r, hall) in &by_region {
                 match area_of(r, region) {
                     Some(Ok(code)) => {
-                        group.insert(*hall, code);
+                        group.entry(*hall).or_insert(code);
                     }
                     Some(Err(())) => {
-                        group.insert(*hall, (*hall).to_owned());
+                        group.entry(*hall).or_insert_with(|| (*hall).to_owned());
                     }
                     None => {}
                 }
@@ -1681,6 +1717,18 @@ mod tests {
                 serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
             let mut facts: Vec<CaseFacts> = serde_json::from_value(rows(cases(&p, None))).unwrap();
             tallies.retain(|t| keep(&t.hall));
+            let mut rated: Vec<String> = tallies
+                .iter()
+                .filter(|t| !t.hall.is_empty())
+                .map(|t| t.hall.clone())
+                .collect();
+            rated.sort();
+            rated.dedup();
+            let links: Vec<HallRow> =
+                serde_json::from_value(rows(rated_halls(&p.months, region))).unwrap();
+            let links: Vec<String> = links.into_iter().map(|h| h.hall).collect();
+            assert!(!links.is_empty(), "{region:?}");
+            assert_eq!(links, rated, "{region:?}: the page's links");
             facts.retain(|c| keep(c.hall.as_deref().unwrap_or("")));
             tallies.iter_mut().for_each(|t| t.hall = to(&t.hall));
             facts
@@ -1693,15 +1741,18 @@ mod tests {
             codes.retain(|c| keep(&c.hall));
             codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
             let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
-            let rates: Vec<HallRate> =
-                serde_json::from_value(rows(hall_rates(&p.months, region))).unwrap();
-            let levels: Vec<HallLevel> =
-                serde_json::from_value(rows(hall_levels(&p.months, region))).unwrap();
-            let sums: Vec<HallCases> =
-                serde_json::from_value(rows(hall_cases(&p, region))).unwrap();
+            let rates: Vec<GroupRate> =
+                serde_json::from_value(rows(group_rates(&p.months, region))).unwrap();
+            let levels: Vec<GroupLevels> =
+                serde_json::from_value(rows(group_levels(&p.months, region))).unwrap();
+            let sums: Vec<GroupCases> =
+                serde_json::from_value(rows(group_cases(&p, region))).unwrap();
             let got = compute_areas(
                 &p,
-                |h| group_of(&group, region, h),
+                |g| match (&g.area, &g.hall) {
+                    (Some(code), _) => code.clone(),
+                    (None, hall) => hall.clone().unwrap_or_default(),
+                },
                 (&rates, &levels, &sums),
                 (20, true),
             )
