@@ -257,7 +257,8 @@ mod tests {
     }
 
     /// Migration 20's running per-hall tallies start as the sums of the staff members' tallies
-    /// already there, and stay their sums as ratings arrive, change level or move out (held).
+    /// already there, and stay their sums as ratings arrive, change level or move out (held); a
+    /// change to a tallies row other than its count is refused.
     #[test]
     fn migration_20_sums_the_tallies_by_hall_and_keeps_them_summed() {
         use rusqlite::Connection;
@@ -331,5 +332,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(moved, 78, "80 ratings, 2 held");
+        for refused in [
+            "UPDATE tallies SET level = 'basic' WHERE level = 'odd'",
+            "UPDATE tallies SET hall = '厅9'",
+            "DELETE FROM tallies WHERE level = 'odd'",
+        ] {
+            let e = c.execute_batch(refused).unwrap_err().to_string();
+            assert!(e.contains("tallies"), "{refused}: {e}");
+        }
+        same("after the refused changes");
     }
 }
