@@ -160,10 +160,11 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// What the city's and a region's pages read: each group's sums of the period, a row a group,
 /// summed by SQL from a row a hall. A group is an area (`area`: the region of a hall below the
 /// page's level, cut at the page's next level) or a hall that sits at the page's level or is no
-/// longer in the directory (`hall`; on the city's page only). No statement reads a case's, a
-/// code's or a staff member's row of its own: cases through the index that holds the columns they
-/// sum (`cases_figures`), ratings and 办件 through their running tallies (`hall_levels`,
-/// `code_tallies`, `served_tallies`), the directory's places through `entries_place`.
+/// longer in the directory (`hall`; on the city's page only; neither: the cases whose entry names
+/// no hall, on the city's page). No statement reads a case's, a code's or a staff member's row of
+/// its own: cases through the index that holds the columns they sum (`cases_figures`), ratings
+/// and 办件 through their running tallies (`hall_levels`, `code_tallies`, `served_tallies`), the
+/// directory's places through `entries_place`.
 ///
 /// Bound: ?2 the page's region (none: the city), ?3 its level's length, ?4 the next level's.
 /// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
@@ -207,22 +208,14 @@ fn months_arg(months: &[String]) -> Val {
     serde_json::to_string(months).expect("strings").into()
 }
 
-/// A group of a page: an area's code, or a hall's name (`hall` none with `area` none: the cases
-/// whose entry names no hall, on the city's page).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Group {
-    pub area: Option<String>,
-    pub hall: Option<String>,
-}
-
 /// 评价率's sums of a group over the directory's codes that have served figures (as
 /// [`crate::served::Rate::of`] sums codes), and the system default ratings of all its codes
 /// (`all_defaults`: 基本满意 where `DEFAULT_RATING_COUNTS`). Every group with a hall of the
 /// directory has a row: its rows are the page's places too.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupRate {
-    #[serde(flatten)]
-    pub group: Group,
+    pub area: Option<String>,
+    pub hall: Option<String>,
     pub served: i64,
     pub rated: i64,
     pub never: i64,
@@ -255,8 +248,8 @@ pub fn group_rates(months: &[String], within: Option<&str>) -> Stmt {
 /// rows' own figures count it: a rating, never a satisfied one).
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupLevels {
-    #[serde(flatten)]
-    pub group: Group,
+    pub area: Option<String>,
+    pub hall: Option<String>,
     pub very_satisfied: i64,
     pub satisfied: i64,
     pub basic: i64,
@@ -316,8 +309,8 @@ pub fn rated_halls(months: &[String], within: Option<&str>) -> Stmt {
 /// not `c.hall`, which it would sort), then its group's.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct GroupCases {
-    #[serde(flatten)]
-    pub group: Group,
+    pub area: Option<String>,
+    pub hall: Option<String>,
     pub bad: i64,
     pub overturned: i64,
     pub called_on_time: i64,
@@ -717,11 +710,11 @@ fn rates_by<'a>(
 }
 
 /// The city's or a region's results from its groups' sums ([`group_rates`], [`group_levels`],
-/// [`group_cases`]), as [`compute`] makes them from the rows; `name` is a group's row on the page
-/// (groups of one name are one row).
+/// [`group_cases`]), as [`compute`] makes them from the rows; `name` is a group's row on the page,
+/// from its area and hall (groups of one name are one row).
 pub fn compute_areas(
     period: &Period,
-    name: impl Fn(&Group) -> String,
+    name: impl Fn(Option<&str>, Option<&str>) -> String,
     (rates, levels, cases): (&[GroupRate], &[GroupLevels], &[GroupCases]),
     (min_staff, defaults_count): (i64, bool),
 ) -> Result<Results, String> {
@@ -729,7 +722,7 @@ pub fn compute_areas(
     let mut by_group: BTreeMap<String, Vec<(&str, i64)>> = BTreeMap::new();
     for l in levels {
         by_group
-            .entry(name(&l.group))
+            .entry(name(l.area.as_deref(), l.hall.as_deref()))
             .or_default()
             .extend(l.levels());
     }
@@ -737,7 +730,7 @@ pub fn compute_areas(
     // ratings, as 基本满意 of their groups where the setting counts them.
     let mut codes = vec![];
     for r in rates {
-        let g = name(&r.group);
+        let g = name(r.area.as_deref(), r.hall.as_deref());
         if defaults_count && r.all_defaults > 0 {
             by_group
                 .entry(g.clone())
@@ -760,7 +753,10 @@ pub fn compute_areas(
     }
     let mut case_groups: BTreeMap<String, Vec<&GroupCases>> = BTreeMap::new();
     for c in cases {
-        case_groups.entry(name(&c.group)).or_default().push(c);
+        case_groups
+            .entry(name(c.area.as_deref(), c.hall.as_deref()))
+            .or_default()
+            .push(c);
     }
     let mut names: Vec<&str> = by_group.keys().map(String::as_str).collect();
     names.extend(case_groups.keys().map(String::as_str));
@@ -1281,17 +1277,14 @@ async fn areas(
     };
     let mut areas: Vec<(String, String)> = rates
         .iter()
-        .filter_map(|r| r.group.area.as_deref())
+        .filter_map(|r| r.area.as_deref())
         .map(|code| (label(code), code.to_owned()))
         .collect();
     areas.sort();
     areas.dedup_by(|a, b| a.0 == b.0);
     let r = compute_areas(
         period,
-        |g| match (&g.area, &g.hall) {
-            (Some(code), _) => label(code),
-            (None, hall) => hall.clone().unwrap_or_default(),
-        },
+        |area, hall| area.map_or_else(|| hall.unwrap_or_default().to_owned(), &label),
         (&rates, &levels, &cases),
         (i64::from(s.min_staff), s.defaults_count),
     )
@@ -1749,10 +1742,7 @@ mod tests {
                 serde_json::from_value(rows(group_cases(&p, region))).unwrap();
             let got = compute_areas(
                 &p,
-                |g| match (&g.area, &g.hall) {
-                    (Some(code), _) => code.clone(),
-                    (None, hall) => hall.clone().unwrap_or_default(),
-                },
+                |area, hall| area.or(hall).unwrap_or_default().to_owned(),
                 (&rates, &levels, &sums),
                 (20, true),
             )
