@@ -245,7 +245,8 @@ pub fn group_rates(months: &[String], within: Option<&str>) -> Stmt {
 }
 
 /// A group's ratings of the period's months by level (`other`: any other word, counted as the
-/// rows' own figures count it: a rating, never a satisfied one).
+/// rows' own figures count it: a rating, never a satisfied one), and the halls rated in it (a
+/// JSON array of names; [`rated_halls`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupLevels {
     pub area: Option<String>,
@@ -256,6 +257,7 @@ pub struct GroupLevels {
     pub dissatisfied: i64,
     pub very_dissatisfied: i64,
     pub other: i64,
+    pub rated: String,
 }
 
 impl GroupLevels {
@@ -273,6 +275,21 @@ impl GroupLevels {
     }
 }
 
+/// The halls rated in the period on the page (its links), by name: those of its groups' rows
+/// ([`group_levels`]).
+pub fn rated_halls(levels: &[GroupLevels]) -> Result<Vec<String>, String> {
+    let mut names = vec![];
+    for l in levels {
+        names.extend(
+            serde_json::from_str::<Vec<String>>(&l.rated)
+                .map_err(|e| format!("a group's rated halls: {e}"))?,
+        );
+    }
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
+}
+
 pub fn group_levels(months: &[String], within: Option<&str>) -> Stmt {
     let columns: Vec<String> = wire::rating::Level::ALL
         .iter()
@@ -282,24 +299,14 @@ pub fn group_levels(months: &[String], within: Option<&str>) -> Stmt {
         .collect();
     stmt(
         format!(
-            "WITH {HALL_AREAS} SELECT {}, {} FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
+            "WITH {HALL_AREAS} SELECT {}, {}, \
+               json_group_array(DISTINCT t.hall) FILTER (WHERE t.hall != '') AS rated \
+             FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
              WHERE t.month IN (SELECT value FROM json_each(?1)) AND {ON_PAGE} GROUP BY 1, 2",
             group_columns("t.hall"),
             columns.join(", ")
         ),
         page_args(months_arg(months), within),
-    )
-}
-
-/// The halls rated in the period on the page (its links), by name.
-pub fn rated_halls(months: &[String], within: Option<&str>) -> Stmt {
-    stmt(
-        format!(
-            "WITH {HALL_AREAS} SELECT t.hall AS hall FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
-             WHERE t.month IN (SELECT value FROM json_each(?1)) AND t.hall != '' AND {ON_PAGE} \
-             GROUP BY t.hall ORDER BY t.hall"
-        ),
-        vec![months_arg(months), within.map(str::to_owned).into()],
     )
 }
 
@@ -433,16 +440,19 @@ pub fn pct(a: i64, b: i64) -> Option<f64> {
 }
 
 /// The median of `secs` (the mean of the middle two of an even count).
-fn median_secs(mut secs: Vec<i64>) -> Option<f64> {
-    if secs.is_empty() {
+fn median_secs(secs: &mut [i64]) -> Option<f64> {
+    let n = secs.len();
+    if n == 0 {
         return None;
     }
-    secs.sort_unstable();
-    let n = secs.len();
+    // The middle one in place (no sort); for an even count, the one before it is the largest of
+    // those left of it.
+    let (below, &mut mid, _) = secs.select_nth_unstable(n / 2);
     Some(if n % 2 == 1 {
-        secs[n / 2] as f64
+        mid as f64
     } else {
-        (secs[n / 2 - 1] + secs[n / 2]) as f64 / 2.0
+        let before = below.iter().copied().max().unwrap_or(mid);
+        (before + mid) as f64 / 2.0
     })
 }
 
@@ -494,15 +504,20 @@ impl CaseSums {
         }
         s.called = called.len() as i64;
         s.fixed = fixed.len() as i64;
-        s.median_callback = median_secs(called);
-        s.median_fix = median_secs(fixed);
+        s.median_callback = median_secs(&mut called);
+        s.median_fix = median_secs(&mut fixed);
         s
     }
 
     /// The sums of groups' sums ([`group_cases`]): counts added, the medians of all their times.
-    pub fn of_groups<'a>(groups: impl Iterator<Item = &'a GroupCases>) -> Result<CaseSums, String> {
+    /// Each time is read once and then added to `all` (callbacks, fixes), where a wider set's
+    /// medians are found ([`CaseSums::add`], [`CaseSums::with_medians`]).
+    pub fn of_groups<'a>(
+        groups: impl Iterator<Item = &'a GroupCases>,
+        all: &mut [Vec<i64>; 2],
+    ) -> Result<CaseSums, String> {
         let mut s = CaseSums::default();
-        let (mut called, mut fixed) = (vec![], vec![]);
+        let mut times: [Vec<i64>; 2] = Default::default();
         for h in groups {
             s.bad += h.bad;
             s.overturned += h.overturned;
@@ -510,7 +525,7 @@ impl CaseSums {
             s.fixed_on_time += h.fixed_on_time;
             s.verdicts += h.verdicts;
             s.verdicts_satisfied += h.verdicts_satisfied;
-            for (list, times) in [(&h.callbacks, &mut called), (&h.fixes, &mut fixed)] {
+            for (list, times) in [&h.callbacks, &h.fixes].into_iter().zip(&mut times) {
                 for t in list
                     .as_deref()
                     .unwrap_or("")
@@ -521,11 +536,33 @@ impl CaseSums {
                 }
             }
         }
-        s.called = called.len() as i64;
-        s.fixed = fixed.len() as i64;
-        s.median_callback = median_secs(called);
-        s.median_fix = median_secs(fixed);
+        s = s.with_medians(&mut times);
+        for (all, times) in all.iter_mut().zip(times) {
+            all.extend(times);
+        }
         Ok(s)
+    }
+
+    /// Another set's counts added to these (the medians are left to [`CaseSums::with_medians`]).
+    fn add(&mut self, o: &CaseSums) {
+        self.bad += o.bad;
+        self.overturned += o.overturned;
+        self.called_on_time += o.called_on_time;
+        self.fixed_on_time += o.fixed_on_time;
+        self.verdicts += o.verdicts;
+        self.verdicts_satisfied += o.verdicts_satisfied;
+    }
+
+    /// These counts with the callbacks' and fixes' counts and medians of `times` (callbacks,
+    /// fixes; left in any order).
+    fn with_medians(self, [called, fixed]: &mut [Vec<i64>; 2]) -> CaseSums {
+        CaseSums {
+            called: called.len() as i64,
+            fixed: fixed.len() as i64,
+            median_callback: median_secs(called),
+            median_fix: median_secs(fixed),
+            ..self
+        }
     }
 }
 
@@ -758,21 +795,28 @@ pub fn compute_areas(
             .or_default()
             .push(c);
     }
+    // Each group's sums, and the whole's: its counts added, the medians of all the groups' times.
+    let (mut total, mut all) = (CaseSums::default(), Default::default());
+    let mut case_sums = BTreeMap::new();
+    for (g, cs) in &case_groups {
+        let sums = CaseSums::of_groups(cs.iter().copied(), &mut all)?;
+        total.add(&sums);
+        case_sums.insert(g.as_str(), sums);
+    }
+    let total = total.with_medians(&mut all);
     let mut names: Vec<&str> = by_group.keys().map(String::as_str).collect();
-    names.extend(case_groups.keys().map(String::as_str));
+    names.extend(case_sums.keys().copied());
     names.sort_unstable();
     names.dedup();
-    let none = vec![];
     let mut groups = vec![];
     for g in names.into_iter().filter(|g| !g.is_empty()) {
         let levels = by_group.get(g).map_or(&[][..], Vec::as_slice);
-        let sums = CaseSums::of_groups(case_groups.get(g).unwrap_or(&none).iter().copied())?;
+        let sums = case_sums.get(g).cloned().unwrap_or_default();
         groups.push((
             g.to_owned(),
             Figures::from_parts(levels.iter().copied(), &sums),
         ));
     }
-    let total = CaseSums::of_groups(case_groups.values().flatten().copied())?;
     Ok(Results {
         rate: RateFigures::of(&codes),
         group_rates: rates_by(&codes, |c| &c.hall),
@@ -1261,10 +1305,8 @@ async fn areas(
         group_rates(&period.months, region),
         group_levels(&period.months, region),
         group_cases(period, region),
-        rated_halls(&period.months, region),
     ];
     let mut res = host::run(h, stmts, false).await?;
-    let names: Vec<HallRow> = host::typed(h, res.pop())?;
     let cases: Vec<GroupCases> = host::typed(h, res.pop())?;
     let levels: Vec<GroupLevels> = host::typed(h, res.pop())?;
     let rates: Vec<GroupRate> = host::typed(h, res.pop())?;
@@ -1289,6 +1331,7 @@ async fn areas(
         (i64::from(s.min_staff), s.defaults_count),
     )
     .map_err(|e| host::internal(h, "results", e))?;
+    let names = rated_halls(&levels).map_err(|e| host::internal(h, "results", e))?;
     let (scope, group_by) = match region {
         Some(code) => (
             s.region_names
@@ -1306,7 +1349,7 @@ async fn areas(
             group_by,
             ..r
         },
-        names.into_iter().map(|n| n.hall).collect(),
+        names,
     )))
 }
 
@@ -1484,6 +1527,32 @@ mod tests {
     use crate::console::sql::tests::{db, run};
     use rusqlite::Connection;
     use wire::time::Day;
+
+    #[test]
+    fn a_median_found_in_place_is_the_middle_of_the_sorted_times() {
+        // Odd and even counts, repeats and negatives, each set in a pseudo-random order.
+        let mut seed = 7_u64;
+        for n in 0..40 {
+            for _ in 0..20 {
+                let times: Vec<i64> = (0..n)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        (seed >> 33) as i64 % 50 - 10
+                    })
+                    .collect();
+                let mut sorted = times.clone();
+                sorted.sort_unstable();
+                let expected = match n {
+                    0 => None,
+                    _ if n % 2 == 1 => Some(sorted[n / 2] as f64),
+                    _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0),
+                };
+                assert_eq!(median_secs(&mut times.clone()), expected, "{times:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_script_asking_for_halls_never_pushes_the_city_out_of_the_memo() {
@@ -1717,9 +1786,9 @@ mod tests {
                 .collect();
             rated.sort();
             rated.dedup();
-            let links: Vec<HallRow> =
-                serde_json::from_value(rows(rated_halls(&p.months, region))).unwrap();
-            let links: Vec<String> = links.into_iter().map(|h| h.hall).collect();
+            let levels: Vec<GroupLevels> =
+                serde_json::from_value(rows(group_levels(&p.months, region))).unwrap();
+            let links = rated_halls(&levels).unwrap();
             assert!(!links.is_empty(), "{region:?}");
             assert_eq!(links, rated, "{region:?}: the page's links");
             facts.retain(|c| keep(c.hall.as_deref().unwrap_or("")));
@@ -1736,8 +1805,6 @@ mod tests {
             let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
             let rates: Vec<GroupRate> =
                 serde_json::from_value(rows(group_rates(&p.months, region))).unwrap();
-            let levels: Vec<GroupLevels> =
-                serde_json::from_value(rows(group_levels(&p.months, region))).unwrap();
             let sums: Vec<GroupCases> =
                 serde_json::from_value(rows(group_cases(&p, region))).unwrap();
             let got = compute_areas(
