@@ -41,7 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_workorders.sql"),
     migration!(18, "0018_case_figures.sql"),
     migration!(19, "0019_unrated_linked.sql"),
-    migration!(20, "0020_hall_levels.sql"),
+    migration!(20, "0020_period_tallies.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).
@@ -256,11 +256,13 @@ mod tests {
         );
     }
 
-    /// Migration 20's running per-hall tallies start as the sums of the staff members' tallies
-    /// already there, and stay their sums as ratings arrive, change level or move out (held); a
-    /// change to a tallies row other than its count is refused.
+    /// Migration 20's running tallies of each month and quarter, a hall's levels and a code's
+    /// 评价率 sums, start as the sums of the tallies already there (staff members' levels, codes'
+    /// 办件 and ratings by month), and stay their sums as ratings arrive, change level or move out
+    /// (held) and as 办件 are served, rated and defaulted; a change to a summed row other than its
+    /// counts is refused.
     #[test]
-    fn migration_20_sums_the_tallies_by_hall_and_keeps_them_summed() {
+    fn migration_20_sums_the_tallies_by_period_and_keeps_them_summed() {
         use rusqlite::Connection;
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(VERSIONS_TABLE).unwrap();
@@ -279,63 +281,132 @@ mod tests {
             "dissatisfied",
             "odd",
         ];
+        // A rating or a 办件 every 200,000 s: 80 of each span seven months and three quarters.
+        let at = |i: usize| 1_790_000_000 + i as i64 * 200_000;
         let rate = |i: usize| {
             let e = serde_json::json!({"hall": format!("厅{}", i % 3), "dept": "单位",
                 "staff_id": format!("S{}", i % 4)})
             .to_string();
             c.execute(
                 "INSERT INTO ratings (id, code, device, day, assess_number, rev, last_submission, rated_at, level, tags, \
-                 tag_version, comment, flagged, via, entry, next_attempt_at) \
-                 VALUES (?1, 'C', ?1, 0, 1, 1, ?1, ?2, ?3, '', 1, '', 0, 'app', ?4, 0)",
-                rusqlite::params![format!("r{i}"), 1_790_000_000 + i as i64 * 200_000, levels[i % 5], e],
+                 tag_version, comment, flagged, via, entry, next_attempt_at, project_no) \
+                 VALUES (?1, ?5, ?1, 0, 1, 1, ?1, ?2, ?3, '', 1, '', 0, 'app', ?4, 0, ?6)",
+                rusqlite::params![
+                    format!("r{i}"),
+                    at(i),
+                    levels[i % 5],
+                    e,
+                    format!("C{}", i % 2),
+                    i.is_multiple_of(3).then(|| format!("P{i}"))
+                ],
             )
             .unwrap();
         };
+        let serve = |i: usize| {
+            c.execute(
+                "INSERT INTO served (key, source, code, region, hall, day, n, project_no, at) \
+                 VALUES (?1, ?2, ?3, '330102', '厅', ?4, ?5, ?6, ?4)",
+                rusqlite::params![
+                    format!("s{i}"),
+                    ["link", "report", "count"][i % 3],
+                    format!("C{}", i % 2),
+                    at(i) / 86_400,
+                    1 + (i % 3 == 2) as i64 * 4,
+                    (i % 3 != 2).then(|| format!("P{i}"))
+                ],
+            )
+            .unwrap();
+        };
+        (0..40).for_each(serve);
         (0..40).for_each(rate);
         apply(&MIGRATIONS[19..20]);
+        // The reference: each source row counted in its month and in its quarter, spelt as
+        // `Period::parse` reads one.
+        let periods = "(SELECT 0 AS q UNION ALL SELECT 1) AS k";
+        let period = "CASE k.q WHEN 0 THEN month \
+             ELSE printf('%s-Q%d', substr(month, 1, 4), (CAST(substr(month, 6) AS INTEGER) - 1) / 3 + 1) END";
+        let read = |q: &str, columns: usize| -> Vec<Vec<String>> {
+            let mut st = c.prepare(&format!("{q} ORDER BY 1, 2")).unwrap();
+            st.query_map([], |r| {
+                (0..columns)
+                    .map(|k| r.get_ref(k).map(|v| format!("{v:?}")))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        };
         let same = |when: &str| {
-            let sums = "SELECT month, hall, SUM((level = 'very_satisfied') * n), SUM((level = 'satisfied') * n), \
+            let sums = format!(
+                "SELECT {period}, hall, SUM((level = 'very_satisfied') * n), SUM((level = 'satisfied') * n), \
                  SUM((level = 'basic') * n), SUM((level = 'dissatisfied') * n), \
-                 SUM((level = 'very_dissatisfied') * n), SUM((level = 'odd') * n) FROM tallies GROUP BY 1, 2";
-            let kept = "SELECT month, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, \
+                 SUM((level = 'very_dissatisfied') * n), SUM((level = 'odd') * n) FROM tallies, {periods} GROUP BY 1, 2"
+            );
+            let kept = "SELECT period, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, \
                  other FROM hall_levels";
-            let read = |q: &str| -> Vec<Vec<String>> {
-                let mut st = c.prepare(&format!("{q} ORDER BY 1, 2")).unwrap();
-                st.query_map([], |r| {
-                    (0..8)
-                        .map(|k| r.get_ref(k).map(|v| format!("{v:?}")))
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-            };
-            let want = read(sums);
-            assert!(want.len() >= 6, "{when}: {want:?}");
-            assert_eq!(read(kept), want, "{when}");
+            let want = read(&sums, 8);
+            assert!(want.len() >= 12, "{when}: {want:?}");
+            assert_eq!(read(kept, 8), want, "{when}: hall_levels");
+            let sums = format!(
+                "SELECT {period}, code, SUM(served), SUM(never), SUM(defaults), SUM(rated) FROM \
+                 (SELECT month, code, served, never, defaults, 0 AS rated FROM served_tallies \
+                  UNION ALL SELECT month, code, 0, 0, 0, n FROM code_tallies), {periods} GROUP BY 1, 2"
+            );
+            let kept = "SELECT period, code, served, never, defaults, rated FROM code_periods";
+            let want = read(&sums, 6);
+            assert!(want.len() >= 12, "{when}: {want:?}");
+            assert_eq!(read(kept, 6), want, "{when}: code_periods");
         };
         same("backfilled");
+        let labels: Vec<String> = c
+            .prepare(
+                "SELECT DISTINCT period FROM code_periods UNION SELECT period FROM hall_levels",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for p in &labels {
+            assert!(crate::period::Period::parse(p).is_ok(), "{p}");
+        }
+        assert!(labels.iter().any(|p| p.contains("-Q")), "{labels:?}");
+        (40..80).for_each(serve);
         (40..80).for_each(rate);
         c.execute_batch(
             "UPDATE ratings SET level = 'basic' WHERE id IN ('r1', 'r2', 'r50'); \
              UPDATE ratings SET hold = 1 WHERE id IN ('r3', 'r60'); \
-             UPDATE ratings SET rated_at = rated_at + 5000000 WHERE id = 'r4';",
+             UPDATE ratings SET rated_at = rated_at + 5000000 WHERE id = 'r4'; \
+             UPDATE served SET defaulted_at = at WHERE key IN ('s1', 's4', 's41'); \
+             UPDATE served SET n = n + 2 WHERE key IN ('s2', 's44');",
         )
         .unwrap();
-        same("after ratings, amendments and holds");
+        same("after ratings, 办件, amendments, holds and defaults");
         let moved: i64 = c
             .query_row(
                 "SELECT SUM(very_satisfied + satisfied + basic + dissatisfied + very_dissatisfied + other) \
-                 FROM hall_levels",
+                 FROM hall_levels WHERE period NOT LIKE '%Q%'",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
         assert_eq!(moved, 78, "80 ratings, 2 held");
+        let (rated, served): (i64, i64) = c
+            .query_row(
+                "SELECT SUM(rated), SUM(served) FROM code_periods WHERE period LIKE '%Q%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((rated, served), (78, 26 * 5 + 54 + 2 * 2));
         for refused in [
             "UPDATE tallies SET level = 'basic' WHERE level = 'odd'",
             "UPDATE tallies SET hall = '厅9'",
             "DELETE FROM tallies WHERE level = 'odd'",
+            "UPDATE served_tallies SET code = 'C9'",
+            "DELETE FROM served_tallies",
+            "UPDATE code_tallies SET month = '2030-01'",
+            "DELETE FROM code_tallies",
         ] {
             let e = c.execute_batch(refused).unwrap_err().to_string();
             assert!(e.contains("tallies"), "{refused}: {e}");

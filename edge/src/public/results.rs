@@ -163,12 +163,13 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// longer in the directory (`hall`; on the city's page only; neither: the cases whose entry names
 /// no hall, on the city's page). No statement reads a case's, a code's or a staff member's row of
 /// its own: cases through the index that holds the columns they sum (`cases_figures`), ratings
-/// and 办件 through their running tallies (`hall_levels`, `code_tallies`, `served_tallies`), the
-/// directory's places through `entries_place`.
+/// and 办件 through the period's own running tallies (`hall_levels`, `code_periods`: a row a hall
+/// or a code of each month and each quarter, never months to be summed), the directory's places
+/// through `entries_place`.
 ///
-/// Bound: ?2 the page's region (none: the city), ?3 its level's length, ?4 the next level's.
-/// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
-/// there: where all its rows go.
+/// Bound: ?1 the period (its label, or for cases its start), ?2 the page's region (none: the
+/// city), ?3 its level's length, ?4 the next level's. `ha` is each hall of the directory on the
+/// page with its region, the smallest of its entries' there: where all its rows go.
 const HALL_AREAS: &str = "ha AS (SELECT hall, MIN(region) AS region FROM entries INDEXED BY entries_place \
      WHERE ?2 IS NULL OR substr(region, 1, length(?2)) = ?2 GROUP BY hall)";
 
@@ -192,7 +193,7 @@ fn levels_of(within: Option<&str>) -> (i64, i64) {
     (depth as i64, next as i64)
 }
 
-/// The bound values of a page's statement: `first` (the months, or the period's start), then the
+/// The bound values of a page's statement: `first` (the period's label, or its start), then the
 /// page's region and levels.
 fn page_args(first: Val, within: Option<&str>) -> Vec<Val> {
     let (depth, next) = levels_of(within);
@@ -202,10 +203,6 @@ fn page_args(first: Val, within: Option<&str>) -> Vec<Val> {
         depth.into(),
         next.into(),
     ]
-}
-
-fn months_arg(months: &[String]) -> Val {
-    serde_json::to_string(months).expect("strings").into()
 }
 
 /// 评价率's sums of a group over the directory's codes that have served figures (as
@@ -223,28 +220,24 @@ pub struct GroupRate {
     pub all_defaults: i64,
 }
 
-pub fn group_rates(months: &[String], within: Option<&str>) -> Stmt {
+pub fn group_rates(p: &Period, within: Option<&str>) -> Stmt {
     stmt(
         format!(
-            "WITH s AS (SELECT code, SUM(served) AS served, SUM(never) AS never, SUM(defaults) AS defaults \
-           FROM served_tallies WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), \
-         r AS (SELECT code, SUM(n) AS n FROM code_tallies \
-           WHERE month IN (SELECT value FROM json_each(?1)) GROUP BY code), {HALL_AREAS} \
-         SELECT {}, \
-           SUM(CASE WHEN s.served > 0 THEN s.served ELSE 0 END) AS served, \
-           SUM(CASE WHEN s.served > 0 THEN COALESCE(r.n, 0) ELSE 0 END) AS rated, \
-           SUM(CASE WHEN s.served > 0 THEN s.never ELSE 0 END) AS never, \
-           SUM(CASE WHEN s.served > 0 THEN s.defaults ELSE 0 END) AS defaults, \
-           SUM(COALESCE(s.defaults, 0)) AS all_defaults \
-         FROM ha JOIN entries e INDEXED BY entries_place ON e.hall = ha.hall \
-           LEFT JOIN s ON s.code = e.code LEFT JOIN r ON r.code = e.code GROUP BY 1, 2",
+            "WITH {HALL_AREAS} SELECT {}, \
+               SUM(CASE WHEN t.served > 0 THEN t.served ELSE 0 END) AS served, \
+               SUM(CASE WHEN t.served > 0 THEN t.rated ELSE 0 END) AS rated, \
+               SUM(CASE WHEN t.served > 0 THEN t.never ELSE 0 END) AS never, \
+               SUM(CASE WHEN t.served > 0 THEN t.defaults ELSE 0 END) AS defaults, \
+               SUM(COALESCE(t.defaults, 0)) AS all_defaults \
+             FROM ha JOIN entries e INDEXED BY entries_place ON e.hall = ha.hall \
+               LEFT JOIN code_periods t ON t.period = ?1 AND t.code = e.code GROUP BY 1, 2",
             group_columns("ha.hall")
         ),
-        page_args(months_arg(months), within),
+        page_args(p.label.as_str().into(), within),
     )
 }
 
-/// A group's ratings of the period's months by level (`other`: any other word, counted as the
+/// A group's ratings of the period by level (`other`: any other word, counted as the
 /// rows' own figures count it: a rating, never a satisfied one), and the halls rated in it (a
 /// JSON array of names; [`rated_halls`]).
 #[derive(Debug, Clone, Deserialize)]
@@ -290,7 +283,7 @@ pub fn rated_halls(levels: &[GroupLevels]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-pub fn group_levels(months: &[String], within: Option<&str>) -> Stmt {
+pub fn group_levels(p: &Period, within: Option<&str>) -> Stmt {
     let columns: Vec<String> = wire::rating::Level::ALL
         .iter()
         .map(|l| l.as_str())
@@ -302,11 +295,11 @@ pub fn group_levels(months: &[String], within: Option<&str>) -> Stmt {
             "WITH {HALL_AREAS} SELECT {}, {}, \
                json_group_array(DISTINCT t.hall) FILTER (WHERE t.hall != '') AS rated \
              FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
-             WHERE t.month IN (SELECT value FROM json_each(?1)) AND {ON_PAGE} GROUP BY 1, 2",
+             WHERE t.period = ?1 AND {ON_PAGE} GROUP BY 1, 2",
             group_columns("t.hall"),
             columns.join(", ")
         ),
-        page_args(months_arg(months), within),
+        page_args(p.label.as_str().into(), within),
     )
 }
 
@@ -1302,8 +1295,8 @@ async fn areas(
 ) -> Result<Option<(Results, Vec<String>)>, crate::error::ApiError> {
     use crate::host;
     let stmts = vec![
-        group_rates(&period.months, region),
-        group_levels(&period.months, region),
+        group_rates(period, region),
+        group_levels(period, region),
         group_cases(period, region),
     ];
     let mut res = host::run(h, stmts, false).await?;
@@ -1787,7 +1780,7 @@ mod tests {
             rated.sort();
             rated.dedup();
             let levels: Vec<GroupLevels> =
-                serde_json::from_value(rows(group_levels(&p.months, region))).unwrap();
+                serde_json::from_value(rows(group_levels(&p, region))).unwrap();
             let links = rated_halls(&levels).unwrap();
             assert!(!links.is_empty(), "{region:?}");
             assert_eq!(links, rated, "{region:?}: the page's links");
@@ -1804,7 +1797,7 @@ mod tests {
             codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
             let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
             let rates: Vec<GroupRate> =
-                serde_json::from_value(rows(group_rates(&p.months, region))).unwrap();
+                serde_json::from_value(rows(group_rates(&p, region))).unwrap();
             let sums: Vec<GroupCases> =
                 serde_json::from_value(rows(group_cases(&p, region))).unwrap();
             let got = compute_areas(

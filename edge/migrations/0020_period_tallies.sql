@@ -1,0 +1,118 @@
+-- The city's and a region's results read a period's rows, never a month's to be summed: a row a
+-- hall and a row a code of each month and of its quarter (`period`: `2026-11`, `2026-Q4`), kept by
+-- triggers on the running tallies they sum, as the ratings' and the 办件's triggers move those.
+--
+-- hall_levels: a hall's ratings by level, the sums of its `tallies` rows (a level that is none of
+-- the five counts in `other`, as `tallies` has it).
+CREATE TABLE hall_levels (
+  period TEXT NOT NULL,
+  hall TEXT NOT NULL,
+  very_satisfied INTEGER NOT NULL,
+  satisfied INTEGER NOT NULL,
+  basic INTEGER NOT NULL,
+  dissatisfied INTEGER NOT NULL,
+  very_dissatisfied INTEGER NOT NULL,
+  other INTEGER NOT NULL,
+  PRIMARY KEY (period, hall)
+) WITHOUT ROWID;
+INSERT INTO hall_levels (period, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, other)
+  SELECT CASE k.quarter WHEN 0 THEN month
+      ELSE substr(month, 1, 5) || 'Q' || ((CAST(substr(month, 6, 2) AS INTEGER) + 2) / 3) END, hall,
+    SUM((level = 'very_satisfied') * n), SUM((level = 'satisfied') * n), SUM((level = 'basic') * n),
+    SUM((level = 'dissatisfied') * n), SUM((level = 'very_dissatisfied') * n),
+    SUM((level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied')) * n)
+  FROM tallies, (SELECT 0 AS quarter UNION ALL SELECT 1) AS k GROUP BY 1, 2;
+CREATE TRIGGER hall_levels_insert AFTER INSERT ON tallies BEGIN
+  INSERT INTO hall_levels (period, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, other)
+  SELECT p.period, NEW.hall, (NEW.level = 'very_satisfied') * NEW.n, (NEW.level = 'satisfied') * NEW.n,
+    (NEW.level = 'basic') * NEW.n, (NEW.level = 'dissatisfied') * NEW.n, (NEW.level = 'very_dissatisfied') * NEW.n,
+    (NEW.level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied')) * NEW.n
+  FROM (SELECT NEW.month AS period
+    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
+  WHERE true
+  ON CONFLICT (period, hall) DO UPDATE SET very_satisfied = very_satisfied + excluded.very_satisfied,
+    satisfied = satisfied + excluded.satisfied, basic = basic + excluded.basic,
+    dissatisfied = dissatisfied + excluded.dissatisfied,
+    very_dissatisfied = very_dissatisfied + excluded.very_dissatisfied, other = other + excluded.other;
+END;
+CREATE TRIGGER hall_levels_n AFTER UPDATE OF n ON tallies BEGIN
+  UPDATE hall_levels SET very_satisfied = very_satisfied + (NEW.level = 'very_satisfied') * (NEW.n - OLD.n),
+    satisfied = satisfied + (NEW.level = 'satisfied') * (NEW.n - OLD.n),
+    basic = basic + (NEW.level = 'basic') * (NEW.n - OLD.n),
+    dissatisfied = dissatisfied + (NEW.level = 'dissatisfied') * (NEW.n - OLD.n),
+    very_dissatisfied = very_dissatisfied + (NEW.level = 'very_dissatisfied') * (NEW.n - OLD.n),
+    other = other + (NEW.level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied'))
+      * (NEW.n - OLD.n)
+  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
+    AND hall = NEW.hall;
+END;
+-- code_periods: a code's 评价率 sums, those of its `served_tallies` rows (served, never, defaults)
+-- and of its `code_tallies` rows (rated).
+CREATE TABLE code_periods (
+  period TEXT NOT NULL,
+  code TEXT NOT NULL,
+  served INTEGER NOT NULL,
+  never INTEGER NOT NULL,
+  defaults INTEGER NOT NULL,
+  rated INTEGER NOT NULL,
+  PRIMARY KEY (period, code)
+) WITHOUT ROWID;
+INSERT INTO code_periods (period, code, served, never, defaults, rated)
+  SELECT CASE k.quarter WHEN 0 THEN month
+      ELSE substr(month, 1, 5) || 'Q' || ((CAST(substr(month, 6, 2) AS INTEGER) + 2) / 3) END, code,
+    SUM(served), SUM(never), SUM(defaults), SUM(rated)
+  FROM (SELECT month, code, served, never, defaults, 0 AS rated FROM served_tallies
+    UNION ALL SELECT month, code, 0, 0, 0, n FROM code_tallies), (SELECT 0 AS quarter UNION ALL SELECT 1) AS k
+  GROUP BY 1, 2;
+CREATE TRIGGER code_periods_served_insert AFTER INSERT ON served_tallies BEGIN
+  INSERT INTO code_periods (period, code, served, never, defaults, rated)
+  SELECT p.period, NEW.code, NEW.served, NEW.never, NEW.defaults, 0
+  FROM (SELECT NEW.month AS period
+    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
+  WHERE true
+  ON CONFLICT (period, code) DO UPDATE SET served = served + excluded.served, never = never + excluded.never,
+    defaults = defaults + excluded.defaults;
+END;
+CREATE TRIGGER code_periods_served AFTER UPDATE OF served, never, defaults ON served_tallies BEGIN
+  UPDATE code_periods SET served = served + NEW.served - OLD.served, never = never + NEW.never - OLD.never,
+    defaults = defaults + NEW.defaults - OLD.defaults
+  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
+    AND code = NEW.code;
+END;
+CREATE TRIGGER code_periods_rated_insert AFTER INSERT ON code_tallies BEGIN
+  INSERT INTO code_periods (period, code, served, never, defaults, rated)
+  SELECT p.period, NEW.code, 0, 0, 0, NEW.n
+  FROM (SELECT NEW.month AS period
+    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
+  WHERE true
+  ON CONFLICT (period, code) DO UPDATE SET rated = rated + excluded.rated;
+END;
+CREATE TRIGGER code_periods_rated AFTER UPDATE OF n ON code_tallies BEGIN
+  UPDATE code_periods SET rated = rated + NEW.n - OLD.n
+  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
+    AND code = NEW.code;
+END;
+-- A running tally's row only ever moves its counts (the triggers above insert it, then count on
+-- it): anything else would leave the periods' rows behind, so it is refused.
+CREATE TRIGGER tallies_keys_stay BEFORE UPDATE OF month, hall, dept, staff, level ON tallies BEGIN
+  SELECT RAISE(ABORT, 'a tallies row keeps its month, hall, unit, staff member and level');
+END;
+CREATE TRIGGER tallies_stay BEFORE DELETE ON tallies BEGIN
+  SELECT RAISE(ABORT, 'tallies rows are running sums and are never deleted');
+END;
+CREATE TRIGGER served_tallies_keys_stay BEFORE UPDATE OF month, code ON served_tallies BEGIN
+  SELECT RAISE(ABORT, 'a served_tallies row keeps its month and code');
+END;
+CREATE TRIGGER served_tallies_stay BEFORE DELETE ON served_tallies BEGIN
+  SELECT RAISE(ABORT, 'served_tallies rows are running sums and are never deleted');
+END;
+CREATE TRIGGER code_tallies_keys_stay BEFORE UPDATE OF month, code ON code_tallies BEGIN
+  SELECT RAISE(ABORT, 'a code_tallies row keeps its month and code');
+END;
+CREATE TRIGGER code_tallies_stay BEFORE DELETE ON code_tallies BEGIN
+  SELECT RAISE(ABORT, 'code_tallies rows are running sums and are never deleted');
+END;
+-- Each hall's places from an index, never from each entry's JSON: the pages group halls by their
+-- regions (this index also finds a hall's codes, as `entries_hall` did).
+CREATE INDEX entries_place ON entries (hall, region);
+DROP INDEX entries_hall;
