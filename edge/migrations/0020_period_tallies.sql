@@ -1,6 +1,7 @@
 -- The city's and a region's results read a period's rows, never a month's to be summed: a row a
 -- hall and a row a code of each month and of its quarter (`period`: `2026-11`, `2026-Q4`), kept by
--- triggers on the running tallies they sum, as the ratings' and the 办件's triggers move those.
+-- triggers on the running tallies they sum, as the ratings' and the 办件's triggers move those,
+-- and on the 差评 cases they count.
 --
 -- hall_levels: a hall's ratings by level, the sums of its `tallies` rows (a level that is none of
 -- the five counts in `other`, as `tallies` has it).
@@ -91,6 +92,72 @@ CREATE TRIGGER code_periods_rated AFTER UPDATE OF n ON code_tallies BEGIN
   UPDATE code_periods SET rated = rated + NEW.n - OLD.n
   WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
     AND code = NEW.code;
+END;
+-- case_periods: a hall's 差评 cases by the period they were opened in (China Standard Time, as
+-- the pages' periods run), the counts the pages add up; the cases that name no hall under
+-- `named` 0. The times the medians take stay in `cases_figures`, read case by case.
+CREATE TABLE case_periods (
+  period TEXT NOT NULL,
+  named INTEGER NOT NULL,
+  hall TEXT NOT NULL,
+  bad INTEGER NOT NULL,
+  overturned INTEGER NOT NULL,
+  called_on_time INTEGER NOT NULL,
+  fixed_on_time INTEGER NOT NULL,
+  verdicts INTEGER NOT NULL,
+  verdicts_satisfied INTEGER NOT NULL,
+  PRIMARY KEY (period, named, hall)
+) WITHOUT ROWID;
+INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
+  SELECT CASE k.quarter WHEN 0 THEN c.month ELSE substr(c.month, 1, 5) || 'Q' || ((CAST(substr(c.month, 6, 2) AS INTEGER) + 2) / 3) END,
+    c.hall IS NOT NULL, COALESCE(c.hall, ''), SUM((c.review IS NOT 'overturned')), SUM((c.review IS 'overturned')), SUM(((c.review IS NOT 'overturned' AND c.called_at <= c.callback_due) IS 1)), SUM(((c.review IS NOT 'overturned' AND c.fixed_at <= c.fix_due) IS 1)), SUM((c.review IS NOT 'overturned' AND c.verdict IS NOT NULL)), SUM(((c.review IS NOT 'overturned' AND c.verdict IN ('satisfied', 'basic')) IS 1))
+  FROM (SELECT strftime('%Y-%m', cases.opened_at + 28800, 'unixepoch') AS month, * FROM cases) AS c,
+    (SELECT 0 AS quarter UNION ALL SELECT 1) AS k
+  GROUP BY 1, 2, 3;
+CREATE TRIGGER case_periods_insert AFTER INSERT ON cases BEGIN
+  INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
+  SELECT p.period, NEW.hall IS NOT NULL, COALESCE(NEW.hall, ''),
+    (NEW.review IS NOT 'overturned'),
+    (NEW.review IS 'overturned'),
+    ((NEW.review IS NOT 'overturned' AND NEW.called_at <= NEW.callback_due) IS 1),
+    ((NEW.review IS NOT 'overturned' AND NEW.fixed_at <= NEW.fix_due) IS 1),
+    (NEW.review IS NOT 'overturned' AND NEW.verdict IS NOT NULL),
+    ((NEW.review IS NOT 'overturned' AND NEW.verdict IN ('satisfied', 'basic')) IS 1)
+  FROM (SELECT strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch') AS period UNION ALL SELECT substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3)) AS p
+  WHERE true
+  ON CONFLICT (period, named, hall) DO UPDATE SET bad = bad + excluded.bad, overturned = overturned + excluded.overturned, called_on_time = called_on_time + excluded.called_on_time, fixed_on_time = fixed_on_time + excluded.fixed_on_time, verdicts = verdicts + excluded.verdicts, verdicts_satisfied = verdicts_satisfied + excluded.verdicts_satisfied;
+END;
+CREATE TRIGGER case_periods_update AFTER UPDATE OF entry, opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict
+  ON cases BEGIN
+  UPDATE case_periods SET bad = bad - (OLD.review IS NOT 'overturned'),
+    overturned = overturned - (OLD.review IS 'overturned'),
+    called_on_time = called_on_time - ((OLD.review IS NOT 'overturned' AND OLD.called_at <= OLD.callback_due) IS 1),
+    fixed_on_time = fixed_on_time - ((OLD.review IS NOT 'overturned' AND OLD.fixed_at <= OLD.fix_due) IS 1),
+    verdicts = verdicts - (OLD.review IS NOT 'overturned' AND OLD.verdict IS NOT NULL),
+    verdicts_satisfied = verdicts_satisfied - ((OLD.review IS NOT 'overturned' AND OLD.verdict IN ('satisfied', 'basic')) IS 1)
+  WHERE period IN (strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3))
+    AND named = (OLD.hall IS NOT NULL) AND hall = COALESCE(OLD.hall, '');
+  INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
+  SELECT p.period, NEW.hall IS NOT NULL, COALESCE(NEW.hall, ''),
+    (NEW.review IS NOT 'overturned'),
+    (NEW.review IS 'overturned'),
+    ((NEW.review IS NOT 'overturned' AND NEW.called_at <= NEW.callback_due) IS 1),
+    ((NEW.review IS NOT 'overturned' AND NEW.fixed_at <= NEW.fix_due) IS 1),
+    (NEW.review IS NOT 'overturned' AND NEW.verdict IS NOT NULL),
+    ((NEW.review IS NOT 'overturned' AND NEW.verdict IN ('satisfied', 'basic')) IS 1)
+  FROM (SELECT strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch') AS period UNION ALL SELECT substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3)) AS p
+  WHERE true
+  ON CONFLICT (period, named, hall) DO UPDATE SET bad = bad + excluded.bad, overturned = overturned + excluded.overturned, called_on_time = called_on_time + excluded.called_on_time, fixed_on_time = fixed_on_time + excluded.fixed_on_time, verdicts = verdicts + excluded.verdicts, verdicts_satisfied = verdicts_satisfied + excluded.verdicts_satisfied;
+END;
+CREATE TRIGGER case_periods_delete AFTER DELETE ON cases BEGIN
+  UPDATE case_periods SET bad = bad - (OLD.review IS NOT 'overturned'),
+    overturned = overturned - (OLD.review IS 'overturned'),
+    called_on_time = called_on_time - ((OLD.review IS NOT 'overturned' AND OLD.called_at <= OLD.callback_due) IS 1),
+    fixed_on_time = fixed_on_time - ((OLD.review IS NOT 'overturned' AND OLD.fixed_at <= OLD.fix_due) IS 1),
+    verdicts = verdicts - (OLD.review IS NOT 'overturned' AND OLD.verdict IS NOT NULL),
+    verdicts_satisfied = verdicts_satisfied - ((OLD.review IS NOT 'overturned' AND OLD.verdict IN ('satisfied', 'basic')) IS 1)
+  WHERE period IN (strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3))
+    AND named = (OLD.hall IS NOT NULL) AND hall = COALESCE(OLD.hall, '');
 END;
 -- A running tally's row only ever moves its counts (the triggers above insert it, then count on
 -- it): anything else would leave the periods' rows behind, so it is refused.

@@ -256,11 +256,11 @@ mod tests {
         );
     }
 
-    /// Migration 20's running tallies of each month and quarter, a hall's levels and a code's
-    /// 评价率 sums, start as the sums of the tallies already there (staff members' levels, codes'
+    /// Migration 20's running tallies of each month and quarter, a hall's levels and cases and a
+    /// code's 评价率 sums, start as the sums of the tallies already there (staff members' levels, codes'
     /// 办件 and ratings by month), and stay their sums as ratings arrive, change level or move out
-    /// (held) and as 办件 are served, rated and defaulted; a change to a summed row other than its
-    /// counts is refused.
+    /// (held), as 办件 are served, rated and defaulted, and as 差评 cases open, move on, change
+    /// hall or month and leave; a change to a summed tallies row other than its counts is refused.
     #[test]
     fn migration_20_sums_the_tallies_by_period_and_keeps_them_summed() {
         use rusqlite::Connection;
@@ -317,8 +317,34 @@ mod tests {
             )
             .unwrap();
         };
+        // A 差评 case every 400,000 s, some without a hall, at each step of its way.
+        let open = |i: usize| {
+            let e = if i % 5 == 4 {
+                "{}".to_owned()
+            } else {
+                serde_json::json!({"hall": format!("厅{}", i % 3)}).to_string()
+            };
+            c.execute(
+                "INSERT INTO cases (rating, opened_at, opened_rev, code, entry, level, tags, comment, called_at, \
+                 fixed_at, callback_due, fix_due, review, verdict) \
+                 VALUES (?1, ?2, 1, 'C', ?3, 'dissatisfied', '', '', ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![
+                    format!("r{i}"),
+                    at(2 * i),
+                    e,
+                    (!i.is_multiple_of(4)).then(|| at(2 * i) + 3600 * (i % 30) as i64),
+                    (!i.is_multiple_of(3)).then(|| at(2 * i) + 36_000 * (i % 10) as i64),
+                    (!i.is_multiple_of(6)).then(|| at(2 * i) + 8 * 3600),
+                    (!i.is_multiple_of(7)).then(|| at(2 * i) + 40 * 3600),
+                    [None, None, Some("upheld"), Some("overturned")][i % 4],
+                    [None, Some("satisfied"), Some("basic"), Some("unsatisfied")][i % 4]
+                ],
+            )
+            .unwrap();
+        };
         (0..40).for_each(serve);
         (0..40).for_each(rate);
+        (0..20).for_each(open);
         apply(&MIGRATIONS[19..20]);
         // The reference: each source row counted in its month and in its quarter, spelt as
         // `Period::parse` reads one.
@@ -356,6 +382,23 @@ mod tests {
             let want = read(&sums, 6);
             assert!(want.len() >= 12, "{when}: {want:?}");
             assert_eq!(read(kept, 6), want, "{when}: code_periods");
+            let counted = "review IS NOT 'overturned'";
+            let sums = format!(
+                "SELECT {period}, hall IS NOT NULL, COALESCE(hall, ''), \
+                   COUNT(CASE WHEN {counted} THEN 1 END), COUNT(CASE WHEN review IS 'overturned' THEN 1 END), \
+                   COUNT(CASE WHEN {counted} AND called_at <= callback_due THEN 1 END), \
+                   COUNT(CASE WHEN {counted} AND fixed_at <= fix_due THEN 1 END), \
+                   COUNT(CASE WHEN {counted} AND verdict IS NOT NULL THEN 1 END), \
+                   COUNT(CASE WHEN {counted} AND verdict IN ('satisfied', 'basic') THEN 1 END) \
+                 FROM (SELECT strftime('%Y-%m', opened_at, 'unixepoch', '+8 hours') AS month, * FROM cases), {periods} \
+                 GROUP BY 1, 2, 3"
+            );
+            // Rows whose cases all left stay, at nothing.
+            let kept = "SELECT period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, \
+                 verdicts_satisfied FROM case_periods WHERE bad + overturned > 0";
+            let want = read(&sums, 9);
+            assert!(want.len() >= 8, "{when}: {want:?}");
+            assert_eq!(read(kept, 9), want, "{when}: case_periods");
         };
         same("backfilled");
         let labels: Vec<String> = c
@@ -373,12 +416,22 @@ mod tests {
         assert!(labels.iter().any(|p| p.contains("-Q")), "{labels:?}");
         (40..80).for_each(serve);
         (40..80).for_each(rate);
+        (20..40).for_each(open);
         c.execute_batch(
             "UPDATE ratings SET level = 'basic' WHERE id IN ('r1', 'r2', 'r50'); \
              UPDATE ratings SET hold = 1 WHERE id IN ('r3', 'r60'); \
              UPDATE ratings SET rated_at = rated_at + 5000000 WHERE id = 'r4'; \
              UPDATE served SET defaulted_at = at WHERE key IN ('s1', 's4', 's41'); \
-             UPDATE served SET n = n + 2 WHERE key IN ('s2', 's44');",
+             UPDATE served SET n = n + 2 WHERE key IN ('s2', 's44'); \
+             UPDATE cases SET called_at = opened_at + 60 WHERE called_at IS NULL AND id % 2 = 0; \
+             UPDATE cases SET review = 'overturned' WHERE id IN (2, 22); \
+             UPDATE cases SET review = 'upheld' WHERE id IN (4, 24); \
+             UPDATE cases SET verdict = 'basic' WHERE id IN (1, 5, 25); \
+             UPDATE cases SET fix_due = NULL WHERE id IN (6, 26); \
+             UPDATE cases SET entry = '{\"hall\": \"厅9\"}' WHERE id IN (7, 27); \
+             UPDATE cases SET entry = '{}' WHERE id IN (8, 28); \
+             UPDATE cases SET opened_at = opened_at + 2600000 WHERE id IN (9, 29); \
+             DELETE FROM cases WHERE id IN (10, 30);",
         )
         .unwrap();
         same("after ratings, 办件, amendments, holds and defaults");

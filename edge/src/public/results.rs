@@ -162,14 +162,15 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// page's level, cut at the page's next level) or a hall that sits at the page's level or is no
 /// longer in the directory (`hall`; on the city's page only; neither: the cases whose entry names
 /// no hall, on the city's page). No statement reads a case's, a code's or a staff member's row of
-/// its own: cases through the index that holds the columns they sum (`cases_figures`), ratings
-/// and 办件 through the period's own running tallies (`hall_levels`, `code_periods`: a row a hall
-/// or a code of each month and each quarter, never months to be summed), the directory's places
-/// through `entries_place`.
+/// its own: ratings, 办件 and cases are counted by the period's own running tallies
+/// (`hall_levels`, `code_periods`, `case_periods`: a row a hall or a code of each month and each
+/// quarter, never months to be summed), the cases' times read from the index that holds them
+/// (`cases_figures`), the directory's places through `entries_place`.
 ///
 /// Bound: ?1 the period (its label, or for cases its start), ?2 the page's region (none: the
-/// city), ?3 its level's length, ?4 the next level's. `ha` is each hall of the directory on the
-/// page with its region, the smallest of its entries' there: where all its rows go.
+/// city), ?3 its level's length, ?4 the next level's (cases: ?5 the period's end, ?6 its label).
+/// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
+/// there: where all its rows go.
 const HALL_AREAS: &str = "ha AS (SELECT hall, MIN(region) AS region FROM entries INDEXED BY entries_place \
      WHERE ?2 IS NULL OR substr(region, 1, length(?2)) = ?2 GROUP BY hall)";
 
@@ -304,9 +305,10 @@ pub fn group_levels(p: &Period, within: Option<&str>) -> Stmt {
 }
 
 /// A group's 差评 cases of the period summed, with the times the callback and the fix took
-/// (seconds, comma-separated, in no order) for the medians ([`CaseSums::of_groups`]). Each hall's
-/// are summed first, in `case_halls`' order (grouped by `h.hall`, which SQLite reads in order,
-/// not `c.hall`, which it would sort), then its group's.
+/// (seconds, comma-separated, in no order) for the medians ([`CaseSums::of_groups`]). The counts
+/// are the period's running tallies (`case_periods`, a row a hall); the times are read from the
+/// index that holds them, hall by hall in `case_halls`' order (grouped by `h.hall`, which SQLite
+/// reads in order, not `c.hall`, which it would sort); each hall's rows then go to its group.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct GroupCases {
     pub area: Option<String>,
@@ -323,25 +325,25 @@ pub struct GroupCases {
 
 pub fn group_cases(p: &Period, within: Option<&str>) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
-    let sums = format!(
-        "COUNT(CASE WHEN {COUNTED} THEN 1 END) AS bad, \
-         COUNT(CASE WHEN review IS 'overturned' THEN 1 END) AS overturned, \
-         COUNT(CASE WHEN {COUNTED} AND called_at <= callback_due THEN 1 END) AS called_on_time, \
-         COUNT(CASE WHEN {COUNTED} AND fixed_at <= fix_due THEN 1 END) AS fixed_on_time, \
-         COUNT(CASE WHEN {COUNTED} AND verdict IS NOT NULL THEN 1 END) AS verdicts, \
-         COUNT(CASE WHEN {COUNTED} AND verdict IN ('satisfied', 'basic') THEN 1 END) AS verdicts_satisfied, \
-         group_concat(CASE WHEN {COUNTED} THEN called_at - opened_at END) AS callbacks, \
-         group_concat(CASE WHEN {COUNTED} THEN fixed_at - opened_at END) AS fixes"
+    let times = format!(
+        "0, 0, 0, 0, 0, 0, group_concat(CASE WHEN {COUNTED} THEN called_at - opened_at END), \
+         group_concat(CASE WHEN {COUNTED} THEN fixed_at - opened_at END)"
     );
     let mut args = page_args(p.from.into(), within);
     args.push(p.to.into());
+    args.push(p.label.as_str().into());
     stmt(
         format!(
-            "WITH {HALL_AREAS}, per AS (\
-               SELECT c.hall AS hall, {sums} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
+            "WITH {HALL_AREAS}, per (hall, bad, overturned, called_on_time, fixed_on_time, verdicts, \
+               verdicts_satisfied, callbacks, fixes) AS (\
+               SELECT CASE WHEN t.named THEN t.hall END, t.bad, t.overturned, t.called_on_time, \
+                 t.fixed_on_time, t.verdicts, t.verdicts_satisfied, NULL, NULL FROM case_periods t \
+               WHERE t.period = ?6 AND t.bad + t.overturned > 0 \
+                 AND (t.named AND (?2 IS NULL OR t.hall IN (SELECT hall FROM ha)) OR NOT t.named AND ?2 IS NULL) \
+               UNION ALL SELECT c.hall, {times} FROM case_halls h CROSS JOIN cases c INDEXED BY cases_figures \
                WHERE (?2 IS NULL OR h.hall IN (SELECT hall FROM ha)) AND c.hall = h.hall \
                  AND c.opened_at >= ?1 AND c.opened_at < ?5 GROUP BY h.hall \
-               UNION ALL SELECT NULL, {sums} FROM cases c INDEXED BY cases_figures \
+               UNION ALL SELECT NULL, {times} FROM cases c INDEXED BY cases_figures \
                WHERE ?2 IS NULL AND c.hall IS NULL AND c.opened_at >= ?1 AND c.opened_at < ?5 \
                HAVING COUNT(*) > 0) \
              SELECT {}, SUM(bad) AS bad, SUM(overturned) AS overturned, SUM(called_on_time) AS called_on_time, \
@@ -1718,6 +1720,24 @@ mod tests {
              UPDATE ratings SET hold = 1 WHERE id IN ('r7', 'r8');",
         )
         .unwrap();
+        // Cases move on after they open (called, fixed, reviewed, 追评), change hall, move to
+        // another month (December: the quarter still; September: neither) or are deleted.
+        c.execute_batch(
+            "UPDATE cases SET called_at = opened_at + 7200 WHERE called_at IS NULL AND id % 3 = 0; \
+             UPDATE cases SET fixed_at = opened_at + 900000 WHERE fixed_at IS NULL AND id % 4 = 1; \
+             UPDATE cases SET review = 'overturned' WHERE id % 7 = 1; \
+             UPDATE cases SET review = NULL WHERE review = 'overturned' AND id % 7 = 3; \
+             UPDATE cases SET verdict = 'satisfied' WHERE verdict IS NULL AND id % 5 = 2; \
+             UPDATE cases SET verdict = 'unsatisfied' WHERE verdict = 'basic' AND id % 2 = 0; \
+             UPDATE cases SET fix_due = NULL WHERE id % 11 = 4; \
+             UPDATE cases SET callback_due = opened_at WHERE id % 11 = 5; \
+             UPDATE cases SET entry = (SELECT entry FROM cases WHERE id = 2) WHERE id % 13 = 5; \
+             UPDATE cases SET entry = '{}' WHERE id % 23 = 6; \
+             UPDATE cases SET opened_at = opened_at + 30 * 86400 WHERE id % 17 = 6; \
+             UPDATE cases SET opened_at = opened_at - 60 * 86400 WHERE id % 17 = 7; \
+             DELETE FROM cases WHERE id % 19 = 8;",
+        )
+        .unwrap();
         // The directory: two codes a hall, one of them without 办件 served in the month (its
         // ratings and default ratings count, its 评价率 does not), as the running tallies hold them.
         // One hall has a place in a second county, of a smaller code: the city counts it there.
@@ -1747,10 +1767,13 @@ mod tests {
                 .unwrap();
             }
         }
-        let p = Period::parse("2026-11").unwrap();
         let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
         // The directory's halls (the last one is gone from it) and their groups, as `areas` maps them.
-        for region in [None, Some("330102"), Some("330105")] {
+        for (p, region) in ["2026-11", "2026-Q4"]
+            .map(|p| Period::parse(p).unwrap())
+            .iter()
+            .flat_map(|p| [None, Some("330102"), Some("330105")].map(|r| (p, r)))
+        {
             // A hall's place: its smallest region on the page.
             let mut group = std::collections::BTreeMap::new();
             let mut by_region = places.clone();
@@ -1769,8 +1792,8 @@ mod tests {
             let keep = |h: &str| region.is_none() || group.contains_key(h);
             let to = |h: &str| group.get(h).cloned().unwrap_or_else(|| h.to_owned());
             let mut tallies: Vec<TallyRow> =
-                serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
-            let mut facts: Vec<CaseFacts> = serde_json::from_value(rows(cases(&p, None))).unwrap();
+                serde_json::from_value(rows(super::tallies(p, None))).unwrap();
+            let mut facts: Vec<CaseFacts> = serde_json::from_value(rows(cases(p, None))).unwrap();
             tallies.retain(|t| keep(&t.hall));
             let mut rated: Vec<String> = tallies
                 .iter()
@@ -1780,7 +1803,7 @@ mod tests {
             rated.sort();
             rated.dedup();
             let levels: Vec<GroupLevels> =
-                serde_json::from_value(rows(group_levels(&p, region))).unwrap();
+                serde_json::from_value(rows(group_levels(p, region))).unwrap();
             let links = rated_halls(&levels).unwrap();
             assert!(!links.is_empty(), "{region:?}");
             assert_eq!(links, rated, "{region:?}: the page's links");
@@ -1795,13 +1818,13 @@ mod tests {
             .unwrap();
             codes.retain(|c| keep(&c.hall));
             codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
-            let want = compute(None, &p, &tallies, &facts, &codes, (20, true));
+            let want = compute(None, p, &tallies, &facts, &codes, (20, true));
             let rates: Vec<GroupRate> =
-                serde_json::from_value(rows(group_rates(&p, region))).unwrap();
+                serde_json::from_value(rows(group_rates(p, region))).unwrap();
             let sums: Vec<GroupCases> =
-                serde_json::from_value(rows(group_cases(&p, region))).unwrap();
+                serde_json::from_value(rows(group_cases(p, region))).unwrap();
             let got = compute_areas(
-                &p,
+                p,
                 |area, hall| area.or(hall).unwrap_or_default().to_owned(),
                 (&rates, &levels, &sums),
                 (20, true),
