@@ -108,56 +108,38 @@ CREATE TABLE case_periods (
   verdicts_satisfied INTEGER NOT NULL,
   PRIMARY KEY (period, named, hall)
 ) WITHOUT ROWID;
-INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
-  SELECT CASE k.quarter WHEN 0 THEN c.month ELSE substr(c.month, 1, 5) || 'Q' || ((CAST(substr(c.month, 6, 2) AS INTEGER) + 2) / 3) END,
-    c.hall IS NOT NULL, COALESCE(c.hall, ''), SUM((c.review IS NOT 'overturned')), SUM((c.review IS 'overturned')), SUM(((c.review IS NOT 'overturned' AND c.called_at <= c.callback_due) IS 1)), SUM(((c.review IS NOT 'overturned' AND c.fixed_at <= c.fix_due) IS 1)), SUM((c.review IS NOT 'overturned' AND c.verdict IS NOT NULL)), SUM(((c.review IS NOT 'overturned' AND c.verdict IN ('satisfied', 'basic')) IS 1))
-  FROM (SELECT strftime('%Y-%m', cases.opened_at + 28800, 'unixepoch') AS month, * FROM cases) AS c,
-    (SELECT 0 AS quarter UNION ALL SELECT 1) AS k
-  GROUP BY 1, 2, 3;
-CREATE TRIGGER case_periods_insert AFTER INSERT ON cases BEGIN
+-- A case counted into its periods (`sign` 1) or out of them (-1): what the triggers on `cases`
+-- write, and where alone a case's counts are worked out.
+CREATE VIEW case_moves (opened_at, hall, review, called_at, callback_due, fixed_at, fix_due, verdict, sign) AS
+  SELECT 0, '', '', 0, 0, 0, 0, '', 0 WHERE 0;
+CREATE TRIGGER case_moves_count INSTEAD OF INSERT ON case_moves BEGIN
   INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
   SELECT p.period, NEW.hall IS NOT NULL, COALESCE(NEW.hall, ''),
-    (NEW.review IS NOT 'overturned'),
-    (NEW.review IS 'overturned'),
-    ((NEW.review IS NOT 'overturned' AND NEW.called_at <= NEW.callback_due) IS 1),
-    ((NEW.review IS NOT 'overturned' AND NEW.fixed_at <= NEW.fix_due) IS 1),
-    (NEW.review IS NOT 'overturned' AND NEW.verdict IS NOT NULL),
-    ((NEW.review IS NOT 'overturned' AND NEW.verdict IN ('satisfied', 'basic')) IS 1)
-  FROM (SELECT strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch') AS period UNION ALL SELECT substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3)) AS p
+    NEW.sign * (NEW.review IS NOT 'overturned'),
+    NEW.sign * (NEW.review IS 'overturned'),
+    NEW.sign * ((NEW.review IS NOT 'overturned' AND NEW.called_at <= NEW.callback_due) IS 1),
+    NEW.sign * ((NEW.review IS NOT 'overturned' AND NEW.fixed_at <= NEW.fix_due) IS 1),
+    NEW.sign * (NEW.review IS NOT 'overturned' AND NEW.verdict IS NOT NULL),
+    NEW.sign * ((NEW.review IS NOT 'overturned' AND NEW.verdict IN ('satisfied', 'basic')) IS 1)
+  FROM (SELECT strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch') AS period
+    UNION ALL SELECT substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3)) AS p
   WHERE true
-  ON CONFLICT (period, named, hall) DO UPDATE SET bad = bad + excluded.bad, overturned = overturned + excluded.overturned, called_on_time = called_on_time + excluded.called_on_time, fixed_on_time = fixed_on_time + excluded.fixed_on_time, verdicts = verdicts + excluded.verdicts, verdicts_satisfied = verdicts_satisfied + excluded.verdicts_satisfied;
+  ON CONFLICT (period, named, hall) DO UPDATE SET bad = bad + excluded.bad,
+    overturned = overturned + excluded.overturned, called_on_time = called_on_time + excluded.called_on_time,
+    fixed_on_time = fixed_on_time + excluded.fixed_on_time, verdicts = verdicts + excluded.verdicts,
+    verdicts_satisfied = verdicts_satisfied + excluded.verdicts_satisfied;
 END;
-CREATE TRIGGER case_periods_update AFTER UPDATE OF entry, opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict
+INSERT INTO case_moves SELECT opened_at, hall, review, called_at, callback_due, fixed_at, fix_due, verdict, 1 FROM cases;
+CREATE TRIGGER case_periods_insert AFTER INSERT ON cases BEGIN
+  INSERT INTO case_moves VALUES (NEW.opened_at, NEW.hall, NEW.review, NEW.called_at, NEW.callback_due, NEW.fixed_at, NEW.fix_due, NEW.verdict, 1);
+END;
+CREATE TRIGGER case_periods_update AFTER UPDATE OF entry, opened_at, review, called_at, callback_due, fixed_at, fix_due, verdict
   ON cases BEGIN
-  UPDATE case_periods SET bad = bad - (OLD.review IS NOT 'overturned'),
-    overturned = overturned - (OLD.review IS 'overturned'),
-    called_on_time = called_on_time - ((OLD.review IS NOT 'overturned' AND OLD.called_at <= OLD.callback_due) IS 1),
-    fixed_on_time = fixed_on_time - ((OLD.review IS NOT 'overturned' AND OLD.fixed_at <= OLD.fix_due) IS 1),
-    verdicts = verdicts - (OLD.review IS NOT 'overturned' AND OLD.verdict IS NOT NULL),
-    verdicts_satisfied = verdicts_satisfied - ((OLD.review IS NOT 'overturned' AND OLD.verdict IN ('satisfied', 'basic')) IS 1)
-  WHERE period IN (strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3))
-    AND named = (OLD.hall IS NOT NULL) AND hall = COALESCE(OLD.hall, '');
-  INSERT INTO case_periods (period, named, hall, bad, overturned, called_on_time, fixed_on_time, verdicts, verdicts_satisfied)
-  SELECT p.period, NEW.hall IS NOT NULL, COALESCE(NEW.hall, ''),
-    (NEW.review IS NOT 'overturned'),
-    (NEW.review IS 'overturned'),
-    ((NEW.review IS NOT 'overturned' AND NEW.called_at <= NEW.callback_due) IS 1),
-    ((NEW.review IS NOT 'overturned' AND NEW.fixed_at <= NEW.fix_due) IS 1),
-    (NEW.review IS NOT 'overturned' AND NEW.verdict IS NOT NULL),
-    ((NEW.review IS NOT 'overturned' AND NEW.verdict IN ('satisfied', 'basic')) IS 1)
-  FROM (SELECT strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch') AS period UNION ALL SELECT substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', NEW.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3)) AS p
-  WHERE true
-  ON CONFLICT (period, named, hall) DO UPDATE SET bad = bad + excluded.bad, overturned = overturned + excluded.overturned, called_on_time = called_on_time + excluded.called_on_time, fixed_on_time = fixed_on_time + excluded.fixed_on_time, verdicts = verdicts + excluded.verdicts, verdicts_satisfied = verdicts_satisfied + excluded.verdicts_satisfied;
+  INSERT INTO case_moves VALUES (OLD.opened_at, OLD.hall, OLD.review, OLD.called_at, OLD.callback_due, OLD.fixed_at, OLD.fix_due, OLD.verdict, -1);
+  INSERT INTO case_moves VALUES (NEW.opened_at, NEW.hall, NEW.review, NEW.called_at, NEW.callback_due, NEW.fixed_at, NEW.fix_due, NEW.verdict, 1);
 END;
 CREATE TRIGGER case_periods_delete AFTER DELETE ON cases BEGIN
-  UPDATE case_periods SET bad = bad - (OLD.review IS NOT 'overturned'),
-    overturned = overturned - (OLD.review IS 'overturned'),
-    called_on_time = called_on_time - ((OLD.review IS NOT 'overturned' AND OLD.called_at <= OLD.callback_due) IS 1),
-    fixed_on_time = fixed_on_time - ((OLD.review IS NOT 'overturned' AND OLD.fixed_at <= OLD.fix_due) IS 1),
-    verdicts = verdicts - (OLD.review IS NOT 'overturned' AND OLD.verdict IS NOT NULL),
-    verdicts_satisfied = verdicts_satisfied - ((OLD.review IS NOT 'overturned' AND OLD.verdict IN ('satisfied', 'basic')) IS 1)
-  WHERE period IN (strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 1, 5) || 'Q' || ((CAST(substr(strftime('%Y-%m', OLD.opened_at + 28800, 'unixepoch'), 6, 2) AS INTEGER) + 2) / 3))
-    AND named = (OLD.hall IS NOT NULL) AND hall = COALESCE(OLD.hall, '');
+  INSERT INTO case_moves VALUES (OLD.opened_at, OLD.hall, OLD.review, OLD.called_at, OLD.callback_due, OLD.fixed_at, OLD.fix_due, OLD.verdict, -1);
 END;
 -- A running tally's row only ever moves its counts (the triggers above insert it, then count on
 -- it): anything else would leave the periods' rows behind, so it is refused.

@@ -514,12 +514,15 @@ impl CaseSums {
         let mut s = CaseSums::default();
         let mut times: [Vec<i64>; 2] = Default::default();
         for h in groups {
-            s.bad += h.bad;
-            s.overturned += h.overturned;
-            s.called_on_time += h.called_on_time;
-            s.fixed_on_time += h.fixed_on_time;
-            s.verdicts += h.verdicts;
-            s.verdicts_satisfied += h.verdicts_satisfied;
+            s.add(&CaseSums {
+                bad: h.bad,
+                overturned: h.overturned,
+                called_on_time: h.called_on_time,
+                fixed_on_time: h.fixed_on_time,
+                verdicts: h.verdicts,
+                verdicts_satisfied: h.verdicts_satisfied,
+                ..CaseSums::default()
+            });
             for (list, times) in [&h.callbacks, &h.fixes].into_iter().zip(&mut times) {
                 for t in list
                     .as_deref()
