@@ -141,8 +141,9 @@ END;
 CREATE TRIGGER case_periods_delete AFTER DELETE ON cases BEGIN
   INSERT INTO case_moves VALUES (OLD.opened_at, OLD.hall, OLD.review, OLD.called_at, OLD.callback_due, OLD.fixed_at, OLD.fix_due, OLD.verdict, -1);
 END;
--- A running tally's row only ever moves its counts (the triggers above insert it, then count on
--- it): anything else would leave the periods' rows behind, so it is refused.
+-- A month's running tally row only ever moves its counts (the ratings' and the 办件's triggers
+-- insert it, then count on it): anything else would leave the periods' rows behind, so it is
+-- refused.
 CREATE TRIGGER tallies_keys_stay BEFORE UPDATE OF month, hall, dept, staff, level ON tallies BEGIN
   SELECT RAISE(ABORT, 'a tallies row keeps its month, hall, unit, staff member and level');
 END;

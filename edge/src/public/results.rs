@@ -238,9 +238,9 @@ pub fn group_rates(p: &Period, within: Option<&str>) -> Stmt {
     )
 }
 
-/// A group's ratings of the period by level (`other`: any other word, counted as the
-/// rows' own figures count it: a rating, never a satisfied one), and the halls rated in it (a
-/// JSON array of names; [`rated_halls`]).
+/// A group's ratings of the period by level (`other`: any other word, counted as the rows' own
+/// figures count it: a rating, never a satisfied one), and the halls rated in it (a JSON array of
+/// names; [`rated_halls`]).
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupLevels {
     pub area: Option<String>,
