@@ -3,6 +3,10 @@
 -- triggers on the running tallies they sum, as the ratings' and the 办件's triggers move those,
 -- and on the 差评 cases they count.
 --
+-- Each table is written through a view whose INSTEAD OF trigger alone works out a row's counts
+-- and adds them to its month's and its quarter's rows (`…_moves`, a change of counts each): the
+-- triggers on the tallies and the backfill write into it.
+--
 -- hall_levels: a hall's ratings by level, the sums of its `tallies` rows (a level that is none of
 -- the five counts in `other`, as `tallies` has it).
 CREATE TABLE hall_levels (
@@ -16,36 +20,25 @@ CREATE TABLE hall_levels (
   other INTEGER NOT NULL,
   PRIMARY KEY (period, hall)
 ) WITHOUT ROWID;
-INSERT INTO hall_levels (period, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, other)
-  SELECT CASE k.quarter WHEN 0 THEN month
-      ELSE substr(month, 1, 5) || 'Q' || ((CAST(substr(month, 6, 2) AS INTEGER) + 2) / 3) END, hall,
-    SUM((level = 'very_satisfied') * n), SUM((level = 'satisfied') * n), SUM((level = 'basic') * n),
-    SUM((level = 'dissatisfied') * n), SUM((level = 'very_dissatisfied') * n),
-    SUM((level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied')) * n)
-  FROM tallies, (SELECT 0 AS quarter UNION ALL SELECT 1) AS k GROUP BY 1, 2;
-CREATE TRIGGER hall_levels_insert AFTER INSERT ON tallies BEGIN
+CREATE VIEW level_moves (month, hall, level, n) AS SELECT '', '', '', 0 WHERE 0;
+CREATE TRIGGER level_moves_count INSTEAD OF INSERT ON level_moves BEGIN
   INSERT INTO hall_levels (period, hall, very_satisfied, satisfied, basic, dissatisfied, very_dissatisfied, other)
   SELECT p.period, NEW.hall, (NEW.level = 'very_satisfied') * NEW.n, (NEW.level = 'satisfied') * NEW.n,
     (NEW.level = 'basic') * NEW.n, (NEW.level = 'dissatisfied') * NEW.n, (NEW.level = 'very_dissatisfied') * NEW.n,
     (NEW.level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied')) * NEW.n
-  FROM (SELECT NEW.month AS period
-    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
+  FROM (SELECT NEW.month AS period UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
   WHERE true
   ON CONFLICT (period, hall) DO UPDATE SET very_satisfied = very_satisfied + excluded.very_satisfied,
     satisfied = satisfied + excluded.satisfied, basic = basic + excluded.basic,
     dissatisfied = dissatisfied + excluded.dissatisfied,
     very_dissatisfied = very_dissatisfied + excluded.very_dissatisfied, other = other + excluded.other;
 END;
+INSERT INTO level_moves SELECT month, hall, level, n FROM tallies;
+CREATE TRIGGER hall_levels_insert AFTER INSERT ON tallies BEGIN
+  INSERT INTO level_moves VALUES (NEW.month, NEW.hall, NEW.level, NEW.n);
+END;
 CREATE TRIGGER hall_levels_n AFTER UPDATE OF n ON tallies BEGIN
-  UPDATE hall_levels SET very_satisfied = very_satisfied + (NEW.level = 'very_satisfied') * (NEW.n - OLD.n),
-    satisfied = satisfied + (NEW.level = 'satisfied') * (NEW.n - OLD.n),
-    basic = basic + (NEW.level = 'basic') * (NEW.n - OLD.n),
-    dissatisfied = dissatisfied + (NEW.level = 'dissatisfied') * (NEW.n - OLD.n),
-    very_dissatisfied = very_dissatisfied + (NEW.level = 'very_dissatisfied') * (NEW.n - OLD.n),
-    other = other + (NEW.level NOT IN ('very_satisfied', 'satisfied', 'basic', 'dissatisfied', 'very_dissatisfied'))
-      * (NEW.n - OLD.n)
-  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
-    AND hall = NEW.hall;
+  INSERT INTO level_moves VALUES (NEW.month, NEW.hall, NEW.level, NEW.n - OLD.n);
 END;
 -- code_periods: a code's 评价率 sums, those of its `served_tallies` rows (served, never, defaults)
 -- and of its `code_tallies` rows (rated).
@@ -58,40 +51,29 @@ CREATE TABLE code_periods (
   rated INTEGER NOT NULL,
   PRIMARY KEY (period, code)
 ) WITHOUT ROWID;
-INSERT INTO code_periods (period, code, served, never, defaults, rated)
-  SELECT CASE k.quarter WHEN 0 THEN month
-      ELSE substr(month, 1, 5) || 'Q' || ((CAST(substr(month, 6, 2) AS INTEGER) + 2) / 3) END, code,
-    SUM(served), SUM(never), SUM(defaults), SUM(rated)
-  FROM (SELECT month, code, served, never, defaults, 0 AS rated FROM served_tallies
-    UNION ALL SELECT month, code, 0, 0, 0, n FROM code_tallies), (SELECT 0 AS quarter UNION ALL SELECT 1) AS k
-  GROUP BY 1, 2;
-CREATE TRIGGER code_periods_served_insert AFTER INSERT ON served_tallies BEGIN
+CREATE VIEW code_moves (month, code, served, never, defaults, rated) AS SELECT '', '', 0, 0, 0, 0 WHERE 0;
+CREATE TRIGGER code_moves_count INSTEAD OF INSERT ON code_moves BEGIN
   INSERT INTO code_periods (period, code, served, never, defaults, rated)
-  SELECT p.period, NEW.code, NEW.served, NEW.never, NEW.defaults, 0
-  FROM (SELECT NEW.month AS period
-    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
+  SELECT p.period, NEW.code, NEW.served, NEW.never, NEW.defaults, NEW.rated
+  FROM (SELECT NEW.month AS period UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
   WHERE true
   ON CONFLICT (period, code) DO UPDATE SET served = served + excluded.served, never = never + excluded.never,
-    defaults = defaults + excluded.defaults;
+    defaults = defaults + excluded.defaults, rated = rated + excluded.rated;
+END;
+INSERT INTO code_moves SELECT month, code, served, never, defaults, 0 FROM served_tallies;
+INSERT INTO code_moves SELECT month, code, 0, 0, 0, n FROM code_tallies;
+CREATE TRIGGER code_periods_served_insert AFTER INSERT ON served_tallies BEGIN
+  INSERT INTO code_moves VALUES (NEW.month, NEW.code, NEW.served, NEW.never, NEW.defaults, 0);
 END;
 CREATE TRIGGER code_periods_served AFTER UPDATE OF served, never, defaults ON served_tallies BEGIN
-  UPDATE code_periods SET served = served + NEW.served - OLD.served, never = never + NEW.never - OLD.never,
-    defaults = defaults + NEW.defaults - OLD.defaults
-  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
-    AND code = NEW.code;
+  INSERT INTO code_moves VALUES (NEW.month, NEW.code, NEW.served - OLD.served, NEW.never - OLD.never,
+    NEW.defaults - OLD.defaults, 0);
 END;
 CREATE TRIGGER code_periods_rated_insert AFTER INSERT ON code_tallies BEGIN
-  INSERT INTO code_periods (period, code, served, never, defaults, rated)
-  SELECT p.period, NEW.code, 0, 0, 0, NEW.n
-  FROM (SELECT NEW.month AS period
-    UNION ALL SELECT substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3)) AS p
-  WHERE true
-  ON CONFLICT (period, code) DO UPDATE SET rated = rated + excluded.rated;
+  INSERT INTO code_moves VALUES (NEW.month, NEW.code, 0, 0, 0, NEW.n);
 END;
 CREATE TRIGGER code_periods_rated AFTER UPDATE OF n ON code_tallies BEGIN
-  UPDATE code_periods SET rated = rated + NEW.n - OLD.n
-  WHERE period IN (NEW.month, substr(NEW.month, 1, 5) || 'Q' || ((CAST(substr(NEW.month, 6, 2) AS INTEGER) + 2) / 3))
-    AND code = NEW.code;
+  INSERT INTO code_moves VALUES (NEW.month, NEW.code, 0, 0, 0, NEW.n - OLD.n);
 END;
 -- case_periods: a hall's 差评 cases by the period they were opened in (China Standard Time, as
 -- the pages' periods run), the counts the pages add up; the cases that name no hall under
@@ -108,8 +90,7 @@ CREATE TABLE case_periods (
   verdicts_satisfied INTEGER NOT NULL,
   PRIMARY KEY (period, named, hall)
 ) WITHOUT ROWID;
--- A case counted into its periods (`sign` 1) or out of them (-1): what the triggers on `cases`
--- write, and where alone a case's counts are worked out.
+-- A case counted into its periods (`sign` 1) or out of them (-1).
 CREATE VIEW case_moves (opened_at, hall, review, called_at, callback_due, fixed_at, fix_due, verdict, sign) AS
   SELECT 0, '', '', 0, 0, 0, 0, '', 0 WHERE 0;
 CREATE TRIGGER case_moves_count INSTEAD OF INSERT ON case_moves BEGIN

@@ -1322,7 +1322,8 @@ fn an_upgrade_migrates_once_and_an_older_release_refuses_newer_data() {
              DROP TABLE calendars; DROP TABLE routes; DROP TABLE cases; \
              DROP TABLE accounts; DROP TABLE sessions; DROP TABLE login_failures; \
              DROP TABLE tokens; DROP TABLE audit; DROP TABLE uploads; \
-             DROP TABLE hall_levels; DROP TABLE code_periods; DROP TABLE case_periods; DROP VIEW case_moves; \
+             DROP TABLE hall_levels; DROP TABLE code_periods; DROP TABLE case_periods; \
+             DROP VIEW level_moves; DROP VIEW code_moves; DROP VIEW case_moves; \
              DROP INDEX entries_place; DROP INDEX ratings_hall_time; DROP INDEX ratings_time; \
              ALTER TABLE entries DROP COLUMN region; ALTER TABLE entries DROP COLUMN hall; \
              ALTER TABLE ratings DROP COLUMN region; ALTER TABLE ratings DROP COLUMN hall; \
