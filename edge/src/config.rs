@@ -56,6 +56,9 @@ pub struct Config {
     /// The header with the scheme the client spoke, set by the trusted proxy
     /// (`X-Forwarded-Proto`): `https` there makes the cookies `__Host-` and `Secure`.
     pub https_header: Option<String>,
+    /// The most batches one call to the storage object carries (group commit, `group`); 1: each
+    /// batch its own call.
+    pub storage_group: u32,
 }
 
 /// An issuing authority (发码单位): its codes' region prefix and its keys.
@@ -254,6 +257,11 @@ pub const SETTINGS: &[Setting] = &[
         "PUBLIC_URL",
         "",
         "the console's public address for links in 差评 alerts, e.g. https://pj.example.gov.cn",
+    ),
+    setting(
+        "STORAGE_GROUP",
+        "64",
+        "the most batches (a submission is one) that go to the storage object in one call, each its own transaction, committed together; 1: each its own call",
     ),
 ];
 
@@ -635,6 +643,7 @@ impl Config {
             },
             login_hashes_per_sec: num("LOGIN_HASHES_PER_SEC", 4, 1, 100)?,
             login_hashes_per_client: num("LOGIN_HASHES_PER_CLIENT", 10, 1, 1000)?,
+            storage_group: num("STORAGE_GROUP", 64, 1, 1000)?,
             public_url: match get("PUBLIC_URL") {
                 None => None,
                 Some(v) => {
@@ -789,6 +798,7 @@ pub(crate) mod tests {
         assert_eq!(c.retry_delay(1), 30);
         assert_eq!(c.retry_delay(2), 60);
         assert_eq!(c.retry_delay(40), 3600);
+        assert_eq!(c.storage_group, 64);
     }
 
     #[test]
@@ -852,6 +862,25 @@ pub(crate) mod tests {
         v.remove("FRAME_ANCESTORS");
         v.insert("ADMIN_TOKEN", "short".into());
         assert_eq!(parse(&v).unwrap_err().var, "ADMIN_TOKEN");
+
+        for (bad, ok) in [
+            ("0", None),
+            ("1001", None),
+            ("-1", None),
+            ("many", None),
+            ("1", Some(1)),
+        ] {
+            let mut v = vars();
+            v.insert("STORAGE_GROUP", bad.into());
+            match ok {
+                Some(n) => assert_eq!(parse(&v).unwrap().storage_group, n),
+                None => {
+                    let e = parse(&v).unwrap_err();
+                    assert_eq!(e.var, "STORAGE_GROUP", "{bad}");
+                    assert!(e.why.contains("from 1 to 1000"), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

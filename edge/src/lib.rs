@@ -11,6 +11,7 @@ pub mod access;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod group;
 pub mod host;
 pub mod http;
 pub mod metrics;

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 pub struct Counters {
     requests: BTreeMap<(&'static str, u16), u64>,
     submissions: BTreeMap<&'static str, u64>,
+    /// Calls to the storage object, and the batches they carried (group commit: a call carries
+    /// every batch that waited for it).
+    storage_calls: u64,
+    storage_batches: u64,
 }
 
 impl Counters {
@@ -20,6 +24,12 @@ impl Counters {
             let outcome = if status < 400 { "accepted" } else { "refused" };
             *self.submissions.entry(outcome).or_default() += 1;
         }
+    }
+
+    /// One call to the storage object, with `batches` batches.
+    pub fn call(&mut self, batches: usize) {
+        self.storage_calls += 1;
+        self.storage_batches += batches as u64;
     }
 }
 
@@ -65,6 +75,18 @@ pub fn prometheus(c: &Counters, gauges: &[Gauge], labelled: &[Family]) -> String
             })
             .collect(),
     );
+    family(
+        "zsp_storage_calls_total",
+        "counter",
+        "Calls to the storage object since the worker started.",
+        vec![(String::new(), c.storage_calls as i64)],
+    );
+    family(
+        "zsp_storage_batches_total",
+        "counter",
+        "Batches those calls carried, each its own transaction (more than the calls: batches that waited for a call went together).",
+        vec![(String::new(), c.storage_batches as i64)],
+    );
     for (name, help, v) in gauges {
         family(name, "gauge", help, vec![(String::new(), *v)]);
     }
@@ -94,6 +116,8 @@ mod tests {
         c.count("rate", true, 200);
         c.count("rate", true, 429);
         c.count("admin", true, 401);
+        c.call(1);
+        c.call(3);
         let t = prometheus(
             &c,
             &[
@@ -117,6 +141,8 @@ mod tests {
             "zsp_requests_total{route=\"admin\",status=\"4xx\"} 1",
             "zsp_submissions_total{outcome=\"accepted\"} 1",
             "zsp_submissions_total{outcome=\"refused\"} 1",
+            "zsp_storage_calls_total 2",
+            "zsp_storage_batches_total 4",
             "zsp_forward_backlog 3",
             "zsp_forward_oldest_age_seconds 90",
             "zsp_forwarding_enabled 1",

@@ -125,16 +125,6 @@ pub fn stmt(sql: impl Into<Cow<'static, str>>, args: Vec<Val>) -> Stmt {
     }
 }
 
-/// What the worker asks of the storage object: statements run in one transaction, their rows
-/// returned in order. `wake`: the batch may have given the outbox work, so the object makes sure
-/// its alarm is due.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Batch {
-    pub stmts: Vec<Stmt>,
-    #[serde(default)]
-    pub wake: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use wire::rating::Level;

@@ -3,7 +3,7 @@
 //! rule that storage enforces (single use, 一次一评, bursts, the form budget) is a constraint
 //! or an upsert here, never a read-then-write. The schema is `migrations/` (see `schema`).
 
-pub use crate::sql::{Batch, Val};
+pub use crate::sql::Val;
 use crate::sql::{Stmt, stmt};
 use crate::submit::Checked;
 use serde::Deserialize;
@@ -888,20 +888,6 @@ pub(crate) mod tests {
         assert_eq!(r.idempotency_key(), format!("{}.3", r.id));
         r.rev = 1;
         assert_eq!(r.idempotency_key(), r.id);
-    }
-
-    #[test]
-    fn batches_travel_as_json_and_back() {
-        let b = Batch {
-            stmts: vec![stmt(
-                "SELECT ?1, ?2, ?3",
-                vec![Val::Int(-(1 << 52)), "中\"文".into(), Val::Null],
-            )],
-            wake: true,
-        };
-        let text = serde_json::to_string(&b).unwrap();
-        assert_eq!(serde_json::from_str::<Batch>(&text).unwrap(), b);
-        assert!(serde_json::from_str::<Batch>(r#"{"stmts":[{"sql":"x","args":[1.5]}]}"#).is_err());
     }
 
     #[test]

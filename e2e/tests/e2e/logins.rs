@@ -5,7 +5,7 @@
 //! addresses do not lock the administrator out.
 
 use crate::console::account;
-use crate::workerd::{admin, worker};
+use crate::workerd::{metric, worker};
 use std::time::Duration;
 
 fn login(base: &str, address: &str, name: &str, pw: &str, extra: &[(&str, &str)]) -> u16 {
@@ -43,18 +43,6 @@ fn flood(base: &str, send: fn(&str, usize, usize) -> u16) -> Vec<u16> {
         .into_iter()
         .flat_map(|t| t.join().unwrap())
         .collect()
-}
-
-/// A figure of `/metrics`.
-fn metric(w: &xtask::edge::Worker, name: &str) -> i64 {
-    let (s, metrics) = admin(w, "GET", "/metrics", "");
-    assert_eq!(s, 200, "{metrics}");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
-        .parse()
-        .unwrap()
 }
 
 fn db(state: &std::path::Path) -> rusqlite::Connection {

@@ -280,6 +280,18 @@ pub(crate) fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
     (s, v)
 }
 
+/// A figure of `/metrics`.
+pub(crate) fn metric(w: &Worker, name: &str) -> i64 {
+    let (s, metrics) = admin(w, "GET", "/metrics", "");
+    assert_eq!(s, 200, "{metrics}");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+        .parse()
+        .unwrap()
+}
+
 pub(crate) fn err_code(v: &serde_json::Value) -> String {
     v["error"]["code"].as_str().unwrap_or("").to_owned()
 }
@@ -1350,6 +1362,43 @@ fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
         "20 parallel spends of one challenge: {accepted} accepted, {refused} refused as replays"
     );
     assert_eq!((accepted, refused), (1, 19), "{statuses:?}");
+
+    // 20 new ratings at once, one a code: each is stored and answered as its own, although the
+    // batches that waited for a call to the storage object went to it together (group commit).
+    let fresh: Vec<Submission> = entries
+        .iter()
+        .map(|e| sealed_submission(e, 2, rand16()))
+        .collect();
+    let before = (
+        metric(&w, "zsp_storage_calls_total"),
+        metric(&w, "zsp_storage_batches_total"),
+    );
+    let answers: Vec<(u16, serde_json::Value)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = fresh
+            .iter()
+            .map(|sub| {
+                let (w, barrier, body) = (&w, &barrier, sub.to_json());
+                sc.spawn(move || {
+                    barrier.wait();
+                    post(w, body.as_bytes())
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (sub, (s, v)) in fresh.iter().zip(&answers) {
+        assert_eq!(*s, 200, "{v}");
+        assert_eq!(v["id"], sub.id.to_text(), "{v}");
+    }
+    let (calls, batches) = (
+        metric(&w, "zsp_storage_calls_total") - before.0,
+        metric(&w, "zsp_storage_batches_total") - before.1,
+    );
+    println!("20 new ratings at once: {batches} batches in {calls} calls to the storage object");
+    assert!(
+        batches > calls,
+        "no call carried more than one batch: {batches} batches, {calls} calls"
+    );
 
     // 20 connections submit without pause; workerd is SIGKILLed in the middle of it.
     let stop = AtomicBool::new(false);

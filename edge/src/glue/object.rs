@@ -8,10 +8,10 @@
 //! runtime's output gate), so a citizen never hears "success" for a rating that a crash loses.
 
 use super::env::{internal_log, now, settings};
-use super::storage::{SQL_ERROR, migrate, rows, run};
+use super::storage::{migrate, rows, run};
 use super::{forward, lane};
+use crate::group::{self, Call};
 use crate::outbox;
-use crate::sql::Batch;
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 use worker::*;
@@ -59,21 +59,29 @@ impl DurableObject for Store {
         if let Some(e) = &self.schema_error {
             return Response::error(format!("schema: {e}"), 500);
         }
-        let batch: Batch = match req.text().await.map(|t| serde_json::from_str(&t)) {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) => return Response::error(format!("batch: {e}"), 400),
-            Err(e) => return Response::error(format!("batch: {e}"), 400),
+        let call: Call = match req.text().await.map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Response::error(format!("call: {e}"), 400),
+            Err(e) => return Response::error(format!("call: {e}"), 400),
         };
-        match run(&self.state.storage(), batch.stmts) {
-            Ok(json) => {
-                let first = self.unwoken.replace(false);
-                if batch.wake || first {
-                    self.wake().await;
-                }
-                Response::ok(json)
-            }
-            Err(e) => Response::error(e, SQL_ERROR),
+        // Each batch its own transaction (a savepoint: a failure undoes only its statements);
+        // the runtime commits them together when this turn ends, and holds the answer until
+        // they are on disk.
+        let storage = self.state.storage();
+        let outcomes: Vec<_> = call
+            .batches
+            .into_iter()
+            .map(|stmts| run(&storage, stmts))
+            .collect();
+        let first = self.unwoken.replace(false);
+        if call.wake || first {
+            self.wake().await;
         }
+        Response::ok(group::answers_json(
+            outcomes
+                .iter()
+                .map(|o| o.as_deref().map_err(String::as_str)),
+        ))
     }
 
     async fn alarm(&self) -> Result<Response> {

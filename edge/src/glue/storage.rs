@@ -15,9 +15,6 @@ use worker::*;
 pub const BINDING: &str = "STORE";
 pub const OBJECT_NAME: &str = "main";
 
-/// Status codes of the object's answers to the worker.
-pub const SQL_ERROR: u16 = 409;
-
 fn to_js(v: &Val) -> SqlStorageValue {
     match v {
         Val::Int(i) => SqlStorageValue::Integer(*i),
