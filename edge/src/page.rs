@@ -123,17 +123,16 @@ pub struct Landing<'a> {
 /// renders (the header and form then simply do not appear), which the build pipeline checks.
 fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot: &str) -> String {
     let mut out = String::with_capacity(template.len() + header.len() + main.len() + boot.len());
-    let mut rest = template;
-    loop {
-        let next = mark::ALL
-            .iter()
-            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
-            .min_by_key(|(i, _)| *i);
-        let Some((i, m)) = next else {
-            out.push_str(rest);
-            return out;
-        };
-        out.push_str(&rest[..i]);
+    // Every mark's places, each mark looked for once through the template (not every mark again
+    // after each one found: that was a tenth of a landing page's time).
+    let mut at: Vec<(usize, &str)> = vec![];
+    for m in mark::ALL {
+        at.extend(template.match_indices(m));
+    }
+    at.sort_unstable();
+    let mut done = 0;
+    for (i, m) in at {
+        out.push_str(&template[done..i]);
         out.push_str(match m {
             mark::LANG => lang.html(),
             mark::TITLE => title,
@@ -143,8 +142,10 @@ fn fill(template: &str, lang: Lang, title: &str, header: &str, main: &str, boot:
             // Filled once per isolate by `with_footer`; a template without it shows none.
             _ => "",
         });
-        rest = &rest[i + m.len()..];
+        done = i + m.len();
     }
+    out.push_str(&template[done..]);
+    out
 }
 
 fn header_html(lang: Lang, e: &Entry, project_no: Option<&str>) -> Markup {
@@ -482,6 +483,20 @@ mod tests {
             staff_name: Some("王芳</script>".into()),
             ..Entry::example("A01", Some("SC1"))
         }
+    }
+
+    #[test]
+    fn every_mark_is_filled_wherever_it_is() {
+        let t = "%ZSP_LANG%<!--zsp:title--><!--zsp:title-->a<!--zsp:main-->\
+                 %ZSP_LANG%<!--zsp:boot--><!--zsp:footer-->z<!--zsp:header-->";
+        assert_eq!(fill(t, Lang::En, "T", "H", "M", "B"), "enTTaMenBzH");
+        // No mark: the template as it is; a mark's text cut short is no mark.
+        assert_eq!(fill("<p>a</p>", Lang::Zh, "T", "H", "M", "B"), "<p>a</p>");
+        assert_eq!(
+            fill("<!--zsp:mai", Lang::Zh, "T", "H", "M", "B"),
+            "<!--zsp:mai"
+        );
+        assert_eq!(fill("", Lang::Zh, "T", "H", "M", "B"), "");
     }
 
     /// The landing page's body as the app's component tests mount it, rendered from the real

@@ -644,8 +644,49 @@ pub fn edge(root: &Path) -> Result<()> {
         js.len() as f64 / 1024.0,
         verdict(bundle_gz <= 300 * 1024)
     );
+    bundle_by_crate(
+        &xtask::setup::target_dir().join("worker/wasm32-unknown-unknown/wasm-release/edge.wasm"),
+    )?;
     console.print();
     floods.print();
+    Ok(())
+}
+
+/// Where the worker's bytes go, by crate and function, as cargo built it (names are read before
+/// wasm-bindgen and wasm-opt strip them; wasm-opt then shrinks the code about a tenth).
+fn bundle_by_crate(wasm: &Path) -> Result<()> {
+    let s = crate::wasm_size::sizes(&xtask::fs::read(wasm)?)?;
+    let kb = |b: u64| b as f64 / 1024.0;
+    let share = |b: u64| 100.0 * b as f64 / s.code.max(1) as f64;
+    println!(
+        "  the worker by crate, as cargo built it: {:.0} KB of functions, {:.0} KB of data",
+        kb(s.code),
+        kb(s.data)
+    );
+    for (name, bytes, n) in s.by_crate.iter().take(10) {
+        println!(
+            "    {name:<22} {:>6.0} KB  {:>4.1}%  {n} functions",
+            kb(*bytes),
+            share(*bytes)
+        );
+    }
+    let decoders: Vec<&(String, u64)> = s
+        .largest
+        .iter()
+        .filter(|(n, _)| n.contains("deserialize_") || n.contains("Visitor"))
+        .collect();
+    let decoder_bytes: u64 = decoders.iter().map(|(_, b)| b).sum();
+    println!(
+        "    of which serde's decoders (deserialize_*, visitors; one set per type decoded): {:.0} KB, {:.1}%, {} functions",
+        kb(decoder_bytes),
+        share(decoder_bytes),
+        decoders.len()
+    );
+    println!("  the largest functions:");
+    for (name, bytes) in s.largest.iter().take(8) {
+        let name: String = name.chars().take(110).collect();
+        println!("    {:>6.1} KB  {name}", kb(*bytes));
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod bench_forward;
 mod bench_pack;
 mod bench_results;
 mod tally;
+mod wasm_size;
 
 use xtask::setup::WASM_TARGET;
 use xtask::stages::{self, stage};

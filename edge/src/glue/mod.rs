@@ -20,6 +20,8 @@ use db::Db;
 use env::{internal_log, settings};
 use host::Runtime;
 use std::rc::Rc;
+use wasm_bindgen::JsValue;
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::*;
 
 // ---- requests and answers ----
@@ -39,7 +41,7 @@ const READ_BRIDGE: [&str; 2] = ["zsp-bridge", "zsp-signature"];
 
 /// The body, refused as soon as it is known to exceed `limit`: by its declared length, or while
 /// it streams in, never after reading it whole.
-async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
+async fn body(req: web_sys::Request, limit: usize) -> std::result::Result<Vec<u8>, ApiError> {
     use futures_util::StreamExt;
     let declared = req
         .headers()
@@ -47,18 +49,23 @@ async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, A
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let failed = |e: JsValue| {
+        internal_log("reading the body", Error::from(e));
+        crate::error::UNAVAILABLE
+    };
     match declared {
         Some(n) if n > limit as u64 => return Err(crate::error::TOO_LARGE),
         // The runtime delivers no more than the declared length: read it in one call (a
         // stream's reader costs a tenth of a submission's time).
         Some(_) => {
-            return req.bytes().await.map_err(|e| {
-                internal_log("reading the body", e);
-                crate::error::UNAVAILABLE
-            });
+            let buffer = JsFuture::from(req.array_buffer().map_err(failed)?)
+                .await
+                .map_err(failed)?;
+            return Ok(js_sys::Uint8Array::new(&buffer).to_vec());
         }
         None => {}
     }
+    let mut req = Request::from(req);
     let mut out = Vec::new();
     let Ok(mut stream) = req.stream() else {
         return Ok(out);
@@ -78,7 +85,7 @@ async fn body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u8>, A
 
 /// The runtime's request as a plain one, its body read within the route's limit.
 async fn plain(
-    mut req: Request,
+    req: web_sys::Request,
     mut out: http::Request,
     s: &Settings,
 ) -> std::result::Result<http::Request, ApiError> {
@@ -108,7 +115,7 @@ async fn plain(
     }
     out.trust_https_header(s.core.https_header.as_deref());
     if let Some(r) = route {
-        out.body = body(&mut req, r.limit).await?;
+        out.body = body(req, r.limit).await?;
     }
     Ok(out)
 }
@@ -224,7 +231,7 @@ async fn asset(env: &Env, accept: &str, path: &str) -> Result<Option<(Response, 
 
 /// Runs the table over this runtime's host.
 async fn run(
-    req: Request,
+    req: web_sys::Request,
     first: http::Request,
     env: &Env,
     isolate: Rc<Isolate>,
@@ -240,12 +247,14 @@ async fn run(
 }
 
 /// Every request: routed, answered, counted, and logged in one line without personal data.
+/// The runtime's request as it comes (workers-rs' `Request` would read its `cf` object, method,
+/// URL and headers into JavaScript objects first, some of it twice).
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = Date::now().as_millis();
     // The URL as the runtime has it: split here, not parsed by the url crate.
-    let method = Method::parse(&req.inner().method());
-    let first = http::Request::new(method, &req.inner().url());
+    let method = Method::parse(&req.method());
+    let first = http::Request::new(method, &req.url());
     let path = first.path.clone();
     let isolate = env::isolate();
     let (h, plain) = match run(req, first, &env, isolate.clone()).await {
