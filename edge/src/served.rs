@@ -505,8 +505,8 @@ fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
 
 /// Parses and checks a report (`now`: the edge's clock); what is wrong names its field.
 pub fn parse(body: &[u8], now: i64) -> Result<Report, ApiError> {
-    let b: Body = serde_json::from_slice(body).map_err(|e| ApiError {
-        detail: Some(e.to_string()),
+    let b: Body = crate::http::json(body).map_err(|e| ApiError {
+        detail: Some(e),
         ..crate::error::MALFORMED_JSON
     })?;
     let today = Day::from_unix(now).ok_or(crate::error::UNAVAILABLE)?;

@@ -238,8 +238,10 @@ impl Event {
     /// The body as the bridge sent it, each problem named by its field.
     pub fn parse(body: &[u8]) -> Result<Event, EventError> {
         let bad = |field, why| EventError { field, why };
-        let v: serde_json::Value =
-            serde_json::from_slice(body).map_err(|_| bad("body", "not JSON"))?;
+        let v: serde_json::Value = std::str::from_utf8(body)
+            .ok()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .ok_or(bad("body", "not JSON"))?;
         let o = v.as_object().ok_or(bad("body", "not a JSON object"))?;
         if o.get("format").and_then(|f| f.as_str()) != Some(EVENT_FORMAT) {
             return Err(bad("format", "must be \"zsp.case-event\""));

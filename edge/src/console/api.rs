@@ -167,7 +167,7 @@ pub async fn review_bulk(h: &impl Host, me: &Actor, req: &Request, release: bool
         from: String,
         to: String,
     }
-    let b: Bulk = serde_json::from_slice(&req.body).map_err(|e| ApiError {
+    let b: Bulk = crate::http::json(&req.body).map_err(|e| ApiError {
         detail: Some(format!(
             "{e} (fields: code, signal, from, to; from and to required)"
         )),
@@ -210,8 +210,8 @@ pub async fn kiosk_add(h: &impl Host, cfg: &Config, me: &Actor, req: &Request) -
         code: String,
         label: String,
     }
-    let n: New = serde_json::from_slice(&req.body).map_err(|e| ApiError {
-        detail: Some(e.to_string()),
+    let n: New = crate::http::json(&req.body).map_err(|e| ApiError {
+        detail: Some(e),
         ..error::MALFORMED_JSON
     })?;
     let label = crate::kiosk::label_ok(&n.label)?;
@@ -266,8 +266,7 @@ fn grant_of(
     code: &'static str,
     zh: &'static str,
 ) -> Result<(Grant, Actor), ApiError> {
-    let g: Grant =
-        serde_json::from_slice(&req.body).map_err(|e| refused(400, code, zh, e.to_string()))?;
+    let g: Grant = crate::http::json(&req.body).map_err(|e| refused(400, code, zh, e))?;
     let scope = access::Scope::from_json(&g.scope.to_string()).ok_or_else(|| {
         refused(
             400,

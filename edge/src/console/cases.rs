@@ -527,8 +527,8 @@ pub async fn api_route_add(h: &impl Host, lane: Lane<'_>, me: &Actor, req: &Requ
         #[serde(default)]
         inbound: String,
     }
-    let i: In = serde_json::from_slice(&req.body)
-        .map_err(|e| refused(400, "admin.route", "路由信息有误。", e.to_string()))?;
+    let i: In = crate::http::json(&req.body)
+        .map_err(|e| refused(400, "admin.route", "路由信息有误。", e))?;
     let id = add_route(
         h,
         lane,

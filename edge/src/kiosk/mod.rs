@@ -304,8 +304,8 @@ struct DutyBody {
 /// Reads `POST /api/v1/kiosk/<code>/staff`: `{"name", "staff_no", "photo"?}` (the photo in
 /// base64); every error names its field.
 pub fn parse_on_duty(body: &[u8]) -> Result<OnDuty, ApiError> {
-    let b: DutyBody = serde_json::from_slice(body).map_err(|e| ApiError {
-        detail: Some(e.to_string()),
+    let b: DutyBody = crate::http::json(body).map_err(|e| ApiError {
+        detail: Some(e),
         ..crate::error::MALFORMED_JSON
     })?;
     let photo = match &b.photo {

@@ -64,8 +64,8 @@ fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
 
 /// Reads `{"code", "matter", "project_no", "lifetime_days"?}`; every error names its field.
 pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
-    let b: MintBody = serde_json::from_slice(body).map_err(|e| ApiError {
-        detail: Some(e.to_string()),
+    let b: MintBody = crate::http::json(body).map_err(|e| ApiError {
+        detail: Some(e),
         ..crate::error::MALFORMED_JSON
     })?;
     let code = CodeId::parse(b.code.trim()).ok_or(bad(
