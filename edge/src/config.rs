@@ -261,7 +261,7 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "STORAGE_GROUP",
         "64",
-        "the most batches (a submission is one) that go to the storage object in one call, each its own transaction, committed together; 1: each its own call",
+        "the most batches (a rating's commit is one) that go to the storage object in one call, each its own transaction, committed together; 1: each its own call",
     ),
 ];
 

@@ -112,7 +112,7 @@ pub const LOST_MS: f64 = 2_000.0;
 /// (ms).
 pub const POLL_MS: u64 = 1;
 /// How long a batch waits for its answer before it says so (ms).
-pub const GIVE_UP_MS: f64 = 10_000.0;
+pub const GIVE_UP_MS: u64 = 10_000;
 
 /// The batches waiting for a call, and the calls in flight (each with when it started). Times
 /// are the caller's clock in ms.

@@ -149,13 +149,13 @@ impl crate::host::Db for Db {
                 self.send(call, group).await;
                 continue;
             }
-            if now - arrived >= group::GIVE_UP_MS {
+            if now - arrived >= group::GIVE_UP_MS as f64 {
                 // Never sent now, if no call took it yet; else its outcome is unknown, as when
                 // an answer is lost (a submission's retry learns it: `Conflict::Replayed`).
                 let sent = !QUEUE.with(|q| q.borrow_mut().leave(ticket));
                 return Err(DbError::Runtime(format!(
                     "no answer from the storage object after {} s ({})",
-                    group::GIVE_UP_MS / 1000.0,
+                    group::GIVE_UP_MS / 1000,
                     if sent {
                         "sent in a group"
                     } else {
