@@ -1468,6 +1468,80 @@ fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 }
 
+/// Group commit shares only memory between requests: clients that hang up right after sending
+/// a submission (their batches in the same calls as everyone's) leave every other submission its
+/// own answer, and nothing runs as another request or waits for an answer that never comes.
+#[test]
+#[ignore = "needs workerd and the built worker: `cargo xtask test` runs it"]
+fn clients_that_hang_up_leave_the_others_their_answers() {
+    let vars = [("POW_DIFFICULTY", "2".to_owned())];
+    let (w, state) = worker("hang-ups", &vars);
+    let entries: Vec<Entry> = (0..20)
+        .map(|i| Entry::example(&format!("H{i:02}"), None))
+        .collect();
+    load(&w, entries.clone());
+    let addr = w.base.trim_start_matches("http://").to_owned();
+    let stop = AtomicBool::new(false);
+    let hung_up = std::sync::atomic::AtomicUsize::new(0);
+    let answers = Mutex::new(Vec::<(u16, String, String)>::new());
+    std::thread::scope(|sc| {
+        for (i, e) in entries.iter().enumerate() {
+            let (stop, hung_up, answers, addr, w) = (&stop, &hung_up, &answers, &addr, &w);
+            sc.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let sub = sealed_submission(e, 2, rand16());
+                    let body = sub.to_json();
+                    if i % 2 == 0 {
+                        // The whole request, then the connection closed without a word read.
+                        let mut c = std::net::TcpStream::connect(addr.as_str()).unwrap();
+                        let _ = write!(
+                            c,
+                            "POST /api/rate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        drop(c);
+                        hung_up.fetch_add(1, Ordering::SeqCst);
+                        // Paced: hang-ups, not a flood.
+                        std::thread::sleep(Duration::from_millis(10));
+                    } else {
+                        let (s, v) = post(w, body.as_bytes());
+                        let id = v["id"].as_str().unwrap_or("").to_owned();
+                        answers.lock().unwrap().push((s, id, sub.id.to_text()));
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::SeqCst);
+    });
+    let answers = answers.into_inner().unwrap();
+    println!(
+        "3 s of submissions, half the clients hanging up after each request: {} answered, {} hung up",
+        answers.len(),
+        hung_up.load(Ordering::SeqCst)
+    );
+    assert!(answers.len() > 20, "{} answered", answers.len());
+    for (s, id, sent) in &answers {
+        assert_eq!((*s, id), (200, sent), "each its own answer");
+    }
+    // After them, the worker answers as ever, and no request ran as another.
+    let (s, v) = post(
+        &w,
+        sealed_submission(&entries[1], 2, rand16())
+            .to_json()
+            .as_bytes(),
+    );
+    assert_eq!(s, 200, "{v}");
+    let log = std::fs::read_to_string(state.join("workerd.log")).unwrap();
+    for bad in [
+        "on behalf of a different request",
+        "hung",
+        "no answer from the storage",
+    ] {
+        assert!(!log.contains(bad), "the log says {bad:?}");
+    }
+}
+
 /// Runs one of the `e2e/` browser scripts; what it printed, as JSON. Its own message on failure.
 pub(crate) fn browser(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let root = &stack().root;
