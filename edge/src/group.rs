@@ -96,7 +96,7 @@ pub fn answers(text: &str, n: usize) -> Result<Vec<Result<Vec<Rows>, DbError>>, 
                 error: Some(e),
             } => Ok(Err(DbError::Sql(e))),
             _ => Err(DbError::Runtime(format!(
-                "the storage object's answer to batch {i}: neither rows nor an error"
+                "the storage object's answer to batch {i}: not its rows or an error alone"
             ))),
         })
         .collect()
