@@ -56,7 +56,7 @@ pub fn answers_json<'a>(outcomes: impl IntoIterator<Item = Result<&'a str, &'a s
             }
             Err(e) => {
                 out.push_str("{\"error\":");
-                out.push_str(&serde_json::to_string(e).expect("a string"));
+                wire::jsonw::string(&mut out, e);
             }
         }
         out.push('}');
@@ -106,7 +106,7 @@ pub fn answers(text: &str, n: usize) -> Result<Vec<Result<Vec<Rows>, DbError>>, 
 
 /// A call in flight this long (ms) is taken for lost: its request was cancelled, say, and will
 /// never come back. Waiting batches then go as if nothing were in flight. (A long call taken for
-/// lost costs only grouping: the object takes any number of calls, each with its own batches.)
+/// lost costs only grouping: the object takes the next call beside it, each with its batches.)
 pub const LOST_MS: f64 = 2_000.0;
 /// How often a waiting batch looks for its answer, or whether the call it waited for came back
 /// (ms).
@@ -114,13 +114,13 @@ pub const POLL_MS: u64 = 1;
 /// How long a batch waits for its answer before it says so (ms).
 pub const GIVE_UP_MS: u64 = 10_000;
 
-/// The batches waiting for a call, and the calls in flight (each with when it started). Times
-/// are the caller's clock in ms.
+/// The batches waiting for a call, and the call in flight with when it started (a call starts
+/// only when none is in flight, so there is at most one). Times are the caller's clock in ms.
 #[derive(Debug)]
 pub struct Queue<T> {
     next: u64,
     waiting: Vec<(u64, T)>,
-    in_flight: Vec<(u64, f64)>,
+    in_flight: Option<(u64, f64)>,
 }
 
 impl<T> Default for Queue<T> {
@@ -128,7 +128,7 @@ impl<T> Default for Queue<T> {
         Queue {
             next: 0,
             waiting: vec![],
-            in_flight: vec![],
+            in_flight: None,
         }
     }
 }
@@ -139,10 +139,10 @@ impl<T> Queue<T> {
         self.next
     }
 
-    /// The calls still in flight at `now` (those taken for lost forgotten).
-    fn flying(&mut self, now: f64) -> usize {
-        self.in_flight.retain(|(_, at)| now - at < LOST_MS);
-        self.in_flight.len()
+    /// Whether a call is in flight at `now` (one taken for lost is forgotten).
+    fn flying(&mut self, now: f64) -> bool {
+        self.in_flight = self.in_flight.filter(|(_, at)| now - at < LOST_MS);
+        self.in_flight.is_some()
     }
 
     /// A batch reaches for the object: it waits under the ticket returned, and calls `go` at
@@ -162,11 +162,11 @@ impl<T> Queue<T> {
     /// flight, the `max` batches that have waited longest go as one call (its id), in flight from
     /// `now`. The batch that looked may not be among them (more waited before it): it waits on.
     pub fn go(&mut self, id: u64, now: f64, max: usize) -> Option<(u64, Vec<T>)> {
-        if !self.waits(id) || self.flying(now) > 0 {
+        if !self.waits(id) || self.flying(now) {
             return None;
         }
         let call = self.ticket();
-        self.in_flight.push((call, now));
+        self.in_flight = Some((call, now));
         let n = max.clamp(1, self.waiting.len());
         Some((call, self.waiting.drain(..n).map(|(_, t)| t).collect()))
     }
@@ -179,9 +179,9 @@ impl<T> Queue<T> {
         self.waiting.len() < before
     }
 
-    /// Call `call` came back (answered or failed).
+    /// Call `call` came back (answered or failed); one taken for lost changes nothing.
     pub fn returned(&mut self, call: u64) {
-        self.in_flight.retain(|(c, _)| *c != call);
+        self.in_flight = self.in_flight.filter(|(c, _)| *c != call);
     }
 }
 

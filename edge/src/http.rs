@@ -500,6 +500,14 @@ pub fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
+/// A JSON body as `T`, or `MALFORMED_JSON` with the fault in serde_json's words.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    json(body).map_err(|e| ApiError {
+        detail: Some(e),
+        ..error::MALFORMED_JSON
+    })
+}
+
 /// An urlencoded body's pairs in order. `+` is a space; a `%` not followed by two hex digits, or
 /// text that is not UTF-8, is refused.
 pub fn urlencoded(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {

@@ -505,10 +505,7 @@ fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
 
 /// Parses and checks a report (`now`: the edge's clock); what is wrong names its field.
 pub fn parse(body: &[u8], now: i64) -> Result<Report, ApiError> {
-    let b: Body = crate::http::json(body).map_err(|e| ApiError {
-        detail: Some(e),
-        ..crate::error::MALFORMED_JSON
-    })?;
+    let b: Body = crate::http::json_body(body)?;
     let today = Day::from_unix(now).ok_or(crate::error::UNAVAILABLE)?;
     let code = CodeId::parse(b.code.trim()).ok_or(bad(
         "code",

@@ -339,19 +339,10 @@ const CONNS: usize = 20;
 const SECS: f64 = 10.0;
 
 /// The worker's calls to the storage object and the batches they carried, from `/metrics`.
-fn storage_calls(w: &xtask::edge::Worker, admin_token: &str) -> Result<(u64, u64)> {
-    let text = ureq::get(&format!("{}/metrics", w.base))
-        .set("Authorization", &format!("Bearer {admin_token}"))
-        .call()?
-        .into_string()?;
-    let figure = |name: &str| -> Result<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .with_context(|| format!("{name} in /metrics"))
-    };
+fn storage_calls(w: &xtask::edge::Worker) -> Result<(i64, i64)> {
     Ok((
-        figure("zsp_storage_calls_total")?,
-        figure("zsp_storage_batches_total")?,
+        w.metric("zsp_storage_calls_total")?,
+        w.metric("zsp_storage_batches_total")?,
     ))
 }
 
@@ -526,7 +517,7 @@ pub fn edge(root: &Path) -> Result<()> {
         Requests::Get,
         200,
     )?;
-    let before = storage_calls(&worker, &keys.admin_token)?;
+    let before = storage_calls(&worker)?;
     let submit = wrk(
         &worker,
         "submission",
@@ -535,7 +526,7 @@ pub fn edge(root: &Path) -> Result<()> {
         Requests::Bodies(&bodies),
         200,
     )?;
-    let after = storage_calls(&worker, &keys.admin_token)?;
+    let after = storage_calls(&worker)?;
     let grouping = (after.0 - before.0, after.1 - before.1);
     let peer = wrk(
         &worker,

@@ -428,6 +428,18 @@ pub fn spawn(mut c: Command, port: u16, admin_token: &str, log: &Path) -> Result
 }
 
 impl Worker {
+    /// A figure of `/metrics` (asked with the operator's token): the sample named `name`, labels
+    /// included.
+    pub fn metric(&self, name: &str) -> Result<i64> {
+        let text = ureq::get(&format!("{}/metrics", self.base))
+            .set("Authorization", &format!("Bearer {}", self.admin_token))
+            .call()?
+            .into_string()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .with_context(|| format!("{name} in /metrics"))
+    }
+
     /// Loads a qr-gen directory (and its revocations) through the admin API.
     pub fn load(&self, sheets: &Path) -> Result<()> {
         for (file, path) in [

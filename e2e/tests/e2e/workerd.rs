@@ -282,14 +282,7 @@ pub(crate) fn post(w: &Worker, body: &[u8]) -> (u16, serde_json::Value) {
 
 /// A figure of `/metrics`.
 pub(crate) fn metric(w: &Worker, name: &str) -> i64 {
-    let (s, metrics) = admin(w, "GET", "/metrics", "");
-    assert_eq!(s, 200, "{metrics}");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
-        .parse()
-        .unwrap()
+    w.metric(name).unwrap()
 }
 
 pub(crate) fn err_code(v: &serde_json::Value) -> String {

@@ -210,10 +210,7 @@ pub async fn kiosk_add(h: &impl Host, cfg: &Config, me: &Actor, req: &Request) -
         code: String,
         label: String,
     }
-    let n: New = crate::http::json(&req.body).map_err(|e| ApiError {
-        detail: Some(e),
-        ..error::MALFORMED_JSON
-    })?;
+    let n: New = crate::http::json_body(&req.body)?;
     let label = crate::kiosk::label_ok(&n.label)?;
     let (row, e) = crate::directory::code_in_scope(h, me, &n.code).await?;
     let (id, url) = handlers::new_tablet(h, cfg, req, me, &e, label).await?;

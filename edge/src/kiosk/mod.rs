@@ -304,10 +304,7 @@ struct DutyBody {
 /// Reads `POST /api/v1/kiosk/<code>/staff`: `{"name", "staff_no", "photo"?}` (the photo in
 /// base64); every error names its field.
 pub fn parse_on_duty(body: &[u8]) -> Result<OnDuty, ApiError> {
-    let b: DutyBody = crate::http::json(body).map_err(|e| ApiError {
-        detail: Some(e),
-        ..crate::error::MALFORMED_JSON
-    })?;
+    let b: DutyBody = crate::http::json_body(body)?;
     let photo = match &b.photo {
         Some(p) => Some(wire::base64::decode(p.trim()).ok_or(bad(
             "photo",

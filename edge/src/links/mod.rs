@@ -64,10 +64,7 @@ fn bad(field: &'static str, zh: &'static str, en: &'static str) -> ApiError {
 
 /// Reads `{"code", "matter", "project_no", "lifetime_days"?}`; every error names its field.
 pub fn parse_mint(body: &[u8]) -> Result<Mint, ApiError> {
-    let b: MintBody = crate::http::json(body).map_err(|e| ApiError {
-        detail: Some(e),
-        ..crate::error::MALFORMED_JSON
-    })?;
+    let b: MintBody = crate::http::json_body(body)?;
     let code = CodeId::parse(b.code.trim()).ok_or(bad(
         "code",
         "code 不是二维码编号（管理台“二维码”页所示的 16 位编号）。",
