@@ -641,11 +641,12 @@ pub fn hash_spend(now: i64) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct HashSpend {
     pub peak: i64,
     pub total: i64,
 }
+crate::row!(HashSpend { peak, total });
 
 /// Whether the account has logged in from this client lately (a row if so).
 pub fn known_client(name: &str, client: &str, now: i64) -> Stmt {
@@ -813,7 +814,7 @@ pub fn url_safe(bytes: &[u8]) -> String {
 
 // ---- accounts, sessions and tokens in storage ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AccountRow {
     pub name: String,
     pub role: String,
@@ -826,6 +827,17 @@ pub struct AccountRow {
     /// A generated password (a new account's, a reset) to be replaced at the next login.
     pub must_change: i64,
 }
+crate::row!(AccountRow {
+    name,
+    role,
+    scope,
+    password,
+    created_at,
+    created_by,
+    disabled,
+    locked_until,
+    must_change
+});
 
 impl AccountRow {
     pub fn actor(&self) -> Option<Actor> {
@@ -926,11 +938,12 @@ pub fn unlock(name: &str) -> Vec<Stmt> {
     ]
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct Failures {
     pub account: i64,
     pub client: i64,
 }
+crate::row!(Failures { account, client });
 
 /// Failures within the lockout window, for the account and for the account from this client.
 pub fn failures(name: &str, client: &str, since: i64) -> Stmt {
@@ -997,7 +1010,7 @@ pub fn open_session(id: &str, account: &str, csrf: &str, client: &str, now: i64)
     ]
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub name: String,
     pub role: String,
@@ -1005,6 +1018,13 @@ pub struct SessionRow {
     pub csrf: String,
     pub must_change: i64,
 }
+crate::row!(SessionRow {
+    name,
+    role,
+    scope,
+    csrf,
+    must_change
+});
 
 /// A live session: touched (its idle clock restarts), then read with its account, unless idle,
 /// too old, or the account is disabled. The second statement's rows are the answer.
@@ -1032,7 +1052,7 @@ pub fn close_session(id: &str) -> Stmt {
     stmt("DELETE FROM sessions WHERE id = ?1", vec![id.into()])
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TokenRow {
     pub id: String,
     pub name: String,
@@ -1042,9 +1062,18 @@ pub struct TokenRow {
     pub created_by: String,
     pub revoked_at: Option<i64>,
     /// After this (unix seconds) the token is refused; none: until revoked.
-    #[serde(default)]
     pub expires_at: Option<i64>,
 }
+crate::row!(TokenRow {
+    id,
+    name,
+    role,
+    scope,
+    created_at,
+    created_by,
+    revoked_at,
+    expires_at
+});
 
 impl TokenRow {
     pub fn actor(&self) -> Option<Actor> {

@@ -18,7 +18,7 @@
 use crate::access::{Place, Scope, scoped};
 use crate::fastlane::{self, Message, RouteRow, Sql, rows};
 use crate::sql::{Stmt, stmt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wire::alert::{self, Weekly, WeeklyMatter, WeeklyReason};
 use wire::key::Keyring;
 use wire::time::Day;
@@ -34,25 +34,28 @@ pub fn monday(day: Day) -> u16 {
     day.0.saturating_sub((day.0 % 7 + 3) % 7)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ReasonRow {
     pub week: i64,
     pub tag: i64,
     pub n: i64,
 }
+crate::row!(ReasonRow { week, tag, n });
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MatterRow {
     pub matter: String,
     pub n: i64,
     pub bad: i64,
 }
+crate::row!(MatterRow { matter, n, bad });
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Recurrence {
     pub closed: i64,
     pub recurred: Option<i64>,
 }
+crate::row!(Recurrence { closed, recurred });
 
 /// The reads for the analysis of `scope` over `weeks` weeks from the Monday `first`, with the
 /// cases closed from `first` until `to` (Unix seconds): reasons ([`ReasonRow`]), matters
@@ -310,12 +313,17 @@ pub fn queue(db: &dyn Sql, s: &fastlane::Settings, now: i64) -> Result<Option<i6
     Ok(Some(moment + 7 * 86_400))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Pending {
     alert: i64,
     route: i64,
     detail: String,
 }
+crate::row!(Pending {
+    alert,
+    route,
+    detail
+});
 
 /// What the digests due send now, one message each. A robot route waits while it sends alerts
 /// in this round (`busy`) or its minute has no more room than the alerts keep for themselves.
@@ -344,10 +352,11 @@ pub fn messages(
         if robot && busy.contains(&r.id) {
             continue;
         }
-        #[derive(Deserialize)]
+
         struct Sent {
             n: i64,
         }
+        crate::row!(Sent { n });
         let sent: Vec<Sent> = rows(
             db,
             stmt(

@@ -325,7 +325,7 @@ pub async fn commit(
             let accepted = results
                 .into_iter()
                 .nth(upsert)
-                .and_then(|rows| serde_json::from_str::<Vec<store::Accepted>>(rows.get()).ok())
+                .and_then(|rows| crate::row::read::<store::Accepted>(rows.get()).ok())
                 .and_then(|mut v| v.pop())
                 .unwrap_or_else(|| store::unstored(&c));
             Ok((accepted, c, token))

@@ -8,7 +8,6 @@ use crate::error::ApiError;
 use crate::host::{self, Host};
 use crate::sql::Stmt;
 use crate::{store, submit};
-use serde::Deserialize;
 use wire::qr::CodeId;
 
 #[derive(Default)]
@@ -53,13 +52,18 @@ pub fn forget_lookups(h: &impl Host) {
 
 // ---- codes within a scope ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CodeRow {
     pub code: String,
     pub json: String,
     /// The reason of a revocation naming this code or its staff member, if any.
     pub revoked: Option<String>,
 }
+crate::row!(CodeRow {
+    code,
+    json,
+    revoked
+});
 
 pub(crate) const CODE_SELECT: &str = "SELECT code, json, \
      (SELECT COALESCE(reason, '已作废') FROM revocations r WHERE r.ref = entries.code \

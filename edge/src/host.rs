@@ -130,21 +130,15 @@ pub async fn drain(h: &impl Host, p: &crate::http::Paged) -> Result<Vec<u8>, Api
 }
 
 /// One statement's rows, typed.
-pub async fn rows<T: serde::de::DeserializeOwned>(
-    h: &impl Host,
-    s: Stmt,
-) -> Result<Vec<T>, ApiError> {
+pub async fn rows<T: crate::row::Row>(h: &impl Host, s: Stmt) -> Result<Vec<T>, ApiError> {
     let mut all = run(h, vec![s], false).await?;
     typed(h, all.pop())
 }
 
 /// One statement's rows, typed, from a batch's answer.
-pub fn typed<T: serde::de::DeserializeOwned>(
-    h: &impl Host,
-    rows: Option<Rows>,
-) -> Result<Vec<T>, ApiError> {
+pub fn typed<T: crate::row::Row>(h: &impl Host, rows: Option<Rows>) -> Result<Vec<T>, ApiError> {
     match rows {
-        Some(r) => serde_json::from_str(r.get()).map_err(|e| internal(h, "rows", e)),
+        Some(r) => crate::row::read(r.get()).map_err(|e| internal(h, "rows", e)),
         None => Ok(vec![]),
     }
 }

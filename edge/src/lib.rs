@@ -16,6 +16,7 @@ pub mod host;
 pub mod http;
 pub mod metrics;
 pub mod period;
+pub mod row;
 pub mod schema;
 pub mod sql;
 // The citizen's path, forwarding and the fast lane.

@@ -15,7 +15,6 @@
 use crate::config::{Config, Receiver};
 use crate::sql::{Stmt, stmt};
 use crate::store::{RatingRow, rating_columns};
-use serde::Deserialize;
 use wire::envelope::{self, HEADER_IDEMPOTENCY, HEADER_REVISION, HEADER_SIGNATURE, HEADER_VERSION};
 
 /// How many ratings one alarm claims for a receiver; more due means the alarm wakes again at
@@ -84,14 +83,14 @@ macro_rules! due {
 
 /// A rating as a receiver takes it: the revision it acknowledged, its own failed attempts, the
 /// receiver's failed rounds, and the rating.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub acked: i64,
     pub tries: i64,
     pub down_tries: i64,
-    #[serde(flatten)]
     pub row: RatingRow,
 }
+crate::row!(Claimed { acked, tries, down_tries; row: RatingRow });
 
 /// Claims up to `limit` of `receiver`'s due ratings for a lease (so that a crash mid-send only
 /// delays them): the first statement returns them whole, in order; the second leases them (the
@@ -167,7 +166,7 @@ macro_rules! due_results {
 
 /// A case's result as a receiver takes it: the revision it has (0: none), the attempts, and the
 /// case as it is now, its steps as JSON (`[{step, role, at}]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ResultClaim {
     pub acked: i64,
     pub tries: i64,
@@ -193,6 +192,30 @@ pub struct ResultClaim {
     pub reopened_at: Option<i64>,
     pub steps: String,
 }
+crate::row!(ResultClaim {
+    acked,
+    tries,
+    down_tries,
+    revision,
+    rating,
+    level,
+    entry,
+    region,
+    hall,
+    dept,
+    state,
+    opened_at,
+    closed_at,
+    finding,
+    about,
+    appeal,
+    review,
+    reply,
+    reply_public,
+    verdict,
+    reopened_at,
+    steps
+});
 
 impl Owed for ResultClaim {
     fn id(&self) -> &str {
@@ -387,11 +410,12 @@ pub fn pending() -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pending {
     pub at: Option<i64>,
     pub oldest: Option<i64>,
 }
+crate::row!(Pending { at, oldest });
 
 /// When the alarm must wake next: the next due rating (at once if one is overdue) or the next
 /// retention run, whichever is first.
@@ -505,7 +529,7 @@ fn receivers_status() -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Status {
     /// Ratings some receiver is owed.
     pub backlog: i64,
@@ -515,9 +539,16 @@ pub struct Status {
     pub held: i64,
     pub codes: i64,
 }
+crate::row!(Status {
+    backlog,
+    oldest_pending,
+    stored,
+    held,
+    codes
+});
 
 /// One receiver's standing (`receivers` and its deliveries).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ReceiverStatus {
     pub name: String,
     /// Rounds failed in a row (0: it answered last time, or was not tried yet).
@@ -530,6 +561,16 @@ pub struct ReceiverStatus {
     /// 差评 cases' results it has not acknowledged (a receiver that takes results).
     pub results_backlog: i64,
 }
+crate::row!(ReceiverStatus {
+    name,
+    attempts,
+    retry_at,
+    last_error,
+    last_ok_at,
+    backlog,
+    oldest,
+    results_backlog
+});
 
 /// What `/status` tells an administrator. `alert` says when a backlog has stalled.
 pub fn status_json(s: &Status, receivers: &[ReceiverStatus], now: i64) -> String {

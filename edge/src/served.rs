@@ -334,14 +334,13 @@ pub fn record_count(entry: &Entry, day: Day, count: u32, now: i64) -> Stmt {
 
 /// A window's (or staff member's) code in a period: 办件 served, ratings given by citizens (counted
 /// ones, kept by month after the ratings leave: `code_tallies`), and 办件 with a 办件号 never rated.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRate {
     pub code: String,
     pub region: String,
     pub hall: String,
     pub window: String,
     pub dept: String,
-    #[serde(default)]
     pub staff_id: Option<String>,
     pub staff_name: Option<String>,
     pub served: i64,
@@ -350,6 +349,19 @@ pub struct CodeRate {
     /// 办件 whose rating is the system default (no citizen's rating since).
     pub defaults: i64,
 }
+crate::row!(CodeRate {
+    code,
+    region,
+    hall,
+    window,
+    dept,
+    staff_id,
+    staff_name,
+    served,
+    rated,
+    never,
+    defaults
+});
 
 /// The codes within `scope` (and of the hall named `hall`, in any region, as the public
 /// results name halls), each with its figures for the months `months` (`YYYY-MM`): read from the

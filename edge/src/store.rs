@@ -34,13 +34,13 @@ pub fn lookup(code: CodeId, now: i64, recent_minutes: u32) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct LookupRow {
     pub kind: String,
-    #[serde(rename = "ref")]
     pub reference: String,
     pub issued_before: Option<i64>,
 }
+crate::row!(LookupRow { kind, reference as "ref", issued_before });
 
 /// Turns LOOKUP's rows into what `submit::entry_for` needs. A stored entry that no longer parses
 /// counts as missing (the adapter logs it).
@@ -360,13 +360,19 @@ pub fn accept(c: &Checked, rules: &Rules, receipt: Option<&str>) -> (Vec<Stmt>, 
 }
 
 /// What the upsert returns.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub id: String,
     pub assess_number: i64,
     pub rev: i64,
     pub flagged: i64,
 }
+crate::row!(Accepted {
+    id,
+    assess_number,
+    rev,
+    flagged
+});
 
 /// The answer to a submission held past its code's day's keep and not stored: what a stored one
 /// would have answered, so its sender learns nothing.
@@ -404,7 +410,7 @@ pub fn accepted_json(a: &Accepted, c: &Checked, receipt: Option<&str>, next: &st
 
 // ---- ratings ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct RatingRow {
     pub id: String,
     pub code: String,
@@ -434,6 +440,29 @@ pub struct RatingRow {
     /// The 办件号 of the 一事一评 link it came through.
     pub project_no: Option<String>,
 }
+crate::row!(RatingRow {
+    id,
+    code,
+    device,
+    day,
+    assess_number,
+    rev,
+    rated_at,
+    level,
+    tags,
+    tag_version,
+    matter,
+    comment,
+    phone,
+    flagged,
+    via,
+    entry,
+    forwarded,
+    hold,
+    signals,
+    first,
+    project_no
+});
 
 /// A first revision as the upsert keeps it aside (`json_object` of its columns).
 #[derive(Debug, Clone, Deserialize)]

@@ -20,7 +20,6 @@
 use crate::fastlane::{self, Message, Sql, rows};
 use crate::served::{DEFAULT_VIA, Settings};
 use crate::sql::{Stmt, stmt};
-use serde::Deserialize;
 use wire::calendar::OfficeHours;
 use wire::key::Keyring;
 
@@ -30,7 +29,7 @@ pub const EVERY_SECS: i64 = 10;
 /// The most 办件 one round looks at, per kind.
 const ROUND: i64 = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct Candidate {
     key: String,
     code: String,
@@ -43,6 +42,18 @@ struct Candidate {
     expires_at: i64,
     revoked_at: Option<i64>,
 }
+crate::row!(Candidate {
+    key,
+    code,
+    region,
+    hall,
+    dept,
+    at,
+    token,
+    link_created,
+    expires_at,
+    revoked_at
+});
 
 fn candidates(mark: &str, older_than: i64) -> Stmt {
     stmt(
@@ -70,10 +81,10 @@ fn oldest_younger(mark: &str, older_than: i64) -> Stmt {
     )
 }
 
-#[derive(Deserialize)]
 struct At {
     at: Option<i64>,
 }
+crate::row!(At { at });
 
 fn set_mark(column: &str, key: &str, at: i64) -> Stmt {
     stmt(
@@ -229,7 +240,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 struct PendingInvite {
     alert: i64,
     route: i64,
@@ -242,6 +253,18 @@ struct PendingInvite {
     token: String,
     expires_at: i64,
 }
+crate::row!(PendingInvite {
+    alert,
+    route,
+    project_no,
+    code,
+    matter,
+    hall,
+    window,
+    at,
+    token,
+    expires_at
+});
 
 /// What the invitation routes send now: one signed event a request. `public_url` makes the
 /// link's URL whole (`PUBLIC_URL`); without it the event carries the path alone.

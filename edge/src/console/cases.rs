@@ -267,10 +267,10 @@ async fn add_route(
         ],
     )
     .await?;
-    #[derive(serde::Deserialize)]
     struct Id {
         id: i64,
     }
+    crate::row!(Id { id });
     res.truncate(1);
     let id: Vec<Id> = host::typed(h, res.pop())?;
     Ok(id.first().map_or(0, |r| r.id))
@@ -281,10 +281,10 @@ async fn add_route(
 pub async fn phone(h: &impl Host, s: &Session, id: &str) -> Answer {
     let me = &s.me;
     let c = case_in_scope(h, me, id).await?;
-    #[derive(serde::Deserialize)]
     struct Phone {
         phone: Option<String>,
     }
+    crate::row!(Phone { phone });
     let rows: Vec<Phone> = host::rows(h, fastlane::phone(c.id, &me.scope)).await?;
     let Some(row) = rows.into_iter().next() else {
         return Err(form_error("案件已办结，回访电话不再显示".into()));

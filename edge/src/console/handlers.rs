@@ -231,7 +231,7 @@ impl http::Pages for ExportPages {
         rows: &str,
         first: bool,
     ) -> Result<(Vec<u8>, Option<Vec<crate::sql::Val>>), String> {
-        let rows: Vec<RatingRow> = serde_json::from_str(rows).map_err(|e| e.to_string())?;
+        let rows: Vec<RatingRow> = crate::row::read(rows)?;
         let mut out = String::new();
         if first {
             out.push_str(&store::export_csv_head());
@@ -252,10 +252,10 @@ pub async fn export(
     xlsx: bool,
     range: &str,
 ) -> Result<http::Body, ApiError> {
-    #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
     }
+    crate::row!(Count { n });
     let n: Vec<Count> = host::rows(h, sql::count(me, f)).await?;
     let n = n.first().map_or(0, |c| c.n);
     if xlsx && n > XLSX_MAX_ROWS {
@@ -548,10 +548,10 @@ pub async fn ratings_page(h: &impl Host, req: &Request, s: &Session) -> Answer {
         false,
     )
     .await?;
-    #[derive(serde::Deserialize)]
     struct Count {
         n: i64,
     }
+    crate::row!(Count { n });
     let praised: Vec<sql::Name> = host::typed(h, res.pop())?;
     let overflow: Vec<Count> = host::typed(h, res.pop())?;
     let rows: Vec<RatingRow> = host::typed(h, res.pop())?;
@@ -912,7 +912,7 @@ pub async fn export_post(h: &impl Host, s: &Session, f: &Form) -> Answer {
 /// held, or not in scope).
 pub async fn review(h: &impl Host, me: &Actor, id: &str, release: bool) -> Result<bool, ApiError> {
     let mut res = host::run(h, sql::review(me, id, release, h.now()), true).await?;
-    let rows: Vec<serde_json::Value> = host::typed(h, res.pop())?;
+    let rows: Vec<crate::row::Any> = host::typed(h, res.pop())?;
     Ok(!rows.is_empty())
 }
 
@@ -962,10 +962,10 @@ pub async fn review_bulk(
     f: &sql::HeldFilter,
     release: bool,
 ) -> Result<i64, ApiError> {
-    #[derive(serde::Deserialize)]
     struct N {
         n: i64,
     }
+    crate::row!(N { n });
     let mut res = host::run(h, sql::review_bulk(me, f, release, h.now()), true).await?;
     res.truncate(1);
     let n: Vec<N> = host::typed(h, res.pop())?;
@@ -1228,9 +1228,13 @@ pub async fn upload(h: &impl Host, cfg: &Config, s: &Session, f: &Form) -> Answe
                 )
             })
             .collect();
-        let replaced: Vec<serde_json::Value> =
+        struct Replaced {
+            n: i64,
+        }
+        crate::row!(Replaced { n });
+        let replaced: Vec<Replaced> =
             host::rows(h, sql::count_revocations(&me.scope, &authority)).await?;
-        let replaced = replaced.first().and_then(|v| v["n"].as_i64()).unwrap_or(0) as usize;
+        let replaced = replaced.first().map_or(0, |r| r.n) as usize;
         let summary = format!("作废清单 {} 项（替换 {replaced} 项）", rows.len());
         let seq = stage(h, "revocations", &authority, me, &summary, text, t).await?;
         return Ok(page(
@@ -1270,10 +1274,10 @@ async fn stage(
         false,
     )
     .await?;
-    #[derive(serde::Deserialize)]
     struct Seq {
         seq: i64,
     }
+    crate::row!(Seq { seq });
     let seq: Vec<Seq> = host::typed(h, res.pop())?;
     seq.first()
         .map(|s| s.seq)

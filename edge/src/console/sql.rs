@@ -7,12 +7,11 @@ use crate::directory::CODE_SELECT;
 pub use crate::directory::CodeRow;
 use crate::sql::{Stmt, Val, stmt};
 use crate::store::rating_columns;
-use serde::Deserialize;
 use std::borrow::Cow;
 
 // ---- the audit log ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AuditRow {
     pub seq: i64,
     pub at: i64,
@@ -22,6 +21,15 @@ pub struct AuditRow {
     pub target: String,
     pub detail: String,
 }
+crate::row!(AuditRow {
+    seq,
+    at,
+    actor,
+    role,
+    action,
+    target,
+    detail
+});
 
 /// The newest first, filtered by actor and action (substrings) and a time range, and to the
 /// actors `visible` names (`None`: every actor, for a city-wide scope).
@@ -206,7 +214,7 @@ pub fn clear_revocations(scope: &Scope, authority: &str) -> Stmt {
 
 // ---- uploads ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct UploadRow {
     pub seq: i64,
     pub kind: String,
@@ -217,6 +225,16 @@ pub struct UploadRow {
     pub summary: String,
     pub body: Option<String>,
 }
+crate::row!(UploadRow {
+    seq,
+    kind,
+    authority,
+    actor,
+    staged_at,
+    applied_at,
+    summary,
+    body
+});
 
 pub fn stage(
     kind: &str,
@@ -417,10 +435,11 @@ pub fn halls(scope: &Scope) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Name {
     pub name: String,
 }
+crate::row!(Name { name });
 
 /// The halls in scope as places: each hall with its region.
 pub fn places(scope: &Scope) -> Stmt {
@@ -431,15 +450,16 @@ pub fn places(scope: &Scope) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceRow {
     pub region: String,
     pub hall: String,
 }
+crate::row!(PlaceRow { region, hall });
 
 // ---- status ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StatusRow {
     pub backlog: i64,
     pub oldest_pending: Option<i64>,
@@ -447,6 +467,13 @@ pub struct StatusRow {
     pub held: i64,
     pub codes: i64,
 }
+crate::row!(StatusRow {
+    backlog,
+    oldest_pending,
+    stored,
+    held,
+    codes
+});
 
 pub fn status(scope: &Scope) -> Stmt {
     scoped(
@@ -482,7 +509,7 @@ pub fn receivers(scope: &Scope) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ErrorRow {
     pub receiver: String,
     pub id: String,
@@ -492,6 +519,15 @@ pub struct ErrorRow {
     pub next_attempt_at: i64,
     pub last_error: String,
 }
+crate::row!(ErrorRow {
+    receiver,
+    id,
+    hall,
+    rated_at,
+    attempts,
+    next_attempt_at,
+    last_error
+});
 
 /// The last errors of the forwarding: each owed rating's own answer from its receiver.
 pub fn last_errors(scope: &Scope, limit: i64) -> Stmt {
@@ -740,8 +776,8 @@ pub(crate) mod tests {
         crate::native::query(c, s)
     }
 
-    pub(crate) fn typed<T: serde::de::DeserializeOwned>(c: &Connection, s: &Stmt) -> Vec<T> {
-        serde_json::from_value(serde_json::Value::Array(run(c, s))).unwrap()
+    pub(crate) fn typed<T: crate::row::Row>(c: &Connection, s: &Stmt) -> Vec<T> {
+        crate::row::read(&serde_json::Value::Array(run(c, s)).to_string()).unwrap()
     }
 
     fn entry(region: &str, hall: &str, window: &str) -> Entry {

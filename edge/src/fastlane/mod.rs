@@ -14,8 +14,6 @@ pub mod receipt;
 
 use crate::config::{ConfigError, Setting, err};
 use crate::sql::{Stmt, Val, stmt};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use wire::alert::{self, Alert, Kind};
 use wire::calendar::{Calendar, OfficeHours, Span, YearCalendar};
 use wire::directory::Entry;
@@ -394,13 +392,19 @@ pub async fn calendar_of(h: &impl crate::host::Host) -> Result<Calendar, crate::
     calendar(&edited).map_err(|e| crate::host::internal(h, "calendar", e))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CalendarRow {
     pub year: i64,
     pub json: String,
     pub by_actor: String,
     pub at: i64,
 }
+crate::row!(CalendarRow {
+    year,
+    json,
+    by_actor,
+    at
+});
 
 pub fn calendars() -> Stmt {
     stmt(
@@ -972,7 +976,7 @@ pub fn add_step(case: i64, actor: &str, role: &str, step: &str, note: &str, now:
 
 // ---- rows ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CaseRow {
     pub id: i64,
     pub rating: String,
@@ -1019,6 +1023,46 @@ pub struct CaseRow {
     /// The citizen's verdict on the fix ([`VERDICTS`]).
     pub verdict: Option<String>,
 }
+crate::row!(CaseRow {
+    id,
+    rating,
+    opened_at,
+    code,
+    entry,
+    region,
+    hall,
+    dept,
+    staff,
+    level,
+    tags,
+    matter,
+    comment,
+    callback_due,
+    fix_due,
+    guessed,
+    state,
+    appeal,
+    review,
+    outcome,
+    measures,
+    reply,
+    called_at,
+    fixed_at,
+    replied_at,
+    closed_at,
+    soon_sent,
+    overdue_sent,
+    reply_public,
+    followup,
+    reopened_at,
+    finding,
+    about,
+    track,
+    ext_state,
+    ext_reason,
+    ext_until,
+    verdict
+});
 
 pub const CASE_COLUMNS: &str = "id, rating, opened_at, code, entry, region, hall, dept, staff, level, tags, matter, comment, \
      callback_due, fix_due, guessed, state, appeal, review, outcome, measures, reply, called_at, fixed_at, \
@@ -1129,7 +1173,7 @@ pub fn parse_number(s: &str) -> Option<i64> {
         .filter(|n| *n > 0)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StepRow {
     pub at: i64,
     pub actor: String,
@@ -1137,6 +1181,13 @@ pub struct StepRow {
     pub step: String,
     pub note: String,
 }
+crate::row!(StepRow {
+    at,
+    actor,
+    role,
+    step,
+    note
+});
 
 pub fn steps(case: i64) -> Stmt {
     stmt(
@@ -1147,7 +1198,7 @@ pub fn steps(case: i64) -> Stmt {
 
 // ---- routes ----
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct RouteRow {
     pub id: i64,
     pub name: String,
@@ -1167,9 +1218,9 @@ pub struct RouteRow {
     pub created_by: String,
     pub created_at: i64,
     /// A work-order route's: the key its system signs events with, sealed; '' for other kinds.
-    #[serde(default)]
     pub inbound: String,
 }
+crate::row!(RouteRow { id, name, region, hall, dept, kind, url, secret, shown, names, audience, created_by, created_at, inbound = default });
 
 pub const ROUTE_KINDS: [(&str, &str); 4] = [
     ("wecom", "企业微信群机器人"),
@@ -1394,13 +1445,18 @@ pub fn add_route(r: &NewRoute, by: &str, now: i64, key: &Key) -> Result<Stmt, St
 /// this ran once, at the storage object's start). A deleted route keeps neither. Returns how many
 /// were sealed anew; one that does not open is left as it is (its alerts say why).
 pub fn reseal(db: &dyn Sql, ring: &Keyring) -> Result<usize, String> {
-    #[derive(Deserialize)]
     struct Stored {
         id: i64,
         url: String,
         secret: String,
         inbound: String,
     }
+    crate::row!(Stored {
+        id,
+        url,
+        secret,
+        inbound
+    });
     let key = ring.current();
     let stored: Vec<Stored> = rows(
         db,
@@ -1505,8 +1561,8 @@ pub trait Sql {
     fn exec(&self, s: Vec<Stmt>) -> Result<(), String>;
 }
 
-pub fn rows<T: DeserializeOwned>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
-    serde_json::from_str(&db.query(s)?).map_err(|e| format!("rows: {e}"))
+pub fn rows<T: crate::row::Row>(db: &dyn Sql, s: Stmt) -> Result<Vec<T>, String> {
+    crate::row::read(&db.query(s)?).map_err(|e| format!("rows: {e}"))
 }
 
 /// The routes an event goes to: `audience`'s, for the case's region, hall and unit (a hall is
@@ -1553,10 +1609,10 @@ fn release(db: &dyn Sql, s: &Settings, now: i64) -> Result<(), String> {
     )])
 }
 
-#[derive(Deserialize)]
 struct Count {
     n: i64,
 }
+crate::row!(Count { n });
 
 /// New cases: their deadlines counted, their alerts queued, the repeat rule applied. Each case
 /// in one transaction.
@@ -1735,14 +1791,14 @@ pub struct Message {
     pub phone_of: Option<(i64, String)>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 struct PendingRow {
     alert: i64,
     kind: String,
     detail: String,
-    #[serde(flatten)]
     case: CaseRow,
 }
+crate::row!(PendingRow { alert, kind, detail; case: CaseRow });
 
 fn kind_of(kind: &str, detail: &str, s: &Settings) -> Kind {
     let n = detail.parse().unwrap_or(s.repeat_n);
@@ -1844,10 +1900,11 @@ fn messages(
             }
             continue;
         }
-        #[derive(Deserialize)]
+
         struct At {
             at: i64,
         }
+        crate::row!(At { at });
         let sent: Vec<At> = rows(
             db,
             stmt(
@@ -1884,10 +1941,10 @@ fn messages(
 
 /// The callback phone of an open case's rating (given only with the citizen's consent).
 fn case_phone(db: &dyn Sql, case: i64) -> Result<Option<String>, String> {
-    #[derive(Deserialize)]
     struct Phone {
         phone: Option<String>,
     }
+    crate::row!(Phone { phone });
     let p: Vec<Phone> = rows(db, phone(case, &crate::access::Scope::All))?;
     Ok(p.into_iter().next().and_then(|p| p.phone))
 }
@@ -2012,11 +2069,11 @@ pub fn tick(
 /// When the lane next has work: a pending alert due (waiting for a robot's room or a digest: a
 /// few seconds; a retry: its time), or a reminder.
 pub fn next_wake(db: &dyn Sql, s: &Settings, now: i64) -> Result<Option<i64>, String> {
-    #[derive(Deserialize)]
     struct Next {
         alert: Option<i64>,
         remind: Option<i64>,
     }
+    crate::row!(Next { alert, remind });
     let n: Vec<Next> = rows(
         db,
         stmt(
@@ -2153,7 +2210,7 @@ pub fn phone(id: i64, scope: &crate::access::Scope) -> Stmt {
 }
 
 /// Alerts of a case, for its page: where, when sent, the last error.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct AlertRow {
     pub kind: String,
     /// `own` for a reopening's order not sent to the work-order system that reopened the case.
@@ -2163,6 +2220,14 @@ pub struct AlertRow {
     pub attempts: i64,
     pub last_error: Option<String>,
 }
+crate::row!(AlertRow {
+    kind,
+    detail,
+    route,
+    sent_at,
+    attempts,
+    last_error
+});
 
 pub fn alerts_of(case: i64) -> Stmt {
     stmt(
@@ -2476,7 +2541,7 @@ mod tests {
     }
 
     fn case_of(c: &Lite, id: i64) -> CaseRow {
-        serde_json::from_value(serde_json::Value::Array(run(&c.0, &case(id, &Scope::All))))
+        crate::row::of_value(serde_json::Value::Array(run(&c.0, &case(id, &Scope::All))))
             .map(|mut v: Vec<CaseRow>| v.remove(0))
             .unwrap()
     }
@@ -2488,15 +2553,15 @@ mod tests {
         rate(&c, "D1", "S1", "", "satisfied", t);
         rate(&c, "D2", "S1", "食品经营许可", "dissatisfied", t);
         let open: Vec<CaseRow> =
-            serde_json::from_str(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
+            crate::row::read(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
         assert_eq!(open.len(), 1, "only the 差评 opens a case");
         // 追评 the same day: the same case, amended, with the step recorded.
         rate(&c, "D2", "S1", "食品经营许可", "very_dissatisfied", t + 600);
         let open: Vec<CaseRow> =
-            serde_json::from_str(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
+            crate::row::read(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].level, "very_dissatisfied");
-        let st: Vec<StepRow> = serde_json::from_str(&c.query(steps(open[0].id)).unwrap()).unwrap();
+        let st: Vec<StepRow> = crate::row::read(&c.query(steps(open[0].id)).unwrap()).unwrap();
         assert_eq!(st.len(), 1);
         assert_eq!(
             (st[0].step.as_str(), st[0].actor.as_str()),
@@ -2505,7 +2570,7 @@ mod tests {
         // A good rating amended into a 差评 opens its case then.
         rate(&c, "D1", "S1", "", "dissatisfied", t + 900);
         let open: Vec<CaseRow> =
-            serde_json::from_str(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
+            crate::row::read(&c.query(cases(&Scope::All, true, 0, i64::MAX)).unwrap()).unwrap();
         assert_eq!(open.len(), 2);
         // Out of scope: nothing.
         let other = Scope::hall("330102", "别的大厅");

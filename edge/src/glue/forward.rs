@@ -70,7 +70,7 @@ async fn queue<T, F, Fut>(
     send_one: F,
 ) -> Option<(bool, bool)>
 where
-    T: serde::de::DeserializeOwned + Owed,
+    T: crate::row::Row + Owed,
     F: Fn(&T) -> Fut,
     Fut: std::future::Future<Output = Sent>,
 {

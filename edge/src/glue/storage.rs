@@ -83,24 +83,19 @@ pub fn run(storage: &Storage, stmts: Vec<Stmt>) -> std::result::Result<String, S
 }
 
 /// One statement's rows, typed.
-pub fn rows<T: serde::de::DeserializeOwned>(
-    storage: &Storage,
-    s: Stmt,
-) -> std::result::Result<Vec<T>, String> {
-    let json = run(storage, vec![s])?;
-    let mut all: Vec<Vec<T>> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    Ok(all.pop().unwrap_or_default())
+pub fn rows<T: crate::row::Row>(storage: &Storage, s: Stmt) -> std::result::Result<Vec<T>, String> {
+    first_rows(storage, vec![s])
 }
 
 /// Runs statements in one transaction; the first one's rows, typed (a claim and its lease).
-pub fn first_rows<T: serde::de::DeserializeOwned>(
+pub fn first_rows<T: crate::row::Row>(
     storage: &Storage,
     stmts: Vec<Stmt>,
 ) -> std::result::Result<Vec<T>, String> {
     let json = run(storage, stmts)?;
     let all: Vec<crate::host::Rows> = serde_json::from_str(&json).map_err(|e| e.to_string())?;
     match all.first() {
-        Some(r) => serde_json::from_str(r.get()).map_err(|e| e.to_string()),
+        Some(r) => crate::row::read(r.get()),
         None => Ok(vec![]),
     }
 }

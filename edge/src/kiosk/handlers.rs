@@ -135,7 +135,7 @@ pub async fn arm(
     )
     .await?;
     res.truncate(1);
-    let rows: Vec<serde_json::Value> = host::typed(h, res.pop())?;
+    let rows: Vec<crate::row::Any> = host::typed(h, res.pop())?;
     if rows.is_empty() {
         let at: Vec<NextArm> = host::rows(h, super::next_arm(&k.id, kiosk.arm_secs)).await?;
         let wait = at.first().map_or(1, |a| (a.at - now).max(1));
@@ -150,10 +150,10 @@ pub async fn arm(
     )
 }
 
-#[derive(serde::Deserialize)]
 struct NextArm {
     at: i64,
 }
+crate::row!(NextArm { at });
 
 /// `POST /kiosk/<token>/rate`: a tablet's rating. Its device token and arming stand for the proof
 /// of work and the cookie: a rating that names no live arming of this tablet (made by the staff
@@ -180,7 +180,7 @@ pub async fn rate(
     let mut c = super::check(&sub, &k, e, link.as_ref(), h.now())?;
     c.address = crate::guard::client_of(cfg, req, h.now());
     if link.is_none() {
-        let taken: Vec<serde_json::Value> = match super::arm_of(&sub) {
+        let taken: Vec<crate::row::Any> = match super::arm_of(&sub) {
             Some(arm) => host::rows(h, super::take(&k.id, arm, sub.id, h.now())).await?,
             None => vec![],
         };

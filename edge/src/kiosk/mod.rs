@@ -158,7 +158,7 @@ pub fn revoke(id: &str, code: Option<&str>, scope: &crate::access::Scope, now: i
     )
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KioskRow {
     pub id: String,
     pub code: String,
@@ -168,6 +168,15 @@ pub struct KioskRow {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
+crate::row!(KioskRow {
+    id,
+    code,
+    region,
+    hall,
+    label,
+    created_at,
+    revoked_at
+});
 
 impl KioskRow {
     pub fn usable(&self) -> Result<(), ApiError> {
@@ -361,19 +370,26 @@ pub fn photo(code: &str) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DutyRow {
     pub name: String,
     pub staff_no: String,
     pub photo: i64,
     pub set_at: i64,
 }
+crate::row!(DutyRow {
+    name,
+    staff_no,
+    photo,
+    set_at
+});
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct PhotoRow {
     pub photo: String,
     pub photo_type: String,
 }
+crate::row!(PhotoRow { photo, photo_type });
 
 // ---- arming by the staff member's press ----
 
@@ -442,12 +458,17 @@ pub fn take_arm(code: &str, now: i64) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArmRow {
     pub token: String,
     pub matter: String,
     pub project_no: String,
 }
+crate::row!(ArmRow {
+    token,
+    matter,
+    project_no
+});
 
 /// What the tablet asks for while it stands by (`GET /kiosk/<token>/state`): its window, who is
 /// on duty, and an arming by the queue system if one was waiting (`wire::page::KioskState`).

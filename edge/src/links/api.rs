@@ -144,11 +144,11 @@ pub async fn served(
         true,
     )
     .await?;
-    #[derive(serde::Deserialize)]
     struct Row {
         code: String,
         n: i64,
     }
+    crate::row!(Row { code, n });
     let rows: Vec<Row> = host::typed(h, res.pop())?;
     let row = rows.into_iter().next().ok_or(error::UNAVAILABLE)?;
     if row.code != code {

@@ -178,7 +178,7 @@ pub fn revoke(token: &str, scope: &crate::access::Scope, now: i64) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {
     pub token: String,
     pub code: String,
@@ -190,6 +190,17 @@ pub struct LinkRow {
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
 }
+crate::row!(LinkRow {
+    token,
+    code,
+    matter,
+    project_no,
+    region,
+    hall,
+    created_at,
+    expires_at,
+    revoked_at
+});
 
 /// The device a link's rating is stored under ([`LinkRow::device`]), from its token.
 pub fn device_of(token: &str) -> Id128 {

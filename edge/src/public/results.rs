@@ -97,7 +97,7 @@ const REGION_LEVELS: [usize; 5] = [2, 4, 6, 9, 12];
 
 pub use crate::period::Period;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TallyRow {
     pub hall: String,
     pub dept: String,
@@ -105,6 +105,13 @@ pub struct TallyRow {
     pub level: String,
     pub n: i64,
 }
+crate::row!(TallyRow {
+    hall,
+    dept,
+    staff,
+    level,
+    n
+});
 
 /// The period's tallies, of one hall (read by the table's key, month and hall) or of all.
 pub fn tallies(p: &Period, hall: Option<&str>) -> Stmt {
@@ -120,10 +127,9 @@ pub fn tallies(p: &Period, hall: Option<&str>) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CaseFacts {
     /// The code rated (the internal report's windows).
-    #[serde(default)]
     pub code: String,
     pub hall: Option<String>,
     pub dept: Option<String>,
@@ -135,9 +141,9 @@ pub struct CaseFacts {
     pub fix_due: Option<i64>,
     pub review: Option<String>,
     /// The citizen's verdict on the fix (`fastlane::VERDICTS`), if given.
-    #[serde(default)]
     pub verdict: Option<String>,
 }
+crate::row!(CaseFacts { code = default, hall, dept, staff, opened_at, called_at, fixed_at, callback_due, fix_due, review, verdict });
 
 /// The period's cases, of one hall (read by the hall's index, `cases_figures`) or of all.
 pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
@@ -210,7 +216,7 @@ fn page_args(first: Val, within: Option<&str>) -> Vec<Val> {
 /// [`crate::served::Rate::of`] sums codes), and the system default ratings of all its codes
 /// (`all_defaults`: 基本满意 where `DEFAULT_RATING_COUNTS`). Every group with a hall of the
 /// directory has a row: its rows are the page's places too.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct GroupRate {
     pub area: Option<String>,
     pub hall: Option<String>,
@@ -220,6 +226,15 @@ pub struct GroupRate {
     pub defaults: i64,
     pub all_defaults: i64,
 }
+crate::row!(GroupRate {
+    area,
+    hall,
+    served,
+    rated,
+    never,
+    defaults,
+    all_defaults
+});
 
 pub fn group_rates(p: &Period, within: Option<&str>) -> Stmt {
     stmt(
@@ -241,7 +256,7 @@ pub fn group_rates(p: &Period, within: Option<&str>) -> Stmt {
 /// A group's ratings of the period by level (`other`: any other word, counted as the rows' own
 /// figures count it: a rating, never a satisfied one), and the halls rated in it (a JSON array of
 /// names; [`rated_halls`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct GroupLevels {
     pub area: Option<String>,
     pub hall: Option<String>,
@@ -253,6 +268,17 @@ pub struct GroupLevels {
     pub other: i64,
     pub rated: String,
 }
+crate::row!(GroupLevels {
+    area,
+    hall,
+    very_satisfied,
+    satisfied,
+    basic,
+    dissatisfied,
+    very_dissatisfied,
+    other,
+    rated
+});
 
 impl GroupLevels {
     /// The group's ratings by level, as the tallies have them.
@@ -309,7 +335,7 @@ pub fn group_levels(p: &Period, within: Option<&str>) -> Stmt {
 /// are the period's running tallies (`case_periods`, a row a hall); the times are read from the
 /// index that holds them, hall by hall in `case_halls`' order (grouped by `h.hall`, which SQLite
 /// reads in order, not `c.hall`, which it would sort); each hall's rows then go to its group.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct GroupCases {
     pub area: Option<String>,
     pub hall: Option<String>,
@@ -322,6 +348,18 @@ pub struct GroupCases {
     pub callbacks: Option<String>,
     pub fixes: Option<String>,
 }
+crate::row!(GroupCases {
+    area,
+    hall,
+    bad,
+    overturned,
+    called_on_time,
+    fixed_on_time,
+    verdicts,
+    verdicts_satisfied,
+    callbacks,
+    fixes
+});
 
 pub fn group_cases(p: &Period, within: Option<&str>) -> Stmt {
     const COUNTED: &str = "review IS NOT 'overturned'";
@@ -373,10 +411,11 @@ pub fn halls(p: &Period) -> Stmt {
     )
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct HallRow {
     pub hall: String,
 }
+crate::row!(HallRow { hall });
 
 /// One group's figures. Rates are percentages with one decimal; times are hours.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -1262,10 +1301,11 @@ async fn figures(
     if host::count(res.pop().as_ref()) == 0 {
         return Ok(None);
     }
-    #[derive(Deserialize)]
+
     struct Praise {
         comment: String,
     }
+    crate::row!(Praise { comment });
     let praised: Vec<Praise> = host::typed(h, res.pop())?;
     let names: Vec<HallRow> = host::typed(h, res.pop())?;
     let facts: Vec<CaseFacts> = host::typed(h, res.pop())?;
@@ -1795,8 +1835,8 @@ mod tests {
             let keep = |h: &str| region.is_none() || group.contains_key(h);
             let to = |h: &str| group.get(h).cloned().unwrap_or_else(|| h.to_owned());
             let mut tallies: Vec<TallyRow> =
-                serde_json::from_value(rows(super::tallies(p, None))).unwrap();
-            let mut facts: Vec<CaseFacts> = serde_json::from_value(rows(cases(p, None))).unwrap();
+                crate::row::of_value(rows(super::tallies(p, None))).unwrap();
+            let mut facts: Vec<CaseFacts> = crate::row::of_value(rows(cases(p, None))).unwrap();
             tallies.retain(|t| keep(&t.hall));
             let mut rated: Vec<String> = tallies
                 .iter()
@@ -1806,7 +1846,7 @@ mod tests {
             rated.sort();
             rated.dedup();
             let levels: Vec<GroupLevels> =
-                serde_json::from_value(rows(group_levels(p, region))).unwrap();
+                crate::row::of_value(rows(group_levels(p, region))).unwrap();
             let links = rated_halls(&levels).unwrap();
             assert!(!links.is_empty(), "{region:?}");
             assert_eq!(links, rated, "{region:?}: the page's links");
@@ -1815,17 +1855,15 @@ mod tests {
             facts
                 .iter_mut()
                 .for_each(|c| c.hall = c.hall.as_deref().map(to));
-            let mut codes: Vec<crate::served::CodeRate> = serde_json::from_value(rows(
+            let mut codes: Vec<crate::served::CodeRate> = crate::row::of_value(rows(
                 crate::served::code_rates(&crate::access::Scope::All, None, &p.months),
             ))
             .unwrap();
             codes.retain(|c| keep(&c.hall));
             codes.iter_mut().for_each(|c| c.hall = to(&c.hall));
             let want = compute(None, p, &tallies, &facts, &codes, (20, true));
-            let rates: Vec<GroupRate> =
-                serde_json::from_value(rows(group_rates(p, region))).unwrap();
-            let sums: Vec<GroupCases> =
-                serde_json::from_value(rows(group_cases(p, region))).unwrap();
+            let rates: Vec<GroupRate> = crate::row::of_value(rows(group_rates(p, region))).unwrap();
+            let sums: Vec<GroupCases> = crate::row::of_value(rows(group_cases(p, region))).unwrap();
             let got = compute_areas(
                 p,
                 |area, hall| area.or(hall).unwrap_or_default().to_owned(),
@@ -1914,9 +1952,9 @@ mod tests {
         let p = Period::parse("2026-11").unwrap();
         let rows = |s: Stmt| serde_json::Value::Array(run(&c, &s));
         let tallies: Vec<TallyRow> =
-            serde_json::from_value(rows(tallies(&p, Some("上城区市民中心")))).unwrap();
+            crate::row::of_value(rows(tallies(&p, Some("上城区市民中心")))).unwrap();
         let cases: Vec<CaseFacts> =
-            serde_json::from_value(rows(cases(&p, Some("上城区市民中心")))).unwrap();
+            crate::row::of_value(rows(cases(&p, Some("上城区市民中心")))).unwrap();
         let r = compute(
             Some("上城区市民中心"),
             &p,
@@ -1966,7 +2004,7 @@ mod tests {
         let html = page(&r, "hall=x&period=2026-11", &[]);
         assert!(html.contains("88.0%") && html.contains("66.7%") && !html.contains(">S2<"));
         // The city: its halls are the groups.
-        let all: Vec<TallyRow> = serde_json::from_value(rows(super::tallies(&p, None))).unwrap();
+        let all: Vec<TallyRow> = crate::row::of_value(rows(super::tallies(&p, None))).unwrap();
         let city = compute(None, &p, &all, &cases, &[], (20, false));
         assert_eq!(city.groups.len(), 1);
         assert_eq!(city.groups[0].1, r.total);

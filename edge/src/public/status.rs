@@ -58,18 +58,20 @@ pub fn lookup(token: &str, client: &str, now: i64, keep_secs: i64) -> Vec<Stmt> 
 }
 
 /// A view of the callback phone, as the citizen's status page lists it.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct PhoneView {
     pub role: String,
     pub at: i64,
 }
+crate::row!(PhoneView { role, at });
 
 /// A held rating's time and hall ([`lookup`]'s second statement).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Held {
     pub at: i64,
     pub hall: String,
 }
+crate::row!(Held { at, hall });
 
 /// Counts a client's miss (the earlier minutes' counts go).
 pub fn miss(client: &str, now: i64) -> Vec<Stmt> {
@@ -87,11 +89,12 @@ pub fn miss(client: &str, now: i64) -> Vec<Stmt> {
 }
 
 /// The misses counted so far this minute ([`lookup`]'s first row).
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct Misses {
     pub client: i64,
     pub total: i64,
 }
+crate::row!(Misses { client, total });
 
 impl Misses {
     /// Whether one more miss is past this client's budget or everyone's ceiling.
@@ -419,7 +422,12 @@ mod tests {
             run(&c, &s);
         }
         let m = |client, at| -> Misses {
-            serde_json::from_value(run(&c, &lookup("X", client, at, 0)[0])[0].clone()).unwrap()
+            crate::row::of_value(serde_json::Value::Array(run(
+                &c,
+                &lookup("X", client, at, 0)[0],
+            )))
+            .unwrap()
+            .remove(0)
         };
         let a = m("a", 600);
         assert_eq!((a.client, a.total), (MISS_BUDGET, MISS_BUDGET + 1));

@@ -461,8 +461,7 @@ impl World {
                 &self.h,
                 edge::outbox::claim(&r.name, now, now + 600, edge::outbox::CLAIM_LIMIT),
             );
-            let claimed: Vec<edge::outbox::Claimed> =
-                serde_json::from_value(rows[0].clone()).unwrap();
+            let claimed: Vec<edge::outbox::Claimed> = edge::row::of_value(rows[0].clone()).unwrap();
             let mut took = vec![];
             let sent: Vec<edge::outbox::Sent> = claimed
                 .iter()
@@ -500,7 +499,7 @@ impl World {
                 edge::outbox::claim_results(&r.name, now, now + 600, edge::outbox::CLAIM_LIMIT),
             );
             let claimed: Vec<edge::outbox::ResultClaim> =
-                serde_json::from_value(rows[0].clone()).unwrap();
+                edge::row::of_value(rows[0].clone()).unwrap();
             let mut sent_out = vec![];
             let sent: Vec<edge::outbox::Sent> = claimed
                 .iter()

@@ -216,7 +216,7 @@ fn rates_in(w: &World, p: &edge::period::Period) -> Vec<edge::served::CodeRate> 
             &p.months,
         )],
     );
-    let rates: Vec<edge::served::CodeRate> = serde_json::from_value(rows[0].clone()).unwrap();
+    let rates: Vec<edge::served::CodeRate> = edge::row::of_value(rows[0].clone()).unwrap();
     let day = |t: i64| i64::from(wire::time::Day::from_unix(t).unwrap().0);
     let scanned = exec(
         &w.h,
@@ -630,7 +630,7 @@ fn one_default_after_five_working_days_across_the_spring_festival() {
     assert!(page.contains("满意率含系统默认评价 1 条"), "{page}");
     // The default goes upstream on the configured channel: 7.
     let row = |w: &World| -> edge::store::RatingRow {
-        serde_json::from_value(w.one(&format!(
+        edge::row::one_of_value(w.one(&format!(
             "SELECT {} FROM ratings WHERE project_no = 'SF-7'",
             edge::store::RATING_COLUMNS
         )))

@@ -37,7 +37,7 @@ fn upload(w: &World, entries: Vec<wire::directory::Entry>) -> (u16, String) {
 
 /// The stored row of the newest rating.
 fn newest(w: &World) -> edge::store::RatingRow {
-    serde_json::from_value(w.one(&format!(
+    edge::row::one_of_value(w.one(&format!(
         "SELECT {} FROM ratings ORDER BY rated_at DESC, id DESC LIMIT 1",
         edge::store::RATING_COLUMNS
     )))
@@ -209,7 +209,7 @@ fn several_receivers_each_take_what_they_take_and_are_shown_apart() {
         &w.h,
         edge::outbox::claim("province", now, now + 600, edge::outbox::CLAIM_LIMIT),
     );
-    let claimed: Vec<edge::outbox::Claimed> = serde_json::from_value(rows[0].clone()).unwrap();
+    let claimed: Vec<edge::outbox::Claimed> = edge::row::of_value(rows[0].clone()).unwrap();
     assert_eq!(claimed.len(), 1);
     exec(
         &w.h,
