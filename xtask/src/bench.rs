@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use xtask::setup;
 use xtask::sh;
 
@@ -553,9 +553,92 @@ pub fn edge(root: &Path) -> Result<()> {
     )?;
     let console = console_figures(&worker)?;
 
+    // Cold start, as an operator's restart or upgrade finds it: workerd started again on this
+    // run's data, to its first answer of `/status` (the worker loaded; no storage), then its
+    // first landing page (the storage object started: its schema checked, the directory read).
+    drop(worker);
+    let restarted = xtask::edge::start(
+        &tools,
+        root,
+        &keys,
+        &xtask::edge::WorkerOptions {
+            port: xtask::edge::free_port()?,
+            state: &state,
+            vars: &vars,
+            log: state.join("restart.log"),
+        },
+    )?;
+    let clock = Instant::now();
+    let first = ureq::get(&format!("{}/{}", restarted.base, segments[0])).call()?;
+    anyhow::ensure!(
+        first.status() == 200,
+        "the first landing page after the restart"
+    );
+    let cold = Cold {
+        ready: restarted.ready_in,
+        first_page: clock.elapsed(),
+        rss: restarted.rss_mib(),
+    };
+    drop(restarted);
+
+    // JS↔wasm crossings, counted in a copy of the bundle on a fresh folder: landing pages and
+    // new submissions, one at a time.
+    let counted_root = state.join("counted");
+    crate::bench_crossings::counted_copy(&root.join("edge/build"), &counted_root)?;
+    let counted_state = state.join("counted-state");
+    let _ = xtask::fs::remove_dir_all(&counted_state);
+    let counted = xtask::edge::start(
+        &tools,
+        &counted_root,
+        &keys,
+        &xtask::edge::WorkerOptions {
+            port: xtask::edge::free_port()?,
+            state: &counted_state,
+            vars: &vars,
+            log: state.join("counted.log"),
+        },
+    )?;
+    ureq::put(&format!("{}/admin/directory", counted.base))
+        .set("Authorization", &format!("Bearer {}", keys.admin_token))
+        .send_string(&body)?;
+    const COUNTED: usize = 200;
+    let fresh: Vec<String> = submissions(
+        &entries,
+        &segments,
+        &challenge_key,
+        COUNTED / CONNS,
+        unix_now() - 5,
+        DIFFICULTY,
+    )
+    .concat();
+    let mut crossings = vec![];
+    for (what, n) in [("landing page", COUNTED), ("submission", fresh.len())] {
+        let before = crate::bench_crossings::tallies(&counted.base)?;
+        for i in 0..n {
+            let r = if what == "submission" {
+                ureq::post(&format!("{}/api/rate", counted.base))
+                    .set("Content-Type", "application/json")
+                    .send_string(&fresh[i])?
+            } else {
+                ureq::get(&format!(
+                    "{}/{}",
+                    counted.base,
+                    segments[i % segments.len()]
+                ))
+                .call()?
+            };
+            anyhow::ensure!(r.status() == 200, "a counted {what}: {}", r.status());
+        }
+        let after = crate::bench_crossings::tallies(&counted.base)?;
+        crossings.push((
+            what,
+            crate::bench_crossings::per_request(&before, &after, n),
+        ));
+    }
+    drop(counted);
+
     // The same submissions on a fresh worker without group commit (`STORAGE_GROUP=1`: each
     // batch its own call to the storage object, as before it), alone on the machine.
-    drop(worker);
     let ungrouped_vars: Vec<(&str, String)> = vars
         .iter()
         .cloned()
@@ -578,6 +661,7 @@ pub fn edge(root: &Path) -> Result<()> {
     // The ceiling: the same workerd serving a worker that only answers `ok`, with the edge
     // stopped so that both have the machine to themselves.
     let hello = edge::start_hello(&tools, &state.join("hello"))?;
+    let (hello_ready, hello_rss) = (hello.ready_in, hello.rss_mib());
     let ceiling = wrk(
         &hello,
         "one-line JS",
@@ -638,9 +722,30 @@ pub fn edge(root: &Path) -> Result<()> {
     bundle_by_crate(
         &xtask::setup::target_dir().join("worker/wasm32-unknown-unknown/wasm-release/edge.wasm"),
     )?;
+    for (what, (each, total)) in &crossings {
+        crate::bench_crossings::print(what, each, *total);
+    }
+    let mib = |m: Option<f64>| m.map_or("unknown".into(), |m| format!("{m:.0} MiB"));
+    println!(
+        "  cold start (workerd restarted on the run's data): /status in {} ms, then the first landing page in {} ms ({} ms in all, {:.1}× the one-line worker's /status in {} ms); resident memory then {} (the one-line worker's {})",
+        cold.ready.as_millis(),
+        cold.first_page.as_millis(),
+        (cold.ready + cold.first_page).as_millis(),
+        (cold.ready + cold.first_page).as_secs_f64() / hello_ready.as_secs_f64().max(0.001),
+        hello_ready.as_millis(),
+        mib(cold.rss),
+        mib(hello_rss)
+    );
     console.print();
     floods.print();
     Ok(())
+}
+
+/// A worker's start: to its first `/status`, then to its first landing page; its memory then.
+struct Cold {
+    ready: Duration,
+    first_page: Duration,
+    rss: Option<f64>,
 }
 
 /// Where the worker's bytes go, by crate and function, as cargo built it (names are read before

@@ -13,6 +13,7 @@
 //! - `setup`: only install what is missing.
 
 mod bench;
+mod bench_crossings;
 mod bench_forward;
 mod bench_pack;
 mod bench_results;
