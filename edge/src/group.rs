@@ -4,21 +4,13 @@
 //! burst of submissions costs one crossing into the object and one commit, not one each, and a
 //! batch that arrives when no call is in flight goes at once (nothing waits for company).
 //!
-//! Here are the call's format (`Call`, each batch's answer) and the queue that forms the groups
-//! (`Queue`); `glue::db` sends them and `glue::object` runs them.
+//! Here are the call's format (`call_json`, each batch's answer read by `answers`) and the queue
+//! that forms the groups (`Queue`); `glue::db` sends them and `glue::object` runs them (in
+//! JavaScript, `glue/batch.js`, which reads the call and writes the answers).
 
 use crate::host::{DbError, Rows};
 use crate::sql::Stmt;
-use serde::{Deserialize, Serialize};
-
-/// One call to the storage object: batches, each run in its own transaction, in order. `wake`:
-/// one of them may have given the outbox work, so the object makes sure its alarm is due.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Call {
-    pub batches: Vec<Vec<Stmt>>,
-    #[serde(default)]
-    pub wake: bool,
-}
+use serde::Deserialize;
 
 /// A batch as JSON, written by its own request when it arrives (the sender of its group only
 /// joins the texts).
@@ -26,7 +18,9 @@ pub fn batch_json(stmts: &[Stmt]) -> String {
     serde_json::to_string(stmts).expect("statements are plain values")
 }
 
-/// A call's body from its batches' JSON (`batch_json`).
+/// A call's body from its batches' JSON (`batch_json`): `{"wake":…,"batches":[…]}`, each batch
+/// run in its own transaction, in order. `wake`: one of them may have given the outbox work, so
+/// the object makes sure its alarm is due ([`call_wakes`]).
 pub fn call_json<'a>(batches: impl IntoIterator<Item = &'a str>, wake: bool) -> String {
     let mut out = String::from("{\"wake\":");
     out.push_str(if wake { "true" } else { "false" });
@@ -41,30 +35,13 @@ pub fn call_json<'a>(batches: impl IntoIterator<Item = &'a str>, wake: bool) -> 
     out
 }
 
-/// The object's answers to a call, one a batch and in order: each either its statements' rows
-/// (`rows` is the JSON array of arrays the object made) or SQLite's words for what undid it.
-pub fn answers_json<'a>(outcomes: impl IntoIterator<Item = Result<&'a str, &'a str>>) -> String {
-    let mut out = String::from("[");
-    for (i, o) in outcomes.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match o {
-            Ok(rows) => {
-                out.push_str("{\"rows\":");
-                out.push_str(rows);
-            }
-            Err(e) => {
-                out.push_str("{\"error\":");
-                wire::jsonw::string(&mut out, e);
-            }
-        }
-        out.push('}');
-    }
-    out.push(']');
-    out
+/// Whether a call (`call_json`'s) asks the object to make its alarm due.
+pub fn call_wakes(call: &str) -> bool {
+    call.starts_with("{\"wake\":true,")
 }
 
+/// A batch's answer: its statements' rows (the JSON array of arrays the object made), or the
+/// words of what undid it (SQLite's, for a constraint).
 #[derive(Deserialize)]
 struct Answer {
     #[serde(default)]
@@ -198,35 +175,29 @@ mod tests {
         )];
         let b2 = vec![stmt("SELECT 1", vec![]), stmt("SELECT 2", vec![])];
         let text = call_json([batch_json(&b1).as_str(), &batch_json(&b2)], true);
+        // What `batch.js` reads: the batches, each `[{sql, args}]`, and whether to wake.
+        let read: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
-            serde_json::from_str::<Call>(&text).unwrap(),
-            Call {
-                batches: vec![b1, b2],
-                wake: true
-            }
+            read,
+            serde_json::json!({"wake": true, "batches": [
+                [{"sql": "SELECT ?1, ?2, ?3", "args": [-(1i64 << 52), "中\"文", null]}],
+                [{"sql": "SELECT 1", "args": []}, {"sql": "SELECT 2", "args": []}],
+            ]})
         );
+        assert!(call_wakes(&text));
         let none = call_json([], false);
         assert_eq!(
-            serde_json::from_str::<Call>(&none).unwrap(),
-            Call {
-                batches: vec![],
-                wake: false
-            }
+            serde_json::from_str::<serde_json::Value>(&none).unwrap(),
+            serde_json::json!({"wake": false, "batches": []})
         );
-        // A float is no SQL value of ours.
-        assert!(
-            serde_json::from_str::<Call>(r#"{"batches":[[{"sql":"x","args":[1.5]}]]}"#).is_err()
-        );
+        assert!(!call_wakes(&none));
     }
 
     #[test]
     fn each_batch_gets_its_own_answer() {
-        let text = answers_json([
-            Ok(r#"[[{"a":1}],[]]"#),
-            Err("UNIQUE constraint failed: used_challenges.nonce \"x\""),
-            Ok("[]"),
-        ]);
-        let got = answers(&text, 3).unwrap();
+        // As `batch.js` writes them.
+        let text = r#"[{"rows":[[{"a":1}],[]]},{"error":"UNIQUE constraint failed: used_challenges.nonce \"x\""},{"rows":[]}]"#;
+        let got = answers(text, 3).unwrap();
         assert_eq!(got.len(), 3);
         let first = got[0].as_ref().unwrap();
         assert_eq!(
@@ -239,7 +210,7 @@ mod tests {
         );
         assert!(got[2].as_ref().unwrap().is_empty());
         // An answer that does not fit the call is the object's failure, never a batch's rows.
-        assert!(matches!(answers(&text, 2), Err(DbError::Runtime(_))));
+        assert!(matches!(answers(text, 2), Err(DbError::Runtime(_))));
         assert!(matches!(answers("[{}]", 1), Err(DbError::Runtime(_))));
         assert!(matches!(
             answers(r#"[{"rows":[],"error":"x"}]"#, 1),

@@ -3,7 +3,7 @@
 //! tests, `native`). And the rules that many statements share, written once as SQL fragments:
 //! what counts, what is still owed upstream, what a 差评 is.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::borrow::Cow;
 
 /// A rating that counts: not held (0) or released by an administrator (3). Held (1) and
@@ -45,49 +45,14 @@ macro_rules! bad_level {
     };
 }
 
-/// A bound value. Integers travel as JavaScript numbers (exact to 2^53).
+/// A bound value. Integers are bound as JavaScript numbers, exact to 2^53 (the runtime's SQL
+/// binds no BigInt; a bound past it, such as `i64::MAX`, is bound as the nearest number).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Val {
     Int(i64),
     Text(String),
     Null,
-}
-
-/// Read by the JSON value's own type. (serde's `untagged` would try each variant in turn and
-/// format an error message for every string that is not an integer: a tenth of the storage
-/// object's time per batch.)
-impl<'de> Deserialize<'de> for Val {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Val, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Val;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an integer, a string or null")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
-                Ok(Val::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Val, E> {
-                i64::try_from(v)
-                    .map(Val::Int)
-                    .map_err(|_| E::custom("integer out of range"))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Val, E> {
-                Ok(Val::Text(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Val, E> {
-                Ok(Val::Text(v))
-            }
-            fn visit_unit<E>(self) -> Result<Val, E> {
-                Ok(Val::Null)
-            }
-            fn visit_none<E>(self) -> Result<Val, E> {
-                Ok(Val::Null)
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 impl From<i64> for Val {
@@ -112,7 +77,7 @@ impl<T: Into<Val>> From<Option<T>> for Val {
 }
 
 /// One statement and its arguments, as the worker sends it to the storage object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stmt {
     pub sql: Cow<'static, str>,
     pub args: Vec<Val>,

@@ -8,9 +8,9 @@
 //! runtime's output gate), so a citizen never hears "success" for a rating that a crash loses.
 
 use super::env::{internal_log, now, settings};
-use super::storage::{migrate, rows, run};
+use super::storage::{migrate, raw, rows, run, run_call};
 use super::{forward, lane};
-use crate::group::{self, Call};
+use crate::group;
 use crate::outbox;
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
@@ -59,29 +59,23 @@ impl DurableObject for Store {
         if let Some(e) = &self.schema_error {
             return Response::error(format!("schema: {e}"), 500);
         }
-        let call: Call = match req.text().await.map(|t| serde_json::from_str(&t)) {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Response::error(format!("call: {e}"), 400),
+        let call = match req.text().await {
+            Ok(t) => t,
             Err(e) => return Response::error(format!("call: {e}"), 400),
         };
         // Each batch its own transaction (a savepoint: a failure undoes only its statements);
         // the runtime commits them together when this turn ends, and holds the answer until
-        // they are on disk.
+        // they are on disk. The call is run in JavaScript as it came, text in and text out.
         let storage = self.state.storage();
-        let outcomes: Vec<_> = call
-            .batches
-            .into_iter()
-            .map(|stmts| run(&storage, stmts))
-            .collect();
+        let answers = match run_call(raw(&storage), &call) {
+            Ok(a) => a,
+            Err(e) => return Response::error(format!("call: {}", Error::from(e)), 400),
+        };
         let first = self.unwoken.replace(false);
-        if call.wake || first {
+        if group::call_wakes(&call) || first {
             self.wake().await;
         }
-        Response::ok(group::answers_json(
-            outcomes
-                .iter()
-                .map(|o| o.as_deref().map_err(String::as_str)),
-        ))
+        Response::ok(answers)
     }
 
     async fn alarm(&self) -> Result<Response> {
