@@ -134,7 +134,7 @@ impl crate::host::Db for Db {
             isolate().with(|c: &mut crate::metrics::Counters| c.call(1));
             return answers.and_then(|mut a| a.pop().unwrap_or_else(|| Ok(vec![])));
         }
-        let arrived = Date::now().as_millis() as f64;
+        let arrived = js_sys::Date::now();
         let ticket = QUEUE.with(|q| q.borrow_mut().arrive(me.clone()));
         // It looks at once and then every `POLL_MS`, on its own timer: no other request ever
         // wakes it (a request may be gone, and what it would run then would run as another's).
@@ -142,7 +142,7 @@ impl crate::host::Db for Db {
             if let Some(answer) = me.answer.borrow_mut().take() {
                 return answer;
             }
-            let now = Date::now().as_millis() as f64;
+            let now = js_sys::Date::now();
             // No call in flight: what waited longest goes (this batch, and those before it).
             let group = QUEUE.with(|q| q.borrow_mut().go(ticket, now, max));
             if let Some((call, group)) = group {

@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use worker::*;
 
 pub fn now() -> i64 {
-    (Date::now().as_millis() / 1000) as i64
+    (js_sys::Date::now() / 1000.0) as i64
 }
 
 thread_local! {

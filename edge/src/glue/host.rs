@@ -34,7 +34,7 @@ impl<'a> Host for Runtime<'a> {
     }
 
     fn now_ms(&self) -> f64 {
-        Date::now().as_millis() as f64
+        js_sys::Date::now()
     }
 
     fn fill_random(&self, buf: &mut [u8]) {

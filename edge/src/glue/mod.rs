@@ -251,7 +251,7 @@ async fn run(
 /// URL and headers into JavaScript objects first, some of it twice).
 #[event(fetch)]
 async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
-    let started = Date::now().as_millis();
+    let started = js_sys::Date::now();
     // The URL as the runtime has it: split here, not parsed by the url crate.
     let method = Method::parse(&req.method());
     let first = http::Request::new(method, &req.url());
@@ -280,7 +280,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Respons
             h.route,
             status,
             h.error,
-            Date::now().as_millis().saturating_sub(started)
+            (js_sys::Date::now() - started).max(0.0) as u64
         )
     );
     answer(&env, plain.as_ref(), h.response, method == Method::Head).await
