@@ -358,22 +358,35 @@ pub(crate) fn fresh_worker(
     name: &str,
     vars: &[(&str, String)],
 ) -> Result<(xtask::edge::Worker, std::path::PathBuf)> {
-    use xtask::edge;
     let state = xtask::setup::target_dir().join("bench").join(name);
     let _ = xtask::fs::remove_dir_all(&state);
     xtask::fs::create_dir_all(&state)?;
-    let worker = edge::start(
+    let worker = worker_on(tools, root, keys, &state, vars, "workerd.log")?;
+    Ok((worker, state))
+}
+
+/// A worker (`root`'s `edge/build`) started on the data folder `state`, as it is, logging to
+/// `log` there.
+fn worker_on(
+    tools: &setup::Tools,
+    root: &Path,
+    keys: &xtask::edge::LocalKeys,
+    state: &Path,
+    vars: &[(&str, String)],
+    log: &str,
+) -> Result<xtask::edge::Worker> {
+    use xtask::edge;
+    edge::start(
         tools,
         root,
         keys,
         &edge::WorkerOptions {
             port: edge::free_port()?,
-            state: &state,
+            state,
             vars,
-            log: state.join("workerd.log"),
+            log: state.join(log),
         },
-    )?;
-    Ok((worker, state))
+    )
 }
 
 /// The clock, in Unix seconds.
@@ -557,17 +570,7 @@ pub fn edge(root: &Path) -> Result<()> {
     // run's data, to its first answer of `/status` (the worker loaded; no storage), then its
     // first landing page (the storage object started: its schema checked, the directory read).
     drop(worker);
-    let restarted = xtask::edge::start(
-        &tools,
-        root,
-        &keys,
-        &xtask::edge::WorkerOptions {
-            port: xtask::edge::free_port()?,
-            state: &state,
-            vars: &vars,
-            log: state.join("restart.log"),
-        },
-    )?;
+    let restarted = worker_on(&tools, root, &keys, &state, &vars, "restart.log")?;
     let clock = Instant::now();
     let first = ureq::get(&format!("{}/{}", restarted.base, segments[0])).call()?;
     anyhow::ensure!(
@@ -585,19 +588,7 @@ pub fn edge(root: &Path) -> Result<()> {
     // new submissions, one at a time.
     let counted_root = state.join("counted");
     crate::bench_crossings::counted_copy(&root.join("edge/build"), &counted_root)?;
-    let counted_state = state.join("counted-state");
-    let _ = xtask::fs::remove_dir_all(&counted_state);
-    let counted = xtask::edge::start(
-        &tools,
-        &counted_root,
-        &keys,
-        &xtask::edge::WorkerOptions {
-            port: xtask::edge::free_port()?,
-            state: &counted_state,
-            vars: &vars,
-            log: state.join("counted.log"),
-        },
-    )?;
+    let (counted, _) = fresh_worker(&tools, &counted_root, &keys, "edge-counted", &vars)?;
     ureq::put(&format!("{}/admin/directory", counted.base))
         .set("Authorization", &format!("Bearer {}", keys.admin_token))
         .send_string(&body)?;
