@@ -160,15 +160,17 @@ impl Load {
         self.ok as f64 / self.secs
     }
 
+    /// The server's CPU milliseconds a request, when measured.
+    pub(crate) fn cpu_ms(&self) -> Option<f64> {
+        self.cpu.map(|c| 1000.0 * c / self.ok.max(1) as f64)
+    }
+
     /// One line of figures; with targets (req/s, p99 ms), whether they are met.
     pub(crate) fn print(&self, target: Option<(f64, f64)>) {
         let rps = self.rps();
-        let cpu = self.cpu.map_or(String::new(), |c| {
-            format!(
-                "   CPU {:.2} ms a request",
-                1000.0 * c / self.ok.max(1) as f64
-            )
-        });
+        let cpu = self
+            .cpu_ms()
+            .map_or(String::new(), |c| format!("   CPU {c:.2} ms a request"));
         let target = target.map_or(String::new(), |(t, p)| {
             format!(
                 "   target ≥ {t} req/s, p99 ≤ {p} ms, 0 errors, 0 resets   {}",
@@ -530,6 +532,18 @@ pub fn edge(root: &Path) -> Result<()> {
         Requests::Get,
         200,
     )?;
+    let baseline = match std::env::var_os("ZSP_BENCH_BASELINE") {
+        Some(dir) => Some(against_baseline(
+            &tools,
+            &keys,
+            &vars,
+            (&worker, &segments[0]),
+            Path::new(&dir),
+            &body,
+            &state,
+        )?),
+        None => None,
+    };
     let before = storage_calls(&worker)?;
     let submit = wrk(
         &worker,
@@ -697,6 +711,9 @@ pub fn edge(root: &Path) -> Result<()> {
     peer.print(None);
     ceiling.print(None);
     println!("{shares}");
+    if let Some(b) = &baseline {
+        b.print();
+    }
     println!("  the old path (wrangler dev + D1, from git history): {OLD_PATH}");
     println!(
         "  stored after the run: {} ratings ({submitted} acknowledged); workerd's memory at the end: {}",
@@ -730,6 +747,83 @@ pub fn edge(root: &Path) -> Result<()> {
     console.print();
     floods.print();
     Ok(())
+}
+
+/// The worker bundle of `build` (its `index.js` and `index_bg.wasm`) as `root`'s `edge/build`,
+/// to start as `xtask::edge::start(…, root, …)`.
+pub(crate) fn bundle_at(build: &Path, root: &Path) -> Result<()> {
+    let out = root.join("edge/build");
+    xtask::fs::create_dir_all(&out)?;
+    for f in ["index.js", "index_bg.wasm"] {
+        std::fs::copy(build.join(f), out.join(f))
+            .with_context(|| format!("copying {}", build.join(f).display()))?;
+    }
+    Ok(())
+}
+
+/// Landing pages against another build's in the same run (`ZSP_BENCH_BASELINE`: a folder with
+/// its `index.js` and `index_bg.wasm`, say an earlier commit's `edge/build`): three rounds, each
+/// this build then that one, on the same codes; each one's median rate and CPU.
+struct Baseline {
+    dir: std::path::PathBuf,
+    this: Vec<(f64, f64)>,
+    that: Vec<(f64, f64)>,
+}
+
+fn against_baseline(
+    tools: &setup::Tools,
+    keys: &xtask::edge::LocalKeys,
+    vars: &[(&str, String)],
+    (worker, segment): (&xtask::edge::Worker, &str),
+    dir: &Path,
+    directory: &str,
+    state: &Path,
+) -> Result<Baseline> {
+    let root = state.join("baseline");
+    bundle_at(dir, &root)?;
+    let (other, other_state) = fresh_worker(tools, &root, keys, "edge-baseline", vars)?;
+    ureq::put(&format!("{}/admin/directory", other.base))
+        .set("Authorization", &format!("Bearer {}", keys.admin_token))
+        .send_string(directory)?;
+    let mut b = Baseline {
+        dir: dir.to_path_buf(),
+        this: vec![],
+        that: vec![],
+    };
+    for _ in 0..3 {
+        for (w, s, out) in [
+            (worker, state, &mut b.this),
+            (&other, &*other_state, &mut b.that),
+        ] {
+            let l = wrk(
+                w,
+                "landing",
+                &format!("{}/{segment}", w.base),
+                s,
+                Requests::Get,
+                200,
+            )?;
+            out.push((l.rps(), l.cpu_ms().unwrap_or(f64::NAN)));
+        }
+    }
+    Ok(b)
+}
+
+impl Baseline {
+    fn print(&self) {
+        let median = |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
+            let mut x: Vec<f64> = v.iter().map(f).collect();
+            x.sort_by(f64::total_cmp);
+            x[x.len() / 2]
+        };
+        let (rps, cpu) = (median(&self.this, |p| p.0), median(&self.this, |p| p.1));
+        let (rps_b, cpu_b) = (median(&self.that, |p| p.0), median(&self.that, |p| p.1));
+        println!(
+            "  landing against {} (3 rounds, alternating): {rps:.0} req/s at {cpu:.2} ms CPU against {rps_b:.0} at {cpu_b:.2} (medians): {:.2}× the rate",
+            self.dir.display(),
+            rps / rps_b.max(1.0)
+        );
+    }
 }
 
 /// A worker's start: to its first `/status`, then to its first landing page; its memory then.

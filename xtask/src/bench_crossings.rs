@@ -28,12 +28,10 @@ WebAssembly.Instance = function (module, imports) {
 /// The counted copy of `build` (a `edge/build` folder) under `root`, to start as
 /// `xtask::edge::start(…, root, …)`.
 pub(crate) fn counted_copy(build: &Path, root: &Path) -> Result<()> {
-    let out = root.join("edge/build");
-    xtask::fs::create_dir_all(&out)?;
-    std::fs::copy(build.join("index_bg.wasm"), out.join("index_bg.wasm"))
-        .context("copying the worker's module")?;
-    let js = xtask::fs::read_to_string(build.join("index.js"))?;
-    xtask::fs::write(out.join("index.js"), counted(&js)?)
+    crate::bench::bundle_at(build, root)?;
+    let js = root.join("edge/build/index.js");
+    let counted = counted(&xtask::fs::read_to_string(&js)?)?;
+    xtask::fs::write(js, counted)
 }
 
 /// `js` (the bundle's entry) counting: [`COUNTER`] first, and the default entry answering
