@@ -4,9 +4,9 @@
 //! an error that names the row and the column.
 //!
 //! Why not serde: its derive writes a decoder of its own for every type (the field loop, the
-//! duplicate and missing checks, the drop paths of a half-built value), and with some eighty row
-//! types those were a fifth of the worker's code. Here each row type is one short function of
-//! calls to [`Cells::take`], which is shared by every type of one column type.
+//! duplicate and missing checks, the drop paths of a half-built value), and with some sixty-five
+//! row types those were a fifth of the worker's code. Here each row type is one short function
+//! of calls to [`Cells::take`], which is shared by every type of one column type.
 //!
 //! The text read is what the storage object sends: a JSON array of row objects whose values are
 //! SQLite's (null, integers, reals, text). Nothing else is accepted.

@@ -1,8 +1,8 @@
 // The storage object's statements run in JavaScript: a batch (or a call's batches) crosses from
-// WebAssembly once, as JSON text, and its rows come back once, as JSON text. Statement by
-// statement from Rust, every argument, every `exec`, `toArray` and `push` was a crossing of its
-// own: some 450 a submission. (`glue::storage` and `glue::object` call these; `group` writes
-// the call.)
+// WebAssembly once, as JSON text, and its rows come back once, as JSON text. Run statement by
+// statement from Rust, every argument, `exec`, `toArray` and `push` was a crossing of its own: a
+// submission crossed between JS and wasm 532 times, now 213 (`cargo xtask bench edge`).
+// (`glue::storage` and `glue::object` call these; `group` writes the call.)
 
 // Integers are read as JavaScript numbers, exact to 2^53 (the runtime's SQL binds no BigInt; a
 // bound such as i64::MAX is bound as the nearest number, as workers-rs bound it).
