@@ -58,9 +58,22 @@ macro_rules! row {
     (@take $cells:ident default) => { $cells.take_or_default() };
 }
 
-/// `a` then `b` (a flattened row type's columns after its own), in a constant.
+/// `a` then `b` (a flattened row type's columns after its own), in a constant. A name in both
+/// would be read into the outer type's field only: it stops the build.
 pub const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
     assert!(a.len() + b.len() == N);
+    let mut i = 0;
+    while i < a.len() {
+        let mut j = 0;
+        while j < b.len() {
+            assert!(
+                !same(a[i], b[j]),
+                "a flattened row type has a column of the outer type's"
+            );
+            j += 1;
+        }
+        i += 1;
+    }
     let mut out = [""; N];
     let mut i = 0;
     while i < N {
@@ -68,6 +81,22 @@ pub const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [
         i += 1;
     }
     out
+}
+
+/// Whether two names are the same (in a constant).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Rows whose values nobody reads: only how many there were.
@@ -619,6 +648,31 @@ mod tests {
             read::<Small>(r#"[{"n":-1}]"#).unwrap_err(),
             r#"row 1: column "n": -1 is out of range"#
         );
+    }
+
+    #[test]
+    fn a_flattened_row_reads_its_columns_after_the_outer_ones() {
+        #[derive(Debug, Default, PartialEq)]
+        struct Outer {
+            tries: i64,
+            inner: R,
+        }
+        row!(Outer { tries; inner: R });
+        assert_eq!(
+            Outer::COLUMNS,
+            ["tries", "id", "n", "share", "note", "seen", "flag"]
+        );
+        let rows: Vec<Outer> =
+            read(r#"[{"id":"a","n":1,"share":0.5,"flag":1,"tries":3}]"#).unwrap();
+        assert_eq!(
+            (rows[0].tries, rows[0].inner.n, rows[0].inner.flag),
+            (3, 1, true)
+        );
+        assert_eq!(
+            read::<Outer>(r#"[{"id":"a","n":1,"share":0.5,"flag":1}]"#).unwrap_err(),
+            r#"row 1: column "tries": no such column"#
+        );
+        assert!(!same("tries", "trie") && same("id", "id"));
     }
 
     /// The rows serde_json wrote from SQLite's values (as the native host does) read the same.
