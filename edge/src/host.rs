@@ -150,7 +150,7 @@ pub fn text(rows: Option<&Rows>) -> &str {
 
 /// How many rows a statement returned (none for a statement not run).
 pub fn count(rows: Option<&Rows>) -> usize {
-    rows.and_then(|r| serde_json::from_str::<Vec<serde::de::IgnoredAny>>(r.get()).ok())
+    rows.and_then(|r| crate::row::read::<crate::row::Any>(r.get()).ok())
         .map_or(0, |v| v.len())
 }
 

@@ -505,9 +505,7 @@ pub fn edge(root: &Path) -> Result<()> {
     let body = Directory::new(entries.clone()).to_json();
     // Kept beside the run's data, to replay the run by hand (under a profiler, say).
     xtask::fs::write(state.join("directory.json"), &body)?;
-    ureq::put(&format!("{}/admin/directory", worker.base))
-        .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&body)?;
+    worker.put("/admin/directory", &body)?;
     let (challenge_key, segments) = cards(&keys, &entries)?;
 
     // Submissions are prepared before the clock starts: each a fresh challenge sealed with this
@@ -603,9 +601,7 @@ pub fn edge(root: &Path) -> Result<()> {
     let counted_root = state.join("counted");
     crate::bench_crossings::counted_copy(&root.join("edge/build"), &counted_root)?;
     let (counted, _) = fresh_worker(&tools, &counted_root, &keys, "edge-counted", &vars)?;
-    ureq::put(&format!("{}/admin/directory", counted.base))
-        .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&body)?;
+    counted.put("/admin/directory", &body)?;
     const COUNTED: usize = 200;
     let fresh: Vec<String> = submissions(
         &entries,
@@ -650,9 +646,7 @@ pub fn edge(root: &Path) -> Result<()> {
         .chain([("STORAGE_GROUP", "1".to_string())])
         .collect();
     let (alone, _) = fresh_worker(&tools, root, &keys, "edge-ungrouped", &ungrouped_vars)?;
-    ureq::put(&format!("{}/admin/directory", alone.base))
-        .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&body)?;
+    alone.put("/admin/directory", &body)?;
     let ungrouped = wrk(
         &alone,
         "each alone",
@@ -749,18 +743,6 @@ pub fn edge(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The worker bundle of `build` (its `index.js` and `index_bg.wasm`) as `root`'s `edge/build`,
-/// to start as `xtask::edge::start(…, root, …)`.
-pub(crate) fn bundle_at(build: &Path, root: &Path) -> Result<()> {
-    let out = root.join("edge/build");
-    xtask::fs::create_dir_all(&out)?;
-    for f in ["index.js", "index_bg.wasm"] {
-        std::fs::copy(build.join(f), out.join(f))
-            .with_context(|| format!("copying {}", build.join(f).display()))?;
-    }
-    Ok(())
-}
-
 /// Landing pages against another build's in the same run (`ZSP_BENCH_BASELINE`: a folder with
 /// its `index.js` and `index_bg.wasm`, say an earlier commit's `edge/build`): three rounds, each
 /// this build then that one, on the same codes; each one's median rate and CPU.
@@ -780,11 +762,9 @@ fn against_baseline(
     state: &Path,
 ) -> Result<Baseline> {
     let root = state.join("baseline");
-    bundle_at(dir, &root)?;
+    xtask::edge::bundle_at(dir, &root)?;
     let (other, other_state) = fresh_worker(tools, &root, keys, "edge-baseline", vars)?;
-    ureq::put(&format!("{}/admin/directory", other.base))
-        .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(directory)?;
+    other.put("/admin/directory", directory)?;
     let mut b = Baseline {
         dir: dir.to_path_buf(),
         this: vec![],

@@ -28,7 +28,7 @@ WebAssembly.Instance = function (module, imports) {
 /// The counted copy of `build` (a `edge/build` folder) under `root`, to start as
 /// `xtask::edge::start(…, root, …)`.
 pub(crate) fn counted_copy(build: &Path, root: &Path) -> Result<()> {
-    crate::bench::bundle_at(build, root)?;
+    xtask::edge::bundle_at(build, root)?;
     let js = root.join("edge/build/index.js");
     let counted = counted(&xtask::fs::read_to_string(&js)?)?;
     xtask::fs::write(js, counted)

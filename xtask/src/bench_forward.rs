@@ -99,9 +99,10 @@ pub fn run(root: &Path) -> Result<()> {
         ]
     };
     let load_dir = |w: &xtask::edge::Worker| -> Result<()> {
-        ureq::put(&format!("{}/admin/directory", w.base))
-            .set("Authorization", &format!("Bearer {}", keys.admin_token))
-            .send_string(&Directory::new(entries.clone()).to_json())?;
+        w.put(
+            "/admin/directory",
+            &Directory::new(entries.clone()).to_json(),
+        )?;
         Ok(())
     };
     println!(

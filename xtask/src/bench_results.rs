@@ -129,9 +129,7 @@ pub fn run(root: &Path) -> Result<()> {
     let start_on = |port: u16| start_named(port, "workerd.log");
     let w = start_on(port)?;
     let e = wire::directory::Entry::example("A01", Some("SC1"));
-    ureq::put(&format!("{}/admin/directory", w.base))
-        .set("Authorization", &format!("Bearer {}", keys.admin_token))
-        .send_string(&xtask::seed::directory(&e).to_json())?;
+    w.put("/admin/directory", &xtask::seed::directory(&e).to_json())?;
     let qr = wire::key::Keyring::parse(wire::key::KeyPurpose::Qr, &keys.qr)?
         .current()
         .clone();

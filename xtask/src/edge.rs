@@ -376,6 +376,18 @@ pub fn start(
     spawn(c, o.port, &keys.admin_token, &o.log)
 }
 
+/// The worker bundle of `build` (its `index.js` and `index_bg.wasm`) as `root`'s `edge/build`,
+/// to start as [`start`]`(…, root, …)` (another build beside this one: the benchmarks').
+pub fn bundle_at(build: &Path, root: &Path) -> Result<()> {
+    let out = root.join("edge/build");
+    crate::fs::create_dir_all(&out)?;
+    for f in ["index.js", "index_bg.wasm"] {
+        std::fs::copy(build.join(f), out.join(f))
+            .with_context(|| format!("copying {}", build.join(f).display()))?;
+    }
+    Ok(())
+}
+
 /// Starts workerd with a worker of one line of JavaScript that answers every request with `ok`:
 /// what this machine's workerd serves at best, the ceiling of the edge benchmark.
 pub fn start_hello(tools: &Tools, dir: &Path) -> Result<Worker> {
@@ -453,19 +465,26 @@ impl Worker {
         ] {
             let body = crate::fs::read_to_string(sheets.join(file))
                 .with_context(|| format!("reading {}", sheets.join(file).display()))?;
-            let r = ureq::put(&format!("{}{path}", self.base))
-                .set("Authorization", &format!("Bearer {}", self.admin_token))
-                .set("Content-Type", "application/json")
-                .send_string(&body);
-            match r {
-                Ok(_) => {}
-                Err(ureq::Error::Status(code, r)) => {
-                    bail!("loading {file}: HTTP {code}: {}", r.into_string()?)
-                }
-                Err(e) => bail!("loading {file}: {e}"),
-            }
+            self.put(path, &body)
+                .with_context(|| format!("loading {file}"))?;
         }
         Ok(())
+    }
+
+    /// A JSON body PUT to `path` with the operator's token (a directory, revocations); the
+    /// worker's refusal, if any, in the error.
+    pub fn put(&self, path: &str, body: &str) -> Result<()> {
+        let r = ureq::put(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.admin_token))
+            .set("Content-Type", "application/json")
+            .send_string(body);
+        match r {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, r)) => {
+                bail!("PUT {path}: HTTP {code}: {}", r.into_string()?)
+            }
+            Err(e) => bail!("PUT {path}: {e}"),
+        }
     }
 }
 

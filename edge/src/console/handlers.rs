@@ -911,9 +911,8 @@ pub async fn export_post(h: &impl Host, s: &Session, f: &Form) -> Answer {
 /// A decision on a held rating (疑似刷评) within scope: the rows it returns (none when it was not
 /// held, or not in scope).
 pub async fn review(h: &impl Host, me: &Actor, id: &str, release: bool) -> Result<bool, ApiError> {
-    let mut res = host::run(h, sql::review(me, id, release, h.now()), true).await?;
-    let rows: Vec<crate::row::Any> = host::typed(h, res.pop())?;
-    Ok(!rows.is_empty())
+    let res = host::run(h, sql::review(me, id, release, h.now()), true).await?;
+    Ok(host::count(res.last()) > 0)
 }
 
 /// A held rating that is not (or no longer) held, or not within scope: the one answer for

@@ -125,7 +125,7 @@ pub async fn arm(
     let arm = super::new_token(host::random(h));
     let now = h.now();
     // Armed by its staff member: a citizen served at the tablet's code (only if the arming took).
-    let mut res = host::run(
+    let res = host::run(
         h,
         vec![
             super::arm(&k.id, &arm, now, kiosk.arm_secs),
@@ -134,9 +134,8 @@ pub async fn arm(
         false,
     )
     .await?;
-    res.truncate(1);
-    let rows: Vec<crate::row::Any> = host::typed(h, res.pop())?;
-    if rows.is_empty() {
+    // The arming's own statement: a row when the tablet was armed now.
+    if host::count(res.first()) == 0 {
         let at: Vec<NextArm> = host::rows(h, super::next_arm(&k.id, kiosk.arm_secs)).await?;
         let wait = at.first().map_or(1, |a| (a.at - now).max(1));
         let e = super::TOO_SOON;
@@ -180,11 +179,14 @@ pub async fn rate(
     let mut c = super::check(&sub, &k, e, link.as_ref(), h.now())?;
     c.address = crate::guard::client_of(cfg, req, h.now());
     if link.is_none() {
-        let taken: Vec<crate::row::Any> = match super::arm_of(&sub) {
-            Some(arm) => host::rows(h, super::take(&k.id, arm, sub.id, h.now())).await?,
-            None => vec![],
+        let taken = match super::arm_of(&sub) {
+            Some(arm) => {
+                let res = host::run(h, vec![super::take(&k.id, arm, sub.id, h.now())], false);
+                host::count(res.await?.first())
+            }
+            None => 0,
         };
-        if taken.is_empty() {
+        if taken == 0 {
             c.flag = Some(super::UNARMED);
         }
     }
