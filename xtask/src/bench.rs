@@ -792,9 +792,7 @@ fn against_baseline(
 impl Baseline {
     fn print(&self) {
         let median = |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
-            let mut x: Vec<f64> = v.iter().map(f).collect();
-            x.sort_by(f64::total_cmp);
-            x[x.len() / 2]
+            percentile(&mut v.iter().map(f).collect::<Vec<f64>>(), 50)
         };
         let (rps, cpu) = (median(&self.this, |p| p.0), median(&self.this, |p| p.1));
         let (rps_b, cpu_b) = (median(&self.that, |p| p.0), median(&self.that, |p| p.1));
