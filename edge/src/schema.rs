@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_case_figures.sql"),
     migration!(19, "0019_unrated_linked.sql"),
     migration!(20, "0020_period_tallies.sql"),
+    migration!(21, "0021_directory_places.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).
@@ -465,5 +466,95 @@ mod tests {
             assert!(e.contains("tallies"), "{refused}: {e}");
         }
         same("after the refused changes");
+    }
+
+    /// Migration 21's places start as the directory's (a hall's region the smallest of its
+    /// entries') and stay so as entries come, go, change hall or region, and the whole directory
+    /// is replaced; an entry without a hall has a code's row and no hall's.
+    #[test]
+    fn migration_21_keeps_the_directory_places_as_its_entries_have_them() {
+        use rusqlite::Connection;
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(VERSIONS_TABLE).unwrap();
+        let apply = |ms: &[Migration]| {
+            for m in ms {
+                for s in statements(m.sql) {
+                    c.execute_batch(&s).unwrap();
+                }
+            }
+        };
+        let put = |code: &str, region: &str, hall: &str| {
+            let json =
+                serde_json::json!({"code": code, "region": region, "hall": hall}).to_string();
+            c.execute(
+                "INSERT INTO entries (code, json) VALUES (?1, ?2)",
+                rusqlite::params![code, json],
+            )
+            .unwrap();
+        };
+        let rows = |sql: &str| -> Vec<String> {
+            let mut st = c.prepare(sql).unwrap();
+            st.query_map([], |r| {
+                Ok(format!(
+                    "{:?}",
+                    (0..r.as_ref().column_count())
+                        .map(|i| r.get::<_, Option<String>>(i).unwrap())
+                        .collect::<Vec<_>>()
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        };
+        let same = |when: &str| {
+            assert_eq!(
+                rows("SELECT code, hall, region FROM code_places ORDER BY code"),
+                rows("SELECT code, hall, region FROM entries ORDER BY code"),
+                "codes {when}"
+            );
+            assert_eq!(
+                rows("SELECT hall, region FROM hall_places ORDER BY hall"),
+                rows(
+                    "SELECT hall, MIN(region) FROM entries WHERE hall IS NOT NULL GROUP BY hall ORDER BY hall"
+                ),
+                "halls {when}"
+            );
+        };
+        apply(&MIGRATIONS[..20]);
+        put("A1", "330102", "甲中心");
+        put("A2", "330102", "甲中心");
+        put("B1", "330105002", "乙站");
+        put("B2", "330104001", "乙站");
+        c.execute("INSERT INTO entries (code, json) VALUES ('N', '{}')", [])
+            .unwrap();
+        apply(&MIGRATIONS[20..21]);
+        same("after the migration");
+        assert_eq!(
+            rows("SELECT region FROM hall_places WHERE hall = '乙站'"),
+            [r#"[Some("330104001")]"#]
+        );
+        put("C1", "330106", "丙中心");
+        put("B3", "330101001", "乙站");
+        same("after inserts");
+        c.execute("DELETE FROM entries WHERE code IN ('B3', 'C1', 'A1')", [])
+            .unwrap();
+        same("after deletes");
+        c.execute(
+            "UPDATE entries SET json = json_set(json, '$.region', '330103') WHERE code = 'B2'",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE entries SET json = json_set(json, '$.hall', '乙站') WHERE code = 'A2'",
+            [],
+        )
+        .unwrap();
+        same("after a region and a hall changed");
+        assert!(rows("SELECT hall FROM hall_places WHERE hall = '甲中心'").is_empty());
+        // The directory replaced as `store::replace_directory` does it.
+        c.execute("DELETE FROM entries", []).unwrap();
+        same("after the directory was emptied");
+        put("D1", "330108", "丁中心");
+        same("after a new directory");
     }
 }

@@ -171,14 +171,24 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// its own: ratings, 办件 and cases are counted by the period's own running tallies
 /// (`hall_levels`, `code_periods`, `case_periods`: a row a hall or a code of each month and each
 /// quarter, never months to be summed), the cases' times read from the index that holds them
-/// (`cases_figures`), the directory's places through `entries_place`.
+/// (`cases_figures`), the directory's places from the tables its triggers keep (`hall_places`,
+/// `code_places`), never from its entries' JSON.
 ///
 /// Bound: ?1 the period (its label, or for cases its start), ?2 the page's region (none: the
 /// city), ?3 its level's length, ?4 the next level's (cases: ?5 the period's end, ?6 its label).
 /// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
-/// there: where all its rows go.
-const HALL_AREAS: &str = "ha AS (SELECT hall, MIN(region) AS region FROM entries INDEXED BY entries_place \
-     WHERE ?2 IS NULL OR substr(region, 1, length(?2)) = ?2 GROUP BY hall)";
+/// there: where all its rows go. The city's is `hall_places` as kept (not materialized: its key
+/// finds a hall, 4 of the city page's 15 ms of SQLite without it); a region's is worked out from
+/// the codes in it.
+fn hall_areas(within: Option<&str>) -> &'static str {
+    match within {
+        None => "ha AS NOT MATERIALIZED (SELECT hall, region FROM hall_places)",
+        Some(_) => {
+            "ha AS (SELECT hall, MIN(region) AS region FROM code_places \
+             WHERE substr(region, 1, length(?2)) = ?2 GROUP BY hall)"
+        }
+    }
+}
 
 /// A row's group (`area`, `hall`), from the hall `hall` joined to `ha` (by a left join: a hall
 /// not in `ha` is its own group, which a region's page then leaves out, [`ON_PAGE`]).
@@ -239,14 +249,15 @@ crate::row!(GroupRate {
 pub fn group_rates(p: &Period, within: Option<&str>) -> Stmt {
     stmt(
         format!(
-            "WITH {HALL_AREAS} SELECT {}, \
+            "WITH {} SELECT {}, \
                SUM(CASE WHEN t.served > 0 THEN t.served ELSE 0 END) AS served, \
                SUM(CASE WHEN t.served > 0 THEN t.rated ELSE 0 END) AS rated, \
                SUM(CASE WHEN t.served > 0 THEN t.never ELSE 0 END) AS never, \
                SUM(CASE WHEN t.served > 0 THEN t.defaults ELSE 0 END) AS defaults, \
                SUM(COALESCE(t.defaults, 0)) AS all_defaults \
-             FROM ha JOIN entries e INDEXED BY entries_place ON e.hall = ha.hall \
+             FROM ha JOIN code_places e ON e.hall = ha.hall \
                LEFT JOIN code_periods t ON t.period = ?1 AND t.code = e.code GROUP BY 1, 2",
+            hall_areas(within),
             group_columns("ha.hall")
         ),
         page_args(p.label.as_str().into(), within),
@@ -319,10 +330,11 @@ pub fn group_levels(p: &Period, within: Option<&str>) -> Stmt {
         .collect();
     stmt(
         format!(
-            "WITH {HALL_AREAS} SELECT {}, {}, \
+            "WITH {} SELECT {}, {}, \
                json_group_array(DISTINCT t.hall) FILTER (WHERE t.hall != '') AS rated \
              FROM hall_levels t LEFT JOIN ha ON ha.hall = t.hall \
              WHERE t.period = ?1 AND {ON_PAGE} GROUP BY 1, 2",
+            hall_areas(within),
             group_columns("t.hall"),
             columns.join(", ")
         ),
@@ -372,7 +384,7 @@ pub fn group_cases(p: &Period, within: Option<&str>) -> Stmt {
     args.push(p.label.as_str().into());
     stmt(
         format!(
-            "WITH {HALL_AREAS}, per (hall, bad, overturned, called_on_time, fixed_on_time, verdicts, \
+            "WITH {}, per (hall, bad, overturned, called_on_time, fixed_on_time, verdicts, \
                verdicts_satisfied, callbacks, fixes) AS (\
                SELECT CASE WHEN t.named THEN t.hall END, t.bad, t.overturned, t.called_on_time, \
                  t.fixed_on_time, t.verdicts, t.verdicts_satisfied, NULL, NULL FROM case_periods t \
@@ -389,6 +401,7 @@ pub fn group_cases(p: &Period, within: Option<&str>) -> Stmt {
                SUM(verdicts_satisfied) AS verdicts_satisfied, group_concat(callbacks) AS callbacks, \
                group_concat(fixes) AS fixes \
              FROM per LEFT JOIN ha ON ha.hall = per.hall GROUP BY 1, 2",
+            hall_areas(within),
             group_columns("per.hall")
         ),
         args,
