@@ -2,7 +2,7 @@
 -- results group halls by region and codes by hall, and read these rather than each entry's JSON
 -- (`entries`' `hall` and `region` are computed from it on every read) or a hall's smallest region
 -- worked out again for each page (on a city of 3,401 codes the three statements of its page took
--- 23 ms of SQLite on this machine, 15 with these tables).
+-- 26 ms of SQLite on this machine, 16 with these tables).
 --
 -- code_places: each entry's code with its hall and region, as `entries` has them.
 CREATE TABLE code_places (
