@@ -107,6 +107,15 @@ pub fn statements(sql: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The statements of `ms` run on `c`, as the object runs them.
+    fn apply(c: &rusqlite::Connection, ms: &[Migration]) {
+        for m in ms {
+            for s in statements(m.sql) {
+                c.execute_batch(&s).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn every_file_is_listed_in_order_and_numbered_by_its_name() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
@@ -155,14 +164,8 @@ mod tests {
 
     #[test]
     fn migration_9_resolves_hall_scopes_to_places_and_routes_to_their_region() {
-        use rusqlite::Connection;
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(VERSIONS_TABLE).unwrap();
-        for m in &MIGRATIONS[..8] {
-            for s in statements(m.sql) {
-                c.execute_batch(&s).unwrap();
-            }
-        }
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        apply(&c, &MIGRATIONS[..8]);
         let entry = |region: &str, hall: &str, code: &str| {
             let j = serde_json::json!({"region": region, "hall": hall}).to_string();
             c.execute(
@@ -185,9 +188,7 @@ mod tests {
                ('全部', NULL, 'wecom', 'u', 'handlers', 'op', 0);",
         )
         .unwrap();
-        for s in statements(MIGRATIONS[8].sql) {
-            c.execute_batch(&s).unwrap();
-        }
+        apply(&c, &MIGRATIONS[8..9]);
         let scope = |table: &str, key: &str| -> crate::access::Scope {
             let j: String = c
                 .query_row(
@@ -264,16 +265,8 @@ mod tests {
     /// hall or month and leave; a change to a summed tallies row other than its counts is refused.
     #[test]
     fn migration_20_sums_the_tallies_by_period_and_keeps_them_summed() {
-        use rusqlite::Connection;
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(VERSIONS_TABLE).unwrap();
-        let apply = |ms: &[Migration]| {
-            for m in ms {
-                for s in statements(m.sql) {
-                    c.execute_batch(&s).unwrap();
-                }
-            }
-        };
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let apply = |ms: &[Migration]| apply(&c, ms);
         apply(&MIGRATIONS[..19]);
         let levels = [
             "very_satisfied",
@@ -473,16 +466,8 @@ mod tests {
     /// is replaced; an entry without a hall has a code's row and no hall's.
     #[test]
     fn migration_21_keeps_the_directory_places_as_its_entries_have_them() {
-        use rusqlite::Connection;
-        let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(VERSIONS_TABLE).unwrap();
-        let apply = |ms: &[Migration]| {
-            for m in ms {
-                for s in statements(m.sql) {
-                    c.execute_batch(&s).unwrap();
-                }
-            }
-        };
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let apply = |ms: &[Migration]| apply(&c, ms);
         let put = |code: &str, region: &str, hall: &str| {
             let json =
                 serde_json::json!({"code": code, "region": region, "hall": hall}).to_string();
