@@ -15,7 +15,8 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            sql: include_str!(concat!("../migrations/", $name)),
+            // The file without its comments (`build.rs`).
+            sql: include_str!(concat!(env!("OUT_DIR"), "/migrations/", $name)),
         }
     };
 }
@@ -134,6 +135,18 @@ mod tests {
                 "{}",
                 m.name
             );
+        }
+    }
+
+    /// What the worker embeds (`build.rs`) is each file's statements, as the file has them.
+    #[test]
+    fn the_embedded_migrations_are_the_files_statements() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for m in MIGRATIONS {
+            let file = std::fs::read_to_string(dir.join(m.name)).unwrap();
+            assert!(file.contains("--"), "{}: a file with comments", m.name);
+            assert!(!m.sql.contains("--"), "{}", m.name);
+            assert_eq!(statements(m.sql), statements(&file), "{}", m.name);
         }
     }
 
