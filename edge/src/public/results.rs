@@ -177,9 +177,9 @@ pub fn cases(p: &Period, hall: Option<&str>) -> Stmt {
 /// Bound: ?1 the period (its label, or for cases its start), ?2 the page's region (none: the
 /// city), ?3 its level's length, ?4 the next level's (cases: ?5 the period's end, ?6 its label).
 /// `ha` is each hall of the directory on the page with its region, the smallest of its entries'
-/// there: where all its rows go. The city's is `hall_places` as kept (not materialized: its key
-/// finds a hall, 4 of the city page's 15 ms of SQLite without it); a region's is worked out from
-/// the codes in it.
+/// there: where all its rows go. The city's is `hall_places` as kept, not materialized, so that
+/// its key finds a hall (materialized, the city's three statements took 4 ms more of SQLite); a
+/// region's is worked out from the codes in it.
 fn hall_areas(within: Option<&str>) -> &'static str {
     match within {
         None => "ha AS NOT MATERIALIZED (SELECT hall, region FROM hall_places)",
