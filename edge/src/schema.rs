@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_unrated_linked.sql"),
     migration!(20, "0020_period_tallies.sql"),
     migration!(21, "0021_directory_places.sql"),
+    migration!(22, "0022_case_comments_kept.sql"),
 ];
 
 /// The table that records what has been applied (created before anything else).
