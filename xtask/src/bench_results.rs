@@ -299,6 +299,8 @@ pub fn run(root: &Path) -> Result<()> {
                 .join(", ")
         })
         .collect();
+    // The target holds "every time": the city's slowest start is judged, its median shown.
+    let city_slowest = cold[0].iter().max().copied().unwrap_or_default();
     let cold: Vec<Duration> = cold
         .into_iter()
         .map(|mut t| {
@@ -369,9 +371,10 @@ pub fn run(root: &Path) -> Result<()> {
         script.as_secs_f64()
     );
     println!(
-        "  computed, the median of 5 starts (each page's first answer after a start): city {} (target ≤ 50 ms: {}), one hall {}, district {}, town {}\n    (each start, ms: city {}; hall {}; district {}; town {})",
+        "  computed, the median of 5 starts (each page's first answer after a start): city {}, its slowest start {} (target ≤ 50 ms every time: {}), one hall {}, district {}, town {}\n    (each start, ms: city {}; hall {}; district {}; town {})",
         ms(cold[0]),
-        if cold[0] <= Duration::from_millis(50) {
+        ms(city_slowest),
+        if city_slowest <= Duration::from_millis(50) {
             "met"
         } else {
             "MISSED"
