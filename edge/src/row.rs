@@ -526,7 +526,7 @@ mod tests {
                 {"flag":0,"seen":null,"extra":"x","share":2,"n":-7,"id":"b\"\\\u00e9\ud83d\ude00\n","note":"x"},
                 {"id":"c","n":0,"share":1e3,"flag":0}]"#,
         )
-        .unwrap_err_or_rows();
+        .unwrap();
         assert_eq!(
             rows,
             vec![
@@ -557,15 +557,6 @@ mod tests {
             ]
         );
         assert_eq!(read::<R>(" [ ] ").unwrap(), vec![]);
-    }
-
-    trait Rows {
-        fn unwrap_err_or_rows(self) -> Vec<R>;
-    }
-    impl Rows for Result<Vec<R>, String> {
-        fn unwrap_err_or_rows(self) -> Vec<R> {
-            self.unwrap_or_else(|e| panic!("{e}"))
-        }
     }
 
     #[test]

@@ -612,30 +612,10 @@ pub fn edge(root: &Path) -> Result<()> {
         DIFFICULTY,
     )
     .concat();
-    let mut crossings = vec![];
-    for (what, n) in [("landing page", COUNTED), ("submission", fresh.len())] {
-        let before = crate::bench_crossings::tallies(&counted.base)?;
-        for i in 0..n {
-            let r = if what == "submission" {
-                ureq::post(&format!("{}/api/rate", counted.base))
-                    .set("Content-Type", "application/json")
-                    .send_string(&fresh[i])?
-            } else {
-                ureq::get(&format!(
-                    "{}/{}",
-                    counted.base,
-                    segments[i % segments.len()]
-                ))
-                .call()?
-            };
-            anyhow::ensure!(r.status() == 200, "a counted {what}: {}", r.status());
-        }
-        let after = crate::bench_crossings::tallies(&counted.base)?;
-        crossings.push((
-            what,
-            crate::bench_crossings::per_request(&before, &after, n),
-        ));
-    }
+    let pages: Vec<String> = (0..COUNTED)
+        .map(|i| segments[i % segments.len()].clone())
+        .collect();
+    let crossings = crate::bench_crossings::count(&counted.base, &pages, &fresh)?;
     drop(counted);
 
     // The same submissions on a fresh worker without group commit (`STORAGE_GROUP=1`: each

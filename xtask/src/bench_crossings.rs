@@ -63,20 +63,64 @@ fn counted(js: &str) -> Result<String> {
 }
 
 /// The tallies of a counted worker at `base`.
-pub(crate) fn tallies(base: &str) -> Result<BTreeMap<String, u64>> {
+fn tallies(base: &str) -> Result<BTreeMap<String, u64>> {
     let text = ureq::get(&format!("{base}/__crossings"))
         .call()?
         .into_string()?;
     serde_json::from_str(&text).context("the crossings' tallies")
 }
 
+/// Crossings a request, each name's and the total ([`per_request`]), of the counted worker at
+/// `base`: a landing page (`GET /<page>` of each of `pages`), then a submission (`POST /api/rate`
+/// of each of `submissions`), one at a time, each answered 200.
+pub(crate) fn count(
+    base: &str,
+    pages: &[String],
+    submissions: &[String],
+) -> Result<Vec<(&'static str, PerRequest)>> {
+    let landing = |page: &String| -> Result<u16> {
+        Ok(ureq::get(&format!("{base}/{page}")).call()?.status())
+    };
+    let submit = |body: &String| -> Result<u16> {
+        Ok(ureq::post(&format!("{base}/api/rate"))
+            .set("Content-Type", "application/json")
+            .send_string(body)?
+            .status())
+    };
+    Ok(vec![
+        ("landing page", phase(base, "landing page", pages, landing)?),
+        (
+            "submission",
+            phase(base, "submission", submissions, submit)?,
+        ),
+    ])
+}
+
+/// Crossings a request of `requests`, each sent by `send` and answered 200.
+fn phase(
+    base: &str,
+    what: &str,
+    requests: &[String],
+    send: impl Fn(&String) -> Result<u16>,
+) -> Result<PerRequest> {
+    let before = tallies(base)?;
+    for r in requests {
+        let status = send(r)?;
+        anyhow::ensure!(status == 200, "a counted {what}: {status}");
+    }
+    Ok(per_request(&before, &tallies(base)?, requests.len()))
+}
+
+/// Crossings a request: each name's, most first, and the total.
+pub(crate) type PerRequest = (Vec<(String, f64)>, f64);
+
 /// Crossings a request, from the tallies before and after `n` requests: each name's, most
 /// first, and the total.
-pub(crate) fn per_request(
+fn per_request(
     before: &BTreeMap<String, u64>,
     after: &BTreeMap<String, u64>,
     n: usize,
-) -> (Vec<(String, f64)>, f64) {
+) -> PerRequest {
     let mut each: Vec<(String, f64)> = after
         .iter()
         .map(|(k, v)| {

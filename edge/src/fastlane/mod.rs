@@ -1900,7 +1900,6 @@ fn messages(
             }
             continue;
         }
-
         struct At {
             at: i64,
         }

