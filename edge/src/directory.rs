@@ -5,13 +5,21 @@
 use crate::access::{self, Actor, Scope, scoped};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::host::{self, Host};
+use crate::host::{self, Host, Isolate};
 use crate::sql::Stmt;
 use crate::{store, submit};
 use wire::qr::CodeId;
 
 #[derive(Default)]
-struct Lookups(Option<crate::cache::TtlCache<CodeId, submit::Lookup>>);
+struct Lookups {
+    cache: Option<crate::cache::TtlCache<CodeId, submit::Lookup>>,
+    /// How many times they were forgotten (`forget`).
+    forgotten: u64,
+}
+
+/// The header with which the office's worker tells the citizen's that an answer changed the
+/// directory (`forgotten` moved while it was handled): the citizen's forgets its lookups too.
+pub const CHANGED_HEADER: &str = "zsp-directory-changed";
 
 /// What the directory says about a code: from this isolate's memory (`DIRECTORY_CACHE_SECS`),
 /// else one query.
@@ -24,7 +32,8 @@ pub async fn lookup(
     let t = h.now_ms();
     let ttl = f64::from(cfg.directory_cache_secs) * 1000.0;
     let cached = h.isolate().with(|c: &mut Lookups| {
-        c.0.get_or_insert_with(|| crate::cache::TtlCache::new(ttl, 50_000))
+        c.cache
+            .get_or_insert_with(|| crate::cache::TtlCache::new(ttl, 50_000))
             .get(&code, t)
     });
     if let Some(l) = cached {
@@ -34,7 +43,7 @@ pub async fn lookup(
         host::rows(h, store::lookup(code, h.now(), guard.pow_rise.minutes)).await?;
     let l = store::read_lookup(rows).map_err(|e| host::internal(h, "lookup", e))?;
     h.isolate().with(|c: &mut Lookups| {
-        if let Some(c) = c.0.as_mut() {
+        if let Some(c) = c.cache.as_mut() {
             c.put(code, l.clone(), t);
         }
     });
@@ -43,11 +52,23 @@ pub async fn lookup(
 
 /// After a directory or revocation change: this isolate asks storage again at once.
 pub fn forget_lookups(h: &impl Host) {
-    h.isolate().with(|c: &mut Lookups| {
-        if let Some(c) = c.0.as_mut() {
+    forget(h.isolate());
+}
+
+/// [`forget_lookups`] on an isolate's memory: the citizen's worker's, when the office's answer
+/// says [`CHANGED_HEADER`].
+pub fn forget(isolate: &Isolate) {
+    isolate.with(|c: &mut Lookups| {
+        if let Some(c) = c.cache.as_mut() {
             c.clear();
         }
+        c.forgotten += 1;
     });
+}
+
+/// How many times this isolate's lookups were forgotten.
+pub fn forgotten(isolate: &Isolate) -> u64 {
+    isolate.with(|c: &mut Lookups| c.forgotten)
 }
 
 // ---- codes within a scope ----

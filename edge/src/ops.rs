@@ -45,8 +45,9 @@ pub async fn status(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
     ))
 }
 
-/// `GET /metrics`: this isolate's counters and the outbox's figures.
-pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
+/// `GET /metrics`: this isolate's counters (and the citizen's worker's, [`metrics::CITIZENS_HEADER`])
+/// and the outbox's figures.
+pub async fn prometheus(h: &impl Host, cfg: &Config, req: &Request) -> Answer {
     let (s, receivers) = figures(h).await?;
     let now = h.now();
     let spend: Option<access::HashSpend> = host::rows(h, access::hash_spend(now)).await?.pop();
@@ -141,9 +142,15 @@ pub async fn prometheus(h: &impl Host, cfg: &Config) -> Answer {
             per(&|r| r.attempts),
         ),
     ];
-    let text = h
-        .isolate()
-        .with(|c: &mut Counters| metrics::prometheus(c, &gauges, &labelled));
+    let mut counters = h.isolate().with(|c: &mut Counters| c.clone());
+    // The citizen's worker's, which it hands on with the request.
+    if let Some(citizens) = req.header(metrics::CITIZENS_HEADER) {
+        match Counters::read(citizens) {
+            Ok(c) => counters.add(&c),
+            Err(e) => h.log(host::Log::Error, &e),
+        }
+    }
+    let text = metrics::prometheus(&counters, &gauges, &labelled);
     Ok(
         Response::bytes(200, "text/plain; version=0.0.4; charset=utf-8", text)
             .with("Cache-Control", "no-store"),

@@ -19,16 +19,25 @@
 //! Out of scope is 404 in one wording everywhere (`access::NOT_FOUND`); a console user whose role
 //! does not allow a page is told so (403).
 
-use crate::access::{self, Action, Session};
+use crate::access::Action;
+#[cfg(feature = "office")]
+use crate::access::{self, Session};
 use crate::config::{Config, ConfigError, Setting};
+#[cfg(feature = "office")]
 use crate::console::{api, cases, handlers as console};
 use crate::error::{self, ApiError};
 use crate::host::Host;
-use crate::http::{Answer, Form, Method, Request, Response};
-use crate::kiosk::{self, handlers as tablets};
+#[cfg(feature = "office")]
+use crate::http::Form;
+use crate::http::{Answer, Method, Request, Response};
+use crate::kiosk;
+#[cfg(feature = "office")]
+use crate::kiosk::handlers as tablets;
 use crate::public::{results, status};
 use crate::store::Rules;
-use crate::{citizen, fastlane, guard, links, ops, page};
+use crate::{citizen, fastlane, guard, page};
+#[cfg(feature = "office")]
+use crate::{links, ops};
 use wire::submission::MAX_BODY_BYTES;
 
 /// Every feature's settings, read once per isolate.
@@ -207,11 +216,30 @@ pub struct Route {
     pub id: Id,
 }
 
+impl Route {
+    /// Whether the citizen's worker answers the route itself: the site's files, the landing
+    /// page (a printed code's or a 一事一评 link's), the submission and the receipt. It hands
+    /// every other route, as it came, to the office's worker (`glue`).
+    pub const fn citizens(&self) -> bool {
+        matches!(
+            self.id,
+            Id::Asset
+                | Id::Home
+                | Id::Landing
+                | Id::LinkPage
+                | Id::RateJson
+                | Id::RateForm
+                | Id::StatusAsk
+                | Id::StatusLink
+        )
+    }
+}
+
 const GET: &[Method] = &[Method::Get];
 const PAGE: &[Method] = &[Method::Get, Method::Head];
 const POST: &[Method] = &[Method::Post];
-const FORM: usize = console::FORM_BYTES;
-const UPLOAD: usize = console::UPLOAD_BYTES;
+const FORM: usize = crate::console::handlers::FORM_BYTES;
+const UPLOAD: usize = crate::console::handlers::UPLOAD_BYTES;
 const PHOTO: usize = 2 * kiosk::PHOTO_MAX;
 
 const fn r(
@@ -485,6 +513,7 @@ pub async fn handle(h: &impl Host, s: &Settings, req: &Request) -> Handled {
 /// A refusal: JSON, or a page already made (the console's, in words).
 enum Refused {
     Json(ApiError),
+    #[cfg_attr(not(feature = "office"), allow(dead_code))]
     Page(Response, &'static str),
 }
 
@@ -509,15 +538,39 @@ async fn checked(
     if has_body(req.method) && req.body.len() > r.limit {
         return Err(error::TOO_LARGE.into());
     }
+    if r.caller == Caller::Citizen && !req.same_site() {
+        return Err(error::CROSS_SITE.into());
+    }
+    if r.citizens() {
+        return Ok(citizens(h, s, req, r.id, p).await?);
+    }
+    office(h, s, req, r, p).await
+}
+
+/// Every route the citizen's worker hands on (`Route::citizens`): it never runs them itself.
+#[cfg(not(feature = "office"))]
+async fn office(
+    _: &impl Host,
+    _: &Settings,
+    _: &Request,
+    _: &Route,
+    _: &Params,
+) -> Result<Response, Refused> {
+    Err(error::NOT_FOUND.into())
+}
+
+/// Every route but the citizen's: the caller's check, then the handler.
+#[cfg(feature = "office")]
+async fn office(
+    h: &impl Host,
+    s: &Settings,
+    req: &Request,
+    r: &Route,
+    p: &Params,
+) -> Result<Response, Refused> {
     let cfg = &s.core;
     match r.caller {
-        Caller::Public => Ok(public(h, s, req, r.id, p).await?),
-        Caller::Citizen => {
-            if !req.same_site() {
-                return Err(error::CROSS_SITE.into());
-            }
-            Ok(public(h, s, req, r.id, p).await?)
-        }
+        Caller::Public | Caller::Citizen => Ok(public(h, s, req, r.id, p).await?),
         Caller::Bearer(action) => {
             let client = guard::client_of(cfg, req, h.now());
             let me = access::bearer(h, cfg.admin_token.as_deref(), client.as_deref(), req).await?;
@@ -585,11 +638,13 @@ async fn checked(
     }
 }
 
+#[cfg(feature = "office")]
 fn page_refusal(s: &Session, e: ApiError) -> Refused {
     Refused::Page(console::refusal_page(s, &e), e.code)
 }
 
-async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) -> Answer {
+/// The citizen's routes (`Route::citizens`), in both workers.
+async fn citizens(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) -> Answer {
     let (cfg, rules) = (&s.core, &s.rules);
     match id {
         Id::Asset => citizen::asset(&req.path),
@@ -606,7 +661,6 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
             )
             .await
         }
-        Id::LinkPng => links::api::png(h, cfg, req, p.get("token")).await,
         Id::RateJson => citizen::rate_json(h, cfg, rules, &s.lane, req).await,
         Id::RateForm => citizen::rate_form(h, cfg, rules, &s.lane, req).await,
         Id::StatusAsk => status::ask_page(req),
@@ -615,6 +669,16 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
             let client = client.as_deref().unwrap_or("");
             status::page(h, cfg.retention_days, req, p.get("token"), client).await
         }
+        _ => Err(error::NOT_FOUND),
+    }
+}
+
+/// The office's public routes.
+#[cfg(feature = "office")]
+async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) -> Answer {
+    let (cfg, rules) = (&s.core, &s.rules);
+    match id {
+        Id::LinkPng => links::api::png(h, cfg, req, p.get("token")).await,
         Id::Results => results::answer(h, &s.results, req, results::Form::Page).await,
         Id::ResultsJson => results::answer(h, &s.results, req, results::Form::Json).await,
         Id::ResultsCsv => results::answer(h, &s.results, req, results::Form::Csv).await,
@@ -630,6 +694,7 @@ async fn public(h: &impl Host, s: &Settings, req: &Request, id: Id, p: &Params) 
     }
 }
 
+#[cfg(feature = "office")]
 async fn bearer(
     h: &impl Host,
     s: &Settings,
@@ -646,7 +711,7 @@ async fn bearer(
         }
         Id::Served => links::api::served(h, cfg, &s.rules, me, req).await,
         Id::LinksRevoke => links::api::revoke(h, cfg, me, req, p.get("token")).await,
-        Id::Metrics => ops::prometheus(h, cfg).await,
+        Id::Metrics => ops::prometheus(h, cfg, req).await,
         Id::AdminPrune => ops::prune(h, cfg, s.rules.guard.held_days).await,
         Id::AdminDirectory => api::directory(h, cfg, me, req).await,
         Id::AdminRevocations => api::revocations(h, cfg, me, req).await,
@@ -676,6 +741,7 @@ async fn bearer(
     }
 }
 
+#[cfg(feature = "office")]
 async fn in_session(
     h: &impl Host,
     s: &Settings,
@@ -750,6 +816,52 @@ async fn in_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The citizen's worker is built without the office's code: it answers only what anyone may
+    /// ask, and hands the operator's, the console's and every token's routes on.
+    #[test]
+    fn the_citizens_worker_answers_only_the_citizens_routes() {
+        let mine: Vec<(&str, &str)> = ROUTES
+            .iter()
+            .filter(|r| r.citizens())
+            .map(|r| (r.path, r.log))
+            .collect();
+        assert_eq!(
+            mine,
+            [
+                ("/assets/{file}", "asset"),
+                ("/favicon.ico", "asset"),
+                ("/robots.txt", "asset"),
+                ("/api/rate", "rate"),
+                ("/rate", "form"),
+                ("/", "other"),
+                ("/l/{token}", "link"),
+                ("/s", "receipt"),
+                ("/s/", "receipt"),
+                ("/s/{token}", "receipt"),
+                ("/s/{token}", "receipt"),
+                ("/{code}", "landing"),
+            ]
+        );
+        for r in ROUTES.iter().filter(|r| r.citizens()) {
+            assert!(
+                matches!(r.caller, Caller::Public | Caller::Citizen),
+                "{}",
+                r.path
+            );
+        }
+        for (method, path) in [
+            (Method::Get, "/status"),
+            (Method::Get, "/metrics"),
+            (Method::Get, "/l/abc.png"),
+            (Method::Get, "/console/login"),
+            (Method::Get, "/results"),
+            (Method::Post, "/kiosk/abc/rate"),
+            (Method::Put, "/admin/directory"),
+        ] {
+            assert!(!find(method, path).unwrap().0.citizens(), "{path}");
+        }
+    }
 
     #[test]
     fn the_quick_refusal_changes_no_match() {

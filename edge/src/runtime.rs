@@ -71,12 +71,23 @@ impl Upstream {
     }
 }
 
+/// The worker bundles' files, under the bundle's folder (`edge/build`, the pack's `worker`): the
+/// office's worker (`index.js`, `index_bg.wasm`: every route, and the storage object with its
+/// alarm) and the citizen's (`citizen/`: the landing page, the submission, the receipt and the
+/// site's files; it hands every other route to the office's).
+pub const BUNDLE: [&str; 4] = [
+    "index.js",
+    "index_bg.wasm",
+    "citizen/index.js",
+    "citizen/index_bg.wasm",
+];
+
 /// One self-hosted deployment's files and address.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     /// `host:port` to listen on (127.0.0.1 unless the operator says otherwise).
     pub listen: String,
-    /// The worker bundle (`edge/build`): `index.js` and `index_bg.wasm`.
+    /// The worker bundles' folder (`edge/build`): [`BUNDLE`].
     pub worker: PathBuf,
     /// The site (`target/site`): the page's template and hashed assets.
     pub site: PathBuf,
@@ -182,14 +193,25 @@ impl Runtime {
                 text(&service)?
             ));
         }
+        // The citizen's worker: the site, the storage object of the office's worker, the office's
+        // worker itself for every other route, and the same settings.
+        let mut citizens = vec![
+            "(name = \"ASSETS\", service = \"site\")".to_owned(),
+            "(name = \"STORE\", durableObjectNamespace = (className = \"Store\", serviceName = \"zhangshangping\"))".to_owned(),
+            "(name = \"OFFICE\", service = \"zhangshangping\")".to_owned(),
+        ];
         for s in &self.settings {
             bindings.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
+            citizens.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
         }
-        let modules = format!(
-            "    (name = \"index.js\", esModule = embed {}),\n    (name = \"index_bg.wasm\", wasm = embed {}),",
-            path_text(&relative(dir, &self.worker.join("index.js")))?,
-            path_text(&relative(dir, &self.worker.join("index_bg.wasm")))?
-        );
+        let modules = |folder: &Path| -> Result<String> {
+            Ok(format!(
+                "    (name = \"index.js\", esModule = embed {}),\n    (name = \"index_bg.wasm\", wasm = embed {}),",
+                path_text(&relative(dir, &folder.join("index.js")))?,
+                path_text(&relative(dir, &folder.join("index_bg.wasm")))?
+            ))
+        };
+        services.insert(1, "(name = \"citizen\", worker = .citizen)".to_owned());
         let lines = [
             "# 掌上评 on workerd: written by `cargo xtask` or `zsp serve`; `workerd serve <this file> --experimental`.".to_owned(),
             "using Workerd = import \"/workerd/workerd.capnp\";".to_owned(),
@@ -202,13 +224,21 @@ impl Runtime {
             format!("  v8Flags = [{}],", text(V8_FLAGS)?),
             format!("  services = [\n    {}\n  ],", services.join(",\n    ")),
             format!(
-                "  sockets = [(name = \"http\", address = {}, http = (), service = \"zhangshangping\")],",
+                "  sockets = [(name = \"http\", address = {}, http = (), service = \"citizen\")],",
                 text(&self.listen)?
             ),
             ");".to_owned(),
             String::new(),
+            // Every request reaches the citizen's worker first.
+            "const citizen :Workerd.Worker = (".to_owned(),
+            format!("  modules = [\n{}\n  ],", modules(&self.worker.join("citizen"))?),
+            format!("  compatibilityDate = {},", text(COMPATIBILITY_DATE)?),
+            format!("  bindings = [\n    {}\n  ],", citizens.join(",\n    ")),
+            "  globalOutbound = \"nowhere\",".to_owned(),
+            ");".to_owned(),
+            String::new(),
             "const worker :Workerd.Worker = (".to_owned(),
-            format!("  modules = [\n{modules}\n  ],"),
+            format!("  modules = [\n{}\n  ],", modules(&self.worker)?),
             format!("  compatibilityDate = {},", text(COMPATIBILITY_DATE)?),
             format!("  bindings = [\n    {}\n  ],", bindings.join(",\n    ")),
             format!(
@@ -294,6 +324,31 @@ mod tests {
         };
         let c = r.config(Path::new("/etc/zsp")).unwrap();
         assert!(c.contains("esModule = embed \"../../srv/zsp/worker/index.js\""));
+        // Requests reach the citizen's worker, which reaches the office's and its storage object,
+        // with the same settings; only the office's reaches a receiver or a chat group.
+        assert!(c.contains("esModule = embed \"../../srv/zsp/worker/citizen/index.js\""));
+        assert!(c.contains("http = (), service = \"citizen\")]"));
+        let (citizen, office) = c.split_once("const worker").unwrap();
+        let citizen = citizen.split_once("const citizen").unwrap().1;
+        for both in [
+            "(name = \"QR_KEYS\", fromEnvironment = \"QR_KEYS\")",
+            "(name = \"ASSETS\", service = \"site\")",
+            "globalOutbound = \"nowhere\"",
+        ] {
+            assert!(citizen.contains(both) && office.contains(both), "{both}");
+        }
+        assert!(citizen.contains("(name = \"OFFICE\", service = \"zhangshangping\")"));
+        assert!(citizen.contains(
+            "durableObjectNamespace = (className = \"Store\", serviceName = \"zhangshangping\")"
+        ));
+        for office_only in [
+            "(name = \"UPSTREAM\", service",
+            "(name = \"ALERTS\", service",
+            "durableObjectStorage",
+        ] {
+            assert!(!citizen.contains(office_only), "{office_only}");
+            assert!(office.contains(office_only), "{office_only}");
+        }
         assert!(c.contains("(name = \"QR_KEYS\", fromEnvironment = \"QR_KEYS\")"));
         assert!(c.contains("external = (address = \"127.0.0.1:9\", http = ())"));
         assert!(c.contains("(name = \"UPSTREAM\", service = \"upstream\")"));

@@ -2,10 +2,10 @@
 //! the worker bundle run with every import (wasm calling JS) and export (JS calling wasm)
 //! counted, by name, over a number of landing pages and submissions sent one at a time.
 //!
-//! The count is taken in a copy of the bundle (`counted/edge/build` in the run's folder): its
-//! `index.js` begins by putting a counting `WebAssembly.Instance` in place, and its default entry
-//! answers `/__crossings` with the tallies. The storage object runs in the same isolate, so its
-//! crossings (the SQL calls) are in the same tallies.
+//! The count is taken in a copy of the bundles (`counted/edge/build` in the run's folder): each
+//! worker's `index.js` begins by putting a counting `WebAssembly.Instance` in place, and its
+//! default entry answers `/__crossings` with its tallies; the citizen's adds the office's (whose
+//! isolate runs the storage object, so its crossings, the SQL calls, are in them).
 
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -29,9 +29,12 @@ WebAssembly.Instance = function (module, imports) {
 /// `xtask::edge::start(…, root, …)`.
 pub(crate) fn counted_copy(build: &Path, root: &Path) -> Result<()> {
     xtask::edge::bundle_at(build, root)?;
-    let js = root.join("edge/build/index.js");
-    let counted = counted(&xtask::fs::read_to_string(&js)?)?;
-    xtask::fs::write(js, counted)
+    for js in ["edge/build/index.js", "edge/build/citizen/index.js"] {
+        let js = root.join(js);
+        let counted = counted(&xtask::fs::read_to_string(&js)?)?;
+        xtask::fs::write(js, counted)?;
+    }
+    Ok(())
 }
 
 /// `js` (the bundle's entry) counting: [`COUNTER`] first, and the default entry answering
@@ -52,7 +55,10 @@ fn counted(js: &str) -> Result<String> {
     }
     let entry = format!(
         "class __zspCounted extends {name} {{ async fetch(request) {{ \
-         if (new URL(request.url).pathname === \"/__crossings\") return Response.json(globalThis.__zspCrossings); \
+         if (new URL(request.url).pathname === \"/__crossings\") {{ \
+         const all = {{ ...globalThis.__zspCrossings }}; \
+         if (this.env.OFFICE) for (const [k, v] of Object.entries(await (await this.env.OFFICE.fetch(request.url)).json())) all[k] = (all[k] || 0) + v; \
+         return Response.json(all); }} \
          return super.fetch(request); }} }}\n"
     );
     Ok(format!(

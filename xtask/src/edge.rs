@@ -60,34 +60,59 @@ pub fn local_keys() -> Result<LocalKeys> {
     })
 }
 
-/// Builds the worker bundle, the steps worker-build 0.8.7 takes, without installing it (four
+/// Builds the worker bundles, the steps worker-build 0.8.7 takes, without installing it (four
 /// minutes of compiling on a cold machine): cargo (the size profile: opt z, LTO, one codegen unit;
 /// linted), the pinned wasm-bindgen CLI (`--target module`, with the reset and abort hooks the
 /// shim relies on), npm's wasm-opt (binaryen 132; never Debian's 108; names and producers
 /// stripped: the runtime needs neither), worker-build's entry shim (`worker-shim.js`) and npm's
-/// esbuild. Nothing is downloaded. The bundle is `edge/build/index.js` and `index_bg.wasm`
-/// (and `worker/shim.mjs`, the entry `wrangler.toml` names).
+/// esbuild. Nothing is downloaded. Two bundles of the one crate: the citizen's worker
+/// (`edge/build/citizen`: `edge` without its `office` feature) and the office's (`edge/build`:
+/// `index.js` and `index_bg.wasm`, and `worker/shim.mjs`, the entry `wrangler.toml` names). The
+/// citizen's module as cargo built it is kept as `worker/edge-citizen.wasm` in the target folder
+/// (the benchmark reads its functions' names).
 pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     let target = crate::setup::target_dir().join("worker");
-    sh::run(
-        sh::cargo(root)
+    let built = target.join("wasm32-unknown-unknown/wasm-release/edge.wasm");
+    let out = root.join("edge/build");
+    let _ = crate::fs::remove_dir_all(&out);
+    crate::fs::create_dir_all(&out)?;
+    crate::fs::write(out.join(".gitignore"), "*\n")?;
+    // The citizen's first: cargo's `edge.wasm` is then the office's, as the benchmark reads it.
+    for (citizen, dir) in [(true, out.join("citizen")), (false, out.clone())] {
+        let mut cargo = sh::cargo(root);
+        cargo
             .args(["build", "--lib", "-p", "edge", "--profile", "wasm-release"])
             .args(["--target", "wasm32-unknown-unknown"])
             // A target folder of its own: the worker builds while the page does.
             .env("CARGO_TARGET_DIR", &target)
             // wasm-bindgen's macros use js-sys's futures, as worker-build has them.
-            .env("WASM_BINDGEN_USE_JS_SYS", "1"),
-    )
-    .context("building the worker")?;
-    let out = root.join("edge/build");
-    let _ = crate::fs::remove_dir_all(&out);
-    crate::fs::create_dir_all(&out)?;
-    crate::fs::write(out.join(".gitignore"), "*\n")?;
+            .env("WASM_BINDGEN_USE_JS_SYS", "1");
+        if citizen {
+            cargo.arg("--no-default-features");
+        }
+        sh::run(&mut cargo).context("building the worker")?;
+        if citizen {
+            std::fs::copy(&built, target.join("edge-citizen.wasm"))
+                .context("keeping the citizen's module")?;
+        }
+        bundle(tools, &built, &dir)?;
+    }
+    crate::fs::create_dir_all(out.join("worker"))?;
+    crate::fs::write(
+        out.join("worker/shim.mjs"),
+        "export * from '../index.js';\nexport { default } from '../index.js';\n",
+    )?;
+    Ok(())
+}
+
+/// `index.js` and `index_bg.wasm` in `out` from cargo's module `built`.
+fn bundle(tools: &Tools, built: &Path, out: &Path) -> Result<()> {
+    crate::fs::create_dir_all(out)?;
     sh::run(
         Command::new(tools.wasm_bindgen_bin.join("wasm-bindgen"))
-            .arg(target.join("wasm32-unknown-unknown/wasm-release/edge.wasm"))
+            .arg(built)
             .arg("--out-dir")
-            .arg(&out)
+            .arg(out)
             .args([
                 "--no-typescript",
                 "--target",
@@ -131,7 +156,7 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
                 "--outfile=index.js",
             ])
             .args(["--allow-overwrite", "--minify"])
-            .current_dir(&out),
+            .current_dir(out),
     )
     .context("bundling the worker")?;
     // The glue imports the module with `import source` (a source phase import); workerd and
@@ -143,11 +168,6 @@ pub fn build_worker(root: &Path, tools: &Tools) -> Result<()> {
     )?;
     crate::fs::remove_file(out.join("shim.js"))?;
     let _ = crate::fs::remove_dir_all(out.join("snippets"));
-    crate::fs::create_dir_all(out.join("worker"))?;
-    crate::fs::write(
-        out.join("worker/shim.mjs"),
-        "export * from '../index.js';\nexport { default } from '../index.js';\n",
-    )?;
     Ok(())
 }
 
@@ -376,12 +396,12 @@ pub fn start(
     spawn(c, o.port, &keys.admin_token, &o.log)
 }
 
-/// The worker bundle of `build` (its `index.js` and `index_bg.wasm`) as `root`'s `edge/build`,
+/// The worker bundles of `build` (`edge::runtime::BUNDLE`) as `root`'s `edge/build`,
 /// to start as [`start`]`(…, root, …)` (another build beside this one: the benchmarks').
 pub fn bundle_at(build: &Path, root: &Path) -> Result<()> {
     let out = root.join("edge/build");
-    crate::fs::create_dir_all(&out)?;
-    for f in ["index.js", "index_bg.wasm"] {
+    crate::fs::create_dir_all(out.join("citizen"))?;
+    for f in ::edge::runtime::BUNDLE {
         std::fs::copy(build.join(f), out.join(f))
             .with_context(|| format!("copying {}", build.join(f).display()))?;
     }
@@ -488,30 +508,47 @@ impl Worker {
     }
 }
 
-/// `wrangler deploy --dry-run` of `edge/wrangler.toml` with the built worker and site: what
-/// Cloudflare would be given (the bindings, the Durable Object's SQLite migration), checked by
-/// wrangler itself, offline. Returns what wrangler printed.
-pub fn deploy_dry_run(tools: &Tools, root: &Path) -> Result<String> {
-    let out = crate::setup::target_dir().join("wrangler-dry-run");
+/// The Cloudflare configs, in the order they deploy: the office's worker (with the storage object)
+/// before the citizen's, which binds both.
+pub const WRANGLER_CONFIGS: [&str; 2] = ["wrangler.toml", "wrangler.citizen.toml"];
+
+/// `wrangler deploy --dry-run` of `edge/<file>` (`wrangler.toml`, the office's worker, or
+/// `wrangler.citizen.toml`) with the built worker and site: what Cloudflare would be given (the
+/// bindings, the Durable Object's SQLite migration), checked by wrangler itself, offline. Returns
+/// what wrangler printed.
+pub fn deploy_dry_run(tools: &Tools, root: &Path, file: &str) -> Result<String> {
+    let out = crate::setup::target_dir()
+        .join("wrangler-dry-run")
+        .join(file.trim_end_matches(".toml"));
     crate::fs::create_dir_all(&out)?;
     // The config as committed, its two paths made absolute: the worker's build in the clone and
     // the page in cargo's target folder, wherever that is (CI keeps it outside the clone).
-    let toml = crate::fs::read_to_string(root.join("edge/wrangler.toml"))?;
+    let toml = crate::fs::read_to_string(root.join("edge").join(file))?;
     let site = crate::setup::target_dir().join("site");
-    let main = root.join("edge/build/worker/shim.mjs");
     let config = out.join("wrangler.toml");
-    let rewritten = toml
-        .replace(
-            "directory = \"../target/site\"",
-            &format!("directory = {:?}", site.display().to_string()),
-        )
-        .replace(
-            "main = \"build/worker/shim.mjs\"",
-            &format!("main = {:?}", main.display().to_string()),
-        );
-    if rewritten == toml {
-        bail!("edge/wrangler.toml no longer names ../target/site and build/worker/shim.mjs");
+    let mut named = (false, false);
+    let rewritten: Vec<String> = toml
+        .lines()
+        .map(|l| {
+            if l == "directory = \"../target/site\"" {
+                named.0 = true;
+                format!("directory = {:?}", site.display().to_string())
+            } else if let Some(main) = l
+                .strip_prefix("main = \"build/")
+                .and_then(|m| m.strip_suffix('"'))
+            {
+                named.1 = true;
+                let main = root.join("edge/build").join(main);
+                format!("main = {:?}", main.display().to_string())
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    if named != (true, true) {
+        bail!("edge/{file} no longer names ../target/site and a main under build/");
     }
+    let rewritten = rewritten.join("\n") + "\n";
     crate::fs::write(&config, rewritten)?;
     let o = Command::new(tools.node_bin.join("wrangler"))
         .args(["deploy", "--dry-run", "--config"])

@@ -348,7 +348,9 @@ fn build() -> Result<()> {
     let root = setup::root();
     xtask::site::build(&tools, &root)?;
     edge::build_worker(&root, &tools)?;
-    edge::deploy_dry_run(&tools, &root)?;
+    for config in edge::WRANGLER_CONFIGS {
+        edge::deploy_dry_run(&tools, &root, config)?;
+    }
     sh::run(sh::cargo(&root).args(["build", "--release", "--quiet", "-p", "qr-gen"]))?;
     println!(
         "page:   {}",
@@ -359,7 +361,9 @@ fn build() -> Result<()> {
         "qr-gen: {}",
         xtask::setup::target_dir().join("release/qr-gen").display()
     );
-    println!("Cloudflare: cd edge && npx wrangler deploy   (README, \"For operators\")");
+    println!(
+        "Cloudflare: cd edge && npx wrangler deploy && npx wrangler deploy -c wrangler.citizen.toml   (README, \"For operators\")"
+    );
     Ok(())
 }
 

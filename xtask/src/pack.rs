@@ -200,7 +200,7 @@ pub fn pack(root: &Path, tools: &Tools, profile: Profile, arch: Arch) -> Result<
     copy(&bins.join("zsp"), &out.join("zsp"))?;
     copy(&bins.join("qr-gen"), &out.join("qr-gen"))?;
     copy(&workerd, &out.join("bin/workerd"))?;
-    for f in ["index.js", "index_bg.wasm"] {
+    for f in ::edge::runtime::BUNDLE {
         copy(
             &root.join("edge/build").join(f),
             &out.join("worker").join(f),

@@ -420,13 +420,36 @@ fn landing_shows_the_header_first_and_refuses_bad_codes(w: &Worker) {
         Day::from_unix(now()).unwrap(),
         &Key::new(KeyPurpose::Qr, 9, [7; 32]),
     );
-    revoke(
-        w,
-        Revocation::Code {
+    // The citizen's worker looks the code up, and keeps what it found (DIRECTORY_CACHE_SECS,
+    // 10 s); the revocation goes through it to the office's worker, whose answer tells it to
+    // forget: the next scan is refused at once. The signal between the workers is not the
+    // client's to see.
+    let (s, _, _) = http(
+        "GET",
+        &format!("{}/{}", w.base, segment(&revoked)),
+        &[],
+        None,
+    );
+    assert_eq!(s, 200, "before the revocation");
+    let auth = format!("Bearer {}", w.admin_token);
+    let body = Revocations {
+        entries: vec![Revocation::Code {
             code: revoked.code,
             issued_before: None,
-        },
+        }],
+    }
+    .to_json();
+    let (s, h, b) = http(
+        "POST",
+        &format!("{}/admin/revocations", w.base),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body.as_bytes()),
     );
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    assert!(!h.contains_key("zsp-directory-changed"), "{h:?}");
     // A bad upload says where it is wrong, and changes nothing.
     let (s, b) = admin(
         w,
@@ -1388,6 +1411,32 @@ fn acknowledged_ratings_survive_sigkill_and_a_challenge_is_spent_once() {
         metric(&w, "zsp_storage_batches_total") - before.1,
     );
     println!("20 new ratings at once: {batches} batches in {calls} calls to the storage object");
+    // Those counts are the citizen's worker's, which it hands the office's with `/metrics`, in
+    // place of any a client sends.
+    let auth = format!("Bearer {}", w.admin_token);
+    let (s, _, b) = http(
+        "GET",
+        &format!("{}/metrics", w.base),
+        &[
+            ("Authorization", &auth),
+            ("zsp-citizen-counters", "c 1000000 1000000"),
+        ],
+        None,
+    );
+    assert_eq!(s, 200);
+    let text = String::from_utf8(b).unwrap();
+    let calls_now = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("zsp_storage_calls_total ")?
+                .parse::<i64>()
+                .ok()
+        })
+        .unwrap();
+    assert!(
+        calls_now < 1_000_000,
+        "a client's counters were taken: {calls_now}"
+    );
     assert!(
         batches > calls,
         "no call carried more than one batch: {batches} batches, {calls} calls"
@@ -1735,31 +1784,47 @@ fn page_cases_in_chromium() {
     assert!(!csv.contains("139****1111"), "{csv}");
 }
 
-/// The same worker deploys to Cloudflare: wrangler accepts `edge/wrangler.toml` with the built
-/// worker (a dry run, offline), binding the storage object as a SQLite Durable Object and no D1,
-/// Queue or cron.
+/// The same workers deploy to Cloudflare: wrangler accepts `edge/wrangler.toml` (the office's)
+/// and `edge/wrangler.citizen.toml` with the built workers (a dry run, offline). The office's
+/// binds the storage object as a SQLite Durable Object, with no D1, Queue or cron; the citizen's
+/// binds that object and the office's worker, with the same settings.
 #[test]
 #[ignore = "needs npm's wrangler: `cargo xtask test` runs it"]
 fn wrangler_accepts_the_cloudflare_config() {
     let s = stack();
-    let out = edge::deploy_dry_run(&s.tools, &s.root).unwrap();
-    println!(
-        "wrangler deploy --dry-run: {}",
-        out.lines()
-            .filter(|l| l.contains("env."))
-            .collect::<Vec<_>>()
-            .join("; ")
+    let [office, citizen] = edge::WRANGLER_CONFIGS.map(|c| {
+        let out = edge::deploy_dry_run(&s.tools, &s.root, c).unwrap();
+        println!(
+            "wrangler deploy --dry-run -c {c}: {}",
+            out.lines()
+                .filter(|l| l.contains("env."))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        for gone in ["D1", "Queue", "cron"] {
+            assert!(!out.contains(gone), "{gone} in {out}");
+        }
+        assert!(out.contains("env.ASSETS"), "{out}");
+        out
+    });
+    assert!(
+        office.contains("env.STORE (Store)") && office.contains("Durable Object"),
+        "{office}"
     );
     assert!(
-        out.contains("env.STORE (Store)") && out.contains("Durable Object"),
-        "{out}"
+        citizen.contains("env.STORE (Store, defined in zhangshangping)"),
+        "{citizen}"
     );
-    assert!(out.contains("env.ASSETS"), "{out}");
-    for gone in ["D1", "Queue", "cron"] {
-        assert!(!out.contains(gone), "{gone} in {out}");
-    }
-    let toml = std::fs::read_to_string(s.root.join("edge/wrangler.toml")).unwrap();
-    assert!(toml.contains("new_sqlite_classes = [\"Store\"]"));
+    assert!(citizen.contains("env.OFFICE (zhangshangping)"), "{citizen}");
+    let read = |f: &str| std::fs::read_to_string(s.root.join("edge").join(f)).unwrap();
+    let (office, citizen) = (read("wrangler.toml"), read("wrangler.citizen.toml"));
+    assert!(office.contains("new_sqlite_classes = [\"Store\"]"));
+    let vars = |t: &str| t.split_once("[vars]").unwrap().1.to_owned();
+    assert_eq!(
+        vars(&office),
+        vars(&citizen),
+        "both workers take the same settings"
+    );
 }
 
 /// Crafted paths on workerd: paths whose prefix and suffix overlap (which once panicked on a

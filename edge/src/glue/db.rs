@@ -12,7 +12,6 @@
 //! perform I/O on behalf of a different request").
 
 use super::env::{isolate, settings};
-use super::storage::{BINDING, OBJECT_NAME};
 use crate::group::{self, Queue};
 use crate::host::{DbError, Rows};
 use crate::sql::Stmt;
@@ -21,6 +20,11 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::*;
+
+/// The binding's name in the worker's config, and the one object's name (see ARCHITECTURE.md,
+/// "One storage object").
+pub const BINDING: &str = "STORE";
+pub const OBJECT_NAME: &str = "main";
 
 /// The storage object's stub, opened on the first batch: a request that needs no storage (a
 /// file, a landing page whose code this isolate looked up a moment ago) never opens it.

@@ -26,6 +26,7 @@ pub fn isolate() -> Rc<Isolate> {
 
 /// A send's answer within `ms` milliseconds, or none: no host that accepts a connection and never
 /// answers holds the alarm (and the alerts behind it).
+#[cfg(feature = "office")]
 pub async fn within<T>(ms: u64, f: impl std::future::Future<Output = T>) -> Option<T> {
     let timeout = Delay::from(std::time::Duration::from_millis(ms));
     futures_util::pin_mut!(f);

@@ -6,10 +6,16 @@
 
 mod db;
 mod env;
+#[cfg(feature = "office")]
 mod forward;
 mod host;
+#[cfg(feature = "office")]
 mod lane;
+#[cfg(feature = "office")]
 mod object;
+#[cfg(not(feature = "office"))]
+mod office;
+#[cfg(feature = "office")]
 mod storage;
 
 use crate::error::ApiError;
@@ -102,10 +108,13 @@ async fn plain(
         None
     };
     let bridge = route.is_some_and(|r| r.caller == routes::Caller::Bridge);
+    // The citizen's worker's counters, which it hands on with `/metrics`.
+    let metrics = out.method == Method::Get && out.path == "/metrics";
     let names = READ
         .iter()
         .chain(READ_POST.iter().filter(|_| post))
         .chain(READ_BRIDGE.iter().filter(|_| bridge))
+        .chain([crate::metrics::CITIZENS_HEADER].iter().filter(|_| metrics))
         .copied()
         .chain(extra.into_iter().flatten());
     for name in names {
@@ -249,14 +258,25 @@ async fn run(
 /// Every request: routed, answered, counted, and logged in one line without personal data.
 /// The runtime's request as it comes (workers-rs' `Request` would read its `cf` object, method,
 /// URL and headers into JavaScript objects first, some of it twice).
+///
+/// The citizen's worker hands every route but the citizen's to the office's worker (`office`);
+/// the office's says so in its answer when the request changed the directory.
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     let started = js_sys::Date::now();
     // The URL as the runtime has it: split here, not parsed by the url crate.
     let method = Method::parse(&req.method());
     let first = http::Request::new(method, &req.url());
+    #[cfg(not(feature = "office"))]
+    if let Ok((r, _)) = routes::find(method, &first.path)
+        && !r.citizens()
+    {
+        return office::hand_on(req, &env, r).await;
+    }
     let path = first.path.clone();
     let isolate = env::isolate();
+    #[cfg(feature = "office")]
+    let forgotten = crate::directory::forgotten(&isolate);
     let (h, plain) = match run(req, first, &env, isolate.clone()).await {
         Ok((h, r)) => (h, Some(r)),
         // Before the table: the settings, the storage object's binding, the body's size.
@@ -268,6 +288,15 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Respons
             },
             None,
         ),
+    };
+    // For the citizen's worker in front, which then forgets its own.
+    #[cfg(feature = "office")]
+    let h = {
+        let mut h = h;
+        if crate::directory::forgotten(&isolate) != forgotten {
+            h.response.set(crate::directory::CHANGED_HEADER, "1");
+        }
+        h
     };
     let status = h.response.status;
     // The operator's test rating counts nowhere, not even here (its log line names it).
@@ -283,5 +312,7 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<Respons
             (js_sys::Date::now() - started).max(0.0) as u64
         )
     );
-    answer(&env, plain.as_ref(), h.response, method == Method::Head).await
+    answer(&env, plain.as_ref(), h.response, method == Method::Head)
+        .await
+        .map(Into::into)
 }

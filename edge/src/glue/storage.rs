@@ -7,11 +7,6 @@ use crate::sql::{Stmt, stmt};
 use wasm_bindgen::prelude::*;
 use worker::*;
 
-/// The binding's name in the worker's config, and the one object's name (see ARCHITECTURE.md,
-/// "One storage object").
-pub const BINDING: &str = "STORE";
-pub const OBJECT_NAME: &str = "main";
-
 #[wasm_bindgen(module = "/src/glue/batch.js")]
 extern "C" {
     /// A batch (`group::batch_json`) in one `transactionSync`: its statements' rows as JSON.

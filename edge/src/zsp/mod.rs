@@ -42,21 +42,21 @@ impl Pack {
 
     /// The files `serve` needs, each one missing named.
     fn problems(&self) -> Vec<String> {
-        [
-            self.workerd(),
-            self.root.join("worker/index.js"),
-            self.root.join("worker/index_bg.wasm"),
-            self.root.join("site/index.html"),
-        ]
-        .into_iter()
-        .filter(|p| !p.is_file())
-        .map(|p| {
-            format!(
-                "{} is missing: unpack the whole release archive again",
-                p.display()
+        std::iter::once(self.workerd())
+            .chain(
+                crate::runtime::BUNDLE
+                    .iter()
+                    .map(|f| self.root.join("worker").join(f)),
             )
-        })
-        .collect()
+            .chain([self.root.join("site/index.html")])
+            .filter(|p| !p.is_file())
+            .map(|p| {
+                format!(
+                    "{} is missing: unpack the whole release archive again",
+                    p.display()
+                )
+            })
+            .collect()
     }
 
     /// The default config file: `$ZSP_ENV`, else `zsp.env` beside `zsp`.
