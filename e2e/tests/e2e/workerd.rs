@@ -553,6 +553,18 @@ fn rendered_answers_go_out_compressed(w: &Worker) {
             raw.len()
         );
     }
+    // A page of the office's worker, handed back by the citizen's, as the office's encoded it.
+    let login = format!("{}/console/login", w.base);
+    let (s, h, body) = http("GET", &login, &[("Accept-Encoding", "gzip")], None);
+    assert_eq!(s, 200);
+    assert_eq!(h["content-encoding"], "gzip", "{h:?}");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut html)
+        .unwrap();
+    let (_, _, raw) = http("GET", &login, &[("Accept-Encoding", "identity")], None);
+    assert_eq!(html.as_bytes(), raw, "the same page");
+    assert!(html.trim_end().ends_with("</html>"), "{html}");
     // A body too small to gain from it is sent as it is.
     let (_, h, body) = http(
         "GET",
