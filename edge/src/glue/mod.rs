@@ -271,7 +271,16 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
     if let Ok((r, _)) = routes::find(method, &first.path)
         && !r.citizens()
     {
-        return office::hand_on(req, &env, r).await;
+        return match office::hand_on(req, &env, r).await {
+            Ok(a) => Ok(a),
+            // Not bound, or it failed: said in the log, never to the client.
+            Err(e) => {
+                internal_log("the office's worker", e);
+                let e = crate::error::UNAVAILABLE;
+                let r = http::Response::json(e.status, e.to_json());
+                answer(&env, None, r, false).await.map(Into::into)
+            }
+        };
     }
     let path = first.path.clone();
     let isolate = env::isolate();
