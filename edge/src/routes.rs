@@ -544,18 +544,10 @@ async fn checked(
     if r.citizens() {
         return Ok(citizens(h, s, req, r.id, p).await?);
     }
-    office(h, s, req, r, p).await
-}
-
-/// Every route the citizen's worker hands on (`Route::citizens`): it never runs them itself.
-#[cfg(not(feature = "office"))]
-async fn office(
-    _: &impl Host,
-    _: &Settings,
-    _: &Request,
-    _: &Route,
-    _: &Params,
-) -> Result<Response, Refused> {
+    #[cfg(feature = "office")]
+    return office(h, s, req, r, p).await;
+    // The citizen's worker hands every other route on before the table: it never runs them.
+    #[cfg(not(feature = "office"))]
     Err(error::NOT_FOUND.into())
 }
 

@@ -12,6 +12,9 @@ type Result<T> = std::result::Result<T, String>;
 /// The storage object's `uniqueKey`: its data lives in `<data>/<UNIQUE_KEY>/`. Changing it
 /// orphans every stored rating, so it is fixed forever.
 pub const UNIQUE_KEY: &str = "zhangshangping-store";
+/// The office's worker's service name, which the citizen's worker binds (its name in
+/// `edge/wrangler.toml` too, as `wrangler.citizen.toml` binds it).
+pub const OFFICE_SERVICE: &str = "zhangshangping";
 /// The flag for V8 the config passes (Cloudflare's network compiles as it sees fit).
 pub const V8_FLAGS: &str = "--no-wasm-lazy-compilation";
 /// The worker's compatibility date, the same as `edge/wrangler.toml`'s.
@@ -138,7 +141,8 @@ impl Runtime {
     /// relative to where it runs).
     pub fn config(&self, dir: &Path) -> Result<String> {
         let mut services = vec![
-            "(name = \"zhangshangping\", worker = .worker)".to_owned(),
+            format!("(name = {}, worker = .worker)", text(OFFICE_SERVICE)?),
+            "(name = \"citizen\", worker = .citizen)".to_owned(),
             format!(
                 "(name = \"site\", disk = (path = {}))",
                 path_text(&self.site)?
@@ -195,14 +199,18 @@ impl Runtime {
         }
         // The citizen's worker: the site, the storage object of the office's worker, the office's
         // worker itself for every other route, and the same settings.
+        let office = text(OFFICE_SERVICE)?;
         let mut citizens = vec![
-            "(name = \"ASSETS\", service = \"site\")".to_owned(),
-            "(name = \"STORE\", durableObjectNamespace = (className = \"Store\", serviceName = \"zhangshangping\"))".to_owned(),
-            "(name = \"OFFICE\", service = \"zhangshangping\")".to_owned(),
+            bindings[0].clone(),
+            format!(
+                "(name = \"STORE\", durableObjectNamespace = (className = \"Store\", serviceName = {office}))"
+            ),
+            format!("(name = \"OFFICE\", service = {office})"),
         ];
         for s in &self.settings {
-            bindings.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
-            citizens.push(format!("(name = {0}, fromEnvironment = {0})", text(s)?));
+            let setting = format!("(name = {0}, fromEnvironment = {0})", text(s)?);
+            bindings.push(setting.clone());
+            citizens.push(setting);
         }
         let modules = |folder: &Path| -> Result<String> {
             Ok(format!(
@@ -211,7 +219,6 @@ impl Runtime {
                 path_text(&relative(dir, &folder.join("index_bg.wasm")))?
             ))
         };
-        services.insert(1, "(name = \"citizen\", worker = .citizen)".to_owned());
         let lines = [
             "# 掌上评 on workerd: written by `cargo xtask` or `zsp serve`; `workerd serve <this file> --experimental`.".to_owned(),
             "using Workerd = import \"/workerd/workerd.capnp\";".to_owned(),
@@ -349,7 +356,6 @@ mod tests {
             assert!(!citizen.contains(office_only), "{office_only}");
             assert!(office.contains(office_only), "{office_only}");
         }
-        assert!(c.contains("(name = \"QR_KEYS\", fromEnvironment = \"QR_KEYS\")"));
         assert!(c.contains("external = (address = \"127.0.0.1:9\", http = ())"));
         assert!(c.contains("(name = \"UPSTREAM\", service = \"upstream\")"));
         assert!(c.contains("(name = \"upstream-dept_x\", external = (address = \"x.gov.cn:443\""));

@@ -746,7 +746,7 @@ pub fn edge(root: &Path) -> Result<()> {
 }
 
 /// Landing pages against another build's in the same run (`ZSP_BENCH_BASELINE`: a folder with
-/// its `index.js` and `index_bg.wasm`, say an earlier commit's `edge/build`): three rounds, each
+/// both workers' bundles, `edge::runtime::BUNDLE`, say an earlier commit's `edge/build`): three rounds, each
 /// this build then that one, on the same codes; each one's median rate and CPU.
 struct Baseline {
     dir: std::path::PathBuf,

@@ -86,7 +86,11 @@ fn js_fail(what: &str) -> impl Fn(JsValue) -> String + '_ {
 }
 
 /// A method of a JavaScript object, called.
-fn call(on: &JsValue, name: &str, args: &js_sys::Array) -> std::result::Result<JsValue, String> {
+pub(super) fn call(
+    on: &JsValue,
+    name: &str,
+    args: &js_sys::Array,
+) -> std::result::Result<JsValue, String> {
     let f: js_sys::Function = js_sys::Reflect::get(on, &name.into())
         .map_err(js_fail(name))?
         .dyn_into()
@@ -94,7 +98,8 @@ fn call(on: &JsValue, name: &str, args: &js_sys::Array) -> std::result::Result<J
     f.apply(on, args).map_err(js_fail(name))
 }
 
-async fn promised(v: JsValue) -> std::result::Result<JsValue, String> {
+/// A promise's value.
+pub(super) async fn promised(v: JsValue) -> std::result::Result<JsValue, String> {
     let p: js_sys::Promise = v.dyn_into().map_err(|_| "not a promise".to_owned())?;
     wasm_bindgen_futures::JsFuture::from(p)
         .await

@@ -8,10 +8,10 @@
 //! next scan, as it does in one worker.
 
 use super::env::isolate;
+use super::host::{call, promised};
 use crate::routes::{Id, Route};
 use crate::{directory, metrics};
 use wasm_bindgen::{JsCast, JsValue};
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::*;
 
 /// The service binding to the office's worker.
@@ -24,14 +24,10 @@ pub async fn hand_on(req: web_sys::Request, env: &Env, r: &Route) -> Result<web_
     } else {
         req
     };
+    let failed = |e: String| Error::RustError(format!("binding {BINDING}: {e}"));
     let office = js_sys::Reflect::get(env.as_ref(), &JsValue::from_str(BINDING))?;
-    let fetch: js_sys::Function = js_sys::Reflect::get(&office, &JsValue::from_str("fetch"))?
-        .dyn_into()
-        .map_err(|_| Error::RustError(format!("binding {BINDING}: no fetch")))?;
-    let answer: web_sys::Response =
-        JsFuture::from(js_sys::Promise::from(fetch.call1(&office, &req)?))
-            .await?
-            .dyn_into()?;
+    let answer = call(&office, "fetch", &js_sys::Array::of1(&req)).map_err(failed)?;
+    let answer: web_sys::Response = promised(answer).await.map_err(failed)?.dyn_into()?;
     if !answer.headers().has(directory::CHANGED_HEADER)? {
         return Ok(answer);
     }
